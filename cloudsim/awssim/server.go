@@ -1,0 +1,424 @@
+// Package awssim serves the simulated AWS on its real wire protocols. One
+// http.Handler answers every service: requests are routed on the service
+// name in the SigV4 credential scope, the caller is the principal behind the
+// access key, and each operation is a small handler over the world model.
+package awssim
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/fault"
+	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
+)
+
+// DefaultAccount is the account anonymous requests are attributed to.
+const DefaultAccount = "111122223333"
+
+// LatencyHeader carries an operation's modelled latency to the client-side
+// transport, which charges it on the virtual clock in drill mode.
+const LatencyHeader = simhttp.LatencyHeader
+
+// maxBody bounds request bodies so a bad client cannot exhaust memory.
+const maxBody = 64 << 20
+
+// Op is one operation of a service.
+type Op struct {
+	// Action is the IAM action checked; default "<service>:<Name>".
+	Action string
+	// Latency is the modelled base latency; default by verb (see latencyFor).
+	Latency time.Duration
+	// Resources returns the ARNs authorization is evaluated against.
+	Resources func(c *Call) []string
+	// Public operations skip authorization (sts:GetCallerIdentity).
+	Public bool
+	// Handle performs the call with the world locked.
+	Handle func(c *Call) (any, error)
+}
+
+// Service is one AWS service behind the shared listener.
+type Service struct {
+	Name        string // SigV4 signing name
+	EventSource string // CloudTrail eventSource, e.g. "ec2.amazonaws.com"
+	proto       protocol
+	Ops         map[string]*Op
+	// Route names the operation of a REST request and its path variables.
+	Route func(r *http.Request) (op string, vars map[string]string)
+	// ActionPrefix overrides the IAM action prefix (CloudWatch is "cloudwatch").
+	ActionPrefix string
+}
+
+// Server is the simulated AWS.
+type Server struct {
+	World     *world.World
+	Faults    *fault.Set
+	Log       *slog.Logger
+	AuditLag  time.Duration // mean CloudTrail delivery delay
+	services  map[string]*Service
+	verifySig bool
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithLogger logs each request at Info level.
+func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.Log = l } }
+
+// WithFaults installs a fault-injection rule set.
+func WithFaults(f *fault.Set) Option { return func(s *Server) { s.Faults = f } }
+
+// WithoutSignatureCheck accepts requests without verifying SigV4 signatures
+// (the caller is still taken from the access key).
+func WithoutSignatureCheck() Option { return func(s *Server) { s.verifySig = false } }
+
+// New returns a server over w with every service registered.
+func New(w *world.World, opts ...Option) *Server {
+	s := &Server{World: w, Faults: &fault.Set{}, AuditLag: 5 * time.Minute,
+		services: map[string]*Service{}, verifySig: true,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, o := range opts {
+		o(s)
+	}
+	for _, svc := range allServices() {
+		s.services[svc.Name] = svc
+	}
+	return s
+}
+
+// Services lists the signing names served, sorted.
+func (s *Server) Services() []string { return world.SortedKeys(s.services) }
+
+// Operations lists a service's operation names, sorted.
+func (s *Server) Operations(service string) []string {
+	if svc := s.services[service]; svc != nil {
+		return world.SortedKeys(svc.Ops)
+	}
+	return nil
+}
+
+var credRe = regexp.MustCompile(`Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request`)
+
+// sigv4 is what the Authorization header (or presigned query) says.
+type sigv4 struct {
+	akid, date, region, service string
+	signedHeaders, signature    string
+	presigned                   bool
+}
+
+func parseAuth(r *http.Request) (sigv4, bool) {
+	h := r.Header.Get("Authorization")
+	if m := credRe.FindStringSubmatch(h); m != nil {
+		a := sigv4{akid: m[1], date: m[2], region: m[3], service: m[4]}
+		for _, part := range strings.Split(h, ",") {
+			part = strings.TrimSpace(part)
+			if v, ok := strings.CutPrefix(part, "SignedHeaders="); ok {
+				a.signedHeaders = v
+			}
+			if v, ok := strings.CutPrefix(part, "Signature="); ok {
+				a.signature = v
+			}
+		}
+		return a, true
+	}
+	q := r.URL.Query()
+	if c := q.Get("X-Amz-Credential"); c != "" {
+		parts := strings.Split(c, "/")
+		if len(parts) == 5 {
+			return sigv4{akid: parts[0], date: parts[1], region: parts[2], service: parts[3],
+				signedHeaders: q.Get("X-Amz-SignedHeaders"), signature: q.Get("X-Amz-Signature"), presigned: true}, true
+		}
+	}
+	return sigv4{}, false
+}
+
+// ServeHTTP routes, authenticates, authorizes, injects faults, performs and
+// audits one call.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil || len(body) > maxBody {
+		http.Error(w, "request body unreadable or larger than 64 MiB", http.StatusRequestEntityTooLarge)
+		return
+	}
+	auth, signed := parseAuth(r)
+	svc := s.serviceFor(r, auth, signed)
+	if svc == nil {
+		s.writeUnknownService(w, r, auth.service)
+		return
+	}
+	c := &Call{Service: svc.Name, Region: auth.region, Req: r, Body: body,
+		SourceIP: sourceIP(r), UserAgent: r.UserAgent(), World: s.World}
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	if err := s.decode(svc, c); err != nil {
+		s.World.Lock()
+		c.RequestID = s.requestIDLocked()
+		s.World.Unlock()
+		svc.proto.writeError(w, c, err)
+		return
+	}
+
+	s.World.Lock()
+	defer s.World.Unlock()
+	c.Now = s.World.Now()
+	c.RequestID = s.requestIDLocked()
+	op := svc.Ops[c.Op]
+	latency := s.latencyLocked(svc, c.Op, op)
+
+	result, apiErr := s.perform(svc, op, c, auth, signed, body)
+	if op != nil || c.Caller != nil {
+		s.auditLocked(svc, c, apiErr)
+	}
+	latency += c.ExtraLatency
+	w.Header().Set(LatencyHeader, latency.String())
+	if apiErr != nil {
+		svc.proto.writeError(w, c, apiErr)
+	} else {
+		svc.proto.writeResult(w, c, result)
+	}
+	s.logCall(c, apiErr, latency)
+}
+
+// perform runs the checks and the handler; it returns the handler's result
+// or the error to answer with.
+func (s *Server) perform(svc *Service, op *Op, c *Call, auth sigv4, signed bool, body []byte) (any, *APIError) {
+	codes := svc.proto.codes()
+	if op == nil {
+		e := codes.unknownOp
+		e.Message = fmt.Sprintf("%s: operation %q is not supported by the firedrill simulator", e.Message, c.Op)
+		return nil, &e
+	}
+	if signed {
+		p, err := s.World.AuthenticateLocked(auth.akid)
+		if err != nil {
+			e := codes.unknownKey
+			if errors.Is(err, world.ErrExpiredToken) {
+				e = codes.expired
+			}
+			return nil, &e
+		}
+		c.Caller = p
+		if s.verifySig && !verifySignature(c.Req, body, auth, p.Secret) {
+			e := codes.badSignature
+			return nil, &e
+		}
+	} else if svc.Name != "s3" {
+		return nil, &APIError{Status: 403, Code: "MissingAuthenticationToken", Message: "Request is missing Authentication Token", Sender: true}
+	} else {
+		c.Caller = &world.Principal{Kind: "anonymous", ARN: "*", Account: ""}
+	}
+	eff := s.Faults.Apply(fault.Target{Cloud: "aws", Service: svc.Name, Operation: c.Op, Principal: c.Caller.ARN})
+	c.ExtraLatency += eff.ExtraLatency
+	c.StaleWindow = eff.StaleWindow
+	if eff.Throttle {
+		e := codes.throttle
+		return nil, &e
+	}
+	if eff.Error != 0 {
+		e := codes.internal
+		e.Status = eff.Error
+		return nil, &e
+	}
+	if !op.Public && c.Caller.Kind != "anonymous" {
+		if e := s.authorizeLocked(svc, op, c); e != nil {
+			return nil, e
+		}
+	}
+	result, err := op.Handle(c)
+	if err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) {
+			return nil, ae
+		}
+		e := codes.internal
+		e.Message = err.Error()
+		return nil, &e
+	}
+	return result, nil
+}
+
+func (s *Server) authorizeLocked(svc *Service, op *Op, c *Call) *APIError {
+	action := op.Action
+	if action == "" {
+		prefix := svc.Name
+		if svc.ActionPrefix != "" {
+			prefix = svc.ActionPrefix
+		}
+		action = prefix + ":" + c.Op
+	}
+	var resources []string
+	if op.Resources != nil {
+		resources = op.Resources(c)
+	}
+	d, err := s.World.AuthorizeLocked(c.Caller, world.Request{Action: action, Resources: resources,
+		Context: s.World.RequestContextLocked(c.Caller, c.SourceIP)})
+	if err != nil {
+		return Errf(500, svc.proto.codes().internal.Code, "evaluating policies: %v", err)
+	}
+	if d == world.Allowed {
+		return nil
+	}
+	e := svc.proto.codes().denied
+	why := "no identity-based policy allows the " + action + " action"
+	if d == world.ExplicitDeny {
+		why = "with an explicit deny in an identity-based policy"
+	}
+	res := "*"
+	if len(resources) > 0 {
+		res = resources[0]
+	}
+	e.Message = fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s %s", c.Caller.ARN, action, res, why)
+	return &e
+}
+
+// serviceFor picks the service from the SigV4 scope, or for unsigned
+// requests (anonymous S3, presigned URLs) from the request's shape.
+func (s *Server) serviceFor(r *http.Request, auth sigv4, signed bool) *Service {
+	if signed {
+		return s.services[auth.service]
+	}
+	if r.Header.Get("X-Amz-Target") == "" && r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+		return s.services["s3"]
+	}
+	return nil
+}
+
+// decode fills the operation name and the form or path variables.
+func (s *Server) decode(svc *Service, c *Call) *APIError {
+	r := c.Req
+	if svc.Route != nil {
+		c.Op, c.PathVars = svc.Route(r)
+		c.Form = Form(r.URL.Query())
+		return nil
+	}
+	form := url.Values{}
+	for k, v := range r.URL.Query() {
+		form[k] = v
+	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		parsed, err := url.ParseQuery(string(c.Body))
+		if err != nil {
+			return Errf(400, svc.proto.codes().badRequest.Code, "malformed form body: %v", err)
+		}
+		for k, v := range parsed {
+			form[k] = v
+		}
+	}
+	c.Form = Form(form)
+	c.Op = svc.proto.operation(r, c.Form)
+	return nil
+}
+
+func (s *Server) writeUnknownService(w http.ResponseWriter, r *http.Request, name string) {
+	msg := "request is missing a SigV4 Authorization header"
+	if name != "" {
+		msg = fmt.Sprintf("service %q is not served by the firedrill simulator (served: %s)", name, strings.Join(s.Services(), ", "))
+	}
+	body := document("Response", "", E("Errors", E("Error", T("Code", "UnknownService"), T("Message", msg))))
+	writeBody(w, http.StatusBadRequest, "text/xml", body)
+	s.Log.Info("aws request", "method", r.Method, "path", r.URL.Path, "error", msg)
+}
+
+// requestIDLocked draws a UUID-shaped request id from the seeded generator.
+func (s *Server) requestIDLocked() string {
+	rng := s.World.Rand()
+	a, b := rng.Uint64(), rng.Uint64()
+	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xffff, b>>48, b&0xffffffffffff)
+}
+
+// latencyLocked models how long the call takes in the cloud.
+func (s *Server) latencyLocked(svc *Service, name string, op *Op) time.Duration {
+	base := latencyFor(name)
+	if op != nil && op.Latency > 0 {
+		base = op.Latency
+	}
+	return s.World.JitterLocked(base, 0.25).Round(time.Millisecond)
+}
+
+// latencyFor is the default latency by verb, from typical AWS API timings.
+func latencyFor(op string) time.Duration {
+	switch {
+	case strings.HasPrefix(op, "Describe"), strings.HasPrefix(op, "List"), strings.HasPrefix(op, "Get"), strings.HasPrefix(op, "Head"):
+		return 90 * time.Millisecond
+	case strings.HasPrefix(op, "Lookup"):
+		return 400 * time.Millisecond
+	case strings.HasPrefix(op, "Run"), strings.HasPrefix(op, "Create"):
+		return 350 * time.Millisecond
+	}
+	return 180 * time.Millisecond
+}
+
+func isReadOnly(op string) bool {
+	for _, p := range []string{"Describe", "List", "Get", "Head", "Lookup"} {
+		if strings.HasPrefix(op, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// auditLocked appends the call to the audit log with CloudTrail's delivery
+// delay; denied and failed calls are recorded with their error code.
+func (s *Server) auditLocked(svc *Service, c *Call, apiErr *APIError) {
+	ev := &world.AuditEvent{
+		ID: c.RequestID, Time: c.Now, Cloud: "aws", Region: c.Region, Account: c.Account(),
+		Service: svc.EventSource, Operation: c.Op, SourceIP: c.SourceIP, UserAgent: c.UserAgent,
+		Resources: c.Resources, ReadOnly: isReadOnly(c.Op), RequestID: c.RequestID, Params: c.Params,
+		DeliverAt: c.Now.Add(s.World.JitterLocked(s.AuditLag, 0.4)),
+	}
+	if c.Caller != nil {
+		ev.PrincipalARN, ev.PrincipalID, ev.AccessKeyID = c.Caller.ARN, c.Caller.ID, c.Caller.AccessKeyID
+		ev.IdentityType, ev.UserName = c.Caller.IdentityType(), c.Caller.Name
+	}
+	if apiErr != nil {
+		ev.ErrorCode, ev.ErrorMessage = apiErr.Code, apiErr.Message
+	}
+	s.World.RecordAuditLocked(ev)
+}
+
+func (s *Server) logCall(c *Call, apiErr *APIError, latency time.Duration) {
+	attrs := []any{"service", c.Service, "op", c.Op, "region", c.Region, "latency", latency}
+	if c.Caller != nil {
+		attrs = append(attrs, "caller", c.Caller.ARN)
+	}
+	if apiErr != nil {
+		attrs = append(attrs, "status", apiErr.Status, "error", apiErr.Code)
+	}
+	s.Log.Info("aws request", attrs...)
+}
+
+func sourceIP(r *http.Request) string {
+	if v := r.Header.Get("X-Firedrill-Source-Ip"); v != "" {
+		return v // set by the drill runner to place an actor on the internet
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// sortedParams renders params deterministically, for logs and tests.
+func sortedParams(p map[string]string) string {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b bytes.Buffer
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%s ", k, p[k])
+	}
+	return strings.TrimSpace(b.String())
+}

@@ -1,0 +1,87 @@
+// Package simhttp is the client side of the simulator's time model. The
+// simulated clouds apply each call at the current clock time and report the
+// call's modelled latency in a response header; Transport then waits that
+// latency on the caller's clock. In drill mode the clock is virtual, so
+// parallel call chains overlap their latencies exactly as they would in a
+// cloud while the whole drill runs in milliseconds of wall time.
+package simhttp
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// LatencyHeader carries an operation's modelled latency (a Go duration).
+const LatencyHeader = "X-Firedrill-Latency"
+
+// Sleeper waits on a clock; clock.Clock satisfies it.
+type Sleeper interface {
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// Transport charges modelled latency and retry backoff on a clock.
+type Transport struct {
+	// Base performs the HTTP exchange; nil means http.DefaultTransport.
+	Base http.RoundTripper
+	// Clock is where latency and backoff are waited.
+	Clock Sleeper
+	// Backoff is the delay before retry attempt n (n >= 1 is the first
+	// retry). SDK retryers in drill mode are configured with a zero delay so
+	// they never sleep on the wall clock; the wait happens here instead, read
+	// from the SDK's own attempt header. Nil means no backoff.
+	Backoff func(retry int) time.Duration
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	if n := attempt(req.Header); n > 1 && t.Backoff != nil {
+		if err := t.Clock.Sleep(ctx, t.Backoff(n-1)); err != nil {
+			return nil, fmt.Errorf("retry backoff before attempt %d: %w", n, err)
+		}
+	}
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if d, perr := time.ParseDuration(resp.Header.Get(LatencyHeader)); perr == nil && d > 0 {
+		if err := t.Clock.Sleep(ctx, d); err != nil {
+			_ = resp.Body.Close()
+			return nil, fmt.Errorf("waiting modelled latency %s: %w", d, err)
+		}
+	}
+	return resp, nil
+}
+
+// attempt reads aws-sdk-go-v2's "amz-sdk-request: attempt=2; max=4" header;
+// requests without it count as first attempts.
+func attempt(h http.Header) int {
+	for _, part := range strings.Split(h.Get("Amz-Sdk-Request"), ";") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "attempt="); ok {
+			if n, err := strconv.Atoi(v); err == nil {
+				return n
+			}
+		}
+	}
+	return 1
+}
+
+// ExponentialBackoff mirrors the SDK's standard retryer without jitter:
+// base * 2^(n-1), capped. Jitter is left out so drills stay deterministic.
+func ExponentialBackoff(base, max time.Duration) func(int) time.Duration {
+	return func(n int) time.Duration {
+		d := base << (n - 1)
+		if d > max || d <= 0 {
+			return max
+		}
+		return d
+	}
+}

@@ -1,0 +1,240 @@
+// Package world is the provider-neutral model behind the simulated clouds:
+// accounts, networks, VMs, disks, identities, buckets, scaling groups, flows,
+// the audit log, metrics and findings. Wire front ends (cloudsim/aws, …) are
+// thin translations of API calls into operations on a World.
+//
+// A World is safe for concurrent use: emulator handlers run on HTTP server
+// goroutines, so every exported method takes the world's mutex. Nothing here
+// waits on a clock; time-dependent state (snapshot completion, log delivery,
+// scale-in) is either derived from the current time or applied by Advance.
+package world
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Nower is the part of a clock the world needs: it never waits.
+type Nower interface{ Now() time.Time }
+
+// World holds all simulated state. Fields are exported for the front ends
+// and tests; they must only be touched under Lock/Unlock (or through methods).
+type World struct {
+	mu    sync.Mutex
+	clock Nower
+	rng   *rand.Rand
+	seq   map[string]uint64
+
+	Accounts       map[string]*Account
+	VPCs           map[string]*VPC
+	Subnets        map[string]*Subnet
+	Instances      map[string]*Instance
+	Volumes        map[string]*Volume
+	Snapshots      map[string]*Snapshot
+	ENIs           map[string]*ENI
+	SecurityGroups map[string]*SecurityGroup
+	Addresses      map[string]*Address
+	Profiles       map[string]*InstanceProfile // by name
+	Associations   map[string]*ProfileAssociation
+	Users          map[string]*User // by name
+	AccessKeys     map[string]*AccessKey
+	Roles          map[string]*Role // by name
+	Sessions       map[string]*Session
+	Buckets        map[string]*Bucket
+	ASGs           map[string]*ASG
+	Flows          []*Flow
+	Audit          []*AuditEvent
+	Findings       []*Finding
+	Detectors      map[string]*Detector
+	Commands       map[string]*Command
+	Alarms         []*Alarm
+
+	scheduled []scheduled
+	observers []Observer
+}
+
+// scheduled is a state change that takes effect at a modelled time, such as a
+// scale-in or a command completing. Advance applies due entries in order.
+type scheduled struct {
+	at   time.Time
+	seq  uint64
+	name string
+	fn   func(now time.Time)
+}
+
+// Observer sees world events as they happen; detector models use it to raise
+// findings with realistic latency.
+type Observer interface {
+	// Observe is called with the world lock held; it must not call back into
+	// locking World methods, only the *Locked helpers.
+	Observe(w *World, ev Event)
+}
+
+// Event is something a detector may care about.
+type Event struct {
+	Time     time.Time
+	Kind     string // "flow.start", "api.call", "instance.cpu", …
+	Flow     *Flow
+	Audit    *AuditEvent
+	Instance *Instance
+}
+
+// New returns an empty world whose IDs and jitter derive from seed.
+func New(clock Nower, seed uint64) *World {
+	return &World{
+		clock:          clock,
+		rng:            rand.New(rand.NewPCG(seed, 0x66697265647269)),
+		seq:            map[string]uint64{},
+		Accounts:       map[string]*Account{},
+		VPCs:           map[string]*VPC{},
+		Subnets:        map[string]*Subnet{},
+		Instances:      map[string]*Instance{},
+		Volumes:        map[string]*Volume{},
+		Snapshots:      map[string]*Snapshot{},
+		ENIs:           map[string]*ENI{},
+		SecurityGroups: map[string]*SecurityGroup{},
+		Addresses:      map[string]*Address{},
+		Profiles:       map[string]*InstanceProfile{},
+		Associations:   map[string]*ProfileAssociation{},
+		Users:          map[string]*User{},
+		AccessKeys:     map[string]*AccessKey{},
+		Roles:          map[string]*Role{},
+		Sessions:       map[string]*Session{},
+		Buckets:        map[string]*Bucket{},
+		ASGs:           map[string]*ASG{},
+		Detectors:      map[string]*Detector{},
+		Commands:       map[string]*Command{},
+	}
+}
+
+// Lock takes the world lock and applies every scheduled change that is due,
+// so callers always see state consistent with the current time.
+func (w *World) Lock() {
+	w.mu.Lock()
+	w.advanceLocked(w.clock.Now())
+}
+
+// Unlock releases the world lock.
+func (w *World) Unlock() { w.mu.Unlock() }
+
+// Now is the world's current time.
+func (w *World) Now() time.Time { return w.clock.Now() }
+
+// AddObserver registers a detector model.
+func (w *World) AddObserver(o Observer) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.observers = append(w.observers, o)
+}
+
+// emitLocked tells observers about an event.
+func (w *World) emitLocked(ev Event) {
+	for _, o := range w.observers {
+		o.Observe(w, ev)
+	}
+}
+
+// Rand exposes the world's seeded generator; only use it under the lock.
+func (w *World) Rand() *rand.Rand { return w.rng }
+
+// NewIDLocked returns a deterministic, AWS-looking identifier such as
+// "i-0a1b2c3d4e5f60718": a prefix, then 17 hex digits drawn from the seed.
+func (w *World) NewIDLocked(prefix string) string {
+	w.seq[prefix]++
+	return fmt.Sprintf("%s-%017x", prefix, w.rng.Uint64()>>4)
+}
+
+// NewKeyIDLocked returns a 20-character access-key-like ID with the given
+// 4-letter prefix (AKIA for long-term keys, ASIA for sessions).
+func (w *World) NewKeyIDLocked(prefix string) string { return w.randomIDLocked(prefix, 20) }
+
+// UniqueIDLocked returns a 21-character IAM unique id (AIDA…, AROA…, AIPA…).
+func (w *World) UniqueIDLocked(prefix string) string { return w.randomIDLocked(prefix, 21) }
+
+func (w *World) randomIDLocked(prefix string, n int) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	b := []byte(prefix)
+	for len(b) < n {
+		b = append(b, alphabet[w.rng.IntN(len(alphabet))])
+	}
+	return string(b)
+}
+
+// NewSecretLocked returns a 40-character secret.
+func (w *World) NewSecretLocked() string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	b := make([]byte, 40)
+	for i := range b {
+		b[i] = alphabet[w.rng.IntN(len(alphabet))]
+	}
+	return string(b)
+}
+
+// JitterLocked returns base scaled by a uniform factor in [1-f, 1+f].
+func (w *World) JitterLocked(base time.Duration, f float64) time.Duration {
+	return time.Duration(float64(base) * (1 - f + 2*f*w.rng.Float64()))
+}
+
+// ScheduleLocked registers fn to run when the world reaches at.
+func (w *World) ScheduleLocked(at time.Time, name string, fn func(now time.Time)) {
+	w.seq["sched"]++
+	w.scheduled = append(w.scheduled, scheduled{at: at, seq: w.seq["sched"], name: name, fn: fn})
+}
+
+// NextDue reports the time of the earliest scheduled change, for controllers
+// that drive Advance from a clock.
+func (w *World) NextDue() (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.scheduled) == 0 {
+		return time.Time{}, false
+	}
+	min := w.scheduled[0].at
+	for _, s := range w.scheduled[1:] {
+		if s.at.Before(min) {
+			min = s.at
+		}
+	}
+	return min, true
+}
+
+// Advance applies every scheduled change due at or before now.
+func (w *World) Advance(now time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.advanceLocked(now)
+}
+
+func (w *World) advanceLocked(now time.Time) {
+	for {
+		due := -1
+		for i, s := range w.scheduled {
+			if s.at.After(now) {
+				continue
+			}
+			if due < 0 || s.at.Before(w.scheduled[due].at) ||
+				(s.at.Equal(w.scheduled[due].at) && s.seq < w.scheduled[due].seq) {
+				due = i
+			}
+		}
+		if due < 0 {
+			return
+		}
+		s := w.scheduled[due]
+		w.scheduled = append(w.scheduled[:due], w.scheduled[due+1:]...)
+		s.fn(s.at)
+	}
+}
+
+// SortedKeys returns a map's keys in order; output never depends on map order.
+func SortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
