@@ -1,0 +1,141 @@
+package aws_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/providers"
+	provaws "github.com/firedrill-ir/firedrill/providers/aws"
+)
+
+func TestCallerIdentity(t *testing.T) {
+	f := newFixture(t)
+	c, err := f.prov.Identity().CallerIdentity(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, providers.CallerIdentity{Account: "111122223333", ARN: "arn:aws:iam::111122223333:user/responder",
+		UserID: c.UserID}, *c)
+	require.NotEmpty(t, c.UserID)
+	require.NoError(t, f.prov.Verify(context.Background()))
+}
+
+func TestDetachIdentityAloneDoesNotStopStolenCredentialsButRevokeDoes(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		mode providers.DetachMode
+	}{{"replace", providers.DetachReplace}, {"remove", providers.DetachRemove}} {
+		t.Run(mode.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := context.Background()
+			var stolen *world.Session
+			f.locked(func(w *world.World) {
+				var err error
+				stolen, err = w.InstanceCredentialsLocked(f.inst)
+				require.NoError(t, err)
+			})
+			attacker := ec2.NewFromConfig(f.env.Config(stolen.AccessKeyID, stolen.Secret, stolen.Token))
+			_, err := attacker.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+			require.NoError(t, err, "the stolen session works before containment")
+
+			f.env.Clock.Advance(time.Minute)
+			det, err := f.prov.Identity().DetachInstanceIdentity(ctx, f.inst, mode.mode, denyProfile)
+			require.NoError(t, err)
+			require.Equal(t, "arn:aws:iam::111122223333:instance-profile/"+appProfile, det.PreviousProfileARN)
+			require.Equal(t, []string{appRole}, det.Roles)
+			f.locked(func(w *world.World) {
+				a := w.ActiveAssociationLocked(f.inst)
+				if mode.mode == providers.DetachRemove {
+					require.Nil(t, a)
+					require.Empty(t, det.AssociationID)
+				} else {
+					require.NotNil(t, a)
+					require.Equal(t, "arn:aws:iam::111122223333:instance-profile/"+denyProfile, a.ProfileARN)
+					require.Equal(t, a.ProfileARN, det.NewProfileARN)
+				}
+			})
+
+			_, err = attacker.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+			require.NoError(t, err, "detaching the profile does not revoke issued credentials")
+
+			rev, err := f.prov.Identity().RevokeRoleSessions(ctx, det.Roles[0], time.Time{})
+			require.NoError(t, err)
+			require.Equal(t, provaws.RevokePolicyName, rev.PolicyName)
+			require.False(t, rev.Before.Before(f.env.Clock.Now()), "the cut-off is not before now")
+
+			_, err = attacker.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+			var ae smithy.APIError
+			require.True(t, errors.As(err, &ae), "the stolen session is denied after the revoke: %v", err)
+			require.Equal(t, "UnauthorizedOperation", ae.ErrorCode())
+
+			// Legitimate sessions issued after the cut-off still work.
+			f.env.Clock.Advance(5 * time.Second)
+			var fresh *world.Session
+			f.locked(func(w *world.World) {
+				var err error
+				fresh, err = w.IssueSessionLocked(appRole, "fresh", "test", time.Hour)
+				require.NoError(t, err)
+			})
+			_, err = ec2.NewFromConfig(f.env.Config(fresh.AccessKeyID, fresh.Secret, fresh.Token)).
+				DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+			require.NoError(t, err)
+
+			// Detaching again is a no-op; revoking with an earlier time keeps the later cut-off.
+			again, err := f.prov.Identity().DetachInstanceIdentity(ctx, f.inst, mode.mode, denyProfile)
+			require.NoError(t, err)
+			require.Empty(t, again.PreviousProfileARN)
+			rev2, err := f.prov.Identity().RevokeRoleSessions(ctx, appRole, rev.Before.Add(-time.Hour))
+			require.NoError(t, err)
+			require.True(t, rev.Before.Equal(rev2.Before), "%v vs %v", rev.Before, rev2.Before)
+		})
+	}
+}
+
+func TestRevokeRoundsCutOffUpToTheSecond(t *testing.T) {
+	f := newFixture(t)
+	f.env.Clock.Advance(300 * time.Millisecond)
+	var s *world.Session
+	f.locked(func(w *world.World) {
+		var err error
+		s, err = w.IssueSessionLocked(appRole, "sub-second", "test", time.Hour)
+		require.NoError(t, err)
+	})
+	f.env.Clock.Advance(200 * time.Millisecond)
+	rev, err := f.prov.Identity().RevokeRoleSessions(context.Background(), appRole, time.Time{})
+	require.NoError(t, err)
+	require.Equal(t, 0, rev.Before.Nanosecond())
+	_, err = ec2.NewFromConfig(f.env.Config(s.AccessKeyID, s.Secret, s.Token)).DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{})
+	require.Error(t, err, "a session issued within the same second is revoked too")
+}
+
+func TestDetachReplaceNeedsAProfileAndRevokeNeedsARole(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, err := f.prov.Identity().DetachInstanceIdentity(ctx, f.inst, providers.DetachReplace, "")
+	require.ErrorIs(t, err, providers.ErrInvalid)
+	_, err = f.prov.Identity().RevokeRoleSessions(ctx, "no-such-role", time.Time{})
+	require.ErrorIs(t, err, providers.ErrNotFound)
+}
+
+func TestDisableAccessKey(t *testing.T) {
+	f := newFixture(t)
+	var key *world.AccessKey
+	f.locked(func(w *world.World) {
+		w.AddUserLocked("111122223333", "leaky", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+		var err error
+		key, err = w.AddAccessKeyLocked("leaky")
+		require.NoError(t, err)
+	})
+	require.NoError(t, f.prov.Identity().DisableAccessKey(context.Background(), "leaky", key.ID))
+	f.locked(func(w *world.World) { require.Equal(t, "Inactive", w.AccessKeys[key.ID].Status) })
+	_, err := ec2.NewFromConfig(f.env.Config(key.ID, key.Secret, "")).DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{})
+	require.Error(t, err)
+
+	err = f.prov.Identity().DisableAccessKey(context.Background(), "leaky", "AKIANOSUCHKEY0000000")
+	require.ErrorIs(t, err, providers.ErrNotFound)
+}

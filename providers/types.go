@@ -1,0 +1,278 @@
+package providers
+
+import "time"
+
+// Instance is a VM as the responder records it before touching anything:
+// enough to decide containment (scaling group, identity, NICs) and to roll
+// back later.
+type Instance struct {
+	ID, Name, State, Type string
+	Account, Region, Zone string
+	VPC, Subnet           string
+	PrivateIP, PublicIP   string
+	LaunchTime            time.Time
+	Tags                  map[string]string
+	NICs                  []NIC
+	Disks                 []Disk
+	Identity              *InstanceIdentity // nil when no identity is attached
+	ScalingGroup          string            // "" when not in a scaling group
+	ScalingLifecycle      string            // e.g. InService, Standby
+	ScaleInProtected      bool
+	TerminationProtected  bool
+	ShutdownBehavior      string // "stop" or "terminate" when known
+	// Warnings lists metadata that could not be read (for example an
+	// attribute the caller may not describe); the rest is still valid.
+	Warnings []string
+}
+
+// NIC is a network interface of an instance.
+type NIC struct {
+	ID        string
+	PrivateIP string
+	PublicIP  string
+	Groups    []string // security groups / NSGs / firewall tags applied to it
+	Primary   bool
+}
+
+// Disk is a block device attached to an instance.
+type Disk struct {
+	ID                  string
+	Device              string
+	SizeGiB             int
+	DeleteOnTermination bool
+	Encrypted           bool
+}
+
+// InstanceIdentity is the cloud identity a VM runs as (AWS instance profile
+// and role, Azure managed identity, GCP service account).
+type InstanceIdentity struct {
+	ProfileARN    string
+	AssociationID string
+	RoleName      string
+	RoleARN       string
+}
+
+// Evidence kinds.
+const (
+	EvidenceDiskSnapshot  = "disk-snapshot"
+	EvidenceMemory        = "memory"
+	EvidenceCommandOutput = "command-output"
+	EvidenceAuditLog      = "audit-log"
+	EvidenceMetadata      = "metadata"
+)
+
+// Evidence is one collected artifact, as it goes into the evidence manifest.
+type Evidence struct {
+	Kind        string // one of the Evidence* kinds
+	ID          string // cloud id of the artifact (snapshot id, object key, command id)
+	Source      string // what it was taken from (volume id, instance id)
+	Location    string // where it lives (snapshot ARN, s3://bucket/key)
+	SHA256      string // hex digest when the bytes are readable; "" for snapshots
+	Size        int64  // bytes
+	CollectedBy string // principal ARN that collected it
+	CollectedAt time.Time
+	State       string // e.g. "pending", "completed"
+	Tags        map[string]string
+}
+
+// AuditEvent is one entry of the cloud's audit log.
+type AuditEvent struct {
+	ID          string
+	Time        time.Time
+	Service     string // e.g. ec2.amazonaws.com
+	Operation   string // e.g. StopInstances
+	Principal   string // ARN or user name of the caller
+	AccessKeyID string
+	SourceIP    string
+	Resources   []string
+	ErrorCode   string
+	ReadOnly    bool
+	Raw         string // the cloud's own record (CloudTrail JSON)
+}
+
+// AuditQuery filters the audit log. Zero fields do not filter. Providers push
+// one filter down to the cloud where it can only take one (CloudTrail), and
+// apply the rest locally.
+type AuditQuery struct {
+	Start, End  time.Time
+	Resource    string
+	Principal   string
+	AccessKeyID string
+	Operation   string
+	Max         int // 0 means no limit
+}
+
+// Finding is a managed detector's alert (GuardDuty, Defender, SCC).
+type Finding struct {
+	ID           string
+	Type         string
+	Severity     float64
+	Title        string
+	ResourceType string
+	ResourceID   string
+	AccessKeyID  string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	Count        int
+}
+
+// CommandResult is the outcome of a command run on an instance.
+type CommandResult struct {
+	ID             string
+	Instance       string
+	Status         string // cloud status, e.g. Success, Failed, TimedOut
+	Stdout, Stderr string
+	ExitCode       int
+	OutputLocation string // where the full output was written, if anywhere
+}
+
+// CallerIdentity is who the provider acts as.
+type CallerIdentity struct {
+	Account string
+	ARN     string
+	UserID  string
+}
+
+// IsolateOptions tune network isolation.
+type IsolateOptions struct {
+	// AllowCIDRs may still reach the instance (e.g. the examiner's network);
+	// everything else is cut in both directions.
+	AllowCIDRs []string
+	// CaseID is written into the tags of the groups the provider creates.
+	CaseID string
+	// DetachPublicIPs also disassociates re-assignable public IPs (AWS
+	// Elastic IPs). An ephemeral public IP cannot be removed by API on AWS;
+	// with no rules left it carries no traffic anyway.
+	DetachPublicIPs bool
+}
+
+// IsolationResult records what isolation changed, for the journal and for
+// a later release.
+type IsolationResult struct {
+	ForensicGroup   string // the final no-traffic group
+	TransitionGroup string // the all-open group used to untrack flows
+	NICs            []NICIsolation
+	// DetachedAddresses are the public IPs that were disassociated.
+	DetachedAddresses []string
+}
+
+// NICIsolation is one interface moved into isolation.
+type NICIsolation struct {
+	ID             string
+	PreviousGroups []string
+}
+
+// ScalingMode chooses how an instance is taken out of its scaling group's
+// hands.
+type ScalingMode int
+
+const (
+	// ScalingProtect marks it protected from scale-in; it stays in service.
+	ScalingProtect ScalingMode = iota
+	// ScalingStandby protects it and moves it to standby: out of load
+	// balancing, not replaced by health checks.
+	ScalingStandby
+	// ScalingDetach removes it from the group altogether.
+	ScalingDetach
+)
+
+// ScalingOptions tune ProtectFromScaling.
+type ScalingOptions struct {
+	Mode ScalingMode
+	// DecrementDesired keeps the group's size instead of launching a
+	// replacement (standby and detach only).
+	DecrementDesired bool
+}
+
+// ScalingResult says what happened; Group is "" when the instance is not in a
+// scaling group (nothing to do).
+type ScalingResult struct {
+	Group          string
+	PreviousState  string
+	WasProtected   bool
+	LifecycleState string
+}
+
+// TerminationProtection records the state before ProtectFromTermination, so
+// a release can restore it.
+type TerminationProtection struct {
+	Instance string
+	// PreviousDeleteOnTermination maps volume id to its previous flag.
+	PreviousDeleteOnTermination map[string]bool
+}
+
+// StopOptions tune Stop.
+type StopOptions struct {
+	Hibernate bool // keep RAM on disk where the instance supports it
+	Force     bool
+}
+
+// DetachMode chooses how an instance loses its identity.
+type DetachMode int
+
+const (
+	// DetachReplace swaps the identity for a deny-all one, so metadata
+	// endpoints hand out useless credentials and the slot stays occupied.
+	DetachReplace DetachMode = iota
+	// DetachRemove removes the identity outright.
+	DetachRemove
+)
+
+// IdentityDetachment records what DetachInstanceIdentity changed.
+type IdentityDetachment struct {
+	Instance           string
+	AssociationID      string // the association after the change ("" when removed)
+	PreviousProfileARN string // "" when the instance had no identity
+	NewProfileARN      string
+	// Roles behind the previous identity; their sessions still need revoking.
+	Roles []string
+}
+
+// SessionRevocation records a role-wide session revoke.
+type SessionRevocation struct {
+	Role       string
+	PolicyName string
+	Before     time.Time // sessions issued before this are denied
+}
+
+// CommandOptions tune RunCommand.
+type CommandOptions struct {
+	OutputBucket string // also write full output to this bucket when set
+	OutputPrefix string
+	Timeout      time.Duration // cloud-side execution timeout and our wait; default 10 min
+	Comment      string
+}
+
+// MemoryOptions tune CaptureMemory.
+type MemoryOptions struct {
+	Prefix  string        // object key prefix; default firedrill/memory
+	Timeout time.Duration // default 2 h: large RAM takes long
+	CaseID  string
+}
+
+// ObjectInfo describes a stored object and its digest.
+type ObjectInfo struct {
+	Bucket, Key string
+	VersionID   string
+	Size        int64
+	SHA256      string
+	ETag        string
+}
+
+// Capabilities say what a provider can do, so playbooks choose fallbacks up
+// front (ir-semantics §1: Azure cannot revoke a managed identity's cached
+// token; GCP has no run-command).
+type Capabilities struct {
+	CanRevokeSessions         bool
+	CanRunCommand             bool
+	CanCaptureMemory          bool
+	CanProtectFromScaling     bool
+	CanProtectFromTermination bool
+	CanHibernate              bool
+	CanDisableAccessKeys      bool
+	// NeedsTwoStepIsolation: a plain group swap leaves tracked flows up; the
+	// provider's Isolate goes through an all-open group first.
+	NeedsTwoStepIsolation bool
+	// AuditDelay is the typical lag before a call shows up in audit queries.
+	AuditDelay time.Duration
+}
