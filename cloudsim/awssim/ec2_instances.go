@@ -1,0 +1,573 @@
+package awssim
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
+)
+
+// ec2ReservationID derives a stable reservation ID from an instance ID: the
+// world keeps no reservations, and each instance is reported as its own.
+func ec2ReservationID(instanceID string) string { return "r-" + strings.TrimPrefix(instanceID, "i-") }
+
+// ec2InstanceXML renders an instance as DescribeInstances/RunInstances show it.
+func ec2InstanceXML(c *Call, inst *world.Instance) *X {
+	w := c.World
+	var groups []*X
+	var enis []*X
+	for _, eid := range inst.ENIs {
+		eni := w.ENIs[eid]
+		if eni == nil {
+			continue
+		}
+		if eni.DeviceIndex == 0 || len(groups) == 0 {
+			groups = ec2GroupSetItems(w, eni.Groups)
+		}
+		enis = append(enis, E("item",
+			T("networkInterfaceId", eni.ID), T("subnetId", eni.Subnet), T("vpcId", eni.VPC),
+			T("description", eni.Description), T("ownerId", eni.Account), T("status", eni.Status),
+			T("macAddress", eni.MAC), T("privateIpAddress", eni.PrivateIP), T("sourceDestCheck", true),
+			L("groupSet", ec2GroupSetItems(w, eni.Groups)),
+			E("attachment", T("attachmentId", eni.AttachmentID), T("deviceIndex", eni.DeviceIndex),
+				T("status", "attached"), T("attachTime", inst.LaunchTime), T("deleteOnTermination", eni.DeleteOnTermination)),
+			ec2PublicAssocXML(eni.PublicIP, eni.Account),
+			T("interfaceType", "interface")))
+	}
+	var bdm []*X
+	for _, bd := range inst.BlockDevices {
+		bdm = append(bdm, E("item", T("deviceName", bd.Device), E("ebs", T("volumeId", bd.VolumeID),
+			T("status", "attached"), T("attachTime", inst.LaunchTime), T("deleteOnTermination", bd.DeleteOnTermination))))
+	}
+	var profile *X
+	if a := w.ActiveAssociationLocked(inst.ID); a != nil {
+		id := ""
+		if p := w.ProfileByARNLocked(a.ProfileARN); p != nil {
+			id = p.ID
+		}
+		profile = E("iamInstanceProfile", T("arn", a.ProfileARN), TO("id", id))
+	}
+	var reason *X
+	if inst.StateReason != "" && inst.State != world.StateRunning && inst.State != world.StatePending {
+		code, _, _ := strings.Cut(inst.StateReason, ":")
+		reason = E("stateReason", T("code", code), T("message", inst.StateReason))
+	}
+	return E("item",
+		T("instanceId", inst.ID), T("imageId", inst.ImageID),
+		E("instanceState", T("code", world.StateCode(inst.State)), T("name", inst.State)),
+		T("privateDnsName", ec2PrivateDNS(inst.PrivateIP)), T("dnsName", ""), TO("reason", inst.StateReason),
+		TO("keyName", inst.KeyName), T("amiLaunchIndex", 0), T("instanceType", inst.Type),
+		T("launchTime", inst.LaunchTime),
+		E("placement", T("availabilityZone", inst.AZ), T("tenancy", "default")),
+		TO("ec2PlatformDetails", ec2PlatformDetails(inst.Platform)),
+		E("monitoring", T("state", "disabled")),
+		TO("subnetId", inst.Subnet), TO("vpcId", inst.VPC),
+		TO("privateIpAddress", inst.PrivateIP), TO("ipAddress", inst.PublicIP),
+		T("sourceDestCheck", true), L("groupSet", groups), reason,
+		T("architecture", "x86_64"), T("rootDeviceType", "ebs"), T("rootDeviceName", "/dev/xvda"),
+		L("blockDeviceMapping", bdm), T("virtualizationType", "hvm"),
+		ec2TagSetXML(inst.Tags), T("hypervisor", "xen"),
+		L("networkInterfaceSet", enis), profile, T("ebsOptimized", false))
+}
+
+func ec2PlatformDetails(p string) string {
+	if p == "Windows" {
+		return "Windows"
+	}
+	return "Linux/UNIX"
+}
+
+func ec2PrivateDNS(ip string) string {
+	if ip == "" {
+		return ""
+	}
+	return "ip-" + strings.ReplaceAll(ip, ".", "-") + ".ec2.internal"
+}
+
+func ec2PublicAssocXML(ip, owner string) *X {
+	if ip == "" {
+		return nil
+	}
+	return E("association", T("publicIp", ip), T("publicDnsName", ""), T("ipOwnerId", "amazon"))
+}
+
+func ec2GroupSetItems(w *world.World, ids []string) []*X {
+	var out []*X
+	for _, g := range ids {
+		name := ""
+		if sg := w.SecurityGroups[g]; sg != nil {
+			name = sg.Name
+		}
+		out = append(out, E("item", T("groupId", g), T("groupName", name)))
+	}
+	return out
+}
+
+func ec2ReservationXML(c *Call, insts []*world.Instance) *X {
+	items := make([]*X, 0, len(insts))
+	for _, i := range insts {
+		items = append(items, ec2InstanceXML(c, i))
+	}
+	return E("item", T("reservationId", ec2ReservationID(insts[0].ID)), T("ownerId", insts[0].Account),
+		L("groupSet", nil), L("instancesSet", items))
+}
+
+func ec2InstanceFilter(c *Call, inst *world.Instance) ec2FilterField {
+	w := c.World
+	return func(name string) ([]string, bool) {
+		if v, ok := ec2TagFilter(name, inst.Tags); ok {
+			return v, true
+		}
+		switch name {
+		case "instance-id":
+			return []string{inst.ID}, true
+		case "instance-state-name":
+			return []string{inst.State}, true
+		case "instance-state-code":
+			return []string{strconv.Itoa(world.StateCode(inst.State))}, true
+		case "instance-type":
+			return []string{inst.Type}, true
+		case "vpc-id":
+			return []string{inst.VPC}, true
+		case "subnet-id":
+			return []string{inst.Subnet}, true
+		case "availability-zone":
+			return []string{inst.AZ}, true
+		case "image-id":
+			return []string{inst.ImageID}, true
+		case "private-ip-address":
+			return []string{inst.PrivateIP}, true
+		case "ip-address":
+			return []string{inst.PublicIP}, true
+		case "iam-instance-profile.arn":
+			if a := w.ActiveAssociationLocked(inst.ID); a != nil {
+				return []string{a.ProfileARN}, true
+			}
+			return nil, true
+		case "instance.group-id", "group-id":
+			var gs []string
+			for _, e := range inst.ENIs {
+				if eni := w.ENIs[e]; eni != nil {
+					gs = append(gs, eni.Groups...)
+				}
+			}
+			return gs, true
+		case "network-interface.network-interface-id":
+			return inst.ENIs, true
+		}
+		return nil, false
+	}
+}
+
+func ec2DescribeInstances(c *Call) (any, error) {
+	ids := c.Form.List("InstanceId")
+	if len(ids) > 0 && c.Form.Has("MaxResults") {
+		return nil, Errf(400, "InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults")
+	}
+	filters := c.Form.Filters()
+	if err := ec2CheckFilters(filters, ec2InstanceFilter(c, &world.Instance{})); err != nil {
+		return nil, err
+	}
+	var list []*world.Instance
+	if len(ids) > 0 {
+		for _, id := range ids {
+			inst, err := ec2LookupInstance(c, id)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, inst)
+		}
+	} else {
+		for _, inst := range c.World.InstancesOfLocked(c.Account(), c.Region) {
+			if inst.Visible(c.Now) && !c.Hidden(inst.LaunchTime) {
+				list = append(list, inst)
+			}
+		}
+	}
+	var matched []*world.Instance
+	for _, inst := range list {
+		ok, err := ec2MatchFilters(filters, ec2InstanceFilter(c, inst))
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			matched = append(matched, inst)
+		}
+	}
+	start, end, next, err := ec2PageBounds(c, len(matched), 5, 1000)
+	if err != nil {
+		return nil, err
+	}
+	var res []*X
+	for _, inst := range matched[start:end] {
+		res = append(res, ec2ReservationXML(c, []*world.Instance{inst}))
+	}
+	return []*X{L("reservationSet", res), TO("nextToken", next)}, nil
+}
+
+func ec2RunInstances(c *Call) (any, error) {
+	image, err := ec2RequireParam(c, "ImageId", "ImageId")
+	if err != nil {
+		return nil, err
+	}
+	minCount, err := c.Form.Int("MinCount", 0)
+	if err != nil {
+		return nil, err
+	}
+	maxCount, err := c.Form.Int("MaxCount", 0)
+	if err != nil {
+		return nil, err
+	}
+	if minCount < 1 || maxCount < minCount {
+		return nil, Errf(400, "InvalidParameterValue", "MinCount (%d) and MaxCount (%d) must be at least 1 and MinCount <= MaxCount", minCount, maxCount)
+	}
+	if maxCount > 50 {
+		return nil, Errf(400, "InstanceLimitExceeded", "You have requested more instances (%d) than your current instance limit of 50 allows for the specified instance type.", maxCount)
+	}
+	spec := world.LaunchSpec{Account: c.Account(), Region: c.Region, ImageID: image,
+		Type: c.Form.Get("InstanceType"), KeyName: c.Form.Get("KeyName"), Subnet: c.Form.Get("SubnetId"),
+		Groups: c.Form.List("SecurityGroupId"), Tags: ec2TagSpecs(c, "instance"), VolumeTags: ec2TagSpecs(c, "volume"),
+		ShutdownBehavior: c.Form.Get("InstanceInitiatedShutdownBehavior")}
+	spec.DisableAPITermination, _ = c.Form.Bool("DisableApiTermination")
+	spec.DisableAPIStop, _ = c.Form.Bool("DisableApiStop")
+	if spec.Subnet != "" {
+		if sn := c.World.Subnets[spec.Subnet]; sn == nil || c.World.VPCs[sn.VPC] == nil || c.World.VPCs[sn.VPC].Account != c.Account() {
+			return nil, Errf(400, "InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", spec.Subnet)
+		}
+	}
+	if names := c.Form.List("SecurityGroup"); len(names) > 0 {
+		vpc := c.World.DefaultVPCLocked(c.Account(), c.Region).ID
+		if spec.Subnet != "" {
+			vpc = c.World.Subnets[spec.Subnet].VPC
+		}
+		for _, n := range names {
+			sg := c.World.GroupByNameLocked(vpc, n)
+			if sg == nil {
+				return nil, Errf(400, "InvalidGroup.NotFound", "The security group '%s' does not exist in VPC '%s'", n, vpc)
+			}
+			spec.Groups = append(spec.Groups, sg.ID)
+		}
+	}
+	for _, g := range spec.Groups {
+		if sg := c.World.SecurityGroups[g]; sg == nil || sg.Account != c.Account() {
+			return nil, Errf(400, "InvalidGroup.NotFound", "The security group '%s' does not exist", g)
+		}
+	}
+	if p := c.Form.Get("IamInstanceProfile.Arn"); p != "" {
+		spec.Profile = p
+	} else if p := c.Form.Get("IamInstanceProfile.Name"); p != "" {
+		spec.Profile = p
+	}
+	if spec.Profile != "" {
+		if prof := c.World.ProfileByARNLocked(spec.Profile); prof == nil || prof.Account != c.Account() {
+			return nil, Errf(400, "InvalidParameterValue", "Value (%s) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name", spec.Profile)
+		}
+	}
+	if ip, ok := c.Form.Bool("NetworkInterface.1.AssociatePublicIpAddress"); ok {
+		spec.PublicIP = ip
+	}
+	for _, bdm := range c.Form.Structs("BlockDeviceMapping") {
+		dev := bdm.Get("DeviceName")
+		size, err := bdm.Int("Ebs.VolumeSize", 8)
+		if err != nil {
+			return nil, err
+		}
+		del, has := bdm.Bool("Ebs.DeleteOnTermination")
+		if dev == "/dev/xvda" || dev == "/dev/sda1" {
+			spec.RootSizeGiB = size
+			spec.KeepRootVolume = has && !del
+			continue
+		}
+		enc, _ := bdm.Bool("Ebs.Encrypted")
+		spec.DataVolumes = append(spec.DataVolumes, world.VolumeSpec{Device: dev, SizeGiB: size,
+			Type: bdm.Get("Ebs.VolumeType"), DeleteOnTermination: !has || del, Encrypted: enc})
+	}
+	var launched []*world.Instance
+	for range maxCount {
+		inst, err := c.World.LaunchInstanceLocked(spec)
+		if err != nil {
+			return nil, ec2Error(err)
+		}
+		c.Touch("AWS::EC2::Instance", inst.ID)
+		launched = append(launched, inst)
+	}
+	c.Param("imageId", image)
+	c.Param("instanceType", launched[0].Type)
+	r := ec2ReservationXML(c, launched)
+	return r.Kids, nil
+}
+
+// ec2StateChangeXML is one item of a Stop/TerminateInstances answer.
+func ec2StateChangeXML(id, prev, cur string) *X {
+	return E("item", T("instanceId", id),
+		E("currentState", T("code", world.StateCode(cur)), T("name", cur)),
+		E("previousState", T("code", world.StateCode(prev)), T("name", prev)))
+}
+
+func ec2InstanceIDs(c *Call) ([]string, error) {
+	ids := c.Form.List("InstanceId")
+	if len(ids) == 0 {
+		return nil, Errf(400, "MissingParameter", "The request must contain the parameter InstanceId")
+	}
+	return ids, nil
+}
+
+// ec2ChangeStates validates every ID ec2First (EC2 fails the whole call on one
+// bad ID), then applies change to each instance.
+func ec2ChangeStates(c *Call, change func(id string) (string, error)) (any, error) {
+	ids, err := ec2InstanceIDs(c)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if _, err := ec2LookupInstance(c, id); err != nil {
+			return nil, err
+		}
+	}
+	var items []*X
+	for _, id := range ids {
+		prev, err := change(id)
+		if err != nil {
+			return nil, ec2Error(err)
+		}
+		items = append(items, ec2StateChangeXML(id, prev, c.World.Instances[id].State))
+	}
+	return []*X{L("instancesSet", items)}, nil
+}
+
+func ec2StopInstances(c *Call) (any, error) {
+	return ec2ChangeStates(c, c.World.StopInstanceLocked)
+}
+
+func ec2TerminateInstances(c *Call) (any, error) {
+	return ec2ChangeStates(c, c.World.TerminateInstanceLocked)
+}
+
+// ec2ModifyInstanceAttribute changes one attribute per call, as EC2 does:
+// security groups (single-interface instances only), termination and stop
+// protection, shutdown behaviour, or DeleteOnTermination of block devices.
+func ec2ModifyInstanceAttribute(c *Call) (any, error) {
+	id, err := ec2RequireParam(c, "InstanceId", "InstanceId")
+	if err != nil {
+		return nil, err
+	}
+	inst, err := ec2LookupInstance(c, id)
+	if err != nil {
+		return nil, err
+	}
+	if inst.State == world.StateTerminated || inst.State == world.StateShuttingDown {
+		return nil, Errf(400, "IncorrectInstanceState", "The instance '%s' is not in a state from which it can be modified.", id)
+	}
+	f := c.Form
+	// The legacy form: Attribute=disableApiTermination&Value=true.
+	if attr := f.Get("Attribute"); attr != "" {
+		key := map[string]string{"disableApiTermination": "DisableApiTermination.Value",
+			"disableApiStop": "DisableApiStop.Value", "instanceInitiatedShutdownBehavior": "InstanceInitiatedShutdownBehavior.Value"}[attr]
+		if key == "" {
+			return nil, Errf(400, "InvalidParameterValue", "Value (%s) for parameter attribute is invalid. Unknown attribute.", attr)
+		}
+		f = Form{key: {f.Get("Value")}}
+	}
+	changed := false
+	if groups := f.List("GroupId"); len(groups) > 0 {
+		for _, g := range groups {
+			if sg := c.World.SecurityGroups[g]; sg == nil || sg.Account != c.Account() {
+				return nil, Errf(400, "InvalidGroup.NotFound", "The security group '%s' does not exist", g)
+			}
+		}
+		if err := c.World.SetInstanceGroupsLocked(id, groups); err != nil {
+			return nil, ec2Error(err)
+		}
+		c.Param("groups", strings.Join(groups, ","))
+		changed = true
+	}
+	if v, ok := f.Bool("DisableApiTermination.Value"); ok {
+		inst.DisableAPITermination = v
+		c.Param("disableApiTermination", strconv.FormatBool(v))
+		changed = true
+	}
+	if v, ok := f.Bool("DisableApiStop.Value"); ok {
+		inst.DisableAPIStop = v
+		c.Param("disableApiStop", strconv.FormatBool(v))
+		changed = true
+	}
+	if v := f.Get("InstanceInitiatedShutdownBehavior.Value"); v != "" {
+		if v != "stop" && v != "terminate" {
+			return nil, Errf(400, "InvalidParameterValue", "Value (%s) for parameter instanceInitiatedShutdownBehavior is invalid. Valid values are 'stop' and 'terminate'.", v)
+		}
+		inst.ShutdownBehavior = v
+		c.Param("instanceInitiatedShutdownBehavior", v)
+		changed = true
+	}
+	if bdms := f.Structs("BlockDeviceMapping"); len(bdms) > 0 {
+		for _, b := range bdms {
+			dev := b.Get("DeviceName")
+			del, ok := b.Bool("Ebs.DeleteOnTermination")
+			if dev == "" || !ok {
+				return nil, Errf(400, "MissingParameter", "The request must contain the parameters BlockDeviceMapping.DeviceName and Ebs.DeleteOnTermination")
+			}
+			if err := c.World.SetDeleteOnTerminationLocked(id, dev, del); err != nil {
+				return nil, Errf(400, "InvalidInstanceAttributeValue", "%s", err.Error())
+			}
+			c.Param("deleteOnTermination:"+dev, strconv.FormatBool(del))
+		}
+		changed = true
+	}
+	if !changed {
+		return nil, Errf(400, "InvalidParameterCombination", "No attributes specified.")
+	}
+	return []*X{T("return", true)}, nil
+}
+
+// ---- instance profile associations ----------------------------------------
+
+func ec2AssociationXML(c *Call, name string, a *world.ProfileAssociation, state string) *X {
+	id := ""
+	if p := c.World.ProfileByARNLocked(a.ProfileARN); p != nil {
+		id = p.ID
+	}
+	return E(name, T("associationId", a.ID), T("instanceId", a.Instance),
+		E("iamInstanceProfile", T("arn", a.ProfileARN), TO("id", id)), T("state", state))
+}
+
+// ec2ProfileParam reads IamInstanceProfile.Arn or .Name and checks the
+// profile exists in the caller's account.
+func ec2ProfileParam(c *Call) (string, error) {
+	p := c.Form.Get("IamInstanceProfile.Arn")
+	if p == "" {
+		p = c.Form.Get("IamInstanceProfile.Name")
+	}
+	if p == "" {
+		return "", Errf(400, "MissingParameter", "The request must contain the parameter IamInstanceProfile")
+	}
+	if prof := c.World.ProfileByARNLocked(p); prof == nil || prof.Account != c.Account() {
+		return "", Errf(400, "InvalidParameterValue", "Value (%s) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile ARN", p)
+	}
+	return p, nil
+}
+
+func ec2LookupAssociation(c *Call, id string) (*world.ProfileAssociation, error) {
+	a, ok := c.World.Associations[id]
+	if !ok || a.State != "associated" {
+		return nil, Errf(400, "InvalidAssociationID.NotFound", "The association ID '%s' does not exist", id)
+	}
+	if inst := c.World.Instances[a.Instance]; inst == nil || inst.Account != c.Account() || inst.Region != c.Region {
+		return nil, Errf(400, "InvalidAssociationID.NotFound", "The association ID '%s' does not exist", id)
+	}
+	c.Touch("AWS::EC2::Instance", a.Instance)
+	return a, nil
+}
+
+func ec2DescribeProfileAssociations(c *Call) (any, error) {
+	ids := c.Form.List("AssociationId")
+	filters := c.Form.Filters()
+	field := func(a *world.ProfileAssociation) ec2FilterField {
+		return func(name string) ([]string, bool) {
+			switch name {
+			case "instance-id":
+				return []string{a.Instance}, true
+			case "state":
+				return []string{a.State}, true
+			}
+			return nil, false
+		}
+	}
+	if err := ec2CheckFilters(filters, field(&world.ProfileAssociation{})); err != nil {
+		return nil, err
+	}
+	// Ended associations vanish from EC2's answer unless asked for by state.
+	wantEnded := ec2AnyWildcard(filters["state"], []string{"disassociated"})
+	for _, id := range ids {
+		if a, ok := c.World.Associations[id]; !ok || (a.State != "associated" && !wantEnded) {
+			return nil, Errf(400, "InvalidAssociationID.NotFound", "The association ID '%s' does not exist", id)
+		}
+	}
+	var matched []*world.ProfileAssociation
+	for _, aid := range world.SortedKeys(c.World.Associations) {
+		a := c.World.Associations[aid]
+		inst := c.World.Instances[a.Instance]
+		if inst == nil || inst.Account != c.Account() || inst.Region != c.Region {
+			continue
+		}
+		if len(ids) > 0 && !ec2ContainsString(ids, a.ID) {
+			continue
+		}
+		if a.State != "associated" && !wantEnded {
+			continue
+		}
+		ok, err := ec2MatchFilters(filters, field(a))
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			matched = append(matched, a)
+		}
+	}
+	start, end, next, err := ec2PageBounds(c, len(matched), 5, 1000)
+	if err != nil {
+		return nil, err
+	}
+	var items []*X
+	for _, a := range matched[start:end] {
+		items = append(items, ec2AssociationXML(c, "item", a, a.State))
+	}
+	return []*X{L("iamInstanceProfileAssociationSet", items), TO("nextToken", next)}, nil
+}
+
+func ec2AssociateProfile(c *Call) (any, error) {
+	id, err := ec2RequireParam(c, "InstanceId", "InstanceId")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ec2LookupInstance(c, id); err != nil {
+		return nil, err
+	}
+	p, err := ec2ProfileParam(c)
+	if err != nil {
+		return nil, err
+	}
+	if c.World.ActiveAssociationLocked(id) != nil {
+		return nil, Errf(400, "IncorrectState", "There is an existing association for instance %s", id)
+	}
+	a, err := c.World.AssociateProfileLocked(id, p)
+	if err != nil {
+		return nil, ec2Error(err)
+	}
+	c.Param("iamInstanceProfile", p)
+	return []*X{ec2AssociationXML(c, "iamInstanceProfileAssociation", a, "associating")}, nil
+}
+
+func ec2DisassociateProfile(c *Call) (any, error) {
+	id, err := ec2RequireParam(c, "AssociationId", "AssociationId")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ec2LookupAssociation(c, id); err != nil {
+		return nil, err
+	}
+	a, err := c.World.DisassociateProfileLocked(id)
+	if err != nil {
+		return nil, ec2Error(err)
+	}
+	return []*X{ec2AssociationXML(c, "iamInstanceProfileAssociation", a, "disassociating")}, nil
+}
+
+func ec2ReplaceProfile(c *Call) (any, error) {
+	id, err := ec2RequireParam(c, "AssociationId", "AssociationId")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ec2LookupAssociation(c, id); err != nil {
+		return nil, err
+	}
+	p, err := ec2ProfileParam(c)
+	if err != nil {
+		return nil, err
+	}
+	a, err := c.World.ReplaceProfileLocked(id, p)
+	if err != nil {
+		return nil, ec2Error(err)
+	}
+	c.Param("iamInstanceProfile", p)
+	return []*X{ec2AssociationXML(c, "iamInstanceProfileAssociation", a, "associating")}, nil
+}

@@ -1,0 +1,685 @@
+package world
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// AnyIPv4 is the CIDR that makes a rule "open to the world"; together with a
+// matching rule in the other direction it makes TCP/UDP flows untracked.
+const AnyIPv4 = "0.0.0.0/0"
+
+// AddVPCLocked creates a virtual network and its default security group
+// (self-referencing ingress, allow-all egress), as AWS does for every VPC.
+func (w *World) AddVPCLocked(account, region, cidr string) *VPC {
+	v := &VPC{ID: w.NewIDLocked("vpc"), Account: account, Region: region, CIDR: cidr, Tags: Tags{}}
+	w.VPCs[v.ID] = v
+	sg, _ := w.AddSecurityGroupLocked(account, region, v.ID, "default", "default VPC security group")
+	sg.Ingress = append(sg.Ingress, Rule{Protocol: "-1", FromPort: -1, ToPort: -1,
+		Groups: []string{sg.ID}, RuleID: w.NewIDLocked("sgr")})
+	return v
+}
+
+// AddSubnetLocked creates a subnet of a VPC in one availability zone.
+func (w *World) AddSubnetLocked(vpcID, az, cidr string) (*Subnet, error) {
+	if _, ok := w.VPCs[vpcID]; !ok {
+		return nil, notFound("vpc", vpcID)
+	}
+	if _, err := netip.ParsePrefix(cidr); err != nil {
+		return nil, &ComputeError{Kind: KindInvalid, Resource: "subnet", ID: cidr,
+			Msg: fmt.Sprintf("the CIDR %q is invalid: %v", cidr, err)}
+	}
+	s := &Subnet{ID: w.NewIDLocked("subnet"), VPC: vpcID, AZ: az, CIDR: cidr}
+	w.Subnets[s.ID] = s
+	return s, nil
+}
+
+// defaultSubnetLocked picks the subnet an instance lands in when the caller
+// names none: the first subnet (by ID) of the first VPC of the account and
+// region, creating a 172.31.0.0/16 default VPC when there is none.
+func (w *World) defaultSubnetLocked(account, region string) *Subnet {
+	for _, vid := range w.vpcsOfLocked(account, region) {
+		for _, sid := range SortedKeys(w.Subnets) {
+			if w.Subnets[sid].VPC == vid {
+				return w.Subnets[sid]
+			}
+		}
+	}
+	v := w.DefaultVPCLocked(account, region)
+	s, _ := w.AddSubnetLocked(v.ID, region+"a", "172.31.0.0/20")
+	return s
+}
+
+// DefaultVPCLocked returns the first VPC (by ID) of the account and region,
+// creating a 172.31.0.0/16 default VPC when there is none.
+func (w *World) DefaultVPCLocked(account, region string) *VPC {
+	if ids := w.vpcsOfLocked(account, region); len(ids) > 0 {
+		return w.VPCs[ids[0]]
+	}
+	return w.AddVPCLocked(account, region, "172.31.0.0/16")
+}
+
+func (w *World) vpcsOfLocked(account, region string) []string {
+	var out []string
+	for _, id := range SortedKeys(w.VPCs) {
+		if v := w.VPCs[id]; v.Account == account && v.Region == region {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// AddSecurityGroupLocked creates a security group with AWS's default
+// allow-all egress rule and no ingress. Names are unique per VPC.
+func (w *World) AddSecurityGroupLocked(account, region, vpcID, name, description string) (*SecurityGroup, error) {
+	if _, ok := w.VPCs[vpcID]; !ok {
+		return nil, notFound("vpc", vpcID)
+	}
+	if g := w.GroupByNameLocked(vpcID, name); g != nil {
+		return nil, &ComputeError{Kind: KindDuplicate, Resource: "security-group", ID: name,
+			Msg: fmt.Sprintf("The security group '%s' already exists for VPC '%s'", name, vpcID)}
+	}
+	sg := &SecurityGroup{ID: w.NewIDLocked("sg"), Account: account, Region: region, VPC: vpcID,
+		Name: name, Description: description, Tags: Tags{}, CreatedAt: w.clock.Now()}
+	sg.Egress = []Rule{{Protocol: "-1", FromPort: -1, ToPort: -1, CIDRs: []string{AnyIPv4}, RuleID: w.NewIDLocked("sgr")}}
+	w.SecurityGroups[sg.ID] = sg
+	return sg, nil
+}
+
+// GroupByNameLocked finds a security group by name within a VPC.
+func (w *World) GroupByNameLocked(vpcID, name string) *SecurityGroup {
+	for _, id := range SortedKeys(w.SecurityGroups) {
+		if g := w.SecurityGroups[id]; g.VPC == vpcID && g.Name == name {
+			return g
+		}
+	}
+	return nil
+}
+
+// NormalizeProtocol maps the spellings EC2 accepts ("tcp", "6", "-1", "all")
+// to the canonical "tcp", "udp", "icmp" or "-1".
+func NormalizeProtocol(p string) (string, error) {
+	switch strings.ToLower(p) {
+	case "tcp", "6":
+		return "tcp", nil
+	case "udp", "17":
+		return "udp", nil
+	case "icmp", "1":
+		return "icmp", nil
+	case "-1", "all":
+		return "-1", nil
+	}
+	if n, err := strconv.Atoi(p); err == nil && n >= 0 && n <= 255 {
+		return p, nil
+	}
+	return "", &ComputeError{Kind: KindInvalid, Resource: "rule", ID: p, Msg: fmt.Sprintf("Invalid value '%s' for IP protocol. Unknown protocol.", p)}
+}
+
+// splitRules turns each permission into one rule per peer (CIDR or group),
+// the unit EC2 gives a security-group-rule ID to.
+func splitRules(rules []Rule) ([]Rule, error) {
+	var out []Rule
+	for _, r := range rules {
+		p, err := NormalizeProtocol(r.Protocol)
+		if err != nil {
+			return nil, err
+		}
+		r.Protocol = p
+		if p == "-1" {
+			r.FromPort, r.ToPort = -1, -1
+		}
+		if len(r.CIDRs) == 0 && len(r.Groups) == 0 {
+			return nil, &ComputeError{Kind: KindInvalid, Resource: "rule",
+				Msg: "a permission needs at least one CIDR range or security group"}
+		}
+		for _, c := range r.CIDRs {
+			if _, err := netip.ParsePrefix(c); err != nil {
+				return nil, &ComputeError{Kind: KindInvalid, Resource: "rule", ID: c,
+					Msg: fmt.Sprintf("CIDR block %s is malformed", c)}
+			}
+			out = append(out, Rule{Protocol: p, FromPort: r.FromPort, ToPort: r.ToPort, CIDRs: []string{c}})
+		}
+		for _, g := range r.Groups {
+			out = append(out, Rule{Protocol: p, FromPort: r.FromPort, ToPort: r.ToPort, Groups: []string{g}})
+		}
+	}
+	return out, nil
+}
+
+func sameRule(a, b Rule) bool {
+	return a.Protocol == b.Protocol && a.FromPort == b.FromPort && a.ToPort == b.ToPort &&
+		slices.Equal(a.CIDRs, b.CIDRs) && slices.Equal(a.Groups, b.Groups)
+}
+
+// AuthorizeRulesLocked adds permissions to a group, one rule per peer. If any
+// of them already exists nothing is added (EC2 rejects the whole call).
+// Flows of every ENI in the group are re-evaluated.
+func (w *World) AuthorizeRulesLocked(groupID string, egress bool, rules []Rule) ([]Rule, error) {
+	sg, ok := w.SecurityGroups[groupID]
+	if !ok {
+		return nil, notFound("security-group", groupID)
+	}
+	split, err := splitRules(rules)
+	if err != nil {
+		return nil, err
+	}
+	list := &sg.Ingress
+	if egress {
+		list = &sg.Egress
+	}
+	for i, r := range split {
+		for _, g := range r.Groups {
+			if _, ok := w.SecurityGroups[g]; !ok {
+				return nil, notFound("security-group", g)
+			}
+		}
+		for _, old := range *list {
+			if sameRule(old, r) {
+				return nil, &ComputeError{Kind: KindDuplicate, Resource: "rule", ID: groupID,
+					Msg: fmt.Sprintf("the specified rule %q already exists", describeRule(r))}
+			}
+		}
+		for _, prev := range split[:i] {
+			if sameRule(prev, r) {
+				return nil, &ComputeError{Kind: KindDuplicate, Resource: "rule", ID: groupID,
+					Msg: fmt.Sprintf("the specified rule %q is given twice", describeRule(r))}
+			}
+		}
+	}
+	for i := range split {
+		split[i].RuleID = w.NewIDLocked("sgr")
+	}
+	*list = append(*list, split...)
+	w.groupChangedLocked(groupID, fmt.Sprintf("rule authorized on %s", groupID))
+	return split, nil
+}
+
+// RevokeRulesLocked removes the permissions that exist and reports the ones
+// that did not. If none matched, it fails (EC2's InvalidPermission.NotFound).
+// Untracked flows the removed rules carried are cut at once.
+func (w *World) RevokeRulesLocked(groupID string, egress bool, rules []Rule) (removed, unknown []Rule, err error) {
+	sg, ok := w.SecurityGroups[groupID]
+	if !ok {
+		return nil, nil, notFound("security-group", groupID)
+	}
+	split, err := splitRules(rules)
+	if err != nil {
+		return nil, nil, err
+	}
+	list := &sg.Ingress
+	if egress {
+		list = &sg.Egress
+	}
+	for _, r := range split {
+		idx := slices.IndexFunc(*list, func(old Rule) bool { return sameRule(old, r) })
+		if idx < 0 {
+			unknown = append(unknown, r)
+			continue
+		}
+		removed = append(removed, (*list)[idx])
+		*list = slices.Delete(*list, idx, idx+1)
+	}
+	if len(removed) == 0 {
+		return nil, unknown, &ComputeError{Kind: KindNotFound, Resource: "rule", ID: groupID,
+			Msg: "The specified rule does not exist in this security group."}
+	}
+	w.groupChangedLocked(groupID, fmt.Sprintf("rule revoked on %s", groupID))
+	return removed, unknown, nil
+}
+
+// RevokeRuleIDsLocked removes rules by security-group-rule ID.
+func (w *World) RevokeRuleIDsLocked(groupID string, egress bool, ids []string) ([]Rule, error) {
+	sg, ok := w.SecurityGroups[groupID]
+	if !ok {
+		return nil, notFound("security-group", groupID)
+	}
+	list := &sg.Ingress
+	if egress {
+		list = &sg.Egress
+	}
+	var removed []Rule
+	for _, id := range ids {
+		idx := slices.IndexFunc(*list, func(r Rule) bool { return r.RuleID == id })
+		if idx < 0 {
+			return nil, &ComputeError{Kind: KindNotFound, Resource: "security-group-rule", ID: id,
+				Msg: fmt.Sprintf("The security group rule ID '%s' does not exist", id)}
+		}
+	}
+	for _, id := range ids {
+		idx := slices.IndexFunc(*list, func(r Rule) bool { return r.RuleID == id })
+		removed = append(removed, (*list)[idx])
+		*list = slices.Delete(*list, idx, idx+1)
+	}
+	w.groupChangedLocked(groupID, fmt.Sprintf("rule revoked on %s", groupID))
+	return removed, nil
+}
+
+func describeRule(r Rule) string {
+	peer := strings.Join(append(append([]string(nil), r.CIDRs...), r.Groups...), ",")
+	return fmt.Sprintf("peer: %s, %s, from port: %d, to port: %d, ALLOW", peer, strings.ToUpper(r.Protocol), r.FromPort, r.ToPort)
+}
+
+// SetENIGroupsLocked replaces the security groups of a network interface and
+// re-evaluates its active flows (see reevaluateFlowsLocked).
+func (w *World) SetENIGroupsLocked(eniID string, groups []string) error {
+	eni, ok := w.ENIs[eniID]
+	if !ok {
+		return notFound("network-interface", eniID)
+	}
+	if len(groups) == 0 {
+		return &ComputeError{Kind: KindInvalid, Resource: "network-interface", ID: eniID,
+			Msg: "at least one security group is required"}
+	}
+	for _, g := range groups {
+		sg, ok := w.SecurityGroups[g]
+		if !ok {
+			return notFound("security-group", g)
+		}
+		if sg.VPC != eni.VPC {
+			return &ComputeError{Kind: KindInvalid, Resource: "security-group", ID: g,
+				Msg: fmt.Sprintf("You have specified two resources that belong to different networks: %s is in %s, %s is in %s", g, sg.VPC, eniID, eni.VPC)}
+		}
+	}
+	eni.Groups = dedupe(groups)
+	w.reevaluateFlowsLocked(eni, fmt.Sprintf("security groups of %s changed to %s", eniID, strings.Join(eni.Groups, ",")))
+	return nil
+}
+
+// AttachNetworkInterfaceLocked creates a secondary interface in the
+// instance's subnet and attaches it at the next device index. Instances
+// with several interfaces must be isolated per interface.
+func (w *World) AttachNetworkInterfaceLocked(instanceID string, groups []string) (*ENI, error) {
+	inst, ok := w.Instances[instanceID]
+	if !ok {
+		return nil, notFound("instance", instanceID)
+	}
+	subnet := w.Subnets[inst.Subnet]
+	if subnet == nil {
+		return nil, notFound("subnet", inst.Subnet)
+	}
+	for _, g := range groups {
+		if sg, ok := w.SecurityGroups[g]; !ok || sg.VPC != inst.VPC {
+			return nil, notFound("security-group", g)
+		}
+	}
+	eni := &ENI{ID: w.NewIDLocked("eni"), Account: inst.Account, Region: inst.Region, AZ: inst.AZ,
+		VPC: inst.VPC, Subnet: inst.Subnet, Instance: inst.ID, DeviceIndex: len(inst.ENIs),
+		PrivateIP: w.privateIPLocked(subnet), MAC: w.macLocked(), Groups: dedupe(groups),
+		AttachmentID: w.NewIDLocked("eni-attach"), Status: "in-use", Tags: Tags{}}
+	w.ENIs[eni.ID] = eni
+	inst.ENIs = append(inst.ENIs, eni.ID)
+	return eni, nil
+}
+
+// SetInstanceGroupsLocked changes the groups of an instance with a single
+// network interface. Like EC2, it refuses instances with several interfaces:
+// callers must then change each interface.
+func (w *World) SetInstanceGroupsLocked(instanceID string, groups []string) error {
+	inst, ok := w.Instances[instanceID]
+	if !ok {
+		return notFound("instance", instanceID)
+	}
+	if len(inst.ENIs) > 1 {
+		return &ComputeError{Kind: KindMultipleInterfaces, Resource: "instance", ID: instanceID,
+			Msg: fmt.Sprintf("There are multiple interfaces attached to instance '%s'. Please specify an interface ID for the operation instead.", instanceID)}
+	}
+	if len(inst.ENIs) == 0 {
+		return &ComputeError{Kind: KindIncorrectState, Resource: "instance", ID: instanceID,
+			Msg: fmt.Sprintf("The instance '%s' has no network interface.", instanceID)}
+	}
+	return w.SetENIGroupsLocked(inst.ENIs[0], groups)
+}
+
+func dedupe(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// groupChangedLocked re-evaluates the flows of every ENI using the group.
+func (w *World) groupChangedLocked(groupID, reason string) {
+	for _, id := range SortedKeys(w.ENIs) {
+		if eni := w.ENIs[id]; slices.Contains(eni.Groups, groupID) {
+			w.reevaluateFlowsLocked(eni, reason)
+		}
+	}
+}
+
+// ---- flows -------------------------------------------------------------
+
+// FlowSpec describes a connection to open from or to an instance.
+type FlowSpec struct {
+	Direction  string // "egress" (default) or "ingress"
+	Protocol   string // "tcp" (default), "udp", "icmp"
+	LocalPort  int    // 0: an ephemeral port is chosen for egress flows
+	RemoteIP   string
+	RemotePort int // 0: an ephemeral port is chosen for ingress flows
+	Domain     string
+	Actor      string
+}
+
+// OpenFlowLocked opens a connection on the instance's primary interface if
+// its security groups permit it. The flow is untracked when the interface's
+// groups together allow all traffic of its protocol from and to 0.0.0.0/0
+// (EC2 connection tracking); otherwise, and always for ICMP, it is tracked.
+func (w *World) OpenFlowLocked(instanceID string, spec FlowSpec) (*Flow, error) {
+	inst, ok := w.Instances[instanceID]
+	if !ok {
+		return nil, notFound("instance", instanceID)
+	}
+	if inst.State != StateRunning {
+		return nil, &ComputeError{Kind: KindIncorrectState, Resource: "instance", ID: instanceID,
+			Msg: fmt.Sprintf("instance %s is %s, not running", instanceID, inst.State)}
+	}
+	if len(inst.ENIs) == 0 {
+		return nil, &ComputeError{Kind: KindIncorrectState, Resource: "instance", ID: instanceID, Msg: "instance has no network interface"}
+	}
+	eni := w.ENIs[inst.ENIs[0]]
+	f := &Flow{Instance: instanceID, ENI: eni.ID, Direction: spec.Direction, Protocol: spec.Protocol,
+		LocalPort: spec.LocalPort, RemoteIP: spec.RemoteIP, RemotePort: spec.RemotePort, Domain: spec.Domain,
+		Actor: spec.Actor}
+	if f.Direction == "" {
+		f.Direction = "egress"
+	}
+	if f.Direction != "egress" && f.Direction != "ingress" {
+		return nil, &ComputeError{Kind: KindInvalid, Resource: "flow", Msg: fmt.Sprintf("direction %q: expected egress or ingress", f.Direction)}
+	}
+	if f.Protocol == "" {
+		f.Protocol = "tcp"
+	}
+	if f.Protocol != "tcp" && f.Protocol != "udp" && f.Protocol != "icmp" {
+		return nil, &ComputeError{Kind: KindInvalid, Resource: "flow", Msg: fmt.Sprintf("protocol %q: expected tcp, udp or icmp", f.Protocol)}
+	}
+	if _, err := netip.ParseAddr(f.RemoteIP); err != nil {
+		return nil, &ComputeError{Kind: KindInvalid, Resource: "flow", Msg: fmt.Sprintf("remote IP %q is not an IP address", f.RemoteIP)}
+	}
+	if f.Protocol != "icmp" {
+		if f.Direction == "egress" && f.LocalPort == 0 {
+			f.LocalPort = 32768 + w.rng.IntN(28232)
+		}
+		if f.Direction == "ingress" && f.RemotePort == 0 {
+			f.RemotePort = 32768 + w.rng.IntN(28232)
+		}
+	}
+	if !w.permitsLocked(eni.Groups, f, false) {
+		return nil, &ComputeError{Kind: KindBlocked, Resource: "flow", ID: instanceID,
+			Msg: fmt.Sprintf("the security groups %s of %s do not permit %s %s to %s:%d", strings.Join(eni.Groups, ","), eni.ID, f.Direction, f.Protocol, f.RemoteIP, f.RemotePort)}
+	}
+	now := w.clock.Now()
+	f.ID = w.NewIDLocked("flow")
+	f.Started = now
+	f.Tracked = !w.allOpenLocked(eni.Groups, f.Protocol)
+	w.Flows = append(w.Flows, f)
+	w.emitLocked(Event{Time: now, Kind: "flow.start", Flow: f, Instance: inst})
+	return f, nil
+}
+
+// ActiveFlowsLocked returns the instance's flows that are still up, oldest first.
+func (w *World) ActiveFlowsLocked(instanceID string) []*Flow {
+	var out []*Flow
+	for _, f := range w.Flows {
+		if f.Instance == instanceID && f.Active() {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// endFlowLocked closes a flow at now and tells detectors. Callers pass the
+// time explicitly because scheduled changes (scale-in) run at their own
+// modelled time, which may be earlier than the clock when they are applied.
+func (w *World) endFlowLocked(f *Flow, reason string, now time.Time) {
+	f.Ended = now
+	f.EndReason = reason
+	w.emitLocked(Event{Time: now, Kind: "flow.end", Flow: f, Instance: w.Instances[f.Instance]})
+}
+
+// endInstanceFlowsLocked closes every active flow of an instance (stop,
+// termination), or only those match selects.
+func (w *World) endInstanceFlowsLocked(instanceID, reason string, match func(*Flow) bool, now time.Time) {
+	for _, f := range w.ActiveFlowsLocked(instanceID) {
+		if match == nil || match(f) {
+			w.endFlowLocked(f, reason, now)
+		}
+	}
+}
+
+// reevaluateFlowsLocked applies EC2 connection-tracking semantics after the
+// groups of an interface, or a rule in one of them, changed:
+//   - a tracked flow survives whatever the new rules say (security groups are
+//     stateful); it becomes untracked if the groups are now all-open;
+//   - an untracked flow the new rules no longer permit, in either direction,
+//     is cut immediately;
+//   - a permitted untracked flow under groups that are no longer all-open
+//     becomes tracked.
+//
+// This is why a direct swap to a no-rule group leaves a miner's established
+// pool connection up, while all-open first and no-rule second cuts it.
+func (w *World) reevaluateFlowsLocked(eni *ENI, reason string) {
+	for _, f := range w.Flows {
+		if f.ENI != eni.ID || !f.Active() {
+			continue
+		}
+		open := w.allOpenLocked(eni.Groups, f.Protocol)
+		if f.Tracked {
+			if open {
+				f.Tracked = false
+			}
+			continue
+		}
+		if !w.permitsLocked(eni.Groups, f, true) {
+			w.endFlowLocked(f, "untracked flow cut: "+reason, w.clock.Now())
+			continue
+		}
+		if !open {
+			f.Tracked = true
+		}
+	}
+}
+
+// permitsLocked reports whether groups allow the flow's opening direction;
+// with both set, the return direction too (untracked flows need both).
+func (w *World) permitsLocked(groups []string, f *Flow, both bool) bool {
+	egressOut := f.Direction == "egress"
+	port := f.RemotePort
+	back := f.LocalPort
+	if !egressOut {
+		port, back = f.LocalPort, f.RemotePort
+	}
+	if !w.anyRuleLocked(groups, egressOut, f.Protocol, port, f.RemoteIP) {
+		return false
+	}
+	return !both || w.anyRuleLocked(groups, !egressOut, f.Protocol, back, f.RemoteIP)
+}
+
+func (w *World) anyRuleLocked(groups []string, egress bool, proto string, port int, ip string) bool {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	for _, gid := range groups {
+		sg := w.SecurityGroups[gid]
+		if sg == nil {
+			continue
+		}
+		rules := sg.Ingress
+		if egress {
+			rules = sg.Egress
+		}
+		for _, r := range rules {
+			if !ruleCoversPort(r, proto, port) {
+				continue
+			}
+			for _, c := range r.CIDRs {
+				if p, err := netip.ParsePrefix(c); err == nil && p.Contains(addr) {
+					return true
+				}
+			}
+			for _, peer := range r.Groups {
+				if w.ipInGroupLocked(ip, peer) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func ruleCoversPort(r Rule, proto string, port int) bool {
+	if r.Protocol == "-1" {
+		return true
+	}
+	if r.Protocol != proto {
+		return false
+	}
+	if proto == "icmp" {
+		return r.FromPort == -1 || r.FromPort == port
+	}
+	return r.FromPort <= port && port <= r.ToPort
+}
+
+func ruleCoversAll(r Rule, proto string) bool {
+	if r.Protocol == "-1" {
+		return true
+	}
+	return r.Protocol == proto && r.FromPort <= 0 && r.ToPort >= 65535
+}
+
+// ipInGroupLocked reports whether some interface with that private IP is a
+// member of the group (rules that reference a group as the peer).
+func (w *World) ipInGroupLocked(ip, group string) bool {
+	for _, id := range SortedKeys(w.ENIs) {
+		if e := w.ENIs[id]; e.PrivateIP == ip && slices.Contains(e.Groups, group) {
+			return true
+		}
+	}
+	return false
+}
+
+// allOpenLocked reports whether the groups together allow every port of a
+// TCP or UDP protocol from 0.0.0.0/0 inbound and to 0.0.0.0/0 outbound,
+// the condition under which EC2 does not track the flow. ICMP is always
+// tracked.
+func (w *World) allOpenLocked(groups []string, proto string) bool {
+	if proto != "tcp" && proto != "udp" {
+		return false
+	}
+	in, out := false, false
+	for _, gid := range groups {
+		sg := w.SecurityGroups[gid]
+		if sg == nil {
+			continue
+		}
+		for _, r := range sg.Ingress {
+			if ruleCoversAll(r, proto) && slices.Contains(r.CIDRs, AnyIPv4) {
+				in = true
+			}
+		}
+		for _, r := range sg.Egress {
+			if ruleCoversAll(r, proto) && slices.Contains(r.CIDRs, AnyIPv4) {
+				out = true
+			}
+		}
+	}
+	return in && out
+}
+
+// ---- addresses ---------------------------------------------------------
+
+// AddAddressLocked allocates an Elastic IP and, if instanceID is set,
+// associates it with the instance's primary interface.
+func (w *World) AddAddressLocked(account, region, instanceID string) (*Address, error) {
+	a := &Address{AllocationID: w.NewIDLocked("eipalloc"), Account: account, Region: region,
+		PublicIP: w.publicIPLocked()}
+	if instanceID != "" {
+		inst, ok := w.Instances[instanceID]
+		if !ok {
+			return nil, notFound("instance", instanceID)
+		}
+		if len(inst.ENIs) == 0 {
+			return nil, &ComputeError{Kind: KindIncorrectState, Resource: "instance", ID: instanceID, Msg: "instance has no network interface"}
+		}
+		eni := w.ENIs[inst.ENIs[0]]
+		a.AssociationID = w.NewIDLocked("eipassoc")
+		a.Instance, a.ENI, a.PrivateIP = instanceID, eni.ID, eni.PrivateIP
+		eni.PublicIP, inst.PublicIP = a.PublicIP, a.PublicIP
+	}
+	w.Addresses[a.AllocationID] = a
+	return a, nil
+}
+
+// DisassociateAddressLocked detaches an Elastic IP (by association ID or
+// public IP). Without a public address the instance's connections to the
+// internet cannot continue, so they end.
+func (w *World) DisassociateAddressLocked(associationOrIP string) (*Address, error) {
+	var a *Address
+	for _, id := range SortedKeys(w.Addresses) {
+		if x := w.Addresses[id]; x.AssociationID != "" && (x.AssociationID == associationOrIP || x.PublicIP == associationOrIP) {
+			a = x
+			break
+		}
+	}
+	if a == nil {
+		return nil, notFound("address-association", associationOrIP)
+	}
+	inst := w.Instances[a.Instance]
+	if eni := w.ENIs[a.ENI]; eni != nil && eni.PublicIP == a.PublicIP {
+		eni.PublicIP = ""
+	}
+	if inst != nil && inst.PublicIP == a.PublicIP {
+		inst.PublicIP = ""
+		w.endInternetFlowsLocked(inst, fmt.Sprintf("public IP %s disassociated", a.PublicIP))
+	}
+	a.AssociationID, a.Instance, a.ENI, a.PrivateIP = "", "", "", ""
+	return a, nil
+}
+
+// endInternetFlowsLocked ends the flows of an instance whose remote end is
+// outside its VPC.
+func (w *World) endInternetFlowsLocked(inst *Instance, reason string) {
+	var vpcPrefix netip.Prefix
+	if v := w.VPCs[inst.VPC]; v != nil {
+		vpcPrefix, _ = netip.ParsePrefix(v.CIDR)
+	}
+	w.endInstanceFlowsLocked(inst.ID, reason, func(f *Flow) bool {
+		addr, err := netip.ParseAddr(f.RemoteIP)
+		return err != nil || !vpcPrefix.IsValid() || !vpcPrefix.Contains(addr)
+	}, w.clock.Now())
+}
+
+// publicIPLocked draws a public-looking IPv4 address.
+func (w *World) publicIPLocked() string {
+	firsts := []int{3, 18, 34, 44, 52, 54}
+	return fmt.Sprintf("%d.%d.%d.%d", firsts[w.rng.IntN(len(firsts))], w.rng.IntN(256), w.rng.IntN(256), 1+w.rng.IntN(254))
+}
+
+// privateIPLocked allocates the next address of a subnet (AWS reserves the
+// first four).
+func (w *World) privateIPLocked(subnet *Subnet) string {
+	p, err := netip.ParsePrefix(subnet.CIDR)
+	if err != nil {
+		return ""
+	}
+	w.seq["ip:"+subnet.ID]++
+	a := p.Masked().Addr()
+	for i := uint64(0); i < 3+w.seq["ip:"+subnet.ID]; i++ {
+		a = a.Next()
+	}
+	return a.String()
+}
+
+func (w *World) macLocked() string {
+	b := make([]string, 5)
+	for i := range b {
+		b[i] = fmt.Sprintf("%02x", w.rng.IntN(256))
+	}
+	return "0e:" + strings.Join(b, ":")
+}
