@@ -213,6 +213,7 @@ func (s *Server) perform(svc *Service, op *Op, c *Call, auth sigv4, signed bool,
 			e := codes.badSignature
 			return nil, &e
 		}
+		s.World.TouchAccessKeyLocked(auth.akid, svc.Name, c.Region, c.Now) // GetAccessKeyLastUsed
 	} else if svc.Name != "s3" {
 		return nil, &APIError{Status: 403, Code: "MissingAuthenticationToken", Message: "Request is missing Authentication Token", Sender: true}
 	} else {

@@ -128,8 +128,8 @@ func seedIdentities(w *world.World, opts Options, env *AWSEnv) error {
 	}
 
 	role := w.AddRoleLocked(acct, DemoRole, "", "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")
-	role.Policies["app-data-read"] = fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
-		`"Action":["s3:GetObject","s3:ListBucket","s3:PutObject"],"Resource":["arn:aws:s3:::firedrill-demo-app-data","arn:aws:s3:::firedrill-demo-app-data/*"]},`+
+	role.Policies["app-data-read"] = fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+		`"Action":["s3:GetObject","s3:ListBucket","s3:PutObject"],"Resource":["arn:aws:s3:::firedrill-demo-app-data","arn:aws:s3:::firedrill-demo-app-data/*"]},` +
 		`{"Effect":"Allow","Action":["ec2:Describe*"],"Resource":"*"}]}`)
 	w.AddInstanceProfileLocked(acct, DemoProfile, DemoRole)
 	adminRole := w.AddRoleLocked(acct, "OrganizationAccountAccessRole",

@@ -50,8 +50,8 @@ func seedCompute(w *world.World, opts Options, env *AWSEnv) error {
 			DataVolumes: []world.VolumeSpec{{Device: "/dev/sdf", SizeGiB: 50, DeleteOnTermination: true}},
 			Tags:        world.Tags{"Name": fmt.Sprintf("web-%d", i+1), "env": "prod", "app": "storefront", "owner": "web-team"},
 			ASG:         DemoASG, SSMAgent: true, MemoryGiB: 8, Running: true,
-			Processes:   webProcesses,
-			CPU:         []world.CPUPoint{{At: now, Percent: 12}},
+			Processes: webProcesses,
+			CPU:       []world.CPUPoint{{At: now, Percent: 12}},
 		})
 		if err != nil {
 			return fmt.Errorf("instance web-%d: %w", i+1, err)

@@ -254,6 +254,9 @@ func (w *World) StopInstanceLocked(instanceID string) (string, error) {
 	inst.State = StateStopping
 	inst.StateReason = "Client.UserInitiatedShutdown: User initiated shutdown"
 	w.endInstanceFlowsLocked(instanceID, "instance stopping", nil, now)
+	// A stopping instance runs nothing: record it so metrics history stays
+	// right (the miner's CPU does not continue past the stop).
+	w.SetCPULocked(inst, now, 0)
 	w.ScheduleLocked(now.Add(w.JitterLocked(stopTime, 0.25)), "instance-stopped:"+instanceID, func(time.Time) {
 		if i := w.Instances[instanceID]; i != nil && i.State == StateStopping {
 			i.State = StateStopped

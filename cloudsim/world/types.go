@@ -98,13 +98,9 @@ type Instance struct {
 	TerminatedAt            time.Time
 }
 
-// CPUAt returns the instance's CPU utilisation at t.
+// CPUAt returns the instance's CPU utilisation level at t (the latest point
+// at or before t); metrics.go adds per-sample noise on top.
 func (i *Instance) CPUAt(t time.Time) float64 {
-	if i.State != StateRunning && i.State != StatePending {
-		if i.TerminatedAt.IsZero() || t.After(i.TerminatedAt) {
-			// Stopped instances report nothing; callers treat 0 as idle.
-		}
-	}
 	v := 0.0
 	for _, p := range i.CPU {
 		if p.At.After(t) {
@@ -378,6 +374,8 @@ type Finding struct {
 	ResourceID                    string
 	AccessKeyID, PrincipalARN     string
 	RemoteIP, Domain              string
+	RemotePort                    int    // network-connection findings
+	API, APIService               string // API-call findings: operation and event source
 	FirstSeen, LastSeen           time.Time
 	CreatedAt, UpdatedAt          time.Time // CreatedAt: when it becomes visible
 	Count                         int
@@ -398,8 +396,10 @@ type Command struct {
 	Params                 map[string][]string
 	Comment                string
 	RequestedAt            time.Time
+	StartedAt              time.Time // when the agent began executing; zero until then
 	CompleteAt             time.Time
 	Status                 string // derived at read time when zero
+	StatusDetails          string // SSM's finer status: "DeliveryTimedOut", "Undeliverable", …
 	Output                 string
 	Error                  string
 	OutputBucket           string

@@ -17,6 +17,7 @@ import (
 	"github.com/firedrill-ir/firedrill/clock"
 	"github.com/firedrill-ir/firedrill/cloudsim/awssim"
 	"github.com/firedrill-ir/firedrill/cloudsim/demo"
+	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
 
@@ -85,6 +86,7 @@ func runSimServe(ctx context.Context, opts *simServeOptions) error {
 	if err != nil {
 		return fmt.Errorf("seeding the demo environment: %w", err)
 	}
+	w.AddObserver(detect.NewGuardDuty(detect.DefaultGuardDutyConfig()))
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", opts.Addr, err)

@@ -1,0 +1,437 @@
+package world
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"net"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Run-command (SSM) model. A command sent to an instance is one Command per
+// instance, keyed by CommandKey. Its status moves with modelled time through
+// scheduled changes: Pending until the agent picks it up, InProgress while it
+// runs, then a terminal state. The agent needs outbound HTTPS to reach SSM:
+// an instance whose security groups no longer allow egress tcp/443, or that
+// is not running, never picks the command up and it ends DeliveryTimedOut —
+// the reason a responder must capture memory before isolating the network.
+// Output is generated when the command completes, from the world as it is
+// then (processes, active flows), so it is consistent with what happened.
+
+// CommandKey is the key of one instance's invocation in World.Commands.
+func CommandKey(commandID, instance string) string { return commandID + "/" + instance }
+
+// Command invocation statuses, as SSM names them.
+const (
+	CmdPending    = "Pending"
+	CmdInProgress = "InProgress"
+	CmdSuccess    = "Success"
+	CmdFailed     = "Failed"
+	CmdTimedOut   = "TimedOut"
+)
+
+// CommandTiming models how long run-command steps take.
+type CommandTiming struct {
+	// Delivery is how long the agent takes to pick up a command (jittered ±50%).
+	Delivery time.Duration
+	// Run is the execution time of an ordinary shell command (jittered ±50%).
+	Run time.Duration
+	// MemoryPerGiB is the capture-and-upload time of a memory image per GiB
+	// of instance memory (AVML/LiME to S3 runs at roughly 50 MB/s).
+	MemoryPerGiB time.Duration
+	// Retry is how often an offline agent is checked for again.
+	Retry time.Duration
+	// DeliveryTimeout is SendCommand's default TimeoutSeconds.
+	DeliveryTimeout time.Duration
+	// ExecutionTimeout is AWS-RunShellScript's default ssmExecutionTimeout.
+	ExecutionTimeout time.Duration
+}
+
+// DefaultCommandTiming follows observed SSM behaviour: commands start within
+// a couple of seconds and both timeouts default to one hour.
+var DefaultCommandTiming = CommandTiming{
+	Delivery: 1500 * time.Millisecond, Run: 2 * time.Second, MemoryPerGiB: 20 * time.Second,
+	Retry: 30 * time.Second, DeliveryTimeout: time.Hour, ExecutionTimeout: time.Hour,
+}
+
+// ssmEndpointIP stands for the regional SSM/S3 endpoints the agent talks to:
+// an egress rule must allow tcp/443 to it for the agent to be online.
+var ssmEndpointIP = net.ParseIP("52.94.133.131")
+
+// CommandSpec is one SendCommand target.
+type CommandSpec struct {
+	ID, Document, Instance     string
+	Account, Region            string
+	Params                     map[string][]string
+	Comment                    string
+	OutputBucket, OutputPrefix string
+	DeliveryTimeout            time.Duration // 0: the default
+	RequestedBy                string
+	Timing                     *CommandTiming // nil: DefaultCommandTiming
+}
+
+// SSMReachableLocked reports whether the instance's agent can reach SSM now,
+// and if not, why.
+func (w *World) SSMReachableLocked(inst *Instance) (bool, string) {
+	switch {
+	case inst == nil:
+		return false, "instance does not exist"
+	case !inst.SSMAgent:
+		return false, "the SSM agent is not installed or registered"
+	case inst.State != StateRunning:
+		return false, "instance is " + inst.State
+	case !w.EgressAllowsLocked(inst, "tcp", 443, ssmEndpointIP):
+		return false, "security groups do not allow outbound HTTPS to the SSM endpoints"
+	}
+	return true, ""
+}
+
+// EgressAllowsLocked evaluates the outbound rules of every security group on
+// the instance's network interfaces: is a packet of proto to ip:port allowed?
+// An instance modelled without ENIs is treated as having the default group's
+// allow-all egress.
+func (w *World) EgressAllowsLocked(inst *Instance, proto string, port int, ip net.IP) bool {
+	var groups []string
+	for _, id := range inst.ENIs {
+		if eni := w.ENIs[id]; eni != nil {
+			groups = append(groups, eni.Groups...)
+		}
+	}
+	if len(inst.ENIs) == 0 {
+		return true
+	}
+	for _, gid := range groups {
+		sg := w.SecurityGroups[gid]
+		if sg == nil {
+			continue
+		}
+		for _, r := range sg.Egress {
+			if ssmRuleAllows(r, proto, port, ip) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func ssmRuleAllows(r Rule, proto string, port int, ip net.IP) bool {
+	if r.Protocol != "-1" && r.Protocol != "all" && !strings.EqualFold(r.Protocol, proto) && r.Protocol != ssmProtoNumber(proto) {
+		return false
+	}
+	if r.Protocol != "-1" && r.Protocol != "all" && (port < r.FromPort || port > r.ToPort) {
+		return false
+	}
+	for _, c := range r.CIDRs {
+		if _, n, err := net.ParseCIDR(c); err == nil && n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func ssmProtoNumber(p string) string {
+	switch strings.ToLower(p) {
+	case "tcp":
+		return "6"
+	case "udp":
+		return "17"
+	case "icmp":
+		return "1"
+	}
+	return p
+}
+
+// SendCommandLocked queues a command on one instance and schedules its
+// progress. The caller has validated the instance and document.
+func (w *World) SendCommandLocked(spec CommandSpec) *Command {
+	tm := DefaultCommandTiming
+	if spec.Timing != nil {
+		tm = *spec.Timing
+	}
+	if spec.DeliveryTimeout <= 0 {
+		spec.DeliveryTimeout = tm.DeliveryTimeout
+	}
+	now := w.clock.Now()
+	c := &Command{ID: spec.ID, Instance: spec.Instance, Document: spec.Document, Account: spec.Account,
+		Region: spec.Region, Params: spec.Params, Comment: spec.Comment, RequestedAt: now,
+		Status: CmdPending, StatusDetails: CmdPending, OutputBucket: spec.OutputBucket,
+		OutputPrefix: strings.Trim(spec.OutputPrefix, "/"), ExitCode: -1, RequestedBy: spec.RequestedBy}
+	w.Commands[CommandKey(c.ID, c.Instance)] = c
+	deadline := now.Add(spec.DeliveryTimeout)
+	var deliver func(at time.Time)
+	deliver = func(at time.Time) {
+		inst := w.Instances[c.Instance]
+		if inst == nil || inst.State == StateTerminated || inst.State == StateShuttingDown {
+			w.finishCommand(c, at, CmdFailed, "Undeliverable", "the managed node is no longer available")
+			return
+		}
+		if ok, _ := w.SSMReachableLocked(inst); !ok {
+			if !at.Before(deadline) {
+				w.finishCommand(c, deadline, CmdTimedOut, "DeliveryTimedOut", "")
+				return
+			}
+			next := at.Add(tm.Retry)
+			if next.After(deadline) {
+				next = deadline
+			}
+			w.ScheduleLocked(next, "ssm.deliver "+c.ID, deliver)
+			return
+		}
+		c.Status, c.StatusDetails, c.StartedAt = CmdInProgress, CmdInProgress, at
+		run := w.JitterLocked(tm.Run, 0.5)
+		if ssmIsMemoryCapture(c) {
+			gib := inst.MemoryGiB
+			if gib <= 0 {
+				gib = 1
+			}
+			run = w.JitterLocked(time.Duration(gib)*tm.MemoryPerGiB, 0.1)
+		}
+		execDeadline := at.Add(ssmExecutionTimeout(c, tm.ExecutionTimeout))
+		w.scheduleCompletion(c, at.Add(run), execDeadline, tm.Retry)
+	}
+	w.ScheduleLocked(now.Add(w.JitterLocked(tm.Delivery, 0.5)), "ssm.deliver "+c.ID, deliver)
+	return c
+}
+
+// scheduleCompletion finishes the command at done; if the instance stopped
+// meanwhile the command fails, and if the agent lost its network path it
+// cannot report or upload, so it keeps trying until the execution timeout.
+func (w *World) scheduleCompletion(c *Command, done, execDeadline time.Time, retry time.Duration) {
+	if done.After(execDeadline) {
+		done = execDeadline
+	}
+	w.ScheduleLocked(done, "ssm.complete "+c.ID, func(at time.Time) {
+		inst := w.Instances[c.Instance]
+		if inst == nil || inst.State != StateRunning {
+			w.finishCommand(c, at, CmdFailed, "Failed", "the instance stopped before the command finished")
+			return
+		}
+		if !at.Before(execDeadline) {
+			w.finishCommand(c, execDeadline, CmdTimedOut, "ExecutionTimedOut", "")
+			return
+		}
+		if ok, _ := w.SSMReachableLocked(inst); !ok {
+			w.scheduleCompletion(c, at.Add(retry), execDeadline, retry)
+			return
+		}
+		w.executeLocked(c, inst, at)
+	})
+}
+
+func (w *World) finishCommand(c *Command, at time.Time, status, details, errMsg string) {
+	c.Status, c.StatusDetails, c.CompleteAt, c.Error = status, details, at, errMsg
+	if status == CmdTimedOut || details == "Undeliverable" {
+		c.ExitCode = -1
+	}
+}
+
+func ssmExecutionTimeout(c *Command, def time.Duration) time.Duration {
+	if v := c.Params["ssmExecutionTimeout"]; len(v) > 0 {
+		var secs int
+		if _, err := fmt.Sscanf(v[0], "%d", &secs); err == nil && secs > 0 {
+			return time.Duration(secs) * time.Second
+		}
+	}
+	return def
+}
+
+func ssmIsMemoryCapture(c *Command) bool {
+	for _, line := range c.Params["commands"] {
+		l := strings.ToLower(line)
+		if strings.Contains(l, "avml") || strings.Contains(l, "lime") || strings.Contains(l, "firedrill:capture-memory") {
+			return true
+		}
+	}
+	return false
+}
+
+// executeLocked produces the command's output from the world at time at and
+// uploads artifacts.
+func (w *World) executeLocked(c *Command, inst *Instance, at time.Time) {
+	var out strings.Builder
+	var errs []string
+	exit := 0
+	if ssmIsMemoryCapture(c) {
+		if msg, err := w.captureMemoryLocked(c, inst, at); err != nil {
+			errs = append(errs, err.Error())
+			exit = 1
+		} else {
+			out.WriteString(msg)
+		}
+	} else {
+		for _, script := range c.Params["commands"] {
+			for _, line := range strings.Split(script, "\n") {
+				out.WriteString(w.runLineLocked(inst, strings.TrimSpace(line), at))
+			}
+		}
+	}
+	c.Output = out.String()
+	c.ExitCode = exit
+	c.Error = strings.Join(errs, "\n")
+	if c.OutputBucket != "" {
+		base := ssmOutputPrefix(c) + "/awsrunShellScript/0.awsrunShellScript/"
+		// Output upload failures do not fail the command, as with the agent.
+		_ = w.ssmPutObjectLocked(c.OutputBucket, base+"stdout", "text/plain", []byte(c.Output), at)
+		if c.Error != "" {
+			_ = w.ssmPutObjectLocked(c.OutputBucket, base+"stderr", "text/plain", []byte(c.Error), at)
+		}
+	}
+	if exit != 0 {
+		w.finishCommand(c, at, CmdFailed, CmdFailed, c.Error)
+		c.ExitCode = exit
+		return
+	}
+	c.Status, c.StatusDetails, c.CompleteAt = CmdSuccess, CmdSuccess, at
+}
+
+func ssmOutputPrefix(c *Command) string {
+	p := c.ID + "/" + c.Instance
+	if c.OutputPrefix != "" {
+		p = c.OutputPrefix + "/" + p
+	}
+	return p
+}
+
+// MemoryImageKey is where a memory capture lands in the output bucket.
+func MemoryImageKey(c *Command) string { return ssmOutputPrefix(c) + "/memory.lime" }
+
+func (w *World) captureMemoryLocked(c *Command, inst *Instance, at time.Time) (string, error) {
+	if c.OutputBucket == "" {
+		return "", fmt.Errorf("memory capture needs an output destination: set OutputS3BucketName")
+	}
+	gib := inst.MemoryGiB
+	if gib <= 0 {
+		gib = 1
+	}
+	key := MemoryImageKey(c)
+	if err := w.ssmPutObjectLocked(c.OutputBucket, key, "application/octet-stream", ssmMemoryImage(inst, at, gib), at); err != nil {
+		return "", fmt.Errorf("upload of s3://%s/%s failed: %w", c.OutputBucket, key, err)
+	}
+	return fmt.Sprintf("avml: captured %d GiB of physical memory from %s\nupload: s3://%s/%s complete\n",
+		gib, inst.ID, c.OutputBucket, key), nil
+}
+
+// ssmMemoryImage is deterministic pseudo-content for a memory capture: a LiME
+// header naming the instance and time, the process table (the volatile state
+// the image would hold), then filler derived from the instance and time.
+func ssmMemoryImage(inst *Instance, at time.Time, gib int) []byte {
+	var b strings.Builder
+	b.WriteString("EMiL") // LiME magic, little-endian 0x4C694D45
+	fmt.Fprintf(&b, "\nfiredrill simulated memory image\ninstance: %s\ncaptured: %s\nmemory-gib: %d\n",
+		inst.ID, at.UTC().Format(time.RFC3339), gib)
+	b.WriteString("processes:\n")
+	for _, p := range inst.Processes {
+		fmt.Fprintf(&b, "  %d %s %s\n", p.PID, p.User, p.Command)
+	}
+	data := []byte(b.String())
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s|%d", inst.ID, at.UnixNano())
+	x := h.Sum64()
+	for i := 0; i < 512; i++ { // 4 KiB of xorshift filler
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		data = binary.LittleEndian.AppendUint64(data, x)
+	}
+	return data
+}
+
+// ssmPutObjectLocked uploads as the agent does, through the storage model
+// (versioning rules included), stamped with the modelled completion time.
+func (w *World) ssmPutObjectLocked(bucket, key, contentType string, data []byte, at time.Time) error {
+	v, err := w.PutObjectLocked(bucket, key, data, contentType, nil)
+	if err != nil {
+		return err
+	}
+	v.LastModified = at
+	return nil
+}
+
+// runLineLocked answers the handful of shell commands responders use for
+// volatile evidence; anything else prints nothing.
+func (w *World) runLineLocked(inst *Instance, line string, at time.Time) string {
+	fields := strings.Fields(line)
+	if len(fields) == 0 {
+		return ""
+	}
+	cmd := fields[0]
+	if cmd == "sudo" && len(fields) > 1 {
+		cmd = fields[1]
+		fields = fields[1:]
+	}
+	switch cmd {
+	case "ps":
+		return ssmPSOutput(inst)
+	case "ss", "netstat":
+		return w.socketsOutputLocked(inst)
+	case "hostname":
+		return ssmHostName(inst) + "\n"
+	case "whoami":
+		return "root\n"
+	case "uname":
+		return "Linux " + ssmHostName(inst) + " 6.1.115-126.197.amzn2023.x86_64 #1 SMP x86_64 GNU/Linux\n"
+	case "date":
+		return at.UTC().Format("Mon Jan _2 15:04:05 UTC 2006") + "\n"
+	case "echo":
+		return strings.Join(fields[1:], " ") + "\n"
+	}
+	return ""
+}
+
+func ssmHostName(inst *Instance) string {
+	if inst.PrivateIP == "" {
+		return "localhost"
+	}
+	return "ip-" + strings.ReplaceAll(inst.PrivateIP, ".", "-")
+}
+
+// ssmPSOutput renders Instance.Processes as `ps aux` does.
+func ssmPSOutput(inst *Instance) string {
+	var b strings.Builder
+	b.WriteString("USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND\n")
+	procs := append([]Process(nil), inst.Processes...)
+	sort.SliceStable(procs, func(i, j int) bool { return procs[i].PID < procs[j].PID })
+	for _, p := range procs {
+		user := p.User
+		if user == "" {
+			user = "root"
+		}
+		fmt.Fprintf(&b, "%-10s %5d %4.1f %4.1f %6d %5d ?        Ssl  %s   0:00 %s\n",
+			user, p.PID, p.CPU, 0.1+p.CPU/50, 10000+p.PID*7%90000, 2000+p.PID*13%40000,
+			inst.LaunchTime.UTC().Format("15:04"), p.Command)
+	}
+	return b.String()
+}
+
+// socketsOutputLocked renders the instance's active flows as `ss -tunp`.
+func (w *World) socketsOutputLocked(inst *Instance) string {
+	var b strings.Builder
+	b.WriteString("Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port\n")
+	for _, f := range w.Flows {
+		if f.Instance != inst.ID || !f.Active() {
+			continue
+		}
+		local := inst.PrivateIP
+		if eni := w.ENIs[f.ENI]; eni != nil && eni.PrivateIP != "" {
+			local = eni.PrivateIP
+		}
+		lport := f.LocalPort
+		if lport == 0 {
+			h := fnv.New32a()
+			h.Write([]byte(f.ID))
+			lport = 32768 + int(h.Sum32()%28232) // Linux ephemeral range
+		}
+		proto := f.Protocol
+		if proto == "" {
+			proto = "tcp"
+		}
+		state := "ESTAB"
+		if proto == "udp" {
+			state = "UNCONN"
+		}
+		fmt.Fprintf(&b, "%-5s %-6s 0      0      %s:%d %s:%d\n", proto, state, local, lport, f.RemoteIP, f.RemotePort)
+	}
+	return b.String()
+}
