@@ -1,7 +1,9 @@
 package awssim
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -52,6 +54,15 @@ func cwHandler(fn func(c *Call, in cwIn) (any, error)) func(c *Call) (any, error
 			}
 			return fn(c, cwIn{v: fromCBOR(v)})
 		}
+		if isJSON10Request(c.Req) {
+			var v any = map[string]any{}
+			if len(bytes.TrimSpace(c.Body)) > 0 {
+				if err := json.Unmarshal(c.Body, &v); err != nil {
+					return nil, Errf(400, "SerializationException", "could not decode JSON request body: %v", err)
+				}
+			}
+			return fn(c, cwIn{v: v})
+		}
 		return fn(c, cwIn{v: formTree(c.Form)})
 	}
 }
@@ -63,7 +74,13 @@ func isCBORRequest(r *http.Request) bool {
 		strings.HasPrefix(r.Header.Get("Content-Type"), "application/cbor"))
 }
 
-// cwProtocol dispatches between cborProtocol and awsQuery.
+// isJSON10Request recognises awsJson1.0 in its awsQueryCompatible form, as
+// recent botocore (the AWS CLI) sends it to CloudWatch.
+func isJSON10Request(r *http.Request) bool {
+	return r != nil && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-amz-json-1.0")
+}
+
+// cwProtocol dispatches between cborProtocol, awsJson1.0 and awsQuery.
 type cwProtocol struct {
 	query awsQuery
 	cbor  cborProtocol
@@ -73,12 +90,24 @@ func (p cwProtocol) operation(r *http.Request, f Form) string {
 	if isCBORRequest(r) {
 		return p.cbor.operation(r, f)
 	}
+	if isJSON10Request(r) {
+		return awsJSON{}.operation(r, f)
+	}
 	return p.query.operation(r, f)
 }
 
 func (p cwProtocol) writeResult(w http.ResponseWriter, c *Call, result any) {
 	if isCBORRequest(c.Req) {
 		p.cbor.writeResult(w, c, result)
+		return
+	}
+	if isJSON10Request(c.Req) {
+		if raw, ok := result.(*RawResponse); ok {
+			writeRaw(w, raw)
+			return
+		}
+		w.Header().Set("x-amzn-RequestId", c.RequestID)
+		writeBody(w, 200, "application/x-amz-json-1.0", jsonAppend(nil, result))
 		return
 	}
 	if o, ok := result.(cwObj); ok {
@@ -90,6 +119,16 @@ func (p cwProtocol) writeResult(w http.ResponseWriter, c *Call, result any) {
 func (p cwProtocol) writeError(w http.ResponseWriter, c *Call, e *APIError) {
 	if isCBORRequest(c.Req) {
 		p.cbor.writeError(w, c, e)
+		return
+	}
+	if isJSON10Request(c.Req) {
+		fault := "Sender"
+		if !e.Sender {
+			fault = "Receiver"
+		}
+		w.Header().Set("x-amzn-RequestId", c.RequestID)
+		w.Header().Set("X-Amzn-Query-Error", e.Code+";"+fault)
+		writeBody(w, e.Status, "application/x-amz-json-1.0", jsonAppend(nil, cwObj{{"__type", e.Code}, {"message", e.Message}}))
 		return
 	}
 	p.query.writeError(w, c, e)
@@ -252,6 +291,47 @@ func cborAppend(b []byte, v any) []byte {
 		return b
 	}
 	return cborAppend(b, fmt.Sprint(v))
+}
+
+// jsonAppend encodes an output tree as JSON with cwObj member order kept
+// and timestamps as epoch seconds, as the JSON protocols send them.
+func jsonAppend(b []byte, v any) []byte {
+	switch t := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case time.Time:
+		return strconv.AppendFloat(b, float64(t.UnixMilli())/1000, 'f', -1, 64)
+	case []any:
+		b = append(b, '[')
+		for i, e := range t {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonAppend(b, e)
+		}
+		return append(b, ']')
+	case cwObj:
+		b = append(b, '{')
+		first := true
+		for _, f := range t {
+			if f.v == nil {
+				continue
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = jsonAppend(b, f.k)
+			b = append(b, ':')
+			b = jsonAppend(b, f.v)
+		}
+		return append(b, '}')
+	}
+	enc, err := json.Marshal(v)
+	if err != nil {
+		enc, _ = json.Marshal(fmt.Sprint(v))
+	}
+	return append(b, enc...)
 }
 
 func cborInt(b []byte, v int64) []byte {

@@ -79,7 +79,8 @@ func SeedAWS(w *world.World, opts Options) (*AWSEnv, error) {
 	if err := seedCompute(w, opts, env); err != nil {
 		return nil, err
 	}
-	det := &world.Detector{ID: fmt.Sprintf("%032x", w.Rand().Uint64()), Account: opts.Account,
+	seedHistory(w, opts, env)
+	det := &world.Detector{ID: fmt.Sprintf("%016x%016x", w.Rand().Uint64(), w.Rand().Uint64()), Account: opts.Account,
 		Region: opts.Region, Enabled: true, CreatedAt: w.Now()}
 	w.Detectors[det.ID] = det
 	env.Detector = det.ID

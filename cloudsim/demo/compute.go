@@ -2,6 +2,7 @@ package demo
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
@@ -13,6 +14,9 @@ var webProcesses = []world.Process{
 	{PID: 733, User: "nginx", Command: "nginx: master process /usr/sbin/nginx", CPU: 0.3},
 	{PID: 734, User: "app", Command: "/opt/app/bin/server --port 8080", CPU: 6.5},
 }
+
+// launchedAgo is how long before seeding the demo instances were launched.
+const launchedAgo = 24 * time.Hour
 
 func seedCompute(w *world.World, opts Options, env *AWSEnv) error {
 	now := w.Now()
@@ -51,11 +55,14 @@ func seedCompute(w *world.World, opts Options, env *AWSEnv) error {
 			Tags:        world.Tags{"Name": fmt.Sprintf("web-%d", i+1), "env": "prod", "app": "storefront", "owner": "web-team"},
 			ASG:         DemoASG, SSMAgent: true, MemoryGiB: 8, Running: true,
 			Processes: webProcesses,
-			CPU:       []world.CPUPoint{{At: now, Percent: 12}},
+			CPU:       []world.CPUPoint{{At: now.Add(-launchedAgo), Percent: 12}},
 		})
 		if err != nil {
 			return fmt.Errorf("instance web-%d: %w", i+1, err)
 		}
+		// The group launched its instances a day ago: metrics and the audit
+		// history (history.go) agree with that.
+		inst.LaunchTime = now.Add(-launchedAgo)
 		env.Instances = append(env.Instances, inst.ID)
 		w.Alarms = append(w.Alarms, &world.Alarm{
 			Name:    "cpu-high-" + inst.ID,

@@ -144,7 +144,8 @@ func (w *World) Rand() *rand.Rand { return w.rng }
 // "i-0a1b2c3d4e5f60718": a prefix, then 17 hex digits drawn from the seed.
 func (w *World) NewIDLocked(prefix string) string {
 	w.seq[prefix]++
-	return fmt.Sprintf("%s-%017x", prefix, w.rng.Uint64()>>4)
+	// 17 hex digits are 68 bits: one nibble more than a uint64 holds.
+	return fmt.Sprintf("%s-%x%016x", prefix, w.rng.Uint64()&0xf, w.rng.Uint64())
 }
 
 // NewKeyIDLocked returns a 20-character access-key-like ID with the given
