@@ -54,6 +54,7 @@ type World struct {
 
 	scheduled []scheduled
 	observers []Observer
+	ext       map[string]any
 }
 
 // scheduled is a state change that takes effect at a modelled time, such as a
@@ -129,6 +130,25 @@ func (w *World) AddObserver(o Observer) {
 	defer w.mu.Unlock()
 	w.observers = append(w.observers, o)
 }
+
+// ExtLocked returns the extension state stored under name, creating it with
+// init on first use. Cloud front ends keep cloud-specific state there (Azure
+// role assignments, GCP service accounts, …) so that the core model stays
+// provider-neutral and each cloud's code lives in its own files.
+func (w *World) ExtLocked(name string, init func() any) any {
+	if w.ext == nil {
+		w.ext = map[string]any{}
+	}
+	v, ok := w.ext[name]
+	if !ok {
+		v = init()
+		w.ext[name] = v
+	}
+	return v
+}
+
+// EmitLocked tells observers (detector models) about an event.
+func (w *World) EmitLocked(ev Event) { w.emitLocked(ev) }
 
 // emitLocked tells observers about an event.
 func (w *World) emitLocked(ev Event) {
