@@ -147,4 +147,6 @@ func TestAWSCLIAgainstSimServe(t *testing.T) {
 	require.Contains(t, run("cloudtrail", "lookup-events"), "Events")
 	require.NotEmpty(t, run("guardduty", "list-detectors")["DetectorIds"])
 	require.NotEmpty(t, run("autoscaling", "describe-auto-scaling-groups")["AutoScalingGroups"])
+	require.Len(t, run("cloudwatch", "describe-alarms")["MetricAlarms"], 3, "one CPU alarm per demo instance")
+	require.NotEmpty(t, run("ssm", "describe-instance-information")["InstanceInformationList"])
 }
