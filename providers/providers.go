@@ -90,4 +90,5 @@ type Provider interface {
 	Findings() Findings
 	Exec() Exec
 	Storage() Storage
+	Monitoring() Monitoring
 }

@@ -7,8 +7,10 @@
 package simhttp
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -52,13 +54,34 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := buffer(resp); err != nil {
+		return nil, fmt.Errorf("reading the simulator's response to %s %s: %w", req.Method, req.URL.Path, err)
+	}
 	if d, perr := time.ParseDuration(resp.Header.Get(LatencyHeader)); perr == nil && d > 0 {
 		if err := t.Clock.Sleep(ctx, d); err != nil {
-			_ = resp.Body.Close()
 			return nil, fmt.Errorf("waiting modelled latency %s: %w", d, err)
 		}
 	}
 	return resp, nil
+}
+
+// buffer reads the body in full and hands the caller an in-memory copy, so
+// the connection returns to the pool before the latency wait. A connection
+// held across a virtual-clock wait, while other actors run, is occasionally
+// found closed when the body is finally read under load; the SDK would then
+// retry and the drill would stop being reproducible.
+func buffer(resp *http.Response) error {
+	body, err := io.ReadAll(resp.Body)
+	cerr := resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if cerr != nil {
+		return cerr
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	return nil
 }
 
 // attempt reads aws-sdk-go-v2's "amz-sdk-request: attempt=2; max=4" header;

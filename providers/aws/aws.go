@@ -1,7 +1,7 @@
 // Package aws implements the provider-neutral capabilities on
 // aws-sdk-go-v2: EC2 and Auto Scaling for compute and network, IAM and STS
-// for identity, CloudTrail for audit, GuardDuty for findings, SSM for
-// run-command and S3 for evidence storage.
+// for identity, CloudTrail for audit, GuardDuty for findings, CloudWatch
+// for alarms, SSM for run-command and S3 for evidence storage.
 //
 // The same code serves real accounts and the firedrill simulator; the only
 // differences are the endpoint, the credentials and the HTTP transport in the
@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/guardduty"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -58,6 +59,7 @@ type Provider struct {
 	iam *iam.Client
 	sts *sts.Client
 	ct  *cloudtrail.Client
+	cw  *cloudwatch.Client
 	gd  *guardduty.Client
 	ssm *ssm.Client
 	s3  *s3.Client
@@ -179,6 +181,7 @@ func New(ctx context.Context, target providers.Target, opts ...Option) (*Provide
 		iam: iam.NewFromConfig(cfg),
 		sts: sts.NewFromConfig(cfg),
 		ct:  cloudtrail.NewFromConfig(cfg),
+		cw:  cloudwatch.NewFromConfig(cfg),
 		gd:  guardduty.NewFromConfig(cfg),
 		ssm: ssm.NewFromConfig(cfg),
 		// Path-style addressing: virtual-host style breaks on custom
@@ -236,6 +239,9 @@ func (p *Provider) Exec() providers.Exec { return &execer{p} }
 
 // Storage returns the S3 evidence-storage capability.
 func (p *Provider) Storage() providers.Storage { return &storage{p} }
+
+// Monitoring returns the CloudWatch alarms capability.
+func (p *Provider) Monitoring() providers.Monitoring { return &monitoring{p} }
 
 // Verify checks that the credentials work and, when the target names an
 // account, that they belong to it: acting on the wrong account is the worst

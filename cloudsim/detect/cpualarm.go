@@ -1,0 +1,166 @@
+package detect
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
+)
+
+// Alert is a detector's alert as a drill reports it: which control raised
+// it, what, on which resource, and when it became visible to anyone
+// watching. GuardDuty alerts are world.Findings; the metric and billing
+// controls modelled here have no finding store and answer with Alerts.
+type Alert struct {
+	Control  string // "cpu-alarm", "cost-anomaly"
+	Type     string
+	Resource string
+	At       time.Time
+	Detail   map[string]string
+}
+
+// Controls.
+const (
+	ControlCPUAlarm    = "cpu-alarm"
+	ControlCostAnomaly = "cost-anomaly"
+)
+
+// CPUAlarmConfig tunes the CPU alarm model.
+type CPUAlarmConfig struct {
+	// EvaluationDelay is the time from the breaching period completing to
+	// the alarm reaching ALARM and notifying: CloudWatch evaluates alarms
+	// about once a minute and metrics land up to a minute late. Default
+	// triangular 20 s / 45 s / 2 min.
+	EvaluationDelay Latency
+}
+
+// CPUAlarm models CloudWatch metric alarms on EC2 CPUUtilization (the
+// seed playbook's "CPU > 95% for 10 minutes" trigger). It evaluates the
+// world's alarms from the modelled per-minute CPU samples: ALARM when each of
+// the last EvaluationPeriods complete periods breaches the threshold. It
+// raises one alert per ALARM episode of an alarm.
+//
+// It is driven, not an observer: CPU is a level, not an event, so the drill's
+// telemetry controller calls EvaluateLocked on its tick. Calling it at least
+// once per minute gives minute-accurate alert times whatever the tick.
+type CPUAlarm struct {
+	cfg CPUAlarmConfig
+	// due is the alert time drawn for an alarm currently in ALARM, not yet
+	// reported; reported marks alarms whose current episode was reported.
+	due      map[string]time.Time
+	reported map[string]bool
+}
+
+// NewCPUAlarm returns the model; zero config fields keep their defaults.
+func NewCPUAlarm(cfg CPUAlarmConfig) *CPUAlarm {
+	if cfg.EvaluationDelay == (Latency{}) {
+		cfg.EvaluationDelay = Latency{Min: 20 * time.Second, Mode: 45 * time.Second, Max: 2 * time.Minute}
+	}
+	return &CPUAlarm{cfg: cfg, due: map[string]time.Time{}, reported: map[string]bool{}}
+}
+
+// EvaluateLocked checks every EC2 CPU alarm at now and returns the alerts
+// that became visible by now and were not returned before, in alarm order.
+// Call it with the world locked.
+func (c *CPUAlarm) EvaluateLocked(w *world.World, now time.Time) []Alert {
+	var out []Alert
+	for _, a := range w.Alarms {
+		if a.Namespace != "AWS/EC2" || a.Metric != "CPUUtilization" || a.Period <= 0 {
+			continue
+		}
+		_, pending := c.due[a.Name]
+		breached, since, value := breaching(w, a, now, !pending && !c.reported[a.Name])
+		if !breached {
+			delete(c.due, a.Name)
+			c.reported[a.Name] = false
+			continue
+		}
+		if c.reported[a.Name] {
+			continue
+		}
+		at, ok := c.due[a.Name]
+		if !ok {
+			at = since.Add(c.cfg.EvaluationDelay.Draw(w))
+			c.due[a.Name] = at
+		}
+		if at.After(now) {
+			continue
+		}
+		delete(c.due, a.Name)
+		c.reported[a.Name] = true
+		inst := a.Dimensions["InstanceId"]
+		out = append(out, Alert{Control: ControlCPUAlarm, Type: "CloudWatch:" + a.Metric, Resource: inst, At: at,
+			Detail: map[string]string{"alarm": a.Name, "threshold": fmt.Sprintf("%.0f", a.Threshold),
+				"window": (time.Duration(max(a.EvaluationPeriods, 1)) * a.Period).String(),
+				"value":  fmt.Sprintf("%.1f", value), "breached_at": since.UTC().Format(time.RFC3339)}})
+	}
+	return out
+}
+
+// breaching reports whether the alarm's last EvaluationPeriods complete
+// periods all breach at now, the latest period's value and, with withSince,
+// since when (the end of the first complete period that made the window
+// breach).
+func breaching(w *world.World, a *world.Alarm, now time.Time, withSince bool) (bool, time.Time, float64) {
+	n := max(a.EvaluationPeriods, 1)
+	stat := a.Statistic
+	if stat == "" {
+		stat = "Average"
+	}
+	inst := w.Instances[a.Dimensions["InstanceId"]]
+	if inst == nil {
+		return false, time.Time{}, 0
+	}
+	// breachAt says whether the period starting at t breaches.
+	breachAt := func(t time.Time) (bool, float64) {
+		st, ok := w.CPUStatsLocked(inst, t, a.Period)
+		if !ok {
+			return false, 0
+		}
+		v, err := st.Value(stat)
+		if err != nil {
+			return false, 0
+		}
+		return compare(a.Comparison, v, a.Threshold), v
+	}
+	end := alignDown(now, a.Period) // only complete periods count
+	var last float64
+	for i := 1; i <= n; i++ {
+		ok, v := breachAt(end.Add(-time.Duration(i) * a.Period))
+		if !ok {
+			return false, time.Time{}, 0
+		}
+		if i == 1 {
+			last = v
+		}
+	}
+	// Walk back to the first complete window that breached (bounded: a
+	// long ALARM only costs as much as it lasted, up to a day).
+	since := end
+	for i := 0; withSince && i < int(24*time.Hour/a.Period); i++ {
+		ok, _ := breachAt(since.Add(-time.Duration(n+1) * a.Period))
+		if !ok {
+			break
+		}
+		since = since.Add(-a.Period)
+	}
+	return true, since, last
+}
+
+func alignDown(t time.Time, p time.Duration) time.Time {
+	sec := int64(p / time.Second)
+	u := t.Unix()
+	return time.Unix(u-((u%sec)+sec)%sec, 0).UTC()
+}
+
+func compare(op string, v, threshold float64) bool {
+	switch op {
+	case "GreaterThanOrEqualToThreshold":
+		return v >= threshold
+	case "LessThanThreshold":
+		return v < threshold
+	case "LessThanOrEqualToThreshold":
+		return v <= threshold
+	}
+	return v > threshold
+}

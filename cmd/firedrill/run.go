@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/firedrill-ir/firedrill/responder"
+	"github.com/firedrill-ir/firedrill/scenarios"
+	"github.com/firedrill-ir/firedrill/scenarios/runner"
+	"github.com/firedrill-ir/firedrill/scoring"
+)
+
+// runFunc plays a drill. It is a variable so the command's tests can swap
+// in a fake drill with a hand-built timeline; the real runner is the default.
+var runFunc = runner.Run
+
+// runOptions are the flags of 'firedrill run'.
+type runOptions struct {
+	Scenario     string // id of a built-in scenario, or a path to a scenario YAML file
+	Seed         uint64
+	Output       string // table or json
+	PlaybookFile string // overrides the scenario's expected playbook
+	DryRun       bool
+	Out, ErrOut  io.Writer
+	// Progress prints progress lines on ErrOut; set when stderr is a
+	// terminal, so pipes and CI logs stay clean.
+	Progress bool
+}
+
+func newRunCmd() *cobra.Command {
+	opts := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run SCENARIO",
+		Short: "Play a scenario against the simulated cloud and score the response",
+		Long: `Play an attack scenario end to end on the deterministic simulated cloud: seed the
+environment, run the attack, the cloud's detectors and the responder (the
+scenario's expected playbook, or --playbook FILE) on a virtual clock, then score
+the response from the drill's timeline. Hours of incident simulate in seconds;
+the same scenario and --seed always give the same, byte-identical scorecard.
+
+SCENARIO is a built-in scenario id (see 'firedrill list') or a path to a
+scenario YAML file.
+
+The scorecard (table for terminals, or --output json) reports:
+  metrics      MTTD (attack start → first alert), MTTA (first alert → responder
+               ack), MTTC (first alert → contained, and attack start →
+               contained), telemetry latency and detection overhead
+  detections   the first alert of each control and its latency
+  controls     each control on the ladder prevented > responded > detected >
+               alerted > logged > missed (weights 1.0/0.9/0.8/0.6/0.3/0)
+  evidence     each artifact and whether it was captured before its source was
+               lost (e.g. to scale-in); lost resources with no evidence listed
+  containment  verified only if containment was declared, no attacker action
+               succeeded after it, no attacker flow survived and no stolen
+               credential is still valid at the end
+  slo          the scenario's SLO profile: 1-10-60 (detect 1m, ack 10m, contain
+               60m), 5/5/5 (5s, 5m, 5m; 5s is below the cloud's telemetry
+               floor), or custom targets
+
+Score (0-100):
+  40 × containment verified
+  + 20 × evidence items captured before loss / all evidence items
+  + 20 × SLO targets met / SLO targets
+  + 20 × ladder weight of the overall outcome (the best control's)
+  − 2 per step error (at most 10) − 10 if containment was declared but not verified
+  clamped to 0..100 and rounded.
+
+--dry-run prints the attack plan and the response plan and runs nothing.
+
+Exit codes:
+  0  the drill met its SLOs and containment was verified
+  1  an error prevented the drill from running or finishing
+  2  usage error: bad flags or arguments, unknown id, invalid scenario or
+     playbook file
+  3  the drill ran but missed its SLOs or containment was not verified`,
+		Example: `  firedrill run aws-ec2-cryptomining
+  firedrill run aws-ec2-cryptomining --seed 7 --output json > scorecard.json
+  firedrill run aws-ec2-cryptomining --playbook my-playbook.yaml
+  firedrill run aws-ec2-cryptomining --dry-run`,
+		Args: exactlyOneArg("SCENARIO"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Scenario, opts.Out, opts.ErrOut = args[0], cmd.OutOrStdout(), cmd.ErrOrStderr()
+			opts.Progress = isTerminal(opts.ErrOut)
+			return runRun(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.Uint64Var(&opts.Seed, "seed", 1, "root seed of the drill: ids, latencies and detector delays derive from it")
+	f.StringVarP(&opts.Output, "output", "o", outTable, "output format: table or json")
+	f.StringVar(&opts.PlaybookFile, "playbook", "", "playbook YAML file to respond with instead of the scenario's expected playbook")
+	f.BoolVar(&opts.DryRun, "dry-run", false, "print the attack and response plans, run nothing")
+	return cmd
+}
+
+func runRun(ctx context.Context, opts *runOptions) error {
+	if err := checkOutput(opts.Output, outTable, outJSON); err != nil {
+		return err
+	}
+	sc, err := resolveScenario(opts.Scenario)
+	if err != nil {
+		return err
+	}
+	var pb *responder.Playbook
+	if opts.PlaybookFile != "" {
+		data, err := os.ReadFile(opts.PlaybookFile)
+		if err != nil {
+			return &usageError{msg: fmt.Sprintf("--playbook: %v", err)}
+		}
+		if pb, err = responder.LoadPlaybook(opts.PlaybookFile, data); err != nil {
+			// The loader's message already reads file:line:col: field: problem.
+			return &usageError{msg: "invalid playbook:\n" + err.Error()}
+		}
+	}
+	if opts.DryRun {
+		return dryRun(opts, sc, pb)
+	}
+	if opts.Progress {
+		fmt.Fprintf(opts.ErrOut, "simulating %s of incident %s (seed %d)…\n", shortDur(sc.Duration), sc.ID, opts.Seed)
+	}
+	res, err := runFunc(ctx, sc, runner.Options{Seed: opts.Seed, Playbook: pb})
+	if err != nil {
+		return fmt.Errorf("running %s (seed %d): %w", sc.ID, opts.Seed, err)
+	}
+	card := scoring.Score(scoreInput(res))
+	if opts.Output == outJSON {
+		js, err := card.JSON()
+		if err != nil {
+			return err
+		}
+		if _, err := opts.Out.Write(js); err != nil {
+			return fmt.Errorf("writing scorecard: %w", err)
+		}
+	} else if err := card.Table(opts.Out); err != nil {
+		return err
+	}
+	if !card.Pass {
+		var why []string
+		if !card.SLO.Met {
+			why = append(why, "missed its "+card.SLO.Profile+" SLO")
+		}
+		if !card.Containment.Verified {
+			why = append(why, "containment not verified")
+		}
+		return &exitError{code: exitDrillFails, msg: fmt.Sprintf("drill %s (seed %d) failed: %s", sc.ID, opts.Seed, strings.Join(why, "; "))}
+	}
+	return nil
+}
+
+// resolveScenario finds a built-in scenario by id, or loads a YAML file when
+// the argument names one; either failure is a usage error.
+func resolveScenario(arg string) (*scenarios.Scenario, error) {
+	if strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") || strings.ContainsRune(arg, os.PathSeparator) {
+		data, err := os.ReadFile(arg)
+		if err != nil {
+			return nil, &usageError{msg: fmt.Sprintf("scenario file: %v", err)}
+		}
+		sc, err := scenarios.Load(arg, data)
+		if err != nil {
+			return nil, &usageError{msg: "invalid scenario:\n" + err.Error()}
+		}
+		return sc, nil
+	}
+	sc, ok := scenarios.ByID(arg)
+	if !ok {
+		return nil, &usageError{msg: unknownIDMessage(arg, "scenario")}
+	}
+	return sc, nil
+}
+
+// scoreInput is the part of a drill's result that scoring reads. The
+// scenario's enabled detectors are passed as controls so that one that
+// stayed silent is scored (logged or missed) instead of disappearing.
+func scoreInput(res *runner.Result) scoring.ScoreInput {
+	sc := res.Scenario
+	in := scoring.ScoreInput{
+		Seed:      res.Seed,
+		Playbooks: res.Playbooks,
+		StartedAt: res.StartedAt,
+		EndedAt:   res.EndedAt,
+		Events:    res.Events,
+	}
+	if sc != nil {
+		in.Scenario, in.Clouds = sc.ID, sc.Clouds
+		s := sc.Expect.SLO
+		in.SLO = scoring.SLO{Profile: s.Profile, MTTD: s.MTTD, MTTA: s.MTTA, MTTC: s.MTTC}
+		d := sc.Detectors
+		for _, c := range []struct {
+			on   bool
+			name string
+		}{{d.GuardDuty.Enabled, "guardduty"}, {d.CPUAlarm.Enabled, "cpu-alarm"}, {d.CostAnomaly.Enabled, "cost-anomaly"}} {
+			if c.on {
+				in.Controls = append(in.Controls, c.name)
+			}
+		}
+	}
+	return in
+}
+
+// plannedStepView is a response-plan line as data (--dry-run --output json).
+type plannedStepView struct {
+	Order     int      `json:"order,omitempty"`
+	Phase     string   `json:"phase"`
+	ID        string   `json:"id"`
+	Action    string   `json:"action"`
+	Mutates   bool     `json:"mutates"`
+	Needs     []string `json:"needs,omitempty"`
+	After     []string `json:"after,omitempty"`
+	When      []string `json:"when,omitempty"`
+	Timeout   string   `json:"timeout,omitempty"`
+	Retries   int      `json:"retries,omitempty"`
+	Question  string   `json:"question,omitempty"`
+	Predicate string   `json:"predicate,omitempty"`
+	Yes       string   `json:"yes,omitempty"`
+	No        string   `json:"no,omitempty"`
+}
+
+// dryRunPlan is the JSON document of --dry-run.
+type dryRunPlan struct {
+	Scenario     string            `json:"scenario"`
+	Seed         uint64            `json:"seed"`
+	Playbook     string            `json:"playbook"`
+	AttackPlan   []stepView        `json:"attack_plan"`
+	ResponsePlan []plannedStepView `json:"response_plan"`
+}
+
+// dryRun prints what a drill would do: the attack steps with their earliest
+// starts and the response plan in waves of parallel steps. Nothing runs.
+func dryRun(opts *runOptions, sc *scenarios.Scenario, pb *responder.Playbook) error {
+	if pb == nil {
+		var ok bool
+		if pb, ok = responder.PlaybookByID(sc.Expect.Playbook); !ok {
+			return fmt.Errorf("scenario %s expects playbook %q, which is not built in", sc.ID, sc.Expect.Playbook)
+		}
+	}
+	view := scenarioViewOf(sc)
+	if opts.Output == outJSON {
+		plan := dryRunPlan{Scenario: sc.ID, Seed: opts.Seed, Playbook: pb.ID, AttackPlan: view.Steps, ResponsePlan: []plannedStepView{}}
+		for _, p := range responder.Plan(pb) {
+			plan.ResponsePlan = append(plan.ResponsePlan, plannedStepView(p))
+		}
+		return writeJSON(opts.Out, plan)
+	}
+	fmt.Fprintf(opts.Out, "dry run: nothing is executed\n\nattack plan of %s (%s, seed %d)\n", sc.ID, view.Duration, opts.Seed)
+	tw := newTable(opts.Out)
+	fmt.Fprintf(tw, "  START\tSTEP\tTECHNIQUE\tATT&CK\tPARAMS\n")
+	for _, s := range view.Steps {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.Earliest, s.ID, s.Technique, dashIfEmpty(s.AttackID), dashIfEmpty(paramText(s.Params)))
+	}
+	if err := flush(tw, "the attack plan"); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Out, "\nresponse plan (wave, phase, step, action, read or CHANGE)\n")
+	if err := responder.WritePlan(opts.Out, pb); err != nil {
+		return fmt.Errorf("printing the response plan of %s: %w", pb.ID, err)
+	}
+	return nil
+}

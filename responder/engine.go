@@ -1,0 +1,921 @@
+package responder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/firedrill-ir/firedrill/clock"
+	"github.com/firedrill-ir/firedrill/providers"
+	"github.com/firedrill-ir/firedrill/timeline"
+)
+
+// Options configure a Responder.
+type Options struct {
+	Clock    clock.Clock
+	Timeline *timeline.Timeline
+	Provider providers.Provider
+	Playbook *Playbook
+	// CaseID names the first case; later cases (other resources) get a
+	// numeric suffix. Default "case-<playbook id>".
+	CaseID string
+	// EvidenceBucket receives command output, memory images and audit
+	// extracts; it should have object lock on.
+	EvidenceBucket string
+	// DryRun plans and touches nothing: no cloud call at all, not even a
+	// read (reads land in audit logs too).
+	DryRun bool
+	// Decider answers the decision tree; nil evaluates each node's CEL
+	// predicate. Tabletop mode passes a human decider.
+	Decider Decider
+	// PollInterval is how often Watch polls findings and alarms (default 1m).
+	PollInterval time.Duration
+	// Retention is how long evidence is kept (default 90 days); it becomes
+	// the retain-until tag and the manifest's retention.
+	Retention time.Duration
+	// Journal remembers finished steps so a re-run does not repeat them
+	// (default: in memory).
+	Journal Journal
+}
+
+// DefaultPollInterval is how often Watch looks for new alerts.
+const DefaultPollInterval = time.Minute
+
+// DefaultRetention is how long evidence is kept by default.
+const DefaultRetention = 90 * 24 * time.Hour
+
+// DecisionRequest is one decision node put to a Decider.
+type DecisionRequest struct {
+	CaseID, Playbook, Resource string
+	Node                       DecisionNode
+	// Facts is a copy of the facts gathered so far.
+	Facts map[string]any
+	// Inputs is the JSON of the facts the predicate reads.
+	Inputs string
+	// Automated evaluates the node's predicate: what automation would
+	// answer, for a human decider to show or to be scored against.
+	Automated func() (bool, error)
+}
+
+// Decider answers decision nodes (yes = true).
+type Decider interface {
+	Decide(ctx context.Context, req DecisionRequest) (bool, error)
+}
+
+// Trigger is the alert a case starts from.
+type Trigger struct {
+	Kind         string // TriggerFinding, TriggerAlarm, TriggerCostAnomaly or TriggerManual
+	Type         string // finding type, or alarm name
+	Resource     string // the resource the playbook acts on (instance id)
+	ResourceType string
+	FindingID    string
+	AccessKeyID  string
+	Severity     float64
+	At           time.Time // when the alert became visible
+}
+
+// Trigger kinds.
+const (
+	TriggerFinding     = "finding"
+	TriggerAlarm       = "alarm"
+	TriggerCostAnomaly = "cost_anomaly"
+	TriggerManual      = "manual"
+)
+
+// Step statuses.
+const (
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+	StatusSkipped   = "skipped"
+)
+
+// StepRecord is the result of one step in a case.
+type StepRecord struct {
+	ID, Action, Phase string
+	Status            string
+	Attempts          int
+	StartedAt         time.Time
+	FinishedAt        time.Time
+	Error             string
+	Reason            string // why it was skipped
+	Output            map[string]any
+	Evidence          []EvidenceRecord
+	// FromJournal: the result was recorded by an earlier run and reused.
+	FromJournal bool
+}
+
+// EvidenceRecord is one entry of the evidence manifest.
+type EvidenceRecord struct {
+	Kind        string // disk_snapshot, memory, process_list, connections, audit_log, instance_metadata
+	ID          string
+	Location    string
+	SHA256      string // "" for disk snapshots: their blocks are not readable through the API
+	Size        int64
+	Source      string // what it was taken from (volume, instance)
+	State       string
+	CollectedBy string
+	CollectedAt time.Time
+	Retention   time.Duration
+	RetainUntil time.Time
+	Step        string
+}
+
+// Evidence kinds of the manifest (and of evidence events).
+const (
+	KindDiskSnapshot     = "disk_snapshot"
+	KindMemory           = "memory"
+	KindProcessList      = "process_list"
+	KindConnections      = "connections"
+	KindAuditLog         = "audit_log"
+	KindInstanceMetadata = "instance_metadata"
+)
+
+// DecisionRecord is one answered decision node.
+type DecisionRecord struct {
+	Node, Question, Predicate, Inputs string
+	Answer                            bool
+	Next                              string
+	Error                             string
+	At                                time.Time
+}
+
+// Notification is one message of the communication plan.
+type Notification struct {
+	Template, On, Subject, Body string
+	Roles, Contacts             []string
+	At, Due                     time.Time
+	Late                        bool
+}
+
+// RemediationStatus is a checklist item's state after the run.
+type RemediationStatus struct {
+	ID, Item, Owner string
+	Status          string // passed, failed, manual
+	Detail          string
+}
+
+// Case is one run of the playbook against one resource.
+type Case struct {
+	ID, Playbook, Resource, Severity string
+	Trigger                          Trigger
+	StartedAt, EndedAt               time.Time
+	// Outcome is the decision tree's leaf ("" if it was not evaluated).
+	Outcome     string
+	Contained   bool
+	ContainedAt time.Time
+	Plan        []PlannedStep // dry-run only
+
+	mu            sync.Mutex
+	facts         map[string]any
+	steps         map[string]*StepRecord
+	order         []string
+	evidence      []EvidenceRecord
+	decisions     []DecisionRecord
+	notifications []Notification
+	remediation   []RemediationStatus
+}
+
+// Steps returns the step records in the order steps finished.
+func (c *Case) Steps() []StepRecord {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]StepRecord, 0, len(c.order))
+	for _, id := range c.order {
+		out = append(out, *c.steps[id])
+	}
+	return out
+}
+
+// Step returns one step's record.
+func (c *Case) Step(id string) (StepRecord, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.steps[id]
+	if !ok {
+		return StepRecord{}, false
+	}
+	return *r, true
+}
+
+// Evidence returns the evidence manifest in collection order.
+func (c *Case) Evidence() []EvidenceRecord {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.evidence)
+}
+
+// Decisions returns the decisions taken, root first.
+func (c *Case) Decisions() []DecisionRecord {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.decisions)
+}
+
+// Notifications returns the messages sent.
+func (c *Case) Notifications() []Notification {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.notifications)
+}
+
+// Remediation returns the checklist with its state.
+func (c *Case) Remediation() []RemediationStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.remediation)
+}
+
+// Facts returns a deep copy of the facts gathered.
+func (c *Case) Facts() map[string]any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return deepCopy(c.facts)
+}
+
+// Failed lists the ids of steps that failed.
+func (c *Case) Failed() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, id := range c.order {
+		if c.steps[id].Status == StatusFailed {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Responder runs one playbook against one provider.
+type Responder struct {
+	clk      clock.Clock
+	tl       *timeline.Timeline
+	p        providers.Provider
+	pb       *Playbook
+	opts     Options
+	journal  Journal
+	interval time.Duration
+
+	mu      sync.Mutex
+	cases   []*Case
+	caseIDs map[string]string // resource -> case id
+	handled map[string]bool   // resources Watch has started a case for
+}
+
+// New checks the options and builds a Responder.
+func New(opts Options) (*Responder, error) {
+	switch {
+	case opts.Clock == nil:
+		return nil, errors.New("responder: Options.Clock is required")
+	case opts.Timeline == nil:
+		return nil, errors.New("responder: Options.Timeline is required")
+	case opts.Playbook == nil:
+		return nil, errors.New("responder: Options.Playbook is required")
+	case opts.Provider == nil && !opts.DryRun:
+		return nil, errors.New("responder: Options.Provider is required unless DryRun")
+	}
+	if opts.Playbook.programs == nil && len(opts.Playbook.Decisions) > 0 {
+		return nil, fmt.Errorf("responder: playbook %q was not built by LoadPlaybook (its predicates are not compiled)", opts.Playbook.ID)
+	}
+	r := &Responder{clk: opts.Clock, tl: opts.Timeline, p: opts.Provider, pb: opts.Playbook, opts: opts,
+		journal: opts.Journal, interval: opts.PollInterval, caseIDs: map[string]string{}, handled: map[string]bool{}}
+	if r.journal == nil {
+		r.journal = NewMemoryJournal()
+	}
+	if r.interval <= 0 {
+		r.interval = DefaultPollInterval
+	}
+	if r.opts.Retention <= 0 {
+		r.opts.Retention = DefaultRetention
+	}
+	if r.opts.CaseID == "" {
+		r.opts.CaseID = "case-" + opts.Playbook.ID
+	}
+	return r, nil
+}
+
+// Cases returns the cases started so far, in start order.
+func (r *Responder) Cases() []*Case {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.cases)
+}
+
+// caseID gives each resource one stable case id, so responding twice to
+// the same resource reuses the journal instead of acting twice.
+func (r *Responder) caseID(resource string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if id, ok := r.caseIDs[resource]; ok {
+		return id
+	}
+	id := r.opts.CaseID
+	if n := len(r.caseIDs); n > 0 {
+		id = fmt.Sprintf("%s-%d", r.opts.CaseID, n+1)
+	}
+	r.caseIDs[resource] = id
+	return id
+}
+
+func (r *Responder) emit(c *Case, e timeline.Event) timeline.Event {
+	e.Actor = timeline.ActorResponder
+	if e.Cloud == "" && r.p != nil {
+		e.Cloud = r.p.Cloud()
+	}
+	if e.Resource == "" && c != nil {
+		e.Resource = c.Resource
+	}
+	if c != nil {
+		if e.Detail == nil {
+			e.Detail = map[string]string{}
+		}
+		e.Detail["case"] = c.ID
+		e.Detail["playbook"] = c.Playbook
+	}
+	return r.tl.Add(e)
+}
+
+// Respond runs the playbook once for trig: evidence and containment as one
+// dependency graph (the decision tree is asked when the first
+// outcome-dependent step is ready, so it sees the most facts), then the
+// investigation queries, then the remediation checks, with the
+// communication plan's messages at acknowledgement, containment and close.
+// It returns the case, and an error naming the failed steps if any failed
+// (the case is still complete: failures are part of the record).
+func (r *Responder) Respond(ctx context.Context, trig Trigger) (*Case, error) {
+	if trig.Resource == "" {
+		return nil, errors.New("responder: trigger names no resource")
+	}
+	c := &Case{ID: r.caseID(trig.Resource), Playbook: r.pb.ID, Resource: trig.Resource, Severity: r.pb.Severity,
+		Trigger: trig, StartedAt: r.clk.Now(), steps: map[string]*StepRecord{}}
+	c.facts = map[string]any{
+		"case":     map[string]any{"id": c.ID, "playbook": c.Playbook, "severity": c.Severity},
+		"resource": trig.Resource,
+		"trigger": map[string]any{"kind": trig.Kind, "type": trig.Type, "resource": trig.Resource,
+			"resource_type": trig.ResourceType, "finding_id": trig.FindingID, "access_key_id": trig.AccessKeyID,
+			"severity": trig.Severity},
+		"steps": map[string]any{},
+	}
+	r.mu.Lock()
+	r.cases = append(r.cases, c)
+	r.mu.Unlock()
+	r.emit(c, timeline.Event{Kind: timeline.Ack, Name: trig.Type, Message: fmt.Sprintf("case %s opened: %s %s on %s", c.ID, trig.Kind, trig.Type, trig.Resource),
+		Detail: map[string]string{"trigger": trig.Kind, "type": trig.Type, "dry_run": fmt.Sprint(r.opts.DryRun)}})
+
+	if r.opts.DryRun {
+		c.Plan = Plan(r.pb)
+		for _, ps := range c.Plan {
+			if ps.Phase == PhaseDecision {
+				continue
+			}
+			r.emit(c, timeline.Event{Kind: timeline.StepSkip, Name: ps.ID, Outcome: StatusSkipped,
+				Message: "dry-run: planned, not executed",
+				Detail:  map[string]string{"action": ps.Action, "phase": ps.Phase, "reason": "dry-run", "order": itoa(ps.Order)}})
+		}
+		c.EndedAt = r.clk.Now()
+		return c, nil
+	}
+
+	r.communicate(c, OnAck)
+	var graph, queries, checks []*Step
+	for i := range r.pb.Evidence {
+		graph = append(graph, &r.pb.Evidence[i])
+	}
+	for i := range r.pb.Containment {
+		graph = append(graph, &r.pb.Containment[i])
+	}
+	for i := range r.pb.Investigation {
+		for j := range r.pb.Investigation[i].Queries {
+			queries = append(queries, &r.pb.Investigation[i].Queries[j])
+		}
+	}
+	for i := range r.pb.Remediation {
+		if chk := r.pb.Remediation[i].Check; chk != nil {
+			checks = append(checks, chk)
+		}
+	}
+	if err := r.runGraph(ctx, c, graph, true); err != nil {
+		return c, fmt.Errorf("case %s: evidence and containment: %w", c.ID, err)
+	}
+	if err := r.runGraph(ctx, c, queries, false); err != nil {
+		return c, fmt.Errorf("case %s: investigation: %w", c.ID, err)
+	}
+	if err := r.runGraph(ctx, c, checks, false); err != nil {
+		return c, fmt.Errorf("case %s: remediation checks: %w", c.ID, err)
+	}
+	r.recordRemediation(c)
+	r.communicate(c, OnClosed)
+	c.EndedAt = r.clk.Now()
+	if failed := c.Failed(); len(failed) > 0 {
+		return c, fmt.Errorf("case %s: %d step(s) failed: %s", c.ID, len(failed), strings.Join(failed, ", "))
+	}
+	return c, nil
+}
+
+// stepDone is what a step actor reports to the coordinator.
+type stepDone struct {
+	id  string
+	rec *StepRecord
+}
+
+// runGraph runs steps as clock actors as soon as their dependencies are
+// done, one coordinator receiving completions. With decide set, the
+// decision tree is evaluated when the first step with a when: is ready (or
+// at the end if none is), and containment is declared when every
+// containment step has finished.
+func (r *Responder) runGraph(ctx context.Context, c *Case, steps []*Step, decide bool) error {
+	if len(steps) == 0 {
+		if decide {
+			r.decideOnce(ctx, c)
+		}
+		return nil
+	}
+	done := clock.NewChan[stepDone](r.clk, "responder "+c.ID)
+	status := map[string]string{} // "" pending, "running", or a final status
+	decided := false
+	containedChecked := false
+	running := 0
+	finish := func(id string, rec *StepRecord) {
+		status[id] = rec.Status
+		c.mu.Lock()
+		c.steps[id] = rec
+		c.order = append(c.order, id)
+		c.mu.Unlock()
+	}
+	for {
+		// Launch (or skip) everything that is ready, to a fixed point.
+		for progress := true; progress; {
+			progress = false
+			for _, s := range steps {
+				if status[s.ID] != "" {
+					continue
+				}
+				ready, blocked := true, ""
+				for _, d := range s.Needs {
+					switch status[d] {
+					case StatusSucceeded:
+					case StatusFailed, StatusSkipped:
+						if blocked == "" {
+							blocked = d
+						}
+					default:
+						ready = false
+					}
+				}
+				for _, d := range s.After {
+					if st := status[d]; st == "" || st == "running" {
+						ready = false
+					}
+				}
+				if !ready {
+					continue
+				}
+				progress = true
+				if blocked != "" {
+					finish(s.ID, r.skip(c, s, fmt.Sprintf("needs %s, which %s", blocked, status[blocked])))
+					continue
+				}
+				if len(s.When) > 0 {
+					if !decided {
+						r.decideOnce(ctx, c)
+						decided = true
+					}
+					if !slices.Contains(s.When, c.Outcome) {
+						reason := fmt.Sprintf("decision outcome is %q; step runs when %s", c.Outcome, strings.Join(s.When, " or "))
+						if c.Outcome == "" {
+							reason = "the decision tree gave no outcome; step runs when " + strings.Join(s.When, " or ")
+						}
+						finish(s.ID, r.skip(c, s, reason))
+						continue
+					}
+				}
+				if rec, ok := r.journal.Load(journalKey(c, s)); ok && rec.Status == StatusSucceeded {
+					r.restore(c, s, &rec)
+					finish(s.ID, &rec)
+					continue
+				}
+				status[s.ID] = "running"
+				running++
+				step := s
+				r.clk.Go(ctx, "responder "+c.ID+" "+s.ID, func(actx context.Context) {
+					done.Send(stepDone{id: step.ID, rec: r.runStep(actx, c, step)})
+				})
+			}
+		}
+		if decide && !containedChecked {
+			containedChecked = r.checkContained(c, steps, status)
+		}
+		if running == 0 {
+			break
+		}
+		d, err := done.Recv(ctx)
+		if err != nil {
+			return fmt.Errorf("waiting for %d running step(s): %w", running, err)
+		}
+		running--
+		finish(d.id, d.rec)
+		if d.rec.Status == StatusSucceeded {
+			if err := r.journal.Store(journalKey(c, stepByID(steps, d.id)), *d.rec); err != nil {
+				return fmt.Errorf("journaling step %s: %w", d.id, err)
+			}
+		}
+	}
+	if decide && !decided && len(r.pb.Decisions) > 0 {
+		r.decideOnce(ctx, c)
+	}
+	return nil
+}
+
+func stepByID(steps []*Step, id string) *Step {
+	for _, s := range steps {
+		if s.ID == id {
+			return s
+		}
+	}
+	return nil
+}
+
+// journalKey is the idempotency key: case, step and resource.
+func journalKey(c *Case, s *Step) string { return c.ID + "/" + s.ID + "/" + c.Resource }
+
+// restore reuses a journaled result: its facts and evidence come back into
+// the case, and a skip event says why nothing was done.
+func (r *Responder) restore(c *Case, s *Step, rec *StepRecord) {
+	rec.FromJournal = true
+	c.mu.Lock()
+	c.facts["steps"].(map[string]any)[s.ID] = deepCopy(rec.Output)
+	if f, ok := rec.Output["_facts"].(map[string]any); ok {
+		maps.Copy(c.facts, deepCopy(f))
+	}
+	have := map[string]bool{}
+	for _, e := range c.evidence {
+		have[e.Kind+"/"+e.ID] = true
+	}
+	for _, e := range rec.Evidence {
+		if !have[e.Kind+"/"+e.ID] {
+			c.evidence = append(c.evidence, e)
+		}
+	}
+	c.mu.Unlock()
+	r.emit(c, timeline.Event{Kind: timeline.StepSkip, Name: s.ID, Outcome: StatusSkipped,
+		Message: "already done in this case (journal)",
+		Detail:  map[string]string{"action": s.Action, "phase": s.Phase, "reason": "journal"}})
+}
+
+func (r *Responder) skip(c *Case, s *Step, reason string) *StepRecord {
+	now := r.clk.Now()
+	r.emit(c, timeline.Event{Kind: timeline.StepSkip, Name: s.ID, Outcome: StatusSkipped, Message: reason,
+		Detail: map[string]string{"action": s.Action, "phase": s.Phase, "reason": reason}})
+	return &StepRecord{ID: s.ID, Action: s.Action, Phase: s.Phase, Status: StatusSkipped, Reason: reason,
+		StartedAt: now, FinishedAt: now}
+}
+
+// checkContained declares containment once every containment step has
+// finished and none failed (steps skipped by the decision outcome are fine;
+// steps skipped because a dependency failed are not).
+func (r *Responder) checkContained(c *Case, steps []*Step, status map[string]string) bool {
+	var ids []string
+	for _, s := range steps {
+		if s.Phase != PhaseContainment {
+			continue
+		}
+		st := status[s.ID]
+		if st == "" || st == "running" {
+			return false
+		}
+		ids = append(ids, s.ID)
+	}
+	if len(ids) == 0 {
+		return true
+	}
+	c.mu.Lock()
+	ok := true
+	var bad []string
+	for _, id := range ids {
+		rec := c.steps[id]
+		if rec.Status == StatusFailed || (rec.Status == StatusSkipped && !strings.HasPrefix(rec.Reason, "decision outcome")) {
+			ok = false
+			bad = append(bad, id)
+		}
+	}
+	c.mu.Unlock()
+	if !ok {
+		r.emit(c, timeline.Event{Kind: timeline.StepError, Name: "containment", Outcome: StatusFailed,
+			Message: "containment incomplete: " + strings.Join(bad, ", "),
+			Detail:  map[string]string{"phase": PhaseContainment, "failed_steps": strings.Join(bad, ",")}})
+		return true
+	}
+	c.Contained = true
+	c.ContainedAt = r.clk.Now()
+	r.emit(c, timeline.Event{Kind: timeline.Contained, Outcome: StatusSucceeded,
+		Message: fmt.Sprintf("containment steps done: %s", strings.Join(ids, ", ")),
+		Detail:  map[string]string{"phase": PhaseContainment, "outcome": c.Outcome, "steps": strings.Join(ids, ",")}})
+	r.communicate(c, OnContained)
+	return true
+}
+
+// decideOnce walks the decision tree from the root, asking the Decider (or
+// evaluating predicates) node by node, and records every answer.
+func (r *Responder) decideOnce(ctx context.Context, c *Case) {
+	if len(r.pb.Decisions) == 0 {
+		return
+	}
+	nodes := map[string]DecisionNode{}
+	for _, d := range r.pb.Decisions {
+		nodes[d.ID] = d
+	}
+	cur := r.pb.Decisions[0].ID
+	for {
+		node, isNode := nodes[cur]
+		if !isNode {
+			c.Outcome = cur
+			return
+		}
+		facts := c.Facts()
+		prg := r.pb.programs[node.ID]
+		inputs := decisionInputs(facts, r.pb.inputs[node.ID])
+		automated := func() (bool, error) { return evalPredicate(prg, facts) }
+		var answer bool
+		var err error
+		by := "cel"
+		if r.opts.Decider != nil {
+			by = "decider"
+			answer, err = r.opts.Decider.Decide(ctx, DecisionRequest{CaseID: c.ID, Playbook: c.Playbook, Resource: c.Resource,
+				Node: node, Facts: facts, Inputs: inputs, Automated: automated})
+		} else {
+			answer, err = automated()
+		}
+		rec := DecisionRecord{Node: node.ID, Question: node.Question, Predicate: node.Predicate, Inputs: inputs,
+			Answer: answer, At: r.clk.Now()}
+		detail := map[string]string{"question": node.Question, "predicate": node.Predicate, "inputs": inputs, "decided_by": by}
+		if err != nil {
+			rec.Error = err.Error()
+			c.mu.Lock()
+			c.decisions = append(c.decisions, rec)
+			c.mu.Unlock()
+			detail["answer"] = "error"
+			detail["error"] = err.Error()
+			r.emit(c, timeline.Event{Kind: timeline.Decision, Name: node.ID, Outcome: StatusFailed,
+				Message: fmt.Sprintf("%s could not be answered: %v", node.Question, err), Detail: detail})
+			return
+		}
+		next := node.No
+		detail["answer"] = "no"
+		if answer {
+			next = node.Yes
+			detail["answer"] = "yes"
+		}
+		rec.Next = next
+		detail["next"] = next
+		c.mu.Lock()
+		c.decisions = append(c.decisions, rec)
+		c.mu.Unlock()
+		r.emit(c, timeline.Event{Kind: timeline.Decision, Name: node.ID, Outcome: StatusSucceeded,
+			Message: fmt.Sprintf("%s %s -> %s", node.Question, detail["answer"], next), Detail: detail})
+		cur = next
+	}
+}
+
+// runStep runs one step with its timeout, retries and backoff, all on the
+// clock, and records every attempt on the timeline.
+func (r *Responder) runStep(ctx context.Context, c *Case, s *Step) *StepRecord {
+	spec := registry[s.Action]
+	rec := &StepRecord{ID: s.ID, Action: s.Action, Phase: s.Phase, StartedAt: r.clk.Now()}
+	base := map[string]string{"action": s.Action, "phase": s.Phase}
+	r.emit(c, timeline.Event{Kind: timeline.StepStart, Name: s.ID, Detail: maps.Clone(base)})
+	timeout := s.Timeout.D()
+	if timeout <= 0 {
+		timeout = DefaultStepTimeout
+	}
+	backoff := s.Backoff.D()
+	if backoff <= 0 {
+		backoff = DefaultBackoff
+	}
+	for attempt := 1; ; attempt++ {
+		rec.Attempts = attempt
+		x := &StepRun{r: r, c: c, Step: s, Attempt: attempt}
+		out, err := r.attempt(ctx, x, spec, timeout)
+		if err == nil {
+			if len(x.setFacts) > 0 {
+				out["_facts"] = x.setFacts
+			}
+			rec.Status = StatusSucceeded
+			rec.FinishedAt = r.clk.Now()
+			rec.Output = out
+			rec.Evidence = x.evidence
+			c.mu.Lock()
+			c.facts["steps"].(map[string]any)[s.ID] = deepCopy(out)
+			c.mu.Unlock()
+			d := maps.Clone(base)
+			d["attempts"] = itoa(attempt)
+			d["duration"] = rec.FinishedAt.Sub(rec.StartedAt).String()
+			r.emit(c, timeline.Event{Kind: timeline.StepFinish, Name: s.ID, Outcome: StatusSucceeded, Detail: d,
+				Message: summarize(out)})
+			return rec
+		}
+		rec.Evidence = append(rec.Evidence, x.evidence...)
+		retryable := attempt <= s.Retries && !permanent(err) && ctx.Err() == nil
+		if !retryable {
+			rec.Status = StatusFailed
+			rec.FinishedAt = r.clk.Now()
+			rec.Error = err.Error()
+			d := maps.Clone(base)
+			d["attempts"] = itoa(attempt)
+			d["error"] = err.Error()
+			d["error_code"] = providers.Code(err)
+			d["retryable"] = fmt.Sprint(!permanent(err))
+			r.emit(c, timeline.Event{Kind: timeline.StepError, Name: s.ID, Outcome: StatusFailed, Message: err.Error(), Detail: d})
+			return rec
+		}
+		wait := backoff << (attempt - 1)
+		d := maps.Clone(base)
+		d["attempt"] = itoa(attempt)
+		d["error"] = err.Error()
+		d["backoff"] = wait.String()
+		r.emit(c, timeline.Event{Kind: timeline.StepRetry, Name: s.ID, Outcome: StatusFailed,
+			Message: fmt.Sprintf("attempt %d failed, retrying in %v: %v", attempt, wait, err), Detail: d})
+		if err := r.clk.Sleep(ctx, wait); err != nil {
+			rec.Status = StatusFailed
+			rec.FinishedAt = r.clk.Now()
+			rec.Error = fmt.Sprintf("backing off before attempt %d: %v", attempt+1, err)
+			r.emit(c, timeline.Event{Kind: timeline.StepError, Name: s.ID, Outcome: StatusFailed, Message: rec.Error,
+				Detail: map[string]string{"action": s.Action, "phase": s.Phase, "error": rec.Error}})
+			return rec
+		}
+	}
+}
+
+// attempt runs one attempt under a clock timeout. The context carries no
+// real deadline (net/http would read it as wall time); the clock cancels it.
+func (r *Responder) attempt(ctx context.Context, x *StepRun, spec ActionSpec, timeout time.Duration) (map[string]any, error) {
+	actx, cancel := r.clk.WithTimeout(ctx, timeout)
+	defer cancel()
+	params, err := x.renderParams()
+	if err != nil {
+		return nil, err
+	}
+	x.Params = params
+	out, err := spec.Run(actx, x)
+	if err != nil {
+		if errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+			return nil, fmt.Errorf("%s timed out after %v: %w", x.Step.ID, timeout, err)
+		}
+		return nil, fmt.Errorf("%s (%s): %w", x.Step.ID, x.Step.Action, err)
+	}
+	if out == nil {
+		out = map[string]any{}
+	}
+	return out, nil
+}
+
+// permanent errors are not worth retrying: the request or the permissions
+// are wrong, and will be wrong again.
+func permanent(err error) bool {
+	return errors.Is(err, providers.ErrInvalid) || errors.Is(err, providers.ErrAccessDenied) ||
+		errors.Is(err, providers.ErrUnsupported) || errors.Is(err, errBadParams)
+}
+
+// summarize renders a step output as one stable line for the timeline.
+func summarize(out map[string]any) string {
+	keys := slices.Sorted(maps.Keys(out))
+	var parts []string
+	for _, k := range keys {
+		if strings.HasPrefix(k, "_") {
+			continue
+		}
+		v := fmt.Sprint(out[k])
+		if len(v) > 80 {
+			v = v[:77] + "..."
+		}
+		parts = append(parts, k+"="+v)
+	}
+	return strings.Join(parts, " ")
+}
+
+// recordRemediation fills the checklist from the check steps' results.
+func (r *Responder) recordRemediation(c *Case) {
+	var out []RemediationStatus
+	for _, it := range r.pb.Remediation {
+		st := RemediationStatus{ID: it.ID, Item: it.Item, Owner: it.Owner, Status: "manual"}
+		if it.Check != nil {
+			if rec, ok := c.Step(it.Check.ID); ok {
+				switch rec.Status {
+				case StatusSucceeded:
+					st.Status, st.Detail = "passed", summarize(rec.Output)
+				case StatusFailed:
+					st.Status, st.Detail = "failed", rec.Error
+				default:
+					st.Status, st.Detail = "skipped", rec.Reason
+				}
+			}
+		}
+		out = append(out, st)
+	}
+	c.mu.Lock()
+	c.remediation = out
+	c.mu.Unlock()
+}
+
+// Watch polls findings and alarms every PollInterval and opens one case per
+// affected resource for alerts matching the playbook's triggers, each case
+// running as its own clock actor so several resources are handled in
+// parallel. The runner starts it as a daemon actor; it returns nil when ctx
+// is cancelled. Poll errors are recorded on the timeline and retried at the
+// next poll: a throttled detector API must not end the watch.
+func (r *Responder) Watch(ctx context.Context) error {
+	if r.p == nil {
+		return errors.New("responder: Watch needs a provider")
+	}
+	var since time.Time
+	for {
+		pollStart := r.clk.Now()
+		trigs, err := r.poll(ctx, since)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			r.emit(nil, timeline.Event{Kind: timeline.StepError, Name: "watch", Outcome: StatusFailed,
+				Message: err.Error(), Detail: map[string]string{"phase": "trigger", "error": err.Error()}})
+		} else {
+			since = pollStart
+		}
+		for _, t := range trigs {
+			r.mu.Lock()
+			seen := r.handled[t.Resource]
+			r.handled[t.Resource] = true
+			r.mu.Unlock()
+			if seen {
+				continue
+			}
+			trig := t
+			r.clk.Go(ctx, "responder case "+trig.Resource, func(actx context.Context) {
+				// Step failures are recorded on the case and the timeline;
+				// nothing more to do with the error here.
+				_, _ = r.Respond(actx, trig)
+			})
+		}
+		if err := r.clk.Sleep(ctx, r.interval); err != nil {
+			return nil
+		}
+	}
+}
+
+// Matching returns the triggers among findings and alarms that start this
+// playbook, findings first (oldest update first), then alarms by name.
+func (r *Responder) Matching(cloud string, findings []providers.Finding, alarms []providers.Alarm) []Trigger {
+	var out []Trigger
+	types := r.pb.Triggers.Findings[cloud]
+	for _, f := range findings {
+		if !slices.Contains(types, f.Type) || f.ResourceID == "" {
+			continue
+		}
+		out = append(out, Trigger{Kind: TriggerFinding, Type: f.Type, Resource: f.ResourceID, ResourceType: f.ResourceType,
+			FindingID: f.ID, AccessKeyID: f.AccessKeyID, Severity: f.Severity, At: f.CreatedAt})
+	}
+	for _, a := range alarms {
+		if a.State != providers.AlarmStateAlarm || a.Resource == "" {
+			continue
+		}
+		for _, t := range r.pb.Triggers.Alarms {
+			if a.Metric == t.Metric && a.Threshold >= t.Threshold && (a.For == 0 || a.For >= t.For.D()) {
+				out = append(out, Trigger{Kind: TriggerAlarm, Type: a.Name, Resource: a.Resource, ResourceType: "Instance",
+					At: a.StateChangedAt})
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (r *Responder) poll(ctx context.Context, since time.Time) ([]Trigger, error) {
+	var findings []providers.Finding
+	var alarms []providers.Alarm
+	if len(r.pb.Triggers.Findings[r.p.Cloud()]) > 0 {
+		if f := r.p.Findings(); f != nil {
+			var err error
+			if findings, err = f.List(ctx, since); err != nil {
+				return nil, fmt.Errorf("polling findings: %w", err)
+			}
+		}
+	}
+	if len(r.pb.Triggers.Alarms) > 0 {
+		if m := r.p.Monitoring(); m != nil {
+			var err error
+			if alarms, err = m.Alarms(ctx); err != nil {
+				return nil, fmt.Errorf("polling alarms: %w", err)
+			}
+		}
+	}
+	sort.SliceStable(findings, func(i, j int) bool {
+		if !findings[i].UpdatedAt.Equal(findings[j].UpdatedAt) {
+			return findings[i].UpdatedAt.Before(findings[j].UpdatedAt)
+		}
+		return findings[i].ID < findings[j].ID
+	})
+	return r.Matching(r.p.Cloud(), findings, alarms), nil
+}

@@ -1,0 +1,326 @@
+// Package responder runs incident-response playbooks against any cloud
+// through the provider-neutral capabilities of package providers.
+//
+// A playbook is data (YAML) with the five parts of the seed framework —
+// triggers, automated evidence collection, a containment decision tree,
+// investigation queries and a remediation checklist — plus a communication
+// plan. Steps name actions from a registry (actions.go) and declare what they
+// need, so the engine (engine.go) runs independent steps in parallel as
+// clock actors: on a virtual clock a drill overlaps their cloud latencies
+// exactly as a real cloud would, and replays deterministically.
+//
+// Every step start, finish, retry, error, skip and decision becomes a
+// timeline event, and every artifact goes into the case's evidence manifest,
+// because scoring reads only the timeline.
+package responder
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"cel.dev/cel-go/cel"
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+)
+
+// Severity levels of a playbook, case or notify rule, lowest first.
+var severities = []string{"low", "medium", "high", "critical"}
+
+// severityRank orders severities; unknown ones rank 0.
+func severityRank(s string) int {
+	for i, v := range severities {
+		if v == s {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// Phases of a playbook run, in order. They name the "phase" detail of step
+// events so scoring and reports can tell evidence work from containment.
+const (
+	PhaseEvidence      = "evidence"
+	PhaseContainment   = "containment"
+	PhaseInvestigation = "investigation"
+	PhaseRemediation   = "remediation"
+	PhaseCommunication = "communication"
+)
+
+// Playbook is one response procedure, loaded from YAML.
+type Playbook struct {
+	ID          string   `yaml:"id" json:"id"`
+	Title       string   `yaml:"title" json:"title"`
+	Description string   `yaml:"description" json:"description,omitempty"`
+	Clouds      []string `yaml:"clouds" json:"clouds"`
+	Severity    string   `yaml:"severity" json:"severity"`
+	Triggers    Triggers `yaml:"triggers" json:"triggers"`
+	// Evidence steps are collected whatever the decision tree says.
+	Evidence []Step `yaml:"evidence" json:"evidence"`
+	// Outcomes are the leaves of the decision tree; containment steps name
+	// them in when:. Declaring them lets the loader catch a misspelt branch.
+	Outcomes  []Outcome      `yaml:"outcomes" json:"outcomes,omitempty"`
+	Decisions []DecisionNode `yaml:"decisions" json:"decisions,omitempty"`
+	// Containment steps may need evidence steps and vice versa: one graph.
+	Containment   []Step            `yaml:"containment" json:"containment"`
+	Investigation []Question        `yaml:"investigation" json:"investigation,omitempty"`
+	Remediation   []RemediationItem `yaml:"remediation" json:"remediation,omitempty"`
+	Communication CommsPlan         `yaml:"communication" json:"communication"`
+
+	// File is where the playbook was loaded from, for error messages.
+	File string `yaml:"-" json:"-"`
+
+	programs map[string]cel.Program // decision node id -> compiled predicate
+	inputs   map[string][]factPath  // decision node id -> facts the predicate reads
+}
+
+// Triggers say which alerts start the playbook.
+type Triggers struct {
+	// Findings maps a cloud ("aws", "azure", "gcp") to managed-detector
+	// finding types, e.g. CryptoCurrency:EC2/BitcoinTool.B!DNS.
+	Findings map[string][]string `yaml:"findings" json:"findings,omitempty"`
+	// Alarms are metric alarms, e.g. CPUUtilization above 95 for 10m.
+	Alarms []AlarmTrigger `yaml:"alarms" json:"alarms,omitempty"`
+	// CostAnomaly triggers on a spend spike. No provider reads cost yet, so
+	// Watch does not poll it; the runner reports it as an alert.
+	CostAnomaly *CostAnomalyTrigger `yaml:"cost_anomaly" json:"cost_anomaly,omitempty"`
+}
+
+// AlarmTrigger matches a metric alarm in the ALARM state whose threshold and
+// duration are at least as strict as these.
+type AlarmTrigger struct {
+	Metric    string   `yaml:"metric" json:"metric"`
+	Threshold float64  `yaml:"threshold" json:"threshold"`
+	For       Duration `yaml:"for" json:"for,omitempty"`
+}
+
+// CostAnomalyTrigger matches a spend spike on a service.
+type CostAnomalyTrigger struct {
+	Service            string  `yaml:"service" json:"service,omitempty"`
+	MinIncreasePercent float64 `yaml:"min_increase_percent" json:"min_increase_percent"`
+}
+
+// Step is one action of a playbook.
+type Step struct {
+	ID          string         `yaml:"id" json:"id"`
+	Action      string         `yaml:"action" json:"action"`
+	Description string         `yaml:"description" json:"description,omitempty"`
+	Params      map[string]any `yaml:"params" json:"params,omitempty"`
+	// Needs are step ids that must finish successfully first; if one fails
+	// or is skipped, this step is skipped.
+	Needs []string `yaml:"needs" json:"needs,omitempty"`
+	// After are step ids that must finish first, successfully or not: an
+	// ordering without the dependency (isolate after trying to capture
+	// memory, even if the capture failed).
+	After []string `yaml:"after" json:"after,omitempty"`
+	// Timeout bounds one attempt (default DefaultStepTimeout).
+	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
+	// Retries is how many times a failed attempt is repeated.
+	Retries int `yaml:"retries" json:"retries,omitempty"`
+	// Backoff is the wait before the first retry; it doubles each time
+	// (default DefaultBackoff).
+	Backoff Duration `yaml:"backoff" json:"backoff,omitempty"`
+	// When lists decision outcomes under which the step runs; empty means
+	// always.
+	When StringList `yaml:"when" json:"when,omitempty"`
+
+	// Phase is set by the loader from the section the step is in.
+	Phase string `yaml:"-" json:"phase"`
+}
+
+// Outcome is a leaf of the decision tree.
+type Outcome struct {
+	ID          string `yaml:"id" json:"id"`
+	Description string `yaml:"description" json:"description,omitempty"`
+}
+
+// DecisionNode is one question of the containment decision tree. The first
+// node is the root. Humans answer Question (tabletop); automation evaluates
+// Predicate, a CEL expression over the facts map gathered so far.
+type DecisionNode struct {
+	ID        string `yaml:"id" json:"id"`
+	Question  string `yaml:"question" json:"question"`
+	Predicate string `yaml:"predicate" json:"predicate"`
+	// Yes and No name the next node or an outcome.
+	Yes string `yaml:"yes" json:"yes"`
+	No  string `yaml:"no" json:"no"`
+}
+
+// Question is an investigation question and the queries that answer it.
+type Question struct {
+	ID       string `yaml:"id" json:"id"`
+	Question string `yaml:"question" json:"question"`
+	Queries  []Step `yaml:"queries" json:"queries"`
+}
+
+// RemediationItem is one line of the remediation checklist. Items with a
+// Check are verified automatically after containment; the others are left
+// to their owner.
+type RemediationItem struct {
+	ID       string `yaml:"id" json:"id"`
+	Item     string `yaml:"item" json:"item"`
+	Owner    string `yaml:"owner" json:"owner"`
+	Category string `yaml:"category" json:"category,omitempty"`
+	Check    *Step  `yaml:"check" json:"check,omitempty"`
+}
+
+// CommsPlan is who is told what, and when.
+type CommsPlan struct {
+	Roles     []CommsRole  `yaml:"roles" json:"roles"`
+	Rules     []NotifyRule `yaml:"notify" json:"notify"`
+	Templates []Template   `yaml:"templates" json:"templates"`
+}
+
+// CommsRole is a party of the communication plan (IR lead, app owner, …).
+type CommsRole struct {
+	ID       string   `yaml:"id" json:"id"`
+	Name     string   `yaml:"name" json:"name"`
+	Contacts []string `yaml:"contacts" json:"contacts"`
+	Channel  string   `yaml:"channel" json:"channel,omitempty"`
+}
+
+// Notify moments.
+const (
+	OnAck       = "ack"       // when the responder takes the case
+	OnContained = "contained" // when containment is done
+	OnClosed    = "closed"    // when the playbook has finished
+)
+
+// NotifyRule sends Template to Roles when a case at Severity or above
+// reaches moment On; Within is the deadline from the case start, reported
+// as met or missed.
+type NotifyRule struct {
+	Severity string     `yaml:"severity" json:"severity"`
+	Roles    StringList `yaml:"roles" json:"roles"`
+	Within   Duration   `yaml:"within" json:"within,omitempty"`
+	On       string     `yaml:"on" json:"on"`
+	Template string     `yaml:"template" json:"template"`
+}
+
+// Template is a message with text/template placeholders such as
+// {{.CaseID}}, {{.Resource}}, {{.Outcome}} and {{.Facts.instance.id}}.
+type Template struct {
+	ID      string `yaml:"id" json:"id"`
+	Subject string `yaml:"subject" json:"subject"`
+	Body    string `yaml:"body" json:"body"`
+}
+
+// Defaults of step timing.
+const (
+	DefaultStepTimeout = 10 * time.Minute
+	DefaultBackoff     = 5 * time.Second
+	maxRetries         = 10
+)
+
+// Duration is a time.Duration written as a Go duration string ("90s",
+// "10m", "2h") in YAML. It decodes with the node's position so a bad value
+// is reported at its line and column.
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.NodeUnmarshaler.
+func (d *Duration) UnmarshalYAML(node ast.Node) error {
+	s, ok := scalarString(node)
+	if !ok {
+		return &yaml.SyntaxError{Message: fmt.Sprintf("expected a duration such as 90s, 10m or 2h, got %s", node.Type()), Token: node.GetToken()}
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return &yaml.SyntaxError{Message: fmt.Sprintf("bad duration %q: expected a duration such as 90s, 10m or 2h", s), Token: node.GetToken()}
+	}
+	if v < 0 {
+		return &yaml.SyntaxError{Message: fmt.Sprintf("bad duration %q: must not be negative", s), Token: node.GetToken()}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String formats like time.Duration.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalJSON writes the duration string, as in the YAML.
+func (d Duration) MarshalJSON() ([]byte, error) { return []byte(`"` + d.String() + `"`), nil }
+
+// StringList accepts a single string or a list of strings, so the common
+// one-value case (when: isolate_and_stop) reads naturally.
+type StringList []string
+
+// UnmarshalYAML implements yaml.NodeUnmarshaler.
+func (l *StringList) UnmarshalYAML(node ast.Node) error {
+	if s, ok := scalarString(node); ok {
+		*l = StringList{s}
+		return nil
+	}
+	seq, ok := node.(*ast.SequenceNode)
+	if !ok {
+		return &yaml.SyntaxError{Message: fmt.Sprintf("expected a string or a list of strings, got %s", node.Type()), Token: node.GetToken()}
+	}
+	out := make(StringList, 0, len(seq.Values))
+	for _, v := range seq.Values {
+		s, ok := scalarString(v)
+		if !ok {
+			return &yaml.SyntaxError{Message: fmt.Sprintf("expected a string, got %s", v.Type()), Token: v.GetToken()}
+		}
+		out = append(out, s)
+	}
+	*l = out
+	return nil
+}
+
+func scalarString(node ast.Node) (string, bool) {
+	switch n := node.(type) {
+	case *ast.StringNode:
+		return n.Value, true
+	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.LiteralNode:
+		return strings.TrimSpace(n.(ast.ScalarNode).String()), true
+	}
+	return "", false
+}
+
+// Steps returns every step of the playbook in declaration order: evidence,
+// containment, investigation queries, remediation checks.
+func (pb *Playbook) Steps() []*Step {
+	var out []*Step
+	for i := range pb.Evidence {
+		out = append(out, &pb.Evidence[i])
+	}
+	for i := range pb.Containment {
+		out = append(out, &pb.Containment[i])
+	}
+	for i := range pb.Investigation {
+		for j := range pb.Investigation[i].Queries {
+			out = append(out, &pb.Investigation[i].Queries[j])
+		}
+	}
+	for i := range pb.Remediation {
+		if c := pb.Remediation[i].Check; c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Template returns the named message template.
+func (c *CommsPlan) Template(id string) (Template, bool) {
+	for _, t := range c.Templates {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return Template{}, false
+}
+
+// Role returns the named role.
+func (c *CommsPlan) Role(id string) (CommsRole, bool) {
+	for _, r := range c.Roles {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return CommsRole{}, false
+}
+
+var idRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)

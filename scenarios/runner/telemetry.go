@@ -1,0 +1,222 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/detect"
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/timeline"
+)
+
+// tickEvery is the telemetry controller's cadence. CloudWatch metrics are
+// per-minute and every modelled delay is minutes long, so a one-minute tick
+// loses nothing; events carry the exact modelled time, not the tick's.
+const tickEvery = time.Minute
+
+// telemetry is the controller that moves the world forward and turns what
+// the cloud would show into timeline events: alerts when they become
+// visible, resources when they vanish, the first attacker audit record when
+// it is delivered, and attacker connections when they end.
+type telemetry struct {
+	d         *drill
+	cpu       *detect.CPUAlarm
+	cost      *detect.CostAnomaly
+	findings  map[string]bool // reported finding ids
+	lost      map[string]bool // reported instance and volume ids
+	volOwner  map[string]volumeOwner
+	flowsDone map[string]bool
+	firstLog  bool
+}
+
+type volumeOwner struct {
+	instance, device string
+}
+
+func newTelemetry(d *drill) *telemetry {
+	t := &telemetry{d: d, findings: map[string]bool{}, lost: map[string]bool{}, volOwner: map[string]volumeOwner{},
+		flowsDone: map[string]bool{}}
+	det := d.sc.Detectors
+	if det.CPUAlarm.Enabled {
+		t.cpu = detect.NewCPUAlarm(detect.CPUAlarmConfig{})
+	}
+	if c := det.CostAnomaly; c.Enabled {
+		t.cost = detect.NewCostAnomaly(detect.CostAnomalyConfig{Baseline: Start, MinSpendUSD: c.MinSpendUSD,
+			Delay: detect.Latency{Min: c.After, Mode: c.After + c.After/3, Max: 2 * c.After}})
+	}
+	return t
+}
+
+// run ticks until the end of the scenario; the director takes the final
+// tick itself, right before the containment check.
+func (t *telemetry) run(ctx context.Context) {
+	for {
+		next := t.d.clk.Now().Add(tickEvery)
+		if !next.Before(t.d.end) {
+			return
+		}
+		if err := t.d.sleepUntil(ctx, next); err != nil {
+			return
+		}
+		t.tick(next)
+	}
+}
+
+// tick advances the world to now and reports what became visible.
+func (t *telemetry) tick(now time.Time) {
+	d := t.d
+	w := d.w
+	w.Lock() // applies due scheduled changes (scale-in, boots, terminations)
+	var evs []timeline.Event
+	evs = append(evs, t.alertsLocked(now)...)
+	evs = append(evs, t.lostLocked(now)...)
+	evs = append(evs, t.flowsLocked()...)
+	if e, ok := t.firstLogLocked(now); ok {
+		evs = append(evs, e)
+	}
+	w.Unlock()
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].At.Before(evs[j].At) })
+	for _, e := range evs {
+		d.tl.Add(e)
+	}
+}
+
+// alertsLocked reports GuardDuty findings, CPU alarms and cost anomalies
+// that are visible by now, each once, stamped with when they became visible.
+func (t *telemetry) alertsLocked(now time.Time) []timeline.Event {
+	w := t.d.w
+	var out []timeline.Event
+	for _, f := range w.Findings {
+		if t.findings[f.ID] || f.CreatedAt.After(now) {
+			continue
+		}
+		t.findings[f.ID] = true
+		out = append(out, timeline.Event{At: f.CreatedAt, Actor: timeline.ActorDetector, Kind: timeline.Alert,
+			Name: "guardduty", Cloud: "aws", Resource: f.ResourceID, Message: f.Title,
+			Detail: map[string]string{"type": f.Type, "resource": f.ResourceID, "finding_id": f.ID,
+				"severity": fmt.Sprintf("%.0f", f.Severity), "first_seen": f.FirstSeen.UTC().Format(time.RFC3339),
+				"latency_seconds": fmt.Sprintf("%.0f", f.CreatedAt.Sub(f.FirstSeen).Seconds())}})
+	}
+	var alerts []detect.Alert
+	if t.cpu != nil {
+		alerts = append(alerts, t.cpu.EvaluateLocked(w, now)...)
+	}
+	if t.cost != nil {
+		alerts = append(alerts, t.cost.EvaluateLocked(w, now)...)
+	}
+	for _, a := range alerts {
+		detail := map[string]string{"type": a.Type, "resource": a.Resource}
+		for k, v := range a.Detail {
+			detail[k] = v
+		}
+		out = append(out, timeline.Event{At: a.At, Actor: timeline.ActorDetector, Kind: timeline.Alert, Name: a.Control,
+			Cloud: "aws", Resource: a.Resource, Message: fmt.Sprintf("%s: %s on %s", a.Control, a.Type, a.Resource), Detail: detail})
+	}
+	return out
+}
+
+// lostLocked reports instances that terminated and volumes deleted with
+// them: evidence that was not captured before this time is gone.
+func (t *telemetry) lostLocked(now time.Time) []timeline.Event {
+	w := t.d.w
+	for _, id := range world.SortedKeys(w.Instances) {
+		for _, bd := range w.Instances[id].BlockDevices {
+			if _, ok := t.volOwner[bd.VolumeID]; !ok {
+				t.volOwner[bd.VolumeID] = volumeOwner{instance: id, device: bd.Device}
+			}
+		}
+	}
+	var out []timeline.Event
+	for _, id := range world.SortedKeys(w.Instances) {
+		inst := w.Instances[id]
+		if inst.State != world.StateTerminated || t.lost[id] {
+			continue
+		}
+		t.lost[id] = true
+		cause := terminationCause(w, id)
+		out = append(out, timeline.Event{At: inst.TerminatedAt, Actor: timeline.ActorCloud, Kind: timeline.ResourceLost,
+			Name: "instance", Cloud: "aws", Resource: id, Message: fmt.Sprintf("instance %s terminated (%s)", id, cause),
+			Detail: map[string]string{"kind": "instance", "cause": cause}})
+	}
+	for _, id := range world.SortedKeys(w.Volumes) {
+		v := w.Volumes[id]
+		if v.State != "deleted" || t.lost[id] {
+			continue
+		}
+		t.lost[id] = true
+		owner := t.volOwner[id]
+		at := now
+		if inst := w.Instances[owner.instance]; inst != nil && !inst.TerminatedAt.IsZero() {
+			at = inst.TerminatedAt
+		}
+		out = append(out, timeline.Event{At: at, Actor: timeline.ActorCloud, Kind: timeline.ResourceLost, Name: "volume",
+			Cloud: "aws", Resource: id, Message: fmt.Sprintf("volume %s (%s of %s) deleted on termination", id, owner.device, owner.instance),
+			Detail: map[string]string{"kind": "volume", "instance": owner.instance, "device": owner.device}})
+	}
+	return out
+}
+
+// terminationCause says who terminated an instance, from the audit log.
+func terminationCause(w *world.World, id string) string {
+	for i := len(w.Audit) - 1; i >= 0; i-- {
+		a := w.Audit[i]
+		if a.Operation != "TerminateInstances" || a.ErrorCode != "" {
+			continue
+		}
+		for _, r := range a.Resources {
+			if r.Name == id {
+				if a.PrincipalID == "autoscaling.amazonaws.com" {
+					return "scale-in"
+				}
+				return "terminated by " + a.PrincipalARN
+			}
+		}
+	}
+	return "terminated"
+}
+
+// flowsLocked reports attacker connections that ended, with the reason:
+// the difference between a real isolation and a cosmetic one.
+func (t *telemetry) flowsLocked() []timeline.Event {
+	var out []timeline.Event
+	for _, f := range t.d.w.Flows {
+		if f.Actor != "attacker" || f.Active() || t.flowsDone[f.ID] {
+			continue
+		}
+		t.flowsDone[f.ID] = true
+		out = append(out, timeline.Event{At: f.Ended, Actor: timeline.ActorCloud, Kind: timeline.FlowEnded, Name: f.ID,
+			Cloud: "aws", Resource: f.Instance, Message: "attacker connection ended: " + f.EndReason,
+			Detail: map[string]string{"direction": f.Direction, "remote": fmt.Sprintf("%s:%d", f.RemoteIP, f.RemotePort),
+				"domain": f.Domain, "reason": f.EndReason, "tracked": fmt.Sprint(f.Tracked)}})
+	}
+	return out
+}
+
+// firstLogLocked reports, once, when the first audit record of an attacker
+// call became visible to log queries: the telemetry floor under any
+// detection time.
+func (t *telemetry) firstLogLocked(now time.Time) (timeline.Event, bool) {
+	if t.firstLog {
+		return timeline.Event{}, false
+	}
+	var first *world.AuditEvent
+	for _, a := range t.d.w.Audit {
+		if a.DeliverAt.After(now) || !strings.Contains(a.UserAgent, "firedrill-attacker/"+t.d.corr) {
+			continue
+		}
+		if first == nil || a.DeliverAt.Before(first.DeliverAt) {
+			first = a
+		}
+	}
+	if first == nil {
+		return timeline.Event{}, false
+	}
+	t.firstLog = true
+	return timeline.Event{At: first.DeliverAt, Actor: timeline.ActorCloud, Kind: timeline.FirstLog, Name: "cloudtrail",
+		Cloud: "aws", Resource: first.ID, Message: fmt.Sprintf("first attacker call in CloudTrail: %s by %s", first.Operation, first.PrincipalARN),
+		Detail: map[string]string{"operation": first.Operation, "event_time": first.Time.UTC().Format(time.RFC3339Nano),
+			"delivery_seconds": fmt.Sprintf("%.0f", first.DeliverAt.Sub(first.Time).Seconds()), "source_ip": first.SourceIP}}, true
+}

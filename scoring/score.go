@@ -1,0 +1,627 @@
+package scoring
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/firedrill-ir/firedrill/timeline"
+)
+
+// Score control names that are not detectors.
+const (
+	ControlGuardrails = "guardrails"
+	ControlResponder  = "responder"
+)
+
+// Score terms (see the package doc).
+const (
+	pointsContainment     = 40
+	pointsEvidence        = 20
+	pointsTimeliness      = 20
+	pointsOutcome         = 20
+	penaltyPerStepError   = 2
+	maxStepErrorPenalty   = 10
+	penaltyFalseContained = 10
+)
+
+// facts are the instants and events every part of the score is built from,
+// extracted once from the time-ordered timeline.
+type facts struct {
+	events      []timeline.Event // time order
+	attackStart *timeline.Event
+	firstAction *timeline.Event
+	firstLog    *timeline.Event
+	firstAlert  *timeline.Event // first alert at or after attack start
+	ack         *timeline.Event // first responder.ack
+	contained   *timeline.Event // first contained
+	lastVerify  *timeline.Event // last verified
+	// index of each event in events, by Seq, for "before" comparisons of
+	// events stamped at the same instant.
+	pos map[int]int
+}
+
+func extract(events []timeline.Event) *facts {
+	f := &facts{events: timeline.Sorted(events), pos: map[int]int{}}
+	for i := range f.events {
+		e := &f.events[i]
+		f.pos[e.Seq] = i
+		switch e.Kind {
+		case timeline.AttackStep:
+			if f.attackStart == nil {
+				f.attackStart = e
+			}
+		case timeline.AttackAction:
+			if f.firstAction == nil {
+				f.firstAction = e
+			}
+			if f.attackStart == nil {
+				f.attackStart = e
+			}
+		case timeline.FirstLog:
+			if f.firstLog == nil {
+				f.firstLog = e
+			}
+		case timeline.Ack:
+			if f.ack == nil {
+				f.ack = e
+			}
+		case timeline.Contained:
+			if f.contained == nil {
+				f.contained = e
+			}
+		case timeline.Verified:
+			f.lastVerify = e
+		}
+	}
+	for i := range f.events {
+		e := &f.events[i]
+		if e.Kind == timeline.Alert && !f.beforeAttack(e) {
+			f.firstAlert = e
+			break
+		}
+	}
+	return f
+}
+
+// beforeAttack reports whether e happened before the attack started (a false
+// positive or background alert). Without an attack every event counts.
+func (f *facts) beforeAttack(e *timeline.Event) bool {
+	return f.attackStart != nil && e.At.Before(f.attackStart.At)
+}
+
+// before reports whether a precedes b in timeline order.
+func (f *facts) before(a, b *timeline.Event) bool { return f.pos[a.Seq] < f.pos[b.Seq] }
+
+// seconds converts a duration to seconds rounded to the millisecond, so the
+// JSON shows the shortest decimal (312.417, not 312.41700000000003).
+func seconds(d time.Duration) float64 {
+	return float64(d.Round(time.Millisecond).Milliseconds()) / 1000
+}
+
+// between is the seconds from a to b, or nil if either is missing.
+func between(a, b *timeline.Event) *float64 {
+	if a == nil || b == nil {
+		return nil
+	}
+	s := seconds(b.At.Sub(a.At))
+	return &s
+}
+
+func at(e *timeline.Event) *time.Time {
+	if e == nil {
+		return nil
+	}
+	t := e.At.UTC()
+	return &t
+}
+
+// Score computes the scorecard of one drill from its timeline. It is a pure
+// function: the same input gives the same scorecard.
+func Score(in ScoreInput) *Scorecard {
+	f := extract(in.Events)
+	sc := &Scorecard{
+		Scenario:  in.Scenario,
+		Seed:      in.Seed,
+		Clouds:    nonNil(in.Clouds),
+		Playbooks: nonNil(in.Playbooks),
+		StartedAt: in.StartedAt.UTC(),
+		EndedAt:   in.EndedAt.UTC(),
+		Timeline:  make([]timeline.Event, len(f.events)),
+	}
+	for i, e := range f.events {
+		e.At = e.At.UTC()
+		sc.Timeline[i] = e
+	}
+	sc.Metrics = metrics(f)
+	sc.Detections = detections(f)
+	sc.Containment = containment(f)
+	sc.Controls = controls(f, in.Controls, sc.Containment.Verified)
+	sc.Evidence = evidence(f)
+	sc.SLO = sloResult(in.SLO, sc.Metrics)
+	sc.Outcome = Missed
+	for _, c := range sc.Controls {
+		if rank(c.Outcome) < rank(sc.Outcome) {
+			sc.Outcome = c.Outcome
+		}
+	}
+	sc.Breakdown = breakdown(sc, f)
+	total := sc.Breakdown.Containment + sc.Breakdown.Evidence + sc.Breakdown.Timeliness +
+		sc.Breakdown.Outcome - sc.Breakdown.Penalties
+	sc.Score = int(math.Round(math.Max(0, math.Min(100, total))))
+	sc.Pass = sc.SLO.Met && sc.Containment.Verified
+	return sc
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return append([]string(nil), s...)
+}
+
+func metrics(f *facts) Metrics {
+	m := Metrics{
+		MTTDSeconds:                between(f.attackStart, f.firstAlert),
+		MTTCSeconds:                between(f.firstAlert, f.contained),
+		AttackToContainmentSeconds: between(f.attackStart, f.contained),
+		TelemetryLatencySeconds:    between(f.firstAction, f.firstLog),
+		DetectionOverheadSeconds:   between(f.firstLog, f.firstAlert),
+		AttackStartedAt:            at(f.attackStart),
+		FirstLogAt:                 at(f.firstLog),
+		FirstAlertAt:               at(f.firstAlert),
+		AcknowledgedAt:             at(f.ack),
+		ContainedAt:                at(f.contained),
+	}
+	if a := between(f.firstAlert, f.ack); a != nil {
+		// An ack stamped before the alert it answers (the responder polled
+		// the finding before the runner recorded it visible) is immediate.
+		v := math.Max(0, *a)
+		m.MTTASeconds = &v
+	}
+	return m
+}
+
+// detections lists the first alert of each control at or after attack start,
+// in time order.
+func detections(f *facts) []Detection {
+	out := []Detection{}
+	seen := map[string]bool{}
+	for i := range f.events {
+		e := &f.events[i]
+		if e.Kind != timeline.Alert || seen[e.Name] || f.beforeAttack(e) {
+			continue
+		}
+		seen[e.Name] = true
+		out = append(out, Detection{
+			Control:        e.Name,
+			Type:           e.Detail["type"],
+			Resource:       e.Detail["resource"],
+			At:             e.At.UTC(),
+			LatencySeconds: between(f.attackStart, e),
+		})
+	}
+	return out
+}
+
+// Attacker credential labels (attack.action Detail "credential").
+const (
+	credPersistence = "persistence-key"
+	credHost        = "host"
+	credNone        = "none"
+)
+
+// unblockable reports whether an attacker action needs no permission, so
+// its success says nothing about containment.
+func unblockable(e *timeline.Event) bool { return e.Detail["requires_permission"] == "false" }
+
+func containment(f *facts) Containment {
+	c := Containment{ContainedAt: at(f.contained), ContainedResources: []string{}, ByOperation: []OperationCounts{},
+		Reasons: []string{}, Notes: []string{}}
+	if f.contained == nil {
+		c.Reasons = append(c.Reasons, "the responder never declared containment")
+	}
+	seenRes := map[string]bool{}
+	type opKey struct{ cred, op string }
+	byOp := map[opKey]*OperationCounts{}
+	for i := range f.events {
+		e := &f.events[i]
+		if e.Kind == timeline.Contained && e.Resource != "" && !seenRes[e.Resource] {
+			seenRes[e.Resource] = true
+			c.ContainedResources = append(c.ContainedResources, e.Resource)
+		}
+		if f.contained == nil || e.Kind != timeline.AttackAction || !f.before(f.contained, e) {
+			continue
+		}
+		k := opKey{cred: e.Detail["credential"], op: e.Detail["operation"]}
+		if k.op == "" {
+			k.op = e.Name
+		}
+		oc := byOp[k]
+		if oc == nil {
+			oc = &OperationCounts{Credential: k.cred, Operation: k.op, Counted: !unblockable(e) && k.cred != credPersistence}
+			byOp[k] = oc
+		}
+		var counts *ActionCounts
+		switch {
+		case unblockable(e):
+			if e.Outcome == timeline.Succeeded {
+				c.UnblockableActionsAfterContainment++
+			}
+		case k.cred == credPersistence:
+			counts = &c.PersistenceActionsAfterContainment
+		default:
+			counts = &c.AttackerActionsAfterContainment
+		}
+		for _, ac := range []*ActionCounts{counts, &oc.ActionCounts} {
+			if ac == nil {
+				continue
+			}
+			switch e.Outcome {
+			case timeline.Succeeded:
+				ac.Succeeded++
+			case timeline.Denied:
+				ac.Denied++
+			default:
+				ac.Failed++
+			}
+		}
+	}
+	for _, oc := range byOp {
+		c.ByOperation = append(c.ByOperation, *oc)
+	}
+	sort.Slice(c.ByOperation, func(i, j int) bool {
+		a, b := c.ByOperation[i], c.ByOperation[j]
+		if a.Credential != b.Credential {
+			return a.Credential < b.Credential
+		}
+		return a.Operation < b.Operation
+	})
+	if n := c.AttackerActionsAfterContainment.Succeeded; n > 0 {
+		c.Reasons = append(c.Reasons, fmt.Sprintf("%d attacker action(s) succeeded after containment", n))
+	}
+	if n := c.PersistenceActionsAfterContainment.Succeeded; n > 0 {
+		c.Notes = append(c.Notes, fmt.Sprintf("%d action(s) with a persistence credential the attacker created succeeded after containment: eradication is not done", n))
+	}
+	if f.lastVerify == nil {
+		c.Reasons = append(c.Reasons, "no containment check (verified event) was recorded")
+	} else {
+		c.Checked = true
+		var bad []string
+		c.SurvivingFlows, bad = detailInt(f.lastVerify, "surviving_flows", true, bad)
+		c.ValidStolenCredentials, bad = detailInt(f.lastVerify, "valid_stolen_credentials", true, bad)
+		c.ValidPersistenceKeys, bad = detailInt(f.lastVerify, "valid_persistence_keys", false, bad)
+		c.AttackerInstancesRunning, bad = detailInt(f.lastVerify, "attacker_instances_running", false, bad)
+		for _, b := range bad {
+			c.Checked = false
+			c.Reasons = append(c.Reasons, b)
+		}
+		if c.SurvivingFlows > 0 {
+			c.Reasons = append(c.Reasons, fmt.Sprintf("%d attacker flow(s) survived", c.SurvivingFlows))
+		}
+		if c.ValidStolenCredentials > 0 {
+			c.Reasons = append(c.Reasons, fmt.Sprintf("%d stolen credential(s) still valid", c.ValidStolenCredentials))
+		}
+		if c.ValidPersistenceKeys > 0 {
+			c.Notes = append(c.Notes, fmt.Sprintf("%d persistence key(s) created by the attacker still valid at the end", c.ValidPersistenceKeys))
+		}
+		if c.AttackerInstancesRunning > 0 {
+			c.Notes = append(c.Notes, fmt.Sprintf("%d instance(s) launched by the attacker still running at the end", c.AttackerInstancesRunning))
+		}
+	}
+	c.Verified = len(c.Reasons) == 0
+	return c
+}
+
+// detailInt reads a non-negative integer detail; a malformed value, or a
+// missing required one, is reported in bad (the check cannot vouch for it).
+func detailInt(e *timeline.Event, key string, required bool, bad []string) (int, []string) {
+	v, ok := e.Detail[key]
+	if !ok {
+		if !required {
+			return 0, bad
+		}
+		return 0, append(bad, fmt.Sprintf("the containment check did not report %s", key))
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, append(bad, fmt.Sprintf("the containment check reported %s=%q, not a count", key, v))
+	}
+	return n, bad
+}
+
+func controls(f *facts, enabled []string, verified bool) []ControlOutcome {
+	out := []ControlOutcome{guardrails(f)}
+
+	firstAlert := map[string]*timeline.Event{}
+	names := map[string]bool{}
+	for _, n := range enabled {
+		names[n] = true
+	}
+	for i := range f.events {
+		e := &f.events[i]
+		if e.Kind == timeline.Alert && !f.beforeAttack(e) {
+			names[e.Name] = true
+			if firstAlert[e.Name] == nil {
+				firstAlert[e.Name] = e
+			}
+		}
+	}
+	sorted := make([]string, 0, len(names))
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+	for _, n := range sorted {
+		a := firstAlert[n]
+		var o, why string
+		switch {
+		case a != nil && f.ack != nil && !f.ack.At.Before(a.At):
+			o, why = Detected, "alerted and the responder acknowledged the case after the alert"
+		case a != nil:
+			o, why = Alerted, "alerted, but no responder acknowledged the case after the alert"
+		case f.firstLog != nil:
+			o, why = Logged, "did not alert; audit records of the attack were delivered"
+		default:
+			o, why = Missed, "did not alert and no audit record of the attack was delivered"
+		}
+		out = append(out, ControlOutcome{Control: n, Outcome: o, Weight: Weight(o), Reason: why})
+	}
+
+	var o, why string
+	switch {
+	case verified:
+		o, why = Responded, "containment was declared and verified against the attacker"
+	case f.ack != nil:
+		o, why = Detected, "acknowledged the case, but containment was not verified"
+	case f.firstAlert != nil:
+		o, why = Alerted, "alerts were raised, but the responder never acknowledged a case"
+	case f.firstLog != nil:
+		o, why = Logged, "only audit records of the attack exist"
+	default:
+		o, why = Missed, "no alert, no acknowledgement, no audit record"
+	}
+	return append(out, ControlOutcome{Control: ControlResponder, Outcome: o, Weight: Weight(o), Reason: why})
+}
+
+// guardrails rates the environment's preventive controls: Prevented when the
+// attacker was denied and never succeeded before containment.
+func guardrails(f *facts) ControlOutcome {
+	var ok, denied int
+	for i := range f.events {
+		e := &f.events[i]
+		if e.Kind != timeline.AttackAction || unblockable(e) || (f.contained != nil && f.before(f.contained, e)) {
+			continue
+		}
+		switch e.Outcome {
+		case timeline.Succeeded:
+			ok++
+		case timeline.Denied:
+			denied++
+		}
+	}
+	c := ControlOutcome{Control: ControlGuardrails, Outcome: Missed}
+	switch {
+	case denied > 0 && ok == 0:
+		c.Outcome, c.Reason = Prevented, fmt.Sprintf("all %d attacker action(s) before containment were denied", denied)
+	case denied > 0:
+		c.Reason = fmt.Sprintf("%d attacker action(s) denied, but %d succeeded before containment", denied, ok)
+	case ok > 0:
+		c.Reason = fmt.Sprintf("no attacker action was denied; %d succeeded before containment", ok)
+	default:
+		c.Reason = "no attacker action was recorded"
+	}
+	c.Weight = Weight(c.Outcome)
+	return c
+}
+
+func evidence(f *facts) []EvidenceItem {
+	lost := map[string]*timeline.Event{} // first loss of each resource
+	var lostOrder []*timeline.Event
+	for i := range f.events {
+		e := &f.events[i]
+		if e.Kind == timeline.ResourceLost && e.Resource != "" && lost[e.Resource] == nil {
+			lost[e.Resource] = e
+			lostOrder = append(lostOrder, e)
+		}
+	}
+	out := []EvidenceItem{}
+	covered := map[string]bool{} // source + "\x00" + evidence kind
+	for i := range f.events {
+		e := &f.events[i]
+		if e.Kind != timeline.Evidence {
+			continue
+		}
+		it := EvidenceItem{
+			Kind:       e.Detail["kind"],
+			ID:         e.Detail["id"],
+			SHA256:     e.Detail["sha256"],
+			Location:   e.Detail["location"],
+			Source:     e.Detail["source"],
+			CapturedAt: at(e),
+			BeforeLoss: true,
+		}
+		if it.ID == "" {
+			it.ID = e.Resource
+		}
+		if it.Source != "" {
+			covered[it.Source+"\x00"+it.Kind] = true
+			if l := lost[it.Source]; l != nil {
+				it.LostAt = at(l)
+				it.BeforeLoss = f.before(e, l)
+			}
+		}
+		out = append(out, it)
+	}
+	interest := incidentResources(f)
+	for _, l := range lostOrder {
+		if preserved(covered, l) || !(interest[l.Resource] || interest[l.Detail["instance"]]) {
+			continue
+		}
+		out = append(out, EvidenceItem{Kind: l.Detail["kind"], ID: l.Resource, BeforeLoss: false, LostAt: at(l)})
+	}
+	return out
+}
+
+// preservedBy names the evidence kinds that preserve a resource kind: a
+// volume lives on in a snapshot, an instance's volatile state in a memory
+// image. A process list or metadata record of an instance is evidence in its
+// own right but does not make its loss harmless.
+var preservedBy = map[string][]string{
+	"volume":   {"disk_snapshot"},
+	"instance": {"memory"},
+}
+
+// preserved reports whether evidence preserving the lost resource was
+// captured (before or after: before_loss on that item tells which).
+func preserved(covered map[string]bool, lost *timeline.Event) bool {
+	kinds, ok := preservedBy[lost.Detail["kind"]]
+	if !ok {
+		for k := range covered {
+			if strings.HasPrefix(k, lost.Resource+"\x00") {
+				return true
+			}
+		}
+		return false
+	}
+	for _, k := range kinds {
+		if covered[lost.Resource+"\x00"+k] {
+			return true
+		}
+	}
+	return false
+}
+
+// incidentResources are the resources the incident is about: what alerts
+// point at, what the attacker compromised on the host (on-host actions), what
+// the responder contained or collected evidence from. Only their loss is
+// evidence loss; scale-in terminating a healthy instance once the
+// compromised one is protected is the environment working as intended.
+func incidentResources(f *facts) map[string]bool {
+	in := map[string]bool{}
+	add := func(ids ...string) {
+		for _, id := range ids {
+			if id != "" {
+				in[id] = true
+			}
+		}
+	}
+	for i := range f.events {
+		e := &f.events[i]
+		switch e.Kind {
+		case timeline.Alert:
+			add(e.Resource, e.Detail["resource"])
+		case timeline.Contained:
+			add(e.Resource)
+		case timeline.Evidence:
+			add(e.Detail["source"])
+		case timeline.AttackAction:
+			if c := e.Detail["credential"]; c == credHost || c == credNone {
+				add(e.Resource)
+			}
+		}
+	}
+	return in
+}
+
+// profileTargets returns the targets of an SLO profile, in phase order.
+func profileTargets(s SLO) ([]SLOTarget, string, error) {
+	mk := func(d, a, c time.Duration) []SLOTarget {
+		var ts []SLOTarget
+		for _, t := range []struct {
+			name, metric string
+			d            time.Duration
+		}{{"detect", "mttd", d}, {"investigate", "mtta", a}, {"contain", "mttc", c}} {
+			if t.d > 0 {
+				ts = append(ts, SLOTarget{Name: t.name, Metric: t.metric, TargetSeconds: seconds(t.d)})
+			}
+		}
+		return ts
+	}
+	switch s.Profile {
+	case "", Profile1060:
+		return mk(time.Minute, 10*time.Minute, 60*time.Minute), Profile1060, nil
+	case Profile555:
+		return mk(5*time.Second, 5*time.Minute, 5*time.Minute), Profile555, nil
+	case ProfileCustom:
+		ts := mk(s.MTTD, s.MTTA, s.MTTC)
+		if len(ts) == 0 {
+			return nil, ProfileCustom, fmt.Errorf("custom SLO profile has no target (MTTD, MTTA and MTTC are all 0)")
+		}
+		return ts, ProfileCustom, nil
+	default:
+		return nil, s.Profile, fmt.Errorf("unknown SLO profile %q (known: %s, %s, %s)", s.Profile, Profile1060, Profile555, ProfileCustom)
+	}
+}
+
+// telemetryFloor is the documented delivery latency of cloud audit logs and
+// managed findings (CloudTrail and GuardDuty: about 5 minutes); a detect
+// target below it cannot be met by a detector that reads them.
+const telemetryFloor = 5 * time.Minute
+
+func sloResult(s SLO, m Metrics) SLOResult {
+	targets, profile, err := profileTargets(s)
+	r := SLOResult{Profile: profile, Targets: []SLOTarget{}, Notes: []string{}}
+	if err != nil {
+		r.Notes = append(r.Notes, err.Error())
+		return r
+	}
+	actual := map[string]*float64{"mttd": m.MTTDSeconds, "mtta": m.MTTASeconds, "mttc": m.MTTCSeconds}
+	r.Met = true
+	for _, t := range targets {
+		t.ActualSeconds = actual[t.Metric]
+		t.Met = t.ActualSeconds != nil && *t.ActualSeconds <= t.TargetSeconds
+		r.Met = r.Met && t.Met
+		if t.Name == "detect" && t.TargetSeconds < seconds(telemetryFloor) {
+			r.Notes = append(r.Notes, fmt.Sprintf(
+				"the detect target (%s) is below the cloud telemetry floor (audit log delivery and managed findings take about %s): it cannot be met by a detector that reads them",
+				fmtSecs(&t.TargetSeconds), fmtDur(telemetryFloor)))
+		}
+		if t.ActualSeconds == nil {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s: %s was never measured (the events did not happen)", t.Name, t.Metric))
+		}
+		r.Targets = append(r.Targets, t)
+	}
+	return r
+}
+
+func breakdown(sc *Scorecard, f *facts) ScoreBreakdown {
+	b := ScoreBreakdown{}
+	if sc.Containment.Verified {
+		b.Containment = pointsContainment
+	}
+	if n := len(sc.Evidence); n > 0 {
+		ok := 0
+		for _, e := range sc.Evidence {
+			if e.BeforeLoss {
+				ok++
+			}
+		}
+		b.Evidence = round2(pointsEvidence * float64(ok) / float64(n))
+	}
+	if n := len(sc.SLO.Targets); n > 0 {
+		met := 0
+		for _, t := range sc.SLO.Targets {
+			if t.Met {
+				met++
+			}
+		}
+		b.Timeliness = round2(pointsTimeliness * float64(met) / float64(n))
+	}
+	b.Outcome = round2(pointsOutcome * Weight(sc.Outcome))
+	for _, e := range f.events {
+		if e.Kind == timeline.StepError {
+			b.StepErrors++
+		}
+	}
+	b.Penalties = math.Min(maxStepErrorPenalty, float64(penaltyPerStepError*b.StepErrors))
+	if f.contained != nil && !sc.Containment.Verified {
+		b.Penalties += penaltyFalseContained
+	}
+	return b
+}
+
+func round2(v float64) float64 { return math.Round(v*100) / 100 }

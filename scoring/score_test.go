@@ -1,0 +1,568 @@
+package scoring
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-ir/firedrill/timeline"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// tl builds a timeline by appending events at offsets from t0, in the order
+// given (Seq = position), like the runner's actors would.
+type tl struct{ events []timeline.Event }
+
+func (b *tl) add(off time.Duration, actor, kind, name, outcome string, detail map[string]string) *tl {
+	b.events = append(b.events, timeline.Event{Seq: len(b.events) + 1, At: t0.Add(off), Actor: actor, Kind: kind,
+		Name: name, Outcome: outcome, Detail: detail})
+	return b
+}
+
+func (b *tl) res(resource string) *tl {
+	b.events[len(b.events)-1].Resource = resource
+	return b
+}
+
+func min(n float64) time.Duration { return time.Duration(n * float64(time.Minute)) }
+
+// goodDrill is the timeline of a drill the responder wins: alerts, ack,
+// evidence before scale-in would have struck, containment, attacker denied.
+func goodDrill() *tl {
+	b := &tl{}
+	b.add(0, timeline.ActorRunner, timeline.ScenarioStart, "", "", nil)
+	b.add(min(1), timeline.ActorAttacker, timeline.AttackStep, "exploit-web", "", map[string]string{"attack_id": "T1190"})
+	b.add(min(1)+2*time.Second, timeline.ActorAttacker, timeline.AttackAction, "start-miner", timeline.Succeeded, map[string]string{"operation": "StartMiner"})
+	b.add(min(3), timeline.ActorAttacker, timeline.AttackAction, "run-instances", timeline.Succeeded, map[string]string{"operation": "RunInstances"})
+	b.add(min(6)+500*time.Millisecond, timeline.ActorRunner, timeline.FirstLog, "cloudtrail", "", nil)
+	b.add(min(9), timeline.ActorDetector, timeline.Alert, "guardduty", "", map[string]string{"type": "CryptoCurrency:EC2/BitcoinTool.B!DNS", "resource": "i-1"})
+	b.add(min(11), timeline.ActorDetector, timeline.Alert, "cpu-alarm", "", map[string]string{"type": "CPUUtilization>95", "resource": "i-1"})
+	b.add(min(10), timeline.ActorResponder, timeline.Ack, "ec2-cryptomining", "", nil)
+	b.add(min(12), timeline.ActorResponder, timeline.Evidence, "", "", map[string]string{"kind": "disk_snapshot", "id": "snap-1", "sha256": "ab", "source": "vol-1", "location": "s3://ev/snap-1"})
+	b.add(min(12), timeline.ActorResponder, timeline.Evidence, "", "", map[string]string{"kind": "memory", "id": "mem-1", "sha256": "cd", "source": "i-1"})
+	b.add(min(15), timeline.ActorResponder, timeline.StepRetry, "isolate", "", nil)
+	b.add(min(20), timeline.ActorResponder, timeline.Contained, "", "", nil).res("i-1")
+	b.add(min(21), timeline.ActorAttacker, timeline.AttackAction, "pool", timeline.Failed, map[string]string{"operation": "pool-traffic", "credential": "host"})
+	b.add(min(22), timeline.ActorAttacker, timeline.AttackAction, "run-instances", timeline.Denied, map[string]string{"operation": "RunInstances", "credential": "stolen-session", "error_code": "UnauthorizedOperation"})
+	b.add(min(22), timeline.ActorAttacker, timeline.AttackAction, "whoami", timeline.Succeeded, map[string]string{"operation": "sts:GetCallerIdentity", "credential": "stolen-session", "requires_permission": "false"})
+	b.add(min(300), timeline.ActorDetector, timeline.Alert, "cost-anomaly", "", map[string]string{"type": "CostAnomaly"})
+	b.add(min(360), timeline.ActorRunner, timeline.Verified, "", timeline.Succeeded, map[string]string{"surviving_flows": "0", "valid_stolen_credentials": "0"})
+	b.add(min(360), timeline.ActorRunner, timeline.ScenarioEnd, "", "", nil)
+	return b
+}
+
+func input(b *tl, slo SLO) ScoreInput {
+	return ScoreInput{Scenario: "aws-ec2-cryptomining", Seed: 7, Clouds: []string{"aws"}, Playbooks: []string{"ec2-cryptomining"},
+		StartedAt: t0, EndedAt: t0.Add(6 * time.Hour), SLO: slo, Events: b.events}
+}
+
+func f64(v float64) *float64 { return &v }
+
+func TestMetricsFromTimeline(t *testing.T) {
+	sc := Score(input(goodDrill(), SLO{}))
+	m := sc.Metrics
+	require.Equal(t, f64(480), m.MTTDSeconds, "attack step at 1m, guardduty at 9m")
+	require.Equal(t, f64(60), m.MTTASeconds, "alert 9m, ack 10m")
+	require.Equal(t, f64(660), m.MTTCSeconds, "alert 9m, contained 20m")
+	require.Equal(t, f64(1140), m.AttackToContainmentSeconds)
+	require.Equal(t, f64(298.5), m.TelemetryLatencySeconds, "first action 1m02s, first log 6m00.5s")
+	require.Equal(t, f64(179.5), m.DetectionOverheadSeconds)
+	require.Equal(t, t0.Add(min(1)), *m.AttackStartedAt)
+	require.Equal(t, t0.Add(min(20)), *m.ContainedAt)
+
+	require.Len(t, sc.Detections, 3)
+	require.Equal(t, "guardduty", sc.Detections[0].Control)
+	require.Equal(t, "CryptoCurrency:EC2/BitcoinTool.B!DNS", sc.Detections[0].Type)
+	require.Equal(t, f64(480), sc.Detections[0].LatencySeconds)
+	require.Equal(t, "cpu-alarm", sc.Detections[1].Control)
+	require.Equal(t, "cost-anomaly", sc.Detections[2].Control)
+	require.Equal(t, f64(299*60), sc.Detections[2].LatencySeconds)
+}
+
+func TestMissingEventsGiveNullMetricsNotZero(t *testing.T) {
+	b := &tl{}
+	b.add(min(1), timeline.ActorAttacker, timeline.AttackStep, "exploit", "", nil)
+	sc := Score(input(b, SLO{}))
+	require.Nil(t, sc.Metrics.MTTDSeconds)
+	require.Nil(t, sc.Metrics.MTTASeconds)
+	require.Nil(t, sc.Metrics.MTTCSeconds)
+	out, err := sc.JSON()
+	require.NoError(t, err)
+	require.Contains(t, string(out), `"mttd_seconds": null`)
+	require.Contains(t, string(out), `"detections": []`)
+	require.Contains(t, string(out), `"evidence": []`)
+	require.Equal(t, Missed, sc.Outcome)
+	require.False(t, sc.Pass)
+}
+
+func TestAlertBeforeAttackIsNotADetection(t *testing.T) {
+	b := &tl{}
+	b.add(0, timeline.ActorDetector, timeline.Alert, "cpu-alarm", "", map[string]string{"type": "background"})
+	b.add(min(5), timeline.ActorAttacker, timeline.AttackStep, "exploit", "", nil)
+	b.add(min(8), timeline.ActorDetector, timeline.Alert, "guardduty", "", map[string]string{"type": "x"})
+	sc := Score(input(b, SLO{}))
+	require.Equal(t, f64(180), sc.Metrics.MTTDSeconds)
+	require.Len(t, sc.Detections, 1)
+	require.Equal(t, "guardduty", sc.Detections[0].Control)
+}
+
+func TestAckBeforeAlertIsImmediate(t *testing.T) {
+	b := &tl{}
+	b.add(0, timeline.ActorAttacker, timeline.AttackStep, "exploit", "", nil)
+	b.add(min(4), timeline.ActorResponder, timeline.Ack, "", "", nil)
+	b.add(min(5), timeline.ActorDetector, timeline.Alert, "guardduty", "", nil)
+	require.Equal(t, f64(0), Score(input(b, SLO{})).Metrics.MTTASeconds)
+}
+
+func controlOutcome(t *testing.T, sc *Scorecard, control string) ControlOutcome {
+	t.Helper()
+	for _, c := range sc.Controls {
+		if c.Control == control {
+			return c
+		}
+	}
+	t.Fatalf("no control %q in %+v", control, sc.Controls)
+	return ControlOutcome{}
+}
+
+func TestLadderPerControl(t *testing.T) {
+	in := input(goodDrill(), SLO{})
+	in.Controls = []string{"guardduty", "cpu-alarm", "cost-anomaly", "vpc-flow-rule"}
+	sc := Score(in)
+	require.Equal(t, Responded, controlOutcome(t, sc, ControlResponder).Outcome)
+	require.Equal(t, Detected, controlOutcome(t, sc, "guardduty").Outcome, "alerted at 9m, ack at 10m")
+	require.Equal(t, Alerted, controlOutcome(t, sc, "cpu-alarm").Outcome, "alerted at 11m, after the ack")
+	require.Equal(t, Alerted, controlOutcome(t, sc, "cost-anomaly").Outcome)
+	require.Equal(t, Logged, controlOutcome(t, sc, "vpc-flow-rule").Outcome, "enabled, silent, but audit records exist")
+	require.Equal(t, Missed, controlOutcome(t, sc, ControlGuardrails).Outcome, "the attacker succeeded before containment")
+	require.Equal(t, Responded, sc.Outcome, "best across controls")
+	require.Equal(t, 0.9, controlOutcome(t, sc, ControlResponder).Weight)
+	names := []string{}
+	for _, c := range sc.Controls {
+		names = append(names, c.Control)
+	}
+	require.Equal(t, []string{"guardrails", "cost-anomaly", "cpu-alarm", "guardduty", "vpc-flow-rule", "responder"}, names)
+}
+
+func TestLadderLowerRungs(t *testing.T) {
+	// Only audit records: every control Logged, overall logged.
+	b := &tl{}
+	b.add(0, timeline.ActorAttacker, timeline.AttackAction, "x", timeline.Succeeded, nil)
+	b.add(min(5), timeline.ActorRunner, timeline.FirstLog, "", "", nil)
+	in := input(b, SLO{})
+	in.Controls = []string{"guardduty"}
+	sc := Score(in)
+	require.Equal(t, Logged, controlOutcome(t, sc, "guardduty").Outcome)
+	require.Equal(t, Logged, controlOutcome(t, sc, ControlResponder).Outcome)
+	require.Equal(t, Logged, sc.Outcome)
+
+	// Nothing at all: Missed.
+	b = &tl{}
+	b.add(0, timeline.ActorAttacker, timeline.AttackAction, "x", timeline.Succeeded, nil)
+	in = input(b, SLO{})
+	in.Controls = []string{"guardduty"}
+	sc = Score(in)
+	require.Equal(t, Missed, controlOutcome(t, sc, "guardduty").Outcome)
+	require.Equal(t, Missed, sc.Outcome)
+
+	// An alert nobody acknowledged: Alerted for both.
+	b.add(min(6), timeline.ActorDetector, timeline.Alert, "guardduty", "", nil)
+	sc = Score(input(b, SLO{}))
+	require.Equal(t, Alerted, controlOutcome(t, sc, "guardduty").Outcome)
+	require.Equal(t, Alerted, controlOutcome(t, sc, ControlResponder).Outcome)
+
+	// Acked but containment not verified: responder Detected.
+	b.add(min(7), timeline.ActorResponder, timeline.Ack, "", "", nil)
+	sc = Score(input(b, SLO{}))
+	require.Equal(t, Detected, controlOutcome(t, sc, ControlResponder).Outcome)
+	require.Equal(t, Detected, sc.Outcome)
+}
+
+func TestGuardrailsPrevented(t *testing.T) {
+	b := &tl{}
+	b.add(0, timeline.ActorAttacker, timeline.AttackStep, "persist", "", nil)
+	b.add(min(1), timeline.ActorAttacker, timeline.AttackAction, "create-key", timeline.Denied, map[string]string{"operation": "CreateAccessKey"})
+	b.add(min(2), timeline.ActorAttacker, timeline.AttackAction, "run", timeline.Denied, map[string]string{"operation": "RunInstances"})
+	sc := Score(input(b, SLO{}))
+	g := controlOutcome(t, sc, ControlGuardrails)
+	require.Equal(t, Prevented, g.Outcome)
+	require.Contains(t, g.Reason, "all 2")
+	require.Equal(t, Prevented, sc.Outcome)
+	require.Equal(t, 1.0, g.Weight)
+
+	b.add(min(3), timeline.ActorAttacker, timeline.AttackAction, "run", timeline.Succeeded, map[string]string{"operation": "RunInstances"})
+	require.Equal(t, Missed, controlOutcome(t, Score(input(b, SLO{})), ControlGuardrails).Outcome)
+}
+
+func TestEvidenceBeforeLoss(t *testing.T) {
+	b := &tl{}
+	b.add(0, timeline.ActorAttacker, timeline.AttackStep, "exploit", "", nil)
+	b.add(min(1), timeline.ActorAttacker, timeline.AttackAction, "exploit", timeline.Succeeded, map[string]string{"credential": "host"}).res("i-1")
+	// vol-1 snapshotted, then lost: before loss.
+	b.add(min(10), timeline.ActorResponder, timeline.Evidence, "", "", map[string]string{"kind": "disk_snapshot", "id": "snap-1", "source": "vol-1", "sha256": "11"})
+	// vol-2 lost at 25m; its snapshot claims 25m too but is appended after: not before loss.
+	b.add(min(25), timeline.ActorCloud, timeline.ResourceLost, "", "", map[string]string{"kind": "volume"}).res("vol-2")
+	b.add(min(25), timeline.ActorResponder, timeline.Evidence, "", "", map[string]string{"kind": "disk_snapshot", "id": "snap-2", "source": "vol-2"})
+	b.add(min(25), timeline.ActorCloud, timeline.ResourceLost, "", "", map[string]string{"kind": "volume"}).res("vol-1")
+	// vol-3 and the instance vanish with no evidence at all.
+	b.add(min(25), timeline.ActorCloud, timeline.ResourceLost, "", "", map[string]string{"kind": "volume", "instance": "i-1"}).res("vol-3")
+	b.add(min(25), timeline.ActorCloud, timeline.ResourceLost, "", "", map[string]string{"kind": "instance"}).res("i-1")
+	// A healthy instance scaled in, with its volume: not the incident's.
+	b.add(min(26), timeline.ActorCloud, timeline.ResourceLost, "", "", map[string]string{"kind": "instance"}).res("i-9")
+	b.add(min(26), timeline.ActorCloud, timeline.ResourceLost, "", "", map[string]string{"kind": "volume", "instance": "i-9"}).res("vol-9")
+	// An audit-log export has no losable source.
+	b.add(min(30), timeline.ActorResponder, timeline.Evidence, "", "", map[string]string{"kind": "audit_log", "id": "trail-1"})
+	sc := Score(input(b, SLO{}))
+
+	require.Len(t, sc.Evidence, 5)
+	e := sc.Evidence
+	require.Equal(t, "snap-1", e[0].ID)
+	require.True(t, e[0].BeforeLoss)
+	require.Equal(t, t0.Add(min(25)), *e[0].LostAt)
+	require.Equal(t, "snap-2", e[1].ID)
+	require.False(t, e[1].BeforeLoss, "captured after its volume was lost")
+	require.Equal(t, "trail-1", e[2].ID)
+	require.True(t, e[2].BeforeLoss)
+	require.Nil(t, e[2].LostAt)
+	require.Equal(t, EvidenceItem{Kind: "volume", ID: "vol-3", LostAt: e[3].LostAt}, e[3])
+	require.Equal(t, "i-1", e[4].ID)
+	require.False(t, e[4].BeforeLoss)
+
+	out, err := sc.JSON()
+	require.NoError(t, err)
+	require.Contains(t, string(out), `{
+      "kind": "volume",
+      "id": "vol-3",
+      "before_loss": false,
+      "lost_at": "2026-03-01T12:25:00Z"
+    }`)
+	require.Equal(t, 8.0, sc.Breakdown.Evidence, "2 of 5 items before loss → 20 × 0.4")
+}
+
+func TestContainmentVerified(t *testing.T) {
+	sc := Score(input(goodDrill(), SLO{}))
+	c := sc.Containment
+	require.True(t, c.Verified, "reasons: %v", c.Reasons)
+	require.True(t, c.Checked)
+	require.Empty(t, c.Reasons)
+	require.Equal(t, ActionCounts{Succeeded: 0, Denied: 1, Failed: 1}, c.AttackerActionsAfterContainment)
+	require.Equal(t, 1, c.UnblockableActionsAfterContainment, "GetCallerIdentity needs no permission")
+	require.Equal(t, []OperationCounts{
+		{Credential: "host", Operation: "pool-traffic", Counted: true, ActionCounts: ActionCounts{Failed: 1}},
+		{Credential: "stolen-session", Operation: "RunInstances", Counted: true, ActionCounts: ActionCounts{Denied: 1}},
+		{Credential: "stolen-session", Operation: "sts:GetCallerIdentity", Counted: false, ActionCounts: ActionCounts{Succeeded: 1}},
+	}, c.ByOperation)
+	require.Empty(t, c.Notes)
+	require.Equal(t, []string{"i-1"}, c.ContainedResources)
+}
+
+func TestContainmentNotVerified(t *testing.T) {
+	cases := map[string]struct {
+		mutate func(b *tl)
+		reason string
+	}{
+		"attacker succeeds after containment": {func(b *tl) {
+			b.add(min(30), timeline.ActorAttacker, timeline.AttackAction, "pool", timeline.Succeeded, map[string]string{"operation": "pool-traffic"})
+		}, "1 attacker action(s) succeeded after containment"},
+		"flow survives": {func(b *tl) {
+			b.add(min(400), timeline.ActorRunner, timeline.Verified, "", timeline.Failed, map[string]string{"surviving_flows": "1", "valid_stolen_credentials": "0"})
+		}, "1 attacker flow(s) survived"},
+		"stolen credentials valid": {func(b *tl) {
+			b.add(min(400), timeline.ActorRunner, timeline.Verified, "", timeline.Failed, map[string]string{"surviving_flows": "0", "valid_stolen_credentials": "2"})
+		}, "2 stolen credential(s) still valid"},
+		"malformed check": {func(b *tl) {
+			b.add(min(400), timeline.ActorRunner, timeline.Verified, "", "", map[string]string{"surviving_flows": "many", "valid_stolen_credentials": "0"})
+		}, `the containment check reported surviving_flows="many", not a count`},
+		"no check": {func(b *tl) {
+			var kept []timeline.Event
+			for _, e := range b.events {
+				if e.Kind != timeline.Verified {
+					kept = append(kept, e)
+				}
+			}
+			b.events = kept
+		}, "no containment check (verified event) was recorded"},
+		"never contained": {func(b *tl) {
+			var kept []timeline.Event
+			for _, e := range b.events {
+				if e.Kind != timeline.Contained {
+					kept = append(kept, e)
+				}
+			}
+			b.events = kept
+		}, "the responder never declared containment"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			b := goodDrill()
+			tc.mutate(b)
+			sc := Score(input(b, SLO{}))
+			require.False(t, sc.Containment.Verified)
+			require.Contains(t, sc.Containment.Reasons, tc.reason)
+			require.NotEqual(t, Responded, controlOutcome(t, sc, ControlResponder).Outcome)
+			require.False(t, sc.Pass)
+		})
+	}
+}
+
+func TestActionBeforeContainmentAtSameInstantIsNotAfter(t *testing.T) {
+	b := &tl{}
+	b.add(0, timeline.ActorAttacker, timeline.AttackStep, "x", "", nil)
+	b.add(min(5), timeline.ActorAttacker, timeline.AttackAction, "pool", timeline.Succeeded, nil)
+	b.add(min(5), timeline.ActorResponder, timeline.Contained, "", "", nil)
+	b.add(min(5), timeline.ActorAttacker, timeline.AttackAction, "pool", timeline.Denied, nil)
+	sc := Score(input(b, SLO{}))
+	require.Equal(t, ActionCounts{Denied: 1}, sc.Containment.AttackerActionsAfterContainment)
+}
+
+func TestSLOProfiles(t *testing.T) {
+	// goodDrill: MTTD 8m, MTTA 1m, MTTC 11m.
+	sc := Score(input(goodDrill(), SLO{Profile: Profile1060}))
+	require.Equal(t, Profile1060, sc.SLO.Profile)
+	require.Len(t, sc.SLO.Targets, 3)
+	require.Equal(t, SLOTarget{Name: "detect", Metric: "mttd", TargetSeconds: 60, ActualSeconds: f64(480), Met: false}, sc.SLO.Targets[0])
+	require.True(t, sc.SLO.Targets[1].Met, "ack in 1m ≤ 10m")
+	require.True(t, sc.SLO.Targets[2].Met, "contain in 11m ≤ 60m")
+	require.False(t, sc.SLO.Met)
+	require.Equal(t, sc.SLO, Score(input(goodDrill(), SLO{})).SLO, "empty profile defaults to 1-10-60")
+
+	sc = Score(input(goodDrill(), SLO{Profile: Profile555}))
+	require.Equal(t, 5.0, sc.SLO.Targets[0].TargetSeconds)
+	require.Equal(t, 300.0, sc.SLO.Targets[2].TargetSeconds)
+	require.False(t, sc.SLO.Targets[2].Met, "contain in 11m > 5m")
+	require.True(t, sc.SLO.Targets[1].Met)
+	require.Len(t, sc.SLO.Notes, 1)
+	require.Contains(t, sc.SLO.Notes[0], "below the cloud telemetry floor")
+
+	sc = Score(input(goodDrill(), SLO{Profile: ProfileCustom, MTTD: 10 * time.Minute, MTTC: 15 * time.Minute}))
+	require.Len(t, sc.SLO.Targets, 2, "no MTTA target")
+	require.True(t, sc.SLO.Met)
+	require.True(t, sc.Pass)
+	require.Empty(t, sc.SLO.Notes)
+
+	sc = Score(input(goodDrill(), SLO{Profile: ProfileCustom, MTTD: 7 * time.Minute}))
+	require.False(t, sc.SLO.Met, "8m > 7m")
+	require.False(t, sc.Pass)
+
+	sc = Score(input(goodDrill(), SLO{Profile: "fast"}))
+	require.False(t, sc.SLO.Met)
+	require.Empty(t, sc.SLO.Targets)
+	require.Contains(t, sc.SLO.Notes[0], `unknown SLO profile "fast"`)
+
+	sc = Score(input(goodDrill(), SLO{Profile: ProfileCustom}))
+	require.False(t, sc.SLO.Met)
+	require.Contains(t, sc.SLO.Notes[0], "no target")
+}
+
+func TestSLONeverMeasuredIsNotMet(t *testing.T) {
+	b := &tl{}
+	b.add(0, timeline.ActorAttacker, timeline.AttackStep, "x", "", nil)
+	sc := Score(input(b, SLO{Profile: ProfileCustom, MTTD: time.Hour}))
+	require.False(t, sc.SLO.Targets[0].Met)
+	require.Nil(t, sc.SLO.Targets[0].ActualSeconds)
+	require.Contains(t, sc.SLO.Notes[0], "never measured")
+}
+
+func TestScoreFormula(t *testing.T) {
+	// Good drill under a custom SLO it meets: 40 + 20 (2/2 evidence) + 20 + 18 = 98.
+	sc := Score(input(goodDrill(), SLO{Profile: ProfileCustom, MTTD: 10 * time.Minute, MTTC: 15 * time.Minute}))
+	require.Equal(t, ScoreBreakdown{Containment: 40, Evidence: 20, Timeliness: 20, Outcome: 18}, sc.Breakdown)
+	require.Equal(t, 98, sc.Score)
+
+	// 1-10-60: 2 of 3 targets → 13.33; 40 + 20 + 13.33 + 18 = 91.33 → 91.
+	sc = Score(input(goodDrill(), SLO{}))
+	require.Equal(t, 13.33, sc.Breakdown.Timeliness)
+	require.Equal(t, 91, sc.Score)
+
+	// Step errors cost 2 each, capped at 10.
+	b := goodDrill()
+	for i := 0; i < 3; i++ {
+		b.add(min(16), timeline.ActorResponder, timeline.StepError, "snapshot", "", nil)
+	}
+	sc = Score(input(b, SLO{}))
+	require.Equal(t, 3, sc.Breakdown.StepErrors)
+	require.Equal(t, 6.0, sc.Breakdown.Penalties)
+	require.Equal(t, 85, sc.Score)
+	for i := 0; i < 5; i++ {
+		b.add(min(16), timeline.ActorResponder, timeline.StepError, "snapshot", "", nil)
+	}
+	require.Equal(t, 10.0, Score(input(b, SLO{})).Breakdown.Penalties)
+
+	// Declared but unverified containment: no 40, outcome 0.8×20, −10.
+	b = goodDrill()
+	b.add(min(30), timeline.ActorAttacker, timeline.AttackAction, "pool", timeline.Succeeded, nil)
+	sc = Score(input(b, SLO{}))
+	require.Equal(t, ScoreBreakdown{Containment: 0, Evidence: 20, Timeliness: 13.33, Outcome: 16, Penalties: 10}, sc.Breakdown)
+	require.Equal(t, 39, sc.Score)
+
+	// Floor at 0.
+	b = &tl{}
+	b.add(0, timeline.ActorResponder, timeline.Contained, "", "", nil)
+	for i := 0; i < 6; i++ {
+		b.add(0, timeline.ActorResponder, timeline.StepError, "s", "", nil)
+	}
+	sc = Score(input(b, SLO{}))
+	require.Equal(t, 0, sc.Score)
+	require.Equal(t, 20.0, sc.Breakdown.Penalties)
+}
+
+func TestJSONContractAndDeterminism(t *testing.T) {
+	b := goodDrill()
+	a, err := Score(input(b, SLO{})).JSON()
+	require.NoError(t, err)
+	// Shuffled append order with the same Seq/At gives the same card.
+	rev := append([]timeline.Event(nil), b.events...)
+	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
+		rev[i], rev[j] = rev[j], rev[i]
+	}
+	in := input(b, SLO{})
+	in.Events = rev
+	c, err := Score(in).JSON()
+	require.NoError(t, err)
+	require.Equal(t, string(a), string(c))
+	require.True(t, bytes.HasSuffix(a, []byte("}\n")))
+
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(a, &m))
+	for _, k := range []string{"scenario", "seed", "clouds", "playbooks", "started_at", "ended_at", "metrics",
+		"detections", "containment", "evidence", "outcome", "score", "timeline"} {
+		require.Contains(t, m, k)
+	}
+	metrics := m["metrics"].(map[string]any)
+	for _, k := range []string{"mttd_seconds", "mtta_seconds", "mttc_seconds", "attack_to_containment_seconds"} {
+		require.Contains(t, metrics, k)
+	}
+	det := m["detections"].([]any)[0].(map[string]any)
+	for _, k := range []string{"control", "type", "at", "latency_seconds"} {
+		require.Contains(t, det, k)
+	}
+	cont := m["containment"].(map[string]any)
+	for _, k := range []string{"verified", "attacker_actions_after_containment", "surviving_flows", "valid_stolen_credentials"} {
+		require.Contains(t, cont, k)
+	}
+	require.Contains(t, cont["attacker_actions_after_containment"], "succeeded")
+	require.Contains(t, cont["attacker_actions_after_containment"], "denied")
+	ev := m["evidence"].([]any)[0].(map[string]any)
+	for _, k := range []string{"kind", "id", "sha256", "captured_at", "before_loss"} {
+		require.Contains(t, ev, k)
+	}
+	require.Equal(t, "responded", m["outcome"])
+	require.Equal(t, "2026-03-01T12:00:00Z", m["started_at"])
+	require.Len(t, m["timeline"], len(b.events))
+
+	// Key order follows the contract.
+	s := string(a)
+	last := -1
+	for _, k := range []string{`"scenario"`, `"seed"`, `"clouds"`, `"playbooks"`, `"started_at"`, `"ended_at"`, `"metrics"`,
+		`"detections"`, `"containment"`, `"evidence"`, `"outcome"`, `"score"`, `"timeline"`} {
+		i := strings.Index(s, "\n  "+k+":")
+		require.Greater(t, i, last, "top-level key %s out of order", k)
+		last = i
+	}
+	require.NotContains(t, s, `\u003e`, "no HTML escaping of > in types")
+}
+
+func TestTimestampsAreUTC(t *testing.T) {
+	b := goodDrill()
+	loc := time.FixedZone("X", 3600)
+	for i := range b.events {
+		b.events[i].At = b.events[i].At.In(loc)
+	}
+	in := input(b, SLO{})
+	in.StartedAt = in.StartedAt.In(loc)
+	out, err := Score(in).JSON()
+	require.NoError(t, err)
+	require.NotContains(t, string(out), "+01:00")
+}
+
+func TestTable(t *testing.T) {
+	var buf bytes.Buffer
+	require.NoError(t, Score(input(goodDrill(), SLO{})).Table(&buf))
+	out := buf.String()
+	for _, want := range []string{
+		"scenario", "aws-ec2-cryptomining", "outcome", "responded", "91/100", "FAIL",
+		"MTTD (attack → first alert)", "8m0s",
+		"guardduty", "CryptoCurrency:EC2/BitcoinTool.B!DNS", "T+9m0s",
+		"snap-1", "vol-1",
+		"verified", "SLO 1-10-60", "detect (mttd)", "1m0s",
+	} {
+		require.Contains(t, out, want)
+	}
+	require.NotContains(t, out, "\x1b[", "no ANSI escapes")
+
+	buf.Reset()
+	b := goodDrill()
+	b.add(min(30), timeline.ActorAttacker, timeline.AttackAction, "pool", timeline.Succeeded, map[string]string{"operation": "pool-traffic"})
+	require.NoError(t, Score(input(b, SLO{})).Table(&buf))
+	require.Contains(t, buf.String(), "why not verified")
+	require.Contains(t, buf.String(), "pool-traffic")
+}
+
+func TestWeight(t *testing.T) {
+	want := map[string]float64{Prevented: 1, Responded: 0.9, Detected: 0.8, Alerted: 0.6, Logged: 0.3, Missed: 0, "bogus": 0}
+	for o, w := range want {
+		require.Equal(t, w, Weight(o), o)
+	}
+	require.Less(t, rank(Prevented), rank(Responded))
+	require.Less(t, rank(Logged), rank(Missed))
+}
+
+func TestPersistenceAndUnblockableDoNotFailContainment(t *testing.T) {
+	b := goodDrill()
+	b.add(min(40), timeline.ActorAttacker, timeline.AttackAction, "keep", timeline.Succeeded, map[string]string{"operation": "s3:ListBuckets", "credential": "persistence-key"})
+	b.add(min(40), timeline.ActorAttacker, timeline.AttackAction, "keep", timeline.Succeeded, map[string]string{"operation": "sts:GetCallerIdentity", "credential": "persistence-key", "requires_permission": "false"})
+	b.add(min(400), timeline.ActorRunner, timeline.Verified, "", timeline.Succeeded, map[string]string{"surviving_flows": "0",
+		"valid_stolen_credentials": "0", "valid_persistence_keys": "1", "attacker_instances_running": "3"})
+	c := Score(input(b, SLO{})).Containment
+	require.True(t, c.Verified, "reasons: %v", c.Reasons)
+	require.Equal(t, ActionCounts{Succeeded: 1}, c.PersistenceActionsAfterContainment)
+	require.Equal(t, 2, c.UnblockableActionsAfterContainment)
+	require.Equal(t, 1, c.ValidPersistenceKeys)
+	require.Equal(t, 3, c.AttackerInstancesRunning)
+	require.Len(t, c.Notes, 3)
+	require.Contains(t, c.Notes[0], "eradication is not done")
+	require.Contains(t, c.Notes[1], "1 persistence key(s)")
+	require.Contains(t, c.Notes[2], "3 instance(s) launched by the attacker")
+
+	// The same call with the stolen session does fail it.
+	b.add(min(41), timeline.ActorAttacker, timeline.AttackAction, "keep", timeline.Succeeded, map[string]string{"operation": "s3:ListBuckets", "credential": "stolen-session"})
+	require.False(t, Score(input(b, SLO{})).Containment.Verified)
+}
+
+func TestUnblockableActionsDoNotCountForGuardrails(t *testing.T) {
+	b := &tl{}
+	b.add(0, timeline.ActorAttacker, timeline.AttackAction, "whoami", timeline.Succeeded, map[string]string{"requires_permission": "false"})
+	b.add(min(1), timeline.ActorAttacker, timeline.AttackAction, "run", timeline.Denied, nil)
+	require.Equal(t, Prevented, controlOutcome(t, Score(input(b, SLO{})), ControlGuardrails).Outcome)
+}
+
+func TestLostInstanceIsPreservedOnlyByMemory(t *testing.T) {
+	b := &tl{}
+	b.add(0, timeline.ActorDetector, timeline.Alert, "guardduty", "", map[string]string{"resource": "i-1"})
+	b.add(min(1), timeline.ActorResponder, timeline.Evidence, "", "", map[string]string{"kind": "process_list", "id": "ps.txt", "source": "i-1"})
+	b.add(min(2), timeline.ActorCloud, timeline.ResourceLost, "", "", map[string]string{"kind": "instance"}).res("i-1")
+	b.add(min(2), timeline.ActorCloud, timeline.ResourceLost, "", "", map[string]string{"kind": "queue"}).res("q-1")
+	b.add(min(2), timeline.ActorCloud, timeline.ResourceLost, "", "", map[string]string{"kind": "queue"}).res("q-2")
+	b.add(min(3), timeline.ActorDetector, timeline.Alert, "guardduty", "", map[string]string{"resource": "q-1"})
+	b.add(min(3), timeline.ActorDetector, timeline.Alert, "guardduty", "", map[string]string{"resource": "q-2"})
+	b.add(min(1), timeline.ActorResponder, timeline.Evidence, "", "", map[string]string{"kind": "export", "id": "q1.json", "source": "q-1"})
+	ev := Score(input(b, SLO{})).Evidence
+	var ids []string
+	for _, e := range ev {
+		ids = append(ids, e.ID)
+	}
+	require.Equal(t, []string{"ps.txt", "q1.json", "i-1", "q-2"}, ids, "a process list does not preserve the instance; any evidence preserves other kinds")
+	require.True(t, ev[0].BeforeLoss)
+
+	b.add(min(1), timeline.ActorResponder, timeline.Evidence, "", "", map[string]string{"kind": "memory", "id": "mem.lime", "source": "i-1"})
+	ev = Score(input(b, SLO{})).Evidence
+	require.Len(t, ev, 4)
+	require.Equal(t, "mem.lime", ev[2].ID)
+	require.True(t, ev[2].BeforeLoss)
+	require.Equal(t, "q-2", ev[3].ID)
+}

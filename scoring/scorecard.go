@@ -1,0 +1,247 @@
+package scoring
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/firedrill-ir/firedrill/timeline"
+)
+
+// SLO is the scenario's expectation on timing. It mirrors scenarios.SLO as a
+// plain struct so that scoring does not import the scenario package (which
+// imports the runner, which produces what scoring reads).
+type SLO struct {
+	Profile string        // "1-10-60" (default when empty), "5/5/5" or "custom"
+	MTTD    time.Duration // custom only; 0 = no target
+	MTTA    time.Duration // custom only; 0 = no target
+	MTTC    time.Duration // custom only; 0 = no target
+}
+
+// SLO profile names.
+const (
+	Profile1060   = "1-10-60"
+	Profile555    = "5/5/5"
+	ProfileCustom = "custom"
+)
+
+// ScoreInput is everything scoring reads: the drill's identity, its SLO and
+// its timeline.
+type ScoreInput struct {
+	Scenario  string
+	Seed      uint64
+	Clouds    []string
+	Playbooks []string
+	StartedAt time.Time
+	EndedAt   time.Time
+	SLO       SLO
+	// Controls are the detector controls the scenario turned on (e.g.
+	// "guardduty", "cpu-alarm"): a control that is on but never alerted is
+	// scored Logged or Missed instead of being absent. Optional.
+	Controls []string
+	Events   []timeline.Event
+}
+
+// Outcomes on the ladder, best first. The strings are the scorecard's.
+const (
+	Prevented = "prevented"
+	Responded = "responded"
+	Detected  = "detected"
+	Alerted   = "alerted"
+	Logged    = "logged"
+	Missed    = "missed"
+)
+
+// ladder lists outcomes best first with their weights.
+var ladder = []struct {
+	outcome string
+	weight  float64
+}{
+	{Prevented, 1.0}, {Responded, 0.9}, {Detected, 0.8}, {Alerted, 0.6}, {Logged, 0.3}, {Missed, 0},
+}
+
+// Weight returns the ladder weight of an outcome (0 for unknown outcomes).
+func Weight(outcome string) float64 {
+	for _, l := range ladder {
+		if l.outcome == outcome {
+			return l.weight
+		}
+	}
+	return 0
+}
+
+// rank orders outcomes: lower is better; unknown outcomes rank last.
+func rank(outcome string) int {
+	for i, l := range ladder {
+		if l.outcome == outcome {
+			return i
+		}
+	}
+	return len(ladder)
+}
+
+// Scorecard is the result of a drill. Field order is the JSON order; every
+// list is non-nil so that it encodes as [] rather than null.
+type Scorecard struct {
+	Scenario    string           `json:"scenario"`
+	Seed        uint64           `json:"seed"`
+	Clouds      []string         `json:"clouds"`
+	Playbooks   []string         `json:"playbooks"`
+	StartedAt   time.Time        `json:"started_at"`
+	EndedAt     time.Time        `json:"ended_at"`
+	Metrics     Metrics          `json:"metrics"`
+	Detections  []Detection      `json:"detections"`
+	Controls    []ControlOutcome `json:"controls"`
+	Containment Containment      `json:"containment"`
+	Evidence    []EvidenceItem   `json:"evidence"`
+	SLO         SLOResult        `json:"slo"`
+	Outcome     string           `json:"outcome"`
+	Score       int              `json:"score"`
+	Breakdown   ScoreBreakdown   `json:"score_breakdown"`
+	// Pass is true when the drill met its SLO targets and containment was
+	// verified: the CLI's exit code.
+	Pass     bool             `json:"pass"`
+	Timeline []timeline.Event `json:"timeline"`
+}
+
+// Metrics are the timing metrics in seconds; nil (JSON null) means the
+// events needed were never recorded.
+type Metrics struct {
+	MTTDSeconds                *float64 `json:"mttd_seconds"`
+	MTTASeconds                *float64 `json:"mtta_seconds"`
+	MTTCSeconds                *float64 `json:"mttc_seconds"`
+	AttackToContainmentSeconds *float64 `json:"attack_to_containment_seconds"`
+	TelemetryLatencySeconds    *float64 `json:"telemetry_latency_seconds"`
+	DetectionOverheadSeconds   *float64 `json:"detection_overhead_seconds"`
+	// The instants the metrics are measured between.
+	AttackStartedAt *time.Time `json:"attack_started_at"`
+	FirstLogAt      *time.Time `json:"first_log_at"`
+	FirstAlertAt    *time.Time `json:"first_alert_at"`
+	AcknowledgedAt  *time.Time `json:"acknowledged_at"`
+	ContainedAt     *time.Time `json:"contained_at"`
+}
+
+// Detection is the first alert of one control.
+type Detection struct {
+	Control  string    `json:"control"`
+	Type     string    `json:"type"`
+	Resource string    `json:"resource,omitempty"`
+	At       time.Time `json:"at"`
+	// LatencySeconds is measured from attack start; null without one.
+	LatencySeconds *float64 `json:"latency_seconds"`
+}
+
+// ControlOutcome is one control's place on the ladder and why.
+type ControlOutcome struct {
+	Control string  `json:"control"`
+	Outcome string  `json:"outcome"`
+	Weight  float64 `json:"weight"`
+	Reason  string  `json:"reason"`
+}
+
+// ActionCounts counts attacker actions by outcome.
+type ActionCounts struct {
+	Succeeded int `json:"succeeded"`
+	Denied    int `json:"denied"`
+	Failed    int `json:"failed"`
+}
+
+// OperationCounts are the attacker's actions after containment for one
+// credential and operation: what still worked for the attacker.
+type OperationCounts struct {
+	Credential string `json:"credential"`
+	Operation  string `json:"operation"`
+	// Counted is false for actions that do not bear on containment: calls
+	// no policy can deny and use of persistence keys (see Containment).
+	Counted bool `json:"counted"`
+	ActionCounts
+}
+
+// Containment is whether the responder's containment held against what the
+// attacker kept doing.
+type Containment struct {
+	Verified           bool       `json:"verified"`
+	ContainedAt        *time.Time `json:"contained_at"`
+	ContainedResources []string   `json:"contained_resources"`
+	// AttackerActionsAfterContainment counts the actions that bear on
+	// containment: with the stolen session, on the host, or unlabelled.
+	AttackerActionsAfterContainment ActionCounts `json:"attacker_actions_after_containment"`
+	// PersistenceActionsAfterContainment counts use of credentials the
+	// attacker created for itself (an access key on another user): finding
+	// and removing them is eradication, reported but not held against
+	// containment of the compromised resource.
+	PersistenceActionsAfterContainment ActionCounts `json:"persistence_actions_after_containment"`
+	// UnblockableActionsAfterContainment counts calls that need no
+	// permission (sts:GetCallerIdentity succeeds even for a fully denied
+	// session) and so prove nothing.
+	UnblockableActionsAfterContainment int               `json:"unblockable_actions_after_containment"`
+	ByOperation                        []OperationCounts `json:"by_operation"`
+	// Checked is false when no usable verified event was recorded: flows
+	// and credentials were then never checked.
+	Checked                  bool `json:"checked"`
+	SurvivingFlows           int  `json:"surviving_flows"`
+	ValidStolenCredentials   int  `json:"valid_stolen_credentials"`
+	ValidPersistenceKeys     int  `json:"valid_persistence_keys"`
+	AttackerInstancesRunning int  `json:"attacker_instances_running"`
+	// Reasons lists why containment is not verified (empty when it is).
+	Reasons []string `json:"reasons"`
+	// Notes are findings that do not fail containment but need follow-up.
+	Notes []string `json:"notes"`
+}
+
+// EvidenceItem is one artifact from the manifest, or a lost resource of which
+// no artifact was captured (then only Kind, ID, BeforeLoss=false and LostAt).
+type EvidenceItem struct {
+	Kind       string     `json:"kind"`
+	ID         string     `json:"id"`
+	SHA256     string     `json:"sha256,omitempty"`
+	Location   string     `json:"location,omitempty"`
+	Source     string     `json:"source,omitempty"`
+	CapturedAt *time.Time `json:"captured_at,omitempty"`
+	BeforeLoss bool       `json:"before_loss"`
+	// LostAt is when the source (or, for a lost-resource item, the
+	// resource itself) disappeared.
+	LostAt *time.Time `json:"lost_at,omitempty"`
+}
+
+// SLOResult is the drill against its SLO profile.
+type SLOResult struct {
+	Profile string      `json:"profile"`
+	Met     bool        `json:"met"`
+	Targets []SLOTarget `json:"targets"`
+	Notes   []string    `json:"notes"`
+}
+
+// SLOTarget is one phase's target and the measured value.
+type SLOTarget struct {
+	Name          string   `json:"name"` // detect, investigate, contain
+	Metric        string   `json:"metric"`
+	TargetSeconds float64  `json:"target_seconds"`
+	ActualSeconds *float64 `json:"actual_seconds"`
+	Met           bool     `json:"met"`
+}
+
+// ScoreBreakdown shows each term of the score formula (see the package doc).
+type ScoreBreakdown struct {
+	Containment float64 `json:"containment"`
+	Evidence    float64 `json:"evidence"`
+	Timeliness  float64 `json:"timeliness"`
+	Outcome     float64 `json:"outcome"`
+	Penalties   float64 `json:"penalties"`
+	StepErrors  int     `json:"step_errors"`
+}
+
+// JSON encodes the scorecard indented by two spaces, with a trailing
+// newline. Output is stable: structs in field order, detail maps sorted by
+// encoding/json, and no HTML escaping so that messages read as written.
+func (s *Scorecard) JSON() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return nil, fmt.Errorf("encoding scorecard of %s: %w", s.Scenario, err)
+	}
+	return buf.Bytes(), nil
+}
