@@ -1,0 +1,533 @@
+package azuresim
+
+import (
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
+)
+
+func (s *Server) vmRoute(c *call, sub *world.AzureSubscription, rg, name string, rest []string, method string) (*route, *armError) {
+	id := world.AzureResourceID(sub.ID, rg, "Microsoft.Compute", "virtualMachines", name)
+	get := func(c *call) (*world.AzureVM, error) {
+		vm := s.World.AzureVMLocked(id)
+		if vm == nil || vm.Deleted {
+			return nil, notFoundResource("Microsoft.Compute/virtualMachines", name, rg)
+		}
+		c.location = vm.Location
+		c.touch("Microsoft.Compute/virtualMachines", vm.ID)
+		return vm, nil
+	}
+	rt := func(action string, lat time.Duration, h func(c *call, vm *world.AzureVM) (*response, error)) (*route, *armError) {
+		return &route{action: action, scope: id, namespace: "Microsoft.Compute", latency: lat, handle: func(c *call) (*response, error) {
+			vm, err := get(c)
+			if err != nil {
+				return nil, err
+			}
+			return h(c, vm)
+		}}, nil
+	}
+	switch {
+	case len(rest) == 0 && method == http.MethodGet:
+		return rt("Microsoft.Compute/virtualMachines/read", 0, func(c *call, vm *world.AzureVM) (*response, error) {
+			return ok(s.vmJSON(vm, strings.EqualFold(c.query.Get("$expand"), "instanceView"))), nil
+		})
+	case len(rest) == 0 && method == http.MethodPatch:
+		return rt("Microsoft.Compute/virtualMachines/write", 400*time.Millisecond, s.patchVM)
+	case len(rest) == 1 && rest[0] == "instanceview" && method == http.MethodGet:
+		return rt("Microsoft.Compute/virtualMachines/instanceView/read", 0, func(c *call, vm *world.AzureVM) (*response, error) {
+			return ok(s.instanceViewJSON(vm)), nil
+		})
+	case len(rest) == 1 && (rest[0] == "deallocate" || rest[0] == "poweroff") && method == http.MethodPost:
+		action := "Microsoft.Compute/virtualMachines/deallocate/action"
+		if rest[0] == "poweroff" {
+			action = "Microsoft.Compute/virtualMachines/powerOff/action"
+		}
+		return rt(action, 300*time.Millisecond, func(c *call, vm *world.AzureVM) (*response, error) {
+			if l := s.World.AzureLockBlockingLocked(vm.ID, true); l != nil {
+				return nil, scopeLocked(vm.ID, l, "write")
+			}
+			hibernate := strings.EqualFold(c.query.Get("hibernate"), "true")
+			c.param("hibernate", c.query.Get("hibernate"))
+			c.param("skipShutdown", c.query.Get("skipShutdown"))
+			if err := s.World.AzurePowerOffLocked(vm, rest[0] == "deallocate", hibernate); err != nil {
+				return nil, err
+			}
+			return &response{status: http.StatusAccepted, headers: s.asyncOp(c, "Microsoft.Compute", "operations", vm.ID, "")}, nil
+		})
+	case len(rest) == 1 && rest[0] == "runcommand" && method == http.MethodPost:
+		return rt("Microsoft.Compute/virtualMachines/runCommand/action", 400*time.Millisecond, s.runCommand)
+	}
+	return nil, errf(http.StatusNotFound, "InvalidResourceType", "The operation %s virtualMachines/%s is not served by the firedrill simulator.", method, strings.Join(rest, "/"))
+}
+
+func scopeLocked(id string, l *world.AzureLock, op string) *armError {
+	return errf(http.StatusConflict, "ScopeLocked",
+		"The scope '%s' cannot perform %s operation because following scope(s) are locked: '%s'. Please remove the lock and try again.", id, op, l.Scope)
+}
+
+// vmUpdate is the part of VirtualMachineUpdate the simulator applies.
+type vmUpdate struct {
+	Tags     *map[string]string `json:"tags"`
+	Identity *struct {
+		Type string `json:"type"`
+	} `json:"identity"`
+	Properties *struct {
+		StorageProfile *struct {
+			OSDisk *struct {
+				DeleteOption string `json:"deleteOption"`
+			} `json:"osDisk"`
+			DataDisks []struct {
+				Lun          int    `json:"lun"`
+				DeleteOption string `json:"deleteOption"`
+			} `json:"dataDisks"`
+		} `json:"storageProfile"`
+	} `json:"properties"`
+}
+
+// patchVM applies a VirtualMachines.BeginUpdate: tags (replaced wholesale,
+// as PATCH does), identity type, disk delete options. It answers 200 with
+// the VM "Updating" and an Azure-AsyncOperation monitor whose first poll
+// is Succeeded.
+func (s *Server) patchVM(c *call, vm *world.AzureVM) (*response, error) {
+	var u vmUpdate
+	if err := c.decodeBody(&u); err != nil {
+		return nil, err
+	}
+	if l := s.World.AzureLockBlockingLocked(vm.ID, true); l != nil {
+		return nil, scopeLocked(vm.ID, l, "write")
+	}
+	inst := s.World.Instances[vm.ID]
+	if u.Identity != nil {
+		typ := u.Identity.Type
+		if strings.EqualFold(typ, "none") {
+			typ = "None"
+		} else if strings.EqualFold(typ, "systemassigned") {
+			typ = "SystemAssigned"
+		}
+		if err := s.World.SetAzureVMIdentityLocked(vm, typ); err != nil {
+			return nil, err
+		}
+		c.param("identityType", typ)
+	}
+	if u.Tags != nil {
+		inst.Tags = world.Tags{}
+		maps.Copy(inst.Tags, *u.Tags)
+	}
+	if u.Properties != nil && u.Properties.StorageProfile != nil {
+		sp := u.Properties.StorageProfile
+		az := s.World.AzureLocked()
+		set := func(diskID, opt string) error {
+			if opt == "" {
+				return nil
+			}
+			if opt != "Delete" && opt != "Detach" {
+				return errf(http.StatusBadRequest, "InvalidParameter", "The value '%s' of parameter 'deleteOption' is invalid. Allowed values are 'Delete' and 'Detach'.", opt)
+			}
+			if d := az.Disks[strings.ToLower(diskID)]; d != nil {
+				d.DeleteOption = opt
+				for i := range inst.BlockDevices {
+					if strings.EqualFold(inst.BlockDevices[i].VolumeID, diskID) {
+						inst.BlockDevices[i].DeleteOnTermination = opt == "Delete"
+					}
+				}
+			}
+			return nil
+		}
+		if sp.OSDisk != nil {
+			if err := set(vm.OSDisk, sp.OSDisk.DeleteOption); err != nil {
+				return nil, err
+			}
+		}
+		for _, dd := range sp.DataDisks {
+			if dd.Lun < 0 || dd.Lun >= len(vm.DataDisks) {
+				return nil, errf(http.StatusBadRequest, "InvalidParameter", "Data disk with lun %d is not attached to VM '%s'.", dd.Lun, vm.Name)
+			}
+			if err := set(vm.DataDisks[dd.Lun], dd.DeleteOption); err != nil {
+				return nil, err
+			}
+		}
+	}
+	body := s.vmJSON(vm, false)
+	body["properties"].(map[string]any)["provisioningState"] = "Updating"
+	h := s.asyncOp(c, "Microsoft.Compute", "operations", vm.ID, "")
+	delete(h, "Location")
+	return &response{status: http.StatusOK, body: body, headers: h}, nil
+}
+
+// runCommand starts an action Run Command: 202 with monitors; the status
+// stays InProgress until the script has run on the VM.
+func (s *Server) runCommand(c *call, vm *world.AzureVM) (*response, error) {
+	var in struct {
+		CommandID string   `json:"commandId"`
+		Script    []string `json:"script"`
+	}
+	if err := c.decodeBody(&in); err != nil {
+		return nil, err
+	}
+	if in.CommandID != "RunShellScript" && in.CommandID != "RunPowerShellScript" {
+		return nil, errf(http.StatusBadRequest, "InvalidParameter", "The value '%s' of parameter 'commandId' is invalid; the simulator runs RunShellScript.", in.CommandID)
+	}
+	if in.CommandID == "RunPowerShellScript" {
+		return nil, errf(http.StatusBadRequest, "InvalidParameter", "Command 'RunPowerShellScript' is not supported for OS type 'Linux'.")
+	}
+	rc, err := s.World.StartAzureRunCommandLocked(vm, in.CommandID, in.Script, c.token.ObjectID, s.RunCommand)
+	if err != nil {
+		if ce, ok := world.ComputeErrorOf(err); ok && ce.Kind == world.KindIncorrectState {
+			code := "OperationNotAllowed"
+			if strings.HasPrefix(ce.Msg, "Run command extension execution is in progress") {
+				code = "Conflict"
+			}
+			return nil, errf(http.StatusConflict, code, "%s", ce.Msg)
+		}
+		return nil, err
+	}
+	c.param("commandId", in.CommandID)
+	c.param("runCommand", rc.ID)
+	return &response{status: http.StatusAccepted, headers: s.asyncOp(c, "Microsoft.Compute", "operations", vm.ID, rc.ID)}, nil
+}
+
+func powerCode(state string) (string, string) {
+	switch state {
+	case "running":
+		return "PowerState/running", "VM running"
+	case "stopping":
+		return "PowerState/stopping", "VM stopping"
+	case "stopped":
+		return "PowerState/stopped", "VM stopped"
+	case "deallocating":
+		return "PowerState/deallocating", "VM deallocating"
+	case "deallocated":
+		return "PowerState/deallocated", "VM deallocated"
+	}
+	return "PowerState/unknown", "VM status unknown"
+}
+
+func (s *Server) instanceViewJSON(vm *world.AzureVM) map[string]any {
+	now := s.World.Now()
+	code, display := powerCode(vm.PowerState)
+	agent := map[string]any{"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Ready",
+		"message": "Guest Agent is running", "time": timeStr(now)}
+	if ok, why := s.World.AzureAgentReachableLocked(vm); !ok {
+		agent = map[string]any{"code": "ProvisioningState/Unavailable", "level": "Warning", "displayStatus": "Not Ready",
+			"message": "VM Agent is unresponsive. " + why, "time": timeStr(now)}
+	}
+	var disks []any
+	for _, d := range append([]string{vm.OSDisk}, vm.DataDisks...) {
+		disks = append(disks, map[string]any{"name": lastSeg(d), "statuses": []any{map[string]any{
+			"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded", "time": timeStr(vm.TimeCreated)}}})
+	}
+	return map[string]any{
+		"computerName": vm.ComputerName, "osName": "ubuntu", "osVersion": "24.04",
+		"hyperVGeneration": "V2",
+		"vmAgent":          map[string]any{"vmAgentVersion": "2.12.0.2", "statuses": []any{agent}},
+		"disks":            disks,
+		"statuses": []any{
+			map[string]any{"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded", "time": timeStr(vm.TimeCreated)},
+			map[string]any{"code": code, "level": "Info", "displayStatus": display},
+		},
+	}
+}
+
+func lastSeg(id string) string { return id[strings.LastIndex(id, "/")+1:] }
+
+func (s *Server) vmJSON(vm *world.AzureVM, expand bool) map[string]any {
+	w := s.World
+	inst := w.Instances[vm.ID]
+	az := w.AzureLocked()
+	diskJSON := func(id string, lun int) map[string]any {
+		d := az.Disks[strings.ToLower(id)]
+		size := 0
+		if v := w.Volumes[id]; v != nil {
+			size = v.SizeGiB
+		}
+		m := map[string]any{"name": lastSeg(id), "caching": "ReadWrite", "diskSizeGB": size,
+			"managedDisk": map[string]any{"id": id, "storageAccountType": "Premium_LRS"}}
+		if d != nil {
+			m["deleteOption"] = d.DeleteOption
+		}
+		if lun < 0 {
+			m["osType"], m["createOption"] = "Linux", "FromImage"
+		} else {
+			m["lun"], m["createOption"], m["caching"] = lun, "Empty", "None"
+		}
+		return m
+	}
+	var dataDisks []any
+	for i, d := range vm.DataDisks {
+		dataDisks = append(dataDisks, diskJSON(d, i))
+	}
+	var nics []any
+	for i, n := range inst.ENIs {
+		nics = append(nics, map[string]any{"id": n, "properties": map[string]any{"primary": i == 0, "deleteOption": nicDeleteOption(w, n)}})
+	}
+	props := map[string]any{
+		"vmId": vm.VMID, "provisioningState": "Succeeded", "timeCreated": timeStr(vm.TimeCreated),
+		"hardwareProfile": map[string]any{"vmSize": vm.Size},
+		"storageProfile": map[string]any{
+			"imageReference": map[string]any{"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest", "exactVersion": "24.04.202611010"},
+			"osDisk":         diskJSON(vm.OSDisk, -1), "dataDisks": nonNil(dataDisks)},
+		"osProfile":              map[string]any{"computerName": vm.ComputerName, "adminUsername": "azureuser", "linuxConfiguration": map[string]any{"disablePasswordAuthentication": true, "provisionVMAgent": true}},
+		"networkProfile":         map[string]any{"networkInterfaces": nonNil(nics)},
+		"additionalCapabilities": map[string]any{"hibernationEnabled": vm.HibernationEnabled},
+	}
+	if vm.ScaleSet != "" {
+		props["virtualMachineScaleSet"] = map[string]any{"id": vm.ScaleSet}
+	}
+	if expand {
+		props["instanceView"] = s.instanceViewJSON(vm)
+	}
+	out := map[string]any{"id": vm.ID, "name": vm.Name, "type": "Microsoft.Compute/virtualMachines", "location": vm.Location,
+		"tags": tagsOrEmpty(inst.Tags), "properties": props}
+	if vm.IdentityType == "SystemAssigned" {
+		out["identity"] = map[string]any{"type": "SystemAssigned", "principalId": vm.PrincipalID, "tenantId": az.Tenant}
+	}
+	return out
+}
+
+func nicDeleteOption(w *world.World, nicID string) string {
+	if e := w.ENIs[nicID]; e != nil && e.DeleteOnTermination {
+		return "Delete"
+	}
+	return "Detach"
+}
+
+func nonNil(v []any) []any {
+	if v == nil {
+		return []any{}
+	}
+	return v
+}
+
+func tagsOrEmpty(t world.Tags) map[string]string {
+	out := map[string]string{}
+	maps.Copy(out, t)
+	return out
+}
+
+// ---- scale-set VMs -----------------------------------------------------------
+
+func (s *Server) scaleSetVMRoute(c *call, sub *world.AzureSubscription, rg, ssName, instanceID, method string) (*route, *armError) {
+	ssID := world.AzureResourceID(sub.ID, rg, "Microsoft.Compute", "virtualMachineScaleSets", ssName)
+	scope := ssID + "/virtualMachines/" + instanceID
+	get := func(c *call) (*world.AzureScaleSet, *world.AzureVM, error) {
+		ss := s.World.AzureScaleSetLocked(ssID)
+		if ss == nil {
+			return nil, nil, notFoundResource("Microsoft.Compute/virtualMachineScaleSets", ssName, rg)
+		}
+		vm := s.World.AzureScaleSetVMLocked(ssID, instanceID)
+		if vm == nil {
+			return nil, nil, notFoundResource("Microsoft.Compute/virtualMachineScaleSets/virtualMachines", ssName+"/"+instanceID, rg)
+		}
+		c.location = vm.Location
+		c.touch("Microsoft.Compute/virtualMachineScaleSets/virtualMachines", ss.ID+"/virtualMachines/"+instanceID)
+		c.touch("Microsoft.Compute/virtualMachines", vm.ID)
+		return ss, vm, nil
+	}
+	switch method {
+	case http.MethodGet:
+		return &route{action: "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/read", scope: scope, namespace: "Microsoft.Compute",
+			handle: func(c *call) (*response, error) {
+				ss, vm, err := get(c)
+				if err != nil {
+					return nil, err
+				}
+				return ok(s.scaleSetVMJSON(ss, vm, strings.EqualFold(c.query.Get("$expand"), "instanceView"))), nil
+			}}, nil
+	case http.MethodPut:
+		return &route{action: "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/write", scope: scope, namespace: "Microsoft.Compute",
+			latency: 500 * time.Millisecond, handle: func(c *call) (*response, error) {
+				ss, vm, err := get(c)
+				if err != nil {
+					return nil, err
+				}
+				var in struct {
+					Properties *struct {
+						ProtectionPolicy *struct {
+							ProtectFromScaleIn         *bool `json:"protectFromScaleIn"`
+							ProtectFromScaleSetActions *bool `json:"protectFromScaleSetActions"`
+						} `json:"protectionPolicy"`
+					} `json:"properties"`
+				}
+				if err := c.decodeBody(&in); err != nil {
+					return nil, err
+				}
+				if l := s.World.AzureLockBlockingLocked(vm.ID, true); l != nil {
+					return nil, scopeLocked(vm.ID, l, "write")
+				}
+				if in.Properties != nil && in.Properties.ProtectionPolicy != nil {
+					pp := in.Properties.ProtectionPolicy
+					if pp.ProtectFromScaleIn != nil {
+						vm.ProtectFromScaleIn = *pp.ProtectFromScaleIn
+					}
+					if pp.ProtectFromScaleSetActions != nil {
+						vm.ProtectFromScaleSetActions = *pp.ProtectFromScaleSetActions
+					}
+					c.param("protectFromScaleIn", boolStr(vm.ProtectFromScaleIn))
+					c.param("protectFromScaleSetActions", boolStr(vm.ProtectFromScaleSetActions))
+				}
+				h := s.asyncOp(c, "Microsoft.Compute", "operations", vm.ID, "")
+				delete(h, "Location")
+				return &response{status: http.StatusOK, body: s.scaleSetVMJSON(ss, vm, false), headers: h}, nil
+			}}, nil
+	}
+	return nil, errf(http.StatusMethodNotAllowed, "MethodNotAllowed", "The method %s is not allowed on scale-set VMs by the simulator.", method)
+}
+
+func boolStr(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+func (s *Server) scaleSetVMJSON(ss *world.AzureScaleSet, vm *world.AzureVM, expand bool) map[string]any {
+	full := s.vmJSON(vm, expand)
+	props := full["properties"].(map[string]any)
+	props["latestModelApplied"] = true
+	props["protectionPolicy"] = map[string]any{"protectFromScaleIn": vm.ProtectFromScaleIn, "protectFromScaleSetActions": vm.ProtectFromScaleSetActions}
+	delete(props, "virtualMachineScaleSet")
+	return map[string]any{"id": ss.ID + "/virtualMachines/" + vm.InstanceID, "name": ss.Name + "_" + vm.InstanceID,
+		"instanceId": vm.InstanceID, "type": "Microsoft.Compute/virtualMachineScaleSets/virtualMachines",
+		"location": vm.Location, "tags": full["tags"], "identity": full["identity"], "properties": props}
+}
+
+// ---- disks and snapshots -----------------------------------------------------
+
+func (s *Server) getDisk(c *call, id string) (*response, error) {
+	d, v := s.World.AzureDiskLocked(id)
+	if d == nil {
+		return nil, notFoundResource("Microsoft.Compute/disks", lastSeg(id), resourceGroupOf(id))
+	}
+	c.touch("Microsoft.Compute/disks", d.ID)
+	c.location = d.Location
+	state, managedBy := "Unattached", ""
+	if v.Attached != "" {
+		state, managedBy = "Attached", v.Attached
+	}
+	create := "Empty"
+	if d.OSType != "" {
+		create = "FromImage"
+	}
+	props := map[string]any{"creationData": map[string]any{"createOption": create}, "diskSizeGB": v.SizeGiB,
+		"diskSizeBytes": int64(v.SizeGiB) << 30, "uniqueId": uniqueID(d.ID), "timeCreated": timeStr(v.CreateTime),
+		"provisioningState": "Succeeded", "diskState": state, "encryption": map[string]any{"type": "EncryptionAtRestWithPlatformKey"},
+		"networkAccessPolicy": "AllowAll", "publicNetworkAccess": "Enabled", "tier": "P10"}
+	if d.OSType != "" {
+		props["osType"] = d.OSType
+	}
+	body := map[string]any{"id": d.ID, "name": d.Name, "type": "Microsoft.Compute/disks", "location": d.Location,
+		"tags": tagsOrEmpty(v.Tags), "sku": map[string]any{"name": d.SKU, "tier": "Premium"}, "properties": props}
+	if managedBy != "" {
+		body["managedBy"] = managedBy
+	}
+	return ok(body), nil
+}
+
+func resourceGroupOf(id string) string {
+	segs := strings.Split(strings.Trim(id, "/"), "/")
+	if len(segs) >= 4 {
+		return segs[3]
+	}
+	return ""
+}
+
+// uniqueID derives a stable GUID-looking id from a resource id.
+func uniqueID(id string) string {
+	h := uint64(14695981039346656037)
+	for _, b := range []byte(strings.ToLower(id)) {
+		h ^= uint64(b)
+		h *= 1099511628211
+	}
+	g := h ^ (h>>29)*0x9E3779B97F4A7C15
+	return strings.ToLower(strings.Join([]string{hex(h>>32, 8), hex(h>>16, 4), hex(h, 4), hex(g>>48, 4), hex(g, 12)}, "-"))
+}
+
+func hex(v uint64, n int) string {
+	const digits = "0123456789abcdef"
+	b := make([]byte, n)
+	for i := n - 1; i >= 0; i-- {
+		b[i] = digits[v&0xf]
+		v >>= 4
+	}
+	return string(b)
+}
+
+func (s *Server) snapshotJSON(snap *world.Snapshot) map[string]any {
+	now := s.World.Now()
+	pct := float64(snap.Progress(now))
+	if snap.State(now) == "completed" {
+		pct = 100
+	}
+	name := lastSeg(snap.ID)
+	return map[string]any{"id": snap.ID, "name": name, "type": "Microsoft.Compute/snapshots", "location": snap.Region,
+		"tags": tagsOrEmpty(snap.Tags), "sku": map[string]any{"name": "Standard_LRS", "tier": "Standard"},
+		"properties": map[string]any{
+			"creationData": map[string]any{"createOption": "Copy", "sourceResourceId": snap.VolumeID, "sourceUniqueId": uniqueID(snap.VolumeID)},
+			"diskSizeGB":   snap.VolumeSizeGiB, "diskSizeBytes": int64(snap.VolumeSizeGiB) << 30, "uniqueId": uniqueID(snap.ID),
+			"timeCreated": timeStr(snap.StartTime), "provisioningState": "Succeeded", "diskState": "Unattached",
+			"incremental": true, "completionPercent": pct, "encryption": map[string]any{"type": "EncryptionAtRestWithPlatformKey"},
+			"networkAccessPolicy": "AllowAll", "publicNetworkAccess": "Enabled", "dataAccessAuthMode": "None"}}
+}
+
+func (s *Server) getSnapshot(c *call, id string) (*response, error) {
+	snap := s.World.AzureSnapshotLocked(id)
+	if snap == nil {
+		return nil, notFoundResource("Microsoft.Compute/snapshots", lastSeg(id), resourceGroupOf(id))
+	}
+	c.touch("Microsoft.Compute/snapshots", snap.ID)
+	return ok(s.snapshotJSON(snap)), nil
+}
+
+// putSnapshot creates a snapshot: 202 with Azure-AsyncOperation and
+// Location (DiskOperations) for a new one, whose first poll is Succeeded;
+// 200 with the body for an existing one. Never 201: the SDK rejects it.
+func (s *Server) putSnapshot(c *call, sub *world.AzureSubscription, rg, name, id string) (*response, error) {
+	var in struct {
+		Location   string            `json:"location"`
+		Tags       map[string]string `json:"tags"`
+		Properties *struct {
+			CreationData *struct {
+				CreateOption     string `json:"createOption"`
+				SourceResourceID string `json:"sourceResourceId"`
+			} `json:"creationData"`
+		} `json:"properties"`
+	}
+	if err := c.decodeBody(&in); err != nil {
+		return nil, err
+	}
+	if in.Location == "" {
+		return nil, errf(http.StatusBadRequest, "LocationRequired", "The location property is required for this definition.")
+	}
+	if in.Properties == nil || in.Properties.CreationData == nil || !strings.EqualFold(in.Properties.CreationData.CreateOption, "Copy") ||
+		in.Properties.CreationData.SourceResourceID == "" {
+		return nil, errf(http.StatusBadRequest, "InvalidParameter", "The simulator creates snapshots with creationData.createOption 'Copy' from a managed disk (sourceResourceId).")
+	}
+	src := in.Properties.CreationData.SourceResourceID
+	if !s.World.AzureAuthorizeLocked(c.token.ObjectID, "Microsoft.Compute/disks/beginGetAccess/action", src, false) &&
+		!s.World.AzureAuthorizeLocked(c.token.ObjectID, "Microsoft.Compute/disks/read", src, false) {
+		return nil, errf(http.StatusForbidden, "LinkedAuthorizationFailed",
+			"The client '%s' with object id '%s' has permission to perform action 'Microsoft.Compute/snapshots/write' on scope '%s'; however, it does not have permission to perform action 'Microsoft.Compute/disks/read' on the linked scope(s) '%s'.",
+			c.token.AppID, c.token.ObjectID, id, src)
+	}
+	snap, created, err := s.World.CreateAzureSnapshotLocked(sub.ID, rg, name, in.Location, src, c.token.ObjectID, in.Tags)
+	if err != nil {
+		if ce, ok := world.ComputeErrorOf(err); ok && ce.Kind == world.KindNotFound {
+			return nil, notFoundResource("Microsoft.Compute/disks", lastSeg(src), resourceGroupOf(src))
+		}
+		return nil, err
+	}
+	c.location = snap.Region
+	c.touch("Microsoft.Compute/snapshots", snap.ID)
+	c.touch("Microsoft.Compute/disks", snap.VolumeID)
+	if !created {
+		return ok(s.snapshotJSON(snap)), nil
+	}
+	return &response{status: http.StatusAccepted, headers: s.asyncOp(c, "Microsoft.Compute", "DiskOperations", snap.ID, "")}, nil
+}
+
+// sortedIDs returns map keys in order (helper for deterministic listings).
+func sortedIDs[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -1,0 +1,138 @@
+package azure
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
+
+	"github.com/firedrill-ir/firedrill/providers"
+)
+
+// network implements providers.Network with NSGs.
+type network struct{ p *Provider }
+
+var _ providers.Network = (*network)(nil)
+
+// isolationPrefix names the quarantine NSGs (one per resource group,
+// location and examiner CIDR set).
+const isolationPrefix = "firedrill-isolation-"
+
+// Isolate moves every NIC of the VM to a quarantine NSG that denies all
+// traffic in both directions except from AllowCIDRs, with flushConnection
+// on. NSGs are stateful and an NSG swap or rule change leaves established
+// flows up ("Existing connections are not reevaluated"); flushConnection
+// makes Azure re-evaluate them against the quarantine rules, which cuts
+// the miner's pool connection and any reverse shell at once. With
+// DetachPublicIPs the public IP is dissociated from the NIC as well.
+//
+// The quarantine also denies outbound HTTPS to Azure, so Run Command (and
+// memory capture) no longer work afterwards: capture memory first.
+func (n *network) Isolate(ctx context.Context, instanceID string, opts providers.IsolateOptions) (*providers.IsolationResult, error) {
+	p := n.p
+	for _, c := range opts.AllowCIDRs {
+		if _, _, err := net.ParseCIDR(c); err != nil {
+			return nil, opErr("Isolate", instanceID, providers.ErrInvalid, "", fmt.Sprintf("AllowCIDRs: %q is not a CIDR", c))
+		}
+	}
+	ref, err := p.parseVM("Isolate", instanceID)
+	if err != nil {
+		return nil, err
+	}
+	vm, err := p.getVM(ctx, "Isolate", ref, false)
+	if err != nil {
+		return nil, err
+	}
+	loc := str(vm.Location)
+	allow := slices.Sorted(slices.Values(opts.AllowCIDRs))
+	name := isolationPrefix + loc
+	if len(allow) > 0 {
+		h := sha256.Sum256([]byte(strings.Join(allow, ",")))
+		name += "-" + hex.EncodeToString(h[:4])
+	}
+	rules := []*armnetwork.SecurityRule{}
+	for i, c := range allow {
+		rules = append(rules, nsgRule(fmt.Sprintf("AllowExaminer%d", i+1), int32(100+i), armnetwork.SecurityRuleDirectionInbound,
+			armnetwork.SecurityRuleAccessAllow, c, "*"))
+	}
+	rules = append(rules,
+		nsgRule("DenyAllInbound", 4000, armnetwork.SecurityRuleDirectionInbound, armnetwork.SecurityRuleAccessDeny, "*", "*"),
+		nsgRule("DenyAllOutbound", 4000, armnetwork.SecurityRuleDirectionOutbound, armnetwork.SecurityRuleAccessDeny, "*", "*"))
+	tags := map[string]*string{"firedrill-purpose": to.Ptr("isolation")}
+	if opts.CaseID != "" {
+		tags["firedrill-case"] = to.Ptr(opts.CaseID)
+	}
+	poller, err := p.nsgs.BeginCreateOrUpdate(ctx, ref.rg, name, armnetwork.SecurityGroup{Location: to.Ptr(loc), Tags: tags,
+		Properties: &armnetwork.SecurityGroupPropertiesFormat{SecurityRules: rules, FlushConnection: to.Ptr(true)}}, nil)
+	if err != nil {
+		return nil, wrapErr("network:SecurityGroups.BeginCreateOrUpdate", name, err)
+	}
+	nsg, err := waitLRO(ctx, p, poller, "network:SecurityGroups.BeginCreateOrUpdate", name, lroTimeout)
+	if err != nil {
+		return nil, err
+	}
+	nsgID := str(nsg.ID)
+	res := &providers.IsolationResult{ForensicGroup: nsgID}
+	if vm.Properties == nil || vm.Properties.NetworkProfile == nil {
+		return res, nil
+	}
+	for _, ni := range vm.Properties.NetworkProfile.NetworkInterfaces {
+		id := str(ni.ID)
+		r, err := arm.ParseResourceID(id)
+		if err != nil {
+			return res, opErr("Isolate", id, providers.ErrInvalid, "", "NIC id is not a resource id")
+		}
+		got, err := p.nics.Get(ctx, r.ResourceGroupName, r.Name, nil)
+		if err != nil {
+			return res, wrapErr("network:Interfaces.Get", id, err)
+		}
+		nic := got.Interface
+		var prev []string
+		if nic.Properties != nil && nic.Properties.NetworkSecurityGroup != nil {
+			prev = []string{str(nic.Properties.NetworkSecurityGroup.ID)}
+		}
+		res.NICs = append(res.NICs, providers.NICIsolation{ID: id, PreviousGroups: prev})
+		hasPIP := false
+		if nic.Properties != nil {
+			for _, ipc := range nic.Properties.IPConfigurations {
+				if ipc.Properties != nil && ipc.Properties.PublicIPAddress != nil {
+					hasPIP = true
+					if opts.DetachPublicIPs {
+						res.DetachedAddresses = append(res.DetachedAddresses, str(ipc.Properties.PublicIPAddress.ID))
+						ipc.Properties.PublicIPAddress = nil
+					}
+				}
+			}
+		}
+		if len(prev) == 1 && strings.EqualFold(prev[0], nsgID) && !(opts.DetachPublicIPs && hasPIP) {
+			continue // already isolated (a resumed playbook)
+		}
+		if nic.Properties == nil {
+			nic.Properties = &armnetwork.InterfacePropertiesFormat{}
+		}
+		nic.Properties.NetworkSecurityGroup = &armnetwork.SecurityGroup{ID: to.Ptr(nsgID)}
+		np, err := p.nics.BeginCreateOrUpdate(ctx, r.ResourceGroupName, r.Name, nic, nil)
+		if err != nil {
+			return res, wrapErr("network:Interfaces.BeginCreateOrUpdate", id+" -> "+nsgID, err)
+		}
+		if _, err := waitLRO(ctx, p, np, "network:Interfaces.BeginCreateOrUpdate", id, lroTimeout); err != nil {
+			return res, err
+		}
+		p.log.Info("interface isolated", "instance", ref.id, "nic", id, "previous_nsg", prev, "nsg", nsgID)
+	}
+	return res, nil
+}
+
+func nsgRule(name string, prio int32, dir armnetwork.SecurityRuleDirection, access armnetwork.SecurityRuleAccess, src, dst string) *armnetwork.SecurityRule {
+	return &armnetwork.SecurityRule{Name: to.Ptr(name), Properties: &armnetwork.SecurityRulePropertiesFormat{
+		Priority: to.Ptr(prio), Direction: to.Ptr(dir), Access: to.Ptr(access), Protocol: to.Ptr(armnetwork.SecurityRuleProtocolAsterisk),
+		SourceAddressPrefix: to.Ptr(src), SourcePortRange: to.Ptr("*"), DestinationAddressPrefix: to.Ptr(dst), DestinationPortRange: to.Ptr("*"),
+		Description: to.Ptr("firedrill isolation")}}
+}
