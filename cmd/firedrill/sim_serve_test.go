@@ -40,14 +40,18 @@ func (s *syncBuffer) String() string {
 // startSim runs 'sim serve' in-process on a free port and returns the
 // variables it exported.
 func startSim(t *testing.T, seed uint64) (map[string]string, *syncBuffer) {
+	return startSimCloud(t, "aws", seed)
+}
+
+func startSimCloud(t *testing.T, cloud string, seed uint64) (map[string]string, *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out, logs := &syncBuffer{}, &syncBuffer{}
-	ready := make(chan string, 1)
+	ready := make(chan map[string]string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- runSimServe(ctx, &simServeOptions{Cloud: "aws", Addr: "127.0.0.1:0", Seed: seed, LogLevel: "info",
-			Out: out, ErrOut: logs, ready: func(a string) { ready <- a }})
+		done <- runSimServe(ctx, &simServeOptions{Cloud: cloud, Addr: "127.0.0.1:0", Seed: seed, LogLevel: "info",
+			StateDir: t.TempDir(), Out: out, ErrOut: logs, ready: func(a map[string]string) { ready <- a }})
 	}()
 	select {
 	case <-ready:
@@ -68,8 +72,19 @@ func startSim(t *testing.T, seed uint64) (map[string]string, *syncBuffer) {
 			vars[k] = v
 		}
 	}
-	for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"} {
-		require.NotEmpty(t, vars[k], "sim serve must export %s; stdout was:\n%s", k, out.String())
+	want := map[string][]string{
+		"aws":   {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"},
+		"azure": {"FIREDRILL_AZURE_ENDPOINT", "FIREDRILL_AZURE_CA", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_SUBSCRIPTION_ID"},
+		"gcp":   {"FIREDRILL_GCP_ENDPOINT", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT"},
+	}
+	clouds := []string{cloud}
+	if cloud == "all" {
+		clouds = simClouds
+	}
+	for _, c := range clouds {
+		for _, k := range want[c] {
+			require.NotEmpty(t, vars[k], "sim serve must export %s; stdout was:\n%s", k, out.String())
+		}
 	}
 	return vars, logs
 }
@@ -107,6 +122,9 @@ func TestSimServeRejectsUnknownCloud(t *testing.T) {
 	var ue *usageError
 	require.ErrorAs(t, err, &ue)
 	require.Contains(t, err.Error(), `"oracle"`)
+	err = runSimServe(context.Background(), &simServeOptions{Cloud: "aws", Addr: "localhost", LogLevel: "info"})
+	require.ErrorAs(t, err, &ue)
+	require.Contains(t, err.Error(), "expected host:port")
 }
 
 // TestAWSCLIAgainstSimServe drives the real AWS CLI against the simulator.
