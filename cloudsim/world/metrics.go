@@ -2,7 +2,6 @@ package world
 
 import (
 	"fmt"
-	"hash/fnv"
 	"math"
 	"strings"
 	"time"
@@ -54,9 +53,21 @@ func (w *World) CPUSampleLocked(inst *Instance, t time.Time) (float64, bool) {
 // cpuJitter is a pseudo-random offset in [-cpuNoise, +cpuNoise] that depends
 // only on the instance and the minute, never on call order.
 func cpuJitter(id string, t time.Time) float64 {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s|%d", id, t.Truncate(MetricResolution).Unix())
-	u := float64(h.Sum64()>>11) / float64(1<<53) // [0,1)
+	// FNV-64a over the id and the minute, inlined: alarm evaluation samples
+	// this thousands of times per poll, and fmt plus hash.Hash allocations
+	// dominated drill time.
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint64(id[i])) * prime
+	}
+	h = (h ^ '|') * prime
+	m := uint64(t.Truncate(MetricResolution).Unix())
+	for i := 0; i < 8; i++ {
+		h = (h ^ (m & 0xff)) * prime
+		m >>= 8
+	}
+	u := float64(h>>11) / float64(1<<53) // [0,1)
 	return (2*u - 1) * cpuNoise
 }
 
@@ -184,7 +195,7 @@ type AlarmEvaluation struct {
 // INSUFFICIENT_DATA otherwise (missing data is treated as missing, the
 // CloudWatch default).
 func (w *World) EvaluateAlarmLocked(a *Alarm, now time.Time) AlarmEvaluation {
-	state, reason := w.alarmStateAt(a, now)
+	state, reason := w.alarmStateAt(a, now, true)
 	ev := AlarmEvaluation{State: state, Reason: reason, Since: now}
 	// Walk back period by period to find when the state began, bounded to a
 	// day so a long-lived alarm costs a fixed amount of work.
@@ -194,7 +205,7 @@ func (w *World) EvaluateAlarmLocked(a *Alarm, now time.Time) AlarmEvaluation {
 	}
 	t := alignToPeriod(now, p)
 	for i := 0; i < int(24*time.Hour/p); i++ {
-		prev, _ := w.alarmStateAt(a, t.Add(-time.Nanosecond))
+		prev, _ := w.alarmStateAt(a, t.Add(-time.Nanosecond), false)
 		if prev != state {
 			ev.Since = t
 			return ev
@@ -205,7 +216,10 @@ func (w *World) EvaluateAlarmLocked(a *Alarm, now time.Time) AlarmEvaluation {
 	return ev
 }
 
-func (w *World) alarmStateAt(a *Alarm, at time.Time) (string, string) {
+// alarmStateAt evaluates the alarm as of at. The reason text is only built
+// when asked for: the walk back through a day of periods needs states alone,
+// and formatting dominated drill time when responders poll alarms.
+func (w *World) alarmStateAt(a *Alarm, at time.Time, withReason bool) (string, string) {
 	n := a.EvaluationPeriods
 	if n <= 0 {
 		n = 1
@@ -230,15 +244,26 @@ func (w *World) alarmStateAt(a *Alarm, at time.Time) (string, string) {
 		}
 	}
 	if len(pts) < n {
+		if !withReason {
+			return AlarmInsufficientData, ""
+		}
 		return AlarmInsufficientData, fmt.Sprintf("Insufficient Data: %d datapoints were unknown.", n-len(pts))
 	}
-	var vals []string
 	breaching := 0
 	for _, p := range pts {
-		vals = append(vals, fmt.Sprintf("%s (%s)", alarmFloat(p.Value), p.Time.UTC().Format("02/01/06 15:04:00")))
 		if alarmCompare(a.Comparison, p.Value, a.Threshold) {
 			breaching++
 		}
+	}
+	if !withReason {
+		if breaching == n {
+			return AlarmAlarm, ""
+		}
+		return AlarmOK, ""
+	}
+	var vals []string
+	for _, p := range pts {
+		vals = append(vals, fmt.Sprintf("%s (%s)", alarmFloat(p.Value), p.Time.UTC().Format("02/01/06 15:04:00")))
 	}
 	op := alarmComparisonWords(a.Comparison)
 	if breaching == n {
