@@ -3,9 +3,9 @@
 package awssimtest
 
 import (
+	"github.com/firedrill-ir/firedrill/clock"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,25 +23,8 @@ const Account = "111122223333"
 // Region is the default region.
 const Region = "us-east-1"
 
-// ManualClock is a clock tests move by hand.
-type ManualClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// Now returns the current manual time.
-func (c *ManualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward.
-func (c *ManualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// ManualClock is a clock tests move by hand (see clock.Manual).
+type ManualClock = clock.Manual
 
 // Start is the instant every test world begins at.
 var Start = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
@@ -60,7 +43,7 @@ type Env struct {
 // New starts a simulator with seed 1, an account and an admin user.
 func New(t testing.TB, opts ...awssim.Option) *Env {
 	t.Helper()
-	clk := &ManualClock{t: Start}
+	clk := clock.NewManual(Start)
 	w := world.New(clk, 1)
 	w.Lock()
 	w.AddAccountLocked("aws", Account, "firedrill-test", Region)

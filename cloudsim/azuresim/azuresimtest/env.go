@@ -5,9 +5,9 @@ package azuresimtest
 
 import (
 	"context"
+	"github.com/firedrill-ir/firedrill/clock"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,37 +22,8 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
 
-// ManualClock is a clock tests move by hand.
-type ManualClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// Now returns the current manual time.
-func (c *ManualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward.
-func (c *ManualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// Sleep advances the clock instead of waiting, so providers under test run
-// their polling loops instantly (providers.Sleeper).
-func (c *ManualClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if d > 0 {
-		c.Advance(d)
-	}
-	return nil
-}
+// ManualClock is a clock tests move by hand (see clock.Manual).
+type ManualClock = clock.Manual
 
 // Start is the instant every test world begins at.
 var Start = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
@@ -72,7 +43,7 @@ type Env struct {
 // (without a scheduled scale-in unless opts asks for one).
 func New(t testing.TB, opts demo.AzureOptions, srvOpts ...azuresim.Option) *Env {
 	t.Helper()
-	clk := &ManualClock{t: Start}
+	clk := clock.NewManual(Start)
 	w := world.New(clk, 1)
 	if opts.ScaleInAfter == 0 {
 		opts.ScaleInAfter = -1

@@ -3,9 +3,8 @@
 package gcpsimtest
 
 import (
-	"context"
+	"github.com/firedrill-ir/firedrill/clock"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,35 +25,8 @@ const (
 	Subnet  = "projects/" + Project + "/regions/" + Region + "/subnetworks/default"
 )
 
-// ManualClock is a clock tests move by hand.
-type ManualClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// Now returns the current manual time.
-func (c *ManualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward.
-func (c *ManualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// Sleep advances the clock instead of waiting, so providers under test
-// that poll through a Sleeper see simulated time pass.
-func (c *ManualClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.Advance(d)
-	return nil
-}
+// ManualClock is a clock tests move by hand (see clock.Manual).
+type ManualClock = clock.Manual
 
 // Start is the instant every test world begins at.
 var Start = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
@@ -73,7 +45,7 @@ type Env struct {
 // owner Admin.
 func New(t testing.TB, opts ...gcpsim.Option) *Env {
 	t.Helper()
-	clk := &ManualClock{t: Start}
+	clk := clock.NewManual(Start)
 	w := world.New(clk, 1)
 	w.Lock()
 	p := w.AddGCPProjectLocked(Project, Region)
