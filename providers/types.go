@@ -233,6 +233,11 @@ type SessionRevocation struct {
 	Role       string
 	PolicyName string
 	Before     time.Time // sessions issued before this are denied
+	// Affected lists the workloads (VM resource ids) known to lose their
+	// credentials with the revoke, the compromised one included, when the
+	// cloud's revoke is all-or-nothing (GCP disables the whole service
+	// account). Empty when unknown or when only older sessions are cut.
+	Affected []string
 }
 
 // CommandOptions tune RunCommand.

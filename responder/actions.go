@@ -2,6 +2,8 @@ package responder
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +35,10 @@ type ActionSpec struct {
 	Mutates  bool
 	Params   []string
 	Required []string
+	// Requires names capabilities (Cap* constants) the action cannot run
+	// without; on a cloud that lacks one the step is skipped before it
+	// starts, with the cloud's documented fallback as the reason.
+	Requires []string
 	Run      ActionFunc
 }
 
@@ -115,6 +121,9 @@ func (x *StepRun) EvidenceBucket() (string, error) {
 		return b, nil
 	}
 	if x.r.opts.EvidenceBucket == "" {
+		if x.Provider().Storage() == nil {
+			return "", nil // artifacts stay in the case record (storeArtifact)
+		}
 		return "", fmt.Errorf("%w: no evidence bucket (set Options.EvidenceBucket or params.bucket)", errBadParams)
 	}
 	return x.r.opts.EvidenceBucket, nil
@@ -142,6 +151,26 @@ func (x *StepRun) AddEvidence(e EvidenceRecord) {
 			"retain_until": e.RetainUntil.Format(time.RFC3339), "phase": x.Step.Phase}})
 }
 
+// keepInCase stores an artifact in the case record (see storeArtifact).
+func (x *StepRun) keepInCase(ctx context.Context, name string, body []byte) *providers.Evidence {
+	loc := fmt.Sprintf("case://%s/%s/%s", x.CaseID(), strings.TrimPrefix(x.Resource(), "/"), name)
+	sum := sha256.Sum256(body)
+	by := "unknown"
+	if idp := x.Provider().Identity(); idp != nil {
+		if ci, err := idp.CallerIdentity(ctx); err == nil {
+			by = ci.ARN
+		}
+	}
+	x.c.mu.Lock()
+	if x.c.artifacts == nil {
+		x.c.artifacts = map[string][]byte{}
+	}
+	x.c.artifacts[loc] = slices.Clone(body)
+	x.c.mu.Unlock()
+	return &providers.Evidence{Kind: providers.EvidenceMetadata, ID: loc, Location: loc, SHA256: hex.EncodeToString(sum[:]),
+		Size: int64(len(body)), CollectedBy: by, CollectedAt: x.Now(), State: "completed"}
+}
+
 // evidenceTags protect and label artifacts: the case, and a retain-until
 // date that lifecycle rules and people honour.
 func (x *StepRun) evidenceTags() map[string]string {
@@ -155,13 +184,21 @@ func (x *StepRun) evidenceTags() map[string]string {
 // renderParams renders string parameters containing {{…}} against the
 // case (text/template, missing keys are errors).
 func (x *StepRun) renderParams() (map[string]any, error) {
-	if len(x.Step.Params) == 0 {
+	params := x.Step.Params
+	if over := x.Step.CloudParams[x.r.cloud()]; len(over) > 0 {
+		params = maps.Clone(params)
+		if params == nil {
+			params = map[string]any{}
+		}
+		maps.Copy(params, over)
+	}
+	if len(params) == 0 {
 		return map[string]any{}, nil
 	}
 	var data *MessageData
-	out := make(map[string]any, len(x.Step.Params))
-	for _, k := range slices.Sorted(maps.Keys(x.Step.Params)) {
-		v := x.Step.Params[k]
+	out := make(map[string]any, len(params))
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		v := params[k]
 		s, ok := v.(string)
 		if !ok || !strings.Contains(s, "{{") {
 			out[k] = v
@@ -286,15 +323,6 @@ func (x *StepRun) StringMap(name string) (map[string]string, error) {
 	return out, nil
 }
 
-// need returns a capability or a clear error when the cloud lacks it.
-func need[T any](cap T, what string) (T, error) {
-	if any(cap) == nil {
-		var zero T
-		return zero, fmt.Errorf("this cloud has no %s capability: %w", what, providers.ErrUnsupported)
-	}
-	return cap, nil
-}
-
 func init() {
 	register(ActionSpec{Name: "describe_instance", Doc: "record the instance (NICs, disks, identity, scaling group, tags) as facts.instance and as evidence",
 		Params: []string{"store", "bucket"}, Run: describeInstance})
@@ -303,11 +331,11 @@ func init() {
 	register(ActionSpec{Name: "protect_scaling", Mutates: true, Doc: "take the instance out of its scaling group's hands (protect, standby or detach)",
 		Params: []string{"mode", "decrement_desired"}, Run: protectScaling})
 	register(ActionSpec{Name: "capture_processes", Doc: "run `ps aux` through the agent and store the output as evidence",
-		Params: []string{"bucket", "command", "timeout"}, Run: captureCommand(KindProcessList, "ps aux", "processes.txt")})
+		Params: []string{"bucket", "command", "timeout"}, Requires: []string{CapRunCommand}, Run: captureCommand(KindProcessList, "ps aux", "processes.txt")})
 	register(ActionSpec{Name: "capture_connections", Doc: "run `ss -tanp` through the agent and store the output as evidence",
-		Params: []string{"bucket", "command", "timeout"}, Run: captureCommand(KindConnections, "ss -tanp", "connections.txt")})
+		Params: []string{"bucket", "command", "timeout"}, Requires: []string{CapRunCommand}, Run: captureCommand(KindConnections, "ss -tanp", "connections.txt")})
 	register(ActionSpec{Name: "capture_memory", Doc: "dump RAM through the agent into the evidence bucket (needs the agent's egress: before isolation)",
-		Params: []string{"bucket", "timeout", "require_agent"}, Run: captureMemory})
+		Params: []string{"bucket", "timeout", "require_agent"}, Requires: []string{CapRunCommand, CapMemoryCapture}, Run: captureMemory})
 	register(ActionSpec{Name: "snapshot_disks", Mutates: true, Doc: "crash-consistent snapshots of every disk, tagged as evidence, waited to completion",
 		Params: []string{"wait"}, Run: snapshotDisks})
 	register(ActionSpec{Name: "isolate_network", Mutates: true, Doc: "two-step per-interface isolation into a forensics-only group (cuts tracked flows)",
@@ -315,7 +343,10 @@ func init() {
 	register(ActionSpec{Name: "detach_identity", Mutates: true, Doc: "replace the instance identity with a deny-all one, or remove it",
 		Params: []string{"mode", "replacement_profile", "fallback_remove"}, Run: detachIdentity})
 	register(ActionSpec{Name: "revoke_sessions", Mutates: true, Doc: "deny every session of the role issued before now (stolen credentials included)",
-		Params: []string{"role"}, Run: revokeSessions})
+		Params: []string{"role"}, Requires: []string{CapRevoke}, Run: revokeSessions})
+	register(ActionSpec{Name: "remove_role_assignments", Mutates: true,
+		Doc:    "Azure: delete every role assignment of the instance identity (its tokens cannot be revoked; this denies them)",
+		Params: []string{"principal"}, Run: removeRoleAssignments})
 	register(ActionSpec{Name: "tag_resource", Mutates: true, Doc: "quarantine tags on the instance (and its disks)",
 		Params: []string{"tags", "include_disks"}, Run: tagResource})
 	register(ActionSpec{Name: "stop_instance", Mutates: true, Doc: "stop (or hibernate) the instance",
@@ -402,12 +433,17 @@ func describeInstance(ctx context.Context, x *StepRun) (map[string]any, error) {
 }
 
 // storeArtifact writes an artifact under firedrill/cases/<case>/<resource>/.
+// On a cloud whose provider has no evidence storage (GCP today) the
+// artifact is kept in the case record instead, with its SHA-256, so the
+// metadata and audit extracts — evidence in their own right — are not lost
+// for want of a bucket; the manifest location says where it is
+// (case://<case>/<resource>/<name>).
 func storeArtifact(ctx context.Context, x *StepRun, bucket, name string, body []byte) (*providers.Evidence, error) {
-	st, err := need(x.Provider().Storage(), "storage")
-	if err != nil {
-		return nil, err
+	st := x.Provider().Storage()
+	if st == nil {
+		return x.keepInCase(ctx, name, body), nil
 	}
-	key := fmt.Sprintf("firedrill/cases/%s/%s/%s", x.CaseID(), x.Resource(), name)
+	key := fmt.Sprintf("firedrill/cases/%s/%s/%s", x.CaseID(), strings.TrimPrefix(x.Resource(), "/"), name)
 	ev, err := st.PutEvidenceObject(ctx, bucket, key, body, x.evidenceTags())
 	if err != nil {
 		return nil, fmt.Errorf("storing %s: %w", name, err)
@@ -460,7 +496,7 @@ func protectScaling(ctx context.Context, x *StepRun) (map[string]any, error) {
 
 func captureCommand(kind, defCommand, file string) ActionFunc {
 	return func(ctx context.Context, x *StepRun) (map[string]any, error) {
-		ex, err := need(x.Provider().Exec(), "run-command")
+		ex, err := need(x.Provider().Exec(), CapRunCommand)
 		if err != nil {
 			return nil, err
 		}
@@ -520,12 +556,12 @@ func topCPU(lines []string) string {
 }
 
 func captureMemory(ctx context.Context, x *StepRun) (map[string]any, error) {
-	ex, err := need(x.Provider().Exec(), "run-command")
+	ex, err := need(x.Provider().Exec(), CapRunCommand)
 	if err != nil {
 		return nil, err
 	}
 	if !x.Provider().Capabilities().CanCaptureMemory {
-		return nil, fmt.Errorf("memory capture: %w", providers.ErrUnsupported)
+		return nil, &capabilityError{capability: CapMemoryCapture}
 	}
 	bucket, err := x.EvidenceBucket()
 	if err != nil {
@@ -726,7 +762,7 @@ func revokeSessions(ctx context.Context, x *StepRun) (map[string]any, error) {
 		return nil, err
 	}
 	if !x.Provider().Capabilities().CanRevokeSessions {
-		return nil, fmt.Errorf("this cloud cannot revoke issued sessions: %w", providers.ErrUnsupported)
+		return nil, &capabilityError{capability: CapRevoke}
 	}
 	roles, err := rolesToRevoke(x)
 	if err != nil {
@@ -737,6 +773,8 @@ func revokeSessions(ctx context.Context, x *StepRun) (map[string]any, error) {
 	}
 	revoked := []any{}
 	var before time.Time
+	var affected []string
+	var policies []string
 	for _, role := range roles {
 		res, err := idp.RevokeRoleSessions(ctx, role, time.Time{})
 		if err != nil {
@@ -744,9 +782,81 @@ func revokeSessions(ctx context.Context, x *StepRun) (map[string]any, error) {
 		}
 		revoked = append(revoked, role)
 		before = res.Before
+		affected = append(affected, res.Affected...)
+		policies = append(policies, res.PolicyName)
 	}
-	return map[string]any{"roles": revoked, "before": before.UTC().Format(time.RFC3339),
-		"blast_radius": "every session of these roles issued before the cut-off is denied, the healthy fleet's included, until it refreshes"}, nil
+	x.SetFact("revoked_roles", revoked)
+	out := map[string]any{"roles": revoked, "before": before.UTC().Format(time.RFC3339),
+		"blast_radius": "every session of these roles issued before the cut-off is denied, the healthy fleet's included, until it refreshes"}
+	if len(affected) > 0 {
+		// An all-or-nothing revoke (GCP disables the service account):
+		// every other workload running as it loses its credentials too.
+		// The case records who, and the playbook tells their owners.
+		self := x.FactString("instance", "id")
+		if self == "" {
+			self = x.Resource()
+		}
+		others := []any{}
+		all := []any{}
+		for _, a := range slices.Sorted(slices.Values(affected)) {
+			all = append(all, a)
+			if a != self && a != x.Resource() {
+				others = append(others, a)
+			}
+		}
+		x.SetFact("blast_radius", map[string]any{"identities": revoked, "affected": all, "others": others,
+			"count": len(others), "revocation": strings.Join(policies, "; ")})
+		out["blast_radius"] = fmt.Sprintf("all-or-nothing revoke: %d other workload(s) lose their credentials too: %s",
+			len(others), joinAny(others))
+		out["other_workloads"] = others
+	}
+	return out, nil
+}
+
+// removeRoleAssignments is the documented fallback where a cloud cannot
+// revoke issued tokens (Azure managed identities, ir-semantics §3.2): it
+// deletes every role assignment of the instance identity's principal. ARM
+// authorizes each call against the current assignments, so a token stolen
+// from the metadata service is denied from the next call on, though it
+// stays cryptographically valid for about 24 hours. On Azure the provider's
+// RevokeRoleSessions is exactly this. Other clouds revoke sessions
+// (revoke_sessions) and have no role assignments to delete.
+func removeRoleAssignments(ctx context.Context, x *StepRun) (map[string]any, error) {
+	if c := x.Provider().Cloud(); c != providers.CloudAzure {
+		return nil, fmt.Errorf("role assignments are Azure's authorization model; %s revokes sessions instead (revoke_sessions): %w",
+			c, providers.ErrUnsupported)
+	}
+	idp, err := need(x.Provider().Identity(), CapIdentity)
+	if err != nil {
+		return nil, err
+	}
+	principals, err := rolesToRevoke(x)
+	if err != nil {
+		return nil, err
+	}
+	if p := x.String("principal", ""); p != "" {
+		principals = []string{p}
+	}
+	if len(principals) == 0 {
+		return map[string]any{"principals": []any{}, "removed": 0, "note": "the instance had no identity"}, nil
+	}
+	done := []any{}
+	removed := 0
+	for _, p := range principals {
+		res, err := idp.RevokeRoleSessions(ctx, p, time.Time{})
+		if err != nil {
+			return nil, fmt.Errorf("removing the role assignments of %s: %w", p, err)
+		}
+		if n, ok := strings.CutPrefix(res.PolicyName, "role-assignments-removed:"); ok {
+			if v, err := strconv.Atoi(n); err == nil {
+				removed += v
+			}
+		}
+		done = append(done, p)
+	}
+	x.SetFact("revoked_roles", done)
+	return map[string]any{"principals": done, "removed": removed,
+		"note": "the identity's tokens stay valid about 24 h but no longer authorize anything"}, nil
 }
 
 func tagResource(ctx context.Context, x *StepRun) (map[string]any, error) {
@@ -860,7 +970,7 @@ func queryAudit(ctx context.Context, x *StepRun) (map[string]any, error) {
 		if self != "" && e.Principal == self {
 			continue
 		}
-		if role != "" && !strings.Contains(e.Principal, ":assumed-role/"+role+"/") {
+		if role != "" && !principalIsRole(x.Provider().Cloud(), e.Principal, role) {
 			continue
 		}
 		if len(ops) > 0 && !slices.Contains(ops, e.Operation) {
@@ -918,6 +1028,17 @@ func queryAudit(ctx context.Context, x *StepRun) (map[string]any, error) {
 	return summary, nil
 }
 
+// principalIsRole reports whether an audit event's caller acted as the
+// instance identity: on AWS a session of the role
+// (arn:…:assumed-role/<role>/<session>), on Azure the managed identity's
+// object id, on GCP the service account's email.
+func principalIsRole(cloud, principal, role string) bool {
+	if cloud == providers.CloudAWS {
+		return strings.Contains(principal, ":assumed-role/"+role+"/")
+	}
+	return strings.EqualFold(principal, role) || strings.HasSuffix(strings.ToLower(principal), "/"+strings.ToLower(role))
+}
+
 func sortedAny(set map[string]bool) []any {
 	out := []any{}
 	for _, k := range slices.Sorted(maps.Keys(set)) {
@@ -964,8 +1085,14 @@ func checkIsolated(ctx context.Context, x *StepRun) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Security groups and NSGs are exclusive per interface: only the
+	// forensic one may remain. GCP network tags are additive and the
+	// quarantine tag's priority-0 deny rules win over every allow, so the
+	// tag being present is isolation.
+	additive := x.Provider().Cloud() == providers.CloudGCP
 	for _, n := range inst.NICs {
-		if len(n.Groups) != 1 || n.Groups[0] != group {
+		has := slices.ContainsFunc(n.Groups, func(g string) bool { return strings.EqualFold(g, group) })
+		if !has || (!additive && len(n.Groups) != 1) {
 			return nil, fmt.Errorf("interface %s is in %s, not only %s: %w", n.ID, strings.Join(n.Groups, ","), group, providers.ErrFailed)
 		}
 	}
@@ -978,8 +1105,26 @@ func checkIdentityDetached(ctx context.Context, x *StepRun) (map[string]any, err
 		return nil, err
 	}
 	orig := x.FactString("instance", "identity", "profile_arn")
-	if inst.Identity != nil && orig != "" && inst.Identity.ProfileARN == orig {
-		return nil, fmt.Errorf("the instance still runs as %s: %w", orig, providers.ErrFailed)
+	origRole := x.FactString("instance", "identity", "role_name")
+	still := ""
+	switch {
+	case inst.Identity == nil:
+	case orig != "" && inst.Identity.ProfileARN == orig:
+		still = orig
+	case orig == "" && origRole != "" && inst.Identity.RoleName == origRole:
+		// GCP: a service account, not a profile.
+		still = origRole
+	}
+	if still != "" {
+		// Still attached, but cut if the case revoked the identity
+		// itself (GCP: the service account is disabled, so the metadata
+		// server mints no token for it).
+		revoked, _ := x.Fact("revoked_roles")
+		list, _ := revoked.([]any)
+		if !slices.ContainsFunc(list, func(v any) bool { return fmt.Sprint(v) == inst.Identity.RoleName }) {
+			return nil, fmt.Errorf("the instance still runs as %s: %w", still, providers.ErrFailed)
+		}
+		return map[string]any{"detached": false, "revoked": true, "identity": inst.Identity.RoleName}, nil
 	}
 	now := ""
 	if inst.Identity != nil {
@@ -997,6 +1142,18 @@ func checkScaleInProtected(ctx context.Context, x *StepRun) (map[string]any, err
 		return nil, fmt.Errorf("%s can still be terminated by scaling group %s: %w", inst.ID, inst.ScalingGroup, providers.ErrFailed)
 	}
 	return map[string]any{"protected": true, "group": inst.ScalingGroup, "lifecycle": inst.ScalingLifecycle}, nil
+}
+
+// evidenceTagged reports whether a snapshot carries the evidence tag,
+// under the key each cloud allows: GCE labels take no ':' (the provider
+// writes firedrill-evidence).
+func evidenceTagged(tags map[string]string) bool {
+	for _, k := range []string{"firedrill:evidence", "firedrill-evidence", "firedrill_evidence"} {
+		if tags[k] == "true" {
+			return true
+		}
+	}
+	return false
 }
 
 func checkEvidencePreserved(ctx context.Context, x *StepRun) (map[string]any, error) {
@@ -1035,7 +1192,7 @@ func checkEvidencePreserved(ctx context.Context, x *StepRun) (map[string]any, er
 		if e.State != "completed" {
 			return nil, fmt.Errorf("snapshot %s is %s: %w", e.ID, e.State, providers.ErrFailed)
 		}
-		if e.Tags["firedrill:evidence"] != "true" {
+		if !evidenceTagged(e.Tags) {
 			return nil, fmt.Errorf("snapshot %s lost its evidence tag: %w", e.ID, providers.ErrFailed)
 		}
 	}

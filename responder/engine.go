@@ -95,6 +95,24 @@ const (
 	StatusSkipped   = "skipped"
 )
 
+// Why a step was skipped. A deliberate skip — the decision tree chose
+// another branch, the step is for another cloud, or the cloud cannot do it
+// and the playbook's fallback covers it — does not leave containment
+// incomplete; a skip because something the step needed failed does.
+const (
+	SkipDecision    = "decision"    // the decision outcome is not in when:
+	SkipNoDecision  = "no-decision" // the decision tree gave no outcome
+	SkipCloud       = "cloud"       // the step is for other clouds
+	SkipUnsupported = "unsupported" // the cloud lacks the capability (providers.ErrUnsupported)
+	SkipDependency  = "dependency"  // a step it needs failed
+)
+
+// deliberateSkip reports whether a skip cause is a choice of the playbook
+// rather than a failure.
+func deliberateSkip(cause string) bool {
+	return cause == SkipDecision || cause == SkipCloud || cause == SkipUnsupported
+}
+
 // StepRecord is the result of one step in a case.
 type StepRecord struct {
 	ID, Action, Phase string
@@ -104,8 +122,11 @@ type StepRecord struct {
 	FinishedAt        time.Time
 	Error             string
 	Reason            string // why it was skipped
-	Output            map[string]any
-	Evidence          []EvidenceRecord
+	// SkipCause classifies a skip (one of the Skip* constants), which
+	// decides whether it leaves containment incomplete.
+	SkipCause string `json:",omitempty"`
+	Output    map[string]any
+	Evidence  []EvidenceRecord
 	// FromJournal: the result was recorded by an earlier run and reused.
 	FromJournal bool
 }
@@ -173,6 +194,7 @@ type Case struct {
 
 	mu            sync.Mutex
 	facts         map[string]any
+	artifacts     map[string][]byte // location -> bytes of artifacts kept in the case record
 	steps         map[string]*StepRecord
 	order         []string
 	evidence      []EvidenceRecord
@@ -229,6 +251,15 @@ func (c *Case) Remediation() []RemediationStatus {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.remediation)
+}
+
+// Artifact returns an artifact kept in the case record (on clouds whose
+// provider has no evidence storage) by its manifest location.
+func (c *Case) Artifact(location string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.artifacts[location]
+	return slices.Clone(b), ok
 }
 
 // Facts returns a deep copy of the facts gathered.
@@ -361,6 +392,13 @@ func (r *Responder) Respond(ctx context.Context, trig Trigger) (*Case, error) {
 			"severity": trig.Severity},
 		"steps": map[string]any{},
 	}
+	// The cloud and what its provider can do are facts, so decision
+	// predicates and templates can branch on them (facts.cloud == "gcp",
+	// facts.capabilities.can_revoke_sessions).
+	if r.p != nil {
+		c.facts["cloud"] = r.p.Cloud()
+		c.facts["capabilities"] = capabilityFacts(r.p.Capabilities())
+	}
 	r.mu.Lock()
 	r.cases = append(r.cases, c)
 	r.mu.Unlock()
@@ -455,6 +493,14 @@ func (r *Responder) runGraph(ctx context.Context, c *Case, steps []*Step, decide
 				if status[s.ID] != "" {
 					continue
 				}
+				// A step for other clouds is skipped at once, whatever it
+				// waits for: that is the reason worth recording.
+				if cloud := r.cloud(); len(s.Clouds) > 0 && !slices.Contains(s.Clouds, cloud) {
+					progress = true
+					finish(s.ID, r.skip(c, s, fmt.Sprintf("cloud-specific step for %s; this case is on %s",
+						strings.Join(s.Clouds, ", "), cloud), SkipCloud))
+					continue
+				}
 				ready, blocked := true, ""
 				for _, d := range s.Needs {
 					switch status[d] {
@@ -477,7 +523,16 @@ func (r *Responder) runGraph(ctx context.Context, c *Case, steps []*Step, decide
 				}
 				progress = true
 				if blocked != "" {
-					finish(s.ID, r.skip(c, s, fmt.Sprintf("needs %s, which %s", blocked, status[blocked])))
+					// A step that needs a deliberately skipped one is
+					// skipped for the same reason (a GCP-only notify after
+					// a GCP-only revoke); after a failure it is a failure.
+					cause := SkipDependency
+					c.mu.Lock()
+					if b := c.steps[blocked]; b != nil && b.Status == StatusSkipped && deliberateSkip(b.SkipCause) {
+						cause = b.SkipCause
+					}
+					c.mu.Unlock()
+					finish(s.ID, r.skip(c, s, fmt.Sprintf("needs %s, which %s", blocked, status[blocked]), cause))
 					continue
 				}
 				if len(s.When) > 0 {
@@ -487,12 +542,18 @@ func (r *Responder) runGraph(ctx context.Context, c *Case, steps []*Step, decide
 					}
 					if !slices.Contains(s.When, c.Outcome) {
 						reason := fmt.Sprintf("decision outcome is %q; step runs when %s", c.Outcome, strings.Join(s.When, " or "))
+						cause := SkipDecision
 						if c.Outcome == "" {
 							reason = "the decision tree gave no outcome; step runs when " + strings.Join(s.When, " or ")
+							cause = SkipNoDecision
 						}
-						finish(s.ID, r.skip(c, s, reason))
+						finish(s.ID, r.skip(c, s, reason, cause))
 						continue
 					}
+				}
+				if gap := r.capabilityGap(s); gap != nil {
+					finish(s.ID, r.skip(c, s, r.unsupportedReason(gap), SkipUnsupported))
+					continue
 				}
 				if rec, ok := r.journal.Load(journalKey(c, s)); ok && rec.Status == StatusSucceeded {
 					r.restore(c, s, &rec)
@@ -567,17 +628,26 @@ func (r *Responder) restore(c *Case, s *Step, rec *StepRecord) {
 		Detail:  map[string]string{"action": s.Action, "phase": s.Phase, "reason": "journal"}})
 }
 
-func (r *Responder) skip(c *Case, s *Step, reason string) *StepRecord {
+func (r *Responder) skip(c *Case, s *Step, reason, cause string) *StepRecord {
 	now := r.clk.Now()
 	r.emit(c, timeline.Event{Kind: timeline.StepSkip, Name: s.ID, Outcome: StatusSkipped, Message: reason,
 		Detail: map[string]string{"action": s.Action, "phase": s.Phase, "reason": reason}})
 	return &StepRecord{ID: s.ID, Action: s.Action, Phase: s.Phase, Status: StatusSkipped, Reason: reason,
-		StartedAt: now, FinishedAt: now}
+		SkipCause: cause, StartedAt: now, FinishedAt: now}
+}
+
+// cloud is the cloud the responder acts on ("" without a provider).
+func (r *Responder) cloud() string {
+	if r.p == nil {
+		return ""
+	}
+	return r.p.Cloud()
 }
 
 // checkContained declares containment once every containment step has
-// finished and none failed (steps skipped by the decision outcome are fine;
-// steps skipped because a dependency failed are not).
+// finished and none failed (deliberate skips — another decision branch,
+// another cloud, a capability the cloud lacks — are fine; steps skipped
+// because a dependency failed are not).
 func (r *Responder) checkContained(c *Case, steps []*Step, status map[string]string) bool {
 	var ids []string
 	for _, s := range steps {
@@ -598,7 +668,7 @@ func (r *Responder) checkContained(c *Case, steps []*Step, status map[string]str
 	var bad []string
 	for _, id := range ids {
 		rec := c.steps[id]
-		if rec.Status == StatusFailed || (rec.Status == StatusSkipped && !strings.HasPrefix(rec.Reason, "decision outcome")) {
+		if rec.Status == StatusFailed || (rec.Status == StatusSkipped && !deliberateSkip(rec.SkipCause)) {
 			ok = false
 			bad = append(bad, id)
 		}
@@ -719,6 +789,20 @@ func (r *Responder) runStep(ctx context.Context, c *Case, s *Step) *StepRecord {
 			return rec
 		}
 		rec.Evidence = append(rec.Evidence, x.evidence...)
+		if errors.Is(err, providers.ErrUnsupported) && ctx.Err() == nil {
+			// The cloud cannot do this (GCP has no run-command, Azure no
+			// token revocation): a skip that names the documented
+			// fallback, not an error that fails containment.
+			rec.Status, rec.SkipCause = StatusSkipped, SkipUnsupported
+			rec.FinishedAt = r.clk.Now()
+			rec.Reason = r.unsupportedReason(err)
+			d := maps.Clone(base)
+			d["attempts"] = itoa(attempt)
+			d["reason"] = rec.Reason
+			d["error_code"] = providers.Code(err)
+			r.emit(c, timeline.Event{Kind: timeline.StepSkip, Name: s.ID, Outcome: StatusSkipped, Message: rec.Reason, Detail: d})
+			return rec
+		}
 		retryable := attempt <= s.Retries && !permanent(err) && ctx.Err() == nil
 		if !retryable {
 			rec.Status = StatusFailed
@@ -871,7 +955,7 @@ func (r *Responder) Matching(cloud string, findings []providers.Finding, alarms 
 	var out []Trigger
 	types := r.pb.Triggers.Findings[cloud]
 	for _, f := range findings {
-		if !slices.Contains(types, f.Type) || f.ResourceID == "" {
+		if !slices.Contains(types, f.Type) || f.ResourceID == "" || notAVM[f.ResourceType] {
 			continue
 		}
 		out = append(out, Trigger{Kind: TriggerFinding, Type: f.Type, Resource: f.ResourceID, ResourceType: f.ResourceType,
@@ -892,6 +976,48 @@ func (r *Responder) Matching(cloud string, findings []providers.Finding, alarms 
 	return out
 }
 
+// notAVM are finding resource types a VM playbook cannot act on directly
+// (a stolen key, a service account): the case opens on the VM, from the
+// same incident's VM finding, or from the key once resolved to the
+// instance whose role session it is (resolveFindings).
+var notAVM = map[string]bool{"AccessKey": true, "ServiceAccount": true, "IAMUser": true, "S3Bucket": true}
+
+// resolveFindings maps credential findings that name an AWS access key
+// (GuardDuty's InstanceCredentialExfiltration) to the instance the key was
+// issued to: an EC2 role session is named after its instance, so the audit
+// log's caller for the key (arn:aws:sts::…:assumed-role/<role>/i-…) names
+// it. Findings it cannot resolve are left as they are, and Matching skips
+// them.
+func (r *Responder) resolveFindings(ctx context.Context, findings []providers.Finding) {
+	au := r.p.Audit()
+	if r.p.Cloud() != providers.CloudAWS || au == nil {
+		return
+	}
+	types := r.pb.Triggers.Findings[r.p.Cloud()]
+	for i := range findings {
+		f := &findings[i]
+		if f.ResourceType != "AccessKey" || f.AccessKeyID == "" || !slices.Contains(types, f.Type) {
+			continue
+		}
+		now := r.clk.Now()
+		events, err := au.Query(ctx, providers.AuditQuery{Start: now.Add(-24 * time.Hour), End: now, AccessKeyID: f.AccessKeyID, Max: 50})
+		if err != nil {
+			r.emit(nil, timeline.Event{Kind: timeline.StepError, Name: "watch", Outcome: StatusFailed,
+				Message: fmt.Sprintf("resolving finding %s (key %s) to an instance: %v", f.ID, f.AccessKeyID, err),
+				Detail:  map[string]string{"phase": "trigger", "error": err.Error()}})
+			continue
+		}
+		for _, e := range events {
+			if _, sess, ok := strings.Cut(e.Principal, ":assumed-role/"); ok {
+				if parts := strings.Split(sess, "/"); len(parts) == 2 && strings.HasPrefix(parts[1], "i-") {
+					f.ResourceID, f.ResourceType = parts[1], "Instance"
+					break
+				}
+			}
+		}
+	}
+}
+
 func (r *Responder) poll(ctx context.Context, since time.Time) ([]Trigger, error) {
 	var findings []providers.Finding
 	var alarms []providers.Alarm
@@ -901,6 +1027,7 @@ func (r *Responder) poll(ctx context.Context, since time.Time) ([]Trigger, error
 			if findings, err = f.List(ctx, since); err != nil {
 				return nil, fmt.Errorf("polling findings: %w", err)
 			}
+			r.resolveFindings(ctx, findings)
 		}
 	}
 	if len(r.pb.Triggers.Alarms) > 0 {

@@ -467,6 +467,44 @@ func (v *validator) validateStep(p string, s *Step, seen map[string]string) {
 	if s.Retries < 0 || s.Retries > maxRetries {
 		v.errorf(p+".retries", "must be between 0 and %d", maxRetries)
 	}
+	for i, c := range s.Clouds {
+		v.checkStepCloud(fmt.Sprintf("%s.clouds[%d]", p, i), c)
+	}
+	for _, c := range slices.Sorted(maps.Keys(s.CloudParams)) {
+		cp := p + ".cloud_params." + c
+		v.checkStepCloud(cp, c)
+		if len(s.Clouds) > 0 && isCloud(c) && !slices.Contains(s.Clouds, c) {
+			v.errorf(cp, "the step runs only on %s; parameters for %s would never be used", strings.Join(s.Clouds, ", "), c)
+		}
+		if spec, ok := registry[s.Action]; ok {
+			for _, k := range slices.Sorted(maps.Keys(s.CloudParams[c])) {
+				if !slices.Contains(spec.Params, k) {
+					allowed := "none"
+					if len(spec.Params) > 0 {
+						allowed = strings.Join(spec.Params, ", ")
+					}
+					v.errorf(cp+"."+k, "unknown parameter %q of action %s (expected: %s)", k, s.Action, allowed)
+				}
+				if str, ok := s.CloudParams[c][k].(string); ok && strings.Contains(str, "{{") {
+					if _, err := template.New(k).Option("missingkey=error").Parse(str); err != nil {
+						v.errorf(cp+"."+k, "bad template: %v", err)
+					}
+				}
+			}
+		}
+	}
+}
+
+// checkStepCloud validates a cloud a step names: a known cloud, and one the
+// playbook is for (a step for a cloud the playbook never runs on is a typo
+// or a leftover).
+func (v *validator) checkStepCloud(p, c string) {
+	switch {
+	case !isCloud(c):
+		v.errorf(p, "unknown cloud %q (expected one of: aws, azure, gcp)", c)
+	case !slices.Contains(v.pb.Clouds, c):
+		v.errorf(p, "cloud %q is not among the playbook's clouds (%s)", c, strings.Join(v.pb.Clouds, ", "))
+	}
 }
 
 // findCycle returns the ids of one dependency cycle (first id repeated at

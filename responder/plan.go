@@ -144,6 +144,13 @@ func WritePlan(w io.Writer, pb *Playbook) error {
 			if len(p.When) > 0 {
 				line += " when " + strings.Join(p.When, "|")
 			}
+			// (PlannedStep's fields are mirrored by the CLI's JSON view,
+			// so the step's clouds are read from the playbook here.)
+			for _, s := range pb.Steps() {
+				if s.ID == p.ID && len(s.Clouds) > 0 {
+					line += " on " + strings.Join(s.Clouds, ",")
+				}
+			}
 		}
 		if _, err := fmt.Fprintln(w, line); err != nil {
 			return fmt.Errorf("writing plan: %w", err)

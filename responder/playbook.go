@@ -124,6 +124,18 @@ type Step struct {
 	// When lists decision outcomes under which the step runs; empty means
 	// always.
 	When StringList `yaml:"when" json:"when,omitempty"`
+	// Clouds limits the step to some of the playbook's clouds: a
+	// cloud-specific step, for where the clouds' semantics differ (Azure
+	// removes role assignments because it cannot revoke a managed
+	// identity's tokens; GCP disables the service account). On other
+	// clouds the step is skipped with a reason, which neither fails
+	// containment nor blocks the steps that need it. Empty means every
+	// cloud of the playbook.
+	Clouds StringList `yaml:"clouds" json:"clouds,omitempty"`
+	// CloudParams override Params per cloud ("azure": {mode: remove}), for
+	// a step whose action is the same everywhere but whose settings are
+	// not. Keys are merged over Params.
+	CloudParams map[string]map[string]any `yaml:"cloud_params" json:"cloud_params,omitempty"`
 
 	// Phase is set by the loader from the section the step is in.
 	Phase string `yaml:"-" json:"phase"`

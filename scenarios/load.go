@@ -16,6 +16,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
 )
 
@@ -47,12 +48,15 @@ type rawScenario struct {
 	Description string         `yaml:"description"`
 	Clouds      []string       `yaml:"clouds"`
 	Techniques  []rawTechnique `yaml:"techniques"`
-	Environment rawEnvironment `yaml:"environment"`
-	Steps       []rawStep      `yaml:"steps"`
-	Dynamics    rawDynamics    `yaml:"dynamics"`
-	Detectors   rawDetectors   `yaml:"detectors"`
-	Duration    string         `yaml:"duration"`
-	Expect      rawExpect      `yaml:"expect"`
+	// Exactly one of environment (one cloud) and environments (one entry
+	// per cloud) is given.
+	Environment  *rawEnvironment  `yaml:"environment"`
+	Environments []rawEnvironment `yaml:"environments"`
+	Steps        []rawStep        `yaml:"steps"`
+	Dynamics     rawDynamics      `yaml:"dynamics"`
+	Detectors    rawDetectors     `yaml:"detectors"`
+	Duration     string           `yaml:"duration"`
+	Expect       rawExpect        `yaml:"expect"`
 }
 
 type rawTechnique struct {
@@ -65,6 +69,8 @@ type rawEnvironment struct {
 	Instances    int             `yaml:"instances"`
 	ScaleIn      *rawScaleIn     `yaml:"scale_in"`
 	RolePolicies []rawRolePolicy `yaml:"role_policies"`
+	// ServiceAccountRoles: GCP only.
+	ServiceAccountRoles []string `yaml:"service_account_roles"`
 }
 
 type rawScaleIn struct {
@@ -101,6 +107,8 @@ type rawBackground struct {
 
 type rawDetectors struct {
 	GuardDuty   *rawGuardDuty   `yaml:"guardduty"`
+	Defender    *rawDefender    `yaml:"defender"`
+	SCC         *rawSCC         `yaml:"scc"`
 	CPUAlarm    *rawCPUAlarm    `yaml:"cpu_alarm"`
 	CostAnomaly *rawCostAnomaly `yaml:"cost_anomaly"`
 }
@@ -108,6 +116,19 @@ type rawDetectors struct {
 type rawGuardDuty struct {
 	Enabled *bool       `yaml:"enabled"`
 	Latency *rawLatency `yaml:"latency"`
+}
+
+type rawDefender struct {
+	Enabled       *bool       `yaml:"enabled"`
+	MiningLatency *rawLatency `yaml:"mining_latency"`
+	DomainLatency *rawLatency `yaml:"domain_latency"`
+	TokenLatency  *rawLatency `yaml:"token_latency"`
+}
+
+type rawSCC struct {
+	Enabled     *bool       `yaml:"enabled"`
+	ETDLatency  *rawLatency `yaml:"etd_latency"`
+	VMTDLatency *rawLatency `yaml:"vmtd_latency"`
 }
 
 type rawLatency struct {
@@ -141,8 +162,8 @@ type rawSLO struct {
 	MTTC    string `yaml:"mttc"`
 }
 
-// Presets the runner knows how to seed.
-var Presets = []string{"aws-web-asg"}
+// Presets the runner knows how to seed (see PresetClouds).
+var Presets = []string{"aws-web-asg", "azure-web-vmss", "gcp-web-mig"}
 
 var idRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 
@@ -441,41 +462,106 @@ func (v *validator) scenario(r *rawScenario) *Scenario {
 	if r.Duration != "" && sc.Duration == 0 && len(v.errs) == 0 {
 		v.add("duration", "must be positive")
 	}
-	sc.Environment = v.environment(r.Environment, sc.Duration)
+	sc.Environments = v.environments(r, sc.Duration)
+	if len(sc.Environments) > 0 {
+		sc.Environment = sc.Environments[0]
+	}
 	sc.Steps = v.steps(r.Steps, sc)
-	sc.Dynamics = v.dynamics(r.Dynamics, sc.Environment)
-	sc.Detectors = v.detectors(r.Detectors)
+	sc.Dynamics = v.dynamics(r.Dynamics, sc)
+	sc.Detectors = v.detectors(r.Detectors, sc)
 	sc.Expect = v.expect(r.Expect)
 	return sc
 }
 
-func (v *validator) environment(r rawEnvironment, dur time.Duration) Environment {
-	env := Environment{Preset: r.Preset, Instances: r.Instances}
+// environments validates environment / environments against the
+// scenario's clouds: exactly one environment per named cloud, in any order
+// (the result follows the order of clouds).
+func (v *validator) environments(r *rawScenario, dur time.Duration) []Environment {
+	var raw []rawEnvironment
+	var paths []string
+	switch {
+	case r.Environment != nil && len(r.Environments) > 0:
+		v.add("environments", "give either environment (one cloud) or environments (one per cloud), not both")
+		return nil
+	case r.Environment != nil:
+		raw, paths = []rawEnvironment{*r.Environment}, []string{"environment"}
+	case len(r.Environments) > 0:
+		raw = r.Environments
+		for i := range raw {
+			paths = append(paths, fmt.Sprintf("environments[%d]", i))
+		}
+	default:
+		v.add("environment", "is required: the environment to seed (preset: %s)", strings.Join(Presets, ", "))
+		return nil
+	}
+	byCloud := map[string]Environment{}
+	for i, re := range raw {
+		env := v.environment(re, paths[i], dur)
+		if env.Cloud == "" {
+			continue
+		}
+		if _, dup := byCloud[env.Cloud]; dup {
+			v.add(paths[i]+".preset", "a second %s environment: a scenario seeds one environment per cloud", env.Cloud)
+			continue
+		}
+		if !slices.Contains(r.Clouds, env.Cloud) {
+			v.add(paths[i]+".preset", "preset %q is a %s environment, but clouds does not name %s", env.Preset, env.Cloud, env.Cloud)
+		}
+		byCloud[env.Cloud] = env
+	}
+	var out []Environment
+	for i, c := range r.Clouds {
+		env, ok := byCloud[c]
+		if !ok {
+			if c == "aws" || c == "azure" || c == "gcp" {
+				v.add(fmt.Sprintf("clouds[%d]", i), "cloud %s has no environment (add one to environments)", c)
+			}
+			continue
+		}
+		out = append(out, env)
+	}
+	return out
+}
+
+func (v *validator) environment(r rawEnvironment, path string, dur time.Duration) Environment {
+	env := Environment{Preset: r.Preset, Instances: r.Instances, Cloud: PresetClouds[r.Preset]}
 	if !slices.Contains(Presets, r.Preset) {
-		v.add("environment.preset", "unknown preset %q (known: %s)", r.Preset, strings.Join(Presets, ", "))
+		v.add(path+".preset", "unknown preset %q (known: %s)", r.Preset, strings.Join(Presets, ", "))
 	}
 	if env.Instances == 0 {
 		env.Instances = 3
 	}
 	if env.Instances < 1 || env.Instances > 20 {
-		v.add("environment.instances", "%d is out of range 1..20", r.Instances)
+		v.add(path+".instances", "%d is out of range 1..20", r.Instances)
 	}
 	if s := r.ScaleIn; s != nil {
-		env.ScaleIn = &ScaleIn{After: v.duration("environment.scale_in.after", s.After, true)}
+		env.ScaleIn = &ScaleIn{After: v.duration(path+".scale_in.after", s.After, true)}
 		if s.Desired == nil {
-			v.add("environment.scale_in.desired", "is required")
+			v.add(path+".scale_in.desired", "is required")
 		} else {
 			env.ScaleIn.Desired = *s.Desired
 			if *s.Desired < 0 || *s.Desired >= env.Instances {
-				v.add("environment.scale_in.desired", "%d must be between 0 and instances-1 (%d)", *s.Desired, env.Instances-1)
+				v.add(path+".scale_in.desired", "%d must be between 0 and instances-1 (%d)", *s.Desired, env.Instances-1)
 			}
 		}
 		if dur > 0 && env.ScaleIn.After >= dur {
-			v.add("environment.scale_in.after", "%s is not before the end of the scenario (%s)", s.After, dur)
+			v.add(path+".scale_in.after", "%s is not before the end of the scenario (%s)", s.After, dur)
 		}
 	}
+	if len(r.RolePolicies) > 0 && env.Cloud != "" && env.Cloud != "aws" {
+		v.add(path+".role_policies", "role policies are IAM policies on the AWS instance role; preset %s is %s", r.Preset, env.Cloud)
+	}
+	if len(r.ServiceAccountRoles) > 0 && env.Cloud != "" && env.Cloud != "gcp" {
+		v.add(path+".service_account_roles", "service-account roles are GCP project roles; preset %s is %s", r.Preset, env.Cloud)
+	}
+	for i, role := range r.ServiceAccountRoles {
+		if !world.GCPRoleKnown(role) {
+			v.add(fmt.Sprintf("%s.service_account_roles[%d]", path, i), "unknown or unmodelled GCP role %q (e.g. roles/compute.securityAdmin)", role)
+		}
+	}
+	env.ServiceAccountRoles = r.ServiceAccountRoles
 	for i, rp := range r.RolePolicies {
-		p := fmt.Sprintf("environment.role_policies[%d]", i)
+		p := fmt.Sprintf("%s.role_policies[%d]", path, i)
 		if rp.Name == "" {
 			v.add(p+".name", "is required")
 		}
@@ -574,6 +660,9 @@ func (v *validator) steps(raw []rawStep, sc *Scenario) []Step {
 			if !slices.ContainsFunc(sc.Techniques, func(x Technique) bool { return x.ID == t.ATTACK }) {
 				v.add(p+".technique", "%s implements ATT&CK %s, which the scenario's techniques list does not name", t.ID, t.ATTACK)
 			}
+			if c := t.CloudName(); !slices.Contains(sc.Clouds, c) {
+				v.add(p+".technique", "%s attacks %s, which the scenario's clouds do not name", t.ID, c)
+			}
 		}
 		out = append(out, st)
 	}
@@ -603,8 +692,11 @@ func scalar(x any) (string, bool) {
 	return "", false
 }
 
-func (v *validator) dynamics(r rawDynamics, env Environment) Dynamics {
+func (v *validator) dynamics(r rawDynamics, sc *Scenario) Dynamics {
 	var d Dynamics
+	if _, aws := sc.EnvironmentFor("aws"); len(r.Background) > 0 && !aws && len(sc.Environments) > 0 {
+		v.add("dynamics.background", "background activity is made of AWS calls by IAM users; the scenario has no aws environment")
+	}
 	for i, b := range r.Background {
 		p := fmt.Sprintf("dynamics.background[%d]", i)
 		bg := Background{User: b.User, SourceIP: b.SourceIP, Calls: b.Calls,
@@ -633,21 +725,56 @@ func (v *validator) dynamics(r rawDynamics, env Environment) Dynamics {
 	return d
 }
 
-func (v *validator) detectors(r rawDetectors) Detectors {
-	var d Detectors
-	if g := r.GuardDuty; g != nil {
-		d.GuardDuty.Enabled = enabled(g.Enabled)
-		if l := g.Latency; l != nil {
-			lat := &Latency{Min: v.duration("detectors.guardduty.latency.min", l.Min, true),
-				Mode: v.duration("detectors.guardduty.latency.mode", l.Mode, true),
-				Max:  v.duration("detectors.guardduty.latency.max", l.Max, true)}
-			if lat.Min > lat.Mode || lat.Mode > lat.Max {
-				v.add("detectors.guardduty.latency", "needs min <= mode <= max (got %s, %s, %s)", l.Min, l.Mode, l.Max)
-			}
-			d.GuardDuty.Latency = lat
+// latency validates a triangular latency; nil stays nil.
+func (v *validator) latency(path string, l *rawLatency) *Latency {
+	if l == nil {
+		return nil
+	}
+	lat := &Latency{Min: v.duration(path+".min", l.Min, true),
+		Mode: v.duration(path+".mode", l.Mode, true),
+		Max:  v.duration(path+".max", l.Max, true)}
+	if lat.Min > lat.Mode || lat.Mode > lat.Max {
+		v.add(path, "needs min <= mode <= max (got %s, %s, %s)", l.Min, l.Mode, l.Max)
+	}
+	return lat
+}
+
+// needCloud reports a detector configured for a cloud the scenario does
+// not seed: it would silently watch nothing.
+func (v *validator) needCloud(path string, sc *Scenario, clouds ...string) {
+	if len(sc.Environments) == 0 {
+		return // the environment error already explains
+	}
+	for _, c := range clouds {
+		if _, ok := sc.EnvironmentFor(c); ok {
+			return
 		}
 	}
+	v.add(path, "watches %s, which the scenario does not seed", strings.Join(clouds, " or "))
+}
+
+func (v *validator) detectors(r rawDetectors, sc *Scenario) Detectors {
+	var d Detectors
+	if g := r.GuardDuty; g != nil {
+		v.needCloud("detectors.guardduty", sc, "aws")
+		d.GuardDuty.Enabled = enabled(g.Enabled)
+		d.GuardDuty.Latency = v.latency("detectors.guardduty.latency", g.Latency)
+	}
+	if g := r.Defender; g != nil {
+		v.needCloud("detectors.defender", sc, "azure")
+		d.Defender = Defender{Enabled: enabled(g.Enabled),
+			MiningLatency: v.latency("detectors.defender.mining_latency", g.MiningLatency),
+			DomainLatency: v.latency("detectors.defender.domain_latency", g.DomainLatency),
+			TokenLatency:  v.latency("detectors.defender.token_latency", g.TokenLatency)}
+	}
+	if g := r.SCC; g != nil {
+		v.needCloud("detectors.scc", sc, "gcp")
+		d.SCC = SCC{Enabled: enabled(g.Enabled),
+			ETDLatency:  v.latency("detectors.scc.etd_latency", g.ETDLatency),
+			VMTDLatency: v.latency("detectors.scc.vmtd_latency", g.VMTDLatency)}
+	}
 	if c := r.CPUAlarm; c != nil {
+		v.needCloud("detectors.cpu_alarm", sc, "aws", "azure")
 		d.CPUAlarm = CPUAlarm{Enabled: enabled(c.Enabled), Threshold: 95, Period: 5 * time.Minute, EvaluationPeriods: 2}
 		if c.Threshold != nil {
 			d.CPUAlarm.Threshold = *c.Threshold
@@ -669,6 +796,7 @@ func (v *validator) detectors(r rawDetectors) Detectors {
 		}
 	}
 	if c := r.CostAnomaly; c != nil {
+		v.needCloud("detectors.cost_anomaly", sc, "aws")
 		d.CostAnomaly = CostAnomaly{Enabled: enabled(c.Enabled), After: 4 * time.Hour, MinSpendUSD: 10}
 		if c.After != "" {
 			d.CostAnomaly.After = v.duration("detectors.cost_anomaly.after", c.After, true)

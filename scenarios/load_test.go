@@ -114,6 +114,23 @@ func TestLoadErrorsNameFileLineColumnAndField(t *testing.T) {
 			[]string{"tiny.yaml:3:1: ',' or ']' must be specified"}},
 		{"bad scale-in", "  preset: aws-web-asg", "  preset: aws-web-asg\n  scale_in: {after: 25m, desired: 3}",
 			[]string{"tiny.yaml:8:35: environment.scale_in.desired: 3 must be between 0 and instances-1 (2)"}},
+		{"preset of another cloud", "preset: aws-web-asg", "preset: azure-web-vmss",
+			[]string{"tiny.yaml:7:11: environment.preset: preset \"azure-web-vmss\" is a azure environment, but clouds does not name azure",
+				"clouds[0]: cloud aws has no environment"}},
+		{"cloud without environment", "clouds: [aws]", "clouds: [aws, gcp]",
+			[]string{"tiny.yaml:3:15: clouds[1]: cloud gcp has no environment"}},
+		{"environment and environments", "environment:\n  preset: aws-web-asg", "environment:\n  preset: aws-web-asg\nenvironments:\n  - preset: aws-web-asg",
+			[]string{"environments: give either environment (one cloud) or environments (one per cloud), not both"}},
+		{"no environment", "environment:\n  preset: aws-web-asg\n", "",
+			[]string{"environment: is required"}},
+		{"two environments for one cloud", "environment:\n  preset: aws-web-asg", "environments:\n  - preset: aws-web-asg\n  - preset: aws-web-asg",
+			[]string{"tiny.yaml:8:13: environments[1].preset: a second aws environment"}},
+		{"technique of an unseeded cloud", "technique: aws.ec2.exploit-web-app", "technique: gcp.gce.exploit-web-app",
+			[]string{"steps[0].technique: gcp.gce.exploit-web-app attacks gcp, which the scenario's clouds do not name"}},
+		{"detector of an unseeded cloud", "duration: 1h", "duration: 1h\ndetectors: {defender: {enabled: true}}",
+			[]string{"detectors.defender: watches azure, which the scenario does not seed"}},
+		{"service-account roles on aws", "  preset: aws-web-asg", "  preset: aws-web-asg\n  service_account_roles: [roles/owner]",
+			[]string{"environment.service_account_roles: service-account roles are GCP project roles; preset aws-web-asg is aws"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -134,6 +151,45 @@ func TestLoadErrorIsTyped(t *testing.T) {
 	require.True(t, errors.As(err, &e))
 	require.Equal(t, scenarios.Error{File: "x.yaml", Line: 10, Column: 9, Field: "steps[0].at",
 		Msg: `"soon" is not a duration (use e.g. 90s, 25m, 2h)`}, *e)
+}
+
+// TestCloudScenariosLoad: the Azure, GCP and multi-cloud scenarios load
+// with one environment per cloud, in the order of clouds, each cloud's
+// detector, and the generalised playbook.
+func TestCloudScenariosLoad(t *testing.T) {
+	for _, c := range []struct {
+		id, preset string
+		clouds     []string
+	}{
+		{"azure-vm-cryptomining", "azure-web-vmss", []string{"azure"}},
+		{"gcp-vm-cryptomining", "gcp-web-mig", []string{"gcp"}},
+		{"multicloud-cryptomining", "aws-web-asg", []string{"aws", "azure", "gcp"}},
+	} {
+		t.Run(c.id, func(t *testing.T) {
+			sc, ok := scenarios.ByID(c.id)
+			require.True(t, ok)
+			require.Equal(t, c.clouds, sc.Clouds)
+			require.Len(t, sc.Environments, len(c.clouds))
+			for i, e := range sc.Environments {
+				require.Equal(t, c.clouds[i], e.Cloud)
+				require.NotNil(t, e.ScaleIn, "every cloud's scaling races the responder")
+			}
+			require.Equal(t, c.preset, sc.Environment.Preset)
+			require.Equal(t, "vm-cryptomining", sc.Expect.Playbook)
+			require.Equal(t, "custom", sc.Expect.SLO.Profile)
+			reg := attacker.Builtin()
+			for _, st := range sc.Steps {
+				tech, ok := reg.Get(st.Technique)
+				require.True(t, ok)
+				require.Contains(t, c.clouds, tech.CloudName())
+			}
+		})
+	}
+	sc, _ := scenarios.ByID("multicloud-cryptomining")
+	require.True(t, sc.Detectors.GuardDuty.Enabled && sc.Detectors.Defender.Enabled && sc.Detectors.SCC.Enabled)
+	gcp, ok := sc.EnvironmentFor("gcp")
+	require.True(t, ok)
+	require.Equal(t, []string{"roles/compute.securityAdmin"}, gcp.ServiceAccountRoles)
 }
 
 func TestUnknownScenarioID(t *testing.T) {

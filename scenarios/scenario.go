@@ -28,12 +28,17 @@ type Scenario struct {
 	Description string
 	Clouds      []string
 	Techniques  []Technique
+	// Environment is the first (for single-cloud scenarios the only)
+	// entry of Environments, kept for callers that predate multi-cloud.
 	Environment Environment
-	Steps       []Step
-	Dynamics    Dynamics
-	Detectors   Detectors
-	Duration    time.Duration
-	Expect      Expect
+	// Environments are the seeded environments, one per cloud, in the
+	// order of Clouds.
+	Environments []Environment
+	Steps        []Step
+	Dynamics     Dynamics
+	Detectors    Detectors
+	Duration     time.Duration
+	Expect       Expect
 	// Source is the file the scenario was loaded from.
 	Source string
 }
@@ -44,18 +49,39 @@ type Technique struct {
 	Name string
 }
 
-// Environment is what the runner seeds before the attack starts.
+// Environment is what the runner seeds in one cloud before the attack
+// starts.
 type Environment struct {
-	// Preset names a seeded environment; "aws-web-asg" is cloudsim/demo's
-	// web autoscaling group.
+	// Preset names a seeded environment: "aws-web-asg" (cloudsim/demo's
+	// web autoscaling group), "azure-web-vmss" (a web VM scale set) or
+	// "gcp-web-mig" (a web managed instance group).
 	Preset string
+	// Cloud is the preset's cloud: aws, azure or gcp.
+	Cloud string
 	// Instances is the size of the web scaling group.
 	Instances int
 	// ScaleIn schedules a scale-in of the web group, nil for none.
 	ScaleIn *ScaleIn
 	// RolePolicies are extra inline policies on the instance role: the
-	// over-privilege that turns a stolen role session into real damage.
+	// over-privilege that turns a stolen role session into real damage
+	// (AWS only).
 	RolePolicies []RolePolicy
+	// ServiceAccountRoles are extra project roles granted to the web
+	// tier's service account: the GCP over-privilege (GCP only).
+	ServiceAccountRoles []string
+}
+
+// PresetClouds maps each preset to its cloud.
+var PresetClouds = map[string]string{"aws-web-asg": "aws", "azure-web-vmss": "azure", "gcp-web-mig": "gcp"}
+
+// EnvironmentFor returns the scenario's environment in cloud.
+func (s *Scenario) EnvironmentFor(cloud string) (Environment, bool) {
+	for _, e := range s.Environments {
+		if e.Cloud == cloud {
+			return e, true
+		}
+	}
+	return Environment{}, false
 }
 
 // ScaleIn is a scheduled change of the web group's desired capacity.
@@ -110,8 +136,27 @@ var BackgroundCalls = []string{"ec2:DescribeInstances", "ec2:DescribeSecurityGro
 // Detectors says which managed detectors are on and how they behave.
 type Detectors struct {
 	GuardDuty   GuardDuty
+	Defender    Defender
+	SCC         SCC
 	CPUAlarm    CPUAlarm
 	CostAnomaly CostAnomaly
+}
+
+// Defender configures the Microsoft Defender for Cloud model (Azure).
+type Defender struct {
+	Enabled bool
+	// MiningLatency, DomainLatency and TokenLatency override the alert
+	// latencies of the miner behaviour, mining-domain and
+	// token-used-outside-Azure alerts; nil keeps the model's default.
+	MiningLatency, DomainLatency, TokenLatency *Latency
+}
+
+// SCC configures the Security Command Center model (GCP).
+type SCC struct {
+	Enabled bool
+	// ETDLatency and VMTDLatency override Event Threat Detection's and VM
+	// Threat Detection's finding latencies; nil keeps the defaults.
+	ETDLatency, VMTDLatency *Latency
 }
 
 // GuardDuty configures the GuardDuty model.
@@ -126,7 +171,9 @@ type Latency struct {
 	Min, Mode, Max time.Duration
 }
 
-// CPUAlarm configures the CloudWatch CPU alarm on each web instance.
+// CPUAlarm configures the CPU alarm on each web instance: a CloudWatch
+// alarm on AWS, an Azure Monitor metric alert on Azure (GCP has no CPU
+// alert in the demo environment; SCC is its detector).
 type CPUAlarm struct {
 	Enabled           bool
 	Threshold         float64

@@ -24,6 +24,19 @@
 //   - detection_overhead_seconds: telemetry.first_log → first alert, the part
 //     of MTTD that detection logic adds over the cloud's logging floor.
 //
+// # Clouds
+//
+// Every event carries the cloud it happened in. clouds_detail scores each
+// cloud of the drill on its own events alone, with the same formula: its
+// own attack start, first alert, acknowledgement and containment, the
+// attacker's actions in that cloud after that cloud was contained, and that
+// cloud's final check. With several clouds the top-level result is the
+// incident as a whole: detection and acknowledgement are the first in any
+// cloud, the incident is contained when its last cloud is (mttc runs to
+// that), containment is verified only if it is in every cloud, and the
+// counts, reasons and notes are the clouds' together, prefixed with their
+// cloud. With one cloud the top level equals its single detail.
+//
 // # Outcome ladder
 //
 // Each control gets one outcome, weighted Prevented 1.0 > Responded 0.9 >

@@ -3,6 +3,7 @@ package scoring
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -120,40 +121,196 @@ func at(e *timeline.Event) *time.Time {
 }
 
 // Score computes the scorecard of one drill from its timeline. It is a pure
-// function: the same input gives the same scorecard.
+// function: the same input gives the same scorecard. Each cloud of the
+// drill is also scored on its own events (CloudsDetail); with several
+// clouds the incident's containment, containment time and pass are
+// combined from the clouds' (see combine).
 func Score(in ScoreInput) *Scorecard {
 	f := extract(in.Events)
 	sc := &Scorecard{
-		Scenario:  in.Scenario,
-		Seed:      in.Seed,
-		Clouds:    nonNil(in.Clouds),
-		Playbooks: nonNil(in.Playbooks),
-		StartedAt: in.StartedAt.UTC(),
-		EndedAt:   in.EndedAt.UTC(),
-		Timeline:  make([]timeline.Event, len(f.events)),
+		Scenario:     in.Scenario,
+		Seed:         in.Seed,
+		Clouds:       nonNil(in.Clouds),
+		Playbooks:    nonNil(in.Playbooks),
+		StartedAt:    in.StartedAt.UTC(),
+		EndedAt:      in.EndedAt.UTC(),
+		Timeline:     make([]timeline.Event, len(f.events)),
+		CloudsDetail: []CloudResult{},
 	}
 	for i, e := range f.events {
 		e.At = e.At.UTC()
 		sc.Timeline[i] = e
 	}
-	sc.Metrics = metrics(f)
-	sc.Detections = detections(f)
-	sc.Containment = containment(f)
-	sc.Controls = controls(f, in.Controls, sc.Containment.Verified)
-	sc.Evidence = evidence(f)
-	sc.SLO = sloResult(in.SLO, sc.Metrics)
-	sc.Outcome = Missed
-	for _, c := range sc.Controls {
-		if rank(c.Outcome) < rank(sc.Outcome) {
-			sc.Outcome = c.Outcome
+	for _, c := range in.Clouds {
+		sc.CloudsDetail = append(sc.CloudsDetail, scoreCloud(in, c))
+	}
+	r := evaluate(f, in.SLO, in.Controls)
+	if len(sc.CloudsDetail) > 1 {
+		r = combine(f, in, sc.CloudsDetail)
+	}
+	sc.Metrics, sc.Detections, sc.Controls, sc.Containment = r.Metrics, r.Detections, r.Controls, r.Containment
+	sc.Evidence, sc.SLO, sc.Outcome, sc.Score, sc.Breakdown, sc.Pass = r.Evidence, r.SLO, r.Outcome, r.Score, r.Breakdown, r.Pass
+	return sc
+}
+
+// evaluate scores a set of events as one drill: metrics, detections,
+// containment, controls, evidence, SLO, outcome and score.
+func evaluate(f *facts, slo SLO, enabled []string) CloudResult {
+	r := CloudResult{}
+	r.Metrics = metrics(f)
+	r.Detections = detections(f)
+	r.Containment = containment(f)
+	r.Controls = controls(f, enabled, r.Containment.Verified)
+	r.Evidence = evidence(f)
+	r.SLO = sloResult(slo, r.Metrics)
+	finish(&r, f)
+	return r
+}
+
+// finish derives the outcome, score and pass of a scored result.
+func finish(r *CloudResult, f *facts) {
+	r.Outcome = Missed
+	for _, c := range r.Controls {
+		if rank(c.Outcome) < rank(r.Outcome) {
+			r.Outcome = c.Outcome
 		}
 	}
-	sc.Breakdown = breakdown(sc, f)
-	total := sc.Breakdown.Containment + sc.Breakdown.Evidence + sc.Breakdown.Timeliness +
-		sc.Breakdown.Outcome - sc.Breakdown.Penalties
-	sc.Score = int(math.Round(math.Max(0, math.Min(100, total))))
-	sc.Pass = sc.SLO.Met && sc.Containment.Verified
-	return sc
+	r.Breakdown = breakdown(r, f)
+	total := r.Breakdown.Containment + r.Breakdown.Evidence + r.Breakdown.Timeliness +
+		r.Breakdown.Outcome - r.Breakdown.Penalties
+	r.Score = int(math.Round(math.Max(0, math.Min(100, total))))
+	r.Pass = r.SLO.Met && r.Containment.Verified
+}
+
+// controlClouds says which cloud each detector control watches; controls
+// not listed (cpu-alarm) are kept in every cloud where they alerted or that
+// they can watch.
+var controlClouds = map[string][]string{
+	"guardduty": {"aws"}, "cost-anomaly": {"aws"}, "defender": {"azure"}, "scc": {"gcp"}, "cpu-alarm": {"aws", "azure"},
+}
+
+// scoreCloud scores one cloud on the events stamped with it.
+func scoreCloud(in ScoreInput, cloud string) CloudResult {
+	var evs []timeline.Event
+	for _, e := range in.Events {
+		if e.Cloud == cloud {
+			evs = append(evs, e)
+		}
+	}
+	var enabled []string
+	for _, c := range in.Controls {
+		clouds, known := controlClouds[c]
+		if !known || slices.Contains(clouds, cloud) {
+			enabled = append(enabled, c)
+		}
+	}
+	r := evaluate(extract(evs), in.SLO, enabled)
+	r.Cloud = cloud
+	return r
+}
+
+// combine scores a multi-cloud incident as a whole. Detection and
+// acknowledgement are the first in any cloud; the incident is contained
+// when every cloud is (the last cloud's containment time), containment is
+// verified only if it is in every cloud, and the attacker's actions after
+// containment, the final checks' counts, reasons and notes are the clouds'
+// together (reasons and notes prefixed with their cloud). Evidence is all
+// clouds' evidence.
+func combine(f *facts, in ScoreInput, clouds []CloudResult) CloudResult {
+	r := CloudResult{}
+	r.Metrics = metrics(f)
+	var last *time.Time
+	c := Containment{Verified: true, Checked: true, ContainedResources: []string{}, ByOperation: []OperationCounts{},
+		Reasons: []string{}, Notes: []string{}}
+	type opKey struct{ cred, op string }
+	byOp := map[opKey]*OperationCounts{}
+	for _, cr := range clouds {
+		cc := cr.Containment
+		c.Verified = c.Verified && cc.Verified
+		c.Checked = c.Checked && cc.Checked
+		switch {
+		case cc.ContainedAt == nil:
+			c.Reasons = append(c.Reasons, cr.Cloud+": the responder never declared containment")
+		case last == nil || cc.ContainedAt.After(*last):
+			last = cc.ContainedAt
+		}
+		c.ContainedResources = append(c.ContainedResources, cc.ContainedResources...)
+		addCounts(&c.AttackerActionsAfterContainment, cc.AttackerActionsAfterContainment)
+		addCounts(&c.PersistenceActionsAfterContainment, cc.PersistenceActionsAfterContainment)
+		c.UnblockableActionsAfterContainment += cc.UnblockableActionsAfterContainment
+		for _, oc := range cc.ByOperation {
+			k := opKey{oc.Credential, oc.Operation}
+			if byOp[k] == nil {
+				cp := oc
+				cp.ActionCounts = ActionCounts{}
+				byOp[k] = &cp
+			}
+			addCounts(&byOp[k].ActionCounts, oc.ActionCounts)
+		}
+		c.SurvivingFlows += cc.SurvivingFlows
+		c.ValidStolenCredentials += cc.ValidStolenCredentials
+		c.ValidPersistenceKeys += cc.ValidPersistenceKeys
+		c.AttackerInstancesRunning += cc.AttackerInstancesRunning
+		for _, why := range cc.Reasons {
+			if why != "the responder never declared containment" {
+				c.Reasons = append(c.Reasons, cr.Cloud+": "+why)
+			}
+		}
+		for _, n := range cc.Notes {
+			c.Notes = append(c.Notes, cr.Cloud+": "+n)
+		}
+	}
+	for _, oc := range byOp {
+		c.ByOperation = append(c.ByOperation, *oc)
+	}
+	sort.Slice(c.ByOperation, func(i, j int) bool {
+		a, b := c.ByOperation[i], c.ByOperation[j]
+		if a.Credential != b.Credential {
+			return a.Credential < b.Credential
+		}
+		return a.Operation < b.Operation
+	})
+	if len(c.Reasons) > 0 {
+		c.Verified = false
+	}
+	if allContained(clouds) {
+		c.ContainedAt = last
+	}
+	r.Containment = c
+	// The incident is contained when its last cloud is.
+	r.Metrics.ContainedAt = c.ContainedAt
+	r.Metrics.MTTCSeconds, r.Metrics.AttackToContainmentSeconds = nil, nil
+	if c.ContainedAt != nil {
+		if f.firstAlert != nil {
+			v := seconds(c.ContainedAt.Sub(f.firstAlert.At))
+			r.Metrics.MTTCSeconds = &v
+		}
+		if f.attackStart != nil {
+			v := seconds(c.ContainedAt.Sub(f.attackStart.At))
+			r.Metrics.AttackToContainmentSeconds = &v
+		}
+	}
+	r.Detections = detections(f)
+	r.Controls = controls(f, in.Controls, c.Verified)
+	r.Evidence = evidence(f)
+	r.SLO = sloResult(in.SLO, r.Metrics)
+	finish(&r, f)
+	return r
+}
+
+func allContained(clouds []CloudResult) bool {
+	for _, c := range clouds {
+		if c.Containment.ContainedAt == nil {
+			return false
+		}
+	}
+	return true
+}
+
+func addCounts(dst *ActionCounts, src ActionCounts) {
+	dst.Succeeded += src.Succeeded
+	dst.Denied += src.Denied
+	dst.Failed += src.Failed
 }
 
 func nonNil(s []string) []string {
@@ -588,7 +745,7 @@ func sloResult(s SLO, m Metrics) SLOResult {
 	return r
 }
 
-func breakdown(sc *Scorecard, f *facts) ScoreBreakdown {
+func breakdown(sc *CloudResult, f *facts) ScoreBreakdown {
 	b := ScoreBreakdown{}
 	if sc.Containment.Verified {
 		b.Containment = pointsContainment

@@ -101,8 +101,33 @@ type Scorecard struct {
 	Breakdown   ScoreBreakdown   `json:"score_breakdown"`
 	// Pass is true when the drill met its SLO targets and containment was
 	// verified: the CLI's exit code.
-	Pass     bool             `json:"pass"`
-	Timeline []timeline.Event `json:"timeline"`
+	Pass bool `json:"pass"`
+	// CloudsDetail scores each cloud of the drill on its own events (those
+	// whose cloud is that cloud), in the order of Clouds. The top-level
+	// fields are the incident as a whole; with several clouds its
+	// containment is the conjunction of the clouds' and it is contained
+	// when the last cloud is.
+	CloudsDetail []CloudResult    `json:"clouds_detail"`
+	Timeline     []timeline.Event `json:"timeline"`
+}
+
+// CloudResult is one cloud's part of a drill, scored like a drill of its
+// own: its metrics run from its own attack start, alert, acknowledgement
+// and containment, its containment is judged by the attacker's actions in
+// that cloud after that cloud was contained and by that cloud's final
+// check, and its score uses the same formula and SLO.
+type CloudResult struct {
+	Cloud       string           `json:"cloud"`
+	Metrics     Metrics          `json:"metrics"`
+	Detections  []Detection      `json:"detections"`
+	Controls    []ControlOutcome `json:"controls"`
+	Containment Containment      `json:"containment"`
+	Evidence    []EvidenceItem   `json:"evidence"`
+	SLO         SLOResult        `json:"slo"`
+	Outcome     string           `json:"outcome"`
+	Score       int              `json:"score"`
+	Breakdown   ScoreBreakdown   `json:"score_breakdown"`
+	Pass        bool             `json:"pass"`
 }
 
 // Metrics are the timing metrics in seconds; nil (JSON null) means the

@@ -30,6 +30,22 @@ func (s *Scorecard) Table(w io.Writer) error {
 		s.Score, s.Breakdown.Containment, s.Breakdown.Evidence, s.Breakdown.Timeliness, s.Breakdown.Outcome, s.Breakdown.Penalties)
 	p("result\t%s (SLO met: %s, containment verified: %s)\n", verdict, yesNo(s.SLO.Met), yesNo(s.Containment.Verified))
 
+	if len(s.CloudsDetail) > 1 {
+		p("\nCLOUD\tOUTCOME\tSCORE\tMTTD\tMTTC\tCONTAINED\tRESULT\n")
+		for _, c := range s.CloudsDetail {
+			res := "FAIL"
+			if c.Pass {
+				res = "PASS"
+			}
+			contained := "-"
+			if c.Containment.ContainedAt != nil {
+				contained = s.offset(*c.Containment.ContainedAt)
+			}
+			p("%s\t%s\t%d/100\t%s\t%s\t%s\t%s (verified: %s)\n", c.Cloud, c.Outcome, c.Score, fmtSecs(c.Metrics.MTTDSeconds),
+				fmtSecs(c.Metrics.MTTCSeconds), contained, res, yesNo(c.Containment.Verified))
+		}
+	}
+
 	p("\nMETRIC\tVALUE\n")
 	m := s.Metrics
 	for _, r := range []struct {

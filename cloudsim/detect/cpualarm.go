@@ -12,7 +12,9 @@ import (
 // watching. GuardDuty alerts are world.Findings; the metric and billing
 // controls modelled here have no finding store and answer with Alerts.
 type Alert struct {
-	Control  string // "cpu-alarm", "cost-anomaly"
+	Control string // "cpu-alarm", "cost-anomaly"
+	// Cloud is where the alert was raised: "aws" or "azure".
+	Cloud    string
 	Type     string
 	Resource string
 	At       time.Time
@@ -34,7 +36,28 @@ type CPUAlarmConfig struct {
 	EvaluationDelay Latency
 }
 
-// CPUAlarm models CloudWatch metric alarms on EC2 CPUUtilization (the
+// CPU metric alarms the model evaluates: CloudWatch's EC2 CPUUtilization
+// (dimension InstanceId) and Azure Monitor's VM "Percentage CPU" metric
+// alert (dimension ResourceId, the VM's ARM id).
+var cpuMetrics = []struct {
+	cloud, namespace, metric, dimension, typePrefix string
+}{
+	{"aws", "AWS/EC2", "CPUUtilization", "InstanceId", "CloudWatch:"},
+	{"azure", "Microsoft.Compute/virtualMachines", "Percentage CPU", "ResourceId", "AzureMonitor:"},
+}
+
+// cpuMetricOf returns the CPU metric an alarm watches, if any.
+func cpuMetricOf(a *world.Alarm) (cloud, dimension, typePrefix string, ok bool) {
+	for _, m := range cpuMetrics {
+		if a.Namespace == m.namespace && a.Metric == m.metric {
+			return m.cloud, m.dimension, m.typePrefix, true
+		}
+	}
+	return "", "", "", false
+}
+
+// CPUAlarm models CPU metric alarms: CloudWatch alarms on EC2
+// CPUUtilization and Azure Monitor metric alerts on VM Percentage CPU (the
 // seed playbook's "CPU > 95% for 10 minutes" trigger). It evaluates the
 // world's alarms from the modelled per-minute CPU samples: ALARM when each of
 // the last EvaluationPeriods complete periods breaches the threshold. It
@@ -59,17 +82,18 @@ func NewCPUAlarm(cfg CPUAlarmConfig) *CPUAlarm {
 	return &CPUAlarm{cfg: cfg, due: map[string]time.Time{}, reported: map[string]bool{}}
 }
 
-// EvaluateLocked checks every EC2 CPU alarm at now and returns the alerts
+// EvaluateLocked checks every CPU alarm at now and returns the alerts
 // that became visible by now and were not returned before, in alarm order.
 // Call it with the world locked.
 func (c *CPUAlarm) EvaluateLocked(w *world.World, now time.Time) []Alert {
 	var out []Alert
 	for _, a := range w.Alarms {
-		if a.Namespace != "AWS/EC2" || a.Metric != "CPUUtilization" || a.Period <= 0 {
+		cloud, dim, prefix, ok := cpuMetricOf(a)
+		if !ok || a.Period <= 0 {
 			continue
 		}
 		_, pending := c.due[a.Name]
-		breached, since, value := breaching(w, a, now, !pending && !c.reported[a.Name])
+		breached, since, value := breaching(w, a, dim, now, !pending && !c.reported[a.Name])
 		if !breached {
 			delete(c.due, a.Name)
 			c.reported[a.Name] = false
@@ -88,8 +112,8 @@ func (c *CPUAlarm) EvaluateLocked(w *world.World, now time.Time) []Alert {
 		}
 		delete(c.due, a.Name)
 		c.reported[a.Name] = true
-		inst := a.Dimensions["InstanceId"]
-		out = append(out, Alert{Control: ControlCPUAlarm, Type: "CloudWatch:" + a.Metric, Resource: inst, At: at,
+		inst := a.Dimensions[dim]
+		out = append(out, Alert{Control: ControlCPUAlarm, Cloud: cloud, Type: prefix + a.Metric, Resource: inst, At: at,
 			Detail: map[string]string{"alarm": a.Name, "threshold": fmt.Sprintf("%.0f", a.Threshold),
 				"window": (time.Duration(max(a.EvaluationPeriods, 1)) * a.Period).String(),
 				"value":  fmt.Sprintf("%.1f", value), "breached_at": since.UTC().Format(time.RFC3339)}})
@@ -101,13 +125,13 @@ func (c *CPUAlarm) EvaluateLocked(w *world.World, now time.Time) []Alert {
 // periods all breach at now, the latest period's value and, with withSince,
 // since when (the end of the first complete period that made the window
 // breach).
-func breaching(w *world.World, a *world.Alarm, now time.Time, withSince bool) (bool, time.Time, float64) {
+func breaching(w *world.World, a *world.Alarm, dim string, now time.Time, withSince bool) (bool, time.Time, float64) {
 	n := max(a.EvaluationPeriods, 1)
 	stat := a.Statistic
 	if stat == "" {
 		stat = "Average"
 	}
-	inst := w.Instances[a.Dimensions["InstanceId"]]
+	inst := w.Instances[a.Dimensions[dim]]
 	if inst == nil {
 		return false, time.Time{}, 0
 	}

@@ -150,7 +150,7 @@ func TestRunErrors(t *testing.T) {
 
 	_, errOut, code = cli(t, "run", "aws-ec2")
 	require.Equal(t, exitUsage, code)
-	require.Contains(t, errOut, `no scenario has id "aws-ec2" (known scenarios: aws-ec2-cryptomining)`)
+	require.Contains(t, errOut, `no scenario has id "aws-ec2" (known scenarios: aws-ec2-cryptomining, azure-vm-cryptomining, gcp-vm-cryptomining, multicloud-cryptomining)`)
 
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")

@@ -74,6 +74,7 @@ type Provider struct {
 	poll    time.Duration
 	log     *slog.Logger
 	cred    azcore.TokenCredential
+	aopts   *arm.ClientOptions
 	blobURL func(account string) string
 
 	vms      *armcompute.VirtualMachinesClient
@@ -195,7 +196,8 @@ func New(ctx context.Context, target providers.Target, opts ...Option) (*Provide
 	}
 	cred = &clockCredential{inner: cred, sleeper: o.sleeper}
 	aopts := &arm.ClientOptions{ClientOptions: co, DisableRPRegistration: target.Endpoint != ""}
-	p := &Provider{target: target, sub: target.Account, tenant: o.tenant, sleeper: o.sleeper, poll: o.poll, log: o.log, cred: cred}
+	p := &Provider{target: target, sub: target.Account, tenant: o.tenant, sleeper: o.sleeper, poll: o.poll, log: o.log, cred: cred,
+		aopts: aopts}
 	p.blobURL = o.blobURL
 	if p.blobURL == nil {
 		if target.Endpoint != "" {
@@ -249,6 +251,17 @@ func SimHTTPClient(caPEM []byte, clock simhttp.Sleeper) (*http.Client, error) {
 		rt = &simhttp.Transport{Base: base, Clock: clock}
 	}
 	return &http.Client{Transport: rt}, nil
+}
+
+// ARM returns what the provider's own SDK clients are built from — the
+// subscription, the credential (refreshed on the provider's clock) and the
+// ARM client options (endpoint, transport, retry policy on the Sleeper) —
+// so code that needs a call the neutral interfaces deliberately do not
+// offer (the responder's naive demonstration actions) reaches the same
+// cloud the same way, never the simulator directly.
+func (p *Provider) ARM() (subscription string, cred azcore.TokenCredential, opts *arm.ClientOptions) {
+	o := *p.aopts
+	return p.sub, p.cred, &o
 }
 
 // Cloud is "azure".

@@ -85,7 +85,13 @@ func (s *storage) PutEvidenceObject(ctx context.Context, bucket, key string, bod
 		return nil, wrapErr("blob:PutBlob", u, runtime.NewResponseError(resp))
 	}
 	sum := sha256.Sum256(body)
-	return &providers.Evidence{Kind: providers.EvidenceCommandOutput, ID: key, Location: u, SHA256: hex.EncodeToString(sum[:]),
+	// The location is the blob's canonical URL, as CaptureMemory reports
+	// it, not the request URL: with an endpoint override (the simulator)
+	// that one carries a loopback port that changes every run, which made
+	// evidence manifests and drill timelines differ between identical runs.
+	acct, container, _ := splitBucket("blob", bucket)
+	loc := fmt.Sprintf("https://%s.blob.core.windows.net/%s/%s", acct, container, strings.TrimPrefix(key, "/"))
+	return &providers.Evidence{Kind: providers.EvidenceCommandOutput, ID: key, Location: loc, SHA256: hex.EncodeToString(sum[:]),
 		Size: int64(len(body)), CollectedBy: p.collector(ctx), CollectedAt: p.sleeper.Now(), State: "completed", Tags: maps.Clone(tags)}, nil
 }
 

@@ -91,6 +91,7 @@ type Provider struct {
 	quarantineTag string
 	log           *slog.Logger
 	principal     string
+	copts         []option.ClientOption
 
 	instances  *compute.InstancesClient
 	disks      *compute.DisksClient
@@ -285,7 +286,7 @@ func New(ctx context.Context, target providers.Target, opts ...Option) (*Provide
 		copts = append(copts, option.WithTokenSource(ts))
 	}
 	p := &Provider{target: target, project: target.Account, sleeper: o.sleeper, poll: o.poll, logInterval: o.logInterval,
-		maxAttempts: o.maxAttempts, quarantineTag: o.quarantineTag, log: o.log, principal: principal}
+		maxAttempts: o.maxAttempts, quarantineTag: o.quarantineTag, log: o.log, principal: principal, copts: copts}
 	if transport != nil {
 		transport.p = p
 		p.bindCalls = true
@@ -336,6 +337,16 @@ func clientEmail(b []byte) string {
 func (p *Provider) Close() error {
 	return errors.Join(p.instances.Close(), p.disks.Close(), p.snapshots.Close(), p.firewalls.Close(),
 		p.migs.Close(), p.regionMigs.Close(), p.logs.Close(), p.scc.Close())
+}
+
+// ClientOptions returns the options the provider's own Google clients are
+// built with (endpoint, credentials, transport), so code that needs a call
+// the neutral interfaces deliberately do not offer (the responder's naive
+// demonstration actions) reaches the same cloud the same way. Paginated
+// List calls made with them lose the caller's context in drill mode (see
+// ctxTransport); single-resource calls and operations are unaffected.
+func (p *Provider) ClientOptions() []option.ClientOption {
+	return append([]option.ClientOption(nil), p.copts...)
 }
 
 // Cloud is "gcp".

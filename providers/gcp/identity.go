@@ -118,7 +118,7 @@ func (i *identity) RevokeRoleSessions(ctx context.Context, roleName string, befo
 	if len(users) > 0 {
 		desc = fmt.Sprintf("iam.serviceAccounts.disable (blast radius: %d VM(s): %s)", len(users), strings.Join(users, ", "))
 	}
-	return &providers.SessionRevocation{Role: email, PolicyName: desc, Before: p.sleeper.Now()}, nil
+	return &providers.SessionRevocation{Role: email, PolicyName: desc, Before: p.sleeper.Now(), Affected: users}, nil
 }
 
 // DisableAccessKey disables (does not delete) a user-managed key of a

@@ -15,14 +15,17 @@ package attacker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -67,10 +70,22 @@ type Technique struct {
 	ATTACK string
 	// Name is a human-readable name.
 	Name string
+	// Cloud is the cloud the technique attacks: aws (when empty), azure
+	// or gcp. Its events carry it, and a scenario may only use it if it
+	// seeds that cloud.
+	Cloud string
 	// Params lists the parameters Run reads (with defaults).
 	Params []ParamSpec
 	// Run performs the technique. It records its own attack.action events.
 	Run func(ctx context.Context, env *Env, p Params) error
+}
+
+// CloudName is the technique's cloud, "aws" when unset.
+func (t *Technique) CloudName() string {
+	if t.Cloud == "" {
+		return "aws"
+	}
+	return t.Cloud
 }
 
 // Param returns the spec of a named parameter.
@@ -201,6 +216,46 @@ type State struct {
 	PersistenceUser string
 	// Launched are instance ids the attacker launched, by region.
 	Launched map[string][]string
+	// Azure and GCP are what the attacker holds in those clouds.
+	Azure, GCP CloudFoothold
+}
+
+// CloudFoothold is what the attacker holds in Azure or GCP: a VM it runs
+// code on, the miner's pool connection, the identity token it stole from
+// the VM's metadata service, and the firewall backdoor it planted.
+type CloudFoothold struct {
+	// VM is the compromised VM: an ARM id on Azure, a resource path
+	// (projects/P/zones/Z/instances/N) on GCP.
+	VM       string
+	Pool     PoolTarget
+	PoolFlow string
+	// Token is the stolen managed-identity (Azure) or service-account
+	// (GCP) access token; Principal is who it acts as.
+	Token        string
+	TokenExpires time.Time
+	Principal    string
+	// Backdoor is the NSG rule or firewall rule the attacker added.
+	Backdoor string
+}
+
+// AzureTarget is the victim's Azure side as the attacker reaches it.
+type AzureTarget struct {
+	// Endpoint is the ARM base URL (TLS); Base trusts its certificate.
+	Endpoint                                      string
+	Base                                          http.RoundTripper
+	Tenant, Subscription, ResourceGroup, Location string
+	// ScaleSet and NSG are the web scale set's and web NSG's ARM ids.
+	ScaleSet, NSG string
+}
+
+// GCPTarget is the victim's GCP side as the attacker reaches it.
+type GCPTarget struct {
+	// Endpoint is the simulator's base URL; Base its HTTP transport.
+	Endpoint      string
+	Base          http.RoundTripper
+	Project, Zone string
+	// MIG is the web managed instance group's resource path.
+	MIG string
 }
 
 // PoolTarget is a mining pool endpoint.
@@ -230,6 +285,9 @@ type Env struct {
 	Base http.RoundTripper
 	// End is when the drill ends; long-running techniques stop before it.
 	End time.Time
+	// Azure and GCP are set when the scenario seeds those clouds.
+	Azure *AzureTarget
+	GCP   *GCPTarget
 	// State accumulates what the attacker has gained.
 	State State
 }
@@ -315,7 +373,7 @@ func (e *Env) Record(a Action, err error) error {
 	}
 	msg := a.Message
 	if err != nil && msg == "" {
-		msg = err.Error()
+		msg = errorMessage(err)
 	}
 	cloud := a.Cloud
 	if cloud == "" {
@@ -326,12 +384,43 @@ func (e *Env) Record(a Action, err error) error {
 	return err
 }
 
+// errorMessage is an error as the timeline shows it. azcore's
+// ResponseError prints the request URL (with the simulator's random
+// loopback port) and a multi-line dump of the response; the timeline gets
+// ARM's code and message instead, which are stable across runs.
+func errorMessage(err error) string {
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) {
+		return err.Error()
+	}
+	msg := ""
+	if re.RawResponse != nil && re.RawResponse.Body != nil {
+		var body struct {
+			Error struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if b, rerr := io.ReadAll(re.RawResponse.Body); rerr == nil && json.Unmarshal(b, &body) == nil {
+			msg = body.Error.Message
+		}
+	}
+	if msg == "" {
+		return fmt.Sprintf("%s (HTTP %d)", re.ErrorCode, re.StatusCode)
+	}
+	return fmt.Sprintf("%s (HTTP %d): %s", re.ErrorCode, re.StatusCode, msg)
+}
+
 // deniedCodes are the error codes by which AWS refuses a caller, as opposed
 // to failing a request: they mean containment worked (or a credential is
 // dead), which is what verification counts.
 var deniedCodes = []string{"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
 	"InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "AuthFailure", "InvalidAccessKeyId",
-	"SignatureDoesNotMatch", "UnrecognizedClientException", "Blocked"}
+	"SignatureDoesNotMatch", "UnrecognizedClientException", "Blocked",
+	// Azure Resource Manager's refusals.
+	"AuthorizationFailed", "InvalidAuthenticationToken", "ExpiredAuthenticationToken", "AuthenticationFailed",
+	"LinkedAuthorizationFailed",
+	// Google's canonical codes for 401 and 403.
+	"UNAUTHENTICATED", "PERMISSION_DENIED"}
 
 // Classify maps an error to an attack.action outcome and the error code:
 // nil and EC2's DryRunOperation ("would have succeeded") are succeeded, the
@@ -341,8 +430,13 @@ func Classify(err error) (outcome, code string) {
 		return timeline.Succeeded, ""
 	}
 	var ae smithy.APIError
+	var re *azcore.ResponseError
 	if errors.As(err, &ae) {
 		code = ae.ErrorCode()
+	} else if errors.As(err, &re) {
+		code = re.ErrorCode
+	} else if c, ok := googleCode(err); ok {
+		code = c
 	} else if ce, ok := world.ComputeErrorOf(err); ok {
 		code = string(ce.Kind)
 	}
@@ -357,6 +451,6 @@ func Classify(err error) (outcome, code string) {
 
 // StartStep appends the attack.step event that opens a technique.
 func (e *Env) StartStep(stepID string, t *Technique) {
-	e.Timeline.Add(timeline.Event{Actor: timeline.ActorAttacker, Kind: timeline.AttackStep, Name: t.ID, Cloud: "aws",
+	e.Timeline.Add(timeline.Event{Actor: timeline.ActorAttacker, Kind: timeline.AttackStep, Name: t.ID, Cloud: t.CloudName(),
 		Message: t.Name, Detail: map[string]string{"attack_id": t.ATTACK, "step": stepID, "correlation_id": e.CorrelationID}})
 }

@@ -29,8 +29,11 @@ const (
 
 // Builtin returns the built-in technique registry.
 func Builtin() *Registry {
-	r, err := NewRegistry(exploitWebApp(), cryptoMiner(), stealIMDSCredentials(), launchGPUInstances(),
-		createAccessKey(), keepAccess())
+	ts := []*Technique{exploitWebApp(), cryptoMiner(), stealIMDSCredentials(), launchGPUInstances(),
+		createAccessKey(), keepAccess()}
+	ts = append(ts, azureTechniques()...)
+	ts = append(ts, gcpTechniques()...)
+	r, err := NewRegistry(ts...)
 	if err != nil {
 		panic(err) // a programming error in this file, caught by any test
 	}

@@ -64,3 +64,28 @@ func BenchmarkCryptominingDrill(b *testing.B) {
 	b.ReportMetric(simulated.Seconds()/wall.Seconds(), "sim/wall")
 	b.ReportMetric(float64(h.peak)/(1<<20), "peak-heap-MiB")
 }
+
+// BenchmarkMulticloudDrill plays multicloud-cryptomining (3 virtual hours,
+// three simulators over loopback, one responder per cloud) and reports wall
+// time per drill, the simulated-to-wall ratio and the peak live heap.
+func BenchmarkMulticloudDrill(b *testing.B) {
+	sc := scenario(b, "multicloud-cryptomining")
+	h := newHeapSampler()
+	var simulated time.Duration
+	b.ReportAllocs()
+	start := time.Now()
+	for b.Loop() {
+		runtime.GC()
+		h.read()
+		res, err := runner.Run(context.Background(), sc, runner.Options{Seed: 7, OnEvent: h.onEvent})
+		if err != nil {
+			b.Fatal(err)
+		}
+		h.read()
+		simulated += res.EndedAt.Sub(res.StartedAt)
+	}
+	wall := time.Since(start)
+	b.ReportMetric(wall.Seconds()/float64(b.N), "wall-s/drill")
+	b.ReportMetric(simulated.Seconds()/wall.Seconds(), "sim/wall")
+	b.ReportMetric(float64(h.peak)/(1<<20), "peak-heap-MiB")
+}

@@ -1,9 +1,11 @@
-// Package runner plays a scenario end to end on a virtual clock: it boots
-// the simulated cloud on a loopback HTTP listener, seeds the scenario's
-// environment, starts the attacker, the environment's dynamics, the
-// detectors' telemetry and the responder as clock actors, stops when the
-// scenario's time is up, and verifies containment by what still works for
-// the attacker. Everything lands in one timeline, which is all scoring reads.
+// Package runner plays a scenario end to end on a virtual clock: it seeds
+// the scenario's environment in each of its clouds (one world model holds
+// them all), boots each cloud's simulator on its own loopback listener
+// (Azure over TLS), starts the attacker, the environment's dynamics, the
+// detectors' telemetry and one responder per cloud as clock actors, stops
+// when the scenario's time is up, and verifies containment cloud by cloud by
+// what still works for the attacker. Everything lands in one timeline, which
+// is all scoring reads.
 //
 // The same scenario and seed give identical events whatever GOMAXPROCS or
 // machine load: every actor runs under the virtual clock's cooperative
@@ -17,17 +19,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/firedrill-ir/firedrill/clock"
-	"github.com/firedrill-ir/firedrill/cloudsim/awssim"
 	"github.com/firedrill-ir/firedrill/cloudsim/demo"
-	"github.com/firedrill-ir/firedrill/cloudsim/detect"
-	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
-	"github.com/firedrill-ir/firedrill/providers"
-	awsprov "github.com/firedrill-ir/firedrill/providers/aws"
 	"github.com/firedrill-ir/firedrill/responder"
 	"github.com/firedrill-ir/firedrill/scenarios"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
@@ -76,6 +73,8 @@ type Result struct {
 	// World is the simulated cloud as the drill left it (audit log, flows,
 	// findings), for reports and tests that look past the timeline.
 	World *world.World
+	// Clouds are the clouds the drill seeded, in the scenario's order.
+	Clouds []string
 }
 
 // drill is one run's state.
@@ -85,22 +84,29 @@ type drill struct {
 	clk   *clock.Virtual
 	w     *world.World
 	tl    *timeline.Timeline
-	env   *demo.AWSEnv
-	url   string
-	base  http.RoundTripper
 	end   time.Time
 	corr  string
 	atk   *attacker.Env
 	pb    *responder.Playbook
-	resp  *responder.Responder
 	telem *telemetry
 	err   error
+	// clouds are the seeded clouds in the scenario's order; aws is the AWS
+	// one (nil without AWS), whose fields below the background users and
+	// the AWS attacker use.
+	clouds []*cloudDrill
+	aws    *cloudDrill
+	env    *demo.AWSEnv
+	url    string
+	base   http.RoundTripper
 }
 
 // Run plays sc once and returns its timeline.
 func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Result, error) {
 	if sc == nil {
 		return nil, errors.New("runner: no scenario given")
+	}
+	if len(sc.Environments) == 0 {
+		return nil, fmt.Errorf("runner: scenario %s seeds no environment", sc.ID)
 	}
 	d := &drill{sc: sc, opts: opts, end: Start.Add(sc.Duration)}
 	if !opts.NoResponder {
@@ -112,6 +118,12 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Result, er
 			}
 			d.pb = pb
 		}
+		for _, e := range sc.Environments {
+			if !containsString(d.pb.Clouds, e.Cloud) {
+				return nil, fmt.Errorf("runner: playbook %s covers %s, not %s, which scenario %s attacks",
+					d.pb.ID, strings.Join(d.pb.Clouds, ", "), e.Cloud, sc.ID)
+			}
+		}
 	}
 	d.clk = clock.NewVirtual(Start, opts.Seed)
 	d.w = world.New(d.clk, opts.Seed)
@@ -120,22 +132,33 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Result, er
 		d.tl.Subscribe(opts.OnEvent)
 	}
 	d.corr = fmt.Sprintf("fd-%016x", d.clk.Rand("correlation").Uint64())
-	if err := d.seed(); err != nil {
-		return nil, fmt.Errorf("runner: seeding %s for %s: %w", sc.Environment.Preset, sc.ID, err)
+	for _, e := range sc.Environments {
+		c := &cloudDrill{name: e.Cloud, spec: e}
+		if err := d.seedCloud(c); err != nil {
+			return nil, fmt.Errorf("runner: seeding %s for %s: %w", e.Preset, sc.ID, err)
+		}
+		d.clouds = append(d.clouds, c)
 	}
-	// The simulator is reached over real loopback HTTP, as a cloud would
+	d.applyDetectors()
+	// Each simulator is reached over real loopback HTTP, as a cloud would
 	// be; its handlers run on server goroutines and never wait on the
 	// clock, while the calling actor holds the scheduler's baton.
-	srv := httptest.NewServer(awssim.New(d.w))
-	defer srv.Close()
-	d.url, d.base = srv.URL, srv.Client().Transport
-
-	d.atk = &attacker.Env{Clock: d.clk, Timeline: d.tl, World: d.w, Endpoint: d.url, Account: d.env.Account,
-		Region: d.env.Region, SourceIP: AttackerIP, CorrelationID: d.corr, Base: d.base, End: d.end}
+	defer d.close()
+	for _, c := range d.clouds {
+		if err := d.serve(c); err != nil {
+			return nil, fmt.Errorf("runner: starting the %s simulator for %s: %w", c.name, sc.ID, err)
+		}
+	}
+	d.atk = &attacker.Env{Clock: d.clk, Timeline: d.tl, World: d.w, SourceIP: AttackerIP, CorrelationID: d.corr, End: d.end}
+	for _, c := range d.clouds {
+		c.attackerTarget(d.atk)
+	}
 	d.telem = newTelemetry(d)
 	if d.pb != nil {
-		if err := d.newResponder(ctx); err != nil {
-			return nil, err
+		for _, c := range d.clouds {
+			if err := d.newResponder(ctx, c); err != nil {
+				return nil, err
+			}
 		}
 	}
 	d.clk.Go(ctx, "director", d.direct)
@@ -151,11 +174,37 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Result, er
 	if e, ok := lastOfKind(res.Events, timeline.ScenarioEnd); ok {
 		res.EndedAt = e.At
 	}
+	for _, c := range d.clouds {
+		res.Clouds = append(res.Clouds, c.name)
+		if c.resp != nil {
+			res.Cases = append(res.Cases, c.resp.Cases()...)
+		}
+	}
 	if d.pb != nil {
 		res.Playbooks = []string{d.pb.ID}
-		res.Cases = d.resp.Cases()
 	}
 	return res, nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// close stops the simulators and releases the providers.
+func (d *drill) close() {
+	for _, c := range d.clouds {
+		if c.closeProvider != nil {
+			c.closeProvider()
+		}
+		if c.srv != nil {
+			c.srv.Close()
+		}
+	}
 }
 
 func lastOfKind(events []timeline.Event, kind string) (timeline.Event, bool) {
@@ -167,55 +216,14 @@ func lastOfKind(events []timeline.Event, kind string) (timeline.Event, bool) {
 	return timeline.Event{}, false
 }
 
-// seed builds the scenario's environment in the world.
-func (d *drill) seed() error {
-	sc := d.sc
-	env, err := demo.SeedAWS(d.w, demo.Options{Instances: sc.Environment.Instances, ScaleInAfter: -1})
-	if err != nil {
-		return err
-	}
-	d.env = env
-	if err := d.seedLocked(); err != nil {
-		return err
-	}
-	if gd := sc.Detectors.GuardDuty; gd.Enabled {
-		cfg := detect.GuardDutyConfig{}
-		if l := gd.Latency; l != nil {
-			cfg.FindingLatency = detect.Latency{Min: l.Min, Mode: l.Mode, Max: l.Max}
-		}
-		d.w.AddObserver(detect.NewGuardDuty(cfg))
-	}
-	return nil
-}
-
-// seedLocked applies the scenario's changes to the seeded preset.
-func (d *drill) seedLocked() error {
-	sc, env, w := d.sc, d.env, d.w
+// applyDetectors configures the CPU alarms of every seeded cloud (CloudWatch
+// alarms and Azure metric alerts live side by side in the world) and checks
+// that background users exist.
+func (d *drill) applyDetectors() {
+	w := d.w
 	w.Lock()
 	defer w.Unlock()
-	role := w.Roles[env.Role]
-	for _, rp := range sc.Environment.RolePolicies {
-		doc, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []map[string]any{{
-			"Effect": "Allow", "Action": rp.Actions, "Resource": rp.Resource}}})
-		if err != nil {
-			return fmt.Errorf("role policy %s: %w", rp.Name, err)
-		}
-		role.Policies[rp.Name] = string(doc)
-	}
-	if s := sc.Environment.ScaleIn; s != nil {
-		if err := w.ScheduleScaleInLocked(env.ASG, Start.Add(s.After), s.Desired); err != nil {
-			return fmt.Errorf("scheduling scale-in: %w", err)
-		}
-	}
-	for _, b := range sc.Dynamics.Background {
-		if _, ok := w.Users[b.User]; !ok {
-			return fmt.Errorf("background activity names user %q, which the %s preset does not have", b.User, sc.Environment.Preset)
-		}
-	}
-	det := sc.Detectors
-	if gd := w.Detectors[env.Detector]; gd != nil {
-		gd.Enabled = det.GuardDuty.Enabled
-	}
+	det := d.sc.Detectors
 	if det.CPUAlarm.Enabled {
 		for _, a := range w.Alarms {
 			a.Threshold, a.Period, a.EvaluationPeriods = det.CPUAlarm.Threshold, det.CPUAlarm.Period, det.CPUAlarm.EvaluationPeriods
@@ -225,29 +233,6 @@ func (d *drill) seedLocked() error {
 	} else {
 		w.Alarms = nil
 	}
-	return nil
-}
-
-// newResponder builds the responder's provider (the responder user's own
-// keys, through the drill transport) and the responder.
-func (d *drill) newResponder(ctx context.Context) error {
-	hc := &http.Client{Transport: &markTransport{userAgent: "firedrill-responder/" + d.corr,
-		next: &simhttp.Transport{Base: d.base, Clock: d.clk, Backoff: simhttp.ExponentialBackoff(time.Second, 20*time.Second)}}}
-	prov, err := awsprov.New(ctx, providers.Target{Cloud: providers.CloudAWS, Account: d.env.Account, Region: d.env.Region,
-		Endpoint: d.url, HTTPClient: hc,
-		Credentials: &providers.StaticCredentials{AccessKeyID: d.env.ResponderKeyID, SecretAccessKey: d.env.ResponderSecret}},
-		awsprov.WithSleeper(d.clk), awsprov.WithoutRetryQuota(),
-		awsprov.WithRetryBackoff(func(int, error) (time.Duration, error) { return 0, nil }))
-	if err != nil {
-		return fmt.Errorf("runner: building the responder's AWS provider: %w", err)
-	}
-	d.resp, err = responder.New(responder.Options{Clock: d.clk, Timeline: d.tl, Provider: prov, Playbook: d.pb,
-		CaseID: "IR-" + d.corr[3:11], EvidenceBucket: d.env.EvidenceBucket, DryRun: d.opts.DryRun,
-		Decider: d.opts.Decider, PollInterval: d.opts.PollInterval})
-	if err != nil {
-		return fmt.Errorf("runner: building the responder for playbook %s: %w", d.pb.ID, err)
-	}
-	return nil
 }
 
 // markTransport stamps a user-agent suffix carrying the run's correlation
@@ -267,24 +252,40 @@ func (t *markTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // direct is the director actor: it opens the scenario, starts every other
-// actor, waits for the end, runs the final containment check and closes
-// the scenario.
+// actor, waits for the end, runs the final containment check in each cloud
+// and closes the scenario.
 func (d *drill) direct(ctx context.Context) {
 	sc := d.sc
-	d.tl.Add(timeline.Event{Actor: timeline.ActorRunner, Kind: timeline.ScenarioStart, Name: sc.ID, Cloud: "aws",
-		Message: sc.Title, Detail: map[string]string{"seed": fmt.Sprint(d.opts.Seed), "correlation_id": d.corr,
-			"duration": sc.Duration.String(), "playbook": d.playbookID()}})
+	cloud := ""
+	if len(d.clouds) == 1 {
+		cloud = d.clouds[0].name
+	}
+	detail := map[string]string{"seed": fmt.Sprint(d.opts.Seed), "correlation_id": d.corr,
+		"duration": sc.Duration.String(), "playbook": d.playbookID()}
+	if len(d.clouds) > 1 {
+		detail["clouds"] = strings.Join(sc.Clouds, ",")
+	}
+	d.tl.Add(timeline.Event{Actor: timeline.ActorRunner, Kind: timeline.ScenarioStart, Name: sc.ID, Cloud: cloud,
+		Message: sc.Title, Detail: detail})
 	d.clk.Go(ctx, "telemetry", d.telem.run)
 	d.startAttack(ctx)
 	d.startBackground(ctx)
-	if d.resp != nil {
-		// The responder only gets the scenario's time: whatever it is
-		// doing when the drill ends is cut off, as an exercise's would be.
+	// The responders only get the scenario's time: whatever they are
+	// doing when the drill ends is cut off, as an exercise's would be.
+	// Each cloud's responder watches its own detectors concurrently.
+	for _, c := range d.clouds {
+		if c.resp == nil {
+			continue
+		}
+		name := "responder"
+		if c.name != "aws" {
+			name = "responder:" + c.name
+		}
 		rctx, cancel := d.clk.WithTimeout(ctx, sc.Duration)
-		d.clk.GoDaemon(rctx, "responder", func(ctx context.Context) {
+		d.clk.GoDaemon(rctx, name, func(ctx context.Context) {
 			defer cancel()
-			if err := d.resp.Watch(ctx); err != nil && ctx.Err() == nil {
-				d.tl.Add(timeline.Event{Actor: timeline.ActorRunner, Kind: timeline.StepError, Name: "responder",
+			if err := c.resp.Watch(ctx); err != nil && ctx.Err() == nil {
+				d.tl.Add(timeline.Event{Actor: timeline.ActorRunner, Kind: timeline.StepError, Name: name, Cloud: c.name,
 					Outcome: timeline.Failed, Message: fmt.Sprintf("responder stopped: %v", err)})
 			}
 		})
@@ -294,8 +295,10 @@ func (d *drill) direct(ctx context.Context) {
 		return
 	}
 	d.telem.tick(d.clk.Now())
-	d.verify(ctx)
-	d.tl.Add(timeline.Event{Actor: timeline.ActorRunner, Kind: timeline.ScenarioEnd, Name: sc.ID, Cloud: "aws"})
+	for _, c := range d.clouds {
+		d.verify(ctx, c)
+	}
+	d.tl.Add(timeline.Event{Actor: timeline.ActorRunner, Kind: timeline.ScenarioEnd, Name: sc.ID, Cloud: cloud})
 }
 
 func (d *drill) playbookID() string {
@@ -313,21 +316,29 @@ func (d *drill) sleepUntil(ctx context.Context, t time.Time) error {
 	return nil
 }
 
-// verify checks containment by what still works for the attacker: its
-// connections still up, and its credentials tried with a real call.
-func (d *drill) verify(ctx context.Context) {
-	flows, ids := d.atk.ActiveFlows()
-	stolen, persist := d.atk.CheckCredentials(ctx)
-	running := 0
-	d.w.Lock()
-	for _, region := range world.SortedKeys(d.atk.State.Launched) {
-		for _, id := range d.atk.State.Launched[region] {
-			if i := d.w.Instances[id]; i != nil && (i.State == world.StateRunning || i.State == world.StatePending) {
-				running++
+// verify checks containment in one cloud by what still works for the
+// attacker there: its connections still up, and its stolen credentials
+// tried with a real SDK call that needs a permission.
+func (d *drill) verify(ctx context.Context, c *cloudDrill) {
+	flows, ids := d.atk.ActiveFlowsIn(c.name)
+	var stolen, persist, running int
+	switch c.name {
+	case "aws":
+		stolen, persist = d.atk.CheckCredentials(ctx)
+		d.w.Lock()
+		for _, region := range world.SortedKeys(d.atk.State.Launched) {
+			for _, id := range d.atk.State.Launched[region] {
+				if i := d.w.Instances[id]; i != nil && (i.State == world.StateRunning || i.State == world.StatePending) {
+					running++
+				}
 			}
 		}
+		d.w.Unlock()
+	case "azure":
+		stolen = d.atk.CheckAzureToken(ctx)
+	case "gcp":
+		stolen = d.atk.CheckGCPToken(ctx, "prod-allow-web")
 	}
-	d.w.Unlock()
 	outcome := timeline.Succeeded
 	if flows > 0 || stolen > 0 {
 		outcome = timeline.Failed
@@ -338,7 +349,17 @@ func (d *drill) verify(ctx context.Context) {
 		b, _ := json.Marshal(ids)
 		detail["flow_ids"] = string(b)
 	}
-	d.tl.Add(timeline.Event{Actor: timeline.ActorRunner, Kind: timeline.Verified, Name: "containment-check", Cloud: "aws",
-		Outcome: outcome, Message: fmt.Sprintf("%d attacker flows up, %d stolen credentials valid, %d persistence keys valid",
-			flows, stolen, persist), Detail: detail})
+	msg := fmt.Sprintf("%d attacker flows up, %d stolen credentials valid, %d persistence keys valid", flows, stolen, persist)
+	if c.name != "aws" {
+		fh := d.atk.State.Azure
+		if c.name == "gcp" {
+			fh = d.atk.State.GCP
+		}
+		if fh.Backdoor != "" {
+			detail["backdoor_rule"] = fh.Backdoor
+		}
+		msg = fmt.Sprintf("%d attacker flows up, %d stolen tokens valid", flows, stolen)
+	}
+	d.tl.Add(timeline.Event{Actor: timeline.ActorRunner, Kind: timeline.Verified, Name: "containment-check", Cloud: c.name,
+		Outcome: outcome, Message: msg, Detail: detail})
 }

@@ -9,8 +9,18 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/scenarios/attacker"
 	"github.com/firedrill-ir/firedrill/timeline"
 )
+
+// auditCloud is the cloud of an audit record ("" is AWS: CloudTrail records
+// predate the cloud field).
+func auditCloud(a *world.AuditEvent) string {
+	if a.Cloud == "" {
+		return "aws"
+	}
+	return a.Cloud
+}
 
 // tickEvery is the telemetry controller's cadence. CloudWatch metrics are
 // per-minute and every modelled delay is minutes long, so a one-minute tick
@@ -29,7 +39,9 @@ type telemetry struct {
 	lost      map[string]bool // reported instance and volume ids
 	volOwner  map[string]volumeOwner
 	flowsDone map[string]bool
-	firstLog  bool
+	// firstLog marks the clouds whose first attacker audit record was
+	// reported.
+	firstLog map[string]bool
 }
 
 type volumeOwner struct {
@@ -38,7 +50,7 @@ type volumeOwner struct {
 
 func newTelemetry(d *drill) *telemetry {
 	t := &telemetry{d: d, findings: map[string]bool{}, lost: map[string]bool{}, volOwner: map[string]volumeOwner{},
-		flowsDone: map[string]bool{}}
+		flowsDone: map[string]bool{}, firstLog: map[string]bool{}}
 	det := d.sc.Detectors
 	if det.CPUAlarm.Enabled {
 		t.cpu = detect.NewCPUAlarm(detect.CPUAlarmConfig{})
@@ -74,8 +86,10 @@ func (t *telemetry) tick(now time.Time) {
 	evs = append(evs, t.alertsLocked(now)...)
 	evs = append(evs, t.lostLocked(now)...)
 	evs = append(evs, t.flowsLocked()...)
-	if e, ok := t.firstLogLocked(now); ok {
-		evs = append(evs, e)
+	for _, c := range d.clouds {
+		if e, ok := t.firstLogLocked(c.name, now); ok {
+			evs = append(evs, e)
+		}
 	}
 	w.Unlock()
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].At.Before(evs[j].At) })
@@ -84,8 +98,28 @@ func (t *telemetry) tick(now time.Time) {
 	}
 }
 
-// alertsLocked reports GuardDuty findings, CPU alarms and cost anomalies
-// that are visible by now, each once, stamped with when they became visible.
+// Detector controls as the timeline names them.
+const (
+	controlGuardDuty = "guardduty"
+	controlDefender  = "defender"
+	controlSCC       = "scc"
+)
+
+// findingSource tells which managed detector raised a world finding (all
+// three clouds' findings share the world's finding store).
+func findingSource(f *world.Finding) (control, cloud string) {
+	switch {
+	case strings.HasPrefix(f.Detector, "defender/"):
+		return controlDefender, "azure"
+	case strings.HasPrefix(f.Detector, "scc/"):
+		return controlSCC, "gcp"
+	}
+	return controlGuardDuty, "aws"
+}
+
+// alertsLocked reports managed findings (GuardDuty, Defender for Cloud,
+// Security Command Center), CPU alarms and cost anomalies that are visible
+// by now, each once, stamped with when they became visible.
 func (t *telemetry) alertsLocked(now time.Time) []timeline.Event {
 	w := t.d.w
 	var out []timeline.Event
@@ -94,8 +128,9 @@ func (t *telemetry) alertsLocked(now time.Time) []timeline.Event {
 			continue
 		}
 		t.findings[f.ID] = true
+		control, cloud := findingSource(f)
 		out = append(out, timeline.Event{At: f.CreatedAt, Actor: timeline.ActorDetector, Kind: timeline.Alert,
-			Name: "guardduty", Cloud: "aws", Resource: f.ResourceID, Message: f.Title,
+			Name: control, Cloud: cloud, Resource: f.ResourceID, Message: f.Title,
 			Detail: map[string]string{"type": f.Type, "resource": f.ResourceID, "finding_id": f.ID,
 				"severity": fmt.Sprintf("%.0f", f.Severity), "first_seen": f.FirstSeen.UTC().Format(time.RFC3339),
 				"latency_seconds": fmt.Sprintf("%.0f", f.CreatedAt.Sub(f.FirstSeen).Seconds())}})
@@ -112,8 +147,12 @@ func (t *telemetry) alertsLocked(now time.Time) []timeline.Event {
 		for k, v := range a.Detail {
 			detail[k] = v
 		}
+		cloud := a.Cloud
+		if cloud == "" {
+			cloud = "aws" // the cost anomaly model is AWS Cost Anomaly Detection
+		}
 		out = append(out, timeline.Event{At: a.At, Actor: timeline.ActorDetector, Kind: timeline.Alert, Name: a.Control,
-			Cloud: "aws", Resource: a.Resource, Message: fmt.Sprintf("%s: %s on %s", a.Control, a.Type, a.Resource), Detail: detail})
+			Cloud: cloud, Resource: a.Resource, Message: fmt.Sprintf("%s: %s on %s", a.Control, a.Type, a.Resource), Detail: detail})
 	}
 	return out
 }
@@ -138,7 +177,7 @@ func (t *telemetry) lostLocked(now time.Time) []timeline.Event {
 		t.lost[id] = true
 		cause := terminationCause(w, id)
 		out = append(out, timeline.Event{At: inst.TerminatedAt, Actor: timeline.ActorCloud, Kind: timeline.ResourceLost,
-			Name: "instance", Cloud: "aws", Resource: id, Message: fmt.Sprintf("instance %s terminated (%s)", id, cause),
+			Name: "instance", Cloud: attacker.CloudOf(id), Resource: id, Message: fmt.Sprintf("instance %s terminated (%s)", id, cause),
 			Detail: map[string]string{"kind": "instance", "cause": cause}})
 	}
 	for _, id := range world.SortedKeys(w.Volumes) {
@@ -153,26 +192,38 @@ func (t *telemetry) lostLocked(now time.Time) []timeline.Event {
 			at = inst.TerminatedAt
 		}
 		out = append(out, timeline.Event{At: at, Actor: timeline.ActorCloud, Kind: timeline.ResourceLost, Name: "volume",
-			Cloud: "aws", Resource: id, Message: fmt.Sprintf("volume %s (%s of %s) deleted on termination", id, owner.device, owner.instance),
+			Cloud: attacker.CloudOf(id), Resource: id, Message: fmt.Sprintf("volume %s (%s of %s) deleted on termination", id, owner.device, owner.instance),
 			Detail: map[string]string{"kind": "volume", "instance": owner.instance, "device": owner.device}})
 	}
 	return out
 }
 
-// terminationCause says who terminated an instance, from the audit log.
+// terminationCause says who terminated (or deleted) an instance, from the
+// audit log: EC2 TerminateInstances by Auto Scaling, an Azure autoscale
+// setting's scale-set delete, or a GCP managed instance group's system
+// delete are "scale-in".
 func terminationCause(w *world.World, id string) string {
 	for i := len(w.Audit) - 1; i >= 0; i-- {
 		a := w.Audit[i]
-		if a.Operation != "TerminateInstances" || a.ErrorCode != "" {
+		if a.ErrorCode != "" {
+			continue
+		}
+		switch a.Operation {
+		case "TerminateInstances", "Microsoft.Compute/virtualMachineScaleSets/delete/action", "v1.compute.instances.delete",
+			"Microsoft.Compute/virtualMachines/delete":
+		default:
 			continue
 		}
 		for _, r := range a.Resources {
-			if r.Name == id {
-				if a.PrincipalID == "autoscaling.amazonaws.com" {
-					return "scale-in"
-				}
-				return "terminated by " + a.PrincipalARN
+			if !strings.EqualFold(r.Name, id) {
+				continue
 			}
+			switch {
+			case a.PrincipalID == "autoscaling.amazonaws.com", a.PrincipalID == "Microsoft.Insights/autoscaleSettings",
+				strings.HasSuffix(a.PrincipalID, "@cloudservices.gserviceaccount.com"):
+				return "scale-in"
+			}
+			return "terminated by " + a.PrincipalARN
 		}
 	}
 	return "terminated"
@@ -188,23 +239,30 @@ func (t *telemetry) flowsLocked() []timeline.Event {
 		}
 		t.flowsDone[f.ID] = true
 		out = append(out, timeline.Event{At: f.Ended, Actor: timeline.ActorCloud, Kind: timeline.FlowEnded, Name: f.ID,
-			Cloud: "aws", Resource: f.Instance, Message: "attacker connection ended: " + f.EndReason,
+			Cloud: attacker.CloudOf(f.Instance), Resource: f.Instance, Message: "attacker connection ended: " + f.EndReason,
 			Detail: map[string]string{"direction": f.Direction, "remote": fmt.Sprintf("%s:%d", f.RemoteIP, f.RemotePort),
 				"domain": f.Domain, "reason": f.EndReason, "tracked": fmt.Sprint(f.Tracked)}})
 	}
 	return out
 }
 
-// firstLogLocked reports, once, when the first audit record of an attacker
-// call became visible to log queries: the telemetry floor under any
-// detection time.
-func (t *telemetry) firstLogLocked(now time.Time) (timeline.Event, bool) {
-	if t.firstLog {
+// auditLogs names each cloud's audit log.
+var auditLogs = map[string]struct{ name, title string }{
+	"aws":   {"cloudtrail", "CloudTrail"},
+	"azure": {"activity-log", "the Activity Log"},
+	"gcp":   {"cloud-audit-logs", "Cloud Audit Logs"},
+}
+
+// firstLogLocked reports, once per cloud, when the first audit record of an
+// attacker call in that cloud became visible to log queries: the telemetry
+// floor under any detection time.
+func (t *telemetry) firstLogLocked(cloud string, now time.Time) (timeline.Event, bool) {
+	if t.firstLog[cloud] {
 		return timeline.Event{}, false
 	}
 	var first *world.AuditEvent
 	for _, a := range t.d.w.Audit {
-		if a.DeliverAt.After(now) || !strings.Contains(a.UserAgent, "firedrill-attacker/"+t.d.corr) {
+		if a.DeliverAt.After(now) || !strings.Contains(a.UserAgent, "firedrill-attacker/"+t.d.corr) || auditCloud(a) != cloud {
 			continue
 		}
 		if first == nil || a.DeliverAt.Before(first.DeliverAt) {
@@ -214,9 +272,10 @@ func (t *telemetry) firstLogLocked(now time.Time) (timeline.Event, bool) {
 	if first == nil {
 		return timeline.Event{}, false
 	}
-	t.firstLog = true
-	return timeline.Event{At: first.DeliverAt, Actor: timeline.ActorCloud, Kind: timeline.FirstLog, Name: "cloudtrail",
-		Cloud: "aws", Resource: first.ID, Message: fmt.Sprintf("first attacker call in CloudTrail: %s by %s", first.Operation, first.PrincipalARN),
+	t.firstLog[cloud] = true
+	log := auditLogs[cloud]
+	return timeline.Event{At: first.DeliverAt, Actor: timeline.ActorCloud, Kind: timeline.FirstLog, Name: log.name,
+		Cloud: cloud, Resource: first.ID, Message: fmt.Sprintf("first attacker call in %s: %s by %s", log.title, first.Operation, first.PrincipalARN),
 		Detail: map[string]string{"operation": first.Operation, "event_time": first.Time.UTC().Format(time.RFC3339Nano),
 			"delivery_seconds": fmt.Sprintf("%.0f", first.DeliverAt.Sub(first.Time).Seconds()), "source_ip": first.SourceIP}}, true
 }

@@ -1,0 +1,120 @@
+package scoring
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-ir/firedrill/timeline"
+)
+
+// twoClouds is an incident in aws and azure. AWS is contained at T+20m and
+// holds; Azure is contained later, at T+30m, but the attacker's stolen
+// token keeps working after it and the final check finds it valid.
+func twoClouds() []timeline.Event {
+	b := &tl{}
+	cloud := func(c string) { b.events[len(b.events)-1].Cloud = c }
+	b.add(min(1), timeline.ActorAttacker, timeline.AttackStep, "exploit", "", nil)
+	cloud("aws")
+	b.add(min(3), timeline.ActorAttacker, timeline.AttackStep, "exploit", "", nil)
+	cloud("azure")
+	b.add(min(9), timeline.ActorDetector, timeline.Alert, "guardduty", "", map[string]string{"type": "x", "resource": "i-1"})
+	cloud("aws")
+	b.add(min(14), timeline.ActorDetector, timeline.Alert, "defender", "", map[string]string{"type": "y", "resource": "vm-1"})
+	cloud("azure")
+	b.add(min(10), timeline.ActorResponder, timeline.Ack, "a", "", nil)
+	cloud("aws")
+	b.add(min(15), timeline.ActorResponder, timeline.Ack, "b", "", nil)
+	cloud("azure")
+	b.add(min(20), timeline.ActorResponder, timeline.Contained, "", "", nil).res("i-1")
+	cloud("aws")
+	b.add(min(30), timeline.ActorResponder, timeline.Contained, "", "", nil).res("vm-1")
+	cloud("azure")
+	// After AWS's containment but before Azure's: counts against neither.
+	b.add(min(25), timeline.ActorAttacker, timeline.AttackAction, "keep", timeline.Succeeded, map[string]string{"operation": "nsg:read", "credential": "stolen-token"})
+	cloud("azure")
+	b.add(min(35), timeline.ActorAttacker, timeline.AttackAction, "keep", timeline.Succeeded, map[string]string{"operation": "nsg:read", "credential": "stolen-token"})
+	cloud("azure")
+	b.add(min(36), timeline.ActorAttacker, timeline.AttackAction, "keep", timeline.Denied, map[string]string{"operation": "ec2:DescribeInstances", "credential": "stolen-session"})
+	cloud("aws")
+	b.add(min(180), timeline.ActorRunner, timeline.Verified, "", timeline.Succeeded, map[string]string{"surviving_flows": "0", "valid_stolen_credentials": "0"})
+	cloud("aws")
+	b.add(min(180), timeline.ActorRunner, timeline.Verified, "", timeline.Failed, map[string]string{"surviving_flows": "0", "valid_stolen_credentials": "1"})
+	cloud("azure")
+	return b.events
+}
+
+func TestMultiCloudScorecardScoresEachCloudAndTheWhole(t *testing.T) {
+	in := ScoreInput{Scenario: "multi", Seed: 1, Clouds: []string{"aws", "azure"}, Events: twoClouds(),
+		SLO:      SLO{Profile: ProfileCustom, MTTD: 20 * time.Minute, MTTA: 10 * time.Minute, MTTC: 45 * time.Minute},
+		Controls: []string{"guardduty", "defender"}}
+	sc := Score(in)
+	require.Len(t, sc.CloudsDetail, 2)
+	aws, az := sc.CloudsDetail[0], sc.CloudsDetail[1]
+	require.Equal(t, "aws", aws.Cloud)
+	require.True(t, aws.Containment.Verified, "%v", aws.Containment.Reasons)
+	require.Equal(t, 1, aws.Containment.AttackerActionsAfterContainment.Denied)
+	require.Equal(t, 0, aws.Containment.AttackerActionsAfterContainment.Succeeded, "Azure's actions do not count against AWS")
+	require.Equal(t, []string{"guardduty"}, controlNames(aws.Controls))
+	require.Equal(t, 480.0, *aws.Metrics.MTTDSeconds, "from AWS's own attack start to its own alert")
+
+	require.Equal(t, "azure", az.Cloud)
+	require.False(t, az.Containment.Verified)
+	require.Equal(t, 1, az.Containment.AttackerActionsAfterContainment.Succeeded, "only the action after Azure's containment")
+	require.Equal(t, 1, az.Containment.ValidStolenCredentials)
+	require.Equal(t, 660.0, *az.Metrics.MTTDSeconds)
+	require.Equal(t, []string{"defender"}, controlNames(az.Controls))
+
+	// The whole: contained when the last cloud is, verified only if every
+	// cloud is, reasons named by cloud.
+	require.False(t, sc.Containment.Verified)
+	require.False(t, sc.Pass)
+	require.Equal(t, t0.Add(min(30)), *sc.Containment.ContainedAt)
+	require.Equal(t, t0.Add(min(30)), *sc.Metrics.ContainedAt)
+	require.Equal(t, 21*60.0, *sc.Metrics.MTTCSeconds, "first alert (T+9m) to the last cloud contained (T+30m)")
+	require.Equal(t, 480.0, *sc.Metrics.MTTDSeconds, "first attack to first alert, any cloud")
+	require.Contains(t, sc.Containment.Reasons, "azure: 1 attacker action(s) succeeded after containment")
+	require.Contains(t, sc.Containment.Reasons, "azure: 1 stolen credential(s) still valid")
+	require.Equal(t, 1, sc.Containment.ValidStolenCredentials)
+	require.Less(t, az.Score, aws.Score)
+
+	// Azure fixed: the whole verifies.
+	var fixed []timeline.Event
+	for _, e := range in.Events {
+		if e.Cloud == "azure" && e.Kind == timeline.AttackAction && e.At.After(t0.Add(min(30))) {
+			e.Outcome = timeline.Denied
+		}
+		if e.Cloud == "azure" && e.Kind == timeline.Verified {
+			e.Outcome, e.Detail = timeline.Succeeded, map[string]string{"surviving_flows": "0", "valid_stolen_credentials": "0"}
+		}
+		fixed = append(fixed, e)
+	}
+	in.Events = fixed
+	sc = Score(in)
+	require.True(t, sc.Containment.Verified, "%v", sc.Containment.Reasons)
+	require.True(t, sc.Pass)
+}
+
+func TestSingleCloudScorecardHasOneDetailEqualToTheWhole(t *testing.T) {
+	b := goodDrill()
+	for i := range b.events {
+		b.events[i].Cloud = "aws"
+	}
+	sc := Score(input(b, SLO{}))
+	require.Len(t, sc.CloudsDetail, 1)
+	d := sc.CloudsDetail[0]
+	require.Equal(t, sc.Containment, d.Containment)
+	require.Equal(t, sc.Metrics, d.Metrics)
+	require.Equal(t, sc.Score, d.Score)
+}
+
+func controlNames(cs []ControlOutcome) []string {
+	var out []string
+	for _, c := range cs {
+		if c.Control != ControlGuardrails && c.Control != ControlResponder {
+			out = append(out, c.Control)
+		}
+	}
+	return out
+}
