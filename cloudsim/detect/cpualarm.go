@@ -29,10 +29,11 @@ const (
 
 // CPUAlarmConfig tunes the CPU alarm model.
 type CPUAlarmConfig struct {
-	// EvaluationDelay is the time from the breaching period completing to
-	// the alarm reaching ALARM and notifying: CloudWatch evaluates alarms
-	// about once a minute and metrics land up to a minute late. Default
-	// triangular 20 s / 45 s / 2 min.
+	// EvaluationDelay is extra time from the window breaching to the alert.
+	// Default none: the simulated CloudWatch and Azure Monitor APIs report
+	// ALARM from the moment the window breaches, so a responder polling them
+	// sees it then, and the alert the drill records must not come later
+	// than what the responder could act on (or MTTA would go negative).
 	EvaluationDelay Latency
 }
 
@@ -76,9 +77,6 @@ type CPUAlarm struct {
 
 // NewCPUAlarm returns the model; zero config fields keep their defaults.
 func NewCPUAlarm(cfg CPUAlarmConfig) *CPUAlarm {
-	if cfg.EvaluationDelay == (Latency{}) {
-		cfg.EvaluationDelay = Latency{Min: 20 * time.Second, Mode: 45 * time.Second, Max: 2 * time.Minute}
-	}
 	return &CPUAlarm{cfg: cfg, due: map[string]time.Time{}, reported: map[string]bool{}}
 }
 
@@ -93,7 +91,11 @@ func (c *CPUAlarm) EvaluateLocked(w *world.World, now time.Time) []Alert {
 			continue
 		}
 		_, pending := c.due[a.Name]
-		breached, since, value := breaching(w, a, dim, now, !pending && !c.reported[a.Name])
+		eval := breaching
+		if cloud == "azure" {
+			eval = slidingBreaching
+		}
+		breached, since, value := eval(w, a, dim, now, !pending && !c.reported[a.Name])
 		if !breached {
 			delete(c.due, a.Name)
 			c.reported[a.Name] = false
@@ -104,7 +106,10 @@ func (c *CPUAlarm) EvaluateLocked(w *world.World, now time.Time) []Alert {
 		}
 		at, ok := c.due[a.Name]
 		if !ok {
-			at = since.Add(c.cfg.EvaluationDelay.Draw(w))
+			at = since
+			if c.cfg.EvaluationDelay != (Latency{}) {
+				at = since.Add(c.cfg.EvaluationDelay.Draw(w))
+			}
 			c.due[a.Name] = at
 		}
 		if at.After(now) {
@@ -167,6 +172,47 @@ func breaching(w *world.World, a *world.Alarm, dim string, now time.Time, withSi
 			break
 		}
 		since = since.Add(-a.Period)
+	}
+	return true, since, last
+}
+
+// slidingBreaching is Azure Monitor's metric-alert semantics, the same the
+// simulated API and providers/azure apply: every minute, the aggregate over
+// the last window (EvaluationPeriods × Period) of per-minute samples is
+// compared with the threshold. With withSince it walks back minute by
+// minute to when the window first breached.
+func slidingBreaching(w *world.World, a *world.Alarm, dim string, now time.Time, withSince bool) (bool, time.Time, float64) {
+	stat := a.Statistic
+	if stat == "" {
+		stat = "Average"
+	}
+	inst := w.Instances[a.Dimensions[dim]]
+	if inst == nil {
+		return false, time.Time{}, 0
+	}
+	window := time.Duration(max(a.EvaluationPeriods, 1)) * a.Period
+	breachAt := func(end time.Time) (bool, float64) {
+		st, ok := w.CPUStatsLocked(inst, end.Add(-window), window)
+		if !ok {
+			return false, 0
+		}
+		v, err := st.Value(stat)
+		if err != nil {
+			return false, 0
+		}
+		return compare(a.Comparison, v, a.Threshold), v
+	}
+	end := now.Truncate(world.MetricResolution)
+	ok, last := breachAt(end)
+	if !ok {
+		return false, time.Time{}, 0
+	}
+	since := end
+	for i := 0; withSince && i < int(24*time.Hour/world.MetricResolution); i++ {
+		if ok, _ := breachAt(since.Add(-world.MetricResolution)); !ok {
+			break
+		}
+		since = since.Add(-world.MetricResolution)
 	}
 	return true, since, last
 }

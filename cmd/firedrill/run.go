@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/firedrill-ir/firedrill/replay"
 	"github.com/firedrill-ir/firedrill/responder"
 	"github.com/firedrill-ir/firedrill/scenarios"
 	"github.com/firedrill-ir/firedrill/scenarios/runner"
@@ -26,7 +27,10 @@ type runOptions struct {
 	Output       string // table or json
 	PlaybookFile string // overrides the scenario's expected playbook
 	DryRun       bool
-	Out, ErrOut  io.Writer
+	// Save writes the run (events and scorecard) to this file for
+	// 'firedrill tui --replay' and 'firedrill report'.
+	Save        string
+	Out, ErrOut io.Writer
 	// Progress prints progress lines on ErrOut; set when stderr is a
 	// terminal, so pipes and CI logs stay clean.
 	Progress bool
@@ -71,6 +75,9 @@ Score (0-100):
   clamped to 0..100 and rounded.
 
 --dry-run prints the attack plan and the response plan and runs nothing.
+--save FILE also writes the run (every timeline event and the scorecard) to a
+versioned JSON file: 'firedrill tui --replay FILE' plays it back and
+'firedrill report FILE' prints the scorecard again.
 
 Exit codes:
   0  the drill met its SLOs and containment was verified
@@ -81,7 +88,8 @@ Exit codes:
 		Example: `  firedrill run aws-ec2-cryptomining
   firedrill run aws-ec2-cryptomining --seed 7 --output json > scorecard.json
   firedrill run aws-ec2-cryptomining --playbook my-playbook.yaml
-  firedrill run aws-ec2-cryptomining --dry-run`,
+  firedrill run aws-ec2-cryptomining --dry-run
+  firedrill run aws-ec2-cryptomining --seed 7 --save drill.json   # then: firedrill tui --replay drill.json`,
 		Args: exactlyOneArg("SCENARIO"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Scenario, opts.Out, opts.ErrOut = args[0], cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -94,6 +102,7 @@ Exit codes:
 	f.StringVarP(&opts.Output, "output", "o", outTable, "output format: table or json")
 	f.StringVar(&opts.PlaybookFile, "playbook", "", "playbook YAML file to respond with instead of the scenario's expected playbook")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print the attack and response plans, run nothing")
+	f.StringVar(&opts.Save, "save", "", "also save the run (timeline and scorecard) to FILE, for 'firedrill tui --replay FILE' and 'firedrill report FILE'")
 	return cmd
 }
 
@@ -117,6 +126,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		}
 	}
 	if opts.DryRun {
+		if opts.Save != "" {
+			return &usageError{msg: "--save records a drill; --dry-run runs none"}
+		}
 		return dryRun(opts, sc, pb)
 	}
 	if opts.Progress {
@@ -126,7 +138,14 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	if err != nil {
 		return fmt.Errorf("running %s (seed %d): %w", sc.ID, opts.Seed, err)
 	}
-	card := scoring.Score(scoreInput(res))
+	card := scoring.Score(res.ScoreInput())
+	if opts.Save != "" {
+		f := replay.FromResult(res)
+		f.Scorecard = card
+		if err := replay.Write(opts.Save, f); err != nil {
+			return fmt.Errorf("--save: %w", err)
+		}
+	}
 	if opts.Output == outJSON {
 		js, err := card.JSON()
 		if err != nil {
@@ -170,35 +189,6 @@ func resolveScenario(arg string) (*scenarios.Scenario, error) {
 		return nil, &usageError{msg: unknownIDMessage(arg, "scenario")}
 	}
 	return sc, nil
-}
-
-// scoreInput is the part of a drill's result that scoring reads. The
-// scenario's enabled detectors are passed as controls so that one that
-// stayed silent is scored (logged or missed) instead of disappearing.
-func scoreInput(res *runner.Result) scoring.ScoreInput {
-	sc := res.Scenario
-	in := scoring.ScoreInput{
-		Seed:      res.Seed,
-		Playbooks: res.Playbooks,
-		StartedAt: res.StartedAt,
-		EndedAt:   res.EndedAt,
-		Events:    res.Events,
-	}
-	if sc != nil {
-		in.Scenario, in.Clouds = sc.ID, sc.Clouds
-		s := sc.Expect.SLO
-		in.SLO = scoring.SLO{Profile: s.Profile, MTTD: s.MTTD, MTTA: s.MTTA, MTTC: s.MTTC}
-		d := sc.Detectors
-		for _, c := range []struct {
-			on   bool
-			name string
-		}{{d.GuardDuty.Enabled, "guardduty"}, {d.CPUAlarm.Enabled, "cpu-alarm"}, {d.CostAnomaly.Enabled, "cost-anomaly"}} {
-			if c.on {
-				in.Controls = append(in.Controls, c.name)
-			}
-		}
-	}
-	return in
 }
 
 // plannedStepView is a response-plan line as data (--dry-run --output json).

@@ -78,30 +78,18 @@ func (m *monitoring) evaluate(ctx context.Context, r *armmonitor.MetricAlertReso
 	if c.TimeAggregation != nil {
 		agg = string(*c.TimeAggregation)
 	}
+	// Per-minute points over exactly the window, aggregated here: that is
+	// the metric alert's evaluation (a sliding window, every minute). Asking
+	// the API for one window-sized interval would bucket by interval
+	// boundaries instead, and a partial last bucket would decide the state.
 	res, err := m.p.metrics.List(ctx, a.Resource, &armmonitor.MetricsClientListOptions{
 		Metricnames: to.Ptr(a.Metric), Timespan: to.Ptr(start.Format(time.RFC3339) + "/" + end.Format(time.RFC3339)),
-		Interval: to.Ptr(isoMinutes(window)), Aggregation: to.Ptr(agg)})
+		Interval: to.Ptr("PT1M"), Aggregation: to.Ptr(agg)})
 	if err != nil {
 		a.Reason = fmt.Sprintf("metric query failed: %v", wrapErr("monitor:Metrics.List", a.Resource, err))
 		return a, true
 	}
-	var v *float64
-	for _, mv := range res.Value {
-		for _, ts := range mv.Timeseries {
-			for _, d := range ts.Data {
-				switch agg {
-				case "Maximum":
-					v = d.Maximum
-				case "Minimum":
-					v = d.Minimum
-				case "Total":
-					v = d.Total
-				default:
-					v = d.Average
-				}
-			}
-		}
-	}
+	v := aggregatePoints(res.Value, agg)
 	if v == nil {
 		a.Reason = "no data in the last window"
 		return a, true
@@ -126,7 +114,48 @@ func (m *monitoring) evaluate(ctx context.Context, r *armmonitor.MetricAlertReso
 	return a, true
 }
 
-func isoMinutes(d time.Duration) string { return fmt.Sprintf("PT%dM", int(d/time.Minute)) }
+// aggregatePoints combines per-minute points into the window's value:
+// the mean of the minute averages, or the extreme, or the total.
+func aggregatePoints(values []*armmonitor.Metric, agg string) *float64 {
+	var out *float64
+	n := 0
+	for _, mv := range values {
+		for _, ts := range mv.Timeseries {
+			for _, d := range ts.Data {
+				var x *float64
+				switch agg {
+				case "Maximum":
+					x = d.Maximum
+				case "Minimum":
+					x = d.Minimum
+				case "Total":
+					x = d.Total
+				default:
+					x = d.Average
+				}
+				if x == nil {
+					continue
+				}
+				n++
+				switch {
+				case out == nil:
+					v := *x
+					out = &v
+				case agg == "Maximum":
+					*out = max(*out, *x)
+				case agg == "Minimum":
+					*out = min(*out, *x)
+				default:
+					*out += *x
+				}
+			}
+		}
+	}
+	if out != nil && agg != "Maximum" && agg != "Minimum" && agg != "Total" {
+		*out /= float64(n)
+	}
+	return out
+}
 
 // parseDuration reads PT5M / PT1H / P1D.
 func parseDuration(s string) (time.Duration, error) {
