@@ -84,7 +84,7 @@ func WithoutSignatureCheck() Option { return func(s *Server) { s.verifySig = fal
 func New(w *world.World, opts ...Option) *Server {
 	s := &Server{World: w, Faults: &fault.Set{}, AuditLag: 5 * time.Minute,
 		services: map[string]*Service{}, verifySig: true,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(s)
 	}

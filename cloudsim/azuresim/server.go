@@ -64,7 +64,7 @@ func WithRunCommandTiming(t world.AzureRunCommandTiming) Option {
 // New returns a server over w.
 func New(w *world.World, opts ...Option) *Server {
 	s := &Server{World: w, Faults: &fault.Set{}, ActivityLogLag: 30 * time.Second,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(s)
 	}

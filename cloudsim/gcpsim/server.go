@@ -74,7 +74,7 @@ func WithSlowOperations(n int) Option { return func(s *Server) { s.SlowOperation
 // New returns a server over w.
 func New(w *world.World, opts ...Option) *Server {
 	s := &Server{World: w, Faults: &fault.Set{}, AuditLag: 40 * time.Second, LoggingReadsPerMinute: 60,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(s)
 	}

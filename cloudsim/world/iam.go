@@ -106,14 +106,14 @@ func (w *World) IdentityPoliciesLocked(p *Principal) ([]*Policy, error) {
 		if !ok {
 			continue
 		}
-		pol, err := ParsePolicy(doc)
+		pol, err := w.parsedPolicyLocked(doc)
 		if err != nil {
 			return nil, fmt.Errorf("managed policy %s: %w", arn, err)
 		}
 		out = append(out, pol)
 	}
 	for _, name := range SortedKeys(inline) {
-		pol, err := ParsePolicy(inline[name])
+		pol, err := w.parsedPolicyLocked(inline[name])
 		if err != nil {
 			return nil, fmt.Errorf("inline policy %s: %w", name, err)
 		}
@@ -147,4 +147,24 @@ func (w *World) AuthorizeLocked(p *Principal, req Request) (Decision, error) {
 		return ExplicitDeny, err
 	}
 	return Evaluate(pols, req), nil
+}
+
+// parsedPolicyLocked parses a policy document once and reuses the result:
+// every authorized call evaluates the caller's policies, and parsing their
+// JSON each time was a visible share of a call's cost. Parsed policies are
+// never mutated, so sharing them is safe; the cache is keyed by the
+// document's text, so an edited policy is parsed afresh.
+func (w *World) parsedPolicyLocked(doc string) (*Policy, error) {
+	if p, ok := w.policyCache[doc]; ok {
+		return p, nil
+	}
+	p, err := ParsePolicy(doc)
+	if err != nil {
+		return nil, err
+	}
+	if w.policyCache == nil || len(w.policyCache) > 4096 {
+		w.policyCache = map[string]*Policy{}
+	}
+	w.policyCache[doc] = p
+	return p, nil
 }

@@ -55,6 +55,9 @@ type World struct {
 	scheduled []scheduled
 	observers []Observer
 	ext       map[string]any
+	// policyCache holds parsed policy documents by text (see
+	// parsedPolicyLocked).
+	policyCache map[string]*Policy
 }
 
 // scheduled is a state change that takes effect at a modelled time, such as a

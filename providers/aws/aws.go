@@ -13,7 +13,6 @@ package aws
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -131,7 +130,7 @@ func New(ctx context.Context, target providers.Target, opts ...Option) (*Provide
 		return nil, fmt.Errorf("aws provider: poll interval must be positive, got %v", o.poll)
 	}
 	if o.log == nil {
-		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.log = slog.New(slog.DiscardHandler)
 	}
 	retryer := func() awssdk.Retryer {
 		return retry.NewStandard(func(so *retry.StandardOptions) {

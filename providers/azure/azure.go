@@ -160,7 +160,7 @@ func New(ctx context.Context, target providers.Target, opts ...Option) (*Provide
 		return nil, fmt.Errorf("azure provider: poll interval must be positive, got %v", o.poll)
 	}
 	if o.log == nil {
-		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.log = slog.New(slog.DiscardHandler)
 	}
 	co := policy.ClientOptions{
 		// azcore's retry policy sleeps on the wall clock; retries are done

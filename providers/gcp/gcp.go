@@ -37,7 +37,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -232,7 +231,7 @@ func New(ctx context.Context, target providers.Target, opts ...Option) (*Provide
 		o.maxAttempts = 1
 	}
 	if o.log == nil {
-		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.log = slog.New(slog.DiscardHandler)
 	}
 	ts := o.tokenSource
 	principal := o.principal
