@@ -25,6 +25,8 @@ func ec2Service() *Service {
 		"TerminateInstances": {Latency: 280 * ms, Resources: ec2ARNs("instance", "InstanceId"), Handle: ec2TerminateInstances},
 		"ModifyInstanceAttribute": {Latency: 210 * ms, Resources: ec2ARNs("instance", "InstanceId"),
 			Handle: ec2ModifyInstanceAttribute},
+		"DescribeInstanceAttribute": {Latency: 95 * ms, Resources: ec2ARNs("instance", "InstanceId"),
+			Handle: ec2DescribeInstanceAttribute},
 		"DescribeIamInstanceProfileAssociations": {Latency: 110 * ms, Handle: ec2DescribeProfileAssociations},
 		"AssociateIamInstanceProfile": {Latency: 300 * ms, Resources: ec2ARNs("instance", "InstanceId"),
 			Handle: ec2AssociateProfile},

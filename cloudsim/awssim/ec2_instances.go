@@ -346,6 +346,64 @@ func ec2TerminateInstances(c *Call) (any, error) {
 // ec2ModifyInstanceAttribute changes one attribute per call, as EC2 does:
 // security groups (single-interface instances only), termination and stop
 // protection, shutdown behaviour, or DeleteOnTermination of block devices.
+// ec2DescribeInstanceAttribute answers one attribute per call, as EC2 does:
+// responders read termination protection and shutdown behaviour with it
+// before and after protecting an instance.
+func ec2DescribeInstanceAttribute(c *Call) (any, error) {
+	id, err := ec2RequireParam(c, "InstanceId", "InstanceId")
+	if err != nil {
+		return nil, err
+	}
+	attr, err := ec2RequireParam(c, "Attribute", "Attribute")
+	if err != nil {
+		return nil, err
+	}
+	inst, err := ec2LookupInstance(c, id)
+	if err != nil {
+		return nil, err
+	}
+	value := func(name string, v any) *X { return E(name, T("value", v)) }
+	var x *X
+	switch attr {
+	case "disableApiTermination":
+		x = value("disableApiTermination", inst.DisableAPITermination)
+	case "disableApiStop":
+		x = value("disableApiStop", inst.DisableAPIStop)
+	case "instanceInitiatedShutdownBehavior":
+		x = value("instanceInitiatedShutdownBehavior", orDefaultShutdown(inst.ShutdownBehavior))
+	case "instanceType":
+		x = value("instanceType", inst.Type)
+	case "groupSet":
+		var items []*X
+		if len(inst.ENIs) > 0 {
+			if eni := c.World.ENIs[inst.ENIs[0]]; eni != nil {
+				for _, g := range eni.Groups {
+					items = append(items, E("item", T("groupId", g)))
+				}
+			}
+		}
+		x = L("groupSet", items)
+	case "blockDeviceMapping":
+		var items []*X
+		for _, bd := range inst.BlockDevices {
+			items = append(items, E("item", T("deviceName", bd.Device),
+				E("ebs", T("volumeId", bd.VolumeID), T("status", "attached"), T("deleteOnTermination", bd.DeleteOnTermination))))
+		}
+		x = L("blockDeviceMapping", items)
+	default:
+		return nil, Errf(400, "InvalidParameterValue", "Value (%s) for parameter attribute is invalid. Unknown attribute.", attr)
+	}
+	c.Touch("AWS::EC2::Instance", id)
+	return []*X{T("instanceId", id), x}, nil
+}
+
+func orDefaultShutdown(b string) string {
+	if b == "" {
+		return "stop"
+	}
+	return b
+}
+
 func ec2ModifyInstanceAttribute(c *Call) (any, error) {
 	id, err := ec2RequireParam(c, "InstanceId", "InstanceId")
 	if err != nil {
