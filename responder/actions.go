@@ -364,7 +364,9 @@ func init() {
 		Params: []string{"group_name"}, Run: swapSecurityGroups})
 }
 
-func instanceFacts(inst *providers.Instance) map[string]any {
+// InstanceFacts is how a described instance appears to predicates and
+// templates (facts.instance.*): snake_case keys, lists of NICs and disks.
+func InstanceFacts(inst *providers.Instance) map[string]any {
 	nics := []any{}
 	for _, n := range inst.NICs {
 		groups := []any{}
@@ -404,7 +406,7 @@ func describeInstance(ctx context.Context, x *StepRun) (map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("describing %s: %w", x.Resource(), err)
 	}
-	facts := instanceFacts(inst)
+	facts := InstanceFacts(inst)
 	x.SetFact("instance", facts)
 	out := map[string]any{"state": inst.State, "disks": len(inst.Disks), "nics": len(inst.NICs),
 		"scaling_group": inst.ScalingGroup, "warnings": len(inst.Warnings)}

@@ -73,16 +73,16 @@ func (r *Responder) capabilityGap(s *Step) error {
 		return nil
 	}
 	for _, c := range registry[s.Action].Requires {
-		if lacks(r.p, c) {
+		if Lacks(r.p, c) {
 			return &capabilityError{capability: c}
 		}
 	}
 	return nil
 }
 
-// lacks reports whether p lacks a capability: a nil capability interface,
+// Lacks reports whether p lacks a capability: a nil capability interface,
 // or a Capabilities flag that says the cloud cannot.
-func lacks(p providers.Provider, capability string) bool {
+func Lacks(p providers.Provider, capability string) bool {
 	caps := p.Capabilities()
 	switch capability {
 	case CapCompute:
@@ -105,9 +105,9 @@ func lacks(p providers.Provider, capability string) bool {
 	return false
 }
 
-// capabilityFacts exposes a provider's capabilities to CEL and templates
+// CapabilityFacts exposes a provider's capabilities to CEL and templates
 // as facts.capabilities.<snake_case flag>.
-func capabilityFacts(c providers.Capabilities) map[string]any {
+func CapabilityFacts(c providers.Capabilities) map[string]any {
 	return map[string]any{
 		"can_revoke_sessions":          c.CanRevokeSessions,
 		"can_run_command":              c.CanRunCommand,

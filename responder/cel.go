@@ -163,3 +163,14 @@ func evalPredicate(prg cel.Program, facts map[string]any) (bool, error) {
 	}
 	return b, nil
 }
+
+// EvalPredicate compiles and evaluates a decision predicate over facts, as
+// the engine does, for callers that preview decisions (firedrill respond's
+// dry run).
+func EvalPredicate(expr string, facts map[string]any) (bool, error) {
+	prg, _, err := compilePredicate(expr)
+	if err != nil {
+		return false, err
+	}
+	return evalPredicate(prg, facts)
+}

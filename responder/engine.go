@@ -397,7 +397,7 @@ func (r *Responder) Respond(ctx context.Context, trig Trigger) (*Case, error) {
 	// facts.capabilities.can_revoke_sessions).
 	if r.p != nil {
 		c.facts["cloud"] = r.p.Cloud()
-		c.facts["capabilities"] = capabilityFacts(r.p.Capabilities())
+		c.facts["capabilities"] = CapabilityFacts(r.p.Capabilities())
 	}
 	r.mu.Lock()
 	r.cases = append(r.cases, c)

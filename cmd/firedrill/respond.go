@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"cel.dev/cel-go/cel"
 	xterm "github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
@@ -627,98 +626,15 @@ type respondPlan struct {
 // decision tree: the trigger, the cloud and its capabilities, and
 // facts.instance as describe_instance records it.
 func planFacts(prov providers.Provider, inst *providers.Instance, resource string) map[string]any {
-	nics := []any{}
-	for _, n := range inst.NICs {
-		groups := []any{}
-		for _, g := range n.Groups {
-			groups = append(groups, g)
-		}
-		nics = append(nics, map[string]any{"id": n.ID, "private_ip": n.PrivateIP, "public_ip": n.PublicIP, "groups": groups, "primary": n.Primary})
-	}
-	disks := []any{}
-	for _, d := range inst.Disks {
-		disks = append(disks, map[string]any{"id": d.ID, "device": d.Device, "size_gib": d.SizeGiB,
-			"delete_on_termination": d.DeleteOnTermination, "encrypted": d.Encrypted})
-	}
-	tags := map[string]any{}
-	for k, v := range inst.Tags {
-		tags[k] = v
-	}
-	identity := map[string]any{}
-	if id := inst.Identity; id != nil {
-		identity = map[string]any{"profile_arn": id.ProfileARN, "association_id": id.AssociationID, "role_name": id.RoleName, "role_arn": id.RoleARN}
-	}
-	caps := prov.Capabilities()
 	return map[string]any{
-		"resource": resource,
-		"cloud":    prov.Cloud(),
-		"capabilities": map[string]any{
-			"can_revoke_sessions": caps.CanRevokeSessions, "can_run_command": caps.CanRunCommand,
-			"can_capture_memory": caps.CanCaptureMemory, "can_protect_from_scaling": caps.CanProtectFromScaling,
-			"can_protect_from_termination": caps.CanProtectFromTermination, "can_hibernate": caps.CanHibernate,
-			"can_disable_access_keys": caps.CanDisableAccessKeys, "needs_two_step_isolation": caps.NeedsTwoStepIsolation,
-			"audit_delay": caps.AuditDelay.String(),
-		},
+		"resource":     resource,
+		"cloud":        prov.Cloud(),
+		"capabilities": responder.CapabilityFacts(prov.Capabilities()),
 		"trigger": map[string]any{"kind": responder.TriggerManual, "type": "manual", "resource": resource,
 			"resource_type": "", "finding_id": "", "access_key_id": "", "severity": 0.0},
-		"steps": map[string]any{},
-		"instance": map[string]any{"id": inst.ID, "name": inst.Name, "state": inst.State, "type": inst.Type, "account": inst.Account,
-			"region": inst.Region, "zone": inst.Zone, "vpc": inst.VPC, "subnet": inst.Subnet, "private_ip": inst.PrivateIP,
-			"public_ip": inst.PublicIP, "launch_time": inst.LaunchTime.UTC().Format(time.RFC3339), "tags": tags, "nics": nics,
-			"disks": disks, "scaling_group": inst.ScalingGroup, "scaling_lifecycle": inst.ScalingLifecycle,
-			"scale_in_protected": inst.ScaleInProtected, "termination_protected": inst.TerminationProtected,
-			"shutdown_behavior": inst.ShutdownBehavior, "identity": identity},
+		"steps":    map[string]any{},
+		"instance": responder.InstanceFacts(inst),
 	}
-}
-
-// evalPredicate evaluates a decision predicate over facts with CEL, as the
-// responder does.
-func evalPredicate(expr string, facts map[string]any) (bool, error) {
-	env, err := cel.NewEnv(cel.Variable("facts", cel.MapType(cel.StringType, cel.DynType)))
-	if err != nil {
-		return false, err
-	}
-	ast, iss := env.Compile(expr)
-	if iss != nil && iss.Err() != nil {
-		return false, iss.Err()
-	}
-	prg, err := env.Program(ast)
-	if err != nil {
-		return false, err
-	}
-	v, _, err := prg.Eval(map[string]any{"facts": facts})
-	if err != nil {
-		return false, err
-	}
-	b, ok := v.Value().(bool)
-	if !ok {
-		return false, fmt.Errorf("predicate yielded %v, not a bool", v.Value())
-	}
-	return b, nil
-}
-
-// lacksCapability mirrors the responder's pre-step capability check.
-func lacksCapability(p providers.Provider, capability string) bool {
-	caps := p.Capabilities()
-	switch capability {
-	case responder.CapCompute:
-		return p.Compute() == nil
-	case responder.CapNetwork:
-		return p.Network() == nil
-	case responder.CapIdentity:
-		return p.Identity() == nil
-	case responder.CapAudit:
-		return p.Audit() == nil
-	case responder.CapStorage:
-		return p.Storage() == nil
-	case responder.CapRunCommand:
-		return p.Exec() == nil || !caps.CanRunCommand
-	case responder.CapMemoryCapture:
-		return p.Exec() == nil || !caps.CanCaptureMemory
-	case responder.CapRevoke:
-		return p.Identity() == nil || !caps.CanRevokeSessions
-	}
-	return false
 }
 
 // buildRespondPlan lays the playbook out for this resource on this cloud.
@@ -754,7 +670,7 @@ func buildRespondPlan(pb *responder.Playbook, prov providers.Provider, inst *pro
 				break
 			}
 			d := respondDecision{ID: node.ID, Question: node.Question, Predicate: node.Predicate, Yes: node.Yes, No: node.No}
-			ans, err := evalPredicate(node.Predicate, facts)
+			ans, err := responder.EvalPredicate(node.Predicate, facts)
 			if err != nil {
 				d.Automated, d.Error = "unknown", err.Error()
 				reached[node.ID] = d
@@ -805,7 +721,7 @@ func buildRespondPlan(pb *responder.Playbook, prov providers.Provider, inst *pro
 		if st.Skip == "" {
 			if spec, ok := responder.Action(ps.Action); ok {
 				for _, c := range spec.Requires {
-					if lacksCapability(prov, c) {
+					if responder.Lacks(prov, c) {
 						st.Skip = fmt.Sprintf("%s has no %s capability (the playbook's fallback applies)", prov.Cloud(), c)
 						break
 					}
