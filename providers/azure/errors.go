@@ -86,9 +86,6 @@ func wrapErr(op, resource string, err error) error {
 	var af *azidentity.AuthenticationFailedError
 	if kind == nil && errors.As(err, &af) {
 		kind = providers.ErrAccessDenied
-		if af.RawResponse != nil {
-			status = af.RawResponse.StatusCode
-		}
 	}
 	if kind == nil && errors.Is(err, context.DeadlineExceeded) {
 		kind = providers.ErrTimeout

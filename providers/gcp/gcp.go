@@ -238,7 +238,19 @@ func New(ctx context.Context, target providers.Target, opts ...Option) (*Provide
 	switch {
 	case ts != nil:
 	case o.credsJSON != nil:
-		creds, err := google.CredentialsFromJSON(ctx, o.credsJSON, cloudPlatformScope)
+		// Only the credential types an operator hands a responder are
+		// accepted: the file's own "type" is checked against them rather
+		// than trusted (the reason the untyped loader is deprecated).
+		var head struct {
+			Type google.CredentialsType `json:"type"`
+		}
+		if err := json.Unmarshal(o.credsJSON, &head); err != nil {
+			return nil, fmt.Errorf("gcp provider: reading credentials JSON: %w", err)
+		}
+		if head.Type != google.ServiceAccount && head.Type != google.AuthorizedUser {
+			return nil, fmt.Errorf("gcp provider: credentials JSON of type %q: expected %q or %q", head.Type, google.ServiceAccount, google.AuthorizedUser)
+		}
+		creds, err := google.CredentialsFromJSONWithType(ctx, o.credsJSON, head.Type, cloudPlatformScope)
 		if err != nil {
 			return nil, fmt.Errorf("gcp provider: reading credentials JSON: %w", err)
 		}
