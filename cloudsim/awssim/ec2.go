@@ -238,6 +238,21 @@ func ec2TagFilter(name string, tags world.Tags) ([]string, bool) {
 // ec2PageBounds reads MaxResults / NextToken and returns the slice bounds of
 // the page and the next token ("" on the last page). max==0 means the
 // caller gets everything when MaxResults is absent.
+// ec2Page renders one page of matched items as the set element setName,
+// with the nextToken of the following page: the tail every paginated
+// Describe* handler shares.
+func ec2Page[T any](c *Call, setName string, matched []T, maxResults int, render func(T) *X) ([]*X, error) {
+	start, end, next, err := ec2PageBounds(c, len(matched), 5, maxResults)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]*X, 0, end-start)
+	for _, m := range matched[start:end] {
+		items = append(items, render(m))
+	}
+	return []*X{L(setName, items), TO("nextToken", next)}, nil
+}
+
 func ec2PageBounds(c *Call, total, minResults, maxResults int) (start, end int, next string, err error) {
 	if tok := c.Form.Get("NextToken"); tok != "" {
 		raw, derr := base64.RawURLEncoding.DecodeString(tok)

@@ -194,15 +194,9 @@ func ec2DescribeInstances(c *Call) (any, error) {
 			matched = append(matched, inst)
 		}
 	}
-	start, end, next, err := ec2PageBounds(c, len(matched), 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	var res []*X
-	for _, inst := range matched[start:end] {
-		res = append(res, ec2ReservationXML(c, []*world.Instance{inst}))
-	}
-	return []*X{L("reservationSet", res), TO("nextToken", next)}, nil
+	return ec2Page(c, "reservationSet", matched, 1000, func(inst *world.Instance) *X {
+		return ec2ReservationXML(c, []*world.Instance{inst})
+	})
 }
 
 func ec2RunInstances(c *Call) (any, error) {
@@ -561,15 +555,9 @@ func ec2DescribeProfileAssociations(c *Call) (any, error) {
 			matched = append(matched, a)
 		}
 	}
-	start, end, next, err := ec2PageBounds(c, len(matched), 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	var items []*X
-	for _, a := range matched[start:end] {
-		items = append(items, ec2AssociationXML(c, "item", a, a.State))
-	}
-	return []*X{L("iamInstanceProfileAssociationSet", items), TO("nextToken", next)}, nil
+	return ec2Page(c, "iamInstanceProfileAssociationSet", matched, 1000, func(a *world.ProfileAssociation) *X {
+		return ec2AssociationXML(c, "item", a, a.State)
+	})
 }
 
 func ec2AssociateProfile(c *Call) (any, error) {

@@ -169,18 +169,12 @@ func ec2DescribeSecurityGroups(c *Call) (any, error) {
 			return nil, Errf(400, "InvalidGroup.NotFound", "The security group '%s' does not exist in default VPC", n)
 		}
 	}
-	start, end, next, err := ec2PageBounds(c, len(matched), 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	var items []*X
-	for _, sg := range matched[start:end] {
-		items = append(items, E("item", T("ownerId", sg.Account), T("groupId", sg.ID), T("groupName", sg.Name),
+	return ec2Page(c, "securityGroupInfo", matched, 1000, func(sg *world.SecurityGroup) *X {
+		return E("item", T("ownerId", sg.Account), T("groupId", sg.ID), T("groupName", sg.Name),
 			T("groupDescription", sg.Description), T("vpcId", sg.VPC), T("securityGroupArn", ec2SgARN(c, sg.ID)),
 			ec2PermissionsXML(c, "ipPermissions", sg.Ingress), ec2PermissionsXML(c, "ipPermissionsEgress", sg.Egress),
-			ec2TagSetXML(sg.Tags)))
-	}
-	return []*X{L("securityGroupInfo", items), TO("nextToken", next)}, nil
+			ec2TagSetXML(sg.Tags))
+	})
 }
 
 // ec2PermissionsParam reads IpPermissions.N (or the legacy top-level
@@ -438,15 +432,9 @@ func ec2DescribeNetworkInterfaces(c *Call) (any, error) {
 			matched = append(matched, eni)
 		}
 	}
-	start, end, next, err := ec2PageBounds(c, len(matched), 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	var items []*X
-	for _, eni := range matched[start:end] {
-		items = append(items, ec2EniXML(c, eni))
-	}
-	return []*X{L("networkInterfaceSet", items), TO("nextToken", next)}, nil
+	return ec2Page(c, "networkInterfaceSet", matched, 1000, func(eni *world.ENI) *X {
+		return ec2EniXML(c, eni)
+	})
 }
 
 // ec2ModifyNetworkInterfaceAttribute changes an interface's security groups

@@ -121,15 +121,9 @@ func ec2DescribeVolumes(c *Call) (any, error) {
 			matched = append(matched, v)
 		}
 	}
-	start, end, next, err := ec2PageBounds(c, len(matched), 5, 500)
-	if err != nil {
-		return nil, err
-	}
-	var items []*X
-	for _, v := range matched[start:end] {
-		items = append(items, ec2VolumeXML(c, v))
-	}
-	return []*X{L("volumeSet", items), TO("nextToken", next)}, nil
+	return ec2Page(c, "volumeSet", matched, 500, func(v *world.Volume) *X {
+		return ec2VolumeXML(c, v)
+	})
 }
 
 // ---- snapshots --------------------------------------------------------------
@@ -258,15 +252,9 @@ func ec2DescribeSnapshots(c *Call) (any, error) {
 			matched = append(matched, s)
 		}
 	}
-	start, end, next, err := ec2PageBounds(c, len(matched), 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	var items []*X
-	for _, s := range matched[start:end] {
-		items = append(items, ec2SnapshotXML(c, s))
-	}
-	return []*X{L("snapshotSet", items), TO("nextToken", next)}, nil
+	return ec2Page(c, "snapshotSet", matched, 1000, func(s *world.Snapshot) *X {
+		return ec2SnapshotXML(c, s)
+	})
 }
 
 // ---- tags ----------------------------------------------------------------------
@@ -425,13 +413,7 @@ func ec2DescribeTags(c *Call) (any, error) {
 			}
 		}
 	}
-	start, end, next, err := ec2PageBounds(c, len(rows), 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	var items []*X
-	for _, r := range rows[start:end] {
-		items = append(items, E("item", T("resourceId", r.id), T("resourceType", r.typ), T("key", r.key), T("value", r.value)))
-	}
-	return []*X{L("tagSet", items), TO("nextToken", next)}, nil
+	return ec2Page(c, "tagSet", rows, 1000, func(r row) *X {
+		return E("item", T("resourceId", r.id), T("resourceType", r.typ), T("key", r.key), T("value", r.value))
+	})
 }
