@@ -179,13 +179,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.auditLocked(svc, c, apiErr)
 	}
 	latency += c.ExtraLatency
+	// Log before answering, so the log line of a call is written by the time
+	// its client has the response (operators and tests read them in order).
+	s.logCall(c, apiErr, latency)
 	w.Header().Set(LatencyHeader, latency.String())
 	if apiErr != nil {
 		svc.proto.writeError(w, c, apiErr)
 	} else {
 		svc.proto.writeResult(w, c, result)
 	}
-	s.logCall(c, apiErr, latency)
 }
 
 // perform runs the checks and the handler; it returns the handler's result

@@ -187,16 +187,18 @@ func (s *Server) serveARM(w http.ResponseWriter, r *http.Request, p string, segs
 	w.Header().Set("x-ms-request-id", c.reqID)
 	w.Header().Set("x-ms-correlation-request-id", c.reqID)
 	w.Header().Set("x-ms-routing-request-id", "WESTEUROPE:"+c.now.UTC().Format("20060102T150405Z")+":"+c.reqID)
+	// Log before answering, so a call's log line exists once its client
+	// has the response.
 	if aerr != nil {
-		writeARMError(w, aerr, c.reqID)
 		s.Log.Info("azure request", "method", r.Method, "path", p, "status", aerr.Status, "error", aerr.Code, "latency", lat)
+		writeARMError(w, aerr, c.reqID)
 		return
 	}
+	s.Log.Info("azure request", "method", r.Method, "path", p, "status", resp.status, "action", c.action, "latency", lat)
 	for k, v := range resp.headers {
 		w.Header().Set(k, v)
 	}
 	writeJSON(w, resp.status, resp.body)
-	s.Log.Info("azure request", "method", r.Method, "path", p, "status", resp.status, "action", c.action, "latency", lat)
 }
 
 // performARM authenticates, routes, injects faults, authorizes and runs.

@@ -220,13 +220,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		s.auditLocked(c, apiErr)
 	}
 	latency += c.extraLatency
-	w.Header().Set(simhttp.LatencyHeader, latency.String())
-	if apiErr != nil {
-		apiErr.legacy = apiErr.legacy || rt.service == "compute"
-		writeError(w, apiErr)
-	} else {
-		s.writeResult(w, c, result)
-	}
+	// Log before answering, so a call's log line exists once its client
+	// has the response.
 	attrs := []any{"service", rt.service, "method", rt.method, "latency", latency}
 	if c.caller != nil {
 		attrs = append(attrs, "caller", c.caller.Email)
@@ -235,6 +230,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		attrs = append(attrs, "status", apiErr.code, "error", apiErr.reason)
 	}
 	s.Log.Info("gcp request", attrs...)
+	w.Header().Set(simhttp.LatencyHeader, latency.String())
+	if apiErr != nil {
+		apiErr.legacy = apiErr.legacy || rt.service == "compute"
+		writeError(w, apiErr)
+	} else {
+		s.writeResult(w, c, result)
+	}
 }
 
 func (s *Server) perform(c *call) (any, *apiError) {
