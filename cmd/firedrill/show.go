@@ -179,12 +179,15 @@ type scenarioView struct {
 	Description string          `json:"description,omitempty"`
 	Clouds      []string        `json:"clouds"`
 	Techniques  []techniqueView `json:"techniques"`
-	Environment envView         `json:"environment"`
-	Steps       []stepView      `json:"steps"`
-	Background  []bgView        `json:"background,omitempty"`
-	Detectors   detectorsView   `json:"detectors"`
-	Duration    string          `json:"duration"`
-	Expect      expectView      `json:"expect"`
+	// Environment is the first seeded environment (the only one of a
+	// single-cloud scenario); Environments lists every cloud's.
+	Environment  envView       `json:"environment"`
+	Environments []envView     `json:"environments"`
+	Steps        []stepView    `json:"steps"`
+	Background   []bgView      `json:"background,omitempty"`
+	Detectors    detectorsView `json:"detectors"`
+	Duration     string        `json:"duration"`
+	Expect       expectView    `json:"expect"`
 }
 
 type techniqueView struct {
@@ -193,6 +196,7 @@ type techniqueView struct {
 }
 
 type envView struct {
+	Cloud        string           `json:"cloud,omitempty"`
 	Preset       string           `json:"preset"`
 	Instances    int              `json:"instances,omitempty"`
 	ScaleIn      *scaleInView     `json:"scale_in,omitempty"`
@@ -269,20 +273,31 @@ func optDur(d time.Duration) string {
 	return shortDur(d)
 }
 
+func envViewOf(e scenarios.Environment) envView {
+	ev := envView{Cloud: e.Cloud, Preset: e.Preset, Instances: e.Instances}
+	if e.ScaleIn != nil {
+		ev.ScaleIn = &scaleInView{After: shortDur(e.ScaleIn.After), Desired: e.ScaleIn.Desired}
+	}
+	for _, p := range e.RolePolicies {
+		ev.RolePolicies = append(ev.RolePolicies, rolePolicyView(p))
+	}
+	return ev
+}
+
 func scenarioViewOf(sc *scenarios.Scenario) scenarioView {
 	v := scenarioView{ID: sc.ID, Title: sc.Title, Description: unfold(sc.Description), Clouds: sc.Clouds,
 		Techniques: []techniqueView{}, Steps: []stepView{}, Duration: shortDur(sc.Duration)}
 	for _, t := range sc.Techniques {
 		v.Techniques = append(v.Techniques, techniqueView(t))
 	}
-	e := sc.Environment
-	v.Environment = envView{Preset: e.Preset, Instances: e.Instances}
-	if e.ScaleIn != nil {
-		v.Environment.ScaleIn = &scaleInView{After: shortDur(e.ScaleIn.After), Desired: e.ScaleIn.Desired}
+	envs := sc.Environments
+	if len(envs) == 0 {
+		envs = []scenarios.Environment{sc.Environment}
 	}
-	for _, p := range e.RolePolicies {
-		v.Environment.RolePolicies = append(v.Environment.RolePolicies, rolePolicyView(p))
+	for _, e := range envs {
+		v.Environments = append(v.Environments, envViewOf(e))
 	}
+	v.Environment = v.Environments[0]
 	earliest := stepEarliest(sc.Steps)
 	reg := attacker.Builtin()
 	for _, s := range sc.Steps {
@@ -362,13 +377,14 @@ func writeScenarioText(w io.Writer, sc *scenarios.Scenario) {
 	}
 	_ = tw.Flush()
 
-	e := v.Environment
-	fmt.Fprintf(w, "\nenvironment: %s, %d instances\n", e.Preset, e.Instances)
-	if e.ScaleIn != nil {
-		fmt.Fprintf(w, "  scale-in to %d at T+%s\n", e.ScaleIn.Desired, e.ScaleIn.After)
-	}
-	for _, p := range e.RolePolicies {
-		fmt.Fprintf(w, "  role policy %s: %s on %s\n", p.Name, strings.Join(p.Actions, ", "), p.Resource)
+	for _, e := range v.Environments {
+		fmt.Fprintf(w, "\nenvironment: %s, %d instances\n", e.Preset, e.Instances)
+		if e.ScaleIn != nil {
+			fmt.Fprintf(w, "  scale-in to %d at T+%s\n", e.ScaleIn.Desired, e.ScaleIn.After)
+		}
+		for _, p := range e.RolePolicies {
+			fmt.Fprintf(w, "  role policy %s: %s on %s\n", p.Name, strings.Join(p.Actions, ", "), p.Resource)
+		}
 	}
 
 	fmt.Fprintf(w, "\nattack steps\n")

@@ -153,3 +153,19 @@ func TestShortDurAndWrap(t *testing.T) {
 	require.Equal(t, "one two", unfold("one\ntwo\n"))
 	require.Equal(t, "p1 a\n\np2", unfold("p1\na\n\np2"))
 }
+
+func TestShowMulticloudScenarioListsEveryEnvironment(t *testing.T) {
+	out, errOut, code := cli(t, "show", "multicloud-cryptomining")
+	require.Equal(t, exitOK, code, errOut)
+	for _, preset := range []string{"aws-web-asg", "azure-web-vmss", "gcp-web-mig"} {
+		require.Contains(t, out, "environment: "+preset)
+	}
+	js, _, code := cli(t, "show", "multicloud-cryptomining", "-o", "json")
+	require.Equal(t, exitOK, code)
+	var v struct {
+		Environments []struct{ Cloud, Preset string }
+	}
+	require.NoError(t, json.Unmarshal([]byte(js), &v))
+	require.Len(t, v.Environments, 3)
+	require.Equal(t, "gcp", v.Environments[2].Cloud)
+}
