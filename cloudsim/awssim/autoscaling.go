@@ -222,8 +222,7 @@ func asSetInstanceProtection(c *Call) (any, error) {
 func asActivities(c *Call, g *world.ASG, ids []string, desc, what string, decrement bool) []*X {
 	var items []*X
 	for _, id := range ids {
-		u, v := c.World.Rand().Uint64(), c.World.Rand().Uint64()
-		aid := fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", u>>32, (u>>16)&0xffff, u&0xffff, v>>48, v&0xffffffffffff)
+		aid := c.World.UUIDLocked()
 		cause := fmt.Sprintf("At %s instance %s was %s in response to a user request", c.Now.UTC().Format(time.RFC3339), id, what)
 		if decrement {
 			cause += fmt.Sprintf(", shrinking the capacity from %d to %d", g.Desired+len(ids), g.Desired)

@@ -333,9 +333,7 @@ func (s *Server) writeUnknownService(w http.ResponseWriter, r *http.Request, nam
 
 // requestIDLocked draws a UUID-shaped request id from the seeded generator.
 func (s *Server) requestIDLocked() string {
-	rng := s.World.Rand()
-	a, b := rng.Uint64(), rng.Uint64()
-	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xffff, b>>48, b&0xffffffffffff)
+	return s.World.UUIDLocked()
 }
 
 // latencyLocked models how long the call takes in the cloud.

@@ -258,9 +258,7 @@ func ssmSendCommand(c *Call) (any, error) {
 	if len(bad) > 0 {
 		return nil, Errf(400, "InvalidInstanceId", "Instances [%s] not in a valid state for account %s", strings.Join(bad, ", "), c.Account())
 	}
-	rng := c.World.Rand()
-	a, b := rng.Uint64(), rng.Uint64()
-	id := fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", a>>32, (a>>16)&0xffff, 0x4000|(a&0x0fff), 0x8000|(b>>48)&0x3fff, b&0xffffffffffff)
+	id := c.World.GUIDLocked()
 	params := map[string][]string{}
 	for k, v := range in.Parameters {
 		params[k] = append([]string(nil), v...)

@@ -23,7 +23,7 @@ func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, segs []string
 	defer s.World.Unlock()
 	now := s.World.Now()
 	w.Header().Set(simhttp.LatencyHeader, s.World.JitterLocked(60*time.Millisecond+time.Duration(len(body)/(64<<10))*time.Millisecond, 0.25).Round(time.Millisecond).String())
-	w.Header().Set("x-ms-request-id", s.World.AzureGUIDLocked())
+	w.Header().Set("x-ms-request-id", s.World.GUIDLocked())
 	w.Header().Set("x-ms-version", "2025-11-05")
 	if len(segs) < 3 {
 		blobError(w, http.StatusBadRequest, "InvalidUri", "The requested URI does not represent any resource on the server.")

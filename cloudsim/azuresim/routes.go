@@ -208,7 +208,7 @@ func notFoundResource(typ, name, rg string) *armError {
 // an asynchronous ARM answer: absolute Azure-AsyncOperation and Location URLs.
 func (s *Server) asyncOp(c *call, namespace, kind, resource, runCommand string) map[string]string {
 	az := s.World.AzureLocked()
-	op := &world.AzureOperation{ID: s.World.AzureGUIDLocked(), Resource: resource, Namespace: namespace, Location: c.location,
+	op := &world.AzureOperation{ID: s.World.GUIDLocked(), Resource: resource, Namespace: namespace, Location: c.location,
 		Subscription: c.sub, Started: c.now, RunCommand: runCommand}
 	az.Operations[op.ID] = op
 	u := fmt.Sprintf("%s/subscriptions/%s/providers/%s/locations/%s/%s/%s", c.base, c.sub, namespace, c.location, kind, op.ID)

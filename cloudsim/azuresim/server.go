@@ -171,7 +171,7 @@ func (s *Server) isStorageAccount(name string) bool {
 }
 
 // requestIDLocked draws a GUID from the seeded generator.
-func (s *Server) requestIDLocked() string { return s.World.AzureGUIDLocked() }
+func (s *Server) requestIDLocked() string { return s.World.GUIDLocked() }
 
 func (s *Server) serveARM(w http.ResponseWriter, r *http.Request, p string, segs, lsegs []string, body []byte) {
 	s.World.Lock()

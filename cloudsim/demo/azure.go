@@ -69,7 +69,7 @@ func SeedAzure(w *world.World, opts AzureOptions) (*AzureEnv, error) {
 	w.Lock()
 	defer w.Unlock()
 	now := w.Now()
-	tenant, sub := w.AzureGUIDLocked(), w.AzureGUIDLocked()
+	tenant, sub := w.GUIDLocked(), w.GUIDLocked()
 	env := &AzureEnv{Tenant: tenant, Subscription: sub, Location: opts.Location, ResourceGroup: AzureDemoResourceGroup,
 		StorageAccount: AzureDemoStorageAccount, EvidenceContainer: AzureDemoContainer}
 	w.AddAzureSubscriptionLocked(tenant, sub, "firedrill-demo", opts.Location)
@@ -196,7 +196,7 @@ func seedAzureHistory(w *world.World, env *AzureEnv, admin, ci *world.AzurePrinc
 	}
 	for _, e := range entries {
 		at := now.Add(-e.ago)
-		id := w.AzureGUIDLocked()
+		id := w.GUIDLocked()
 		w.RecordAuditLocked(&world.AuditEvent{ID: id, RequestID: id, Time: at, DeliverAt: at.Add(30 * time.Second),
 			Cloud: "azure", Account: env.Subscription, Region: env.Location, Service: e.provider, Operation: e.op,
 			PrincipalARN: e.who.ObjectID, PrincipalID: e.who.ObjectID, UserName: e.who.DisplayName, IdentityType: "ServicePrincipal",

@@ -48,7 +48,7 @@ func seedHistory(w *world.World, opts Options, env *AWSEnv) {
 		arn, id, key := user(c.who)
 		at := now.Add(-c.ago)
 		ev := &world.AuditEvent{
-			ID: eventID(w), Time: at, DeliverAt: at.Add(5 * time.Minute), Cloud: "aws",
+			ID: w.UUIDLocked(), Time: at, DeliverAt: at.Add(5 * time.Minute), Cloud: "aws",
 			Account: opts.Account, Region: opts.Region, Service: c.service, Operation: c.op,
 			PrincipalARN: arn, PrincipalID: id, UserName: c.who, IdentityType: "IAMUser", AccessKeyID: key,
 			SourceIP: "198.51.100.23", UserAgent: "aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64",
@@ -63,7 +63,7 @@ func seedHistory(w *world.World, opts Options, env *AWSEnv) {
 	// The autoscaling group launched its instances a day ago.
 	for _, id := range env.Instances {
 		at := now.Add(-24 * time.Hour)
-		ev := &world.AuditEvent{ID: eventID(w), Time: at, DeliverAt: at.Add(5 * time.Minute), Cloud: "aws",
+		ev := &world.AuditEvent{ID: w.UUIDLocked(), Time: at, DeliverAt: at.Add(5 * time.Minute), Cloud: "aws",
 			Account: opts.Account, Region: opts.Region, Service: "ec2.amazonaws.com", Operation: "RunInstances",
 			PrincipalARN: fmt.Sprintf("arn:aws:sts::%s:assumed-role/AWSServiceRoleForAutoScaling/AutoScaling", opts.Account),
 			IdentityType: "AssumedRole", UserName: "AWSServiceRoleForAutoScaling", SourceIP: "autoscaling.amazonaws.com",
@@ -71,9 +71,4 @@ func seedHistory(w *world.World, opts Options, env *AWSEnv) {
 		ev.RequestID = ev.ID
 		w.RecordAuditLocked(ev)
 	}
-}
-
-func eventID(w *world.World) string {
-	a, b := w.Rand().Uint64(), w.Rand().Uint64()
-	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xffff, b>>48, b&0xffffffffffff)
 }

@@ -198,6 +198,6 @@ func azureVMOwnsIP(w *world.World, vmID, ip string) bool {
 func (d *Defender) raise(w *world.World, sub, location string, f *world.Finding, at time.Time, lat Latency) {
 	f.Detector, f.Account, f.Region = world.AzureDefenderDetector(sub), sub, location
 	f.FirstSeen, f.LastSeen, f.CreatedAt = at, at, at.Add(lat.Draw(w))
-	f.ID = fmt.Sprintf("2517%015d_%s", w.Rand().Uint64()%1e15, w.AzureGUIDLocked())
+	f.ID = fmt.Sprintf("2517%015d_%s", w.Rand().Uint64()%1e15, w.GUIDLocked())
 	w.AddFindingLocked(f)
 }

@@ -251,8 +251,7 @@ func (w *World) scaleInLocked(name string, desired int, now time.Time) {
 // it: TerminateInstances by Auto Scaling's service-linked role, invoked by
 // autoscaling.amazonaws.com, delivered after the usual delay.
 func (w *World) auditScaleInLocked(g *ASG, instanceID string, now time.Time) {
-	u, v := w.rng.Uint64(), w.rng.Uint64()
-	rid := fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", u>>32, (u>>16)&0xffff, u&0xffff, v>>48, v&0xffffffffffff)
+	rid := w.UUIDLocked()
 	w.RecordAuditLocked(&AuditEvent{
 		ID: rid, RequestID: rid, Time: now, DeliverAt: now.Add(w.JitterLocked(5*time.Minute, 0.4)),
 		Cloud: "aws", Account: g.Account, Region: g.Region,

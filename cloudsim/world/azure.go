@@ -369,12 +369,6 @@ func (w *World) AzureAuthorizeLocked(objectID, action, scope string, data bool) 
 	return false
 }
 
-// AzureGUIDLocked draws a GUID from the world's seed.
-func (w *World) AzureGUIDLocked() string {
-	a, b := w.rng.Uint64(), w.rng.Uint64()
-	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xfff, 0x8000|(b>>48)&0x3fff, b&0xffffffffffff)
-}
-
 // ---- tenants, subscriptions, principals ---------------------------------
 
 // AddAzureSubscriptionLocked registers a subscription (and the world Account
@@ -405,7 +399,7 @@ func (w *World) AddAzureResourceGroupLocked(sub, name, location string) (*AzureR
 // client secret (the credential ClientSecretCredential presents).
 func (w *World) AddAzureAppLocked(displayName string) *AzurePrincipal {
 	az := w.AzureLocked()
-	p := &AzurePrincipal{ObjectID: w.AzureGUIDLocked(), AppID: w.AzureGUIDLocked(), DisplayName: displayName,
+	p := &AzurePrincipal{ObjectID: w.GUIDLocked(), AppID: w.GUIDLocked(), DisplayName: displayName,
 		Kind: AzureServicePrincipal, Secret: w.NewSecretLocked()}
 	az.Principals[p.ObjectID] = p
 	return p
@@ -432,7 +426,7 @@ func (w *World) AssignAzureRoleLocked(scope, roleDefinition, principalID, create
 	if p == nil {
 		return nil, fmt.Errorf("principal %s does not exist", principalID)
 	}
-	name := w.AzureGUIDLocked()
+	name := w.GUIDLocked()
 	ra := &AzureRoleAssignment{ID: strings.TrimSuffix(scope, "/") + "/providers/Microsoft.Authorization/roleAssignments/" + name,
 		Name: name, Scope: scope, RoleDefinition: roleDefinition, PrincipalID: principalID,
 		PrincipalType: "ServicePrincipal", CreatedOn: w.clock.Now(), CreatedBy: createdBy}

@@ -105,7 +105,7 @@ func (w *World) PutAzureNSGLocked(nsg *AzureNSG) (*AzureNSG, bool, error) {
 	} else {
 		az.NSGs[key] = nsg
 	}
-	nsg.ETag = fmt.Sprintf(`W/"%s"`, w.AzureGUIDLocked())
+	nsg.ETag = fmt.Sprintf(`W/"%s"`, w.GUIDLocked())
 	if nsg.Tags == nil {
 		nsg.Tags = Tags{}
 	}
@@ -408,7 +408,7 @@ func (w *World) AddAzureVMLocked(spec AzureVMSpec) (*AzureVM, *Instance, error) 
 		return nil, nil, &ComputeError{Kind: KindDuplicate, Resource: "virtual-machine", ID: id, Msg: "VM " + spec.Name + " already exists"}
 	}
 	vm := &AzureVM{ID: id, Name: spec.Name, ResourceGroup: spec.ResourceGroup, Subscription: spec.Subscription,
-		Location: spec.Location, Size: orDefault(spec.Size, "Standard_D2s_v5"), VMID: w.AzureGUIDLocked(),
+		Location: spec.Location, Size: orDefault(spec.Size, "Standard_D2s_v5"), VMID: w.GUIDLocked(),
 		ComputerName: spec.Name, IdentityType: "None", PowerState: "running", TimeCreated: created}
 	inst := &Instance{ID: id, Account: spec.Subscription, Region: spec.Location, AZ: spec.Location, Type: vm.Size,
 		ImageID: "Canonical:ubuntu-24_04-lts:server:latest", State: StateRunning, LaunchTime: created,
@@ -461,7 +461,7 @@ func (w *World) AddAzureVMLocked(spec AzureVMSpec) (*AzureVM, *Instance, error) 
 		vm.DataDisks = append(vm.DataDisks, d.ID)
 	}
 	if spec.SystemAssignedIdentity {
-		p := &AzurePrincipal{ObjectID: w.AzureGUIDLocked(), AppID: w.AzureGUIDLocked(), DisplayName: spec.Name,
+		p := &AzurePrincipal{ObjectID: w.GUIDLocked(), AppID: w.GUIDLocked(), DisplayName: spec.Name,
 			Kind: AzureManagedIdentity, VM: id}
 		az.Principals[p.ObjectID] = p
 		vm.IdentityType, vm.PrincipalID = "SystemAssigned", p.ObjectID
@@ -502,7 +502,7 @@ func (w *World) SetAzureVMIdentityLocked(vm *AzureVM, typ string) error {
 		if vm.IdentityType == "SystemAssigned" {
 			return nil
 		}
-		p := &AzurePrincipal{ObjectID: w.AzureGUIDLocked(), AppID: w.AzureGUIDLocked(), DisplayName: vm.Name, Kind: AzureManagedIdentity, VM: vm.ID}
+		p := &AzurePrincipal{ObjectID: w.GUIDLocked(), AppID: w.GUIDLocked(), DisplayName: vm.Name, Kind: AzureManagedIdentity, VM: vm.ID}
 		az.Principals[p.ObjectID] = p
 		vm.IdentityType, vm.PrincipalID = "SystemAssigned", p.ObjectID
 	default:
@@ -694,7 +694,7 @@ func (w *World) deleteAzureVMLocked(vm *AzureVM, now time.Time) {
 // auditAzureScaleInLocked records a scale-in deletion in the Activity Log as
 // the autoscale engine performs it.
 func (w *World) auditAzureScaleInLocked(ss *AzureScaleSet, vm *AzureVM, now time.Time, code, msg string) {
-	id := w.AzureGUIDLocked()
+	id := w.GUIDLocked()
 	w.RecordAuditLocked(&AuditEvent{ID: id, RequestID: id, Time: now, DeliverAt: now.Add(w.JitterLocked(30*time.Second, 0.4)),
 		Cloud: "azure", Account: ss.Subscription, Region: ss.Location, Service: "Microsoft.Compute",
 		Operation:    "Microsoft.Compute/virtualMachineScaleSets/delete/action",

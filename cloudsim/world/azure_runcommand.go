@@ -99,7 +99,7 @@ func (w *World) StartAzureRunCommandLocked(vm *AzureVM, commandID string, script
 		t = *tm
 	}
 	now := w.clock.Now()
-	rc := &AzureRunCommand{ID: w.AzureGUIDLocked(), VM: vm.ID, CommandID: commandID, Script: script, RequestedBy: by,
+	rc := &AzureRunCommand{ID: w.GUIDLocked(), VM: vm.ID, CommandID: commandID, Script: script, RequestedBy: by,
 		Requested: now, Status: AzureOpInProgress}
 	az.RunCommands[rc.ID] = rc
 	agentDeadline := now.Add(t.AgentTimeout)

@@ -171,6 +171,20 @@ func (w *World) NewIDLocked(prefix string) string {
 	return fmt.Sprintf("%s-%x%016x", prefix, w.rng.Uint64()&0xf, w.rng.Uint64())
 }
 
+// UUIDLocked draws a UUID-shaped identifier (request ids, event ids,
+// activity ids) from the seeded generator.
+func (w *World) UUIDLocked() string {
+	a, b := w.rng.Uint64(), w.rng.Uint64()
+	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xffff, b>>48, b&0xffffffffffff)
+}
+
+// GUIDLocked draws a version-4-shaped GUID (Azure object ids, SSM command
+// ids) from the seeded generator.
+func (w *World) GUIDLocked() string {
+	a, b := w.rng.Uint64(), w.rng.Uint64()
+	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xfff, 0x8000|(b>>48)&0x3fff, b&0xffffffffffff)
+}
+
 // NewKeyIDLocked returns a 20-character access-key-like ID with the given
 // 4-letter prefix (AKIA for long-term keys, ASIA for sessions).
 func (w *World) NewKeyIDLocked(prefix string) string { return w.randomIDLocked(prefix, 20) }
