@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -155,7 +154,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &Call{Service: svc.Name, Region: auth.region, Req: r, Body: body,
-		SourceIP: sourceIP(r), UserAgent: r.UserAgent(), World: s.World}
+		SourceIP: simhttp.SourceIP(r), UserAgent: r.UserAgent(), World: s.World}
 	if c.Region == "" {
 		c.Region = "us-east-1"
 	}
@@ -395,15 +394,4 @@ func (s *Server) logCall(c *Call, apiErr *APIError, latency time.Duration) {
 		attrs = append(attrs, "status", apiErr.Status, "error", apiErr.Code)
 	}
 	s.Log.Info("aws request", attrs...)
-}
-
-func sourceIP(r *http.Request) string {
-	if v := r.Header.Get("X-Firedrill-Source-Ip"); v != "" {
-		return v // set by the drill runner to place an actor on the internet
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -177,7 +176,7 @@ func (s *Server) serveARM(w http.ResponseWriter, r *http.Request, p string, segs
 	s.World.Lock()
 	defer s.World.Unlock()
 	c := &call{s: s, w: s.World, r: r, base: baseURL(r), path: p, segs: segs, lsegs: lsegs, query: r.URL.Query(),
-		body: body, now: s.World.Now(), reqID: s.requestIDLocked(), sourceIP: sourceIP(r)}
+		body: body, now: s.World.Now(), reqID: s.requestIDLocked(), sourceIP: simhttp.SourceIP(r)}
 	resp, aerr := s.performARM(c)
 	if c.token != nil && c.action != "" {
 		s.auditLocked(c, aerr)
@@ -395,17 +394,6 @@ func baseURL(r *http.Request) string {
 		scheme = "http"
 	}
 	return scheme + "://" + r.Host
-}
-
-func sourceIP(r *http.Request) string {
-	if v := r.Header.Get("X-Firedrill-Source-Ip"); v != "" {
-		return v // set by the drill runner to place an actor on the internet
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // decodeBody unmarshals the request JSON.

@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -206,7 +205,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	c := &call{s: s, w: s.World, req: req, body: body, query: req.URL.Query(), vars: vars, rt: rt,
-		sourceIP: sourceIP(req), userAgent: req.UserAgent(), project: vars["project"]}
+		sourceIP: simhttp.SourceIP(req), userAgent: req.UserAgent(), project: vars["project"]}
 	c.enumInts = strings.Contains(c.query.Get("$alt"), "enum-encoding=int")
 
 	s.World.Lock()
@@ -347,16 +346,4 @@ func (c *call) decode(m proto.Message) *apiError {
 			message: fmt.Sprintf("Invalid JSON payload received. %v", err)}
 	}
 	return nil
-}
-
-// principalIP is where a token's holder appears to call from.
-func sourceIP(r *http.Request) string {
-	if v := r.Header.Get("X-Firedrill-Source-Ip"); v != "" {
-		return v // set by the drill runner to place an actor on the internet
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

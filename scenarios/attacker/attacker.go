@@ -40,7 +40,7 @@ import (
 // SourceIPHeader places a caller on the internet: the simulator records it as
 // the caller's source address (CloudTrail sourceIPAddress), which is what
 // makes GuardDuty see instance credentials used "outside AWS".
-const SourceIPHeader = "X-Firedrill-Source-Ip"
+const SourceIPHeader = simhttp.SourceIPHeader
 
 // ParamKind is the type a technique parameter must parse as.
 type ParamKind string
@@ -305,9 +305,9 @@ func (e *Env) AWSConfig(creds *Credentials, region string) aws.Config {
 		Region:       region,
 		BaseEndpoint: aws.String(e.Endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken),
-		HTTPClient: &http.Client{Transport: &markTransport{
-			sourceIP: e.SourceIP, userAgent: "firedrill-attacker/" + e.CorrelationID,
-			next: &simhttp.Transport{Base: e.Base, Clock: e.Clock, Backoff: simhttp.ExponentialBackoff(time.Second, 20*time.Second)},
+		HTTPClient: &http.Client{Transport: &simhttp.Mark{
+			SourceIP: e.SourceIP, UserAgent: "firedrill-attacker/" + e.CorrelationID,
+			Next: &simhttp.Transport{Base: e.Base, Clock: e.Clock, Backoff: simhttp.ExponentialBackoff(time.Second, 20*time.Second)},
 		}},
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
@@ -315,23 +315,6 @@ func (e *Env) AWSConfig(creds *Credentials, region string) aws.Config {
 			})
 		},
 	}
-}
-
-// markTransport stamps the attacker's source address and correlation id on
-// each request. Neither header is signed, so adding them after SigV4 signing
-// keeps the signature valid.
-type markTransport struct {
-	sourceIP, userAgent string
-	next                http.RoundTripper
-}
-
-func (t *markTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(req.Context())
-	if t.sourceIP != "" {
-		r.Header.Set(SourceIPHeader, t.sourceIP)
-	}
-	r.Header.Set("User-Agent", strings.TrimSpace(r.Header.Get("User-Agent")+" "+t.userAgent))
-	return t.next.RoundTrip(r)
 }
 
 // ShortID is the correlation id cut to 8 characters, for length-limited

@@ -56,8 +56,8 @@ func (e *Env) azureOptions() *arm.ClientOptions {
 	return &arm.ClientOptions{DisableRPRegistration: true, ClientOptions: policy.ClientOptions{
 		Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: base + "/",
 			Services: map[cloud.ServiceName]cloud.ServiceConfiguration{cloud.ResourceManager: {Endpoint: base, Audience: azureARMAudience}}},
-		Transport: &http.Client{Transport: &markTransport{sourceIP: e.SourceIP, userAgent: "firedrill-attacker/" + e.CorrelationID,
-			next: &simhttp.Transport{Base: e.Azure.Base, Clock: e.Clock}}},
+		Transport: &http.Client{Transport: &simhttp.Mark{SourceIP: e.SourceIP, UserAgent: "firedrill-attacker/" + e.CorrelationID,
+			Next: &simhttp.Transport{Base: e.Azure.Base, Clock: e.Clock}}},
 		Retry: policy.RetryOptions{MaxRetries: -1},
 	}}
 }

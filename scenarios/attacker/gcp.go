@@ -74,8 +74,8 @@ func googleCode(err error) (string, bool) {
 func (e *Env) gcpOptions(token string) []option.ClientOption {
 	hc := &http.Client{Transport: &oauth2.Transport{
 		Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token, TokenType: "Bearer"}),
-		Base: &markTransport{sourceIP: e.SourceIP, userAgent: "firedrill-attacker/" + e.CorrelationID,
-			next: &simhttp.Transport{Base: e.GCP.Base, Clock: e.Clock}}}}
+		Base: &simhttp.Mark{SourceIP: e.SourceIP, UserAgent: "firedrill-attacker/" + e.CorrelationID,
+			Next: &simhttp.Transport{Base: e.GCP.Base, Clock: e.Clock}}}}
 	return []option.ClientOption{option.WithEndpoint(e.GCP.Endpoint), option.WithHTTPClient(hc)}
 }
 

@@ -140,8 +140,8 @@ func (d *drill) sdkConfig(akid, secret, sourceIP, ua string) aws.Config {
 		Region:       d.env.Region,
 		BaseEndpoint: aws.String(d.url),
 		Credentials:  credentials.NewStaticCredentialsProvider(akid, secret, ""),
-		HTTPClient: &http.Client{Transport: &markTransport{sourceIP: sourceIP, userAgent: ua,
-			next: &simhttp.Transport{Base: d.base, Clock: d.clk, Backoff: simhttp.ExponentialBackoff(time.Second, 20*time.Second)}}},
+		HTTPClient: &http.Client{Transport: &simhttp.Mark{SourceIP: sourceIP, UserAgent: ua,
+			Next: &simhttp.Transport{Base: d.base, Clock: d.clk, Backoff: simhttp.ExponentialBackoff(time.Second, 20*time.Second)}}},
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })

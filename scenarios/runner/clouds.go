@@ -227,8 +227,8 @@ func (c *cloudDrill) attackerTarget(e *attacker.Env) {
 // correlation id, and each call's modelled latency and retry backoff are
 // charged on the drill clock.
 func (d *drill) drillClient(base http.RoundTripper) *http.Client {
-	return &http.Client{Transport: &markTransport{userAgent: "firedrill-responder/" + d.corr,
-		next: &simhttp.Transport{Base: base, Clock: d.clk, Backoff: simhttp.ExponentialBackoff(time.Second, 20*time.Second)}}}
+	return &http.Client{Transport: &simhttp.Mark{UserAgent: "firedrill-responder/" + d.corr,
+		Next: &simhttp.Transport{Base: base, Clock: d.clk, Backoff: simhttp.ExponentialBackoff(time.Second, 20*time.Second)}}}
 }
 
 // newResponder builds the cloud's provider (the responder principal's own

@@ -235,22 +235,6 @@ func (d *drill) applyDetectors() {
 	}
 }
 
-// markTransport stamps a user-agent suffix carrying the run's correlation
-// id (and optionally a source address) on each request.
-type markTransport struct {
-	sourceIP, userAgent string
-	next                http.RoundTripper
-}
-
-func (t *markTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(req.Context())
-	if t.sourceIP != "" {
-		r.Header.Set(attacker.SourceIPHeader, t.sourceIP)
-	}
-	r.Header.Set("User-Agent", r.Header.Get("User-Agent")+" "+t.userAgent)
-	return t.next.RoundTrip(r)
-}
-
 // direct is the director actor: it opens the scenario, starts every other
 // actor, waits for the end, runs the final containment check in each cloud
 // and closes the scenario.
