@@ -6,21 +6,23 @@ import (
 	"sync"
 )
 
-// streams hands out one PCG generator per stream name. Seeding from the name
-// (not from creation order) keeps each stream stable when other streams are
-// added or used in a different order.
-type streams struct {
+// Streams hands out one PCG generator per stream name, seeded from the root
+// seed and the name (not from creation order), so each stream stays stable
+// when other streams are added or drawn from in a different order: a new
+// surface of a drill does not reshuffle the draws of old seeds.
+type Streams struct {
 	seed uint64
 	mu   sync.Mutex
 	byID map[string]*rand.Rand
 }
 
-func newStreams(seed uint64) *streams {
-	return &streams{seed: seed, byID: make(map[string]*rand.Rand)}
+// NewStreams returns the stream set of a root seed.
+func NewStreams(seed uint64) *Streams {
+	return &Streams{seed: seed, byID: make(map[string]*rand.Rand)}
 }
 
-// get returns the cached generator for name, creating it on first use.
-func (s *streams) get(name string) *rand.Rand {
+// Get returns the generator named name, creating it on first use.
+func (s *Streams) Get(name string) *rand.Rand {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.byID[name]

@@ -10,12 +10,12 @@ import (
 // Real is the live Clock: wall time, runtime timers and plain goroutines.
 // Panics in actors are not recovered, exactly as with the go statement.
 type Real struct {
-	rand *streams
+	rand *Streams
 }
 
 // NewReal returns a live clock whose Rand streams derive from seed.
 func NewReal(seed uint64) Clock {
-	return &Real{rand: newStreams(seed)}
+	return &Real{rand: NewStreams(seed)}
 }
 
 // Now returns time.Now().
@@ -58,7 +58,7 @@ func (r *Real) WithTimeout(ctx context.Context, d time.Duration) (context.Contex
 func (r *Real) NewWaitGroup() WaitGroup { return &realWaitGroup{} }
 
 // Rand returns the cached generator of the named stream.
-func (r *Real) Rand(stream string) *rand.Rand { return r.rand.get(stream) }
+func (r *Real) Rand(stream string) *rand.Rand { return r.rand.Get(stream) }
 
 // Seed returns the root seed.
 func (r *Real) Seed() uint64 { return r.rand.seed }

@@ -96,7 +96,7 @@ type Virtual struct {
 	start  time.Time
 	offset atomic.Int64 // nanoseconds since start; written under mu
 	events atomic.Uint64
-	rand   *streams
+	rand   *Streams
 	yield  chan struct{}
 
 	mu            sync.Mutex
@@ -123,7 +123,7 @@ type Virtual struct {
 func NewVirtual(start time.Time, seed uint64) *Virtual {
 	return &Virtual{
 		start: start.Round(0), // drop the monotonic reading: it is wall time
-		rand:  newStreams(seed),
+		rand:  NewStreams(seed),
 		yield: make(chan struct{}),
 		live:  make(map[*actor]struct{}),
 		known: make(map[<-chan struct{}]struct{}),
@@ -141,7 +141,7 @@ func (v *Virtual) Events() uint64 { return v.events.Load() }
 func (v *Virtual) Seed() uint64 { return v.rand.seed }
 
 // Rand returns the cached generator of the named stream.
-func (v *Virtual) Rand(stream string) *rand.Rand { return v.rand.get(stream) }
+func (v *Virtual) Rand(stream string) *rand.Rand { return v.rand.Get(stream) }
 
 // Go queues a new actor at the current instant. It may be called from
 // anywhere: before Run, from an actor, from an AfterFunc callback or from a

@@ -107,7 +107,7 @@ func gdCreateDetector(c *Call) (any, error) {
 			return nil, Errf(400, "BadRequestException", "The request is rejected because a detector already exists for the current account.")
 		}
 	}
-	rng := c.World.Rand()
+	rng := c.World.IDRandLocked()
 	id := fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
 	enabled := in.Enable == nil || *in.Enable
 	c.World.Detectors[id] = &world.Detector{ID: id, Account: c.Account(), Region: c.Region, Enabled: enabled, CreatedAt: c.Now}

@@ -159,14 +159,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.Region = "us-east-1"
 	}
 	if err := s.decode(svc, c); err != nil {
-		s.World.Lock()
+		s.World.LockAs(simhttp.Caller("aws", r))
 		c.RequestID = s.requestIDLocked()
 		s.World.Unlock()
 		svc.proto.writeError(w, c, err)
 		return
 	}
 
-	s.World.Lock()
+	s.World.LockAs(simhttp.Caller("aws", r))
 	defer s.World.Unlock()
 	c.Now = s.World.Now()
 	c.RequestID = s.requestIDLocked()
@@ -341,7 +341,7 @@ func (s *Server) latencyLocked(svc *Service, name string, op *Op) time.Duration 
 	if op != nil && op.Latency > 0 {
 		base = op.Latency
 	}
-	return s.World.JitterLocked(base, 0.25).Round(time.Millisecond)
+	return s.World.JitterLocked(world.PurposeLatency, base, 0.25).Round(time.Millisecond)
 }
 
 // latencyFor is the default latency by verb, from typical AWS API timings.
@@ -373,7 +373,7 @@ func (s *Server) auditLocked(svc *Service, c *Call, apiErr *APIError) {
 		ID: c.RequestID, Time: c.Now, Cloud: "aws", Region: c.Region, Account: c.Account(),
 		Service: svc.EventSource, Operation: c.Op, SourceIP: c.SourceIP, UserAgent: c.UserAgent,
 		Resources: c.Resources, ReadOnly: isReadOnly(c.Op), RequestID: c.RequestID, Params: c.Params,
-		DeliverAt: c.Now.Add(s.World.JitterLocked(s.AuditLag, 0.4)),
+		DeliverAt: c.Now.Add(s.World.JitterLocked(world.PurposeDelivery, s.AuditLag, 0.4)),
 	}
 	if c.Caller != nil {
 		ev.PrincipalARN, ev.PrincipalID, ev.AccessKeyID = c.Caller.ARN, c.Caller.ID, c.Caller.AccessKeyID

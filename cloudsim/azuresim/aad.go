@@ -16,10 +16,10 @@ import (
 func (s *Server) serveAAD(w http.ResponseWriter, r *http.Request, segs []string, body []byte) {
 	tenant := segs[0]
 	base := baseURL(r)
-	s.World.Lock()
+	s.World.LockAs(simhttp.Caller("azure", r))
 	defer s.World.Unlock()
 	az := s.World.AzureLocked()
-	w.Header().Set(simhttp.LatencyHeader, s.World.JitterLocked(80e6, 0.25).Round(1e6).String())
+	w.Header().Set(simhttp.LatencyHeader, s.World.JitterLocked(world.PurposeLatency, 80e6, 0.25).Round(1e6).String())
 	known := az.Tenant != "" && (strings.EqualFold(tenant, az.Tenant) || tenant == "organizations" || tenant == "common")
 	if !known {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request",

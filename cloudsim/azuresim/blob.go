@@ -19,10 +19,10 @@ import (
 // and the caller's blob data actions. Each container is a world Bucket named
 // "<account>/<container>".
 func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, segs []string, body []byte) {
-	s.World.Lock()
+	s.World.LockAs(simhttp.Caller("azure", r))
 	defer s.World.Unlock()
 	now := s.World.Now()
-	w.Header().Set(simhttp.LatencyHeader, s.World.JitterLocked(60*time.Millisecond+time.Duration(len(body)/(64<<10))*time.Millisecond, 0.25).Round(time.Millisecond).String())
+	w.Header().Set(simhttp.LatencyHeader, s.World.JitterLocked(world.PurposeLatency, 60*time.Millisecond+time.Duration(len(body)/(64<<10))*time.Millisecond, 0.25).Round(time.Millisecond).String())
 	w.Header().Set("x-ms-request-id", s.World.GUIDLocked())
 	w.Header().Set("x-ms-version", "2025-11-05")
 	if len(segs) < 3 {

@@ -173,7 +173,7 @@ func (s *Server) isStorageAccount(name string) bool {
 func (s *Server) requestIDLocked() string { return s.World.GUIDLocked() }
 
 func (s *Server) serveARM(w http.ResponseWriter, r *http.Request, p string, segs, lsegs []string, body []byte) {
-	s.World.Lock()
+	s.World.LockAs(simhttp.Caller("azure", r))
 	defer s.World.Unlock()
 	c := &call{s: s, w: s.World, r: r, base: baseURL(r), path: p, segs: segs, lsegs: lsegs, query: r.URL.Query(),
 		body: body, now: s.World.Now(), reqID: s.requestIDLocked(), sourceIP: simhttp.SourceIP(r)}
@@ -181,7 +181,7 @@ func (s *Server) serveARM(w http.ResponseWriter, r *http.Request, p string, segs
 	if c.token != nil && c.action != "" {
 		s.auditLocked(c, aerr)
 	}
-	lat := s.World.JitterLocked(c.latency, 0.25).Round(time.Millisecond)
+	lat := s.World.JitterLocked(world.PurposeLatency, c.latency, 0.25).Round(time.Millisecond)
 	w.Header().Set(simhttp.LatencyHeader, lat.String())
 	w.Header().Set("x-ms-request-id", c.reqID)
 	w.Header().Set("x-ms-correlation-request-id", c.reqID)
@@ -317,7 +317,7 @@ func (s *Server) auditLocked(c *call, aerr *armError) {
 		res = []world.AuditResource{{Type: resourceTypeOf(c.scope), Name: c.scope}}
 	}
 	ev := &world.AuditEvent{ID: c.reqID, RequestID: c.reqID, Time: c.now,
-		DeliverAt: c.now.Add(s.World.JitterLocked(s.ActivityLogLag, 0.4)),
+		DeliverAt: c.now.Add(s.World.JitterLocked(world.PurposeDelivery, s.ActivityLogLag, 0.4)),
 		Cloud:     "azure", Account: c.subOrScope(), Region: c.location, Service: c.namespace, Operation: c.action,
 		PrincipalARN: c.token.ObjectID, PrincipalID: c.token.ObjectID, UserName: name, IdentityType: kind,
 		AccessKeyID: c.token.ID, SourceIP: c.sourceIP, UserAgent: c.r.UserAgent(), Resources: res,

@@ -80,7 +80,7 @@ func SeedAWS(w *world.World, opts Options) (*AWSEnv, error) {
 		return nil, err
 	}
 	seedHistory(w, opts, env)
-	det := &world.Detector{ID: fmt.Sprintf("%016x%016x", w.Rand().Uint64(), w.Rand().Uint64()), Account: opts.Account,
+	det := &world.Detector{ID: fmt.Sprintf("%016x%016x", w.IDRandLocked().Uint64(), w.IDRandLocked().Uint64()), Account: opts.Account,
 		Region: opts.Region, Enabled: true, CreatedAt: w.Now()}
 	w.Detectors[det.ID] = det
 	env.Detector = det.ID

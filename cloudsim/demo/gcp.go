@@ -203,7 +203,7 @@ func seedGCPHistory(w *world.World, env *GCPEnv) {
 		{23 * time.Hour, GCPDemoAdmin, "v1.compute.instances.insert", "gce_instance", env.BatchInstance},
 		{6 * time.Hour, "alice@firedrill.example", "v1.compute.instances.setLabels", "gce_instance", env.BatchInstance},
 	}
-	rng := w.Rand()
+	rng := w.IDRandLocked()
 	for _, e := range entries {
 		t := now.Add(-e.ago)
 		w.Audit = append(w.Audit, &world.AuditEvent{ID: fmt.Sprintf("%016x%08x", rng.Uint64(), rng.Uint32()), Time: t,

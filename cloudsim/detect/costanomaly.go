@@ -113,7 +113,7 @@ func (c *CostAnomaly) EvaluateLocked(w *world.World, now time.Time) []Alert {
 		return nil
 	}
 	if c.due.IsZero() {
-		c.due = un[0].LaunchTime.Add(c.cfg.Delay.Draw(w))
+		c.due = un[0].LaunchTime.Add(c.cfg.Delay.Draw(w.StreamLocked("detector/cost-anomaly")))
 	}
 	for !c.due.After(now) {
 		spend := c.SpendLocked(w, c.due)

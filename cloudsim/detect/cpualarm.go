@@ -108,7 +108,7 @@ func (c *CPUAlarm) EvaluateLocked(w *world.World, now time.Time) []Alert {
 		if !ok {
 			at = since
 			if c.cfg.EvaluationDelay != (Latency{}) {
-				at = since.Add(c.cfg.EvaluationDelay.Draw(w))
+				at = since.Add(c.cfg.EvaluationDelay.Draw(w.StreamLocked("detector/cpu-alarm")))
 			}
 			c.due[a.Name] = at
 		}

@@ -197,7 +197,8 @@ func azureVMOwnsIP(w *world.World, vmID, ip string) bool {
 // raise records an alert visible after a latency drawn from lat.
 func (d *Defender) raise(w *world.World, sub, location string, f *world.Finding, at time.Time, lat Latency) {
 	f.Detector, f.Account, f.Region = world.AzureDefenderDetector(sub), sub, location
-	f.FirstSeen, f.LastSeen, f.CreatedAt = at, at, at.Add(lat.Draw(w))
-	f.ID = fmt.Sprintf("2517%015d_%s", w.Rand().Uint64()%1e15, w.GUIDLocked())
+	f.FirstSeen, f.LastSeen, f.CreatedAt = at, at, at.Add(lat.Draw(w.StreamLocked("detector/defender")))
+	f.ID = fmt.Sprintf("2517%015d_%s", w.StreamLocked("detector/defender").Uint64()%1e15,
+		world.GUIDFrom(w.StreamLocked("detector/defender")))
 	w.AddFindingLocked(f)
 }

@@ -9,6 +9,7 @@ package detect
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"time"
@@ -41,9 +42,9 @@ type Latency struct {
 	Min, Mode, Max time.Duration
 }
 
-// Draw samples the distribution with the world's generator (call under the
-// world lock).
-func (l Latency) Draw(w *world.World) time.Duration {
+// Draw samples the distribution from r, the stream of the detector that
+// draws (call under the world lock).
+func (l Latency) Draw(r *rand.Rand) time.Duration {
 	lo, mode, hi := float64(l.Min), float64(l.Mode), float64(l.Max)
 	if hi <= lo {
 		return l.Min
@@ -51,7 +52,7 @@ func (l Latency) Draw(w *world.World) time.Duration {
 	if mode < lo || mode > hi {
 		mode = (lo + hi) / 2
 	}
-	u := w.Rand().Float64()
+	u := r.Float64()
 	c := (mode - lo) / (hi - lo)
 	var x float64
 	if u < c {
@@ -299,10 +300,10 @@ func instanceOwnsIP(w *world.World, id, ip string) bool {
 
 // raise records a finding on det, visible after the modelled latency.
 func (g *GuardDuty) raise(w *world.World, det *world.Detector, f *world.Finding, at time.Time) {
-	visible := at.Add(g.Config.FindingLatency.Draw(w))
+	rng := w.StreamLocked("detector/guardduty")
+	visible := at.Add(g.Config.FindingLatency.Draw(rng))
 	f.Detector, f.Account, f.Region = det.ID, det.Account, det.Region
 	f.FirstSeen, f.LastSeen, f.CreatedAt = at, at, visible
-	rng := w.Rand()
 	f.ID = fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
 	w.AddFindingLocked(f)
 }

@@ -225,7 +225,7 @@ func TestLatencyDistribution(t *testing.T) {
 	var sum time.Duration
 	const n = 2000
 	for i := 0; i < n; i++ {
-		d := l.Draw(w)
+		d := l.Draw(w.StreamLocked("test"))
 		require.GreaterOrEqual(t, d, l.Min)
 		require.LessOrEqual(t, d, l.Max)
 		sum += d
@@ -233,5 +233,5 @@ func TestLatencyDistribution(t *testing.T) {
 	mean := sum / n
 	// Triangular mean is (3+5+12)/3 = 6m40s.
 	require.InDelta(t, (20 * time.Minute / 3).Seconds(), mean.Seconds(), 20)
-	require.Equal(t, 4*time.Minute, detect.Latency{Min: 4 * time.Minute, Max: 4 * time.Minute}.Draw(w))
+	require.Equal(t, 4*time.Minute, detect.Latency{Min: 4 * time.Minute, Max: 4 * time.Minute}.Draw(w.StreamLocked("test")))
 }

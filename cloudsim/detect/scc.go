@@ -195,8 +195,8 @@ func gcpInstanceOwnsIP(inst *world.GCEInstance, ip string) bool {
 // raise records a finding of an SCC service, visible after its latency.
 func (s *SCC) raise(w *world.World, service string, lat Latency, f *world.Finding, project string, at time.Time) {
 	f.Detector, f.Account = "scc/"+service, project
-	f.FirstSeen, f.LastSeen, f.CreatedAt = at, at, at.Add(lat.Draw(w))
-	rng := w.Rand()
+	f.FirstSeen, f.LastSeen, f.CreatedAt = at, at, at.Add(lat.Draw(w.StreamLocked("detector/scc/"+service)))
+	rng := w.StreamLocked("detector/scc/" + service)
 	f.ID = fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
 	w.AddFindingLocked(f)
 }

@@ -58,7 +58,7 @@ func (s *Server) auditLocked(c *call, e *apiError) {
 		region = c.vars["region"]
 	}
 	ev := &world.AuditEvent{
-		ID: c.requestID, Time: c.now, DeliverAt: c.now.Add(s.World.JitterLocked(s.AuditLag, 0.5).Round(time.Millisecond)),
+		ID: c.requestID, Time: c.now, DeliverAt: c.now.Add(s.World.JitterLocked(world.PurposeDelivery, s.AuditLag, 0.5).Round(time.Millisecond)),
 		Cloud: "gcp", Account: c.project, Region: region, Service: serviceHost(c.rt.service), Operation: method,
 		SourceIP: c.sourceIP, UserAgent: c.userAgent, ReadOnly: c.rt.readOnly, RequestID: c.requestID,
 		Params: map[string]string{"logName": log, "permission": c.rt.perm},
@@ -110,9 +110,9 @@ func RecordSystemEventLocked(w *world.World, at time.Time, project, zone, method
 		agent = fmt.Sprintf("%d@cloudservices.gserviceaccount.com", p.Number)
 	}
 	now := at
-	rng := w.Rand()
+	rng := w.IDRandLocked()
 	ev := &world.AuditEvent{ID: fmt.Sprintf("%016x%08x", rng.Uint64(), rng.Uint32()), Time: now,
-		DeliverAt: now.Add(w.JitterLocked(lag, 0.5).Round(time.Millisecond)), Cloud: "gcp", Account: project, Region: zone,
+		DeliverAt: now.Add(w.JitterLocked(world.PurposeDelivery, lag, 0.5).Round(time.Millisecond)), Cloud: "gcp", Account: project, Region: zone,
 		Service: "compute.googleapis.com", Operation: method, PrincipalARN: agent, PrincipalID: agent, UserName: agent,
 		IdentityType: "serviceAccount", Resources: []world.AuditResource{{Type: resourceType, Name: resourceName}},
 		Params: map[string]string{"logName": LogActivity}}

@@ -38,7 +38,7 @@ func (s *Server) opsLocked() *opTable {
 // httpErrorStatusCode, which op.Wait turns into an API error. The operation
 // is DONE at doneAt (zero: at once, so the first poll sees DONE).
 func (c *call) newOp(opType, scope, targetKey string, targetID uint64, fail *world.GCPError, doneAt time.Time) *computepb.Operation {
-	rng := c.w.Rand()
+	rng := c.w.IDRandLocked()
 	name := fmt.Sprintf("operation-%d-%013x-%08x-%08x", c.now.UnixMilli(), rng.Uint64()&0xfffffffffffff, rng.Uint32(), rng.Uint32())
 	key := fmt.Sprintf("projects/%s/%s/operations/%s", c.project, scope, name)
 	if doneAt.IsZero() || doneAt.Before(c.now) {

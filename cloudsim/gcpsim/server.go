@@ -208,11 +208,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		sourceIP: simhttp.SourceIP(req), userAgent: req.UserAgent(), project: vars["project"]}
 	c.enumInts = strings.Contains(c.query.Get("$alt"), "enum-encoding=int")
 
-	s.World.Lock()
+	s.World.LockAs(simhttp.Caller("gcp", req))
 	defer s.World.Unlock()
 	c.now = s.World.Now()
 	c.requestID = s.requestIDLocked()
-	latency := s.World.JitterLocked(rt.latency, 0.25).Round(time.Millisecond)
+	latency := s.World.JitterLocked(world.PurposeLatency, rt.latency, 0.25).Round(time.Millisecond)
 
 	result, apiErr := s.perform(c)
 	if !c.noAudit && (c.caller != nil || apiErr == nil) {
@@ -302,7 +302,7 @@ func (s *Server) authenticateLocked(req *http.Request) (*world.GCPPrincipal, *ap
 
 // requestIDLocked draws a request id from the seeded generator.
 func (s *Server) requestIDLocked() string {
-	rng := s.World.Rand()
+	rng := s.World.IDRandLocked()
 	return fmt.Sprintf("%016x%08x", rng.Uint64(), rng.Uint32())
 }
 

@@ -197,9 +197,9 @@ func (s *Server) serveToken(w http.ResponseWriter, req *http.Request, body []byt
 		oauthErr(400, "invalid_grant", "Invalid JWT: "+err.Error())
 		return
 	}
-	s.World.Lock()
+	s.World.LockAs(simhttp.Caller("gcp", req))
 	defer s.World.Unlock()
-	w.Header().Set(simhttp.LatencyHeader, s.World.JitterLocked(60*time.Millisecond, 0.25).Round(time.Millisecond).String())
+	w.Header().Set(simhttp.LatencyHeader, s.World.JitterLocked(world.PurposeLatency, 60*time.Millisecond, 0.25).Round(time.Millisecond).String())
 	sa := s.World.GCPLocked().ServiceAccounts[c.Iss]
 	if sa == nil {
 		oauthErr(400, "invalid_grant", "Invalid grant: account not found")

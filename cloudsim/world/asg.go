@@ -35,10 +35,10 @@ func (w *World) AddASGLocked(account, region, name string, minSize, maxSize, des
 		return nil, &ComputeError{Kind: KindInvalid, Resource: "autoscaling-group", ID: name,
 			Msg: fmt.Sprintf("Desired capacity:%d must be between the specified min size:%d and max size:%d", desired, minSize, maxSize)}
 	}
-	u := w.rng.Uint64()
+	u := w.ids.Uint64()
 	g := &ASG{Name: name, Account: account, Region: region, Min: minSize, Max: maxSize, Desired: desired,
 		ARN: fmt.Sprintf("arn:aws:autoscaling:%s:%s:autoScalingGroup:%08x-%04x-%04x-%04x-%012x:autoScalingGroupName/%s",
-			region, account, u>>32, (u>>16)&0xffff, u&0xffff, w.rng.Uint64()>>48, w.rng.Uint64()&0xffffffffffff, name),
+			region, account, u>>32, (u>>16)&0xffff, u&0xffff, w.ids.Uint64()>>48, w.ids.Uint64()&0xffffffffffff, name),
 		CreatedTime: w.clock.Now(), Tags: Tags{}}
 	w.ASGs[name] = g
 	for _, id := range instanceIDs {
@@ -253,7 +253,7 @@ func (w *World) scaleInLocked(name string, desired int, now time.Time) {
 func (w *World) auditScaleInLocked(g *ASG, instanceID string, now time.Time) {
 	rid := w.UUIDLocked()
 	w.RecordAuditLocked(&AuditEvent{
-		ID: rid, RequestID: rid, Time: now, DeliverAt: now.Add(w.JitterLocked(5*time.Minute, 0.4)),
+		ID: rid, RequestID: rid, Time: now, DeliverAt: now.Add(w.JitterLocked(PurposeDelivery, 5*time.Minute, 0.4)),
 		Cloud: "aws", Account: g.Account, Region: g.Region,
 		Service: "ec2.amazonaws.com", Operation: "TerminateInstances",
 		PrincipalARN: autoscalingRoleARN(g.Account), PrincipalID: "autoscaling.amazonaws.com",

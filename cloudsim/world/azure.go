@@ -493,7 +493,7 @@ func azureUTI(w *World) string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	b := make([]byte, 22)
 	for i := range b {
-		b[i] = alphabet[w.rng.IntN(len(alphabet))]
+		b[i] = alphabet[w.ids.IntN(len(alphabet))]
 	}
 	return string(b)
 }

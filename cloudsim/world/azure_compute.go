@@ -306,10 +306,10 @@ func (w *World) OpenAzureFlowLocked(vmID string, spec FlowSpec) (*Flow, error) {
 	}
 	if f.Protocol != "icmp" {
 		if f.Direction == "egress" && f.LocalPort == 0 {
-			f.LocalPort = 32768 + w.rng.IntN(28232)
+			f.LocalPort = 32768 + w.ids.IntN(28232)
 		}
 		if f.Direction == "ingress" && f.RemotePort == 0 {
-			f.RemotePort = 32768 + w.rng.IntN(28232)
+			f.RemotePort = 32768 + w.ids.IntN(28232)
 		}
 	}
 	nsg := w.nsgOfLocked(eni)
@@ -483,7 +483,7 @@ func (w *World) AddAzureVMLocked(spec AzureVMSpec) (*AzureVM, *Instance, error) 
 
 func (w *World) azurePublicIPLocked() string {
 	firsts := []int{20, 40, 52, 104}
-	return fmt.Sprintf("%d.%d.%d.%d", firsts[w.rng.IntN(len(firsts))], w.rng.IntN(256), w.rng.IntN(256), 1+w.rng.IntN(254))
+	return fmt.Sprintf("%d.%d.%d.%d", firsts[w.ids.IntN(len(firsts))], w.ids.IntN(256), w.ids.IntN(256), 1+w.ids.IntN(254))
 }
 
 // SetAzureVMIdentityLocked sets the VM's identity type ("None" or
@@ -544,7 +544,7 @@ func (w *World) AzurePowerOffLocked(vm *AzureVM, deallocate, hibernate bool) err
 		vm.PowerState = "deallocating"
 	}
 	id := vm.ID
-	w.ScheduleLocked(now.Add(w.JitterLocked(d, 0.3)), "azure-vm-"+final+":"+id, func(time.Time) {
+	w.ScheduleLocked(now.Add(w.JitterLocked(PurposeDuration, d, 0.3)), "azure-vm-"+final+":"+id, func(time.Time) {
 		v := w.AzureVMLocked(id)
 		if v == nil || v.Deleted || (v.PowerState != "stopping" && v.PowerState != "deallocating") {
 			return
@@ -695,7 +695,7 @@ func (w *World) deleteAzureVMLocked(vm *AzureVM, now time.Time) {
 // the autoscale engine performs it.
 func (w *World) auditAzureScaleInLocked(ss *AzureScaleSet, vm *AzureVM, now time.Time, code, msg string) {
 	id := w.GUIDLocked()
-	w.RecordAuditLocked(&AuditEvent{ID: id, RequestID: id, Time: now, DeliverAt: now.Add(w.JitterLocked(30*time.Second, 0.4)),
+	w.RecordAuditLocked(&AuditEvent{ID: id, RequestID: id, Time: now, DeliverAt: now.Add(w.JitterLocked(PurposeDelivery, 30*time.Second, 0.4)),
 		Cloud: "azure", Account: ss.Subscription, Region: ss.Location, Service: "Microsoft.Compute",
 		Operation:    "Microsoft.Compute/virtualMachineScaleSets/delete/action",
 		PrincipalARN: "Microsoft.Insights/autoscaleSettings/" + ss.Autoscale, PrincipalID: "Microsoft.Insights/autoscaleSettings",
@@ -726,7 +726,7 @@ func (w *World) CreateAzureSnapshotLocked(sub, rg, name, location, diskID, creat
 		return nil, false, notFound("disk", diskID)
 	}
 	now := w.clock.Now()
-	dur := w.JitterLocked(snapshotBase+time.Duration(v.SizeGiB)*snapshotPerGiB/4, 0.2)
+	dur := w.JitterLocked(PurposeDuration, snapshotBase+time.Duration(v.SizeGiB)*snapshotPerGiB/4, 0.2)
 	s := &Snapshot{ID: id, Account: sub, Region: orDefault(location, d.Location), VolumeID: d.ID, VolumeSizeGiB: v.SizeGiB,
 		Description: "snapshot of " + d.Name, StartTime: now, CompleteAt: now.Add(dur), Encrypted: true, Tags: Tags{}, CreatedBy: createdBy}
 	for k, val := range tags {

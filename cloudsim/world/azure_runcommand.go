@@ -120,14 +120,14 @@ func (w *World) StartAzureRunCommandLocked(vm *AzureVM, commandID string, script
 			return
 		}
 		rc.Started = at
-		run := w.JitterLocked(t.Run, 0.5)
+		run := w.JitterLocked(PurposeDuration, t.Run, 0.5)
 		if azureIsMemoryCapture(rc.Script) {
 			gib := max(w.Instances[v.ID].MemoryGiB, 1)
-			run = w.JitterLocked(time.Duration(gib)*t.MemoryPerGiB, 0.1)
+			run = w.JitterLocked(PurposeDuration, time.Duration(gib)*t.MemoryPerGiB, 0.1)
 		}
 		w.scheduleAzureRunCompletion(rc, at.Add(run), at.Add(t.MaxRuntime), t.Retry)
 	}
-	w.ScheduleLocked(now.Add(w.JitterLocked(t.Delivery, 0.5)), "azure-runcommand.deliver "+rc.ID, deliver)
+	w.ScheduleLocked(now.Add(w.JitterLocked(PurposeDuration, t.Delivery, 0.5)), "azure-runcommand.deliver "+rc.ID, deliver)
 	return rc, nil
 }
 

@@ -180,18 +180,18 @@ func (w *World) SendCommandLocked(spec CommandSpec) *Command {
 			return
 		}
 		c.Status, c.StatusDetails, c.StartedAt = CmdInProgress, CmdInProgress, at
-		run := w.JitterLocked(tm.Run, 0.5)
+		run := w.JitterLocked(PurposeDuration, tm.Run, 0.5)
 		if ssmIsMemoryCapture(c) {
 			gib := inst.MemoryGiB
 			if gib <= 0 {
 				gib = 1
 			}
-			run = w.JitterLocked(time.Duration(gib)*tm.MemoryPerGiB, 0.1)
+			run = w.JitterLocked(PurposeDuration, time.Duration(gib)*tm.MemoryPerGiB, 0.1)
 		}
 		execDeadline := at.Add(ssmExecutionTimeout(c, tm.ExecutionTimeout))
 		w.scheduleCompletion(c, at.Add(run), execDeadline, tm.Retry)
 	}
-	w.ScheduleLocked(now.Add(w.JitterLocked(tm.Delivery, 0.5)), "ssm.deliver "+c.ID, deliver)
+	w.ScheduleLocked(now.Add(w.JitterLocked(PurposeDuration, tm.Delivery, 0.5)), "ssm.deliver "+c.ID, deliver)
 	return c
 }
 

@@ -181,7 +181,7 @@ func (w *World) LaunchInstanceLocked(spec LaunchSpec) (*Instance, error) {
 		inst.State = StateRunning
 	} else {
 		id := inst.ID
-		w.ScheduleLocked(now.Add(w.JitterLocked(bootTime, 0.33)), "instance-running:"+id, func(time.Time) {
+		w.ScheduleLocked(now.Add(w.JitterLocked(PurposeDuration, bootTime, 0.33)), "instance-running:"+id, func(time.Time) {
 			if i := w.Instances[id]; i != nil && i.State == StatePending {
 				i.State = StateRunning
 			}
@@ -257,7 +257,7 @@ func (w *World) StopInstanceLocked(instanceID string) (string, error) {
 	// A stopping instance runs nothing: record it so metrics history stays
 	// right (the miner's CPU does not continue past the stop).
 	w.SetCPULocked(inst, now, 0)
-	w.ScheduleLocked(now.Add(w.JitterLocked(stopTime, 0.25)), "instance-stopped:"+instanceID, func(time.Time) {
+	w.ScheduleLocked(now.Add(w.JitterLocked(PurposeDuration, stopTime, 0.25)), "instance-stopped:"+instanceID, func(time.Time) {
 		if i := w.Instances[instanceID]; i != nil && i.State == StateStopping {
 			i.State = StateStopped
 			if !w.isElasticIPLocked(i.PublicIP) {
@@ -317,7 +317,7 @@ func (w *World) shutdownLocked(inst *Instance, reason string, now time.Time) str
 		m.LifecycleState = "Terminating"
 	}
 	id := inst.ID
-	w.ScheduleLocked(now.Add(w.JitterLocked(shutdownTime, 0.3)), "instance-terminated:"+id, func(at time.Time) {
+	w.ScheduleLocked(now.Add(w.JitterLocked(PurposeDuration, shutdownTime, 0.3)), "instance-terminated:"+id, func(at time.Time) {
 		w.finishTerminationLocked(id, at)
 	})
 	return prev
@@ -406,7 +406,7 @@ func (w *World) CreateSnapshotLocked(volumeID, description, createdBy string, ta
 		return nil, notFound("volume", volumeID)
 	}
 	now := w.clock.Now()
-	d := w.JitterLocked(snapshotBase+time.Duration(v.SizeGiB)*snapshotPerGiB, 0.2)
+	d := w.JitterLocked(PurposeDuration, snapshotBase+time.Duration(v.SizeGiB)*snapshotPerGiB, 0.2)
 	s := &Snapshot{ID: w.NewIDLocked("snap"), Account: v.Account, Region: v.Region, VolumeID: v.ID,
 		VolumeSizeGiB: v.SizeGiB, Description: description, StartTime: now, CompleteAt: now.Add(d),
 		Encrypted: v.Encrypted, Tags: Tags{}, CreatedBy: createdBy}

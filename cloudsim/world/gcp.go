@@ -262,7 +262,7 @@ func (w *World) GCPLocked() *GCP {
 
 // GCPNumericIDLocked draws a 19-digit resource id the way GCE ids look.
 func (w *World) GCPNumericIDLocked() uint64 {
-	return 1_000_000_000_000_000_000 + w.rng.Uint64()%8_000_000_000_000_000_000
+	return 1_000_000_000_000_000_000 + w.ids.Uint64()%8_000_000_000_000_000_000
 }
 
 // GCPFingerprintLocked draws a new base64-looking 12-character fingerprint.
@@ -270,7 +270,7 @@ func (w *World) GCPFingerprintLocked() string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	b := make([]byte, 11)
 	for i := range b {
-		b[i] = alphabet[w.rng.IntN(len(alphabet))]
+		b[i] = alphabet[w.ids.IntN(len(alphabet))]
 	}
 	return string(b) + "="
 }
@@ -328,8 +328,8 @@ func ZoneRegion(zone string) string {
 // AddGCPProjectLocked registers a project (and the neutral Account for it).
 func (w *World) AddGCPProjectLocked(id, region string) *GCPProject {
 	g := w.GCPLocked()
-	p := &GCPProject{ID: id, Number: 100_000_000_000 + w.rng.Uint64()%900_000_000_000, Region: region,
-		Bindings: map[string][]string{}, Organization: fmt.Sprintf("%d", 100_000_000_000+w.rng.Uint64()%900_000_000_000)}
+	p := &GCPProject{ID: id, Number: 100_000_000_000 + w.ids.Uint64()%900_000_000_000, Region: region,
+		Bindings: map[string][]string{}, Organization: fmt.Sprintf("%d", 100_000_000_000+w.ids.Uint64()%900_000_000_000)}
 	g.Projects[id] = p
 	w.AddAccountLocked("gcp", id, id, region)
 	return p
@@ -365,7 +365,7 @@ func (w *World) AddGCPServiceAccountLocked(project, accountID, displayName strin
 		return nil, fmt.Errorf("service account %s already exists", email)
 	}
 	sa := &GCPServiceAccount{Email: email, Project: project, DisplayName: displayName,
-		UniqueID: fmt.Sprintf("1%010d%010d", w.rng.Uint64()%10_000_000_000, w.rng.Uint64()%10_000_000_000), Created: w.clock.Now()}
+		UniqueID: fmt.Sprintf("1%010d%010d", w.ids.Uint64()%10_000_000_000, w.ids.Uint64()%10_000_000_000), Created: w.clock.Now()}
 	// Every service account has a Google-managed key pair for its tokens.
 	sa.Keys = append(sa.Keys, &GCPSAKey{ID: w.gcpKeyIDLocked(), Type: "SYSTEM_MANAGED", Created: sa.Created,
 		Expires: sa.Created.Add(90 * 24 * time.Hour)})
@@ -377,7 +377,7 @@ func (w *World) gcpKeyIDLocked() string {
 	const hex = "0123456789abcdef"
 	b := make([]byte, 40)
 	for i := range b {
-		b[i] = hex[w.rng.IntN(16)]
+		b[i] = hex[w.ids.IntN(16)]
 	}
 	return string(b)
 }

@@ -282,7 +282,7 @@ func (w *World) GCEStopLocked(inst *GCEInstance) time.Time {
 		w.endInstanceFlowsLocked(inst.Key, "instance stopped", nil, now)
 	}
 	key := inst.Key
-	inst.stopAt = now.Add(w.JitterLocked(20*time.Second, 0.3).Round(time.Millisecond))
+	inst.stopAt = now.Add(w.JitterLocked(PurposeDuration, 20*time.Second, 0.3).Round(time.Millisecond))
 	w.ScheduleLocked(inst.stopAt, "gce stop "+key, func(at time.Time) {
 		i := w.GCPLocked().Instances[key]
 		if i == nil || i.Status != GCEStopping {
@@ -313,7 +313,7 @@ func (w *World) GCEStartLocked(inst *GCEInstance) (time.Time, error) {
 		wi.State = StatePending
 	}
 	key := inst.Key
-	inst.startAt = now.Add(w.JitterLocked(15*time.Second, 0.3).Round(time.Millisecond))
+	inst.startAt = now.Add(w.JitterLocked(PurposeDuration, 15*time.Second, 0.3).Round(time.Millisecond))
 	w.ScheduleLocked(inst.startAt, "gce start "+key, func(at time.Time) {
 		i := w.GCPLocked().Instances[key]
 		if i == nil || i.Status != GCEStaging {
@@ -397,7 +397,7 @@ func (w *World) GCECreateSnapshotLocked(diskKey, name, description, createdBy st
 		return nil, &GCPError{Status: 409, Reason: "alreadyExists", Msg: fmt.Sprintf("The resource '%s' already exists", key)}
 	}
 	now := w.clock.Now()
-	took := w.JitterLocked(40*time.Second+time.Duration(d.SizeGb)*3*time.Second, 0.3).Round(time.Second)
+	took := w.JitterLocked(PurposeDuration, 40*time.Second+time.Duration(d.SizeGb)*3*time.Second, 0.3).Round(time.Second)
 	s := &GCESnapshot{Key: key, Name: name, Project: d.Project, ID: w.GCPNumericIDLocked(), SourceDisk: d.Key,
 		SourceDiskID: d.ID, DiskSizeGb: d.SizeGb, Description: description, Labels: copyTags(labels),
 		LabelFingerprint: w.GCPFingerprintLocked(), StorageLocations: []string{multiRegion(d.Zone)},
@@ -664,10 +664,10 @@ func (w *World) GCEOpenFlowLocked(instanceKey string, spec FlowSpec) (*Flow, err
 	}
 	if f.Protocol != "icmp" {
 		if f.Direction == "egress" && f.LocalPort == 0 {
-			f.LocalPort = 32768 + w.rng.IntN(28232)
+			f.LocalPort = 32768 + w.ids.IntN(28232)
 		}
 		if f.Direction == "ingress" && f.RemotePort == 0 {
-			f.RemotePort = 32768 + w.rng.IntN(28232)
+			f.RemotePort = 32768 + w.ids.IntN(28232)
 		}
 	}
 	dir, port := "EGRESS", f.RemotePort
@@ -722,7 +722,7 @@ func (w *World) migSuffixLocked() string {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 	b := make([]byte, 4)
 	for i := range b {
-		b[i] = alphabet[w.rng.IntN(len(alphabet))]
+		b[i] = alphabet[w.ids.IntN(len(alphabet))]
 	}
 	return string(b)
 }

@@ -403,10 +403,10 @@ func (w *World) OpenFlowLocked(instanceID string, spec FlowSpec) (*Flow, error) 
 	}
 	if f.Protocol != "icmp" {
 		if f.Direction == "egress" && f.LocalPort == 0 {
-			f.LocalPort = 32768 + w.rng.IntN(28232)
+			f.LocalPort = 32768 + w.ids.IntN(28232)
 		}
 		if f.Direction == "ingress" && f.RemotePort == 0 {
-			f.RemotePort = 32768 + w.rng.IntN(28232)
+			f.RemotePort = 32768 + w.ids.IntN(28232)
 		}
 	}
 	if !w.permitsLocked(eni.Groups, f, false) {
@@ -658,7 +658,7 @@ func (w *World) endInternetFlowsLocked(inst *Instance, reason string) {
 // publicIPLocked draws a public-looking IPv4 address.
 func (w *World) publicIPLocked() string {
 	firsts := []int{3, 18, 34, 44, 52, 54}
-	return fmt.Sprintf("%d.%d.%d.%d", firsts[w.rng.IntN(len(firsts))], w.rng.IntN(256), w.rng.IntN(256), 1+w.rng.IntN(254))
+	return fmt.Sprintf("%d.%d.%d.%d", firsts[w.ids.IntN(len(firsts))], w.ids.IntN(256), w.ids.IntN(256), 1+w.ids.IntN(254))
 }
 
 // privateIPLocked allocates the next address of a subnet (AWS reserves the
@@ -679,7 +679,7 @@ func (w *World) privateIPLocked(subnet *Subnet) string {
 func (w *World) macLocked() string {
 	b := make([]string, 5)
 	for i := range b {
-		b[i] = fmt.Sprintf("%02x", w.rng.IntN(256))
+		b[i] = fmt.Sprintf("%02x", w.ids.IntN(256))
 	}
 	return "0e:" + strings.Join(b, ":")
 }

@@ -127,7 +127,7 @@ func (w *World) versionIDLocked() string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._"
 	b := make([]byte, 32)
 	for i := range b {
-		b[i] = alphabet[w.rng.IntN(len(alphabet))]
+		b[i] = alphabet[w.ids.IntN(len(alphabet))]
 	}
 	return string(b)
 }

@@ -11,6 +11,8 @@ package world
 
 import (
 	"fmt"
+
+	"github.com/firedrill-ir/firedrill/clock"
 	"math/rand/v2"
 	"sort"
 	"sync"
@@ -25,8 +27,14 @@ type Nower interface{ Now() time.Time }
 type World struct {
 	mu    sync.Mutex
 	clock Nower
-	rng   *rand.Rand
 	seq   map[string]uint64
+	// streams are the world's random streams by name, each seeded from the
+	// root seed and its name (see Stream).
+	streams *clock.Streams
+	// caller names the stream set of the call being served (see
+	// UseStreamsLocked); ids is its "ids" stream, cached.
+	caller string
+	ids    *rand.Rand
 
 	Accounts       map[string]*Account
 	VPCs           map[string]*VPC
@@ -87,10 +95,10 @@ type Event struct {
 }
 
 // New returns an empty world whose IDs and jitter derive from seed.
-func New(clock Nower, seed uint64) *World {
-	return &World{
-		clock:          clock,
-		rng:            rand.New(rand.NewPCG(seed, 0x66697265647269)),
+func New(clk Nower, seed uint64) *World {
+	w := &World{
+		clock:          clk,
+		streams:        clock.NewStreams(seed),
 		seq:            map[string]uint64{},
 		Accounts:       map[string]*Account{},
 		VPCs:           map[string]*VPC{},
@@ -112,13 +120,25 @@ func New(clock Nower, seed uint64) *World {
 		Detectors:      map[string]*Detector{},
 		Commands:       map[string]*Command{},
 	}
+	w.useStreamsLocked(Unattributed)
+	return w
 }
 
 // Lock takes the world lock and applies every scheduled change that is due,
 // so callers always see state consistent with the current time.
 func (w *World) Lock() {
 	w.mu.Lock()
+	w.useStreamsLocked(Unattributed)
 	w.advanceLocked(w.clock.Now())
+}
+
+// LockAs takes the world lock like Lock and attributes the random draws
+// made under it to caller (see UseStreamsLocked): what an actor does
+// directly to the world (the attacker's on-host effects) draws from its own
+// streams, never from whoever called last.
+func (w *World) LockAs(caller string) {
+	w.Lock()
+	w.useStreamsLocked(caller)
 }
 
 // Unlock releases the world lock.
@@ -160,28 +180,71 @@ func (w *World) emitLocked(ev Event) {
 	}
 }
 
-// Rand exposes the world's seeded generator; only use it under the lock.
-func (w *World) Rand() *rand.Rand { return w.rng }
+// StreamLocked returns the world's random stream named name (e.g.
+// "detector/guardduty"): models that draw for themselves, whoever's call
+// they observe, use a stream of their own so that nobody else's activity
+// shifts their draws.
+func (w *World) StreamLocked(name string) *rand.Rand { return w.streams.Get("world/" + name) }
+
+// Unattributed is the caller of draws made under Lock without a named
+// caller (seeding, controllers).
+const Unattributed = "world"
+
+// Purposes of jittered durations, each drawn from its own stream of the
+// caller's (see JitterLocked).
+const (
+	PurposeLatency  = "latency"  // a call's modelled latency
+	PurposeDelivery = "delivery" // audit-log and finding delivery delays
+	PurposeDuration = "duration" // how long cloud-side work takes (boot, stop, snapshot, command)
+)
+
+// UseStreamsLocked attributes the random draws that follow, until the lock
+// is released, to caller: ids, secrets and addresses come from the stream
+// "<caller>/ids", jittered durations from "<caller>/<purpose>". Front ends
+// call it as a request starts, with the cloud and the actor class the
+// request carries (simhttp.ActorHeader), so that the attacker's ids and
+// latencies never depend on how many calls the responder made.
+func (w *World) UseStreamsLocked(caller string) { w.useStreamsLocked(caller) }
+
+func (w *World) useStreamsLocked(caller string) {
+	if caller == "" {
+		caller = Unattributed
+	}
+	if caller == w.caller && w.ids != nil {
+		return
+	}
+	w.caller = caller
+	w.ids = w.StreamLocked(caller + "/ids")
+}
+
+// CallerLocked is the name the current draws are attributed to.
+func (w *World) CallerLocked() string { return w.caller }
 
 // NewIDLocked returns a deterministic, AWS-looking identifier such as
 // "i-0a1b2c3d4e5f60718": a prefix, then 17 hex digits drawn from the seed.
 func (w *World) NewIDLocked(prefix string) string {
 	w.seq[prefix]++
 	// 17 hex digits are 68 bits: one nibble more than a uint64 holds.
-	return fmt.Sprintf("%s-%x%016x", prefix, w.rng.Uint64()&0xf, w.rng.Uint64())
+	return fmt.Sprintf("%s-%x%016x", prefix, w.ids.Uint64()&0xf, w.ids.Uint64())
 }
 
 // UUIDLocked draws a UUID-shaped identifier (request ids, event ids,
 // activity ids) from the seeded generator.
-func (w *World) UUIDLocked() string {
-	a, b := w.rng.Uint64(), w.rng.Uint64()
+func (w *World) UUIDLocked() string { return UUIDFrom(w.ids) }
+
+// UUIDFrom draws a UUID-shaped identifier from r.
+func UUIDFrom(r *rand.Rand) string {
+	a, b := r.Uint64(), r.Uint64()
 	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xffff, b>>48, b&0xffffffffffff)
 }
 
 // GUIDLocked draws a version-4-shaped GUID (Azure object ids, SSM command
 // ids) from the seeded generator.
-func (w *World) GUIDLocked() string {
-	a, b := w.rng.Uint64(), w.rng.Uint64()
+func (w *World) GUIDLocked() string { return GUIDFrom(w.ids) }
+
+// GUIDFrom draws a version-4-shaped GUID from r.
+func GUIDFrom(r *rand.Rand) string {
+	a, b := r.Uint64(), r.Uint64()
 	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xfff, 0x8000|(b>>48)&0x3fff, b&0xffffffffffff)
 }
 
@@ -196,7 +259,7 @@ func (w *World) randomIDLocked(prefix string, n int) string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 	b := []byte(prefix)
 	for len(b) < n {
-		b = append(b, alphabet[w.rng.IntN(len(alphabet))])
+		b = append(b, alphabet[w.ids.IntN(len(alphabet))])
 	}
 	return string(b)
 }
@@ -206,14 +269,21 @@ func (w *World) NewSecretLocked() string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 	b := make([]byte, 40)
 	for i := range b {
-		b[i] = alphabet[w.rng.IntN(len(alphabet))]
+		b[i] = alphabet[w.ids.IntN(len(alphabet))]
 	}
 	return string(b)
 }
 
-// JitterLocked returns base scaled by a uniform factor in [1-f, 1+f].
-func (w *World) JitterLocked(base time.Duration, f float64) time.Duration {
-	return time.Duration(float64(base) * (1 - f + 2*f*w.rng.Float64()))
+// IDRandLocked is the current caller's "ids" stream, for identifiers a
+// front end shapes itself.
+func (w *World) IDRandLocked() *rand.Rand { return w.ids }
+
+// JitterLocked returns base scaled by a uniform factor in [1-f, 1+f],
+// drawn from the current caller's stream for purpose (one of the Purpose*
+// constants).
+func (w *World) JitterLocked(purpose string, base time.Duration, f float64) time.Duration {
+	r := w.StreamLocked(w.caller + "/" + purpose)
+	return time.Duration(float64(base) * (1 - f + 2*f*r.Float64()))
 }
 
 // ScheduleLocked registers fn to run when the world reaches at.
@@ -263,7 +333,12 @@ func (w *World) advanceLocked(now time.Time) {
 		}
 		s := w.scheduled[due]
 		w.scheduled = append(w.scheduled[:due], w.scheduled[due+1:]...)
+		// A scheduled change draws from the scheduler's streams, whoever's
+		// call happened to take the lock when it fell due.
+		caller := w.caller
+		w.useStreamsLocked("scheduled")
 		s.fn(s.at)
+		w.useStreamsLocked(caller)
 	}
 }
 

@@ -24,6 +24,7 @@ func TestAuditQuerySeesOwnCallsAfterDeliveryDelay(t *testing.T) {
 	// have no defined order, so let modelled time pass as latency would.
 	f.env.Clock.Advance(time.Second)
 	require.NoError(t, f.prov.Compute().Stop(ctx, f.inst, providers.StopOptions{}))
+	f.env.Clock.Advance(time.Second)
 
 	q := providers.AuditQuery{Start: start.Add(-time.Minute), AccessKeyID: f.responder.ID}
 	early, err := f.prov.Audit().Query(ctx, q)

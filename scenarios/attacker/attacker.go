@@ -306,7 +306,7 @@ func (e *Env) AWSConfig(creds *Credentials, region string) aws.Config {
 		BaseEndpoint: aws.String(e.Endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken),
 		HTTPClient: &http.Client{Transport: &simhttp.Mark{
-			SourceIP: e.SourceIP, UserAgent: "firedrill-attacker/" + e.CorrelationID,
+			SourceIP: e.SourceIP, UserAgent: "firedrill-attacker/" + e.CorrelationID, Actor: "attacker",
 			Next: &simhttp.Transport{Base: e.Base, Clock: e.Clock, Backoff: simhttp.ExponentialBackoff(time.Second, 20*time.Second)},
 		}},
 		Retryer: func() aws.Retryer {
@@ -437,3 +437,7 @@ func (e *Env) StartStep(stepID string, t *Technique) {
 	e.Timeline.Add(timeline.Event{Actor: timeline.ActorAttacker, Kind: timeline.AttackStep, Name: t.ID, Cloud: t.CloudName(),
 		Message: t.Name, Detail: map[string]string{"attack_id": t.ATTACK, "step": stepID, "correlation_id": e.CorrelationID}})
 }
+
+// hostCaller attributes the random draws of the attacker's on-host effects
+// (flows, metadata-service credentials) to the attacker's own streams.
+const hostCaller = "host/attacker"

@@ -56,7 +56,7 @@ func (e *Env) azureOptions() *arm.ClientOptions {
 	return &arm.ClientOptions{DisableRPRegistration: true, ClientOptions: policy.ClientOptions{
 		Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: base + "/",
 			Services: map[cloud.ServiceName]cloud.ServiceConfiguration{cloud.ResourceManager: {Endpoint: base, Audience: azureARMAudience}}},
-		Transport: &http.Client{Transport: &simhttp.Mark{SourceIP: e.SourceIP, UserAgent: "firedrill-attacker/" + e.CorrelationID,
+		Transport: &http.Client{Transport: &simhttp.Mark{SourceIP: e.SourceIP, UserAgent: "firedrill-attacker/" + e.CorrelationID, Actor: "attacker",
 			Next: &simhttp.Transport{Base: e.Azure.Base, Clock: e.Clock}}},
 		Retry: policy.RetryOptions{MaxRetries: -1},
 	}}
@@ -89,7 +89,7 @@ func azureStealToken() *Technique {
 		Run: func(ctx context.Context, env *Env, p Params) error {
 			fh := &env.State.Azure
 			w := env.World
-			w.Lock()
+			w.LockAs(hostCaller)
 			var err error
 			var raw string
 			if fh.VM == "" {

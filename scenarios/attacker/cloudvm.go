@@ -116,7 +116,7 @@ func exploitVM(cloud, id, groupDefault string) *Technique {
 		},
 		Run: func(ctx context.Context, env *Env, p Params) error {
 			w := env.World
-			w.Lock()
+			w.LockAs(hostCaller)
 			vm, err := env.pickCloudTargetLocked(cloud, p.String("group"), p.String("target"))
 			if err == nil {
 				_, err = openFlowLocked(w, cloud, vm, world.FlowSpec{Direction: "ingress", Protocol: "tcp",
@@ -152,7 +152,7 @@ func cryptoMinerVM(cloud, id string) *Technique {
 			fh := env.foothold(cloud)
 			fh.Pool = PoolTarget{Domain: p.String("pool_domain"), IP: p.String("pool_ip"), Port: p.Int("pool_port")}
 			w := env.World
-			w.Lock()
+			w.LockAs(hostCaller)
 			inst, ok := w.Instances[fh.VM]
 			var err error
 			switch {
@@ -193,7 +193,7 @@ func (e *Env) probeCloudPool(cloud, technique string) {
 		return
 	}
 	w := e.World
-	w.Lock()
+	w.LockAs(hostCaller)
 	up := false
 	for _, f := range w.ActiveFlowsLocked(fh.VM) {
 		if f.ID == fh.PoolFlow {
@@ -221,7 +221,7 @@ func (e *Env) probeCloudPool(cloud, technique string) {
 // metadata-service tokens.
 func (e *Env) hasLiveChannel(vm string) bool {
 	w := e.World
-	w.Lock()
+	w.LockAs(hostCaller)
 	defer w.Unlock()
 	for _, f := range w.ActiveFlowsLocked(vm) {
 		if f.Actor == attackerFlowName {
@@ -234,7 +234,7 @@ func (e *Env) hasLiveChannel(vm string) bool {
 // ActiveFlowsIn counts the attacker's connections still up in one cloud.
 func (e *Env) ActiveFlowsIn(cloud string) (n int, ids []string) {
 	w := e.World
-	w.Lock()
+	w.LockAs(hostCaller)
 	defer w.Unlock()
 	for _, f := range w.Flows {
 		if f.Actor == attackerFlowName && f.Active() && CloudOf(f.Instance) == cloud {

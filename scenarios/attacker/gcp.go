@@ -74,7 +74,7 @@ func googleCode(err error) (string, bool) {
 func (e *Env) gcpOptions(token string) []option.ClientOption {
 	hc := &http.Client{Transport: &oauth2.Transport{
 		Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token, TokenType: "Bearer"}),
-		Base: &simhttp.Mark{SourceIP: e.SourceIP, UserAgent: "firedrill-attacker/" + e.CorrelationID,
+		Base: &simhttp.Mark{SourceIP: e.SourceIP, UserAgent: "firedrill-attacker/" + e.CorrelationID, Actor: "attacker",
 			Next: &simhttp.Transport{Base: e.GCP.Base, Clock: e.Clock}}}}
 	return []option.ClientOption{option.WithEndpoint(e.GCP.Endpoint), option.WithHTTPClient(hc)}
 }
@@ -136,7 +136,7 @@ func gcpStealToken() *Technique {
 		ID: GCPStealSAToken, ATTACK: "T1552.005", Name: "Unsecured Credentials: Cloud Instance Metadata API", Cloud: CloudGCP,
 		Run: func(ctx context.Context, env *Env, p Params) error {
 			fh := &env.State.GCP
-			env.World.Lock()
+			env.World.LockAs(hostCaller)
 			t, err := env.stealGCPTokenLocked()
 			env.World.Unlock()
 			d := map[string]string{"path": "/computeMetadata/v1/instance/service-accounts/default/token"}
@@ -221,7 +221,7 @@ func (e *Env) ProbeGCP(ctx context.Context, firewall string) {
 		return
 	}
 	if fh.VM != "" && e.hasLiveChannel(fh.VM) {
-		e.World.Lock()
+		e.World.LockAs(hostCaller)
 		t, err := e.stealGCPTokenLocked()
 		e.World.Unlock()
 		d := map[string]string{"refresh": "true"}

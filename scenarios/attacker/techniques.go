@@ -55,7 +55,7 @@ func exploitWebApp() *Technique {
 		},
 		Run: func(ctx context.Context, env *Env, p Params) error {
 			w := env.World
-			w.Lock()
+			w.LockAs(hostCaller)
 			id, err := pickTarget(w, p.String("group"), p.String("target"))
 			if err == nil {
 				_, err = w.OpenFlowLocked(id, world.FlowSpec{Direction: "ingress", Protocol: "tcp",
@@ -115,7 +115,7 @@ func cryptoMiner() *Technique {
 		Run: func(ctx context.Context, env *Env, p Params) error {
 			env.State.Pool = PoolTarget{Domain: p.String("pool_domain"), IP: p.String("pool_ip"), Port: p.Int("pool_port")}
 			w := env.World
-			w.Lock()
+			w.LockAs(hostCaller)
 			id := env.State.Foothold
 			inst, ok := w.Instances[id]
 			var err error
@@ -158,7 +158,7 @@ func stealIMDSCredentials() *Technique {
 		ID: StealIMDSCreds, ATTACK: "T1552.005", Name: "Unsecured Credentials: Cloud Instance Metadata API",
 		Run: func(ctx context.Context, env *Env, p Params) error {
 			w := env.World
-			w.Lock()
+			w.LockAs(hostCaller)
 			id := env.State.Foothold
 			var s *world.Session
 			var err error
@@ -348,7 +348,7 @@ func (e *Env) probePool() {
 		return
 	}
 	w := e.World
-	w.Lock()
+	w.LockAs(hostCaller)
 	id := e.State.Foothold
 	up := false
 	for _, f := range w.ActiveFlowsLocked(id) {
@@ -399,7 +399,7 @@ func (e *Env) CheckCredentials(ctx context.Context) (stolenValid, persistenceVal
 // ActiveFlows counts the attacker's connections still up on any instance.
 func (e *Env) ActiveFlows() (n int, ids []string) {
 	w := e.World
-	w.Lock()
+	w.LockAs(hostCaller)
 	defer w.Unlock()
 	for _, f := range w.Flows {
 		if f.Actor == attackerFlowName && f.Active() {

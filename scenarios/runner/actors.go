@@ -114,7 +114,7 @@ func (d *drill) startBackground(ctx context.Context) {
 		if key[0] == "" {
 			continue // a user without an active key makes no calls
 		}
-		cfg := d.sdkConfig(key[0], key[1], b.SourceIP, "firedrill-background")
+		cfg := d.sdkConfig(key[0], key[1], b.SourceIP, "firedrill-background", "background/"+b.User)
 		rng := d.clk.Rand(name)
 		d.clk.Go(ctx, name, func(ctx context.Context) {
 			// Users do not all start on the hour.
@@ -135,12 +135,12 @@ func (d *drill) startBackground(ctx context.Context) {
 }
 
 // sdkConfig is an SDK configuration for a legitimate principal.
-func (d *drill) sdkConfig(akid, secret, sourceIP, ua string) aws.Config {
+func (d *drill) sdkConfig(akid, secret, sourceIP, ua, actor string) aws.Config {
 	return aws.Config{
 		Region:       d.env.Region,
 		BaseEndpoint: aws.String(d.url),
 		Credentials:  credentials.NewStaticCredentialsProvider(akid, secret, ""),
-		HTTPClient: &http.Client{Transport: &simhttp.Mark{SourceIP: sourceIP, UserAgent: ua,
+		HTTPClient: &http.Client{Transport: &simhttp.Mark{SourceIP: sourceIP, UserAgent: ua, Actor: actor,
 			Next: &simhttp.Transport{Base: d.base, Clock: d.clk, Backoff: simhttp.ExponentialBackoff(time.Second, 20*time.Second)}}},
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {

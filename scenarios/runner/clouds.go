@@ -227,7 +227,7 @@ func (c *cloudDrill) attackerTarget(e *attacker.Env) {
 // correlation id, and each call's modelled latency and retry backoff are
 // charged on the drill clock.
 func (d *drill) drillClient(base http.RoundTripper) *http.Client {
-	return &http.Client{Transport: &simhttp.Mark{UserAgent: "firedrill-responder/" + d.corr,
+	return &http.Client{Transport: &simhttp.Mark{UserAgent: "firedrill-responder/" + d.corr, Actor: "responder",
 		Next: &simhttp.Transport{Base: base, Clock: d.clk, Backoff: simhttp.ExponentialBackoff(time.Second, 20*time.Second)}}}
 }
 
