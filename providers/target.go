@@ -76,8 +76,10 @@ type Target struct {
 	Region      string
 	Endpoint    string // base URL override, e.g. the simulator's http://127.0.0.1:port
 	Credentials *StaticCredentials
-	Profile     string       // named shared-config profile (live only)
-	HTTPClient  *http.Client // optional transport, e.g. one that charges modelled latency
+	Profile     string // named shared-config profile (live only)
+	// Tenant is the Entra ID tenant of static Azure client credentials.
+	Tenant     string
+	HTTPClient *http.Client // optional transport, e.g. one that charges modelled latency
 }
 
 // TargetError names the Target field that is wrong and why.

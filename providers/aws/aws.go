@@ -310,3 +310,13 @@ func (p *Provider) sleepPoll(ctx context.Context, deadline time.Time) error {
 	}
 	return nil
 }
+
+func init() {
+	providers.Register(providers.CloudAWS, func(ctx context.Context, t providers.Target, o providers.Options) (providers.Provider, error) {
+		opts := []Option{WithSleeper(o.Sleeper), WithLogger(o.Log)}
+		if o.Drill {
+			opts = append(opts, WithoutRetryQuota(), WithRetryBackoff(func(int, error) (time.Duration, error) { return 0, nil }))
+		}
+		return New(ctx, t, opts...)
+	})
+}

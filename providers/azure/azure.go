@@ -588,3 +588,13 @@ func str(s *string) string {
 	}
 	return *s
 }
+
+func init() {
+	providers.Register(providers.CloudAzure, func(ctx context.Context, t providers.Target, o providers.Options) (providers.Provider, error) {
+		opts := []Option{WithSleeper(o.Sleeper), WithLogger(o.Log)}
+		if t.Tenant != "" {
+			opts = append(opts, WithTenant(t.Tenant))
+		}
+		return New(ctx, t, opts...)
+	})
+}

@@ -470,3 +470,9 @@ func (p *Provider) sleepPoll(ctx context.Context, deadline time.Time) error {
 	}
 	return nil
 }
+
+func init() {
+	providers.Register(providers.CloudGCP, func(ctx context.Context, t providers.Target, o providers.Options) (providers.Provider, error) {
+		return New(ctx, t, WithSleeper(o.Sleeper), WithLogger(o.Log))
+	})
+}

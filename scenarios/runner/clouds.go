@@ -18,9 +18,8 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/providers"
-	awsprov "github.com/firedrill-ir/firedrill/providers/aws"
+	_ "github.com/firedrill-ir/firedrill/providers/all" // every cloud's provider, built through providers.Open
 	azureprov "github.com/firedrill-ir/firedrill/providers/azure"
-	gcpprov "github.com/firedrill-ir/firedrill/providers/gcp"
 	"github.com/firedrill-ir/firedrill/responder"
 	"github.com/firedrill-ir/firedrill/scenarios"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
@@ -231,50 +230,38 @@ func (d *drill) drillClient(base http.RoundTripper) *http.Client {
 		Next: &simhttp.Transport{Base: base, Clock: d.clk, Backoff: simhttp.ExponentialBackoff(time.Second, 20*time.Second)}}}
 }
 
-// newResponder builds the cloud's provider (the responder principal's own
-// credentials, through the drill transport) and its responder.
-func (d *drill) newResponder(ctx context.Context, c *cloudDrill) error {
-	var prov providers.Provider
-	var bucket string
-	caseID := "IR-" + d.corr[3:11]
-	if c.name != "aws" {
-		caseID += "-" + c.name
-	}
+// responderTarget is who the responder acts as in the cloud's seeded
+// environment, and where it keeps evidence.
+func (c *cloudDrill) responderTarget() (providers.Target, string) {
 	switch c.name {
 	case "aws":
 		env := c.awsEnv
-		p, err := awsprov.New(ctx, providers.Target{Cloud: providers.CloudAWS, Account: env.Account, Region: env.Region,
-			Endpoint: c.url, HTTPClient: d.drillClient(c.base),
-			Credentials: &providers.StaticCredentials{AccessKeyID: env.ResponderKeyID, SecretAccessKey: env.ResponderSecret}},
-			awsprov.WithSleeper(d.clk), awsprov.WithoutRetryQuota(),
-			awsprov.WithRetryBackoff(func(int, error) (time.Duration, error) { return 0, nil }))
-		if err != nil {
-			return fmt.Errorf("runner: building the responder's AWS provider: %w", err)
-		}
-		prov, bucket = p, env.EvidenceBucket
+		return providers.Target{Cloud: providers.CloudAWS, Account: env.Account, Region: env.Region,
+			Credentials: &providers.StaticCredentials{AccessKeyID: env.ResponderKeyID, SecretAccessKey: env.ResponderSecret}}, env.EvidenceBucket
 	case "azure":
 		env := c.azureEnv
-		p, err := azureprov.New(ctx, providers.Target{Cloud: providers.CloudAzure, Account: env.Subscription, Region: env.Location,
-			Endpoint: c.url, HTTPClient: d.drillClient(c.base),
-			Credentials: &providers.StaticCredentials{AccessKeyID: env.ResponderClientID, SecretAccessKey: env.ResponderSecret}},
-			azureprov.WithTenant(env.Tenant), azureprov.WithSleeper(d.clk))
-		if err != nil {
-			return fmt.Errorf("runner: building the responder's Azure provider: %w", err)
-		}
-		prov, bucket = p, env.StorageAccount+"/"+env.EvidenceContainer
-	case "gcp":
+		return providers.Target{Cloud: providers.CloudAzure, Account: env.Subscription, Region: env.Location, Tenant: env.Tenant,
+				Credentials: &providers.StaticCredentials{AccessKeyID: env.ResponderClientID, SecretAccessKey: env.ResponderSecret}},
+			env.StorageAccount + "/" + env.EvidenceContainer
+	default:
 		env := c.gcpEnv
-		p, err := gcpprov.New(ctx, providers.Target{Cloud: providers.CloudGCP, Account: env.Project, Region: env.Region,
-			Endpoint: c.url, HTTPClient: d.drillClient(c.base),
-			Credentials: &providers.StaticCredentials{AccessKeyID: env.Responder, SecretAccessKey: env.ResponderToken}},
-			gcpprov.WithSleeper(d.clk))
-		if err != nil {
-			return fmt.Errorf("runner: building the responder's GCP provider: %w", err)
-		}
-		c.closeProvider = func() { _ = p.Close() }
-		prov, bucket = p, env.EvidenceBucket
+		return providers.Target{Cloud: providers.CloudGCP, Account: env.Project, Region: env.Region,
+			Credentials: &providers.StaticCredentials{AccessKeyID: env.Responder, SecretAccessKey: env.ResponderToken}}, env.EvidenceBucket
 	}
-	var err error
+}
+
+// newResponder builds the cloud's provider (the responder principal's own
+// credentials, through the drill transport) and its responder.
+func (d *drill) newResponder(ctx context.Context, c *cloudDrill) error {
+	// One case id per cloud: "IR-<correlation>-<cloud>".
+	caseID := "IR-" + d.corr[3:11] + "-" + c.name
+	target, bucket := c.responderTarget()
+	target.Endpoint, target.HTTPClient = c.url, d.drillClient(c.base)
+	prov, err := providers.Open(ctx, target, providers.Options{Sleeper: d.clk, Drill: true})
+	if err != nil {
+		return fmt.Errorf("runner: building the responder's %s provider: %w", c.name, err)
+	}
+	c.closeProvider = func() { _ = providers.Close(prov) }
 	c.resp, err = responder.New(responder.Options{Clock: d.clk, Timeline: d.tl, Provider: prov, Playbook: d.pb,
 		CaseID: caseID, EvidenceBucket: bucket, DryRun: d.opts.DryRun,
 		Decider: d.opts.Decider, PollInterval: d.opts.PollInterval})
