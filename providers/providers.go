@@ -5,90 +5,167 @@ import (
 	"time"
 )
 
-// Compute acts on VMs and their disks.
-type Compute interface {
-	// DescribeInstance records the instance: NICs and groups, disks, identity,
-	// scaling group and protection flags.
+// Provider is one cloud account as the responder reaches it. Everything it
+// can do beyond naming its cloud and target is an optional domain interface
+// below, checked with a type assertion (see Capability): a cloud that
+// cannot do something simply does not implement the interface, and the
+// playbook's per-cloud fallback says what to do instead. Adding a
+// capability is one interface here plus its implementations.
+type Provider interface {
+	Cloud() string
+	Target() Target
+}
+
+// Compute: VMs and their disks.
+
+// InstanceDescriber records a VM before anything touches it.
+type InstanceDescriber interface {
+	// DescribeInstance records the instance: NICs and groups, disks,
+	// identity, scaling group and protection flags.
 	DescribeInstance(ctx context.Context, id string) (*Instance, error)
+}
+
+// DiskSnapshotter preserves a VM's disks.
+type DiskSnapshotter interface {
 	// SnapshotDisks starts crash-consistent snapshots of every disk of the
-	// instance, tagged with tags. The returned evidence is usually pending.
+	// instance, tagged with tags. The returned evidence is usually pending:
+	// the point in time is fixed when a snapshot starts.
 	SnapshotDisks(ctx context.Context, instanceID string, tags map[string]string) ([]Evidence, error)
-	// WaitForSnapshots polls until every snapshot is complete or timeout (of
-	// Sleeper time) passes; it returns their final evidence records.
+	// WaitForSnapshots polls until every snapshot is complete or timeout
+	// (of Sleeper time) passes; it returns their final evidence records.
 	WaitForSnapshots(ctx context.Context, ids []string, timeout time.Duration) ([]Evidence, error)
+}
+
+// TerminationProtector keeps a VM (and its disks) from being deleted.
+type TerminationProtector interface {
 	// ProtectFromTermination blocks API termination, makes a guest shutdown
 	// stop rather than terminate, and keeps every disk if the VM goes anyway.
 	ProtectFromTermination(ctx context.Context, instanceID string) (*TerminationProtection, error)
-	// ProtectFromScaling keeps the scaling group from terminating the VM.
+}
+
+// ScalingProtector takes a VM out of its scaling group's hands.
+type ScalingProtector interface {
 	ProtectFromScaling(ctx context.Context, instanceID string, opts ScalingOptions) (*ScalingResult, error)
-	// Stop powers the instance off (or hibernates it).
-	Stop(ctx context.Context, instanceID string, opts StopOptions) error
-	// Tag labels resources.
+}
+
+// InstanceStopper powers a VM off.
+type InstanceStopper interface {
+	StopInstance(ctx context.Context, instanceID string, opts StopOptions) error
+}
+
+// Tagger labels resources.
+type Tagger interface {
 	Tag(ctx context.Context, resourceIDs []string, tags map[string]string) error
 }
 
-// Network acts on VM network access.
-type Network interface {
-	// Isolate cuts the instance off the network, breaking established
-	// connections where the cloud needs a trick to do so.
-	Isolate(ctx context.Context, instanceID string, opts IsolateOptions) (*IsolationResult, error)
+// Network.
+
+// NetworkIsolator cuts a VM off the network, breaking established
+// connections where the cloud needs a trick to do so (the AWS all-open
+// transition group, Azure's flushConnection, GCP's access-config churn).
+type NetworkIsolator interface {
+	IsolateInstance(ctx context.Context, instanceID string, opts IsolateOptions) (*IsolationResult, error)
 }
 
-// Identity acts on principals and credentials.
-type Identity interface {
+// NaiveIsolator is the isolation a responder does from console habit, kept
+// so a drill can show why it fails: one group swap (AWS), an NSG swap
+// without flushConnection (Azure), a deny-by-tag rule without the
+// access-config churn (GCP). Established flows survive all three.
+type NaiveIsolator interface {
+	IsolateNaively(ctx context.Context, instanceID, groupName string) (*IsolationResult, error)
+}
+
+// Identity.
+
+// CallerIdentifier says who the provider acts as.
+type CallerIdentifier interface {
 	CallerIdentity(ctx context.Context) (*CallerIdentity, error)
-	// DetachInstanceIdentity replaces (with replacementProfile) or removes
-	// the VM's identity. It does not revoke credentials already issued.
+}
+
+// IdentityDetacher replaces or removes a VM's identity. It does not revoke
+// credentials already issued.
+type IdentityDetacher interface {
 	DetachInstanceIdentity(ctx context.Context, instanceID string, mode DetachMode, replacementProfile string) (*IdentityDetachment, error)
-	// RevokeRoleSessions denies every session of the role issued before
-	// before (zero means now). It affects every user of the role.
-	RevokeRoleSessions(ctx context.Context, roleName string, before time.Time) (*SessionRevocation, error)
-	// DisableAccessKey deactivates (does not delete) a user's key.
+}
+
+// NaiveIdentityRemover removes a VM's identity and nothing else, the way a
+// console user does (AWS disassociate, Azure identity None keeping the role
+// assignments, GCP setServiceAccount with none): stolen credentials keep
+// working.
+type NaiveIdentityRemover interface {
+	RemoveInstanceIdentity(ctx context.Context, instanceID string) (*IdentityDetachment, error)
+}
+
+// SessionRevoker makes every credential a principal has already issued
+// stop working, by the cloud's own method (an AWS TokenIssueTime deny on
+// the role, disabling a GCP service account). Azure has none for a managed
+// identity's tokens: its fallback is GrantRemover.
+type SessionRevoker interface {
+	RevokeSessions(ctx context.Context, principal string) (*Revocation, error)
+}
+
+// GrantRemover removes every grant of a principal (Azure role
+// assignments), so its still-valid tokens authorize nothing: the cut where
+// tokens cannot be revoked.
+type GrantRemover interface {
+	RemoveGrants(ctx context.Context, principal string) (*Revocation, error)
+}
+
+// AccessKeyDisabler deactivates (does not delete) a user's long-term key.
+type AccessKeyDisabler interface {
 	DisableAccessKey(ctx context.Context, user, keyID string) error
 }
 
-// Audit reads the cloud's audit log.
-type Audit interface {
-	Query(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
+// Audit, findings and alarms.
+
+// AuditReader reads the cloud's audit log.
+type AuditReader interface {
+	QueryAudit(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
 }
 
-// Findings reads the managed detector's alerts.
-type Findings interface {
-	// List returns findings updated at or after since, oldest update first.
-	List(ctx context.Context, since time.Time) ([]Finding, error)
+// FindingsReader reads the managed detector's alerts.
+type FindingsReader interface {
+	// ListFindings returns findings updated at or after since, oldest
+	// update first, each with its typed resource.
+	ListFindings(ctx context.Context, since time.Time) ([]Finding, error)
 }
 
-// Exec runs commands inside VMs through the cloud's agent.
-type Exec interface {
-	// Available reports whether the agent on the instance is reachable now.
-	Available(ctx context.Context, instanceID string) (bool, error)
+// AlarmReader reads metric alarms (CloudWatch alarms, Azure Monitor metric
+// alerts, Cloud Monitoring alert policies). Playbooks trigger on them as
+// well as on findings: "CPU above 95% for 10 minutes" is often the first
+// signal of a miner.
+type AlarmReader interface {
+	// Alarms returns every metric alarm of the account and region, in name
+	// order, with its state evaluated now.
+	Alarms(ctx context.Context) ([]Alarm, error)
+}
+
+// Exec: the cloud's in-guest agent.
+
+// CommandRunner runs commands inside VMs through the cloud's agent (SSM,
+// Azure Run Command). GCP has no first-party one.
+type CommandRunner interface {
+	// AgentAvailable reports whether the agent on the instance is
+	// reachable now.
+	AgentAvailable(ctx context.Context, instanceID string) (bool, error)
 	// RunCommand runs a shell script and waits for its result. A command
-	// that ran but did not succeed returns its result and an ErrFailed error.
+	// that ran but did not succeed returns its result and an ErrFailed
+	// error.
 	RunCommand(ctx context.Context, instanceID string, commands []string, opts CommandOptions) (*CommandResult, error)
+}
+
+// MemoryCapturer dumps a VM's RAM through the agent.
+type MemoryCapturer interface {
 	// CaptureMemory dumps RAM to bucket and returns the evidence with its
 	// SHA-256 computed from the stored object.
 	CaptureMemory(ctx context.Context, instanceID, bucket string, opts MemoryOptions) (*Evidence, error)
 }
 
-// Storage stores and verifies evidence objects.
-type Storage interface {
+// Storage.
+
+// EvidenceStore stores and verifies evidence objects.
+type EvidenceStore interface {
 	PutEvidenceObject(ctx context.Context, bucket, key string, body []byte, tags map[string]string) (*Evidence, error)
 	// HashObject streams an object and returns its size and SHA-256.
 	HashObject(ctx context.Context, bucket, key string) (*ObjectInfo, error)
-}
-
-// Provider bundles one cloud account's capabilities. A capability the cloud
-// lacks returns nil, and Capabilities says so.
-type Provider interface {
-	Cloud() string
-	Target() Target
-	Capabilities() Capabilities
-	Compute() Compute
-	Network() Network
-	Identity() Identity
-	Audit() Audit
-	Findings() Findings
-	Exec() Exec
-	Storage() Storage
-	Monitoring() Monitoring
 }

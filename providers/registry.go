@@ -88,4 +88,6 @@ func Close(p Provider) error {
 }
 
 // KnownCloud reports whether cloud is one of the clouds firedrill knows.
-func KnownCloud(cloud string) bool { return slices.Contains([]string{CloudAWS, CloudAzure, CloudGCP}, cloud) }
+func KnownCloud(cloud string) bool {
+	return slices.Contains([]string{CloudAWS, CloudAzure, CloudGCP}, cloud)
+}

@@ -77,11 +77,15 @@ type Evidence struct {
 
 // AuditEvent is one entry of the cloud's audit log.
 type AuditEvent struct {
-	ID          string
-	Time        time.Time
-	Service     string // e.g. ec2.amazonaws.com
-	Operation   string // e.g. StopInstances
-	Principal   string // ARN or user name of the caller
+	ID        string
+	Time      time.Time
+	Service   string // e.g. ec2.amazonaws.com
+	Operation string // e.g. StopInstances
+	Principal string // ARN or user name of the caller
+	// Session names the caller's session where the cloud has one (the
+	// session name of an AWS assumed role: an EC2 role session is named
+	// after its instance).
+	Session     string
 	AccessKeyID string
 	SourceIP    string
 	Resources   []string
@@ -94,9 +98,12 @@ type AuditEvent struct {
 // one filter down to the cloud where it can only take one (CloudTrail), and
 // apply the rest locally.
 type AuditQuery struct {
-	Start, End  time.Time
-	Resource    string
-	Principal   string
+	Start, End time.Time
+	Resource   string
+	Principal  string
+	// Role keeps the calls made as an identity: sessions of an AWS role,
+	// the Azure managed identity, the GCP service account.
+	Role        string
 	AccessKeyID string
 	Operation   string
 	Max         int // 0 means no limit
@@ -104,10 +111,14 @@ type AuditQuery struct {
 
 // Finding is a managed detector's alert (GuardDuty, Defender, SCC).
 type Finding struct {
-	ID           string
-	Type         string
-	Severity     float64
-	Title        string
+	ID       string
+	Type     string
+	Severity float64
+	Title    string
+	// Resource is what the finding is about, typed by the provider (a
+	// GuardDuty "Instance" is a vm, an "AccessKey" an access_key, …).
+	Resource ResourceRef
+	// ResourceType and ResourceID are the cloud's own words for it.
 	ResourceType string
 	ResourceID   string
 	AccessKeyID  string
@@ -151,7 +162,12 @@ type IsolateOptions struct {
 type IsolationResult struct {
 	ForensicGroup   string // the final no-traffic group
 	TransitionGroup string // the all-open group used to untrack flows
-	NICs            []NICIsolation
+	// Additive: the cloud's groups add up (GCP network tags, whose
+	// priority-0 deny wins over every allow) instead of replacing each
+	// other (security groups, NSGs), so isolation holds while the
+	// forensic group is present, whatever else is.
+	Additive bool
+	NICs     []NICIsolation
 	// DetachedAddresses are the public IPs that were disassociated.
 	DetachedAddresses []string
 }
@@ -228,16 +244,41 @@ type IdentityDetachment struct {
 	Roles []string
 }
 
-// SessionRevocation records a role-wide session revoke.
-type SessionRevocation struct {
-	Role       string
-	PolicyName string
-	Before     time.Time // sessions issued before this are denied
-	// Affected lists the workloads (VM resource ids) known to lose their
-	// credentials with the revoke, the compromised one included, when the
-	// cloud's revoke is all-or-nothing (GCP disables the whole service
-	// account). Empty when unknown or when only older sessions are cut.
-	Affected []string
+// RevocationMethod is how a cloud cut a principal's issued credentials.
+type RevocationMethod string
+
+// Revocation methods.
+const (
+	// RevokeTokenIssueTime denies every session issued before a cut-off
+	// (AWS: a Deny on aws:TokenIssueTime in the role's policy).
+	RevokeTokenIssueTime RevocationMethod = "token-issue-time-deny"
+	// RevokeDisablePrincipal disables the principal outright (a GCP
+	// service account): every token of it, on every workload, dies.
+	RevokeDisablePrincipal RevocationMethod = "disable-principal"
+	// RevokeRemoveGrants deletes the principal's grants (Azure role
+	// assignments): its tokens stay valid but authorize nothing.
+	RevokeRemoveGrants RevocationMethod = "remove-grants"
+)
+
+// Revocation records what a SessionRevoker or GrantRemover did.
+type Revocation struct {
+	// Principal is who was revoked.
+	Principal ResourceRef
+	Method    RevocationMethod
+	// Cutoff: credentials issued before it stop working (zero when the
+	// method does not depend on issue time).
+	Cutoff time.Time
+	// BlastRadius lists the other workloads known to lose their
+	// credentials with the revoke, when the method is all-or-nothing (GCP
+	// disables the whole service account), the compromised one included.
+	BlastRadius []ResourceRef
+	// Propagation is the documented delay before the cut holds everywhere
+	// (IAM policy changes are eventually consistent).
+	Propagation time.Duration
+	// Grants is how many grants were removed (RevokeRemoveGrants).
+	Grants int
+	// Detail names what was written (the deny policy's name, …).
+	Detail string
 }
 
 // CommandOptions tune RunCommand.
@@ -264,20 +305,26 @@ type ObjectInfo struct {
 	ETag        string
 }
 
-// Capabilities say what a provider can do, so playbooks choose fallbacks up
-// front (ir-semantics §1: Azure cannot revoke a managed identity's cached
-// token; GCP has no run-command).
-type Capabilities struct {
-	CanRevokeSessions         bool
-	CanRunCommand             bool
-	CanCaptureMemory          bool
-	CanProtectFromScaling     bool
-	CanProtectFromTermination bool
-	CanHibernate              bool
-	CanDisableAccessKeys      bool
-	// NeedsTwoStepIsolation: a plain group swap leaves tracked flows up; the
-	// provider's Isolate goes through an all-open group first.
-	NeedsTwoStepIsolation bool
-	// AuditDelay is the typical lag before a call shows up in audit queries.
-	AuditDelay time.Duration
+// Alarm states, as CloudWatch names them; other clouds map onto these.
+const (
+	AlarmStateAlarm            = "ALARM"
+	AlarmStateOK               = "OK"
+	AlarmStateInsufficientData = "INSUFFICIENT_DATA"
+)
+
+// Alarm is one metric alarm and its current state.
+type Alarm struct {
+	Name  string
+	State string // AlarmStateAlarm, AlarmStateOK or AlarmStateInsufficientData
+	// Resource is what the alarm watches, typed by the provider (zero when
+	// it watches no single resource).
+	Resource   ResourceRef
+	Metric     string // e.g. CPUUtilization
+	Threshold  float64
+	Comparison string // the cloud's operator name, e.g. GreaterThanThreshold
+	// For is how long the metric must breach before the alarm fires
+	// (period x evaluation periods); zero when unknown.
+	For            time.Duration
+	StateChangedAt time.Time
+	Reason         string
 }

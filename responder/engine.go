@@ -13,6 +13,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/clock"
 	"github.com/firedrill-ir/firedrill/providers"
+	"github.com/firedrill-ir/firedrill/responder/action"
 	"github.com/firedrill-ir/firedrill/timeline"
 )
 
@@ -70,14 +71,15 @@ type Decider interface {
 
 // Trigger is the alert a case starts from.
 type Trigger struct {
-	Kind         string // TriggerFinding, TriggerAlarm, TriggerCostAnomaly or TriggerManual
-	Type         string // finding type, or alarm name
-	Resource     string // the resource the playbook acts on (instance id)
-	ResourceType string
-	FindingID    string
-	AccessKeyID  string
-	Severity     float64
-	At           time.Time // when the alert became visible
+	Kind string // TriggerFinding, TriggerAlarm, TriggerCostAnomaly or TriggerManual
+	Type string // finding type, or alarm name
+	// Resource is what the case is about: the alert's resource, or what a
+	// resolver mapped it to (a stolen key's instance).
+	Resource    providers.ResourceRef
+	FindingID   string
+	AccessKeyID string
+	Severity    float64
+	At          time.Time // when the alert became visible
 }
 
 // Trigger kinds.
@@ -131,32 +133,6 @@ type StepRecord struct {
 	FromJournal bool
 }
 
-// EvidenceRecord is one entry of the evidence manifest.
-type EvidenceRecord struct {
-	Kind        string // disk_snapshot, memory, process_list, connections, audit_log, instance_metadata
-	ID          string
-	Location    string
-	SHA256      string // "" for disk snapshots: their blocks are not readable through the API
-	Size        int64
-	Source      string // what it was taken from (volume, instance)
-	State       string
-	CollectedBy string
-	CollectedAt time.Time
-	Retention   time.Duration
-	RetainUntil time.Time
-	Step        string
-}
-
-// Evidence kinds of the manifest (and of evidence events).
-const (
-	KindDiskSnapshot     = "disk_snapshot"
-	KindMemory           = "memory"
-	KindProcessList      = "process_list"
-	KindConnections      = "connections"
-	KindAuditLog         = "audit_log"
-	KindInstanceMetadata = "instance_metadata"
-)
-
 // DecisionRecord is one answered decision node.
 type DecisionRecord struct {
 	Node, Question, Predicate, Inputs string
@@ -183,9 +159,13 @@ type RemediationStatus struct {
 
 // Case is one run of the playbook against one resource.
 type Case struct {
-	ID, Playbook, Resource, Severity string
-	Trigger                          Trigger
-	StartedAt, EndedAt               time.Time
+	ID, Playbook, Severity string
+	// Resource is the case resource's cloud id (what events name); Ref
+	// types it.
+	Resource           string
+	Ref                providers.ResourceRef
+	Trigger            Trigger
+	StartedAt, EndedAt time.Time
 	// Outcome is the decision tree's leaf ("" if it was not evaluated).
 	Outcome     string
 	Contained   bool
@@ -379,30 +359,37 @@ func (r *Responder) emit(c *Case, e timeline.Event) timeline.Event {
 // It returns the case, and an error naming the failed steps if any failed
 // (the case is still complete: failures are part of the record).
 func (r *Responder) Respond(ctx context.Context, trig Trigger) (*Case, error) {
-	if trig.Resource == "" {
+	if trig.Resource.ID == "" {
 		return nil, errors.New("responder: trigger names no resource")
 	}
-	c := &Case{ID: r.caseID(trig.Resource), Playbook: r.pb.ID, Resource: trig.Resource, Severity: r.pb.Severity,
+	if trig.Resource.Cloud == "" {
+		trig.Resource.Cloud = r.cloud()
+	}
+	if trig.Resource.Kind == "" {
+		trig.Resource.Kind = r.pb.ResourceKinds()[0]
+	}
+	ref := trig.Resource
+	c := &Case{ID: r.caseID(ref.ID), Playbook: r.pb.ID, Resource: ref.ID, Ref: ref, Severity: r.pb.Severity,
 		Trigger: trig, StartedAt: r.clk.Now(), steps: map[string]*StepRecord{}}
 	c.facts = map[string]any{
 		"case":     map[string]any{"id": c.ID, "playbook": c.Playbook, "severity": c.Severity},
-		"resource": trig.Resource,
-		"trigger": map[string]any{"kind": trig.Kind, "type": trig.Type, "resource": trig.Resource,
-			"resource_type": trig.ResourceType, "finding_id": trig.FindingID, "access_key_id": trig.AccessKeyID,
+		"resource": action.ResourceFacts(ref, nil),
+		"trigger": map[string]any{"kind": trig.Kind, "type": trig.Type, "resource": ref.ID,
+			"resource_kind": string(ref.Kind), "finding_id": trig.FindingID, "access_key_id": trig.AccessKeyID,
 			"severity": trig.Severity},
 		"steps": map[string]any{},
 	}
 	// The cloud and what its provider can do are facts, so decision
 	// predicates and templates can branch on them (facts.cloud == "gcp",
-	// facts.capabilities.can_revoke_sessions).
+	// facts.capabilities.session_revoker).
 	if r.p != nil {
 		c.facts["cloud"] = r.p.Cloud()
-		c.facts["capabilities"] = CapabilityFacts(r.p.Capabilities())
+		c.facts["capabilities"] = CapabilityFacts(r.p)
 	}
 	r.mu.Lock()
 	r.cases = append(r.cases, c)
 	r.mu.Unlock()
-	r.emit(c, timeline.Event{Kind: timeline.Ack, Name: trig.Type, Message: fmt.Sprintf("case %s opened: %s %s on %s", c.ID, trig.Kind, trig.Type, trig.Resource),
+	r.emit(c, timeline.Event{Kind: timeline.Ack, Name: trig.Type, Message: fmt.Sprintf("case %s opened: %s %s on %s", c.ID, trig.Kind, trig.Type, ref.ID),
 		Detail: map[string]string{"trigger": trig.Kind, "type": trig.Type, "dry_run": fmt.Sprint(r.opts.DryRun)}})
 
 	if r.opts.DryRun {
@@ -551,8 +538,9 @@ func (r *Responder) runGraph(ctx context.Context, c *Case, steps []*Step, decide
 						continue
 					}
 				}
-				if gap := r.capabilityGap(s); gap != nil {
-					finish(s.ID, r.skip(c, s, r.unsupportedReason(gap), SkipUnsupported))
+				plan, reason := r.planStep(s)
+				if reason != "" {
+					finish(s.ID, r.skip(c, s, reason, SkipUnsupported))
 					continue
 				}
 				if rec, ok := r.journal.Load(journalKey(c, s)); ok && rec.Status == StatusSucceeded {
@@ -564,7 +552,7 @@ func (r *Responder) runGraph(ctx context.Context, c *Case, steps []*Step, decide
 				running++
 				step := s
 				r.clk.Go(ctx, "responder "+c.ID+" "+s.ID, func(actx context.Context) {
-					done.Send(stepDone{id: step.ID, rec: r.runStep(actx, c, step)})
+					done.Send(stepDone{id: step.ID, rec: r.runStep(actx, c, step, plan)})
 				})
 			}
 		}
@@ -751,12 +739,74 @@ func (r *Responder) decideOnce(ctx context.Context, c *Case) {
 	}
 }
 
+// stepPlan is what a step runs on this cloud: its own action, or the
+// playbook's fallback for a capability the cloud lacks.
+type stepPlan struct {
+	spec   action.Spec
+	params map[string]any
+	// fallbackFor is the action the fallback replaces ("" when none).
+	fallbackFor string
+}
+
+// planStep checks the step's action against what the provider can do
+// before the step starts, so a step the cloud cannot do costs no start
+// event and no cloud call: it runs the playbook's fallback action for the
+// cloud, or returns the skip reason (the missing capability and the
+// fallback's note).
+func (r *Responder) planStep(s *Step) (stepPlan, string) { return planStep(s, r.p) }
+
+func planStep(s *Step, p providers.Provider) (stepPlan, string) {
+	spec, _ := action.Lookup(s.Action)
+	plan := stepPlan{spec: spec, params: s.Params}
+	if p == nil {
+		return plan, ""
+	}
+	gap := action.Missing(spec, p)
+	if gap == nil {
+		return plan, ""
+	}
+	fb := s.Fallback[p.Cloud()]
+	if fb.Action == "" {
+		return plan, unsupportedReason(s, p.Cloud(), gap)
+	}
+	alt, _ := action.Lookup(fb.Action)
+	if gap2 := action.Missing(alt, p); gap2 != nil {
+		return plan, fmt.Sprintf("%v; its fallback %s cannot run either: %v", gap, fb.Action, gap2)
+	}
+	return stepPlan{spec: alt, params: fb.Params, fallbackFor: s.Action}, ""
+}
+
+// StepOn says what a step would do on p's cloud: the action it would run
+// (its own, or the playbook's fallback), or why it would be skipped for a
+// capability the cloud lacks. Dry runs and live plans show it.
+func StepOn(s *Step, p providers.Provider) (actionName, skip string) {
+	plan, reason := planStep(s, p)
+	return plan.spec.Name, reason
+}
+
+func (r *Responder) unsupportedReason(s *Step, err error) string {
+	return unsupportedReason(s, r.cloud(), err)
+}
+
+// unsupportedReason renders a skip reason for a step the cloud cannot do:
+// the error, and the playbook's documented fallback for this cloud.
+func unsupportedReason(s *Step, cloud string, err error) string {
+	reason := err.Error()
+	if note := s.Fallback[cloud].Note; note != "" {
+		reason += "; documented fallback: " + note
+	}
+	return reason
+}
+
 // runStep runs one step with its timeout, retries and backoff, all on the
 // clock, and records every attempt on the timeline.
-func (r *Responder) runStep(ctx context.Context, c *Case, s *Step) *StepRecord {
-	spec := registry[s.Action]
-	rec := &StepRecord{ID: s.ID, Action: s.Action, Phase: s.Phase, StartedAt: r.clk.Now()}
-	base := map[string]string{"action": s.Action, "phase": s.Phase}
+func (r *Responder) runStep(ctx context.Context, c *Case, s *Step, plan stepPlan) *StepRecord {
+	spec := plan.spec
+	rec := &StepRecord{ID: s.ID, Action: spec.Name, Phase: s.Phase, StartedAt: r.clk.Now()}
+	base := map[string]string{"action": spec.Name, "phase": s.Phase}
+	if plan.fallbackFor != "" {
+		base["fallback_for"] = plan.fallbackFor
+	}
 	r.emit(c, timeline.Event{Kind: timeline.StepStart, Name: s.ID, Detail: maps.Clone(base)})
 	timeout := s.Timeout.D()
 	if timeout <= 0 {
@@ -768,16 +818,15 @@ func (r *Responder) runStep(ctx context.Context, c *Case, s *Step) *StepRecord {
 	}
 	for attempt := 1; ; attempt++ {
 		rec.Attempts = attempt
-		x := &StepRun{r: r, c: c, Step: s, Attempt: attempt}
-		out, err := r.attempt(ctx, x, spec, timeout)
+		x, out, err := r.attempt(ctx, c, s, plan, attempt, timeout)
 		if err == nil {
-			if len(x.setFacts) > 0 {
-				out["_facts"] = x.setFacts
+			if f := x.SetFacts(); len(f) > 0 {
+				out["_facts"] = deepCopy(f)
 			}
 			rec.Status = StatusSucceeded
 			rec.FinishedAt = r.clk.Now()
 			rec.Output = out
-			rec.Evidence = x.evidence
+			rec.Evidence = x.Collected()
 			c.mu.Lock()
 			c.facts["steps"].(map[string]any)[s.ID] = deepCopy(out)
 			c.mu.Unlock()
@@ -788,14 +837,16 @@ func (r *Responder) runStep(ctx context.Context, c *Case, s *Step) *StepRecord {
 				Message: summarize(out)})
 			return rec
 		}
-		rec.Evidence = append(rec.Evidence, x.evidence...)
+		if x != nil {
+			rec.Evidence = append(rec.Evidence, x.Collected()...)
+		}
 		if errors.Is(err, providers.ErrUnsupported) && ctx.Err() == nil {
 			// The cloud cannot do this (GCP has no run-command, Azure no
 			// token revocation): a skip that names the documented
 			// fallback, not an error that fails containment.
 			rec.Status, rec.SkipCause = StatusSkipped, SkipUnsupported
 			rec.FinishedAt = r.clk.Now()
-			rec.Reason = r.unsupportedReason(err)
+			rec.Reason = r.unsupportedReason(s, err)
 			d := maps.Clone(base)
 			d["attempts"] = itoa(attempt)
 			d["reason"] = rec.Reason
@@ -836,32 +887,32 @@ func (r *Responder) runStep(ctx context.Context, c *Case, s *Step) *StepRecord {
 
 // attempt runs one attempt under a clock timeout. The context carries no
 // real deadline (net/http would read it as wall time); the clock cancels it.
-func (r *Responder) attempt(ctx context.Context, x *StepRun, spec ActionSpec, timeout time.Duration) (map[string]any, error) {
+func (r *Responder) attempt(ctx context.Context, c *Case, s *Step, plan stepPlan, attempt int, timeout time.Duration) (*action.Run, map[string]any, error) {
 	actx, cancel := r.clk.WithTimeout(ctx, timeout)
 	defer cancel()
-	params, err := x.renderParams()
+	params, err := r.renderParams(c, s, plan.params)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	x.Params = params
-	out, err := spec.Run(actx, x)
+	x := action.NewRun(caseHost{r: r, c: c}, s.ID, plan.spec.Name, s.Phase, attempt, params)
+	out, err := plan.spec.Run(actx, x)
 	if err != nil {
 		if errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
-			return nil, fmt.Errorf("%s timed out after %v: %w", x.Step.ID, timeout, err)
+			return x, nil, fmt.Errorf("%s timed out after %v: %w", s.ID, timeout, err)
 		}
-		return nil, fmt.Errorf("%s (%s): %w", x.Step.ID, x.Step.Action, err)
+		return x, nil, fmt.Errorf("%s (%s): %w", s.ID, plan.spec.Name, err)
 	}
 	if out == nil {
 		out = map[string]any{}
 	}
-	return out, nil
+	return x, out, nil
 }
 
 // permanent errors are not worth retrying: the request or the permissions
 // are wrong, and will be wrong again.
 func permanent(err error) bool {
 	return errors.Is(err, providers.ErrInvalid) || errors.Is(err, providers.ErrAccessDenied) ||
-		errors.Is(err, providers.ErrUnsupported) || errors.Is(err, errBadParams)
+		errors.Is(err, providers.ErrUnsupported) || errors.Is(err, action.ErrBadParams)
 }
 
 // summarize renders a step output as one stable line for the timeline.
@@ -929,15 +980,16 @@ func (r *Responder) Watch(ctx context.Context) error {
 			since = pollStart
 		}
 		for _, t := range trigs {
+			key := t.Resource.String()
 			r.mu.Lock()
-			seen := r.handled[t.Resource]
-			r.handled[t.Resource] = true
+			seen := r.handled[key]
+			r.handled[key] = true
 			r.mu.Unlock()
 			if seen {
 				continue
 			}
 			trig := t
-			r.clk.Go(ctx, "responder case "+trig.Resource, func(actx context.Context) {
+			r.clk.Go(ctx, "responder case "+trig.Resource.ID, func(actx context.Context) {
 				// Step failures are recorded on the case and the timeline;
 				// nothing more to do with the error here.
 				_, _ = r.Respond(actx, trig)
@@ -950,25 +1002,26 @@ func (r *Responder) Watch(ctx context.Context) error {
 }
 
 // Matching returns the triggers among findings and alarms that start this
-// playbook, findings first (oldest update first), then alarms by name.
+// playbook — those of its trigger types about a resource of a kind it acts
+// on — findings first (in the order given), then alarms by name.
 func (r *Responder) Matching(cloud string, findings []providers.Finding, alarms []providers.Alarm) []Trigger {
 	var out []Trigger
+	kinds := r.pb.ResourceKinds()
 	types := r.pb.Triggers.Findings[cloud]
 	for _, f := range findings {
-		if !slices.Contains(types, f.Type) || f.ResourceID == "" || notAVM[f.ResourceType] {
+		if !slices.Contains(types, f.Type) || f.Resource.IsZero() || !slices.Contains(kinds, f.Resource.Kind) {
 			continue
 		}
-		out = append(out, Trigger{Kind: TriggerFinding, Type: f.Type, Resource: f.ResourceID, ResourceType: f.ResourceType,
+		out = append(out, Trigger{Kind: TriggerFinding, Type: f.Type, Resource: f.Resource,
 			FindingID: f.ID, AccessKeyID: f.AccessKeyID, Severity: f.Severity, At: f.CreatedAt})
 	}
 	for _, a := range alarms {
-		if a.State != providers.AlarmStateAlarm || a.Resource == "" {
+		if a.State != providers.AlarmStateAlarm || a.Resource.IsZero() || !slices.Contains(kinds, a.Resource.Kind) {
 			continue
 		}
 		for _, t := range r.pb.Triggers.Alarms {
 			if a.Metric == t.Metric && a.Threshold >= t.Threshold && (a.For == 0 || a.For >= t.For.D()) {
-				out = append(out, Trigger{Kind: TriggerAlarm, Type: a.Name, Resource: a.Resource, ResourceType: "Instance",
-					At: a.StateChangedAt})
+				out = append(out, Trigger{Kind: TriggerAlarm, Type: a.Name, Resource: a.Resource, At: a.StateChangedAt})
 				break
 			}
 		}
@@ -976,43 +1029,29 @@ func (r *Responder) Matching(cloud string, findings []providers.Finding, alarms 
 	return out
 }
 
-// notAVM are finding resource types a VM playbook cannot act on directly
-// (a stolen key, a service account): the case opens on the VM, from the
-// same incident's VM finding, or from the key once resolved to the
-// instance whose role session it is (resolveFindings).
-var notAVM = map[string]bool{"AccessKey": true, "ServiceAccount": true, "IAMUser": true, "S3Bucket": true}
-
-// resolveFindings maps credential findings that name an AWS access key
-// (GuardDuty's InstanceCredentialExfiltration) to the instance the key was
-// issued to: an EC2 role session is named after its instance, so the audit
-// log's caller for the key (arn:aws:sts::…:assumed-role/<role>/i-…) names
-// it. Findings it cannot resolve are left as they are, and Matching skips
-// them.
+// resolveFindings maps findings of the playbook's trigger types about a
+// kind of resource the playbook does not act on to one it does, through
+// the resolvers the providers register (providers.Resolve): a stolen key
+// to the instance whose role session it is. Findings it cannot resolve are
+// left as they are, and Matching skips them.
 func (r *Responder) resolveFindings(ctx context.Context, findings []providers.Finding) {
-	au := r.p.Audit()
-	if r.p.Cloud() != providers.CloudAWS || au == nil {
-		return
-	}
+	kinds := r.pb.ResourceKinds()
 	types := r.pb.Triggers.Findings[r.p.Cloud()]
 	for i := range findings {
 		f := &findings[i]
-		if f.ResourceType != "AccessKey" || f.AccessKeyID == "" || !slices.Contains(types, f.Type) {
+		if f.Resource.IsZero() || slices.Contains(kinds, f.Resource.Kind) || !slices.Contains(types, f.Type) {
 			continue
 		}
-		now := r.clk.Now()
-		events, err := au.Query(ctx, providers.AuditQuery{Start: now.Add(-24 * time.Hour), End: now, AccessKeyID: f.AccessKeyID, Max: 50})
-		if err != nil {
-			r.emit(nil, timeline.Event{Kind: timeline.StepError, Name: "watch", Outcome: StatusFailed,
-				Message: fmt.Sprintf("resolving finding %s (key %s) to an instance: %v", f.ID, f.AccessKeyID, err),
-				Detail:  map[string]string{"phase": "trigger", "error": err.Error()}})
-			continue
-		}
-		for _, e := range events {
-			if _, sess, ok := strings.Cut(e.Principal, ":assumed-role/"); ok {
-				if parts := strings.Split(sess, "/"); len(parts) == 2 && strings.HasPrefix(parts[1], "i-") {
-					f.ResourceID, f.ResourceType = parts[1], "Instance"
-					break
-				}
+		for _, k := range kinds {
+			got, err := providers.Resolve(ctx, r.p, *f, k)
+			if err != nil {
+				r.emit(nil, timeline.Event{Kind: timeline.StepError, Name: "watch", Outcome: StatusFailed,
+					Message: err.Error(), Detail: map[string]string{"phase": "trigger", "error": err.Error()}})
+				break
+			}
+			if len(got) > 0 {
+				f.Resource = got[0]
+				break
 			}
 		}
 	}
@@ -1022,16 +1061,16 @@ func (r *Responder) poll(ctx context.Context, since time.Time) ([]Trigger, error
 	var findings []providers.Finding
 	var alarms []providers.Alarm
 	if len(r.pb.Triggers.Findings[r.p.Cloud()]) > 0 {
-		if f := r.p.Findings(); f != nil {
+		if f, ok := r.p.(providers.FindingsReader); ok {
 			var err error
-			if findings, err = f.List(ctx, since); err != nil {
+			if findings, err = f.ListFindings(ctx, since); err != nil {
 				return nil, fmt.Errorf("polling findings: %w", err)
 			}
 			r.resolveFindings(ctx, findings)
 		}
 	}
 	if len(r.pb.Triggers.Alarms) > 0 {
-		if m := r.p.Monitoring(); m != nil {
+		if m, ok := r.p.(providers.AlarmReader); ok {
 			var err error
 			if alarms, err = m.Alarms(ctx); err != nil {
 				return nil, fmt.Errorf("polling alarms: %w", err)

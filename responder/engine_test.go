@@ -13,23 +13,15 @@ import (
 
 	"github.com/firedrill-ir/firedrill/clock"
 	"github.com/firedrill-ir/firedrill/providers"
+	"github.com/firedrill-ir/firedrill/responder/action"
 	"github.com/firedrill-ir/firedrill/timeline"
 )
 
 // stubProvider has no capabilities: engine tests use test actions only.
 type stubProvider struct{}
 
-func (stubProvider) Cloud() string                        { return "aws" }
-func (stubProvider) Target() providers.Target             { return providers.Target{Cloud: "aws"} }
-func (stubProvider) Capabilities() providers.Capabilities { return providers.Capabilities{} }
-func (stubProvider) Compute() providers.Compute           { return nil }
-func (stubProvider) Network() providers.Network           { return nil }
-func (stubProvider) Identity() providers.Identity         { return nil }
-func (stubProvider) Audit() providers.Audit               { return nil }
-func (stubProvider) Findings() providers.Findings         { return nil }
-func (stubProvider) Exec() providers.Exec                 { return nil }
-func (stubProvider) Storage() providers.Storage           { return nil }
-func (stubProvider) Monitoring() providers.Monitoring     { return nil }
+func (stubProvider) Cloud() string            { return "aws" }
+func (stubProvider) Target() providers.Target { return providers.Target{Cloud: "aws"} }
 
 // testCalls counts test_wait attempts per step, to assert idempotency and
 // drive "fail the first n attempts".
@@ -54,27 +46,27 @@ func calls(key string) int {
 func init() {
 	// test_wait sleeps d on the clock, fails its first fail attempts, and
 	// sets facts.<fact> = value when asked.
-	register(ActionSpec{Name: "test_wait", Params: []string{"d", "fail", "fact", "value"}, Run: func(ctx context.Context, x *StepRun) (map[string]any, error) {
-		key := x.CaseID() + "/" + x.Step.ID
+	action.Register(ActionSpec{Name: "test_wait", Params: []string{"d", "fail", "fact", "value"}, Run: func(ctx context.Context, x *action.Run) (map[string]any, error) {
+		key := x.CaseID() + "/" + x.StepID
 		testCalls.Lock()
 		testCalls.n[key]++
 		n := testCalls.n[key]
 		testCalls.Unlock()
-		d, err := x.Duration("d", 0)
+		d, err := x.Params.Duration("d", 0)
 		if err != nil {
 			return nil, err
 		}
-		if err := x.r.clk.Sleep(ctx, d); err != nil {
+		if err := x.Sleep(ctx, d); err != nil {
 			return nil, fmt.Errorf("waiting %v: %w", d, err)
 		}
-		fail, err := x.Int("fail", 0)
+		fail, err := x.Params.Int("fail", 0)
 		if err != nil {
 			return nil, err
 		}
 		if n <= fail {
 			return nil, fmt.Errorf("attempt %d: %w", n, providers.ErrThrottled)
 		}
-		if f := x.String("fact", ""); f != "" {
+		if f := x.Params.String("fact", ""); f != "" {
 			x.SetFact(f, x.Params["value"])
 		}
 		return map[string]any{"attempt": n}, nil
@@ -111,7 +103,7 @@ func respond(t *testing.T, pb *Playbook, caseID string, opts func(*Options)) (*C
 	var c *Case
 	var rerr error
 	clk.Go(context.Background(), "test", func(ctx context.Context) {
-		c, rerr = r.Respond(ctx, Trigger{Kind: TriggerManual, Type: "test", Resource: "i-1"})
+		c, rerr = r.Respond(ctx, Trigger{Kind: TriggerManual, Type: "test", Resource: providers.Ref("aws", providers.KindVM, "i-1")})
 	})
 	require.NoError(t, clk.Run(context.Background()))
 	return c, tl.Events(), rerr
@@ -222,7 +214,7 @@ containment:
 	require.NoError(t, err)
 	var first, second *Case
 	clk.Go(context.Background(), "test", func(ctx context.Context) {
-		trig := Trigger{Kind: TriggerManual, Type: "test", Resource: "i-1"}
+		trig := Trigger{Kind: TriggerManual, Type: "test", Resource: providers.Ref("aws", providers.KindVM, "i-1")}
 		first, _ = r.Respond(ctx, trig)
 		second, _ = r.Respond(ctx, trig)
 	})

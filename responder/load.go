@@ -22,6 +22,7 @@ import (
 	"github.com/goccy/go-yaml/token"
 
 	"github.com/firedrill-ir/firedrill/providers"
+	"github.com/firedrill-ir/firedrill/responder/action"
 )
 
 // FieldError is one problem in a playbook file, located by line, column and
@@ -248,6 +249,11 @@ func (v *validator) validate() {
 		v.errorf("severity", "%q is not a severity (expected one of: %s)", pb.Severity, strings.Join(severities, ", "))
 	}
 	v.validateTriggers()
+	for i, k := range pb.Resources {
+		if !providers.KnownKind(k) {
+			v.errorf(fmt.Sprintf("resources[%d]", i), "unknown resource kind %q (expected one of: %s)", k, kindList(providers.Kinds))
+		}
+	}
 
 	// Step ids share one namespace so needs, journal keys and events are
 	// unambiguous.
@@ -303,7 +309,7 @@ func (v *validator) validate() {
 		v.validateStep(l.path, l.s, seen)
 	}
 	for _, l := range checks {
-		if a, ok := registry[l.s.Action]; ok && a.Mutates {
+		if a, ok := action.Lookup(l.s.Action); ok && a.Mutates {
 			v.errorf(l.path+".action", "%q changes the cloud; a remediation check must only read", l.s.Action)
 		}
 		if len(l.s.Needs) > 0 {
@@ -435,34 +441,15 @@ func (v *validator) validateStep(p string, s *Step, seen map[string]string) {
 			seen[s.ID] = p
 		}
 	}
-	spec, ok := registry[s.Action]
+	spec, ok := action.Lookup(s.Action)
 	switch {
 	case s.Action == "":
 		v.errorf(p+".action", "is required (one of: %s)", strings.Join(ActionNames(), ", "))
 	case !ok:
 		v.errorf(p+".action", "unknown action %q (expected one of: %s)", s.Action, strings.Join(ActionNames(), ", "))
 	default:
-		for _, k := range slices.Sorted(maps.Keys(s.Params)) {
-			if !slices.Contains(spec.Params, k) {
-				allowed := "none"
-				if len(spec.Params) > 0 {
-					allowed = strings.Join(spec.Params, ", ")
-				}
-				v.errorf(p+".params."+k, "unknown parameter %q of action %s (expected: %s)", k, s.Action, allowed)
-			}
-		}
-		for _, k := range spec.Required {
-			if _, ok := s.Params[k]; !ok {
-				v.errorf(p+".params", "action %s needs parameter %q", s.Action, k)
-			}
-		}
-		for _, k := range slices.Sorted(maps.Keys(s.Params)) {
-			if str, ok := s.Params[k].(string); ok && strings.Contains(str, "{{") {
-				if _, err := template.New(k).Option("missingkey=error").Parse(str); err != nil {
-					v.errorf(p+".params."+k, "bad template: %v", err)
-				}
-			}
-		}
+		v.checkParams(p+".params", spec, s.Params, true)
+		v.checkKinds(p+".action", spec)
 	}
 	if s.Retries < 0 || s.Retries > maxRetries {
 		v.errorf(p+".retries", "must be between 0 and %d", maxRetries)
@@ -476,23 +463,84 @@ func (v *validator) validateStep(p string, s *Step, seen map[string]string) {
 		if len(s.Clouds) > 0 && isCloud(c) && !slices.Contains(s.Clouds, c) {
 			v.errorf(cp, "the step runs only on %s; parameters for %s would never be used", strings.Join(s.Clouds, ", "), c)
 		}
-		if spec, ok := registry[s.Action]; ok {
-			for _, k := range slices.Sorted(maps.Keys(s.CloudParams[c])) {
-				if !slices.Contains(spec.Params, k) {
-					allowed := "none"
-					if len(spec.Params) > 0 {
-						allowed = strings.Join(spec.Params, ", ")
-					}
-					v.errorf(cp+"."+k, "unknown parameter %q of action %s (expected: %s)", k, s.Action, allowed)
-				}
-				if str, ok := s.CloudParams[c][k].(string); ok && strings.Contains(str, "{{") {
-					if _, err := template.New(k).Option("missingkey=error").Parse(str); err != nil {
-						v.errorf(cp+"."+k, "bad template: %v", err)
-					}
-				}
+		if spec, ok := action.Lookup(s.Action); ok {
+			v.checkParams(cp, spec, s.CloudParams[c], false)
+		}
+	}
+	for _, c := range slices.Sorted(maps.Keys(s.Fallback)) {
+		fp := p + ".fallback." + c
+		v.checkStepCloud(fp, c)
+		fb := s.Fallback[c]
+		if fb.Action == "" {
+			if fb.Note == "" {
+				v.errorf(fp, "says nothing: give a note (what a human does instead) or an action to run instead")
+			}
+			if len(fb.Params) > 0 {
+				v.errorf(fp+".params", "parameters need an action to go to")
+			}
+			continue
+		}
+		spec, ok := action.Lookup(fb.Action)
+		if !ok {
+			v.errorf(fp+".action", "unknown action %q (expected one of: %s)", fb.Action, strings.Join(ActionNames(), ", "))
+			continue
+		}
+		v.checkParams(fp+".params", spec, fb.Params, true)
+	}
+}
+
+// checkParams checks parameters against an action: every name known, every
+// template parseable, and (required) every required one given.
+func (v *validator) checkParams(p string, spec action.Spec, params map[string]any, required bool) {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		if !slices.Contains(spec.Params, k) {
+			allowed := "none"
+			if len(spec.Params) > 0 {
+				allowed = strings.Join(spec.Params, ", ")
+			}
+			v.errorf(p+"."+k, "unknown parameter %q of action %s (expected: %s)", k, spec.Name, allowed)
+		}
+		if str, ok := params[k].(string); ok && strings.Contains(str, "{{") {
+			if _, err := template.New(k).Option("missingkey=error").Parse(str); err != nil {
+				v.errorf(p+"."+k, "bad template: %v", err)
 			}
 		}
 	}
+	if !required {
+		return
+	}
+	for _, k := range spec.Required {
+		if _, ok := params[k]; !ok {
+			v.errorf(p, "action %s needs parameter %q", spec.Name, k)
+		}
+	}
+}
+
+// checkKinds rejects an action that acts on kinds of resource the
+// playbook never opens a case on (isolate_network in a bucket playbook).
+func (v *validator) checkKinds(p string, spec action.Spec) {
+	if len(spec.Kinds) == 0 {
+		return
+	}
+	for _, k := range v.pb.ResourceKinds() {
+		if slices.Contains(spec.Kinds, k) {
+			return
+		}
+	}
+	kinds := make([]string, len(spec.Kinds))
+	for i, k := range spec.Kinds {
+		kinds[i] = string(k)
+	}
+	v.errorf(p, "action %s acts on %s resources; the playbook's cases are about %s", spec.Name,
+		strings.Join(kinds, ", "), kindList(v.pb.ResourceKinds()))
+}
+
+func kindList(ks []providers.Kind) string {
+	out := make([]string, len(ks))
+	for i, k := range ks {
+		out[i] = string(k)
+	}
+	return strings.Join(out, ", ")
 }
 
 // checkStepCloud validates a cloud a step names: a known cloud, and one the

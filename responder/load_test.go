@@ -138,3 +138,22 @@ func TestLoadErrorListsEveryProblemInFileOrder(t *testing.T) {
 	require.Equal(t, "containment[1].needs[0]", le.Errs[1].Path)
 	require.Equal(t, 2, strings.Count(le.Error(), "playbooks/bad.yaml:"))
 }
+
+// A playbook written out by MarshalPlaybook (what 'firedrill show ID -o
+// yaml' prints) loads unchanged, and writes out the same again.
+func TestMarshalPlaybookRoundTrips(t *testing.T) {
+	for _, pb := range BuiltinPlaybooks() {
+		t.Run(pb.ID, func(t *testing.T) {
+			b, err := MarshalPlaybook(pb)
+			require.NoError(t, err)
+			again, err := LoadPlaybook(pb.ID+".yaml", b)
+			require.NoError(t, err, "%s", b)
+			b2, err := MarshalPlaybook(again)
+			require.NoError(t, err)
+			require.Equal(t, string(b), string(b2))
+			require.Equal(t, len(pb.Steps()), len(again.Steps()))
+			require.Equal(t, pb.Containment[0].Fallback, again.Containment[0].Fallback)
+			require.NotContains(t, string(b), "phase:", "the loader's own fields are not written")
+		})
+	}
+}

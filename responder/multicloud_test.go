@@ -31,6 +31,7 @@ import (
 	"github.com/firedrill-ir/firedrill/providers"
 	"github.com/firedrill-ir/firedrill/providers/azure"
 	"github.com/firedrill-ir/firedrill/providers/gcp"
+	"github.com/firedrill-ir/firedrill/responder/action"
 	"github.com/firedrill-ir/firedrill/timeline"
 )
 
@@ -161,7 +162,7 @@ func newGCPDrill(t *testing.T, seed uint64, detectors bool) *vmDrill {
 	require.NoError(t, err)
 	attacker := newProv(env.ServiceAccount, tok.Value)
 	d.attackerCall = func(ctx context.Context) error {
-		_, err := attacker.Compute().DescribeInstance(ctx, env.BatchInstance)
+		_, err := attacker.DescribeInstance(ctx, env.BatchInstance)
 		return err
 	}
 	return d
@@ -183,7 +184,7 @@ func (d *vmDrill) respond(t *testing.T, pb *Playbook, trigType string) (c *Case,
 	r := d.responder(t, pb)
 	d.clk.Go(context.Background(), "test", func(ctx context.Context) {
 		before = d.attackerCall(ctx)
-		c, rerr = r.Respond(ctx, Trigger{Kind: TriggerFinding, Type: trigType, Resource: d.victim, At: d.clk.Now()})
+		c, rerr = r.Respond(ctx, Trigger{Kind: TriggerFinding, Type: trigType, Resource: providers.ResourceRef{Kind: providers.KindVM, ID: d.victim}, At: d.clk.Now()})
 		after = d.attackerCall(ctx)
 		// Outlive the scheduled scale-in, so evidence lost to it would show.
 		_ = d.clk.Sleep(ctx, 40*time.Minute)
@@ -414,7 +415,7 @@ func TestNaiveVMPlaybookLeavesTheAttackerIn(t *testing.T) {
 		var after error
 		var c *Case
 		d.clk.Go(context.Background(), "test", func(ctx context.Context) {
-			c, _ = r.Respond(ctx, Trigger{Kind: TriggerFinding, Type: cryptoFinder, Resource: d.victim})
+			c, _ = r.Respond(ctx, Trigger{Kind: TriggerFinding, Type: cryptoFinder, Resource: providers.ResourceRef{Kind: providers.KindVM, ID: d.victim}})
 			_, after = attacker.DescribeInstances(ctx, nil)
 		})
 		require.NoError(t, d.clk.Run(context.Background()))
@@ -437,7 +438,7 @@ func TestVMCryptominingOnAWS(t *testing.T) {
 	var c *Case
 	var rerr error
 	d.clk.Go(context.Background(), "test", func(ctx context.Context) {
-		c, rerr = r.Respond(ctx, Trigger{Kind: TriggerFinding, Type: cryptoFinder, Resource: d.victim})
+		c, rerr = r.Respond(ctx, Trigger{Kind: TriggerFinding, Type: cryptoFinder, Resource: providers.ResourceRef{Kind: providers.KindVM, ID: d.victim}})
 		_, after = attacker.DescribeInstances(ctx, nil)
 	})
 	require.NoError(t, d.clk.Run(context.Background()))
@@ -497,15 +498,15 @@ func TestMatchingAzureCPUAlarmAndSkipsNonVMFindings(t *testing.T) {
 	require.NoError(t, err)
 	vm := "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web_0"
 	got := r.Matching("azure", nil, []providers.Alarm{
-		{Name: "cpu-high-web_0", State: "ALARM", Resource: vm, Metric: "Percentage CPU", Threshold: 95, For: 10 * time.Minute},
-		{Name: "cpu-high-web_1", State: "OK", Resource: vm + "x", Metric: "Percentage CPU", Threshold: 95, For: 10 * time.Minute},
+		{Name: "cpu-high-web_0", State: "ALARM", Resource: providers.Ref("azure", providers.KindVM, vm), Metric: "Percentage CPU", Threshold: 95, For: 10 * time.Minute},
+		{Name: "cpu-high-web_1", State: "OK", Resource: providers.Ref("azure", providers.KindVM, vm+"x"), Metric: "Percentage CPU", Threshold: 95, For: 10 * time.Minute},
 	})
 	require.Len(t, got, 1)
-	require.Equal(t, vm, got[0].Resource)
+	require.Equal(t, vm, got[0].Resource.ID)
 	got = r.Matching("gcp", []providers.Finding{
-		{ID: "f1", Type: detect.SCCMiningBadIP, ResourceType: "Instance", ResourceID: "projects/p/zones/z/instances/a"},
-		{ID: "f2", Type: detect.SCCMiningBadIP, ResourceType: "ServiceAccount", ResourceID: "projects/p/serviceAccounts/x"},
-		{ID: "f3", Type: detect.DefenderMiningBehavior, ResourceType: "Instance", ResourceID: "projects/p/zones/z/instances/b"},
+		{ID: "f1", Type: detect.SCCMiningBadIP, Resource: providers.Ref("gcp", providers.KindVM, "projects/p/zones/z/instances/a")},
+		{ID: "f2", Type: detect.SCCMiningBadIP, Resource: providers.Ref("gcp", providers.KindPrincipal, "projects/p/serviceAccounts/x")},
+		{ID: "f3", Type: detect.DefenderMiningBehavior, Resource: providers.Ref("gcp", providers.KindVM, "projects/p/zones/z/instances/b")},
 	}, nil)
 	require.Len(t, got, 1, "a service account is not a VM; another cloud's type does not match")
 	require.Equal(t, "f1", got[0].FindingID)
@@ -597,7 +598,7 @@ var _ azcore.TokenCredential = azuresimtest.StaticToken("")
 func init() {
 	// test_unsupported fails the way a provider does for a call its cloud
 	// does not offer.
-	register(ActionSpec{Name: "test_unsupported", Run: func(context.Context, *StepRun) (map[string]any, error) {
+	action.Register(ActionSpec{Name: "test_unsupported", Run: func(context.Context, *action.Run) (map[string]any, error) {
 		return nil, &providers.OpError{Op: "compute:Hibernate", Kind: providers.ErrUnsupported, Code: "NotOffered", Err: errors.New("no such call")}
 	}})
 }
@@ -643,7 +644,7 @@ outcomes: [{id: revoke}, {id: fallback}]
 decisions:
   - id: can
     question: Can this cloud revoke sessions?
-    predicate: 'facts.cloud == "aws" && !facts.capabilities.can_revoke_sessions'
+    predicate: 'facts.cloud == "aws" && !facts.capabilities.session_revoker'
     yes: fallback
     no: revoke
 containment:
@@ -653,7 +654,7 @@ containment:
 	c, ev, err := respond(t, pb, "facts", nil)
 	require.NoError(t, err)
 	require.Equal(t, "fallback", c.Outcome, "the stub is aws with no capabilities")
-	require.Equal(t, `{"capabilities.can_revoke_sessions":false,"cloud":"aws"}`, find(ev, timeline.Decision, "can").Detail["inputs"])
+	require.Equal(t, `{"capabilities.session_revoker":false,"cloud":"aws"}`, find(ev, timeline.Decision, "can").Detail["inputs"])
 	rec, _ := c.Step("b")
 	require.Equal(t, SkipDecision, rec.SkipCause)
 	require.True(t, c.Contained)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/firedrill-ir/firedrill/responder/action"
 )
 
 // PhaseDecision marks decision-tree entries of a plan.
@@ -66,7 +68,7 @@ func Plan(pb *Playbook) []PlannedStep {
 					timeout = DefaultStepTimeout
 				}
 				out = append(out, PlannedStep{Order: offset + w, Phase: s.Phase, ID: s.ID, Action: s.Action,
-					Mutates: registry[s.Action].Mutates, Needs: s.Needs, After: s.After, When: s.When,
+					Mutates: mutates(s.Action), Needs: s.Needs, After: s.After, When: s.When,
 					Timeout: timeout.String(), Retries: s.Retries})
 				maxWave = w
 			}
@@ -157,4 +159,10 @@ func WritePlan(w io.Writer, pb *Playbook) error {
 		}
 	}
 	return nil
+}
+
+// mutates reports whether an action changes the cloud.
+func mutates(name string) bool {
+	a, _ := action.Lookup(name)
+	return a.Mutates
 }

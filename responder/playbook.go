@@ -23,6 +23,8 @@ import (
 	"cel.dev/cel-go/cel"
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/firedrill-ir/firedrill/providers"
 )
 
 // Severity levels of a playbook, case or notify rule, lowest first.
@@ -55,7 +57,12 @@ type Playbook struct {
 	Description string   `yaml:"description" json:"description,omitempty"`
 	Clouds      []string `yaml:"clouds" json:"clouds"`
 	Severity    string   `yaml:"severity" json:"severity"`
-	Triggers    Triggers `yaml:"triggers" json:"triggers"`
+	// Resources are the kinds of resource the playbook opens cases on
+	// (vm, bucket, principal, …): a finding about another kind is resolved
+	// to one of these (a stolen key to the instance it came from) or left
+	// alone. Default [vm].
+	Resources []providers.Kind `yaml:"resources" json:"resources,omitempty"`
+	Triggers  Triggers         `yaml:"triggers" json:"triggers"`
 	// Evidence steps are collected whatever the decision tree says.
 	Evidence []Step `yaml:"evidence" json:"evidence"`
 	// Outcomes are the leaves of the decision tree; containment steps name
@@ -136,9 +143,41 @@ type Step struct {
 	// a step whose action is the same everywhere but whose settings are
 	// not. Keys are merged over Params.
 	CloudParams map[string]map[string]any `yaml:"cloud_params" json:"cloud_params,omitempty"`
+	// Fallback says, per cloud, what to do where the cloud's provider
+	// lacks a capability the action needs: run another action instead, or
+	// skip with a note saying what a human does (GCP has no run-command:
+	// collect volatile state over SSH). A cloud without an entry skips the
+	// step with the missing capability named.
+	Fallback map[string]Fallback `yaml:"fallback" json:"fallback,omitempty"`
 
 	// Phase is set by the loader from the section the step is in.
 	Phase string `yaml:"-" json:"phase"`
+}
+
+// Fallback is what a step does on a cloud that cannot do its action:
+// written as a string (the note: what a human does instead) or as a
+// mapping with an action to run in its place.
+type Fallback struct {
+	// Action runs instead of the step's own ("" means skip the step).
+	Action string         `yaml:"action" json:"action,omitempty"`
+	Params map[string]any `yaml:"params" json:"params,omitempty"`
+	// Note is the documented fallback, quoted in the skip reason.
+	Note string `yaml:"note" json:"note,omitempty"`
+}
+
+// UnmarshalYAML accepts a note alone or the full mapping.
+func (f *Fallback) UnmarshalYAML(node ast.Node) error {
+	if s, ok := scalarString(node); ok {
+		*f = Fallback{Note: s}
+		return nil
+	}
+	type plain Fallback
+	var p plain
+	if err := yaml.NodeToValue(node, &p, yaml.Strict()); err != nil {
+		return err
+	}
+	*f = Fallback(p)
+	return nil
 }
 
 // Outcome is a leaf of the decision tree.
@@ -286,10 +325,25 @@ func scalarString(node ast.Node) (string, bool) {
 	switch n := node.(type) {
 	case *ast.StringNode:
 		return n.Value, true
-	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.LiteralNode:
+	case *ast.LiteralNode:
+		// A block scalar (| or >): its folded or literal value, not the
+		// source text.
+		if n.Value != nil {
+			return strings.TrimSpace(n.Value.Value), true
+		}
+		return "", true
+	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
 		return strings.TrimSpace(n.(ast.ScalarNode).String()), true
 	}
 	return "", false
+}
+
+// ResourceKinds are the kinds the playbook opens cases on (default vm).
+func (pb *Playbook) ResourceKinds() []providers.Kind {
+	if len(pb.Resources) == 0 {
+		return []providers.Kind{providers.KindVM}
+	}
+	return pb.Resources
 }
 
 // Steps returns every step of the playbook in declaration order: evidence,

@@ -144,7 +144,7 @@ func TestRespondContainsTheCryptominerOnTheSimulator(t *testing.T) {
 	var rerr error
 	d.clk.Go(context.Background(), "test", func(ctx context.Context) {
 		_, before = attacker.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
-		c, rerr = r.Respond(ctx, Trigger{Kind: TriggerFinding, Type: cryptoFinder, Resource: d.victim, At: d.clk.Now()})
+		c, rerr = r.Respond(ctx, Trigger{Kind: TriggerFinding, Type: cryptoFinder, Resource: providers.ResourceRef{Kind: providers.KindVM, ID: d.victim}, At: d.clk.Now()})
 		_, after = attacker.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
 	})
 	require.NoError(t, d.clk.Run(context.Background()))
@@ -258,7 +258,7 @@ func TestRespondIsDeterministic(t *testing.T) {
 		pb, _ := PlaybookByID("ec2-cryptomining")
 		r := d.responder(t, pb)
 		d.clk.Go(context.Background(), "test", func(ctx context.Context) {
-			_, _ = r.Respond(ctx, Trigger{Kind: TriggerFinding, Type: cryptoFinder, Resource: d.victim})
+			_, _ = r.Respond(ctx, Trigger{Kind: TriggerFinding, Type: cryptoFinder, Resource: providers.ResourceRef{Kind: providers.KindVM, ID: d.victim}})
 		})
 		require.NoError(t, d.clk.Run(context.Background()))
 		b, err := json.Marshal(d.tl.Events())
@@ -280,7 +280,7 @@ func TestDryRunLeavesTheWorldUntouched(t *testing.T) {
 	before := d.fingerprint(t)
 	var c *Case
 	d.clk.Go(context.Background(), "test", func(ctx context.Context) {
-		c, err = r.Respond(ctx, Trigger{Kind: TriggerFinding, Type: cryptoFinder, Resource: d.victim})
+		c, err = r.Respond(ctx, Trigger{Kind: TriggerFinding, Type: cryptoFinder, Resource: providers.ResourceRef{Kind: providers.KindVM, ID: d.victim}})
 	})
 	require.NoError(t, d.clk.Run(context.Background()))
 	require.NoError(t, err)
@@ -324,14 +324,14 @@ func TestMatchingAlarms(t *testing.T) {
 	r, err := New(Options{Clock: clock.NewVirtual(epoch, 1), Timeline: timeline.New(clock.NewVirtual(epoch, 1)), Provider: stubProvider{}, Playbook: pb})
 	require.NoError(t, err)
 	got := r.Matching("aws", nil, []providers.Alarm{
-		{Name: "a-ok", State: "OK", Resource: "i-1", Metric: "CPUUtilization", Threshold: 95, For: 10 * time.Minute},
-		{Name: "b-fires", State: "ALARM", Resource: "i-2", Metric: "CPUUtilization", Threshold: 95, For: 10 * time.Minute},
-		{Name: "c-too-lax", State: "ALARM", Resource: "i-3", Metric: "CPUUtilization", Threshold: 80, For: 10 * time.Minute},
-		{Name: "d-too-short", State: "ALARM", Resource: "i-4", Metric: "CPUUtilization", Threshold: 95, For: time.Minute},
-		{Name: "e-other-metric", State: "ALARM", Resource: "i-5", Metric: "NetworkOut", Threshold: 1e9},
+		{Name: "a-ok", State: "OK", Resource: providers.Ref("aws", providers.KindVM, "i-1"), Metric: "CPUUtilization", Threshold: 95, For: 10 * time.Minute},
+		{Name: "b-fires", State: "ALARM", Resource: providers.Ref("aws", providers.KindVM, "i-2"), Metric: "CPUUtilization", Threshold: 95, For: 10 * time.Minute},
+		{Name: "c-too-lax", State: "ALARM", Resource: providers.Ref("aws", providers.KindVM, "i-3"), Metric: "CPUUtilization", Threshold: 80, For: 10 * time.Minute},
+		{Name: "d-too-short", State: "ALARM", Resource: providers.Ref("aws", providers.KindVM, "i-4"), Metric: "CPUUtilization", Threshold: 95, For: time.Minute},
+		{Name: "e-other-metric", State: "ALARM", Resource: providers.Ref("aws", providers.KindVM, "i-5"), Metric: "NetworkOut", Threshold: 1e9},
 	})
 	require.Len(t, got, 1)
-	require.Equal(t, Trigger{Kind: TriggerAlarm, Type: "b-fires", Resource: "i-2", ResourceType: "Instance"}, got[0])
+	require.Equal(t, Trigger{Kind: TriggerAlarm, Type: "b-fires", Resource: providers.Ref("aws", providers.KindVM, "i-2")}, got[0])
 }
 
 // The naive variant (testdata) leaves exactly the gaps the corrected
@@ -348,7 +348,7 @@ func TestNaivePlaybookLeavesTheAttackerIn(t *testing.T) {
 	var after error
 	var c *Case
 	d.clk.Go(context.Background(), "test", func(ctx context.Context) {
-		c, _ = r.Respond(ctx, Trigger{Kind: TriggerFinding, Type: cryptoFinder, Resource: d.victim})
+		c, _ = r.Respond(ctx, Trigger{Kind: TriggerFinding, Type: cryptoFinder, Resource: providers.ResourceRef{Kind: providers.KindVM, ID: d.victim}})
 		_, after = attacker.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
 	})
 	require.NoError(t, d.clk.Run(context.Background()))
@@ -377,7 +377,7 @@ func TestMonitoringReadsTheCPUAlarm(t *testing.T) {
 	var err error
 	d.clk.Go(context.Background(), "test", func(ctx context.Context) {
 		if err = d.clk.Sleep(ctx, 16*time.Minute); err == nil {
-			alarms, err = d.prov.Monitoring().Alarms(ctx)
+			alarms, err = d.prov.Alarms(ctx)
 		}
 	})
 	require.NoError(t, d.clk.Run(context.Background()))
@@ -385,7 +385,7 @@ func TestMonitoringReadsTheCPUAlarm(t *testing.T) {
 	require.Len(t, alarms, 3)
 	trigs := r.Matching("aws", nil, alarms)
 	require.Len(t, trigs, 1, "only the miner's instance breaches: %+v", alarms)
-	require.Equal(t, d.victim, trigs[0].Resource)
+	require.Equal(t, d.victim, trigs[0].Resource.ID)
 	require.Equal(t, "cpu-high-"+d.victim, trigs[0].Type)
 	for _, a := range alarms {
 		require.Equal(t, 10*time.Minute, a.For)

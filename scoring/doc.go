@@ -93,6 +93,22 @@
 // with the check's valid_persistence_keys and attacker_instances_running.
 // Unpermissioned calls are ignored by the guardrails control too.
 //
+// # Reason codes
+//
+// reason_codes (top level, per cloud, and in containment) say why a drill
+// did not pass as stable strings a CI gate can match, where reasons are
+// prose that may be reworded (reasons.go has the list): the containment
+// failures (containment_not_declared, containment_not_checked,
+// containment_check_unreadable, actions_after_containment, flow_survived,
+// stolen_credential_valid), which ways in the attacker's successful
+// actions after containment went through (flow_used_after_containment:
+// on-host over a connection isolation left up;
+// stolen_credential_used_after_containment: a stolen credential never
+// cut; other_access_used_after_containment), then slo_missed:<target> for
+// each SLO target missed. With several clouds the incident's codes are
+// each cloud's prefixed with the cloud ("azure:flow_survived"), then its
+// own SLO codes. An empty list means the drill passed.
+//
 // # SLO profiles
 //
 // Targets compare detect = MTTD, investigate = MTTA, contain = MTTC:

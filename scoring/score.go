@@ -150,6 +150,7 @@ func Score(in ScoreInput) *Scorecard {
 	}
 	sc.Metrics, sc.Detections, sc.Controls, sc.Containment = r.Metrics, r.Detections, r.Controls, r.Containment
 	sc.Evidence, sc.SLO, sc.Outcome, sc.Score, sc.Breakdown, sc.Pass = r.Evidence, r.SLO, r.Outcome, r.Score, r.Breakdown, r.Pass
+	sc.ReasonCodes = r.ReasonCodes
 	return sc
 }
 
@@ -180,6 +181,19 @@ func finish(r *CloudResult, f *facts) {
 		r.Breakdown.Outcome - r.Breakdown.Penalties
 	r.Score = int(math.Round(math.Max(0, math.Min(100, total))))
 	r.Pass = r.SLO.Met && r.Containment.Verified
+	r.ReasonCodes = reasonCodes(r)
+}
+
+// reasonCodes are why a result does not pass: its containment codes, then
+// one per SLO target missed.
+func reasonCodes(r *CloudResult) []string {
+	out := append([]string{}, r.Containment.ReasonCodes...)
+	for _, t := range r.SLO.Targets {
+		if !t.Met {
+			out = append(out, CodeSLOMissed+":"+t.Name)
+		}
+	}
+	return out
 }
 
 // controlClouds says which cloud each detector control watches; controls
@@ -221,7 +235,7 @@ func combine(f *facts, in ScoreInput, clouds []CloudResult) CloudResult {
 	r.Metrics = metrics(f)
 	var last *time.Time
 	c := Containment{Verified: true, Checked: true, ContainedResources: []string{}, ByOperation: []OperationCounts{},
-		Reasons: []string{}, Notes: []string{}}
+		Reasons: []string{}, ReasonCodes: []string{}, Notes: []string{}}
 	type opKey struct{ cred, op string }
 	byOp := map[opKey]*OperationCounts{}
 	for _, cr := range clouds {
@@ -255,6 +269,9 @@ func combine(f *facts, in ScoreInput, clouds []CloudResult) CloudResult {
 			if why != "the responder never declared containment" {
 				c.Reasons = append(c.Reasons, cr.Cloud+": "+why)
 			}
+		}
+		for _, code := range cc.ReasonCodes {
+			c.addCode(cr.Cloud + ":" + code)
 		}
 		for _, n := range cc.Notes {
 			c.Notes = append(c.Notes, cr.Cloud+": "+n)
@@ -377,9 +394,9 @@ func unblockable(e *timeline.Event) bool { return e.Detail["requires_permission"
 
 func containment(f *facts) Containment {
 	c := Containment{ContainedAt: at(f.contained), ContainedResources: []string{}, ByOperation: []OperationCounts{},
-		Reasons: []string{}, Notes: []string{}}
+		Reasons: []string{}, ReasonCodes: []string{}, Notes: []string{}}
 	if f.contained == nil {
-		c.Reasons = append(c.Reasons, "the responder never declared containment")
+		c.fail(CodeNotDeclared, "the responder never declared containment")
 	}
 	seenRes := map[string]bool{}
 	type opKey struct{ cred, op string }
@@ -438,13 +455,19 @@ func containment(f *facts) Containment {
 		return a.Operation < b.Operation
 	})
 	if n := c.AttackerActionsAfterContainment.Succeeded; n > 0 {
-		c.Reasons = append(c.Reasons, fmt.Sprintf("%d attacker action(s) succeeded after containment", n))
+		c.fail(CodeActionsAfterContainment, fmt.Sprintf("%d attacker action(s) succeeded after containment", n))
+		// Which ways in the successes went through.
+		for _, oc := range c.ByOperation {
+			if oc.Counted && oc.Succeeded > 0 {
+				c.addCode(credentialCode(oc.Credential))
+			}
+		}
 	}
 	if n := c.PersistenceActionsAfterContainment.Succeeded; n > 0 {
 		c.Notes = append(c.Notes, fmt.Sprintf("%d action(s) with a persistence credential the attacker created succeeded after containment: eradication is not done", n))
 	}
 	if f.lastVerify == nil {
-		c.Reasons = append(c.Reasons, "no containment check (verified event) was recorded")
+		c.fail(CodeNotChecked, "no containment check (verified event) was recorded")
 	} else {
 		c.Checked = true
 		var bad []string
@@ -454,13 +477,13 @@ func containment(f *facts) Containment {
 		c.AttackerInstancesRunning, bad = detailInt(f.lastVerify, "attacker_instances_running", false, bad)
 		for _, b := range bad {
 			c.Checked = false
-			c.Reasons = append(c.Reasons, b)
+			c.fail(CodeBadCheck, b)
 		}
 		if c.SurvivingFlows > 0 {
-			c.Reasons = append(c.Reasons, fmt.Sprintf("%d attacker flow(s) survived", c.SurvivingFlows))
+			c.fail(CodeFlowSurvived, fmt.Sprintf("%d attacker flow(s) survived", c.SurvivingFlows))
 		}
 		if c.ValidStolenCredentials > 0 {
-			c.Reasons = append(c.Reasons, fmt.Sprintf("%d stolen credential(s) still valid", c.ValidStolenCredentials))
+			c.fail(CodeStolenCredentialValid, fmt.Sprintf("%d stolen credential(s) still valid", c.ValidStolenCredentials))
 		}
 		if c.ValidPersistenceKeys > 0 {
 			c.Notes = append(c.Notes, fmt.Sprintf("%d persistence key(s) created by the attacker still valid at the end", c.ValidPersistenceKeys))

@@ -102,6 +102,9 @@ type Scorecard struct {
 	// Pass is true when the drill met its SLO targets and containment was
 	// verified: the CLI's exit code.
 	Pass bool `json:"pass"`
+	// ReasonCodes say why the drill did not pass, as stable codes (see
+	// reasons.go); empty when it passed.
+	ReasonCodes []string `json:"reason_codes"`
 	// CloudsDetail scores each cloud of the drill on its own events (those
 	// whose cloud is that cloud), in the order of Clouds. The top-level
 	// fields are the incident as a whole; with several clouds its
@@ -128,6 +131,7 @@ type CloudResult struct {
 	Score       int              `json:"score"`
 	Breakdown   ScoreBreakdown   `json:"score_breakdown"`
 	Pass        bool             `json:"pass"`
+	ReasonCodes []string         `json:"reason_codes"`
 }
 
 // Metrics are the timing metrics in seconds; nil (JSON null) means the
@@ -211,6 +215,9 @@ type Containment struct {
 	AttackerInstancesRunning int  `json:"attacker_instances_running"`
 	// Reasons lists why containment is not verified (empty when it is).
 	Reasons []string `json:"reasons"`
+	// ReasonCodes are the reasons as stable codes, plus which ways in the
+	// attacker's successful actions went through (see reasons.go).
+	ReasonCodes []string `json:"reason_codes"`
 	// Notes are findings that do not fail containment but need follow-up.
 	Notes []string `json:"notes"`
 }

@@ -449,7 +449,7 @@ func runRespond(ctx context.Context, o *respondOptions) error {
 		return fmt.Errorf("building the %s provider: %w", o.Cloud, err)
 	}
 	defer closeProv()
-	if o.Execute && o.EvidenceBucket == "" && prov.Storage() != nil {
+	if _, stores := prov.(providers.EvidenceStore); o.Execute && o.EvidenceBucket == "" && stores {
 		return &usageError{msg: fmt.Sprintf("--evidence-bucket is required with --execute on %s: command output, memory images and audit extracts are stored there (use an object-lock bucket)", o.Cloud)}
 	}
 
@@ -462,9 +462,9 @@ func runRespond(ctx context.Context, o *respondOptions) error {
 		}
 		return fmt.Errorf("verifying %s credentials (%s): %w", o.Cloud, tgt.CredsFrom, err)
 	}
-	comp := prov.Compute()
-	if comp == nil {
-		return fmt.Errorf("the %s provider has no compute capability", o.Cloud)
+	comp, ok := prov.(providers.InstanceDescriber)
+	if !ok {
+		return fmt.Errorf("the %s provider cannot describe instances", o.Cloud)
 	}
 	inst, err := comp.DescribeInstance(ctx, o.Resource)
 	if err != nil {
@@ -503,7 +503,7 @@ func runRespond(ctx context.Context, o *respondOptions) error {
 // executeHint lists the flags an --execute run will also need.
 func executeHint(o *respondOptions, prov providers.Provider, tgt *respondTarget) string {
 	var more []string
-	if o.EvidenceBucket == "" && prov.Storage() != nil {
+	if _, stores := prov.(providers.EvidenceStore); o.EvidenceBucket == "" && stores {
 		more = append(more, "--evidence-bucket BUCKET")
 	}
 	if !tgt.Simulator {
@@ -537,8 +537,8 @@ func verifyCredentials(ctx context.Context, prov providers.Provider) (*providers
 			return nil, err
 		}
 	}
-	id := prov.Identity()
-	if id == nil {
+	id, ok := prov.(providers.CallerIdentifier)
+	if !ok {
 		return &providers.CallerIdentity{}, nil
 	}
 	c, err := id.CallerIdentity(ctx)
@@ -626,14 +626,19 @@ type respondPlan struct {
 // decision tree: the trigger, the cloud and its capabilities, and
 // facts.instance as describe_instance records it.
 func planFacts(prov providers.Provider, inst *providers.Instance, resource string) map[string]any {
+	facts := responder.InstanceFacts(inst)
+	res := map[string]any{"cloud": prov.Cloud(), "kind": string(providers.KindVM), "id": resource}
+	for k, v := range facts {
+		res[k] = v
+	}
 	return map[string]any{
-		"resource":     resource,
+		"resource":     res,
 		"cloud":        prov.Cloud(),
-		"capabilities": responder.CapabilityFacts(prov.Capabilities()),
+		"capabilities": responder.CapabilityFacts(prov),
 		"trigger": map[string]any{"kind": responder.TriggerManual, "type": "manual", "resource": resource,
-			"resource_type": "", "finding_id": "", "access_key_id": "", "severity": 0.0},
+			"resource_kind": string(providers.KindVM), "finding_id": "", "access_key_id": "", "severity": 0.0},
 		"steps":    map[string]any{},
-		"instance": responder.InstanceFacts(inst),
+		"instance": facts,
 	}
 }
 
@@ -718,14 +723,11 @@ func buildRespondPlan(pb *responder.Playbook, prov providers.Provider, inst *pro
 		if st.Skip == "" && len(ps.When) > 0 && plan.Outcome != "" && !slices.Contains(ps.When, plan.Outcome) {
 			st.Skip = fmt.Sprintf("decision outcome would be %s; runs when %s", plan.Outcome, strings.Join(ps.When, " or "))
 		}
-		if st.Skip == "" {
-			if spec, ok := responder.Action(ps.Action); ok {
-				for _, c := range spec.Requires {
-					if responder.Lacks(prov, c) {
-						st.Skip = fmt.Sprintf("%s has no %s capability (the playbook's fallback applies)", prov.Cloud(), c)
-						break
-					}
-				}
+		if st.Skip == "" && s != nil {
+			if act, why := responder.StepOn(s, prov); why != "" {
+				st.Skip = why
+			} else if act != s.Action {
+				st.Action = act + " (fallback for " + s.Action + ")"
 			}
 		}
 		skip[ps.ID] = st.Skip
@@ -908,7 +910,8 @@ func executeRespond(ctx context.Context, o *respondOptions, prov providers.Provi
 	}
 	fmt.Fprintf(o.ErrOut, "executing playbook %s on %s %s (account %s, region %s) as case %s\n",
 		pb.ID, plan.Cloud, o.Resource, dashIfEmpty(plan.Account), dashIfEmpty(plan.Region), caseID)
-	c, rerr := r.Respond(ctx, responder.Trigger{Kind: responder.TriggerManual, Type: "manual", Resource: o.Resource, At: clk.Now()})
+	c, rerr := r.Respond(ctx, responder.Trigger{Kind: responder.TriggerManual, Type: "manual",
+		Resource: providers.Ref(o.Cloud, providers.KindVM, o.Resource), At: clk.Now()})
 	if c == nil {
 		return fmt.Errorf("responding on %s: %w", o.Resource, rerr)
 	}

@@ -98,10 +98,18 @@ func runShow(opts *showOptions) error {
 	} else {
 		view = pb
 	}
-	switch opts.Output {
-	case outJSON:
+	switch {
+	case opts.Output == outJSON:
 		return writeJSON(opts.Out, view)
-	case outYAML:
+	case opts.Output == outYAML && pb != nil:
+		// A playbook prints as the file 'run --playbook FILE' accepts.
+		b, err := responder.MarshalPlaybook(pb)
+		if err != nil {
+			return err
+		}
+		_, err = opts.Out.Write(b)
+		return err
+	case opts.Output == outYAML:
 		return writeYAML(opts.Out, view)
 	}
 	var buf bytes.Buffer

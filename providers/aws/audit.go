@@ -16,11 +16,6 @@ import (
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
-// audit implements providers.Audit on CloudTrail LookupEvents.
-type audit struct{ p *Provider }
-
-var _ providers.Audit = (*audit)(nil)
-
 // throttleRetries is how many extra times a throttled LookupEvents page is
 // retried (after the SDK's own retries), each after a Sleeper back-off.
 const throttleRetries = 5
@@ -31,7 +26,7 @@ const throttleRetries = 5
 // applied here. Calls are paced to CloudTrail's 2 TPS per account and
 // region on the Sleeper. Results are oldest first; with Max set, the newest
 // Max matching events are kept.
-func (a *audit) Query(ctx context.Context, q providers.AuditQuery) ([]providers.AuditEvent, error) {
+func (a *Provider) QueryAudit(ctx context.Context, q providers.AuditQuery) ([]providers.AuditEvent, error) {
 	in := &cloudtrail.LookupEventsInput{MaxResults: awssdk.Int32(50)}
 	if !q.Start.IsZero() {
 		in.StartTime = awssdk.Time(q.Start)
@@ -83,8 +78,8 @@ func lookup(k cttypes.LookupAttributeKey, v string) []cttypes.LookupAttribute {
 
 // lookupPage paces and performs one LookupEvents call, backing off on the
 // Sleeper when CloudTrail still throttles after the SDK's retries.
-func (a *audit) lookupPage(ctx context.Context, in *cloudtrail.LookupEventsInput) (*cloudtrail.LookupEventsOutput, error) {
-	p := a.p
+func (a *Provider) lookupPage(ctx context.Context, in *cloudtrail.LookupEventsInput) (*cloudtrail.LookupEventsOutput, error) {
+	p := a
 	backoff := time.Second
 	for attempt := 0; ; attempt++ {
 		if err := a.pace(ctx); err != nil {
@@ -106,8 +101,8 @@ func (a *audit) lookupPage(ctx context.Context, in *cloudtrail.LookupEventsInput
 }
 
 // pace keeps LookupEvents calls at least lookupInterval apart.
-func (a *audit) pace(ctx context.Context) error {
-	p := a.p
+func (a *Provider) pace(ctx context.Context) error {
+	p := a
 	p.mu.Lock()
 	now := p.sleeper.Now()
 	wait := time.Duration(0)
@@ -157,6 +152,13 @@ func toAuditEvent(e cttypes.Event) providers.AuditEvent {
 			ev.AccessKeyID = rec.UserIdentity.AccessKeyID
 		}
 	}
+	// arn:aws:sts::<account>:assumed-role/<role>/<session>: an EC2 role
+	// session is named after its instance.
+	if _, rest, ok := strings.Cut(ev.Principal, ":assumed-role/"); ok {
+		if parts := strings.Split(rest, "/"); len(parts) == 2 {
+			ev.Session = parts[1]
+		}
+	}
 	return ev
 }
 
@@ -176,6 +178,10 @@ func matches(q providers.AuditQuery, ev providers.AuditEvent) bool {
 	}
 	if q.Principal != "" && ev.Principal != q.Principal &&
 		!strings.HasSuffix(ev.Principal, "/"+q.Principal) {
+		return false
+	}
+	// Calls made as a role are its sessions' calls.
+	if q.Role != "" && !strings.Contains(ev.Principal, ":assumed-role/"+q.Role+"/") {
 		return false
 	}
 	if q.Resource != "" {

@@ -68,7 +68,29 @@ type Provider struct {
 	lastLookup time.Time
 }
 
-var _ providers.Provider = (*Provider)(nil)
+// What AWS can do, as the responder's domain interfaces.
+var (
+	_ providers.Provider             = (*Provider)(nil)
+	_ providers.InstanceDescriber    = (*Provider)(nil)
+	_ providers.DiskSnapshotter      = (*Provider)(nil)
+	_ providers.TerminationProtector = (*Provider)(nil)
+	_ providers.ScalingProtector     = (*Provider)(nil)
+	_ providers.InstanceStopper      = (*Provider)(nil)
+	_ providers.Tagger               = (*Provider)(nil)
+	_ providers.NetworkIsolator      = (*Provider)(nil)
+	_ providers.NaiveIsolator        = (*Provider)(nil)
+	_ providers.CallerIdentifier     = (*Provider)(nil)
+	_ providers.IdentityDetacher     = (*Provider)(nil)
+	_ providers.NaiveIdentityRemover = (*Provider)(nil)
+	_ providers.SessionRevoker       = (*Provider)(nil)
+	_ providers.AccessKeyDisabler    = (*Provider)(nil)
+	_ providers.AuditReader          = (*Provider)(nil)
+	_ providers.FindingsReader       = (*Provider)(nil)
+	_ providers.AlarmReader          = (*Provider)(nil)
+	_ providers.CommandRunner        = (*Provider)(nil)
+	_ providers.MemoryCapturer       = (*Provider)(nil)
+	_ providers.EvidenceStore        = (*Provider)(nil)
+)
 
 type options struct {
 	sleeper        providers.Sleeper
@@ -200,47 +222,6 @@ func (p *Provider) Cloud() string { return providers.CloudAWS }
 
 // Target is the target the provider was built for.
 func (p *Provider) Target() providers.Target { return p.target }
-
-// Capabilities of AWS: sessions can be revoked with a TokenIssueTime deny,
-// SSM runs commands, and security-group swaps need the all-open transition
-// to cut tracked connections.
-func (p *Provider) Capabilities() providers.Capabilities {
-	return providers.Capabilities{
-		CanRevokeSessions:         true,
-		CanRunCommand:             true,
-		CanCaptureMemory:          true,
-		CanProtectFromScaling:     true,
-		CanProtectFromTermination: true,
-		CanHibernate:              true,
-		CanDisableAccessKeys:      true,
-		NeedsTwoStepIsolation:     true,
-		AuditDelay:                5 * time.Minute,
-	}
-}
-
-// Compute returns the EC2/Auto Scaling compute capability.
-func (p *Provider) Compute() providers.Compute { return &compute{p} }
-
-// Network returns the EC2 security-group network capability.
-func (p *Provider) Network() providers.Network { return &network{p} }
-
-// Identity returns the IAM/STS identity capability.
-func (p *Provider) Identity() providers.Identity { return &identity{p} }
-
-// Audit returns the CloudTrail audit capability.
-func (p *Provider) Audit() providers.Audit { return &audit{p} }
-
-// Findings returns the GuardDuty findings capability.
-func (p *Provider) Findings() providers.Findings { return &findings{p} }
-
-// Exec returns the SSM run-command capability.
-func (p *Provider) Exec() providers.Exec { return &execer{p} }
-
-// Storage returns the S3 evidence-storage capability.
-func (p *Provider) Storage() providers.Storage { return &storage{p} }
-
-// Monitoring returns the CloudWatch alarms capability.
-func (p *Provider) Monitoring() providers.Monitoring { return &monitoring{p} }
 
 // Verify checks that the credentials work and, when the target names an
 // account, that they belong to it: acting on the wrong account is the worst

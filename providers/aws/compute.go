@@ -19,11 +19,6 @@ import (
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
-// compute implements providers.Compute on EC2 and Auto Scaling.
-type compute struct{ p *Provider }
-
-var _ providers.Compute = (*compute)(nil)
-
 // describeRaw returns the EC2 view of one instance and its owner account.
 func (p *Provider) describeRaw(ctx context.Context, op, id string) (*ec2types.Instance, string, error) {
 	out, err := p.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
@@ -46,8 +41,8 @@ func (p *Provider) describeRaw(ctx context.Context, op, id string) (*ec2types.In
 // protection attributes. Enrichment failures (say, a responder without
 // iam:GetInstanceProfile) are recorded in Warnings rather than losing the
 // whole record: metadata is the first evidence a playbook takes.
-func (c *compute) DescribeInstance(ctx context.Context, id string) (*providers.Instance, error) {
-	p := c.p
+func (c *Provider) DescribeInstance(ctx context.Context, id string) (*providers.Instance, error) {
+	p := c
 	raw, owner, err := p.describeRaw(ctx, "DescribeInstance", id)
 	if err != nil {
 		return nil, err
@@ -239,8 +234,8 @@ func (p *Provider) profileRoles(ctx context.Context, profileARN string) (names, 
 // SnapshotDisks takes crash-consistent snapshots of every EBS volume with
 // one CreateSnapshots call; per-volume CreateSnapshot calls would capture the
 // disks at different instants.
-func (c *compute) SnapshotDisks(ctx context.Context, instanceID string, tags map[string]string) ([]providers.Evidence, error) {
-	p := c.p
+func (c *Provider) SnapshotDisks(ctx context.Context, instanceID string, tags map[string]string) ([]providers.Evidence, error) {
+	p := c
 	all := maps.Clone(tags)
 	if all == nil {
 		all = map[string]string{}
@@ -281,8 +276,8 @@ func (p *Provider) snapshotARN(id string) string {
 // WaitForSnapshots polls DescribeSnapshots on the Sleeper until every
 // snapshot is completed. A snapshot briefly unknown right after creation
 // (EC2 is eventually consistent) counts as pending; an "error" state fails.
-func (c *compute) WaitForSnapshots(ctx context.Context, ids []string, timeout time.Duration) ([]providers.Evidence, error) {
-	p := c.p
+func (c *Provider) WaitForSnapshots(ctx context.Context, ids []string, timeout time.Duration) ([]providers.Evidence, error) {
+	p := c
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -343,8 +338,8 @@ func (c *compute) WaitForSnapshots(ctx context.Context, ids []string, timeout ti
 // it, and clears DeleteOnTermination on every EBS volume, so the disks
 // survive even if the instance is terminated anyway (for example by its
 // scaling group). EC2 takes one attribute per ModifyInstanceAttribute call.
-func (c *compute) ProtectFromTermination(ctx context.Context, instanceID string) (*providers.TerminationProtection, error) {
-	p := c.p
+func (c *Provider) ProtectFromTermination(ctx context.Context, instanceID string) (*providers.TerminationProtection, error) {
+	p := c
 	raw, _, err := p.describeRaw(ctx, "ProtectFromTermination", instanceID)
 	if err != nil {
 		return nil, err
@@ -383,8 +378,8 @@ func (c *compute) ProtectFromTermination(ctx context.Context, instanceID string)
 // always sets scale-in protection first (instant and reversible), then
 // optionally moves it to standby or detaches it. An instance outside any
 // group is left alone and reported with an empty Group.
-func (c *compute) ProtectFromScaling(ctx context.Context, instanceID string, opts providers.ScalingOptions) (*providers.ScalingResult, error) {
-	p := c.p
+func (c *Provider) ProtectFromScaling(ctx context.Context, instanceID string, opts providers.ScalingOptions) (*providers.ScalingResult, error) {
+	p := c
 	out, err := p.asg.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: []string{instanceID}})
 	if err != nil {
 		return nil, wrapErr("autoscaling:DescribeAutoScalingInstances", instanceID, err)
@@ -431,8 +426,8 @@ func (c *compute) ProtectFromScaling(ctx context.Context, instanceID string, opt
 
 // Stop stops (or hibernates) the instance. It returns once EC2 accepted the
 // request; the instance is then stopping.
-func (c *compute) Stop(ctx context.Context, instanceID string, opts providers.StopOptions) error {
-	p := c.p
+func (c *Provider) StopInstance(ctx context.Context, instanceID string, opts providers.StopOptions) error {
+	p := c
 	in := &ec2.StopInstancesInput{InstanceIds: []string{instanceID}}
 	if opts.Hibernate {
 		in.Hibernate = awssdk.Bool(true)
@@ -448,11 +443,11 @@ func (c *compute) Stop(ctx context.Context, instanceID string, opts providers.St
 }
 
 // Tag labels any EC2 resources (instances, volumes, snapshots, groups).
-func (c *compute) Tag(ctx context.Context, resourceIDs []string, tags map[string]string) error {
+func (c *Provider) Tag(ctx context.Context, resourceIDs []string, tags map[string]string) error {
 	if len(resourceIDs) == 0 || len(tags) == 0 {
 		return nil
 	}
-	if _, err := c.p.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: resourceIDs, Tags: toEC2Tags(tags)}); err != nil {
+	if _, err := c.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: resourceIDs, Tags: toEC2Tags(tags)}); err != nil {
 		return wrapErr("ec2:CreateTags", strings.Join(resourceIDs, ","), err)
 	}
 	return nil

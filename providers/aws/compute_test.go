@@ -18,7 +18,7 @@ import (
 
 func TestDescribeInstanceRecordsNICsDisksIdentityAndScalingGroup(t *testing.T) {
 	f := newFixture(t)
-	inst, err := f.prov.Compute().DescribeInstance(context.Background(), f.inst)
+	inst, err := f.prov.DescribeInstance(context.Background(), f.inst)
 	require.NoError(t, err)
 
 	require.Equal(t, f.inst, inst.ID)
@@ -53,7 +53,7 @@ func TestDescribeInstanceRecordsNICsDisksIdentityAndScalingGroup(t *testing.T) {
 
 func TestDescribeInstanceOfUnknownInstanceIsNotFound(t *testing.T) {
 	f := newFixture(t)
-	_, err := f.prov.Compute().DescribeInstance(context.Background(), "i-0123456789abcdef0")
+	_, err := f.prov.DescribeInstance(context.Background(), "i-0123456789abcdef0")
 	require.ErrorIs(t, err, providers.ErrNotFound)
 	require.Equal(t, "InvalidInstanceID.NotFound", providers.Code(err))
 	var ae smithy.APIError
@@ -63,7 +63,7 @@ func TestDescribeInstanceOfUnknownInstanceIsNotFound(t *testing.T) {
 func TestSnapshotDisksTagsAndWaitCompletesOnModelledTime(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	ev, err := f.prov.Compute().SnapshotDisks(ctx, f.inst, map[string]string{"firedrill:case": "case-42"})
+	ev, err := f.prov.SnapshotDisks(ctx, f.inst, map[string]string{"firedrill:case": "case-42"})
 	require.NoError(t, err)
 	require.Len(t, ev, 2)
 	sources := map[string]bool{}
@@ -87,10 +87,10 @@ func TestSnapshotDisksTagsAndWaitCompletesOnModelledTime(t *testing.T) {
 	})
 
 	ids := []string{ev[0].ID, ev[1].ID}
-	_, err = f.prov.Compute().WaitForSnapshots(ctx, ids, 10*time.Second)
+	_, err = f.prov.WaitForSnapshots(ctx, ids, 10*time.Second)
 	require.ErrorIs(t, err, providers.ErrTimeout, "snapshots take minutes of modelled time")
 
-	done, err := f.prov.Compute().WaitForSnapshots(ctx, ids, 2*time.Hour)
+	done, err := f.prov.WaitForSnapshots(ctx, ids, 2*time.Hour)
 	require.NoError(t, err)
 	require.Len(t, done, 2)
 	for _, e := range done {
@@ -103,11 +103,11 @@ func TestSnapshotDisksTagsAndWaitCompletesOnModelledTime(t *testing.T) {
 func TestProtectFromTerminationBlocksTerminateAndKeepsVolumes(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	res, err := f.prov.Compute().ProtectFromTermination(ctx, f.inst)
+	res, err := f.prov.ProtectFromTermination(ctx, f.inst)
 	require.NoError(t, err)
 	require.Equal(t, map[string]bool{f.rootVol: true, f.dataVol: false}, res.PreviousDeleteOnTermination)
 
-	inst, err := f.prov.Compute().DescribeInstance(ctx, f.inst)
+	inst, err := f.prov.DescribeInstance(ctx, f.inst)
 	require.NoError(t, err)
 	for _, d := range inst.Disks {
 		require.False(t, d.DeleteOnTermination, d.ID)
@@ -144,7 +144,7 @@ func TestProtectFromScaling(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			ctx := context.Background()
-			res, err := f.prov.Compute().ProtectFromScaling(ctx, f.inst, tc.opts)
+			res, err := f.prov.ProtectFromScaling(ctx, f.inst, tc.opts)
 			require.NoError(t, err)
 			require.Equal(t, asgName, res.Group)
 			require.Equal(t, "InService", res.PreviousState)
@@ -174,7 +174,7 @@ func TestProtectFromScaling(t *testing.T) {
 func TestProtectFromScalingOutsideAGroupIsANoOp(t *testing.T) {
 	f := newFixture(t)
 	f.locked(func(w *world.World) { require.NoError(t, w.DetachFromASGLocked(asgName, []string{f.inst}, true)) })
-	res, err := f.prov.Compute().ProtectFromScaling(context.Background(), f.inst, providers.ScalingOptions{})
+	res, err := f.prov.ProtectFromScaling(context.Background(), f.inst, providers.ScalingOptions{})
 	require.NoError(t, err)
 	require.Empty(t, res.Group)
 }
@@ -182,8 +182,8 @@ func TestProtectFromScalingOutsideAGroupIsANoOp(t *testing.T) {
 func TestStopAndTag(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	require.NoError(t, f.prov.Compute().Tag(ctx, []string{f.inst, f.rootVol}, map[string]string{"firedrill:case": "case-7", "quarantine": "true"}))
-	require.NoError(t, f.prov.Compute().Stop(ctx, f.inst, providers.StopOptions{}))
+	require.NoError(t, f.prov.Tag(ctx, []string{f.inst, f.rootVol}, map[string]string{"firedrill:case": "case-7", "quarantine": "true"}))
+	require.NoError(t, f.prov.StopInstance(ctx, f.inst, providers.StopOptions{}))
 	out, err := ec2.NewFromConfig(f.env.Admin).DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{f.inst}})
 	require.NoError(t, err)
 	got := out.Reservations[0].Instances[0]
@@ -208,7 +208,7 @@ func TestDescribeInstanceWithoutIAMAccessKeepsTheRestAndWarns(t *testing.T) {
 		require.NoError(t, err)
 	})
 	p := f.provider(t, key.ID, key.Secret, "")
-	inst, err := p.Compute().DescribeInstance(context.Background(), f.inst)
+	inst, err := p.DescribeInstance(context.Background(), f.inst)
 	require.NoError(t, err)
 	require.NotNil(t, inst.Identity)
 	require.Equal(t, "arn:aws:iam::111122223333:instance-profile/"+appProfile, inst.Identity.ProfileARN)

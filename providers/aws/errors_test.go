@@ -25,14 +25,14 @@ func TestErrorsMapToNeutralKinds(t *testing.T) {
 		{
 			name: "unknown instance on stop",
 			call: func(f *fixture) error {
-				return f.prov.Compute().Stop(context.Background(), ghost, providers.StopOptions{})
+				return f.prov.StopInstance(context.Background(), ghost, providers.StopOptions{})
 			},
 			wantKind: providers.ErrNotFound, wantCode: "InvalidInstanceID.NotFound",
 		},
 		{
 			name: "unknown instance on isolate",
 			call: func(f *fixture) error {
-				_, err := f.prov.Network().Isolate(context.Background(), ghost, providers.IsolateOptions{})
+				_, err := f.prov.IsolateInstance(context.Background(), ghost, providers.IsolateOptions{})
 				return err
 			},
 			wantKind: providers.ErrNotFound, wantCode: "InvalidInstanceID.NotFound",
@@ -40,21 +40,21 @@ func TestErrorsMapToNeutralKinds(t *testing.T) {
 		{
 			name: "malformed instance id",
 			call: func(f *fixture) error {
-				return f.prov.Compute().Stop(context.Background(), "web-1", providers.StopOptions{})
+				return f.prov.StopInstance(context.Background(), "web-1", providers.StopOptions{})
 			},
 			wantKind: providers.ErrInvalid, wantCode: "InvalidInstanceID.Malformed",
 		},
 		{
 			name: "read-only user stops",
 			call: func(f *fixture) error {
-				return f.ro.Compute().Stop(context.Background(), f.inst, providers.StopOptions{})
+				return f.ro.StopInstance(context.Background(), f.inst, providers.StopOptions{})
 			},
 			wantKind: providers.ErrAccessDenied, wantCode: "UnauthorizedOperation",
 		},
 		{
 			name: "read-only user revokes sessions",
 			call: func(f *fixture) error {
-				_, err := f.ro.Identity().RevokeRoleSessions(context.Background(), appRole, f.env.Clock.Now())
+				_, err := f.ro.RevokeRoleSessionsBefore(context.Background(), appRole, f.env.Clock.Now())
 				return err
 			},
 			wantKind: providers.ErrAccessDenied, wantCode: "AccessDenied",
@@ -66,7 +66,7 @@ func TestErrorsMapToNeutralKinds(t *testing.T) {
 				require.NoError(t, err)
 			},
 			call: func(f *fixture) error {
-				return f.prov.Compute().Stop(context.Background(), f.other, providers.StopOptions{})
+				return f.prov.StopInstance(context.Background(), f.other, providers.StopOptions{})
 			},
 			wantKind: providers.ErrConflict, wantCode: "IncorrectInstanceState",
 		},
@@ -76,7 +76,7 @@ func TestErrorsMapToNeutralKinds(t *testing.T) {
 				require.NoError(t, f.env.Server.Faults.Add(fault.Rule{Cloud: "aws", Service: "ec2", Operation: "StopInstances", Kind: fault.Throttle}))
 			},
 			call: func(f *fixture) error {
-				return f.prov.Compute().Stop(context.Background(), f.inst, providers.StopOptions{})
+				return f.prov.StopInstance(context.Background(), f.inst, providers.StopOptions{})
 			},
 			wantKind: providers.ErrThrottled, wantCode: "RequestLimitExceeded",
 		},
@@ -104,7 +104,7 @@ func TestErrorsMapToNeutralKinds(t *testing.T) {
 func TestThrottleOnceIsRetriedTransparently(t *testing.T) {
 	f := newFixture(t)
 	require.NoError(t, f.env.Server.Faults.Add(fault.Rule{Cloud: "aws", Service: "ec2", Operation: "StopInstances", Kind: fault.Throttle, Times: 1}))
-	require.NoError(t, f.prov.Compute().Stop(context.Background(), f.inst, providers.StopOptions{}))
+	require.NoError(t, f.prov.StopInstance(context.Background(), f.inst, providers.StopOptions{}))
 }
 
 func TestNewRejectsBadTargets(t *testing.T) {

@@ -15,11 +15,6 @@ import (
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
-// execer implements providers.Exec on SSM Run Command.
-type execer struct{ p *Provider }
-
-var _ providers.Exec = (*execer)(nil)
-
 const (
 	defaultCommandTimeout = 10 * time.Minute
 	defaultMemoryTimeout  = 2 * time.Hour
@@ -34,8 +29,8 @@ const (
 // Available reports whether the SSM agent on the instance answers pings.
 // Memory capture and run-command need the agent's egress, which is why a
 // playbook captures before it isolates.
-func (x *execer) Available(ctx context.Context, instanceID string) (bool, error) {
-	p := x.p
+func (x *Provider) AgentAvailable(ctx context.Context, instanceID string) (bool, error) {
+	p := x
 	in := &ssm.DescribeInstanceInformationInput{Filters: []ssmtypes.InstanceInformationStringFilter{
 		{Key: awssdk.String("InstanceIds"), Values: []string{instanceID}}}}
 	for {
@@ -71,8 +66,8 @@ func terminal(s ssmtypes.CommandInvocationStatus) bool {
 // RunCommand sends an AWS-RunShellScript and polls GetCommandInvocation on
 // the Sleeper until it is final. Right after SendCommand the invocation may
 // not exist yet (InvocationDoesNotExist); that counts as pending.
-func (x *execer) RunCommand(ctx context.Context, instanceID string, commands []string, opts providers.CommandOptions) (*providers.CommandResult, error) {
-	p := x.p
+func (x *Provider) RunCommand(ctx context.Context, instanceID string, commands []string, opts providers.CommandOptions) (*providers.CommandResult, error) {
+	p := x
 	if len(commands) == 0 {
 		return nil, opErr("RunCommand", instanceID, providers.ErrInvalid, "", "no commands")
 	}
@@ -186,8 +181,8 @@ func memoryScript(dest, scratch string) []string {
 // CaptureMemory runs an AVML capture through SSM, then finds the image in
 // the bucket and hashes the stored bytes: the digest in the evidence record
 // is of what was actually preserved, not of what the agent claims.
-func (x *execer) CaptureMemory(ctx context.Context, instanceID, bucket string, opts providers.MemoryOptions) (*providers.Evidence, error) {
-	p := x.p
+func (x *Provider) CaptureMemory(ctx context.Context, instanceID, bucket string, opts providers.MemoryOptions) (*providers.Evidence, error) {
+	p := x
 	if bucket == "" {
 		return nil, opErr("CaptureMemory", instanceID, providers.ErrInvalid, "", "no evidence bucket")
 	}
@@ -212,7 +207,7 @@ func (x *execer) CaptureMemory(ctx context.Context, instanceID, bucket string, o
 	if err != nil {
 		return nil, err
 	}
-	info, err := (&storage{p}).HashObject(ctx, bucket, key)
+	info, err := p.HashObject(ctx, bucket, key)
 	if err != nil {
 		return nil, fmt.Errorf("hashing the memory image of %s: %w", instanceID, err)
 	}
@@ -235,8 +230,8 @@ func (x *execer) CaptureMemory(ctx context.Context, instanceID, bucket string, o
 // findImage locates the .lime object under prefix: the script's own upload
 // (prefix/memory.lime) or one under the command's output folder
 // (prefix/<command>/<instance>/…), preferring the latter's exact match.
-func (x *execer) findImage(ctx context.Context, bucket, prefix, cmdID, instanceID string) (string, error) {
-	p := x.p
+func (x *Provider) findImage(ctx context.Context, bucket, prefix, cmdID, instanceID string) (string, error) {
+	p := x
 	var images []string
 	lp := s3.NewListObjectsV2Paginator(p.s3, &s3.ListObjectsV2Input{Bucket: awssdk.String(bucket), Prefix: awssdk.String(prefix + "/")})
 	for lp.HasMorePages() {

@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"sort"
+	"strings"
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -12,19 +13,14 @@ import (
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
-// findings implements providers.Findings on GuardDuty.
-type findings struct{ p *Provider }
-
-var _ providers.Findings = (*findings)(nil)
-
 // getFindingsBatch is GuardDuty's limit of finding ids per GetFindings call.
 const getFindingsBatch = 50
 
 // List returns the findings of every detector in the region updated at or
 // after since. The time filter is pushed down as an updatedAt criterion and
 // re-checked here; results are ordered by update time, then id.
-func (f *findings) List(ctx context.Context, since time.Time) ([]providers.Finding, error) {
-	p := f.p
+func (f *Provider) ListFindings(ctx context.Context, since time.Time) ([]providers.Finding, error) {
+	p := f
 	var detectors []string
 	dp := guardduty.NewListDetectorsPaginator(p.gd, &guardduty.ListDetectorsInput{})
 	for dp.HasMorePages() {
@@ -110,5 +106,41 @@ func toFinding(g gdtypes.Finding) providers.Finding {
 	if g.Service != nil && g.Service.Count != nil {
 		f.Count = int(*g.Service.Count)
 	}
+	if kind, ok := gdResourceKinds[f.ResourceType]; ok && f.ResourceID != "" {
+		f.Resource = providers.Ref(providers.CloudAWS, kind, f.ResourceID)
+	}
 	return f
+}
+
+// gdResourceKinds types GuardDuty's resource types.
+var gdResourceKinds = map[string]providers.Kind{
+	"Instance": providers.KindVM, "AccessKey": providers.KindAccessKey, "S3Bucket": providers.KindBucket,
+	"EKSCluster": providers.KindCluster, "Lambda": providers.KindFunction, "RDSDBInstance": providers.KindDatabase,
+	"Container": providers.KindPod,
+}
+
+// An EC2 role session is named after its instance, so the audit log's
+// caller for a key (arn:aws:sts::…:assumed-role/<role>/i-…) names the
+// instance the key was issued to: GuardDuty's
+// InstanceCredentialExfiltration findings name only the key.
+func init() {
+	providers.RegisterResolver(providers.Resolver{Cloud: providers.CloudAWS, From: providers.KindAccessKey, To: providers.KindVM,
+		Resolve: func(ctx context.Context, pv providers.Provider, f providers.Finding) ([]providers.ResourceRef, error) {
+			p, ok := pv.(*Provider)
+			if !ok {
+				return nil, nil
+			}
+			now := p.sleeper.Now()
+			events, err := p.QueryAudit(ctx, providers.AuditQuery{Start: now.Add(-24 * time.Hour), End: now,
+				AccessKeyID: f.Resource.ID, Max: 50})
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range events {
+				if strings.HasPrefix(e.Session, "i-") {
+					return []providers.ResourceRef{providers.Ref(providers.CloudAWS, providers.KindVM, e.Session)}, nil
+				}
+			}
+			return nil, nil
+		}})
 }

@@ -22,14 +22,9 @@ import (
 // console revoke update the same policy instead of stacking two.
 const RevokePolicyName = "AWSRevokeOlderSessions"
 
-// identity implements providers.Identity on IAM, STS and EC2.
-type identity struct{ p *Provider }
-
-var _ providers.Identity = (*identity)(nil)
-
 // CallerIdentity returns who the provider acts as (cached after one call).
-func (i *identity) CallerIdentity(ctx context.Context) (*providers.CallerIdentity, error) {
-	return i.p.callerIdentity(ctx)
+func (i *Provider) CallerIdentity(ctx context.Context) (*providers.CallerIdentity, error) {
+	return i.callerIdentity(ctx)
 }
 
 // DetachInstanceIdentity replaces the instance profile with a deny-all one
@@ -39,8 +34,8 @@ func (i *identity) CallerIdentity(ctx context.Context) (*providers.CallerIdentit
 // instance already handed out; follow with RevokeRoleSessions on Roles.
 // An instance without a profile is reported with an empty
 // PreviousProfileARN and no error, so a resumed playbook is idempotent.
-func (i *identity) DetachInstanceIdentity(ctx context.Context, instanceID string, mode providers.DetachMode, replacementProfile string) (*providers.IdentityDetachment, error) {
-	p := i.p
+func (i *Provider) DetachInstanceIdentity(ctx context.Context, instanceID string, mode providers.DetachMode, replacementProfile string) (*providers.IdentityDetachment, error) {
+	p := i
 	if mode == providers.DetachReplace && replacementProfile == "" {
 		return nil, opErr("DetachInstanceIdentity", instanceID, providers.ErrInvalid, "",
 			"replace mode needs a replacement instance profile (name or ARN), e.g. one whose role has AWSDenyAll")
@@ -146,7 +141,20 @@ func existingRevokeTime(doc string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// RevokeRoleSessions puts the console's AWSRevokeOlderSessions inline policy
+// RevokeSessions revokes every session of a role issued until now (see
+// RevokeRoleSessionsBefore). principal is a role name or ARN.
+func (p *Provider) RevokeSessions(ctx context.Context, principal string) (*providers.Revocation, error) {
+	role := principal
+	if i := strings.LastIndex(role, ":role/"); i >= 0 {
+		role = role[i+len(":role/"):]
+		if j := strings.LastIndex(role, "/"); j >= 0 {
+			role = role[j+1:] // a path
+		}
+	}
+	return p.RevokeRoleSessionsBefore(ctx, role, time.Time{})
+}
+
+// RevokeRoleSessionsBefore puts the console's AWSRevokeOlderSessions inline policy
 // on the role: Deny * when aws:TokenIssueTime is before the cut-off. It is
 // the only way to invalidate credentials already stolen from an instance.
 // Blast radius: it denies every session of the role issued before the
@@ -156,8 +164,7 @@ func existingRevokeTime(doc string) (time.Time, bool) {
 // next whole second: a session issued a fraction of a second before
 // "before" must not slip through. An existing, later cut-off is kept (the
 // revoke never weakens).
-func (i *identity) RevokeRoleSessions(ctx context.Context, roleName string, before time.Time) (*providers.SessionRevocation, error) {
-	p := i.p
+func (p *Provider) RevokeRoleSessionsBefore(ctx context.Context, roleName string, before time.Time) (*providers.Revocation, error) {
 	if roleName == "" {
 		return nil, opErr("RevokeRoleSessions", "", providers.ErrInvalid, "", "role name is empty")
 	}
@@ -168,12 +175,15 @@ func (i *identity) RevokeRoleSessions(ctx context.Context, roleName string, befo
 	if cut.Before(before) {
 		cut = cut.Add(time.Second)
 	}
-	res := &providers.SessionRevocation{Role: roleName, PolicyName: RevokePolicyName, Before: cut}
+	// IAM is eventually consistent and documents no bound on how long a
+	// policy change takes to reach every endpoint; the drill models it.
+	res := &providers.Revocation{Principal: providers.Ref(providers.CloudAWS, providers.KindPrincipal, roleName),
+		Method: providers.RevokeTokenIssueTime, Cutoff: cut, Detail: RevokePolicyName}
 	got, err := p.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: awssdk.String(roleName), PolicyName: awssdk.String(RevokePolicyName)})
 	switch {
 	case err == nil:
 		if t, ok := existingRevokeTime(awssdk.ToString(got.PolicyDocument)); ok && !t.Before(cut) {
-			res.Before = t
+			res.Cutoff = t
 			return res, nil
 		}
 	case isKind(err, providers.ErrNotFound):
@@ -194,8 +204,8 @@ func (i *identity) RevokeRoleSessions(ctx context.Context, roleName string, befo
 
 // DisableAccessKey deactivates a user's access key. Deactivation (not
 // deletion) keeps the key id for the investigation and can be undone.
-func (i *identity) DisableAccessKey(ctx context.Context, user, keyID string) error {
-	p := i.p
+func (i *Provider) DisableAccessKey(ctx context.Context, user, keyID string) error {
+	p := i
 	if _, err := p.iam.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: awssdk.String(user),
 		AccessKeyId: awssdk.String(keyID), Status: iamtypes.StatusTypeInactive}); err != nil {
 		return wrapErr("iam:UpdateAccessKey", user+"/"+keyID, err)

@@ -17,7 +17,7 @@ import (
 
 func TestCallerIdentity(t *testing.T) {
 	f := newFixture(t)
-	c, err := f.prov.Identity().CallerIdentity(context.Background())
+	c, err := f.prov.CallerIdentity(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, providers.CallerIdentity{Account: "111122223333", ARN: "arn:aws:iam::111122223333:user/responder",
 		UserID: c.UserID}, *c)
@@ -44,7 +44,7 @@ func TestDetachIdentityAloneDoesNotStopStolenCredentialsButRevokeDoes(t *testing
 			require.NoError(t, err, "the stolen session works before containment")
 
 			f.env.Clock.Advance(time.Minute)
-			det, err := f.prov.Identity().DetachInstanceIdentity(ctx, f.inst, mode.mode, denyProfile)
+			det, err := f.prov.DetachInstanceIdentity(ctx, f.inst, mode.mode, denyProfile)
 			require.NoError(t, err)
 			require.Equal(t, "arn:aws:iam::111122223333:instance-profile/"+appProfile, det.PreviousProfileARN)
 			require.Equal(t, []string{appRole}, det.Roles)
@@ -63,10 +63,10 @@ func TestDetachIdentityAloneDoesNotStopStolenCredentialsButRevokeDoes(t *testing
 			_, err = attacker.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
 			require.NoError(t, err, "detaching the profile does not revoke issued credentials")
 
-			rev, err := f.prov.Identity().RevokeRoleSessions(ctx, det.Roles[0], time.Time{})
+			rev, err := f.prov.RevokeRoleSessionsBefore(ctx, det.Roles[0], time.Time{})
 			require.NoError(t, err)
-			require.Equal(t, provaws.RevokePolicyName, rev.PolicyName)
-			require.False(t, rev.Before.Before(f.env.Clock.Now()), "the cut-off is not before now")
+			require.Equal(t, provaws.RevokePolicyName, rev.Detail)
+			require.False(t, rev.Cutoff.Before(f.env.Clock.Now()), "the cut-off is not before now")
 
 			_, err = attacker.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
 			var ae smithy.APIError
@@ -86,12 +86,12 @@ func TestDetachIdentityAloneDoesNotStopStolenCredentialsButRevokeDoes(t *testing
 			require.NoError(t, err)
 
 			// Detaching again is a no-op; revoking with an earlier time keeps the later cut-off.
-			again, err := f.prov.Identity().DetachInstanceIdentity(ctx, f.inst, mode.mode, denyProfile)
+			again, err := f.prov.DetachInstanceIdentity(ctx, f.inst, mode.mode, denyProfile)
 			require.NoError(t, err)
 			require.Empty(t, again.PreviousProfileARN)
-			rev2, err := f.prov.Identity().RevokeRoleSessions(ctx, appRole, rev.Before.Add(-time.Hour))
+			rev2, err := f.prov.RevokeRoleSessionsBefore(ctx, appRole, rev.Cutoff.Add(-time.Hour))
 			require.NoError(t, err)
-			require.True(t, rev.Before.Equal(rev2.Before), "%v vs %v", rev.Before, rev2.Before)
+			require.True(t, rev.Cutoff.Equal(rev2.Cutoff), "%v vs %v", rev.Cutoff, rev2.Cutoff)
 		})
 	}
 }
@@ -106,9 +106,9 @@ func TestRevokeRoundsCutOffUpToTheSecond(t *testing.T) {
 		require.NoError(t, err)
 	})
 	f.env.Clock.Advance(200 * time.Millisecond)
-	rev, err := f.prov.Identity().RevokeRoleSessions(context.Background(), appRole, time.Time{})
+	rev, err := f.prov.RevokeRoleSessionsBefore(context.Background(), appRole, time.Time{})
 	require.NoError(t, err)
-	require.Equal(t, 0, rev.Before.Nanosecond())
+	require.Equal(t, 0, rev.Cutoff.Nanosecond())
 	_, err = ec2.NewFromConfig(f.env.Config(s.AccessKeyID, s.Secret, s.Token)).DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{})
 	require.Error(t, err, "a session issued within the same second is revoked too")
 }
@@ -116,9 +116,9 @@ func TestRevokeRoundsCutOffUpToTheSecond(t *testing.T) {
 func TestDetachReplaceNeedsAProfileAndRevokeNeedsARole(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	_, err := f.prov.Identity().DetachInstanceIdentity(ctx, f.inst, providers.DetachReplace, "")
+	_, err := f.prov.DetachInstanceIdentity(ctx, f.inst, providers.DetachReplace, "")
 	require.ErrorIs(t, err, providers.ErrInvalid)
-	_, err = f.prov.Identity().RevokeRoleSessions(ctx, "no-such-role", time.Time{})
+	_, err = f.prov.RevokeRoleSessionsBefore(ctx, "no-such-role", time.Time{})
 	require.ErrorIs(t, err, providers.ErrNotFound)
 }
 
@@ -131,11 +131,11 @@ func TestDisableAccessKey(t *testing.T) {
 		key, err = w.AddAccessKeyLocked("leaky")
 		require.NoError(t, err)
 	})
-	require.NoError(t, f.prov.Identity().DisableAccessKey(context.Background(), "leaky", key.ID))
+	require.NoError(t, f.prov.DisableAccessKey(context.Background(), "leaky", key.ID))
 	f.locked(func(w *world.World) { require.Equal(t, "Inactive", w.AccessKeys[key.ID].Status) })
 	_, err := ec2.NewFromConfig(f.env.Config(key.ID, key.Secret, "")).DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{})
 	require.Error(t, err)
 
-	err = f.prov.Identity().DisableAccessKey(context.Background(), "leaky", "AKIANOSUCHKEY0000000")
+	err = f.prov.DisableAccessKey(context.Background(), "leaky", "AKIANOSUCHKEY0000000")
 	require.ErrorIs(t, err, providers.ErrNotFound)
 }

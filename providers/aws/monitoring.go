@@ -12,18 +12,13 @@ import (
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
-// monitoring implements providers.Monitoring on CloudWatch alarms.
-type monitoring struct{ p *Provider }
-
-var _ providers.Monitoring = (*monitoring)(nil)
-
 // Alarms pages through DescribeAlarms (metric alarms only: composite alarms
 // name no single resource a playbook could act on). The watched instance is
 // read from the InstanceId dimension, which is how per-instance EC2 alarms
 // are keyed.
-func (m *monitoring) Alarms(ctx context.Context) ([]providers.Alarm, error) {
+func (m *Provider) Alarms(ctx context.Context) ([]providers.Alarm, error) {
 	var out []providers.Alarm
-	pg := cloudwatch.NewDescribeAlarmsPaginator(m.p.cw, &cloudwatch.DescribeAlarmsInput{
+	pg := cloudwatch.NewDescribeAlarmsPaginator(m.cw, &cloudwatch.DescribeAlarmsInput{
 		AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm}})
 	for pg.HasMorePages() {
 		page, err := pg.NextPage(ctx)
@@ -52,7 +47,7 @@ func toAlarm(a cwtypes.MetricAlarm) providers.Alarm {
 	}
 	for _, d := range a.Dimensions {
 		if awssdk.ToString(d.Name) == "InstanceId" {
-			al.Resource = awssdk.ToString(d.Value)
+			al.Resource = providers.Ref(providers.CloudAWS, providers.KindVM, awssdk.ToString(d.Value))
 		}
 	}
 	return al

@@ -18,11 +18,6 @@ import (
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
-// network implements providers.Network with security groups.
-type network struct{ p *Provider }
-
-var _ providers.Network = (*network)(nil)
-
 const (
 	allIPv4        = "0.0.0.0/0"
 	transitionName = "firedrill-transition-"
@@ -37,8 +32,8 @@ const (
 // the now-untracked flows at once. Groups are per VPC and reused by name.
 // Per-ENI calls (not ModifyInstanceAttribute) also work on multi-ENI
 // instances, where the instance-level call fails.
-func (n *network) Isolate(ctx context.Context, instanceID string, opts providers.IsolateOptions) (*providers.IsolationResult, error) {
-	p := n.p
+func (n *Provider) IsolateInstance(ctx context.Context, instanceID string, opts providers.IsolateOptions) (*providers.IsolationResult, error) {
+	p := n
 	for _, c := range opts.AllowCIDRs {
 		if _, _, err := net.ParseCIDR(c); err != nil {
 			return nil, opErr("Isolate", instanceID, providers.ErrInvalid, "", fmt.Sprintf("AllowCIDRs: %q is not a CIDR", c))

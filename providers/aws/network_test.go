@@ -30,7 +30,7 @@ func TestIsolateCutsTrackedFlowWithTwoStepSwap(t *testing.T) {
 	ctx := context.Background()
 	flow := f.openPoolFlow(t)
 
-	res, err := f.prov.Network().Isolate(ctx, f.inst, providers.IsolateOptions{CaseID: "case-1"})
+	res, err := f.prov.IsolateInstance(ctx, f.inst, providers.IsolateOptions{CaseID: "case-1"})
 	require.NoError(t, err)
 	require.NotEmpty(t, res.ForensicGroup)
 	require.NotEmpty(t, res.TransitionGroup)
@@ -57,7 +57,7 @@ func TestIsolateCutsTrackedFlowWithTwoStepSwap(t *testing.T) {
 	})
 
 	// A resumed playbook reuses both groups and changes nothing.
-	again, err := f.prov.Network().Isolate(ctx, f.inst, providers.IsolateOptions{CaseID: "case-1"})
+	again, err := f.prov.IsolateInstance(ctx, f.inst, providers.IsolateOptions{CaseID: "case-1"})
 	require.NoError(t, err)
 	require.Equal(t, res.ForensicGroup, again.ForensicGroup)
 	require.Equal(t, res.TransitionGroup, again.TransitionGroup)
@@ -97,7 +97,7 @@ func TestIsolateWithExaminerCIDRAndPublicIPDetach(t *testing.T) {
 		require.NoError(t, err)
 		eip = a.PublicIP
 	})
-	res, err := f.prov.Network().Isolate(ctx, f.inst, providers.IsolateOptions{
+	res, err := f.prov.IsolateInstance(ctx, f.inst, providers.IsolateOptions{
 		AllowCIDRs: []string{"203.0.113.0/24"}, DetachPublicIPs: true})
 	require.NoError(t, err)
 	require.Equal(t, []string{eip}, res.DetachedAddresses)
@@ -109,7 +109,7 @@ func TestIsolateWithExaminerCIDRAndPublicIPDetach(t *testing.T) {
 		require.Equal(t, []string{"203.0.113.0/24"}, iso.Ingress[0].CIDRs)
 	})
 
-	_, err = f.prov.Network().Isolate(ctx, f.inst, providers.IsolateOptions{AllowCIDRs: []string{"not-a-cidr"}})
+	_, err = f.prov.IsolateInstance(ctx, f.inst, providers.IsolateOptions{AllowCIDRs: []string{"not-a-cidr"}})
 	require.ErrorIs(t, err, providers.ErrInvalid)
 }
 
@@ -130,14 +130,14 @@ func TestIsolateMovesEveryInterfaceOfAMultiENIInstance(t *testing.T) {
 		inst.ENIs = append(inst.ENIs, e.ID)
 		second = e.ID
 	})
-	desc, err := f.prov.Compute().DescribeInstance(ctx, f.inst)
+	desc, err := f.prov.DescribeInstance(ctx, f.inst)
 	require.NoError(t, err)
 	require.Len(t, desc.NICs, 2)
 	require.True(t, desc.NICs[0].Primary)
 	require.Equal(t, second, desc.NICs[1].ID)
 	require.False(t, desc.NICs[1].Primary)
 
-	res, err := f.prov.Network().Isolate(ctx, f.inst, providers.IsolateOptions{})
+	res, err := f.prov.IsolateInstance(ctx, f.inst, providers.IsolateOptions{})
 	require.NoError(t, err)
 	require.Len(t, res.NICs, 2)
 	f.locked(func(w *world.World) {

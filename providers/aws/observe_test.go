@@ -19,21 +19,21 @@ func TestAuditQuerySeesOwnCallsAfterDeliveryDelay(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	start := f.env.Clock.Now()
-	require.NoError(t, f.prov.Compute().Tag(ctx, []string{f.inst}, map[string]string{"firedrill:case": "c-9"}))
+	require.NoError(t, f.prov.Tag(ctx, []string{f.inst}, map[string]string{"firedrill:case": "c-9"}))
 	// CloudTrail times have one-second resolution; calls within one second
 	// have no defined order, so let modelled time pass as latency would.
 	f.env.Clock.Advance(time.Second)
-	require.NoError(t, f.prov.Compute().Stop(ctx, f.inst, providers.StopOptions{}))
+	require.NoError(t, f.prov.StopInstance(ctx, f.inst, providers.StopOptions{}))
 	f.env.Clock.Advance(time.Second)
 
 	q := providers.AuditQuery{Start: start.Add(-time.Minute), AccessKeyID: f.responder.ID}
-	early, err := f.prov.Audit().Query(ctx, q)
+	early, err := f.prov.QueryAudit(ctx, q)
 	require.NoError(t, err)
 	require.Empty(t, early, "CloudTrail delivers minutes after the call")
 
 	f.env.Clock.Advance(15 * time.Minute)
 	q.End = f.env.Clock.Now()
-	got, err := f.prov.Audit().Query(ctx, q)
+	got, err := f.prov.QueryAudit(ctx, q)
 	require.NoError(t, err)
 	ops := []string{}
 	var ec2Calls []providers.AuditEvent
@@ -52,10 +52,10 @@ func TestAuditQuerySeesOwnCallsAfterDeliveryDelay(t *testing.T) {
 	require.Contains(t, ec2Calls[1].Resources, f.inst)
 
 	// Filters not pushed down are applied locally.
-	only, err := f.prov.Audit().Query(ctx, providers.AuditQuery{AccessKeyID: f.responder.ID, Operation: "StopInstances"})
+	only, err := f.prov.QueryAudit(ctx, providers.AuditQuery{AccessKeyID: f.responder.ID, Operation: "StopInstances"})
 	require.NoError(t, err)
 	require.Len(t, only, 1)
-	byRes, err := f.prov.Audit().Query(ctx, providers.AuditQuery{Resource: f.inst, Principal: "responder", Max: 1})
+	byRes, err := f.prov.QueryAudit(ctx, providers.AuditQuery{Resource: f.inst, Principal: "responder", Max: 1})
 	require.NoError(t, err)
 	require.Len(t, byRes, 1)
 }
@@ -64,10 +64,10 @@ func TestAuditQueryRecordsDeniedCallsWithErrorCode(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	ro := f.readOnly(t)
-	err := ro.Compute().Stop(ctx, f.inst, providers.StopOptions{})
+	err := ro.StopInstance(ctx, f.inst, providers.StopOptions{})
 	require.ErrorIs(t, err, providers.ErrAccessDenied)
 	f.env.Clock.Advance(15 * time.Minute)
-	got, err := f.prov.Audit().Query(ctx, providers.AuditQuery{Operation: "StopInstances"})
+	got, err := f.prov.QueryAudit(ctx, providers.AuditQuery{Operation: "StopInstances"})
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	require.Equal(t, "UnauthorizedOperation", got[0].ErrorCode)
@@ -78,11 +78,11 @@ func TestAuditQueryPagesAndPacesLookups(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	for range 60 {
-		require.NoError(t, f.prov.Compute().Tag(ctx, []string{f.inst}, map[string]string{"n": "x"}))
+		require.NoError(t, f.prov.Tag(ctx, []string{f.inst}, map[string]string{"n": "x"}))
 	}
 	f.env.Clock.Advance(15 * time.Minute)
 	before := f.sleeper.total()
-	got, err := f.prov.Audit().Query(ctx, providers.AuditQuery{AccessKeyID: f.responder.ID, Operation: "CreateTags"})
+	got, err := f.prov.QueryAudit(ctx, providers.AuditQuery{AccessKeyID: f.responder.ID, Operation: "CreateTags"})
 	require.NoError(t, err)
 	require.Len(t, got, 60, "two pages of at most 50")
 	require.GreaterOrEqual(t, f.sleeper.total()-before, 500*time.Millisecond, "the second page waited for CloudTrail's 2 TPS")
@@ -105,12 +105,12 @@ func TestFindingsList(t *testing.T) {
 			CreatedAt: now.Add(20 * time.Minute)})
 	})
 	ctx := context.Background()
-	got, err := f.prov.Findings().List(ctx, now)
+	got, err := f.prov.ListFindings(ctx, now)
 	require.NoError(t, err)
 	require.Empty(t, got, "findings are not visible before their detection latency")
 
 	f.env.Clock.Advance(30 * time.Minute)
-	got, err = f.prov.Findings().List(ctx, now)
+	got, err = f.prov.ListFindings(ctx, now)
 	require.NoError(t, err)
 	require.Len(t, got, 2)
 	require.Equal(t, "CryptoCurrency:EC2/BitcoinTool.B!DNS", got[0].Type)
@@ -120,7 +120,7 @@ func TestFindingsList(t *testing.T) {
 	require.True(t, got[0].CreatedAt.Equal(now.Add(5*time.Minute)), got[0].CreatedAt)
 	require.Equal(t, "ASIAEXAMPLEEXAMPLE00", got[1].AccessKeyID)
 
-	later, err := f.prov.Findings().List(ctx, now.Add(10*time.Minute))
+	later, err := f.prov.ListFindings(ctx, now.Add(10*time.Minute))
 	require.NoError(t, err)
 	require.Len(t, later, 1, "since filters on update time")
 	require.Equal(t, "AccessKey", later[0].ResourceType)
@@ -129,11 +129,11 @@ func TestFindingsList(t *testing.T) {
 func TestExecRunCommandAndCaptureMemory(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	ok, err := f.prov.Exec().Available(ctx, f.inst)
+	ok, err := f.prov.AgentAvailable(ctx, f.inst)
 	require.NoError(t, err)
 	require.True(t, ok)
 
-	res, err := f.prov.Exec().RunCommand(ctx, f.inst, []string{"ps aux"}, providers.CommandOptions{
+	res, err := f.prov.RunCommand(ctx, f.inst, []string{"ps aux"}, providers.CommandOptions{
 		OutputBucket: evidenceBucket, OutputPrefix: "case-1/commands"})
 	require.NoError(t, err)
 	require.Equal(t, "Success", res.Status)
@@ -141,7 +141,7 @@ func TestExecRunCommandAndCaptureMemory(t *testing.T) {
 	require.Contains(t, res.Stdout, "xmrig", "volatile evidence reflects the world")
 	require.Contains(t, res.OutputLocation, evidenceBucket)
 
-	ev, err := f.prov.Exec().CaptureMemory(ctx, f.inst, evidenceBucket, providers.MemoryOptions{CaseID: "case-1"})
+	ev, err := f.prov.CaptureMemory(ctx, f.inst, evidenceBucket, providers.MemoryOptions{CaseID: "case-1"})
 	require.NoError(t, err)
 	require.Equal(t, providers.EvidenceMemory, ev.Kind)
 	require.Equal(t, f.inst, ev.Source)
@@ -160,13 +160,13 @@ func TestExecRunCommandAndCaptureMemory(t *testing.T) {
 func TestExecAfterIsolationReportsAgentOfflineAndCommandFails(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	_, err := f.prov.Network().Isolate(ctx, f.inst, providers.IsolateOptions{})
+	_, err := f.prov.IsolateInstance(ctx, f.inst, providers.IsolateOptions{})
 	require.NoError(t, err)
-	ok, err := f.prov.Exec().Available(ctx, f.inst)
+	ok, err := f.prov.AgentAvailable(ctx, f.inst)
 	require.NoError(t, err)
 	require.False(t, ok, "isolation cuts the agent's egress: capture memory first")
 
-	res, err := f.prov.Exec().RunCommand(ctx, f.inst, []string{"uptime"}, providers.CommandOptions{Timeout: 5 * time.Minute})
+	res, err := f.prov.RunCommand(ctx, f.inst, []string{"uptime"}, providers.CommandOptions{Timeout: 5 * time.Minute})
 	require.Error(t, err)
 	require.NotNil(t, res)
 	require.NotEqual(t, "Success", res.Status)
@@ -176,17 +176,17 @@ func TestStoragePutAndHash(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	body := []byte("instance metadata as collected\n")
-	ev, err := f.prov.Storage().PutEvidenceObject(ctx, evidenceBucket, "case-1/metadata.json", body, map[string]string{"case": "case-1"})
+	ev, err := f.prov.PutEvidenceObject(ctx, evidenceBucket, "case-1/metadata.json", body, map[string]string{"case": "case-1"})
 	require.NoError(t, err)
 	sum := sha256.Sum256(body)
 	require.Equal(t, hex.EncodeToString(sum[:]), ev.SHA256)
 	require.Equal(t, "s3://"+evidenceBucket+"/case-1/metadata.json", ev.Location)
 
-	info, err := f.prov.Storage().HashObject(ctx, evidenceBucket, "case-1/metadata.json")
+	info, err := f.prov.HashObject(ctx, evidenceBucket, "case-1/metadata.json")
 	require.NoError(t, err)
 	require.Equal(t, ev.SHA256, info.SHA256)
 	require.Equal(t, int64(len(body)), info.Size)
 
-	_, err = f.prov.Storage().HashObject(ctx, evidenceBucket, "missing")
+	_, err = f.prov.HashObject(ctx, evidenceBucket, "missing")
 	require.ErrorIs(t, err, providers.ErrNotFound)
 }

@@ -20,15 +20,10 @@ import (
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
-// storage implements providers.Storage on S3.
-type storage struct{ p *Provider }
-
-var _ providers.Storage = (*storage)(nil)
-
 // PutEvidenceObject stores an artifact with a SHA-256 checksum that S3
 // verifies on receipt, and returns its evidence record.
-func (s *storage) PutEvidenceObject(ctx context.Context, bucket, key string, body []byte, tags map[string]string) (*providers.Evidence, error) {
-	p := s.p
+func (s *Provider) PutEvidenceObject(ctx context.Context, bucket, key string, body []byte, tags map[string]string) (*providers.Evidence, error) {
+	p := s
 	sum := sha256.Sum256(body)
 	in := &s3.PutObjectInput{
 		Bucket: awssdk.String(bucket), Key: awssdk.String(key), Body: bytes.NewReader(body),
@@ -56,8 +51,8 @@ func (s *storage) PutEvidenceObject(ctx context.Context, bucket, key string, bod
 // HashObject streams the object and hashes it. The digest is computed from
 // the bytes S3 returns, not taken from metadata, because evidence integrity
 // rests on it.
-func (s *storage) HashObject(ctx context.Context, bucket, key string) (*providers.ObjectInfo, error) {
-	p := s.p
+func (s *Provider) HashObject(ctx context.Context, bucket, key string) (*providers.ObjectInfo, error) {
+	p := s
 	where := "s3://" + bucket + "/" + key
 	out, err := p.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: awssdk.String(bucket), Key: awssdk.String(key)})
 	if err != nil {

@@ -14,11 +14,6 @@ import (
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
-// audit implements providers.Audit on the Activity Log.
-type audit struct{ p *Provider }
-
-var _ providers.Audit = (*audit)(nil)
-
 // defaultAuditWindow is the lookback when the query names no start (the
 // Activity Log requires one).
 const defaultAuditWindow = 24 * time.Hour
@@ -28,8 +23,8 @@ const defaultAuditWindow = 24 * time.Hour
 // token id (AccessKeyID: the uti claim) are applied here. Reads never
 // appear: the Activity Log records writes, deletes and actions. Results are
 // oldest first; with Max, the newest Max are kept.
-func (a *audit) Query(ctx context.Context, q providers.AuditQuery) ([]providers.AuditEvent, error) {
-	p := a.p
+func (a *Provider) QueryAudit(ctx context.Context, q providers.AuditQuery) ([]providers.AuditEvent, error) {
+	p := a
 	start := q.Start
 	if start.IsZero() {
 		start = p.sleeper.Now().Add(-defaultAuditWindow)
@@ -123,6 +118,11 @@ func matches(q providers.AuditQuery, ev providers.AuditEvent) bool {
 		return false
 	}
 	if q.Principal != "" && !strings.EqualFold(ev.Principal, q.Principal) {
+		return false
+	}
+	// A managed identity calls as its object id.
+	if q.Role != "" && !strings.EqualFold(ev.Principal, q.Role) &&
+		!strings.HasSuffix(strings.ToLower(ev.Principal), "/"+strings.ToLower(q.Role)) {
 		return false
 	}
 	if q.Resource != "" && !slices.ContainsFunc(ev.Resources, func(r string) bool {

@@ -95,7 +95,34 @@ type Provider struct {
 	caller *providers.CallerIdentity
 }
 
-var _ providers.Provider = (*Provider)(nil)
+// What Azure can do, as the responder's domain interfaces. A managed
+// identity's cached tokens cannot be revoked (Entra: "not possible to force
+// a managed identity's token to be refreshed", cached about 24 h), so there
+// is no SessionRevoker: the documented fallback, GrantRemover, deletes the
+// identity's role assignments, which ARM checks on every call. Service
+// principal secrets live in Microsoft Graph, not Resource Manager: no
+// AccessKeyDisabler.
+var (
+	_ providers.Provider             = (*Provider)(nil)
+	_ providers.InstanceDescriber    = (*Provider)(nil)
+	_ providers.DiskSnapshotter      = (*Provider)(nil)
+	_ providers.TerminationProtector = (*Provider)(nil)
+	_ providers.ScalingProtector     = (*Provider)(nil)
+	_ providers.InstanceStopper      = (*Provider)(nil)
+	_ providers.Tagger               = (*Provider)(nil)
+	_ providers.NetworkIsolator      = (*Provider)(nil)
+	_ providers.NaiveIsolator        = (*Provider)(nil)
+	_ providers.CallerIdentifier     = (*Provider)(nil)
+	_ providers.IdentityDetacher     = (*Provider)(nil)
+	_ providers.NaiveIdentityRemover = (*Provider)(nil)
+	_ providers.GrantRemover         = (*Provider)(nil)
+	_ providers.AuditReader          = (*Provider)(nil)
+	_ providers.FindingsReader       = (*Provider)(nil)
+	_ providers.AlarmReader          = (*Provider)(nil)
+	_ providers.CommandRunner        = (*Provider)(nil)
+	_ providers.MemoryCapturer       = (*Provider)(nil)
+	_ providers.EvidenceStore        = (*Provider)(nil)
+)
 
 type options struct {
 	sleeper    providers.Sleeper
@@ -269,53 +296,6 @@ func (p *Provider) Cloud() string { return providers.CloudAzure }
 
 // Target is the target the provider was built for.
 func (p *Provider) Target() providers.Target { return p.target }
-
-// Capabilities of Azure. A managed identity's cached tokens cannot be
-// revoked (Entra: "not possible to force a managed identity's token to be
-// refreshed", cached ~24 h), so CanRevokeSessions is false: the documented
-// fallback, which DetachInstanceIdentity and RevokeRoleSessions perform, is
-// to delete the identity's role assignments, which denies its tokens at
-// once. Service principals have no access keys to disable through ARM. A
-// NIC's NSG swap does not cut established flows unless the NSG has
-// flushConnection, which Isolate sets; no two-step swap is needed. The
-// Activity Log lags about 30 seconds behind the call.
-func (p *Provider) Capabilities() providers.Capabilities {
-	return providers.Capabilities{
-		CanRevokeSessions:         false,
-		CanRunCommand:             true,
-		CanCaptureMemory:          true,
-		CanProtectFromScaling:     true,
-		CanProtectFromTermination: true,
-		CanHibernate:              true,
-		CanDisableAccessKeys:      false,
-		NeedsTwoStepIsolation:     false,
-		AuditDelay:                30 * time.Second,
-	}
-}
-
-// Compute returns the VM/disk/scale-set capability.
-func (p *Provider) Compute() providers.Compute { return &compute{p} }
-
-// Network returns the NSG capability.
-func (p *Provider) Network() providers.Network { return &network{p} }
-
-// Identity returns the managed identity / role assignment capability.
-func (p *Provider) Identity() providers.Identity { return &identity{p} }
-
-// Audit returns the Activity Log capability.
-func (p *Provider) Audit() providers.Audit { return &audit{p} }
-
-// Findings returns the Defender for Cloud alerts capability.
-func (p *Provider) Findings() providers.Findings { return &findings{p} }
-
-// Exec returns the Run Command capability.
-func (p *Provider) Exec() providers.Exec { return &execer{p} }
-
-// Storage returns the Blob evidence-storage capability.
-func (p *Provider) Storage() providers.Storage { return &storage{p} }
-
-// Monitoring returns the Azure Monitor metric alerts capability.
-func (p *Provider) Monitoring() providers.Monitoring { return &monitoring{p} }
 
 // tokenClaims are the access-token claims the provider reads.
 type tokenClaims struct {

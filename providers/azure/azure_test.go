@@ -85,13 +85,20 @@ func TestNewValidatesTarget(t *testing.T) {
 
 func TestCapabilitiesDeclareTheManagedIdentityGap(t *testing.T) {
 	f := newFixture(t)
-	c := f.P.Capabilities()
-	require.False(t, c.CanRevokeSessions, "Azure cannot revoke a managed identity's cached tokens")
-	require.False(t, c.CanDisableAccessKeys)
-	require.False(t, c.NeedsTwoStepIsolation)
-	require.True(t, c.CanRunCommand && c.CanCaptureMemory && c.CanProtectFromScaling && c.CanProtectFromTermination)
+	var p providers.Provider = f.P
+	_, revokes := p.(providers.SessionRevoker)
+	require.False(t, revokes, "Azure cannot revoke a managed identity's cached tokens")
+	_, removes := p.(providers.GrantRemover)
+	require.True(t, removes, "its fallback is removing the identity's role assignments")
+	_, disables := p.(providers.AccessKeyDisabler)
+	require.False(t, disables)
+	_, runs := p.(providers.CommandRunner)
+	_, captures := p.(providers.MemoryCapturer)
+	_, scaling := p.(providers.ScalingProtector)
+	_, term := p.(providers.TerminationProtector)
+	require.True(t, runs && captures && scaling && term)
 	require.Equal(t, "azure", f.P.Cloud())
-	id, err := f.P.Identity().CallerIdentity(f.ctx)
+	id, err := f.P.CallerIdentity(f.ctx)
 	require.NoError(t, err)
 	require.Equal(t, f.Demo.ResponderObjectID, id.ARN)
 	require.Equal(t, f.Demo.ResponderClientID, id.UserID)
@@ -100,7 +107,7 @@ func TestCapabilitiesDeclareTheManagedIdentityGap(t *testing.T) {
 
 func TestDescribeInstance(t *testing.T) {
 	f := newFixture(t)
-	inst, err := f.P.Compute().DescribeInstance(f.ctx, strings.ToUpper(f.vm[:20])+f.vm[20:])
+	inst, err := f.P.DescribeInstance(f.ctx, strings.ToUpper(f.vm[:20])+f.vm[20:])
 	require.NoError(t, err)
 	require.Empty(t, inst.Warnings)
 	require.Equal(t, f.vm, inst.ID)
@@ -121,14 +128,14 @@ func TestDescribeInstance(t *testing.T) {
 	require.False(t, inst.ScaleInProtected)
 	require.False(t, inst.TerminationProtected)
 
-	_, err = f.P.Compute().DescribeInstance(f.ctx, rg+"/no-such-vm")
+	_, err = f.P.DescribeInstance(f.ctx, rg+"/no-such-vm")
 	require.ErrorIs(t, err, providers.ErrNotFound)
 	require.Equal(t, "ResourceNotFound", providers.Code(err))
 }
 
 func TestSnapshotsCompleteAfterModelledTime(t *testing.T) {
 	f := newFixture(t)
-	ev, err := f.P.Compute().SnapshotDisks(f.ctx, f.vm, map[string]string{"case": "c-1"})
+	ev, err := f.P.SnapshotDisks(f.ctx, f.vm, map[string]string{"case": "c-1"})
 	require.NoError(t, err)
 	require.Len(t, ev, 2)
 	for _, e := range ev {
@@ -138,7 +145,7 @@ func TestSnapshotsCompleteAfterModelledTime(t *testing.T) {
 		require.Equal(t, f.Demo.ResponderObjectID, e.CollectedBy)
 	}
 	start := f.Clock.Now()
-	done, err := f.P.Compute().WaitForSnapshots(f.ctx, []string{ev[0].ID, ev[1].ID}, time.Hour)
+	done, err := f.P.WaitForSnapshots(f.ctx, []string{ev[0].ID, ev[1].ID}, time.Hour)
 	require.NoError(t, err)
 	for _, e := range done {
 		require.Equal(t, "completed", e.State)
@@ -170,9 +177,9 @@ func (f *fixture) scaleIn(t *testing.T, capacity int) {
 
 func TestScaleInDeletesUnprotectedVMsAndTheirDisks(t *testing.T) {
 	f := newFixture(t)
-	before, err := f.P.Compute().DescribeInstance(f.ctx, f.Demo.VMs[2])
+	before, err := f.P.DescribeInstance(f.ctx, f.Demo.VMs[2])
 	require.NoError(t, err)
-	res, err := f.P.Compute().ProtectFromScaling(f.ctx, f.Demo.VMs[2], providers.ScalingOptions{})
+	res, err := f.P.ProtectFromScaling(f.ctx, f.Demo.VMs[2], providers.ScalingOptions{})
 	require.NoError(t, err)
 	require.Equal(t, f.Demo.ScaleSet, res.Group)
 	require.False(t, res.WasProtected)
@@ -181,25 +188,25 @@ func TestScaleInDeletesUnprotectedVMsAndTheirDisks(t *testing.T) {
 	f.scaleIn(t, 1)
 	// Default scale-in policy deletes the highest instance ids first; the
 	// protected _2 survives, _1 goes, and capacity 1 is then reached.
-	_, err = f.P.Compute().DescribeInstance(f.ctx, f.Demo.VMs[1])
+	_, err = f.P.DescribeInstance(f.ctx, f.Demo.VMs[1])
 	require.ErrorIs(t, err, providers.ErrNotFound)
-	after, err := f.P.Compute().DescribeInstance(f.ctx, f.Demo.VMs[2])
+	after, err := f.P.DescribeInstance(f.ctx, f.Demo.VMs[2])
 	require.NoError(t, err)
 	require.True(t, after.ScaleInProtected)
-	_, err = f.P.Compute().DescribeInstance(f.ctx, f.Demo.VMs[0])
+	_, err = f.P.DescribeInstance(f.ctx, f.Demo.VMs[0])
 	require.ErrorIs(t, err, providers.ErrNotFound, "unprotected VMs beyond capacity are deleted")
 	// The deleted VM's disks are gone with it: that evidence is lost.
-	_, err = f.P.Compute().SnapshotDisks(f.ctx, f.Demo.VMs[1], nil)
+	_, err = f.P.SnapshotDisks(f.ctx, f.Demo.VMs[1], nil)
 	require.ErrorIs(t, err, providers.ErrNotFound)
 	require.Len(t, before.Disks, 2)
 }
 
 func TestProtectFromTerminationKeepsVMAndDisksThroughScaleIn(t *testing.T) {
 	f := newFixture(t)
-	prot, err := f.P.Compute().ProtectFromTermination(f.ctx, f.Demo.VMs[1])
+	prot, err := f.P.ProtectFromTermination(f.ctx, f.Demo.VMs[1])
 	require.NoError(t, err)
 	require.Len(t, prot.PreviousDeleteOnTermination, 2)
-	inst, err := f.P.Compute().DescribeInstance(f.ctx, f.Demo.VMs[1])
+	inst, err := f.P.DescribeInstance(f.ctx, f.Demo.VMs[1])
 	require.NoError(t, err)
 	require.True(t, inst.TerminationProtected)
 	for _, d := range inst.Disks {
@@ -208,12 +215,12 @@ func TestProtectFromTerminationKeepsVMAndDisksThroughScaleIn(t *testing.T) {
 	f.scaleIn(t, 1)
 	// The lock makes autoscale's delete of _1 fail (ScopeLocked); _2 and _0
 	// are deleted instead.
-	_, err = f.P.Compute().DescribeInstance(f.ctx, f.Demo.VMs[1])
+	_, err = f.P.DescribeInstance(f.ctx, f.Demo.VMs[1])
 	require.NoError(t, err)
-	_, err = f.P.Compute().DescribeInstance(f.ctx, f.Demo.VMs[2])
+	_, err = f.P.DescribeInstance(f.ctx, f.Demo.VMs[2])
 	require.ErrorIs(t, err, providers.ErrNotFound)
 	f.Clock.Advance(2 * time.Minute)
-	evs, err := f.P.Audit().Query(f.ctx, providers.AuditQuery{Operation: "Microsoft.Compute/virtualMachineScaleSets/delete/action", Resource: f.Demo.ScaleSet})
+	evs, err := f.P.QueryAudit(f.ctx, providers.AuditQuery{Operation: "Microsoft.Compute/virtualMachineScaleSets/delete/action", Resource: f.Demo.ScaleSet})
 	require.NoError(t, err)
 	require.Len(t, evs, 3, "three deletes were attempted")
 	var locked []string
@@ -230,13 +237,13 @@ func TestProtectFromTerminationKeepsVMAndDisksThroughScaleIn(t *testing.T) {
 func TestIsolateWithFlushCutsEstablishedFlows(t *testing.T) {
 	f := newFixture(t)
 	fl := f.openPoolFlow(t, f.vm)
-	res, err := f.P.Network().Isolate(f.ctx, f.vm, providers.IsolateOptions{AllowCIDRs: []string{"198.51.100.0/24"}, CaseID: "c-1", DetachPublicIPs: true})
+	res, err := f.P.IsolateInstance(f.ctx, f.vm, providers.IsolateOptions{AllowCIDRs: []string{"198.51.100.0/24"}, CaseID: "c-1", DetachPublicIPs: true})
 	require.NoError(t, err)
 	require.False(t, f.flowActive(fl), "flushConnection re-evaluates established flows against the quarantine rules")
 	require.Len(t, res.NICs, 1)
 	require.Equal(t, []string{f.Demo.NSG}, res.NICs[0].PreviousGroups)
 	require.Len(t, res.DetachedAddresses, 1)
-	inst, err := f.P.Compute().DescribeInstance(f.ctx, f.vm)
+	inst, err := f.P.DescribeInstance(f.ctx, f.vm)
 	require.NoError(t, err)
 	require.Equal(t, []string{res.ForensicGroup}, inst.NICs[0].Groups)
 	require.Empty(t, inst.PublicIP)
@@ -245,7 +252,7 @@ func TestIsolateWithFlushCutsEstablishedFlows(t *testing.T) {
 	f.World.Unlock()
 	require.Error(t, err, "new flows are denied")
 	// Idempotent on resume.
-	again, err := f.P.Network().Isolate(f.ctx, f.vm, providers.IsolateOptions{AllowCIDRs: []string{"198.51.100.0/24"}})
+	again, err := f.P.IsolateInstance(f.ctx, f.vm, providers.IsolateOptions{AllowCIDRs: []string{"198.51.100.0/24"}})
 	require.NoError(t, err)
 	require.Equal(t, res.ForensicGroup, again.ForensicGroup)
 }
@@ -300,7 +307,7 @@ func TestDetachIdentityDeniesStolenTokens(t *testing.T) {
 	_, err = vms.Get(f.ctx, rg, "web-vmss_1", nil)
 	require.NoError(t, err, "the identity holds Contributor on the resource group")
 
-	det, err := f.P.Identity().DetachInstanceIdentity(f.ctx, f.vm, providers.DetachRemove, "")
+	det, err := f.P.DetachInstanceIdentity(f.ctx, f.vm, providers.DetachRemove, "")
 	require.NoError(t, err)
 	require.Equal(t, "SystemAssigned", det.PreviousProfileARN)
 	require.Equal(t, []string{f.Demo.Identities[0]}, det.Roles)
@@ -309,17 +316,17 @@ func TestDetachIdentityDeniesStolenTokens(t *testing.T) {
 	var re *azcore.ResponseError
 	require.ErrorAs(t, err, &re)
 	require.Equal(t, "AuthorizationFailed", re.ErrorCode)
-	inst, err := f.P.Compute().DescribeInstance(f.ctx, f.vm)
+	inst, err := f.P.DescribeInstance(f.ctx, f.vm)
 	require.NoError(t, err)
 	require.Nil(t, inst.Identity)
 	ras, err := f.P.RoleAssignments(f.ctx, f.Demo.Identities[0])
 	require.NoError(t, err)
 	require.Empty(t, ras)
 	// Idempotent: a second call finds no identity.
-	det, err = f.P.Identity().DetachInstanceIdentity(f.ctx, f.vm, providers.DetachRemove, "")
+	det, err = f.P.DetachInstanceIdentity(f.ctx, f.vm, providers.DetachRemove, "")
 	require.NoError(t, err)
 	require.Empty(t, det.PreviousProfileARN)
-	_, err = f.P.Identity().DetachInstanceIdentity(f.ctx, f.vm, providers.DetachReplace, "x")
+	_, err = f.P.DetachInstanceIdentity(f.ctx, f.vm, providers.DetachReplace, "x")
 	require.ErrorIs(t, err, providers.ErrUnsupported)
 }
 
@@ -346,9 +353,10 @@ func TestNaiveIdentityRemovalLeavesStolenTokensValid(t *testing.T) {
 	_, err = dp.PollUntilDone(f.ctx, nil)
 	require.NoError(t, err)
 
-	rev, err := f.P.Identity().RevokeRoleSessions(f.ctx, f.Demo.Identities[0], time.Time{})
+	rev, err := f.P.RemoveGrants(f.ctx, f.Demo.Identities[0])
 	require.NoError(t, err)
-	require.Equal(t, "role-assignments-removed:2", rev.PolicyName)
+	require.Equal(t, providers.RevokeRemoveGrants, rev.Method)
+	require.Equal(t, 2, rev.Grants)
 	_, err = vms.Get(f.ctx, rg, "web-vmss_2", nil)
 	require.Error(t, err)
 	require.True(t, errors.Is(err, err))
@@ -364,37 +372,37 @@ func TestNaiveIdentityRemovalLeavesStolenTokensValid(t *testing.T) {
 
 func TestRunCommandAndMemoryCaptureNeedEgressAndIdentity(t *testing.T) {
 	f := newFixture(t)
-	ok, err := f.P.Exec().Available(f.ctx, f.vm)
+	ok, err := f.P.AgentAvailable(f.ctx, f.vm)
 	require.NoError(t, err)
 	require.True(t, ok)
-	res, err := f.P.Exec().RunCommand(f.ctx, f.vm, []string{"ps aux", "hostname"}, providers.CommandOptions{})
+	res, err := f.P.RunCommand(f.ctx, f.vm, []string{"ps aux", "hostname"}, providers.CommandOptions{})
 	require.NoError(t, err)
 	require.Contains(t, res.Stdout, "/opt/app/bin/server")
 	require.Equal(t, "Succeeded", res.Status)
 
-	ev, err := f.P.Exec().CaptureMemory(f.ctx, f.vm, demo.AzureDemoStorageAccount+"/"+demo.AzureDemoContainer, providers.MemoryOptions{CaseID: "c-1"})
+	ev, err := f.P.CaptureMemory(f.ctx, f.vm, demo.AzureDemoStorageAccount+"/"+demo.AzureDemoContainer, providers.MemoryOptions{CaseID: "c-1"})
 	require.NoError(t, err)
 	require.Equal(t, providers.EvidenceMemory, ev.Kind)
 	require.Len(t, ev.SHA256, 64)
 	require.Greater(t, ev.Size, int64(4096))
-	info, err := f.P.Storage().HashObject(f.ctx, demo.AzureDemoStorageAccount+"/"+demo.AzureDemoContainer, ev.ID)
+	info, err := f.P.HashObject(f.ctx, demo.AzureDemoStorageAccount+"/"+demo.AzureDemoContainer, ev.ID)
 	require.NoError(t, err)
 	require.Equal(t, ev.SHA256, info.SHA256)
 
 	// After the identity is gone, the upload cannot authenticate.
-	_, err = f.P.Identity().DetachInstanceIdentity(f.ctx, f.Demo.VMs[1], providers.DetachRemove, "")
+	_, err = f.P.DetachInstanceIdentity(f.ctx, f.Demo.VMs[1], providers.DetachRemove, "")
 	require.NoError(t, err)
-	_, err = f.P.Exec().CaptureMemory(f.ctx, f.Demo.VMs[1], demo.AzureDemoStorageAccount+"/"+demo.AzureDemoContainer, providers.MemoryOptions{})
+	_, err = f.P.CaptureMemory(f.ctx, f.Demo.VMs[1], demo.AzureDemoStorageAccount+"/"+demo.AzureDemoContainer, providers.MemoryOptions{})
 	require.ErrorIs(t, err, providers.ErrFailed)
 
 	// After isolation Run Command cannot reach the VM agent.
-	_, err = f.P.Network().Isolate(f.ctx, f.vm, providers.IsolateOptions{})
+	_, err = f.P.IsolateInstance(f.ctx, f.vm, providers.IsolateOptions{})
 	require.NoError(t, err)
-	ok, err = f.P.Exec().Available(f.ctx, f.vm)
+	ok, err = f.P.AgentAvailable(f.ctx, f.vm)
 	require.NoError(t, err)
 	require.False(t, ok)
 	start := f.Clock.Now()
-	_, err = f.P.Exec().RunCommand(f.ctx, f.vm, []string{"ps aux"}, providers.CommandOptions{})
+	_, err = f.P.RunCommand(f.ctx, f.vm, []string{"ps aux"}, providers.CommandOptions{})
 	require.ErrorIs(t, err, providers.ErrFailed)
 	require.Equal(t, "VMAgentStatusCommunicationError", providers.Code(err))
 	require.GreaterOrEqual(t, f.Clock.Now().Sub(start), 15*time.Minute)
@@ -403,22 +411,22 @@ func TestRunCommandAndMemoryCaptureNeedEgressAndIdentity(t *testing.T) {
 func TestStopTagAndAudit(t *testing.T) {
 	f := newFixture(t)
 	fl := f.openPoolFlow(t, f.vm)
-	require.NoError(t, f.P.Compute().Tag(f.ctx, []string{f.vm, f.Demo.NSG}, map[string]string{"firedrill-case": "c-9"}))
-	inst, err := f.P.Compute().DescribeInstance(f.ctx, f.vm)
+	require.NoError(t, f.P.Tag(f.ctx, []string{f.vm, f.Demo.NSG}, map[string]string{"firedrill-case": "c-9"}))
+	inst, err := f.P.DescribeInstance(f.ctx, f.vm)
 	require.NoError(t, err)
 	require.Equal(t, "c-9", inst.Tags["firedrill-case"])
 	require.Equal(t, "prod", inst.Tags["env"], "Merge keeps existing tags")
 
-	err = f.P.Compute().Stop(f.ctx, f.vm, providers.StopOptions{Hibernate: true})
+	err = f.P.StopInstance(f.ctx, f.vm, providers.StopOptions{Hibernate: true})
 	require.ErrorIs(t, err, providers.ErrConflict, "hibernation is not enabled on the demo VMs")
-	require.NoError(t, f.P.Compute().Stop(f.ctx, f.vm, providers.StopOptions{}))
+	require.NoError(t, f.P.StopInstance(f.ctx, f.vm, providers.StopOptions{}))
 	require.False(t, f.flowActive(fl), "powering off ends the guest's connections")
 	f.Clock.Advance(2 * time.Minute)
-	inst, err = f.P.Compute().DescribeInstance(f.ctx, f.vm)
+	inst, err = f.P.DescribeInstance(f.ctx, f.vm)
 	require.NoError(t, err)
 	require.Equal(t, "stopped", inst.State)
 
-	evs, err := f.P.Audit().Query(f.ctx, providers.AuditQuery{Resource: f.vm, Start: azuresimtest.Start})
+	evs, err := f.P.QueryAudit(f.ctx, providers.AuditQuery{Resource: f.vm, Start: azuresimtest.Start})
 	require.NoError(t, err)
 	var ops []string
 	for _, e := range evs {
@@ -440,12 +448,12 @@ func TestStopTagAndAudit(t *testing.T) {
 
 func TestActivityLogDeliveryLag(t *testing.T) {
 	f := newFixture(t)
-	require.NoError(t, f.P.Compute().Tag(f.ctx, []string{f.vm}, map[string]string{"x": "y"}))
-	evs, err := f.P.Audit().Query(f.ctx, providers.AuditQuery{Resource: f.vm, Start: f.Clock.Now().Add(-time.Minute)})
+	require.NoError(t, f.P.Tag(f.ctx, []string{f.vm}, map[string]string{"x": "y"}))
+	evs, err := f.P.QueryAudit(f.ctx, providers.AuditQuery{Resource: f.vm, Start: f.Clock.Now().Add(-time.Minute)})
 	require.NoError(t, err)
 	require.Empty(t, evs, "the Activity Log lags the call")
 	f.Clock.Advance(time.Minute)
-	evs, err = f.P.Audit().Query(f.ctx, providers.AuditQuery{Resource: f.vm, Start: f.Clock.Now().Add(-2 * time.Minute)})
+	evs, err = f.P.QueryAudit(f.ctx, providers.AuditQuery{Resource: f.vm, Start: f.Clock.Now().Add(-2 * time.Minute)})
 	require.NoError(t, err)
 	require.Len(t, evs, 1)
 	require.NotEmpty(t, evs[0].AccessKeyID, "the token id (uti) identifies the session")
@@ -455,7 +463,7 @@ func TestDefenderAlerts(t *testing.T) {
 	f := newFixture(t)
 	f.World.AddObserver(detect.NewDefender(detect.DefenderConfig{}))
 	f.openPoolFlow(t, f.vm)
-	got, err := f.P.Findings().List(f.ctx, time.Time{})
+	got, err := f.P.ListFindings(f.ctx, time.Time{})
 	require.NoError(t, err)
 	require.Empty(t, got, "alerts take time")
 	// A token stolen from IMDS used from the internet.
@@ -468,7 +476,7 @@ func TestDefenderAlerts(t *testing.T) {
 	require.NoError(t, err)
 
 	f.Clock.Advance(2 * time.Hour)
-	got, err = f.P.Findings().List(f.ctx, time.Time{})
+	got, err = f.P.ListFindings(f.ctx, time.Time{})
 	require.NoError(t, err)
 	types := map[string]providers.Finding{}
 	for _, a := range got {
@@ -488,12 +496,12 @@ func TestMonitoringEvaluatesMetricAlerts(t *testing.T) {
 	f.World.SetCPULocked(f.World.Instances[f.vm], f.Clock.Now(), 99)
 	f.World.Unlock()
 	f.Clock.Advance(30 * time.Minute)
-	alarms, err := f.P.Monitoring().Alarms(f.ctx)
+	alarms, err := f.P.Alarms(f.ctx)
 	require.NoError(t, err)
 	require.Len(t, alarms, 3)
 	states := map[string]string{}
 	for _, a := range alarms {
-		states[a.Resource] = a.State
+		states[a.Resource.ID] = a.State
 		require.Equal(t, "Percentage CPU", a.Metric)
 		require.Equal(t, 10*time.Minute, a.For)
 	}
@@ -504,15 +512,15 @@ func TestMonitoringEvaluatesMetricAlerts(t *testing.T) {
 func TestStoragePutAndHash(t *testing.T) {
 	f := newFixture(t)
 	bucket := demo.AzureDemoStorageAccount + "/" + demo.AzureDemoContainer
-	ev, err := f.P.Storage().PutEvidenceObject(f.ctx, bucket, "cases/c-1/notes.txt", []byte("evidence"), map[string]string{"firedrill:case": "c-1"})
+	ev, err := f.P.PutEvidenceObject(f.ctx, bucket, "cases/c-1/notes.txt", []byte("evidence"), map[string]string{"firedrill:case": "c-1"})
 	require.NoError(t, err)
-	info, err := f.P.Storage().HashObject(f.ctx, bucket, "cases/c-1/notes.txt")
+	info, err := f.P.HashObject(f.ctx, bucket, "cases/c-1/notes.txt")
 	require.NoError(t, err)
 	require.Equal(t, ev.SHA256, info.SHA256)
 	require.EqualValues(t, 8, info.Size)
-	_, err = f.P.Storage().HashObject(f.ctx, bucket, "missing")
+	_, err = f.P.HashObject(f.ctx, bucket, "missing")
 	require.ErrorIs(t, err, providers.ErrNotFound)
-	_, err = f.P.Storage().HashObject(f.ctx, "nobucket", "missing")
+	_, err = f.P.HashObject(f.ctx, "nobucket", "missing")
 	require.ErrorIs(t, err, providers.ErrInvalid)
 }
 
@@ -521,21 +529,21 @@ func TestThrottlingIsRetriedOnTheSleeper(t *testing.T) {
 	require.NoError(t, faults.Add(fault.Rule{Cloud: "azure", Operation: "Microsoft.Compute/virtualMachines/read", Kind: fault.Throttle, Times: 2}))
 	f := newFixture(t, withFaults(faults))
 	start := f.Clock.Now()
-	_, err := f.P.Compute().DescribeInstance(f.ctx, f.vm)
+	_, err := f.P.DescribeInstance(f.ctx, f.vm)
 	require.NoError(t, err)
 	require.Equal(t, 2*time.Second, f.Clock.Now().Sub(start), "retry-after-ms waited on the provider's clock")
 
 	require.NoError(t, faults.Add(fault.Rule{Cloud: "azure", Operation: "Microsoft.Compute/virtualMachines/read", Kind: fault.Throttle}))
-	_, err = f.P.Compute().DescribeInstance(f.ctx, f.vm)
+	_, err = f.P.DescribeInstance(f.ctx, f.vm)
 	require.ErrorIs(t, err, providers.ErrThrottled)
 }
 
 func TestTokensRefreshOnTheProviderClock(t *testing.T) {
 	f := newFixture(t)
-	_, err := f.P.Compute().DescribeInstance(f.ctx, f.vm)
+	_, err := f.P.DescribeInstance(f.ctx, f.vm)
 	require.NoError(t, err)
 	f.Clock.Advance(3 * time.Hour) // well past the 1 h client-credential token
-	_, err = f.P.Compute().DescribeInstance(f.ctx, f.vm)
+	_, err = f.P.DescribeInstance(f.ctx, f.vm)
 	require.NoError(t, err, "the provider refreshes tokens by its own clock, not MSAL's wall clock")
 }
 

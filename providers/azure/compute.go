@@ -18,11 +18,6 @@ import (
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
-// compute implements providers.Compute on armcompute.
-type compute struct{ p *Provider }
-
-var _ providers.Compute = (*compute)(nil)
-
 const (
 	// EvidenceLockName is the CanNotDelete lock ProtectFromTermination puts
 	// on a VM and its disks.
@@ -106,8 +101,8 @@ func scaleSetInstance(vm *armcompute.VirtualMachine) (ssID, ssRG, ssName, instan
 // public addresses, NSG), disks, managed identity, scale-set membership
 // and protection, and evidence locks. Enrichment failures land in
 // Warnings: metadata is the first evidence a playbook takes.
-func (c *compute) DescribeInstance(ctx context.Context, id string) (*providers.Instance, error) {
-	p := c.p
+func (c *Provider) DescribeInstance(ctx context.Context, id string) (*providers.Instance, error) {
+	p := c
 	ref, err := p.parseVM("DescribeInstance", id)
 	if err != nil {
 		return nil, err
@@ -236,8 +231,8 @@ func (p *Provider) hasDeleteLock(ctx context.Context, id string) (bool, error) {
 // multi-disk crash-consistent snapshot outside restore points; the
 // snapshots are started back to back. The returned evidence is pending
 // until its copy completes (see WaitForSnapshots).
-func (c *compute) SnapshotDisks(ctx context.Context, instanceID string, tags map[string]string) ([]providers.Evidence, error) {
-	p := c.p
+func (c *Provider) SnapshotDisks(ctx context.Context, instanceID string, tags map[string]string) ([]providers.Evidence, error) {
+	p := c
 	ref, err := p.parseVM("SnapshotDisks", instanceID)
 	if err != nil {
 		return nil, err
@@ -318,8 +313,8 @@ func snapshotEvidence(s *armcompute.Snapshot, by string) providers.Evidence {
 
 // WaitForSnapshots polls each snapshot on the Sleeper until its copy is
 // complete (provisioningState Succeeded and completionPercent 100).
-func (c *compute) WaitForSnapshots(ctx context.Context, ids []string, timeout time.Duration) ([]providers.Evidence, error) {
-	p := c.p
+func (c *Provider) WaitForSnapshots(ctx context.Context, ids []string, timeout time.Duration) ([]providers.Evidence, error) {
+	p := c
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -364,8 +359,8 @@ func (c *compute) WaitForSnapshots(ctx context.Context, ids []string, timeout ti
 // (deleteOption Detach: scale-set VMs delete theirs by default) and puts a
 // CanNotDelete lock on the VM and on each disk. ARM enforces locks on
 // every caller, the scale set's autoscale engine included.
-func (c *compute) ProtectFromTermination(ctx context.Context, instanceID string) (*providers.TerminationProtection, error) {
-	p := c.p
+func (c *Provider) ProtectFromTermination(ctx context.Context, instanceID string) (*providers.TerminationProtection, error) {
+	p := c
 	ref, err := p.parseVM("ProtectFromTermination", instanceID)
 	if err != nil {
 		return nil, err
@@ -430,8 +425,8 @@ func (p *Provider) lock(ctx context.Context, scope, notes string) error {
 // protectFromScaleSetActions, which keeps every scale-set action
 // (scale-in, reimage, upgrade) off the VM. A VM outside a scale set is
 // reported with an empty Group.
-func (c *compute) ProtectFromScaling(ctx context.Context, instanceID string, opts providers.ScalingOptions) (*providers.ScalingResult, error) {
-	p := c.p
+func (c *Provider) ProtectFromScaling(ctx context.Context, instanceID string, opts providers.ScalingOptions) (*providers.ScalingResult, error) {
+	p := c
 	ref, err := p.parseVM("ProtectFromScaling", instanceID)
 	if err != nil {
 		return nil, err
@@ -496,8 +491,8 @@ func protectionState(pp *armcompute.VirtualMachineScaleSetVMProtectionPolicy) st
 // or, with Hibernate, deallocates it with hibernation, which keeps RAM on
 // the OS disk on VMs with hibernation enabled. Force skips the graceful
 // guest shutdown.
-func (c *compute) Stop(ctx context.Context, instanceID string, opts providers.StopOptions) error {
-	p := c.p
+func (c *Provider) StopInstance(ctx context.Context, instanceID string, opts providers.StopOptions) error {
+	p := c
 	ref, err := p.parseVM("Stop", instanceID)
 	if err != nil {
 		return err
@@ -525,7 +520,7 @@ func (c *compute) Stop(ctx context.Context, instanceID string, opts providers.St
 
 // Tag merges tags into each resource through Microsoft.Resources/tags
 // (operation Merge), which works on any taggable resource type.
-func (c *compute) Tag(ctx context.Context, resourceIDs []string, tags map[string]string) error {
+func (c *Provider) Tag(ctx context.Context, resourceIDs []string, tags map[string]string) error {
 	if len(resourceIDs) == 0 || len(tags) == 0 {
 		return nil
 	}
@@ -534,7 +529,7 @@ func (c *compute) Tag(ctx context.Context, resourceIDs []string, tags map[string
 		if !strings.HasPrefix(id, "/subscriptions/") {
 			return opErr("resources:Tags.UpdateAtScope", id, providers.ErrInvalid, "", "not an ARM resource id")
 		}
-		if err := c.p.armDo(ctx, "resources:Tags.UpdateAtScope", http.MethodPatch, id+"/providers/Microsoft.Resources/tags/default",
+		if err := c.armDo(ctx, "resources:Tags.UpdateAtScope", http.MethodPatch, id+"/providers/Microsoft.Resources/tags/default",
 			tagsAPIVersion, body, nil, http.StatusOK); err != nil {
 			return err
 		}

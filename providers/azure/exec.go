@@ -12,11 +12,6 @@ import (
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
-// execer implements providers.Exec on action Run Command.
-type execer struct{ p *Provider }
-
-var _ providers.Exec = (*execer)(nil)
-
 const (
 	defaultCommandTimeout = 20 * time.Minute
 	defaultMemoryTimeout  = 2 * time.Hour
@@ -28,8 +23,8 @@ const (
 // Available reports whether the VM agent is Ready and the VM running: Run
 // Command needs the agent's outbound HTTPS to Azure, which is why a
 // playbook captures before it isolates.
-func (x *execer) Available(ctx context.Context, instanceID string) (bool, error) {
-	p := x.p
+func (x *Provider) AgentAvailable(ctx context.Context, instanceID string) (bool, error) {
+	p := x
 	ref, err := p.parseVM("Available", instanceID)
 	if err != nil {
 		return false, err
@@ -57,8 +52,8 @@ func (x *execer) Available(ctx context.Context, instanceID string) (bool, error)
 // and polls the operation on the Sleeper until it finishes. Run Command
 // returns the last 4096 bytes of stdout and of stderr; it does not report
 // the script's exit code, so ExitCode is 0 when the operation succeeded.
-func (x *execer) RunCommand(ctx context.Context, instanceID string, commands []string, opts providers.CommandOptions) (*providers.CommandResult, error) {
-	p := x.p
+func (x *Provider) RunCommand(ctx context.Context, instanceID string, commands []string, opts providers.CommandOptions) (*providers.CommandResult, error) {
+	p := x
 	if len(commands) == 0 {
 		return nil, opErr("RunCommand", instanceID, providers.ErrInvalid, "", "no commands")
 	}
@@ -138,8 +133,8 @@ func splitBucket(op, bucket string) (string, string, error) {
 // identity, then hashes the stored blob: the digest in the evidence record
 // is of what was preserved. It needs the VM's identity (capture before
 // detaching it) and outbound HTTPS (capture before isolating).
-func (x *execer) CaptureMemory(ctx context.Context, instanceID, bucket string, opts providers.MemoryOptions) (*providers.Evidence, error) {
-	p := x.p
+func (x *Provider) CaptureMemory(ctx context.Context, instanceID, bucket string, opts providers.MemoryOptions) (*providers.Evidence, error) {
+	p := x
 	acct, container, err := splitBucket("CaptureMemory", bucket)
 	if err != nil {
 		return nil, err
@@ -165,7 +160,7 @@ func (x *execer) CaptureMemory(ctx context.Context, instanceID, bucket string, o
 	if strings.TrimSpace(res.Stderr) != "" && !strings.Contains(res.Stdout, "transfer completed") {
 		return nil, opErr("CaptureMemory", ref.id, providers.ErrFailed, "", "the capture script failed: "+firstLine(res.Stderr))
 	}
-	info, err := (&storage{p}).HashObject(ctx, bucket, key)
+	info, err := p.HashObject(ctx, bucket, key)
 	if err != nil {
 		return nil, fmt.Errorf("hashing the memory image of %s: %w", ref.id, err)
 	}

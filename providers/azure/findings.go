@@ -3,17 +3,13 @@ package azure
 import (
 	"context"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/security/armsecurity"
 
 	"github.com/firedrill-ir/firedrill/providers"
 )
-
-// findings implements providers.Findings on Defender for Cloud alerts.
-type findings struct{ p *Provider }
-
-var _ providers.Findings = (*findings)(nil)
 
 var severities = map[armsecurity.AlertSeverity]float64{
 	armsecurity.AlertSeverityHigh: 8, armsecurity.AlertSeverityMedium: 5,
@@ -23,9 +19,9 @@ var severities = map[armsecurity.AlertSeverity]float64{
 // List returns the subscription's Defender alerts generated or updated at
 // or after since, ordered by update time, then id. Severity maps High 8,
 // Medium 5, Low 2 onto GuardDuty's scale so playbook thresholds carry over.
-func (f *findings) List(ctx context.Context, since time.Time) ([]providers.Finding, error) {
+func (f *Provider) ListFindings(ctx context.Context, since time.Time) ([]providers.Finding, error) {
 	var out []providers.Finding
-	pg := f.p.defender.NewListPager(nil)
+	pg := f.defender.NewListPager(nil)
 	for pg.More() {
 		page, err := pg.NextPage(ctx)
 		if err != nil {
@@ -76,5 +72,40 @@ func toFinding(a *armsecurity.Alert) providers.Finding {
 	if v, ok := pr.ExtendedProperties["Token id"]; ok && v != nil {
 		f.AccessKeyID = *v
 	}
+	if f.ResourceID != "" {
+		f.Resource = providers.Ref(providers.CloudAzure, armKind(f.ResourceID), f.ResourceID)
+	}
 	return f
+}
+
+// armKinds types ARM resource ids by their provider namespace and type.
+var armKinds = map[string]providers.Kind{
+	"microsoft.compute/virtualmachines":                         providers.KindVM,
+	"microsoft.compute/virtualmachinescalesets/virtualmachines": providers.KindVM,
+	"microsoft.compute/disks":                                   providers.KindDisk,
+	"microsoft.storage/storageaccounts":                         providers.KindBucket,
+	"microsoft.managedidentity/userassignedidentities":          providers.KindPrincipal,
+	"microsoft.network/networksecuritygroups":                   providers.KindNetworkRule,
+	"microsoft.web/sites":                                       providers.KindFunction,
+	"microsoft.containerservice/managedclusters":                providers.KindCluster,
+	"microsoft.sql/servers/databases":                           providers.KindDatabase,
+}
+
+// armKind types an ARM resource id; unknown types are "" (the finding
+// still names the resource, untyped).
+func armKind(id string) providers.Kind {
+	segs := strings.Split(strings.Trim(strings.ToLower(id), "/"), "/")
+	for i, s := range segs {
+		if s != "providers" || i+2 >= len(segs) {
+			continue
+		}
+		typ := segs[i+1]
+		for j := i + 2; j < len(segs); j += 2 {
+			typ += "/" + segs[j]
+		}
+		if k, ok := armKinds[typ]; ok {
+			return k
+		}
+	}
+	return ""
 }

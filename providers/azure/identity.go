@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
@@ -13,16 +12,10 @@ import (
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
-// identity implements providers.Identity on managed identities and role
-// assignments.
-type identity struct{ p *Provider }
-
-var _ providers.Identity = (*identity)(nil)
-
 // CallerIdentity returns who the provider acts as: the object id (ARN) and
 // application id (UserID) of its token, and the subscription.
-func (i *identity) CallerIdentity(ctx context.Context) (*providers.CallerIdentity, error) {
-	return i.p.callerIdentity(ctx)
+func (i *Provider) CallerIdentity(ctx context.Context) (*providers.CallerIdentity, error) {
+	return i.callerIdentity(ctx)
 }
 
 // DetachInstanceIdentity removes the VM's system-assigned managed identity
@@ -35,8 +28,8 @@ func (i *identity) CallerIdentity(ctx context.Context) (*providers.CallerIdentit
 // once. Roles carries the identity's object id (RevokeRoleSessions on it
 // is idempotent). Replace mode has no Azure analogue that keeps a deny-all
 // identity in the slot and is refused.
-func (i *identity) DetachInstanceIdentity(ctx context.Context, instanceID string, mode providers.DetachMode, replacementProfile string) (*providers.IdentityDetachment, error) {
-	p := i.p
+func (i *Provider) DetachInstanceIdentity(ctx context.Context, instanceID string, mode providers.DetachMode, replacementProfile string) (*providers.IdentityDetachment, error) {
+	p := i
 	if mode != providers.DetachRemove {
 		return nil, opErr("DetachInstanceIdentity", instanceID, providers.ErrUnsupported, "",
 			"Azure has no deny-all replacement for a managed identity; use DetachRemove (role assignments are removed as well)")
@@ -71,22 +64,22 @@ func (i *identity) DetachInstanceIdentity(ctx context.Context, instanceID string
 	return res, nil
 }
 
-// RevokeRoleSessions is Azure's analogue of a session revoke for a
-// principal (roleName is its object id): it deletes every role assignment
+// RemoveGrants is Azure's cut for a principal whose tokens cannot be
+// revoked (principal is its object id): it deletes every role assignment
 // of the principal in the subscription, so all of its tokens, cached or
 // stolen, are denied from the next call on. It cannot be undone by the
 // token holder; restoring access means re-creating the assignments.
-// before is ignored (Azure has no token-issue-time condition).
-func (i *identity) RevokeRoleSessions(ctx context.Context, roleName string, before time.Time) (*providers.SessionRevocation, error) {
-	p := i.p
-	if roleName == "" {
-		return nil, opErr("RevokeRoleSessions", "", providers.ErrInvalid, "", "principal object id is empty")
+func (p *Provider) RemoveGrants(ctx context.Context, principal string) (*providers.Revocation, error) {
+	if principal == "" {
+		return nil, opErr("RemoveGrants", "", providers.ErrInvalid, "", "principal object id is empty")
 	}
-	n, err := p.removeRoleAssignments(ctx, roleName)
+	n, err := p.removeRoleAssignments(ctx, principal)
 	if err != nil {
 		return nil, err
 	}
-	return &providers.SessionRevocation{Role: roleName, PolicyName: fmt.Sprintf("role-assignments-removed:%d", n), Before: p.sleeper.Now()}, nil
+	return &providers.Revocation{Principal: providers.Ref(providers.CloudAzure, providers.KindPrincipal, principal),
+		Method: providers.RevokeRemoveGrants, Cutoff: p.sleeper.Now(), Grants: n,
+		Detail: fmt.Sprintf("%d role assignment(s) deleted", n)}, nil
 }
 
 // RoleAssignments lists the role assignments of a principal anywhere in the
@@ -132,9 +125,22 @@ func (p *Provider) removeRoleAssignments(ctx context.Context, principalID string
 	return n, nil
 }
 
-// DisableAccessKey is not available: service principal secrets are
-// managed through Microsoft Graph, not Resource Manager.
-func (i *identity) DisableAccessKey(ctx context.Context, user, keyID string) error {
-	return opErr("DisableAccessKey", user+"/"+keyID, providers.ErrUnsupported, "",
-		"Azure service principal credentials are managed through Microsoft Graph (removePassword), not Resource Manager")
+// RemoveInstanceIdentity sets the VM's identity to None and nothing else,
+// the console habit: the token stolen from IMDS stays valid about 24 hours
+// and, the role assignments intact, keeps authorizing.
+func (p *Provider) RemoveInstanceIdentity(ctx context.Context, instanceID string) (*providers.IdentityDetachment, error) {
+	ref, err := p.parseVM("RemoveInstanceIdentity", instanceID)
+	if err != nil {
+		return nil, err
+	}
+	poller, err := p.vms.BeginUpdate(ctx, ref.rg, ref.name, armcompute.VirtualMachineUpdate{
+		Identity: &armcompute.VirtualMachineIdentity{Type: to.Ptr(armcompute.ResourceIdentityTypeNone)}}, nil)
+	if err != nil {
+		return nil, wrapErr("compute:VirtualMachines.BeginUpdate(identity None)", ref.id, err)
+	}
+	if _, err := waitLRO(ctx, p, poller, "compute:VirtualMachines.BeginUpdate(identity None)", ref.id, lroTimeout); err != nil {
+		return nil, err
+	}
+	p.log.Info("instance identity removed, role assignments kept (naive)", "instance", ref.id)
+	return &providers.IdentityDetachment{Instance: ref.id}, nil
 }

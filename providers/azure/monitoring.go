@@ -12,12 +12,6 @@ import (
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
-// monitoring implements providers.Monitoring on Azure Monitor metric
-// alert rules.
-type monitoring struct{ p *Provider }
-
-var _ providers.Monitoring = (*monitoring)(nil)
-
 var comparisons = map[armmonitor.Operator]string{
 	armmonitor.OperatorGreaterThan: "GreaterThanThreshold", armmonitor.OperatorGreaterThanOrEqual: "GreaterThanOrEqualToThreshold",
 	armmonitor.OperatorLessThan: "LessThanThreshold", armmonitor.OperatorLessThanOrEqual: "LessThanOrEqualToThreshold",
@@ -28,8 +22,8 @@ var comparisons = map[armmonitor.Operator]string{
 // lives in Alerts Management), so the state is evaluated here the way the
 // rule does: the aggregated metric over the last complete window against
 // the threshold; no data is INSUFFICIENT_DATA.
-func (m *monitoring) Alarms(ctx context.Context) ([]providers.Alarm, error) {
-	p := m.p
+func (m *Provider) Alarms(ctx context.Context) ([]providers.Alarm, error) {
+	p := m
 	var out []providers.Alarm
 	pg := p.alerts.NewListBySubscriptionPager(nil)
 	for pg.More() {
@@ -47,7 +41,7 @@ func (m *monitoring) Alarms(ctx context.Context) ([]providers.Alarm, error) {
 	return out, nil
 }
 
-func (m *monitoring) evaluate(ctx context.Context, r *armmonitor.MetricAlertResource) (providers.Alarm, bool) {
+func (m *Provider) evaluate(ctx context.Context, r *armmonitor.MetricAlertResource) (providers.Alarm, bool) {
 	pr := r.Properties
 	if pr == nil || len(pr.Scopes) != 1 {
 		return providers.Alarm{}, false
@@ -63,7 +57,7 @@ func (m *monitoring) evaluate(ctx context.Context, r *armmonitor.MetricAlertReso
 			window = d
 		}
 	}
-	a := providers.Alarm{Name: str(r.Name), Resource: str(pr.Scopes[0]), Metric: str(c.MetricName), For: window,
+	a := providers.Alarm{Name: str(r.Name), Resource: providers.Ref(providers.CloudAzure, providers.KindVM, str(pr.Scopes[0])), Metric: str(c.MetricName), For: window,
 		State: providers.AlarmStateInsufficientData}
 	if c.Threshold != nil {
 		a.Threshold = *c.Threshold
@@ -71,7 +65,7 @@ func (m *monitoring) evaluate(ctx context.Context, r *armmonitor.MetricAlertReso
 	if c.Operator != nil {
 		a.Comparison = comparisons[*c.Operator]
 	}
-	now := m.p.sleeper.Now().UTC()
+	now := m.sleeper.Now().UTC()
 	end := now.Truncate(time.Minute)
 	start := end.Add(-window)
 	agg := "Average"
@@ -82,11 +76,11 @@ func (m *monitoring) evaluate(ctx context.Context, r *armmonitor.MetricAlertReso
 	// the metric alert's evaluation (a sliding window, every minute). Asking
 	// the API for one window-sized interval would bucket by interval
 	// boundaries instead, and a partial last bucket would decide the state.
-	res, err := m.p.metrics.List(ctx, a.Resource, &armmonitor.MetricsClientListOptions{
+	res, err := m.metrics.List(ctx, a.Resource.ID, &armmonitor.MetricsClientListOptions{
 		Metricnames: to.Ptr(a.Metric), Timespan: to.Ptr(start.Format(time.RFC3339) + "/" + end.Format(time.RFC3339)),
 		Interval: to.Ptr("PT1M"), Aggregation: to.Ptr(agg)})
 	if err != nil {
-		a.Reason = fmt.Sprintf("metric query failed: %v", wrapErr("monitor:Metrics.List", a.Resource, err))
+		a.Reason = fmt.Sprintf("metric query failed: %v", wrapErr("monitor:Metrics.List", a.Resource.ID, err))
 		return a, true
 	}
 	v := aggregatePoints(res.Value, agg)

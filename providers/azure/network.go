@@ -16,11 +16,6 @@ import (
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
-// network implements providers.Network with NSGs.
-type network struct{ p *Provider }
-
-var _ providers.Network = (*network)(nil)
-
 // isolationPrefix names the quarantine NSGs (one per resource group,
 // location and examiner CIDR set).
 const isolationPrefix = "firedrill-isolation-"
@@ -35,8 +30,24 @@ const isolationPrefix = "firedrill-isolation-"
 //
 // The quarantine also denies outbound HTTPS to Azure, so Run Command (and
 // memory capture) no longer work afterwards: capture memory first.
-func (n *network) Isolate(ctx context.Context, instanceID string, opts providers.IsolateOptions) (*providers.IsolationResult, error) {
-	p := n.p
+func (p *Provider) IsolateInstance(ctx context.Context, instanceID string, opts providers.IsolateOptions) (*providers.IsolationResult, error) {
+	return p.isolate(ctx, instanceID, opts, "")
+}
+
+// IsolateNaively is the console habit kept so a drill can show why it
+// fails: a deny-all NSG without flushConnection, every NIC moved onto it.
+// NSGs are stateful and "existing connections are not reevaluated", so an
+// established session survives. groupName defaults to quarantine-nsg.
+func (p *Provider) IsolateNaively(ctx context.Context, instanceID, groupName string) (*providers.IsolationResult, error) {
+	if groupName == "" {
+		groupName = "quarantine-nsg"
+	}
+	return p.isolate(ctx, instanceID, providers.IsolateOptions{}, groupName)
+}
+
+// isolate moves every NIC of the VM onto a deny-all NSG: the quarantine
+// NSG with flushConnection, or (naiveName set) a plain one of that name.
+func (p *Provider) isolate(ctx context.Context, instanceID string, opts providers.IsolateOptions, naiveName string) (*providers.IsolationResult, error) {
 	for _, c := range opts.AllowCIDRs {
 		if _, _, err := net.ParseCIDR(c); err != nil {
 			return nil, opErr("Isolate", instanceID, providers.ErrInvalid, "", fmt.Sprintf("AllowCIDRs: %q is not a CIDR", c))
@@ -57,6 +68,9 @@ func (n *network) Isolate(ctx context.Context, instanceID string, opts providers
 		h := sha256.Sum256([]byte(strings.Join(allow, ",")))
 		name += "-" + hex.EncodeToString(h[:4])
 	}
+	if naiveName != "" {
+		name = naiveName
+	}
 	rules := []*armnetwork.SecurityRule{}
 	for i, c := range allow {
 		rules = append(rules, nsgRule(fmt.Sprintf("AllowExaminer%d", i+1), int32(100+i), armnetwork.SecurityRuleDirectionInbound,
@@ -70,7 +84,7 @@ func (n *network) Isolate(ctx context.Context, instanceID string, opts providers
 		tags["firedrill-case"] = to.Ptr(opts.CaseID)
 	}
 	poller, err := p.nsgs.BeginCreateOrUpdate(ctx, ref.rg, name, armnetwork.SecurityGroup{Location: to.Ptr(loc), Tags: tags,
-		Properties: &armnetwork.SecurityGroupPropertiesFormat{SecurityRules: rules, FlushConnection: to.Ptr(true)}}, nil)
+		Properties: &armnetwork.SecurityGroupPropertiesFormat{SecurityRules: rules, FlushConnection: to.Ptr(naiveName == "")}}, nil)
 	if err != nil {
 		return nil, wrapErr("network:SecurityGroups.BeginCreateOrUpdate", name, err)
 	}

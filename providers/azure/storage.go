@@ -20,21 +20,15 @@ import (
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
-// storage implements providers.Storage on the Blob service data plane
-// (Put Blob / Get Blob with an Entra ID token), through azcore's pipeline.
-type storage struct{ p *Provider }
-
-var _ providers.Storage = (*storage)(nil)
-
 // blobAPIVersion is the Blob service version sent in x-ms-version.
 const blobAPIVersion = "2025-11-05"
 
-func (s *storage) blobURL(bucket, key string) (string, error) {
+func (s *Provider) objectURL(bucket, key string) (string, error) {
 	acct, container, err := splitBucket("blob", bucket)
 	if err != nil {
 		return "", err
 	}
-	return s.p.blobURL(acct) + "/" + container + "/" + strings.TrimPrefix(key, "/"), nil
+	return s.blobURL(acct) + "/" + container + "/" + strings.TrimPrefix(key, "/"), nil
 }
 
 // metaKey turns a tag key into a valid metadata name (a C# identifier).
@@ -54,9 +48,9 @@ func metaKey(k string) string {
 // PutEvidenceObject uploads a block blob with a Content-MD5 the service
 // verifies on receipt; tags become blob metadata. bucket is
 // "<storage account>/<container>".
-func (s *storage) PutEvidenceObject(ctx context.Context, bucket, key string, body []byte, tags map[string]string) (*providers.Evidence, error) {
-	p := s.p
-	u, err := s.blobURL(bucket, key)
+func (s *Provider) PutEvidenceObject(ctx context.Context, bucket, key string, body []byte, tags map[string]string) (*providers.Evidence, error) {
+	p := s
+	u, err := s.objectURL(bucket, key)
 	if err != nil {
 		return nil, err
 	}
@@ -97,9 +91,9 @@ func (s *storage) PutEvidenceObject(ctx context.Context, bucket, key string, bod
 
 // HashObject streams the blob and hashes the bytes returned (never a
 // stored checksum: evidence integrity rests on it).
-func (s *storage) HashObject(ctx context.Context, bucket, key string) (*providers.ObjectInfo, error) {
-	p := s.p
-	u, err := s.blobURL(bucket, key)
+func (s *Provider) HashObject(ctx context.Context, bucket, key string) (*providers.ObjectInfo, error) {
+	p := s
+	u, err := s.objectURL(bucket, key)
 	if err != nil {
 		return nil, err
 	}

@@ -45,23 +45,23 @@ func runAzureDrill(t *testing.T) (string, time.Duration) {
 	ctx := context.Background()
 	clk.Go(ctx, "responder", func(ctx context.Context) {
 		vm := env.VMs[0]
-		inst, err := p.Compute().DescribeInstance(ctx, vm)
+		inst, err := p.DescribeInstance(ctx, vm)
 		rec("describe %v %s", err, inst.State)
-		ev, err := p.Compute().SnapshotDisks(ctx, vm, map[string]string{"case": "drill"})
+		ev, err := p.SnapshotDisks(ctx, vm, map[string]string{"case": "drill"})
 		rec("snapshot %v %d", err, len(ev))
 		ids := []string{}
 		for _, e := range ev {
 			ids = append(ids, e.ID)
 		}
-		done, err := p.Compute().WaitForSnapshots(ctx, ids, time.Hour)
+		done, err := p.WaitForSnapshots(ctx, ids, time.Hour)
 		rec("snapshots %v %d %s", err, len(done), strings.Join(ids, ","))
-		mem, err := p.Exec().CaptureMemory(ctx, vm, env.StorageAccount+"/"+env.EvidenceContainer, providers.MemoryOptions{})
+		mem, err := p.CaptureMemory(ctx, vm, env.StorageAccount+"/"+env.EvidenceContainer, providers.MemoryOptions{})
 		rec("memory %v %s", err, mem.SHA256)
-		_, err = p.Network().Isolate(ctx, vm, providers.IsolateOptions{})
+		_, err = p.IsolateInstance(ctx, vm, providers.IsolateOptions{})
 		rec("isolate %v", err)
-		_, err = p.Identity().DetachInstanceIdentity(ctx, vm, providers.DetachRemove, "")
+		_, err = p.DetachInstanceIdentity(ctx, vm, providers.DetachRemove, "")
 		rec("identity %v", err)
-		evs, err := p.Audit().Query(ctx, providers.AuditQuery{Resource: vm, Start: start})
+		evs, err := p.QueryAudit(ctx, providers.AuditQuery{Resource: vm, Start: start})
 		rec("audit %v %d", err, len(evs))
 	})
 	require.NoError(t, clk.Run(ctx))

@@ -15,8 +15,6 @@ import (
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
-type auditCap struct{ p *Provider }
-
 // auditFilter builds a Logging query for the Cloud Audit Logs of the
 // project from the neutral query; every field filters server-side.
 func (p *Provider) auditFilter(q providers.AuditQuery) string {
@@ -64,8 +62,8 @@ func (p *Provider) pace(ctx context.Context) error {
 
 // Query reads the project's audit logs (Admin Activity, and Data Access
 // where enabled), oldest first, paging until Max entries or the end.
-func (a *auditCap) Query(ctx context.Context, q providers.AuditQuery) ([]providers.AuditEvent, error) {
-	p := a.p
+func (a *Provider) QueryAudit(ctx context.Context, q providers.AuditQuery) ([]providers.AuditEvent, error) {
+	p := a
 	req := &loggingpb.ListLogEntriesRequest{ResourceNames: []string{"projects/" + p.project}, Filter: p.auditFilter(q),
 		OrderBy: "timestamp asc", PageSize: 1000}
 	if q.Max > 0 && q.Max < 1000 {
@@ -90,7 +88,13 @@ func (a *auditCap) Query(ctx context.Context, q providers.AuditQuery) ([]provide
 			return out, err
 		}
 		for _, le := range page {
-			out = append(out, auditEvent(le))
+			ev := auditEvent(le)
+			// A service account calls as its email.
+			if q.Role != "" && !strings.EqualFold(ev.Principal, q.Role) &&
+				!strings.HasSuffix(strings.ToLower(ev.Principal), "/"+strings.ToLower(q.Role)) {
+				continue
+			}
+			out = append(out, ev)
 			if q.Max > 0 && len(out) >= q.Max {
 				return out, nil
 			}

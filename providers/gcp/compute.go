@@ -129,8 +129,6 @@ func (p *Provider) waitOp(ctx context.Context, opName, resource string, op *comp
 	}
 }
 
-type computeCap struct{ p *Provider }
-
 // neutralState maps GCE statuses onto the neutral (EC2-style) names.
 func neutralState(s string) string {
 	switch s {
@@ -166,8 +164,8 @@ func migOf(inst *computepb.Instance, project string) string {
 
 // DescribeInstance records the VM: NICs with their network tags, disks,
 // service account, MIG membership and deletion protection.
-func (c *computeCap) DescribeInstance(ctx context.Context, id string) (*providers.Instance, error) {
-	p := c.p
+func (c *Provider) DescribeInstance(ctx context.Context, id string) (*providers.Instance, error) {
+	p := c
 	ref, err := p.resolve(ctx, id)
 	if err != nil {
 		return nil, err
@@ -263,8 +261,8 @@ func snapshotName(disk string, t time.Time) string {
 // SnapshotDisks snapshots every disk of the VM, back to back. GCE has no
 // multi-disk crash-consistent snapshot in the v1 API, so each disk is its
 // own point in time, seconds apart; the evidence is pending until READY.
-func (c *computeCap) SnapshotDisks(ctx context.Context, instanceID string, tags map[string]string) ([]providers.Evidence, error) {
-	p := c.p
+func (c *Provider) SnapshotDisks(ctx context.Context, instanceID string, tags map[string]string) ([]providers.Evidence, error) {
+	p := c
 	ref, err := p.resolve(ctx, instanceID)
 	if err != nil {
 		return nil, err
@@ -304,8 +302,8 @@ func (c *computeCap) SnapshotDisks(ctx context.Context, instanceID string, tags 
 
 // WaitForSnapshots polls until every snapshot is READY (or FAILED) or the
 // timeout of Sleeper time passes.
-func (c *computeCap) WaitForSnapshots(ctx context.Context, ids []string, timeout time.Duration) ([]providers.Evidence, error) {
-	p := c.p
+func (c *Provider) WaitForSnapshots(ctx context.Context, ids []string, timeout time.Duration) ([]providers.Evidence, error) {
+	p := c
 	deadline := p.deadline(timeout)
 	out := make([]providers.Evidence, len(ids))
 	done := make([]bool, len(ids))
@@ -363,8 +361,8 @@ func (c *computeCap) WaitForSnapshots(ctx context.Context, ids []string, timeout
 // MIG member: the disks are still kept, and the error (ErrConflict) says to
 // abandon the VM first (ProtectFromScaling), which is the only protection
 // from the group's own deletions.
-func (c *computeCap) ProtectFromTermination(ctx context.Context, instanceID string) (*providers.TerminationProtection, error) {
-	p := c.p
+func (c *Provider) ProtectFromTermination(ctx context.Context, instanceID string) (*providers.TerminationProtection, error) {
+	p := c
 	ref, err := p.resolve(ctx, instanceID)
 	if err != nil {
 		return nil, err
@@ -407,8 +405,8 @@ func (c *computeCap) ProtectFromTermination(ctx context.Context, instanceID stri
 // every mode: GCE has no per-VM scale-in protection or standby. The VM
 // keeps running, unmanaged, and the group's target size shrinks by one, so
 // the group neither deletes it nor replaces it.
-func (c *computeCap) ProtectFromScaling(ctx context.Context, instanceID string, opts providers.ScalingOptions) (*providers.ScalingResult, error) {
-	p := c.p
+func (c *Provider) ProtectFromScaling(ctx context.Context, instanceID string, opts providers.ScalingOptions) (*providers.ScalingResult, error) {
+	p := c
 	ref, err := p.resolve(ctx, instanceID)
 	if err != nil {
 		return nil, err
@@ -445,8 +443,8 @@ func (c *computeCap) ProtectFromScaling(ctx context.Context, instanceID string, 
 // Stop stops the VM and waits until it is TERMINATED (GCE's "stopped").
 // Hibernation is not offered: GCE's suspend keeps memory, but not in a
 // form an investigator can read.
-func (c *computeCap) Stop(ctx context.Context, instanceID string, opts providers.StopOptions) error {
-	p := c.p
+func (c *Provider) StopInstance(ctx context.Context, instanceID string, opts providers.StopOptions) error {
+	p := c
 	if opts.Hibernate {
 		return opErr("compute.instances.suspend", instanceID, providers.ErrUnsupported, "hibernateUnsupported",
 			"GCE suspend keeps memory but not readable as evidence; stop instead")
@@ -494,8 +492,8 @@ func (p *Provider) stopAndWait(ctx context.Context, ref instanceRef, timeout tim
 // firewall targets, used by Isolate). Keys and values are sanitised to
 // GCE's label rules. A concurrent change (412 on the fingerprint) is
 // retried with a fresh read.
-func (c *computeCap) Tag(ctx context.Context, resourceIDs []string, tags map[string]string) error {
-	p := c.p
+func (c *Provider) Tag(ctx context.Context, resourceIDs []string, tags map[string]string) error {
+	p := c
 	labels := sanitizeLabels(tags)
 	var errs []error
 	for _, id := range resourceIDs {

@@ -55,7 +55,7 @@ func runGCPDrill(t *testing.T) string {
 	clk.Go(ctx, "responder", func(ctx context.Context) {
 		var fs []providers.Finding
 		for len(fs) == 0 {
-			fs, err = p.Findings().List(ctx, start)
+			fs, err = p.ListFindings(ctx, start)
 			if err != nil {
 				step("findings", err)
 				return
@@ -65,21 +65,25 @@ func runGCPDrill(t *testing.T) string {
 			}
 		}
 		step("finding "+fs[0].Type, nil)
-		_, err := p.Compute().DescribeInstance(ctx, fs[0].ResourceID)
+		_, err := p.DescribeInstance(ctx, fs[0].ResourceID)
 		step("describe", err)
-		_, err = p.Compute().ProtectFromScaling(ctx, miner, providers.ScalingOptions{})
+		_, err = p.ProtectFromScaling(ctx, miner, providers.ScalingOptions{})
 		step("abandon", err)
-		_, err = p.Compute().ProtectFromTermination(ctx, miner)
+		_, err = p.ProtectFromTermination(ctx, miner)
 		step("protect", err)
-		evs, err := p.Compute().SnapshotDisks(ctx, miner, map[string]string{"case": "drill"})
+		evs, err := p.SnapshotDisks(ctx, miner, map[string]string{"case": "drill"})
 		step("snapshot", err)
-		_, err = p.Network().Isolate(ctx, miner, providers.IsolateOptions{})
+		_, err = p.IsolateInstance(ctx, miner, providers.IsolateOptions{})
 		step("isolate", err)
-		_, err = p.Identity().DetachInstanceIdentity(ctx, miner, providers.DetachRemove, "")
+		_, err = p.DetachInstanceIdentity(ctx, miner, providers.DetachRemove, "")
 		step("detach", err)
-		rev, err := p.Identity().RevokeRoleSessions(ctx, env.ServiceAccount, time.Time{})
-		step(fmt.Sprintf("revoke (%d VMs in blast radius)", strings.Count(rev.PolicyName, "instances/")), err)
-		_, err = p.Compute().WaitForSnapshots(ctx, []string{evs[0].ID, evs[1].ID}, time.Hour)
+		rev, err := p.RevokeSessions(ctx, env.ServiceAccount)
+		n := 0
+		if rev != nil {
+			n = len(rev.BlastRadius)
+		}
+		step(fmt.Sprintf("revoke (%d VMs in blast radius)", n), err)
+		_, err = p.WaitForSnapshots(ctx, []string{evs[0].ID, evs[1].ID}, time.Hour)
 		step("snapshots ready", err)
 	})
 	require.NoError(t, clk.Run(ctx))

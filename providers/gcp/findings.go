@@ -13,14 +13,12 @@ import (
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
-type findings struct{ p *Provider }
-
 // List returns the project's active Security Command Center findings
 // created or seen at or after since, oldest first. The time cut is made
 // locally because a finding can surface (create_time) long after its event
 // (event_time), and a responder must not miss it.
-func (f *findings) List(ctx context.Context, since time.Time) ([]providers.Finding, error) {
-	p := f.p
+func (f *Provider) ListFindings(ctx context.Context, since time.Time) ([]providers.Finding, error) {
+	p := f
 	parent := "projects/" + p.project + "/sources/-"
 	var out []providers.Finding
 	err := p.call(ctx, "securitycenter.findings.list", parent, func(ctx context.Context) error {
@@ -60,6 +58,9 @@ func (f *findings) List(ctx context.Context, since time.Time) ([]providers.Findi
 			if k := fd.GetAccess().GetServiceAccountKeyName(); k != "" {
 				nf.AccessKeyID = path.Base(k)
 			}
+			if kind, ok := sccResourceKinds[r.GetResource().GetType()]; ok && nf.ResourceID != "" {
+				nf.Resource = providers.Ref(providers.CloudGCP, kind, nf.ResourceID)
+			}
 			out = append(out, nf)
 		}
 	})
@@ -86,4 +87,15 @@ func severity(s securitycenterpb.Finding_Severity) float64 {
 		return 2
 	}
 	return 0
+}
+
+// sccResourceKinds types Security Command Center's resource types.
+var sccResourceKinds = map[string]providers.Kind{
+	"google.compute.Instance":              providers.KindVM,
+	"google.compute.Disk":                  providers.KindDisk,
+	"google.compute.Firewall":              providers.KindNetworkRule,
+	"google.iam.ServiceAccount":            providers.KindPrincipal,
+	"google.cloud.storage.Bucket":          providers.KindBucket,
+	"google.cloud.functions.CloudFunction": providers.KindFunction,
+	"google.container.Cluster":             providers.KindCluster,
 }

@@ -154,7 +154,34 @@ func (p *Provider) bind(ctx context.Context) (context.Context, func()) {
 	return callctx.SetHeaders(ctx, callHeader, id), func() { p.calls.Delete(id) }
 }
 
-var _ providers.Provider = (*Provider)(nil)
+// What GCP can do, as the responder's domain interfaces. Service accounts
+// are revoked by disabling them (every token at once, every user of the
+// account). There is no first-party run-command, hence no CommandRunner or
+// MemoryCapturer (suspend keeps memory, but not readably); no
+// EvidenceStore yet (evidence objects on Cloud Storage need
+// cloud.google.com/go/storage, which the module does not depend on;
+// snapshots, the main evidence on GCP, stay in the project); no AlarmReader
+// (Cloud Monitoring alert policies are not modelled: playbooks trigger on
+// Security Command Center findings). MIG members are protected by
+// abandoning them; isolation needs an access-config churn.
+var (
+	_ providers.Provider             = (*Provider)(nil)
+	_ providers.InstanceDescriber    = (*Provider)(nil)
+	_ providers.DiskSnapshotter      = (*Provider)(nil)
+	_ providers.TerminationProtector = (*Provider)(nil)
+	_ providers.ScalingProtector     = (*Provider)(nil)
+	_ providers.InstanceStopper      = (*Provider)(nil)
+	_ providers.Tagger               = (*Provider)(nil)
+	_ providers.NetworkIsolator      = (*Provider)(nil)
+	_ providers.NaiveIsolator        = (*Provider)(nil)
+	_ providers.CallerIdentifier     = (*Provider)(nil)
+	_ providers.IdentityDetacher     = (*Provider)(nil)
+	_ providers.NaiveIdentityRemover = (*Provider)(nil)
+	_ providers.SessionRevoker       = (*Provider)(nil)
+	_ providers.AccessKeyDisabler    = (*Provider)(nil)
+	_ providers.AuditReader          = (*Provider)(nil)
+	_ providers.FindingsReader       = (*Provider)(nil)
+)
 
 type options struct {
 	sleeper       providers.Sleeper
@@ -365,53 +392,6 @@ func (p *Provider) Cloud() string { return providers.CloudGCP }
 
 // Target is the target the provider was built for.
 func (p *Provider) Target() providers.Target { return p.target }
-
-// Capabilities of GCP: service accounts are revoked by disabling them
-// (every token at once, every user of the account); there is no
-// run-command, no memory capture, no hibernation (suspend keeps memory but
-// not readable); MIG members are protected by abandoning them; isolation
-// needs no transition group, but an access-config churn.
-func (p *Provider) Capabilities() providers.Capabilities {
-	return providers.Capabilities{
-		CanRevokeSessions:         true,
-		CanRunCommand:             false,
-		CanCaptureMemory:          false,
-		CanProtectFromScaling:     true,
-		CanProtectFromTermination: true,
-		CanHibernate:              false,
-		CanDisableAccessKeys:      true,
-		NeedsTwoStepIsolation:     false,
-		AuditDelay:                time.Minute,
-	}
-}
-
-// Compute returns the Compute Engine capability.
-func (p *Provider) Compute() providers.Compute { return &computeCap{p} }
-
-// Network returns the VPC firewall isolation capability.
-func (p *Provider) Network() providers.Network { return &network{p} }
-
-// Identity returns the IAM service-account capability.
-func (p *Provider) Identity() providers.Identity { return &identity{p} }
-
-// Audit returns the Cloud Audit Logs capability.
-func (p *Provider) Audit() providers.Audit { return &auditCap{p} }
-
-// Findings returns the Security Command Center capability.
-func (p *Provider) Findings() providers.Findings { return &findings{p} }
-
-// Exec is nil: GCP has no first-party run-command (see the package doc for
-// the fallback).
-func (p *Provider) Exec() providers.Exec { return nil }
-
-// Storage is nil: evidence objects on Cloud Storage need
-// cloud.google.com/go/storage, which the module does not depend on yet.
-// Snapshots, the main evidence on GCP, stay in the project.
-func (p *Provider) Storage() providers.Storage { return nil }
-
-// Monitoring is nil: Cloud Monitoring alert policies are not modelled yet;
-// playbooks trigger on Security Command Center findings instead.
-func (p *Provider) Monitoring() providers.Monitoring { return nil }
 
 // noRetry switches a client call's own retries off: they sleep on the wall
 // clock, and the provider retries through the Sleeper instead.

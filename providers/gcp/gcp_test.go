@@ -23,15 +23,19 @@ import (
 
 func TestCapabilitiesDeclareGaps(t *testing.T) {
 	f := newFixture(t)
-	c := f.p.Capabilities()
-	require.False(t, c.CanRunCommand)
-	require.False(t, c.CanCaptureMemory)
-	require.True(t, c.CanRevokeSessions)
-	require.Nil(t, f.p.Exec(), "GCP has no run-command")
-	require.Nil(t, f.p.Storage())
-	require.Nil(t, f.p.Monitoring())
+	var p providers.Provider = f.p
+	_, runs := p.(providers.CommandRunner)
+	require.False(t, runs, "GCP has no run-command")
+	_, captures := p.(providers.MemoryCapturer)
+	require.False(t, captures)
+	_, revokes := p.(providers.SessionRevoker)
+	require.True(t, revokes)
+	_, stores := p.(providers.EvidenceStore)
+	require.False(t, stores)
+	_, alarms := p.(providers.AlarmReader)
+	require.False(t, alarms)
 	require.Equal(t, providers.CloudGCP, f.p.Cloud())
-	id, err := f.p.Identity().CallerIdentity(context.Background())
+	id, err := f.p.CallerIdentity(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, project, id.Account)
 	require.Equal(t, f.responder, id.ARN)
@@ -45,7 +49,7 @@ func TestCapabilitiesDeclareGaps(t *testing.T) {
 func TestDescribeInstance(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	got, err := f.p.Compute().DescribeInstance(ctx, f.miner.Name) // a bare name is looked up across zones
+	got, err := f.p.DescribeInstance(ctx, f.miner.Name) // a bare name is looked up across zones
 	require.NoError(t, err)
 	require.Equal(t, f.miner.Key, got.ID)
 	require.Equal(t, "running", got.State)
@@ -60,29 +64,29 @@ func TestDescribeInstance(t *testing.T) {
 	require.True(t, got.Disks[0].DeleteOnTermination)
 	require.False(t, got.TerminationProtected)
 
-	_, err = f.p.Compute().DescribeInstance(ctx, "projects/firedrill-test/zones/us-central1-a/instances/nope")
+	_, err = f.p.DescribeInstance(ctx, "projects/firedrill-test/zones/us-central1-a/instances/nope")
 	require.ErrorIs(t, err, providers.ErrNotFound)
 	var ge interface{ Error() string }
 	require.ErrorAs(t, err, &ge)
-	_, err = f.p.Compute().DescribeInstance(ctx, "nope")
+	_, err = f.p.DescribeInstance(ctx, "nope")
 	require.ErrorIs(t, err, providers.ErrNotFound)
 }
 
 func TestSnapshotDisksAndWait(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	evs, err := f.p.Compute().SnapshotDisks(ctx, f.miner.Key, map[string]string{"Case": "IR-2026-001"})
+	evs, err := f.p.SnapshotDisks(ctx, f.miner.Key, map[string]string{"Case": "IR-2026-001"})
 	require.NoError(t, err)
 	require.Len(t, evs, 2)
 	require.Equal(t, "pending", evs[0].State)
 	require.Equal(t, "ir-2026-001", evs[0].Tags["case"], "labels are sanitised to GCE's rules")
 	ids := []string{evs[0].ID, evs[1].ID}
-	done, err := f.p.Compute().WaitForSnapshots(ctx, ids, time.Hour)
+	done, err := f.p.WaitForSnapshots(ctx, ids, time.Hour)
 	require.NoError(t, err)
 	for _, ev := range done {
 		require.Equal(t, "completed", ev.State)
 	}
-	_, err = f.p.Compute().WaitForSnapshots(ctx, []string{"projects/firedrill-test/global/snapshots/nope"}, time.Minute)
+	_, err = f.p.WaitForSnapshots(ctx, []string{"projects/firedrill-test/global/snapshots/nope"}, time.Minute)
 	require.ErrorIs(t, err, providers.ErrNotFound)
 }
 
@@ -93,25 +97,25 @@ func TestProtectMIGMemberNeedsAbandon(t *testing.T) {
 	require.NoError(t, f.env.World.GCEScheduleResizeLocked(f.migKey, gcpsimtest.Start.Add(2*time.Hour), 1, nil))
 	f.env.World.Unlock()
 
-	prot, err := f.p.Compute().ProtectFromTermination(ctx, f.miner.Key)
+	prot, err := f.p.ProtectFromTermination(ctx, f.miner.Key)
 	require.ErrorIs(t, err, providers.ErrConflict, "GCE refuses deletion protection on a MIG member")
 	require.Equal(t, "memberOfManagedInstanceGroup", providers.Code(err))
 	require.Len(t, prot.PreviousDeleteOnTermination, 2)
 
-	res, err := f.p.Compute().ProtectFromScaling(ctx, f.miner.Key, providers.ScalingOptions{Mode: providers.ScalingProtect})
+	res, err := f.p.ProtectFromScaling(ctx, f.miner.Key, providers.ScalingOptions{Mode: providers.ScalingProtect})
 	require.NoError(t, err)
 	require.Equal(t, f.migKey, res.Group)
 	require.Equal(t, "Abandoned", res.LifecycleState)
-	_, err = f.p.Compute().ProtectFromTermination(ctx, f.miner.Key)
+	_, err = f.p.ProtectFromTermination(ctx, f.miner.Key)
 	require.NoError(t, err)
-	got, err := f.p.Compute().DescribeInstance(ctx, f.miner.Key)
+	got, err := f.p.DescribeInstance(ctx, f.miner.Key)
 	require.NoError(t, err)
 	require.True(t, got.TerminationProtected)
 	require.Empty(t, got.ScalingGroup)
 	for _, d := range got.Disks {
 		require.False(t, d.DeleteOnTermination)
 	}
-	res, err = f.p.Compute().ProtectFromScaling(ctx, f.miner.Key, providers.ScalingOptions{})
+	res, err = f.p.ProtectFromScaling(ctx, f.miner.Key, providers.ScalingOptions{})
 	require.NoError(t, err)
 	require.Empty(t, res.Group, "no longer in a group: nothing to do")
 
@@ -127,7 +131,7 @@ func TestNaiveMIGScaleInLosesEvidence(t *testing.T) {
 	require.NoError(t, f.env.World.GCEScheduleResizeLocked(f.migKey, gcpsimtest.Start.Add(time.Hour), 2, nil))
 	f.env.World.Unlock()
 	f.env.Clock.Advance(2 * time.Hour)
-	_, err := f.p.Compute().DescribeInstance(context.Background(), f.miner.Key)
+	_, err := f.p.DescribeInstance(context.Background(), f.miner.Key)
 	require.ErrorIs(t, err, providers.ErrNotFound, "without abandoning, the MIG deleted the compromised VM")
 	f.env.World.Lock()
 	defer f.env.World.Unlock()
@@ -138,7 +142,7 @@ func TestIsolateBreaksEstablishedFlows(t *testing.T) {
 	f := newFixture(t)
 	fl, err := f.openPoolFlow(t)
 	require.NoError(t, err)
-	res, err := f.p.Network().Isolate(context.Background(), f.miner.Key, providers.IsolateOptions{CaseID: "ir-1"})
+	res, err := f.p.IsolateInstance(context.Background(), f.miner.Key, providers.IsolateOptions{CaseID: "ir-1"})
 	require.NoError(t, err)
 	require.Equal(t, gcp.DefaultQuarantineTag, res.ForensicGroup)
 	require.Equal(t, []string{"web"}, res.NICs[0].PreviousGroups)
@@ -148,7 +152,7 @@ func TestIsolateBreaksEstablishedFlows(t *testing.T) {
 
 	// Isolating a second VM on the same network reuses the rules.
 	other := f.env.Instance(t, world.GCEInstanceSpec{Name: "other", ExternalIP: true})
-	_, err = f.p.Network().Isolate(context.Background(), other.Key, providers.IsolateOptions{})
+	_, err = f.p.IsolateInstance(context.Background(), other.Key, providers.IsolateOptions{})
 	require.NoError(t, err)
 }
 
@@ -189,16 +193,16 @@ func TestDetachIdentityThenRevokeWithBlastRadius(t *testing.T) {
 	require.NoError(t, err)
 	attacker := f.provider(t, stolen.Value)
 	attackerCall := func() error {
-		_, err := attacker.Compute().DescribeInstance(ctx, f.batch.Key)
+		_, err := attacker.DescribeInstance(ctx, f.batch.Key)
 		return err
 	}
 	require.NoError(t, attackerCall())
 
-	det, err := f.p.Identity().DetachInstanceIdentity(ctx, f.miner.Key, providers.DetachRemove, "")
+	det, err := f.p.DetachInstanceIdentity(ctx, f.miner.Key, providers.DetachRemove, "")
 	require.NoError(t, err)
 	require.Equal(t, f.sa, det.PreviousProfileARN)
 	require.Equal(t, []string{f.sa}, det.Roles)
-	got, err := f.p.Compute().DescribeInstance(ctx, f.miner.Key)
+	got, err := f.p.DescribeInstance(ctx, f.miner.Key)
 	require.NoError(t, err)
 	require.Equal(t, "stopped", got.State, "the SA can only change on a stopped VM")
 	require.Nil(t, got.Identity)
@@ -207,9 +211,10 @@ func TestDetachIdentityThenRevokeWithBlastRadius(t *testing.T) {
 	users, err := f.p.ServiceAccountUsers(ctx, f.sa)
 	require.NoError(t, err)
 	require.Contains(t, users, f.batch.Key)
-	rev, err := f.p.Identity().RevokeRoleSessions(ctx, f.sa, time.Time{})
+	rev, err := f.p.RevokeSessions(ctx, f.sa)
 	require.NoError(t, err)
-	require.Contains(t, rev.PolicyName, f.batch.Key, "the blast radius names the batch VM")
+	require.Equal(t, providers.RevokeDisablePrincipal, rev.Method)
+	require.Contains(t, rev.BlastRadius, providers.Ref(providers.CloudGCP, providers.KindVM, f.batch.Key), "the blast radius names the batch VM")
 	err = attackerCall()
 	require.ErrorIs(t, err, providers.ErrAccessDenied, "disabling the SA rejects the stolen token at once")
 	f.env.World.Lock()
@@ -224,7 +229,7 @@ func TestDisableAccessKey(t *testing.T) {
 	k, err := f.env.World.AddGCPServiceAccountKeyLocked(f.sa)
 	f.env.World.Unlock()
 	require.NoError(t, err)
-	require.NoError(t, f.p.Identity().DisableAccessKey(context.Background(), f.sa, k.ID))
+	require.NoError(t, f.p.DisableAccessKey(context.Background(), f.sa, k.ID))
 	f.env.World.Lock()
 	defer f.env.World.Unlock()
 	require.True(t, k.Disabled)
@@ -235,10 +240,10 @@ func TestDisableAccessKey(t *testing.T) {
 func TestStopAndTag(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	require.ErrorIs(t, f.p.Compute().Stop(ctx, f.batch.Key, providers.StopOptions{Hibernate: true}), providers.ErrUnsupported)
-	require.NoError(t, f.p.Compute().Stop(ctx, f.batch.Key, providers.StopOptions{}))
-	require.NoError(t, f.p.Compute().Tag(ctx, []string{f.batch.Key, f.miner.Key}, map[string]string{"Incident": "IR 7"}))
-	got, err := f.p.Compute().DescribeInstance(ctx, f.batch.Key)
+	require.ErrorIs(t, f.p.StopInstance(ctx, f.batch.Key, providers.StopOptions{Hibernate: true}), providers.ErrUnsupported)
+	require.NoError(t, f.p.StopInstance(ctx, f.batch.Key, providers.StopOptions{}))
+	require.NoError(t, f.p.Tag(ctx, []string{f.batch.Key, f.miner.Key}, map[string]string{"Incident": "IR 7"}))
+	got, err := f.p.DescribeInstance(ctx, f.batch.Key)
 	require.NoError(t, err)
 	require.Equal(t, "stopped", got.State)
 	require.Equal(t, "ir-7", got.Tags["incident"])
@@ -247,16 +252,16 @@ func TestStopAndTag(t *testing.T) {
 func TestAuditQueryFindsResponderAndAttacker(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	require.NoError(t, f.p.Compute().Tag(ctx, []string{f.miner.Key}, map[string]string{"case": "ir-1"}))
+	require.NoError(t, f.p.Tag(ctx, []string{f.miner.Key}, map[string]string{"case": "ir-1"}))
 	f.env.Clock.Advance(5 * time.Minute)
-	evs, err := f.p.Audit().Query(ctx, providers.AuditQuery{Resource: f.miner.Key, Principal: f.responder})
+	evs, err := f.p.QueryAudit(ctx, providers.AuditQuery{Resource: f.miner.Key, Principal: f.responder})
 	require.NoError(t, err)
 	require.Len(t, evs, 1)
 	require.Equal(t, "v1.compute.instances.setLabels", evs[0].Operation)
 	require.Equal(t, f.responder, evs[0].Principal)
 	require.Equal(t, []string{f.miner.Key}, evs[0].Resources)
 	require.Contains(t, evs[0].Raw, "cloudaudit.googleapis.com")
-	evs, err = f.p.Audit().Query(ctx, providers.AuditQuery{Operation: "setLabels", Start: gcpsimtest.Start.Add(time.Hour)})
+	evs, err = f.p.QueryAudit(ctx, providers.AuditQuery{Operation: "setLabels", Start: gcpsimtest.Start.Add(time.Hour)})
 	require.NoError(t, err)
 	require.Empty(t, evs)
 }
@@ -267,15 +272,15 @@ func TestThrottlingIsRetriedOnTheSleeper(t *testing.T) {
 	require.NoError(t, faults.Add(fault.Rule{Cloud: "gcp", Operation: "instances.get", Kind: fault.Throttle, Times: 1}))
 	f := newFixture(t, gcpsim.WithFaults(faults))
 	before := f.env.Clock.Now()
-	_, err := f.p.Audit().Query(context.Background(), providers.AuditQuery{})
+	_, err := f.p.QueryAudit(context.Background(), providers.AuditQuery{})
 	require.NoError(t, err, "429s are retried by the provider, not the SDK")
 	require.GreaterOrEqual(t, f.env.Clock.Now().Sub(before), 3*time.Second, "1 s + 2 s of backoff on the Sleeper")
-	_, err = f.p.Compute().DescribeInstance(context.Background(), f.miner.Key)
+	_, err = f.p.DescribeInstance(context.Background(), f.miner.Key)
 	require.NoError(t, err)
 
 	require.NoError(t, faults.Add(fault.Rule{Cloud: "gcp", Operation: "instances.get", Kind: fault.Throttle}))
 	p := f.provider(t, f.env.Token(t, f.responder), gcp.WithMaxAttempts(2))
-	_, err = p.Compute().DescribeInstance(context.Background(), f.miner.Key)
+	_, err = p.DescribeInstance(context.Background(), f.miner.Key)
 	require.ErrorIs(t, err, providers.ErrThrottled)
 	require.Equal(t, "rateLimitExceeded", providers.Code(err))
 }
@@ -285,11 +290,11 @@ func TestFindingsList(t *testing.T) {
 	_, err := f.openPoolFlow(t)
 	require.NoError(t, err)
 	ctx := context.Background()
-	fs, err := f.p.Findings().List(ctx, gcpsimtest.Start)
+	fs, err := f.p.ListFindings(ctx, gcpsimtest.Start)
 	require.NoError(t, err)
 	require.Empty(t, fs)
 	f.env.Clock.Advance(2 * time.Hour)
-	fs, err = f.p.Findings().List(ctx, gcpsimtest.Start)
+	fs, err = f.p.ListFindings(ctx, gcpsimtest.Start)
 	require.NoError(t, err)
 	require.Len(t, fs, 2)
 	require.Equal(t, detect.SCCMiningBadDomain, fs[0].Type)
@@ -297,7 +302,7 @@ func TestFindingsList(t *testing.T) {
 	require.Equal(t, "Instance", fs[0].ResourceType)
 	require.Equal(t, 8.0, fs[0].Severity)
 	require.Equal(t, detect.SCCMiningCombined, fs[1].Type)
-	fs, err = f.p.Findings().List(ctx, gcpsimtest.Start.Add(3*time.Hour))
+	fs, err = f.p.ListFindings(ctx, gcpsimtest.Start.Add(3*time.Hour))
 	require.NoError(t, err)
 	require.Empty(t, fs)
 }
@@ -306,7 +311,7 @@ func TestAccessDeniedIsClassified(t *testing.T) {
 	f := newFixture(t)
 	viewer := f.env.User(t, "viewer@firedrill.test", "roles/compute.viewer")
 	p := f.provider(t, viewer)
-	err := p.Compute().Stop(context.Background(), f.batch.Key, providers.StopOptions{})
+	err := p.StopInstance(context.Background(), f.batch.Key, providers.StopOptions{})
 	require.ErrorIs(t, err, providers.ErrAccessDenied)
 	require.Equal(t, "forbidden", providers.Code(err))
 	var oe *providers.OpError

@@ -14,14 +14,12 @@ import (
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
-type identity struct{ p *Provider }
-
 // CallerIdentity reports the project and the principal the credentials
 // belong to (the key file's client_email, or the principal given with a
 // static token). GCP has no "who am I" call on these APIs, so it makes no
 // request.
-func (i *identity) CallerIdentity(ctx context.Context) (*providers.CallerIdentity, error) {
-	p := i.p
+func (i *Provider) CallerIdentity(ctx context.Context) (*providers.CallerIdentity, error) {
+	p := i
 	return &providers.CallerIdentity{Account: p.project, ARN: p.collector(), UserID: p.collector()}, nil
 }
 
@@ -32,8 +30,8 @@ func (i *identity) CallerIdentity(ctx context.Context) (*providers.CallerIdentit
 // is a separate, deliberate step. Tokens already issued stay valid until
 // they expire (up to an hour): Roles lists the previous account, whose
 // tokens RevokeRoleSessions cuts by disabling it.
-func (i *identity) DetachInstanceIdentity(ctx context.Context, instanceID string, mode providers.DetachMode, replacementProfile string) (*providers.IdentityDetachment, error) {
-	p := i.p
+func (i *Provider) DetachInstanceIdentity(ctx context.Context, instanceID string, mode providers.DetachMode, replacementProfile string) (*providers.IdentityDetachment, error) {
+	p := i
 	ref, err := p.resolve(ctx, instanceID)
 	if err != nil {
 		return nil, err
@@ -90,15 +88,14 @@ func (p *Provider) saName(role string) string {
 	return fmt.Sprintf("projects/%s/serviceAccounts/%s", p.project, role)
 }
 
-// RevokeRoleSessions disables the service account roleName (an email or
+// RevokeSessions disables the service account principal (an email or
 // projects/P/serviceAccounts/E). GCP cannot revoke tokens issued before a
-// time: disabling rejects every token of the account at once, whatever
-// before says, and it cuts every VM and workload running as the account,
-// not only the compromised one. The blast radius is logged at Warn and
-// recorded in PolicyName; ServiceAccountUsers lists it before acting.
-func (i *identity) RevokeRoleSessions(ctx context.Context, roleName string, before time.Time) (*providers.SessionRevocation, error) {
-	p := i.p
-	name := p.saName(roleName)
+// time: disabling rejects every token of the account at once, and it cuts
+// every VM and workload running as the account, not only the compromised
+// one. The blast radius is logged at Warn and returned;
+// ServiceAccountUsers lists it before acting.
+func (p *Provider) RevokeSessions(ctx context.Context, principal string) (*providers.Revocation, error) {
+	name := p.saName(principal)
 	email := name[strings.LastIndexByte(name, '/')+1:]
 	users, uerr := p.ServiceAccountUsers(ctx, email)
 	if uerr != nil {
@@ -118,19 +115,30 @@ func (i *identity) RevokeRoleSessions(ctx context.Context, roleName string, befo
 	if len(users) > 0 {
 		desc = fmt.Sprintf("iam.serviceAccounts.disable (blast radius: %d VM(s): %s)", len(users), strings.Join(users, ", "))
 	}
-	return &providers.SessionRevocation{Role: email, PolicyName: desc, Before: p.sleeper.Now(), Affected: users}, nil
+	res := &providers.Revocation{Principal: providers.Ref(providers.CloudGCP, providers.KindPrincipal, email),
+		Method: providers.RevokeDisablePrincipal, Cutoff: p.sleeper.Now(), Detail: desc}
+	for _, u := range users {
+		res.BlastRadius = append(res.BlastRadius, providers.Ref(providers.CloudGCP, providers.KindVM, u))
+	}
+	return res, nil
 }
 
 // DisableAccessKey disables (does not delete) a user-managed key of a
 // service account: user is the account's email, keyID the key id. New
 // token grants signed with the key fail; tokens already minted from it stay
-// valid until they expire, so pair it with RevokeRoleSessions when the key
-// was used.
-func (i *identity) DisableAccessKey(ctx context.Context, user, keyID string) error {
-	p := i.p
+// valid until they expire, so pair it with RevokeSessions when the key was
+// used.
+func (p *Provider) DisableAccessKey(ctx context.Context, user, keyID string) error {
 	name := p.saName(user) + "/keys/" + keyID
 	return p.call(ctx, "iam.serviceAccountKeys.disable", name, func(ctx context.Context) error {
 		_, err := p.iam.Projects.ServiceAccounts.Keys.Disable(name, &iamv1.DisableServiceAccountKeyRequest{}).Context(ctx).Do()
 		return err
 	})
+}
+
+// RemoveInstanceIdentity takes the service account off the VM (stopping it
+// first, as GCE requires) and nothing else: tokens already minted keep
+// working until they expire, and the account stays enabled.
+func (p *Provider) RemoveInstanceIdentity(ctx context.Context, instanceID string) (*providers.IdentityDetachment, error) {
+	return p.DetachInstanceIdentity(ctx, instanceID, providers.DetachRemove, "")
 }

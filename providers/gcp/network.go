@@ -14,8 +14,6 @@ import (
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
-type network struct{ p *Provider }
-
 // quarantineRules are the firewall rules for the quarantine tag on one
 // network: deny everything both ways, and (when AllowCIDRs are given) allow
 // those ranges one priority level better, since a deny wins a tie.
@@ -61,20 +59,12 @@ func (p *Provider) quarantineRules(networkURL string, allow []string) []*compute
 //     stateful and keeps established connections (a miner's pool session)
 //     alive while packets flow, and only dropping the one-to-one NAT breaks
 //     them. With DetachPublicIPs the access config is not re-added.
-func (n *network) Isolate(ctx context.Context, instanceID string, opts providers.IsolateOptions) (*providers.IsolationResult, error) {
-	p := n.p
-	ref, err := p.resolve(ctx, instanceID)
+func (p *Provider) IsolateInstance(ctx context.Context, instanceID string, opts providers.IsolateOptions) (*providers.IsolationResult, error) {
+	ref, inst, err := p.networkedInstance(ctx, instanceID)
 	if err != nil {
 		return nil, err
 	}
-	inst, err := p.getInstance(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	if len(inst.GetNetworkInterfaces()) == 0 {
-		return nil, opErr("compute.instances.setTags", ref.key(), providers.ErrConflict, "noNetworkInterface", "instance has no network interface")
-	}
-	res := &providers.IsolationResult{ForensicGroup: p.quarantineTag}
+	res := &providers.IsolationResult{ForensicGroup: p.quarantineTag, Additive: true}
 	seen := map[string]bool{}
 	for _, nic := range inst.GetNetworkInterfaces() {
 		netURL := nic.GetNetwork()
@@ -138,4 +128,62 @@ func orDefault(s, def string) string {
 func isAlreadyExists(err error) bool {
 	status, reason := errorInfo(err)
 	return status == 409 || reason == "alreadyExists"
+}
+
+// IsolateNaively is the console habit kept so a drill can show why it
+// fails: priority-0 deny-all rules for a tag (groupName, default
+// "quarantine") and the tag on the VM, without churning its external
+// access config. The VPC firewall is stateful: the established session
+// survives.
+func (p *Provider) IsolateNaively(ctx context.Context, instanceID, groupName string) (*providers.IsolationResult, error) {
+	tag := groupName
+	if tag == "" {
+		tag = "quarantine"
+	}
+	ref, inst, err := p.networkedInstance(ctx, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	network := inst.GetNetworkInterfaces()[0].GetNetwork()
+	all := []*computepb.Denied{{IPProtocol: proto.String("all")}}
+	for _, fw := range []*computepb.Firewall{
+		{Name: proto.String(tag + "-deny-in"), Network: proto.String(network), Direction: proto.String("INGRESS"), Priority: proto.Int32(0),
+			TargetTags: []string{tag}, SourceRanges: []string{"0.0.0.0/0"}, Denied: all},
+		{Name: proto.String(tag + "-deny-out"), Network: proto.String(network), Direction: proto.String("EGRESS"), Priority: proto.Int32(0),
+			TargetTags: []string{tag}, DestinationRanges: []string{"0.0.0.0/0"}, Denied: all},
+	} {
+		err := p.mutate(ctx, "compute.firewalls.insert", fw.GetName(), func(ctx context.Context) (*compute.Operation, error) {
+			return p.firewalls.Insert(ctx, &computepb.InsertFirewallRequest{Project: ref.project, FirewallResource: fw}, noRetry)
+		})
+		if err != nil && !isAlreadyExists(err) {
+			return nil, err
+		}
+	}
+	previous, err := p.addNetworkTag(ctx, ref, tag)
+	if err != nil {
+		return nil, err
+	}
+	res := &providers.IsolationResult{ForensicGroup: tag, Additive: true}
+	for _, nic := range inst.GetNetworkInterfaces() {
+		res.NICs = append(res.NICs, providers.NICIsolation{ID: nic.GetName(), PreviousGroups: previous})
+	}
+	p.log.Info("instance isolated naively (deny by tag, no access-config churn: established flows survive)", "instance", ref.key())
+	return res, nil
+}
+
+// networkedInstance reads an instance that isolation can act on: one with
+// a network interface.
+func (p *Provider) networkedInstance(ctx context.Context, instanceID string) (instanceRef, *computepb.Instance, error) {
+	ref, err := p.resolve(ctx, instanceID)
+	if err != nil {
+		return ref, nil, err
+	}
+	inst, err := p.getInstance(ctx, ref)
+	if err != nil {
+		return ref, nil, err
+	}
+	if len(inst.GetNetworkInterfaces()) == 0 {
+		return ref, nil, opErr("compute.instances.setTags", ref.key(), providers.ErrConflict, "noNetworkInterface", "instance has no network interface")
+	}
+	return ref, inst, nil
 }

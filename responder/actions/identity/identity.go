@@ -1,0 +1,271 @@
+// Package identity holds the responder's credential containment actions:
+// take the identity off the resource, cut what it already issued (by the
+// cloud's own method, or by removing its grants where tokens cannot be
+// revoked), the naive variant that does neither, and the check.
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/firedrill-ir/firedrill/providers"
+	"github.com/firedrill-ir/firedrill/responder/action"
+	"github.com/firedrill-ir/firedrill/responder/actions/vm"
+)
+
+func init() {
+	vmOnly := []providers.Kind{providers.KindVM}
+	reg := func(s action.Spec) { s.Domain = "identity"; action.Register(s) }
+	reg(action.Spec{Name: "detach_identity", Mutates: true, Kinds: vmOnly,
+		Doc:    "replace the instance identity with a deny-all one, or remove it (issued credentials stay valid: revoke them too)",
+		Params: []string{"mode", "replacement_profile", "fallback_remove"},
+		Needs:  []action.Capability{action.Need[providers.IdentityDetacher]()}, Run: detachIdentity})
+	reg(action.Spec{Name: "naive_detach_identity", Mutates: true, Kinds: vmOnly,
+		Doc: "NAIVE: remove the VM's identity and nothing else (AWS disassociate, Azure identity None keeping its role " +
+			"assignments, GCP setServiceAccount): stolen credentials keep working",
+		Needs: []action.Capability{action.Need[providers.NaiveIdentityRemover]()}, Run: naiveDetachIdentity})
+	reg(action.Spec{Name: "revoke_sessions", Mutates: true,
+		Doc:    "make every credential the identity already issued stop working, by the cloud's method (AWS TokenIssueTime deny, GCP disable)",
+		Params: []string{"role"}, Needs: []action.Capability{action.Need[providers.SessionRevoker]()}, Run: revokeSessions})
+	reg(action.Spec{Name: "remove_role_assignments", Mutates: true,
+		Doc:    "delete every grant of the identity (Azure role assignments): its tokens cannot be revoked, this makes them authorize nothing",
+		Params: []string{"principal"}, Needs: []action.Capability{action.Need[providers.GrantRemover]()}, Run: removeGrants})
+	reg(action.Spec{Name: "check_identity_detached", Kinds: vmOnly, Doc: "verify the instance no longer runs as its original identity",
+		Needs: []action.Capability{action.Need[providers.InstanceDescriber]()}, Run: checkIdentityDetached})
+}
+
+func detachIdentity(ctx context.Context, x *action.Run) (map[string]any, error) {
+	idp, err := action.Get[providers.IdentityDetacher](x)
+	if err != nil {
+		return nil, err
+	}
+	mode := providers.DetachReplace
+	switch m := x.Params.String("mode", "replace"); m {
+	case "replace":
+	case "remove":
+		mode = providers.DetachRemove
+	default:
+		return nil, action.BadParams("mode %q (expected replace or remove)", m)
+	}
+	fallback, err := x.Params.Bool("fallback_remove", true)
+	if err != nil {
+		return nil, err
+	}
+	profile := x.Params.String("replacement_profile", "")
+	used := "replace"
+	if mode == providers.DetachRemove {
+		used = "remove"
+	}
+	id := x.ResourceID()
+	var res *providers.IdentityDetachment
+	var replaceErr error
+	if mode == providers.DetachReplace && profile == "" {
+		replaceErr = errors.New("no replacement_profile given")
+	} else {
+		res, err = idp.DetachInstanceIdentity(ctx, id, mode, profile)
+		if err != nil {
+			if mode == providers.DetachRemove || !(errors.Is(err, providers.ErrNotFound) || errors.Is(err, providers.ErrInvalid)) {
+				return nil, fmt.Errorf("detaching the identity of %s: %w", id, err)
+			}
+			replaceErr = err
+		}
+	}
+	if replaceErr != nil {
+		// A missing deny-all profile must not leave the stolen role
+		// attached: removing it is the documented fallback.
+		if !fallback {
+			return nil, fmt.Errorf("replacing the identity of %s: %w", id, replaceErr)
+		}
+		used = "remove"
+		res, err = idp.DetachInstanceIdentity(ctx, id, providers.DetachRemove, "")
+		if err != nil {
+			return nil, fmt.Errorf("removing the identity of %s after replace failed (%v): %w", id, replaceErr, err)
+		}
+	}
+	roles := []any{}
+	for _, r := range res.Roles {
+		roles = append(roles, r)
+	}
+	if len(res.Roles) > 0 {
+		x.SetFact("identity_roles", roles)
+	}
+	out := map[string]any{"mode": used, "previous_profile": res.PreviousProfileARN, "new_profile": res.NewProfileARN, "roles": roles}
+	if replaceErr != nil {
+		out["replace_error"] = replaceErr.Error()
+	}
+	return out, nil
+}
+
+func naiveDetachIdentity(ctx context.Context, x *action.Run) (map[string]any, error) {
+	nr, err := action.Get[providers.NaiveIdentityRemover](x)
+	if err != nil {
+		return nil, err
+	}
+	res, err := nr.RemoveInstanceIdentity(ctx, x.ResourceID())
+	if err != nil {
+		return nil, fmt.Errorf("removing the identity of %s: %w", x.ResourceID(), err)
+	}
+	return map[string]any{"previous": res.PreviousProfileARN, "note": "identity removed; issued credentials not revoked"}, nil
+}
+
+// principals are whose credentials to cut: the parameter, else the roles
+// detach_identity found, else the identity describe recorded.
+func principals(x *action.Run, param string) []string {
+	if r := x.Params.String(param, ""); r != "" {
+		return []string{r}
+	}
+	if v, ok := x.Fact("identity_roles"); ok {
+		var out []string
+		for _, r := range v.([]any) {
+			out = append(out, fmt.Sprint(r))
+		}
+		if len(out) > 0 {
+			return out
+		}
+	}
+	if r := x.FactString("instance", "identity", "role_name"); r != "" {
+		return []string{r}
+	}
+	return nil
+}
+
+// recordRevocations keeps who was cut, and (for all-or-nothing methods)
+// who else lost their credentials with it, for the checks, the
+// communication plan and the case record.
+func recordRevocations(x *action.Run, revs []*providers.Revocation) map[string]any {
+	done := []any{}
+	var others []any
+	all := []any{}
+	var details []string
+	for _, r := range revs {
+		done = append(done, r.Principal.ID)
+		details = append(details, r.Detail)
+		for _, b := range r.BlastRadius {
+			all = append(all, b.ID)
+			if b.ID != x.ResourceID() && b.ID != x.FactString("instance", "id") {
+				others = append(others, b.ID)
+			}
+		}
+	}
+	x.SetFact("revoked_roles", done)
+	out := map[string]any{"principals": done}
+	if len(all) > 0 {
+		slices.SortFunc(others, func(a, b any) int { return strings.Compare(a.(string), b.(string)) })
+		slices.SortFunc(all, func(a, b any) int { return strings.Compare(a.(string), b.(string)) })
+		if others == nil {
+			others = []any{}
+		}
+		x.SetFact("blast_radius", map[string]any{"identities": done, "affected": all, "others": others,
+			"count": len(others), "revocation": strings.Join(details, "; ")})
+		out["blast_radius"] = fmt.Sprintf("all-or-nothing revoke: %d other workload(s) lose their credentials too: %s",
+			len(others), joinAny(others))
+		out["other_workloads"] = others
+	}
+	return out
+}
+
+func revokeSessions(ctx context.Context, x *action.Run) (map[string]any, error) {
+	sr, err := action.Get[providers.SessionRevoker](x)
+	if err != nil {
+		return nil, err
+	}
+	who := principals(x, "role")
+	if len(who) == 0 {
+		return map[string]any{"roles": []any{}, "note": "the instance had no identity"}, nil
+	}
+	var revs []*providers.Revocation
+	var cutoff time.Time
+	for _, p := range who {
+		r, err := sr.RevokeSessions(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("revoking the sessions of %s: %w", p, err)
+		}
+		revs = append(revs, r)
+		cutoff = r.Cutoff
+	}
+	out := recordRevocations(x, revs)
+	out["roles"] = out["principals"]
+	delete(out, "principals")
+	out["method"] = string(revs[0].Method)
+	out["before"] = cutoff.UTC().Format(time.RFC3339)
+	if _, ok := out["blast_radius"]; !ok {
+		out["blast_radius"] = "every session of these identities issued before the cut-off is denied, the healthy fleet's included, until it refreshes"
+	}
+	return out, nil
+}
+
+// removeGrants is the documented fallback where a cloud cannot revoke
+// issued tokens (Azure managed identities, ir-semantics §3.2): ARM
+// authorizes each call against the current role assignments, so a token
+// stolen from the metadata service is denied from the next call on, though
+// it stays cryptographically valid for about 24 hours.
+func removeGrants(ctx context.Context, x *action.Run) (map[string]any, error) {
+	gr, err := action.Get[providers.GrantRemover](x)
+	if err != nil {
+		return nil, err
+	}
+	who := principals(x, "principal")
+	if len(who) == 0 {
+		return map[string]any{"principals": []any{}, "removed": 0, "note": "the instance had no identity"}, nil
+	}
+	var revs []*providers.Revocation
+	removed := 0
+	for _, p := range who {
+		r, err := gr.RemoveGrants(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("removing the grants of %s: %w", p, err)
+		}
+		revs = append(revs, r)
+		removed += r.Grants
+	}
+	out := recordRevocations(x, revs)
+	out["removed"] = removed
+	out["note"] = "the identity's tokens stay valid about 24 h but no longer authorize anything"
+	return out, nil
+}
+
+func checkIdentityDetached(ctx context.Context, x *action.Run) (map[string]any, error) {
+	inst, err := vm.DescribeNow(ctx, x)
+	if err != nil {
+		return nil, err
+	}
+	orig := x.FactString("instance", "identity", "profile_arn")
+	origRole := x.FactString("instance", "identity", "role_name")
+	still := ""
+	switch {
+	case inst.Identity == nil:
+	case orig != "" && inst.Identity.ProfileARN == orig:
+		still = orig
+	case orig == "" && origRole != "" && inst.Identity.RoleName == origRole:
+		// GCP: a service account, not a profile.
+		still = origRole
+	}
+	if still != "" {
+		// Still attached, but cut if the case revoked the identity itself
+		// (a disabled service account: the metadata server mints no token
+		// for it).
+		revoked, _ := x.Fact("revoked_roles")
+		list, _ := revoked.([]any)
+		if !slices.ContainsFunc(list, func(v any) bool { return fmt.Sprint(v) == inst.Identity.RoleName }) {
+			return nil, fmt.Errorf("the instance still runs as %s: %w", still, providers.ErrFailed)
+		}
+		return map[string]any{"detached": false, "revoked": true, "identity": inst.Identity.RoleName}, nil
+	}
+	now := ""
+	if inst.Identity != nil {
+		now = inst.Identity.ProfileARN
+	}
+	return map[string]any{"detached": true, "profile": now}, nil
+}
+
+func joinAny(v []any) string {
+	parts := make([]string, len(v))
+	for i, e := range v {
+		parts[i] = fmt.Sprint(e)
+	}
+	return strings.Join(parts, ", ")
+}

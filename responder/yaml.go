@@ -1,0 +1,81 @@
+package responder
+
+import (
+	"fmt"
+
+	"github.com/goccy/go-yaml"
+)
+
+// MarshalYAML writes the duration as in the playbook ("90s", "10m").
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// MarshalYAML writes a note-only fallback as its note.
+func (f Fallback) MarshalYAML() (any, error) {
+	if f.Action == "" && len(f.Params) == 0 {
+		return f.Note, nil
+	}
+	type plain Fallback
+	return plain(f), nil
+}
+
+// MarshalPlaybook renders a playbook as YAML that LoadPlaybook accepts
+// unchanged: the fields an author writes, none of the loader's own
+// (phases, compiled predicates), empty ones left out.
+func MarshalPlaybook(pb *Playbook) ([]byte, error) {
+	b, err := yaml.MarshalWithOptions(pb, yaml.OmitEmpty(), yaml.IndentSequence(true))
+	if err != nil {
+		return nil, fmt.Errorf("encoding playbook %s as YAML: %w", pb.ID, err)
+	}
+	return b, nil
+}
+
+// WithoutContainment is a copy of pb with its containment section removed
+// (and every reference to those steps dropped from the others): what a
+// drill scores when the responder collects evidence, investigates and
+// talks, but contains nothing. Every scenario must fail it; the
+// conformance matrix checks that it does.
+func WithoutContainment(pb *Playbook) (*Playbook, error) {
+	b, err := MarshalPlaybook(pb)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := LoadPlaybook(pb.File, b)
+	if err != nil {
+		return nil, fmt.Errorf("copying playbook %s: %w", pb.ID, err)
+	}
+	removed := map[string]bool{}
+	for _, s := range cp.Containment {
+		removed[s.ID] = true
+	}
+	cp.ID, cp.Title = cp.ID+"-no-containment", cp.Title+" (containment removed)"
+	cp.Containment = nil
+	cp.Outcomes, cp.Decisions = nil, nil
+	keep := func(ids []string) []string {
+		var out []string
+		for _, id := range ids {
+			if !removed[id] {
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	for _, s := range cp.Steps() {
+		s.Needs, s.After, s.When = keep(s.Needs), keep(s.After), nil
+	}
+	var rem []RemediationItem
+	for _, it := range cp.Remediation {
+		if it.Check == nil {
+			rem = append(rem, it)
+		}
+	}
+	cp.Remediation = rem
+	b, err = MarshalPlaybook(cp)
+	if err != nil {
+		return nil, err
+	}
+	out, err := LoadPlaybook(pb.File, b)
+	if err != nil {
+		return nil, fmt.Errorf("playbook %s without containment: %w", pb.ID, err)
+	}
+	return out, nil
+}
