@@ -31,71 +31,64 @@ var (
 	atScopeFilterRe    = regexp.MustCompile(`(?i)^\s*atScope\(\)\s*$`)
 )
 
-// roleAssignmentRoute serves ListForScope ({scope}/…/roleAssignments with
-// an optional $filter) and Get/DeleteByID ({scope}/…/roleAssignments/{name}).
-func (s *Server) roleAssignmentRoute(c *call, scope string, rest []string) (*route, *armError) {
+// listRoleAssignments serves ListForScope, with an optional $filter: the
+// assignments that apply at the scope (above it) and, unless atScope(), those
+// below it.
+func (s *Server) listRoleAssignments(c *call) (*response, error) {
 	az := s.World.AzureLocked()
+	filter := c.query.Get("$filter")
+	principal, atScope := "", false
 	switch {
-	case len(rest) == 1 && c.r.Method == http.MethodGet:
-		return &route{action: "Microsoft.Authorization/roleAssignments/read", scope: scope, namespace: "Microsoft.Authorization",
-			handle: func(c *call) (*response, error) {
-				filter := c.query.Get("$filter")
-				principal, atScope := "", false
-				switch {
-				case filter == "":
-				case principalFilterRe.MatchString(filter):
-					principal = principalFilterRe.FindStringSubmatch(filter)[1]
-				case assignedToFilterRe.MatchString(filter):
-					principal = assignedToFilterRe.FindStringSubmatch(filter)[1]
-				case atScopeFilterRe.MatchString(filter):
-					atScope = true
-				default:
-					return nil, errf(http.StatusBadRequest, "UnsupportedQuery", "The filter '%s' is not supported. Supported filters are 'atScope()', 'principalId eq {id}' and 'assignedTo({id})'.", filter)
-				}
-				var out []any
-				for _, id := range sortedIDs(az.RoleAssignments) {
-					ra := az.RoleAssignments[id]
-					above := world.AzureScopeCovers(ra.Scope, scope)
-					below := world.AzureScopeCovers(scope, ra.Scope)
-					if !above && !(below && !atScope) {
-						continue
-					}
-					if principal != "" && !strings.EqualFold(ra.PrincipalID, principal) {
-						continue
-					}
-					out = append(out, s.roleAssignmentJSON(ra))
-				}
-				c.param("filter", filter)
-				return ok(map[string]any{"value": nonNil(out)}), nil
-			}}, nil
-	case len(rest) == 2 && (c.r.Method == http.MethodGet || c.r.Method == http.MethodDelete):
-		id := scope + "/providers/Microsoft.Authorization/roleAssignments/" + rest[1]
-		ra := az.RoleAssignments[strings.ToLower(id)]
-		action := "Microsoft.Authorization/roleAssignments/read"
-		if c.r.Method == http.MethodDelete {
-			action = "Microsoft.Authorization/roleAssignments/delete"
-		}
-		return &route{action: action, scope: scope, namespace: "Microsoft.Authorization", handle: func(c *call) (*response, error) {
-			if ra == nil || az.RoleAssignments[strings.ToLower(id)] == nil {
-				if c.r.Method == http.MethodDelete {
-					return &response{status: http.StatusNoContent}, nil
-				}
-				return nil, errf(http.StatusNotFound, "RoleAssignmentNotFound", "The role assignment '%s' is not found.", rest[1])
-			}
-			c.touch("Microsoft.Authorization/roleAssignments", ra.ID)
-			body := s.roleAssignmentJSON(ra)
-			if c.r.Method == http.MethodDelete {
-				if l := s.World.AzureLockBlockingLocked(ra.Scope, true); l != nil {
-					return nil, scopeLocked(ra.Scope, l, "write")
-				}
-				delete(az.RoleAssignments, strings.ToLower(ra.ID))
-				c.param("principalId", ra.PrincipalID)
-				c.param("roleDefinition", ra.RoleDefinition)
-			}
-			return ok(body), nil
-		}}, nil
+	case filter == "":
+	case principalFilterRe.MatchString(filter):
+		principal = principalFilterRe.FindStringSubmatch(filter)[1]
+	case assignedToFilterRe.MatchString(filter):
+		principal = assignedToFilterRe.FindStringSubmatch(filter)[1]
+	case atScopeFilterRe.MatchString(filter):
+		atScope = true
+	default:
+		return nil, errf(http.StatusBadRequest, "UnsupportedQuery", "The filter '%s' is not supported. Supported filters are 'atScope()', 'principalId eq {id}' and 'assignedTo({id})'.", filter)
 	}
-	return nil, errf(http.StatusMethodNotAllowed, "MethodNotAllowed", "The simulator serves role assignment list, get and delete.")
+	var out []any
+	for _, id := range sortedIDs(az.RoleAssignments) {
+		ra := az.RoleAssignments[id]
+		above := world.AzureScopeCovers(ra.Scope, c.scope)
+		below := world.AzureScopeCovers(c.scope, ra.Scope)
+		if !above && !(below && !atScope) {
+			continue
+		}
+		if principal != "" && !strings.EqualFold(ra.PrincipalID, principal) {
+			continue
+		}
+		out = append(out, s.roleAssignmentJSON(ra))
+	}
+	c.param("filter", filter)
+	return ok(map[string]any{"value": nonNil(out)}), nil
+}
+
+// roleAssignment serves Get and DeleteByID ({scope}/…/roleAssignments/{name});
+// deleting an assignment that is gone answers 204, as ARM does.
+func (s *Server) roleAssignment(c *call) (*response, error) {
+	az := s.World.AzureLocked()
+	name := c.vars["roleAssignmentName"]
+	ra := az.RoleAssignments[strings.ToLower(c.scope+"/providers/Microsoft.Authorization/roleAssignments/"+name)]
+	if ra == nil {
+		if c.r.Method == http.MethodDelete {
+			return &response{status: http.StatusNoContent}, nil
+		}
+		return nil, errf(http.StatusNotFound, "RoleAssignmentNotFound", "The role assignment '%s' is not found.", name)
+	}
+	c.touch("Microsoft.Authorization/roleAssignments", ra.ID)
+	body := s.roleAssignmentJSON(ra)
+	if c.r.Method == http.MethodDelete {
+		if l := s.World.AzureLockBlockingLocked(ra.Scope, true); l != nil {
+			return nil, scopeLocked(ra.Scope, l, "write")
+		}
+		delete(az.RoleAssignments, strings.ToLower(ra.ID))
+		c.param("principalId", ra.PrincipalID)
+		c.param("roleDefinition", ra.RoleDefinition)
+	}
+	return ok(body), nil
 }
 
 func lockJSON(l *world.AzureLock) map[string]any {
@@ -103,80 +96,74 @@ func lockJSON(l *world.AzureLock) map[string]any {
 		"properties": map[string]any{"level": l.Level, "notes": l.Notes, "owners": []any{}}}
 }
 
-// lockRoute serves management locks by scope (CreateOrUpdateByScope,
-// GetByScope, DeleteByScope, ListAtResourceLevel-style listing).
-func (s *Server) lockRoute(c *call, scope string, rest []string) (*route, *armError) {
+// listLocks serves the locks that apply at a scope (its own and those of
+// the scopes above it).
+func (s *Server) listLocks(c *call) (*response, error) {
 	az := s.World.AzureLocked()
-	sub := az.Subscriptions[c.sub]
-	switch {
-	case len(rest) == 1 && c.r.Method == http.MethodGet:
-		return &route{action: "Microsoft.Authorization/locks/read", scope: scope, namespace: "Microsoft.Authorization",
-			handle: func(c *call) (*response, error) {
-				var out []any
-				for _, id := range sortedIDs(az.Locks) {
-					if l := az.Locks[id]; world.AzureScopeCovers(l.Scope, scope) {
-						out = append(out, lockJSON(l))
-					}
-				}
-				return ok(map[string]any{"value": nonNil(out)}), nil
-			}}, nil
-	case len(rest) == 2:
-		name := rest[1]
-		id := scope + "/providers/Microsoft.Authorization/locks/" + name
-		switch c.r.Method {
-		case http.MethodPut:
-			return &route{action: "Microsoft.Authorization/locks/write", scope: scope, namespace: "Microsoft.Authorization",
-				handle: func(c *call) (*response, error) {
-					if !scopeExists(s.World, sub, scope) {
-						return nil, errf(http.StatusNotFound, "ResourceNotFound", "The Resource '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", scope)
-					}
-					var in struct {
-						Properties *struct {
-							Level string `json:"level"`
-							Notes string `json:"notes"`
-						} `json:"properties"`
-					}
-					if err := c.decodeBody(&in); err != nil {
-						return nil, err
-					}
-					if in.Properties == nil {
-						return nil, errf(http.StatusBadRequest, "InvalidRequestContent", "The lock properties are required.")
-					}
-					l, created, err := s.World.PutAzureLockLocked(scope, name, in.Properties.Level, in.Properties.Notes)
-					if err != nil {
-						return nil, errf(http.StatusBadRequest, "LockLevelInvalid", "%v", err)
-					}
-					c.touch("Microsoft.Authorization/locks", l.ID)
-					c.touch(resourceTypeOf(scope), scope)
-					c.param("level", l.Level)
-					status := http.StatusOK
-					if created {
-						status = http.StatusCreated
-					}
-					return &response{status: status, body: lockJSON(l)}, nil
-				}}, nil
-		case http.MethodGet, http.MethodDelete:
-			action := "Microsoft.Authorization/locks/read"
-			if c.r.Method == http.MethodDelete {
-				action = "Microsoft.Authorization/locks/delete"
-			}
-			return &route{action: action, scope: scope, namespace: "Microsoft.Authorization", handle: func(c *call) (*response, error) {
-				l := az.Locks[strings.ToLower(id)]
-				if l == nil {
-					if c.r.Method == http.MethodDelete {
-						return &response{status: http.StatusNoContent}, nil
-					}
-					return nil, errf(http.StatusNotFound, "LockNotFound", "The lock '%s' could not be found.", name)
-				}
-				c.touch("Microsoft.Authorization/locks", l.ID)
-				if c.r.Method == http.MethodDelete {
-					delete(az.Locks, strings.ToLower(id))
-				}
-				return ok(lockJSON(l)), nil
-			}}, nil
+	var out []any
+	for _, id := range sortedIDs(az.Locks) {
+		if l := az.Locks[id]; world.AzureScopeCovers(l.Scope, c.scope) {
+			out = append(out, lockJSON(l))
 		}
 	}
-	return nil, errf(http.StatusMethodNotAllowed, "MethodNotAllowed", "The simulator serves lock list, get, put and delete.")
+	return ok(map[string]any{"value": nonNil(out)}), nil
+}
+
+// putLock serves CreateOrUpdateByScope: 201 for a new lock, 200 for an
+// update; the scope must name a known resource.
+func (s *Server) putLock(c *call) (*response, error) {
+	if !scopeExists(s.World, s.World.AzureLocked().Subscriptions[c.sub], c.scope) {
+		return nil, scopeNotFound(c.scope)
+	}
+	var in struct {
+		Properties *struct {
+			Level string `json:"level"`
+			Notes string `json:"notes"`
+		} `json:"properties"`
+	}
+	if err := c.decodeBody(&in); err != nil {
+		return nil, err
+	}
+	if in.Properties == nil {
+		return nil, errf(http.StatusBadRequest, "InvalidRequestContent", "The lock properties are required.")
+	}
+	l, created, err := s.World.PutAzureLockLocked(c.scope, c.vars["lockName"], in.Properties.Level, in.Properties.Notes)
+	if err != nil {
+		return nil, errf(http.StatusBadRequest, "LockLevelInvalid", "%v", err)
+	}
+	c.touch("Microsoft.Authorization/locks", l.ID)
+	c.touch(resourceTypeOf(c.scope), c.scope)
+	c.param("level", l.Level)
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return &response{status: status, body: lockJSON(l)}, nil
+}
+
+// lock serves GetByScope and DeleteByScope; deleting a lock that is gone
+// answers 204, as ARM does.
+func (s *Server) lock(c *call) (*response, error) {
+	az := s.World.AzureLocked()
+	name := c.vars["lockName"]
+	id := strings.ToLower(c.scope + "/providers/Microsoft.Authorization/locks/" + name)
+	l := az.Locks[id]
+	if l == nil {
+		if c.r.Method == http.MethodDelete {
+			return &response{status: http.StatusNoContent}, nil
+		}
+		return nil, errf(http.StatusNotFound, "LockNotFound", "The lock '%s' could not be found.", name)
+	}
+	c.touch("Microsoft.Authorization/locks", l.ID)
+	if c.r.Method == http.MethodDelete {
+		delete(az.Locks, id)
+	}
+	return ok(lockJSON(l)), nil
+}
+
+// scopeNotFound is ARM's answer for an extension resource at an unknown scope.
+func scopeNotFound(scope string) *armError {
+	return errf(http.StatusNotFound, "ResourceNotFound", "The Resource '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", scope)
 }
 
 // tagsOfLocked returns the tag map of a taggable resource.
@@ -207,60 +194,55 @@ func tagsOfLocked(w *world.World, scope string) (world.Tags, bool) {
 	return nil, false
 }
 
-// tagsRoute serves Microsoft.Resources/tags/default at a resource scope:
-// GET, PUT (replace) and PATCH with operation Merge, Replace or Delete.
-func (s *Server) tagsRoute(c *call, scope string) (*route, *armError) {
-	action := "Microsoft.Resources/tags/write"
-	if c.r.Method == http.MethodGet {
-		action = "Microsoft.Resources/tags/read"
+// tags serves Microsoft.Resources/tags/default at a resource scope: GET,
+// PUT (replace) and PATCH with operation Merge, Replace or Delete.
+func (s *Server) tags(c *call) (*response, error) {
+	scope := c.scope
+	tags, found := tagsOfLocked(s.World, scope)
+	if !found {
+		return nil, scopeNotFound(scope)
 	}
-	return &route{action: action, scope: scope, namespace: "Microsoft.Resources", handle: func(c *call) (*response, error) {
-		tags, found := tagsOfLocked(s.World, scope)
-		if !found {
-			return nil, errf(http.StatusNotFound, "ResourceNotFound", "The Resource '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", scope)
+	c.touch(resourceTypeOf(scope), scope)
+	if c.r.Method != http.MethodGet {
+		var in struct {
+			Operation  string `json:"operation"`
+			Properties struct {
+				Tags map[string]string `json:"tags"`
+			} `json:"properties"`
 		}
-		c.touch(resourceTypeOf(scope), scope)
-		if c.r.Method != http.MethodGet {
-			var in struct {
-				Operation  string `json:"operation"`
-				Properties struct {
-					Tags map[string]string `json:"tags"`
-				} `json:"properties"`
+		if err := c.decodeBody(&in); err != nil {
+			return nil, err
+		}
+		if l := s.World.AzureLockBlockingLocked(scope, true); l != nil {
+			return nil, scopeLocked(scope, l, "write")
+		}
+		op := in.Operation
+		if c.r.Method == http.MethodPut {
+			op = "Replace"
+		}
+		switch op {
+		case "Merge":
+			for k, v := range in.Properties.Tags {
+				tags[k] = v
 			}
-			if err := c.decodeBody(&in); err != nil {
-				return nil, err
+		case "Replace":
+			for k := range tags {
+				delete(tags, k)
 			}
-			if l := s.World.AzureLockBlockingLocked(scope, true); l != nil {
-				return nil, scopeLocked(scope, l, "write")
+			for k, v := range in.Properties.Tags {
+				tags[k] = v
 			}
-			op := in.Operation
-			if c.r.Method == http.MethodPut {
-				op = "Replace"
-			}
-			switch op {
-			case "Merge":
-				for k, v := range in.Properties.Tags {
-					tags[k] = v
-				}
-			case "Replace":
-				for k := range tags {
+		case "Delete":
+			for k, v := range in.Properties.Tags {
+				if cur, ok := tags[k]; ok && (v == "" || cur == v) {
 					delete(tags, k)
 				}
-				for k, v := range in.Properties.Tags {
-					tags[k] = v
-				}
-			case "Delete":
-				for k, v := range in.Properties.Tags {
-					if cur, ok := tags[k]; ok && (v == "" || cur == v) {
-						delete(tags, k)
-					}
-				}
-			default:
-				return nil, errf(http.StatusBadRequest, "InvalidTagOperation", "The tag operation '%s' is invalid. Valid operations are Merge, Replace and Delete.", in.Operation)
 			}
-			c.param("operation", op)
+		default:
+			return nil, errf(http.StatusBadRequest, "InvalidTagOperation", "The tag operation '%s' is invalid. Valid operations are Merge, Replace and Delete.", in.Operation)
 		}
-		return ok(map[string]any{"id": scope + "/providers/Microsoft.Resources/tags/default", "name": "default",
-			"type": "Microsoft.Resources/tags", "properties": map[string]any{"tags": tagsOrEmpty(tags)}}), nil
-	}}, nil
+		c.param("operation", op)
+	}
+	return ok(map[string]any{"id": scope + "/providers/Microsoft.Resources/tags/default", "name": "default",
+		"type": "Microsoft.Resources/tags", "properties": map[string]any{"tags": tagsOrEmpty(tags)}}), nil
 }

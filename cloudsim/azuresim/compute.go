@@ -5,63 +5,47 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
 
-func (s *Server) vmRoute(c *call, sub *world.AzureSubscription, rg, name string, rest []string, method string) (*route, *armError) {
-	id := world.AzureResourceID(sub.ID, rg, "Microsoft.Compute", "virtualMachines", name)
-	get := func(c *call) (*world.AzureVM, error) {
-		vm := s.World.AzureVMLocked(id)
+// onVM wraps a VM operation: the VM of the path must exist (checked after
+// authorization, as ARM does) and is recorded as the resource touched.
+func (s *Server) onVM(h func(c *call, vm *world.AzureVM) (*response, error)) func(c *call) (*response, error) {
+	return func(c *call) (*response, error) {
+		vm := s.World.AzureVMLocked(c.scope)
 		if vm == nil || vm.Deleted {
-			return nil, notFoundResource("Microsoft.Compute/virtualMachines", name, rg)
+			return nil, notFoundResource("Microsoft.Compute/virtualMachines", c.vars["vmName"], c.vars["resourceGroupName"])
 		}
 		c.location = vm.Location
 		c.touch("Microsoft.Compute/virtualMachines", vm.ID)
-		return vm, nil
+		return h(c, vm)
 	}
-	rt := func(action string, lat time.Duration, h func(c *call, vm *world.AzureVM) (*response, error)) (*route, *armError) {
-		return &route{action: action, scope: id, namespace: "Microsoft.Compute", latency: lat, handle: func(c *call) (*response, error) {
-			vm, err := get(c)
-			if err != nil {
-				return nil, err
-			}
-			return h(c, vm)
-		}}, nil
-	}
-	switch {
-	case len(rest) == 0 && method == http.MethodGet:
-		return rt("Microsoft.Compute/virtualMachines/read", 0, func(c *call, vm *world.AzureVM) (*response, error) {
-			return ok(s.vmJSON(vm, strings.EqualFold(c.query.Get("$expand"), "instanceView"))), nil
-		})
-	case len(rest) == 0 && method == http.MethodPatch:
-		return rt("Microsoft.Compute/virtualMachines/write", 400*time.Millisecond, s.patchVM)
-	case len(rest) == 1 && rest[0] == "instanceview" && method == http.MethodGet:
-		return rt("Microsoft.Compute/virtualMachines/instanceView/read", 0, func(c *call, vm *world.AzureVM) (*response, error) {
-			return ok(s.instanceViewJSON(vm)), nil
-		})
-	case len(rest) == 1 && (rest[0] == "deallocate" || rest[0] == "poweroff") && method == http.MethodPost:
-		action := "Microsoft.Compute/virtualMachines/deallocate/action"
-		if rest[0] == "poweroff" {
-			action = "Microsoft.Compute/virtualMachines/powerOff/action"
+}
+
+func (s *Server) getVM(c *call, vm *world.AzureVM) (*response, error) {
+	return ok(s.vmJSON(vm, strings.EqualFold(c.query.Get("$expand"), "instanceView"))), nil
+}
+
+func (s *Server) getInstanceView(_ *call, vm *world.AzureVM) (*response, error) {
+	return ok(s.instanceViewJSON(vm)), nil
+}
+
+// powerOff serves deallocate (deallocate true) and powerOff: 202 with
+// monitors whose first poll is Succeeded.
+func (s *Server) powerOff(deallocate bool) func(c *call, vm *world.AzureVM) (*response, error) {
+	return func(c *call, vm *world.AzureVM) (*response, error) {
+		if l := s.World.AzureLockBlockingLocked(vm.ID, true); l != nil {
+			return nil, scopeLocked(vm.ID, l, "write")
 		}
-		return rt(action, 300*time.Millisecond, func(c *call, vm *world.AzureVM) (*response, error) {
-			if l := s.World.AzureLockBlockingLocked(vm.ID, true); l != nil {
-				return nil, scopeLocked(vm.ID, l, "write")
-			}
-			hibernate := strings.EqualFold(c.query.Get("hibernate"), "true")
-			c.param("hibernate", c.query.Get("hibernate"))
-			c.param("skipShutdown", c.query.Get("skipShutdown"))
-			if err := s.World.AzurePowerOffLocked(vm, rest[0] == "deallocate", hibernate); err != nil {
-				return nil, err
-			}
-			return &response{status: http.StatusAccepted, headers: s.asyncOp(c, "Microsoft.Compute", "operations", vm.ID, "")}, nil
-		})
-	case len(rest) == 1 && rest[0] == "runcommand" && method == http.MethodPost:
-		return rt("Microsoft.Compute/virtualMachines/runCommand/action", 400*time.Millisecond, s.runCommand)
+		hibernate := strings.EqualFold(c.query.Get("hibernate"), "true")
+		c.param("hibernate", c.query.Get("hibernate"))
+		c.param("skipShutdown", c.query.Get("skipShutdown"))
+		if err := s.World.AzurePowerOffLocked(vm, deallocate, hibernate); err != nil {
+			return nil, err
+		}
+		return &response{status: http.StatusAccepted, headers: s.asyncOp(c, "Microsoft.Compute", "operations", vm.ID, "")}, nil
 	}
-	return nil, errf(http.StatusNotFound, "InvalidResourceType", "The operation %s virtualMachines/%s is not served by the firedrill simulator.", method, strings.Join(rest, "/"))
 }
 
 func scopeLocked(id string, l *world.AzureLock, op string) *armError {
@@ -310,71 +294,61 @@ func tagsOrEmpty(t world.Tags) map[string]string {
 
 // ---- scale-set VMs -----------------------------------------------------------
 
-func (s *Server) scaleSetVMRoute(c *call, sub *world.AzureSubscription, rg, ssName, instanceID, method string) (*route, *armError) {
-	ssID := world.AzureResourceID(sub.ID, rg, "Microsoft.Compute", "virtualMachineScaleSets", ssName)
-	scope := ssID + "/virtualMachines/" + instanceID
-	get := func(c *call) (*world.AzureScaleSet, *world.AzureVM, error) {
+// onScaleSetVM wraps a scale-set VM operation: the scale set and its VM
+// must exist (checked after authorization) and both are recorded.
+func (s *Server) onScaleSetVM(h func(c *call, ss *world.AzureScaleSet, vm *world.AzureVM) (*response, error)) func(c *call) (*response, error) {
+	return func(c *call) (*response, error) {
+		rg, ssName, instanceID := c.vars["resourceGroupName"], c.vars["vmScaleSetName"], c.vars["instanceId"]
+		ssID := world.AzureResourceID(c.sub, rg, "Microsoft.Compute", "virtualMachineScaleSets", ssName)
 		ss := s.World.AzureScaleSetLocked(ssID)
 		if ss == nil {
-			return nil, nil, notFoundResource("Microsoft.Compute/virtualMachineScaleSets", ssName, rg)
+			return nil, notFoundResource("Microsoft.Compute/virtualMachineScaleSets", ssName, rg)
 		}
 		vm := s.World.AzureScaleSetVMLocked(ssID, instanceID)
 		if vm == nil {
-			return nil, nil, notFoundResource("Microsoft.Compute/virtualMachineScaleSets/virtualMachines", ssName+"/"+instanceID, rg)
+			return nil, notFoundResource("Microsoft.Compute/virtualMachineScaleSets/virtualMachines", ssName+"/"+instanceID, rg)
 		}
 		c.location = vm.Location
 		c.touch("Microsoft.Compute/virtualMachineScaleSets/virtualMachines", ss.ID+"/virtualMachines/"+instanceID)
 		c.touch("Microsoft.Compute/virtualMachines", vm.ID)
-		return ss, vm, nil
+		return h(c, ss, vm)
 	}
-	switch method {
-	case http.MethodGet:
-		return &route{action: "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/read", scope: scope, namespace: "Microsoft.Compute",
-			handle: func(c *call) (*response, error) {
-				ss, vm, err := get(c)
-				if err != nil {
-					return nil, err
-				}
-				return ok(s.scaleSetVMJSON(ss, vm, strings.EqualFold(c.query.Get("$expand"), "instanceView"))), nil
-			}}, nil
-	case http.MethodPut:
-		return &route{action: "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/write", scope: scope, namespace: "Microsoft.Compute",
-			latency: 500 * time.Millisecond, handle: func(c *call) (*response, error) {
-				ss, vm, err := get(c)
-				if err != nil {
-					return nil, err
-				}
-				var in struct {
-					Properties *struct {
-						ProtectionPolicy *struct {
-							ProtectFromScaleIn         *bool `json:"protectFromScaleIn"`
-							ProtectFromScaleSetActions *bool `json:"protectFromScaleSetActions"`
-						} `json:"protectionPolicy"`
-					} `json:"properties"`
-				}
-				if err := c.decodeBody(&in); err != nil {
-					return nil, err
-				}
-				if l := s.World.AzureLockBlockingLocked(vm.ID, true); l != nil {
-					return nil, scopeLocked(vm.ID, l, "write")
-				}
-				if in.Properties != nil && in.Properties.ProtectionPolicy != nil {
-					pp := in.Properties.ProtectionPolicy
-					if pp.ProtectFromScaleIn != nil {
-						vm.ProtectFromScaleIn = *pp.ProtectFromScaleIn
-					}
-					if pp.ProtectFromScaleSetActions != nil {
-						vm.ProtectFromScaleSetActions = *pp.ProtectFromScaleSetActions
-					}
-					c.param("protectFromScaleIn", boolStr(vm.ProtectFromScaleIn))
-					c.param("protectFromScaleSetActions", boolStr(vm.ProtectFromScaleSetActions))
-				}
-				h := s.asyncOp(c, "Microsoft.Compute", "operations", vm.ID, "")
-				delete(h, "Location")
-				return &response{status: http.StatusOK, body: s.scaleSetVMJSON(ss, vm, false), headers: h}, nil
-			}}, nil
+}
+
+func (s *Server) getScaleSetVM(c *call, ss *world.AzureScaleSet, vm *world.AzureVM) (*response, error) {
+	return ok(s.scaleSetVMJSON(ss, vm, strings.EqualFold(c.query.Get("$expand"), "instanceView"))), nil
+}
+
+// putScaleSetVM applies a scale-set VM update: its protection policy.
+func (s *Server) putScaleSetVM(c *call, ss *world.AzureScaleSet, vm *world.AzureVM) (*response, error) {
+	var in struct {
+		Properties *struct {
+			ProtectionPolicy *struct {
+				ProtectFromScaleIn         *bool `json:"protectFromScaleIn"`
+				ProtectFromScaleSetActions *bool `json:"protectFromScaleSetActions"`
+			} `json:"protectionPolicy"`
+		} `json:"properties"`
 	}
-	return nil, errf(http.StatusMethodNotAllowed, "MethodNotAllowed", "The method %s is not allowed on scale-set VMs by the simulator.", method)
+	if err := c.decodeBody(&in); err != nil {
+		return nil, err
+	}
+	if l := s.World.AzureLockBlockingLocked(vm.ID, true); l != nil {
+		return nil, scopeLocked(vm.ID, l, "write")
+	}
+	if in.Properties != nil && in.Properties.ProtectionPolicy != nil {
+		pp := in.Properties.ProtectionPolicy
+		if pp.ProtectFromScaleIn != nil {
+			vm.ProtectFromScaleIn = *pp.ProtectFromScaleIn
+		}
+		if pp.ProtectFromScaleSetActions != nil {
+			vm.ProtectFromScaleSetActions = *pp.ProtectFromScaleSetActions
+		}
+		c.param("protectFromScaleIn", boolStr(vm.ProtectFromScaleIn))
+		c.param("protectFromScaleSetActions", boolStr(vm.ProtectFromScaleSetActions))
+	}
+	h := s.asyncOp(c, "Microsoft.Compute", "operations", vm.ID, "")
+	delete(h, "Location")
+	return &response{status: http.StatusOK, body: s.scaleSetVMJSON(ss, vm, false), headers: h}, nil
 }
 
 func boolStr(b bool) string {
@@ -397,7 +371,8 @@ func (s *Server) scaleSetVMJSON(ss *world.AzureScaleSet, vm *world.AzureVM, expa
 
 // ---- disks and snapshots -----------------------------------------------------
 
-func (s *Server) getDisk(c *call, id string) (*response, error) {
+func (s *Server) getDisk(c *call) (*response, error) {
+	id := c.scope
 	d, v := s.World.AzureDiskLocked(id)
 	if d == nil {
 		return nil, notFoundResource("Microsoft.Compute/disks", lastSeg(id), resourceGroupOf(id))
@@ -473,7 +448,8 @@ func (s *Server) snapshotJSON(snap *world.Snapshot) map[string]any {
 			"networkAccessPolicy": "AllowAll", "publicNetworkAccess": "Enabled", "dataAccessAuthMode": "None"}}
 }
 
-func (s *Server) getSnapshot(c *call, id string) (*response, error) {
+func (s *Server) getSnapshot(c *call) (*response, error) {
+	id := c.scope
 	snap := s.World.AzureSnapshotLocked(id)
 	if snap == nil {
 		return nil, notFoundResource("Microsoft.Compute/snapshots", lastSeg(id), resourceGroupOf(id))
@@ -485,7 +461,8 @@ func (s *Server) getSnapshot(c *call, id string) (*response, error) {
 // putSnapshot creates a snapshot: 202 with Azure-AsyncOperation and
 // Location (DiskOperations) for a new one, whose first poll is Succeeded;
 // 200 with the body for an existing one. Never 201: the SDK rejects it.
-func (s *Server) putSnapshot(c *call, sub *world.AzureSubscription, rg, name, id string) (*response, error) {
+func (s *Server) putSnapshot(c *call) (*response, error) {
+	id := c.scope
 	var in struct {
 		Location   string            `json:"location"`
 		Tags       map[string]string `json:"tags"`
@@ -513,7 +490,7 @@ func (s *Server) putSnapshot(c *call, sub *world.AzureSubscription, rg, name, id
 			"The client '%s' with object id '%s' has permission to perform action 'Microsoft.Compute/snapshots/write' on scope '%s'; however, it does not have permission to perform action 'Microsoft.Compute/disks/read' on the linked scope(s) '%s'.",
 			c.token.AppID, c.token.ObjectID, id, src)
 	}
-	snap, created, err := s.World.CreateAzureSnapshotLocked(sub.ID, rg, name, in.Location, src, c.token.ObjectID, in.Tags)
+	snap, created, err := s.World.CreateAzureSnapshotLocked(c.sub, c.vars["resourceGroupName"], c.vars["snapshotName"], in.Location, src, c.token.ObjectID, in.Tags)
 	if err != nil {
 		if ce, ok := world.ComputeErrorOf(err); ok && ce.Kind == world.KindNotFound {
 			return nil, notFoundResource("Microsoft.Compute/disks", lastSeg(src), resourceGroupOf(src))

@@ -227,7 +227,8 @@ func parseISODuration(s string) (time.Duration, bool) {
 }
 
 // metrics serves VM "Percentage CPU" from the world's per-minute samples.
-func (s *Server) metrics(c *call, scope string) (*response, error) {
+func (s *Server) metrics(c *call) (*response, error) {
+	scope := c.scope
 	vm := s.World.AzureVMLocked(scope)
 	if vm == nil {
 		return nil, errf(http.StatusNotFound, "ResourceNotFound", "The Resource '%s' was not found.", scope)

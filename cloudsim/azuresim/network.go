@@ -40,7 +40,8 @@ func publicIPID(eni *world.ENI) string {
 	return strings.Replace(eni.ID, "/networkInterfaces/", "/publicIPAddresses/", 1) + "-ip"
 }
 
-func (s *Server) getNIC(c *call, id string) (*response, error) {
+func (s *Server) getNIC(c *call) (*response, error) {
+	id := c.scope
 	eni := s.World.AzureNICLocked(id)
 	if eni == nil {
 		return nil, notFoundResource("Microsoft.Network/networkInterfaces", lastSeg(id), resourceGroupOf(id))
@@ -54,7 +55,8 @@ func (s *Server) getNIC(c *call, id string) (*response, error) {
 // NSG and whether the primary IP configuration keeps its public IP. Other
 // changes are ignored. It answers 200 with a terminal body and an
 // Azure-AsyncOperation monitor (the SDK then skips polling).
-func (s *Server) putNIC(c *call, id string) (*response, error) {
+func (s *Server) putNIC(c *call) (*response, error) {
+	id := c.scope
 	eni := s.World.AzureNICLocked(id)
 	if eni == nil {
 		return nil, errf(http.StatusBadRequest, "InvalidRequestFormat", "The simulator does not create network interfaces; '%s' does not exist.", id)
@@ -171,7 +173,8 @@ func (s *Server) nsgJSON(g *world.AzureNSG) map[string]any {
 		"location": g.Location, "etag": g.ETag, "tags": tagsOrEmpty(g.Tags), "properties": props}
 }
 
-func (s *Server) getNSG(c *call, id string) (*response, error) {
+func (s *Server) getNSG(c *call) (*response, error) {
+	id := c.scope
 	g := s.World.AzureNSGLocked(id)
 	if g == nil {
 		return nil, notFoundResource("Microsoft.Network/networkSecurityGroups", lastSeg(id), resourceGroupOf(id))
@@ -210,7 +213,8 @@ func pick(single string, plural []string) []string {
 
 // putNSG creates (201) or updates (200) an NSG with its rules and
 // flushConnection, with an Azure-AsyncOperation monitor and a terminal body.
-func (s *Server) putNSG(c *call, sub *world.AzureSubscription, rg, name, id string) (*response, error) {
+func (s *Server) putNSG(c *call) (*response, error) {
+	id, rg, name := c.scope, c.vars["resourceGroupName"], c.vars["networkSecurityGroupName"]
 	var in struct {
 		Location   string            `json:"location"`
 		Tags       map[string]string `json:"tags"`
@@ -228,7 +232,7 @@ func (s *Server) putNSG(c *call, sub *world.AzureSubscription, rg, name, id stri
 	if l := s.World.AzureLockBlockingLocked(id, true); l != nil {
 		return nil, scopeLocked(id, l, "write")
 	}
-	g := &world.AzureNSG{ID: id, Name: name, ResourceGroup: rg, Subscription: sub.ID, Location: in.Location, Tags: world.Tags{}}
+	g := &world.AzureNSG{ID: id, Name: name, ResourceGroup: rg, Subscription: c.sub, Location: in.Location, Tags: world.Tags{}}
 	for k, v := range in.Tags {
 		g.Tags[k] = v
 	}

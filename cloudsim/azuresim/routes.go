@@ -3,19 +3,267 @@ package azuresim
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
 
-// resolve maps an ARM path (case-insensitively) to its operation: the RBAC
-// action, the scope it is authorized on, and the handler. Existence of the
-// target is checked by the handler, after authorization, as ARM does.
+// route is one ARM operation of the route table: the request it answers, how
+// it is authorized, what it costs and what it does. Adding an operation is
+// one entry in armRoutes plus its handler.
+type route struct {
+	// method is the HTTP method answered; "" answers any method.
+	method string
+	// path is the ARM path template. Literal segments match
+	// case-insensitively (ARM ids are case-insensitive) and name the
+	// canonical case; {name} binds one segment as sent. A leading {scope}
+	// binds the scope an extension resource hangs off (subscription, resource
+	// group or resource), {resourceUri} such a scope below the subscription;
+	// both end at the path's last "providers" segment, because ARM parses
+	// extension resources from the right. A trailing {*} binds whatever
+	// segments remain, for the catch-alls.
+	path string
+	// action is the RBAC action checked; its first segment is the resource
+	// provider namespace used by the Activity Log and fault rules.
+	action string
+	// scope is the template of the authorization scope, rendered from the
+	// path's variables with canonical subscription, resource group and
+	// scope ids, so role assignments and audit records match Azure's casing.
+	scope string
+	// latency is the modelled base latency; 0 means the default by verb.
+	latency time.Duration
+	// anyCaller skips RBAC: operation status monitors are readable by any
+	// authenticated caller that knows the URL (the one that started it).
+	anyCaller bool
+	// handle performs the operation, after authorization; existence of the
+	// target is its concern, as ARM checks access before existence.
+	handle func(c *call) (*response, error)
+	// unserved, set instead of handle, answers a path ARM knows but the
+	// simulator does not serve with ARM's error, before authorization.
+	unserved func(c *call) *armError
+
+	segs      []string // path split; literals lower-cased
+	scopeSegs []string // scope split
+	namespace string   // from action
+	// subProvider marks /subscriptions/{subscriptionId}/providers/… routes,
+	// which like {scope} routes bind at the last "providers" segment.
+	subProvider bool
+}
+
+// Path templates shared by the table.
+const (
+	subscriptionPath    = "/subscriptions/{subscriptionId}"
+	rgProvidersPath     = subscriptionPath + "/resourceGroups/{resourceGroupName}/providers"
+	vmPath              = rgProvidersPath + "/Microsoft.Compute/virtualMachines/{vmName}"
+	scaleSetVMPath      = rgProvidersPath + "/Microsoft.Compute/virtualMachineScaleSets/{vmScaleSetName}/virtualMachines/{instanceId}"
+	diskPath            = rgProvidersPath + "/Microsoft.Compute/disks/{diskName}"
+	snapshotPath        = rgProvidersPath + "/Microsoft.Compute/snapshots/{snapshotName}"
+	nicPath             = rgProvidersPath + "/Microsoft.Network/networkInterfaces/{networkInterfaceName}"
+	nsgPath             = rgProvidersPath + "/Microsoft.Network/networkSecurityGroups/{networkSecurityGroupName}"
+	roleAssignmentsPath = "{scope}/providers/Microsoft.Authorization/roleAssignments"
+	locksPath           = "{scope}/providers/Microsoft.Authorization/locks"
+	tagsPath            = "{scope}/providers/Microsoft.Resources/tags/default"
+	subProvidersPath    = subscriptionPath + "/providers"
+)
+
+// armRoutes is the ARM surface of the simulator. The first route that
+// matches the method and path wins, so a catch-all (unserved) follows the
+// routes it stands behind, and extension routes precede resource-group
+// routes, as ARM resolves extension resources before the resource group.
+func (s *Server) armRoutes() []*route {
+	const ms = time.Millisecond
+	get, put, patch, post, del := http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodPost, http.MethodDelete
+	return []*route{
+		// Extension resources at any scope.
+		{method: get, path: roleAssignmentsPath, action: "Microsoft.Authorization/roleAssignments/read", scope: "{scope}", handle: s.listRoleAssignments},
+		{method: get, path: roleAssignmentsPath + "/{roleAssignmentName}", action: "Microsoft.Authorization/roleAssignments/read", scope: "{scope}", handle: s.roleAssignment},
+		{method: del, path: roleAssignmentsPath + "/{roleAssignmentName}", action: "Microsoft.Authorization/roleAssignments/delete", scope: "{scope}", handle: s.roleAssignment},
+		{path: roleAssignmentsPath + "/{*}", unserved: methodNotAllowed("The simulator serves role assignment list, get and delete.")},
+		{method: get, path: locksPath, action: "Microsoft.Authorization/locks/read", scope: "{scope}", handle: s.listLocks},
+		{method: put, path: locksPath + "/{lockName}", action: "Microsoft.Authorization/locks/write", scope: "{scope}", handle: s.putLock},
+		{method: get, path: locksPath + "/{lockName}", action: "Microsoft.Authorization/locks/read", scope: "{scope}", handle: s.lock},
+		{method: del, path: locksPath + "/{lockName}", action: "Microsoft.Authorization/locks/delete", scope: "{scope}", handle: s.lock},
+		{path: locksPath + "/{*}", unserved: methodNotAllowed("The simulator serves lock list, get, put and delete.")},
+		{method: get, path: tagsPath, action: "Microsoft.Resources/tags/read", scope: "{scope}", handle: s.tags},
+		{path: tagsPath, action: "Microsoft.Resources/tags/write", scope: "{scope}", handle: s.tags}, // every other method writes
+		{path: "{resourceUri}/providers/Microsoft.Insights/metrics", action: "Microsoft.Insights/Metrics/Read", scope: "{resourceUri}", handle: s.metrics},
+
+		// Subscription-level provider operations.
+		{method: get, path: subProvidersPath + "/Microsoft.Insights/eventtypes/management/values", action: "Microsoft.Insights/eventtypes/values/Read",
+			scope: subscriptionPath, latency: 450 * ms, handle: s.activityLog},
+		{method: get, path: subProvidersPath + "/Microsoft.Insights/metricAlerts", action: "Microsoft.Insights/metricAlerts/read", scope: subscriptionPath, handle: s.metricAlerts},
+		{method: get, path: subProvidersPath + "/Microsoft.Security/alerts", action: "Microsoft.Security/alerts/read", scope: subscriptionPath,
+			latency: 300 * ms, handle: s.securityAlerts},
+		s.operationStatusRoute("Microsoft.Compute", "operations"),
+		s.operationStatusRoute("Microsoft.Compute", "diskOperations"),
+		s.operationStatusRoute("Microsoft.Network", "operations"),
+		s.operationStatusRoute("Microsoft.Network", "diskOperations"),
+
+		// Virtual machines.
+		{method: get, path: vmPath, action: "Microsoft.Compute/virtualMachines/read", scope: vmPath, handle: s.onVM(s.getVM)},
+		{method: patch, path: vmPath, action: "Microsoft.Compute/virtualMachines/write", scope: vmPath, latency: 400 * ms, handle: s.onVM(s.patchVM)},
+		{method: get, path: vmPath + "/instanceView", action: "Microsoft.Compute/virtualMachines/instanceView/read", scope: vmPath, handle: s.onVM(s.getInstanceView)},
+		{method: post, path: vmPath + "/deallocate", action: "Microsoft.Compute/virtualMachines/deallocate/action", scope: vmPath,
+			latency: 300 * ms, handle: s.onVM(s.powerOff(true))},
+		{method: post, path: vmPath + "/powerOff", action: "Microsoft.Compute/virtualMachines/powerOff/action", scope: vmPath,
+			latency: 300 * ms, handle: s.onVM(s.powerOff(false))},
+		{method: post, path: vmPath + "/runCommand", action: "Microsoft.Compute/virtualMachines/runCommand/action", scope: vmPath,
+			latency: 400 * ms, handle: s.onVM(s.runCommand)},
+		{path: vmPath + "/{*}", unserved: func(c *call) *armError {
+			return errf(http.StatusNotFound, "InvalidResourceType", "The operation %s virtualMachines/%s is not served by the firedrill simulator.",
+				c.r.Method, strings.ToLower(c.vars["*"]))
+		}},
+
+		// Scale-set VMs (flexible orchestration: protection policy).
+		{method: get, path: scaleSetVMPath, action: "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/read", scope: scaleSetVMPath,
+			handle: s.onScaleSetVM(s.getScaleSetVM)},
+		{method: put, path: scaleSetVMPath, action: "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/write", scope: scaleSetVMPath,
+			latency: 500 * ms, handle: s.onScaleSetVM(s.putScaleSetVM)},
+		{path: scaleSetVMPath, unserved: func(c *call) *armError {
+			return errf(http.StatusMethodNotAllowed, "MethodNotAllowed", "The method %s is not allowed on scale-set VMs by the simulator.", c.r.Method)
+		}},
+
+		// Disks and snapshots.
+		{method: get, path: diskPath, action: "Microsoft.Compute/disks/read", scope: diskPath, handle: s.getDisk},
+		{method: get, path: snapshotPath, action: "Microsoft.Compute/snapshots/read", scope: snapshotPath, handle: s.getSnapshot},
+		{method: put, path: snapshotPath, action: "Microsoft.Compute/snapshots/write", scope: snapshotPath, latency: 600 * ms, handle: s.putSnapshot},
+
+		// Network interfaces and security groups.
+		{method: get, path: nicPath, action: "Microsoft.Network/networkInterfaces/read", scope: nicPath, handle: s.getNIC},
+		{method: put, path: nicPath, action: "Microsoft.Network/networkInterfaces/write", scope: nicPath, latency: 500 * ms, handle: s.putNIC},
+		{method: get, path: nsgPath, action: "Microsoft.Network/networkSecurityGroups/read", scope: nsgPath, handle: s.getNSG},
+		{method: put, path: nsgPath, action: "Microsoft.Network/networkSecurityGroups/write", scope: nsgPath, latency: 700 * ms, handle: s.putNSG},
+
+		// Anything else under an existing resource group.
+		{path: rgProvidersPath + "/{namespace}/{resourceType}/{resourceName}/{*}", unserved: func(c *call) *armError {
+			return errf(http.StatusNotFound, "InvalidResourceType", "The resource type '%s/%s' (or the operation %s %s) is not served by the firedrill simulator.",
+				c.vars["namespace"], c.vars["resourceType"], c.r.Method, c.vars["*"])
+		}},
+		// Last, so that any other path under a resource group still answers
+		// ResourceGroupNotFound for a missing group (canonicalVars) first.
+		{path: subscriptionPath + "/resourceGroups/{resourceGroupName}/{*}", unserved: typeNotInPath},
+	}
+}
+
+// operationStatusRoute is the status monitor of a provider's asynchronous
+// operations (asyncOp), polled by SDK pollers.
+func (s *Server) operationStatusRoute(namespace, kind string) *route {
+	return &route{method: http.MethodGet, path: subProvidersPath + "/" + namespace + "/locations/{location}/" + kind + "/{operationId}",
+		action: namespace + "/locations/operations/read", scope: subscriptionPath, latency: 60 * time.Millisecond, anyCaller: true,
+		handle: s.operationStatus}
+}
+
+func methodNotAllowed(msg string) func(*call) *armError {
+	return func(*call) *armError { return errf(http.StatusMethodNotAllowed, "MethodNotAllowed", "%s", msg) }
+}
+
+func typeNotInPath(c *call) *armError {
+	return errf(http.StatusNotFound, "InvalidResourceType", "The resource type could not be found in path '%s'.", c.path)
+}
+
+// compileRoutes splits the templates once. A malformed template is a
+// programming error and panics when the server is built.
+func compileRoutes(rts []*route) []*route {
+	for _, rt := range rts {
+		rt.segs = splitTemplate(rt.path)
+		for i, sg := range rt.segs {
+			name, isVar := templateVar(sg)
+			switch {
+			case !isVar:
+				rt.segs[i] = strings.ToLower(sg)
+			case (name == "scope" || name == "resourceUri") && i != 0, name == "*" && i != len(rt.segs)-1:
+				panic("azuresim: route " + rt.path + ": " + sg + " out of place")
+			}
+		}
+		rt.subProvider = len(rt.segs) > 2 && rt.segs[2] == "providers"
+		if (rt.handle == nil) == (rt.unserved == nil) {
+			panic("azuresim: route " + rt.path + " needs exactly one of handle and unserved")
+		}
+		if rt.handle == nil {
+			continue
+		}
+		if rt.action == "" || rt.scope == "" {
+			panic("azuresim: route " + rt.path + " needs an action and a scope")
+		}
+		rt.namespace, _, _ = strings.Cut(rt.action, "/")
+		rt.scopeSegs = splitTemplate(rt.scope)
+		for _, sg := range rt.scopeSegs {
+			if _, isVar := templateVar(sg); isVar && !slices.Contains(rt.segs, sg) {
+				panic("azuresim: route " + rt.path + ": scope variable " + sg + " is not in the path")
+			}
+		}
+	}
+	return rts
+}
+
+// splitTemplate splits a path template into segments; a leading slash is
+// implied ({scope} templates have none).
+func splitTemplate(p string) []string { return strings.Split(strings.Trim(p, "/"), "/") }
+
+// templateVar names a template segment's variable, if it is one.
+func templateVar(seg string) (string, bool) {
+	if len(seg) > 2 && seg[0] == '{' && seg[len(seg)-1] == '}' {
+		return seg[1 : len(seg)-1], true
+	}
+	return "", false
+}
+
+// lastProviders is the index of the segment extension and provider routes
+// bind at: the last "providers" before the final segment, or -1.
+func lastProviders(l []string) int {
+	for i := len(l) - 2; i >= 2; i-- {
+		if l[i] == "providers" {
+			return i
+		}
+	}
+	return -1
+}
+
+// match reports whether rt answers method on the path, with the path's
+// variables as sent (segs) and the provider anchor of lastProviders.
+func (rt *route) match(method string, segs, l []string, anchor int) (map[string]string, bool) {
+	if rt.method != "" && rt.method != method {
+		return nil, false
+	}
+	vars := map[string]string{}
+	tmpl, i := rt.segs, 0
+	if name, _ := templateVar(tmpl[0]); name == "scope" || name == "resourceUri" {
+		if anchor < 0 || (name == "resourceUri" && anchor == 2) {
+			return nil, false
+		}
+		vars[name] = "/" + strings.Join(segs[:anchor], "/")
+		tmpl, i = tmpl[1:], anchor
+	} else if rt.subProvider && anchor != 2 {
+		return nil, false
+	}
+	for _, t := range tmpl {
+		name, isVar := templateVar(t)
+		switch {
+		case name == "*":
+			vars[name] = strings.Join(segs[i:], "/")
+			return vars, true
+		case i >= len(l):
+			return nil, false
+		case isVar:
+			vars[name] = segs[i]
+		case t != l[i]:
+			return nil, false
+		}
+		i++
+	}
+	return vars, i == len(l)
+}
+
+// resolve maps an ARM path to its route in ARM's order: the subscription
+// must exist, then an extension resource binds at any scope, then the
+// resource group must exist, then the provider's type. It leaves the path
+// variables (canonical where ARM canonicalizes them) in c.vars and the
+// rendered authorization scope in c.scope.
 func (s *Server) resolve(c *call) (*route, *armError) {
 	l, segs := c.lsegs, c.segs
-	n := len(l)
-	if n < 2 || l[0] != "subscriptions" {
+	if len(l) < 2 || l[0] != "subscriptions" {
 		return nil, errf(http.StatusNotFound, "InvalidResourceType", "The resource type '%s' could not be found. The simulator serves subscription-scoped ARM paths only.", c.path)
 	}
 	az := s.World.AzureLocked()
@@ -29,115 +277,59 @@ func (s *Server) resolve(c *call) (*route, *armError) {
 		return nil, errf(http.StatusNotFound, "SubscriptionNotFound", "The subscription '%s' could not be found.", segs[1])
 	}
 	c.sub, c.location = sub.ID, sub.Location
-	subScope := "/subscriptions/" + sub.ID
 
-	// Extension resources ({scope}/providers/Microsoft.Authorization/…,
-	// Microsoft.Resources/tags, Microsoft.Insights/metrics) hang off any
-	// scope: find the last "providers" segment that starts one.
-	for i := n - 2; i >= 2; i-- {
-		if l[i] != "providers" {
+	anchor := lastProviders(l)
+	for _, rt := range s.routes {
+		vars, ok := rt.match(c.r.Method, segs, l, anchor)
+		if !ok {
 			continue
 		}
-		ns := l[i+1]
-		rest := l[i+2:]
-		scope := "/" + strings.Join(segs[:i], "/")
-		scope = canonicalScope(s.World, sub, scope)
-		switch {
-		case ns == "microsoft.authorization" && len(rest) >= 1 && rest[0] == "roleassignments":
-			return s.roleAssignmentRoute(c, scope, segs[i+2:])
-		case ns == "microsoft.authorization" && len(rest) >= 1 && rest[0] == "locks":
-			return s.lockRoute(c, scope, segs[i+2:])
-		case ns == "microsoft.resources" && len(rest) == 2 && rest[0] == "tags" && rest[1] == "default":
-			return s.tagsRoute(c, scope)
-		case ns == "microsoft.insights" && len(rest) == 1 && rest[0] == "metrics" && i > 2:
-			return &route{action: "Microsoft.Insights/Metrics/Read", scope: scope, namespace: "Microsoft.Insights",
-				handle: func(c *call) (*response, error) { return s.metrics(c, scope) }}, nil
+		if aerr := s.canonicalVars(sub, vars); aerr != nil {
+			return nil, aerr
 		}
-		if i != 2 {
-			break
+		c.vars = vars
+		if rt.unserved != nil {
+			return nil, rt.unserved(c)
 		}
-		// Subscription-level provider routes.
-		switch {
-		case ns == "microsoft.insights" && strings.Join(rest, "/") == "eventtypes/management/values" && c.r.Method == http.MethodGet:
-			return &route{action: "Microsoft.Insights/eventtypes/values/Read", scope: subScope, namespace: "Microsoft.Insights",
-				latency: 450 * time.Millisecond, handle: s.activityLog}, nil
-		case ns == "microsoft.insights" && strings.Join(rest, "/") == "metricalerts" && c.r.Method == http.MethodGet:
-			return &route{action: "Microsoft.Insights/metricAlerts/read", scope: subScope, namespace: "Microsoft.Insights", handle: s.metricAlerts}, nil
-		case ns == "microsoft.security" && strings.Join(rest, "/") == "alerts" && c.r.Method == http.MethodGet:
-			return &route{action: "Microsoft.Security/alerts/read", scope: subScope, namespace: "Microsoft.Security",
-				latency: 300 * time.Millisecond, handle: s.securityAlerts}, nil
-		case (ns == "microsoft.compute" || ns == "microsoft.network") && len(rest) == 4 && rest[0] == "locations" &&
-			(rest[2] == "operations" || rest[2] == "diskoperations") && c.r.Method == http.MethodGet:
-			nsName := "Microsoft.Compute"
-			if ns == "microsoft.network" {
-				nsName = "Microsoft.Network"
-			}
-			opID := segs[i+5]
-			return &route{action: nsName + "/locations/operations/read", scope: subScope, namespace: nsName, latency: 60 * time.Millisecond, anyCaller: true,
-				handle: func(c *call) (*response, error) { return s.operationStatus(c, opID) }}, nil
-		}
-		break
+		c.scope = rt.renderScope(vars)
+		return rt, nil
 	}
+	return nil, typeNotInPath(c)
+}
 
-	if n < 4 || l[2] != "resourcegroups" {
-		return nil, errf(http.StatusNotFound, "InvalidResourceType", "The resource type could not be found in path '%s'.", c.path)
+// renderScope fills the route's scope template with the (canonical) path
+// variables; {scope} and {resourceUri} values carry their own leading slash.
+func (rt *route) renderScope(vars map[string]string) string {
+	out := make([]string, len(rt.scopeSegs))
+	for i, sg := range rt.scopeSegs {
+		if name, isVar := templateVar(sg); isVar {
+			sg = strings.TrimPrefix(vars[name], "/")
+		}
+		out[i] = sg
 	}
-	rg := sub.ResourceGroups[l[3]]
-	if rg == nil {
-		return nil, errf(http.StatusNotFound, "ResourceGroupNotFound", "Resource group '%s' could not be found.", segs[3])
+	return "/" + strings.Join(out, "/")
+}
+
+// canonicalVars replaces the variables ARM resolves with their canonical
+// ids: the subscription, the resource group (which must exist: ARM answers
+// ResourceGroupNotFound before looking at the provider), and scopes.
+func (s *Server) canonicalVars(sub *world.AzureSubscription, vars map[string]string) *armError {
+	if _, ok := vars["subscriptionId"]; ok {
+		vars["subscriptionId"] = sub.ID
 	}
-	if n < 8 || l[4] != "providers" {
-		return nil, errf(http.StatusNotFound, "InvalidResourceType", "The resource type could not be found in path '%s'.", c.path)
+	if v, ok := vars["resourceGroupName"]; ok {
+		rg := sub.ResourceGroups[strings.ToLower(v)]
+		if rg == nil {
+			return errf(http.StatusNotFound, "ResourceGroupNotFound", "Resource group '%s' could not be found.", v)
+		}
+		vars["resourceGroupName"] = rg.Name
 	}
-	ns, typ, name, rest := l[5], l[6], segs[7], l[8:]
-	rgName := rg.Name
-	method := c.r.Method
-	switch ns + "/" + typ {
-	case "microsoft.compute/virtualmachines":
-		return s.vmRoute(c, sub, rgName, name, rest, method)
-	case "microsoft.compute/virtualmachinescalesets":
-		if len(rest) == 2 && rest[0] == "virtualmachines" {
-			return s.scaleSetVMRoute(c, sub, rgName, name, segs[9], method)
-		}
-	case "microsoft.compute/disks":
-		if len(rest) == 0 && method == http.MethodGet {
-			id := world.AzureResourceID(sub.ID, rgName, "Microsoft.Compute", "disks", name)
-			return &route{action: "Microsoft.Compute/disks/read", scope: id, namespace: "Microsoft.Compute",
-				handle: func(c *call) (*response, error) { return s.getDisk(c, id) }}, nil
-		}
-	case "microsoft.compute/snapshots":
-		id := world.AzureResourceID(sub.ID, rgName, "Microsoft.Compute", "snapshots", name)
-		if len(rest) == 0 && method == http.MethodGet {
-			return &route{action: "Microsoft.Compute/snapshots/read", scope: id, namespace: "Microsoft.Compute",
-				handle: func(c *call) (*response, error) { return s.getSnapshot(c, id) }}, nil
-		}
-		if len(rest) == 0 && method == http.MethodPut {
-			return &route{action: "Microsoft.Compute/snapshots/write", scope: id, namespace: "Microsoft.Compute", latency: 600 * time.Millisecond,
-				handle: func(c *call) (*response, error) { return s.putSnapshot(c, sub, rgName, name, id) }}, nil
-		}
-	case "microsoft.network/networkinterfaces":
-		id := world.AzureResourceID(sub.ID, rgName, "Microsoft.Network", "networkInterfaces", name)
-		if len(rest) == 0 && method == http.MethodGet {
-			return &route{action: "Microsoft.Network/networkInterfaces/read", scope: id, namespace: "Microsoft.Network",
-				handle: func(c *call) (*response, error) { return s.getNIC(c, id) }}, nil
-		}
-		if len(rest) == 0 && method == http.MethodPut {
-			return &route{action: "Microsoft.Network/networkInterfaces/write", scope: id, namespace: "Microsoft.Network", latency: 500 * time.Millisecond,
-				handle: func(c *call) (*response, error) { return s.putNIC(c, id) }}, nil
-		}
-	case "microsoft.network/networksecuritygroups":
-		id := world.AzureResourceID(sub.ID, rgName, "Microsoft.Network", "networkSecurityGroups", name)
-		if len(rest) == 0 && method == http.MethodGet {
-			return &route{action: "Microsoft.Network/networkSecurityGroups/read", scope: id, namespace: "Microsoft.Network",
-				handle: func(c *call) (*response, error) { return s.getNSG(c, id) }}, nil
-		}
-		if len(rest) == 0 && method == http.MethodPut {
-			return &route{action: "Microsoft.Network/networkSecurityGroups/write", scope: id, namespace: "Microsoft.Network", latency: 700 * time.Millisecond,
-				handle: func(c *call) (*response, error) { return s.putNSG(c, sub, rgName, name, id) }}, nil
+	for _, name := range []string{"scope", "resourceUri"} {
+		if v, ok := vars[name]; ok {
+			vars[name] = canonicalScope(s.World, sub, v)
 		}
 	}
-	return nil, errf(http.StatusNotFound, "InvalidResourceType",
-		"The resource type '%s/%s' (or the operation %s %s) is not served by the firedrill simulator.", segs[5], segs[6], method, strings.Join(segs[8:], "/"))
+	return nil
 }
 
 // canonicalScope returns the canonical-case id of a known resource scope
@@ -220,7 +412,8 @@ func (s *Server) asyncOp(c *call, namespace, kind, resource, runCommand string) 
 // operationStatus answers a status poll. Ordinary operations are already
 // done (first poll terminal, so SDK pollers never sleep); Run Command
 // reports InProgress until its script has run.
-func (s *Server) operationStatus(c *call, opID string) (*response, error) {
+func (s *Server) operationStatus(c *call) (*response, error) {
+	opID := c.vars["operationId"]
 	az := s.World.AzureLocked()
 	op := az.Operations[opID]
 	if op == nil {

@@ -44,6 +44,7 @@ type Server struct {
 	ActivityLogLag time.Duration
 	// RunCommand overrides the Run Command timing model.
 	RunCommand *world.AzureRunCommandTiming
+	routes     []*route // the ARM route table (armRoutes)
 }
 
 // Option configures a Server.
@@ -67,6 +68,7 @@ func New(w *world.World, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
+	s.routes = compileRoutes(s.armRoutes())
 	return s
 }
 
@@ -110,6 +112,9 @@ type call struct {
 	resources []world.AuditResource
 	params    map[string]string
 	latency   time.Duration
+	// vars are the route's path variables: as sent, except the canonical
+	// subscription, resource group and scopes (see canonicalVars).
+	vars map[string]string
 }
 
 // response is what a handler answers.
@@ -121,19 +126,6 @@ type response struct {
 
 func ok(body any) *response { return &response{status: http.StatusOK, body: body} }
 
-// route is a resolved ARM operation: what it needs and what it does.
-type route struct {
-	action    string
-	scope     string
-	namespace string
-	data      bool // storage data action
-	// anyCaller skips RBAC: operation status monitors are readable by any
-	// authenticated caller that knows the URL (the one that started it).
-	anyCaller bool
-	latency   time.Duration
-	handle    func(c *call) (*response, error)
-}
-
 var multiSlash = regexp.MustCompile(`/{2,}`)
 
 // ServeHTTP dispatches to Entra ID, the blob data plane or ARM.
@@ -143,15 +135,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeARMError(w, errf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request body is unreadable or larger than 16 MiB."), "")
 		return
 	}
-	p := multiSlash.ReplaceAllString(r.URL.Path, "/")
-	segs := strings.Split(strings.Trim(p, "/"), "/")
-	if len(segs) == 1 && segs[0] == "" {
-		segs = nil
-	}
-	lsegs := make([]string, len(segs))
-	for i, sg := range segs {
-		lsegs[i] = strings.ToLower(sg)
-	}
+	p, segs, lsegs := splitPath(r.URL.Path)
 	switch {
 	case len(lsegs) >= 2 && (lsegs[1] == "oauth2" || lsegs[1] == "v2.0"):
 		s.serveAAD(w, r, segs, body)
@@ -161,6 +145,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.serveARM(w, r, p, segs, lsegs, body)
+}
+
+// splitPath cleans a request path and splits it into segments as sent and
+// lower-cased (for case-insensitive matching).
+func splitPath(path string) (p string, segs, lsegs []string) {
+	p = multiSlash.ReplaceAllString(path, "/")
+	segs = strings.Split(strings.Trim(p, "/"), "/")
+	if len(segs) == 1 && segs[0] == "" {
+		segs = nil
+	}
+	lsegs = make([]string, len(segs))
+	for i, sg := range segs {
+		lsegs[i] = strings.ToLower(sg)
+	}
+	return p, segs, lsegs
 }
 
 func (s *Server) isStorageAccount(name string) bool {
@@ -231,7 +230,7 @@ func (s *Server) performARM(c *call) (*response, *armError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	c.action, c.scope, c.namespace = rt.action, rt.scope, rt.namespace
+	c.action, c.namespace = rt.action, rt.namespace
 	c.readOnly = strings.HasSuffix(strings.ToLower(rt.action), "/read")
 	if rt.latency > 0 {
 		c.latency = rt.latency
@@ -253,10 +252,12 @@ func (s *Server) performARM(c *call) (*response, *armError) {
 		return nil, errf(eff.Error, code, "Encountered internal server error. Diagnostic information: timestamp '%s', subscription id '%s', tracking id '%s'.",
 			c.now.UTC().Format("20060102T150405Z"), c.sub, c.reqID)
 	}
-	if !rt.anyCaller && !s.World.AzureAuthorizeLocked(tok.ObjectID, rt.action, rt.scope, rt.data) {
+	// ARM routes are control-plane actions; blob data actions are the data
+	// plane's (serveBlob).
+	if !rt.anyCaller && !s.World.AzureAuthorizeLocked(tok.ObjectID, rt.action, c.scope, false) {
 		return nil, errf(http.StatusForbidden, "AuthorizationFailed",
 			"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
-			tok.AppID, tok.ObjectID, rt.action, rt.scope)
+			tok.AppID, tok.ObjectID, rt.action, c.scope)
 	}
 	resp, err := rt.handle(c)
 	if err != nil {
