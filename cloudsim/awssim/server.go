@@ -261,7 +261,7 @@ func (s *Server) authorizeLocked(svc *Service, op *Op, c *Call) *APIError {
 	if op.Resources != nil {
 		resources = op.Resources(c)
 	}
-	d, err := s.World.AuthorizeLocked(c.Caller, world.Request{Action: action, Resources: resources,
+	d, at, err := s.World.ExplainLocked(c.Caller, world.Request{Action: action, Resources: resources,
 		Context: s.World.RequestContextLocked(c.Caller, c.SourceIP)})
 	if err != nil {
 		return Errf(500, svc.proto.codes().internal.Code, "evaluating policies: %v", err)
@@ -275,8 +275,8 @@ func (s *Server) authorizeLocked(svc *Service, op *Op, c *Call) *APIError {
 		why = "with an explicit deny in an identity-based policy"
 	}
 	res := "*"
-	if len(resources) > 0 {
-		res = resources[0]
+	if at != "" {
+		res = at // the resource the caller may not act on, of several
 	}
 	e.Message = fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s %s", c.Caller.ARN, action, res, why)
 	return &e

@@ -123,18 +123,22 @@ func (w *World) IdentityPoliciesLocked(p *Principal) ([]*Policy, error) {
 }
 
 // RequestContextLocked returns the global condition keys for a call by p.
-func (w *World) RequestContextLocked(p *Principal, sourceIP string) map[string]string {
-	ctx := map[string]string{
-		"aws:CurrentTime":  IAMTime(w.clock.Now()),
-		"aws:PrincipalArn": p.ARN,
-		"aws:SourceIp":     sourceIP,
+// aws:TokenIssueTime is present only for temporary credentials, so a
+// condition on it does not match a long-term key's calls.
+func (w *World) RequestContextLocked(p *Principal, sourceIP string) Context {
+	ctx := Context{}
+	ctx.Set("aws:CurrentTime", IAMTime(w.clock.Now()))
+	ctx.Set("aws:PrincipalArn", p.ARN)
+	ctx.Set("aws:SourceIp", sourceIP)
+	if p.Account != "" {
+		ctx.Set("aws:PrincipalAccount", p.Account)
 	}
 	if p.Session != nil {
-		ctx["aws:TokenIssueTime"] = p.Session.IssuedAt.UTC().Format(time.RFC3339Nano)
-		ctx["aws:PrincipalArn"] = p.Role.ARN
+		ctx.Set("aws:TokenIssueTime", p.Session.IssuedAt.UTC().Format(time.RFC3339Nano))
+		ctx.Set("aws:PrincipalArn", p.Role.ARN)
 	}
 	if p.User != nil {
-		ctx["aws:username"] = p.User.Name
+		ctx.Set("aws:username", p.User.Name)
 	}
 	return ctx
 }
@@ -142,11 +146,19 @@ func (w *World) RequestContextLocked(p *Principal, sourceIP string) map[string]s
 // AuthorizeLocked decides an identity-based request by p. Resource policies
 // (bucket policies) are layered on by the storage front end.
 func (w *World) AuthorizeLocked(p *Principal, req Request) (Decision, error) {
+	d, _, err := w.ExplainLocked(p, req)
+	return d, err
+}
+
+// ExplainLocked is AuthorizeLocked that also names the resource that decided
+// a denial (see Explain), for the error message.
+func (w *World) ExplainLocked(p *Principal, req Request) (Decision, string, error) {
 	pols, err := w.IdentityPoliciesLocked(p)
 	if err != nil {
-		return ExplicitDeny, err
+		return ExplicitDeny, "", err
 	}
-	return Evaluate(pols, req), nil
+	d, at := Explain(pols, req)
+	return d, at, nil
 }
 
 // parsedPolicyLocked parses a policy document once and reuses the result:
