@@ -2,6 +2,7 @@ package awssim_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"testing"
 	"time"
@@ -223,6 +224,69 @@ func TestLookupEventsPaginatesNewestFirst(t *testing.T) {
 	in.LookupAttributes = nil
 	_, err := lookup(t, env, ct, in)
 	require.Equal(t, "InvalidNextTokenException", apiCode(t, err))
+}
+
+// TestLookupEventsPagesABurstExactlyOnce: 1,000 calls within one second of
+// event time (pairs of them at the same instant) page back completely, each
+// event once, newest first. A token holding the last event's time at
+// second precision let only the first page of that second be read.
+func TestLookupEventsPagesABurstExactlyOnce(t *testing.T) {
+	env := awssimtest.New(t)
+	stsc := sts.NewFromConfig(env.Admin)
+	const burst = 1000
+	for i := range burst {
+		_, err := stsc.GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+		require.NoError(t, err)
+		if i%2 == 1 {
+			env.Clock.Advance(time.Millisecond)
+		}
+	}
+	env.Clock.Advance(15 * time.Minute)
+	exact := map[string]time.Time{}
+	env.World.Lock()
+	for _, ev := range env.World.Audit {
+		exact[ev.ID] = ev.Time
+	}
+	env.World.Unlock()
+
+	ct := cloudtrail.NewFromConfig(env.Admin)
+	in := &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{
+		{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("GetCallerIdentity")}}}
+	var ids []string
+	seen := map[string]bool{}
+	pages := 0
+	for {
+		out, err := lookup(t, env, ct, in)
+		require.NoError(t, err)
+		pages++
+		for _, ev := range out.Events {
+			require.False(t, seen[*ev.EventId], "event %s returned twice", *ev.EventId)
+			seen[*ev.EventId] = true
+			ids = append(ids, *ev.EventId)
+		}
+		if out.NextToken == nil {
+			break
+		}
+		raw, err := base64.RawURLEncoding.DecodeString(*out.NextToken)
+		require.NoError(t, err, "the token is base64")
+		require.NotContains(t, string(raw), "GetCallerIdentity", "the token does not spell out the query")
+		in.NextToken = out.NextToken
+	}
+	require.Len(t, ids, burst)
+	require.Equal(t, burst/50, pages)
+	for i := 1; i < len(ids); i++ {
+		prev, cur := exact[ids[i-1]], exact[ids[i]]
+		require.False(t, cur.After(prev), "newest first")
+		if cur.Equal(prev) {
+			require.Less(t, ids[i], ids[i-1], "same instant: a stable order by id")
+		}
+	}
+
+	// A token that was never issued is refused, not read as a position.
+	for _, bad := range []string{"garbage", base64.RawURLEncoding.EncodeToString([]byte("v2|x|y|z")), *in.NextToken + "A"} {
+		_, err := lookup(t, env, ct, &cloudtrail.LookupEventsInput{NextToken: aws.String(bad), LookupAttributes: in.LookupAttributes})
+		require.Equal(t, "InvalidNextTokenException", apiCode(t, err), bad)
+	}
 }
 
 func TestLookupEventsIsRateLimited(t *testing.T) {
