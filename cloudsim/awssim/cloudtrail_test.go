@@ -10,7 +10,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/guardduty"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/stretchr/testify/require"
@@ -287,6 +290,46 @@ func TestLookupEventsPagesABurstExactlyOnce(t *testing.T) {
 		_, err := lookup(t, env, ct, &cloudtrail.LookupEventsInput{NextToken: aws.String(bad), LookupAttributes: in.LookupAttributes})
 		require.Equal(t, "InvalidNextTokenException", apiCode(t, err), bad)
 	}
+}
+
+// TestCloudTrailRecordsErrorCodesAsTheServicesLogThem: a denied EC2 call
+// answers UnauthorizedOperation on the wire but CloudTrail records
+// "Client.UnauthorizedOperation" (and "Client.DryRunOperation" for a dry
+// run), which is what standard detections match; IAM, STS and S3 record
+// AccessDenied, the code they answer.
+func TestCloudTrailRecordsErrorCodesAsTheServicesLogThem(t *testing.T) {
+	env := awssimtest.New(t)
+	ctx := context.Background()
+	inst := obsInstance(env, 1, nil)
+	cfg := env.UserConfig(t, "auditor", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+
+	_, err := ec2.NewFromConfig(cfg).StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{inst.ID}})
+	require.Equal(t, "UnauthorizedOperation", apiCode(t, err), "the wire code stays bare")
+	_, err = ec2.NewFromConfig(cfg).DescribeInstances(ctx, &ec2.DescribeInstancesInput{DryRun: aws.Bool(true)})
+	require.Equal(t, "DryRunOperation", apiCode(t, err))
+	_, err = iam.NewFromConfig(cfg).CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("backdoor")})
+	require.Equal(t, "AccessDenied", apiCode(t, err))
+	_, err = sts.NewFromConfig(cfg).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::111122223333:role/admin"),
+		RoleSessionName: aws.String("audit")})
+	require.Equal(t, "AccessDenied", apiCode(t, err))
+	_, err = s3Client(cfg).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("exfil-staging")})
+	require.Equal(t, "AccessDenied", apiCode(t, err))
+
+	env.Clock.Advance(15 * time.Minute)
+	out, err := lookup(t, env, cloudtrail.NewFromConfig(env.Admin), &cloudtrail.LookupEventsInput{
+		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyUsername, AttributeValue: aws.String("auditor")}}})
+	require.NoError(t, err)
+	codes := map[string]string{}
+	for _, ev := range out.Events {
+		codes[*ev.EventName] = record(t, ev).ErrorCode
+	}
+	require.Equal(t, map[string]string{
+		"StopInstances":     "Client.UnauthorizedOperation",
+		"DescribeInstances": "Client.DryRunOperation",
+		"CreateUser":        "AccessDenied",
+		"AssumeRole":        "AccessDenied",
+		"CreateBucket":      "AccessDenied",
+	}, codes)
 }
 
 func TestLookupEventsIsRateLimited(t *testing.T) {

@@ -380,9 +380,31 @@ func (s *Server) auditLocked(svc *Service, c *Call, apiErr *APIError) {
 		ev.IdentityType, ev.UserName = c.Caller.IdentityType(), c.Caller.Name
 	}
 	if apiErr != nil {
-		ev.ErrorCode, ev.ErrorMessage = apiErr.Code, apiErr.Message
+		ev.ErrorCode, ev.ErrorMessage = recordedErrorCode(svc, apiErr), apiErr.Message
 	}
 	s.World.RecordAuditLocked(ev)
+}
+
+// ec2ServerErrors are the EC2 error codes the EC2 API reference lists as
+// server errors; every other EC2 error is a client error.
+var ec2ServerErrors = map[string]bool{"InternalError": true, "InsufficientInstanceCapacity": true,
+	"InsufficientHostCapacity": true, "InsufficientReservedInstanceCapacity": true, "InsufficientCapacity": true,
+	"InsufficientAddressCapacity": true, "ServiceUnavailable": true, "Unavailable": true}
+
+// recordedErrorCode is the errorCode CloudTrail writes for a failed call.
+// EC2 answers a bare code on the wire (UnauthorizedOperation) but its
+// CloudTrail records carry the fault side: "Client.UnauthorizedOperation",
+// "Client.DryRunOperation", "Client.RequestLimitExceeded",
+// "Server.InternalError", which is what detections match on. IAM, STS and
+// S3 record the code they answer (AccessDenied).
+func recordedErrorCode(svc *Service, e *APIError) string {
+	if _, ok := svc.proto.(ec2Query); !ok {
+		return e.Code
+	}
+	if ec2ServerErrors[e.Code] {
+		return "Server." + e.Code
+	}
+	return "Client." + e.Code
 }
 
 func (s *Server) logCall(c *Call, apiErr *APIError, latency time.Duration) {
