@@ -106,17 +106,20 @@ func (s *Server) Operations(service string) []string {
 
 var credRe = regexp.MustCompile(`Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request`)
 
-// sigv4 is what the Authorization header (or presigned query) says.
+// sigv4 is what the Authorization header (or presigned query) says, with
+// the session token that travels beside it (X-Amz-Security-Token, as a
+// header or, presigned, in the query).
 type sigv4 struct {
 	akid, date, region, service string
 	signedHeaders, signature    string
+	token                       string
 	presigned                   bool
 }
 
 func parseAuth(r *http.Request) (sigv4, bool) {
 	h := r.Header.Get("Authorization")
 	if m := credRe.FindStringSubmatch(h); m != nil {
-		a := sigv4{akid: m[1], date: m[2], region: m[3], service: m[4]}
+		a := sigv4{akid: m[1], date: m[2], region: m[3], service: m[4], token: r.Header.Get("X-Amz-Security-Token")}
 		for _, part := range strings.Split(h, ",") {
 			part = strings.TrimSpace(part)
 			if v, ok := strings.CutPrefix(part, "SignedHeaders="); ok {
@@ -133,7 +136,8 @@ func parseAuth(r *http.Request) (sigv4, bool) {
 		parts := strings.Split(c, "/")
 		if len(parts) == 5 {
 			return sigv4{akid: parts[0], date: parts[1], region: parts[2], service: parts[3],
-				signedHeaders: q.Get("X-Amz-SignedHeaders"), signature: q.Get("X-Amz-Signature"), presigned: true}, true
+				signedHeaders: q.Get("X-Amz-SignedHeaders"), signature: q.Get("X-Amz-Signature"),
+				token: q.Get("X-Amz-Security-Token"), presigned: true}, true
 		}
 	}
 	return sigv4{}, false
@@ -199,11 +203,14 @@ func (s *Server) perform(svc *Service, op *Op, c *Call, auth sigv4, signed bool,
 		return nil, &e
 	}
 	if signed {
-		p, err := s.World.AuthenticateLocked(auth.akid)
+		p, err := s.World.AuthenticateLocked(auth.akid, auth.token)
 		if err != nil {
 			e := codes.unknownKey
-			if errors.Is(err, world.ErrExpiredToken) {
+			switch {
+			case errors.Is(err, world.ErrExpiredToken):
 				e = codes.expired
+			case errors.Is(err, world.ErrInvalidSessionToken) && codes.badToken.Code != "":
+				e = codes.badToken
 			}
 			return nil, &e
 		}
