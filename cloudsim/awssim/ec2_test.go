@@ -420,7 +420,8 @@ func TestResourceScopedPolicy(t *testing.T) {
 	// does not carry the second, and the whole call fails untouched.
 	_, err = op.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{mine.ID, theirs.ID}})
 	require.Equal(t, "UnauthorizedOperation", ec2ErrCode(err))
-	require.ErrorContains(t, err, "instance/"+theirs.ID, "the message names the instance that is not allowed")
+	require.ErrorContains(t, err, "instance/"+theirs.ID+" because no identity-based policy allows the ec2:StopInstances action",
+		"the message names the instance that is not allowed")
 	f.locked(func(w *world.World) { require.Equal(t, world.StateRunning, w.Instances[mine.ID].State) })
 
 	_, err = op.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{mine.ID}})

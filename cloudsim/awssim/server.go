@@ -277,7 +277,7 @@ func (s *Server) authorizeLocked(svc *Service, op *Op, c *Call) *APIError {
 		return nil
 	}
 	e := svc.proto.codes().denied
-	why := "no identity-based policy allows the " + action + " action"
+	why := "because no identity-based policy allows the " + action + " action"
 	if d == world.ExplicitDeny {
 		why = "with an explicit deny in an identity-based policy"
 	}
