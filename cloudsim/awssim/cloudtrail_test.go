@@ -201,24 +201,12 @@ func TestLookupEventsPaginatesNewestFirst(t *testing.T) {
 	ct := cloudtrail.NewFromConfig(env.Admin)
 	in := &cloudtrail.LookupEventsInput{MaxResults: aws.Int32(3), EndTime: aws.Time(awssimtest.Start.Add(time.Minute)),
 		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("GetCallerIdentity")}}}
-	var times []time.Time
-	seen := map[string]bool{}
-	pages := 0
-	for {
-		out, err := lookup(t, env, ct, in)
-		require.NoError(t, err)
-		pages++
-		for _, ev := range out.Events {
-			require.False(t, seen[*ev.EventId])
-			seen[*ev.EventId] = true
-			times = append(times, *ev.EventTime)
-		}
-		if out.NextToken == nil {
-			break
-		}
-		in.NextToken = out.NextToken
-	}
+	events, pages := lookupAll(t, env, ct, in)
 	require.Equal(t, 3, pages)
+	var times []time.Time
+	for _, ev := range events {
+		times = append(times, *ev.EventTime)
+	}
 	require.Len(t, times, 7)
 	for i := 1; i < len(times); i++ {
 		require.True(t, times[i].Before(times[i-1]), "events must be newest first")
@@ -227,6 +215,27 @@ func TestLookupEventsPaginatesNewestFirst(t *testing.T) {
 	in.LookupAttributes = nil
 	_, err := lookup(t, env, ct, in)
 	require.Equal(t, "InvalidNextTokenException", apiCode(t, err))
+}
+
+// lookupAll pages through a query, requiring that no event comes twice;
+// in.NextToken is left at the last token issued.
+func lookupAll(t *testing.T, env *awssimtest.Env, ct *cloudtrail.Client, in *cloudtrail.LookupEventsInput) (events []cttypes.Event, pages int) {
+	t.Helper()
+	seen := map[string]bool{}
+	for {
+		out, err := lookup(t, env, ct, in)
+		require.NoError(t, err)
+		pages++
+		for _, ev := range out.Events {
+			require.False(t, seen[*ev.EventId], "event %s returned twice", *ev.EventId)
+			seen[*ev.EventId] = true
+			events = append(events, ev)
+		}
+		if out.NextToken == nil {
+			return events, pages
+		}
+		in.NextToken = out.NextToken
+	}
 }
 
 // TestLookupEventsPagesABurstExactlyOnce: 1,000 calls within one second of
@@ -255,25 +264,13 @@ func TestLookupEventsPagesABurstExactlyOnce(t *testing.T) {
 	ct := cloudtrail.NewFromConfig(env.Admin)
 	in := &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{
 		{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("GetCallerIdentity")}}}
+	events, pages := lookupAll(t, env, ct, in)
+	raw, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
+	require.NoError(t, err, "the token is base64")
+	require.NotContains(t, string(raw), "GetCallerIdentity", "the token does not spell out the query")
 	var ids []string
-	seen := map[string]bool{}
-	pages := 0
-	for {
-		out, err := lookup(t, env, ct, in)
-		require.NoError(t, err)
-		pages++
-		for _, ev := range out.Events {
-			require.False(t, seen[*ev.EventId], "event %s returned twice", *ev.EventId)
-			seen[*ev.EventId] = true
-			ids = append(ids, *ev.EventId)
-		}
-		if out.NextToken == nil {
-			break
-		}
-		raw, err := base64.RawURLEncoding.DecodeString(*out.NextToken)
-		require.NoError(t, err, "the token is base64")
-		require.NotContains(t, string(raw), "GetCallerIdentity", "the token does not spell out the query")
-		in.NextToken = out.NextToken
+	for _, ev := range events {
+		ids = append(ids, *ev.EventId)
 	}
 	require.Len(t, ids, burst)
 	require.Equal(t, burst/50, pages)

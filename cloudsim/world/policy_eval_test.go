@@ -21,15 +21,21 @@ func runEvalCases(t *testing.T, cases []evalCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var pols []*world.Policy
-			for _, d := range tc.docs {
-				p, err := world.ParsePolicy(d)
-				require.NoError(t, err, d)
-				pols = append(pols, p)
-			}
-			require.Equal(t, tc.expect, world.Evaluate(pols, tc.req))
+			require.Equal(t, tc.expect, world.Evaluate(parsePolicies(t, tc.docs), tc.req))
 		})
 	}
+}
+
+// parsePolicies parses policy documents that must be valid.
+func parsePolicies(t *testing.T, docs []string) []*world.Policy {
+	t.Helper()
+	var pols []*world.Policy
+	for _, d := range docs {
+		p, err := world.ParsePolicy(d)
+		require.NoError(t, err, d)
+		pols = append(pols, p)
+	}
+	return pols
 }
 
 const allowAll = `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
@@ -266,17 +272,11 @@ func TestSeveralResources(t *testing.T) {
 		{"an explicit deny outranks an earlier implicit one", []string{onlyI1, denyI2}, []string{"i-3", "i-2"}, world.ExplicitDeny, arn("i-2")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var pols []*world.Policy
-			for _, d := range tc.docs {
-				p, err := world.ParsePolicy(d)
-				require.NoError(t, err)
-				pols = append(pols, p)
-			}
 			req := world.Request{Action: "ec2:StopInstances"}
 			for _, id := range tc.ids {
 				req.Resources = append(req.Resources, arn(id))
 			}
-			d, at := world.Explain(pols, req)
+			d, at := world.Explain(parsePolicies(t, tc.docs), req)
 			require.Equal(t, tc.expect, d)
 			require.Equal(t, tc.at, at)
 		})

@@ -94,13 +94,7 @@ func TestEvaluate(t *testing.T) {
 			world.Request{Action: "s3:GetObject", Context: ctx}, world.ImplicitDeny},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var pols []*world.Policy
-			for _, d := range tc.docs {
-				p, err := world.ParsePolicy(d)
-				require.NoError(t, err)
-				pols = append(pols, p)
-			}
-			require.Equal(t, tc.expect, world.Evaluate(pols, tc.req))
+			require.Equal(t, tc.expect, world.Evaluate(parsePolicies(t, tc.docs), tc.req))
 		})
 	}
 }
