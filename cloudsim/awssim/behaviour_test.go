@@ -369,7 +369,7 @@ func TestBehaviourFaults(t *testing.T) {
 		f.locked(func(w *world.World) {
 			throttled := 0
 			for _, ev := range w.Audit {
-				if ev.Operation == "DescribeInstances" && ev.ErrorCode == "RequestLimitExceeded" {
+				if ev.Operation == "DescribeInstances" && ev.ErrorCode == "Client.RequestLimitExceeded" {
 					throttled++
 				}
 			}

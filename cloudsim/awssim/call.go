@@ -90,6 +90,16 @@ type Form url.Values
 // Get returns the first value of key.
 func (f Form) Get(key string) string { return url.Values(f).Get(key) }
 
+// Fingerprint identifies the request's parameters, the named ones (a client
+// token) left out, so a retried call can be told from a different one.
+func (f Form) Fingerprint(except ...string) string {
+	params := make(map[string]string, len(f))
+	for k, v := range f {
+		params[k] = strings.Join(v, "\x00")
+	}
+	return world.Fingerprint(params, except...)
+}
+
 // Has reports whether key is present.
 func (f Form) Has(key string) bool { _, ok := f[key]; return ok }
 

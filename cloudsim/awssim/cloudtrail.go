@@ -191,23 +191,30 @@ func lookupEvents(c *Call, buckets map[string]*tokenBucket) (any, error) {
 		}
 		evs = append(evs, ev)
 	}
-	// Newest first; ties broken by id so paging is stable.
+	// Newest first; ties broken by id (event ids are unique) so that every
+	// event has one position in the order and paging is exact.
 	sort.SliceStable(evs, func(i, j int) bool { return ctBefore(evs[j], evs[i]) })
+	var last *world.AuditEvent
 	for _, ev := range evs {
 		if cursor != nil && !ctBefore(ev, &world.AuditEvent{Time: cursor.t, ID: cursor.id}) {
-			continue
+			continue // at or before the cursor in CloudTrail's order: already returned
 		}
 		if len(out.Events) == max {
-			last := out.Events[len(out.Events)-1]
-			out.NextToken = ctToken(epochTime(last.EventTime), last.EventId, fp)
+			// The token is the exact position of the last event returned,
+			// its full-precision time and its id. The rendered EventTime is
+			// whole seconds, so a token built from it would skip every
+			// event of a busy second after the first page.
+			out.NextToken = ctToken(last.Time, last.ID, fp)
 			break
 		}
 		out.Events = append(out.Events, renderCTEvent(c.World, ev))
+		last = ev
 	}
 	return out, nil
 }
 
-// ctBefore orders events by time, then id.
+// ctBefore orders events by time, then id: the reverse of the order
+// LookupEvents returns them in.
 func ctBefore(a, b *world.AuditEvent) bool {
 	if !a.Time.Equal(b.Time) {
 		return a.Time.Before(b.Time)
@@ -279,10 +286,15 @@ func lookupFingerprint(a *lookupAttribute, start, end *float64) string {
 	return strconv.FormatUint(uint64(h.Sum32()), 36)
 }
 
+// ctToken encodes a paging position as an opaque token: the last returned
+// event's time to the nanosecond and its id, bound to the query (fp) that
+// issued it.
 func ctToken(t time.Time, id, fp string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("v1|%d|%s|%s", t.UnixMilli(), id, fp)))
+	return base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("v2|%d|%s|%s", t.UnixNano(), id, fp)))
 }
 
+// parseCTToken reads a token back; anything that is not a token this query
+// issued is InvalidNextTokenException, as CloudTrail answers.
 func parseCTToken(tok, fp string) (*ctCursor, error) {
 	bad := Errf(400, "InvalidNextTokenException", "Invalid NextToken: the token is malformed or was issued for different lookup parameters.")
 	raw, err := base64.RawURLEncoding.DecodeString(tok)
@@ -290,14 +302,14 @@ func parseCTToken(tok, fp string) (*ctCursor, error) {
 		return nil, bad
 	}
 	parts := strings.Split(string(raw), "|")
-	if len(parts) != 4 || parts[0] != "v1" || parts[3] != fp {
+	if len(parts) != 4 || parts[0] != "v2" || parts[2] == "" || parts[3] != fp {
 		return nil, bad
 	}
-	ms, err := strconv.ParseInt(parts[1], 10, 64)
+	ns, err := strconv.ParseInt(parts[1], 10, 64)
 	if err != nil {
 		return nil, bad
 	}
-	return &ctCursor{t: time.UnixMilli(ms).UTC(), id: parts[2]}, nil
+	return &ctCursor{t: time.Unix(0, ns).UTC(), id: parts[2]}, nil
 }
 
 func renderCTEvent(w *world.World, ev *world.AuditEvent) ctEvent {

@@ -2,6 +2,7 @@ package awssim_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"testing"
 	"time"
@@ -9,7 +10,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/guardduty"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/stretchr/testify/require"
@@ -197,24 +201,12 @@ func TestLookupEventsPaginatesNewestFirst(t *testing.T) {
 	ct := cloudtrail.NewFromConfig(env.Admin)
 	in := &cloudtrail.LookupEventsInput{MaxResults: aws.Int32(3), EndTime: aws.Time(awssimtest.Start.Add(time.Minute)),
 		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("GetCallerIdentity")}}}
-	var times []time.Time
-	seen := map[string]bool{}
-	pages := 0
-	for {
-		out, err := lookup(t, env, ct, in)
-		require.NoError(t, err)
-		pages++
-		for _, ev := range out.Events {
-			require.False(t, seen[*ev.EventId])
-			seen[*ev.EventId] = true
-			times = append(times, *ev.EventTime)
-		}
-		if out.NextToken == nil {
-			break
-		}
-		in.NextToken = out.NextToken
-	}
+	events, pages := lookupAll(t, env, ct, in)
 	require.Equal(t, 3, pages)
+	var times []time.Time
+	for _, ev := range events {
+		times = append(times, *ev.EventTime)
+	}
 	require.Len(t, times, 7)
 	for i := 1; i < len(times); i++ {
 		require.True(t, times[i].Before(times[i-1]), "events must be newest first")
@@ -223,6 +215,118 @@ func TestLookupEventsPaginatesNewestFirst(t *testing.T) {
 	in.LookupAttributes = nil
 	_, err := lookup(t, env, ct, in)
 	require.Equal(t, "InvalidNextTokenException", apiCode(t, err))
+}
+
+// lookupAll pages through a query, requiring that no event comes twice;
+// in.NextToken is left at the last token issued.
+func lookupAll(t *testing.T, env *awssimtest.Env, ct *cloudtrail.Client, in *cloudtrail.LookupEventsInput) (events []cttypes.Event, pages int) {
+	t.Helper()
+	seen := map[string]bool{}
+	for {
+		out, err := lookup(t, env, ct, in)
+		require.NoError(t, err)
+		pages++
+		for _, ev := range out.Events {
+			require.False(t, seen[*ev.EventId], "event %s returned twice", *ev.EventId)
+			seen[*ev.EventId] = true
+			events = append(events, ev)
+		}
+		if out.NextToken == nil {
+			return events, pages
+		}
+		in.NextToken = out.NextToken
+	}
+}
+
+// TestLookupEventsPagesABurstExactlyOnce: 1,000 calls within one second of
+// event time (pairs of them at the same instant) page back completely, each
+// event once, newest first. A token holding the last event's time at
+// second precision let only the first page of that second be read.
+func TestLookupEventsPagesABurstExactlyOnce(t *testing.T) {
+	env := awssimtest.New(t)
+	stsc := sts.NewFromConfig(env.Admin)
+	const burst = 1000
+	for i := range burst {
+		_, err := stsc.GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+		require.NoError(t, err)
+		if i%2 == 1 {
+			env.Clock.Advance(time.Millisecond)
+		}
+	}
+	env.Clock.Advance(15 * time.Minute)
+	exact := map[string]time.Time{}
+	env.World.Lock()
+	for _, ev := range env.World.Audit {
+		exact[ev.ID] = ev.Time
+	}
+	env.World.Unlock()
+
+	ct := cloudtrail.NewFromConfig(env.Admin)
+	in := &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{
+		{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("GetCallerIdentity")}}}
+	events, pages := lookupAll(t, env, ct, in)
+	raw, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
+	require.NoError(t, err, "the token is base64")
+	require.NotContains(t, string(raw), "GetCallerIdentity", "the token does not spell out the query")
+	var ids []string
+	for _, ev := range events {
+		ids = append(ids, *ev.EventId)
+	}
+	require.Len(t, ids, burst)
+	require.Equal(t, burst/50, pages)
+	for i := 1; i < len(ids); i++ {
+		prev, cur := exact[ids[i-1]], exact[ids[i]]
+		require.False(t, cur.After(prev), "newest first")
+		if cur.Equal(prev) {
+			require.Less(t, ids[i], ids[i-1], "same instant: a stable order by id")
+		}
+	}
+
+	// A token that was never issued is refused, not read as a position.
+	for _, bad := range []string{"garbage", base64.RawURLEncoding.EncodeToString([]byte("v2|x|y|z")), *in.NextToken + "A"} {
+		_, err := lookup(t, env, ct, &cloudtrail.LookupEventsInput{NextToken: aws.String(bad), LookupAttributes: in.LookupAttributes})
+		require.Equal(t, "InvalidNextTokenException", apiCode(t, err), bad)
+	}
+}
+
+// TestCloudTrailRecordsErrorCodesAsTheServicesLogThem: a denied EC2 call
+// answers UnauthorizedOperation on the wire but CloudTrail records
+// "Client.UnauthorizedOperation" (and "Client.DryRunOperation" for a dry
+// run), which is what standard detections match; IAM, STS and S3 record
+// AccessDenied, the code they answer.
+func TestCloudTrailRecordsErrorCodesAsTheServicesLogThem(t *testing.T) {
+	env := awssimtest.New(t)
+	ctx := context.Background()
+	inst := obsInstance(env, 1, nil)
+	cfg := env.UserConfig(t, "auditor", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+
+	_, err := ec2.NewFromConfig(cfg).StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{inst.ID}})
+	require.Equal(t, "UnauthorizedOperation", apiCode(t, err), "the wire code stays bare")
+	_, err = ec2.NewFromConfig(cfg).DescribeInstances(ctx, &ec2.DescribeInstancesInput{DryRun: aws.Bool(true)})
+	require.Equal(t, "DryRunOperation", apiCode(t, err))
+	_, err = iam.NewFromConfig(cfg).CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("backdoor")})
+	require.Equal(t, "AccessDenied", apiCode(t, err))
+	_, err = sts.NewFromConfig(cfg).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::111122223333:role/admin"),
+		RoleSessionName: aws.String("audit")})
+	require.Equal(t, "AccessDenied", apiCode(t, err))
+	_, err = s3Client(cfg).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("exfil-staging")})
+	require.Equal(t, "AccessDenied", apiCode(t, err))
+
+	env.Clock.Advance(15 * time.Minute)
+	out, err := lookup(t, env, cloudtrail.NewFromConfig(env.Admin), &cloudtrail.LookupEventsInput{
+		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyUsername, AttributeValue: aws.String("auditor")}}})
+	require.NoError(t, err)
+	codes := map[string]string{}
+	for _, ev := range out.Events {
+		codes[*ev.EventName] = record(t, ev).ErrorCode
+	}
+	require.Equal(t, map[string]string{
+		"StopInstances":     "Client.UnauthorizedOperation",
+		"DescribeInstances": "Client.DryRunOperation",
+		"CreateUser":        "AccessDenied",
+		"AssumeRole":        "AccessDenied",
+		"CreateBucket":      "AccessDenied",
+	}, codes)
 }
 
 func TestLookupEventsIsRateLimited(t *testing.T) {

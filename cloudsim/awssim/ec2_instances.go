@@ -218,6 +218,22 @@ func ec2RunInstances(c *Call) (any, error) {
 	if maxCount > 50 {
 		return nil, Errf(400, "InstanceLimitExceeded", "You have requested more instances (%d) than your current instance limit of 50 allows for the specified instance type.", maxCount)
 	}
+	// ClientToken makes the launch idempotent ("Ensuring idempotency in
+	// Amazon EC2 API requests"): the same token with the same parameters
+	// answers the same reservation and instances, launching nothing; with
+	// other parameters it is IdempotentParameterMismatch.
+	token := c.Form.Get("ClientToken")
+	scope := c.Account() + "/" + c.Region + "/RunInstances"
+	fp := c.Form.Fingerprint("ClientToken")
+	if token != "" {
+		prior, err := c.World.ClientTokenLocked(scope, token, fp)
+		if err != nil {
+			return nil, Errf(400, "IdempotentParameterMismatch", "The request uses the same client token as a previous, but non-identical request. Do not reuse a client token with different requests, unless the requests are identical.")
+		}
+		if prior != nil {
+			return ec2Relaunch(c, image, prior.IDs)
+		}
+	}
 	spec := world.LaunchSpec{Account: c.Account(), Region: c.Region, ImageID: image,
 		Type: c.Form.Get("InstanceType"), KeyName: c.Form.Get("KeyName"), Subnet: c.Form.Get("SubnetId"),
 		Groups: c.Form.List("SecurityGroupId"), Tags: ec2TagSpecs(c, "instance"), VolumeTags: ec2TagSpecs(c, "volume"),
@@ -285,10 +301,35 @@ func ec2RunInstances(c *Call) (any, error) {
 		c.Touch("AWS::EC2::Instance", inst.ID)
 		launched = append(launched, inst)
 	}
+	if token != "" {
+		ids := make([]string, len(launched))
+		for i, inst := range launched {
+			ids[i] = inst.ID
+		}
+		c.World.RememberClientTokenLocked(scope, token, &world.IdempotentCall{Fingerprint: fp, IDs: ids})
+	}
 	c.Param("imageId", image)
 	c.Param("instanceType", launched[0].Type)
 	r := ec2ReservationXML(c, launched)
 	return r.Kids, nil
+}
+
+// ec2Relaunch answers a retried RunInstances with the reservation the first
+// call made, its instances as they are now.
+func ec2Relaunch(c *Call, image string, ids []string) (any, error) {
+	var insts []*world.Instance
+	for _, id := range ids {
+		if inst := c.World.Instances[id]; inst != nil {
+			c.Touch("AWS::EC2::Instance", id)
+			insts = append(insts, inst)
+		}
+	}
+	if len(insts) == 0 {
+		return nil, Errf(500, "InternalError", "The instances launched with this client token no longer exist.")
+	}
+	c.Param("imageId", image)
+	c.Param("instanceType", insts[0].Type)
+	return ec2ReservationXML(c, insts).Kids, nil
 }
 
 // ec2StateChangeXML is one item of a Stop/TerminateInstances answer.

@@ -415,6 +415,15 @@ func TestResourceScopedPolicy(t *testing.T) {
 	op := ec2.NewFromConfig(cfg)
 	_, err := op.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{theirs.ID}})
 	require.Equal(t, "UnauthorizedOperation", ec2ErrCode(err))
+
+	// Several instances are authorized one by one: the allow on the first
+	// does not carry the second, and the whole call fails untouched.
+	_, err = op.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{mine.ID, theirs.ID}})
+	require.Equal(t, "UnauthorizedOperation", ec2ErrCode(err))
+	require.ErrorContains(t, err, "instance/"+theirs.ID+" because no identity-based policy allows the ec2:StopInstances action",
+		"the message names the instance that is not allowed")
+	f.locked(func(w *world.World) { require.Equal(t, world.StateRunning, w.Instances[mine.ID].State) })
+
 	_, err = op.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{mine.ID}})
 	require.NoError(t, err)
 }

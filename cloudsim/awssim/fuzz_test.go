@@ -107,7 +107,7 @@ func FuzzParsePolicy(f *testing.F) {
 			_ = st.PrincipalMatches("arn:aws:iam::111122223333:user/a", "111122223333")
 		}
 		req := world.Request{Action: "s3:GetObject", Resources: []string{"arn:aws:s3:::b/k"},
-			Context: map[string]string{"aws:TokenIssueTime": "2026-11-26T09:00:00Z", "aws:SourceIp": "10.0.0.1"}}
+			Context: world.Context{"aws:TokenIssueTime": {"2026-11-26T09:00:00Z"}, "aws:SourceIp": {"10.0.0.1"}, "aws:TagKeys": {"a", "b"}}}
 		_ = world.Evaluate([]*world.Policy{p}, req)
 		_ = world.Evaluate([]*world.Policy{p}, world.Request{Action: doc})
 	})

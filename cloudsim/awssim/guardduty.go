@@ -97,10 +97,25 @@ func gdListDetectors(c *Call) (any, error) {
 
 func gdCreateDetector(c *Call) (any, error) {
 	var in struct {
-		Enable *bool `json:"enable"`
+		Enable      *bool  `json:"enable"`
+		ClientToken string `json:"clientToken"`
 	}
 	if err := gdDecode(c, &in); err != nil {
 		return nil, err
+	}
+	// clientToken is CreateDetector's idempotency token (the SDK fills it
+	// in and resends it on a retry): a retry answers the detector the first
+	// call created instead of "a detector already exists". A token reused
+	// with other parameters falls through to that answer.
+	scope := c.Account() + "/" + c.Region + "/CreateDetector"
+	fp := jsonFingerprint(c.Body, "clientToken")
+	if in.ClientToken != "" {
+		if prior, err := c.World.ClientTokenLocked(scope, in.ClientToken, fp); err == nil && prior != nil {
+			if d := c.World.Detectors[prior.IDs[0]]; d != nil {
+				c.Touch("AWS::GuardDuty::Detector", d.ID)
+				return map[string]any{"detectorId": d.ID}, nil
+			}
+		}
 	}
 	for _, id := range world.SortedKeys(c.World.Detectors) {
 		if d := c.World.Detectors[id]; d.Account == c.Account() && d.Region == c.Region {
@@ -111,8 +126,25 @@ func gdCreateDetector(c *Call) (any, error) {
 	id := fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
 	enabled := in.Enable == nil || *in.Enable
 	c.World.Detectors[id] = &world.Detector{ID: id, Account: c.Account(), Region: c.Region, Enabled: enabled, CreatedAt: c.Now}
+	if in.ClientToken != "" {
+		c.World.RememberClientTokenLocked(scope, in.ClientToken, &world.IdempotentCall{Fingerprint: fp, IDs: []string{id}})
+	}
 	c.Touch("AWS::GuardDuty::Detector", id)
 	return map[string]any{"detectorId": id}, nil
+}
+
+// jsonFingerprint identifies a JSON request body's members, the named ones
+// (a client token) left out.
+func jsonFingerprint(body []byte, except ...string) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return world.Fingerprint(map[string]string{"": string(body)})
+	}
+	params := make(map[string]string, len(m))
+	for k, v := range m {
+		params[k] = string(v)
+	}
+	return world.Fingerprint(params, except...)
 }
 
 func gdGetDetector(c *Call) (any, error) {

@@ -20,8 +20,10 @@ type protocol interface {
 }
 
 // errorCodes spell the errors the framework raises for every service.
+// badToken, a session token that does not go with its key, is unknownKey
+// where a protocol leaves it empty.
 type errorCodes struct {
-	unknownKey, badSignature, expired, denied, throttle, internal, unknownOp, badRequest APIError
+	unknownKey, badToken, badSignature, expired, denied, throttle, internal, unknownOp, badRequest APIError
 }
 
 // RawResponse lets a handler answer with exact status, headers and body
@@ -265,7 +267,10 @@ func (restXML) writeError(w http.ResponseWriter, c *Call, e *APIError) {
 
 func (restXML) codes() errorCodes {
 	return errorCodes{
-		unknownKey:   APIError{Status: 403, Code: "InvalidAccessKeyId", Message: "The AWS Access Key Id you provided does not exist in our records."},
+		unknownKey: APIError{Status: 403, Code: "InvalidAccessKeyId", Message: "The AWS Access Key Id you provided does not exist in our records."},
+		// S3's error for a session token that is not the key's (S3 API
+		// reference, "Error responses").
+		badToken:     APIError{Status: 400, Code: "InvalidToken", Message: "The provided token is malformed or otherwise invalid."},
 		badSignature: APIError{Status: 403, Code: "SignatureDoesNotMatch", Message: "The request signature we calculated does not match the signature you provided. Check your key and signing method."},
 		expired:      APIError{Status: 400, Code: "ExpiredToken", Message: "The provided token has expired."},
 		denied:       APIError{Status: 403, Code: "AccessDenied", Message: "Access Denied"},

@@ -181,7 +181,7 @@ func s3Authorize(c *Call, b *world.Bucket, resource string) error {
 
 func s3AuthorizeAction(c *Call, b *world.Bucket, action, resource string) error {
 	ctx := c.World.RequestContextLocked(c.Caller, c.SourceIP)
-	ctx["aws:SecureTransport"] = strconv.FormatBool(c.Req.TLS != nil)
+	ctx.Set("aws:SecureTransport", strconv.FormatBool(c.Req.TLS != nil))
 	req := world.Request{Action: action, Context: ctx}
 	if resource != "" {
 		req.Resources = []string{resource}

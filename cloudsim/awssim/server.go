@@ -106,17 +106,20 @@ func (s *Server) Operations(service string) []string {
 
 var credRe = regexp.MustCompile(`Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request`)
 
-// sigv4 is what the Authorization header (or presigned query) says.
+// sigv4 is what the Authorization header (or presigned query) says, with
+// the session token that travels beside it (X-Amz-Security-Token, as a
+// header or, presigned, in the query).
 type sigv4 struct {
 	akid, date, region, service string
 	signedHeaders, signature    string
+	token                       string
 	presigned                   bool
 }
 
 func parseAuth(r *http.Request) (sigv4, bool) {
 	h := r.Header.Get("Authorization")
 	if m := credRe.FindStringSubmatch(h); m != nil {
-		a := sigv4{akid: m[1], date: m[2], region: m[3], service: m[4]}
+		a := sigv4{akid: m[1], date: m[2], region: m[3], service: m[4], token: r.Header.Get("X-Amz-Security-Token")}
 		for _, part := range strings.Split(h, ",") {
 			part = strings.TrimSpace(part)
 			if v, ok := strings.CutPrefix(part, "SignedHeaders="); ok {
@@ -133,7 +136,8 @@ func parseAuth(r *http.Request) (sigv4, bool) {
 		parts := strings.Split(c, "/")
 		if len(parts) == 5 {
 			return sigv4{akid: parts[0], date: parts[1], region: parts[2], service: parts[3],
-				signedHeaders: q.Get("X-Amz-SignedHeaders"), signature: q.Get("X-Amz-Signature"), presigned: true}, true
+				signedHeaders: q.Get("X-Amz-SignedHeaders"), signature: q.Get("X-Amz-Signature"),
+				token: q.Get("X-Amz-Security-Token"), presigned: true}, true
 		}
 	}
 	return sigv4{}, false
@@ -199,11 +203,14 @@ func (s *Server) perform(svc *Service, op *Op, c *Call, auth sigv4, signed bool,
 		return nil, &e
 	}
 	if signed {
-		p, err := s.World.AuthenticateLocked(auth.akid)
+		p, err := s.World.AuthenticateLocked(auth.akid, auth.token)
 		if err != nil {
 			e := codes.unknownKey
-			if errors.Is(err, world.ErrExpiredToken) {
+			switch {
+			case errors.Is(err, world.ErrExpiredToken):
 				e = codes.expired
+			case errors.Is(err, world.ErrInvalidSessionToken) && codes.badToken.Code != "":
+				e = codes.badToken
 			}
 			return nil, &e
 		}
@@ -261,7 +268,7 @@ func (s *Server) authorizeLocked(svc *Service, op *Op, c *Call) *APIError {
 	if op.Resources != nil {
 		resources = op.Resources(c)
 	}
-	d, err := s.World.AuthorizeLocked(c.Caller, world.Request{Action: action, Resources: resources,
+	d, at, err := s.World.ExplainLocked(c.Caller, world.Request{Action: action, Resources: resources,
 		Context: s.World.RequestContextLocked(c.Caller, c.SourceIP)})
 	if err != nil {
 		return Errf(500, svc.proto.codes().internal.Code, "evaluating policies: %v", err)
@@ -270,13 +277,13 @@ func (s *Server) authorizeLocked(svc *Service, op *Op, c *Call) *APIError {
 		return nil
 	}
 	e := svc.proto.codes().denied
-	why := "no identity-based policy allows the " + action + " action"
+	why := "because no identity-based policy allows the " + action + " action"
 	if d == world.ExplicitDeny {
 		why = "with an explicit deny in an identity-based policy"
 	}
 	res := "*"
-	if len(resources) > 0 {
-		res = resources[0]
+	if at != "" {
+		res = at // the resource the caller may not act on, of several
 	}
 	e.Message = fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s %s", c.Caller.ARN, action, res, why)
 	return &e
@@ -380,9 +387,31 @@ func (s *Server) auditLocked(svc *Service, c *Call, apiErr *APIError) {
 		ev.IdentityType, ev.UserName = c.Caller.IdentityType(), c.Caller.Name
 	}
 	if apiErr != nil {
-		ev.ErrorCode, ev.ErrorMessage = apiErr.Code, apiErr.Message
+		ev.ErrorCode, ev.ErrorMessage = recordedErrorCode(svc, apiErr), apiErr.Message
 	}
 	s.World.RecordAuditLocked(ev)
+}
+
+// ec2ServerErrors are the EC2 error codes the EC2 API reference lists as
+// server errors; every other EC2 error is a client error.
+var ec2ServerErrors = map[string]bool{"InternalError": true, "InsufficientInstanceCapacity": true,
+	"InsufficientHostCapacity": true, "InsufficientReservedInstanceCapacity": true, "InsufficientCapacity": true,
+	"InsufficientAddressCapacity": true, "ServiceUnavailable": true, "Unavailable": true}
+
+// recordedErrorCode is the errorCode CloudTrail writes for a failed call.
+// EC2 answers a bare code on the wire (UnauthorizedOperation) but its
+// CloudTrail records carry the fault side: "Client.UnauthorizedOperation",
+// "Client.DryRunOperation", "Client.RequestLimitExceeded",
+// "Server.InternalError", which is what detections match on. IAM, STS and
+// S3 record the code they answer (AccessDenied).
+func recordedErrorCode(svc *Service, e *APIError) string {
+	if _, ok := svc.proto.(ec2Query); !ok {
+		return e.Code
+	}
+	if ec2ServerErrors[e.Code] {
+		return "Server." + e.Code
+	}
+	return "Client." + e.Code
 }
 
 func (s *Server) logCall(c *Call, apiErr *APIError, latency time.Duration) {

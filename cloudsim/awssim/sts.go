@@ -97,7 +97,7 @@ func stsAssumeRole(c *Call) (any, error) {
 		return nil, denied("")
 	}
 	ctx := c.World.RequestContextLocked(c.Caller, c.SourceIP)
-	ctx["sts:RoleSessionName"] = name
+	ctx.Set("sts:RoleSessionName", name)
 	ident, err := c.World.AuthorizeLocked(c.Caller, world.Request{Action: "sts:AssumeRole", Resources: []string{arn}, Context: ctx})
 	if err != nil {
 		return nil, fmt.Errorf("evaluating identity policies: %w", err)

@@ -7,7 +7,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/stretchr/testify/require"
@@ -198,4 +201,71 @@ func TestNewRoleIsEventuallyConsistent(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = assume(t, env, env.Admin, roleARN, "later", 0)
 	require.NoError(t, err)
+}
+
+// TestSessionKeysNeedTheirToken: temporary credentials are the key, the
+// secret and the session token together. A session key presented without
+// its token, or with another token, is refused on every service with that
+// service's invalid-credential code (STS and IAM InvalidClientTokenId, "The
+// security token included in the request is invalid"); so is a long-term
+// key sent with a session token.
+func TestSessionKeysNeedTheirToken(t *testing.T) {
+	env := awssimtest.New(t)
+	ctx := context.Background()
+	newRole(t, env, "responder", trustAccount)
+	_, cr, err := assume(t, env, env.Admin, roleARN, "ir-1", 0)
+	require.NoError(t, err)
+	_, other, err := assume(t, env, env.Admin, roleARN, "ir-2", 0)
+	require.NoError(t, err)
+
+	calls := map[string]func(cfg aws.Config) error{
+		"sts": func(cfg aws.Config) error {
+			_, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			return err
+		},
+		"iam": func(cfg aws.Config) error {
+			_, err := iam.NewFromConfig(cfg).ListRoles(ctx, &iam.ListRolesInput{})
+			return err
+		},
+		"ec2": func(cfg aws.Config) error {
+			_, err := ec2.NewFromConfig(cfg).DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+			return err
+		},
+		"s3": func(cfg aws.Config) error {
+			_, err := s3Client(cfg).ListBuckets(ctx, &s3.ListBucketsInput{})
+			return err
+		},
+		"cloudtrail": func(cfg aws.Config) error {
+			_, err := cloudtrail.NewFromConfig(cfg).LookupEvents(ctx, &cloudtrail.LookupEventsInput{})
+			return err
+		},
+	}
+	for _, tc := range []struct {
+		name, akid, secret, token string
+		want                      map[string]string // service -> code; nil: succeeds
+	}{
+		{"with its token", *cr.AccessKeyId, *cr.SecretAccessKey, *cr.SessionToken, nil},
+		{"without its token", *cr.AccessKeyId, *cr.SecretAccessKey, "", map[string]string{"sts": "InvalidClientTokenId",
+			"iam": "InvalidClientTokenId", "ec2": "AuthFailure", "s3": "InvalidAccessKeyId", "cloudtrail": "UnrecognizedClientException"}},
+		{"with another session's token", *cr.AccessKeyId, *cr.SecretAccessKey, *other.SessionToken, map[string]string{"sts": "InvalidClientTokenId",
+			"iam": "InvalidClientTokenId", "ec2": "AuthFailure", "s3": "InvalidToken", "cloudtrail": "UnrecognizedClientException"}},
+		{"long-term key with a token", env.AdminKey.ID, env.AdminKey.Secret, *cr.SessionToken, map[string]string{"sts": "InvalidClientTokenId",
+			"iam": "InvalidClientTokenId", "ec2": "AuthFailure", "s3": "InvalidToken", "cloudtrail": "UnrecognizedClientException"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := env.Config(tc.akid, tc.secret, tc.token)
+			for _, svc := range world.SortedKeys(calls) {
+				env.Clock.Advance(time.Second) // CloudTrail's 2 TPS
+				err := calls[svc](cfg)
+				if tc.want == nil {
+					require.NoError(t, err, svc)
+					continue
+				}
+				require.Equal(t, tc.want[svc], errCode(err), "%s: %v", svc, err)
+				if svc == "sts" {
+					require.ErrorContains(t, err, "The security token included in the request is invalid")
+				}
+			}
+		})
+	}
 }

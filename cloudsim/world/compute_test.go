@@ -203,7 +203,7 @@ func TestInstanceCredentialsOutliveTheAssociation(t *testing.T) {
 	}
 	_, err = f.w.DisassociateProfileLocked(b.ID)
 	must(t, err)
-	if _, err := f.w.AuthenticateLocked(s.AccessKeyID); err != nil {
+	if _, err := f.w.AuthenticateLocked(s.AccessKeyID, s.Token); err != nil {
 		t.Fatalf("the first session was revoked by disassociation: %v", err)
 	}
 	if _, err := f.w.DisassociateProfileLocked(b.ID); err == nil {

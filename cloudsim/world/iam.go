@@ -1,6 +1,7 @@
 package world
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"time"
@@ -55,15 +56,31 @@ var (
 	ErrUnknownAccessKey  = errors.New("the security token included in the request is invalid")
 	ErrInactiveAccessKey = errors.New("the access key is inactive")
 	ErrExpiredToken      = errors.New("the security token included in the request is expired")
+	// ErrInvalidSessionToken: the request carries a session token that is
+	// not the one issued with its access key (or one at all with a
+	// long-term key).
+	ErrInvalidSessionToken = errors.New("the session token included in the request does not belong to its access key")
 )
 
-// AuthenticateLocked resolves an access key ID to its principal.
-func (w *World) AuthenticateLocked(akid string) (*Principal, error) {
+// AuthenticateLocked resolves an access key ID and the session token that
+// came with it (X-Amz-Security-Token, "" when absent) to a principal.
+//
+// Temporary credentials are three parts, and AWS accepts a session key
+// (ASIA…) only with the session token issued with it ("Use temporary
+// credentials with AWS resources", IAM User Guide): without it the key is
+// not recognised, and a wrong token is refused as invalid
+// (InvalidClientTokenId, "The security token included in the request is
+// invalid", on STS). A long-term key (AKIA…) sent with a session token is
+// refused the same way, the familiar symptom of a stale AWS_SESSION_TOKEN.
+func (w *World) AuthenticateLocked(akid, token string) (*Principal, error) {
 	now := w.clock.Now()
 	if k, ok := w.AccessKeys[akid]; ok {
 		u := w.Users[k.User]
 		if u == nil {
 			return nil, ErrUnknownAccessKey
+		}
+		if token != "" {
+			return nil, ErrInvalidSessionToken
 		}
 		if k.Status != "Active" {
 			return nil, ErrInactiveAccessKey
@@ -72,6 +89,12 @@ func (w *World) AuthenticateLocked(akid string) (*Principal, error) {
 			AccessKeyID: akid, Secret: k.Secret, User: u}, nil
 	}
 	if s, ok := w.Sessions[akid]; ok {
+		switch {
+		case token == "":
+			return nil, ErrUnknownAccessKey
+		case subtle.ConstantTimeCompare([]byte(token), []byte(s.Token)) != 1:
+			return nil, ErrInvalidSessionToken
+		}
 		if !now.Before(s.Expires) {
 			return nil, ErrExpiredToken
 		}
@@ -123,18 +146,22 @@ func (w *World) IdentityPoliciesLocked(p *Principal) ([]*Policy, error) {
 }
 
 // RequestContextLocked returns the global condition keys for a call by p.
-func (w *World) RequestContextLocked(p *Principal, sourceIP string) map[string]string {
-	ctx := map[string]string{
-		"aws:CurrentTime":  IAMTime(w.clock.Now()),
-		"aws:PrincipalArn": p.ARN,
-		"aws:SourceIp":     sourceIP,
+// aws:TokenIssueTime is present only for temporary credentials, so a
+// condition on it does not match a long-term key's calls.
+func (w *World) RequestContextLocked(p *Principal, sourceIP string) Context {
+	ctx := Context{}
+	ctx.Set("aws:CurrentTime", IAMTime(w.clock.Now()))
+	ctx.Set("aws:PrincipalArn", p.ARN)
+	ctx.Set("aws:SourceIp", sourceIP)
+	if p.Account != "" {
+		ctx.Set("aws:PrincipalAccount", p.Account)
 	}
 	if p.Session != nil {
-		ctx["aws:TokenIssueTime"] = p.Session.IssuedAt.UTC().Format(time.RFC3339Nano)
-		ctx["aws:PrincipalArn"] = p.Role.ARN
+		ctx.Set("aws:TokenIssueTime", p.Session.IssuedAt.UTC().Format(time.RFC3339Nano))
+		ctx.Set("aws:PrincipalArn", p.Role.ARN)
 	}
 	if p.User != nil {
-		ctx["aws:username"] = p.User.Name
+		ctx.Set("aws:username", p.User.Name)
 	}
 	return ctx
 }
@@ -142,11 +169,19 @@ func (w *World) RequestContextLocked(p *Principal, sourceIP string) map[string]s
 // AuthorizeLocked decides an identity-based request by p. Resource policies
 // (bucket policies) are layered on by the storage front end.
 func (w *World) AuthorizeLocked(p *Principal, req Request) (Decision, error) {
+	d, _, err := w.ExplainLocked(p, req)
+	return d, err
+}
+
+// ExplainLocked is AuthorizeLocked that also names the resource that decided
+// a denial (see Explain), for the error message.
+func (w *World) ExplainLocked(p *Principal, req Request) (Decision, string, error) {
 	pols, err := w.IdentityPoliciesLocked(p)
 	if err != nil {
-		return ExplicitDeny, err
+		return ExplicitDeny, "", err
 	}
-	return Evaluate(pols, req), nil
+	d, at := Explain(pols, req)
+	return d, at, nil
 }
 
 // parsedPolicyLocked parses a policy document once and reuses the result:

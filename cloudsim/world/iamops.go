@@ -248,7 +248,8 @@ func ValidateTrustPolicy(doc string) error {
 }
 
 // ValidateIdentityPolicy checks an inline identity policy: valid JSON, and
-// no statement names a Principal (that belongs in resource policies).
+// no statement names a Principal or NotPrincipal (those belong in resource
+// policies).
 func ValidateIdentityPolicy(doc string) error {
 	p, err := ParsePolicy(doc)
 	if err != nil {
@@ -258,6 +259,9 @@ func ValidateIdentityPolicy(doc string) error {
 		if len(st.Principal) > 0 {
 			return iamErr(ErrMalformedPolicy, "Statement[%d]: Has prohibited field Principal", i)
 		}
+		if len(st.NotPrincipal) > 0 {
+			return iamErr(ErrMalformedPolicy, "Statement[%d]: Has prohibited field NotPrincipal", i)
+		}
 	}
 	return nil
 }
@@ -266,7 +270,7 @@ func ValidateIdentityPolicy(doc string) error {
 // byName reports whether the allowing statement names the caller itself (not
 // the account or "*"): IAM then needs no identity-policy permission for the
 // same-account AssumeRole.
-func (w *World) TrustDecisionLocked(r *Role, p *Principal, ctx map[string]string) (d Decision, byName bool, err error) {
+func (w *World) TrustDecisionLocked(r *Role, p *Principal, ctx Context) (d Decision, byName bool, err error) {
 	pol, err := ParsePolicy(r.TrustPolicy)
 	if err != nil {
 		return ExplicitDeny, false, fmt.Errorf("trust policy of role %s: %w", r.Name, err)
@@ -278,13 +282,13 @@ func (w *World) TrustDecisionLocked(r *Role, p *Principal, ctx map[string]string
 	req := Request{Action: "sts:AssumeRole", Context: ctx}
 	var matching []Statement
 	for _, st := range pol.Statement {
+		if !st.AppliesToPrincipal(arns, p.Account) {
+			continue
+		}
+		matching = append(matching, st)
 		for _, a := range arns {
-			if st.PrincipalMatches(a, p.Account) {
-				matching = append(matching, st)
-				if st.Effect == "Allow" && slices.Contains(st.Principal, a) && Evaluate([]*Policy{{Statement: []Statement{st}}}, req) == Allowed {
-					byName = true
-				}
-				break
+			if st.Effect == "Allow" && slices.Contains(st.Principal, a) && Evaluate([]*Policy{{Statement: []Statement{st}}}, req) == Allowed {
+				byName = true
 			}
 		}
 	}

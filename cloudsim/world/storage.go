@@ -261,7 +261,8 @@ func PolicyIsPublic(doc string) bool {
 		return false
 	}
 	for _, st := range p.Statement {
-		if st.Effect == "Allow" && slices.Contains(st.Principal, "*") {
+		// An Allow with NotPrincipal grants to everyone it does not name.
+		if st.Effect == "Allow" && (slices.Contains(st.Principal, "*") || len(st.NotPrincipal) > 0) {
 			return true
 		}
 	}
@@ -287,16 +288,13 @@ func (w *World) BucketPolicyDecisionLocked(b *Bucket, p *Principal, req Request)
 	restricted := b.PublicAccessBlock != nil && b.PublicAccessBlock.RestrictPublicBuckets && PolicyIsPublic(b.Policy)
 	var matching []Statement
 	for _, st := range pol.Statement {
-		for _, a := range arns {
-			if !st.PrincipalMatches(a, p.Account) {
-				continue
-			}
-			if st.Effect == "Allow" && restricted && (p.Account == "" || p.Account != b.Account) {
-				break // RestrictPublicBuckets: the public grant does not reach outsiders
-			}
-			matching = append(matching, st)
-			break
+		if !st.AppliesToPrincipal(arns, p.Account) {
+			continue
 		}
+		if st.Effect == "Allow" && restricted && (p.Account == "" || p.Account != b.Account) {
+			continue // RestrictPublicBuckets: the public grant does not reach outsiders
+		}
+		matching = append(matching, st)
 	}
 	return Evaluate([]*Policy{{Statement: matching}}, req), nil
 }

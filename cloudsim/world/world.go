@@ -66,6 +66,9 @@ type World struct {
 	// policyCache holds parsed policy documents by text (see
 	// parsedPolicyLocked).
 	policyCache map[string]*Policy
+	// clientTokens are the create calls made with a client token, by scope
+	// and token (see ClientTokenLocked).
+	clientTokens map[string]*IdempotentCall
 }
 
 // scheduled is a state change that takes effect at a modelled time, such as a

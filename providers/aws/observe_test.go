@@ -70,7 +70,9 @@ func TestAuditQueryRecordsDeniedCallsWithErrorCode(t *testing.T) {
 	got, err := f.prov.QueryAudit(ctx, providers.AuditQuery{Operation: "StopInstances"})
 	require.NoError(t, err)
 	require.Len(t, got, 1)
-	require.Equal(t, "UnauthorizedOperation", got[0].ErrorCode)
+	// CloudTrail records EC2's denial as Client.UnauthorizedOperation (the
+	// wire answer is the bare UnauthorizedOperation).
+	require.Equal(t, "Client.UnauthorizedOperation", got[0].ErrorCode)
 	require.True(t, strings.HasSuffix(got[0].Principal, "user/auditor"), got[0].Principal)
 }
 
