@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"maps"
 	"path"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
+	"github.com/firedrill-ir/firedrill/internal/yamlschema"
 	"github.com/firedrill-ir/firedrill/providers"
 	"github.com/firedrill-ir/firedrill/responder/action"
 )
@@ -71,12 +73,24 @@ func LoadPlaybook(file string, data []byte) (*Playbook, error) {
 	}
 	idx := indexPositions(astFile)
 	pb := &Playbook{}
-	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.Strict())
+	v := &validator{file: file, idx: idx, pb: pb}
+	// Every unknown field of the file at once, not only the first a strict
+	// decoder would stop at; then everything else the file gets wrong.
+	for _, doc := range astFile.Docs {
+		for _, p := range yamlschema.UnknownFields(doc, reflect.TypeFor[Playbook](), "") {
+			fe := FieldError{File: file, Path: p.Path, Msg: p.Msg + " (see 'firedrill schema playbook')"}
+			if p.Pos != nil {
+				fe.Line, fe.Col = p.Pos.Line, p.Pos.Column
+			}
+			v.errs = append(v.errs, fe)
+		}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(pb); err != nil {
-		return nil, &LoadError{File: file, Errs: []FieldError{yamlFieldError(file, idx, err)}}
+		v.errs = append(v.errs, yamlFieldError(file, idx, err))
+		return nil, &LoadError{File: file, Errs: v.errs}
 	}
 	pb.File = file
-	v := &validator{file: file, idx: idx, pb: pb}
 	v.validate()
 	if len(v.errs) > 0 {
 		sort.SliceStable(v.errs, func(i, j int) bool {

@@ -75,7 +75,10 @@ func TestLoadPlaybookErrorsNameFileLineColumnAndField(t *testing.T) {
 		want       []string // each must be one of the errors, as a prefix
 	}{
 		{"unknown field", header + "containment:\n  - id: a\n    acton: stop_instance\n",
-			[]string{`playbooks/bad.yaml:10:5: containment[0].acton: unknown field "acton"`}},
+			// The misspelt key is unknown, and the step then has no action:
+			// both are reported, in one run.
+			[]string{`playbooks/bad.yaml:10:5: containment[0].acton: unknown field "acton"`,
+				`playbooks/bad.yaml:9:7: containment[0].action: is required`}},
 		{"unknown action", header + "containment:\n  - id: a\n    action: isolate_netwrk\n",
 			[]string{`playbooks/bad.yaml:10:5: containment[0].action: unknown action "isolate_netwrk" (expected one of: capture_connections,`}},
 		{"unknown param", header + "containment:\n  - id: a\n    action: isolate_network\n    params: {allow_cidr: [10.0.0.0/8]}\n",
@@ -156,4 +159,15 @@ func TestMarshalPlaybookRoundTrips(t *testing.T) {
 			require.NotContains(t, string(b), "phase:", "the loader's own fields are not written")
 		})
 	}
+}
+
+// Every unknown field of a file is reported in one load, with the other
+// problems, not one per run.
+func TestLoadReportsEveryUnknownFieldAtOnce(t *testing.T) {
+	le := loadErr(t, header+"triggerz: {}\ncontainment:\n  - {id: a, action: stop_instance, timout: 5m}\n  - {id: b, action: tag_resource, paramz: {}}\n  - {id: c, action: nope}\n")
+	var paths []string
+	for _, e := range le.Errs {
+		paths = append(paths, e.Path)
+	}
+	require.Equal(t, []string{"triggerz", "containment[0].timout", "containment[1].paramz", "containment[2].action"}, paths)
 }

@@ -52,28 +52,28 @@ const (
 
 // Playbook is one response procedure, loaded from YAML.
 type Playbook struct {
-	ID          string   `yaml:"id" json:"id"`
-	Title       string   `yaml:"title" json:"title"`
-	Description string   `yaml:"description" json:"description,omitempty"`
-	Clouds      []string `yaml:"clouds" json:"clouds"`
-	Severity    string   `yaml:"severity" json:"severity"`
+	ID          string   `yaml:"id" json:"id" doc:"unique id: lower-case letters, digits, '-' and '_'"`
+	Title       string   `yaml:"title" json:"title" doc:"one-line title"`
+	Description string   `yaml:"description" json:"description,omitempty" doc:"what the playbook is for"`
+	Clouds      []string `yaml:"clouds" json:"clouds" doc:"clouds the playbook runs on: aws, azure, gcp"`
+	Severity    string   `yaml:"severity" json:"severity" doc:"severity of a case: low, medium, high or critical"`
 	// Resources are the kinds of resource the playbook opens cases on
 	// (vm, bucket, principal, …): a finding about another kind is resolved
 	// to one of these (a stolen key to the instance it came from) or left
 	// alone. Default [vm].
-	Resources []providers.Kind `yaml:"resources" json:"resources,omitempty"`
-	Triggers  Triggers         `yaml:"triggers" json:"triggers"`
+	Resources []providers.Kind `yaml:"resources" json:"resources,omitempty" doc:"kinds of resource the playbook opens cases on (default [vm]); findings about other kinds are resolved to these or ignored"`
+	Triggers  Triggers         `yaml:"triggers" json:"triggers" doc:"which alerts start a case: managed findings per cloud, metric alarms, a cost anomaly"`
 	// Evidence steps are collected whatever the decision tree says.
-	Evidence []Step `yaml:"evidence" json:"evidence"`
+	Evidence []Step `yaml:"evidence" json:"evidence" doc:"evidence steps, collected whatever the decision tree says"`
 	// Outcomes are the leaves of the decision tree; containment steps name
 	// them in when:. Declaring them lets the loader catch a misspelt branch.
-	Outcomes  []Outcome      `yaml:"outcomes" json:"outcomes,omitempty"`
-	Decisions []DecisionNode `yaml:"decisions" json:"decisions,omitempty"`
+	Outcomes  []Outcome      `yaml:"outcomes" json:"outcomes,omitempty" doc:"the leaves of the decision tree; containment steps name them in when:"`
+	Decisions []DecisionNode `yaml:"decisions" json:"decisions,omitempty" doc:"the containment decision tree; the first node is the root"`
 	// Containment steps may need evidence steps and vice versa: one graph.
-	Containment   []Step            `yaml:"containment" json:"containment"`
-	Investigation []Question        `yaml:"investigation" json:"investigation,omitempty"`
-	Remediation   []RemediationItem `yaml:"remediation" json:"remediation,omitempty"`
-	Communication CommsPlan         `yaml:"communication" json:"communication"`
+	Containment   []Step            `yaml:"containment" json:"containment" doc:"containment steps; they and the evidence steps form one dependency graph"`
+	Investigation []Question        `yaml:"investigation" json:"investigation,omitempty" doc:"investigation questions and the queries that answer them, run after containment"`
+	Remediation   []RemediationItem `yaml:"remediation" json:"remediation,omitempty" doc:"remediation checklist; items with a check are verified automatically"`
+	Communication CommsPlan         `yaml:"communication" json:"communication" doc:"who is told what, and when"`
 
 	// File is where the playbook was loaded from, for error messages.
 	File string `yaml:"-" json:"-"`
@@ -110,27 +110,27 @@ type CostAnomalyTrigger struct {
 
 // Step is one action of a playbook.
 type Step struct {
-	ID          string         `yaml:"id" json:"id"`
-	Action      string         `yaml:"action" json:"action"`
-	Description string         `yaml:"description" json:"description,omitempty"`
-	Params      map[string]any `yaml:"params" json:"params,omitempty"`
+	ID          string         `yaml:"id" json:"id" doc:"step id, unique in the playbook"`
+	Action      string         `yaml:"action" json:"action" doc:"a registered action (see 'firedrill schema playbook' for the list)"`
+	Description string         `yaml:"description" json:"description,omitempty" doc:"what the step does and why"`
+	Params      map[string]any `yaml:"params" json:"params,omitempty" doc:"the action's parameters; strings may use {{.CaseID}}, {{.Resource}}, {{.Facts.…}}"`
 	// Needs are step ids that must finish successfully first; if one fails
 	// or is skipped, this step is skipped.
-	Needs []string `yaml:"needs" json:"needs,omitempty"`
+	Needs []string `yaml:"needs" json:"needs,omitempty" doc:"steps that must succeed first; if one fails or is skipped, so is this one"`
 	// After are step ids that must finish first, successfully or not: an
 	// ordering without the dependency (isolate after trying to capture
 	// memory, even if the capture failed).
-	After []string `yaml:"after" json:"after,omitempty"`
+	After []string `yaml:"after" json:"after,omitempty" doc:"steps that must finish first, successfully or not"`
 	// Timeout bounds one attempt (default DefaultStepTimeout).
-	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
+	Timeout Duration `yaml:"timeout" json:"timeout,omitempty" doc:"limit on one attempt, e.g. 5m (default 10m)"`
 	// Retries is how many times a failed attempt is repeated.
-	Retries int `yaml:"retries" json:"retries,omitempty"`
+	Retries int `yaml:"retries" json:"retries,omitempty" doc:"how many times a failed attempt is repeated (0-10)"`
 	// Backoff is the wait before the first retry; it doubles each time
 	// (default DefaultBackoff).
-	Backoff Duration `yaml:"backoff" json:"backoff,omitempty"`
+	Backoff Duration `yaml:"backoff" json:"backoff,omitempty" doc:"wait before the first retry, doubling each time (default 5s)"`
 	// When lists decision outcomes under which the step runs; empty means
 	// always.
-	When StringList `yaml:"when" json:"when,omitempty"`
+	When StringList `yaml:"when" json:"when,omitempty" doc:"decision outcomes under which the step runs; empty means always"`
 	// Clouds limits the step to some of the playbook's clouds: a
 	// cloud-specific step, for where the clouds' semantics differ (Azure
 	// removes role assignments because it cannot revoke a managed
@@ -138,17 +138,17 @@ type Step struct {
 	// clouds the step is skipped with a reason, which neither fails
 	// containment nor blocks the steps that need it. Empty means every
 	// cloud of the playbook.
-	Clouds StringList `yaml:"clouds" json:"clouds,omitempty"`
+	Clouds StringList `yaml:"clouds" json:"clouds,omitempty" doc:"limit the step to some of the playbook's clouds"`
 	// CloudParams override Params per cloud ("azure": {mode: remove}), for
 	// a step whose action is the same everywhere but whose settings are
 	// not. Keys are merged over Params.
-	CloudParams map[string]map[string]any `yaml:"cloud_params" json:"cloud_params,omitempty"`
+	CloudParams map[string]map[string]any `yaml:"cloud_params" json:"cloud_params,omitempty" doc:"parameters per cloud, merged over params"`
 	// Fallback says, per cloud, what to do where the cloud's provider
 	// lacks a capability the action needs: run another action instead, or
 	// skip with a note saying what a human does (GCP has no run-command:
 	// collect volatile state over SSH). A cloud without an entry skips the
 	// step with the missing capability named.
-	Fallback map[string]Fallback `yaml:"fallback" json:"fallback,omitempty"`
+	Fallback map[string]Fallback `yaml:"fallback" json:"fallback,omitempty" doc:"per cloud, what to do where the cloud lacks the action's capability: a note, or {action, params, note}"`
 
 	// Phase is set by the loader from the section the step is in.
 	Phase string `yaml:"-" json:"phase"`
@@ -159,10 +159,10 @@ type Step struct {
 // mapping with an action to run in its place.
 type Fallback struct {
 	// Action runs instead of the step's own ("" means skip the step).
-	Action string         `yaml:"action" json:"action,omitempty"`
-	Params map[string]any `yaml:"params" json:"params,omitempty"`
+	Action string         `yaml:"action" json:"action,omitempty" doc:"action to run instead of the step's own"`
+	Params map[string]any `yaml:"params" json:"params,omitempty" doc:"parameters of that action"`
 	// Note is the documented fallback, quoted in the skip reason.
-	Note string `yaml:"note" json:"note,omitempty"`
+	Note string `yaml:"note" json:"note,omitempty" doc:"what a human does instead, quoted in the skip reason"`
 }
 
 // UnmarshalYAML accepts a note alone or the full mapping.
@@ -173,7 +173,8 @@ func (f *Fallback) UnmarshalYAML(node ast.Node) error {
 	}
 	type plain Fallback
 	var p plain
-	if err := yaml.NodeToValue(node, &p, yaml.Strict()); err != nil {
+	// Unknown fields are reported by the loader, all at once.
+	if err := yaml.NodeToValue(node, &p); err != nil {
 		return err
 	}
 	*f = Fallback(p)
@@ -190,12 +191,12 @@ type Outcome struct {
 // node is the root. Humans answer Question (tabletop); automation evaluates
 // Predicate, a CEL expression over the facts map gathered so far.
 type DecisionNode struct {
-	ID        string `yaml:"id" json:"id"`
-	Question  string `yaml:"question" json:"question"`
-	Predicate string `yaml:"predicate" json:"predicate"`
+	ID        string `yaml:"id" json:"id" doc:"node id"`
+	Question  string `yaml:"question" json:"question" doc:"the question a tabletop team answers"`
+	Predicate string `yaml:"predicate" json:"predicate" doc:"CEL over facts that automation evaluates (true = yes)"`
 	// Yes and No name the next node or an outcome.
-	Yes string `yaml:"yes" json:"yes"`
-	No  string `yaml:"no" json:"no"`
+	Yes string `yaml:"yes" json:"yes" doc:"next node or outcome when yes"`
+	No  string `yaml:"no" json:"no" doc:"next node or outcome when no"`
 }
 
 // Question is an investigation question and the queries that answer it.

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/firedrill-ir/firedrill/responder"
 	"strings"
 	"time"
 
@@ -44,6 +45,8 @@ type Options struct {
 	Replay *replay.File
 	// Seed of drills started from here (default 1, as 'firedrill run').
 	Seed uint64
+	// Playbook responds instead of each scenario's expected playbook.
+	Playbook *responder.Playbook
 	// Speed of playback in virtual seconds per wall second, speedMax
 	// (0 from ParseSpeed("max")) for max; default DefaultSpeed.
 	Speed *float64
@@ -272,7 +275,7 @@ func (m *Model) startDrill(sc *scenarios.Scenario) tea.Cmd {
 	m.loading = fmt.Sprintf("simulating %s of %s (seed %d)…", humanDur(sc.Duration), sc.ID, m.opts.Seed)
 	ctx, run, seed := m.ctx, m.opts.Run, m.opts.Seed
 	return tea.Batch(m.spin.Tick, func() tea.Msg {
-		res, err := run(ctx, sc, runner.Options{Seed: seed})
+		res, err := run(ctx, sc, runner.Options{Seed: seed, Playbook: m.opts.Playbook})
 		if err != nil {
 			return drillLoadedMsg{err: fmt.Errorf("running %s (seed %d): %w", sc.ID, seed, err)}
 		}

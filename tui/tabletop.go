@@ -136,10 +136,13 @@ type tabletop struct {
 // startTabletop starts the drill live in the background with the team as
 // its decider, and shows it as it runs.
 func (m *Model) startTabletop(sc *scenarios.Scenario) tea.Cmd {
-	pb, ok := responder.PlaybookByID(sc.Expect.Playbook)
-	if !ok {
-		m.fail(fmt.Errorf("tabletop of %s: its playbook %q is not built in", sc.ID, sc.Expect.Playbook))
-		return nil
+	pb := m.opts.Playbook
+	if pb == nil {
+		var ok bool
+		if pb, ok = responder.PlaybookByID(sc.Expect.Playbook); !ok {
+			m.fail(fmt.Errorf("tabletop of %s: its playbook %q is not built in", sc.ID, sc.Expect.Playbook))
+			return nil
+		}
 	}
 	br := newBridge()
 	m.tt = &tabletop{sc: sc, pb: pb, bridge: br, running: true}
@@ -155,13 +158,13 @@ func (m *Model) startTabletop(sc *scenarios.Scenario) tea.Cmd {
 	m.gen++
 	ctx, run, seed := m.ctx, m.opts.Run, m.opts.Seed
 	drill := func() tea.Msg {
-		res, err := run(ctx, sc, runner.Options{Seed: seed, Decider: br, OnEvent: br.push})
+		res, err := run(ctx, sc, runner.Options{Seed: seed, Decider: br, OnEvent: br.push, Playbook: m.opts.Playbook})
 		close(br.done)
 		if err != nil {
 			return tabletopDoneMsg{err: fmt.Errorf("tabletop of %s (seed %d): %w", sc.ID, seed, err)}
 		}
 		msg := tabletopDoneMsg{res: res}
-		auto, err := run(ctx, sc, runner.Options{Seed: seed})
+		auto, err := run(ctx, sc, runner.Options{Seed: seed, Playbook: m.opts.Playbook})
 		if err != nil {
 			msg.baselineErr = fmt.Errorf("automated run of %s (seed %d): %w", sc.ID, seed, err)
 		} else {

@@ -242,20 +242,9 @@ func resolvePlaybook(arg, cloud string) (*responder.Playbook, error) {
 			arg = "ec2-cryptomining"
 		}
 	}
-	var pb *responder.Playbook
-	if strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") || strings.ContainsRune(arg, os.PathSeparator) {
-		data, err := os.ReadFile(arg)
-		if err != nil {
-			return nil, &usageError{msg: fmt.Sprintf("--playbook: %v", err)}
-		}
-		if pb, err = responder.LoadPlaybook(arg, data); err != nil {
-			return nil, &usageError{msg: "invalid playbook:\n" + err.Error()}
-		}
-	} else {
-		var ok bool
-		if pb, ok = responder.PlaybookByID(arg); !ok {
-			return nil, &usageError{msg: unknownIDMessage(arg, "playbook")}
-		}
+	pb, err := loadPlaybookArg(arg)
+	if err != nil {
+		return nil, err
 	}
 	if !slices.Contains(pb.Clouds, cloud) {
 		return nil, &usageError{msg: fmt.Sprintf("playbook %s is for %s, not %s", pb.ID, strings.Join(pb.Clouds, ", "), cloud)}

@@ -26,6 +26,6 @@ CLI, boto3, Terraform or your own tooling at it.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &usageError{msg: err.Error()}
 	})
-	root.AddCommand(newVersionCmd(), newSimCmd(), newListCmd(), newShowCmd(), newRunCmd(), newTUICmd(), newTabletopCmd(), newReportCmd(), newRespondCmd())
+	root.AddCommand(newVersionCmd(), newSimCmd(), newListCmd(), newShowCmd(), newRunCmd(), newTUICmd(), newTabletopCmd(), newReportCmd(), newRespondCmd(), newSchemaCmd())
 	return root
 }

@@ -25,7 +25,7 @@ type runOptions struct {
 	Scenario     string // id of a built-in scenario, or a path to a scenario YAML file
 	Seed         uint64
 	Output       string // table or json
-	PlaybookFile string // overrides the scenario's expected playbook
+	PlaybookFile string // overrides the scenario's expected playbook: a built-in id or a YAML file
 	DryRun       bool
 	// Save writes the run (events and scorecard) to this file for
 	// 'firedrill tui --replay' and 'firedrill report'.
@@ -100,7 +100,7 @@ Exit codes:
 	f := cmd.Flags()
 	f.Uint64Var(&opts.Seed, "seed", 1, "root seed of the drill: ids, latencies and detector delays derive from it")
 	f.StringVarP(&opts.Output, "output", "o", outTable, "output format: table or json")
-	f.StringVar(&opts.PlaybookFile, "playbook", "", "playbook YAML file to respond with instead of the scenario's expected playbook")
+	f.StringVar(&opts.PlaybookFile, "playbook", "", "respond with this playbook (built-in id or YAML file) instead of the scenario's expected one")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print the attack and response plans, run nothing")
 	f.StringVar(&opts.Save, "save", "", "also save the run (timeline and scorecard) to FILE, for 'firedrill tui --replay FILE' and 'firedrill report FILE'")
 	return cmd
@@ -116,13 +116,8 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	var pb *responder.Playbook
 	if opts.PlaybookFile != "" {
-		data, err := os.ReadFile(opts.PlaybookFile)
-		if err != nil {
-			return &usageError{msg: fmt.Sprintf("--playbook: %v", err)}
-		}
-		if pb, err = responder.LoadPlaybook(opts.PlaybookFile, data); err != nil {
-			// The loader's message already reads file:line:col: field: problem.
-			return &usageError{msg: "invalid playbook:\n" + err.Error()}
+		if pb, err = loadPlaybookArg(opts.PlaybookFile); err != nil {
+			return err
 		}
 	}
 	if opts.DryRun {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/firedrill-ir/firedrill/responder"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,7 @@ type tabletopOptions struct {
 	Scenario string
 	Seed     uint64
 	Save     string
+	Playbook string
 }
 
 func newTabletopCmd() *cobra.Command {
@@ -53,6 +55,7 @@ again, 'firedrill tui --replay FILE' plays it back).
 	f := cmd.Flags()
 	f.Uint64Var(&opts.Seed, "seed", 1, "root seed of the drill")
 	f.StringVar(&opts.Save, "save", "", "save the exercise (timeline, scorecard, decisions) to FILE")
+	f.StringVar(&opts.Playbook, "playbook", "", "rehearse this playbook (built-in id or YAML file) instead of the scenario's expected one")
 	return cmd
 }
 
@@ -61,8 +64,14 @@ func runTabletop(ctx context.Context, opts *tabletopOptions, in io.Reader, out i
 	if err != nil {
 		return err
 	}
+	var pb *responder.Playbook
+	if opts.Playbook != "" {
+		if pb, err = loadPlaybookArg(opts.Playbook); err != nil {
+			return err
+		}
+	}
 	m, err := runProgram(ctx, tui.New(tui.Options{Scenario: sc, Tabletop: true, Seed: opts.Seed,
-		SavePath: opts.Save, Context: ctx}), in, out)
+		SavePath: opts.Save, Context: ctx, Playbook: pb}), in, out)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ type tuiOptions struct {
 	Seed     uint64
 	Speed    string
 	Replay   string
+	Playbook string
 }
 
 func newTUICmd() *cobra.Command {
@@ -58,6 +59,7 @@ Colours follow NO_COLOR.`,
 	f.Uint64Var(&opts.Seed, "seed", 1, "root seed of drills started from the TUI")
 	f.StringVar(&opts.Speed, "speed", "300", "playback speed: 1 to 3600 virtual seconds per second (e.g. 60 or 60x), or max")
 	f.StringVar(&opts.Replay, "replay", "", "play back a drill saved with 'firedrill run --save FILE'")
+	f.StringVar(&opts.Playbook, "playbook", "", "respond with this playbook (built-in id or YAML file) instead of each scenario's expected one")
 	return cmd
 }
 
@@ -78,6 +80,16 @@ func tuiOptionsFrom(opts *tuiOptions) (tui.Options, error) {
 			return to, err
 		}
 		to.Scenario = sc
+	}
+	if opts.Playbook != "" {
+		if opts.Replay != "" {
+			return to, &usageError{msg: "--playbook and --replay exclude each other: a replay already holds its responder's actions"}
+		}
+		pb, err := loadPlaybookArg(opts.Playbook)
+		if err != nil {
+			return to, err
+		}
+		to.Playbook = pb
 	}
 	if opts.Replay != "" {
 		f, err := replay.Read(opts.Replay)
