@@ -116,6 +116,31 @@ type AccessKeyDisabler interface {
 	DisableAccessKey(ctx context.Context, user, keyID string) error
 }
 
+// AccessKeyDescriber reads a long-term key: whose it is, its state, when it
+// was created and last used. Eradication records it before removing it.
+type AccessKeyDescriber interface {
+	DescribeAccessKey(ctx context.Context, keyID string) (*AccessKeyInfo, error)
+}
+
+// AccessKeyDeleter deletes a user's long-term key (after it was disabled
+// and recorded).
+type AccessKeyDeleter interface {
+	DeleteAccessKey(ctx context.Context, user, keyID string) error
+}
+
+// InstanceTerminator terminates a VM, in region when the cloud's ids are
+// regional (AWS): eradication of what an attacker launched.
+type InstanceTerminator interface {
+	TerminateInstance(ctx context.Context, id, region string) error
+}
+
+// NetworkRuleDeleter deletes one firewall rule (an AWS security-group rule
+// "sg-…/sgr-…", an NSG security rule's ARM id, a VPC firewall rule's path):
+// eradication of a backdoor.
+type NetworkRuleDeleter interface {
+	DeleteNetworkRule(ctx context.Context, id string) error
+}
+
 // Audit, findings and alarms.
 
 // AuditReader reads the cloud's audit log.

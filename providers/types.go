@@ -85,7 +85,14 @@ type AuditEvent struct {
 	// Session names the caller's session where the cloud has one (the
 	// session name of an AWS assumed role: an EC2 role session is named
 	// after its instance).
-	Session     string
+	Session string
+	// Region is where the call was made (an attacker launches where the
+	// victim does not look).
+	Region string
+	// Created are the resources the call created, typed by the provider
+	// (CreateAccessKey's key, RunInstances' instances, a firewall rule):
+	// what eradication removes.
+	Created     []ResourceRef
 	AccessKeyID string
 	SourceIP    string
 	Resources   []string
@@ -103,7 +110,10 @@ type AuditQuery struct {
 	Principal  string
 	// Role keeps the calls made as an identity: sessions of an AWS role,
 	// the Azure managed identity, the GCP service account.
-	Role        string
+	Role string
+	// AllRegions reads every region's log where logs are regional (AWS
+	// CloudTrail Event history).
+	AllRegions  bool
 	AccessKeyID string
 	Operation   string
 	Max         int // 0 means no limit
@@ -327,4 +337,12 @@ type Alarm struct {
 	For            time.Duration
 	StateChangedAt time.Time
 	Reason         string
+}
+
+// AccessKeyInfo describes a long-term key.
+type AccessKeyInfo struct {
+	ID, User, Status string
+	CreatedAt        time.Time
+	LastUsedAt       time.Time
+	LastUsedService  string
 }

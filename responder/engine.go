@@ -407,31 +407,10 @@ func (r *Responder) Respond(ctx context.Context, trig Trigger) (*Case, error) {
 	}
 
 	r.communicate(c, OnAck)
-	var graph, queries, checks []*Step
-	for i := range r.pb.Evidence {
-		graph = append(graph, &r.pb.Evidence[i])
-	}
-	for i := range r.pb.Containment {
-		graph = append(graph, &r.pb.Containment[i])
-	}
-	for i := range r.pb.Investigation {
-		for j := range r.pb.Investigation[i].Queries {
-			queries = append(queries, &r.pb.Investigation[i].Queries[j])
+	for _, st := range r.pb.stages() {
+		if err := r.runGraph(ctx, c, st.steps, st.decide); err != nil {
+			return c, fmt.Errorf("case %s: %s: %w", c.ID, st.name, err)
 		}
-	}
-	for i := range r.pb.Remediation {
-		if chk := r.pb.Remediation[i].Check; chk != nil {
-			checks = append(checks, chk)
-		}
-	}
-	if err := r.runGraph(ctx, c, graph, true); err != nil {
-		return c, fmt.Errorf("case %s: evidence and containment: %w", c.ID, err)
-	}
-	if err := r.runGraph(ctx, c, queries, false); err != nil {
-		return c, fmt.Errorf("case %s: investigation: %w", c.ID, err)
-	}
-	if err := r.runGraph(ctx, c, checks, false); err != nil {
-		return c, fmt.Errorf("case %s: remediation checks: %w", c.ID, err)
 	}
 	r.recordRemediation(c)
 	r.communicate(c, OnClosed)

@@ -285,6 +285,11 @@ func (v *validator) validate() {
 		pb.Containment[i].Phase = PhaseContainment
 		graph = append(graph, located{&pb.Containment[i], fmt.Sprintf("containment[%d]", i)})
 	}
+	var erad []located
+	for i := range pb.Eradication {
+		pb.Eradication[i].Phase = PhaseEradication
+		erad = append(erad, located{&pb.Eradication[i], fmt.Sprintf("eradication[%d]", i)})
+	}
 	qids := map[string]bool{}
 	for i := range pb.Investigation {
 		q := &pb.Investigation[i]
@@ -318,7 +323,7 @@ func (v *validator) validate() {
 			checks = append(checks, located{r.Check, rp + ".check"})
 		}
 	}
-	all := slices.Concat(graph, queries, checks)
+	all := slices.Concat(graph, erad, queries, checks)
 	for _, l := range all {
 		v.validateStep(l.path, l.s, seen)
 	}
@@ -331,7 +336,8 @@ func (v *validator) validate() {
 		}
 	}
 	// Needs stay within one graph: evidence and containment together,
-	// investigation queries among themselves.
+	// eradication steps among themselves, investigation queries among
+	// themselves.
 	inGraph := func(set []located) map[string]bool {
 		m := map[string]bool{}
 		for _, l := range set {
@@ -339,7 +345,7 @@ func (v *validator) validate() {
 		}
 		return m
 	}
-	for _, set := range [][]located{graph, queries} {
+	for _, set := range [][]located{graph, erad, queries} {
 		ids := inGraph(set)
 		for _, l := range set {
 			for _, field := range []struct {
@@ -353,7 +359,7 @@ func (v *validator) validate() {
 					case n == l.s.ID:
 						v.errorf(p, "a step cannot wait for itself")
 					case elsewhere:
-						v.errorf(p, "%q is in another section (%s); evidence and containment steps can wait for each other, investigation queries only for other queries", n, seen[n])
+						v.errorf(p, "%q is in another section (%s); evidence and containment steps can wait for each other, eradication steps and investigation queries only for others of their section", n, seen[n])
 					default:
 						v.errorf(p, "unknown step %q", n)
 					}
@@ -378,7 +384,7 @@ func (v *validator) validate() {
 		}
 		return ""
 	})
-	for _, l := range slices.Concat(queries, checks) {
+	for _, l := range slices.Concat(erad, queries, checks) {
 		if len(l.s.When) > 0 {
 			v.errorf(l.path+".when", "only evidence and containment steps can depend on the decision outcome")
 		}

@@ -31,27 +31,10 @@ type PlannedStep struct {
 }
 
 // Plan lays the playbook out as it would run, touching nothing: the
-// evidence and containment graph in waves, the decision tree, then the
-// investigation queries and the remediation checks.
+// evidence and containment graph in waves, the decision tree, then
+// eradication, the investigation queries and the remediation checks.
 func Plan(pb *Playbook) []PlannedStep {
 	var out []PlannedStep
-	var graph, queries, checks []*Step
-	for i := range pb.Evidence {
-		graph = append(graph, &pb.Evidence[i])
-	}
-	for i := range pb.Containment {
-		graph = append(graph, &pb.Containment[i])
-	}
-	for i := range pb.Investigation {
-		for j := range pb.Investigation[i].Queries {
-			queries = append(queries, &pb.Investigation[i].Queries[j])
-		}
-	}
-	for i := range pb.Remediation {
-		if c := pb.Remediation[i].Check; c != nil {
-			checks = append(checks, c)
-		}
-	}
 	offset := 0
 	add := func(steps []*Step) {
 		waves := waves(steps)
@@ -78,13 +61,15 @@ func Plan(pb *Playbook) []PlannedStep {
 		}
 		offset += maxWave
 	}
-	add(graph)
-	for _, d := range pb.Decisions {
-		out = append(out, PlannedStep{Phase: PhaseDecision, ID: d.ID, Action: "decide", Question: d.Question,
-			Predicate: d.Predicate, Yes: d.Yes, No: d.No})
+	for _, st := range pb.stages() {
+		add(st.steps)
+		if st.decide {
+			for _, d := range pb.Decisions {
+				out = append(out, PlannedStep{Phase: PhaseDecision, ID: d.ID, Action: "decide", Question: d.Question,
+					Predicate: d.Predicate, Yes: d.Yes, No: d.No})
+			}
+		}
 	}
-	add(queries)
-	add(checks)
 	return out
 }
 
@@ -119,46 +104,64 @@ func waves(steps []*Step) map[string]int {
 	return w
 }
 
-// WritePlan prints a plan for terminals (firedrill run --dry-run).
+// WritePlan prints a plan for terminals (firedrill run --dry-run), in 100
+// columns: one line per step (wave, phase, step, action, whether it
+// changes the cloud), its timing and dependencies on the lines below.
 func WritePlan(w io.Writer, pb *Playbook) error {
 	if _, err := fmt.Fprintf(w, "playbook %s: %s (severity %s, clouds %s)\n", pb.ID, pb.Title, pb.Severity, strings.Join(pb.Clouds, ",")); err != nil {
 		return fmt.Errorf("writing plan: %w", err)
 	}
+	clouds := map[string][]string{}
+	for _, s := range pb.Steps() {
+		clouds[s.ID] = s.Clouds
+	}
 	for _, p := range Plan(pb) {
-		var line string
+		var lines []string
 		if p.Phase == PhaseDecision {
-			line = fmt.Sprintf("   decide %-22s %s  [%s]  yes -> %s, no -> %s", p.ID, p.Question, p.Predicate, p.Yes, p.No)
+			lines = append(lines, fmt.Sprintf("   decide %s: %s", p.ID, p.Question))
+			lines = append(lines, wrap("      yes -> "+p.Yes+", no -> "+p.No+"  ["+p.Predicate+"]", 100, "        ")...)
 		} else {
 			mut := "read"
 			if p.Mutates {
 				mut = "CHANGE"
 			}
-			line = fmt.Sprintf("%3d %-13s %-24s %-22s %-6s timeout %s", p.Order, p.Phase, p.ID, p.Action, mut, p.Timeout)
+			lines = append(lines, fmt.Sprintf("%3d %-13s %-26s %-26s %s", p.Order, p.Phase, p.ID, p.Action, mut))
+			detail := []string{"timeout " + p.Timeout}
 			if p.Retries > 0 {
-				line += fmt.Sprintf(" retries %d", p.Retries)
+				detail = append(detail, fmt.Sprintf("retries %d", p.Retries))
 			}
-			if len(p.Needs) > 0 {
-				line += " needs " + strings.Join(p.Needs, ",")
-			}
-			if len(p.After) > 0 {
-				line += " after " + strings.Join(p.After, ",")
-			}
-			if len(p.When) > 0 {
-				line += " when " + strings.Join(p.When, "|")
-			}
-			// (PlannedStep's fields are mirrored by the CLI's JSON view,
-			// so the step's clouds are read from the playbook here.)
-			for _, s := range pb.Steps() {
-				if s.ID == p.ID && len(s.Clouds) > 0 {
-					line += " on " + strings.Join(s.Clouds, ",")
+			for _, d := range []struct {
+				name string
+				ids  []string
+			}{{"needs", p.Needs}, {"after", p.After}, {"when", p.When}, {"on", clouds[p.ID]}} {
+				if len(d.ids) > 0 {
+					detail = append(detail, d.name+" "+strings.Join(d.ids, ","))
 				}
 			}
+			lines = append(lines, wrap("      "+strings.Join(detail, "; "), 100, "        ")...)
 		}
-		if _, err := fmt.Fprintln(w, line); err != nil {
-			return fmt.Errorf("writing plan: %w", err)
+		for _, l := range lines {
+			if _, err := fmt.Fprintln(w, l); err != nil {
+				return fmt.Errorf("writing plan: %w", err)
+			}
 		}
 	}
 	return nil
+}
+
+// wrap breaks s at spaces so no line passes width, indenting the
+// continuation lines.
+func wrap(s string, width int, indent string) []string {
+	var out []string
+	for len(s) > width {
+		cut := strings.LastIndex(s[:width], " ")
+		if cut <= len(indent) {
+			cut = width
+		}
+		out = append(out, s[:cut])
+		s = indent + strings.TrimLeft(s[cut:], " ")
+	}
+	return append(out, s)
 }
 
 // mutates reports whether an action changes the cloud.

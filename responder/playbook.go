@@ -45,6 +45,7 @@ func severityRank(s string) int {
 const (
 	PhaseEvidence      = "evidence"
 	PhaseContainment   = "containment"
+	PhaseEradication   = "eradication"
 	PhaseInvestigation = "investigation"
 	PhaseRemediation   = "remediation"
 	PhaseCommunication = "communication"
@@ -70,7 +71,11 @@ type Playbook struct {
 	Outcomes  []Outcome      `yaml:"outcomes" json:"outcomes,omitempty" doc:"the leaves of the decision tree; containment steps name them in when:"`
 	Decisions []DecisionNode `yaml:"decisions" json:"decisions,omitempty" doc:"the containment decision tree; the first node is the root"`
 	// Containment steps may need evidence steps and vice versa: one graph.
-	Containment   []Step            `yaml:"containment" json:"containment" doc:"containment steps; they and the evidence steps form one dependency graph"`
+	Containment []Step `yaml:"containment" json:"containment" doc:"containment steps; they and the evidence steps form one dependency graph"`
+	// Eradication removes what the attacker planted (keys, launched
+	// compute, backdoor rules) once containment is done: a graph of its
+	// own, run before the investigation.
+	Eradication   []Step            `yaml:"eradication" json:"eradication,omitempty" doc:"steps that remove what the attacker planted (keys, launched compute, backdoor rules), run after containment"`
 	Investigation []Question        `yaml:"investigation" json:"investigation,omitempty" doc:"investigation questions and the queries that answer them, run after containment"`
 	Remediation   []RemediationItem `yaml:"remediation" json:"remediation,omitempty" doc:"remediation checklist; items with a check are verified automatically"`
 	Communication CommsPlan         `yaml:"communication" json:"communication" doc:"who is told what, and when"`
@@ -348,26 +353,51 @@ func (pb *Playbook) ResourceKinds() []providers.Kind {
 }
 
 // Steps returns every step of the playbook in declaration order: evidence,
-// containment, investigation queries, remediation checks.
+// containment, eradication, investigation queries, remediation checks.
 func (pb *Playbook) Steps() []*Step {
 	var out []*Step
+	for _, g := range pb.stages() {
+		out = append(out, g.steps...)
+	}
+	return out
+}
+
+// stage is a group of steps that run as one dependency graph, after the
+// stage before it has finished.
+type stage struct {
+	name  string // for errors: "evidence and containment", …
+	steps []*Step
+	// decide: the decision tree is asked in this stage, and containment
+	// declared when its containment steps are done.
+	decide bool
+}
+
+// stages are the playbook's steps in the order they run: evidence and
+// containment as one graph (the decision tree is asked inside it), then
+// eradication, the investigation queries and the remediation checks.
+func (pb *Playbook) stages() []stage {
+	graph, erad, queries, checks := stage{name: "evidence and containment", decide: true}, stage{name: "eradication"},
+		stage{name: "investigation"}, stage{name: "remediation checks"}
 	for i := range pb.Evidence {
-		out = append(out, &pb.Evidence[i])
+		graph.steps = append(graph.steps, &pb.Evidence[i])
 	}
 	for i := range pb.Containment {
-		out = append(out, &pb.Containment[i])
+		graph.steps = append(graph.steps, &pb.Containment[i])
+	}
+	for i := range pb.Eradication {
+		erad.steps = append(erad.steps, &pb.Eradication[i])
 	}
 	for i := range pb.Investigation {
 		for j := range pb.Investigation[i].Queries {
-			out = append(out, &pb.Investigation[i].Queries[j])
+			queries.steps = append(queries.steps, &pb.Investigation[i].Queries[j])
 		}
 	}
 	for i := range pb.Remediation {
 		if c := pb.Remediation[i].Check; c != nil {
-			out = append(out, c)
+			checks.steps = append(checks.steps, c)
 		}
 	}
-	return out
+	return []stage{graph, erad, queries, checks}
 }
 
 // Template returns the named message template.

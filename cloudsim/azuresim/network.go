@@ -244,26 +244,15 @@ func (s *Server) putNSG(c *call) (*response, error) {
 			g.FlushConnection = *in.Properties.FlushConnection
 		}
 		for _, wr := range in.Properties.SecurityRules {
-			p := wr.Properties
-			if p == nil || p.Priority == nil || p.Access == "" || p.Direction == "" || p.Protocol == "" {
-				return nil, errf(http.StatusBadRequest, "SecurityRuleInvalidParameters",
-					"Security rule %s is missing a required property: protocol, access, priority and direction are required.", wr.Name)
+			r, err := parseRule(wr)
+			if err != nil {
+				return nil, err
 			}
-			proto := p.Protocol
-			if proto != "*" {
-				proto = strings.ToUpper(proto[:1]) + strings.ToLower(proto[1:])
-			}
-			g.Rules = append(g.Rules, world.AzureRule{Name: wr.Name, Description: p.Description, Priority: *p.Priority,
-				Direction: p.Direction, Access: p.Access, Protocol: proto,
-				SourcePrefixes: pick(p.SourceAddressPrefix, p.SourceAddressPrefixes), SourcePorts: pick(p.SourcePortRange, p.SourcePortRanges),
-				DestinationPrefixes: pick(p.DestinationAddressPrefix, p.DestinationAddressPrefixes), DestinationPorts: pick(p.DestinationPortRange, p.DestinationPortRanges)})
+			g.Rules = append(g.Rules, r)
 		}
 	}
-	g, created, err := s.World.PutAzureNSGLocked(g)
+	g, created, err := s.putNSGLocked(g)
 	if err != nil {
-		if ce, ok := world.ComputeErrorOf(err); ok && ce.Kind == world.KindInvalid {
-			return nil, errf(http.StatusBadRequest, "SecurityRuleInvalidPriority", "%s", ce.Msg)
-		}
 		return nil, err
 	}
 	c.location = g.Location
@@ -276,4 +265,127 @@ func (s *Server) putNSG(c *call) (*response, error) {
 	h := s.asyncOp(c, "Microsoft.Network", "operations", g.ID, "")
 	delete(h, "Location")
 	return &response{status: status, body: s.nsgJSON(g), headers: h}, nil
+}
+
+// parseRule reads a security rule as the client sends it.
+func parseRule(wr wireRule) (world.AzureRule, error) {
+	p := wr.Properties
+	if p == nil || p.Priority == nil || p.Access == "" || p.Direction == "" || p.Protocol == "" {
+		return world.AzureRule{}, errf(http.StatusBadRequest, "SecurityRuleInvalidParameters",
+			"Security rule %s is missing a required property: protocol, access, priority and direction are required.", wr.Name)
+	}
+	proto := p.Protocol
+	if proto != "*" {
+		proto = strings.ToUpper(proto[:1]) + strings.ToLower(proto[1:])
+	}
+	return world.AzureRule{Name: wr.Name, Description: p.Description, Priority: *p.Priority,
+		Direction: p.Direction, Access: p.Access, Protocol: proto,
+		SourcePrefixes: pick(p.SourceAddressPrefix, p.SourceAddressPrefixes), SourcePorts: pick(p.SourcePortRange, p.SourcePortRanges),
+		DestinationPrefixes: pick(p.DestinationAddressPrefix, p.DestinationAddressPrefixes), DestinationPorts: pick(p.DestinationPortRange, p.DestinationPortRanges)}, nil
+}
+
+// putNSGLocked stores an NSG, answering a bad priority as ARM does.
+func (s *Server) putNSGLocked(g *world.AzureNSG) (*world.AzureNSG, bool, error) {
+	g, created, err := s.World.PutAzureNSGLocked(g)
+	if err != nil {
+		if ce, ok := world.ComputeErrorOf(err); ok && ce.Kind == world.KindInvalid {
+			return nil, false, errf(http.StatusBadRequest, "SecurityRuleInvalidPriority", "%s", ce.Msg)
+		}
+		return nil, false, err
+	}
+	return g, created, nil
+}
+
+// ruleNSG finds the NSG of a security-rule path and the rule's index in it
+// (-1 when the rule does not exist).
+func (s *Server) ruleNSG(c *call) (*world.AzureNSG, int, error) {
+	nsgID := c.scope[:strings.LastIndex(strings.ToLower(c.scope), "/securityrules/")]
+	g := s.World.AzureNSGLocked(nsgID)
+	if g == nil {
+		return nil, -1, notFoundResource("Microsoft.Network/networkSecurityGroups", lastSeg(nsgID), resourceGroupOf(nsgID))
+	}
+	name := c.vars["securityRuleName"]
+	for i, r := range g.Rules {
+		if strings.EqualFold(r.Name, name) {
+			return g, i, nil
+		}
+	}
+	return g, -1, nil
+}
+
+func (s *Server) getNSGRule(c *call) (*response, error) {
+	g, i, err := s.ruleNSG(c)
+	if err != nil {
+		return nil, err
+	}
+	if i < 0 {
+		return nil, notFoundResource("Microsoft.Network/networkSecurityGroups/securityRules", c.vars["securityRuleName"], resourceGroupOf(g.ID))
+	}
+	c.touch("Microsoft.Network/networkSecurityGroups/securityRules", g.ID+"/securityRules/"+g.Rules[i].Name)
+	c.location = g.Location
+	return ok(ruleJSON(g.ID, g.Rules[i], false)), nil
+}
+
+// putNSGRule creates (201) or replaces (200) one rule of an NSG, what `az
+// network nsg rule create` does: the Activity Log names the rule, not only
+// its NSG.
+func (s *Server) putNSGRule(c *call) (*response, error) {
+	g, i, err := s.ruleNSG(c)
+	if err != nil {
+		return nil, err
+	}
+	var wr wireRule
+	if err := c.decodeBody(&wr); err != nil {
+		return nil, err
+	}
+	wr.Name = c.vars["securityRuleName"]
+	r, err := parseRule(wr)
+	if err != nil {
+		return nil, err
+	}
+	if l := s.World.AzureLockBlockingLocked(g.ID, true); l != nil {
+		return nil, scopeLocked(g.ID, l, "write")
+	}
+	next := *g
+	next.Rules = append([]world.AzureRule(nil), g.Rules...)
+	status := http.StatusCreated
+	if i >= 0 {
+		next.Rules[i], status = r, http.StatusOK
+	} else {
+		next.Rules = append(next.Rules, r)
+	}
+	stored, _, err := s.putNSGLocked(&next)
+	if err != nil {
+		return nil, err
+	}
+	id := stored.ID + "/securityRules/" + r.Name
+	c.location = stored.Location
+	c.touch("Microsoft.Network/networkSecurityGroups/securityRules", id)
+	h := s.asyncOp(c, "Microsoft.Network", "operations", id, "")
+	delete(h, "Location")
+	return &response{status: status, body: ruleJSON(stored.ID, r, false), headers: h}, nil
+}
+
+// deleteNSGRule removes one rule: 202 with a monitor, or 204 when there is
+// no such rule, as ARM answers deletes.
+func (s *Server) deleteNSGRule(c *call) (*response, error) {
+	g, i, err := s.ruleNSG(c)
+	if err != nil {
+		return nil, err
+	}
+	if i < 0 {
+		return &response{status: http.StatusNoContent}, nil
+	}
+	if l := s.World.AzureLockBlockingLocked(g.ID, true); l != nil {
+		return nil, scopeLocked(g.ID, l, "delete")
+	}
+	next := *g
+	next.Rules = append(append([]world.AzureRule(nil), g.Rules[:i]...), g.Rules[i+1:]...)
+	if _, _, err := s.putNSGLocked(&next); err != nil {
+		return nil, err
+	}
+	id := g.ID + "/securityRules/" + g.Rules[i].Name
+	c.location = g.Location
+	c.touch("Microsoft.Network/networkSecurityGroups/securityRules", id)
+	return &response{status: http.StatusAccepted, headers: s.asyncOp(c, "Microsoft.Network", "operations", id, "")}, nil
 }

@@ -62,6 +62,7 @@ const (
 	snapshotPath        = rgProvidersPath + "/Microsoft.Compute/snapshots/{snapshotName}"
 	nicPath             = rgProvidersPath + "/Microsoft.Network/networkInterfaces/{networkInterfaceName}"
 	nsgPath             = rgProvidersPath + "/Microsoft.Network/networkSecurityGroups/{networkSecurityGroupName}"
+	nsgRulePath         = nsgPath + "/securityRules/{securityRuleName}"
 	roleAssignmentsPath = "{scope}/providers/Microsoft.Authorization/roleAssignments"
 	locksPath           = "{scope}/providers/Microsoft.Authorization/locks"
 	tagsPath            = "{scope}/providers/Microsoft.Resources/tags/default"
@@ -135,6 +136,12 @@ func (s *Server) armRoutes() []*route {
 		{method: put, path: nicPath, action: "Microsoft.Network/networkInterfaces/write", scope: nicPath, latency: 500 * ms, handle: s.putNIC},
 		{method: get, path: nsgPath, action: "Microsoft.Network/networkSecurityGroups/read", scope: nsgPath, handle: s.getNSG},
 		{method: put, path: nsgPath, action: "Microsoft.Network/networkSecurityGroups/write", scope: nsgPath, latency: 700 * ms, handle: s.putNSG},
+		{method: get, path: nsgRulePath, action: "Microsoft.Network/networkSecurityGroups/securityRules/read", scope: nsgRulePath,
+			handle: s.getNSGRule},
+		{method: put, path: nsgRulePath, action: "Microsoft.Network/networkSecurityGroups/securityRules/write", scope: nsgRulePath,
+			latency: 600 * ms, handle: s.putNSGRule},
+		{method: del, path: nsgRulePath, action: "Microsoft.Network/networkSecurityGroups/securityRules/delete", scope: nsgRulePath,
+			latency: 600 * ms, handle: s.deleteNSGRule},
 
 		// Anything else under an existing resource group.
 		{path: rgProvidersPath + "/{namespace}/{resourceType}/{resourceName}/{*}", unserved: func(c *call) *armError {

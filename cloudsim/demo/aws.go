@@ -88,7 +88,8 @@ func SeedAWS(w *world.World, opts Options) (*AWSEnv, error) {
 }
 
 // responderPolicy is what an incident responder needs for a VM compromise,
-// and no more: read everything, isolate, snapshot, protect, revoke.
+// and no more: read everything, isolate, snapshot, protect, revoke, and
+// remove what the attacker planted (its keys, its instances).
 const responderPolicy = `{"Version":"2012-10-17","Statement":[
  {"Sid":"Read","Effect":"Allow","Action":["ec2:Describe*","autoscaling:Describe*","iam:Get*","iam:List*",
    "cloudtrail:LookupEvents","guardduty:Get*","guardduty:List*","ssm:Describe*","ssm:Get*","ssm:List*",
@@ -98,7 +99,8 @@ const responderPolicy = `{"Version":"2012-10-17","Statement":[
    "ec2:CreateSnapshot","ec2:CreateSnapshots","ec2:CreateTags","ec2:StopInstances",
    "ec2:DisassociateIamInstanceProfile","ec2:ReplaceIamInstanceProfileAssociation","ec2:DisassociateAddress",
    "autoscaling:SetInstanceProtection","autoscaling:EnterStandby","autoscaling:DetachInstances",
-   "iam:PutRolePolicy","iam:UpdateAccessKey","iam:PutUserPolicy","ssm:SendCommand","s3:PutObject"],"Resource":"*"}]}`
+   "iam:PutRolePolicy","iam:UpdateAccessKey","iam:PutUserPolicy","ssm:SendCommand","s3:PutObject"],"Resource":"*"},
+ {"Sid":"Eradicate","Effect":"Allow","Action":["iam:DeleteAccessKey","ec2:TerminateInstances"],"Resource":"*"}]}`
 
 func seedIdentities(w *world.World, opts Options, env *AWSEnv) error {
 	acct := opts.Account

@@ -12,6 +12,7 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/firedrill-ir/firedrill/providers"
 )
@@ -44,9 +45,68 @@ func (a *Provider) QueryAudit(ctx context.Context, q providers.AuditQuery) ([]pr
 	case q.Operation != "":
 		in.LookupAttributes = lookup(cttypes.LookupAttributeKeyEventName, q.Operation)
 	}
+	clients := []*cloudtrail.Client{a.ct}
+	if q.AllRegions {
+		var err error
+		if clients, err = a.regionalTrails(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var out []providers.AuditEvent
+	seen := map[string]bool{}
+	for _, ct := range clients {
+		got, err := a.lookupAll(ctx, ct, in, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range got {
+			// Global services' events show in us-east-1 only, but a
+			// resource may be named in several regions' histories.
+			if !seen[ev.ID] {
+				seen[ev.ID] = true
+				out = append(out, ev)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	if q.Max > 0 && len(out) > q.Max {
+		out = out[:q.Max]
+	}
+	return out, nil
+}
+
+// regionalTrails are CloudTrail clients for every enabled region: Event
+// history is regional, and an attacker launches where the victim does not
+// look.
+func (a *Provider) regionalTrails(ctx context.Context) ([]*cloudtrail.Client, error) {
+	regs, err := a.ec2.DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
+	if err != nil {
+		return nil, wrapErr("ec2:DescribeRegions", "", err)
+	}
+	names := []string{a.target.Region}
+	for _, r := range regs.Regions {
+		if n := awssdk.ToString(r.RegionName); n != "" && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names[1:])
+	out := make([]*cloudtrail.Client, len(names))
+	for i, n := range names {
+		if n == a.target.Region {
+			out[i] = a.ct
+			continue
+		}
+		out[i] = cloudtrail.NewFromConfig(a.cfg, func(o *cloudtrail.Options) { o.Region = n })
+	}
+	return out, nil
+}
+
+// lookupAll pages through one region's Event history.
+func (a *Provider) lookupAll(ctx context.Context, ct *cloudtrail.Client, in0 *cloudtrail.LookupEventsInput, q providers.AuditQuery) ([]providers.AuditEvent, error) {
+	in := *in0
 	var out []providers.AuditEvent
 	for page := 0; ; page++ {
-		resp, err := a.lookupPage(ctx, in)
+		resp, err := a.lookupPage(ctx, ct, &in)
 		if err != nil {
 			return nil, fmt.Errorf("audit query page %d: %w", page+1, err)
 		}
@@ -78,14 +138,14 @@ func lookup(k cttypes.LookupAttributeKey, v string) []cttypes.LookupAttribute {
 
 // lookupPage paces and performs one LookupEvents call, backing off on the
 // Sleeper when CloudTrail still throttles after the SDK's retries.
-func (a *Provider) lookupPage(ctx context.Context, in *cloudtrail.LookupEventsInput) (*cloudtrail.LookupEventsOutput, error) {
+func (a *Provider) lookupPage(ctx context.Context, ct *cloudtrail.Client, in *cloudtrail.LookupEventsInput) (*cloudtrail.LookupEventsOutput, error) {
 	p := a
 	backoff := time.Second
 	for attempt := 0; ; attempt++ {
 		if err := a.pace(ctx); err != nil {
 			return nil, err
 		}
-		out, err := p.ct.LookupEvents(ctx, in)
+		out, err := ct.LookupEvents(ctx, in)
 		if err == nil {
 			return out, nil
 		}
@@ -124,6 +184,7 @@ func (a *Provider) pace(ctx context.Context) error {
 
 // trailRecord is the part of a CloudTrail record the neutral event carries.
 type trailRecord struct {
+	AwsRegion       string `json:"awsRegion"`
 	SourceIPAddress string `json:"sourceIPAddress"`
 	ErrorCode       string `json:"errorCode"`
 	UserIdentity    struct {
@@ -139,12 +200,17 @@ func toAuditEvent(e cttypes.Event) providers.AuditEvent {
 		AccessKeyID: awssdk.ToString(e.AccessKeyId), ReadOnly: awssdk.ToString(e.ReadOnly) == "true",
 		Raw: awssdk.ToString(e.CloudTrailEvent),
 	}
+	created := createdTypes[ev.Operation]
 	for _, r := range e.Resources {
-		ev.Resources = append(ev.Resources, awssdk.ToString(r.ResourceName))
+		name := awssdk.ToString(r.ResourceName)
+		ev.Resources = append(ev.Resources, name)
+		if kind, ok := created[awssdk.ToString(r.ResourceType)]; ok {
+			ev.Created = append(ev.Created, providers.Ref(providers.CloudAWS, kind, name))
+		}
 	}
 	var rec trailRecord
 	if ev.Raw != "" && json.Unmarshal([]byte(ev.Raw), &rec) == nil {
-		ev.SourceIP, ev.ErrorCode = rec.SourceIPAddress, rec.ErrorCode
+		ev.SourceIP, ev.ErrorCode, ev.Region = rec.SourceIPAddress, rec.ErrorCode, rec.AwsRegion
 		if rec.UserIdentity.ARN != "" {
 			ev.Principal = rec.UserIdentity.ARN
 		}
@@ -160,6 +226,17 @@ func toAuditEvent(e cttypes.Event) providers.AuditEvent {
 		}
 	}
 	return ev
+}
+
+// createdTypes say which CloudTrail resources each creating event made, by
+// resource type (CreateAccessKey names the user and the key; only the key
+// is new).
+var createdTypes = map[string]map[string]providers.Kind{
+	"CreateAccessKey":               {"AWS::IAM::AccessKey": providers.KindAccessKey},
+	"RunInstances":                  {"AWS::EC2::Instance": providers.KindVM},
+	"CreateUser":                    {"AWS::IAM::User": providers.KindPrincipal},
+	"CreateRole":                    {"AWS::IAM::Role": providers.KindPrincipal},
+	"AuthorizeSecurityGroupIngress": {"AWS::EC2::SecurityGroupRule": providers.KindNetworkRule},
 }
 
 // matches applies the filters CloudTrail could not.

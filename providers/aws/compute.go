@@ -452,3 +452,17 @@ func (c *Provider) Tag(ctx context.Context, resourceIDs []string, tags map[strin
 	}
 	return nil
 }
+
+// TerminateInstance terminates an instance in region (the provider's own
+// when empty): attackers launch where the victim does not look.
+func (p *Provider) TerminateInstance(ctx context.Context, id, region string) error {
+	client := p.ec2
+	if region != "" && region != p.target.Region {
+		client = ec2.NewFromConfig(p.cfg, func(o *ec2.Options) { o.Region = region })
+	}
+	if _, err := client.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
+		return wrapErr("ec2:TerminateInstances", id, err)
+	}
+	p.log.Info("instance terminated", "instance", id, "region", region)
+	return nil
+}

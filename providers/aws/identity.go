@@ -213,3 +213,37 @@ func (i *Provider) DisableAccessKey(ctx context.Context, user, keyID string) err
 	p.log.Info("access key disabled", "user", user, "key", keyID)
 	return nil
 }
+
+// DescribeAccessKey finds a key's owner (GetAccessKeyLastUsed names it, for
+// any key of the account) and its state (ListAccessKeys of the owner).
+func (p *Provider) DescribeAccessKey(ctx context.Context, keyID string) (*providers.AccessKeyInfo, error) {
+	lu, err := p.iam.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: awssdk.String(keyID)})
+	if err != nil {
+		return nil, wrapErr("iam:GetAccessKeyLastUsed", keyID, err)
+	}
+	info := &providers.AccessKeyInfo{ID: keyID, User: awssdk.ToString(lu.UserName)}
+	if u := lu.AccessKeyLastUsed; u != nil {
+		info.LastUsedAt, info.LastUsedService = awssdk.ToTime(u.LastUsedDate), awssdk.ToString(u.ServiceName)
+	}
+	keys, err := p.iam.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: awssdk.String(info.User)})
+	if err != nil {
+		return nil, wrapErr("iam:ListAccessKeys", info.User, err)
+	}
+	for _, k := range keys.AccessKeyMetadata {
+		if awssdk.ToString(k.AccessKeyId) == keyID {
+			info.Status, info.CreatedAt = string(k.Status), awssdk.ToTime(k.CreateDate)
+		}
+	}
+	return info, nil
+}
+
+// DeleteAccessKey deletes a user's key. Disable and record it first: a
+// deleted key's id is all the investigation keeps.
+func (p *Provider) DeleteAccessKey(ctx context.Context, user, keyID string) error {
+	if _, err := p.iam.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: awssdk.String(user),
+		AccessKeyId: awssdk.String(keyID)}); err != nil {
+		return wrapErr("iam:DeleteAccessKey", user+"/"+keyID, err)
+	}
+	p.log.Info("access key deleted", "user", user, "key", keyID)
+	return nil
+}

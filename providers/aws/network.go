@@ -281,3 +281,18 @@ func (p *Provider) reconcile(ctx context.Context, groupID string, egress bool, h
 	}
 	return nil
 }
+
+// DeleteNetworkRule revokes one security-group rule, named
+// "<group id>/<rule id>" (sg-…/sgr-…).
+func (p *Provider) DeleteNetworkRule(ctx context.Context, id string) error {
+	group, rule, ok := strings.Cut(id, "/")
+	if !ok || !strings.HasPrefix(group, "sg-") || !strings.HasPrefix(rule, "sgr-") {
+		return opErr("DeleteNetworkRule", id, providers.ErrInvalid, "", "expected <security group id>/<rule id> (sg-…/sgr-…)")
+	}
+	if _, err := p.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: awssdk.String(group),
+		SecurityGroupRuleIds: []string{rule}}); err != nil {
+		return wrapErr("ec2:RevokeSecurityGroupIngress", id, err)
+	}
+	p.log.Info("security group rule revoked", "group", group, "rule", rule)
+	return nil
+}

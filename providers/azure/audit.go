@@ -79,6 +79,10 @@ func toAuditEvent(e *armmonitor.EventData) providers.AuditEvent {
 	}
 	if r := str(e.ResourceID); r != "" {
 		ev.Resources = []string{r}
+		succeeded := e.Status == nil || str(e.Status.Value) == "Succeeded" || str(e.Status.Value) == "Accepted"
+		if kind, ok := armCreates[strings.ToLower(ev.Operation)]; ok && succeeded {
+			ev.Created = []providers.ResourceRef{providers.Ref(providers.CloudAzure, kind, r)}
+		}
 	}
 	if e.HTTPRequest != nil {
 		ev.SourceIP = str(e.HTTPRequest.ClientIPAddress)
@@ -131,4 +135,12 @@ func matches(q providers.AuditQuery, ev providers.AuditEvent) bool {
 		return false
 	}
 	return true
+}
+
+// armCreates are the Activity Log operations that create (or replace) a
+// resource an attacker plants, and its kind. A write on an NSG as a whole
+// is not here: it names the NSG, not the rule it added.
+var armCreates = map[string]providers.Kind{
+	"microsoft.network/networksecuritygroups/securityrules/write": providers.KindNetworkRule,
+	"microsoft.managedidentity/userassignedidentities/write":      providers.KindPrincipal,
 }

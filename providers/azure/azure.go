@@ -83,6 +83,7 @@ type Provider struct {
 	snaps    *armcompute.SnapshotsClient
 	nics     *armnetwork.InterfacesClient
 	nsgs     *armnetwork.SecurityGroupsClient
+	rules    *armnetwork.SecurityRulesClient
 	roles    *armauthorization.RoleAssignmentsClient
 	activity *armmonitor.ActivityLogsClient
 	metrics  *armmonitor.MetricsClient
@@ -116,6 +117,8 @@ var (
 	_ providers.IdentityDetacher     = (*Provider)(nil)
 	_ providers.NaiveIdentityRemover = (*Provider)(nil)
 	_ providers.GrantRemover         = (*Provider)(nil)
+	_ providers.InstanceTerminator   = (*Provider)(nil)
+	_ providers.NetworkRuleDeleter   = (*Provider)(nil)
 	_ providers.AuditReader          = (*Provider)(nil)
 	_ providers.FindingsReader       = (*Provider)(nil)
 	_ providers.AlarmReader          = (*Provider)(nil)
@@ -249,6 +252,7 @@ func New(ctx context.Context, target providers.Target, opts ...Option) (*Provide
 	build(func() (e error) { p.snaps, e = armcompute.NewSnapshotsClient(p.sub, cred, aopts); return })
 	build(func() (e error) { p.nics, e = armnetwork.NewInterfacesClient(p.sub, cred, aopts); return })
 	build(func() (e error) { p.nsgs, e = armnetwork.NewSecurityGroupsClient(p.sub, cred, aopts); return })
+	build(func() (e error) { p.rules, e = armnetwork.NewSecurityRulesClient(p.sub, cred, aopts); return })
 	build(func() (e error) { p.roles, e = armauthorization.NewRoleAssignmentsClient(p.sub, cred, aopts); return })
 	build(func() (e error) { p.activity, e = armmonitor.NewActivityLogsClient(p.sub, cred, aopts); return })
 	build(func() (e error) { p.metrics, e = armmonitor.NewMetricsClient(p.sub, cred, aopts); return })

@@ -536,3 +536,21 @@ func (c *Provider) Tag(ctx context.Context, resourceIDs []string, tags map[strin
 	}
 	return nil
 }
+
+// TerminateInstance deletes a VM (ARM ids are global: region is not
+// needed). A delete lock refuses it, as it should.
+func (p *Provider) TerminateInstance(ctx context.Context, id, _ string) error {
+	ref, err := p.parseVM("TerminateInstance", id)
+	if err != nil {
+		return err
+	}
+	poller, err := p.vms.BeginDelete(ctx, ref.rg, ref.name, nil)
+	if err != nil {
+		return wrapErr("compute:VirtualMachines.BeginDelete", ref.id, err)
+	}
+	if _, err := waitLRO(ctx, p, poller, "compute:VirtualMachines.BeginDelete", ref.id, lroTimeout); err != nil {
+		return err
+	}
+	p.log.Info("VM deleted", "vm", ref.id)
+	return nil
+}

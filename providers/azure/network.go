@@ -150,3 +150,21 @@ func nsgRule(name string, prio int32, dir armnetwork.SecurityRuleDirection, acce
 		SourceAddressPrefix: to.Ptr(src), SourcePortRange: to.Ptr("*"), DestinationAddressPrefix: to.Ptr(dst), DestinationPortRange: to.Ptr("*"),
 		Description: to.Ptr("firedrill isolation")}}
 }
+
+// DeleteNetworkRule deletes one NSG security rule, named by its ARM id
+// (…/networkSecurityGroups/{nsg}/securityRules/{rule}).
+func (p *Provider) DeleteNetworkRule(ctx context.Context, id string) error {
+	r, err := arm.ParseResourceID(id)
+	if err != nil || r.Parent == nil || !strings.EqualFold(r.ResourceType.Type, "networkSecurityGroups/securityRules") {
+		return opErr("DeleteNetworkRule", id, providers.ErrInvalid, "", "expected an NSG security rule's ARM id")
+	}
+	poller, err := p.rules.BeginDelete(ctx, r.ResourceGroupName, r.Parent.Name, r.Name, nil)
+	if err != nil {
+		return wrapErr("network:SecurityRules.BeginDelete", id, err)
+	}
+	if _, err := waitLRO(ctx, p, poller, "network:SecurityRules.BeginDelete", id, lroTimeout); err != nil {
+		return err
+	}
+	p.log.Info("security rule deleted", "rule", id)
+	return nil
+}

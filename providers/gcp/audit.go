@@ -123,6 +123,9 @@ func auditEvent(le *loggingpb.LogEntry) providers.AuditEvent {
 		ev.SourceIP = al.GetRequestMetadata().GetCallerIp()
 		if rn := al.GetResourceName(); rn != "" {
 			ev.Resources = []string{rn}
+			if kind, ok := gcpCreates[ev.Operation]; ok && al.GetStatus().GetCode() == 0 {
+				ev.Created = []providers.ResourceRef{providers.Ref(providers.CloudGCP, kind, rn)}
+			}
 		}
 		if k := al.GetAuthenticationInfo().GetServiceAccountKeyName(); k != "" {
 			ev.AccessKeyID = k[strings.LastIndexByte(k, '/')+1:]
@@ -135,4 +138,12 @@ func auditEvent(le *loggingpb.LogEntry) providers.AuditEvent {
 		}
 	}
 	return ev
+}
+
+// gcpCreates are the audited methods that create a resource, and its kind.
+var gcpCreates = map[string]providers.Kind{
+	"v1.compute.firewalls.insert":                 providers.KindNetworkRule,
+	"v1.compute.instances.insert":                 providers.KindVM,
+	"google.iam.admin.v1.CreateServiceAccountKey": providers.KindAccessKey,
+	"google.iam.admin.v1.CreateServiceAccount":    providers.KindPrincipal,
 }

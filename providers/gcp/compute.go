@@ -588,3 +588,15 @@ func (p *Provider) ServiceAccountUsers(ctx context.Context, email string) ([]str
 	sort.Strings(users)
 	return users, err
 }
+
+// TerminateInstance deletes a VM (GCE ids are global paths: region is not
+// needed).
+func (p *Provider) TerminateInstance(ctx context.Context, id, _ string) error {
+	ref, err := p.resolve(ctx, id)
+	if err != nil {
+		return err
+	}
+	return p.mutate(ctx, "compute.instances.delete", ref.key(), func(ctx context.Context) (*compute.Operation, error) {
+		return p.instances.Delete(ctx, &computepb.DeleteInstanceRequest{Project: ref.project, Zone: ref.zone, Instance: ref.name}, noRetry)
+	})
+}

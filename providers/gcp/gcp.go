@@ -179,6 +179,8 @@ var (
 	_ providers.NaiveIdentityRemover = (*Provider)(nil)
 	_ providers.SessionRevoker       = (*Provider)(nil)
 	_ providers.AccessKeyDisabler    = (*Provider)(nil)
+	_ providers.InstanceTerminator   = (*Provider)(nil)
+	_ providers.NetworkRuleDeleter   = (*Provider)(nil)
 	_ providers.AuditReader          = (*Provider)(nil)
 	_ providers.FindingsReader       = (*Provider)(nil)
 )

@@ -187,3 +187,12 @@ func (p *Provider) networkedInstance(ctx context.Context, instanceID string) (in
 	}
 	return ref, inst, nil
 }
+
+// DeleteNetworkRule deletes a VPC firewall rule, named by its path
+// (projects/P/global/firewalls/N) or its name in the provider's project.
+func (p *Provider) DeleteNetworkRule(ctx context.Context, id string) error {
+	name := path.Base(id)
+	return p.mutate(ctx, "compute.firewalls.delete", id, func(ctx context.Context) (*compute.Operation, error) {
+		return p.firewalls.Delete(ctx, &computepb.DeleteFirewallRequest{Project: p.project, Firewall: name}, noRetry)
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"strconv"
@@ -22,6 +23,9 @@ const (
 	KindAuditLog         = "audit_log"
 	KindInstanceMetadata = "instance_metadata"
 	KindResourceRecord   = "resource_record"
+	// KindPlanted records something the attacker planted, kept before
+	// eradication removes it.
+	KindPlanted = "planted_resource"
 )
 
 // Evidence is one entry of the evidence manifest.
@@ -207,6 +211,22 @@ func (x *Run) keepInCase(ctx context.Context, name string, body []byte) *provide
 	x.host.KeepArtifact(loc, body)
 	return &providers.Evidence{Kind: providers.EvidenceMetadata, ID: loc, Location: loc, SHA256: hex.EncodeToString(sum[:]),
 		Size: int64(len(body)), CollectedBy: x.Collector(ctx), CollectedAt: x.Now(), State: "completed"}
+}
+
+// RecordPlanted stores what eradication is about to remove as evidence
+// (JSON): once it is gone, the record is all the investigation keeps.
+func (x *Run) RecordPlanted(ctx context.Context, name string, record any) error {
+	body, err := json.MarshalIndent(record, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding the record of %s: %w", name, err)
+	}
+	ev, err := x.StoreArtifact(ctx, name+".json", body)
+	if err != nil {
+		return err
+	}
+	x.AddEvidence(Evidence{Kind: KindPlanted, ID: ev.ID, Location: ev.Location, SHA256: ev.SHA256, Size: ev.Size,
+		Source: name, State: "completed", CollectedBy: ev.CollectedBy, CollectedAt: ev.CollectedAt})
+	return nil
 }
 
 // Collector is who the responder acts as, for evidence records.

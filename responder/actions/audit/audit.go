@@ -5,6 +5,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -142,4 +143,178 @@ func sortedAny(set map[string]bool) []any {
 		out = append(out, k)
 	}
 	return out
+}
+
+func init() {
+	action.Register(action.Spec{Name: "find_planted", Domain: "audit",
+		Doc: "find what the compromised identities created (keys, instances, firewall rules, principals) in the audit log, as facts.planted " +
+			"for the eradication steps; settle waits for the log's delivery delay first",
+		Params: []string{"principals", "kinds", "lookback", "settle", "bucket"},
+		Needs:  []action.Capability{action.Need[providers.AuditReader]()}, Run: findPlanted})
+}
+
+// PlantedFacts is facts.planted: per kind, what the attacker created.
+type PlantedFacts map[providers.Kind][]Planted
+
+// Planted is one resource an attacker created, as the audit log shows it.
+type Planted struct {
+	ID        string `json:"id"`
+	Region    string `json:"region,omitempty"`
+	CreatedAt string `json:"created_at"`
+	Operation string `json:"operation"`
+	By        string `json:"by"`
+	SourceIP  string `json:"source_ip,omitempty"`
+}
+
+// compromised are whose creations count: the principals parameter, else the
+// identities the case revoked or detached, else the described identity.
+func compromised(x *action.Run) ([]string, error) {
+	if list, err := x.Params.Strings("principals"); err != nil || len(list) > 0 {
+		return list, err
+	}
+	var out []string
+	for _, key := range []string{"revoked_roles", "identity_roles"} {
+		if v, ok := x.Fact(key); ok {
+			for _, r := range v.([]any) {
+				if s := fmt.Sprint(r); !slices.Contains(out, s) {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		if r := x.FactString("instance", "identity", "role_name"); r != "" {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func findPlanted(ctx context.Context, x *action.Run) (map[string]any, error) {
+	au, err := action.Get[providers.AuditReader](x)
+	if err != nil {
+		return nil, err
+	}
+	lookback, err := x.Params.Duration("lookback", 24*time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	settle, err := x.Params.Duration("settle", 0)
+	if err != nil {
+		return nil, err
+	}
+	kindNames, err := x.Params.Strings("kinds")
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range kindNames {
+		if !providers.KnownKind(providers.Kind(k)) {
+			return nil, action.BadParams("kinds: unknown resource kind %q", k)
+		}
+	}
+	who, err := compromised(x)
+	if err != nil {
+		return nil, err
+	}
+	// An audit log shows a call minutes after it (CloudTrail about 5):
+	// what was planted just before containment is not there yet.
+	if settle > 0 {
+		if err := x.Sleep(ctx, settle); err != nil {
+			return nil, fmt.Errorf("waiting %v for the audit log to settle: %w", settle, err)
+		}
+	}
+	now := x.Now()
+	planted := PlantedFacts{}
+	seen := map[providers.ResourceRef]bool{}
+	var events []providers.AuditEvent
+	for _, p := range who {
+		evs, err := au.QueryAudit(ctx, providers.AuditQuery{Start: now.Add(-lookback), End: now, Role: p, AllRegions: true})
+		if err != nil {
+			return nil, fmt.Errorf("querying the audit log for what %s created: %w", p, err)
+		}
+		events = append(events, evs...)
+	}
+	for _, e := range events {
+		if e.ErrorCode != "" {
+			continue
+		}
+		for _, ref := range e.Created {
+			if seen[ref] || (len(kindNames) > 0 && !slices.Contains(kindNames, string(ref.Kind))) {
+				continue
+			}
+			seen[ref] = true
+			planted[ref.Kind] = append(planted[ref.Kind], Planted{ID: ref.ID, Region: e.Region,
+				CreatedAt: e.Time.UTC().Format(time.RFC3339), Operation: e.Operation, By: e.Principal, SourceIP: e.SourceIP})
+		}
+	}
+	facts := map[string]any{}
+	counts := map[string]any{}
+	for _, k := range slices.Sorted(maps.Keys(planted)) {
+		list := []any{}
+		for _, p := range planted[k] {
+			list = append(list, map[string]any{"id": p.ID, "region": p.Region, "created_at": p.CreatedAt,
+				"operation": p.Operation, "by": p.By, "source_ip": p.SourceIP})
+		}
+		facts[string(k)] = list
+		counts[string(k)] = len(list)
+	}
+	x.SetFact("planted", facts)
+	body, err := json.MarshalIndent(map[string]any{"principals": who, "since": now.Add(-lookback).UTC().Format(time.RFC3339),
+		"planted": planted}, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding what was planted: %w", err)
+	}
+	ev, err := x.StoreArtifact(ctx, "planted-"+x.StepID+".json", body)
+	if err != nil {
+		return nil, err
+	}
+	x.AddEvidence(action.Evidence{Kind: action.KindAuditLog, ID: ev.ID, Location: ev.Location, SHA256: ev.SHA256, Size: ev.Size,
+		Source: "audit log", State: "completed", CollectedBy: ev.CollectedBy, CollectedAt: ev.CollectedAt})
+	principals := []any{}
+	for _, p := range who {
+		principals = append(principals, p)
+	}
+	return map[string]any{"principals": principals, "planted": counts}, nil
+}
+
+// PlantedOf reads facts.planted.<kind>: the ids and regions find_planted
+// recorded, in its order.
+func PlantedOf(x *action.Run, kind providers.Kind) []Planted {
+	v, _ := x.Fact("planted", string(kind))
+	list, _ := v.([]any)
+	var out []Planted
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		str := func(k string) string { s, _ := m[k].(string); return s }
+		out = append(out, Planted{ID: str("id"), Region: str("region"), CreatedAt: str("created_at"),
+			Operation: str("operation"), By: str("by"), SourceIP: str("source_ip")})
+	}
+	return out
+}
+
+// RemovePlanted records, then removes, each resource of a kind that
+// find_planted found: remove acts on one; name names its evidence record.
+// A resource already gone counts as removed (a retried step does not fail
+// on its own work); the other failures are joined, after every resource
+// was tried.
+func RemovePlanted(ctx context.Context, x *action.Run, kind providers.Kind, name func(Planted) string,
+	remove func(Planted) error) (done, gone []any, err error) {
+	done, gone = []any{}, []any{}
+	var errs []error
+	for _, p := range PlantedOf(x, kind) {
+		if err := x.RecordPlanted(ctx, name(p), map[string]any{"planted": p}); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		err := remove(p)
+		switch {
+		case errors.Is(err, providers.ErrNotFound):
+			gone = append(gone, p.ID)
+		case err != nil:
+			errs = append(errs, fmt.Errorf("removing planted %s %s: %w", kind, p.ID, err))
+		default:
+			done = append(done, p.ID)
+		}
+	}
+	return done, gone, errors.Join(errs...)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/providers"
 	"github.com/firedrill-ir/firedrill/responder/action"
+	"github.com/firedrill-ir/firedrill/responder/actions/audit"
 	"github.com/firedrill-ir/firedrill/responder/actions/vm"
 )
 
@@ -268,4 +269,66 @@ func joinAny(v []any) string {
 		parts[i] = fmt.Sprint(e)
 	}
 	return strings.Join(parts, ", ")
+}
+
+func init() {
+	action.Register(action.Spec{Name: "remove_planted_keys", Domain: "identity", Mutates: true,
+		Doc:    "record, disable, then delete every access key find_planted found (disable only with delete: false)",
+		Params: []string{"delete"},
+		Needs: []action.Capability{action.Need[providers.AccessKeyDescriber](), action.Need[providers.AccessKeyDisabler](),
+			action.Need[providers.AccessKeyDeleter]()},
+		Run: removePlantedKeys})
+}
+
+// removePlantedKeys is the eradication of planted credentials: each key is
+// recorded as evidence (owner, state, creation, last use), disabled (which
+// cuts it at once and can be undone), then deleted. A key already gone
+// counts as removed, so a retried step does not fail on its own work.
+func removePlantedKeys(ctx context.Context, x *action.Run) (map[string]any, error) {
+	desc, err := action.Get[providers.AccessKeyDescriber](x)
+	if err != nil {
+		return nil, err
+	}
+	dis, err := action.Get[providers.AccessKeyDisabler](x)
+	if err != nil {
+		return nil, err
+	}
+	del, err := action.Get[providers.AccessKeyDeleter](x)
+	if err != nil {
+		return nil, err
+	}
+	doDelete, err := x.Params.Bool("delete", true)
+	if err != nil {
+		return nil, err
+	}
+	removed, gone := []any{}, []any{}
+	var errs []error
+	for _, k := range audit.PlantedOf(x, providers.KindAccessKey) {
+		info, err := desc.DescribeAccessKey(ctx, k.ID)
+		if errors.Is(err, providers.ErrNotFound) {
+			gone = append(gone, k.ID)
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reading planted key %s: %w", k.ID, err))
+			continue
+		}
+		if err := x.RecordPlanted(ctx, "access-key-"+k.ID, map[string]any{"planted": k, "key": info}); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := dis.DisableAccessKey(ctx, info.User, k.ID); err != nil {
+			errs = append(errs, fmt.Errorf("disabling planted key %s of %s: %w", k.ID, info.User, err))
+			continue
+		}
+		if doDelete {
+			if err := del.DeleteAccessKey(ctx, info.User, k.ID); err != nil && !errors.Is(err, providers.ErrNotFound) {
+				errs = append(errs, fmt.Errorf("deleting planted key %s of %s: %w", k.ID, info.User, err))
+				continue
+			}
+		}
+		removed = append(removed, info.User+"/"+k.ID)
+	}
+	out := map[string]any{"removed": removed, "already_gone": gone, "deleted": doDelete}
+	return out, errors.Join(errs...)
 }
