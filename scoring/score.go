@@ -182,9 +182,9 @@ func finish(r *CloudResult, f *facts) {
 	r.Pass = r.SLO.Met && r.Containment.Verified
 }
 
-// controlClouds says which cloud each detector control watches; controls
-// not listed (cpu-alarm) are kept in every cloud where they alerted or that
-// they can watch.
+// controlClouds says which cloud each detector control watches when the
+// input does not say (replays recorded before ScoreInput.ControlClouds);
+// controls listed nowhere are kept in every cloud.
 var controlClouds = map[string][]string{
 	"guardduty": {"aws"}, "cost-anomaly": {"aws"}, "defender": {"azure"}, "scc": {"gcp"}, "cpu-alarm": {"aws", "azure"},
 }
@@ -199,7 +199,10 @@ func scoreCloud(in ScoreInput, cloud string) CloudResult {
 	}
 	var enabled []string
 	for _, c := range in.Controls {
-		clouds, known := controlClouds[c]
+		clouds, known := in.ControlClouds[c]
+		if !known {
+			clouds, known = controlClouds[c]
+		}
 		if !known || slices.Contains(clouds, cloud) {
 			enabled = append(enabled, c)
 		}
