@@ -364,7 +364,7 @@ func TestVerifiedReportsEveryPath(t *testing.T) {
 	v := verifiedIn(t, res, "gcp")
 	var paths []struct {
 		ID, Kind, Cloud, Credential, Resource, Description, Status string
-		ErrorCode                                                 string `json:"error_code"`
+		ErrorCode                                                  string `json:"error_code"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(v.Detail["paths"]), &paths))
 	kinds := map[string]string{}
