@@ -11,37 +11,47 @@ import (
 // and the workload identity, which scenarios change through the preset's
 // overrides (instances, scale_in, role_policies, service_account_roles).
 func init() {
-	simcloud.RegisterPack(&simcloud.Pack{Name: "aws-web-asg", Cloud: providers.CloudAWS,
-		Doc: "an AWS account: a web Auto Scaling group behind an instance role, IAM users, buckets, GuardDuty",
-		Resources: []simcloud.Resource{
-			{Cloud: providers.CloudAWS, Kind: simcloud.KindRole, Name: DemoRole},
-			{Cloud: providers.CloudAWS, Kind: simcloud.KindVMGroup, Name: DemoASG, Size: 3},
-		},
-		Group: DemoASG, Identity: DemoRole,
-		Seed: func(w *world.World, res []simcloud.Resource) (simcloud.Env, error) {
-			env, err := SeedAWS(w, Options{Instances: groupSize(res, DemoASG), ScaleInAfter: -1})
+	res := func(cloud string, kinds ...string) []simcloud.Resource {
+		var out []simcloud.Resource
+		for i := 0; i < len(kinds); i += 2 {
+			out = append(out, simcloud.Resource{Cloud: cloud, Kind: kinds[i], Name: kinds[i+1]})
+		}
+		return out
+	}
+	register("aws-web-asg", "an AWS account: a web Auto Scaling group behind an instance role, IAM users, buckets, GuardDuty",
+		res(providers.CloudAWS, simcloud.KindRole, DemoRole, simcloud.KindVMGroup, DemoASG), DemoASG, DemoRole,
+		func(w *world.World, size int) (simcloud.Env, error) {
+			env, err := SeedAWS(w, Options{Instances: size, ScaleInAfter: -1})
 			return awsSite{env}, err
-		}})
-	simcloud.RegisterPack(&simcloud.Pack{Name: "azure-web-vmss", Cloud: providers.CloudAzure,
-		Doc: "an Azure subscription: a web scale set whose VMs' managed identities are Contributor on the resource group",
-		Resources: []simcloud.Resource{
-			{Cloud: providers.CloudAzure, Kind: simcloud.KindVMGroup, Name: AzureDemoScaleSet, Size: 3},
-		},
-		Group: AzureDemoScaleSet,
-		Seed: func(w *world.World, res []simcloud.Resource) (simcloud.Env, error) {
-			env, err := SeedAzure(w, AzureOptions{Instances: groupSize(res, AzureDemoScaleSet), ScaleInAfter: -1})
+		})
+	register("azure-web-vmss", "an Azure subscription: a web scale set whose VMs' managed identities are Contributor on the resource group",
+		res(providers.CloudAzure, simcloud.KindVMGroup, AzureDemoScaleSet), AzureDemoScaleSet, "",
+		func(w *world.World, size int) (simcloud.Env, error) {
+			env, err := SeedAzure(w, AzureOptions{Instances: size, ScaleInAfter: -1})
 			return azureSite{env}, err
-		}})
-	simcloud.RegisterPack(&simcloud.Pack{Name: "gcp-web-mig", Cloud: providers.CloudGCP,
-		Doc: "a GCP project: a web managed instance group running as one service account, Security Command Center",
-		Resources: []simcloud.Resource{
-			{Cloud: providers.CloudGCP, Kind: simcloud.KindServiceAccount, Name: GCPDemoServiceAccount},
-			{Cloud: providers.CloudGCP, Kind: simcloud.KindVMGroup, Name: GCPDemoMIG, Size: 3},
-		},
-		Group: GCPDemoMIG, Identity: GCPDemoServiceAccount,
-		Seed: func(w *world.World, res []simcloud.Resource) (simcloud.Env, error) {
-			env, err := SeedGCP(w, GCPOptions{Instances: groupSize(res, GCPDemoMIG), ScaleInAfter: -1})
+		})
+	register("gcp-web-mig", "a GCP project: a web managed instance group running as one service account, Security Command Center",
+		res(providers.CloudGCP, simcloud.KindServiceAccount, GCPDemoServiceAccount, simcloud.KindVMGroup, GCPDemoMIG), GCPDemoMIG, GCPDemoServiceAccount,
+		func(w *world.World, size int) (simcloud.Env, error) {
+			env, err := SeedGCP(w, GCPOptions{Instances: size, ScaleInAfter: -1})
 			return gcpSite{env}, err
+		})
+}
+
+// defaultGroupSize is the demo VM groups' size unless a scenario says.
+const defaultGroupSize = 3
+
+// register adds a demo preset whose VM group (the workload) starts at the
+// default size; seed builds the environment with the group at a size.
+func register(name, doc string, res []simcloud.Resource, group, identity string, seed func(w *world.World, size int) (simcloud.Env, error)) {
+	for i := range res {
+		if res[i].Kind == simcloud.KindVMGroup {
+			res[i].Size = defaultGroupSize
+		}
+	}
+	simcloud.RegisterPack(&simcloud.Pack{Name: name, Cloud: res[0].Cloud, Doc: doc, Resources: res, Group: group, Identity: identity,
+		Seed: func(w *world.World, res []simcloud.Resource) (simcloud.Env, error) {
+			return seed(w, groupSize(res, group))
 		}})
 }
 

@@ -126,36 +126,49 @@ type Host interface {
 	AdmitsLocked(w *world.World, rule, fromIP string, port int) (open bool, vm, code string)
 }
 
+// registry is a set of named registrations; registering a name twice is
+// a programming error.
+type registry[T any] struct {
+	what string
+	mu   sync.RWMutex
+	m    map[string]T
+}
+
+func (r *registry[T]) add(name string, v T) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.m[name]; dup {
+		panic(fmt.Sprintf("simcloud: %s %q registered twice", r.what, name))
+	}
+	r.m[name] = v
+}
+
+func (r *registry[T]) get(name string) (T, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	v, ok := r.m[name]
+	return v, ok
+}
+
+func (r *registry[T]) names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return world.SortedKeys(r.m)
+}
+
 var (
-	mu      sync.RWMutex
-	drivers = map[string]*Driver{}
-	packs   = map[string]*Pack{}
+	drivers = &registry[*Driver]{what: "cloud", m: map[string]*Driver{}}
+	packs   = &registry[*Pack]{what: "preset pack", m: map[string]*Pack{}}
 )
 
-// Register adds a cloud's driver; registering a cloud twice is a defect.
-func Register(d *Driver) {
-	mu.Lock()
-	defer mu.Unlock()
-	if _, dup := drivers[d.Cloud]; dup {
-		panic(fmt.Sprintf("simcloud: cloud %q registered twice", d.Cloud))
-	}
-	drivers[d.Cloud] = d
-}
+// Register adds a cloud's driver.
+func Register(d *Driver) { drivers.add(d.Cloud, d) }
 
 // Get returns a cloud's driver.
-func Get(cloud string) (*Driver, bool) {
-	mu.RLock()
-	defer mu.RUnlock()
-	d, ok := drivers[cloud]
-	return d, ok
-}
+func Get(cloud string) (*Driver, bool) { return drivers.get(cloud) }
 
 // Clouds lists the registered clouds, sorted.
-func Clouds() []string {
-	mu.RLock()
-	defer mu.RUnlock()
-	return world.SortedKeys(drivers)
-}
+func Clouds() []string { return drivers.names() }
 
 // Kind returns a resource kind of a cloud.
 func (d *Driver) Kind(name string) (*Kind, bool) {
@@ -220,30 +233,14 @@ type Pack struct {
 	Seed func(w *world.World, res []Resource) (Env, error)
 }
 
-// RegisterPack adds a preset pack; registering a name twice is a defect.
-func RegisterPack(p *Pack) {
-	mu.Lock()
-	defer mu.Unlock()
-	if _, dup := packs[p.Name]; dup {
-		panic(fmt.Sprintf("simcloud: preset pack %q registered twice", p.Name))
-	}
-	packs[p.Name] = p
-}
+// RegisterPack adds a preset pack.
+func RegisterPack(p *Pack) { packs.add(p.Name, p) }
 
 // GetPack returns a preset pack.
-func GetPack(name string) (*Pack, bool) {
-	mu.RLock()
-	defer mu.RUnlock()
-	p, ok := packs[name]
-	return p, ok
-}
+func GetPack(name string) (*Pack, bool) { return packs.get(name) }
 
 // Packs lists the registered preset packs' names, sorted.
-func Packs() []string {
-	mu.RLock()
-	defer mu.RUnlock()
-	return world.SortedKeys(packs)
-}
+func Packs() []string { return packs.names() }
 
 // Find returns the resource of a kind and name in res.
 func Find(res []Resource, kind, name string) *Resource {

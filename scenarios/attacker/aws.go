@@ -41,25 +41,17 @@ const (
 )
 
 func init() {
-	Register(
+	registerVMAttack(vmAttack{Cloud: CloudAWS, Exploit: ExploitWebApp, Miner: CryptoMiner, Steal: StealIMDSCreds, KeepAccess: KeepAccess,
 		// EC2 Auto Scaling terminates the oldest instance first.
-		exploitWebApp(CloudAWS, ExploitWebApp, "oldest"),
-		cryptoMiner(CloudAWS, CryptoMiner),
-		stealHostCredential(CloudAWS, StealIMDSCreds, stealSpec{Operation: "imds:GetRoleCredentials",
-			Path: "/latest/meta-data/iam/security-credentials/", Label: labelStolenSession,
-			Description: "the instance role's session, from IMDS",
-			Use: func(ctx context.Context, env *Env, technique string, c *Credential) error {
-				return callerIdentity(ctx, env, technique, c)
-			},
-			Probe: stolenSessionProbe}),
-		launchGPUInstances(),
-		createAccessKey(),
-		keepAccess(CloudAWS, KeepAccess,
-			ParamSpec{Name: "gpu_region", Kind: KindString, Default: "us-west-2", Doc: "where a stolen session tries to launch"},
-			ParamSpec{Name: "instance_type", Kind: KindString, Default: "p3.2xlarge"},
-			ParamSpec{Name: "image", Kind: KindString, Default: "ami-0c2b8ca1dad447f8a"}),
-		routineAWS(),
-	)
+		FirstToScaleIn: "oldest",
+		Metadata: stealSpec{Operation: "imds:GetRoleCredentials", Path: "/latest/meta-data/iam/security-credentials/",
+			Label: labelStolenSession, Description: "the instance role's session, from IMDS", Use: (*Env).callerIdentity,
+			Probe: stolenSessionProbe},
+		KeepAccessParams: []ParamSpec{
+			{Name: "gpu_region", Kind: KindString, Default: "us-west-2", Doc: "where a stolen session tries to launch"},
+			{Name: "instance_type", Kind: KindString, Default: "p3.2xlarge"},
+			{Name: "image", Kind: KindString, Default: "ami-0c2b8ca1dad447f8a"}},
+	}, launchGPUInstances(), createAccessKey(), routineAWS())
 }
 
 // awsConfig returns an SDK configuration acting with cred in region (the
@@ -96,8 +88,8 @@ func (e *Env) AWSConfig(cred *Credential, region string) (aws.Config, error) {
 func pathStyle(o *s3.Options) { o.UsePathStyle = true }
 
 // callerIdentity is the attacker's "whoami" with a set of credentials.
-func callerIdentity(ctx context.Context, env *Env, technique string, c *Credential) error {
-	cfg, err := env.AWSConfig(c, "")
+func (e *Env) callerIdentity(ctx context.Context, technique, _ string, c *Credential) error {
+	cfg, err := e.AWSConfig(c, "")
 	arn := ""
 	if err == nil {
 		var out *sts.GetCallerIdentityOutput
@@ -108,7 +100,7 @@ func callerIdentity(ctx context.Context, env *Env, technique string, c *Credenti
 	// AWS answers GetCallerIdentity even under an explicit deny, so its
 	// success proves the credentials exist, not that they grant anything;
 	// requires_permission lets scoring tell it from real access.
-	return env.Record(Action{Technique: technique, Operation: "sts:GetCallerIdentity", Resource: arn, Cloud: CloudAWS,
+	return e.Record(Action{Technique: technique, Operation: "sts:GetCallerIdentity", Resource: arn, Cloud: CloudAWS,
 		Credential: c.Label, Detail: map[string]string{"access_key_id": c.KeyID, "requires_permission": "false"}}, err)
 }
 
@@ -131,7 +123,7 @@ func stolenSessionProbe(c *Credential) Probe {
 		if r.Final {
 			return outcome(describeInstances(ctx, env, r, c))
 		}
-		_ = callerIdentity(ctx, env, r.Technique, c)
+		_ = env.callerIdentity(ctx, r.Technique, "", c)
 		res := outcome(describeInstances(ctx, env, r, c))
 		region := r.Params.String("gpu_region")
 		cfg, err := env.AWSConfig(c, region)
@@ -151,7 +143,7 @@ func stolenSessionProbe(c *Credential) Probe {
 func plantedKeyProbe(c *Credential) Probe {
 	return func(ctx context.Context, env *Env, r Round) Outcome {
 		if !r.Final {
-			_ = callerIdentity(ctx, env, r.Technique, c)
+			_ = env.callerIdentity(ctx, r.Technique, "", c)
 		}
 		cfg, err := env.AWSConfig(c, "")
 		if err == nil {
@@ -249,63 +241,62 @@ func createAccessKey() *Technique {
 				Credential: c.Label, Detail: map[string]string{"user": user}}, err); err != nil {
 				return err
 			}
-			return callerIdentity(ctx, env, CreateAccessKey, key)
+			return env.callerIdentity(ctx, CreateAccessKey, "", key)
 		},
 	}
 }
 
-// routineAWS is an IAM user going about its day: ordinary reads and writes
-// from its own address with its own key, so the audit log is not only the
-// attack and investigations must separate the two.
+// routineAWS is an IAM user's ordinary reads and writes.
 func routineAWS() *Technique {
-	return &Technique{
-		ID: AWSRoutineCalls, Name: "Routine API calls of an IAM user", Cloud: CloudAWS, Legitimate: true,
-		Params: []ParamSpec{
-			{Name: "calls", Kind: KindList, Required: true, Doc: "the calls each round makes, in order",
-				Values: []string{"ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "s3:ListBuckets",
-					"s3:GetObject", "s3:PutObject", "sts:GetCallerIdentity", "iam:ListUsers"}},
-			{Name: "bucket", Kind: KindString, Doc: "the bucket of s3 calls (default: the environment's application data)"},
-			{Name: "object", Kind: KindString, Doc: "the object s3:GetObject reads (default: the application's configuration)"},
-		},
-		Act: func(ctx context.Context, a *Actor, p Params, n int) error {
-			cfg := awsConfig(a.Clock, a.Target, a.Caller, a.Credential, "")
-			bucket, object := p.String("bucket"), p.String("object")
-			if bucket == "" {
-				bucket = a.Target.Prop("data_bucket")
-			}
+	cfg := func(a *Actor) aws.Config { return awsConfig(a.Clock, a.Target, a.Caller, a.Credential, "") }
+	s3c := func(a *Actor) *s3.Client { return s3.NewFromConfig(cfg(a), pathStyle) }
+	// bucket is the bucket of s3 calls: the parameter, or the
+	// environment's application data.
+	bucket := func(a *Actor, p Params) string {
+		if b := p.String("bucket"); b != "" {
+			return b
+		}
+		return a.Target.Prop("data_bucket")
+	}
+	return routine(CloudAWS, AWSRoutineCalls, "Routine API calls of an IAM user", []routineCall{
+		{"ec2:DescribeInstances", func(ctx context.Context, a *Actor, _ Params, _ int) error {
+			_, err := ec2.NewFromConfig(cfg(a)).DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+			return err
+		}},
+		{"ec2:DescribeSecurityGroups", func(ctx context.Context, a *Actor, _ Params, _ int) error {
+			_, err := ec2.NewFromConfig(cfg(a)).DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{})
+			return err
+		}},
+		{"s3:ListBuckets", func(ctx context.Context, a *Actor, _ Params, _ int) error {
+			_, err := s3c(a).ListBuckets(ctx, &s3.ListBucketsInput{})
+			return err
+		}},
+		{"s3:GetObject", func(ctx context.Context, a *Actor, p Params, _ int) error {
+			object := p.String("object")
 			if object == "" {
 				object = a.Target.Prop("data_object")
 			}
-			s3c := s3.NewFromConfig(cfg, pathStyle)
-			var first error
-			for _, call := range p.List("calls") {
-				var err error
-				switch call {
-				case "ec2:DescribeInstances":
-					_, err = ec2.NewFromConfig(cfg).DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
-				case "ec2:DescribeSecurityGroups":
-					_, err = ec2.NewFromConfig(cfg).DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{})
-				case "s3:ListBuckets":
-					_, err = s3c.ListBuckets(ctx, &s3.ListBucketsInput{})
-				case "s3:GetObject":
-					var out *s3.GetObjectOutput
-					if out, err = s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(object)}); err == nil {
-						_ = out.Body.Close()
-					}
-				case "s3:PutObject":
-					_, err = s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket),
-						Key:  aws.String(fmt.Sprintf("deploy/%s-%03d.json", a.Principal, n)),
-						Body: bytes.NewReader([]byte(fmt.Sprintf(`{"build":%d}`, n)))})
-				case "sts:GetCallerIdentity":
-					_, err = sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-				case "iam:ListUsers":
-					_, err = iam.NewFromConfig(cfg).ListUsers(ctx, &iam.ListUsersInput{})
-				}
-				if err != nil && first == nil {
-					first = fmt.Errorf("%s as %s: %w", call, a.Principal, err)
-				}
+			out, err := s3c(a).GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket(a, p)), Key: aws.String(object)})
+			if err == nil {
+				_ = out.Body.Close()
 			}
-			return first
-		},
-	}
+			return err
+		}},
+		{"s3:PutObject", func(ctx context.Context, a *Actor, p Params, n int) error {
+			_, err := s3c(a).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket(a, p)),
+				Key:  aws.String(fmt.Sprintf("deploy/%s-%03d.json", a.Principal, n)),
+				Body: bytes.NewReader([]byte(fmt.Sprintf(`{"build":%d}`, n)))})
+			return err
+		}},
+		{"sts:GetCallerIdentity", func(ctx context.Context, a *Actor, _ Params, _ int) error {
+			_, err := sts.NewFromConfig(cfg(a)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			return err
+		}},
+		{"iam:ListUsers", func(ctx context.Context, a *Actor, _ Params, _ int) error {
+			_, err := iam.NewFromConfig(cfg(a)).ListUsers(ctx, &iam.ListUsersInput{})
+			return err
+		}},
+	},
+		ParamSpec{Name: "bucket", Kind: KindString, Doc: "the bucket of s3 calls (default: the environment's application data)"},
+		ParamSpec{Name: "object", Kind: KindString, Doc: "the object s3:GetObject reads (default: the application's configuration)"})
 }

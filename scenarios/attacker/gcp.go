@@ -35,21 +35,14 @@ const (
 )
 
 func init() {
-	Register(
+	registerVMAttack(vmAttack{Cloud: CloudGCP, Exploit: GCPExploitWebApp, Miner: GCPCryptoMiner, Steal: GCPStealSAToken,
+		KeepAccess: GCPKeepAccess,
 		// A managed instance group deletes its newest member first.
-		exploitWebApp(CloudGCP, GCPExploitWebApp, "newest"),
-		cryptoMiner(CloudGCP, GCPCryptoMiner),
-		stealHostCredential(CloudGCP, GCPStealSAToken, stealSpec{Operation: "metadata:GetServiceAccountToken",
-			Path: "/computeMetadata/v1/instance/service-accounts/default/token", Label: labelStolenToken,
-			Description: "the service account's token, from the metadata server",
-			Use: func(ctx context.Context, env *Env, technique string, c *Credential) error {
-				return env.gcpGetInstance(ctx, technique, env.State.In(CloudGCP).Foothold, c)
-			},
-			Probe: gcpTokenProbe}),
-		gcpBackdoorFirewall(),
-		keepAccess(CloudGCP, GCPKeepAccess),
-		routineGCP(),
-	)
+		FirstToScaleIn: "newest",
+		Metadata: stealSpec{Operation: "metadata:GetServiceAccountToken", Path: "/computeMetadata/v1/instance/service-accounts/default/token",
+			Label: labelStolenToken, Description: "the service account's token, from the metadata server",
+			Use: (*Env).gcpGetInstance, Probe: gcpTokenProbe},
+	}, gcpBackdoorFirewall(), routineGCP())
 }
 
 // googleCode maps a Google API error to Google's canonical code name, so
@@ -167,25 +160,13 @@ func gcpTokenProbe(c *Credential) Probe {
 
 // gcpBackdoorFirewall uses the stolen token to insert a VPC firewall rule
 // letting the attacker's address in on SSH to every VM of the foothold's
-// network: a way back in that survives the compromised VM (T1562.007), and
-// a backdoor_rule path. It needs compute.firewalls.create, which an
-// over-privileged service account has.
+// network. It needs compute.firewalls.create, which an over-privileged
+// service account has.
 func gcpBackdoorFirewall() *Technique {
-	return &Technique{
-		ID: GCPBackdoorFirewall, ATTACK: "T1562.007", Name: "Impair Defenses: Disable or Modify Cloud Firewall", Cloud: CloudGCP,
-		Params: []ParamSpec{
-			{Name: "port", Kind: KindInt, Default: "22", Doc: "port opened to the attacker"},
-			{Name: "network", Kind: KindString, Doc: "the VPC network (default: the foothold's)"},
-			{Name: "priority", Kind: KindInt, Default: "900"},
-		},
-		Run: func(ctx context.Context, env *Env, p Params) error {
-			hold := env.State.In(CloudGCP)
-			c := hold.Credential(labelStolenToken)
-			t, terr := env.Target(CloudGCP)
-			op := "compute.firewalls.insert"
-			if c == nil || terr != nil {
-				return env.Record(Action{Technique: GCPBackdoorFirewall, Operation: op, Cloud: CloudGCP}, fmt.Errorf("no stolen token"))
-			}
+	return backdoorRule(CloudGCP, GCPBackdoorFirewall, "compute.firewalls.insert",
+		[]ParamSpec{{Name: "network", Kind: KindString, Doc: "the VPC network (default: the foothold's)"},
+			{Name: "priority", Kind: KindInt, Default: "900"}},
+		func(ctx context.Context, env *Env, t *Target, hold *Holding, c *Credential, p Params) (planted, error) {
 			network := hold.Facts["network"]
 			if n := p.String("network"); n != "" {
 				network = world.GCENetworkKey(t.Account, n)
@@ -205,46 +186,25 @@ func gcpBackdoorFirewall() *Technique {
 					Description:  proto.String("temporary vendor access"),
 				}})
 			}
-			if err == nil {
-				env.State.Gain(&Path{Kind: BackdoorRule, Cloud: CloudGCP, Credential: "none", Resource: key,
-					Description: fmt.Sprintf("firewall rule %s letting %s/32 in on port %d", name, env.SourceIP, p.Int("port")),
-					Probe:       backdoorProbe(CloudGCP, key, p.Int("port"))})
-			}
-			return env.Record(Action{Technique: GCPBackdoorFirewall, Operation: op, Resource: key,
-				Cloud: CloudGCP, Credential: c.Label, Detail: map[string]string{"port": p.String("port"),
-					"source": env.SourceIP + "/32"}}, err)
-		},
-	}
+			return planted{rule: key, what: "firewall rule " + name, resource: key}, err
+		})
 }
 
-// routineGCP is a user going about its day with its own token: reads of
-// the web tier's VMs and managed instance group from its own address.
+// routineGCP is a user's ordinary Compute Engine reads of the web tier.
 func routineGCP() *Technique {
-	return &Technique{
-		ID: GCPRoutineCalls, Name: "Routine Compute Engine reads of a user", Cloud: CloudGCP, Legitimate: true,
-		Params: []ParamSpec{{Name: "calls", Kind: KindList, Required: true, Doc: "the calls each round makes, in order",
-			Values: []string{"compute.instances.get", "compute.instanceGroupManagers.get"}}},
-		Act: func(ctx context.Context, a *Actor, p Params, _ int) error {
-			opts := gcpOptions(a.Clock, a.Target, a.Caller, a.Credential.Token)
-			var first error
-			for _, call := range p.List("calls") {
-				var err error
-				switch call {
-				case "compute.instances.get":
-					err = getInstance(ctx, opts, a.groupMember())
-				case "compute.instanceGroupManagers.get":
-					var migs *compute.InstanceGroupManagersClient
-					if migs, err = compute.NewInstanceGroupManagersRESTClient(ctx, opts...); err == nil {
-						_, err = migs.Get(ctx, &computepb.GetInstanceGroupManagerRequest{Project: a.Target.Account,
-							Zone: a.Target.Prop("zone"), InstanceGroupManager: a.Target.Prop("vm_group")})
-						_ = migs.Close()
-					}
-				}
-				if err != nil && first == nil {
-					first = fmt.Errorf("%s as %s: %w", call, a.Principal, err)
-				}
+	return routine(CloudGCP, GCPRoutineCalls, "Routine Compute Engine reads of a user", []routineCall{
+		{"compute.instances.get", func(ctx context.Context, a *Actor, _ Params, _ int) error {
+			return getInstance(ctx, gcpOptions(a.Clock, a.Target, a.Caller, a.Credential.Token), a.groupMember())
+		}},
+		{"compute.instanceGroupManagers.get", func(ctx context.Context, a *Actor, _ Params, _ int) error {
+			migs, err := compute.NewInstanceGroupManagersRESTClient(ctx, gcpOptions(a.Clock, a.Target, a.Caller, a.Credential.Token)...)
+			if err != nil {
+				return fmt.Errorf("building the instance group managers client: %w", err)
 			}
-			return first
-		},
-	}
+			defer func() { _ = migs.Close() }()
+			_, err = migs.Get(ctx, &computepb.GetInstanceGroupManagerRequest{Project: a.Target.Account,
+				Zone: a.Target.Prop("zone"), InstanceGroupManager: a.Target.Prop("vm_group")})
+			return err
+		}},
+	})
 }

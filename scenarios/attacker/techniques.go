@@ -216,14 +216,31 @@ func (f *flowPath) probe(_ context.Context, env *Env, r Round) Outcome {
 
 // stealSpec is how a cloud's metadata service hands out the VM identity's
 // credential and what the attacker does with it: Use is its first use from
-// the attacker's address (a "whoami"), Probe the stolen-credential path's
-// probe, Renew whether code on the VM keeps fetching fresh credentials
-// while the attacker can reach it.
+// the attacker's address (a "whoami" about the VM it came from), Probe the
+// stolen-credential path's probe.
 type stealSpec struct {
 	Operation, Path, Label, Description string
 	Detail                              map[string]string
-	Use                                 func(ctx context.Context, env *Env, technique string, c *Credential) error
+	Use                                 func(env *Env, ctx context.Context, technique, vm string, c *Credential) error
 	Probe                               func(c *Credential) Probe
+}
+
+// vmAttack is the compromise of a web VM as each cloud registers it: the
+// exploit, the miner, the theft of the VM identity's credential and the
+// keep-access loop, by id, with what differs between clouds as data.
+type vmAttack struct {
+	Cloud                             string
+	Exploit, Miner, Steal, KeepAccess string
+	FirstToScaleIn                    string // "oldest" or "newest": the VM whose evidence the scaling race is about
+	Metadata                          stealSpec
+	KeepAccessParams                  []ParamSpec
+}
+
+// registerVMAttack registers a cloud's VM compromise and the cloud's own
+// techniques.
+func registerVMAttack(a vmAttack, own ...*Technique) {
+	Register(append([]*Technique{exploitWebApp(a.Cloud, a.Exploit, a.FirstToScaleIn), cryptoMiner(a.Cloud, a.Miner),
+		stealHostCredential(a.Cloud, a.Steal, a.Metadata), keepAccess(a.Cloud, a.KeepAccess, a.KeepAccessParams...)}, own...)...)
 }
 
 // stealHostCredential reads the VM identity's credential from the
@@ -251,7 +268,7 @@ func stealHostCredential(cloud, id string, s stealSpec) *Technique {
 			hold.Hold(c)
 			env.State.Gain(&Path{ID: cloud + "/stolen_credential/" + s.Label, Kind: StolenCredential, Cloud: cloud,
 				Credential: s.Label, Resource: c.Principal, Description: s.Description + " of " + hold.Foothold, Probe: s.Probe(c)})
-			return s.Use(ctx, env, id, c)
+			return s.Use(env, ctx, id, hold.Foothold, c)
 		},
 	}
 }
@@ -284,6 +301,47 @@ func (e *Env) hasLiveChannel(vm string) bool {
 		}
 	}
 	return false
+}
+
+// planted is what a cloud's backdoor call planted: the rule (its resource
+// id and a name for people), the resource the call changed and the details
+// of the record; done says the call's failure was already recorded.
+type planted struct {
+	rule, what, resource string
+	detail               map[string]string
+	done                 bool
+}
+
+// backdoorRule uses the stolen credential to add a network rule letting the
+// attacker's address back in: a way in that survives the compromised VM
+// (T1562.007, Modify Cloud Firewall), held as a backdoor_rule path. plant
+// is the cloud's call.
+func backdoorRule(cloud, id, op string, params []ParamSpec,
+	plant func(ctx context.Context, env *Env, t *Target, hold *Holding, c *Credential, p Params) (planted, error)) *Technique {
+	return &Technique{
+		ID: id, ATTACK: "T1562.007", Name: "Impair Defenses: Disable or Modify Cloud Firewall", Cloud: cloud,
+		Params: append([]ParamSpec{{Name: "port", Kind: KindInt, Default: "22", Doc: "port opened to the attacker"}}, params...),
+		Run: func(ctx context.Context, env *Env, p Params) error {
+			hold := env.State.In(cloud)
+			c := hold.Credential(labelStolenToken)
+			t, terr := env.Target(cloud)
+			if c == nil || terr != nil {
+				return env.Record(Action{Technique: id, Operation: op, Cloud: cloud}, fmt.Errorf("no stolen token"))
+			}
+			res, err := plant(ctx, env, t, hold, c, p)
+			if res.done {
+				return err
+			}
+			if err == nil {
+				env.plantedBackdoor(cloud, res.rule, res.what, p.Int("port"))
+			}
+			d := map[string]string{"port": p.String("port"), "source": env.SourceIP + "/32"}
+			for k, v := range res.detail {
+				d[k] = v
+			}
+			return env.Record(Action{Technique: id, Operation: op, Resource: res.resource, Cloud: cloud, Credential: c.Label, Detail: d}, err)
+		},
+	}
 }
 
 // launchedProbe looks at an instance the attacker launched, as its
