@@ -49,7 +49,9 @@ func BenchmarkCryptominingDrill(b *testing.B) { benchmarkDrill(b, cryptomining(b
 // BenchmarkMulticloudDrill plays multicloud-cryptomining (3 virtual hours,
 // three simulators over loopback, one responder per cloud) and reports wall
 // time per drill, the simulated-to-wall ratio and the peak live heap.
-func BenchmarkMulticloudDrill(b *testing.B) { benchmarkDrill(b, scenario(b, "multicloud-cryptomining")) }
+func BenchmarkMulticloudDrill(b *testing.B) {
+	benchmarkDrill(b, scenario(b, "multicloud-cryptomining"))
+}
 
 func benchmarkDrill(b *testing.B, sc *scenarios.Scenario) {
 	h := newHeapSampler()
