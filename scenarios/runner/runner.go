@@ -1,11 +1,15 @@
 // Package runner plays a scenario end to end on a virtual clock: it seeds
-// the scenario's environment in each of its clouds (one world model holds
-// them all), boots each cloud's simulator on its own loopback listener
-// (Azure over TLS), starts the attacker, the environment's dynamics, the
+// the scenario's resources in each of its clouds (one world model holds them
+// all) and installs its detectors, boots each cloud's simulator on its own
+// loopback listener, starts the attacker, background activity, the
 // detectors' telemetry and one responder per cloud as clock actors, stops
 // when the scenario's time is up, and verifies containment cloud by cloud by
-// what still works for the attacker. Everything lands in one timeline, which
-// is all scoring reads.
+// what still works for the attacker: every access path it holds, tried once
+// more. Everything lands in one timeline, which is all scoring reads.
+//
+// The runner knows no cloud: each one's simulator, seeding, audit log and
+// on-host view come from its driver in cloudsim/simcloud, detectors from the
+// registry in cloudsim/detect, techniques from scenarios/attacker.
 //
 // The same scenario and seed give identical events whatever GOMAXPROCS or
 // machine load: every actor runs under the virtual clock's cooperative
