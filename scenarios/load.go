@@ -16,6 +16,9 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
+	"github.com/firedrill-ir/firedrill/cloudsim/detect"
+	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
+	_ "github.com/firedrill-ir/firedrill/cloudsim/simcloud/all" // every cloud's driver and the preset packs
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
 )
@@ -52,11 +55,15 @@ type rawScenario struct {
 	// per cloud) is given.
 	Environment  *rawEnvironment  `yaml:"environment"`
 	Environments []rawEnvironment `yaml:"environments"`
+	Resources    []rawResource    `yaml:"resources"`
 	Steps        []rawStep        `yaml:"steps"`
-	Dynamics     rawDynamics      `yaml:"dynamics"`
-	Detectors    rawDetectors     `yaml:"detectors"`
-	Duration     string           `yaml:"duration"`
-	Expect       rawExpect        `yaml:"expect"`
+	Background   []rawBackground  `yaml:"background"`
+	// Dynamics is the old home of background activity, refused with a
+	// pointer to background.
+	Dynamics  any                       `yaml:"dynamics"`
+	Detectors map[string]map[string]any `yaml:"detectors"`
+	Duration  string                    `yaml:"duration"`
+	Expect    rawExpect                 `yaml:"expect"`
 }
 
 type rawTechnique struct {
@@ -69,8 +76,20 @@ type rawEnvironment struct {
 	Instances    int             `yaml:"instances"`
 	ScaleIn      *rawScaleIn     `yaml:"scale_in"`
 	RolePolicies []rawRolePolicy `yaml:"role_policies"`
-	// ServiceAccountRoles: GCP only.
+	// ServiceAccountRoles: for a preset whose workload identity is a
+	// service account.
 	ServiceAccountRoles []string `yaml:"service_account_roles"`
+}
+
+type rawResource struct {
+	Cloud     string          `yaml:"cloud"`
+	Kind      string          `yaml:"kind"`
+	Name      string          `yaml:"name"`
+	Size      int             `yaml:"size"`
+	ScaleIn   *rawScaleIn     `yaml:"scale_in"`
+	Policies  []rawRolePolicy `yaml:"policies"`
+	Roles     []string        `yaml:"roles"`
+	Versioned bool            `yaml:"versioned"`
 }
 
 type rawScaleIn struct {
@@ -94,60 +113,12 @@ type rawStep struct {
 	Params    map[string]any `yaml:"params"`
 }
 
-type rawDynamics struct {
-	Background []rawBackground `yaml:"background"`
-}
-
 type rawBackground struct {
-	User     string   `yaml:"user"`
-	Every    string   `yaml:"every"`
-	SourceIP string   `yaml:"source_ip"`
-	Calls    []string `yaml:"calls"`
-}
-
-type rawDetectors struct {
-	GuardDuty   *rawGuardDuty   `yaml:"guardduty"`
-	Defender    *rawDefender    `yaml:"defender"`
-	SCC         *rawSCC         `yaml:"scc"`
-	CPUAlarm    *rawCPUAlarm    `yaml:"cpu_alarm"`
-	CostAnomaly *rawCostAnomaly `yaml:"cost_anomaly"`
-}
-
-type rawGuardDuty struct {
-	Enabled *bool       `yaml:"enabled"`
-	Latency *rawLatency `yaml:"latency"`
-}
-
-type rawDefender struct {
-	Enabled       *bool       `yaml:"enabled"`
-	MiningLatency *rawLatency `yaml:"mining_latency"`
-	DomainLatency *rawLatency `yaml:"domain_latency"`
-	TokenLatency  *rawLatency `yaml:"token_latency"`
-}
-
-type rawSCC struct {
-	Enabled     *bool       `yaml:"enabled"`
-	ETDLatency  *rawLatency `yaml:"etd_latency"`
-	VMTDLatency *rawLatency `yaml:"vmtd_latency"`
-}
-
-type rawLatency struct {
-	Min  string `yaml:"min"`
-	Mode string `yaml:"mode"`
-	Max  string `yaml:"max"`
-}
-
-type rawCPUAlarm struct {
-	Enabled           *bool    `yaml:"enabled"`
-	Threshold         *float64 `yaml:"threshold"`
-	Period            string   `yaml:"period"`
-	EvaluationPeriods int      `yaml:"evaluation_periods"`
-}
-
-type rawCostAnomaly struct {
-	Enabled     *bool    `yaml:"enabled"`
-	After       string   `yaml:"after"`
-	MinSpendUSD *float64 `yaml:"min_spend_usd"`
+	Technique string         `yaml:"technique"`
+	Principal string         `yaml:"principal"`
+	Every     string         `yaml:"every"`
+	SourceIP  string         `yaml:"source_ip"`
+	Params    map[string]any `yaml:"params"`
 }
 
 type rawExpect struct {
@@ -162,8 +133,8 @@ type rawSLO struct {
 	MTTC    string `yaml:"mttc"`
 }
 
-// Presets the runner knows how to seed (see PresetClouds).
-var Presets = []string{"aws-web-asg", "azure-web-vmss", "gcp-web-mig"}
+// Presets lists the registered preset packs (see simcloud.Packs).
+func Presets() []string { return simcloud.Packs() }
 
 var idRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 
@@ -427,8 +398,6 @@ func (v *validator) duration(path, s string, required bool) time.Duration {
 	return d
 }
 
-func enabled(b *bool) bool { return b == nil || *b }
-
 func (v *validator) scenario(r *rawScenario) *Scenario {
 	sc := &Scenario{ID: r.ID, Title: r.Title, Description: strings.TrimSpace(r.Description), Clouds: r.Clouds}
 	if r.ID == "" {
@@ -439,12 +408,13 @@ func (v *validator) scenario(r *rawScenario) *Scenario {
 	if r.Title == "" {
 		v.add("title", "is required")
 	}
+	known := strings.Join(simcloud.Clouds(), ", ")
 	if len(r.Clouds) == 0 {
-		v.add("clouds", "name at least one cloud (aws, azure, gcp)")
+		v.add("clouds", "name at least one cloud (%s)", known)
 	}
 	for i, c := range r.Clouds {
-		if c != "aws" && c != "azure" && c != "gcp" {
-			v.add(fmt.Sprintf("clouds[%d]", i), "unknown cloud %q (aws, azure, gcp)", c)
+		if _, ok := simcloud.Get(c); !ok {
+			v.add(fmt.Sprintf("clouds[%d]", i), "unknown cloud %q (%s)", c, known)
 		}
 	}
 	attackRe := regexp.MustCompile(`^T\d{4}(\.\d{3})?$`)
@@ -462,27 +432,56 @@ func (v *validator) scenario(r *rawScenario) *Scenario {
 	if r.Duration != "" && sc.Duration == 0 && len(v.errs) == 0 {
 		v.add("duration", "must be positive")
 	}
-	sc.Environments = v.environments(r, sc.Duration)
+	sc.Environments, sc.Resources = v.environments(r, sc.Duration)
 	if len(sc.Environments) > 0 {
 		sc.Environment = sc.Environments[0]
 	}
 	sc.Steps = v.steps(r.Steps, sc)
-	sc.Dynamics = v.dynamics(r.Dynamics, sc)
+	if r.Dynamics != nil {
+		v.addKey("dynamics", "dynamics.background is now background, a list of legitimate techniques on any cloud such as "+
+			"{technique: %s, principal: alice, every: 12m, source_ip: 198.51.100.23, params: {calls: [\"ec2:DescribeInstances\"]}}",
+			strings.Join(attacker.Builtin().IDs(true), " | "))
+	}
+	sc.Background = v.background(r.Background, sc)
 	sc.Detectors = v.detectors(r.Detectors, sc)
 	sc.Expect = v.expect(r.Expect)
 	return sc
 }
 
+// located is a resource with where in the document each of its fields was
+// given: a preset's resource changed by the preset's overrides, or the
+// scenario's own resources entry.
+type located struct {
+	r     Resource
+	paths map[string]string // field (YAML name) -> document path
+	base  string            // where anything else about it is reported
+}
+
+// path maps a resource field path ("policies[0].actions[1]") to the
+// document ("environment.role_policies[0].actions[1]").
+func (l *located) path(field string) string {
+	head, rest := field, ""
+	if i := strings.IndexAny(field, ".["); i >= 0 {
+		head, rest = field[:i], field[i:]
+	}
+	if p, ok := l.paths[head]; ok {
+		return p + rest
+	}
+	return l.base
+}
+
 // environments validates environment / environments against the
 // scenario's clouds: exactly one environment per named cloud, in any order
-// (the result follows the order of clouds).
-func (v *validator) environments(r *rawScenario, dur time.Duration) []Environment {
+// (the result follows the order of clouds). Each environment's preset pack
+// expands into resources, the scenario's own resources are merged in, and
+// every resource is checked by its cloud's kind.
+func (v *validator) environments(r *rawScenario, dur time.Duration) ([]Environment, []Resource) {
 	var raw []rawEnvironment
 	var paths []string
 	switch {
 	case r.Environment != nil && len(r.Environments) > 0:
 		v.add("environments", "give either environment (one cloud) or environments (one per cloud), not both")
-		return nil
+		return nil, nil
 	case r.Environment != nil:
 		raw, paths = []rawEnvironment{*r.Environment}, []string{"environment"}
 	case len(r.Environments) > 0:
@@ -491,12 +490,13 @@ func (v *validator) environments(r *rawScenario, dur time.Duration) []Environmen
 			paths = append(paths, fmt.Sprintf("environments[%d]", i))
 		}
 	default:
-		v.add("environment", "is required: the environment to seed (preset: %s)", strings.Join(Presets, ", "))
-		return nil
+		v.add("environment", "is required: the environment to seed (preset: %s)", strings.Join(Presets(), ", "))
+		return nil, nil
 	}
 	byCloud := map[string]Environment{}
+	res := map[string][]*located{}
 	for i, re := range raw {
-		env := v.environment(re, paths[i], dur)
+		env, locs := v.environment(re, paths[i])
 		if env.Cloud == "" {
 			continue
 		}
@@ -508,78 +508,195 @@ func (v *validator) environments(r *rawScenario, dur time.Duration) []Environmen
 			v.add(paths[i]+".preset", "preset %q is a %s environment, but clouds does not name %s", env.Preset, env.Cloud, env.Cloud)
 		}
 		byCloud[env.Cloud] = env
+		res[env.Cloud] = locs
 	}
-	var out []Environment
+	v.ownResources(r.Resources, r.Clouds, res)
+	var envs []Environment
+	var out []Resource
 	for i, c := range r.Clouds {
 		env, ok := byCloud[c]
 		if !ok {
-			if c == "aws" || c == "azure" || c == "gcp" {
+			if _, known := simcloud.Get(c); known {
 				v.add(fmt.Sprintf("clouds[%d]", i), "cloud %s has no environment (add one to environments)", c)
 			}
 			continue
 		}
-		out = append(out, env)
+		for _, l := range res[c] {
+			v.checkResource(l, dur)
+			out = append(out, l.r)
+		}
+		envs = append(envs, env)
 	}
-	return out
+	return envs, out
 }
 
-func (v *validator) environment(r rawEnvironment, path string, dur time.Duration) Environment {
-	env := Environment{Preset: r.Preset, Instances: r.Instances, Cloud: PresetClouds[r.Preset]}
-	if !slices.Contains(Presets, r.Preset) {
-		v.add(path+".preset", "unknown preset %q (known: %s)", r.Preset, strings.Join(Presets, ", "))
+// environment expands one preset with its overrides.
+func (v *validator) environment(r rawEnvironment, path string) (Environment, []*located) {
+	pack, ok := simcloud.GetPack(r.Preset)
+	if !ok {
+		v.add(path+".preset", "unknown preset %q (known: %s)", r.Preset, strings.Join(Presets(), ", "))
+		return Environment{Preset: r.Preset}, nil
 	}
-	if env.Instances == 0 {
-		env.Instances = 3
+	env := Environment{Preset: r.Preset, Cloud: pack.Cloud}
+	var locs []*located
+	for _, pr := range pack.Resources {
+		locs = append(locs, &located{r: pr, paths: map[string]string{}, base: path + ".preset"})
 	}
-	if env.Instances < 1 || env.Instances > 20 {
-		v.add(path+".instances", "%d is out of range 1..20", r.Instances)
-	}
-	if s := r.ScaleIn; s != nil {
-		env.ScaleIn = &ScaleIn{After: v.duration(path+".scale_in.after", s.After, true)}
-		if s.Desired == nil {
-			v.add(path+".scale_in.desired", "is required")
+	group := findLocated(locs, simcloud.KindVMGroup, pack.Group)
+	if r.Instances != 0 || r.ScaleIn != nil {
+		if group == nil {
+			v.add(path+".preset", "preset %s has no VM group to size or scale in", pack.Name)
 		} else {
-			env.ScaleIn.Desired = *s.Desired
-			if *s.Desired < 0 || *s.Desired >= env.Instances {
-				v.add(path+".scale_in.desired", "%d must be between 0 and instances-1 (%d)", *s.Desired, env.Instances-1)
+			if r.Instances != 0 {
+				group.r.Size, group.paths["size"] = r.Instances, path+".instances"
+			}
+			if r.ScaleIn != nil {
+				group.r.ScaleIn, group.paths["scale_in"] = v.scaleIn(path+".scale_in", r.ScaleIn), path+".scale_in"
 			}
 		}
-		if dur > 0 && env.ScaleIn.After >= dur {
-			v.add(path+".scale_in.after", "%s is not before the end of the scenario (%s)", s.After, dur)
+	}
+	if len(r.RolePolicies) > 0 {
+		if id := v.identity(pack, locs, "policies", path+".role_policies"); id != nil {
+			id.r.Policies = policies(r.RolePolicies)
 		}
 	}
-	if len(r.RolePolicies) > 0 && env.Cloud != "" && env.Cloud != "aws" {
-		v.add(path+".role_policies", "role policies are IAM policies on the AWS instance role; preset %s is %s", r.Preset, env.Cloud)
-	}
-	if len(r.ServiceAccountRoles) > 0 && env.Cloud != "" && env.Cloud != "gcp" {
-		v.add(path+".service_account_roles", "service-account roles are GCP project roles; preset %s is %s", r.Preset, env.Cloud)
-	}
-	for i, role := range r.ServiceAccountRoles {
-		if !world.GCPRoleKnown(role) {
-			v.add(fmt.Sprintf("%s.service_account_roles[%d]", path, i), "unknown or unmodelled GCP role %q (e.g. roles/compute.securityAdmin)", role)
+	if len(r.ServiceAccountRoles) > 0 {
+		if id := v.identity(pack, locs, "roles", path+".service_account_roles"); id != nil {
+			id.r.Roles = r.ServiceAccountRoles
 		}
 	}
-	env.ServiceAccountRoles = r.ServiceAccountRoles
-	for i, rp := range r.RolePolicies {
-		p := fmt.Sprintf("%s.role_policies[%d]", path, i)
-		if rp.Name == "" {
-			v.add(p+".name", "is required")
+	if group != nil {
+		env.Instances, env.ScaleIn = group.r.Size, group.r.ScaleIn
+	}
+	env.RolePolicies, env.ServiceAccountRoles = policies(r.RolePolicies), r.ServiceAccountRoles
+	return env, locs
+}
+
+// identity returns the preset's workload identity if its kind takes field,
+// the resource field an override at path changes.
+func (v *validator) identity(pack *simcloud.Pack, locs []*located, field, path string) *located {
+	var id *located
+	for _, l := range locs {
+		if pack.Identity != "" && l.r.Name == pack.Identity {
+			id = l
 		}
-		if len(rp.Actions) == 0 {
-			v.add(p+".actions", "list at least one IAM action")
+	}
+	if id == nil {
+		v.add(path, "preset %s has no workload identity to change", pack.Name)
+		return nil
+	}
+	if k := kindOf(&id.r); k != nil && !slices.Contains(k.Fields, field) {
+		v.add(path, "preset %s's workload identity %s is a %s %s, which takes %s, not %s",
+			pack.Name, id.r.Name, id.r.Cloud, id.r.Kind, strings.Join(k.Fields, ", "), field)
+		return nil
+	}
+	id.paths[field] = path
+	return id
+}
+
+func kindOf(r *Resource) *simcloud.Kind {
+	d, ok := simcloud.Get(r.Cloud)
+	if !ok {
+		return nil
+	}
+	k, _ := d.Kind(r.Kind)
+	return k
+}
+
+func findLocated(locs []*located, kind, name string) *located {
+	for _, l := range locs {
+		if l.r.Kind == kind && l.r.Name == name {
+			return l
 		}
-		for j, a := range rp.Actions {
-			if svc, op, ok := strings.Cut(a, ":"); !ok || svc == "" || op == "" {
-				v.add(fmt.Sprintf("%s.actions[%d]", p, j), "%q is not an IAM action such as ec2:RunInstances", a)
-			}
-		}
+	}
+	return nil
+}
+
+func policies(raw []rawRolePolicy) []RolePolicy {
+	var out []RolePolicy
+	for _, rp := range raw {
 		res := rp.Resource
 		if res == "" {
 			res = "*"
 		}
-		env.RolePolicies = append(env.RolePolicies, RolePolicy{Name: rp.Name, Actions: rp.Actions, Resource: res})
+		out = append(out, RolePolicy{Name: rp.Name, Actions: rp.Actions, Resource: res})
 	}
-	return env
+	return out
+}
+
+func (v *validator) scaleIn(path string, s *rawScaleIn) *ScaleIn {
+	if s == nil {
+		return nil
+	}
+	out := &ScaleIn{After: v.duration(path+".after", s.After, true)}
+	if s.Desired == nil {
+		v.add(path+".desired", "is required")
+	} else {
+		out.Desired = *s.Desired
+	}
+	return out
+}
+
+// ownResources adds the scenario's own resources entries: a new resource,
+// or changes to the preset's resource of the same cloud, kind and name.
+func (v *validator) ownResources(raw []rawResource, clouds []string, res map[string][]*located) {
+	for i, rr := range raw {
+		p := fmt.Sprintf("resources[%d]", i)
+		r := Resource{Cloud: rr.Cloud, Kind: rr.Kind, Name: rr.Name, Size: rr.Size, ScaleIn: v.scaleIn(p+".scale_in", rr.ScaleIn),
+			Policies: policies(rr.Policies), Roles: rr.Roles, Versioned: rr.Versioned}
+		d, ok := simcloud.Get(rr.Cloud)
+		if !ok {
+			v.add(p+".cloud", "unknown cloud %q (%s)", rr.Cloud, strings.Join(simcloud.Clouds(), ", "))
+			continue
+		}
+		if !slices.Contains(clouds, rr.Cloud) {
+			v.add(p+".cloud", "%s is not one of the scenario's clouds", rr.Cloud)
+		}
+		k, ok := d.Kind(rr.Kind)
+		if !ok {
+			v.add(p+".kind", "unknown %s resource kind %q (known: %s)", rr.Cloud, rr.Kind, strings.Join(d.KindNames(), ", "))
+			continue
+		}
+		if rr.Name == "" {
+			v.add(p+".name", "is required")
+		}
+		bad := false
+		for _, f := range r.SetFields() {
+			if !slices.Contains(k.Fields, f) {
+				v.addKey(p+"."+f, "a %s %s takes no %s (it takes: %s)", rr.Cloud, rr.Kind, f, strings.Join(k.Fields, ", "))
+				bad = true
+			}
+		}
+		if bad {
+			continue
+		}
+		l := findLocated(res[rr.Cloud], rr.Kind, rr.Name)
+		if l == nil {
+			l = &located{r: Resource{Cloud: rr.Cloud, Kind: rr.Kind, Name: rr.Name}, paths: map[string]string{}, base: p}
+			res[rr.Cloud] = append(res[rr.Cloud], l)
+		}
+		l.r.Merge(&r)
+		for _, f := range r.SetFields() {
+			l.paths[f] = p + "." + f
+		}
+	}
+}
+
+// checkResource runs the kind's checks on a resource and reports at the
+// document path of the offending field.
+func (v *validator) checkResource(l *located, dur time.Duration) {
+	k := kindOf(&l.r)
+	if k == nil {
+		return
+	}
+	if k.Check != nil {
+		if field, err := k.Check(&l.r); err != nil {
+			v.add(l.path(field), "%v", err)
+		}
+	}
+	if s := l.r.ScaleIn; s != nil && dur > 0 && s.After >= dur {
+		v.add(l.path("scale_in.after"), "%s is not before the end of the scenario (%s)", s.After, dur)
+	}
 }
 
 func (v *validator) steps(raw []rawStep, sc *Scenario) []Step {
@@ -599,7 +716,7 @@ func (v *validator) steps(raw []rawStep, sc *Scenario) []Step {
 	var out []Step
 	for i, r := range raw {
 		p := fmt.Sprintf("steps[%d]", i)
-		st := Step{ID: r.ID, After: r.After, When: r.When, Technique: r.Technique, Params: map[string]string{}}
+		st := Step{ID: r.ID, After: r.After, When: r.When, Technique: r.Technique}
 		if r.ID == "" {
 			v.add(p+".id", "is required")
 		} else if !idRe.MatchString(r.ID) {
@@ -636,35 +753,67 @@ func (v *validator) steps(raw []rawStep, sc *Scenario) []Step {
 			v.add(p+".delay", "delay only applies to after and when; fold it into at")
 		}
 		t, ok := reg.Get(r.Technique)
-		if r.Technique == "" {
+		switch {
+		case r.Technique == "":
 			v.add(p+".technique", "is required")
-		} else if !ok {
-			v.add(p+".technique", "unknown technique %q (known: %s)", r.Technique, strings.Join(reg.IDs(), ", "))
+		case !ok || t.Legitimate:
+			v.add(p+".technique", "unknown technique %q (known: %s)", r.Technique, strings.Join(reg.IDs(false), ", "))
+			t = nil
 		}
-		for _, k := range sortedAnyKeys(r.Params) {
-			s, ok := scalar(r.Params[k])
-			if !ok {
-				v.add(p+".params."+k, "must be a scalar (string, number or boolean)")
-				continue
-			}
-			st.Params[k] = s
-		}
+		st.Params = v.params(p, r.Params, t)
 		if t != nil {
-			if name, err := t.CheckParams(st.Params); err != nil {
-				if _, known := t.Param(name); known {
-					v.add(p+".params."+name, "%v", err)
-				} else {
-					v.addKey(p+".params."+name, "%v", err)
-				}
-			}
 			if !slices.ContainsFunc(sc.Techniques, func(x Technique) bool { return x.ID == t.ATTACK }) {
 				v.add(p+".technique", "%s implements ATT&CK %s, which the scenario's techniques list does not name", t.ID, t.ATTACK)
 			}
-			if c := t.CloudName(); !slices.Contains(sc.Clouds, c) {
-				v.add(p+".technique", "%s attacks %s, which the scenario's clouds do not name", t.ID, c)
+			if !slices.Contains(sc.Clouds, t.Cloud) {
+				v.add(p+".technique", "%s attacks %s, which the scenario's clouds do not name", t.ID, t.Cloud)
 			}
 		}
 		out = append(out, st)
+	}
+	return out
+}
+
+// params converts and checks a technique's parameters (t nil: the
+// technique is unknown, only the values' shapes are checked). A list
+// parameter may be a YAML list; it is kept comma-separated.
+func (v *validator) params(p string, raw map[string]any, t *attacker.Technique) map[string]string {
+	out := map[string]string{}
+	for _, k := range sortedAnyKeys(raw) {
+		if list, ok := raw[k].([]any); ok && t != nil {
+			if spec, known := t.Param(k); known && spec.Kind == attacker.KindList {
+				var items []string
+				for j, it := range list {
+					s, ok := scalar(it)
+					if !ok || s == "" || strings.Contains(s, ",") {
+						v.add(fmt.Sprintf("%s.params.%s[%d]", p, k, j), "must be a non-empty scalar without commas")
+					}
+					items = append(items, s)
+				}
+				out[k] = strings.Join(items, ",")
+				continue
+			}
+		}
+		s, ok := scalar(raw[k])
+		if !ok {
+			v.add(p+".params."+k, "must be a scalar (string, number or boolean)")
+			continue
+		}
+		out[k] = s
+	}
+	if t != nil {
+		if name, err := t.CheckParams(out); err != nil {
+			_, given := out[name]
+			_, known := t.Param(name)
+			switch {
+			case known && given:
+				v.add(p+".params."+name, "%v", err)
+			case known:
+				v.add(p+".technique", "%v", err)
+			default:
+				v.addKey(p+".params."+name, "%v", err)
+			}
+		}
 	}
 	return out
 }
@@ -692,51 +841,43 @@ func scalar(x any) (string, bool) {
 	return "", false
 }
 
-func (v *validator) dynamics(r rawDynamics, sc *Scenario) Dynamics {
-	var d Dynamics
-	if _, aws := sc.EnvironmentFor("aws"); len(r.Background) > 0 && !aws && len(sc.Environments) > 0 {
-		v.add("dynamics.background", "background activity is made of AWS calls by IAM users; the scenario has no aws environment")
-	}
-	for i, b := range r.Background {
-		p := fmt.Sprintf("dynamics.background[%d]", i)
-		bg := Background{User: b.User, SourceIP: b.SourceIP, Calls: b.Calls,
+// background validates legitimate activity: each entry names a registered
+// legitimate technique of a seeded cloud and who performs it.
+func (v *validator) background(raw []rawBackground, sc *Scenario) []Background {
+	reg := attacker.Builtin()
+	var out []Background
+	for i, b := range raw {
+		p := fmt.Sprintf("background[%d]", i)
+		bg := Background{Technique: b.Technique, Principal: b.Principal, SourceIP: b.SourceIP,
 			Every: v.duration(p+".every", b.Every, true)}
+		t, ok := reg.Get(b.Technique)
+		switch {
+		case b.Technique == "":
+			v.add(p+".technique", "is required")
+		case !ok || !t.Legitimate:
+			v.add(p+".technique", "unknown legitimate technique %q (known: %s)", b.Technique, strings.Join(reg.IDs(true), ", "))
+			t = nil
+		default:
+			bg.Cloud = t.Cloud
+			if !slices.Contains(sc.Clouds, t.Cloud) {
+				v.add(p+".technique", "%s acts in %s, which the scenario's clouds do not name", t.ID, t.Cloud)
+			}
+		}
 		if b.Every != "" && bg.Every < time.Minute {
 			v.add(p+".every", "%q is too frequent for background activity (at least 1m)", b.Every)
 		}
-		if b.User == "" {
-			v.add(p+".user", "is required")
+		if b.Principal == "" {
+			v.add(p+".principal", "is required: who acts (an IAM user, an application, a user's email)")
 		}
 		if b.SourceIP != "" {
 			if _, err := netip.ParseAddr(b.SourceIP); err != nil {
 				v.add(p+".source_ip", "%q is not an IP address", b.SourceIP)
 			}
 		}
-		if len(b.Calls) == 0 {
-			v.add(p+".calls", "list at least one call (%s)", strings.Join(BackgroundCalls, ", "))
-		}
-		for j, c := range b.Calls {
-			if !slices.Contains(BackgroundCalls, c) {
-				v.add(fmt.Sprintf("%s.calls[%d]", p, j), "unknown call %q (known: %s)", c, strings.Join(BackgroundCalls, ", "))
-			}
-		}
-		d.Background = append(d.Background, bg)
+		bg.Params = v.params(p, b.Params, t)
+		out = append(out, bg)
 	}
-	return d
-}
-
-// latency validates a triangular latency; nil stays nil.
-func (v *validator) latency(path string, l *rawLatency) *Latency {
-	if l == nil {
-		return nil
-	}
-	lat := &Latency{Min: v.duration(path+".min", l.Min, true),
-		Mode: v.duration(path+".mode", l.Mode, true),
-		Max:  v.duration(path+".max", l.Max, true)}
-	if lat.Min > lat.Mode || lat.Mode > lat.Max {
-		v.add(path, "needs min <= mode <= max (got %s, %s, %s)", l.Min, l.Mode, l.Max)
-	}
-	return lat
+	return out
 }
 
 // needCloud reports a detector configured for a cloud the scenario does
@@ -753,62 +894,132 @@ func (v *validator) needCloud(path string, sc *Scenario, clouds ...string) {
 	v.add(path, "watches %s, which the scenario does not seed", strings.Join(clouds, " or "))
 }
 
-func (v *validator) detectors(r rawDetectors, sc *Scenario) Detectors {
-	var d Detectors
-	if g := r.GuardDuty; g != nil {
-		v.needCloud("detectors.guardduty", sc, "aws")
-		d.GuardDuty.Enabled = enabled(g.Enabled)
-		d.GuardDuty.Latency = v.latency("detectors.guardduty.latency", g.Latency)
-	}
-	if g := r.Defender; g != nil {
-		v.needCloud("detectors.defender", sc, "azure")
-		d.Defender = Defender{Enabled: enabled(g.Enabled),
-			MiningLatency: v.latency("detectors.defender.mining_latency", g.MiningLatency),
-			DomainLatency: v.latency("detectors.defender.domain_latency", g.DomainLatency),
-			TokenLatency:  v.latency("detectors.defender.token_latency", g.TokenLatency)}
-	}
-	if g := r.SCC; g != nil {
-		v.needCloud("detectors.scc", sc, "gcp")
-		d.SCC = SCC{Enabled: enabled(g.Enabled),
-			ETDLatency:  v.latency("detectors.scc.etd_latency", g.ETDLatency),
-			VMTDLatency: v.latency("detectors.scc.vmtd_latency", g.VMTDLatency)}
-	}
-	if c := r.CPUAlarm; c != nil {
-		v.needCloud("detectors.cpu_alarm", sc, "aws", "azure")
-		d.CPUAlarm = CPUAlarm{Enabled: enabled(c.Enabled), Threshold: 95, Period: 5 * time.Minute, EvaluationPeriods: 2}
-		if c.Threshold != nil {
-			d.CPUAlarm.Threshold = *c.Threshold
-			if *c.Threshold <= 0 || *c.Threshold >= 100 {
-				v.add("detectors.cpu_alarm.threshold", "%v must be a percentage between 0 and 100", *c.Threshold)
+// detectors resolves the scenario's detectors through the detector
+// registry and checks their settings by kind.
+func (v *validator) detectors(raw map[string]map[string]any, sc *Scenario) Detectors {
+	d := Detectors{}
+	for _, name := range world.SortedKeys(raw) {
+		p := "detectors." + name
+		spec, ok := detect.Lookup(name)
+		if !ok {
+			v.addKey(p, "unknown detector %q (known: %s)", name, strings.Join(detect.Names(), ", "))
+			continue
+		}
+		v.needCloud(p, sc, spec.Clouds...)
+		c := &detect.Config{Name: name, Enabled: true, Values: map[string]any{}}
+		for _, f := range spec.Fields {
+			if f.Default != "" {
+				c.Values[f.Name] = defaultValue(f)
 			}
 		}
-		if c.Period != "" {
-			d.CPUAlarm.Period = v.duration("detectors.cpu_alarm.period", c.Period, true)
-			if d.CPUAlarm.Period != 0 && d.CPUAlarm.Period%time.Minute != 0 {
-				v.add("detectors.cpu_alarm.period", "%q must be a whole number of minutes (CloudWatch periods are multiples of 60s)", c.Period)
+		before := len(v.errs)
+		for _, key := range sortedAnyKeys(raw[name]) {
+			val, fp := raw[name][key], p+"."+key
+			if key == "enabled" {
+				b, ok := val.(bool)
+				if !ok {
+					v.add(fp, "must be true or false")
+				}
+				c.Enabled = b
+				continue
+			}
+			f, ok := spec.Field(key)
+			if !ok {
+				known := []string{"enabled"}
+				for _, f := range spec.Fields {
+					known = append(known, f.Name)
+				}
+				v.addKey(fp, "detector %s has no setting %q (known: %s)", name, key, strings.Join(known, ", "))
+				continue
+			}
+			if x, ok := v.setting(fp, f, val); ok {
+				c.Values[key] = x
 			}
 		}
-		if c.EvaluationPeriods != 0 {
-			d.CPUAlarm.EvaluationPeriods = c.EvaluationPeriods
-			if c.EvaluationPeriods < 1 {
-				v.add("detectors.cpu_alarm.evaluation_periods", "must be at least 1")
+		if spec.Check != nil && len(v.errs) == before {
+			if field, err := spec.Check(c); err != nil {
+				v.add(p+"."+field, "%v", err)
 			}
 		}
-	}
-	if c := r.CostAnomaly; c != nil {
-		v.needCloud("detectors.cost_anomaly", sc, "aws")
-		d.CostAnomaly = CostAnomaly{Enabled: enabled(c.Enabled), After: 4 * time.Hour, MinSpendUSD: 10}
-		if c.After != "" {
-			d.CostAnomaly.After = v.duration("detectors.cost_anomaly.after", c.After, true)
-		}
-		if c.MinSpendUSD != nil {
-			d.CostAnomaly.MinSpendUSD = *c.MinSpendUSD
-			if *c.MinSpendUSD < 0 {
-				v.add("detectors.cost_anomaly.min_spend_usd", "must not be negative")
-			}
-		}
+		d[name] = c
 	}
 	return d
+}
+
+func defaultValue(f detect.Field) any {
+	switch f.Kind {
+	case detect.FieldNumber:
+		x, _ := strconv.ParseFloat(f.Default, 64)
+		return x
+	case detect.FieldInt:
+		n, _ := strconv.Atoi(f.Default)
+		return n
+	case detect.FieldDuration:
+		d, _ := time.ParseDuration(f.Default)
+		return d
+	}
+	return nil
+}
+
+// setting parses one detector setting by its kind.
+func (v *validator) setting(path string, f detect.Field, val any) (any, bool) {
+	switch f.Kind {
+	case detect.FieldNumber:
+		switch x := val.(type) {
+		case float64:
+			return x, true
+		case uint64:
+			return float64(x), true
+		case int64:
+			return float64(x), true
+		case int:
+			return float64(x), true
+		}
+		v.add(path, "must be a number")
+	case detect.FieldInt:
+		switch x := val.(type) {
+		case uint64:
+			return int(x), true
+		case int64:
+			return int(x), true
+		case int:
+			return x, true
+		}
+		v.add(path, "must be a whole number")
+	case detect.FieldDuration:
+		if s, ok := val.(string); ok {
+			return v.duration(path, s, true), true
+		}
+		v.add(path, "must be a duration such as 5m")
+	case detect.FieldLatency:
+		return v.latency(path, val)
+	}
+	return nil, false
+}
+
+// latency validates a triangular latency {min, mode, max}.
+func (v *validator) latency(path string, val any) (any, bool) {
+	m, ok := val.(map[string]any)
+	if !ok {
+		v.add(path, "must be a latency {min, mode, max}")
+		return nil, false
+	}
+	str := map[string]string{}
+	for _, k := range sortedAnyKeys(m) {
+		if k != "min" && k != "mode" && k != "max" {
+			v.addKey(path+"."+k, "unknown field %q (known: min, mode, max)", k)
+			continue
+		}
+		s, _ := scalar(m[k])
+		str[k] = s
+	}
+	lat := detect.Latency{Min: v.duration(path+".min", str["min"], true),
+		Mode: v.duration(path+".mode", str["mode"], true),
+		Max:  v.duration(path+".max", str["max"], true)}
+	if lat.Min > lat.Mode || lat.Mode > lat.Max {
+		v.add(path, "needs min <= mode <= max (got %s, %s, %s)", str["min"], str["mode"], str["max"])
+	}
+	return lat, true
 }
 
 func (v *validator) expect(r rawExpect) Expect {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/scenarios"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
 )
@@ -23,10 +24,23 @@ func TestBuiltinCryptominingScenarioLoads(t *testing.T) {
 	require.Equal(t, 5*time.Hour, sc.Duration)
 	require.Equal(t, "ec2-cryptomining", sc.Expect.Playbook)
 	require.Equal(t, scenarios.SLO{Profile: "custom", MTTD: 15 * time.Minute, MTTA: 10 * time.Minute, MTTC: 30 * time.Minute}, sc.Expect.SLO)
-	require.True(t, sc.Detectors.GuardDuty.Enabled)
-	require.Equal(t, &scenarios.Latency{Min: 3 * time.Minute, Mode: 5 * time.Minute, Max: 12 * time.Minute}, sc.Detectors.GuardDuty.Latency)
-	require.Equal(t, scenarios.CPUAlarm{Enabled: true, Threshold: 95, Period: 5 * time.Minute, EvaluationPeriods: 2}, sc.Detectors.CPUAlarm)
-	require.Equal(t, scenarios.CostAnomaly{Enabled: true, After: 3 * time.Hour, MinSpendUSD: 10}, sc.Detectors.CostAnomaly)
+	require.True(t, sc.Detectors.Enabled("guardduty"))
+	require.Equal(t, detect.Latency{Min: 3 * time.Minute, Mode: 5 * time.Minute, Max: 12 * time.Minute},
+		sc.Detectors.Config("guardduty").Latency("latency"))
+	cpu := sc.Detectors.Config("cpu_alarm")
+	require.True(t, cpu.Enabled)
+	require.Equal(t, 95.0, cpu.Number("threshold"))
+	require.Equal(t, 5*time.Minute, cpu.Duration("period"))
+	require.Equal(t, 2, cpu.Int("evaluation_periods"))
+	cost := sc.Detectors.Config("cost_anomaly")
+	require.True(t, cost.Enabled)
+	require.Equal(t, 3*time.Hour, cost.Duration("after"))
+	require.Equal(t, 10.0, cost.Number("min_spend_usd"))
+	var on []string
+	for _, s := range sc.Detectors.On() {
+		on = append(on, s.Control)
+	}
+	require.Equal(t, []string{"guardduty", "cpu-alarm", "cost-anomaly"}, on, "registry order, control names")
 
 	var ids []string
 	reg := attacker.Builtin()
@@ -39,7 +53,16 @@ func TestBuiltinCryptominingScenarioLoads(t *testing.T) {
 	require.Equal(t, 2*time.Minute, *sc.Steps[0].At)
 	require.Equal(t, "exploit", sc.Steps[1].After)
 	require.Equal(t, "4444", sc.Steps[1].Params["pool_port"], "numbers become strings")
-	require.Len(t, sc.Dynamics.Background, 3)
+	require.Len(t, sc.Background, 3)
+	require.Equal(t, scenarios.Background{Technique: attacker.AWSRoutineCalls, Cloud: "aws", Principal: "alice", Every: 12 * time.Minute,
+		SourceIP: "198.51.100.23", Params: map[string]string{"calls": "ec2:DescribeInstances,s3:GetObject"}}, sc.Background[0])
+	// The preset expanded into typed resources: the role with the
+	// scenario's extra policy, the group with its size and scale-in.
+	require.Equal(t, []scenarios.Resource{
+		{Cloud: "aws", Kind: "role", Name: "web-app-role", Policies: []scenarios.RolePolicy{{Name: "legacy-ops-automation",
+			Actions: []string{"ec2:RunInstances", "ec2:CreateTags", "iam:CreateAccessKey", "iam:ListAccessKeys", "iam:ListUsers"}, Resource: "*"}}},
+		{Cloud: "aws", Kind: "vm_group", Name: "web-asg", Size: 3, ScaleIn: &scenarios.ScaleIn{After: 25 * time.Minute, Desired: 2}},
+	}, sc.Resources)
 	require.Equal(t, "aws-ec2-cryptomining.yaml", sc.Source)
 }
 
@@ -68,7 +91,9 @@ func TestMinimalScenarioLoadsWithDefaults(t *testing.T) {
 	require.Equal(t, "tiny", sc.ID)
 	require.Equal(t, 3, sc.Environment.Instances)
 	require.Nil(t, sc.Environment.ScaleIn)
-	require.False(t, sc.Detectors.GuardDuty.Enabled, "detectors are off unless named")
+	require.False(t, sc.Detectors.Enabled("guardduty"), "detectors are off unless named")
+	require.Equal(t, []scenarios.Resource{{Cloud: "aws", Kind: "role", Name: "web-app-role"},
+		{Cloud: "aws", Kind: "vm_group", Name: "web-asg", Size: 3}}, sc.Resources, "the preset's defaults")
 	require.Equal(t, "1-10-60", sc.Expect.SLO.Profile)
 }
 
@@ -113,7 +138,7 @@ func TestLoadErrorsNameFileLineColumnAndField(t *testing.T) {
 		{"yaml syntax", "title: Tiny", "title: [Tiny",
 			[]string{"tiny.yaml:3:1: ',' or ']' must be specified"}},
 		{"bad scale-in", "  preset: aws-web-asg", "  preset: aws-web-asg\n  scale_in: {after: 25m, desired: 3}",
-			[]string{"tiny.yaml:8:35: environment.scale_in.desired: 3 must be between 0 and instances-1 (2)"}},
+			[]string{"tiny.yaml:8:35: environment.scale_in.desired: 3 must be between 0 and size-1 (2)"}},
 		{"preset of another cloud", "preset: aws-web-asg", "preset: azure-web-vmss",
 			[]string{"tiny.yaml:7:11: environment.preset: preset \"azure-web-vmss\" is a azure environment, but clouds does not name azure",
 				"clouds[0]: cloud aws has no environment"}},
@@ -130,7 +155,41 @@ func TestLoadErrorsNameFileLineColumnAndField(t *testing.T) {
 		{"detector of an unseeded cloud", "duration: 1h", "duration: 1h\ndetectors: {defender: {enabled: true}}",
 			[]string{"detectors.defender: watches azure, which the scenario does not seed"}},
 		{"service-account roles on aws", "  preset: aws-web-asg", "  preset: aws-web-asg\n  service_account_roles: [roles/owner]",
-			[]string{"environment.service_account_roles: service-account roles are GCP project roles; preset aws-web-asg is aws"}},
+			[]string{"environment.service_account_roles: preset aws-web-asg's workload identity web-app-role is a aws role, which takes policies, not roles"}},
+		{"role policies on azure", "  preset: aws-web-asg", "  preset: azure-web-vmss\n  role_policies: [{name: x, actions: [\"a:b\"]}]",
+			[]string{"environment.role_policies: preset azure-web-vmss has no workload identity to change"}},
+		{"bad role policy action", "  preset: aws-web-asg", "  preset: aws-web-asg\n  role_policies: [{name: x, actions: [ec2]}]",
+			[]string{"tiny.yaml:8:39: environment.role_policies[0].actions[0]: \"ec2\" is not an IAM action"}},
+		{"unknown detector", "duration: 1h", "duration: 1h\ndetectors: {guarduty: {enabled: true}}",
+			[]string{"tiny.yaml:14:13: detectors.guarduty: unknown detector \"guarduty\" (known: guardduty, defender, scc, cpu_alarm, cost_anomaly)"}},
+		{"unknown detector setting", "duration: 1h", "duration: 1h\ndetectors: {cpu_alarm: {treshold: 90}}",
+			[]string{"tiny.yaml:14:25: detectors.cpu_alarm.treshold: detector cpu_alarm has no setting \"treshold\""}},
+		{"bad detector setting", "duration: 1h", "duration: 1h\ndetectors: {cpu_alarm: {threshold: 120}}",
+			[]string{"tiny.yaml:14:36: detectors.cpu_alarm.threshold: 120 must be a percentage between 0 and 100"}},
+		{"bad detector latency", "duration: 1h", "duration: 1h\ndetectors: {guardduty: {latency: {min: 5m, mode: 1m, max: 9m}}}",
+			[]string{"detectors.guardduty.latency: needs min <= mode <= max (got 5m, 1m, 9m)"}},
+		{"unknown resource kind", "duration: 1h", "duration: 1h\nresources: [{cloud: aws, kind: database, name: db}]",
+			[]string{"tiny.yaml:14:32: resources[0].kind: unknown aws resource kind \"database\" (known: vm_group, role, bucket)"}},
+		{"field of another kind", "duration: 1h", "duration: 1h\nresources: [{cloud: aws, kind: bucket, name: b, roles: [x]}]",
+			[]string{"tiny.yaml:14:49: resources[0].roles: a aws bucket takes no roles (it takes: versioned)"}},
+		{"resource of an unnamed cloud", "duration: 1h", "duration: 1h\nresources: [{cloud: gcp, kind: bucket, name: b}]",
+			[]string{"resources[0].cloud: gcp is not one of the scenario's clouds"}},
+		{"resource changes the preset's group", "duration: 1h", "duration: 1h\nresources: [{cloud: aws, kind: vm_group, name: web-asg, size: 30}]",
+			[]string{"tiny.yaml:14:63: resources[0].size: 30 is out of range 1..20"}},
+		{"old background form", "duration: 1h", "duration: 1h\ndynamics: {background: []}",
+			[]string{"tiny.yaml:14:1: dynamics: dynamics.background is now background"}},
+		{"background of an unknown technique", "duration: 1h", "duration: 1h\nbackground: [{technique: aws.ec2.exploit-web-app, principal: alice, every: 5m}]",
+			[]string{"background[0].technique: unknown legitimate technique \"aws.ec2.exploit-web-app\""}},
+		{"background call not known", "duration: 1h", "duration: 1h\nbackground: [{technique: aws.routine-api-calls, principal: alice, every: 5m, params: {calls: [\"ec2:RunInstances\"]}}]",
+			[]string{"background[0].params.calls: parameter \"calls\" of aws.routine-api-calls: unknown value \"ec2:RunInstances\""}},
+		{"background without calls", "duration: 1h", "duration: 1h\nbackground: [{technique: aws.routine-api-calls, principal: alice, every: 5m}]",
+			[]string{"background[0].technique: technique aws.routine-api-calls needs parameter \"calls\""}},
+		{"background in an unseeded cloud", "duration: 1h", "duration: 1h\nbackground: [{technique: gcp.routine-api-calls, principal: a@b, every: 5m, params: {calls: [compute.instances.get]}}]",
+			[]string{"background[0].technique: gcp.routine-api-calls acts in gcp, which the scenario's clouds do not name"}},
+		{"legitimate technique as a step", "technique: aws.ec2.exploit-web-app", "technique: aws.routine-api-calls",
+			[]string{"steps[0].technique: unknown technique \"aws.routine-api-calls\""}},
+		{"required parameter", "    params: {target: oldest}", "    params: {target: oldest}\n  - {id: persist, after: exploit, technique: aws.iam.create-access-key}",
+			[]string{"steps[1].technique: technique aws.iam.create-access-key needs parameter \"user\""}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -181,18 +240,73 @@ func TestCloudScenariosLoad(t *testing.T) {
 			for _, st := range sc.Steps {
 				tech, ok := reg.Get(st.Technique)
 				require.True(t, ok)
-				require.Contains(t, c.clouds, tech.CloudName())
+				require.Contains(t, c.clouds, tech.Cloud)
 			}
 		})
 	}
 	sc, _ := scenarios.ByID("multicloud-cryptomining")
-	require.True(t, sc.Detectors.GuardDuty.Enabled && sc.Detectors.Defender.Enabled && sc.Detectors.SCC.Enabled)
+	require.True(t, sc.Detectors.Enabled("guardduty") && sc.Detectors.Enabled("defender") && sc.Detectors.Enabled("scc"))
 	gcp, ok := sc.EnvironmentFor("gcp")
 	require.True(t, ok)
 	require.Equal(t, []string{"roles/compute.securityAdmin"}, gcp.ServiceAccountRoles)
+	require.Equal(t, []scenarios.Resource{
+		{Cloud: "gcp", Kind: "service_account", Name: "web-app", Roles: []string{"roles/compute.securityAdmin"}},
+		{Cloud: "gcp", Kind: "vm_group", Name: "web-mig", Size: 3, ScaleIn: &scenarios.ScaleIn{After: 24 * time.Minute, Desired: 2}},
+	}, sc.ResourcesIn("gcp"))
+	require.Equal(t, []scenarios.Resource{
+		{Cloud: "azure", Kind: "vm_group", Name: "web-vmss", Size: 3, ScaleIn: &scenarios.ScaleIn{After: 27 * time.Minute, Desired: 2}},
+	}, sc.ResourcesIn("azure"))
 }
 
 func TestUnknownScenarioID(t *testing.T) {
 	_, ok := scenarios.ByID("aws-ec2-cryptominingx")
+	require.False(t, ok)
+}
+
+// TestScenarioResourcesMergeWithPresets: a scenario's own resources change
+// the preset's resource of the same kind and name, add new ones, and a
+// background entry on any cloud names a legitimate technique.
+func TestScenarioResourcesMergeWithPresets(t *testing.T) {
+	doc := strings.Replace(minimal, "duration: 1h", `duration: 1h
+resources:
+  - {cloud: aws, kind: vm_group, name: web-asg, size: 5, scale_in: {after: 30m, desired: 4}}
+  - {cloud: aws, kind: bucket, name: customer-exports, versioned: true}
+  - {cloud: aws, kind: role, name: web-app-role, policies: [{name: extra, actions: ["s3:GetObject"]}]}
+background:
+  - {technique: aws.routine-api-calls, principal: bob, every: 10m, params: {calls: ["iam:ListUsers"]}}
+detectors:
+  guardduty: {}
+  cpu_alarm: {enabled: false}`, 1)
+	sc, err := scenarios.Load("res.yaml", []byte(doc))
+	require.NoError(t, err)
+	require.Equal(t, []scenarios.Resource{
+		{Cloud: "aws", Kind: "role", Name: "web-app-role", Policies: []scenarios.RolePolicy{{Name: "extra", Actions: []string{"s3:GetObject"}, Resource: "*"}}},
+		{Cloud: "aws", Kind: "vm_group", Name: "web-asg", Size: 5, ScaleIn: &scenarios.ScaleIn{After: 30 * time.Minute, Desired: 4}},
+		{Cloud: "aws", Kind: "bucket", Name: "customer-exports", Versioned: true},
+	}, sc.Resources)
+	require.Equal(t, "iam:ListUsers", sc.Background[0].Params["calls"])
+	require.True(t, sc.Detectors.Enabled("guardduty"), "a named detector is on unless it says otherwise")
+	require.False(t, sc.Detectors.Enabled("cpu_alarm"))
+	require.Equal(t, 95.0, sc.Detectors.Config("cpu_alarm").Number("threshold"), "defaults apply")
+}
+
+// TestDetectorRegistry: every scenario detector name resolves to a control
+// and the clouds it watches, which scoring uses.
+func TestDetectorRegistry(t *testing.T) {
+	want := map[string]struct {
+		control string
+		clouds  []string
+	}{
+		"guardduty": {"guardduty", []string{"aws"}}, "defender": {"defender", []string{"azure"}}, "scc": {"scc", []string{"gcp"}},
+		"cpu_alarm": {"cpu-alarm", []string{"aws", "azure"}}, "cost_anomaly": {"cost-anomaly", []string{"aws"}},
+	}
+	require.Equal(t, []string{"guardduty", "defender", "scc", "cpu_alarm", "cost_anomaly"}, detect.Names())
+	for name, w := range want {
+		s, ok := detect.Lookup(name)
+		require.True(t, ok, name)
+		require.Equal(t, w.control, s.Control)
+		require.Equal(t, w.clouds, s.Clouds)
+	}
+	_, ok := detect.Lookup("cloudtrail-insights")
 	require.False(t, ok)
 }

@@ -1,14 +1,16 @@
 // Package scenarios is firedrill's attack catalog: what a drill plays. A
-// scenario names its ATT&CK techniques and clouds, the environment to seed,
-// the attack steps (at an offset, after another step or on a condition), the
-// environment's own dynamics (scale-in, normal background activity), which
-// managed detectors are on, and what is expected of the response (the
-// playbook that should answer, the SLOs it is held to).
+// scenario names its ATT&CK techniques and clouds, the resources to seed
+// (typed per cloud, from named preset packs and its own list), the attack
+// steps (at an offset, after another step or on a condition), background
+// activity by legitimate principals on every cloud, which managed detectors
+// are on (resolved through the detector registry), and what is expected of
+// the response (the playbook that should answer, the SLOs it is held to).
 //
 // Scenarios are YAML, embedded from catalog/, and validated strictly on load:
-// unknown fields, unknown techniques or parameters, bad durations and broken
-// step references are rejected with file, line, column and field path, so a
-// typo never turns into a drill that silently tests less than it claims.
+// unknown fields, unknown techniques, parameters, detectors, presets or
+// resource kinds, bad durations and broken step references are rejected with
+// file, line, column and field path, so a typo never turns into a drill that
+// silently tests less than it claims.
 package scenarios
 
 import (
@@ -19,6 +21,9 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/detect"
+	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 )
 
 // Scenario is one loaded, validated scenario.
@@ -31,14 +36,21 @@ type Scenario struct {
 	// Environment is the first (for single-cloud scenarios the only)
 	// entry of Environments, kept for callers that predate multi-cloud.
 	Environment Environment
-	// Environments are the seeded environments, one per cloud, in the
-	// order of Clouds.
+	// Environments are the preset environments as written, one per cloud,
+	// in the order of Clouds.
 	Environments []Environment
-	Steps        []Step
-	Dynamics     Dynamics
-	Detectors    Detectors
-	Duration     time.Duration
-	Expect       Expect
+	// Resources are what the drill seeds: every environment's preset pack
+	// expanded (with its overrides) and the scenario's own resources merged
+	// in, in the order of Clouds.
+	Resources []Resource
+	Steps     []Step
+	// Background is legitimate activity during the drill, on any cloud.
+	Background []Background
+	// Detectors are the managed detectors the scenario configures, by
+	// registry name (see cloudsim/detect); a detector not named is off.
+	Detectors Detectors
+	Duration  time.Duration
+	Expect    Expect
 	// Source is the file the scenario was loaded from.
 	Source string
 }
@@ -49,30 +61,37 @@ type Technique struct {
 	Name string
 }
 
-// Environment is what the runner seeds in one cloud before the attack
-// starts.
+// Resource is one typed resource to seed in a cloud (see simcloud.Resource
+// for the fields each kind takes).
+type Resource = simcloud.Resource
+
+// ScaleIn is a scheduled change of a VM group's desired capacity.
+type ScaleIn = simcloud.ScaleIn
+
+// RolePolicy is an inline Allow policy added to a role.
+type RolePolicy = simcloud.Policy
+
+// Environment is one cloud's preset as the scenario writes it: a preset
+// pack (see simcloud.Packs) and the overrides it takes, which change the
+// pack's VM group and workload identity resources.
 type Environment struct {
-	// Preset names a seeded environment: "aws-web-asg" (cloudsim/demo's
-	// web autoscaling group), "azure-web-vmss" (a web VM scale set) or
-	// "gcp-web-mig" (a web managed instance group).
+	// Preset names the pack: "aws-web-asg" (a web autoscaling group),
+	// "azure-web-vmss" (a web VM scale set) or "gcp-web-mig" (a web
+	// managed instance group).
 	Preset string
-	// Cloud is the preset's cloud: aws, azure or gcp.
+	// Cloud is the preset's cloud.
 	Cloud string
-	// Instances is the size of the web scaling group.
+	// Instances is the size of the preset's VM group.
 	Instances int
-	// ScaleIn schedules a scale-in of the web group, nil for none.
+	// ScaleIn schedules a scale-in of the VM group, nil for none.
 	ScaleIn *ScaleIn
-	// RolePolicies are extra inline policies on the instance role: the
-	// over-privilege that turns a stolen role session into real damage
-	// (AWS only).
+	// RolePolicies are extra inline policies on the workload's role: the
+	// over-privilege that turns a stolen role session into real damage.
 	RolePolicies []RolePolicy
-	// ServiceAccountRoles are extra project roles granted to the web
-	// tier's service account: the GCP over-privilege (GCP only).
+	// ServiceAccountRoles are extra project roles granted to the
+	// workload's service account.
 	ServiceAccountRoles []string
 }
-
-// PresetClouds maps each preset to its cloud.
-var PresetClouds = map[string]string{"aws-web-asg": "aws", "azure-web-vmss": "azure", "gcp-web-mig": "gcp"}
 
 // EnvironmentFor returns the scenario's environment in cloud.
 func (s *Scenario) EnvironmentFor(cloud string) (Environment, bool) {
@@ -84,17 +103,15 @@ func (s *Scenario) EnvironmentFor(cloud string) (Environment, bool) {
 	return Environment{}, false
 }
 
-// ScaleIn is a scheduled change of the web group's desired capacity.
-type ScaleIn struct {
-	After   time.Duration // from the start of the scenario
-	Desired int
-}
-
-// RolePolicy is an inline Allow policy added to the instance role.
-type RolePolicy struct {
-	Name     string
-	Actions  []string
-	Resource string
+// ResourcesIn returns the resources the scenario seeds in cloud.
+func (s *Scenario) ResourcesIn(cloud string) []Resource {
+	var out []Resource
+	for _, r := range s.Resources {
+		if r.Cloud == cloud {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Step is one attack step.
@@ -114,82 +131,46 @@ type Step struct {
 // them against the timeline.
 var Conditions = []string{"first_alert", "responder_ack", "contained"}
 
-// Dynamics is what the environment does by itself during the drill.
-type Dynamics struct {
-	Background []Background
-}
-
-// Background is normal activity by a legitimate user, so audit logs are not
-// only the attack and investigation queries must separate the two.
+// Background is a legitimate principal's ordinary activity, so audit logs
+// are not only the attack and investigation queries must separate the two.
+// Technique names a registered legitimate technique (its cloud is the
+// technique's); later, what the response breaks of it is collateral damage.
 type Background struct {
-	User     string
-	Every    time.Duration
+	Technique string
+	Cloud     string
+	// Principal is who acts: an IAM user, an application, a user's email.
+	Principal string
+	Every     time.Duration
+	// SourceIP is the principal's address ("" for the simulator's default).
 	SourceIP string
-	// Calls are "service:Operation" names from BackgroundCalls.
-	Calls []string
+	Params   map[string]string
 }
 
-// BackgroundCalls are the calls background activity can make.
-var BackgroundCalls = []string{"ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "s3:ListBuckets",
-	"s3:GetObject", "s3:PutObject", "sts:GetCallerIdentity", "iam:ListUsers"}
+// Detectors are the detectors a scenario configures, by registry name.
+type Detectors map[string]*detect.Config
 
-// Detectors says which managed detectors are on and how they behave.
-type Detectors struct {
-	GuardDuty   GuardDuty
-	Defender    Defender
-	SCC         SCC
-	CPUAlarm    CPUAlarm
-	CostAnomaly CostAnomaly
+// Config returns a detector's configuration; a detector the scenario does
+// not name is off, with its defaults.
+func (d Detectors) Config(name string) *detect.Config {
+	if c := d[name]; c != nil {
+		return c
+	}
+	return &detect.Config{Name: name, Values: map[string]any{}}
 }
 
-// Defender configures the Microsoft Defender for Cloud model (Azure).
-type Defender struct {
-	Enabled bool
-	// MiningLatency, DomainLatency and TokenLatency override the alert
-	// latencies of the miner behaviour, mining-domain and
-	// token-used-outside-Azure alerts; nil keeps the model's default.
-	MiningLatency, DomainLatency, TokenLatency *Latency
+// On lists the detectors that are on, in registry order.
+func (d Detectors) On() []*detect.Spec {
+	var out []*detect.Spec
+	for _, s := range detect.Specs() {
+		if d.Config(s.Name).Enabled {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
-// SCC configures the Security Command Center model (GCP).
-type SCC struct {
-	Enabled bool
-	// ETDLatency and VMTDLatency override Event Threat Detection's and VM
-	// Threat Detection's finding latencies; nil keeps the defaults.
-	ETDLatency, VMTDLatency *Latency
-}
-
-// GuardDuty configures the GuardDuty model.
-type GuardDuty struct {
-	Enabled bool
-	// Latency overrides the finding latency; nil keeps the model's default.
-	Latency *Latency
-}
-
-// Latency is a triangular delay distribution.
-type Latency struct {
-	Min, Mode, Max time.Duration
-}
-
-// CPUAlarm configures the CPU alarm on each web instance: a CloudWatch
-// alarm on AWS, an Azure Monitor metric alert on Azure (GCP has no CPU
-// alert in the demo environment; SCC is its detector).
-type CPUAlarm struct {
-	Enabled           bool
-	Threshold         float64
-	Period            time.Duration
-	EvaluationPeriods int
-}
-
-// CostAnomaly configures the cost anomaly model.
-type CostAnomaly struct {
-	Enabled bool
-	// After is the earliest the anomaly can be reported after the
-	// unexpected spend starts (billing data lag plus run cadence).
-	After time.Duration
-	// MinSpendUSD is how much unexpected spend it takes to be reported.
-	MinSpendUSD float64
-}
+// Enabled reports whether a detector is on.
+func (d Detectors) Enabled(name string) bool { return d.Config(name).Enabled }
 
 // Expect is what the scenario expects of the response.
 type Expect struct {

@@ -196,9 +196,9 @@ func reasonCodes(r *CloudResult) []string {
 	return out
 }
 
-// controlClouds says which cloud each detector control watches; controls
-// not listed (cpu-alarm) are kept in every cloud where they alerted or that
-// they can watch.
+// controlClouds says which cloud each detector control watches when the
+// input does not say (replays recorded before ScoreInput.ControlClouds);
+// controls listed nowhere are kept in every cloud.
 var controlClouds = map[string][]string{
 	"guardduty": {"aws"}, "cost-anomaly": {"aws"}, "defender": {"azure"}, "scc": {"gcp"}, "cpu-alarm": {"aws", "azure"},
 }
@@ -213,7 +213,10 @@ func scoreCloud(in ScoreInput, cloud string) CloudResult {
 	}
 	var enabled []string
 	for _, c := range in.Controls {
-		clouds, known := controlClouds[c]
+		clouds, known := in.ControlClouds[c]
+		if !known {
+			clouds, known = controlClouds[c]
+		}
 		if !known || slices.Contains(clouds, cloud) {
 			enabled = append(enabled, c)
 		}

@@ -40,7 +40,11 @@ type ScoreInput struct {
 	// "guardduty", "cpu-alarm"): a control that is on but never alerted is
 	// scored Logged or Missed instead of being absent. Optional.
 	Controls []string
-	Events   []timeline.Event
+	// ControlClouds says which clouds each control watches (from the
+	// detector registry); a control it does not list falls back to the
+	// built-in table below, for inputs recorded before it existed.
+	ControlClouds map[string][]string
+	Events        []timeline.Event
 }
 
 // Outcomes on the ladder, best first. The strings are the scorecard's.

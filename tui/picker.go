@@ -177,21 +177,8 @@ func scenarioDetail(sc *scenarios.Scenario) []string {
 		out = append(out, fmt.Sprintf("  %s  %s  %s", s.ID, s.Technique, when))
 	}
 	var det []string
-	d := sc.Detectors
-	if d.GuardDuty.Enabled {
-		det = append(det, "guardduty")
-	}
-	if d.Defender.Enabled {
-		det = append(det, "defender")
-	}
-	if d.SCC.Enabled {
-		det = append(det, "scc")
-	}
-	if d.CPUAlarm.Enabled {
-		det = append(det, "cpu-alarm")
-	}
-	if d.CostAnomaly.Enabled {
-		det = append(det, "cost-anomaly")
+	for _, spec := range sc.Detectors.On() {
+		det = append(det, spec.Control)
 	}
 	slo := sc.Expect.SLO.Profile
 	if slo == "" {

@@ -12,6 +12,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/spf13/cobra"
 
+	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/responder"
 	"github.com/firedrill-ir/firedrill/scenarios"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
@@ -322,21 +323,23 @@ func scenarioViewOf(sc *scenarios.Scenario) scenarioView {
 		}
 		v.Steps = append(v.Steps, sv)
 	}
-	for _, b := range sc.Dynamics.Background {
-		v.Background = append(v.Background, bgView{User: b.User, Every: shortDur(b.Every), SourceIP: b.SourceIP, Calls: b.Calls})
+	for _, b := range sc.Background {
+		v.Background = append(v.Background, bgView{User: b.Principal, Every: shortDur(b.Every), SourceIP: b.SourceIP,
+			Calls: strings.Split(b.Params["calls"], ",")})
 	}
 	d := sc.Detectors
-	if d.GuardDuty.Enabled {
+	if d.Enabled("guardduty") {
 		v.Detectors.GuardDuty = &guardDutyView{}
-		if l := d.GuardDuty.Latency; l != nil {
+		if l := d.Config("guardduty").Latency("latency"); l != (detect.Latency{}) {
 			v.Detectors.GuardDuty.Latency = fmt.Sprintf("%s..%s (mode %s)", shortDur(l.Min), shortDur(l.Max), shortDur(l.Mode))
 		}
 	}
-	if c := d.CPUAlarm; c.Enabled {
-		v.Detectors.CPUAlarm = &cpuAlarmView{Threshold: c.Threshold, Period: shortDur(c.Period), EvaluationPeriods: c.EvaluationPeriods}
+	if c := d.Config("cpu_alarm"); c.Enabled {
+		v.Detectors.CPUAlarm = &cpuAlarmView{Threshold: c.Number("threshold"), Period: shortDur(c.Duration("period")),
+			EvaluationPeriods: c.Int("evaluation_periods")}
 	}
-	if c := d.CostAnomaly; c.Enabled {
-		v.Detectors.CostAnomaly = &costView{After: shortDur(c.After), MinSpendUSD: c.MinSpendUSD}
+	if c := d.Config("cost_anomaly"); c.Enabled {
+		v.Detectors.CostAnomaly = &costView{After: shortDur(c.Duration("after")), MinSpendUSD: c.Number("min_spend_usd")}
 	}
 	s := sc.Expect.SLO
 	v.Expect = expectView{Playbook: sc.Expect.Playbook, SLO: sloView{Profile: s.Profile, MTTD: optDur(s.MTTD), MTTA: optDur(s.MTTA), MTTC: optDur(s.MTTC)}}

@@ -1,16 +1,27 @@
-// Package attacker holds the red-team techniques a scenario plays. Like
-// stratus-red-team, a technique is plain data (an id, its MITRE ATT&CK id, a
-// name, the parameters it accepts) plus a Run function, collected in a
-// registry the scenario loader validates against.
+// Package attacker holds the techniques a scenario plays: the red team's
+// attack techniques and the legitimate activity (background users) around
+// them. Like stratus-red-team, a technique is plain data (an id, its MITRE
+// ATT&CK id, a name, the parameters it accepts) plus a Run function, kept in
+// one registry the scenario loader validates against. A technique is written
+// once and registered once per cloud it supports (see Register); the cloud's
+// parts come from the cloud's simulator driver (simcloud.Host: what code on
+// a VM sees and does) and from the per-cloud files here (the SDK clients).
 //
-// Every API step a technique takes goes through aws-sdk-go-v2 with the
-// attacker's own (stolen or planted) credentials against the simulator over
-// real HTTP, so what succeeds for the attacker after containment is decided
-// by the same policy evaluation and connection tracking a responder faces, not
-// by anything the responder reports. Only on-host effects (a process, CPU
-// load, a network flow, the metadata service) touch the world model directly:
-// that is the part of the cloud the attacker controls once it runs code on an
-// instance.
+// Every technique declares the access paths it gains or plants (Path): a
+// stolen or planted credential, a network flow, a backdoor network rule, a
+// resource-policy grant, launched compute. Each path carries a probe that
+// tries it the way the attacker would, through the wire with the attacker's
+// own credentials or from the host's view of the network, so the
+// keep-access loop and the drill's final check iterate the paths the
+// attacker holds instead of knowing any cloud or resource.
+//
+// Every API step goes through the cloud's official SDK with the attacker's
+// own (stolen or planted) credentials against the simulator over real HTTP,
+// so what succeeds for the attacker after containment is decided by the same
+// policy evaluation and connection tracking a responder faces, not by
+// anything the responder reports. Only on-host effects (a process, CPU load,
+// a network flow, the metadata service) touch the world model directly: that
+// is the part of the cloud the attacker controls once it runs code on a VM.
 package attacker
 
 import (
@@ -26,21 +37,14 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/smithy-go"
 
 	"github.com/firedrill-ir/firedrill/clock"
+	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/timeline"
 )
-
-// SourceIPHeader places a caller on the internet: the simulator records it as
-// the caller's source address (CloudTrail sourceIPAddress), which is what
-// makes GuardDuty see instance credentials used "outside AWS".
-const SourceIPHeader = simhttp.SourceIPHeader
 
 // ParamKind is the type a technique parameter must parse as.
 type ParamKind string
@@ -50,42 +54,55 @@ const (
 	KindString   ParamKind = "string"
 	KindInt      ParamKind = "int"
 	KindDuration ParamKind = "duration"
+	// KindList is a list of strings (a YAML list, kept comma-separated).
+	KindList ParamKind = "list"
 )
 
 // ParamSpec declares one parameter a technique accepts. The loader rejects
-// unknown parameters and values that do not parse, so a typo in a scenario
-// fails at load time with a line and column rather than mid-drill.
+// unknown parameters, values that do not parse and missing required ones,
+// so a typo in a scenario fails at load time with a line and column rather
+// than mid-drill.
 type ParamSpec struct {
 	Name    string
 	Kind    ParamKind
 	Default string
 	Doc     string
+	// Required parameters have no default: the scenario must say.
+	Required bool
+	// Values, when set, are the only values (each item of a list) allowed.
+	Values []string
 }
 
-// Technique is one attack technique.
+// Technique is one technique of a scenario: an attack step, or, when
+// Legitimate, the ordinary activity of a legitimate principal.
 type Technique struct {
 	// ID is firedrill's technique id, what scenario steps name.
 	ID string
-	// ATTACK is the MITRE ATT&CK technique id, e.g. "T1552.005".
+	// ATTACK is the MITRE ATT&CK technique id, e.g. "T1552.005" (none for
+	// legitimate activity).
 	ATTACK string
 	// Name is a human-readable name.
 	Name string
-	// Cloud is the cloud the technique attacks: aws (when empty), azure
-	// or gcp. Its events carry it, and a scenario may only use it if it
-	// seeds that cloud.
+	// Cloud is the cloud the technique acts in. Its events carry it, and a
+	// scenario may only use it if it seeds that cloud.
 	Cloud string
 	// Params lists the parameters Run reads (with defaults).
 	Params []ParamSpec
-	// Run performs the technique. It records its own attack.action events.
+	// Run performs an attack technique. It records its own attack.action
+	// events.
 	Run func(ctx context.Context, env *Env, p Params) error
-}
+	// KeepsAccess marks the cloud's keep-access technique: the attacker
+	// coming back to try every path it holds. Its parameters also shape
+	// the drill's final check in that cloud.
+	KeepsAccess bool
 
-// CloudName is the technique's cloud, "aws" when unset.
-func (t *Technique) CloudName() string {
-	if t.Cloud == "" {
-		return "aws"
-	}
-	return t.Cloud
+	// Legitimate marks background activity: Act makes one round of a
+	// legitimate principal's calls (n counts the rounds) and returns the
+	// first error; Probe tries whether the activity still works, the
+	// "must keep working" check of a response's collateral damage.
+	Legitimate bool
+	Act        func(ctx context.Context, a *Actor, p Params, n int) error
+	Probe      func(ctx context.Context, a *Actor, p Params) error
 }
 
 // Param returns the spec of a named parameter.
@@ -99,8 +116,9 @@ func (t *Technique) Param(name string) (ParamSpec, bool) {
 }
 
 // CheckParams validates raw scenario parameters against the technique:
-// every name must be declared and every value must parse as its kind. It
-// returns the offending parameter's name with the error.
+// every name must be declared, every value must parse as its kind and
+// every required parameter must be given. It returns the offending
+// parameter's name with the error.
 func (t *Technique) CheckParams(raw map[string]string) (string, error) {
 	for _, name := range world.SortedKeys(raw) {
 		spec, ok := t.Param(name)
@@ -111,15 +129,20 @@ func (t *Technique) CheckParams(raw map[string]string) (string, error) {
 			}
 			return name, fmt.Errorf("technique %s has no parameter %q (known: %s)", t.ID, name, strings.Join(known, ", "))
 		}
-		if err := checkKind(spec.Kind, raw[name]); err != nil {
+		if err := spec.check(raw[name]); err != nil {
 			return name, fmt.Errorf("parameter %q of %s: %w", name, t.ID, err)
+		}
+	}
+	for _, spec := range t.Params {
+		if _, ok := raw[spec.Name]; spec.Required && !ok {
+			return spec.Name, fmt.Errorf("technique %s needs parameter %q (%s)", t.ID, spec.Name, spec.Doc)
 		}
 	}
 	return "", nil
 }
 
-func checkKind(k ParamKind, v string) error {
-	switch k {
+func (s ParamSpec) check(v string) error {
+	switch s.Kind {
 	case KindInt:
 		if _, err := strconv.Atoi(v); err != nil {
 			return fmt.Errorf("%q is not an integer", v)
@@ -127,6 +150,18 @@ func checkKind(k ParamKind, v string) error {
 	case KindDuration:
 		if d, err := time.ParseDuration(v); err != nil || d < 0 {
 			return fmt.Errorf("%q is not a non-negative duration such as 90s or 5m", v)
+		}
+	}
+	if len(s.Values) == 0 {
+		return nil
+	}
+	items := []string{v}
+	if s.Kind == KindList {
+		items = Params{"": v}.List("")
+	}
+	for _, it := range items {
+		if !slices.Contains(s.Values, it) {
+			return fmt.Errorf("unknown value %q (known: %s)", it, strings.Join(s.Values, ", "))
 		}
 	}
 	return nil
@@ -162,6 +197,14 @@ func (p Params) Duration(name string) time.Duration {
 	return d
 }
 
+// List returns a list parameter's items.
+func (p Params) List(name string) []string {
+	if p[name] == "" {
+		return nil
+	}
+	return strings.Split(p[name], ",")
+}
+
 // Registry is a set of techniques by id.
 type Registry struct {
 	byID map[string]*Technique
@@ -171,12 +214,26 @@ type Registry struct {
 func NewRegistry(ts ...*Technique) (*Registry, error) {
 	r := &Registry{byID: map[string]*Technique{}}
 	for _, t := range ts {
-		if _, dup := r.byID[t.ID]; dup {
-			return nil, fmt.Errorf("attacker: technique %q registered twice", t.ID)
+		if err := r.add(t); err != nil {
+			return nil, err
 		}
-		r.byID[t.ID] = t
 	}
 	return r, nil
+}
+
+func (r *Registry) add(t *Technique) error {
+	if _, dup := r.byID[t.ID]; dup {
+		return fmt.Errorf("attacker: technique %q registered twice", t.ID)
+	}
+	if t.Cloud == "" {
+		return fmt.Errorf("attacker: technique %q names no cloud", t.ID)
+	}
+	if t.Legitimate && t.Probe == nil {
+		act := t.Act
+		t.Probe = func(ctx context.Context, a *Actor, p Params) error { return act(ctx, a, p, 0) }
+	}
+	r.byID[t.ID] = t
+	return nil
 }
 
 // Get returns a technique by id.
@@ -185,84 +242,67 @@ func (r *Registry) Get(id string) (*Technique, bool) {
 	return t, ok
 }
 
-// IDs lists the registered technique ids, sorted.
-func (r *Registry) IDs() []string { return world.SortedKeys(r.byID) }
-
-// Credentials are AWS credentials the attacker holds.
-type Credentials struct {
-	AccessKeyID, SecretAccessKey, SessionToken string
-	// Label says where they came from, for events: "stolen-session" or
-	// "persistence-key".
-	Label string
-	// Principal is the ARN they act as, when known.
-	Principal string
-	// Expires is zero for long-term keys.
-	Expires time.Time
+// IDs lists the registered technique ids, sorted; with legitimate set, the
+// legitimate activities only, otherwise the attack techniques only.
+func (r *Registry) IDs(legitimate bool) []string {
+	var out []string
+	for _, id := range world.SortedKeys(r.byID) {
+		if r.byID[id].Legitimate == legitimate {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
-// State is what the attacker has gained so far; techniques later in a
-// scenario build on what earlier ones obtained.
-type State struct {
-	// Foothold is the instance the attacker runs code on.
-	Foothold string
-	// Pool is the mining pool the miner talks to; PoolFlow its connection.
-	Pool     PoolTarget
-	PoolFlow string
-	// Stolen are the instance-role credentials taken from IMDS.
-	Stolen *Credentials
-	// Persistence is the access key the attacker planted.
-	Persistence *Credentials
-	// PersistenceUser owns the planted key.
-	PersistenceUser string
-	// Launched are instance ids the attacker launched, by region.
-	Launched map[string][]string
-	// Azure and GCP are what the attacker holds in those clouds.
-	Azure, GCP CloudFoothold
+// KeepAccess returns the keep-access technique of a cloud.
+func (r *Registry) KeepAccess(cloud string) (*Technique, bool) {
+	for _, id := range world.SortedKeys(r.byID) {
+		if t := r.byID[id]; t.KeepsAccess && t.Cloud == cloud {
+			return t, true
+		}
+	}
+	return nil, false
 }
 
-// CloudFoothold is what the attacker holds in Azure or GCP: a VM it runs
-// code on, the miner's pool connection, the identity token it stole from
-// the VM's metadata service, and the firewall backdoor it planted.
-type CloudFoothold struct {
-	// VM is the compromised VM: an ARM id on Azure, a resource path
-	// (projects/P/zones/Z/instances/N) on GCP.
-	VM       string
-	Pool     PoolTarget
-	PoolFlow string
-	// Token is the stolen managed-identity (Azure) or service-account
-	// (GCP) access token; Principal is who it acts as.
-	Token        string
-	TokenExpires time.Time
-	Principal    string
-	// Backdoor is the NSG rule or firewall rule the attacker added.
-	Backdoor string
+var builtin = &Registry{byID: map[string]*Technique{}}
+
+// Register adds techniques to the built-in registry, one registration per
+// cloud a technique supports; a duplicate id is a programming error and
+// panics. Per-cloud files register at init; tests may register their own.
+func Register(ts ...*Technique) {
+	for _, t := range ts {
+		if err := builtin.add(t); err != nil {
+			panic(err)
+		}
+	}
 }
 
-// AzureTarget is the victim's Azure side as the attacker reaches it.
-type AzureTarget struct {
-	// Endpoint is the ARM base URL (TLS); Base trusts its certificate.
-	Endpoint                                      string
-	Base                                          http.RoundTripper
-	Tenant, Subscription, ResourceGroup, Location string
-	// ScaleSet and NSG are the web scale set's and web NSG's ARM ids.
-	ScaleSet, NSG string
+// Builtin returns the built-in technique registry.
+func Builtin() *Registry { return builtin }
+
+// Target is one cloud as the attacker (or a legitimate user) reaches it:
+// where its seeded environment lives and the simulator's endpoint, with the
+// HTTP transport to it (for TLS, one that trusts the simulator).
+type Target struct {
+	simcloud.Site
+	Endpoint string
+	Base     http.RoundTripper
 }
 
-// GCPTarget is the victim's GCP side as the attacker reaches it.
-type GCPTarget struct {
-	// Endpoint is the simulator's base URL; Base its HTTP transport.
-	Endpoint      string
-	Base          http.RoundTripper
-	Project, Zone string
-	// MIG is the web managed instance group's resource path.
-	MIG string
+// Caller marks the requests of one actor: its internet address (the
+// simulator records it as the caller's source address, which is what makes
+// a detector see instance credentials used "outside" the cloud), its user
+// agent and its actor class for the simulator's random streams.
+type Caller struct {
+	SourceIP, UserAgent, Actor string
 }
 
-// PoolTarget is a mining pool endpoint.
-type PoolTarget struct {
-	Domain string
-	IP     string
-	Port   int
+// transport is the HTTP transport of a caller's SDK clients: it marks each
+// request as the caller's and charges the simulator's modelled latency (and,
+// with a backoff, retry waits) on the drill clock.
+func (c Caller) transport(clk simhttp.Sleeper, t *Target, backoff func(int) time.Duration) http.RoundTripper {
+	return &simhttp.Mark{SourceIP: c.SourceIP, UserAgent: c.UserAgent, Actor: c.Actor,
+		Next: &simhttp.Transport{Base: t.Base, Clock: clk, Backoff: backoff}}
 }
 
 // Env is everything a technique runs with.
@@ -273,48 +313,38 @@ type Env struct {
 	Timeline *timeline.Timeline
 	// World is used for on-host effects only (processes, CPU, flows, IMDS).
 	World *world.World
-	// Endpoint is the simulator's base URL.
-	Endpoint string
-	// Account and Region are the victim's.
-	Account, Region string
 	// SourceIP is the attacker's internet address.
 	SourceIP string
 	// CorrelationID marks everything this run does: user agents, names, tags.
 	CorrelationID string
-	// Base is the HTTP transport under the drill transport (nil: default).
-	Base http.RoundTripper
 	// End is when the drill ends; long-running techniques stop before it.
 	End time.Time
-	// Azure and GCP are set when the scenario seeds those clouds.
-	Azure *AzureTarget
-	GCP   *GCPTarget
+	// Targets are the seeded clouds, by name.
+	Targets map[string]*Target
 	// State accumulates what the attacker has gained.
 	State State
 }
 
-// AWSConfig returns an SDK configuration acting with creds in region. The
-// transport chain marks every request as the attacker's (source address and
-// a user-agent suffix with the correlation id), charges the simulator's
-// modelled latency and retry backoff on the drill clock, and the SDK's own
-// retryer never sleeps on the wall clock.
-func (e *Env) AWSConfig(creds *Credentials, region string) aws.Config {
-	if region == "" {
-		region = e.Region
+// Target returns a seeded cloud.
+func (e *Env) Target(cloud string) (*Target, error) {
+	if t := e.Targets[cloud]; t != nil {
+		return t, nil
 	}
-	return aws.Config{
-		Region:       region,
-		BaseEndpoint: aws.String(e.Endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken),
-		HTTPClient: &http.Client{Transport: &simhttp.Mark{
-			SourceIP: e.SourceIP, UserAgent: "firedrill-attacker/" + e.CorrelationID, Actor: "attacker",
-			Next: &simhttp.Transport{Base: e.Base, Clock: e.Clock, Backoff: simhttp.ExponentialBackoff(time.Second, 20*time.Second)},
-		}},
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
-			})
-		},
+	return nil, fmt.Errorf("the scenario has no %s environment", cloud)
+}
+
+// Caller is how the attacker's requests are marked.
+func (e *Env) Caller() Caller {
+	return Caller{SourceIP: e.SourceIP, UserAgent: "firedrill-attacker/" + e.CorrelationID, Actor: "attacker"}
+}
+
+// host is the on-host view of a cloud's VMs.
+func host(cloud string) (simcloud.Host, error) {
+	d, ok := simcloud.Get(cloud)
+	if !ok {
+		return nil, fmt.Errorf("no simulator driver for cloud %q", cloud)
 	}
+	return d.Host, nil
 }
 
 // ShortID is the correlation id cut to 8 characters, for length-limited
@@ -332,7 +362,7 @@ type Action struct {
 	Technique string // technique id
 	Operation string // e.g. "ec2:RunInstances", "pool:connect"
 	Resource  string
-	Cloud     string
+	Cloud     string // required: the technique's cloud
 	// Credential names the credentials used: "stolen-session",
 	// "persistence-key" or "host" for on-host effects.
 	Credential string
@@ -358,12 +388,8 @@ func (e *Env) Record(a Action, err error) error {
 	if err != nil && msg == "" {
 		msg = errorMessage(err)
 	}
-	cloud := a.Cloud
-	if cloud == "" {
-		cloud = "aws"
-	}
 	e.Timeline.Add(timeline.Event{Actor: timeline.ActorAttacker, Kind: timeline.AttackAction, Name: a.Technique,
-		Cloud: cloud, Resource: a.Resource, Outcome: outcome, Message: msg, Detail: d})
+		Cloud: a.Cloud, Resource: a.Resource, Outcome: outcome, Message: msg, Detail: d})
 	return err
 }
 
@@ -434,10 +460,6 @@ func Classify(err error) (outcome, code string) {
 
 // StartStep appends the attack.step event that opens a technique.
 func (e *Env) StartStep(stepID string, t *Technique) {
-	e.Timeline.Add(timeline.Event{Actor: timeline.ActorAttacker, Kind: timeline.AttackStep, Name: t.ID, Cloud: t.CloudName(),
+	e.Timeline.Add(timeline.Event{Actor: timeline.ActorAttacker, Kind: timeline.AttackStep, Name: t.ID, Cloud: t.Cloud,
 		Message: t.Name, Detail: map[string]string{"attack_id": t.ATTACK, "step": stepID, "correlation_id": e.CorrelationID}})
 }
-
-// hostCaller attributes the random draws of the attacker's on-host effects
-// (flows, metadata-service credentials) to the attacker's own streams.
-const hostCaller = "host/attacker"

@@ -13,34 +13,64 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firedrill-ir/firedrill/clock"
-	"github.com/firedrill-ir/firedrill/cloudsim/awssim"
 	"github.com/firedrill-ir/firedrill/cloudsim/demo"
+	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
+	_ "github.com/firedrill-ir/firedrill/cloudsim/simcloud/all"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
 	"github.com/firedrill-ir/firedrill/timeline"
 )
 
-// lab is the demo environment served over loopback HTTP on a virtual clock.
+// lab is a preset's environment served over loopback HTTP (TLS where the
+// cloud needs it) on a virtual clock, as the drill runner serves it.
 type lab struct {
-	clk *clock.Virtual
-	w   *world.World
-	tl  *timeline.Timeline
-	env *attacker.Env
-	reg *attacker.Registry
+	clk   *clock.Virtual
+	w     *world.World
+	tl    *timeline.Timeline
+	env   *attacker.Env
+	reg   *attacker.Registry
+	cloud string
+	site  simcloud.Site
 }
 
-func newLab(t *testing.T) *lab {
+func newLab(t *testing.T) *lab { return newCloudLab(t, "aws-web-asg", nil) }
+
+// newCloudLab seeds a preset pack as the drill runner does: the pack's
+// base environment, then each of its resources (changed by change) through
+// the cloud's resource kinds.
+func newCloudLab(t *testing.T, preset string, change func(res []simcloud.Resource)) *lab {
 	t.Helper()
 	clk := clock.NewVirtual(time.Date(2026, 1, 15, 9, 0, 0, 0, time.UTC), 7)
 	w := world.New(clk, 7)
-	seeded, err := demo.SeedAWS(w, demo.Options{ScaleInAfter: -1})
+	pack, ok := simcloud.GetPack(preset)
+	require.True(t, ok, preset)
+	res := append([]simcloud.Resource(nil), pack.Resources...)
+	if change != nil {
+		change(res)
+	}
+	seeded, err := pack.Seed(w, res)
 	require.NoError(t, err)
-	srv := httptest.NewServer(awssim.New(w))
+	drv, ok := simcloud.Get(pack.Cloud)
+	require.True(t, ok)
+	w.Lock()
+	for i := range res {
+		k, ok := drv.Kind(res[i].Kind)
+		require.True(t, ok)
+		require.NoError(t, k.Apply(w, seeded, &res[i], clk.Now()))
+	}
+	w.Unlock()
+	srv := httptest.NewUnstartedServer(drv.Handler(w))
+	if drv.TLS {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
 	tl := timeline.New(clk)
-	return &lab{clk: clk, w: w, tl: tl, reg: attacker.Builtin(), env: &attacker.Env{Clock: clk, Timeline: tl, World: w,
-		Endpoint: srv.URL, Account: seeded.Account, Region: seeded.Region, SourceIP: "203.0.113.45",
-		CorrelationID: "fd-0123456789abcdef", Base: srv.Client().Transport}}
+	site := seeded.Site()
+	return &lab{clk: clk, w: w, tl: tl, reg: attacker.Builtin(), cloud: pack.Cloud, site: site,
+		env: &attacker.Env{Clock: clk, Timeline: tl, World: w, SourceIP: "203.0.113.45", CorrelationID: "fd-0123456789abcdef",
+			Targets: map[string]*attacker.Target{pack.Cloud: {Site: site, Endpoint: srv.URL, Base: srv.Client().Transport}}}}
 }
 
 // run plays fn as the only actor and returns when it is done.
@@ -93,17 +123,29 @@ func TestCryptominingChainThroughTheSDK(t *testing.T) {
 			`"Action":["ec2:RunInstances","ec2:CreateTags","iam:CreateAccessKey"],"Resource":"*"}]}`
 		l.w.Unlock()
 		require.NoError(t, l.do(ctx, t, attacker.LaunchGPUs, nil))
-		require.NoError(t, l.do(ctx, t, attacker.CreateAccessKey, nil))
+		require.NoError(t, l.do(ctx, t, attacker.CreateAccessKey, map[string]string{"user": "ci-deploy"}))
 	})
 
-	st := l.env.State
-	require.Equal(t, oldest, st.Foothold, "the attacker takes the instance scale-in would kill first")
-	require.NotNil(t, st.Stolen)
-	require.True(t, strings.HasPrefix(st.Stolen.AccessKeyID, "ASIA"))
-	require.Equal(t, "arn:aws:sts::111122223333:assumed-role/web-app-role/"+oldest, st.Stolen.Principal)
-	require.NotNil(t, st.Persistence)
-	require.Equal(t, "ci-deploy", st.PersistenceUser)
-	require.Len(t, st.Launched["us-west-2"], 3)
+	hold := l.env.State.In("aws")
+	require.Equal(t, oldest, hold.Foothold, "the attacker takes the instance scale-in would kill first")
+	stolen := hold.Credential("stolen-session")
+	require.NotNil(t, stolen)
+	require.True(t, strings.HasPrefix(stolen.KeyID, "ASIA"))
+	require.Equal(t, "arn:aws:sts::111122223333:assumed-role/web-app-role/"+oldest, stolen.Principal)
+	planted := hold.Credential("persistence-key")
+	require.NotNil(t, planted)
+	require.Equal(t, "ci-deploy", planted.Principal)
+	var launched []string
+	kinds := map[attacker.PathKind]int{}
+	for _, p := range l.env.State.Paths("aws") {
+		kinds[p.Kind]++
+		if p.Kind == attacker.LaunchedCompute {
+			launched = append(launched, p.Resource)
+		}
+	}
+	require.Len(t, launched, 3)
+	require.Equal(t, map[attacker.PathKind]int{attacker.NetworkFlow: 2, attacker.StolenCredential: 1,
+		attacker.LaunchedCompute: 3, attacker.PlantedCredential: 1}, kinds, "each technique declared what it gained")
 
 	require.Equal(t, []string{
 		"http:exploit succeeded", "pool:connect succeeded", "imds:GetRoleCredentials succeeded",
@@ -114,13 +156,13 @@ func TestCryptominingChainThroughTheSDK(t *testing.T) {
 
 	l.w.Lock()
 	defer l.w.Unlock()
-	inst := l.w.Instances[st.Foothold]
+	inst := l.w.Instances[hold.Foothold]
 	now := l.clk.Now()
 	require.Equal(t, 99.0, inst.CPUAt(now))
 	require.True(t, strings.Contains(inst.Processes[len(inst.Processes)-1].Command, "xmrig"))
 	var pool *world.Flow
-	for _, f := range l.w.ActiveFlowsLocked(st.Foothold) {
-		if f.ID == st.PoolFlow {
+	for _, f := range l.w.ActiveFlowsLocked(hold.Foothold) {
+		if f.Direction == "egress" {
 			pool = f
 		}
 	}
@@ -129,7 +171,7 @@ func TestCryptominingChainThroughTheSDK(t *testing.T) {
 	require.Equal(t, "pool.minexmr.com", pool.Domain)
 	require.Equal(t, 4444, pool.RemotePort)
 
-	for _, id := range st.Launched["us-west-2"] {
+	for _, id := range launched {
 		gpu := l.w.Instances[id]
 		require.Equal(t, "p3.2xlarge", gpu.Type)
 		require.Equal(t, "us-west-2", gpu.Region)
@@ -140,7 +182,7 @@ func TestCryptominingChainThroughTheSDK(t *testing.T) {
 	// carries the correlation id in its user agent.
 	n := 0
 	for _, a := range l.w.Audit {
-		if a.AccessKeyID == st.Stolen.AccessKeyID || a.AccessKeyID == st.Persistence.AccessKeyID {
+		if a.AccessKeyID == stolen.KeyID || a.AccessKeyID == planted.KeyID {
 			n++
 			require.Equal(t, "203.0.113.45", a.SourceIP)
 			require.Contains(t, a.UserAgent, "firedrill-attacker/fd-0123456789abcdef")
@@ -152,16 +194,18 @@ func TestCryptominingChainThroughTheSDK(t *testing.T) {
 func TestProbeShowsWhatContainmentCut(t *testing.T) {
 	l := newLab(t)
 	keep := l.technique(t, attacker.KeepAccess)
+	round := attacker.Round{Technique: keep.ID, Params: keep.Resolve(nil)}
 	l.run(t, func(ctx context.Context) {
 		l.w.Lock()
 		l.w.Roles[demo.DemoRole].Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 			`"Action":["ec2:RunInstances","iam:CreateAccessKey"],"Resource":"*"}]}`
 		l.w.Unlock()
-		for _, id := range []string{attacker.ExploitWebApp, attacker.CryptoMiner, attacker.StealIMDSCreds, attacker.CreateAccessKey} {
+		for _, id := range []string{attacker.ExploitWebApp, attacker.CryptoMiner, attacker.StealIMDSCreds} {
 			require.NoError(t, l.do(ctx, t, id, nil))
 		}
+		require.NoError(t, l.do(ctx, t, attacker.CreateAccessKey, map[string]string{"user": "ci-deploy"}))
 		before := len(l.actions())
-		l.env.Probe(ctx, keep.Resolve(nil))
+		l.env.ProbePaths(ctx, "aws", round)
 		require.Equal(t, []string{"pool:keepalive succeeded", "sts:GetCallerIdentity succeeded",
 			"ec2:DescribeInstances succeeded", "ec2:RunInstances succeeded DryRunOperation",
 			"sts:GetCallerIdentity succeeded", "s3:ListBuckets succeeded"}, l.actions()[before:])
@@ -171,7 +215,8 @@ func TestProbeShowsWhatContainmentCut(t *testing.T) {
 		// disabling the planted key cut the API access.
 		require.NoError(t, l.clk.Sleep(ctx, time.Minute))
 		l.w.Lock()
-		inst := l.w.Instances[l.env.State.Foothold]
+		hold := l.env.State.In("aws")
+		inst := l.w.Instances[hold.Foothold]
 		sg, err := l.w.AddSecurityGroupLocked(inst.Account, inst.Region, inst.VPC, "quarantine", "no rules")
 		require.NoError(t, err)
 		_, _, err = l.w.RevokeRulesLocked(sg.ID, true, sg.Egress)
@@ -180,21 +225,28 @@ func TestProbeShowsWhatContainmentCut(t *testing.T) {
 		l.w.Roles[demo.DemoRole].Policies["AWSRevokeOlderSessions"] = fmt.Sprintf(`{"Version":"2012-10-17","Statement":[`+
 			`{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"%s"}}}]}`,
 			l.clk.Now().UTC().Format(time.RFC3339))
-		require.NoError(t, l.w.UpdateAccessKeyLocked("ci-deploy", l.env.State.Persistence.AccessKeyID, "Inactive"))
+		require.NoError(t, l.w.UpdateAccessKeyLocked("ci-deploy", hold.Credential("persistence-key").KeyID, "Inactive"))
 		l.w.Unlock()
 
 		before = len(l.actions())
-		l.env.Probe(ctx, keep.Resolve(nil))
+		l.env.ProbePaths(ctx, "aws", round)
 		// sts:GetCallerIdentity needs no permission: AWS answers it even
 		// for a session under an explicit deny.
 		require.Equal(t, []string{"pool:keepalive succeeded", "sts:GetCallerIdentity succeeded",
 			"ec2:DescribeInstances denied UnauthorizedOperation", "ec2:RunInstances denied UnauthorizedOperation",
 			"sts:GetCallerIdentity denied InvalidClientTokenId", "s3:ListBuckets denied InvalidAccessKeyId"}, l.actions()[before:])
-		flows, _ := l.env.ActiveFlows()
+		flows, _ := l.env.ActiveFlowsIn("aws")
 		require.Equal(t, 2, flows, "web shell and pool connection survive a direct group swap")
-		stolen, persist := l.env.CheckCredentials(ctx)
-		require.Equal(t, 0, persist)
-		require.Equal(t, 0, stolen, "the revoked session may no longer describe instances")
+		reports := l.env.FinalCheck(ctx, "aws")
+		require.Equal(t, 0, l.env.State.Count("aws", attacker.PlantedCredential))
+		require.Equal(t, 0, l.env.State.Count("aws", attacker.StolenCredential), "the revoked session may no longer describe instances")
+		require.Equal(t, 2, l.env.State.Count("aws", attacker.NetworkFlow))
+		status := map[string]string{}
+		for _, r := range reports {
+			status[r.ID] = r.Status + " " + r.ErrorCode
+		}
+		require.Equal(t, "cut UnauthorizedOperation", status["aws/stolen_credential/stolen-session"])
+		require.Equal(t, "open ", status["aws/network_flow/pool"])
 		require.Equal(t, []string{"ec2:DescribeInstances denied UnauthorizedOperation", "s3:ListBuckets denied InvalidAccessKeyId"},
 			l.actions()[len(l.actions())-2:])
 	})
@@ -235,6 +287,7 @@ func TestClassify(t *testing.T) {
 func TestTechniqueParamsAreChecked(t *testing.T) {
 	tech, ok := attacker.Builtin().Get(attacker.KeepAccess)
 	require.True(t, ok)
+	require.True(t, tech.KeepsAccess)
 	name, err := tech.CheckParams(map[string]string{"every": "soon"})
 	require.Equal(t, "every", name)
 	require.ErrorContains(t, err, `"soon" is not a non-negative duration`)

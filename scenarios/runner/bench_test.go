@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firedrill-ir/firedrill/scenarios"
 	"github.com/firedrill-ir/firedrill/scenarios/runner"
 	"github.com/firedrill-ir/firedrill/timeline"
 )
@@ -43,33 +44,16 @@ func (h *heapSampler) onEvent(timeline.Event) {
 // (5 virtual hours, attacker, detectors, background users and the
 // responder over loopback HTTP) and reports wall time per drill, how much
 // faster than real time it runs, and the peak live heap.
-func BenchmarkCryptominingDrill(b *testing.B) {
-	sc := cryptomining(b)
-	h := newHeapSampler()
-	var simulated time.Duration
-	b.ReportAllocs()
-	start := time.Now()
-	for b.Loop() {
-		runtime.GC()
-		h.read()
-		res, err := runner.Run(context.Background(), sc, runner.Options{Seed: 7, OnEvent: h.onEvent})
-		if err != nil {
-			b.Fatal(err)
-		}
-		h.read()
-		simulated += res.EndedAt.Sub(res.StartedAt)
-	}
-	wall := time.Since(start)
-	b.ReportMetric(wall.Seconds()/float64(b.N), "wall-s/drill")
-	b.ReportMetric(simulated.Seconds()/wall.Seconds(), "sim/wall")
-	b.ReportMetric(float64(h.peak)/(1<<20), "peak-heap-MiB")
-}
+func BenchmarkCryptominingDrill(b *testing.B) { benchmarkDrill(b, cryptomining(b)) }
 
 // BenchmarkMulticloudDrill plays multicloud-cryptomining (3 virtual hours,
 // three simulators over loopback, one responder per cloud) and reports wall
 // time per drill, the simulated-to-wall ratio and the peak live heap.
 func BenchmarkMulticloudDrill(b *testing.B) {
-	sc := scenario(b, "multicloud-cryptomining")
+	benchmarkDrill(b, scenario(b, "multicloud-cryptomining"))
+}
+
+func benchmarkDrill(b *testing.B, sc *scenarios.Scenario) {
 	h := newHeapSampler()
 	var simulated time.Duration
 	b.ReportAllocs()

@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"runtime"
 	"strings"
@@ -301,4 +302,79 @@ func TestAzureAndGCPWithoutResponder(t *testing.T) {
 		require.False(t, card.Containment.Verified, "nobody declared containment")
 		first(t, res, "first log", func(e timeline.Event) bool { return e.Kind == timeline.FirstLog && e.Name == "cloud-audit-logs" })
 	})
+}
+
+// TestBackgroundActivityOnEveryCloud: legitimate techniques act on Azure
+// and GCP too, with the principals' own credentials from their own
+// addresses (visible in the world's audit log next to the attack), and each
+// has a probe hook that says whether the activity still works.
+func TestBackgroundActivityOnEveryCloud(t *testing.T) {
+	doc := `id: background-everywhere
+title: Background activity in three clouds
+clouds: [aws, azure, gcp]
+techniques:
+  - {id: T1190, name: Exploit Public-Facing Application}
+environments:
+  - {preset: aws-web-asg}
+  - {preset: azure-web-vmss}
+  - {preset: gcp-web-mig}
+steps:
+  - {id: exploit, at: 1m, technique: azure.vm.exploit-web-app}
+background:
+  - {technique: aws.routine-api-calls, principal: bob, every: 10m, source_ip: 198.51.100.41, params: {calls: ["sts:GetCallerIdentity"]}}
+  - {technique: azure.routine-api-calls, principal: ci-deploy, every: 10m, source_ip: 198.51.100.10,
+     params: {calls: ["Microsoft.Compute/virtualMachines/read", "Microsoft.Authorization/roleAssignments/read"]}}
+  - {technique: gcp.routine-api-calls, principal: alice@firedrill.example, every: 10m, source_ip: 198.51.100.23,
+     params: {calls: ["compute.instances.get", "compute.instanceGroupManagers.get"]}}
+duration: 2h
+expect: {playbook: vm-cryptomining}
+`
+	sc, err := scenarios.Load("background.yaml", []byte(doc))
+	require.NoError(t, err)
+	res, err := runner.Run(context.Background(), sc, runner.Options{Seed: 5, NoResponder: true})
+	require.NoError(t, err)
+	calls := map[string]map[string]int{}
+	for _, a := range res.World.Audit {
+		if !strings.Contains(a.UserAgent, "firedrill-background") || !a.Time.After(runner.Start) {
+			continue
+		}
+		cloud := a.Cloud
+		if cloud == "" {
+			cloud = "aws"
+		}
+		if calls[cloud] == nil {
+			calls[cloud] = map[string]int{}
+		}
+		calls[cloud][a.Operation+" "+a.ErrorCode]++
+		require.NotEqual(t, runner.AttackerIP, a.SourceIP)
+	}
+	require.GreaterOrEqual(t, calls["azure"]["Microsoft.Compute/virtualMachines/read "], 10, "%v", calls)
+	require.GreaterOrEqual(t, calls["azure"]["Microsoft.Authorization/roleAssignments/read "], 10, "%v", calls)
+	require.GreaterOrEqual(t, calls["gcp"]["v1.compute.instances.get "], 10, "%v", calls)
+	require.GreaterOrEqual(t, calls["gcp"]["v1.compute.instanceGroupManagers.get "], 10, "%v", calls)
+	require.GreaterOrEqual(t, calls["aws"]["GetCallerIdentity "], 10, "%v", calls)
+	require.Len(t, calls, 3, "only successful calls: %v", calls)
+}
+
+// TestVerifiedReportsEveryPath: the final check lists every access path
+// the attacker holds in the cloud with its status, for the scoring to come,
+// while the verdict's inputs keep their meaning.
+func TestVerifiedReportsEveryPath(t *testing.T) {
+	res, card := runScenario(t, "gcp-vm-cryptomining", runner.Options{Seed: 7})
+	v := verifiedIn(t, res, "gcp")
+	var paths []struct {
+		ID, Kind, Cloud, Credential, Resource, Description, Status string
+		ErrorCode                                                  string `json:"error_code"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(v.Detail["paths"]), &paths))
+	kinds := map[string]string{}
+	for _, p := range paths {
+		require.Equal(t, "gcp", p.Cloud)
+		require.NotEmpty(t, p.Description)
+		kinds[p.Kind] += p.Status + " "
+	}
+	require.Equal(t, map[string]string{"network_flow": "cut cut ", "stolen_credential": "cut ", "backdoor_rule": "open "}, kinds,
+		"the responder cut the VM and the account; the planted firewall rule is eradication's job")
+	require.Equal(t, "0", v.Detail["valid_stolen_credentials"])
+	require.True(t, card.Containment.Verified, "a backdoor does not decide containment yet: %v", card.Containment.Reasons)
 }

@@ -1,11 +1,15 @@
 // Package runner plays a scenario end to end on a virtual clock: it seeds
-// the scenario's environment in each of its clouds (one world model holds
-// them all), boots each cloud's simulator on its own loopback listener
-// (Azure over TLS), starts the attacker, the environment's dynamics, the
+// the scenario's resources in each of its clouds (one world model holds them
+// all) and installs its detectors, boots each cloud's simulator on its own
+// loopback listener, starts the attacker, background activity, the
 // detectors' telemetry and one responder per cloud as clock actors, stops
 // when the scenario's time is up, and verifies containment cloud by cloud by
-// what still works for the attacker. Everything lands in one timeline, which
-// is all scoring reads.
+// what still works for the attacker: every access path it holds, tried once
+// more. Everything lands in one timeline, which is all scoring reads.
+//
+// The runner knows no cloud: each one's simulator, seeding, audit log and
+// on-host view come from its driver in cloudsim/simcloud, detectors from the
+// registry in cloudsim/detect, techniques from scenarios/attacker.
 //
 // The same scenario and seed give identical events whatever GOMAXPROCS or
 // machine load: every actor runs under the virtual clock's cooperative
@@ -18,12 +22,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/firedrill-ir/firedrill/clock"
-	"github.com/firedrill-ir/firedrill/cloudsim/demo"
+	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/responder"
 	"github.com/firedrill-ir/firedrill/scenarios"
@@ -90,14 +93,12 @@ type drill struct {
 	pb    *responder.Playbook
 	telem *telemetry
 	err   error
-	// clouds are the seeded clouds in the scenario's order; aws is the AWS
-	// one (nil without AWS), whose fields below the background users and
-	// the AWS attacker use.
+	// clouds are the seeded clouds in the scenario's order.
 	clouds []*cloudDrill
-	aws    *cloudDrill
-	env    *demo.AWSEnv
-	url    string
-	base   http.RoundTripper
+	// evaluators are the detector models the telemetry tick drives.
+	evaluators []detect.Evaluator
+	// background are the scenario's background activities, ready to act.
+	background []*backgroundActor
 }
 
 // Run plays sc once and returns its timeline.
@@ -133,25 +134,25 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Result, er
 	}
 	d.corr = fmt.Sprintf("fd-%016x", d.clk.Rand("correlation").Uint64())
 	for _, e := range sc.Environments {
-		c := &cloudDrill{name: e.Cloud, spec: e}
-		if err := d.seedCloud(c); err != nil {
+		c := &cloudDrill{name: e.Cloud}
+		if err := d.seedCloud(c, e); err != nil {
 			return nil, fmt.Errorf("runner: seeding %s for %s: %w", e.Preset, sc.ID, err)
 		}
 		d.clouds = append(d.clouds, c)
 	}
-	d.applyDetectors()
+	d.installDetectors()
 	// Each simulator is reached over real loopback HTTP, as a cloud would
 	// be; its handlers run on server goroutines and never wait on the
 	// clock, while the calling actor holds the scheduler's baton.
 	defer d.close()
+	d.atk = &attacker.Env{Clock: d.clk, Timeline: d.tl, World: d.w, SourceIP: AttackerIP, CorrelationID: d.corr, End: d.end,
+		Targets: map[string]*attacker.Target{}}
 	for _, c := range d.clouds {
-		if err := d.serve(c); err != nil {
-			return nil, fmt.Errorf("runner: starting the %s simulator for %s: %w", c.name, sc.ID, err)
-		}
+		d.serve(c)
+		d.atk.Targets[c.name] = c.attackerTarget()
 	}
-	d.atk = &attacker.Env{Clock: d.clk, Timeline: d.tl, World: d.w, SourceIP: AttackerIP, CorrelationID: d.corr, End: d.end}
-	for _, c := range d.clouds {
-		c.attackerTarget(d.atk)
+	if err := d.prepareBackground(); err != nil {
+		return nil, fmt.Errorf("runner: background activity of %s: %w", sc.ID, err)
 	}
 	d.telem = newTelemetry(d)
 	if d.pb != nil {
@@ -216,25 +217,6 @@ func lastOfKind(events []timeline.Event, kind string) (timeline.Event, bool) {
 	return timeline.Event{}, false
 }
 
-// applyDetectors configures the CPU alarms of every seeded cloud (CloudWatch
-// alarms and Azure metric alerts live side by side in the world) and checks
-// that background users exist.
-func (d *drill) applyDetectors() {
-	w := d.w
-	w.Lock()
-	defer w.Unlock()
-	det := d.sc.Detectors
-	if det.CPUAlarm.Enabled {
-		for _, a := range w.Alarms {
-			a.Threshold, a.Period, a.EvaluationPeriods = det.CPUAlarm.Threshold, det.CPUAlarm.Period, det.CPUAlarm.EvaluationPeriods
-			a.Description = fmt.Sprintf("CPU above %.0f%% for %s (cryptomining trigger)", a.Threshold,
-				time.Duration(a.EvaluationPeriods)*a.Period)
-		}
-	} else {
-		w.Alarms = nil
-	}
-}
-
 // direct is the director actor: it opens the scenario, starts every other
 // actor, waits for the end, runs the final containment check in each cloud
 // and closes the scenario.
@@ -261,10 +243,7 @@ func (d *drill) direct(ctx context.Context) {
 		if c.resp == nil {
 			continue
 		}
-		name := "responder"
-		if c.name != "aws" {
-			name = "responder:" + c.name
-		}
+		name := "responder:" + c.name
 		rctx, cancel := d.clk.WithTimeout(ctx, sc.Duration)
 		d.clk.GoDaemon(rctx, name, func(ctx context.Context) {
 			defer cancel()
@@ -301,49 +280,48 @@ func (d *drill) sleepUntil(ctx context.Context, t time.Time) error {
 }
 
 // verify checks containment in one cloud by what still works for the
-// attacker there: its connections still up, and its stolen credentials
-// tried with a real SDK call that needs a permission.
+// attacker there: its connections still up, and every access path it holds
+// tried once more (stolen credentials with a real SDK call that needs a
+// permission). The verdict's inputs keep their meaning: surviving flows,
+// valid stolen credentials (both decide it), valid planted credentials and
+// running launched compute (reported); every path's answer is in "paths"
+// for the scoring to come (backdoor rules do not decide the verdict yet).
 func (d *drill) verify(ctx context.Context, c *cloudDrill) {
 	flows, ids := d.atk.ActiveFlowsIn(c.name)
-	var stolen, persist, running int
-	switch c.name {
-	case "aws":
-		stolen, persist = d.atk.CheckCredentials(ctx)
-		d.w.Lock()
-		for _, region := range world.SortedKeys(d.atk.State.Launched) {
-			for _, id := range d.atk.State.Launched[region] {
-				if i := d.w.Instances[id]; i != nil && (i.State == world.StateRunning || i.State == world.StatePending) {
-					running++
-				}
-			}
-		}
-		d.w.Unlock()
-	case "azure":
-		stolen = d.atk.CheckAzureToken(ctx)
-	case "gcp":
-		stolen = d.atk.CheckGCPToken(ctx, "prod-allow-web")
-	}
+	reports := d.atk.FinalCheck(ctx, c.name)
+	st := &d.atk.State
+	stolen, planted := st.Count(c.name, attacker.StolenCredential), st.Count(c.name, attacker.PlantedCredential)
+	running := st.Count(c.name, attacker.LaunchedCompute)
 	outcome := timeline.Succeeded
 	if flows > 0 || stolen > 0 {
 		outcome = timeline.Failed
 	}
+	open := 0
+	for _, r := range reports {
+		if r.Status == attacker.PathOpen {
+			open++
+		}
+	}
 	detail := map[string]string{"surviving_flows": fmt.Sprint(flows), "valid_stolen_credentials": fmt.Sprint(stolen),
-		"valid_persistence_keys": fmt.Sprint(persist), "attacker_instances_running": fmt.Sprint(running)}
+		"valid_persistence_keys": fmt.Sprint(planted), "attacker_instances_running": fmt.Sprint(running)}
 	if len(ids) > 0 {
 		b, _ := json.Marshal(ids)
 		detail["flow_ids"] = string(b)
 	}
-	msg := fmt.Sprintf("%d attacker flows up, %d stolen credentials valid, %d persistence keys valid", flows, stolen, persist)
-	if c.name != "aws" {
-		fh := d.atk.State.Azure
-		if c.name == "gcp" {
-			fh = d.atk.State.GCP
+	var backdoors []string
+	for _, p := range st.Paths(c.name) {
+		if p.Kind == attacker.BackdoorRule {
+			backdoors = append(backdoors, p.Resource)
 		}
-		if fh.Backdoor != "" {
-			detail["backdoor_rule"] = fh.Backdoor
-		}
-		msg = fmt.Sprintf("%d attacker flows up, %d stolen tokens valid", flows, stolen)
 	}
+	if len(backdoors) > 0 {
+		detail["backdoor_rule"] = strings.Join(backdoors, ",")
+	}
+	if b, err := json.Marshal(reports); err == nil {
+		detail["paths"] = string(b)
+	}
+	msg := fmt.Sprintf("%d attacker flows up, %d stolen credentials valid, %d planted credentials valid; %d of %d access paths open",
+		flows, stolen, planted, open, len(reports))
 	d.tl.Add(timeline.Event{Actor: timeline.ActorRunner, Kind: timeline.Verified, Name: "containment-check", Cloud: c.name,
 		Outcome: outcome, Message: msg, Detail: detail})
 }

@@ -258,9 +258,8 @@ steps:
   - {id: exploit, at: 1m, technique: aws.ec2.exploit-web-app}
   - {id: miner, after: exploit, technique: aws.ec2.start-cryptominer}
   - {id: steal, when: first_alert, delay: 30s, technique: aws.ec2.steal-imds-credentials}
-dynamics:
-  background:
-    - {user: alice, every: 10m, source_ip: 198.51.100.23, calls: ["ec2:DescribeInstances", "s3:GetObject"]}
+background:
+  - {technique: aws.routine-api-calls, principal: alice, every: 10m, source_ip: 198.51.100.23, params: {calls: ["ec2:DescribeInstances", "s3:GetObject"]}}
 detectors:
   guardduty: {enabled: true}
 duration: 1h

@@ -5,7 +5,8 @@ import "github.com/firedrill-ir/firedrill/scoring"
 // ScoreInput is the part of a drill's result that scoring reads. The
 // scenario's enabled detectors, in every cloud it seeds, are passed as
 // controls so that one that stayed silent is scored (logged or missed)
-// instead of disappearing.
+// instead of disappearing, with the clouds each watches, as the detector
+// registry knows them.
 func (r *Result) ScoreInput() scoring.ScoreInput {
 	in := scoring.ScoreInput{Seed: r.Seed, Playbooks: r.Playbooks, StartedAt: r.StartedAt, EndedAt: r.EndedAt,
 		Events: r.Events, Clouds: r.Clouds}
@@ -19,15 +20,12 @@ func (r *Result) ScoreInput() scoring.ScoreInput {
 	}
 	s := sc.Expect.SLO
 	in.SLO = scoring.SLO{Profile: s.Profile, MTTD: s.MTTD, MTTA: s.MTTA, MTTC: s.MTTC}
-	d := sc.Detectors
-	for _, c := range []struct {
-		on   bool
-		name string
-	}{{d.GuardDuty.Enabled, controlGuardDuty}, {d.Defender.Enabled, controlDefender}, {d.SCC.Enabled, controlSCC},
-		{d.CPUAlarm.Enabled, "cpu-alarm"}, {d.CostAnomaly.Enabled, "cost-anomaly"}} {
-		if c.on {
-			in.Controls = append(in.Controls, c.name)
+	for _, spec := range sc.Detectors.On() {
+		in.Controls = append(in.Controls, spec.Control)
+		if in.ControlClouds == nil {
+			in.ControlClouds = map[string][]string{}
 		}
+		in.ControlClouds[spec.Control] = spec.Clouds
 	}
 	return in
 }

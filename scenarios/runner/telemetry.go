@@ -8,19 +8,10 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
+	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
-	"github.com/firedrill-ir/firedrill/scenarios/attacker"
 	"github.com/firedrill-ir/firedrill/timeline"
 )
-
-// auditCloud is the cloud of an audit record ("" is AWS: CloudTrail records
-// predate the cloud field).
-func auditCloud(a *world.AuditEvent) string {
-	if a.Cloud == "" {
-		return "aws"
-	}
-	return a.Cloud
-}
 
 // tickEvery is the telemetry controller's cadence. CloudWatch metrics are
 // per-minute and every modelled delay is minutes long, so a one-minute tick
@@ -33,8 +24,6 @@ const tickEvery = time.Minute
 // it is delivered, and attacker connections when they end.
 type telemetry struct {
 	d         *drill
-	cpu       *detect.CPUAlarm
-	cost      *detect.CostAnomaly
 	findings  map[string]bool // reported finding ids
 	lost      map[string]bool // reported instance and volume ids
 	volOwner  map[string]volumeOwner
@@ -51,14 +40,6 @@ type volumeOwner struct {
 func newTelemetry(d *drill) *telemetry {
 	t := &telemetry{d: d, findings: map[string]bool{}, lost: map[string]bool{}, volOwner: map[string]volumeOwner{},
 		flowsDone: map[string]bool{}, firstLog: map[string]bool{}}
-	det := d.sc.Detectors
-	if det.CPUAlarm.Enabled {
-		t.cpu = detect.NewCPUAlarm(detect.CPUAlarmConfig{})
-	}
-	if c := det.CostAnomaly; c.Enabled {
-		t.cost = detect.NewCostAnomaly(detect.CostAnomalyConfig{Baseline: Start, MinSpendUSD: c.MinSpendUSD,
-			Delay: detect.Latency{Min: c.After, Mode: c.After + c.After/3, Max: 2 * c.After}})
-	}
 	return t
 }
 
@@ -87,7 +68,7 @@ func (t *telemetry) tick(now time.Time) {
 	evs = append(evs, t.lostLocked(now)...)
 	evs = append(evs, t.flowsLocked()...)
 	for _, c := range d.clouds {
-		if e, ok := t.firstLogLocked(c.name, now); ok {
+		if e, ok := t.firstLogLocked(c, now); ok {
 			evs = append(evs, e)
 		}
 	}
@@ -96,25 +77,6 @@ func (t *telemetry) tick(now time.Time) {
 	for _, e := range evs {
 		d.tl.Add(e)
 	}
-}
-
-// Detector controls as the timeline names them.
-const (
-	controlGuardDuty = "guardduty"
-	controlDefender  = "defender"
-	controlSCC       = "scc"
-)
-
-// findingSource tells which managed detector raised a world finding (all
-// three clouds' findings share the world's finding store).
-func findingSource(f *world.Finding) (control, cloud string) {
-	switch {
-	case strings.HasPrefix(f.Detector, "defender/"):
-		return controlDefender, "azure"
-	case strings.HasPrefix(f.Detector, "scc/"):
-		return controlSCC, "gcp"
-	}
-	return controlGuardDuty, "aws"
 }
 
 // alertsLocked reports managed findings (GuardDuty, Defender for Cloud,
@@ -128,7 +90,7 @@ func (t *telemetry) alertsLocked(now time.Time) []timeline.Event {
 			continue
 		}
 		t.findings[f.ID] = true
-		control, cloud := findingSource(f)
+		control, cloud := detect.FindingControl(w, f)
 		out = append(out, timeline.Event{At: f.CreatedAt, Actor: timeline.ActorDetector, Kind: timeline.Alert,
 			Name: control, Cloud: cloud, Resource: f.ResourceID, Message: f.Title,
 			Detail: map[string]string{"type": f.Type, "resource": f.ResourceID, "finding_id": f.ID,
@@ -136,23 +98,16 @@ func (t *telemetry) alertsLocked(now time.Time) []timeline.Event {
 				"latency_seconds": fmt.Sprintf("%.0f", f.CreatedAt.Sub(f.FirstSeen).Seconds())}})
 	}
 	var alerts []detect.Alert
-	if t.cpu != nil {
-		alerts = append(alerts, t.cpu.EvaluateLocked(w, now)...)
-	}
-	if t.cost != nil {
-		alerts = append(alerts, t.cost.EvaluateLocked(w, now)...)
+	for _, ev := range t.d.evaluators {
+		alerts = append(alerts, ev.EvaluateLocked(w, now)...)
 	}
 	for _, a := range alerts {
 		detail := map[string]string{"type": a.Type, "resource": a.Resource}
 		for k, v := range a.Detail {
 			detail[k] = v
 		}
-		cloud := a.Cloud
-		if cloud == "" {
-			cloud = "aws" // the cost anomaly model is AWS Cost Anomaly Detection
-		}
 		out = append(out, timeline.Event{At: a.At, Actor: timeline.ActorDetector, Kind: timeline.Alert, Name: a.Control,
-			Cloud: cloud, Resource: a.Resource, Message: fmt.Sprintf("%s: %s on %s", a.Control, a.Type, a.Resource), Detail: detail})
+			Cloud: a.Cloud, Resource: a.Resource, Message: fmt.Sprintf("%s: %s on %s", a.Control, a.Type, a.Resource), Detail: detail})
 	}
 	return out
 }
@@ -175,9 +130,9 @@ func (t *telemetry) lostLocked(now time.Time) []timeline.Event {
 			continue
 		}
 		t.lost[id] = true
-		cause := terminationCause(w, id)
+		cause := t.terminationCause(id)
 		out = append(out, timeline.Event{At: inst.TerminatedAt, Actor: timeline.ActorCloud, Kind: timeline.ResourceLost,
-			Name: "instance", Cloud: attacker.CloudOf(id), Resource: id, Message: fmt.Sprintf("instance %s terminated (%s)", id, cause),
+			Name: "instance", Cloud: simcloud.CloudOfLocked(w, id), Resource: id, Message: fmt.Sprintf("instance %s terminated (%s)", id, cause),
 			Detail: map[string]string{"kind": "instance", "cause": cause}})
 	}
 	for _, id := range world.SortedKeys(w.Volumes) {
@@ -192,41 +147,52 @@ func (t *telemetry) lostLocked(now time.Time) []timeline.Event {
 			at = inst.TerminatedAt
 		}
 		out = append(out, timeline.Event{At: at, Actor: timeline.ActorCloud, Kind: timeline.ResourceLost, Name: "volume",
-			Cloud: attacker.CloudOf(id), Resource: id, Message: fmt.Sprintf("volume %s (%s of %s) deleted on termination", id, owner.device, owner.instance),
+			Cloud: simcloud.CloudOfLocked(w, id), Resource: id, Message: fmt.Sprintf("volume %s (%s of %s) deleted on termination", id, owner.device, owner.instance),
 			Detail: map[string]string{"kind": "volume", "instance": owner.instance, "device": owner.device}})
 	}
 	return out
 }
 
 // terminationCause says who terminated (or deleted) an instance, from the
-// audit log: EC2 TerminateInstances by Auto Scaling, an Azure autoscale
-// setting's scale-set delete, or a GCP managed instance group's system
-// delete are "scale-in".
-func terminationCause(w *world.World, id string) string {
+// audit log: the last successful record of its cloud's VM removal naming
+// it, "scale-in" when the platform made it (an Auto Scaling group, an
+// autoscale setting, a managed instance group).
+func (t *telemetry) terminationCause(id string) string {
+	w := t.d.w
 	for i := len(w.Audit) - 1; i >= 0; i-- {
 		a := w.Audit[i]
 		if a.ErrorCode != "" {
 			continue
 		}
-		switch a.Operation {
-		case "TerminateInstances", "Microsoft.Compute/virtualMachineScaleSets/delete/action", "v1.compute.instances.delete",
-			"Microsoft.Compute/virtualMachines/delete":
-		default:
+		c := t.d.cloudOfAudit(a)
+		if c == nil {
+			continue
+		}
+		deletes, scaleIn := c.driver.Termination(a)
+		if !deletes {
 			continue
 		}
 		for _, r := range a.Resources {
 			if !strings.EqualFold(r.Name, id) {
 				continue
 			}
-			switch {
-			case a.PrincipalID == "autoscaling.amazonaws.com", a.PrincipalID == "Microsoft.Insights/autoscaleSettings",
-				strings.HasSuffix(a.PrincipalID, "@cloudservices.gserviceaccount.com"):
+			if scaleIn {
 				return "scale-in"
 			}
 			return "terminated by " + a.PrincipalARN
 		}
 	}
 	return "terminated"
+}
+
+// cloudOfAudit is the seeded cloud an audit record belongs to.
+func (d *drill) cloudOfAudit(a *world.AuditEvent) *cloudDrill {
+	for _, c := range d.clouds {
+		if c.driver.OwnsAudit(a) {
+			return c
+		}
+	}
+	return nil
 }
 
 // flowsLocked reports attacker connections that ended, with the reason:
@@ -239,30 +205,23 @@ func (t *telemetry) flowsLocked() []timeline.Event {
 		}
 		t.flowsDone[f.ID] = true
 		out = append(out, timeline.Event{At: f.Ended, Actor: timeline.ActorCloud, Kind: timeline.FlowEnded, Name: f.ID,
-			Cloud: attacker.CloudOf(f.Instance), Resource: f.Instance, Message: "attacker connection ended: " + f.EndReason,
+			Cloud: simcloud.CloudOfLocked(t.d.w, f.Instance), Resource: f.Instance, Message: "attacker connection ended: " + f.EndReason,
 			Detail: map[string]string{"direction": f.Direction, "remote": fmt.Sprintf("%s:%d", f.RemoteIP, f.RemotePort),
 				"domain": f.Domain, "reason": f.EndReason, "tracked": fmt.Sprint(f.Tracked)}})
 	}
 	return out
 }
 
-// auditLogs names each cloud's audit log.
-var auditLogs = map[string]struct{ name, title string }{
-	"aws":   {"cloudtrail", "CloudTrail"},
-	"azure": {"activity-log", "the Activity Log"},
-	"gcp":   {"cloud-audit-logs", "Cloud Audit Logs"},
-}
-
 // firstLogLocked reports, once per cloud, when the first audit record of an
 // attacker call in that cloud became visible to log queries: the telemetry
 // floor under any detection time.
-func (t *telemetry) firstLogLocked(cloud string, now time.Time) (timeline.Event, bool) {
-	if t.firstLog[cloud] {
+func (t *telemetry) firstLogLocked(c *cloudDrill, now time.Time) (timeline.Event, bool) {
+	if t.firstLog[c.name] {
 		return timeline.Event{}, false
 	}
 	var first *world.AuditEvent
 	for _, a := range t.d.w.Audit {
-		if a.DeliverAt.After(now) || !strings.Contains(a.UserAgent, "firedrill-attacker/"+t.d.corr) || auditCloud(a) != cloud {
+		if a.DeliverAt.After(now) || !strings.Contains(a.UserAgent, "firedrill-attacker/"+t.d.corr) || !c.driver.OwnsAudit(a) {
 			continue
 		}
 		if first == nil || a.DeliverAt.Before(first.DeliverAt) {
@@ -272,10 +231,10 @@ func (t *telemetry) firstLogLocked(cloud string, now time.Time) (timeline.Event,
 	if first == nil {
 		return timeline.Event{}, false
 	}
-	t.firstLog[cloud] = true
-	log := auditLogs[cloud]
-	return timeline.Event{At: first.DeliverAt, Actor: timeline.ActorCloud, Kind: timeline.FirstLog, Name: log.name,
-		Cloud: cloud, Resource: first.ID, Message: fmt.Sprintf("first attacker call in %s: %s by %s", log.title, first.Operation, first.PrincipalARN),
+	t.firstLog[c.name] = true
+	log := c.driver.AuditLog
+	return timeline.Event{At: first.DeliverAt, Actor: timeline.ActorCloud, Kind: timeline.FirstLog, Name: log.Name,
+		Cloud: c.name, Resource: first.ID, Message: fmt.Sprintf("first attacker call in %s: %s by %s", log.Title, first.Operation, first.PrincipalARN),
 		Detail: map[string]string{"operation": first.Operation, "event_time": first.Time.UTC().Format(time.RFC3339Nano),
 			"delivery_seconds": fmt.Sprintf("%.0f", first.DeliverAt.Sub(first.Time).Seconds()), "source_ip": first.SourceIP}}, true
 }

@@ -1,0 +1,183 @@
+package awssim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
+)
+
+// CloudAWS is the cloud's name in scenarios and events.
+const CloudAWS = "aws"
+
+// The AWS driver: how a drill serves, seeds and observes the simulated AWS.
+func init() {
+	simcloud.Register(&simcloud.Driver{
+		Cloud:    CloudAWS,
+		Handler:  func(w *world.World) http.Handler { return New(w) },
+		AuditLog: simcloud.AuditLog{Name: "cloudtrail", Title: "CloudTrail"},
+		// CloudTrail records predate the audit log's cloud field.
+		OwnsAudit: func(a *world.AuditEvent) bool { return a.Cloud == "" || a.Cloud == CloudAWS },
+		Termination: func(a *world.AuditEvent) (bool, bool) {
+			return a.Operation == "TerminateInstances", a.PrincipalID == "autoscaling.amazonaws.com"
+		},
+		Host: awsHost{},
+		Kinds: []simcloud.Kind{
+			simcloud.VMGroupKind("an EC2 Auto Scaling group", func(w *world.World, _ simcloud.Site, group string, at time.Time, desired int) error {
+				return w.ScheduleScaleInLocked(group, at, desired)
+			}),
+			{Name: simcloud.KindRole, Doc: "an IAM role; policies are inline Allow policies added to it",
+				Fields: []string{"policies"}, Check: checkPolicies, Apply: applyRolePolicies},
+			simcloud.BucketKind(),
+		},
+		PrincipalCredentialLocked: userKey,
+	})
+}
+
+func checkPolicies(r *simcloud.Resource) (string, error) {
+	for i, p := range r.Policies {
+		path := fmt.Sprintf("policies[%d]", i)
+		if p.Name == "" {
+			return path + ".name", fmt.Errorf("is required")
+		}
+		if len(p.Actions) == 0 {
+			return path + ".actions", fmt.Errorf("list at least one IAM action")
+		}
+		for j, a := range p.Actions {
+			if svc, op, ok := strings.Cut(a, ":"); !ok || svc == "" || op == "" {
+				return fmt.Sprintf("%s.actions[%d]", path, j), fmt.Errorf("%q is not an IAM action such as ec2:RunInstances", a)
+			}
+		}
+	}
+	return "", nil
+}
+
+// applyRolePolicies adds the resource's inline Allow policies to the role:
+// the over-privilege that turns a stolen role session into real damage.
+func applyRolePolicies(w *world.World, _ simcloud.Env, r *simcloud.Resource, _ time.Time) error {
+	role := w.Roles[r.Name]
+	if role == nil {
+		return fmt.Errorf("IAM role %s does not exist in the preset", r.Name)
+	}
+	for _, p := range r.Policies {
+		doc, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []map[string]any{{
+			"Effect": "Allow", "Action": p.Actions, "Resource": p.Resource}}})
+		if err != nil {
+			return fmt.Errorf("role policy %s: %w", p.Name, err)
+		}
+		role.Policies[p.Name] = string(doc)
+	}
+	return nil
+}
+
+// userKey hands out an IAM user's first active access key.
+func userKey(w *world.World, _ simcloud.Site, user string) (*simcloud.Credential, bool, error) {
+	u := w.Users[user]
+	if u == nil {
+		return nil, false, fmt.Errorf("IAM user %q does not exist", user)
+	}
+	for _, k := range w.UserKeysLocked(user) {
+		if k.Status == "Active" {
+			return &simcloud.Credential{Cloud: CloudAWS, Label: "user-key", Principal: u.ARN, KeyID: k.ID, Secret: k.Secret}, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// awsHost is the view from an EC2 instance.
+type awsHost struct{}
+
+// GroupMembersLocked lists an Auto Scaling group's in-service instances in
+// scale-in order, which for the default termination policy is oldest first.
+func (awsHost) GroupMembersLocked(w *world.World, _ simcloud.Site, group string) ([]string, error) {
+	g := w.ASGs[group]
+	if g == nil {
+		return nil, fmt.Errorf("scaling group %q does not exist", group)
+	}
+	var out []string
+	for _, c := range w.ScaleInCandidatesLocked(g) {
+		out = append(out, c.InstanceID)
+	}
+	return out, nil
+}
+
+func (awsHost) OpenFlowLocked(w *world.World, vm string, spec world.FlowSpec) (*world.Flow, error) {
+	return w.OpenFlowLocked(vm, spec)
+}
+
+func (awsHost) FactsLocked(w *world.World, vm, _ string, _ int) map[string]string {
+	inst := w.Instances[vm]
+	if inst == nil {
+		return nil
+	}
+	facts := map[string]string{"vpc": inst.VPC}
+	if len(inst.ENIs) > 0 {
+		if eni := w.ENIs[inst.ENIs[0]]; eni != nil {
+			facts["security_groups"] = strings.Join(eni.Groups, ",")
+		}
+	}
+	return facts
+}
+
+// CredentialLocked reads the instance role's session from IMDS.
+func (awsHost) CredentialLocked(w *world.World, vm string) (*simcloud.Credential, map[string]string, error) {
+	s, err := w.InstanceCredentialsLocked(vm)
+	if err != nil {
+		return nil, nil, err
+	}
+	arn := ""
+	if r := w.Roles[s.Role]; r != nil {
+		arn = fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", r.Account, r.Name, s.SessionName)
+	}
+	return &simcloud.Credential{Cloud: CloudAWS, Principal: arn, KeyID: s.AccessKeyID, Secret: s.Secret,
+			SessionToken: s.Token, Expires: s.Expires},
+		map[string]string{"access_key_id": s.AccessKeyID, "role": s.Role}, nil
+}
+
+// AdmitsLocked says whether a security group (rule is its id) still lets
+// fromIP reach port on a running instance that uses it.
+func (awsHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bool, string, string) {
+	sg := w.SecurityGroups[rule]
+	if sg == nil {
+		return false, "", "InvalidGroup.NotFound"
+	}
+	ip, err := netip.ParseAddr(fromIP)
+	if err != nil {
+		return false, "", "InvalidParameterValue"
+	}
+	admits := false
+	for _, r := range sg.Ingress {
+		if (r.Protocol == "-1" || r.Protocol == "tcp") && (r.Protocol == "-1" || (port >= r.FromPort && port <= r.ToPort)) {
+			for _, c := range r.CIDRs {
+				if p, err := netip.ParsePrefix(c); err == nil && p.Contains(ip) {
+					admits = true
+				}
+			}
+		}
+	}
+	if !admits {
+		return false, "", "Blocked"
+	}
+	for _, id := range world.SortedKeys(w.ENIs) {
+		eni := w.ENIs[id]
+		inst := w.Instances[eni.Instance]
+		if inst != nil && inst.State == world.StateRunning && eni.PublicIP != "" && contains(eni.Groups, rule) {
+			return true, inst.ID, ""
+		}
+	}
+	return false, "", "Blocked"
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

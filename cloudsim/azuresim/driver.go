@@ -1,0 +1,150 @@
+package azuresim
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
+)
+
+// CloudAzure is the cloud's name in scenarios and events.
+const CloudAzure = "azure"
+
+// ARMAudience is the audience of Azure Resource Manager tokens.
+const ARMAudience = "https://management.azure.com/"
+
+// The Azure driver: how a drill serves, seeds and observes the simulated
+// Azure. Sites carry the tenant and the resource group as properties.
+func init() {
+	simcloud.Register(&simcloud.Driver{
+		Cloud:   CloudAzure,
+		Handler: func(w *world.World) http.Handler { return New(w) },
+		// azcore's bearer-token policy refuses plain HTTP.
+		TLS:       true,
+		AuditLog:  simcloud.AuditLog{Name: "activity-log", Title: "the Activity Log"},
+		OwnsAudit: func(a *world.AuditEvent) bool { return a.Cloud == CloudAzure },
+		Termination: func(a *world.AuditEvent) (bool, bool) {
+			deletes := a.Operation == "Microsoft.Compute/virtualMachineScaleSets/delete/action" ||
+				a.Operation == "Microsoft.Compute/virtualMachines/delete"
+			return deletes, a.PrincipalID == "Microsoft.Insights/autoscaleSettings"
+		},
+		Host: azureHost{},
+		Kinds: []simcloud.Kind{
+			simcloud.VMGroupKind("a virtual machine scale set", func(w *world.World, site simcloud.Site, group string, at time.Time, desired int) error {
+				return w.ScheduleAzureScaleInLocked(scaleSetID(site, group), at, desired)
+			}),
+		},
+		PrincipalCredentialLocked: appToken,
+	})
+}
+
+func scaleSetID(site simcloud.Site, name string) string {
+	return world.AzureResourceID(site.Account, site.Prop("resource_group"), "Microsoft.Compute", "virtualMachineScaleSets", name)
+}
+
+// appToken mints an ARM token for an application, by display name, object
+// id or client id: what its client-credentials sign-in would return.
+func appToken(w *world.World, _ simcloud.Site, name string) (*simcloud.Credential, bool, error) {
+	az := w.AzureLocked()
+	for _, id := range world.SortedKeys(az.Principals) {
+		p := az.Principals[id]
+		if p.Deleted || p.VM != "" || (p.DisplayName != name && p.ObjectID != name && p.AppID != name) {
+			continue
+		}
+		raw, t, err := w.IssueAzureTokenLocked(p.ObjectID, ARMAudience, "client_credentials", world.AzureAppTokenTTL)
+		if err != nil {
+			return nil, false, fmt.Errorf("signing in as %s: %w", name, err)
+		}
+		return &simcloud.Credential{Cloud: CloudAzure, Label: "app-token", Principal: p.ObjectID, Token: raw, Expires: t.Expires}, true, nil
+	}
+	return nil, false, fmt.Errorf("no application %q in the tenant", name)
+}
+
+// azureHost is the view from an Azure VM.
+type azureHost struct{}
+
+// GroupMembersLocked lists a scale set's VMs oldest first: the reverse of
+// the default scale-in policy's order (highest instance id first).
+func (azureHost) GroupMembersLocked(w *world.World, site simcloud.Site, group string) ([]string, error) {
+	ss := w.AzureScaleSetLocked(scaleSetID(site, group))
+	if ss == nil {
+		return nil, fmt.Errorf("scale set %q does not exist", group)
+	}
+	cands := w.AzureScaleInCandidatesLocked(ss)
+	out := make([]string, 0, len(cands))
+	for i := len(cands) - 1; i >= 0; i-- {
+		out = append(out, cands[i].ID)
+	}
+	return out, nil
+}
+
+func (azureHost) OpenFlowLocked(w *world.World, vm string, spec world.FlowSpec) (*world.Flow, error) {
+	return w.OpenAzureFlowLocked(vm, spec)
+}
+
+// primaryNIC is the VM's first network interface, nil if it has none.
+func primaryNIC(w *world.World, vm string) *world.ENI {
+	inst := w.Instances[vm]
+	if inst == nil || len(inst.ENIs) == 0 {
+		return nil
+	}
+	return w.ENIs[inst.ENIs[0]]
+}
+
+// FactsLocked: the NSG on the VM's NIC and the rule that admits fromIP to
+// port through it.
+func (azureHost) FactsLocked(w *world.World, vm, fromIP string, port int) map[string]string {
+	eni := primaryNIC(w, vm)
+	if eni == nil || len(eni.Groups) == 0 {
+		return nil
+	}
+	nsg := w.AzureNSGLocked(eni.Groups[0])
+	facts := map[string]string{"network_security_group": eni.Groups[0]}
+	if ok, rule := w.AzureNSGDecision(nsg, w.VPCs[eni.VPC], "Inbound", "Tcp", fromIP, 50000, eni.PrivateIP, port); ok {
+		facts["exposed_by"] = eni.Groups[0] + "/securityRules/" + rule
+	}
+	return facts
+}
+
+// CredentialLocked reads the VM's managed-identity token for ARM from IMDS.
+func (azureHost) CredentialLocked(w *world.World, vm string) (*simcloud.Credential, map[string]string, error) {
+	raw, t, err := w.AzureIMDSTokenLocked(vm, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	return &simcloud.Credential{Cloud: CloudAzure, Principal: t.ObjectID, Token: raw, Expires: t.Expires},
+		map[string]string{"principal_id": t.ObjectID, "expires": t.Expires.UTC().Format(time.RFC3339)}, nil
+}
+
+// AdmitsLocked says whether an NSG security rule (by its resource id) still
+// lets fromIP reach port on a running VM whose NIC the NSG guards: the rule
+// must be the one deciding, as a connection attempt would find.
+func (azureHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bool, string, string) {
+	nsgID, name, ok := strings.Cut(rule, "/securityRules/")
+	nsg := w.AzureNSGLocked(nsgID)
+	if !ok || nsg == nil {
+		return false, "", "NotFound"
+	}
+	for _, id := range world.SortedKeys(w.ENIs) {
+		eni := w.ENIs[id]
+		if len(eni.Groups) == 0 || !strings.EqualFold(eni.Groups[0], nsg.ID) {
+			continue
+		}
+		vm := w.AzureVMLocked(eni.Instance)
+		if vm == nil || vm.Deleted || vm.PowerState != "running" {
+			continue
+		}
+		if allowed, by := w.AzureNSGDecision(nsg, w.VPCs[eni.VPC], "Inbound", "Tcp", fromIP, 50000, eni.PrivateIP, port); allowed && by == name {
+			return true, vm.ID, ""
+		}
+	}
+	for _, r := range nsg.Rules {
+		if r.Name == name {
+			return false, "", "Blocked"
+		}
+	}
+	return false, "", "SecurityRuleNotFound"
+}
