@@ -373,8 +373,8 @@ func TestVerifiedReportsEveryPath(t *testing.T) {
 		require.NotEmpty(t, p.Description)
 		kinds[p.Kind] += p.Status + " "
 	}
-	require.Equal(t, map[string]string{"network_flow": "cut cut ", "stolen_credential": "cut ", "backdoor_rule": "open "}, kinds,
-		"the responder cut the VM and the account; the planted firewall rule is eradication's job")
+	require.Equal(t, map[string]string{"network_flow": "cut cut ", "stolen_credential": "cut ", "backdoor_rule": "cut "}, kinds,
+		"the responder cut the VM and the account, and its eradication deleted the planted firewall rule")
 	require.Equal(t, "0", v.Detail["valid_stolen_credentials"])
 	require.True(t, card.Containment.Verified, "a backdoor does not decide containment yet: %v", card.Containment.Reasons)
 }
