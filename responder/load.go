@@ -90,7 +90,7 @@ func LoadPlaybook(file string, data []byte) (*Playbook, error) {
 		v.errs = append(v.errs, yamlFieldError(file, idx, err))
 		return nil, &LoadError{File: file, Errs: v.errs}
 	}
-	pb.File = file
+	pb.File, pb.Raw = file, slices.Clone(data)
 	v.validate()
 	if len(v.errs) > 0 {
 		sort.SliceStable(v.errs, func(i, j int) bool {

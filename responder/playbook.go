@@ -80,8 +80,10 @@ type Playbook struct {
 	Remediation   []RemediationItem `yaml:"remediation" json:"remediation,omitempty" doc:"remediation checklist; items with a check are verified automatically"`
 	Communication CommsPlan         `yaml:"communication" json:"communication" doc:"who is told what, and when"`
 
-	// File is where the playbook was loaded from, for error messages.
+	// File is where the playbook was loaded from, for error messages; Raw
+	// its bytes as written, comments and all ('firedrill show ID -o yaml').
 	File string `yaml:"-" json:"-"`
+	Raw  []byte `yaml:"-" json:"-"`
 
 	programs map[string]cel.Program // decision node id -> compiled predicate
 	inputs   map[string][]factPath  // decision node id -> facts the predicate reads

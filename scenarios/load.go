@@ -18,6 +18,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
+	"github.com/firedrill-ir/firedrill/internal/yamlschema"
 	_ "github.com/firedrill-ir/firedrill/cloudsim/simcloud/all" // every cloud's driver and the preset packs
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
@@ -150,19 +151,28 @@ func Load(file string, data []byte) (*Scenario, error) {
 		return nil, &Error{File: file, Msg: "expected exactly one YAML document holding a scenario"}
 	}
 	v := &validator{file: file, where: where}
-	v.unknownFields(f.Docs[0].Body, reflect.TypeOf(rawScenario{}), "")
-	if len(v.errs) > 0 {
-		return nil, v.err()
+	// Every unknown field at once, then everything else the file gets
+	// wrong: one run shows the author all of it.
+	for _, pr := range yamlschema.UnknownFields(f.Docs[0].Body, reflect.TypeFor[rawScenario](), "") {
+		e := &Error{File: file, Field: pr.Path, Msg: pr.Msg + " (see 'firedrill schema scenario')"}
+		if pr.Pos != nil {
+			e.Line, e.Column = pr.Pos.Line, pr.Pos.Column
+		}
+		v.errs = append(v.errs, e)
 	}
 	var raw rawScenario
 	if err := yaml.NodeToValue(f.Docs[0].Body, &raw); err != nil {
-		return nil, yamlError(file, err, byToken)
+		if e, ok := yamlError(file, err, byToken).(*Error); ok {
+			v.errs = append(v.errs, e)
+		}
+		return nil, v.err()
 	}
 	sc := v.scenario(&raw)
 	if len(v.errs) > 0 {
 		return nil, v.err()
 	}
 	sc.Source = file
+	sc.Raw = slices.Clone(data)
 	return sc, nil
 }
 
@@ -318,64 +328,6 @@ func (v *validator) addAt(lookup, path, format string, args ...any) {
 		}
 	}
 	v.errs = append(v.errs, &Error{File: v.file, Line: l, Column: c, Field: path, Msg: fmt.Sprintf(format, args...)})
-}
-
-// unknownFields rejects keys the raw schema does not declare, walking the
-// document against the struct types, in document order.
-func (v *validator) unknownFields(n ast.Node, t reflect.Type, p string) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch x := n.(type) {
-	case *ast.AnchorNode:
-		v.unknownFields(x.Value, t, p)
-	case *ast.TagNode:
-		v.unknownFields(x.Value, t, p)
-	case *ast.MappingNode:
-		for _, mv := range x.Values {
-			v.unknownFields(mv, t, p)
-		}
-	case *ast.MappingValueNode:
-		key := keyString(x.Key)
-		child := joinPath(p, key)
-		switch t.Kind() {
-		case reflect.Struct:
-			f, ok := fieldByTag(t, key)
-			if !ok {
-				tk := x.Key.GetToken()
-				v.errs = append(v.errs, &Error{File: v.file, Line: tk.Position.Line, Column: tk.Position.Column, Field: child,
-					Msg: fmt.Sprintf("unknown field %q (known: %s)", key, strings.Join(tagNames(t), ", "))})
-				return
-			}
-			v.unknownFields(x.Value, f.Type, child)
-		case reflect.Map:
-			v.unknownFields(x.Value, t.Elem(), child)
-		}
-	case *ast.SequenceNode:
-		if t.Kind() == reflect.Slice {
-			for i, e := range x.Values {
-				v.unknownFields(e, t.Elem(), fmt.Sprintf("%s[%d]", p, i))
-			}
-		}
-	}
-}
-
-func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if strings.Split(f.Tag.Get("yaml"), ",")[0] == key {
-			return f, true
-		}
-	}
-	return reflect.StructField{}, false
-}
-
-func tagNames(t reflect.Type) []string {
-	var out []string
-	for i := 0; i < t.NumField(); i++ {
-		out = append(out, strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0])
-	}
-	return out
 }
 
 // duration parses a duration field; empty is zero unless required.

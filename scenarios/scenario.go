@@ -51,8 +51,10 @@ type Scenario struct {
 	Detectors Detectors
 	Duration  time.Duration
 	Expect    Expect
-	// Source is the file the scenario was loaded from.
+	// Source is the file the scenario was loaded from; Raw its bytes, as
+	// written (comments and all), for 'firedrill show ID -o yaml'.
 	Source string
+	Raw    []byte
 }
 
 // Technique is an ATT&CK technique the scenario exercises.

@@ -9,11 +9,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/firedrill-ir/firedrill/responder"
+	"github.com/firedrill-ir/firedrill/scenarios"
 )
 
 // schemas are the file formats 'firedrill schema' describes.
 var schemas = map[string]func() map[string]any{
 	"playbook": responder.PlaybookSchema,
+	"scenario": scenarios.Schema,
 }
 
 func newSchemaCmd() *cobra.Command {

@@ -17,9 +17,14 @@ func TestSchemaPrintsAJSONSchemaPerFormat(t *testing.T) {
 	for _, k := range []string{"id", "triggers", "evidence", "containment", "resources"} {
 		require.Contains(t, props, k)
 	}
+	out, _, code = cli(t, "schema", "scenario")
+	require.Equal(t, 0, code)
+	s = nil
+	require.NoError(t, json.Unmarshal([]byte(out), &s))
+	require.Contains(t, s["properties"], "detectors")
 	_, errOut, code := cli(t, "schema", "playbok")
 	require.Equal(t, 2, code)
-	require.Contains(t, errOut, `no schema for "playbok" (known: playbook`)
+	require.Contains(t, errOut, `no schema for "playbok" (known: playbook, scenario)`)
 }
 
 // --playbook takes a built-in id or a file, on every command that plays a

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goccy/go-yaml"
 	"github.com/spf13/cobra"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
@@ -43,9 +42,12 @@ drawn as a tree, the containment steps with what they need and follow, the
 investigation questions and their queries, the remediation checklist and the
 communication plan.
 
---output yaml and json print the same content as data.`,
+--output yaml prints the file itself, comments and all: copy it, edit it, and
+run it with 'firedrill run FILE' or 'firedrill run SCENARIO --playbook FILE'.
+--output json prints the content as data.`,
 		Example: `  firedrill show aws-ec2-cryptomining
   firedrill show ec2-cryptomining
+  firedrill show ec2-cryptomining --output yaml > my-playbook.yaml
   firedrill show ec2-cryptomining --output json`,
 		Args: exactlyOneArg("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -102,16 +104,23 @@ func runShow(opts *showOptions) error {
 	switch {
 	case opts.Output == outJSON:
 		return writeJSON(opts.Out, view)
-	case opts.Output == outYAML && pb != nil:
-		// A playbook prints as the file 'run --playbook FILE' accepts.
-		b, err := responder.MarshalPlaybook(pb)
-		if err != nil {
-			return err
-		}
-		_, err = opts.Out.Write(b)
-		return err
 	case opts.Output == outYAML:
-		return writeYAML(opts.Out, view)
+		// YAML is the file itself, comments and all: what 'run --playbook
+		// FILE' or 'run FILE' accepts unchanged, ready to copy and edit.
+		src := []byte(nil)
+		if sc != nil {
+			src = sc.Raw
+		} else if src = pb.Raw; len(src) == 0 {
+			b, err := responder.MarshalPlaybook(pb)
+			if err != nil {
+				return err
+			}
+			src = b
+		}
+		if _, err := opts.Out.Write(src); err != nil {
+			return fmt.Errorf("writing %s: %w", opts.ID, err)
+		}
+		return nil
 	}
 	var buf bytes.Buffer
 	if sc != nil {
@@ -148,23 +157,6 @@ func unknownIDMessage(id, kind string) string {
 		what = kind
 	}
 	return fmt.Sprintf("no %s has id %q (known %s)", what, id, strings.Join(parts, "; "))
-}
-
-// writeYAML prints v as YAML by way of its JSON form, so YAML and JSON show
-// the same fields, in the same order, with durations as strings.
-func writeYAML(w io.Writer, v any) error {
-	js, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encoding as JSON for YAML: %w", err)
-	}
-	y, err := yaml.JSONToYAML(js)
-	if err != nil {
-		return fmt.Errorf("converting to YAML: %w", err)
-	}
-	if _, err := w.Write(y); err != nil {
-		return fmt.Errorf("writing YAML: %w", err)
-	}
-	return nil
 }
 
 // shortDur prints a duration as a scenario author writes it: 25m, 5h, 1h30m.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -88,18 +90,24 @@ func TestShowDataOutputs(t *testing.T) {
 	require.Equal(t, "2m", v.Steps[0].At)
 	require.Equal(t, "T1190", v.Steps[0].AttackID)
 
+	// YAML is the file itself: run accepts it unchanged.
 	out, _, code = cli(t, "show", "aws-ec2-cryptomining", "-o", "yaml")
 	require.Equal(t, exitOK, code)
 	var y map[string]any
 	require.NoError(t, yaml.Unmarshal([]byte(out), &y))
 	require.Equal(t, "aws-ec2-cryptomining", y["id"])
-	require.True(t, strings.HasPrefix(out, "id: aws-ec2-cryptomining\n"), "YAML keeps the JSON field order")
+	require.Contains(t, out, "# The seed document's incident", "comments are kept")
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sc.yaml"), []byte(out), 0o600))
 
 	out, _, code = cli(t, "show", "ec2-cryptomining", "-o", "yaml")
 	require.Equal(t, exitOK, code)
 	require.NoError(t, yaml.Unmarshal([]byte(out), &y))
 	require.Equal(t, "ec2-cryptomining", y["id"])
-	require.Contains(t, out, "timeout: 2m0s", "durations print as strings")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pb.yaml"), []byte(out), 0o600))
+	out, errOut, code := cli(t, "run", filepath.Join(dir, "sc.yaml"), "--playbook", filepath.Join(dir, "pb.yaml"), "--dry-run")
+	require.Equal(t, exitOK, code, errOut)
+	require.Contains(t, out, "playbook ec2-cryptomining")
 
 	out, _, code = cli(t, "show", "ec2-cryptomining", "-o", "json")
 	require.Equal(t, exitOK, code)
