@@ -8,10 +8,6 @@ import (
 	"github.com/firedrill-ir/firedrill/responder/action"
 )
 
-// durationSchema is a Go duration string.
-var durationSchema = map[string]any{"type": "string", "pattern": `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`,
-	"description": "a duration such as 90s, 10m or 2h"}
-
 // PlaybookSchema is the JSON Schema of a playbook file, for editors
 // ('firedrill schema playbook'): fields, their descriptions, the known
 // actions, clouds, kinds and severities.
@@ -36,7 +32,7 @@ func PlaybookSchema() map[string]any {
 	g.Custom = func(t reflect.Type) (map[string]any, bool) {
 		switch t {
 		case reflect.TypeFor[Duration]():
-			return copyMap(durationSchema), true
+			return yamlschema.Duration(), true
 		case reflect.TypeFor[StringList]():
 			return map[string]any{"oneOf": []any{map[string]any{"type": "string"},
 				map[string]any{"type": "array", "items": map[string]any{"type": "string"}}}}, true
@@ -87,12 +83,4 @@ func PlaybookSchema() map[string]any {
 		return nil
 	}
 	return g.Schema(reflect.TypeFor[Playbook](), "https://firedrill.dev/schema/playbook.json", "firedrill playbook")
-}
-
-func copyMap(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }

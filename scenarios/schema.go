@@ -11,21 +11,17 @@ import (
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
 )
 
-// durationSchema is a Go duration string.
-var durationSchema = map[string]any{"type": "string", "pattern": `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`,
-	"description": "a duration such as 90s, 25m or 2h"}
-
 // fieldDocs describe the scenario's fields (the raw types carry no doc
 // tags: they are the loader's, not a public API).
 var fieldDocs = map[string]string{
 	"id": "unique id: lower-case letters, digits and '-'", "title": "one-line title",
 	"description": "the incident, as the drill plays it", "clouds": "clouds the scenario seeds and attacks",
-	"techniques":  "MITRE ATT&CK techniques it exercises",
-	"environment": "one cloud's environment: a preset pack and its overrides (or use environments: one per cloud)",
+	"techniques":   "MITRE ATT&CK techniques it exercises",
+	"environment":  "one cloud's environment: a preset pack and its overrides (or use environments: one per cloud)",
 	"environments": "one preset pack per cloud", "resources": "resources to seed, typed per cloud kind, merged with the packs'",
-	"steps": "attack steps: a registered technique at an offset, after another step, or on a condition",
+	"steps":      "attack steps: a registered technique at an offset, after another step, or on a condition",
 	"background": "legitimate activity on any cloud: registered routine techniques, each a must-keep-working probe",
-	"detectors": "managed detectors that are on, by name, with their settings", "duration": "how long the drill runs",
+	"detectors":  "managed detectors that are on, by name, with their settings", "duration": "how long the drill runs",
 	"expect": "the playbook that should answer and the SLOs it is held to", "dynamics": "replaced by background:",
 }
 
@@ -58,7 +54,7 @@ func Schema() map[string]any {
 		if t == reflect.TypeFor[rawSLO]() {
 			return map[string]any{"type": "object", "additionalProperties": false, "properties": map[string]any{
 				"profile": map[string]any{"enum": []any{"1-10-60", "5/5/5", "custom"}},
-				"mttd":    copyMap(durationSchema), "mtta": copyMap(durationSchema), "mttc": copyMap(durationSchema)}}, true
+				"mttd":    yamlschema.Duration(), "mtta": yamlschema.Duration(), "mttc": yamlschema.Duration()}}, true
 		}
 		return nil, false
 	}
@@ -100,7 +96,7 @@ func Schema() map[string]any {
 			s["not"] = map[string]any{}
 		case name == "duration" || name == "at" || name == "delay" || name == "every" || name == "after" && parent == reflect.TypeFor[rawScaleIn]():
 			desc := s["description"]
-			for k, v := range durationSchema {
+			for k, v := range yamlschema.Duration() {
 				s[k] = v
 			}
 			if desc != nil {
@@ -128,13 +124,13 @@ func detectorField(f detect.Field) map[string]any {
 	switch f.Kind {
 	case detect.FieldLatency:
 		s = map[string]any{"type": "object", "additionalProperties": false, "properties": map[string]any{
-			"min": copyMap(durationSchema), "mode": copyMap(durationSchema), "max": copyMap(durationSchema)}}
+			"min": yamlschema.Duration(), "mode": yamlschema.Duration(), "max": yamlschema.Duration()}}
 	case detect.FieldNumber:
 		s = map[string]any{"type": "number"}
 	case detect.FieldInt:
 		s = map[string]any{"type": "integer"}
 	case detect.FieldDuration:
-		s = copyMap(durationSchema)
+		s = yamlschema.Duration()
 	default:
 		s = map[string]any{}
 	}
@@ -142,12 +138,4 @@ func detectorField(f detect.Field) map[string]any {
 		s["description"] = f.Doc
 	}
 	return s
-}
-
-func copyMap(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }

@@ -1,48 +1,24 @@
 package scenarios
 
 import (
-	"encoding/json"
 	"os"
 	"strings"
 	"testing"
 
-	"github.com/goccy/go-yaml"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/require"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
+	"github.com/firedrill-ir/firedrill/internal/yamlschema/schematest"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
 )
-
-func schemaValidator(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	b, err := json.Marshal(Schema())
-	require.NoError(t, err)
-	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(string(b)))
-	require.NoError(t, err)
-	c := jsonschema.NewCompiler()
-	require.NoError(t, c.AddResource("scenario.json", doc))
-	s, err := c.Compile("scenario.json")
-	require.NoError(t, err)
-	return s
-}
-
-func jsonValue(t *testing.T, y []byte) any {
-	t.Helper()
-	js, err := yaml.YAMLToJSON(y)
-	require.NoError(t, err)
-	v, err := jsonschema.UnmarshalJSON(strings.NewReader(string(js)))
-	require.NoError(t, err)
-	return v
-}
 
 // The schema accepts every catalog scenario as written and rejects what an
 // author gets wrong: a misspelt field, a technique or detector that does
 // not exist, a bad duration.
 func TestScenarioSchemaValidatesAsEditorsDo(t *testing.T) {
-	s := schemaValidator(t)
+	validate := schematest.Validator(t, Schema())
 	for _, sc := range Builtin() {
-		require.NoError(t, s.Validate(jsonValue(t, sc.Raw)), sc.ID)
+		require.NoError(t, validate(sc.Raw), sc.ID)
 	}
 	base := string(Builtin()[0].Raw)
 	for name, bad := range map[string]string{
@@ -52,7 +28,7 @@ func TestScenarioSchemaValidatesAsEditorsDo(t *testing.T) {
 		"bad duration":      strings.Replace(base, "duration: 5h", "duration: 5 hours", 1),
 	} {
 		require.NotEqual(t, base, bad, name)
-		require.Error(t, s.Validate(jsonValue(t, []byte(bad))), name)
+		require.Error(t, validate([]byte(bad)), name)
 	}
 }
 
@@ -69,13 +45,13 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 
 // A scenario's own resources validate against the seedable kinds.
 func TestScenarioSchemaKnowsResourceKinds(t *testing.T) {
-	s := schemaValidator(t)
+	validate := schematest.Validator(t, Schema())
 	base := string(Builtin()[0].Raw)
 	good := base + "\nresources:\n  - {cloud: aws, kind: vm_group, name: web-asg, size: 4}\n"
 	_, err := Load("good.yaml", []byte(good))
 	require.NoError(t, err)
-	require.NoError(t, s.Validate(jsonValue(t, []byte(good))))
-	require.Error(t, s.Validate(jsonValue(t, []byte(base+"\nresources:\n  - {cloud: aws, kind: vm_grup, name: web-asg}\n"))))
+	require.NoError(t, validate([]byte(good)))
+	require.Error(t, validate([]byte(base+"\nresources:\n  - {cloud: aws, kind: vm_grup, name: web-asg}\n")))
 }
 
 // docs/scenarios.md documents every registered technique and detector.

@@ -197,3 +197,9 @@ func (g *Generator) of(t reflect.Type, seen map[reflect.Type]bool) map[string]an
 	}
 	return map[string]any{}
 }
+
+// Duration is the schema of a Go duration string ("90s", "25m", "2h").
+func Duration() map[string]any {
+	return map[string]any{"type": "string", "pattern": `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`,
+		"description": "a duration such as 90s, 25m or 2h"}
+}
