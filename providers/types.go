@@ -20,6 +20,10 @@ type Instance struct {
 	ScaleInProtected      bool
 	TerminationProtected  bool
 	ShutdownBehavior      string // "stop" or "terminate" when known
+	// Gone: the instance is terminated or being terminated (its id still
+	// answers for a while, as EC2's does): there is nothing left to act on
+	// or to check.
+	Gone bool
 	// Warnings lists metadata that could not be read (for example an
 	// attribute the caller may not describe); the rest is still valid.
 	Warnings []string

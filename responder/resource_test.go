@@ -215,3 +215,39 @@ func TestCapabilityFactsAreTheProviderInterfaces(t *testing.T) {
 	require.Contains(t, f, "network_isolator")
 	_ = time.Second
 }
+
+// goneProvider describes an instance that is terminated, or no longer
+// exists at all.
+type goneProvider struct {
+	stubProvider
+	notFound bool
+}
+
+func (g goneProvider) DescribeInstance(_ context.Context, id string) (*providers.Instance, error) {
+	if g.notFound {
+		return nil, &providers.OpError{Op: "ec2:DescribeInstances", Resource: id, Kind: providers.ErrNotFound}
+	}
+	return &providers.Instance{ID: id, State: "terminated", Gone: true}, nil
+}
+
+// A remediation check fails with "resource gone" on an instance that is
+// terminated or deleted: it must not pass on nothing (a terminated
+// instance has no interface in the wrong group).
+func TestChecksCannotPassOnNothing(t *testing.T) {
+	pb := testPlaybook(t, `
+remediation:
+  - {id: iso, item: isolated, owner: ir, check: {id: chk_isolated, action: check_isolated}}
+  - {id: idn, item: identity, owner: ir, check: {id: chk_identity, action: check_identity_detached}}
+  - {id: asg, item: scaling, owner: ir, check: {id: chk_scaling, action: check_scale_in_protected}}
+`)
+	for _, notFound := range []bool{false, true} {
+		c, _, _ := respond(t, pb, "gone", func(o *Options) { o.Provider = goneProvider{notFound: notFound} })
+		for _, id := range []string{"chk_identity", "chk_scaling"} {
+			rec, _ := c.Step(id)
+			require.Equal(t, StatusFailed, rec.Status, id)
+			require.Contains(t, rec.Error, "resource gone", id)
+		}
+		rec, _ := c.Step("chk_isolated")
+		require.Equal(t, StatusFailed, rec.Status, "no isolation recorded, and nothing to isolate")
+	}
+}

@@ -50,6 +50,7 @@ func (c *Provider) DescribeInstance(ctx context.Context, id string) (*providers.
 	inst := &providers.Instance{
 		ID:         id,
 		State:      stateName(raw.State),
+		Gone:       stateName(raw.State) == "terminated" || stateName(raw.State) == "shutting-down",
 		Type:       string(raw.InstanceType),
 		Account:    owner,
 		Region:     p.cfg.Region,

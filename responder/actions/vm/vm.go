@@ -7,6 +7,7 @@ package vm
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"sort"
@@ -46,7 +47,7 @@ func init() {
 		Params: []string{"bucket", "timeout", "require_agent"},
 		Needs:  []action.Capability{action.Need[providers.CommandRunner](), action.Need[providers.MemoryCapturer]()}, Run: captureMemory})
 	reg(action.Spec{Name: "snapshot_disks", Mutates: true,
-		Doc:    "crash-consistent snapshots of every disk, tagged as evidence; waits until each has started (its point in time is fixed), or completed with wait_for: completed",
+		Doc:    "crash-consistent snapshots of every disk, tagged as evidence; done once each has started (its point in time is fixed), or with wait_for: completed once each has completed",
 		Params: []string{"wait", "wait_for"}, Needs: []action.Capability{action.Need[providers.DiskSnapshotter]()}, Run: snapshotDisks})
 	reg(action.Spec{Name: "tag_resource", Mutates: true, Doc: "quarantine tags on the instance (and its disks)",
 		Params: []string{"tags", "include_disks"}, Needs: []action.Capability{action.Need[providers.Tagger]()}, Run: tagResource})
@@ -54,8 +55,8 @@ func init() {
 		Params: []string{"hibernate"}, Needs: []action.Capability{action.Need[providers.InstanceStopper]()}, Run: stopInstance})
 	reg(action.Spec{Name: "check_scale_in_protected", Doc: "verify the scaling group cannot terminate the instance",
 		Needs: []action.Capability{action.Need[providers.InstanceDescriber]()}, Run: checkScaleInProtected})
-	reg(action.Spec{Name: "check_evidence_preserved", Doc: "verify every disk has a completed evidence snapshot",
-		Needs: []action.Capability{action.Need[providers.DiskSnapshotter]()}, Run: checkEvidencePreserved})
+	reg(action.Spec{Name: "check_evidence_preserved", Doc: "verify every disk has an evidence snapshot, waiting up to wait for each to complete",
+		Params: []string{"wait"}, Needs: []action.Capability{action.Need[providers.DiskSnapshotter]()}, Run: checkEvidencePreserved})
 }
 
 // InstanceFacts is how a described instance appears to predicates and
@@ -296,7 +297,7 @@ func snapshotDisks(ctx context.Context, x *action.Run) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	waitFor := x.Params.String("wait_for", "completed")
+	waitFor := x.Params.String("wait_for", "started")
 	if waitFor != "started" && waitFor != "completed" {
 		return nil, action.BadParams("wait_for %q (expected started or completed)", waitFor)
 	}
@@ -404,15 +405,23 @@ func stopInstance(ctx context.Context, x *action.Run) (map[string]any, error) {
 	return map[string]any{"stopped": true, "hibernate": hib}, nil
 }
 
-// DescribeNow re-reads the case's instance for a check.
+// DescribeNow re-reads the case's instance for a check. An instance that
+// no longer exists (or is terminating) fails the check: a check must not
+// pass on nothing (a terminated instance has no interface left to be in
+// the wrong group, and no identity).
 func DescribeNow(ctx context.Context, x *action.Run) (*providers.Instance, error) {
 	d, err := action.Get[providers.InstanceDescriber](x)
 	if err != nil {
 		return nil, err
 	}
 	inst, err := d.DescribeInstance(ctx, x.ResourceID())
-	if err != nil {
+	switch {
+	case errors.Is(err, providers.ErrNotFound):
+		return nil, fmt.Errorf("resource gone: %s no longer exists: %w", x.ResourceID(), providers.ErrFailed)
+	case err != nil:
 		return nil, fmt.Errorf("describing %s: %w", x.ResourceID(), err)
+	case inst.Gone:
+		return nil, fmt.Errorf("resource gone: %s is %s: %w", x.ResourceID(), inst.State, providers.ErrFailed)
 	}
 	return inst, nil
 }
@@ -466,7 +475,13 @@ func checkEvidencePreserved(ctx context.Context, x *action.Run) (map[string]any,
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("no evidence snapshot of %s: %w", strings.Join(missing, ", "), providers.ErrFailed)
 	}
-	got, err := ds.WaitForSnapshots(ctx, ids, 0)
+	wait, err := x.Params.Duration("wait", 45*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	// Snapshots were only waited for until they started: completion is
+	// checked here, long after containment.
+	got, err := ds.WaitForSnapshots(ctx, ids, wait)
 	if err != nil {
 		return nil, fmt.Errorf("re-reading the evidence snapshots: %w", err)
 	}
