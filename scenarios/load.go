@@ -18,9 +18,9 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
-	"github.com/firedrill-ir/firedrill/internal/yamlschema"
 	_ "github.com/firedrill-ir/firedrill/cloudsim/simcloud/all" // every cloud's driver and the preset packs
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/internal/yamlschema"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
 )
 
