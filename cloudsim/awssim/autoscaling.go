@@ -210,6 +210,20 @@ func asInstanceIDs(c *Call) ([]string, error) {
 	return ids, nil
 }
 
+// asGroupInstances reads AutoScalingGroupName and InstanceIds, the
+// parameters of the calls that act on members.
+func asGroupInstances(c *Call) (*world.ASG, []string, error) {
+	g, err := asLookupGroup(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids, err := asInstanceIDs(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g, ids, nil
+}
+
 // asWorldError answers a world failure as Auto Scaling's ValidationError.
 func asWorldError(err error) error {
 	if ce, ok := world.ComputeErrorOf(err); ok {
@@ -219,11 +233,7 @@ func asWorldError(err error) error {
 }
 
 func asSetInstanceProtection(c *Call) (any, error) {
-	g, err := asLookupGroup(c)
-	if err != nil {
-		return nil, err
-	}
-	ids, err := asInstanceIDs(c)
+	g, ids, err := asGroupInstances(c)
 	if err != nil {
 		return nil, err
 	}
@@ -257,11 +267,7 @@ func asActivities(c *Call, g *world.ASG, ids []string, desc, what string, decrem
 }
 
 func asEnterStandby(c *Call) (any, error) {
-	g, err := asLookupGroup(c)
-	if err != nil {
-		return nil, err
-	}
-	ids, err := asInstanceIDs(c)
+	g, ids, err := asGroupInstances(c)
 	if err != nil {
 		return nil, err
 	}
@@ -276,11 +282,7 @@ func asEnterStandby(c *Call) (any, error) {
 }
 
 func asDetachInstances(c *Call) (any, error) {
-	g, err := asLookupGroup(c)
-	if err != nil {
-		return nil, err
-	}
-	ids, err := asInstanceIDs(c)
+	g, ids, err := asGroupInstances(c)
 	if err != nil {
 		return nil, err
 	}
@@ -304,11 +306,7 @@ func asMembersXML(name string, values []string) *X {
 }
 
 func asAttachInstances(c *Call) (any, error) {
-	g, err := asLookupGroup(c)
-	if err != nil {
-		return nil, err
-	}
-	ids, err := asInstanceIDs(c)
+	g, ids, err := asGroupInstances(c)
 	if err != nil {
 		return nil, err
 	}

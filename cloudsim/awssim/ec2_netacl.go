@@ -9,6 +9,23 @@ import (
 // Network ACLs (world/nacl.go): the stateless subnet firewall that cuts an
 // established flow whatever connection tracking does.
 
+// ec2ACLParam resolves the NetworkAclId parameter.
+func ec2ACLParam(c *Call) (*world.NetworkACL, error) {
+	id, err := ec2RequireParam(c, "NetworkAclId", "NetworkAclId")
+	if err != nil {
+		return nil, err
+	}
+	return ec2LookupACL(c, id)
+}
+
+// ec2RuleNumberParam reads the required RuleNumber parameter.
+func ec2RuleNumberParam(c *Call) (int, error) {
+	if _, err := ec2RequireParam(c, "RuleNumber", "RuleNumber"); err != nil {
+		return 0, err
+	}
+	return c.Form.Int("RuleNumber", 0)
+}
+
 // ec2LookupACL finds a network ACL of the caller's account and region.
 func ec2LookupACL(c *Call, id string) (*world.NetworkACL, error) {
 	a, ok := c.World.NetworkACLs[id]
@@ -17,19 +34,6 @@ func ec2LookupACL(c *Call, id string) (*world.NetworkACL, error) {
 	}
 	c.Touch("AWS::EC2::NetworkAcl", id)
 	return a, nil
-}
-
-// ec2ProtocolNumber is how EC2 answers a protocol in ACL entries.
-func ec2ProtocolNumber(p string) string {
-	switch p {
-	case "tcp":
-		return "6"
-	case "udp":
-		return "17"
-	case "icmp":
-		return "1"
-	}
-	return p
 }
 
 func ec2ACLXML(c *Call, a *world.NetworkACL) *X {
@@ -43,7 +47,7 @@ func ec2ACLXML(c *Call, a *world.NetworkACL) *X {
 		if e.Protocol == "tcp" || e.Protocol == "udp" {
 			ports = E("portRange", T("from", e.FromPort), T("to", e.ToPort))
 		}
-		entries = append(entries, E("item", T("ruleNumber", e.RuleNumber), T("protocol", ec2ProtocolNumber(e.Protocol)),
+		entries = append(entries, E("item", T("ruleNumber", e.RuleNumber), T("protocol", world.ProtocolNumber(e.Protocol)),
 			T("ruleAction", action), T("egress", e.Egress), T("cidrBlock", e.CIDR), ports))
 	}
 	for _, s := range c.World.SubnetsOfACLLocked(a.ID) {
@@ -141,14 +145,10 @@ func ec2CreateNetworkAcl(c *Call) (any, error) {
 // ec2ACLEntryParam reads the entry of Create/ReplaceNetworkAclEntry.
 func ec2ACLEntryParam(c *Call) (world.NACLEntry, error) {
 	var e world.NACLEntry
-	if _, err := ec2RequireParam(c, "RuleNumber", "RuleNumber"); err != nil {
+	var err error
+	if e.RuleNumber, err = ec2RuleNumberParam(c); err != nil {
 		return e, err
 	}
-	n, err := c.Form.Int("RuleNumber", 0)
-	if err != nil {
-		return e, err
-	}
-	e.RuleNumber = n
 	if e.Protocol, err = ec2RequireParam(c, "Protocol", "Protocol"); err != nil {
 		return e, err
 	}
@@ -177,11 +177,7 @@ func ec2ACLEntryParam(c *Call) (world.NACLEntry, error) {
 
 func ec2PutNetworkAclEntry(replace bool) func(c *Call) (any, error) {
 	return func(c *Call) (any, error) {
-		id, err := ec2RequireParam(c, "NetworkAclId", "NetworkAclId")
-		if err != nil {
-			return nil, err
-		}
-		a, err := ec2LookupACL(c, id)
+		a, err := ec2ACLParam(c)
 		if err != nil {
 			return nil, err
 		}
@@ -198,18 +194,11 @@ func ec2PutNetworkAclEntry(replace bool) func(c *Call) (any, error) {
 }
 
 func ec2DeleteNetworkAclEntry(c *Call) (any, error) {
-	id, err := ec2RequireParam(c, "NetworkAclId", "NetworkAclId")
+	a, err := ec2ACLParam(c)
 	if err != nil {
 		return nil, err
 	}
-	a, err := ec2LookupACL(c, id)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := ec2RequireParam(c, "RuleNumber", "RuleNumber"); err != nil {
-		return nil, err
-	}
-	n, err := c.Form.Int("RuleNumber", 0)
+	n, err := ec2RuleNumberParam(c)
 	if err != nil {
 		return nil, err
 	}
@@ -225,11 +214,7 @@ func ec2ReplaceNetworkAclAssociation(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := ec2RequireParam(c, "NetworkAclId", "NetworkAclId")
-	if err != nil {
-		return nil, err
-	}
-	a, err := ec2LookupACL(c, id)
+	a, err := ec2ACLParam(c)
 	if err != nil {
 		return nil, err
 	}

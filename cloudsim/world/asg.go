@@ -374,13 +374,24 @@ func (w *World) scaleInLocked(name string, desired int, now time.Time) {
 	if g.Min > desired {
 		g.Min = desired
 	}
-	w.fitCapacityLocked(g, "scheduled scale-in", now)
+	w.terminateToDesiredLocked(g, "scheduled scale-in", now)
 }
 
 // fitCapacityLocked terminates members in termination-policy order until
 // the InService count is the group's desired capacity, or launches new
 // ones when it is below (only groups that know what to launch, ASG.Launch).
 func (w *World) fitCapacityLocked(g *ASG, cause string, now time.Time) {
+	for inService := w.terminateToDesiredLocked(g, cause, now); inService < g.Desired; inService++ {
+		if _, err := w.launchIntoASGLocked(g); err != nil {
+			return
+		}
+	}
+}
+
+// terminateToDesiredLocked terminates members in termination-policy order
+// until the InService count is at most the desired capacity, and returns
+// the count. A scheduled scale-in does only this.
+func (w *World) terminateToDesiredLocked(g *ASG, cause string, now time.Time) int {
 	inService := 0
 	for _, m := range g.Members {
 		if m.LifecycleState == LifecycleInService {
@@ -399,11 +410,7 @@ func (w *World) fitCapacityLocked(g *ASG, cause string, now time.Time) {
 		inService--
 		w.auditASGTerminationLocked(g, inst.ID, cause, now)
 	}
-	for ; inService < g.Desired; inService++ {
-		if _, err := w.launchIntoASGLocked(g); err != nil {
-			return
-		}
-	}
+	return inService
 }
 
 // auditASGTerminationLocked records a termination by Auto Scaling (scale-in,

@@ -125,6 +125,21 @@ func NormalizeProtocol(p string) (string, error) {
 	return "", &ComputeError{Kind: KindInvalid, Resource: "rule", ID: p, Msg: fmt.Sprintf("Invalid value '%s' for IP protocol. Unknown protocol.", p)}
 }
 
+// ProtocolNumber is the IANA number of a protocol name ("tcp" is "6"), the
+// form EC2 answers in network ACL entries; other values are returned as
+// they are.
+func ProtocolNumber(p string) string {
+	switch strings.ToLower(p) {
+	case "tcp":
+		return "6"
+	case "udp":
+		return "17"
+	case "icmp":
+		return "1"
+	}
+	return p
+}
+
 // splitRules turns each permission into one rule per peer (CIDR or group),
 // the unit EC2 gives a security-group-rule ID to.
 func splitRules(rules []Rule) ([]Rule, error) {
