@@ -11,8 +11,10 @@ import (
 )
 
 // autoscalingService serves the Auto Scaling calls a responder uses to keep
-// a compromised instance from being scaled in (awsQuery). Scale-in itself is
-// a world controller (world.ScheduleScaleInLocked).
+// a compromised instance from being scaled in, and those that set up a
+// group's health checks and termination policies (awsQuery). Scale-in and
+// health-check replacement are world controllers (world/asg.go,
+// world/asg_health.go).
 func autoscalingService() *Service {
 	ms := time.Millisecond
 	return &Service{Name: "autoscaling", EventSource: "autoscaling.amazonaws.com",
@@ -23,6 +25,10 @@ func autoscalingService() *Service {
 			"SetInstanceProtection":        {Latency: 170 * ms, Resources: asGroupARN, Handle: asSetInstanceProtection},
 			"EnterStandby":                 {Latency: 240 * ms, Resources: asGroupARN, Handle: asEnterStandby},
 			"DetachInstances":              {Latency: 260 * ms, Resources: asGroupARN, Handle: asDetachInstances},
+			"AttachInstances":              {Latency: 280 * ms, Resources: asGroupARN, Handle: asAttachInstances},
+			"CreateAutoScalingGroup":       {Latency: 420 * ms, Handle: asCreateGroup},
+			"UpdateAutoScalingGroup":       {Latency: 300 * ms, Resources: asGroupARN, Handle: asUpdateGroup},
+			"SetInstanceHealth":            {Latency: 150 * ms, Resources: asInstanceGroupARN, Handle: asSetInstanceHealth},
 		}}
 }
 
@@ -33,6 +39,14 @@ func asValidation(format string, args ...any) *APIError {
 // asGroupARN scopes authorization to the named group's ARN.
 func asGroupARN(c *Call) []string {
 	if g := c.World.ASGs[c.Form.Get("AutoScalingGroupName")]; g != nil {
+		return []string{g.ARN}
+	}
+	return nil
+}
+
+// asInstanceGroupARN scopes authorization to the group of InstanceId.
+func asInstanceGroupARN(c *Call) []string {
+	if g, _ := c.World.ASGMemberLocked(c.Form.Get("InstanceId")); g != nil {
 		return []string{g.ARN}
 	}
 	return nil
@@ -130,6 +144,12 @@ func asDescribeGroups(c *Call) (any, error) {
 			tags = append(tags, E("member", T("ResourceId", g.Name), T("ResourceType", "auto-scaling-group"),
 				T("Key", k), T("Value", g.Tags[k]), T("PropagateAtLaunch", true)))
 		}
+		for _, sn := range g.Subnets {
+			if s := c.World.Subnets[sn]; s != nil && !seenAZ[s.AZ] {
+				seenAZ[s.AZ] = true
+				azs = append(azs, T("member", s.AZ))
+			}
+		}
 		var lt *X
 		if g.LaunchTemplate != "" {
 			lt = E("LaunchTemplate", T("LaunchTemplateName", g.LaunchTemplate), T("Version", "$Latest"))
@@ -137,12 +157,13 @@ func asDescribeGroups(c *Call) (any, error) {
 		items = append(items, E("member",
 			T("AutoScalingGroupName", g.Name), T("AutoScalingGroupARN", g.ARN), lt,
 			T("MinSize", g.Min), T("MaxSize", g.Max), T("DesiredCapacity", g.Desired),
-			T("DefaultCooldown", 300), L("AvailabilityZones", azs), L("LoadBalancerNames", nil),
-			L("TargetGroupARNs", nil), T("HealthCheckType", "EC2"), T("HealthCheckGracePeriod", 300),
+			T("DefaultCooldown", 300), L("AvailabilityZones", azs), asMembersXML("LoadBalancerNames", g.LoadBalancerNames),
+			asMembersXML("TargetGroupARNs", g.TargetGroupARNs), T("HealthCheckType", g.HealthCheckType),
+			T("HealthCheckGracePeriod", int(g.HealthCheckGracePeriod/time.Second)),
 			L("Instances", members), T("CreatedTime", g.CreatedTime), L("SuspendedProcesses", nil),
 			TO("VPCZoneIdentifier", strings.Join(g.Subnets, ",")), L("EnabledMetrics", nil),
-			L("Tags", tags), L("TerminationPolicies", []*X{T("member", "Default")}),
-			T("NewInstancesProtectedFromScaleIn", false),
+			L("Tags", tags), asMembersXML("TerminationPolicies", g.TerminationPolicies),
+			T("NewInstancesProtectedFromScaleIn", g.NewInstancesProtected),
 			T("ServiceLinkedRoleARN", fmt.Sprintf("arn:aws:iam::%s:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling", g.Account))))
 	}
 	return []*X{L("AutoScalingGroups", items), TO("NextToken", next)}, nil
@@ -189,6 +210,20 @@ func asInstanceIDs(c *Call) ([]string, error) {
 	return ids, nil
 }
 
+// asGroupInstances reads AutoScalingGroupName and InstanceIds, the
+// parameters of the calls that act on members.
+func asGroupInstances(c *Call) (*world.ASG, []string, error) {
+	g, err := asLookupGroup(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids, err := asInstanceIDs(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g, ids, nil
+}
+
 // asWorldError answers a world failure as Auto Scaling's ValidationError.
 func asWorldError(err error) error {
 	if ce, ok := world.ComputeErrorOf(err); ok {
@@ -198,11 +233,7 @@ func asWorldError(err error) error {
 }
 
 func asSetInstanceProtection(c *Call) (any, error) {
-	g, err := asLookupGroup(c)
-	if err != nil {
-		return nil, err
-	}
-	ids, err := asInstanceIDs(c)
+	g, ids, err := asGroupInstances(c)
 	if err != nil {
 		return nil, err
 	}
@@ -236,11 +267,7 @@ func asActivities(c *Call, g *world.ASG, ids []string, desc, what string, decrem
 }
 
 func asEnterStandby(c *Call) (any, error) {
-	g, err := asLookupGroup(c)
-	if err != nil {
-		return nil, err
-	}
-	ids, err := asInstanceIDs(c)
+	g, ids, err := asGroupInstances(c)
 	if err != nil {
 		return nil, err
 	}
@@ -255,11 +282,7 @@ func asEnterStandby(c *Call) (any, error) {
 }
 
 func asDetachInstances(c *Call) (any, error) {
-	g, err := asLookupGroup(c)
-	if err != nil {
-		return nil, err
-	}
-	ids, err := asInstanceIDs(c)
+	g, ids, err := asGroupInstances(c)
 	if err != nil {
 		return nil, err
 	}
@@ -271,4 +294,195 @@ func asDetachInstances(c *Call) (any, error) {
 		return nil, asWorldError(err)
 	}
 	return []*X{L("Activities", asActivities(c, g, ids, "Detaching EC2 instance: ", "detached", dec))}, nil
+}
+
+// asMembersXML renders a list of strings as awsQuery members.
+func asMembersXML(name string, values []string) *X {
+	items := make([]*X, 0, len(values))
+	for _, v := range values {
+		items = append(items, T("member", v))
+	}
+	return L(name, items)
+}
+
+func asAttachInstances(c *Call) (any, error) {
+	g, ids, err := asGroupInstances(c)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if inst := c.World.Instances[id]; inst == nil || inst.Account != c.Account() || inst.Region != c.Region {
+			return nil, asValidation("Instance Id not found - No instance(s) found with id: %s", id)
+		}
+	}
+	if err := c.World.AttachInstancesLocked(g.Name, ids); err != nil {
+		return nil, asWorldError(err)
+	}
+	return nil, nil
+}
+
+// asSettings reads the group settings Create and UpdateAutoScalingGroup
+// share. HealthCheckGracePeriod is in seconds.
+func asSettings(c *Call) (world.ASGSettings, error) {
+	var s world.ASGSettings
+	intParam := func(key string) (*int, error) {
+		if !c.Form.Has(key) {
+			return nil, nil
+		}
+		n, err := c.Form.Int(key, 0)
+		if err != nil {
+			return nil, asValidation("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must be an integer", c.Form.Get(key), lowerFirst(key))
+		}
+		return &n, nil
+	}
+	var err error
+	if s.Min, err = intParam("MinSize"); err != nil {
+		return s, err
+	}
+	if s.Max, err = intParam("MaxSize"); err != nil {
+		return s, err
+	}
+	if s.Desired, err = intParam("DesiredCapacity"); err != nil {
+		return s, err
+	}
+	grace, err := intParam("HealthCheckGracePeriod")
+	if err != nil {
+		return s, err
+	}
+	if grace != nil {
+		d := time.Duration(*grace) * time.Second
+		s.HealthCheckGracePeriod = &d
+	}
+	if v := c.Form.Get("HealthCheckType"); v != "" {
+		s.HealthCheckType = &v
+	}
+	if c.Form.Has("TerminationPolicies") || len(c.Form.List("TerminationPolicies")) > 0 {
+		s.TerminationPolicies = append([]string{}, c.Form.List("TerminationPolicies")...)
+	}
+	if v, ok := c.Form.Bool("NewInstancesProtectedFromScaleIn"); ok {
+		s.NewInstancesProtected = &v
+	}
+	lt := c.Form.Struct("LaunchTemplate")
+	if name := lt.Get("LaunchTemplateName") + lt.Get("LaunchTemplateId"); name != "" {
+		s.LaunchTemplate = &name
+	} else if name := c.Form.Get("LaunchConfigurationName"); name != "" {
+		s.LaunchTemplate = &name
+	}
+	if z := c.Form.Get("VPCZoneIdentifier"); z != "" {
+		for _, sn := range strings.Split(z, ",") {
+			sn = strings.TrimSpace(sn)
+			sub := c.World.Subnets[sn]
+			if sub == nil {
+				return s, asValidation("The subnet ID '%s' does not exist", sn)
+			}
+			s.Subnets = append(s.Subnets, sn)
+		}
+	}
+	return s, nil
+}
+
+// asCreateGroup serves CreateAutoScalingGroup. The simulator has no launch
+// templates: a group created from InstanceId launches copies of that
+// instance; one created from a launch template or configuration name
+// launches default instances (image and type defaults, the subnet's VPC
+// default group) into its VPCZoneIdentifier subnets. Without either, AWS
+// refuses the call, and so does the simulator.
+func asCreateGroup(c *Call) (any, error) {
+	name := c.Form.Get("AutoScalingGroupName")
+	if name == "" {
+		return nil, asValidation("1 validation error detected: Value null at 'autoScalingGroupName' failed to satisfy constraint: Member must not be null")
+	}
+	s, err := asSettings(c)
+	if err != nil {
+		return nil, err
+	}
+	if s.Min == nil || s.Max == nil {
+		return nil, asValidation("1 validation error detected: Value null at 'minSize' or 'maxSize' failed to satisfy constraint: Member must not be null")
+	}
+	desired := *s.Min
+	if s.Desired != nil {
+		desired = *s.Desired
+	}
+	var launch *world.LaunchSpec
+	if id := c.Form.Get("InstanceId"); id != "" {
+		inst, err := ec2LookupInstance(c, id)
+		if err != nil {
+			return nil, asValidation("Instance Id not found - No instance(s) found with id: %s", id)
+		}
+		launch = c.World.LaunchSpecOfLocked(inst)
+		launch.Tags = world.Tags{}
+		if s.Subnets == nil {
+			s.Subnets = []string{inst.Subnet}
+		}
+	} else if s.LaunchTemplate != nil {
+		launch = &world.LaunchSpec{Account: c.Account(), Region: c.Region}
+	} else {
+		return nil, asValidation("Valid requests must contain either LaunchTemplate, LaunchConfigurationName, InstanceId or MixedInstancesPolicy parameter.")
+	}
+	if len(s.Subnets) == 0 {
+		return nil, asValidation("At least one Availability Zone or VPC Subnet is required.")
+	}
+	if _, dup := c.World.ASGs[name]; dup {
+		return nil, Errf(400, "AlreadyExists", "AutoScalingGroup by this name already exists - A group with the name %s already exists", name)
+	}
+	g, err := c.World.AddASGLocked(c.Account(), c.Region, name, *s.Min, *s.Max, *s.Min)
+	if err != nil {
+		return nil, asWorldError(err)
+	}
+	g.Desired = 0 // the settings below launch the desired capacity
+	// Through the API the grace period defaults to 0 s, where the console
+	// (and the world's seeded groups) use 300 s.
+	g.HealthCheckGracePeriod = 0
+	g.Launch = launch
+	g.TargetGroupARNs = c.Form.List("TargetGroupARNs")
+	g.LoadBalancerNames = c.Form.List("LoadBalancerNames")
+	for _, t := range c.Form.Structs("Tags") {
+		g.Tags[t.Get("Key")] = t.Get("Value")
+	}
+	s.Desired = &desired
+	if err := c.World.UpdateASGLocked(name, s); err != nil {
+		delete(c.World.ASGs, name)
+		return nil, asWorldError(err)
+	}
+	c.Touch("AWS::AutoScaling::AutoScalingGroup", name)
+	return nil, nil
+}
+
+func asUpdateGroup(c *Call) (any, error) {
+	g, err := asLookupGroup(c)
+	if err != nil {
+		return nil, err
+	}
+	s, err := asSettings(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.World.UpdateASGLocked(g.Name, s); err != nil {
+		return nil, asWorldError(err)
+	}
+	return nil, nil
+}
+
+func asSetInstanceHealth(c *Call) (any, error) {
+	id := c.Form.Get("InstanceId")
+	if id == "" {
+		return nil, asValidation("1 validation error detected: Value null at 'instanceId' failed to satisfy constraint: Member must not be null")
+	}
+	status := c.Form.Get("HealthStatus")
+	if status == "" {
+		return nil, asValidation("1 validation error detected: Value null at 'healthStatus' failed to satisfy constraint: Member must not be null")
+	}
+	if g, _ := c.World.ASGMemberLocked(id); g == nil || g.Account != c.Account() || g.Region != c.Region {
+		return nil, asValidation("Instance Id not found - No instance(s) found with id: %s", id)
+	}
+	c.Touch("AWS::EC2::Instance", id)
+	respect := true
+	if v, ok := c.Form.Bool("ShouldRespectGracePeriod"); ok {
+		respect = v
+	}
+	if err := c.World.SetInstanceHealthLocked(id, status, respect); err != nil {
+		return nil, asWorldError(err)
+	}
+	c.Param("healthStatus", status)
+	return nil, nil
 }

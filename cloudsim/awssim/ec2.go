@@ -13,9 +13,9 @@ import (
 )
 
 // ec2Service serves EC2 on the ec2Query protocol: instances, volumes and
-// snapshots, security groups and interfaces, instance profiles, tags,
-// addresses and regions. Handlers are split over ec2_instances.go,
-// ec2_network.go and ec2_volumes.go.
+// snapshots, security groups and interfaces, network ACLs, instance
+// profiles, tags, addresses and regions. Handlers are split over
+// ec2_instances.go, ec2_network.go, ec2_netacl.go and ec2_volumes.go.
 func ec2Service() *Service {
 	ms := time.Millisecond
 	ops := map[string]*Op{
@@ -58,6 +58,16 @@ func ec2Service() *Service {
 		"ModifyNetworkInterfaceAttribute": {Latency: 200 * ms, Resources: ec2ARNs("network-interface", "NetworkInterfaceId"),
 			Handle: ec2ModifyNetworkInterfaceAttribute},
 		"DescribeAddresses":   {Latency: 90 * ms, Handle: ec2DescribeAddresses},
+		"DescribeNetworkAcls": {Latency: 110 * ms, Handle: ec2DescribeNetworkAcls},
+		"CreateNetworkAcl":    {Latency: 280 * ms, Resources: ec2ARNs("vpc", "VpcId"), Handle: ec2CreateNetworkAcl},
+		"CreateNetworkAclEntry": {Latency: 210 * ms, Resources: ec2ARNs("network-acl", "NetworkAclId"),
+			Handle: ec2PutNetworkAclEntry(false)},
+		"ReplaceNetworkAclEntry": {Latency: 210 * ms, Resources: ec2ARNs("network-acl", "NetworkAclId"),
+			Handle: ec2PutNetworkAclEntry(true)},
+		"DeleteNetworkAclEntry": {Latency: 200 * ms, Resources: ec2ARNs("network-acl", "NetworkAclId"),
+			Handle: ec2DeleteNetworkAclEntry},
+		"ReplaceNetworkAclAssociation": {Latency: 240 * ms, Resources: ec2ARNs("network-acl", "NetworkAclId"),
+			Handle: ec2ReplaceNetworkAclAssociation},
 		"DisassociateAddress": {Latency: 190 * ms, Handle: ec2DisassociateAddress},
 	}
 	for _, op := range ops {
@@ -146,6 +156,12 @@ func ec2Error(err error) error {
 			return Errf(400, "InvalidPermission.NotFound", "%s", ce.Msg)
 		case "security-group-rule":
 			return Errf(400, "InvalidSecurityGroupRuleId.NotFound", "%s", ce.Msg)
+		case "network-acl":
+			return Errf(400, "InvalidNetworkAclID.NotFound", "The network ACL ID '%s' does not exist", ce.ID)
+		case "network-acl-entry":
+			return Errf(400, "InvalidNetworkAclEntry.NotFound", "%s", ce.Msg)
+		case "network-acl-association":
+			return Errf(400, "InvalidAssociationID.NotFound", "The association ID '%s' does not exist", ce.ID)
 		}
 		return Errf(400, "InvalidID", "The ID '%s' is not valid", ce.ID)
 	case world.KindIncorrectState:
@@ -156,8 +172,11 @@ func ec2Error(err error) error {
 	case world.KindNotPermitted:
 		return Errf(400, "OperationNotPermitted", "%s", ce.Msg)
 	case world.KindDuplicate:
-		if ce.Resource == "rule" {
+		switch ce.Resource {
+		case "rule":
 			return Errf(400, "InvalidPermission.Duplicate", "%s", ce.Msg)
+		case "network-acl-entry":
+			return Errf(400, "NetworkAclEntryAlreadyExists", "%s", ce.Msg)
 		}
 		return Errf(400, "InvalidGroup.Duplicate", "%s", ce.Msg)
 	case world.KindMultipleInterfaces:

@@ -417,7 +417,8 @@ func iamUpdateAccessKey(c *Call) (any, error) {
 	c.Param("userName", user)
 	c.Param("accessKeyId", id)
 	c.Param("status", status)
-	return nil, iamAPIError(c.World.UpdateAccessKeyLocked(user, id, status))
+	// Listed at once; authenticates the old way until it has propagated.
+	return nil, iamAPIError(c.World.AccessKeyChangeLocked(id, func() error { return c.World.UpdateAccessKeyLocked(user, id, status) }))
 }
 
 func iamDeleteAccessKey(c *Call) (any, error) {
@@ -432,7 +433,7 @@ func iamDeleteAccessKey(c *Call) (any, error) {
 	c.Touch("AWS::IAM::AccessKey", id)
 	c.Param("userName", user)
 	c.Param("accessKeyId", id)
-	return nil, iamAPIError(c.World.DeleteAccessKeyLocked(user, id))
+	return nil, iamAPIError(c.World.AccessKeyChangeLocked(id, func() error { return c.World.DeleteAccessKeyLocked(user, id) }))
 }
 
 func iamGetAccessKeyLastUsed(c *Call) (any, error) {
@@ -712,7 +713,7 @@ func iamPutInline(kind string) func(*Call) (any, error) {
 		}
 		c.Param("policyName", pname)
 		c.Param("policyDocument", doc)
-		return nil, iamAPIError(c.World.PutInlinePolicyLocked(kind, name, pname, doc))
+		return nil, iamAPIError(c.World.IAMChangeLocked(kind, name, func() error { return c.World.PutInlinePolicyLocked(kind, name, pname, doc) }))
 	}
 }
 
@@ -745,7 +746,7 @@ func iamDeleteInline(kind string) func(*Call) (any, error) {
 			return nil, err
 		}
 		c.Param("policyName", pname)
-		return nil, iamAPIError(c.World.DeleteInlinePolicyLocked(kind, name, pname))
+		return nil, iamAPIError(c.World.IAMChangeLocked(kind, name, func() error { return c.World.DeleteInlinePolicyLocked(kind, name, pname) }))
 	}
 }
 
@@ -793,7 +794,7 @@ func iamAttach(kind string) func(*Call) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return nil, iamAPIError(c.World.AttachPolicyLocked(kind, name, arn))
+		return nil, iamAPIError(c.World.IAMChangeLocked(kind, name, func() error { return c.World.AttachPolicyLocked(kind, name, arn) }))
 	}
 }
 
@@ -807,7 +808,7 @@ func iamDetach(kind string) func(*Call) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return nil, iamAPIError(c.World.DetachPolicyLocked(kind, name, arn))
+		return nil, iamAPIError(c.World.IAMChangeLocked(kind, name, func() error { return c.World.DetachPolicyLocked(kind, name, arn) }))
 	}
 }
 

@@ -197,13 +197,25 @@ func TestIAMAccessKeys(t *testing.T) {
 	require.Equal(t, "sts", *lu.AccessKeyLastUsed.ServiceName)
 	require.Equal(t, awssimtest.Region, *lu.AccessKeyLastUsed.Region)
 
-	// Deactivation takes effect on the next call; reactivation restores it.
+	// Deactivation is listed at once and authenticates until it has
+	// propagated; reactivation restores the key the same way.
 	_, err = c.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String("ci"), AccessKeyId: id, Status: iamtypes.StatusTypeInactive})
 	require.NoError(t, err)
+	keys, err := c.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String("ci")})
+	require.NoError(t, err)
+	for _, k := range keys.AccessKeyMetadata {
+		if *k.AccessKeyId == *id {
+			require.Equal(t, iamtypes.StatusTypeInactive, k.Status, "listed at once")
+		}
+	}
+	_, err = sts.NewFromConfig(ciCfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	require.NoError(t, err, "the deactivation has not propagated yet")
+	env.Propagate()
 	_, err = sts.NewFromConfig(ciCfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	requireCode(t, err, "InvalidClientTokenId")
 	_, err = c.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String("ci"), AccessKeyId: id, Status: iamtypes.StatusTypeActive})
 	require.NoError(t, err)
+	env.Propagate()
 	_, err = sts.NewFromConfig(ciCfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	require.NoError(t, err)
 
@@ -238,6 +250,9 @@ func TestIAMAccessKeys(t *testing.T) {
 
 	_, err = c.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("ci"), AccessKeyId: id})
 	require.NoError(t, err)
+	_, err = sts.NewFromConfig(ciCfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	require.NoError(t, err, "a deleted key authenticates until the deletion has propagated")
+	env.Propagate()
 	_, err = sts.NewFromConfig(ciCfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	requireCode(t, err, "InvalidClientTokenId")
 }
@@ -547,7 +562,8 @@ func TestIAMPolicies(t *testing.T) {
 }
 
 // TestIAMAuthorizationUsesEntityARNs checks that IAM calls are authorized
-// against the target entity's ARN and that policy changes apply at once.
+// against the target entity's ARN and that policy changes apply once they
+// have propagated.
 func TestIAMAuthorizationUsesEntityARNs(t *testing.T) {
 	env := awssimtest.New(t)
 	ctx := context.Background()
@@ -562,6 +578,9 @@ func TestIAMAuthorizationUsesEntityARNs(t *testing.T) {
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:GetUser","iam:ListAccessKeys"],"Resource":"arn:aws:iam::111122223333:user/dev"}]}`)})
 	require.NoError(t, err)
 	_, err = dev.GetUser(ctx, &iam.GetUserInput{})
+	requireCode(t, err, "AccessDenied") // a grant propagates like a revoke
+	env.Propagate()
+	_, err = dev.GetUser(ctx, &iam.GetUserInput{})
 	require.NoError(t, err)
 	_, err = dev.ListAccessKeys(ctx, &iam.ListAccessKeysInput{})
 	require.NoError(t, err)
@@ -570,6 +589,7 @@ func TestIAMAuthorizationUsesEntityARNs(t *testing.T) {
 
 	_, err = admin.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("dev"), PolicyArn: aws.String("arn:aws:iam::aws:policy/ReadOnlyAccess")})
 	require.NoError(t, err)
+	env.Propagate()
 	_, err = dev.ListUsers(ctx, &iam.ListUsersInput{})
 	require.NoError(t, err)
 	_, err = dev.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("sneaky")})
@@ -577,6 +597,9 @@ func TestIAMAuthorizationUsesEntityARNs(t *testing.T) {
 
 	_, err = admin.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("dev"), PolicyArn: aws.String("arn:aws:iam::aws:policy/AWSDenyAll")})
 	require.NoError(t, err)
+	_, err = dev.GetUser(ctx, &iam.GetUserInput{})
+	require.NoError(t, err, "the deny has not propagated yet")
+	env.Propagate()
 	_, err = dev.GetUser(ctx, &iam.GetUserInput{})
 	requireCode(t, err, "AccessDenied")
 }

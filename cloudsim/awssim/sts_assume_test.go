@@ -53,13 +53,15 @@ func TestAssumeRoleSessionWorksUntilItExpires(t *testing.T) {
 	env := awssimtest.New(t)
 	ctx := context.Background()
 	newRole(t, env, "responder", trustAccount)
+	env.Propagate() // the role's ReadOnlyAccess authorizes
+	t0 := env.Clock.Now()
 
 	out, err := sts.NewFromConfig(env.Admin).AssumeRole(ctx, &sts.AssumeRoleInput{
 		RoleArn: aws.String(roleARN), RoleSessionName: aws.String("ir-1"), DurationSeconds: aws.Int32(900)})
 	require.NoError(t, err)
 	require.Regexp(t, `^ASIA[A-Z2-7]{16}$`, *out.Credentials.AccessKeyId)
 	require.NotEmpty(t, *out.Credentials.SessionToken)
-	require.Equal(t, awssimtest.Start.Add(15*time.Minute), *out.Credentials.Expiration)
+	require.Equal(t, t0.Add(15*time.Minute), *out.Credentials.Expiration)
 	require.Equal(t, "arn:aws:sts::111122223333:assumed-role/responder/ir-1", *out.AssumedRoleUser.Arn)
 	require.Regexp(t, `^AROA[A-Z2-7]{17}:ir-1$`, *out.AssumedRoleUser.AssumedRoleId)
 
@@ -151,11 +153,14 @@ func TestAssumeRoleDecisions(t *testing.T) {
 
 // TestTokenIssueTimeRevocation is the IR step that revokes stolen role
 // credentials: a Deny on sessions issued before "now" cuts off old sessions
-// and leaves new ones working.
+// and leaves new ones working, once it has propagated. Checked at once, the
+// revoke looks like it failed to bite: the "fix, then verify immediately"
+// trap.
 func TestTokenIssueTimeRevocation(t *testing.T) {
 	env := awssimtest.New(t)
 	ctx := context.Background()
 	newRole(t, env, "responder", trustAccount)
+	env.Propagate()
 	stolen, _, err := assume(t, env, env.Admin, roleARN, "instance", 0)
 	require.NoError(t, err)
 	_, err = iam.NewFromConfig(stolen).ListRoles(ctx, &iam.ListRolesInput{})
@@ -167,7 +172,14 @@ func TestTokenIssueTimeRevocation(t *testing.T) {
 	_, err = iam.NewFromConfig(env.Admin).PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("responder"),
 		PolicyName: aws.String("AWSRevokeOlderSessions"), PolicyDocument: aws.String(revoke)})
 	require.NoError(t, err)
+	got, err := iam.NewFromConfig(env.Admin).GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("responder"),
+		PolicyName: aws.String("AWSRevokeOlderSessions")})
+	require.NoError(t, err, "readers see the new policy at once")
+	require.Contains(t, aws.ToString(got.PolicyDocument), "TokenIssueTime")
 
+	_, err = iam.NewFromConfig(stolen).ListRoles(ctx, &iam.ListRolesInput{})
+	require.NoError(t, err, "probed at once, the stolen session still works: the deny has not propagated")
+	env.Propagate()
 	_, err = iam.NewFromConfig(stolen).ListRoles(ctx, &iam.ListRolesInput{})
 	requireCode(t, err, "AccessDenied")
 	_, err = sts.NewFromConfig(stolen).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
@@ -213,6 +225,7 @@ func TestSessionKeysNeedTheirToken(t *testing.T) {
 	env := awssimtest.New(t)
 	ctx := context.Background()
 	newRole(t, env, "responder", trustAccount)
+	env.Propagate()
 	_, cr, err := assume(t, env, env.Admin, roleARN, "ir-1", 0)
 	require.NoError(t, err)
 	_, other, err := assume(t, env, env.Admin, roleARN, "ir-2", 0)

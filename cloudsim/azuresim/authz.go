@@ -84,7 +84,10 @@ func (s *Server) roleAssignment(c *call) (*response, error) {
 		if l := s.World.AzureLockBlockingLocked(ra.Scope, true); l != nil {
 			return nil, scopeLocked(ra.Scope, l, "write")
 		}
-		delete(az.RoleAssignments, strings.ToLower(ra.ID))
+		_ = s.World.AzureRoleAssignmentChangeLocked(ra.ID, func() error {
+			s.World.DeleteAzureRoleAssignmentLocked(ra)
+			return nil
+		})
 		c.param("principalId", ra.PrincipalID)
 		c.param("roleDefinition", ra.RoleDefinition)
 	}

@@ -8,8 +8,6 @@ package detect
 
 import (
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"time"
@@ -36,32 +34,9 @@ const (
 )
 
 // Latency is a detection delay distribution: triangular between Min and Max
-// with its peak at Mode. A triangle keeps the typical delay near Mode while
-// allowing the occasional slow finding, which a uniform draw would overstate.
-type Latency struct {
-	Min, Mode, Max time.Duration
-}
-
-// Draw samples the distribution from r, the stream of the detector that
-// draws (call under the world lock).
-func (l Latency) Draw(r *rand.Rand) time.Duration {
-	lo, mode, hi := float64(l.Min), float64(l.Mode), float64(l.Max)
-	if hi <= lo {
-		return l.Min
-	}
-	if mode < lo || mode > hi {
-		mode = (lo + hi) / 2
-	}
-	u := r.Float64()
-	c := (mode - lo) / (hi - lo)
-	var x float64
-	if u < c {
-		x = lo + math.Sqrt(u*(hi-lo)*(mode-lo))
-	} else {
-		x = hi - math.Sqrt((1-u)*(hi-lo)*(hi-mode))
-	}
-	return time.Duration(x).Round(time.Second)
-}
+// with its peak at Mode (see world.Latency, which the world's propagation
+// knobs share).
+type Latency = world.Latency
 
 // GuardDutyConfig tunes the GuardDuty model; scenarios override fields.
 type GuardDutyConfig struct {

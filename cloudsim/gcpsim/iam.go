@@ -107,9 +107,11 @@ func saList(c *call) (any, *apiError) {
 	return out, nil
 }
 
-// saSetDisabled disables or enables a service account. Disabling takes
-// effect at once: every access token the account holds is rejected from
-// the next call on, on every VM and workload that runs as it.
+// saSetDisabled disables or enables a service account. Disabling is
+// documented to take effect immediately: every access token the account
+// holds is rejected from the next call on, on every VM and workload that
+// runs as it (or after Knobs.GCPDisablePropagation, when a scenario models
+// a slower world).
 func saSetDisabled(disabled bool) func(c *call) (any, *apiError) {
 	return func(c *call) (any, *apiError) {
 		perm := "iam.serviceAccounts.enable"
@@ -120,7 +122,9 @@ func saSetDisabled(disabled bool) func(c *call) (any, *apiError) {
 		if e != nil {
 			return nil, e
 		}
-		if err := c.w.GCPSetServiceAccountDisabledLocked(sa.Email, disabled); err != nil {
+		if err := c.w.GCPServiceAccountChangeLocked(sa.Email, func() error {
+			return c.w.GCPSetServiceAccountDisabledLocked(sa.Email, disabled)
+		}); err != nil {
 			return nil, &apiError{code: 500, status: "INTERNAL", message: err.Error()}
 		}
 		return &iamv1.Empty{}, nil

@@ -36,8 +36,9 @@ func TestScaleInTerminatesOldestUnprotectedInService(t *testing.T) {
 	i := f.insts
 	f.w.Lock()
 	must(t, f.w.SetProtectionLocked("web", []string{i[0].ID}, true))
-	must(t, f.w.EnterStandbyLocked("web", []string{i[1].ID}, false))
-	must(t, f.w.DetachFromASGLocked("web", []string{i[2].ID}, false))
+	// Decrementing, so that the group launches no replacements for them.
+	must(t, f.w.EnterStandbyLocked("web", []string{i[1].ID}, true))
+	must(t, f.w.DetachFromASGLocked("web", []string{i[2].ID}, true))
 	at := f.clk.t.Add(10 * time.Minute)
 	must(t, f.w.ScheduleScaleInLocked("web", at, 1))
 	i3Vols := []string{i[3].BlockDevices[0].VolumeID, i[3].BlockDevices[1].VolumeID}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 )
@@ -354,11 +355,11 @@ func AzureScopeCovers(scope, resource string) bool {
 
 // AzureAuthorizeLocked reports whether the principal holds a role assignment
 // covering scope that grants action. Assignments are read at call time, so
-// deleting one denies every token of the principal at once.
+// deleting one denies every token of the principal, once the deletion has
+// propagated (DeleteAzureRoleAssignmentLocked).
 func (w *World) AzureAuthorizeLocked(objectID, action, scope string, data bool) bool {
 	az := w.AzureLocked()
-	for _, id := range SortedKeys(az.RoleAssignments) {
-		ra := az.RoleAssignments[id]
+	for _, ra := range w.azureAuthorizingAssignmentsLocked() {
 		if ra.PrincipalID != objectID || !AzureScopeCovers(ra.Scope, scope) {
 			continue
 		}
@@ -431,7 +432,41 @@ func (w *World) AssignAzureRoleLocked(scope, roleDefinition, principalID, create
 		Name: name, Scope: scope, RoleDefinition: roleDefinition, PrincipalID: principalID,
 		PrincipalType: "ServicePrincipal", CreatedOn: w.clock.Now(), CreatedBy: createdBy}
 	az.RoleAssignments[strings.ToLower(ra.ID)] = ra
+	if w.prop != nil {
+		delete(w.prop.azure, strings.ToLower(ra.ID))
+	}
 	return ra, nil
+}
+
+// DeleteAzureRoleAssignmentLocked deletes a role assignment. Listing and
+// reading assignments shows it gone at once; through the wire
+// (AzureRoleAssignmentChangeLocked) authorization goes on honouring it
+// until the deletion has propagated: Azure Resource Manager caches role
+// assignments, and changes "can take up to 10 minutes" to take effect
+// ("Troubleshoot Azure RBAC"; Knobs.AzureRBACPropagation).
+func (w *World) DeleteAzureRoleAssignmentLocked(ra *AzureRoleAssignment) {
+	delete(w.AzureLocked().RoleAssignments, strings.ToLower(ra.ID))
+}
+
+// azureAuthorizingAssignmentsLocked lists, by id, the assignments
+// authorization honours: the live ones and those whose deletion is still
+// propagating.
+func (w *World) azureAuthorizingAssignmentsLocked() []*AzureRoleAssignment {
+	az := w.AzureLocked()
+	all := az.RoleAssignments
+	if w.prop != nil && len(w.prop.azure) > 0 {
+		all = maps.Clone(all)
+		for id, l := range w.prop.azure {
+			if l.seen != nil {
+				all[id] = l.seen
+			}
+		}
+	}
+	out := make([]*AzureRoleAssignment, 0, len(all))
+	for _, id := range SortedKeys(all) {
+		out = append(out, all[id])
+	}
+	return out
 }
 
 // AzureRoleAssignmentsOfLocked lists a principal's assignments by id.

@@ -117,7 +117,7 @@ func (w *World) EgressAllowsLocked(inst *Instance, proto string, port int, ip ne
 }
 
 func ssmRuleAllows(r Rule, proto string, port int, ip net.IP) bool {
-	if r.Protocol != "-1" && r.Protocol != "all" && !strings.EqualFold(r.Protocol, proto) && r.Protocol != ssmProtoNumber(proto) {
+	if r.Protocol != "-1" && r.Protocol != "all" && !strings.EqualFold(r.Protocol, proto) && r.Protocol != ProtocolNumber(proto) {
 		return false
 	}
 	if r.Protocol != "-1" && r.Protocol != "all" && (port < r.FromPort || port > r.ToPort) {
@@ -129,18 +129,6 @@ func ssmRuleAllows(r Rule, proto string, port int, ip net.IP) bool {
 		}
 	}
 	return false
-}
-
-func ssmProtoNumber(p string) string {
-	switch strings.ToLower(p) {
-	case "tcp":
-		return "6"
-	case "udp":
-		return "17"
-	case "icmp":
-		return "1"
-	}
-	return p
 }
 
 // SendCommandLocked queues a command on one instance and schedules its

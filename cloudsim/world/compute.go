@@ -3,6 +3,7 @@ package world
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -188,6 +189,15 @@ func (w *World) LaunchInstanceLocked(spec LaunchSpec) (*Instance, error) {
 		})
 	}
 	if spec.ASG != "" {
+		if g := w.ASGs[spec.ASG]; g.Launch == nil {
+			// The group launches replacements like its first instance (the
+			// simulator does not model launch templates' contents).
+			tmpl := spec
+			tmpl.Tags, tmpl.VolumeTags = maps.Clone(spec.Tags), maps.Clone(spec.VolumeTags)
+			tmpl.Groups, tmpl.DataVolumes = slices.Clone(spec.Groups), slices.Clone(spec.DataVolumes)
+			tmpl.Processes, tmpl.CPU = slices.Clone(spec.Processes), nil
+			g.Launch = &tmpl
+		}
 		if err := w.AttachToASGLocked(spec.ASG, inst.ID); err != nil {
 			return nil, err
 		}
@@ -254,6 +264,7 @@ func (w *World) StopInstanceLocked(instanceID string) (string, error) {
 	inst.State = StateStopping
 	inst.StateReason = "Client.UserInitiatedShutdown: User initiated shutdown"
 	w.endInstanceFlowsLocked(instanceID, "instance stopping", nil, now)
+	w.checkASGHealthLocked() // a stopped member fails its health check (asg_health.go)
 	// A stopping instance runs nothing: record it so metrics history stays
 	// right (the miner's CPU does not continue past the stop).
 	w.SetCPULocked(inst, now, 0)

@@ -413,7 +413,7 @@ func (w *World) GCPIssueTokenLocked(principal, source, keyID string, ttl time.Du
 	kind := "user"
 	if sa, ok := g.ServiceAccounts[principal]; ok {
 		kind = "serviceAccount"
-		if sa.Disabled {
+		if w.gcpDisabledLocked(sa) {
 			return nil, ErrGCPAccountDisabled
 		}
 		if keyID != "" {
@@ -467,7 +467,7 @@ func (w *World) GCPAuthenticateLocked(value string) (*GCPPrincipal, error) {
 		if sa == nil {
 			return nil, ErrGCPTokenInvalid
 		}
-		if sa.Disabled {
+		if w.gcpDisabledLocked(sa) {
 			return nil, ErrGCPAccountDisabled
 		}
 	}
@@ -475,7 +475,11 @@ func (w *World) GCPAuthenticateLocked(value string) (*GCPPrincipal, error) {
 }
 
 // GCPSetServiceAccountDisabledLocked disables or enables a service account.
-// Disabling takes effect at once for every token, key and VM using it.
+// Reads of the account show the change at once; token checks and token
+// issuance apply it to every token, key and VM using the account at once
+// too, or, through the wire (GCPServiceAccountChangeLocked), once it has
+// propagated (Knobs.GCPDisablePropagation: documented as immediate, which
+// is the default).
 func (w *World) GCPSetServiceAccountDisabledLocked(email string, disabled bool) error {
 	sa := w.GCPLocked().ServiceAccounts[email]
 	if sa == nil {
@@ -483,6 +487,17 @@ func (w *World) GCPSetServiceAccountDisabledLocked(email string, disabled bool) 
 	}
 	sa.Disabled = disabled
 	return nil
+}
+
+// gcpDisabledLocked is whether token checks treat the account as disabled:
+// its state, unless a change to it is still propagating.
+func (w *World) gcpDisabledLocked(sa *GCPServiceAccount) bool {
+	if w.prop != nil {
+		if d, ok := seenLocked(w.prop.gcp, sa.Email); ok {
+			return d
+		}
+	}
+	return sa.Disabled
 }
 
 // GCPServiceAccountUsersLocked lists the VMs running as a service account:

@@ -74,7 +74,7 @@ var (
 // refused the same way, the familiar symptom of a stale AWS_SESSION_TOKEN.
 func (w *World) AuthenticateLocked(akid, token string) (*Principal, error) {
 	now := w.clock.Now()
-	if k, ok := w.AccessKeys[akid]; ok {
+	if k, ok := w.authorizingKeyLocked(akid); ok {
 		u := w.Users[k.User]
 		if u == nil {
 			return nil, ErrUnknownAccessKey
@@ -111,15 +111,16 @@ func (w *World) AuthenticateLocked(akid, token string) (*Principal, error) {
 }
 
 // IdentityPoliciesLocked returns every identity policy that applies to p,
-// inline and managed, in a stable order.
+// inline and managed, in a stable order: the ones authorization sees, which
+// lag a recent change until it has propagated (propagation.go).
 func (w *World) IdentityPoliciesLocked(p *Principal) ([]*Policy, error) {
 	var inline map[string]string
 	var managed []string
 	switch {
 	case p.User != nil:
-		inline, managed = p.User.Policies, p.User.Managed
+		inline, managed = w.authorizingGrantsLocked("user", p.User.Name, p.User.Policies, p.User.Managed)
 	case p.Role != nil:
-		inline, managed = p.Role.Policies, p.Role.Managed
+		inline, managed = w.authorizingGrantsLocked("role", p.Role.Name, p.Role.Policies, p.Role.Managed)
 	default:
 		return nil, nil
 	}

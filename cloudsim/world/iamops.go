@@ -98,6 +98,7 @@ func (w *World) DeleteUserLocked(name string) error {
 		return iamErr(ErrDeleteConflict, "Cannot delete entity, must detach all policies first.")
 	}
 	delete(w.Users, name)
+	w.forgetIAMLocked("user", name)
 	return nil
 }
 
@@ -136,9 +137,11 @@ func (w *World) UserAccessKeyLocked(user, akid string) (*AccessKey, error) {
 	return k, nil
 }
 
-// UpdateAccessKeyLocked sets a key Active or Inactive. An inactive key fails
-// authentication at once (AuthenticateLocked), which is why IR deactivates
-// rather than deletes: the key stays as evidence and can be re-enabled.
+// UpdateAccessKeyLocked sets a key Active or Inactive. Called directly
+// (seeding, harnesses) it takes effect at once; through the wire
+// (AccessKeyChangeLocked) authentication sees it once it has propagated.
+// IR deactivates rather than deletes: the key stays as evidence and can be
+// re-enabled.
 func (w *World) UpdateAccessKeyLocked(user, akid, status string) error {
 	if status != "Active" && status != "Inactive" {
 		return iamErr(ErrInvalidIAMRequest, "1 validation error detected: Value '%s' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]", status)
@@ -151,7 +154,9 @@ func (w *World) UpdateAccessKeyLocked(user, akid, status string) error {
 	return nil
 }
 
-// DeleteAccessKeyLocked removes a key permanently.
+// DeleteAccessKeyLocked removes a key permanently (see
+// AccessKeyChangeLocked for the propagation of a deletion made through the
+// wire).
 func (w *World) DeleteAccessKeyLocked(user, akid string) error {
 	if _, err := w.UserAccessKeyLocked(user, akid); err != nil {
 		return err
@@ -211,6 +216,7 @@ func (w *World) DeleteRoleLocked(name string) error {
 		return iamErr(ErrDeleteConflict, "Cannot delete entity, must detach all policies first.")
 	}
 	delete(w.Roles, name)
+	w.forgetIAMLocked("role", name)
 	return nil
 }
 
@@ -297,6 +303,9 @@ func (w *World) TrustDecisionLocked(r *Role, p *Principal, ctx Context) (d Decis
 }
 
 // PutInlinePolicyLocked stores an inline policy on a "user" or "role".
+// Like every policy change here (delete, attach, detach), it takes effect
+// at once when called directly; through the wire (IAMChangeLocked)
+// authorization applies it only once it has propagated.
 func (w *World) PutInlinePolicyLocked(kind, name, policyName, doc string) error {
 	pols, err := w.inlineLocked(kind, name)
 	if err != nil {

@@ -35,6 +35,12 @@ func (w *World) AddSubnetLocked(vpcID, az, cidr string) (*Subnet, error) {
 	}
 	s := &Subnet{ID: w.NewIDLocked("subnet"), VPC: vpcID, AZ: az, CIDR: cidr}
 	w.Subnets[s.ID] = s
+	for _, a := range w.NetworkACLs {
+		if a.VPC == vpcID {
+			w.defaultACLLocked(vpcID) // the VPC's ACLs are in use: join its default ACL
+			break
+		}
+	}
 	return s, nil
 }
 
@@ -117,6 +123,21 @@ func NormalizeProtocol(p string) (string, error) {
 		return p, nil
 	}
 	return "", &ComputeError{Kind: KindInvalid, Resource: "rule", ID: p, Msg: fmt.Sprintf("Invalid value '%s' for IP protocol. Unknown protocol.", p)}
+}
+
+// ProtocolNumber is the IANA number of a protocol name ("tcp" is "6"), the
+// form EC2 answers in network ACL entries; other values are returned as
+// they are.
+func ProtocolNumber(p string) string {
+	switch strings.ToLower(p) {
+	case "tcp":
+		return "6"
+	case "udp":
+		return "17"
+	case "icmp":
+		return "1"
+	}
+	return p
 }
 
 // splitRules turns each permission into one rule per peer (CIDR or group),
@@ -367,9 +388,11 @@ type FlowSpec struct {
 }
 
 // OpenFlowLocked opens a connection on the instance's primary interface if
-// its security groups permit it. The flow is untracked when the interface's
-// groups together allow all traffic of its protocol from and to 0.0.0.0/0
-// (EC2 connection tracking); otherwise, and always for ICMP, it is tracked.
+// its security groups and its subnet's network ACL permit it. The flow is
+// untracked when the interface's groups together allow all traffic of its
+// protocol from and to 0.0.0.0/0 (EC2 connection tracking), unless
+// Knobs.ConnTrack is ConnTrackNever; otherwise, and always for ICMP, it is
+// tracked.
 func (w *World) OpenFlowLocked(instanceID string, spec FlowSpec) (*Flow, error) {
 	inst, ok := w.Instances[instanceID]
 	if !ok {
@@ -413,10 +436,14 @@ func (w *World) OpenFlowLocked(instanceID string, spec FlowSpec) (*Flow, error) 
 		return nil, &ComputeError{Kind: KindBlocked, Resource: "flow", ID: instanceID,
 			Msg: fmt.Sprintf("the security groups %s of %s do not permit %s %s to %s:%d", strings.Join(eni.Groups, ","), eni.ID, f.Direction, f.Protocol, f.RemoteIP, f.RemotePort)}
 	}
+	if !w.naclPermitsLocked(eni.Subnet, f) {
+		return nil, &ComputeError{Kind: KindBlocked, Resource: "flow", ID: instanceID,
+			Msg: fmt.Sprintf("the network ACL %s of subnet %s does not permit %s %s to %s:%d", w.Subnets[eni.Subnet].ACL, eni.Subnet, f.Direction, f.Protocol, f.RemoteIP, f.RemotePort)}
+	}
 	now := w.clock.Now()
 	f.ID = w.NewIDLocked("flow")
 	f.Started = now
-	f.Tracked = !w.allOpenLocked(eni.Groups, f.Protocol)
+	f.Tracked = w.knobs.ConnTrack == ConnTrackNever || !w.allOpenLocked(eni.Groups, f.Protocol)
 	w.Flows = append(w.Flows, f)
 	w.emitLocked(Event{Time: now, Kind: "flow.start", Flow: f, Instance: inst})
 	return f, nil
@@ -455,22 +482,31 @@ func (w *World) endInstanceFlowsLocked(instanceID, reason string, match func(*Fl
 // reevaluateFlowsLocked applies EC2 connection-tracking semantics after the
 // groups of an interface, or a rule in one of them, changed:
 //   - a tracked flow survives whatever the new rules say (security groups are
-//     stateful); it becomes untracked if the groups are now all-open;
+//     stateful "Tracked connections are not immediately interrupted", EC2
+//     User Guide, security-group connection tracking); if the groups are now
+//     all-open it becomes untracked at once under Knobs.ConnTrack
+//     ConnTrackInstant (the default), and stays tracked under
+//     ConnTrackNewFlowsOnly and ConnTrackNever (AWS does not document which);
 //   - an untracked flow the new rules no longer permit, in either direction,
-//     is cut immediately;
+//     is cut immediately ("an untracked flow is immediately interrupted if
+//     the rule that enables the flow is removed");
 //   - a permitted untracked flow under groups that are no longer all-open
 //     becomes tracked.
 //
 // This is why a direct swap to a no-rule group leaves a miner's established
-// pool connection up, while all-open first and no-rule second cuts it.
+// pool connection up, while all-open first and no-rule second cuts it under
+// the default knob. A network ACL deny (nacl.go) or stopping the instance
+// cuts it under every value. Health checks of scaling-group members behind
+// a load balancer are re-checked too (asg_health.go).
 func (w *World) reevaluateFlowsLocked(eni *ENI, reason string) {
+	defer w.checkASGHealthLocked()
 	for _, f := range w.Flows {
 		if f.ENI != eni.ID || !f.Active() {
 			continue
 		}
 		open := w.allOpenLocked(eni.Groups, f.Protocol)
 		if f.Tracked {
-			if open {
+			if open && w.knobs.ConnTrack == ConnTrackInstant {
 				f.Tracked = false
 			}
 			continue

@@ -22,6 +22,10 @@ type VPC struct {
 // Subnet is a subnet of a VPC in one availability zone.
 type Subnet struct {
 	ID, VPC, AZ, CIDR string
+	// ACL is the network ACL the subnet is associated with, through
+	// ACLAssociation; both are empty until the VPC's ACLs are first used
+	// (nacl.go), which means the default allow-all ACL.
+	ACL, ACLAssociation string
 }
 
 // Instance states, as EC2 names them.
@@ -291,8 +295,16 @@ type ASGInstance struct {
 	InstanceID     string
 	LifecycleState string // "InService", "Standby", "Terminating", "Detached"
 	Protected      bool
-	HealthStatus   string
+	HealthStatus   string // "Healthy" or "Unhealthy"
 	AZ             string
+	// Generation is the generation of the group's launch template or
+	// configuration the instance was launched from (ASG.Generation at
+	// launch); the termination policies' "oldest launch template" picks the
+	// lowest.
+	Generation int
+	// failingSince is when the instance started failing its health check,
+	// zero while it passes (asg_health.go).
+	failingSince time.Time
 }
 
 // ASG is an autoscaling group.
@@ -307,6 +319,30 @@ type ASG struct {
 	ScaleIn                    []ScaleIn
 	CreatedTime                time.Time
 	Tags                       Tags
+	// HealthCheckType is HealthCheckEC2 (the default) or HealthCheckELB.
+	HealthCheckType string
+	// HealthCheckGracePeriod is how long after launch an instance is kept
+	// in service before a failed health check may replace it.
+	HealthCheckGracePeriod time.Duration
+	// HealthCheckPort is the port the load balancer's health check probes
+	// on an instance of a group with HealthCheckType ELB, from inside the
+	// VPC (the simulator has no load balancer of its own; see asg_health.go).
+	HealthCheckPort int
+	// TargetGroupARNs and LoadBalancerNames are echoed as given.
+	TargetGroupARNs, LoadBalancerNames []string
+	// TerminationPolicies are applied in order after Availability Zone
+	// balancing; default ["Default"] (asg.go).
+	TerminationPolicies []string
+	// NewInstancesProtected: instances the group launches are protected
+	// from scale-in.
+	NewInstancesProtected bool
+	// Generation counts launch template or configuration changes; members
+	// remember the one they were launched from.
+	Generation int
+	// Launch is what the group launches replacements and new capacity
+	// from: the spec of the first instance launched into the group (the
+	// simulator does not model launch templates' contents).
+	Launch *LaunchSpec
 }
 
 // ScaleIn is a scheduled change of desired capacity.

@@ -44,6 +44,7 @@ type World struct {
 	Snapshots      map[string]*Snapshot
 	ENIs           map[string]*ENI
 	SecurityGroups map[string]*SecurityGroup
+	NetworkACLs    map[string]*NetworkACL
 	Addresses      map[string]*Address
 	Profiles       map[string]*InstanceProfile // by name
 	Associations   map[string]*ProfileAssociation
@@ -69,6 +70,10 @@ type World struct {
 	// clientTokens are the create calls made with a client token, by scope
 	// and token (see ClientTokenLocked).
 	clientTokens map[string]*IdempotentCall
+	// knobs tune behaviour the clouds leave undocumented (knobs.go).
+	knobs Knobs
+	// prop holds identity changes still propagating (propagation.go).
+	prop *propagationState
 }
 
 // scheduled is a state change that takes effect at a modelled time, such as a
@@ -122,6 +127,8 @@ func New(clk Nower, seed uint64) *World {
 		ASGs:           map[string]*ASG{},
 		Detectors:      map[string]*Detector{},
 		Commands:       map[string]*Command{},
+		NetworkACLs:    map[string]*NetworkACL{},
+		knobs:          DefaultKnobs(),
 	}
 	w.useStreamsLocked(Unattributed)
 	return w

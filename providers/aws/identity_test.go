@@ -68,6 +68,11 @@ func TestDetachIdentityAloneDoesNotStopStolenCredentialsButRevokeDoes(t *testing
 			require.Equal(t, provaws.RevokePolicyName, rev.Detail)
 			require.False(t, rev.Cutoff.Before(f.env.Clock.Now()), "the cut-off is not before now")
 
+			// Fix, then verify immediately: the deny has not reached the
+			// endpoints yet, so the stolen session still works.
+			_, err = attacker.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+			require.NoError(t, err, "probed at once, the revoke has not propagated")
+			f.env.Propagate()
 			_, err = attacker.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
 			var ae smithy.APIError
 			require.True(t, errors.As(err, &ae), "the stolen session is denied after the revoke: %v", err)
@@ -109,6 +114,7 @@ func TestRevokeRoundsCutOffUpToTheSecond(t *testing.T) {
 	rev, err := f.prov.RevokeRoleSessionsBefore(context.Background(), appRole, time.Time{})
 	require.NoError(t, err)
 	require.Equal(t, 0, rev.Cutoff.Nanosecond())
+	f.env.Propagate()
 	_, err = ec2.NewFromConfig(f.env.Config(s.AccessKeyID, s.Secret, s.Token)).DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{})
 	require.Error(t, err, "a session issued within the same second is revoked too")
 }
@@ -133,7 +139,11 @@ func TestDisableAccessKey(t *testing.T) {
 	})
 	require.NoError(t, f.prov.DisableAccessKey(context.Background(), "leaky", key.ID))
 	f.locked(func(w *world.World) { require.Equal(t, "Inactive", w.AccessKeys[key.ID].Status) })
-	_, err := ec2.NewFromConfig(f.env.Config(key.ID, key.Secret, "")).DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{})
+	leaked := ec2.NewFromConfig(f.env.Config(key.ID, key.Secret, ""))
+	_, err := leaked.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{})
+	require.NoError(t, err, "probed at once, the deactivation has not propagated")
+	f.env.Propagate()
+	_, err = leaked.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{})
 	require.Error(t, err)
 
 	err = f.prov.DisableAccessKey(context.Background(), "leaky", "AKIANOSUCHKEY0000000")

@@ -299,8 +299,17 @@ func TestNaiveNSGSwapLeavesFlowsUp(t *testing.T) {
 	require.False(t, f.flowActive(fl))
 }
 
+// TestDetachIdentityDeniesStolenTokens: removing the identity and its role
+// assignments denies a token stolen from IMDS, once the deletion has
+// propagated. Under the documented propagation (opted into here) a probe
+// made at once still succeeds: "fix, then verify immediately" is a trap.
 func TestDetachIdentityDeniesStolenTokens(t *testing.T) {
 	f := newFixture(t)
+	f.World.Lock()
+	k := f.World.KnobsLocked()
+	k.AzureRBACPropagation = world.AzureRBACDocumented
+	require.NoError(t, f.World.SetKnobsLocked(k))
+	f.World.Unlock()
 	stolen := f.IMDSToken(t, f.vm)
 	vms, err := armcompute.NewVirtualMachinesClient(f.Demo.Subscription, stolen, f.ClientOptions())
 	require.NoError(t, err)
@@ -312,6 +321,11 @@ func TestDetachIdentityDeniesStolenTokens(t *testing.T) {
 	require.Equal(t, "SystemAssigned", det.PreviousProfileARN)
 	require.Equal(t, []string{f.Demo.Identities[0]}, det.Roles)
 
+	// Fix, then verify immediately: Azure Resource Manager still honours
+	// the cached assignments, so the stolen token still works.
+	_, err = vms.Get(f.ctx, rg, "web-vmss_1", nil)
+	require.NoError(t, err, "probed at once, the deleted assignments still authorize")
+	f.Propagate()
 	_, err = vms.Get(f.ctx, rg, "web-vmss_1", nil)
 	var re *azcore.ResponseError
 	require.ErrorAs(t, err, &re)
@@ -333,7 +347,8 @@ func TestDetachIdentityDeniesStolenTokens(t *testing.T) {
 // TestNaiveIdentityRemovalLeavesStolenTokensValid is the naive responder:
 // removing the identity from the VM leaves tokens already taken from IMDS
 // working for as long as the identity's role assignments exist; removing
-// the assignments (RevokeRoleSessions) denies them at once.
+// the assignments (RevokeRoleSessions) denies them once the deletion has
+// propagated.
 func TestNaiveIdentityRemovalLeavesStolenTokensValid(t *testing.T) {
 	f := newFixture(t)
 	stolen := f.IMDSToken(t, f.vm)
@@ -357,6 +372,7 @@ func TestNaiveIdentityRemovalLeavesStolenTokensValid(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, providers.RevokeRemoveGrants, rev.Method)
 	require.Equal(t, 2, rev.Grants)
+	f.Propagate()
 	_, err = vms.Get(f.ctx, rg, "web-vmss_2", nil)
 	require.Error(t, err)
 	require.True(t, errors.Is(err, err))

@@ -184,43 +184,66 @@ func TestNaiveIsolationLeavesFlowUp(t *testing.T) {
 	require.True(t, f.active(fl), "naive containment fails: the pool connection survives")
 }
 
+// TestDetachIdentityThenRevokeWithBlastRadius: detaching the service
+// account leaves a stolen token working; disabling the account rejects it,
+// and the batch VM that shares the account loses its credentials too. A
+// disable is documented to act immediately (the default); in a world where
+// it propagates (Knobs.GCPDisablePropagation) a probe made at once still
+// succeeds and one made after the delay is denied.
 func TestDetachIdentityThenRevokeWithBlastRadius(t *testing.T) {
-	f := newFixture(t)
-	ctx := context.Background()
-	f.env.World.Lock()
-	stolen, err := f.env.World.GCPInstanceTokenLocked(f.miner.Key)
-	f.env.World.Unlock()
-	require.NoError(t, err)
-	attacker := f.provider(t, stolen.Value)
-	attackerCall := func() error {
-		_, err := attacker.DescribeInstance(ctx, f.batch.Key)
-		return err
+	for _, tc := range []struct {
+		name        string
+		propagation world.Latency
+	}{
+		{"documented immediate disable", world.Latency{}},
+		{"disable that propagates", world.GCPIAMPolicyDocumented},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := context.Background()
+			f.env.World.Lock()
+			k := f.env.World.KnobsLocked()
+			k.GCPDisablePropagation = tc.propagation
+			require.NoError(t, f.env.World.SetKnobsLocked(k))
+			stolen, err := f.env.World.GCPInstanceTokenLocked(f.miner.Key)
+			f.env.World.Unlock()
+			require.NoError(t, err)
+			attacker := f.provider(t, stolen.Value)
+			attackerCall := func() error {
+				_, err := attacker.DescribeInstance(ctx, f.batch.Key)
+				return err
+			}
+			require.NoError(t, attackerCall())
+
+			det, err := f.p.DetachInstanceIdentity(ctx, f.miner.Key, providers.DetachRemove, "")
+			require.NoError(t, err)
+			require.Equal(t, f.sa, det.PreviousProfileARN)
+			require.Equal(t, []string{f.sa}, det.Roles)
+			got, err := f.p.DescribeInstance(ctx, f.miner.Key)
+			require.NoError(t, err)
+			require.Equal(t, "stopped", got.State, "the SA can only change on a stopped VM")
+			require.Nil(t, got.Identity)
+			require.NoError(t, attackerCall(), "the stolen token outlives the detachment")
+
+			users, err := f.p.ServiceAccountUsers(ctx, f.sa)
+			require.NoError(t, err)
+			require.Contains(t, users, f.batch.Key)
+			rev, err := f.p.RevokeSessions(ctx, f.sa)
+			require.NoError(t, err)
+			require.Equal(t, providers.RevokeDisablePrincipal, rev.Method)
+			require.Contains(t, rev.BlastRadius, providers.Ref(providers.CloudGCP, providers.KindVM, f.batch.Key), "the blast radius names the batch VM")
+			if tc.propagation.Max > 0 {
+				require.NoError(t, attackerCall(), "probed at once, the disable has not propagated")
+				f.env.Propagate()
+			}
+			err = attackerCall()
+			require.ErrorIs(t, err, providers.ErrAccessDenied, "disabling the SA rejects the stolen token")
+			f.env.World.Lock()
+			_, err = f.env.World.GCPInstanceTokenLocked(f.batch.Key)
+			f.env.World.Unlock()
+			require.ErrorIs(t, err, world.ErrGCPAccountDisabled, "and the batch workload loses its credentials too")
+		})
 	}
-	require.NoError(t, attackerCall())
-
-	det, err := f.p.DetachInstanceIdentity(ctx, f.miner.Key, providers.DetachRemove, "")
-	require.NoError(t, err)
-	require.Equal(t, f.sa, det.PreviousProfileARN)
-	require.Equal(t, []string{f.sa}, det.Roles)
-	got, err := f.p.DescribeInstance(ctx, f.miner.Key)
-	require.NoError(t, err)
-	require.Equal(t, "stopped", got.State, "the SA can only change on a stopped VM")
-	require.Nil(t, got.Identity)
-	require.NoError(t, attackerCall(), "the stolen token outlives the detachment")
-
-	users, err := f.p.ServiceAccountUsers(ctx, f.sa)
-	require.NoError(t, err)
-	require.Contains(t, users, f.batch.Key)
-	rev, err := f.p.RevokeSessions(ctx, f.sa)
-	require.NoError(t, err)
-	require.Equal(t, providers.RevokeDisablePrincipal, rev.Method)
-	require.Contains(t, rev.BlastRadius, providers.Ref(providers.CloudGCP, providers.KindVM, f.batch.Key), "the blast radius names the batch VM")
-	err = attackerCall()
-	require.ErrorIs(t, err, providers.ErrAccessDenied, "disabling the SA rejects the stolen token at once")
-	f.env.World.Lock()
-	_, err = f.env.World.GCPInstanceTokenLocked(f.batch.Key)
-	f.env.World.Unlock()
-	require.ErrorIs(t, err, world.ErrGCPAccountDisabled, "and the batch workload loses its credentials too")
 }
 
 func TestDisableAccessKey(t *testing.T) {

@@ -91,3 +91,14 @@ func (e *Env) UserConfig(t testing.TB, name string, managed ...string) aws.Confi
 	}
 	return e.Config(k.ID, k.Secret, "")
 }
+
+// Propagate moves the clock past the longest IAM propagation delay
+// (world.Knobs.IAMPropagation), so that every IAM change made so far
+// authorizes: the step a test takes where a script would wait for IAM's
+// eventual consistency.
+func (e *Env) Propagate() {
+	e.World.Lock()
+	d := e.World.KnobsLocked().IAMPropagation.Max
+	e.World.Unlock()
+	e.Clock.Advance(d + time.Second)
+}

@@ -111,3 +111,13 @@ func (e *Env) IMDSToken(t testing.TB, vmID string) StaticToken {
 	}
 	return StaticToken(raw)
 }
+
+// Propagate moves the clock past the longest role-assignment propagation
+// delay (world.Knobs.AzureRBACPropagation), so that every deletion made so
+// far is enforced.
+func (e *Env) Propagate() {
+	e.World.Lock()
+	d := e.World.KnobsLocked().AzureRBACPropagation.Max
+	e.World.Unlock()
+	e.Clock.Advance(d + time.Second)
+}

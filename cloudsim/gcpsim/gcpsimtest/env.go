@@ -144,3 +144,13 @@ func (e *Env) Instance(t testing.TB, spec world.GCEInstanceSpec) *world.GCEInsta
 	}
 	return inst
 }
+
+// Propagate moves the clock past the longest service-account propagation
+// delay (world.Knobs.GCPDisablePropagation), so that every disable or
+// enable made so far is enforced.
+func (e *Env) Propagate() {
+	e.World.Lock()
+	d := e.World.KnobsLocked().GCPDisablePropagation.Max
+	e.World.Unlock()
+	e.Clock.Advance(d + time.Second)
+}

@@ -1,0 +1,227 @@
+package awssim
+
+import (
+	"strconv"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
+)
+
+// Network ACLs (world/nacl.go): the stateless subnet firewall that cuts an
+// established flow whatever connection tracking does.
+
+// ec2ACLParam resolves the NetworkAclId parameter.
+func ec2ACLParam(c *Call) (*world.NetworkACL, error) {
+	id, err := ec2RequireParam(c, "NetworkAclId", "NetworkAclId")
+	if err != nil {
+		return nil, err
+	}
+	return ec2LookupACL(c, id)
+}
+
+// ec2RuleNumberParam reads the required RuleNumber parameter.
+func ec2RuleNumberParam(c *Call) (int, error) {
+	if _, err := ec2RequireParam(c, "RuleNumber", "RuleNumber"); err != nil {
+		return 0, err
+	}
+	return c.Form.Int("RuleNumber", 0)
+}
+
+// ec2LookupACL finds a network ACL of the caller's account and region.
+func ec2LookupACL(c *Call, id string) (*world.NetworkACL, error) {
+	a, ok := c.World.NetworkACLs[id]
+	if !ok || a.Account != c.Account() || a.Region != c.Region {
+		return nil, Errf(400, "InvalidNetworkAclID.NotFound", "The network ACL ID '%s' does not exist", id)
+	}
+	c.Touch("AWS::EC2::NetworkAcl", id)
+	return a, nil
+}
+
+func ec2ACLXML(c *Call, a *world.NetworkACL) *X {
+	var entries, assocs []*X
+	for _, e := range world.NACLEntriesWithDefault(a) {
+		action := "deny"
+		if e.Allow {
+			action = "allow"
+		}
+		var ports *X
+		if e.Protocol == "tcp" || e.Protocol == "udp" {
+			ports = E("portRange", T("from", e.FromPort), T("to", e.ToPort))
+		}
+		entries = append(entries, E("item", T("ruleNumber", e.RuleNumber), T("protocol", world.ProtocolNumber(e.Protocol)),
+			T("ruleAction", action), T("egress", e.Egress), T("cidrBlock", e.CIDR), ports))
+	}
+	for _, s := range c.World.SubnetsOfACLLocked(a.ID) {
+		assocs = append(assocs, E("item", T("networkAclAssociationId", s.ACLAssociation),
+			T("networkAclId", a.ID), T("subnetId", s.ID)))
+	}
+	return E("item", T("networkAclId", a.ID), T("vpcId", a.VPC), T("default", a.Default),
+		L("entrySet", entries), L("associationSet", assocs), ec2TagSetXML(a.Tags), T("ownerId", a.Account))
+}
+
+func ec2ACLFilter(c *Call, a *world.NetworkACL) ec2FilterField {
+	return func(name string) ([]string, bool) {
+		if v, ok := ec2TagFilter(name, a.Tags); ok {
+			return v, true
+		}
+		switch name {
+		case "network-acl-id":
+			return []string{a.ID}, true
+		case "vpc-id":
+			return []string{a.VPC}, true
+		case "default":
+			return []string{strconv.FormatBool(a.Default)}, true
+		case "owner-id":
+			return []string{a.Account}, true
+		case "association.subnet-id", "association.association-id", "association.network-acl-id":
+			var out []string
+			for _, s := range c.World.SubnetsOfACLLocked(a.ID) {
+				switch name {
+				case "association.subnet-id":
+					out = append(out, s.ID)
+				case "association.association-id":
+					out = append(out, s.ACLAssociation)
+				default:
+					out = append(out, a.ID)
+				}
+			}
+			return out, true
+		}
+		return nil, false
+	}
+}
+
+func ec2DescribeNetworkAcls(c *Call) (any, error) {
+	ids := c.Form.List("NetworkAclId")
+	filters := c.Form.Filters()
+	if err := ec2CheckFilters(filters, ec2ACLFilter(c, &world.NetworkACL{})); err != nil {
+		return nil, err
+	}
+	// Every VPC of the account has its default ACL (created on first use).
+	for _, vid := range world.SortedKeys(c.World.VPCs) {
+		if v := c.World.VPCs[vid]; v.Account == c.Account() && v.Region == c.Region {
+			c.World.NetworkACLsOfVPCLocked(vid)
+		}
+	}
+	for _, id := range ids {
+		if _, err := ec2LookupACL(c, id); err != nil {
+			return nil, err
+		}
+	}
+	var matched []*world.NetworkACL
+	for _, id := range world.SortedKeys(c.World.NetworkACLs) {
+		a := c.World.NetworkACLs[id]
+		if a.Account != c.Account() || a.Region != c.Region || (len(ids) > 0 && !ec2ContainsString(ids, id)) {
+			continue
+		}
+		ok, err := ec2MatchFilters(filters, ec2ACLFilter(c, a))
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			matched = append(matched, a)
+		}
+	}
+	return ec2Page(c, "networkAclSet", matched, 1000, func(a *world.NetworkACL) *X { return ec2ACLXML(c, a) })
+}
+
+func ec2CreateNetworkAcl(c *Call) (any, error) {
+	vpcID, err := ec2RequireParam(c, "VpcId", "VpcId")
+	if err != nil {
+		return nil, err
+	}
+	if v := c.World.VPCs[vpcID]; v == nil || v.Account != c.Account() || v.Region != c.Region {
+		return nil, Errf(400, "InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", vpcID)
+	}
+	a, err := c.World.CreateNetworkACLLocked(vpcID, ec2TagSpecs(c, "network-acl"))
+	if err != nil {
+		return nil, ec2Error(err)
+	}
+	c.Touch("AWS::EC2::NetworkAcl", a.ID)
+	x := ec2ACLXML(c, a)
+	x.Name = "networkAcl"
+	return []*X{x}, nil
+}
+
+// ec2ACLEntryParam reads the entry of Create/ReplaceNetworkAclEntry.
+func ec2ACLEntryParam(c *Call) (world.NACLEntry, error) {
+	var e world.NACLEntry
+	var err error
+	if e.RuleNumber, err = ec2RuleNumberParam(c); err != nil {
+		return e, err
+	}
+	if e.Protocol, err = ec2RequireParam(c, "Protocol", "Protocol"); err != nil {
+		return e, err
+	}
+	action, err := ec2RequireParam(c, "RuleAction", "RuleAction")
+	if err != nil {
+		return e, err
+	}
+	switch action {
+	case "allow", "deny":
+		e.Allow = action == "allow"
+	default:
+		return e, Errf(400, "InvalidParameterValue", "Value (%s) for parameter ruleAction is invalid. Valid values: allow, deny.", action)
+	}
+	e.Egress, _ = c.Form.Bool("Egress")
+	if e.CIDR, err = ec2RequireParam(c, "CidrBlock", "CidrBlock"); err != nil {
+		return e, err
+	}
+	if e.FromPort, err = c.Form.Int("PortRange.From", 0); err != nil {
+		return e, err
+	}
+	if e.ToPort, err = c.Form.Int("PortRange.To", 65535); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
+func ec2PutNetworkAclEntry(replace bool) func(c *Call) (any, error) {
+	return func(c *Call) (any, error) {
+		a, err := ec2ACLParam(c)
+		if err != nil {
+			return nil, err
+		}
+		e, err := ec2ACLEntryParam(c)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.World.PutNACLEntryLocked(a.ID, e, replace); err != nil {
+			return nil, ec2Error(err)
+		}
+		c.Param("ruleNumber", strconv.Itoa(e.RuleNumber))
+		return []*X{T("return", true)}, nil
+	}
+}
+
+func ec2DeleteNetworkAclEntry(c *Call) (any, error) {
+	a, err := ec2ACLParam(c)
+	if err != nil {
+		return nil, err
+	}
+	n, err := ec2RuleNumberParam(c)
+	if err != nil {
+		return nil, err
+	}
+	egress, _ := c.Form.Bool("Egress")
+	if err := c.World.DeleteNACLEntryLocked(a.ID, n, egress); err != nil {
+		return nil, ec2Error(err)
+	}
+	return []*X{T("return", true)}, nil
+}
+
+func ec2ReplaceNetworkAclAssociation(c *Call) (any, error) {
+	assoc, err := ec2RequireParam(c, "AssociationId", "AssociationId")
+	if err != nil {
+		return nil, err
+	}
+	a, err := ec2ACLParam(c)
+	if err != nil {
+		return nil, err
+	}
+	newID, err := c.World.ReplaceNACLAssociationLocked(assoc, a.ID)
+	if err != nil {
+		return nil, ec2Error(err)
+	}
+	c.Param("associationId", assoc)
+	return []*X{T("newAssociationId", newID)}, nil
+}

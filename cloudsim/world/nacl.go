@@ -1,0 +1,318 @@
+package world
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+)
+
+// Network ACLs: the stateless, per-subnet firewall of a VPC. Every packet
+// is checked against the subnet's ACL in its own direction, rules in
+// ascending rule-number order, the first match deciding, and a final "*"
+// rule denying what nothing allowed. Being stateless, an ACL also checks a
+// flow's return traffic and cuts an established connection as soon as a
+// deny applies to it, tracked or not ("Control subnet traffic with network
+// access control lists", Amazon VPC User Guide: "NACLs are stateless,
+// which means that information about previously sent or received traffic
+// is not saved"). That makes an ACL deny the isolation step that works
+// whatever the connection-tracking knob says.
+//
+// The model is minimal: IPv4 CIDRs, protocols -1/tcp/udp/icmp (or a
+// number), port ranges; ICMP type/code are accepted and not matched.
+// Default ACLs are created lazily, the first time a VPC's ACLs are used,
+// so that worlds that never touch them draw no ids for them.
+
+// NACLMaxRule is the highest rule number a caller may use; the "*" rule
+// (32767) is the implicit final deny.
+const NACLMaxRule = 32766
+
+// naclDefaultRule is the rule number EC2 shows for the final "*" rule.
+const naclDefaultRule = 32767
+
+// NetworkACL is a VPC network ACL.
+type NetworkACL struct {
+	ID, Account, Region, VPC string
+	Default                  bool
+	Entries                  []NACLEntry // sorted by egress, then rule number
+	Tags                     Tags
+}
+
+// NACLEntry is one numbered rule of a network ACL.
+type NACLEntry struct {
+	RuleNumber       int
+	Egress           bool
+	Protocol         string // "-1", "tcp", "udp", "icmp" or a protocol number
+	FromPort, ToPort int    // tcp/udp only
+	CIDR             string
+	Allow            bool // RuleAction "allow"; false is "deny"
+}
+
+// NACLAssociation binds a subnet to a network ACL.
+type NACLAssociation struct {
+	ID, ACL, Subnet string
+}
+
+// NetworkACLsOfVPCLocked returns a VPC's ACLs, by id, creating its default
+// ACL (allow everything both ways, rule 100) on first use and associating
+// every subnet that has none with it, as EC2 does for every VPC.
+func (w *World) NetworkACLsOfVPCLocked(vpcID string) []*NetworkACL {
+	w.defaultACLLocked(vpcID)
+	var out []*NetworkACL
+	for _, id := range SortedKeys(w.NetworkACLs) {
+		if a := w.NetworkACLs[id]; a.VPC == vpcID {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// defaultACLLocked returns the VPC's default ACL, creating it (and the
+// associations of its subnets) on first use.
+func (w *World) defaultACLLocked(vpcID string) *NetworkACL {
+	v := w.VPCs[vpcID]
+	if v == nil {
+		return nil
+	}
+	var def *NetworkACL
+	for _, id := range SortedKeys(w.NetworkACLs) {
+		if a := w.NetworkACLs[id]; a.VPC == vpcID && a.Default {
+			def = a
+		}
+	}
+	if def == nil {
+		def = &NetworkACL{ID: w.NewIDLocked("acl"), Account: v.Account, Region: v.Region, VPC: vpcID,
+			Default: true, Tags: Tags{}, Entries: []NACLEntry{
+				{RuleNumber: 100, Protocol: "-1", CIDR: AnyIPv4, Allow: true},
+				{RuleNumber: 100, Egress: true, Protocol: "-1", CIDR: AnyIPv4, Allow: true}}}
+		sortEntries(def.Entries)
+		w.NetworkACLs[def.ID] = def
+	}
+	for _, sid := range SortedKeys(w.Subnets) {
+		if s := w.Subnets[sid]; s.VPC == vpcID && s.ACL == "" {
+			s.ACL, s.ACLAssociation = def.ID, w.NewIDLocked("aclassoc")
+		}
+	}
+	return def
+}
+
+// CreateNetworkACLLocked creates a non-default ACL: until entries are added
+// it denies everything in both directions.
+func (w *World) CreateNetworkACLLocked(vpcID string, tags Tags) (*NetworkACL, error) {
+	v := w.VPCs[vpcID]
+	if v == nil {
+		return nil, notFound("vpc", vpcID)
+	}
+	w.defaultACLLocked(vpcID)
+	a := &NetworkACL{ID: w.NewIDLocked("acl"), Account: v.Account, Region: v.Region, VPC: vpcID, Tags: Tags{}}
+	for k, val := range tags {
+		a.Tags[k] = val
+	}
+	w.NetworkACLs[a.ID] = a
+	return a, nil
+}
+
+func (w *World) aclLocked(id string) (*NetworkACL, error) {
+	a, ok := w.NetworkACLs[id]
+	if !ok {
+		return nil, notFound("network-acl", id)
+	}
+	return a, nil
+}
+
+// PutNACLEntryLocked adds a numbered rule (replace=false; EC2's
+// NetworkAclEntryAlreadyExists when the number is taken in that direction)
+// or replaces one (replace=true; it must exist). Flows of the ACL's subnets
+// that the ACL no longer permits end at once.
+func (w *World) PutNACLEntryLocked(aclID string, e NACLEntry, replace bool) error {
+	a, err := w.aclLocked(aclID)
+	if err != nil {
+		return err
+	}
+	if e.RuleNumber < 1 || e.RuleNumber > NACLMaxRule {
+		return &ComputeError{Kind: KindInvalid, Resource: "network-acl-entry", ID: aclID,
+			Msg: fmt.Sprintf("Value (%d) for parameter ruleNumber is invalid. The rule number must be between 1 and %d.", e.RuleNumber, NACLMaxRule)}
+	}
+	p, err := NormalizeProtocol(e.Protocol)
+	if err != nil {
+		return err
+	}
+	e.Protocol = p
+	if _, err := netip.ParsePrefix(e.CIDR); err != nil {
+		return &ComputeError{Kind: KindInvalid, Resource: "network-acl-entry", ID: e.CIDR,
+			Msg: fmt.Sprintf("Value (%s) for parameter cidrBlock is invalid. This is not a valid CIDR block.", e.CIDR)}
+	}
+	if (p == "tcp" || p == "udp") && (e.FromPort < 0 || e.ToPort > 65535 || e.FromPort > e.ToPort) {
+		return &ComputeError{Kind: KindInvalid, Resource: "network-acl-entry", ID: aclID,
+			Msg: "TCP and UDP entries need a valid port range (PortRange.From <= PortRange.To, 0-65535)."}
+	}
+	i := slices.IndexFunc(a.Entries, func(x NACLEntry) bool { return x.Egress == e.Egress && x.RuleNumber == e.RuleNumber })
+	switch {
+	case replace && i < 0:
+		return &ComputeError{Kind: KindNotFound, Resource: "network-acl-entry", ID: aclID,
+			Msg: fmt.Sprintf("The network ACL entry identified by %d (%s) does not exist in %s", e.RuleNumber, direction(e.Egress), aclID)}
+	case !replace && i >= 0:
+		return &ComputeError{Kind: KindDuplicate, Resource: "network-acl-entry", ID: aclID,
+			Msg: fmt.Sprintf("The network acl entry identified by %d already exists.", e.RuleNumber)}
+	case replace:
+		a.Entries[i] = e
+	default:
+		a.Entries = append(a.Entries, e)
+	}
+	sortEntries(a.Entries)
+	w.aclChangedLocked(a.ID, fmt.Sprintf("network ACL %s entry %d (%s) changed", a.ID, e.RuleNumber, direction(e.Egress)))
+	return nil
+}
+
+// DeleteNACLEntryLocked removes a numbered rule.
+func (w *World) DeleteNACLEntryLocked(aclID string, rule int, egress bool) error {
+	a, err := w.aclLocked(aclID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(a.Entries, func(x NACLEntry) bool { return x.Egress == egress && x.RuleNumber == rule })
+	if i < 0 {
+		return &ComputeError{Kind: KindNotFound, Resource: "network-acl-entry", ID: aclID,
+			Msg: fmt.Sprintf("The network ACL entry identified by %d (%s) does not exist in %s", rule, direction(egress), aclID)}
+	}
+	a.Entries = slices.Delete(a.Entries, i, i+1)
+	w.aclChangedLocked(a.ID, fmt.Sprintf("network ACL %s entry %d (%s) deleted", a.ID, rule, direction(egress)))
+	return nil
+}
+
+// ReplaceNACLAssociationLocked moves the subnet of an association to
+// another ACL of the same VPC and returns the new association id. Flows in
+// the subnet the new ACL does not permit end at once.
+func (w *World) ReplaceNACLAssociationLocked(associationID, aclID string) (string, error) {
+	a, err := w.aclLocked(aclID)
+	if err != nil {
+		return "", err
+	}
+	w.defaultACLLocked(a.VPC)
+	var subnet *Subnet
+	for _, sid := range SortedKeys(w.Subnets) {
+		if s := w.Subnets[sid]; s.ACLAssociation == associationID {
+			subnet = s
+		}
+	}
+	if subnet == nil {
+		return "", notFound("network-acl-association", associationID)
+	}
+	if subnet.VPC != a.VPC {
+		return "", &ComputeError{Kind: KindInvalid, Resource: "network-acl", ID: aclID,
+			Msg: fmt.Sprintf("Network ACL %s and subnet %s belong to different networks.", aclID, subnet.ID)}
+	}
+	subnet.ACL, subnet.ACLAssociation = a.ID, w.NewIDLocked("aclassoc")
+	w.aclChangedLocked(a.ID, fmt.Sprintf("subnet %s associated with network ACL %s", subnet.ID, a.ID))
+	return subnet.ACLAssociation, nil
+}
+
+func direction(egress bool) string {
+	if egress {
+		return "egress"
+	}
+	return "ingress"
+}
+
+func sortEntries(es []NACLEntry) {
+	slices.SortStableFunc(es, func(a, b NACLEntry) int {
+		if a.Egress != b.Egress {
+			if a.Egress {
+				return 1
+			}
+			return -1
+		}
+		return a.RuleNumber - b.RuleNumber
+	})
+}
+
+// NACLEntriesWithDefault lists an ACL's entries as EC2 describes them:
+// its numbered rules and the final "*" deny in each direction.
+func NACLEntriesWithDefault(a *NetworkACL) []NACLEntry {
+	out := append([]NACLEntry(nil), a.Entries...)
+	out = append(out, NACLEntry{RuleNumber: naclDefaultRule, Protocol: "-1", CIDR: AnyIPv4},
+		NACLEntry{RuleNumber: naclDefaultRule, Egress: true, Protocol: "-1", CIDR: AnyIPv4})
+	sortEntries(out)
+	return out
+}
+
+// aclAllows decides one packet direction: the first entry (by rule number)
+// that matches the protocol, port and peer address decides; nothing
+// matching is the "*" deny.
+func aclAllows(a *NetworkACL, egress bool, proto string, port int, peer netip.Addr) bool {
+	for _, e := range a.Entries {
+		if e.Egress != egress {
+			continue
+		}
+		if e.Protocol != "-1" && e.Protocol != proto {
+			continue
+		}
+		if (proto == "tcp" || proto == "udp") && e.Protocol != "-1" && (port < e.FromPort || port > e.ToPort) {
+			continue
+		}
+		if p, err := netip.ParsePrefix(e.CIDR); err != nil || !p.Contains(peer) {
+			continue
+		}
+		return e.Allow
+	}
+	return false
+}
+
+// naclPermitsLocked reports whether the subnet's ACL lets a flow through in
+// both directions (the ACL is stateless: the return traffic is checked like
+// any other packet). A subnet whose VPC's ACLs were never used has the
+// default ACL, which allows everything.
+func (w *World) naclPermitsLocked(subnetID string, f *Flow) bool {
+	s := w.Subnets[subnetID]
+	if s == nil || s.ACL == "" {
+		return true
+	}
+	a := w.NetworkACLs[s.ACL]
+	if a == nil {
+		return true
+	}
+	peer, err := netip.ParseAddr(f.RemoteIP)
+	if err != nil {
+		return false
+	}
+	// The instance's outbound packets go to the remote port (egress flow)
+	// or the remote's ephemeral port (ingress flow); inbound packets come
+	// to the local port.
+	out := aclAllows(a, true, f.Protocol, f.RemotePort, peer)
+	in := aclAllows(a, false, f.Protocol, f.LocalPort, peer)
+	return out && in
+}
+
+// aclChangedLocked ends the active flows, tracked or not, of every
+// interface in a subnet of the ACL that the ACL no longer permits, and
+// re-checks the health of scaling-group members there (a load balancer's
+// health check crosses the ACL too).
+func (w *World) aclChangedLocked(aclID, reason string) {
+	now := w.clock.Now()
+	for _, f := range w.Flows {
+		if !f.Active() {
+			continue
+		}
+		eni := w.ENIs[f.ENI]
+		if eni == nil {
+			continue
+		}
+		if s := w.Subnets[eni.Subnet]; s == nil || s.ACL != aclID {
+			continue
+		}
+		if !w.naclPermitsLocked(eni.Subnet, f) {
+			w.endFlowLocked(f, "stateless network ACL cut the flow: "+reason, now)
+		}
+	}
+	w.checkASGHealthLocked()
+}
+
+// SubnetsOfACLLocked lists the subnets associated with an ACL, by id.
+func (w *World) SubnetsOfACLLocked(aclID string) []*Subnet {
+	var out []*Subnet
+	for _, sid := range SortedKeys(w.Subnets) {
+		if s := w.Subnets[sid]; s.ACL == aclID {
+			out = append(out, s)
+		}
+	}
+	return out
+}
