@@ -27,6 +27,10 @@ const (
 
 	AttackStep   = "attack.step"   // an attack technique began (Name = technique id)
 	AttackAction = "attack.action" // one API call or effect by the attacker; Outcome succeeded|denied|failed
+	// PathProbe is one try of an access path the attacker holds (Name =
+	// path id, Detail kind and credential): Outcome succeeded when it is
+	// open, denied when it is cut.
+	PathProbe = "attack.path"
 
 	FirstLog = "telemetry.first_log" // the first audit record of the attack became visible
 	Alert    = "alert"               // a control raised an alert (Name = control, Detail type)

@@ -3,11 +3,13 @@ package awssim
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/netip"
 	"strings"
 	"time"
 
+	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
@@ -180,4 +182,35 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// ArtifactLocked: IAM access keys (any status), security-group rules, EC2
+// instances until terminated (with their on-demand cost since launch).
+func (awsHost) ArtifactLocked(w *world.World, kind, id string) (bool, float64) {
+	switch kind {
+	case "access_key":
+		return w.AccessKeys[id] != nil, 0
+	case "network_rule":
+		group, rule, _ := strings.Cut(id, "/")
+		if sg := w.SecurityGroups[group]; sg != nil {
+			for _, r := range append(append([]world.Rule(nil), sg.Ingress...), sg.Egress...) {
+				if r.RuleID == rule {
+					return true, 0
+				}
+			}
+		}
+		return false, 0
+	case "vm":
+		inst := w.Instances[id]
+		if inst == nil {
+			return false, 0
+		}
+		end := w.Now()
+		if !inst.TerminatedAt.IsZero() {
+			end = inst.TerminatedAt
+		}
+		cost := end.Sub(inst.LaunchTime).Hours() * detect.OnDemandUSD(inst.Type)
+		return inst.State != world.StateTerminated && inst.State != world.StateShuttingDown, math.Round(cost*100) / 100
+	}
+	return false, 0
 }

@@ -148,3 +148,23 @@ func (azureHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bo
 	}
 	return false, "", "SecurityRuleNotFound"
 }
+
+// ArtifactLocked: NSG security rules and VMs (not deleted).
+func (azureHost) ArtifactLocked(w *world.World, kind, id string) (bool, float64) {
+	switch kind {
+	case "network_rule":
+		nsgID, name, ok := strings.Cut(id, "/securityRules/")
+		if nsg := w.AzureNSGLocked(nsgID); ok && nsg != nil {
+			for _, r := range nsg.Rules {
+				if strings.EqualFold(r.Name, name) {
+					return true, 0
+				}
+			}
+		}
+		return false, 0
+	case "vm":
+		vm := w.AzureVMLocked(id)
+		return vm != nil && !vm.Deleted, 0
+	}
+	return false, 0
+}

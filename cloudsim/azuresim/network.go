@@ -379,12 +379,14 @@ func (s *Server) deleteNSGRule(c *call) (*response, error) {
 	if l := s.World.AzureLockBlockingLocked(g.ID, true); l != nil {
 		return nil, scopeLocked(g.ID, l, "delete")
 	}
+	// The rule's id is taken before the put: the stored NSG is updated in
+	// place.
+	id := g.ID + "/securityRules/" + g.Rules[i].Name
 	next := *g
 	next.Rules = append(append([]world.AzureRule(nil), g.Rules[:i]...), g.Rules[i+1:]...)
 	if _, _, err := s.putNSGLocked(&next); err != nil {
 		return nil, err
 	}
-	id := g.ID + "/securityRules/" + g.Rules[i].Name
 	c.location = g.Location
 	c.touch("Microsoft.Network/networkSecurityGroups/securityRules", id)
 	return &response{status: http.StatusAccepted, headers: s.asyncOp(c, "Microsoft.Network", "operations", id, "")}, nil

@@ -69,6 +69,11 @@ func (c *CostAnomaly) HourlyUSD(typ string) float64 {
 	if p, ok := c.cfg.HourlyUSD[typ]; ok {
 		return p
 	}
+	return OnDemandUSD(typ)
+}
+
+// OnDemandUSD is the modelled on-demand hourly price of an instance type.
+func OnDemandUSD(typ string) float64 {
 	if p, ok := onDemandUSD[typ]; ok {
 		return p
 	}

@@ -151,3 +151,15 @@ func (gcpHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bool
 	}
 	return false, "", "Blocked"
 }
+
+// ArtifactLocked: VPC firewall rules and instances (not deleted).
+func (gcpHost) ArtifactLocked(w *world.World, kind, id string) (bool, float64) {
+	g := w.GCPLocked()
+	switch kind {
+	case "network_rule":
+		return g.Firewalls[id] != nil, 0
+	case "vm":
+		return g.Instances[id] != nil, 0
+	}
+	return false, 0
+}

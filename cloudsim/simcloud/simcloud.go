@@ -124,6 +124,13 @@ type Host interface {
 	// fromIP to port reach any running VM it applies to: open with the VM,
 	// or not with the reason's error code.
 	AdmitsLocked(w *world.World, rule, fromIP string, port int) (open bool, vm, code string)
+	// ArtifactLocked says whether something planted still exists (an
+	// access key, disabled or not; a network rule; an instance not yet
+	// terminated), by kind ("access_key", "network_rule", "vm") and id,
+	// and for compute what it has cost so far: eradication's ground truth,
+	// which the attacker's own probes cannot tell (a disabled key and a
+	// deleted one are both refused).
+	ArtifactLocked(w *world.World, kind, id string) (present bool, costUSD float64)
 }
 
 // registry is a set of named registrations; registering a name twice is

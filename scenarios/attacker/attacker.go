@@ -390,6 +390,12 @@ func (e *Env) Record(a Action, err error) error {
 	}
 	e.Timeline.Add(timeline.Event{Actor: timeline.ActorAttacker, Kind: timeline.AttackAction, Name: a.Technique,
 		Cloud: a.Cloud, Resource: a.Resource, Outcome: outcome, Message: msg, Detail: d})
+	if replayable(a, outcome) {
+		e.noteUse(a)
+	}
+	if e.State.probed != nil {
+		e.State.probed[use{Cloud: a.Cloud, Credential: a.Credential, Operation: a.Operation}] = true
+	}
 	return err
 }
 

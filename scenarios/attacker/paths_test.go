@@ -12,6 +12,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
+	"github.com/firedrill-ir/firedrill/timeline"
 )
 
 // beacon is a technique written once, outside the package, for every
@@ -189,12 +190,12 @@ func TestPathsAreProbedByKeepAccessAndTheFinalCheckInEveryCloud(t *testing.T) {
 			// The final check's calls carry check=final.
 			final := 0
 			for _, e := range l.tl.Events() {
-				if e.Detail["check"] == "final" {
+				if e.Kind == timeline.AttackAction && e.Detail["check"] == "final" {
 					final++
 					require.Equal(t, "denied", e.Outcome, "%s", e.Detail["operation"])
 				}
 			}
-			require.Equal(t, 1, final)
+			require.GreaterOrEqual(t, final, 1, "the stolen credential's probe and the replays of what it did")
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
+	"github.com/firedrill-ir/firedrill/timeline"
 )
 
 // Credential is a credential the attacker (or a legitimate user) holds.
@@ -77,6 +78,12 @@ type Path struct {
 	Resource    string
 	Description string
 	Probe       Probe `json:"-"`
+	// Artifact is what the attacker planted, by kind ("access_key",
+	// "network_rule", "vm") and id, when the path is something planted:
+	// eradication removes it, and the final check asks the cloud whether
+	// it still exists (a probe cannot tell a disabled key from a deleted
+	// one).
+	ArtifactKind, Artifact string
 
 	// Status is the latest probe's answer ("" before any), ErrorCode its
 	// code, Probes how many times it was tried and LastProbed when.
@@ -96,6 +103,12 @@ type Report struct {
 	Description string `json:"description"`
 	Status      string `json:"status"`
 	ErrorCode   string `json:"error_code,omitempty"`
+	// For planted things: the artifact, whether it still exists at the
+	// end, and what it cost until removed (launched compute).
+	ArtifactKind string  `json:"artifact_kind,omitempty"`
+	Artifact     string  `json:"artifact,omitempty"`
+	Present      *bool   `json:"present,omitempty"`
+	CostUSD      float64 `json:"cost_usd,omitempty"`
 }
 
 // Holding is what the attacker holds in one cloud.
@@ -138,6 +151,12 @@ func (h *Holding) Hold(c *Credential) {
 type State struct {
 	holdings map[string]*Holding
 	paths    []*Path
+	// used are the operations each credential succeeded with, in the
+	// order first seen: what verification replays.
+	used []use
+	// probed holds the operations the current probe has just made (by
+	// cloud, credential and operation), which its replays skip.
+	probed map[use]bool
 }
 
 // In returns the attacker's holding in a cloud.
@@ -186,13 +205,23 @@ func (e *Env) ProbePaths(ctx context.Context, cloud string, r Round) {
 		if p.Probe == nil {
 			continue
 		}
+		e.State.probed = map[use]bool{}
 		o := p.Probe(ctx, e, r)
+		// A credential is open while any operation it succeeded with is
+		// still authorized, whatever its own probe says.
+		if c := e.State.In(cloud).Credential(p.Credential); c != nil && isCredentialPath(p.Kind) {
+			if e.replay(ctx, cloud, p.Credential, c, r) && !o.Open {
+				o = Outcome{Open: true}
+			}
+		}
+		e.State.probed = nil
 		p.Probes++
 		p.LastProbed = e.Clock.Now()
 		p.Status, p.ErrorCode = PathCut, o.Code
 		if o.Open {
 			p.Status, p.ErrorCode = PathOpen, ""
 		}
+		e.recordProbe(p, r)
 	}
 }
 
@@ -201,7 +230,8 @@ func (s *State) Reports(cloud string) []Report {
 	out := []Report{}
 	for _, p := range s.Paths(cloud) {
 		out = append(out, Report{ID: p.ID, Kind: string(p.Kind), Cloud: p.Cloud, Credential: p.Credential,
-			Resource: p.Resource, Description: p.Description, Status: p.Status, ErrorCode: p.ErrorCode})
+			Resource: p.Resource, Description: p.Description, Status: p.Status, ErrorCode: p.ErrorCode,
+			ArtifactKind: p.ArtifactKind, Artifact: p.Artifact})
 	}
 	return out
 }
@@ -228,4 +258,26 @@ func outcome(err error) Outcome {
 		code = "Failed"
 	}
 	return Outcome{Code: code}
+}
+
+// isCredentialPath reports whether a path is a credential the attacker
+// calls the cloud with.
+func isCredentialPath(k PathKind) bool { return k == StolenCredential || k == PlantedCredential }
+
+// recordProbe puts a probe's answer on the timeline (an attack.path
+// event): scoring reads each path's last success and its cut from them.
+func (e *Env) recordProbe(p *Path, r Round) {
+	outcome := timeline.Denied
+	if p.Status == PathOpen {
+		outcome = timeline.Succeeded
+	}
+	d := map[string]string{"kind": string(p.Kind), "credential": p.Credential, "correlation_id": e.CorrelationID}
+	if p.ErrorCode != "" {
+		d["error_code"] = p.ErrorCode
+	}
+	if r.Final {
+		d["check"] = "final"
+	}
+	e.Timeline.Add(timeline.Event{Actor: timeline.ActorAttacker, Kind: timeline.PathProbe, Name: p.ID, Cloud: p.Cloud,
+		Resource: p.Resource, Outcome: outcome, Message: p.Description, Detail: d})
 }

@@ -410,7 +410,21 @@ func (e *Env) FinalCheck(ctx context.Context, cloud string) []Report {
 		r.Technique, r.Params = t.ID, t.Resolve(nil)
 	}
 	e.ProbePaths(ctx, cloud, r)
-	return e.State.Reports(cloud)
+	reports := e.State.Reports(cloud)
+	h, err := host(cloud)
+	if err != nil {
+		return reports
+	}
+	w := e.World
+	w.LockAs(hostCaller)
+	defer w.Unlock()
+	for i := range reports {
+		if r := &reports[i]; r.Artifact != "" {
+			present, cost := h.ArtifactLocked(w, r.ArtifactKind, r.Artifact)
+			r.Present, r.CostUSD = &present, cost
+		}
+	}
+	return reports
 }
 
 // ActiveFlowsIn counts the attacker's connections still up in one cloud.
