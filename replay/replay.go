@@ -65,6 +65,8 @@ type Input struct {
 	EndedAt   time.Time `json:"ended_at"`
 	SLO       SLO       `json:"slo"`
 	Controls  []string  `json:"controls"`
+	// EradicationOutOfScope mirrors the scenario's expect.eradication.
+	EradicationOutOfScope bool `json:"eradication_out_of_scope,omitempty"`
 }
 
 // SLO is scoring.SLO with durations as strings ("" = no target).
@@ -94,7 +96,7 @@ func FromResult(res *runner.Result) *File {
 
 func inputOf(in scoring.ScoreInput) Input {
 	return Input{Clouds: nonNil(in.Clouds), Playbooks: nonNil(in.Playbooks), StartedAt: in.StartedAt.UTC(),
-		EndedAt: in.EndedAt.UTC(), Controls: nonNil(in.Controls),
+		EndedAt: in.EndedAt.UTC(), Controls: nonNil(in.Controls), EradicationOutOfScope: in.EradicationOutOfScope,
 		SLO: SLO{Profile: in.SLO.Profile, MTTD: durString(in.SLO.MTTD), MTTA: durString(in.SLO.MTTA), MTTC: durString(in.SLO.MTTC)}}
 }
 
@@ -117,7 +119,8 @@ func nonNil(s []string) []string {
 func (f *File) ScoreInput() scoring.ScoreInput {
 	slo, _ := f.Input.SLO.parse()
 	return scoring.ScoreInput{Scenario: f.Scenario, Seed: f.Seed, Clouds: f.Input.Clouds, Playbooks: f.Input.Playbooks,
-		StartedAt: f.Input.StartedAt, EndedAt: f.Input.EndedAt, SLO: slo, Controls: f.Input.Controls, Events: f.Events}
+		StartedAt: f.Input.StartedAt, EndedAt: f.Input.EndedAt, SLO: slo, Controls: f.Input.Controls, Events: f.Events,
+		EradicationOutOfScope: f.Input.EradicationOutOfScope}
 }
 
 func (s SLO) parse() (scoring.SLO, error) {

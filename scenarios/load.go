@@ -123,8 +123,9 @@ type rawBackground struct {
 }
 
 type rawExpect struct {
-	Playbook string `yaml:"playbook"`
-	SLO      rawSLO `yaml:"slo"`
+	Playbook    string `yaml:"playbook"`
+	SLO         rawSLO `yaml:"slo"`
+	Eradication string `yaml:"eradication"`
 }
 
 type rawSLO struct {
@@ -978,6 +979,13 @@ func (v *validator) expect(r rawExpect) Expect {
 	e := Expect{Playbook: r.Playbook}
 	if r.Playbook == "" {
 		v.add("expect.playbook", "is required: which playbook should answer this scenario")
+	}
+	switch r.Eradication {
+	case "", EradicationInScope:
+	case EradicationOutOfScope:
+		e.EradicationOutOfScope = true
+	default:
+		v.add("expect.eradication", "unknown value %q (%s, %s)", r.Eradication, EradicationInScope, EradicationOutOfScope)
 	}
 	s := r.SLO
 	profile := s.Profile

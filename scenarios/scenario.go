@@ -178,7 +178,17 @@ func (d Detectors) Enabled(name string) bool { return d.Config(name).Enabled }
 type Expect struct {
 	Playbook string
 	SLO      SLO
+	// EradicationOutOfScope leaves what the attacker planted out of the
+	// verdict and the score (still reported): for exercises that stop at
+	// containment, or where another team owns cleanup.
+	EradicationOutOfScope bool
 }
+
+// Values of expect.eradication.
+const (
+	EradicationInScope    = "in_scope" // the default
+	EradicationOutOfScope = "out_of_scope"
+)
 
 // SLO is the service level the drill is scored against.
 type SLO struct {

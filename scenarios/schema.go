@@ -94,6 +94,9 @@ func Schema() map[string]any {
 			s["description"] = fieldDocs["detectors"]
 		case name == "dynamics":
 			s["not"] = map[string]any{}
+		case name == "eradication" && parent == reflect.TypeFor[rawExpect]():
+			s["enum"] = []any{EradicationInScope, EradicationOutOfScope}
+			s["description"] = "whether removing what the attacker planted counts toward the verdict (default in_scope)"
 		case name == "duration" || name == "at" || name == "delay" || name == "every" || name == "after" && parent == reflect.TypeFor[rawScaleIn]():
 			desc := s["description"]
 			for k, v := range yamlschema.Duration() {

@@ -38,12 +38,19 @@ func twoClouds() []timeline.Event {
 	cloud("azure")
 	b.add(min(36), timeline.ActorAttacker, timeline.AttackAction, "keep", timeline.Denied, map[string]string{"operation": "ec2:DescribeInstances", "credential": "stolen-session"})
 	cloud("aws")
-	b.add(min(180), timeline.ActorRunner, timeline.Verified, "", timeline.Succeeded, map[string]string{"surviving_flows": "0", "valid_stolen_credentials": "0"})
+	b.probe(min(20), session.ID, session.Kind, false)
 	cloud("aws")
-	b.add(min(180), timeline.ActorRunner, timeline.Verified, "", timeline.Failed, map[string]string{"surviving_flows": "0", "valid_stolen_credentials": "1"})
+	b.probe(min(35), azToken.ID, azToken.Kind, true)
+	cloud("azure")
+	b.check(min(180), session)
+	cloud("aws")
+	b.check(min(180), opened(azToken))
 	cloud("azure")
 	return b.events
 }
+
+var azToken = pathReport{ID: "azure/stolen_credential/stolen-token", Kind: "stolen_credential", Cloud: "azure",
+	Credential: "stolen-token", Status: PathCut}
 
 func TestMultiCloudScorecardScoresEachCloudAndTheWhole(t *testing.T) {
 	in := ScoreInput{Scenario: "multi", Seed: 1, Clouds: []string{"aws", "azure"}, Events: twoClouds(),
@@ -66,34 +73,50 @@ func TestMultiCloudScorecardScoresEachCloudAndTheWhole(t *testing.T) {
 	require.Equal(t, 660.0, *az.Metrics.MTTDSeconds)
 	require.Equal(t, []string{"defender"}, controlNames(az.Controls))
 
-	// The whole: contained when the last cloud is, verified only if every
-	// cloud is, reasons named by cloud.
+	require.Equal(t, []string{"path_open:stolen_credential", "stolen_credential_used_after_containment"}, az.Containment.ReasonCodes)
+	require.Nil(t, az.Containment.ContainedAt, "a way in is still open")
+	require.Equal(t, t0.Add(min(30)), *az.Containment.DeclaredAt)
+
+	// The whole: declared when the last cloud declared, never effectively
+	// contained while a cloud is not, verified only if every cloud is,
+	// reasons named by cloud.
 	require.False(t, sc.Containment.Verified)
 	require.False(t, sc.Pass)
-	require.Equal(t, t0.Add(min(30)), *sc.Containment.ContainedAt)
-	require.Equal(t, t0.Add(min(30)), *sc.Metrics.ContainedAt)
-	require.Equal(t, 21*60.0, *sc.Metrics.MTTCSeconds, "first alert (T+9m) to the last cloud contained (T+30m)")
+	require.Equal(t, VerdictNotContained, sc.Verdict)
+	require.Nil(t, sc.Containment.ContainedAt)
+	require.Equal(t, t0.Add(min(30)), *sc.Containment.DeclaredAt)
+	require.Equal(t, 21*60.0, *sc.Metrics.DeclaredMTTCSeconds, "first alert (T+9m) to the last cloud declared (T+30m)")
+	require.Nil(t, sc.Metrics.MTTCSeconds)
 	require.Equal(t, 480.0, *sc.Metrics.MTTDSeconds, "first attack to first alert, any cloud")
-	require.Contains(t, sc.Containment.Reasons, "azure: 1 attacker action(s) succeeded after containment")
-	require.Contains(t, sc.Containment.Reasons, "azure: 1 stolen credential(s) still valid")
+	require.Contains(t, sc.Containment.Reasons,
+		"azure: 1 stolen credential path(s) still open at the final check: azure/stolen_credential/stolen-token")
+	require.Contains(t, sc.ReasonCodes, "azure:path_open:stolen_credential")
 	require.Equal(t, 1, sc.Containment.ValidStolenCredentials)
+	require.Len(t, sc.Containment.Paths, 2)
 	require.Less(t, az.Score, aws.Score)
 
-	// Azure fixed: the whole verifies.
+	// Azure fixed: the token is cut by T+40m; the whole verifies and is
+	// contained when Azure's cut took effect.
 	var fixed []timeline.Event
 	for _, e := range in.Events {
-		if e.Cloud == "azure" && e.Kind == timeline.AttackAction && e.At.After(t0.Add(min(30))) {
-			e.Outcome = timeline.Denied
-		}
 		if e.Cloud == "azure" && e.Kind == timeline.Verified {
-			e.Outcome, e.Detail = timeline.Succeeded, map[string]string{"surviving_flows": "0", "valid_stolen_credentials": "0"}
+			continue
 		}
 		fixed = append(fixed, e)
 	}
-	in.Events = fixed
+	b := &tl{events: fixed}
+	b.probe(min(40), azToken.ID, azToken.Kind, false)
+	b.events[len(b.events)-1].Cloud = "azure"
+	b.check(min(180), azToken)
+	b.events[len(b.events)-1].Cloud = "azure"
+	in.Events = b.events
 	sc = Score(in)
 	require.True(t, sc.Containment.Verified, "%v", sc.Containment.Reasons)
 	require.True(t, sc.Pass)
+	require.Equal(t, VerdictPass, sc.Verdict)
+	require.Equal(t, t0.Add(min(40)), *sc.Containment.ContainedAt)
+	require.Equal(t, 31*60.0, *sc.Metrics.MTTCSeconds, "first alert (T+9m) to Azure's cut (T+40m)")
+	require.Equal(t, 10*60.0, *sc.Metrics.ContainmentGapSeconds)
 }
 
 func TestSingleCloudScorecardHasOneDetailEqualToTheWhole(t *testing.T) {

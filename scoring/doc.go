@@ -1,7 +1,10 @@
 // Package scoring turns one drill timeline into a scorecard: timing metrics,
 // the detections, the outcome of each control on the ladder, the evidence and
-// whether it was captured before it was lost, whether containment held
-// against the attacker, the SLO results and a 0-100 score.
+// whether it was captured before it was lost, whether every way in the
+// attacker held was cut (by its own probes) and what it planted removed,
+// the harm the response did to legitimate work, the SLO results, a verdict
+// and a 0-100 score. The responder's belief (its contained event) is
+// reported beside the facts, never trusted.
 //
 // Scoring is a pure function of the timeline (plus the scenario's SLO and the
 // list of enabled controls): it reads no clock and no cloud, so the same
@@ -18,8 +21,13 @@
 //   - mttd_seconds: attack start → the first alert at or after it.
 //   - mtta_seconds: first alert → the first responder.ack (clamped at 0: an
 //     ack stamped before the alert is counted as immediate).
-//   - mttc_seconds: first alert → the first contained event.
-//   - attack_to_containment_seconds: attack start → the first contained.
+//   - mttc_seconds: first alert → effective containment (below): when the
+//     attacker's probes found every way in cut.
+//   - declared_mttc_seconds: first alert → the responder's first contained
+//     event; containment_gap_seconds: effective minus declared (positive
+//     when the responder declared before its changes took effect: IAM
+//     propagation, a tracked flow, a key it had not found yet).
+//   - attack_to_containment_seconds: attack start → effective containment.
 //   - telemetry_latency_seconds: first attack.action → telemetry.first_log.
 //   - detection_overhead_seconds: telemetry.first_log → first alert, the part
 //     of MTTD that detection logic adds over the cloud's logging floor.
@@ -28,12 +36,13 @@
 //
 // Every event carries the cloud it happened in. clouds_detail scores each
 // cloud of the drill on its own events alone, with the same formula: its
-// own attack start, first alert, acknowledgement and containment, the
-// attacker's actions in that cloud after that cloud was contained, and that
-// cloud's final check. With several clouds the top-level result is the
-// incident as a whole: detection and acknowledgement are the first in any
-// cloud, the incident is contained when its last cloud is (mttc runs to
-// that), containment is verified only if it is in every cloud, and the
+// own attack start, first alert, acknowledgement and declaration, the
+// attacker's probes and actions in that cloud, and that cloud's final
+// check. With several clouds the top-level result is the incident as a
+// whole: detection and acknowledgement are the first in any cloud, the
+// incident is contained when its last cloud is (mttc runs to that, and is
+// null while any cloud has a way in open), containment and eradication
+// are verified only if they are in every cloud, and the paths, items,
 // counts, reasons and notes are the clouds' together, prefixed with their
 // cloud. With one cloud the top level equals its single detail.
 //
@@ -77,37 +86,78 @@
 // "instance"); a healthy instance scaled in once the compromised one was
 // protected is not evidence loss.
 //
-// # Containment verification
+// # Containment: the attacker's ways in
 //
-// Verified is true only when all of these hold: a contained event exists; no
-// counted attack.action after the first contained event succeeded; the last
-// verified event (the runner's end-of-drill check) exists and reports
-// surviving_flows = 0 and valid_stolen_credentials = 0. Reasons lists every
-// condition that failed.
+// The attacker keeps a list of ways in (access paths): stolen credentials,
+// credentials it planted, its network flows, backdoor rules, policy grants
+// and compute it launched. Its keep-access rounds probe each one
+// (attack.path events, Outcome succeeded = open, denied = cut), replaying
+// harmlessly every operation a credential ever succeeded with, and the
+// runner's final check probes them once more (the verified event, Detail
+// "paths": each path's final status and, for planted things, whether the
+// artifact still exists).
 //
-// Not counted against containment, but reported: calls that need no
-// permission (Detail requires_permission=false, e.g. sts:GetCallerIdentity,
-// which no policy can deny), and use of persistence credentials the attacker
-// created for itself (Detail credential=persistence-key): removing those is
-// eradication, found by the investigation, and shows up in Notes together
-// with the check's valid_persistence_keys and attacker_instances_running.
-// Unpermissioned calls are ignored by the guardrails control too.
+// containment.paths lists each way in with its probes, its last open
+// probe (last_success_at) and the first probe of the run of cut answers
+// that lasted to the end (cut_at). Effective containment is the latest
+// cut_at, or the attacker's last successful action that needed a
+// permission if that came later (it had access then, whatever the probes
+// said); without probe history it is the declaration. It is null while a
+// way in is open at the final check.
+//
+// Verified is true only when the responder declared containment, the final
+// check was recorded and readable, and it found every path cut. Each open
+// path fails it with path_open:<kind>. The attacker's actions after the
+// declaration are counted (attacker_actions_after_containment, of which
+// persistence_actions_after_containment used planted credentials, and
+// by_operation); calls that need no permission (Detail
+// requires_permission=false, e.g. sts:GetCallerIdentity) are counted apart
+// and prove nothing. Successes after the declaration are a note, not a
+// failure: they moved effective containment, which the SLO judges.
+//
+// A final check recorded before access paths existed (counts only) stands
+// in with one open path per kind it counted.
+//
+// # Eradication
+//
+// Each path with an artifact (an access key, a network rule, a VM) is an
+// eradication item: removed, present, or unknown when the cloud's check
+// cannot tell (not implemented, said so rather than passed). Eradication
+// is verified when the final check reported artifacts and none is present
+// or unknown; cost_usd is what the attacker's launched compute cost until
+// removed. A scenario with expect.eradication: out_of_scope still reports
+// the items, but they decide neither the verdict nor the score.
+//
+// # Collateral
+//
+// Background principals' rounds are background.action events. A round
+// denied after the responder's first step, by a principal whose work had
+// succeeded before, is collateral damage: counted in
+// collateral.denied_legitimate_actions and penalised, never a verdict.
+//
+// # Verdict
+//
+// verdict is the first that applies of not_contained (containment not
+// verified), contained_not_eradicated (eradication in scope and not
+// verified), slo_missed (a target missed), else pass; pass is verdict ==
+// pass and decides the CLI's exit code (3 otherwise).
 //
 // # Reason codes
 //
-// reason_codes (top level, per cloud, and in containment) say why a drill
-// did not pass as stable strings a CI gate can match, where reasons are
-// prose that may be reworded (reasons.go has the list): the containment
-// failures (containment_not_declared, containment_not_checked,
-// containment_check_unreadable, actions_after_containment, flow_survived,
-// stolen_credential_valid), which ways in the attacker's successful
-// actions after containment went through (flow_used_after_containment:
-// on-host over a connection isolation left up;
-// stolen_credential_used_after_containment: a stolen credential never
-// cut; other_access_used_after_containment), then slo_missed:<target> for
-// each SLO target missed. With several clouds the incident's codes are
-// each cloud's prefixed with the cloud ("azure:flow_survived"), then its
-// own SLO codes. An empty list means the drill passed.
+// reason_codes (top level, per cloud, and in containment and eradication)
+// say why a drill did not pass as stable strings a CI gate can match,
+// where reasons are prose that may be reworded (reasons.go has the list):
+// containment failures (containment_not_declared, containment_not_checked,
+// containment_check_unreadable, path_open:<kind>); with containment not
+// verified, which ways the attacker's successes after the declaration went
+// through (flow_used_after_containment, stolen_credential_used_after_containment,
+// planted_credential_used_after_containment,
+// other_access_used_after_containment); with eradication in scope,
+// artifact_present:<kind>, artifact_unknown:<kind> or
+// eradication_not_checked; then slo_missed:<target> for each SLO target
+// missed. With several clouds the incident's codes are each cloud's
+// prefixed with the cloud ("azure:path_open:network_flow"), then its own
+// SLO codes. An empty list means the drill passed.
 //
 // # SLO profiles
 //
@@ -126,14 +176,17 @@
 //
 // # Score (0-100)
 //
-//	score = 40 × containment verified (1 or 0)
-//	      + 20 × evidence items captured before loss / all evidence items
-//	      + 20 × SLO targets met / SLO targets
-//	      + 20 × ladder weight of the overall outcome
+//	score = ( 35 × containment verified (1 or 0)
+//	        + 10 × eradication items removed / items (10 with none; 0 unchecked)
+//	        + 15 × evidence items captured before loss / all evidence items
+//	        + 20 × SLO targets met / SLO targets
+//	        + 20 × ladder weight of the overall outcome ) × scale
 //	      − 2 per step.error event (at most 10)
 //	      − 10 when containment was declared but not verified
+//	      − 2 per denied legitimate action (at most 10)
 //
-// clamped to [0, 100] and rounded to the nearest integer. Without evidence
-// items the evidence term is 0; retries are not penalised (they are how a
-// responder copes with a throttling cloud).
+// where scale is 100/90 when eradication is out of scope (its term is not
+// on offer) and 1 otherwise; clamped to [0, 100] and rounded to the nearest
+// integer. Without evidence items the evidence term is 0; retries are not
+// penalised (they are how a responder copes with a throttling cloud).
 package scoring

@@ -20,13 +20,16 @@ const (
 
 // Score terms (see the package doc).
 const (
-	pointsContainment     = 40
-	pointsEvidence        = 20
+	pointsContainment     = 35
+	pointsEradication     = 10
+	pointsEvidence        = 15
 	pointsTimeliness      = 20
 	pointsOutcome         = 20
 	penaltyPerStepError   = 2
 	maxStepErrorPenalty   = 10
 	penaltyFalseContained = 10
+	penaltyPerCollateral  = 2
+	maxCollateralPenalty  = 10
 )
 
 // facts are the instants and events every part of the score is built from,
@@ -144,23 +147,27 @@ func Score(in ScoreInput) *Scorecard {
 	for _, c := range in.Clouds {
 		sc.CloudsDetail = append(sc.CloudsDetail, scoreCloud(in, c))
 	}
-	r := evaluate(f, in.SLO, in.Controls)
+	r := evaluate(f, in.SLO, in.Controls, !in.EradicationOutOfScope)
 	if len(sc.CloudsDetail) > 1 {
 		r = combine(f, in, sc.CloudsDetail)
 	}
 	sc.Metrics, sc.Detections, sc.Controls, sc.Containment = r.Metrics, r.Detections, r.Controls, r.Containment
+	sc.Eradication, sc.Collateral = r.Eradication, r.Collateral
 	sc.Evidence, sc.SLO, sc.Outcome, sc.Score, sc.Breakdown, sc.Pass = r.Evidence, r.SLO, r.Outcome, r.Score, r.Breakdown, r.Pass
-	sc.ReasonCodes = r.ReasonCodes
+	sc.Verdict, sc.ReasonCodes = r.Verdict, r.ReasonCodes
 	return sc
 }
 
 // evaluate scores a set of events as one drill: metrics, detections,
 // containment, controls, evidence, SLO, outcome and score.
-func evaluate(f *facts, slo SLO, enabled []string) CloudResult {
+func evaluate(f *facts, slo SLO, enabled []string, eradicationInScope bool) CloudResult {
 	r := CloudResult{}
-	r.Metrics = metrics(f)
+	fc := readFinalCheck(f)
 	r.Detections = detections(f)
-	r.Containment = containment(f)
+	r.Containment = containment(f, fc)
+	r.Metrics = metrics(f, r.Containment)
+	r.Eradication = eradication(fc, eradicationInScope)
+	r.Collateral = collateral(f)
 	r.Controls = controls(f, enabled, r.Containment.Verified)
 	r.Evidence = evidence(f)
 	r.SLO = sloResult(slo, r.Metrics)
@@ -177,17 +184,36 @@ func finish(r *CloudResult, f *facts) {
 		}
 	}
 	r.Breakdown = breakdown(r, f)
-	total := r.Breakdown.Containment + r.Breakdown.Evidence + r.Breakdown.Timeliness +
-		r.Breakdown.Outcome - r.Breakdown.Penalties
+	b := r.Breakdown
+	total := (b.Containment+b.Eradication+b.Evidence+b.Timeliness+b.Outcome)*b.Scale - b.Penalties
 	r.Score = int(math.Round(math.Max(0, math.Min(100, total))))
-	r.Pass = r.SLO.Met && r.Containment.Verified
+	r.Verdict = verdict(r)
+	r.Pass = r.Verdict == VerdictPass
 	r.ReasonCodes = reasonCodes(r)
 }
 
-// reasonCodes are why a result does not pass: its containment codes, then
-// one per SLO target missed.
+// verdict is the first of not contained, contained but not eradicated
+// (with eradication in scope), SLO missed, that applies; else pass.
+func verdict(r *CloudResult) string {
+	switch {
+	case !r.Containment.Verified:
+		return VerdictNotContained
+	case r.Eradication.InScope && !r.Eradication.Verified:
+		return VerdictContainedNotEradicated
+	case !r.SLO.Met:
+		return VerdictSLOMissed
+	}
+	return VerdictPass
+}
+
+// reasonCodes are why a result does not pass: its containment codes, its
+// eradication codes when eradication is in scope, then one per SLO target
+// missed.
 func reasonCodes(r *CloudResult) []string {
 	out := append([]string{}, r.Containment.ReasonCodes...)
+	if r.Eradication.InScope {
+		out = append(out, r.Eradication.ReasonCodes...)
+	}
 	for _, t := range r.SLO.Targets {
 		if !t.Met {
 			out = append(out, CodeSLOMissed+":"+t.Name)
@@ -221,37 +247,33 @@ func scoreCloud(in ScoreInput, cloud string) CloudResult {
 			enabled = append(enabled, c)
 		}
 	}
-	r := evaluate(extract(evs), in.SLO, enabled)
+	r := evaluate(extract(evs), in.SLO, enabled, !in.EradicationOutOfScope)
 	r.Cloud = cloud
 	return r
 }
 
 // combine scores a multi-cloud incident as a whole. Detection and
 // acknowledgement are the first in any cloud; the incident is contained
-// when every cloud is (the last cloud's containment time), containment is
-// verified only if it is in every cloud, and the attacker's actions after
-// containment, the final checks' counts, reasons and notes are the clouds'
-// together (reasons and notes prefixed with their cloud). Evidence is all
-// clouds' evidence.
+// when every cloud is (the last cloud's effective containment), containment
+// is verified only if it is in every cloud, eradication likewise, and the
+// paths, counts, reasons and notes are the clouds' together (reasons and
+// notes prefixed with their cloud). Evidence is all clouds' evidence.
 func combine(f *facts, in ScoreInput, clouds []CloudResult) CloudResult {
 	r := CloudResult{}
-	r.Metrics = metrics(f)
-	var last *time.Time
-	c := Containment{Verified: true, Checked: true, ContainedResources: []string{}, ByOperation: []OperationCounts{},
-		Reasons: []string{}, ReasonCodes: []string{}, Notes: []string{}}
+	c := Containment{Verified: true, Checked: true, ContainedResources: []string{}, Paths: []PathResult{},
+		ByOperation: []OperationCounts{}, Reasons: []string{}, ReasonCodes: []string{}, Notes: []string{}}
 	type opKey struct{ cred, op string }
 	byOp := map[opKey]*OperationCounts{}
+	var effective, declared *time.Time
+	allEffective, allDeclared := true, true
 	for _, cr := range clouds {
 		cc := cr.Containment
 		c.Verified = c.Verified && cc.Verified
 		c.Checked = c.Checked && cc.Checked
-		switch {
-		case cc.ContainedAt == nil:
-			c.Reasons = append(c.Reasons, cr.Cloud+": the responder never declared containment")
-		case last == nil || cc.ContainedAt.After(*last):
-			last = cc.ContainedAt
-		}
+		effective, allEffective = latest(effective, cc.ContainedAt, allEffective)
+		declared, allDeclared = latest(declared, cc.DeclaredAt, allDeclared)
 		c.ContainedResources = append(c.ContainedResources, cc.ContainedResources...)
+		c.Paths = append(c.Paths, cc.Paths...)
 		addCounts(&c.AttackerActionsAfterContainment, cc.AttackerActionsAfterContainment)
 		addCounts(&c.PersistenceActionsAfterContainment, cc.PersistenceActionsAfterContainment)
 		c.UnblockableActionsAfterContainment += cc.UnblockableActionsAfterContainment
@@ -269,9 +291,7 @@ func combine(f *facts, in ScoreInput, clouds []CloudResult) CloudResult {
 		c.ValidPersistenceKeys += cc.ValidPersistenceKeys
 		c.AttackerInstancesRunning += cc.AttackerInstancesRunning
 		for _, why := range cc.Reasons {
-			if why != "the responder never declared containment" {
-				c.Reasons = append(c.Reasons, cr.Cloud+": "+why)
-			}
+			c.Reasons = append(c.Reasons, cr.Cloud+": "+why)
 		}
 		for _, code := range cc.ReasonCodes {
 			c.addCode(cr.Cloud + ":" + code)
@@ -283,34 +303,21 @@ func combine(f *facts, in ScoreInput, clouds []CloudResult) CloudResult {
 	for _, oc := range byOp {
 		c.ByOperation = append(c.ByOperation, *oc)
 	}
-	sort.Slice(c.ByOperation, func(i, j int) bool {
-		a, b := c.ByOperation[i], c.ByOperation[j]
-		if a.Credential != b.Credential {
-			return a.Credential < b.Credential
-		}
-		return a.Operation < b.Operation
-	})
+	sortOperations(c.ByOperation)
 	if len(c.Reasons) > 0 {
 		c.Verified = false
 	}
-	if allContained(clouds) {
-		c.ContainedAt = last
+	if allEffective {
+		c.ContainedAt = effective
+	}
+	if allDeclared {
+		c.DeclaredAt = declared
 	}
 	r.Containment = c
-	// The incident is contained when its last cloud is.
-	r.Metrics.ContainedAt = c.ContainedAt
-	r.Metrics.MTTCSeconds, r.Metrics.AttackToContainmentSeconds = nil, nil
-	if c.ContainedAt != nil {
-		if f.firstAlert != nil {
-			v := seconds(c.ContainedAt.Sub(f.firstAlert.At))
-			r.Metrics.MTTCSeconds = &v
-		}
-		if f.attackStart != nil {
-			v := seconds(c.ContainedAt.Sub(f.attackStart.At))
-			r.Metrics.AttackToContainmentSeconds = &v
-		}
-	}
+	r.Metrics = metrics(f, c)
 	r.Detections = detections(f)
+	r.Eradication = combineEradication(clouds, !in.EradicationOutOfScope)
+	r.Collateral = combineCollateral(clouds)
 	r.Controls = controls(f, in.Controls, c.Verified)
 	r.Evidence = evidence(f)
 	r.SLO = sloResult(in.SLO, r.Metrics)
@@ -318,13 +325,16 @@ func combine(f *facts, in ScoreInput, clouds []CloudResult) CloudResult {
 	return r
 }
 
-func allContained(clouds []CloudResult) bool {
-	for _, c := range clouds {
-		if c.Containment.ContainedAt == nil {
-			return false
-		}
+// latest keeps the later of t and c; all turns false once c is missing
+// (a cloud never contained leaves the incident uncontained).
+func latest(t, c *time.Time, all bool) (*time.Time, bool) {
+	if c == nil {
+		return t, false
 	}
-	return true
+	if t == nil || c.After(*t) {
+		return c, all
+	}
+	return t, all
 }
 
 func addCounts(dst *ActionCounts, src ActionCounts) {
@@ -340,18 +350,33 @@ func nonNil(s []string) []string {
 	return append([]string(nil), s...)
 }
 
-func metrics(f *facts) Metrics {
+// metrics are the timing metrics; containment is measured to its
+// effective instant, the declaration reported beside it.
+func metrics(f *facts, c Containment) Metrics {
 	m := Metrics{
-		MTTDSeconds:                between(f.attackStart, f.firstAlert),
-		MTTCSeconds:                between(f.firstAlert, f.contained),
-		AttackToContainmentSeconds: between(f.attackStart, f.contained),
-		TelemetryLatencySeconds:    between(f.firstAction, f.firstLog),
-		DetectionOverheadSeconds:   between(f.firstLog, f.firstAlert),
-		AttackStartedAt:            at(f.attackStart),
-		FirstLogAt:                 at(f.firstLog),
-		FirstAlertAt:               at(f.firstAlert),
-		AcknowledgedAt:             at(f.ack),
-		ContainedAt:                at(f.contained),
+		MTTDSeconds:              between(f.attackStart, f.firstAlert),
+		TelemetryLatencySeconds:  between(f.firstAction, f.firstLog),
+		DetectionOverheadSeconds: between(f.firstLog, f.firstAlert),
+		AttackStartedAt:          at(f.attackStart),
+		FirstLogAt:               at(f.firstLog),
+		FirstAlertAt:             at(f.firstAlert),
+		AcknowledgedAt:           at(f.ack),
+		ContainedAt:              c.ContainedAt,
+		DeclaredAt:               c.DeclaredAt,
+	}
+	since := func(from *timeline.Event, to *time.Time) *float64 {
+		if from == nil || to == nil {
+			return nil
+		}
+		v := math.Max(0, seconds(to.Sub(from.At)))
+		return &v
+	}
+	m.MTTCSeconds = since(f.firstAlert, c.ContainedAt)
+	m.DeclaredMTTCSeconds = since(f.firstAlert, c.DeclaredAt)
+	m.AttackToContainmentSeconds = since(f.attackStart, c.ContainedAt)
+	if c.ContainedAt != nil && c.DeclaredAt != nil {
+		v := seconds(c.ContainedAt.Sub(*c.DeclaredAt))
+		m.ContainmentGapSeconds = &v
 	}
 	if a := between(f.firstAlert, f.ack); a != nil {
 		// An ack stamped before the alert it answers (the responder polled
@@ -395,22 +420,68 @@ const (
 // its success says nothing about containment.
 func unblockable(e *timeline.Event) bool { return e.Detail["requires_permission"] == "false" }
 
-func containment(f *facts) Containment {
-	c := Containment{ContainedAt: at(f.contained), ContainedResources: []string{}, ByOperation: []OperationCounts{},
+// containment judges the attacker's ways in: verified when the responder
+// declared containment, the final check was recorded and readable, and it
+// found every path cut. The attacker's actions after the declaration are
+// counted for the record; with containment not verified, the ways their
+// successes went through are named too.
+func containment(f *facts, fc *finalCheck) Containment {
+	c := Containment{DeclaredAt: at(f.contained), ContainedResources: []string{}, ByOperation: []OperationCounts{},
 		Reasons: []string{}, ReasonCodes: []string{}, Notes: []string{}}
 	if f.contained == nil {
 		c.fail(CodeNotDeclared, "the responder never declared containment")
 	}
-	seenRes := map[string]bool{}
+	for i := range f.events {
+		if e := &f.events[i]; e.Kind == timeline.Contained && e.Resource != "" && !slices.Contains(c.ContainedResources, e.Resource) {
+			c.ContainedResources = append(c.ContainedResources, e.Resource)
+		}
+	}
+	c.countAfter(f)
+	switch {
+	case fc == nil:
+		c.fail(CodeNotChecked, "no containment check (verified event) was recorded")
+	case len(fc.bad) > 0:
+		for _, b := range fc.bad {
+			c.fail(CodeBadCheck, b)
+		}
+	default:
+		c.Checked = true
+		c.SurvivingFlows, c.ValidStolenCredentials = fc.flows, fc.stolen
+		c.ValidPersistenceKeys, c.AttackerInstancesRunning = fc.planted, fc.launched
+	}
+	c.Paths = pathResults(f, fc)
+	if c.Checked {
+		kinds, ids := openKinds(c.Paths)
+		for _, k := range kinds {
+			c.fail(CodePathOpen+":"+k, describeOpen(k, ids[k]))
+		}
+		c.ContainedAt = effectiveAt(f, c.Paths)
+	}
+	c.Verified = len(c.Reasons) == 0
+	if n := c.AttackerActionsAfterContainment.Succeeded; n > 0 {
+		c.Notes = append(c.Notes, fmt.Sprintf("%d attacker action(s) succeeded after containment was declared", n))
+		if !c.Verified {
+			for _, oc := range c.ByOperation {
+				if oc.Counted && oc.Succeeded > 0 {
+					c.addCode(credentialCode(oc.Credential))
+				}
+			}
+		}
+	}
+	return c
+}
+
+// countAfter counts the attacker's actions after the declaration, by
+// credential and operation.
+func (c *Containment) countAfter(f *facts) {
+	if f.contained == nil {
+		return
+	}
 	type opKey struct{ cred, op string }
 	byOp := map[opKey]*OperationCounts{}
 	for i := range f.events {
 		e := &f.events[i]
-		if e.Kind == timeline.Contained && e.Resource != "" && !seenRes[e.Resource] {
-			seenRes[e.Resource] = true
-			c.ContainedResources = append(c.ContainedResources, e.Resource)
-		}
-		if f.contained == nil || e.Kind != timeline.AttackAction || !f.before(f.contained, e) {
+		if e.Kind != timeline.AttackAction || !f.before(f.contained, e) {
 			continue
 		}
 		k := opKey{cred: e.Detail["credential"], op: e.Detail["operation"]}
@@ -419,24 +490,21 @@ func containment(f *facts) Containment {
 		}
 		oc := byOp[k]
 		if oc == nil {
-			oc = &OperationCounts{Credential: k.cred, Operation: k.op, Counted: !unblockable(e) && k.cred != credPersistence}
+			oc = &OperationCounts{Credential: k.cred, Operation: k.op, Counted: !unblockable(e)}
 			byOp[k] = oc
 		}
-		var counts *ActionCounts
+		counts := []*ActionCounts{&oc.ActionCounts}
 		switch {
 		case unblockable(e):
 			if e.Outcome == timeline.Succeeded {
 				c.UnblockableActionsAfterContainment++
 			}
 		case k.cred == credPersistence:
-			counts = &c.PersistenceActionsAfterContainment
+			counts = append(counts, &c.AttackerActionsAfterContainment, &c.PersistenceActionsAfterContainment)
 		default:
-			counts = &c.AttackerActionsAfterContainment
+			counts = append(counts, &c.AttackerActionsAfterContainment)
 		}
-		for _, ac := range []*ActionCounts{counts, &oc.ActionCounts} {
-			if ac == nil {
-				continue
-			}
+		for _, ac := range counts {
 			switch e.Outcome {
 			case timeline.Succeeded:
 				ac.Succeeded++
@@ -450,53 +518,17 @@ func containment(f *facts) Containment {
 	for _, oc := range byOp {
 		c.ByOperation = append(c.ByOperation, *oc)
 	}
-	sort.Slice(c.ByOperation, func(i, j int) bool {
-		a, b := c.ByOperation[i], c.ByOperation[j]
+	sortOperations(c.ByOperation)
+}
+
+func sortOperations(ops []OperationCounts) {
+	sort.Slice(ops, func(i, j int) bool {
+		a, b := ops[i], ops[j]
 		if a.Credential != b.Credential {
 			return a.Credential < b.Credential
 		}
 		return a.Operation < b.Operation
 	})
-	if n := c.AttackerActionsAfterContainment.Succeeded; n > 0 {
-		c.fail(CodeActionsAfterContainment, fmt.Sprintf("%d attacker action(s) succeeded after containment", n))
-		// Which ways in the successes went through.
-		for _, oc := range c.ByOperation {
-			if oc.Counted && oc.Succeeded > 0 {
-				c.addCode(credentialCode(oc.Credential))
-			}
-		}
-	}
-	if n := c.PersistenceActionsAfterContainment.Succeeded; n > 0 {
-		c.Notes = append(c.Notes, fmt.Sprintf("%d action(s) with a persistence credential the attacker created succeeded after containment: eradication is not done", n))
-	}
-	if f.lastVerify == nil {
-		c.fail(CodeNotChecked, "no containment check (verified event) was recorded")
-	} else {
-		c.Checked = true
-		var bad []string
-		c.SurvivingFlows, bad = detailInt(f.lastVerify, "surviving_flows", true, bad)
-		c.ValidStolenCredentials, bad = detailInt(f.lastVerify, "valid_stolen_credentials", true, bad)
-		c.ValidPersistenceKeys, bad = detailInt(f.lastVerify, "valid_persistence_keys", false, bad)
-		c.AttackerInstancesRunning, bad = detailInt(f.lastVerify, "attacker_instances_running", false, bad)
-		for _, b := range bad {
-			c.Checked = false
-			c.fail(CodeBadCheck, b)
-		}
-		if c.SurvivingFlows > 0 {
-			c.fail(CodeFlowSurvived, fmt.Sprintf("%d attacker flow(s) survived", c.SurvivingFlows))
-		}
-		if c.ValidStolenCredentials > 0 {
-			c.fail(CodeStolenCredentialValid, fmt.Sprintf("%d stolen credential(s) still valid", c.ValidStolenCredentials))
-		}
-		if c.ValidPersistenceKeys > 0 {
-			c.Notes = append(c.Notes, fmt.Sprintf("%d persistence key(s) created by the attacker still valid at the end", c.ValidPersistenceKeys))
-		}
-		if c.AttackerInstancesRunning > 0 {
-			c.Notes = append(c.Notes, fmt.Sprintf("%d instance(s) launched by the attacker still running at the end", c.AttackerInstancesRunning))
-		}
-	}
-	c.Verified = len(c.Reasons) == 0
-	return c
 }
 
 // detailInt reads a non-negative integer detail; a malformed value, or a
@@ -772,9 +804,23 @@ func sloResult(s SLO, m Metrics) SLOResult {
 }
 
 func breakdown(sc *CloudResult, f *facts) ScoreBreakdown {
-	b := ScoreBreakdown{}
+	b := ScoreBreakdown{Scale: 1}
 	if sc.Containment.Verified {
 		b.Containment = pointsContainment
+	}
+	switch e := sc.Eradication; {
+	case !e.InScope:
+		b.Scale = 100.0 / (100 - pointsEradication)
+	case e.Checked && len(e.Items) == 0:
+		b.Eradication = pointsEradication
+	case e.Checked:
+		removed := 0
+		for _, it := range e.Items {
+			if it.Status == ItemRemoved {
+				removed++
+			}
+		}
+		b.Eradication = round2(pointsEradication * float64(removed) / float64(len(e.Items)))
 	}
 	if n := len(sc.Evidence); n > 0 {
 		ok := 0
@@ -804,7 +850,8 @@ func breakdown(sc *CloudResult, f *facts) ScoreBreakdown {
 	if f.contained != nil && !sc.Containment.Verified {
 		b.Penalties += penaltyFalseContained
 	}
+	b.CollateralPenalty = math.Min(maxCollateralPenalty, float64(penaltyPerCollateral*sc.Collateral.DeniedLegitimateActions))
+	b.Penalties += b.CollateralPenalty
 	return b
 }
-
 func round2(v float64) float64 { return math.Round(v*100) / 100 }

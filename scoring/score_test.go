@@ -3,9 +3,14 @@ package scoring
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -31,6 +36,44 @@ func (b *tl) res(resource string) *tl {
 
 func min(n float64) time.Duration { return time.Duration(n * float64(time.Minute)) }
 
+// probe adds an attack.path event: one try of a way in, open or cut.
+func (b *tl) probe(off time.Duration, id, kind string, open bool) *tl {
+	outcome := timeline.Denied
+	if open {
+		outcome = timeline.Succeeded
+	}
+	return b.add(off, timeline.ActorAttacker, timeline.PathProbe, id, outcome, map[string]string{"kind": kind})
+}
+
+// check adds the runner's final check reporting the given paths, with the
+// counts it derives from them.
+func (b *tl) check(off time.Duration, paths ...pathReport) *tl {
+	raw, _ := json.Marshal(paths)
+	open := map[string]int{}
+	for _, p := range paths {
+		if p.Status == PathOpen {
+			open[p.Kind]++
+		}
+	}
+	outcome := timeline.Succeeded
+	if open["network_flow"]+open["stolen_credential"] > 0 {
+		outcome = timeline.Failed
+	}
+	return b.add(off, timeline.ActorRunner, timeline.Verified, "", outcome, map[string]string{
+		"surviving_flows": strconv.Itoa(open["network_flow"]), "valid_stolen_credentials": strconv.Itoa(open["stolen_credential"]),
+		"valid_persistence_keys": strconv.Itoa(open["planted_credential"]), "attacker_instances_running": strconv.Itoa(open["launched_compute"]),
+		"paths": string(raw)})
+}
+
+// The ways in of goodDrill: the pool connection and the stolen session.
+var (
+	poolFlow = pathReport{ID: "aws/network_flow/pool", Kind: "network_flow", Cloud: "aws", Credential: "host", Resource: "i-1", Status: PathCut}
+	session  = pathReport{ID: "aws/stolen_credential/stolen-session", Kind: "stolen_credential", Cloud: "aws",
+		Credential: "stolen-session", Status: PathCut, ErrorCode: "UnauthorizedOperation"}
+)
+
+func opened(p pathReport) pathReport { p.Status, p.ErrorCode = PathOpen, ""; return p }
+
 // goodDrill is the timeline of a drill the responder wins: alerts, ack,
 // evidence before scale-in would have struck, containment, attacker denied.
 func goodDrill() *tl {
@@ -46,12 +89,14 @@ func goodDrill() *tl {
 	b.add(min(12), timeline.ActorResponder, timeline.Evidence, "", "", map[string]string{"kind": "disk_snapshot", "id": "snap-1", "sha256": "ab", "source": "vol-1", "location": "s3://ev/snap-1"})
 	b.add(min(12), timeline.ActorResponder, timeline.Evidence, "", "", map[string]string{"kind": "memory", "id": "mem-1", "sha256": "cd", "source": "i-1"})
 	b.add(min(15), timeline.ActorResponder, timeline.StepRetry, "isolate", "", nil)
+	b.probe(min(5), poolFlow.ID, poolFlow.Kind, true).probe(min(5), session.ID, session.Kind, true)
 	b.add(min(20), timeline.ActorResponder, timeline.Contained, "", "", nil).res("i-1")
+	b.probe(min(20), poolFlow.ID, poolFlow.Kind, false).probe(min(20), session.ID, session.Kind, false)
 	b.add(min(21), timeline.ActorAttacker, timeline.AttackAction, "pool", timeline.Failed, map[string]string{"operation": "pool-traffic", "credential": "host"})
 	b.add(min(22), timeline.ActorAttacker, timeline.AttackAction, "run-instances", timeline.Denied, map[string]string{"operation": "RunInstances", "credential": "stolen-session", "error_code": "UnauthorizedOperation"})
 	b.add(min(22), timeline.ActorAttacker, timeline.AttackAction, "whoami", timeline.Succeeded, map[string]string{"operation": "sts:GetCallerIdentity", "credential": "stolen-session", "requires_permission": "false"})
 	b.add(min(300), timeline.ActorDetector, timeline.Alert, "cost-anomaly", "", map[string]string{"type": "CostAnomaly"})
-	b.add(min(360), timeline.ActorRunner, timeline.Verified, "", timeline.Succeeded, map[string]string{"surviving_flows": "0", "valid_stolen_credentials": "0"})
+	b.check(min(360), poolFlow, session)
 	b.add(min(360), timeline.ActorRunner, timeline.ScenarioEnd, "", "", nil)
 	return b
 }
@@ -241,7 +286,7 @@ func TestEvidenceBeforeLoss(t *testing.T) {
       "before_loss": false,
       "lost_at": "2026-03-01T12:25:00Z"
     }`)
-	require.Equal(t, 8.0, sc.Breakdown.Evidence, "2 of 5 items before loss → 20 × 0.4")
+	require.Equal(t, 6.0, sc.Breakdown.Evidence, "2 of 5 items before loss → 15 × 0.4")
 }
 
 func TestContainmentVerified(t *testing.T) {
@@ -266,15 +311,19 @@ func TestContainmentNotVerified(t *testing.T) {
 		mutate func(b *tl)
 		reason string
 	}{
-		"attacker succeeds after containment": {func(b *tl) {
-			b.add(min(30), timeline.ActorAttacker, timeline.AttackAction, "pool", timeline.Succeeded, map[string]string{"operation": "pool-traffic"})
-		}, "1 attacker action(s) succeeded after containment"},
 		"flow survives": {func(b *tl) {
-			b.add(min(400), timeline.ActorRunner, timeline.Verified, "", timeline.Failed, map[string]string{"surviving_flows": "1", "valid_stolen_credentials": "0"})
-		}, "1 attacker flow(s) survived"},
+			b.check(min(400), opened(poolFlow), session)
+		}, "1 network flow path(s) still open at the final check: aws/network_flow/pool"},
 		"stolen credentials valid": {func(b *tl) {
+			b.check(min(400), poolFlow, opened(session))
+		}, "1 stolen credential path(s) still open at the final check: aws/stolen_credential/stolen-session"},
+		"a check of counts only (recorded before paths)": {func(b *tl) {
 			b.add(min(400), timeline.ActorRunner, timeline.Verified, "", timeline.Failed, map[string]string{"surviving_flows": "0", "valid_stolen_credentials": "2"})
-		}, "2 stolen credential(s) still valid"},
+		}, "1 stolen credential path(s) still open at the final check: stolen_credential"},
+		"unreadable paths": {func(b *tl) {
+			b.add(min(400), timeline.ActorRunner, timeline.Verified, "", "", map[string]string{"surviving_flows": "0",
+				"valid_stolen_credentials": "0", "paths": "{"})
+		}, "the containment check's paths are not a JSON list of paths: unexpected end of JSON input"},
 		"malformed check": {func(b *tl) {
 			b.add(min(400), timeline.ActorRunner, timeline.Verified, "", "", map[string]string{"surviving_flows": "many", "valid_stolen_credentials": "0"})
 		}, `the containment check reported surviving_flows="many", not a count`},
@@ -306,8 +355,56 @@ func TestContainmentNotVerified(t *testing.T) {
 			require.Contains(t, sc.Containment.Reasons, tc.reason)
 			require.NotEqual(t, Responded, controlOutcome(t, sc, ControlResponder).Outcome)
 			require.False(t, sc.Pass)
+			require.Equal(t, VerdictNotContained, sc.Verdict)
+			require.NotEmpty(t, sc.ReasonCodes)
 		})
 	}
+}
+
+// TestContainmentTakesEffectWhenTheProbesSaySo: a responder that declares
+// before its changes bite is contained when the attacker's probes find
+// every way cut, not when it says so; the attacker's success after the
+// declaration moves the effective instant too.
+func TestContainmentTakesEffectWhenTheProbesSaySo(t *testing.T) {
+	slo := SLO{Profile: ProfileCustom, MTTD: 10 * time.Minute, MTTC: time.Hour}
+	b := goodDrill()
+	var kept []timeline.Event
+	for _, e := range b.events {
+		if e.Kind != timeline.PathProbe || e.Outcome == timeline.Succeeded {
+			kept = append(kept, e)
+		}
+	}
+	b.events = kept
+	b.probe(min(25), session.ID, session.Kind, true) // still open after the declaration
+	b.probe(min(30), session.ID, session.Kind, false)
+	b.probe(min(30), poolFlow.ID, poolFlow.Kind, false)
+	sc := Score(input(b, slo))
+	require.True(t, sc.Containment.Verified, "%v", sc.Containment.Reasons)
+	require.Equal(t, t0.Add(min(30)), *sc.Containment.ContainedAt)
+	require.Equal(t, t0.Add(min(20)), *sc.Containment.DeclaredAt)
+	require.Equal(t, f64(21*60), sc.Metrics.MTTCSeconds, "alert T+9m to the cut found at T+30m")
+	require.Equal(t, f64(11*60), sc.Metrics.DeclaredMTTCSeconds)
+	require.Equal(t, f64(10*60), sc.Metrics.ContainmentGapSeconds)
+	p := sc.Containment.Paths[1]
+	require.Equal(t, session.ID, p.ID)
+	require.Equal(t, t0.Add(min(25)), *p.LastSuccessAt)
+	require.Equal(t, t0.Add(min(30)), *p.CutAt)
+	require.Equal(t, 3, p.Probes, "cut at T+20m, open at T+25m, cut at T+30m")
+
+	// An attacker action succeeding at T+42m, after every probe said cut:
+	// it had access then.
+	b.add(min(42), timeline.ActorAttacker, timeline.AttackAction, "pool", timeline.Succeeded, map[string]string{"operation": "pool-traffic", "credential": "host"})
+	sc = Score(input(b, slo))
+	require.True(t, sc.Containment.Verified)
+	require.Equal(t, t0.Add(min(42)), *sc.Containment.ContainedAt)
+	require.Equal(t, 1, sc.Containment.AttackerActionsAfterContainment.Succeeded)
+	require.Contains(t, sc.Containment.Notes, "1 attacker action(s) succeeded after containment was declared")
+	require.Empty(t, sc.ReasonCodes, "the note is not a failure: the final check found every way cut")
+
+	// A later SLO makes the effective time decide the contain target.
+	sc = Score(input(b, SLO{Profile: ProfileCustom, MTTC: 30 * time.Minute}))
+	require.Equal(t, VerdictSLOMissed, sc.Verdict, "declared at 11m, effective at 33m")
+	require.Equal(t, []string{"slo_missed:contain"}, sc.ReasonCodes)
 }
 
 func TestActionBeforeContainmentAtSameInstantIsNotAfter(t *testing.T) {
@@ -369,15 +466,27 @@ func TestSLONeverMeasuredIsNotMet(t *testing.T) {
 }
 
 func TestScoreFormula(t *testing.T) {
-	// Good drill under a custom SLO it meets: 40 + 20 (2/2 evidence) + 20 + 18 = 98.
+	// Good drill under a custom SLO it meets: 35 + 10 (nothing planted) +
+	// 15 (2/2 evidence) + 20 + 18 = 98.
 	sc := Score(input(goodDrill(), SLO{Profile: ProfileCustom, MTTD: 10 * time.Minute, MTTC: 15 * time.Minute}))
-	require.Equal(t, ScoreBreakdown{Containment: 40, Evidence: 20, Timeliness: 20, Outcome: 18}, sc.Breakdown)
+	require.Equal(t, ScoreBreakdown{Containment: 35, Eradication: 10, Evidence: 15, Timeliness: 20, Outcome: 18, Scale: 1}, sc.Breakdown)
 	require.Equal(t, 98, sc.Score)
+	require.Equal(t, VerdictPass, sc.Verdict)
 
-	// 1-10-60: 2 of 3 targets → 13.33; 40 + 20 + 13.33 + 18 = 91.33 → 91.
+	// 1-10-60: 2 of 3 targets → 13.33; 35 + 10 + 15 + 13.33 + 18 = 91.33 → 91.
 	sc = Score(input(goodDrill(), SLO{}))
 	require.Equal(t, 13.33, sc.Breakdown.Timeliness)
 	require.Equal(t, 91, sc.Score)
+	require.Equal(t, VerdictSLOMissed, sc.Verdict)
+
+	// Eradication out of scope: its 10 points are not on offer, the rest
+	// scales to 100: (35 + 15 + 13.33 + 18) × 100/90 = 90.37 → 90.
+	in := input(goodDrill(), SLO{})
+	in.EradicationOutOfScope = true
+	sc = Score(in)
+	require.Equal(t, 0.0, sc.Breakdown.Eradication)
+	require.InDelta(t, 1.111, sc.Breakdown.Scale, 0.001)
+	require.Equal(t, 90, sc.Score)
 
 	// Step errors cost 2 each, capped at 10.
 	b := goodDrill()
@@ -393,12 +502,13 @@ func TestScoreFormula(t *testing.T) {
 	}
 	require.Equal(t, 10.0, Score(input(b, SLO{})).Breakdown.Penalties)
 
-	// Declared but unverified containment: no 40, outcome 0.8×20, −10.
+	// Declared but not verified: no 35, outcome 0.8×20, −10.
 	b = goodDrill()
-	b.add(min(30), timeline.ActorAttacker, timeline.AttackAction, "pool", timeline.Succeeded, nil)
+	b.check(min(400), opened(poolFlow), session)
 	sc = Score(input(b, SLO{}))
-	require.Equal(t, ScoreBreakdown{Containment: 0, Evidence: 20, Timeliness: 13.33, Outcome: 16, Penalties: 10}, sc.Breakdown)
-	require.Equal(t, 39, sc.Score)
+	require.Equal(t, ScoreBreakdown{Containment: 0, Eradication: 10, Evidence: 15, Timeliness: 6.67, Outcome: 16, Penalties: 10, Scale: 1},
+		sc.Breakdown, "MTTC is null while a way in is open: 1 of 3 targets")
+	require.Equal(t, 38, sc.Score)
 
 	// Floor at 0.
 	b = &tl{}
@@ -409,6 +519,84 @@ func TestScoreFormula(t *testing.T) {
 	sc = Score(input(b, SLO{}))
 	require.Equal(t, 0, sc.Score)
 	require.Equal(t, 20.0, sc.Breakdown.Penalties)
+}
+
+// TestPlantedThingsAreWaysInAndArtifacts: a planted key that still works
+// is a way in (not contained); disabled but still there, it is contained
+// and not eradicated; deleted, both. Launched compute likewise.
+func TestPlantedThingsAreWaysInAndArtifacts(t *testing.T) {
+	yes, no := true, false
+	key := pathReport{ID: "aws/planted_credential/AKIA1", Kind: "planted_credential", Cloud: "aws", Credential: "persistence-key",
+		Status: PathOpen, ArtifactKind: "access_key", Artifact: "AKIA1", Present: &yes}
+	gpu := pathReport{ID: "aws/launched_compute/i-9", Kind: "launched_compute", Cloud: "aws", Status: PathCut,
+		ArtifactKind: "vm", Artifact: "i-9", Present: &no, CostUSD: 12.24}
+	withCheck := func(ps ...pathReport) *Scorecard {
+		b := goodDrill()
+		b.check(min(400), append([]pathReport{poolFlow, session}, ps...)...)
+		return Score(input(b, SLO{Profile: ProfileCustom, MTTC: time.Hour}))
+	}
+
+	sc := withCheck(key, gpu)
+	require.Equal(t, VerdictNotContained, sc.Verdict)
+	require.Equal(t, []string{"path_open:planted_credential", "artifact_present:access_key", "slo_missed:contain"}, sc.ReasonCodes,
+		"never contained: no MTTC")
+	require.Equal(t, 1, sc.Containment.ValidPersistenceKeys)
+
+	key.Status = PathCut
+	sc = withCheck(key, gpu)
+	require.True(t, sc.Containment.Verified, "%v", sc.Containment.Reasons)
+	require.Equal(t, VerdictContainedNotEradicated, sc.Verdict)
+	require.Equal(t, []string{"artifact_present:access_key"}, sc.ReasonCodes)
+	require.Equal(t, []EradicationItem{
+		{Path: key.ID, Kind: "access_key", Cloud: "aws", Resource: "AKIA1", Status: ItemPresent},
+		{Path: gpu.ID, Kind: "vm", Cloud: "aws", Resource: "i-9", Status: ItemRemoved, CostUSD: 12.24},
+	}, sc.Eradication.Items)
+	require.Equal(t, 12.24, sc.Eradication.CostUSD)
+	require.Equal(t, 5.0, sc.Breakdown.Eradication, "1 of 2 removed")
+
+	key.Present = &no
+	sc = withCheck(key, gpu)
+	require.Equal(t, VerdictPass, sc.Verdict, "%v", sc.ReasonCodes)
+	require.True(t, sc.Eradication.Verified)
+
+	// A kind the cloud cannot check yet is said so, not passed.
+	key.Present = nil
+	sc = withCheck(key, gpu)
+	require.Equal(t, []string{"artifact_unknown:access_key"}, sc.ReasonCodes)
+	require.Equal(t, ItemUnknown, sc.Eradication.Items[0].Status)
+
+	// Out of scope, the same leftovers decide nothing.
+	b := goodDrill()
+	key.Present = &yes
+	b.check(min(400), poolFlow, session, key)
+	in := input(b, SLO{Profile: ProfileCustom, MTTC: time.Hour})
+	in.EradicationOutOfScope = true
+	sc = Score(in)
+	require.Equal(t, VerdictPass, sc.Verdict)
+	require.False(t, sc.Eradication.InScope)
+	require.Equal(t, []string{"artifact_present:access_key"}, sc.Eradication.ReasonCodes, "still reported")
+}
+
+// TestCollateral: a legitimate principal that worked before the response
+// and is denied after it began costs 2 points a round.
+func TestCollateral(t *testing.T) {
+	b := goodDrill()
+	bg := func(off time.Duration, who, outcome string) {
+		b.add(off, timeline.ActorBackground, timeline.BackgroundAction, "aws.routine-calls", outcome, map[string]string{"principal": who})
+	}
+	bg(min(2), "alice", timeline.Succeeded)
+	bg(min(4), "bob", timeline.Denied) // never worked: not the response's doing
+	b.add(min(13), timeline.ActorResponder, timeline.StepStart, "isolate", "", nil)
+	bg(min(30), "alice", timeline.Denied)
+	bg(min(40), "alice", timeline.Denied)
+	bg(min(40), "bob", timeline.Denied)
+	sc := Score(input(b, SLO{Profile: ProfileCustom, MTTC: time.Hour}))
+	require.Equal(t, 2, sc.Collateral.DeniedLegitimateActions)
+	require.Equal(t, []string{"alice"}, sc.Collateral.Principals)
+	require.Equal(t, 4.0, sc.Breakdown.CollateralPenalty)
+	require.Equal(t, 4.0, sc.Breakdown.Penalties)
+	require.Equal(t, 94, sc.Score)
+	require.Equal(t, VerdictPass, sc.Verdict, "collateral costs points, not the verdict")
 }
 
 func TestJSONContractAndDeterminism(t *testing.T) {
@@ -480,27 +668,33 @@ func TestTimestampsAreUTC(t *testing.T) {
 	require.NotContains(t, string(out), "+01:00")
 }
 
-func TestTable(t *testing.T) {
-	var buf bytes.Buffer
-	require.NoError(t, Score(input(goodDrill(), SLO{})).Table(&buf))
-	out := buf.String()
-	for _, want := range []string{
-		"scenario", "aws-ec2-cryptomining", "outcome", "responded", "91/100", "FAIL",
-		"MTTD (attack → first alert)", "8m0s",
-		"guardduty", "CryptoCurrency:EC2/BitcoinTool.B!DNS", "T+9m0s",
-		"snap-1", "vol-1",
-		"verified", "SLO 1-10-60", "detect (mttd)", "1m0s",
-	} {
-		require.Contains(t, out, want)
-	}
-	require.NotContains(t, out, "\x1b[", "no ANSI escapes")
+var update = flag.Bool("update", false, "rewrite the golden tables in testdata")
 
-	buf.Reset()
-	b := goodDrill()
-	b.add(min(30), timeline.ActorAttacker, timeline.AttackAction, "pool", timeline.Succeeded, map[string]string{"operation": "pool-traffic"})
-	require.NoError(t, Score(input(b, SLO{})).Table(&buf))
-	require.Contains(t, buf.String(), "why not verified")
-	require.Contains(t, buf.String(), "pool-traffic")
+// TestTable compares the terminal table with golden files (go test
+// ./scoring -run Table -update rewrites them): a drill that passes except
+// for its detect target, and one whose pool flow survived.
+func TestTable(t *testing.T) {
+	open := goodDrill()
+	open.check(min(400), opened(poolFlow), session)
+	for name, b := range map[string]*tl{"good": goodDrill(), "flow-open": open} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			require.NoError(t, Score(input(b, SLO{})).Table(&buf))
+			out := buf.String()
+			require.NotContains(t, out, "\x1b[", "no ANSI escapes")
+			for i, line := range strings.Split(out, "\n") {
+				require.LessOrEqual(t, utf8.RuneCountInString(line), 100, "line %d is wider than 100 columns: %q", i+1, line)
+			}
+			golden := filepath.Join("testdata", "table-"+name+".txt")
+			if *update {
+				require.NoError(t, os.MkdirAll("testdata", 0o755))
+				require.NoError(t, os.WriteFile(golden, buf.Bytes(), 0o644))
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err, "run with -update to create it")
+			require.Equal(t, string(want), out)
+		})
+	}
 }
 
 func TestWeight(t *testing.T) {
@@ -512,26 +706,18 @@ func TestWeight(t *testing.T) {
 	require.Less(t, rank(Logged), rank(Missed))
 }
 
-func TestPersistenceAndUnblockableDoNotFailContainment(t *testing.T) {
+func TestUnblockableCallsAreNotCounted(t *testing.T) {
 	b := goodDrill()
-	b.add(min(40), timeline.ActorAttacker, timeline.AttackAction, "keep", timeline.Succeeded, map[string]string{"operation": "s3:ListBuckets", "credential": "persistence-key"})
 	b.add(min(40), timeline.ActorAttacker, timeline.AttackAction, "keep", timeline.Succeeded, map[string]string{"operation": "sts:GetCallerIdentity", "credential": "persistence-key", "requires_permission": "false"})
-	b.add(min(400), timeline.ActorRunner, timeline.Verified, "", timeline.Succeeded, map[string]string{"surviving_flows": "0",
-		"valid_stolen_credentials": "0", "valid_persistence_keys": "1", "attacker_instances_running": "3"})
 	c := Score(input(b, SLO{})).Containment
 	require.True(t, c.Verified, "reasons: %v", c.Reasons)
-	require.Equal(t, ActionCounts{Succeeded: 1}, c.PersistenceActionsAfterContainment)
 	require.Equal(t, 2, c.UnblockableActionsAfterContainment)
-	require.Equal(t, 1, c.ValidPersistenceKeys)
-	require.Equal(t, 3, c.AttackerInstancesRunning)
-	require.Len(t, c.Notes, 3)
-	require.Contains(t, c.Notes[0], "eradication is not done")
-	require.Contains(t, c.Notes[1], "1 persistence key(s)")
-	require.Contains(t, c.Notes[2], "3 instance(s) launched by the attacker")
+	require.Equal(t, t0.Add(min(20)), *c.ContainedAt, "a call no policy can deny does not move containment")
 
-	// The same call with the stolen session does fail it.
-	b.add(min(41), timeline.ActorAttacker, timeline.AttackAction, "keep", timeline.Succeeded, map[string]string{"operation": "s3:ListBuckets", "credential": "stolen-session"})
-	require.False(t, Score(input(b, SLO{})).Containment.Verified)
+	b.add(min(41), timeline.ActorAttacker, timeline.AttackAction, "keep", timeline.Succeeded, map[string]string{"operation": "s3:ListBuckets", "credential": "persistence-key"})
+	c = Score(input(b, SLO{})).Containment
+	require.Equal(t, ActionCounts{Succeeded: 1}, c.PersistenceActionsAfterContainment)
+	require.Equal(t, t0.Add(min(41)), *c.ContainedAt, "a call that needs a permission does")
 }
 
 func TestUnblockableActionsDoNotCountForGuardrails(t *testing.T) {

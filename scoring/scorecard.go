@@ -36,6 +36,10 @@ type ScoreInput struct {
 	StartedAt time.Time
 	EndedAt   time.Time
 	SLO       SLO
+	// EradicationOutOfScope is set when the scenario leaves eradication to
+	// another team or a later exercise: what the attacker planted is still
+	// reported, but does not decide the verdict or the score.
+	EradicationOutOfScope bool
 	// Controls are the detector controls the scenario turned on (e.g.
 	// "guardduty", "cpu-alarm"): a control that is on but never alerted is
 	// scored Logged or Missed instead of being absent. Optional.
@@ -98,13 +102,17 @@ type Scorecard struct {
 	Detections  []Detection      `json:"detections"`
 	Controls    []ControlOutcome `json:"controls"`
 	Containment Containment      `json:"containment"`
+	Eradication Eradication      `json:"eradication"`
+	Collateral  Collateral       `json:"collateral"`
 	Evidence    []EvidenceItem   `json:"evidence"`
 	SLO         SLOResult        `json:"slo"`
 	Outcome     string           `json:"outcome"`
 	Score       int              `json:"score"`
 	Breakdown   ScoreBreakdown   `json:"score_breakdown"`
-	// Pass is true when the drill met its SLO targets and containment was
-	// verified: the CLI's exit code.
+	// Verdict is pass, not_contained, contained_not_eradicated or
+	// slo_missed (the first that applies, in that order).
+	Verdict string `json:"verdict"`
+	// Pass is true when the verdict is pass: the CLI's exit code.
 	Pass bool `json:"pass"`
 	// ReasonCodes say why the drill did not pass, as stable codes (see
 	// reasons.go); empty when it passed.
@@ -129,21 +137,40 @@ type CloudResult struct {
 	Detections  []Detection      `json:"detections"`
 	Controls    []ControlOutcome `json:"controls"`
 	Containment Containment      `json:"containment"`
+	Eradication Eradication      `json:"eradication"`
+	Collateral  Collateral       `json:"collateral"`
 	Evidence    []EvidenceItem   `json:"evidence"`
 	SLO         SLOResult        `json:"slo"`
 	Outcome     string           `json:"outcome"`
 	Score       int              `json:"score"`
 	Breakdown   ScoreBreakdown   `json:"score_breakdown"`
+	Verdict     string           `json:"verdict"`
 	Pass        bool             `json:"pass"`
 	ReasonCodes []string         `json:"reason_codes"`
 }
 
+// Verdicts, worst first.
+const (
+	VerdictNotContained           = "not_contained"
+	VerdictContainedNotEradicated = "contained_not_eradicated"
+	VerdictSLOMissed              = "slo_missed"
+	VerdictPass                   = "pass"
+)
+
 // Metrics are the timing metrics in seconds; nil (JSON null) means the
 // events needed were never recorded.
 type Metrics struct {
-	MTTDSeconds                *float64 `json:"mttd_seconds"`
-	MTTASeconds                *float64 `json:"mtta_seconds"`
-	MTTCSeconds                *float64 `json:"mttc_seconds"`
+	MTTDSeconds *float64 `json:"mttd_seconds"`
+	MTTASeconds *float64 `json:"mtta_seconds"`
+	// MTTCSeconds runs from the first alert to effective containment: the
+	// moment the attacker's own probes last found every way in cut.
+	MTTCSeconds *float64 `json:"mttc_seconds"`
+	// DeclaredMTTCSeconds runs to the responder's first contained event:
+	// its belief, reported beside the fact.
+	DeclaredMTTCSeconds *float64 `json:"declared_mttc_seconds"`
+	// ContainmentGapSeconds is effective minus declared containment:
+	// positive when the responder declared before the ways in were cut.
+	ContainmentGapSeconds      *float64 `json:"containment_gap_seconds"`
 	AttackToContainmentSeconds *float64 `json:"attack_to_containment_seconds"`
 	TelemetryLatencySeconds    *float64 `json:"telemetry_latency_seconds"`
 	DetectionOverheadSeconds   *float64 `json:"detection_overhead_seconds"`
@@ -152,7 +179,9 @@ type Metrics struct {
 	FirstLogAt      *time.Time `json:"first_log_at"`
 	FirstAlertAt    *time.Time `json:"first_alert_at"`
 	AcknowledgedAt  *time.Time `json:"acknowledged_at"`
-	ContainedAt     *time.Time `json:"contained_at"`
+	// ContainedAt is effective containment; DeclaredAt the responder's.
+	ContainedAt *time.Time `json:"contained_at"`
+	DeclaredAt  *time.Time `json:"declared_at"`
 }
 
 // Detection is the first alert of one control.
@@ -185,45 +214,120 @@ type ActionCounts struct {
 type OperationCounts struct {
 	Credential string `json:"credential"`
 	Operation  string `json:"operation"`
-	// Counted is false for actions that do not bear on containment: calls
-	// no policy can deny and use of persistence keys (see Containment).
+	// Counted is false for calls no policy can deny (they prove nothing).
 	Counted bool `json:"counted"`
 	ActionCounts
 }
 
-// Containment is whether the responder's containment held against what the
-// attacker kept doing.
+// Containment is whether every way in the attacker held was cut, by its own
+// probes, and when.
 type Containment struct {
-	Verified           bool       `json:"verified"`
+	Verified bool `json:"verified"`
+	// ContainedAt is effective containment (see Metrics.ContainedAt);
+	// DeclaredAt is the responder's first contained event.
 	ContainedAt        *time.Time `json:"contained_at"`
+	DeclaredAt         *time.Time `json:"declared_at"`
 	ContainedResources []string   `json:"contained_resources"`
-	// AttackerActionsAfterContainment counts the actions that bear on
-	// containment: with the stolen session, on the host, or unlabelled.
+	// Paths are the attacker's ways in, each with its probes' history.
+	Paths []PathResult `json:"paths"`
+	// AttackerActionsAfterContainment counts the attacker's actions after
+	// the declaration, except calls that need no permission: successes
+	// there mean the declaration came before the cut (containment_gap).
 	AttackerActionsAfterContainment ActionCounts `json:"attacker_actions_after_containment"`
-	// PersistenceActionsAfterContainment counts use of credentials the
-	// attacker created for itself (an access key on another user): finding
-	// and removing them is eradication, reported but not held against
-	// containment of the compromised resource.
+	// PersistenceActionsAfterContainment are those with a credential the
+	// attacker created for itself (part of the above).
 	PersistenceActionsAfterContainment ActionCounts `json:"persistence_actions_after_containment"`
 	// UnblockableActionsAfterContainment counts calls that need no
 	// permission (sts:GetCallerIdentity succeeds even for a fully denied
 	// session) and so prove nothing.
 	UnblockableActionsAfterContainment int               `json:"unblockable_actions_after_containment"`
 	ByOperation                        []OperationCounts `json:"by_operation"`
-	// Checked is false when no usable verified event was recorded: flows
-	// and credentials were then never checked.
-	Checked                  bool `json:"checked"`
-	SurvivingFlows           int  `json:"surviving_flows"`
-	ValidStolenCredentials   int  `json:"valid_stolen_credentials"`
-	ValidPersistenceKeys     int  `json:"valid_persistence_keys"`
-	AttackerInstancesRunning int  `json:"attacker_instances_running"`
+	// Checked is false when no usable verified event was recorded: the
+	// ways in were then never checked at the end.
+	Checked bool `json:"checked"`
+	// The final check's counts of what was still open.
+	SurvivingFlows           int `json:"surviving_flows"`
+	ValidStolenCredentials   int `json:"valid_stolen_credentials"`
+	ValidPersistenceKeys     int `json:"valid_persistence_keys"`
+	AttackerInstancesRunning int `json:"attacker_instances_running"`
 	// Reasons lists why containment is not verified (empty when it is).
 	Reasons []string `json:"reasons"`
-	// ReasonCodes are the reasons as stable codes, plus which ways in the
-	// attacker's successful actions went through (see reasons.go).
+	// ReasonCodes are the reasons as stable codes (see reasons.go).
 	ReasonCodes []string `json:"reason_codes"`
 	// Notes are findings that do not fail containment but need follow-up.
 	Notes []string `json:"notes"`
+}
+
+// PathResult is one way in the attacker held (a stolen or planted
+// credential, a network flow, a backdoor rule, a policy grant, launched
+// compute) and what its probes found.
+type PathResult struct {
+	ID          string `json:"id"`
+	Kind        string `json:"kind"`
+	Cloud       string `json:"cloud"`
+	Credential  string `json:"credential,omitempty"`
+	Resource    string `json:"resource,omitempty"`
+	Description string `json:"description,omitempty"`
+	// Status is the final check's: open or cut.
+	Status string `json:"status"`
+	Probes int    `json:"probes"`
+	// LastSuccessAt is the last probe that found it open; CutAt the first
+	// probe of the run of cut answers that lasted to the end (the cut
+	// happened between the two). CutAt is null while it is open.
+	LastSuccessAt *time.Time `json:"last_success_at"`
+	CutAt         *time.Time `json:"cut_at"`
+	ErrorCode     string     `json:"error_code,omitempty"`
+}
+
+// Path statuses.
+const (
+	PathOpen = "open"
+	PathCut  = "cut"
+)
+
+// Eradication is whether what the attacker planted (keys, rules, grants,
+// launched compute) is gone at the end.
+type Eradication struct {
+	// InScope is false when the scenario leaves eradication out: the
+	// items are reported but decide nothing.
+	InScope bool `json:"in_scope"`
+	// Checked is false when the final check reported no artifacts' state.
+	Checked  bool              `json:"checked"`
+	Verified bool              `json:"verified"`
+	Items    []EradicationItem `json:"items"`
+	// CostUSD is what the attacker's launched compute cost until removed
+	// (on-demand prices, per the cloud's simulator).
+	CostUSD     float64  `json:"cost_usd"`
+	Reasons     []string `json:"reasons"`
+	ReasonCodes []string `json:"reason_codes"`
+}
+
+// EradicationItem is one thing the attacker planted.
+type EradicationItem struct {
+	Path     string `json:"path"`
+	Kind     string `json:"kind"` // access_key, network_rule, vm, …
+	Cloud    string `json:"cloud"`
+	Resource string `json:"resource"`
+	// Status is removed, present, or unknown (the cloud's check cannot
+	// tell yet: not implemented for that kind).
+	Status  string  `json:"status"`
+	CostUSD float64 `json:"cost_usd,omitempty"`
+}
+
+// Eradication item statuses.
+const (
+	ItemRemoved = "removed"
+	ItemPresent = "present"
+	ItemUnknown = "unknown"
+)
+
+// Collateral is the harm the response did to legitimate work: background
+// principals denied after the response began, having worked before.
+type Collateral struct {
+	DeniedLegitimateActions int `json:"denied_legitimate_actions"`
+	// Principals are those denied, sorted.
+	Principals []string `json:"principals"`
+	Notes      []string `json:"notes"`
 }
 
 // EvidenceItem is one artifact from the manifest, or a lost resource of which
@@ -261,11 +365,18 @@ type SLOTarget struct {
 // ScoreBreakdown shows each term of the score formula (see the package doc).
 type ScoreBreakdown struct {
 	Containment float64 `json:"containment"`
+	Eradication float64 `json:"eradication"`
 	Evidence    float64 `json:"evidence"`
 	Timeliness  float64 `json:"timeliness"`
 	Outcome     float64 `json:"outcome"`
 	Penalties   float64 `json:"penalties"`
 	StepErrors  int     `json:"step_errors"`
+	// CollateralPenalty is the part of Penalties for denied legitimate
+	// work.
+	CollateralPenalty float64 `json:"collateral_penalty"`
+	// Scale is applied to the sum of the terms: 100/90 when eradication is
+	// out of scope (its 10 points are not on offer), else 1.
+	Scale float64 `json:"scale"`
 }
 
 // JSON encodes the scorecard indented by two spaces, with a trailing

@@ -16,33 +16,32 @@ func (s *Scorecard) Table(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	p := func(format string, a ...any) { fmt.Fprintf(tw, format, a...) }
 
-	verdict := "FAIL"
-	if s.Pass {
-		verdict = "PASS"
-	}
 	p("scenario\t%s\n", s.Scenario)
 	p("seed\t%d\n", s.Seed)
 	p("clouds\t%s\n", joinOr(s.Clouds, "-"))
 	p("playbooks\t%s\n", joinOr(s.Playbooks, "-"))
 	p("simulated\t%s (%s → %s)\n", fmtDur(s.EndedAt.Sub(s.StartedAt)), s.StartedAt.Format(time.RFC3339), s.EndedAt.Format(time.RFC3339))
 	p("outcome\t%s\n", s.Outcome)
-	p("score\t%d/100 (containment %g + evidence %g + timeliness %g + outcome %g − penalties %g)\n",
-		s.Score, s.Breakdown.Containment, s.Breakdown.Evidence, s.Breakdown.Timeliness, s.Breakdown.Outcome, s.Breakdown.Penalties)
-	p("result\t%s (SLO met: %s, containment verified: %s)\n", verdict, yesNo(s.SLO.Met), yesNo(s.Containment.Verified))
+	p("score\t%d/100\n", s.Score)
+	p("\t= %s\n", s.Breakdown.terms())
+	p("result\t%s\n", result(s.Verdict))
+	for i, line := range wrap(s.ReasonCodes, 80) {
+		label := ""
+		if i == 0 {
+			label = "reason codes"
+		}
+		p("%s\t%s\n", label, line)
+	}
 
 	if len(s.CloudsDetail) > 1 {
-		p("\nCLOUD\tOUTCOME\tSCORE\tMTTD\tMTTC\tCONTAINED\tRESULT\n")
+		p("\nCLOUD\tOUTCOME\tSCORE\tMTTD\tMTTC\tCONTAINED\tVERDICT\n")
 		for _, c := range s.CloudsDetail {
-			res := "FAIL"
-			if c.Pass {
-				res = "PASS"
-			}
 			contained := "-"
 			if c.Containment.ContainedAt != nil {
 				contained = s.offset(*c.Containment.ContainedAt)
 			}
-			p("%s\t%s\t%d/100\t%s\t%s\t%s\t%s (verified: %s)\n", c.Cloud, c.Outcome, c.Score, fmtSecs(c.Metrics.MTTDSeconds),
-				fmtSecs(c.Metrics.MTTCSeconds), contained, res, yesNo(c.Containment.Verified))
+			p("%s\t%s\t%d/100\t%s\t%s\t%s\t%s\n", c.Cloud, c.Outcome, c.Score, fmtSecs(c.Metrics.MTTDSeconds),
+				fmtSecs(c.Metrics.MTTCSeconds), contained, c.Verdict)
 		}
 	}
 
@@ -54,7 +53,9 @@ func (s *Scorecard) Table(w io.Writer) error {
 	}{
 		{"MTTD (attack → first alert)", m.MTTDSeconds},
 		{"MTTA (first alert → ack)", m.MTTASeconds},
-		{"MTTC (first alert → contained)", m.MTTCSeconds},
+		{"MTTC (first alert → every way in cut)", m.MTTCSeconds},
+		{"MTTC declared (first alert → responder said so)", m.DeclaredMTTCSeconds},
+		{"containment gap (declared → effective)", m.ContainmentGapSeconds},
 		{"attack → contained", m.AttackToContainmentSeconds},
 		{"telemetry latency (first action → first log)", m.TelemetryLatencySeconds},
 		{"detection overhead (first log → first alert)", m.DetectionOverheadSeconds},
@@ -76,6 +77,8 @@ func (s *Scorecard) Table(w io.Writer) error {
 	}
 
 	p("\nEVIDENCE\tID\tSOURCE\tCAPTURED\tBEFORE LOSS\n")
+	// Object keys and sources are clipped to keep rows within 100 columns;
+	// the JSON has them whole.
 	if len(s.Evidence) == 0 {
 		p("(none)\t\t\t\t\n")
 	}
@@ -88,42 +91,13 @@ func (s *Scorecard) Table(w io.Writer) error {
 		if e.LostAt != nil {
 			before += " (lost " + s.offset(*e.LostAt) + ")"
 		}
-		p("%s\t%s\t%s\t%s\t%s\n", e.Kind, shortID(e.ID), orDash(e.Source), captured, before)
+		p("%s\t%s\t%s\t%s\t%s\n", e.Kind, clip(shortID(e.ID), 26), clip(orDash(e.Source), 20), captured, before)
 	}
 
-	c := s.Containment
-	p("\nCONTAINMENT\n")
-	p("verified\t%s\n", yesNo(c.Verified))
-	contained := "never"
-	if c.ContainedAt != nil {
-		contained = s.offset(*c.ContainedAt)
-	}
-	p("contained at\t%s %s\n", contained, strings.Join(c.ContainedResources, " "))
-	a := c.AttackerActionsAfterContainment
-	p("attacker actions after\t%d succeeded, %d denied, %d failed\n", a.Succeeded, a.Denied, a.Failed)
-	pa := c.PersistenceActionsAfterContainment
-	p("persistence actions after\t%d succeeded, %d denied, %d failed (not held against containment)\n", pa.Succeeded, pa.Denied, pa.Failed)
-	p("unblockable calls after\t%d (need no permission; prove nothing)\n", c.UnblockableActionsAfterContainment)
-	for _, o := range c.ByOperation {
-		counted := ""
-		if !o.Counted {
-			counted = " (not counted)"
-		}
-		p("  %s %s\t%d succeeded, %d denied, %d failed%s\n", orDash(o.Credential), o.Operation, o.Succeeded, o.Denied, o.Failed, counted)
-	}
-	checked := ""
-	if !c.Checked {
-		checked = " (not checked)"
-	}
-	p("surviving flows\t%d%s\n", c.SurvivingFlows, checked)
-	p("valid stolen credentials\t%d%s\n", c.ValidStolenCredentials, checked)
-	p("valid persistence keys\t%d%s\n", c.ValidPersistenceKeys, checked)
-	p("attacker instances running\t%d%s\n", c.AttackerInstancesRunning, checked)
-	for _, r := range c.Reasons {
-		p("  why not verified\t%s\n", r)
-	}
-	for _, n := range c.Notes {
-		p("  note\t%s\n", n)
+	s.containmentTable(p)
+	s.eradicationTable(p)
+	if c := s.Collateral; c.DeniedLegitimateActions > 0 {
+		p("\nCOLLATERAL\t%d legitimate action(s) denied (%s)\n", c.DeniedLegitimateActions, strings.Join(c.Principals, ", "))
 	}
 
 	p("\nSLO %s\tTARGET\tACTUAL\tMET\n", s.SLO.Profile)
@@ -132,12 +106,154 @@ func (s *Scorecard) Table(w io.Writer) error {
 		p("%s (%s)\t%s\t%s\t%s\n", t.Name, t.Metric, fmtSecs(&target), fmtSecs(t.ActualSeconds), yesNo(t.Met))
 	}
 	for _, n := range s.SLO.Notes {
-		p("note\t%s\n", n)
+		prose(p, "note", n)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("writing scorecard table: %w", err)
 	}
 	return nil
+}
+
+// containmentTable writes the ways in and what the attacker did after the
+// declaration.
+func (s *Scorecard) containmentTable(p func(string, ...any)) {
+	c := s.Containment
+	p("\nCONTAINMENT\n")
+	p("verified\t%s\n", yesNo(c.Verified))
+	contained := "never: a way in is still open, or was never checked"
+	if c.ContainedAt != nil {
+		contained = s.offset(*c.ContainedAt) + " (every way in cut)"
+	}
+	declared := "never"
+	if c.DeclaredAt != nil {
+		declared = s.offset(*c.DeclaredAt)
+	}
+	p("contained at\t%s\n", contained)
+	p("declared at\t%s %s\n", declared, strings.Join(c.ContainedResources, " "))
+	if len(c.Paths) > 0 {
+		p("\nPATH\tSTATUS\tPROBES\tLAST OPEN\tCUT AT\n")
+	}
+	for _, pr := range c.Paths {
+		p("%s\t%s\t%d\t%s\t%s\n", pr.ID, pr.Status, pr.Probes, s.offsetOr(pr.LastSuccessAt), s.offsetOr(pr.CutAt))
+	}
+	p("\n")
+	a := c.AttackerActionsAfterContainment
+	p("attacker actions after declared\t%d succeeded, %d denied, %d failed\n", a.Succeeded, a.Denied, a.Failed)
+	pa := c.PersistenceActionsAfterContainment
+	p("  with planted credentials\t%d succeeded, %d denied, %d failed\n", pa.Succeeded, pa.Denied, pa.Failed)
+	p("unblockable calls after\t%d (need no permission; prove nothing)\n", c.UnblockableActionsAfterContainment)
+	for _, o := range c.ByOperation {
+		counted := ""
+		if !o.Counted {
+			counted = " (not counted)"
+		}
+		p("  %s %s\t%d succeeded, %d denied, %d failed%s\n", orDash(o.Credential), o.Operation, o.Succeeded, o.Denied, o.Failed, counted)
+	}
+	if !c.Checked {
+		p("final check\tnot recorded or unreadable\n")
+	}
+	for _, r := range c.Reasons {
+		prose(p, "  why not verified", r)
+	}
+	for _, n := range c.Notes {
+		prose(p, "  note", n)
+	}
+}
+
+// eradicationTable writes what the attacker planted and whether it is gone.
+func (s *Scorecard) eradicationTable(p func(string, ...any)) {
+	e := s.Eradication
+	scope := "in scope"
+	if !e.InScope {
+		scope = "out of scope: reported, not scored"
+	}
+	p("\nERADICATION\t%s, verified: %s\n", scope, yesNo(e.Verified))
+	if len(e.Items) > 0 {
+		p("ARTIFACT\tKIND\tSTATUS\tCOST\n")
+	}
+	for _, it := range e.Items {
+		p("%s\t%s\t%s\t$%.2f\n", shortID(it.Resource), it.Kind, it.Status, it.CostUSD)
+	}
+	if e.CostUSD > 0 {
+		p("attacker compute cost\t$%.2f (on demand, until removed)\n", e.CostUSD)
+	}
+	for _, r := range e.Reasons {
+		prose(p, "  why not verified", r)
+	}
+}
+
+// proseWidth is where the table wraps sentences, so that a row with its
+// label fits 100 columns.
+const proseWidth = 64
+
+// prose writes a labelled sentence wrapped at proseWidth, the label on
+// its first line only.
+func prose(p func(string, ...any), label, text string) {
+	line := ""
+	flush := func() {
+		p("%s\t%s\n", label, line)
+		label, line = "", ""
+	}
+	for _, w := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(w) > proseWidth {
+			flush()
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	if line != "" {
+		flush()
+	}
+}
+
+// terms spells the score formula out with this drill's numbers.
+func (b ScoreBreakdown) terms() string {
+	t := fmt.Sprintf("contain %g + eradicate %g + evidence %g + timing %g + ladder %g", b.Containment,
+		b.Eradication, b.Evidence, b.Timeliness, b.Outcome)
+	if b.Scale != 0 && b.Scale != 1 {
+		t = "(" + t + fmt.Sprintf(") × %.3g", b.Scale)
+	}
+	return t + fmt.Sprintf(" − penalties %g", b.Penalties)
+}
+
+// result is the verdict line: PASS, or FAIL with the verdict.
+func result(verdict string) string {
+	if verdict == VerdictPass {
+		return "PASS"
+	}
+	return "FAIL: " + strings.ReplaceAll(verdict, "_", " ")
+}
+
+// wrap joins words with ", " into lines of at most width characters (a
+// longer word gets a line of its own).
+func wrap(words []string, width int) []string {
+	var lines []string
+	cur := ""
+	for _, w := range words {
+		switch {
+		case cur == "":
+			cur = w
+		case len(cur)+2+len(w) <= width:
+			cur += ", " + w
+		default:
+			lines = append(lines, cur+",")
+			cur = w
+		}
+	}
+	if cur != "" {
+		lines = append(lines, cur)
+	}
+	return lines
+}
+
+// offsetOr is offset, or "-" for no time.
+func (s *Scorecard) offsetOr(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return s.offset(*t)
 }
 
 // offset formats t as time since the drill started.
@@ -159,17 +275,24 @@ func fmtSecs(v *float64) string {
 	return fmtDur(time.Duration(*v * float64(time.Second)))
 }
 
-// shortID keeps long object keys readable in a table: the last two path
-// segments of a key longer than 40 characters. The JSON has the full id.
+// shortID keeps long object keys readable in a table: the last path
+// segment of a key longer than 26 characters. The JSON has the full id.
 func shortID(id string) string {
-	if len(id) <= 40 || !strings.Contains(id, "/") {
+	if len(id) <= 26 || !strings.Contains(id, "/") {
 		return id
 	}
-	parts := strings.Split(id, "/")
-	if len(parts) > 2 {
-		parts = parts[len(parts)-2:]
+	return "…/" + id[strings.LastIndex(id, "/")+1:]
+}
+
+// clip shortens s to n characters by cutting its middle, where long ids
+// are least telling (prefixes name the kind, suffixes tell ids apart).
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
 	}
-	return "…/" + strings.Join(parts, "/")
+	head := (n - 1) / 2
+	return string(r[:head]) + "…" + string(r[len(r)-(n-1-head):])
 }
 
 func yesNo(b bool) string {

@@ -18,6 +18,8 @@ const (
 	ActorCloud     = "cloud"    // the simulated cloud itself: scale-in, state changes
 	ActorDetector  = "detector" // Name says which control: "guardduty", "cpu-alarm", …
 	ActorHuman     = "human"    // tabletop answers
+	// ActorBackground is legitimate principals going about their work.
+	ActorBackground = "background"
 )
 
 // Event kinds. Scoring depends on these names; add, never rename.
@@ -31,6 +33,10 @@ const (
 	// path id, Detail kind and credential): Outcome succeeded when it is
 	// open, denied when it is cut.
 	PathProbe = "attack.path"
+	// BackgroundAction is one round of a legitimate principal's work
+	// (Name = technique id, Detail principal): denied after the response
+	// began, it is the response's collateral damage.
+	BackgroundAction = "background.action"
 
 	FirstLog = "telemetry.first_log" // the first audit record of the attack became visible
 	Alert    = "alert"               // a control raised an alert (Name = control, Detail type)
@@ -50,6 +56,27 @@ const (
 	FlowEnded    = "flow.ended"
 	Notify       = "notify" // communication plan message
 )
+
+// PathReport is one access path the attacker holds as the runner's final
+// check reports it: a verified event's Detail "paths" is a JSON list of
+// them. Status is open or cut.
+type PathReport struct {
+	ID          string `json:"id"`
+	Kind        string `json:"kind"`
+	Cloud       string `json:"cloud"`
+	Credential  string `json:"credential"`
+	Resource    string `json:"resource"`
+	Description string `json:"description"`
+	Status      string `json:"status"`
+	ErrorCode   string `json:"error_code,omitempty"`
+	// For planted things: the artifact, whether it still exists at the
+	// end (null: the cloud cannot tell), and what it cost until removed
+	// (launched compute).
+	ArtifactKind string  `json:"artifact_kind,omitempty"`
+	Artifact     string  `json:"artifact,omitempty"`
+	Present      *bool   `json:"present,omitempty"`
+	CostUSD      float64 `json:"cost_usd,omitempty"`
+}
 
 // Outcomes of actions.
 const (

@@ -277,6 +277,31 @@ func (m *Model) renderDetail(w, h int) string {
 	return block(lines, w, h)
 }
 
+// eradicationState is the scoreboard's line on what the attacker planted.
+func eradicationState(e scoring.Eradication, final bool) string {
+	left := 0
+	for _, it := range e.Items {
+		if it.Status != scoring.ItemRemoved {
+			left++
+		}
+	}
+	cost := ""
+	if e.CostUSD > 0 {
+		cost = fmt.Sprintf(" · $%.2f", e.CostUSD)
+	}
+	switch {
+	case !e.Checked && final:
+		return stBad.Render("not checked")
+	case !e.Checked:
+		return "check at end"
+	case !e.InScope:
+		return fmt.Sprintf("out of scope · %d left%s", left, cost)
+	case e.Verified:
+		return stGood.Render("verified") + cost
+	}
+	return stBad.Render(fmt.Sprintf("%d of %d left", left, len(e.Items))) + cost
+}
+
 // renderScoreboard shows the scorecard of the events up to the position:
 // it fills in as playback advances and, at the end, is the drill's own.
 func renderScoreboard(d *drillView, w, h int) string {
@@ -304,14 +329,14 @@ func renderScoreboard(d *drillView, w, h int) string {
 	row("MTTC", secs(c.Metrics.MTTCSeconds))
 	// Attack to containment is the one line that gives way on a small
 	// terminal: the SLO metrics and the controls matter more.
-	roomy := h-1 >= 7+len(c.Controls)
+	roomy := h-1 >= 8+len(c.Controls)
 	if roomy {
 		row("atk→cont", secs(c.Metrics.AttackToContainmentSeconds))
 	}
 	switch {
 	case c.Containment.Verified:
 		row("contain", stGood.Render("verified"))
-	case !c.Containment.Checked && c.Containment.ContainedAt != nil:
+	case !c.Containment.Checked && c.Containment.DeclaredAt != nil:
 		row("contain", stWarn.Render("declared, check at end"))
 	case !c.Containment.Checked:
 		row("contain", "not yet")
@@ -322,6 +347,7 @@ func renderScoreboard(d *drillView, w, h int) string {
 		}
 		row("contain", stBad.Render(why))
 	}
+	row("eradic.", eradicationState(c.Eradication, d.cardFinal))
 	saved, lost := 0, 0
 	for _, e := range c.Evidence {
 		if e.BeforeLoss {

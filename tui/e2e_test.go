@@ -69,7 +69,7 @@ func finalModel(t *testing.T, tm *program) *Model {
 func TestE2EReplayPlaysToTheEndAndQuits(t *testing.T) {
 	f := fixture()
 	tm := startProgram(t, New(Options{Replay: f, Speed: speed(speedMax)}), 100, 30)
-	shows(t, tm, 10*time.Second, "SCOREBOARD · final", "MTTC      300s (5m0s)")
+	shows(t, tm, 10*time.Second, "SCOREBOARD · final", "MTTC      600s (10m0s)")
 	tm.Send(keyPress("q"))
 	m := finalModel(t, tm)
 	require.True(t, m.drill.pb.AtEnd())

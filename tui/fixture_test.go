@@ -54,9 +54,13 @@ func fixture() *replay.File {
 	add(15*m, timeline.ActorResponder, timeline.Contained, "", timeline.Succeeded, map[string]string{"phase": "containment"})
 	add(20*m, timeline.ActorAttacker, timeline.AttackAction, "aws.keep-access", timeline.Denied,
 		map[string]string{"operation": "ec2:DescribeInstances", "credential": "stolen-session", "error_code": "UnauthorizedOperation"})
+	add(20*m, timeline.ActorAttacker, timeline.PathProbe, "aws/stolen_credential/stolen-session", timeline.Denied,
+		map[string]string{"kind": "stolen_credential", "credential": "stolen-session", "error_code": "UnauthorizedOperation"})
 	add(25*m, timeline.ActorCloud, timeline.ResourceLost, "instance", "", map[string]string{"cause": "scale-in"})
 	add(60*m, timeline.ActorRunner, timeline.Verified, "containment-check", timeline.Succeeded, map[string]string{
-		"surviving_flows": "0", "valid_stolen_credentials": "0", "valid_persistence_keys": "0", "attacker_instances_running": "0"})
+		"surviving_flows": "0", "valid_stolen_credentials": "0", "valid_persistence_keys": "0", "attacker_instances_running": "0",
+		"paths": `[{"id":"aws/stolen_credential/stolen-session","kind":"stolen_credential","cloud":"aws",` +
+			`"credential":"stolen-session","status":"cut","error_code":"UnauthorizedOperation"}]`})
 	add(60*m, timeline.ActorRunner, timeline.ScenarioEnd, "fixture-drill", "", nil)
 	in := replay.Input{Clouds: []string{"aws"}, Playbooks: []string{"ec2-cryptomining"}, StartedAt: t0, EndedAt: t0.Add(60 * m),
 		SLO: replay.SLO{Profile: "1-10-60"}, Controls: []string{"guardduty"}}

@@ -45,6 +45,15 @@ func label(e timeline.Event) string {
 		return "▶ " + firstNonEmpty(e.Message, e.Name)
 	case timeline.AttackAction:
 		return outcomeMark(e.Outcome) + " " + firstNonEmpty(d["operation"], e.Name)
+	case timeline.PathProbe:
+		// The path's own name (its last segment) says which way in.
+		name := e.Name[strings.LastIndex(e.Name, "/")+1:]
+		if e.Outcome == timeline.Succeeded {
+			return "⇄ open " + name
+		}
+		return "✂ cut " + name
+	case timeline.BackgroundAction:
+		return outcomeMark(e.Outcome) + " " + d["principal"] + " at work"
 	case timeline.FirstLog:
 		return "log " + e.Name
 	case timeline.Alert:

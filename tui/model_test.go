@@ -91,7 +91,7 @@ func TestScoreboardFillsInAndEndsOnTheDrillsScorecard(t *testing.T) {
 	v := view(m)
 	require.Contains(t, v, "SCOREBOARD · final")
 	require.Contains(t, v, "MTTD      480s (8m0s)")
-	require.Contains(t, v, "MTTC      300s (5m0s)")
+	require.Contains(t, v, "MTTC      600s (10m0s)")
 
 	press(m, "g")
 	require.Zero(t, d.pb.Pos)

@@ -16,7 +16,7 @@ const (
 	exitOK         = 0
 	exitFailure    = 1 // anything else went wrong
 	exitUsage      = 2 // bad flags, arguments or input files
-	exitDrillFails = 3 // the drill ran but missed its SLOs or containment was not verified
+	exitDrillFails = 3 // the drill ran and its verdict is not pass
 )
 
 // exitError is an error that asks for a specific exit status. 'run' returns

@@ -52,27 +52,37 @@ scenario YAML file.
 
 The scorecard (table for terminals, or --output json) reports:
   metrics      MTTD (attack start → first alert), MTTA (first alert → responder
-               ack), MTTC (first alert → contained, and attack start →
-               contained), telemetry latency and detection overhead
+               ack), MTTC (first alert → every way in cut, by the attacker's
+               own probes; the responder's declaration and the gap beside
+               it), telemetry latency and detection overhead
   detections   the first alert of each control and its latency
   controls     each control on the ladder prevented > responded > detected >
                alerted > logged > missed (weights 1.0/0.9/0.8/0.6/0.3/0)
   evidence     each artifact and whether it was captured before its source was
                lost (e.g. to scale-in); lost resources with no evidence listed
-  containment  verified only if containment was declared, no attacker action
-               succeeded after it, no attacker flow survived and no stolen
-               credential is still valid at the end
+  containment  each way in the attacker held (stolen and planted credentials,
+               flows, backdoor rules, launched compute) with its probes:
+               verified only if containment was declared and the final check
+               found every one cut
+  eradication  what the attacker planted (keys, rules, instances): removed or
+               still there, and what its compute cost
+  collateral   legitimate work denied after the response began
   slo          the scenario's SLO profile: 1-10-60 (detect 1m, ack 10m, contain
                60m), 5/5/5 (5s, 5m, 5m; 5s is below the cloud's telemetry
                floor), or custom targets
 
+Verdict: not_contained, contained_not_eradicated, slo_missed (the first that
+applies) or pass, with stable reason codes (path_open:<kind>,
+artifact_present:<kind>, slo_missed:<target>, …) for CI gates.
+
 Score (0-100):
-  40 × containment verified
-  + 20 × evidence items captured before loss / all evidence items
+  35 × containment verified + 10 × planted things removed / planted things
+  + 15 × evidence items captured before loss / all evidence items
   + 20 × SLO targets met / SLO targets
   + 20 × ladder weight of the overall outcome (the best control's)
-  − 2 per step error (at most 10) − 10 if containment was declared but not verified
-  clamped to 0..100 and rounded.
+  − 2 per step error (at most 10) − 10 if containment was declared but not
+  verified − 2 per denied legitimate action (at most 10); clamped to 0..100 and
+  rounded (eradication out of scope: the first five terms scale by 100/90).
 
 --dry-run prints the attack plan and the response plan and runs nothing.
 --save FILE also writes the run (every timeline event and the scorecard) to a
@@ -80,11 +90,11 @@ versioned JSON file: 'firedrill tui --replay FILE' plays it back and
 'firedrill report FILE' prints the scorecard again.
 
 Exit codes:
-  0  the drill met its SLOs and containment was verified
+  0  the verdict is pass: contained, eradicated, SLOs met
   1  an error prevented the drill from running or finishing
   2  usage error: bad flags or arguments, unknown id, invalid scenario or
      playbook file
-  3  the drill ran but missed its SLOs or containment was not verified`,
+  3  the drill ran and its verdict is not pass`,
 		Example: `  firedrill run aws-ec2-cryptomining
   firedrill run aws-ec2-cryptomining --seed 7 --output json > scorecard.json
   firedrill run aws-ec2-cryptomining --playbook my-playbook.yaml
@@ -153,14 +163,8 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		return err
 	}
 	if !card.Pass {
-		var why []string
-		if !card.SLO.Met {
-			why = append(why, "missed its "+card.SLO.Profile+" SLO")
-		}
-		if !card.Containment.Verified {
-			why = append(why, "containment not verified")
-		}
-		return &exitError{code: exitDrillFails, msg: fmt.Sprintf("drill %s (seed %d) failed: %s", sc.ID, opts.Seed, strings.Join(why, "; "))}
+		return &exitError{code: exitDrillFails, msg: fmt.Sprintf("drill %s (seed %d) failed: %s (%s)", sc.ID, opts.Seed,
+			strings.ReplaceAll(card.Verdict, "_", " "), strings.Join(card.ReasonCodes, ", "))}
 	}
 	return nil
 }

@@ -44,14 +44,20 @@ func fakeDrill(t *testing.T, good bool, got *runner.Options) func(context.Contex
 		add(8*time.Minute, timeline.ActorDetector, timeline.Alert, "guardduty", "", "i-1", map[string]string{"type": "CryptoCurrency:EC2/BitcoinTool.B!DNS", "resource": "i-1"})
 		add(9*time.Minute, timeline.ActorResponder, timeline.Ack, "ec2-cryptomining", "", "i-1", nil)
 		add(10*time.Minute, timeline.ActorResponder, timeline.Evidence, "snapshot_disks", "", "i-1", map[string]string{"kind": "disk_snapshot", "id": "snap-1", "source": "vol-1", "sha256": "abc"})
+		pool := map[string]string{"kind": "network_flow", "credential": "host"}
+		add(5*time.Minute, timeline.ActorAttacker, timeline.PathProbe, "aws/network_flow/pool", timeline.Succeeded, "i-1", pool)
 		add(20*time.Minute, timeline.ActorResponder, timeline.Contained, "", timeline.Succeeded, "i-1", nil)
-		flows := "0"
+		flows, status := "0", timeline.Denied
 		if !good {
 			add(25*time.Minute, timeline.ActorCloud, timeline.ResourceLost, "volume", "", "vol-2", map[string]string{"kind": "volume", "instance": "i-1"})
 			add(26*time.Minute, timeline.ActorAttacker, timeline.AttackAction, "keep", timeline.Succeeded, "i-1", map[string]string{"credential": "host", "operation": "pool:keepalive"})
-			flows = "1"
+			flows, status = "1", timeline.Succeeded
 		}
-		add(sc.Duration, timeline.ActorRunner, timeline.Verified, "containment-check", "", "", map[string]string{"surviving_flows": flows, "valid_stolen_credentials": "0"})
+		add(25*time.Minute, timeline.ActorAttacker, timeline.PathProbe, "aws/network_flow/pool", status, "i-1", pool)
+		open := map[string]string{timeline.Succeeded: "open", timeline.Denied: "cut"}[status]
+		add(sc.Duration, timeline.ActorRunner, timeline.Verified, "containment-check", "", "", map[string]string{"surviving_flows": flows,
+			"valid_stolen_credentials": "0", "paths": `[{"id":"aws/network_flow/pool","kind":"network_flow","cloud":"aws",` +
+				`"credential":"host","resource":"i-1","status":"` + open + `"}]`})
 		return &runner.Result{Scenario: sc, Seed: opts.Seed, Playbooks: []string{sc.Expect.Playbook}, StartedAt: fakeStart,
 			EndedAt: fakeStart.Add(sc.Duration), Events: evs}, nil
 	}
@@ -102,7 +108,7 @@ func TestRunGolden(t *testing.T) {
 	withRunFunc(t, fakeDrill(t, false, nil))
 	out, errOut, code := cli(t, "run", "aws-ec2-cryptomining", "--seed", "7")
 	require.Equal(t, exitDrillFails, code)
-	require.Contains(t, errOut, "drill aws-ec2-cryptomining (seed 7) failed: containment not verified")
+	require.Contains(t, errOut, "drill aws-ec2-cryptomining (seed 7) failed: not contained (path_open:network_flow, flow_used_after_containment, slo_missed:contain)")
 	golden(t, "run_fake.golden", out)
 
 	out, _, code = cli(t, "run", "aws-ec2-cryptomining", "--seed", "7", "--output", "json")
@@ -210,7 +216,7 @@ func TestRunDryRunRunsNothing(t *testing.T) {
 func TestRunHelpDocumentsScoreAndExitCodes(t *testing.T) {
 	out, _, code := cli(t, "run", "--help")
 	require.Equal(t, exitOK, code)
-	for _, want := range []string{"40 × containment verified", "Exit codes:", "3  the drill ran but missed its SLOs", "1-10-60"} {
+	for _, want := range []string{"35 × containment verified", "contained_not_eradicated", "Exit codes:", "3  the drill ran and its verdict is not pass", "1-10-60"} {
 		require.Contains(t, out, want)
 	}
 }

@@ -386,7 +386,7 @@ func (e *Env) Record(a Action, err error) error {
 	}
 	msg := a.Message
 	if err != nil && msg == "" {
-		msg = errorMessage(err)
+		msg = ErrorMessage(err)
 	}
 	e.Timeline.Add(timeline.Event{Actor: timeline.ActorAttacker, Kind: timeline.AttackAction, Name: a.Technique,
 		Cloud: a.Cloud, Resource: a.Resource, Outcome: outcome, Message: msg, Detail: d})
@@ -399,11 +399,11 @@ func (e *Env) Record(a Action, err error) error {
 	return err
 }
 
-// errorMessage is an error as the timeline shows it. azcore's
+// ErrorMessage is an error as the timeline shows it. azcore's
 // ResponseError prints the request URL (with the simulator's random
 // loopback port) and a multi-line dump of the response; the timeline gets
 // ARM's code and message instead, which are stable across runs.
-func errorMessage(err error) string {
+func ErrorMessage(err error) string {
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) {
 		return err.Error()

@@ -95,7 +95,7 @@ func (e *Env) replay(ctx context.Context, cloud, cred string, c *Credential, r R
 		}
 		msg := ""
 		if err != nil {
-			msg = errorMessage(err)
+			msg = ErrorMessage(err)
 		}
 		e.Timeline.Add(timeline.Event{Actor: timeline.ActorAttacker, Kind: timeline.AttackAction, Name: r.Technique,
 			Cloud: cloud, Resource: u.Resource, Outcome: outcome, Message: msg, Detail: d})

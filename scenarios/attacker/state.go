@@ -93,23 +93,9 @@ type Path struct {
 	LastProbed time.Time
 }
 
-// Report is a path as the drill's final check reports it.
-type Report struct {
-	ID          string `json:"id"`
-	Kind        string `json:"kind"`
-	Cloud       string `json:"cloud"`
-	Credential  string `json:"credential"`
-	Resource    string `json:"resource"`
-	Description string `json:"description"`
-	Status      string `json:"status"`
-	ErrorCode   string `json:"error_code,omitempty"`
-	// For planted things: the artifact, whether it still exists at the
-	// end, and what it cost until removed (launched compute).
-	ArtifactKind string  `json:"artifact_kind,omitempty"`
-	Artifact     string  `json:"artifact,omitempty"`
-	Present      *bool   `json:"present,omitempty"`
-	CostUSD      float64 `json:"cost_usd,omitempty"`
-}
+// Report is a path as the drill's final check reports it: the contract
+// scoring reads, kept in package timeline.
+type Report = timeline.PathReport
 
 // Holding is what the attacker holds in one cloud.
 type Holding struct {

@@ -147,15 +147,27 @@ func (d *drill) startBackground(ctx context.Context) {
 					return
 				}
 				bg.renew(d)
-				// Errors are ignored: background activity is not scored
-				// yet, it leaves its records in the audit log.
-				_ = bg.tech.Act(ctx, bg.actor, bg.params, n)
+				d.recordBackground(bg, n, bg.tech.Act(ctx, bg.actor, bg.params, n))
 				// ±20% jitter around the cadence.
 				jitter := time.Duration((rng.Float64()*0.4 - 0.2) * float64(every))
 				next = next.Add(every + jitter)
 			}
 		})
 	}
+}
+
+// recordBackground puts one round of legitimate work on the timeline: a
+// round denied after the response began is its collateral damage.
+func (d *drill) recordBackground(bg *backgroundActor, round int, err error) {
+	outcome, code := attacker.Classify(err)
+	detail := map[string]string{"principal": bg.spec.Principal, "round": fmt.Sprint(round)}
+	msg := ""
+	if err != nil {
+		detail["error_code"] = code
+		msg = attacker.ErrorMessage(err)
+	}
+	d.tl.Add(timeline.Event{Actor: timeline.ActorBackground, Kind: timeline.BackgroundAction, Name: bg.tech.ID,
+		Cloud: bg.spec.Cloud, Outcome: outcome, Message: msg, Detail: detail})
 }
 
 // renew signs the principal in again when its credential is about to

@@ -56,61 +56,78 @@ func noContainmentVariant(id string) variant {
 var conformance = []struct {
 	playbook, scenario string
 	variant            variant
-	pass               bool
+	verdict            string
 	codes              []string // exactly the scorecard's reason codes
 }{
-	{"ec2-cryptomining", "aws-ec2-cryptomining", builtinVariant("ec2-cryptomining"), true, none},
-	// One instance-level group swap: the tracked pool flow survives; the
-	// profile disassociated, its sessions never revoked.
-	{"ec2-cryptomining", "aws-ec2-cryptomining", fileVariant("naive", naiveEC2), false, []string{
-		scoring.CodeActionsAfterContainment, scoring.CodeFlowUsed, scoring.CodeStolenCredentialUsed, scoring.CodeStolenCredentialValid}},
-	{"ec2-cryptomining", "aws-ec2-cryptomining", noContainmentVariant("ec2-cryptomining"), false, []string{
-		scoring.CodeNotDeclared, scoring.CodeStolenCredentialValid, contain}},
+	{"ec2-cryptomining", "aws-ec2-cryptomining", builtinVariant("ec2-cryptomining"), pass, none},
+	// One instance-level group swap: the tracked pool flow carries on
+	// after the declaration; the profile disassociated, its sessions never
+	// revoked; the planted key and the GPU instances never looked for.
+	{"ec2-cryptomining", "aws-ec2-cryptomining", fileVariant("naive", naiveEC2), notContained, awsNaive},
+	{"ec2-cryptomining", "aws-ec2-cryptomining", noContainmentVariant("ec2-cryptomining"), notContained, []string{
+		scoring.CodeNotDeclared, open("stolen_credential"), contain}},
 
-	{"vm-cryptomining", "aws-ec2-cryptomining", builtinVariant("vm-cryptomining"), true, none},
-	{"vm-cryptomining", "aws-ec2-cryptomining", fileVariant("naive", naiveVM), false, []string{
-		scoring.CodeActionsAfterContainment, scoring.CodeFlowUsed, scoring.CodeStolenCredentialUsed, scoring.CodeStolenCredentialValid}},
-	{"vm-cryptomining", "aws-ec2-cryptomining", noContainmentVariant("vm-cryptomining"), false, []string{
-		scoring.CodeNotDeclared, scoring.CodeStolenCredentialValid, contain}},
+	{"vm-cryptomining", "aws-ec2-cryptomining", builtinVariant("vm-cryptomining"), pass, none},
+	{"vm-cryptomining", "aws-ec2-cryptomining", fileVariant("naive", naiveVM), notContained, awsNaive},
+	{"vm-cryptomining", "aws-ec2-cryptomining", noContainmentVariant("vm-cryptomining"), notContained, []string{
+		scoring.CodeNotDeclared, open("stolen_credential"), contain}},
 
-	{"vm-cryptomining", "azure-vm-cryptomining", builtinVariant("vm-cryptomining"), true, none},
-	// An NSG swap without flushConnection: the flow survives; identity
-	// None with its role assignments kept: the stolen token authorizes.
-	{"vm-cryptomining", "azure-vm-cryptomining", fileVariant("naive", naiveVM), false, []string{
-		scoring.CodeActionsAfterContainment, scoring.CodeFlowUsed, scoring.CodeStolenCredentialUsed, scoring.CodeStolenCredentialValid}},
-	{"vm-cryptomining", "azure-vm-cryptomining", noContainmentVariant("vm-cryptomining"), false, []string{
-		scoring.CodeNotDeclared, scoring.CodeStolenCredentialValid, contain}},
+	{"vm-cryptomining", "azure-vm-cryptomining", builtinVariant("vm-cryptomining"), pass, none},
+	// An NSG swap without flushConnection: the flow carries on; identity
+	// None with its role assignments kept: the stolen token authorizes;
+	// the backdoor rule stays.
+	{"vm-cryptomining", "azure-vm-cryptomining", fileVariant("naive", naiveVM), notContained, []string{
+		open("backdoor_rule"), open("stolen_credential"), scoring.CodeFlowUsed, scoring.CodeStolenCredentialUsed,
+		present("network_rule"), contain}},
+	{"vm-cryptomining", "azure-vm-cryptomining", noContainmentVariant("vm-cryptomining"), notContained, []string{
+		scoring.CodeNotDeclared, open("stolen_credential"), contain}},
 
-	{"vm-cryptomining", "gcp-vm-cryptomining", builtinVariant("vm-cryptomining"), true, none},
+	{"vm-cryptomining", "gcp-vm-cryptomining", builtinVariant("vm-cryptomining"), pass, none},
 	// The service account taken off the VM, never disabled: the token it
-	// minted keeps working until it expires.
-	{"vm-cryptomining", "gcp-vm-cryptomining", fileVariant("naive", naiveVM), false, []string{
-		scoring.CodeActionsAfterContainment, scoring.CodeStolenCredentialUsed}},
+	// minted keeps working until it expires; the backdoor firewall stays.
+	{"vm-cryptomining", "gcp-vm-cryptomining", fileVariant("naive", naiveVM), notContained, []string{
+		open("backdoor_rule"), scoring.CodeStolenCredentialUsed, present("network_rule"), contain}},
 	// A deny-by-tag rule alone: the stateful firewall keeps the flow, and
 	// code on the VM keeps minting tokens through it.
-	{"vm-cryptomining", "gcp-vm-cryptomining", fileVariant("isolate-only", "testdata/gcp-naive-isolate-only.yaml"), false, []string{
-		scoring.CodeActionsAfterContainment, scoring.CodeFlowUsed, scoring.CodeStolenCredentialUsed}},
-	{"vm-cryptomining", "gcp-vm-cryptomining", noContainmentVariant("vm-cryptomining"), false, []string{
+	{"vm-cryptomining", "gcp-vm-cryptomining", fileVariant("isolate-only", "testdata/gcp-naive-isolate-only.yaml"), notContained, []string{
+		open("backdoor_rule"), scoring.CodeFlowUsed, scoring.CodeStolenCredentialUsed, present("network_rule"), contain}},
+	// Nothing contained: the group's scale-in deletes the VM (and the
+	// evidence), the stolen token expires an hour later; the environment
+	// did it, the responder never declared, and an hour is too late.
+	{"vm-cryptomining", "gcp-vm-cryptomining", noContainmentVariant("vm-cryptomining"), notContained, []string{
 		scoring.CodeNotDeclared, contain}},
 
-	{"vm-cryptomining", "multicloud-cryptomining", builtinVariant("vm-cryptomining"), true, none},
-	{"vm-cryptomining", "multicloud-cryptomining", fileVariant("naive", naiveVM), false, []string{
-		"aws:" + scoring.CodeActionsAfterContainment, "aws:" + scoring.CodeFlowUsed, "aws:" + scoring.CodeStolenCredentialUsed,
-		"aws:" + scoring.CodeStolenCredentialValid,
-		"azure:" + scoring.CodeActionsAfterContainment, "azure:" + scoring.CodeFlowUsed, "azure:" + scoring.CodeStolenCredentialUsed,
-		"azure:" + scoring.CodeStolenCredentialValid,
-		"gcp:" + scoring.CodeActionsAfterContainment, "gcp:" + scoring.CodeStolenCredentialUsed}},
-	{"vm-cryptomining", "multicloud-cryptomining", noContainmentVariant("vm-cryptomining"), false, []string{
-		"aws:" + scoring.CodeNotDeclared, "aws:" + scoring.CodeStolenCredentialValid,
-		"azure:" + scoring.CodeNotDeclared, "azure:" + scoring.CodeStolenCredentialValid,
+	{"vm-cryptomining", "multicloud-cryptomining", builtinVariant("vm-cryptomining"), pass, none},
+	{"vm-cryptomining", "multicloud-cryptomining", fileVariant("naive", naiveVM), notContained, []string{
+		"aws:" + open("launched_compute"), "aws:" + open("planted_credential"), "aws:" + open("stolen_credential"),
+		"aws:" + scoring.CodeFlowUsed, "aws:" + scoring.CodePlantedCredentialUsed, "aws:" + scoring.CodeStolenCredentialUsed,
+		"azure:" + open("backdoor_rule"), "azure:" + open("stolen_credential"), "azure:" + scoring.CodeFlowUsed,
+		"azure:" + scoring.CodeStolenCredentialUsed,
+		"gcp:" + open("backdoor_rule"), "gcp:" + scoring.CodeStolenCredentialUsed,
+		"aws:" + present("vm"), "aws:" + present("access_key"), "azure:" + present("network_rule"), "gcp:" + present("network_rule"),
+		contain}},
+	{"vm-cryptomining", "multicloud-cryptomining", noContainmentVariant("vm-cryptomining"), notContained, []string{
+		"aws:" + scoring.CodeNotDeclared, "aws:" + open("stolen_credential"),
+		"azure:" + scoring.CodeNotDeclared, "azure:" + open("stolen_credential"),
 		"gcp:" + scoring.CodeNotDeclared, contain}},
 }
 
+// awsNaive: the naive playbooks on AWS leave the session, the planted key
+// and the GPU instances, and the pool flow is used after the declaration.
+var awsNaive = []string{open("launched_compute"), open("planted_credential"), open("stolen_credential"),
+	scoring.CodeFlowUsed, scoring.CodePlantedCredentialUsed, scoring.CodeStolenCredentialUsed,
+	present("vm"), present("access_key"), contain}
+
+func open(kind string) string    { return scoring.CodePathOpen + ":" + kind }
+func present(kind string) string { return scoring.CodeArtifactPresent + ":" + kind }
+
 var (
-	none     = []string{}
-	contain  = scoring.CodeSLOMissed + ":contain"
-	naiveEC2 = "../../responder/testdata/ec2-cryptomining-naive.yaml"
-	naiveVM  = "../../responder/testdata/vm-cryptomining-naive.yaml"
+	pass         = scoring.VerdictPass
+	notContained = scoring.VerdictNotContained
+	none         = []string{}
+	contain      = scoring.CodeSLOMissed + ":contain"
+	naiveEC2     = "../../responder/testdata/ec2-cryptomining-naive.yaml"
+	naiveVM      = "../../responder/testdata/vm-cryptomining-naive.yaml"
 )
 
 func TestConformanceMatrix(t *testing.T) {
@@ -118,8 +135,9 @@ func TestConformanceMatrix(t *testing.T) {
 		t.Run(fmt.Sprintf("%s/%s/%s", row.playbook, row.scenario, row.variant.name), func(t *testing.T) {
 			t.Parallel()
 			_, card := runScenario(t, row.scenario, runner.Options{Seed: 7, Playbook: row.variant.load(t)})
-			t.Logf("%s pass=%v codes=%q", t.Name(), card.Pass, card.ReasonCodes)
-			require.Equal(t, row.pass, card.Pass, "verdict; reasons %v", card.Containment.Reasons)
+			t.Logf("%s verdict=%s codes=%q", t.Name(), card.Verdict, card.ReasonCodes)
+			require.Equal(t, row.verdict, card.Verdict, "reasons %v %v", card.Containment.Reasons, card.Eradication.Reasons)
+			require.Equal(t, row.verdict == scoring.VerdictPass, card.Pass)
 			require.Equal(t, row.codes, card.ReasonCodes)
 		})
 	}

@@ -20,6 +20,7 @@ func (r *Result) ScoreInput() scoring.ScoreInput {
 	}
 	s := sc.Expect.SLO
 	in.SLO = scoring.SLO{Profile: s.Profile, MTTD: s.MTTD, MTTA: s.MTTA, MTTC: s.MTTC}
+	in.EradicationOutOfScope = sc.Expect.EradicationOutOfScope
 	for _, spec := range sc.Detectors.On() {
 		in.Controls = append(in.Controls, spec.Control)
 		if in.ControlClouds == nil {
