@@ -456,6 +456,7 @@ func containment(f *facts, fc *finalCheck) Containment {
 			c.fail(CodePathOpen+":"+k, describeOpen(k, ids[k]))
 		}
 		c.ContainedAt = effectiveAt(f, c.Paths)
+		c.explainGap()
 	}
 	c.Verified = len(c.Reasons) == 0
 	if n := c.AttackerActionsAfterContainment.Succeeded; n > 0 {
@@ -469,6 +470,28 @@ func containment(f *facts, fc *finalCheck) Containment {
 		}
 	}
 	return c
+}
+
+// explainGap notes why containment took effect after the declaration:
+// the way in cut last (or the attacker's late success).
+func (c *Containment) explainGap() {
+	if c.ContainedAt == nil || c.DeclaredAt == nil || !c.ContainedAt.After(*c.DeclaredAt) {
+		return
+	}
+	gap := c.ContainedAt.Sub(*c.DeclaredAt)
+	var last *PathResult
+	for i := range c.Paths {
+		if p := &c.Paths[i]; p.CutAt != nil && (last == nil || p.CutAt.After(*last.CutAt)) {
+			last = p
+		}
+	}
+	if last != nil && last.CutAt.Equal(*c.ContainedAt) {
+		c.Notes = append(c.Notes, fmt.Sprintf("containment took effect %s after it was declared: %s (%s) was the last way in "+
+			"the attacker's probes found cut", fmtDur(gap), last.ID, strings.ReplaceAll(last.Kind, "_", " ")))
+		return
+	}
+	c.Notes = append(c.Notes, fmt.Sprintf("containment took effect %s after it was declared: the attacker's last "+
+		"successful action came then", fmtDur(gap)))
 }
 
 // countAfter counts the attacker's actions after the declaration, by

@@ -295,6 +295,27 @@ func TestKeepAccessStopsBeforeTheEnd(t *testing.T) {
 	require.Equal(t, 15*time.Minute, l.clk.Now().Sub(time.Date(2026, 1, 15, 9, 0, 0, 0, time.UTC)).Truncate(time.Minute))
 }
 
+// TestKeepAccessBacksOffOnceShutOut: the attacker probes every minute
+// while a way in works, then doubles its wait up to max_every once every
+// way is cut, and comes back to every minute when one opens again.
+func TestKeepAccessBacksOffOnceShutOut(t *testing.T) {
+	l := newLab(t)
+	start := l.clk.Now()
+	l.env.End = start.Add(70 * time.Minute)
+	var probes []int
+	open := func(m int) bool { return m < 5 || m == 35 }
+	l.env.State.Gain(&attacker.Path{Kind: attacker.NetworkFlow, Cloud: "aws", Credential: "host", Resource: "vm#test",
+		Probe: func(_ context.Context, env *attacker.Env, _ attacker.Round) attacker.Outcome {
+			m := int(env.Clock.Now().Sub(start) / time.Minute)
+			probes = append(probes, m)
+			return attacker.Outcome{Open: open(m), Code: "Cut"}
+		}})
+	l.run(t, func(ctx context.Context) {
+		require.NoError(t, l.do(ctx, t, attacker.KeepAccess, nil))
+	})
+	require.Equal(t, []int{0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 36, 38, 42, 50, 66}, probes)
+}
+
 func TestClassify(t *testing.T) {
 	for _, c := range []struct {
 		err           error
@@ -329,5 +350,5 @@ func TestTechniqueParamsAreChecked(t *testing.T) {
 	require.ErrorContains(t, err, "has no parameter")
 	_, err = tech.CheckParams(map[string]string{"every": "5m"})
 	require.NoError(t, err)
-	require.Equal(t, "5m", tech.Resolve(nil)["every"])
+	require.Equal(t, "1m", tech.Resolve(nil)["every"])
 }

@@ -184,6 +184,18 @@ func (s *State) Paths(cloud string) []*Path {
 	return out
 }
 
+// AllCut reports whether the attacker holds paths in a cloud and the
+// latest probe found every one cut.
+func (s *State) AllCut(cloud string) bool {
+	paths := s.Paths(cloud)
+	for _, p := range paths {
+		if p.Status != PathCut {
+			return false
+		}
+	}
+	return len(paths) > 0
+}
+
 // ProbePaths tries every path held in a cloud, in the order gained, and
 // records each answer on the path.
 func (e *Env) ProbePaths(ctx context.Context, cloud string, r Round) {

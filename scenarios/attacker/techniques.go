@@ -374,26 +374,38 @@ func backdoorProbe(cloud, rule string, port int) Probe {
 	}
 }
 
-// keepAccess is the attacker coming back every few minutes until the drill
-// ends and trying every access path it holds in the cloud. Every answer a
-// path records is an attack.action, so after containment the timeline
-// shows exactly what the responder did and did not cut. extra are the
-// parameters the cloud's probes read.
+// keepAccess is the attacker coming back until the drill ends and trying
+// every access path it holds in the cloud: every minute (the probe cadence,
+// which effective containment is measured at) while any way in works, and
+// backing off, doubling the wait up to max_every, once a round finds every
+// way cut (an attacker shut out retries less; the final check still tries
+// everything at the end). Every answer a path records is an attack.action,
+// so after containment the timeline shows exactly what the responder did
+// and did not cut. extra are the parameters the cloud's probes read.
 func keepAccess(cloud, id string, extra ...ParamSpec) *Technique {
 	return &Technique{
 		ID: id, ATTACK: "T1078.004", Name: "Valid Accounts: Cloud Accounts", Cloud: cloud, KeepsAccess: true,
-		Params: append([]ParamSpec{{Name: "every", Kind: KindDuration, Default: "5m"}}, extra...),
+		Params: append([]ParamSpec{
+			{Name: "every", Kind: KindDuration, Default: "1m", Doc: "the probe cadence while any way in works"},
+			{Name: "max_every", Kind: KindDuration, Default: "16m", Doc: "the longest wait once every way in is cut"},
+		}, extra...),
 		Run: func(ctx context.Context, env *Env, p Params) error {
-			every := p.Duration("every")
-			if every <= 0 {
-				return fmt.Errorf("keep-access: every must be positive")
+			every, most := p.Duration("every"), p.Duration("max_every")
+			if every <= 0 || most < every {
+				return fmt.Errorf("keep-access: every must be positive and max_every at least every")
 			}
+			wait := every
 			for {
 				env.ProbePaths(ctx, cloud, Round{Technique: id, Params: p})
-				if env.End.IsZero() || !env.Clock.Now().Add(every).Before(env.End) {
+				if env.State.AllCut(cloud) {
+					wait = min(2*wait, most)
+				} else {
+					wait = every
+				}
+				if env.End.IsZero() || !env.Clock.Now().Add(wait).Before(env.End) {
 					return nil
 				}
-				if err := env.Clock.Sleep(ctx, every); err != nil {
+				if err := env.Clock.Sleep(ctx, wait); err != nil {
 					return fmt.Errorf("keep-access: waiting for the next round: %w", err)
 				}
 			}
