@@ -96,6 +96,14 @@ type NaiveIdentityRemover interface {
 	RemoveInstanceIdentity(ctx context.Context, instanceID string) (*IdentityDetachment, error)
 }
 
+// OperationDenier denies a principal only the listed operations, the way
+// a team writes a deny for what the finding showed (NAIVE: every other
+// operation the principal was granted keeps working for a stolen
+// credential).
+type OperationDenier interface {
+	DenyOperations(ctx context.Context, principal string, operations []string) error
+}
+
 // SessionRevoker makes every credential a principal has already issued
 // stop working, by the cloud's own method (an AWS TokenIssueTime deny on
 // the role, disabling a GCP service account). Azure has none for a managed

@@ -2,10 +2,13 @@ package aws
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/firedrill-ir/firedrill/providers"
 )
@@ -72,4 +75,33 @@ func (p *Provider) IsolateNaively(ctx context.Context, instanceID, groupName str
 // else: credentials already issued from it keep working for hours.
 func (p *Provider) RemoveInstanceIdentity(ctx context.Context, instanceID string) (*providers.IdentityDetachment, error) {
 	return p.DetachInstanceIdentity(ctx, instanceID, providers.DetachRemove, "")
+}
+
+// NaiveDenyPolicyName is the inline policy DenyOperations writes.
+const NaiveDenyPolicyName = "firedrill-deny-observed"
+
+// DenyOperations puts an inline policy on the role denying exactly the
+// operations given, for every session: what a team writes after reading
+// the finding. Whatever else the role may do (iam:CreateAccessKey through
+// a forgotten policy, s3:*) still works for the stolen session.
+func (p *Provider) DenyOperations(ctx context.Context, principal string, operations []string) error {
+	role := principal
+	if i := strings.LastIndex(role, "/"); i >= 0 {
+		role = role[i+1:]
+	}
+	if role == "" || len(operations) == 0 {
+		return opErr("DenyOperations", principal, providers.ErrInvalid, "", "a role and at least one operation are needed")
+	}
+	doc, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []map[string]any{
+		{"Effect": "Deny", "Action": operations, "Resource": "*"}}})
+	if err != nil {
+		return opErr("DenyOperations", principal, providers.ErrInvalid, "", err.Error())
+	}
+	if _, err := p.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: awssdk.String(role),
+		PolicyName: awssdk.String(NaiveDenyPolicyName), PolicyDocument: awssdk.String(string(doc))}); err != nil {
+		return wrapErr("iam:PutRolePolicy", role, err)
+	}
+	p.log.Info("naive deny of the observed operations (everything else the role may do still works)", "role", role,
+		"operations", operations)
+	return nil
 }

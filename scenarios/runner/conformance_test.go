@@ -64,6 +64,10 @@ var conformance = []struct {
 	// after the declaration; the profile disassociated, its sessions never
 	// revoked; the planted key and the GPU instances never looked for.
 	{"ec2-cryptomining", "aws-ec2-cryptomining", fileVariant("naive", naiveEC2), notContained, awsNaive},
+	// A deny on only the operations the probes use: the replay of the
+	// session's iam:CreateAccessKey still works.
+	{"ec2-cryptomining", "aws-ec2-cryptomining", fileVariant("narrow-deny", "testdata/aws-narrow-deny.yaml"), notContained, []string{
+		open("stolen_credential"), scoring.CodePlantedCredentialUsed, scoring.CodeStolenCredentialUsed, contain}},
 	{"ec2-cryptomining", "aws-ec2-cryptomining", noContainmentVariant("ec2-cryptomining"), notContained, []string{
 		scoring.CodeNotDeclared, open("stolen_credential"), contain}},
 

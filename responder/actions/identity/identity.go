@@ -29,6 +29,11 @@ func init() {
 		Doc: "NAIVE: remove the VM's identity and nothing else (AWS disassociate, Azure identity None keeping its role " +
 			"assignments, GCP setServiceAccount): stolen credentials keep working",
 		Needs: []action.Capability{action.Need[providers.NaiveIdentityRemover]()}, Run: naiveDetachIdentity})
+	reg(action.Spec{Name: "naive_deny_operations", Mutates: true,
+		Doc: "NAIVE: deny the identity only the operations listed (what the finding showed); every other operation " +
+			"it was granted keeps working for a stolen credential",
+		Params: []string{"operations", "role"}, Needs: []action.Capability{action.Need[providers.OperationDenier]()},
+		Run: naiveDenyOperations})
 	reg(action.Spec{Name: "revoke_sessions", Mutates: true,
 		Doc:    "make every credential the identity already issued stop working, by the cloud's method (AWS TokenIssueTime deny, GCP disable)",
 		Params: []string{"role"}, Needs: []action.Capability{action.Need[providers.SessionRevoker]()}, Run: revokeSessions})
@@ -111,6 +116,35 @@ func naiveDetachIdentity(ctx context.Context, x *action.Run) (map[string]any, er
 		return nil, fmt.Errorf("removing the identity of %s: %w", x.ResourceID(), err)
 	}
 	return map[string]any{"previous": res.PreviousProfileARN, "note": "identity removed; issued credentials not revoked"}, nil
+}
+
+func naiveDenyOperations(ctx context.Context, x *action.Run) (map[string]any, error) {
+	od, err := action.Get[providers.OperationDenier](x)
+	if err != nil {
+		return nil, err
+	}
+	ops, err := x.Params.Strings("operations")
+	if err != nil {
+		return nil, err
+	}
+	if len(ops) == 0 {
+		return nil, action.BadParams("operations: at least one operation to deny is needed")
+	}
+	who := principals(x, "role")
+	for _, p := range who {
+		if err := od.DenyOperations(ctx, p, ops); err != nil {
+			return nil, fmt.Errorf("denying %s to %s: %w", strings.Join(ops, ", "), p, err)
+		}
+	}
+	return map[string]any{"roles": toAny(who), "denied": toAny(ops), "note": "only these operations are denied"}, nil
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // principals are whose credentials to cut: the parameter, else the roles
