@@ -142,6 +142,20 @@ type InstanceTerminator interface {
 	TerminateInstance(ctx context.Context, id, region string) error
 }
 
+// InstanceHalter stops an instance wherever it runs, without waiting
+// (regional on AWS): containment of launched compute, which stops the
+// spending and keeps its disks for the record until eradication.
+type InstanceHalter interface {
+	HaltInstance(ctx context.Context, id, region string) error
+}
+
+// NetworkRuleDisabler makes a firewall rule admit nothing while keeping it
+// for the record (a GCP rule disabled, an NSG rule turned to Deny):
+// containment of a backdoor. AWS security-group rules have no such state.
+type NetworkRuleDisabler interface {
+	DisableNetworkRule(ctx context.Context, id string) error
+}
+
 // NetworkRuleDeleter deletes one firewall rule (an AWS security-group rule
 // "sg-…/sgr-…", an NSG security rule's ARM id, a VPC firewall rule's path):
 // eradication of a backdoor.

@@ -35,6 +35,35 @@ func MarshalPlaybook(pb *Playbook) ([]byte, error) {
 // talks, but contains nothing. Every scenario must fail it; the
 // conformance matrix checks that it does.
 func WithoutContainment(pb *Playbook) (*Playbook, error) {
+	return without(pb, "containment", func(cp *Playbook) []Step {
+		gone := cp.Containment
+		cp.Containment, cp.Outcomes, cp.Decisions = nil, nil, nil
+		// The remediation checks verify containment: nothing to check.
+		var rem []RemediationItem
+		for _, it := range cp.Remediation {
+			if it.Check == nil {
+				rem = append(rem, it)
+			}
+		}
+		cp.Remediation = rem
+		return gone
+	})
+}
+
+// WithoutEradication is a copy of pb with its eradication section removed:
+// the attacker is cut off but what it planted stays. Every scenario where
+// the attacker plants something must end contained_not_eradicated.
+func WithoutEradication(pb *Playbook) (*Playbook, error) {
+	return without(pb, "eradication", func(cp *Playbook) []Step {
+		gone := cp.Eradication
+		cp.Eradication = nil
+		return gone
+	})
+}
+
+// without copies pb, lets drop remove a section (returning its steps),
+// and drops every reference to those steps from the others.
+func without(pb *Playbook, section string, drop func(cp *Playbook) []Step) (*Playbook, error) {
 	b, err := MarshalPlaybook(pb)
 	if err != nil {
 		return nil, err
@@ -44,12 +73,10 @@ func WithoutContainment(pb *Playbook) (*Playbook, error) {
 		return nil, fmt.Errorf("copying playbook %s: %w", pb.ID, err)
 	}
 	removed := map[string]bool{}
-	for _, s := range cp.Containment {
+	for _, s := range drop(cp) {
 		removed[s.ID] = true
 	}
-	cp.ID, cp.Title = cp.ID+"-no-containment", cp.Title+" (containment removed)"
-	cp.Containment = nil
-	cp.Outcomes, cp.Decisions = nil, nil
+	cp.ID, cp.Title = cp.ID+"-no-"+section, cp.Title+" ("+section+" removed)"
 	keep := func(ids []string) []string {
 		var out []string
 		for _, id := range ids {
@@ -60,22 +87,18 @@ func WithoutContainment(pb *Playbook) (*Playbook, error) {
 		return out
 	}
 	for _, s := range cp.Steps() {
-		s.Needs, s.After, s.When = keep(s.Needs), keep(s.After), nil
-	}
-	var rem []RemediationItem
-	for _, it := range cp.Remediation {
-		if it.Check == nil {
-			rem = append(rem, it)
+		s.Needs, s.After = keep(s.Needs), keep(s.After)
+		if section == "containment" {
+			s.When = nil
 		}
 	}
-	cp.Remediation = rem
 	b, err = MarshalPlaybook(cp)
 	if err != nil {
 		return nil, err
 	}
 	out, err := LoadPlaybook(pb.File, b)
 	if err != nil {
-		return nil, fmt.Errorf("playbook %s without containment: %w", pb.ID, err)
+		return nil, fmt.Errorf("playbook %s without %s: %w", pb.ID, section, err)
 	}
 	return out, nil
 }

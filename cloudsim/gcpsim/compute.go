@@ -49,6 +49,7 @@ func computeRoutes() []*route {
 		r("GET", g+"firewalls", c, "firewalls.list", "compute.firewalls.list", true, latList, firewallList),
 		r("GET", g+"firewalls/{firewall}", c, "firewalls.get", "compute.firewalls.get", true, latRead, firewallGet),
 		r("DELETE", g+"firewalls/{firewall}", c, "firewalls.delete", "compute.firewalls.delete", false, latMutate, firewallDelete),
+		r("PATCH", g+"firewalls/{firewall}", c, "firewalls.patch", "compute.firewalls.update", false, latMutate, firewallPatch),
 		r("GET", g+"networks/{network}", c, "networks.get", "compute.networks.get", true, latRead, networkGet),
 		r("GET", z+"instanceGroupManagers/{igm}", c, "instanceGroupManagers.get", "compute.instanceGroupManagers.get", true, latRead, migGet(false)),
 		r("POST", z+"instanceGroupManagers/{igm}/listManagedInstances", c, "instanceGroupManagers.listManagedInstances", "compute.instanceGroupManagers.get", true, latList, migList(false)),
@@ -776,6 +777,57 @@ func firewallGet(c *call) (any, *apiError) {
 	}
 	c.resource("gce_firewall_rule", key, map[string]string{"firewall_rule_id": strconv.FormatUint(fw.ID, 10), "project_id": c.project})
 	return c.firewallProto(fw), nil
+}
+
+// firewallPatch applies the fields a patch names (PATCH semantics: what
+// the body leaves out stays): disabled, description, priority, source and
+// destination ranges, tags, allowed and denied. The name, network and
+// direction cannot change.
+func firewallPatch(c *call) (any, *apiError) {
+	var body computepb.Firewall
+	if e := c.decode(&body); e != nil {
+		return nil, e
+	}
+	key := world.GCEFirewallKey(c.project, c.vars["firewall"])
+	fw := c.w.GCPLocked().Firewalls[key]
+	if fw == nil || c.hidden(fw.Created) {
+		return nil, notFoundErr("compute", key)
+	}
+	if (body.Name != nil && body.GetName() != fw.Name) || (body.Direction != nil && body.GetDirection() != fw.Direction) {
+		return nil, badRequest("compute", "Invalid value for field 'resource': a firewall's name and direction cannot be changed")
+	}
+	if body.Disabled != nil {
+		fw.Disabled = body.GetDisabled()
+	}
+	if body.Description != nil {
+		fw.Description = body.GetDescription()
+	}
+	if body.Priority != nil {
+		fw.Priority = int(body.GetPriority())
+	}
+	if body.SourceRanges != nil {
+		fw.SourceRanges = body.SourceRanges
+	}
+	if body.DestinationRanges != nil {
+		fw.DestinationRanges = body.DestinationRanges
+	}
+	if body.TargetTags != nil {
+		fw.TargetTags = body.TargetTags
+	}
+	if body.Allowed != nil {
+		fw.Allowed = nil
+		for _, a := range body.Allowed {
+			fw.Allowed = append(fw.Allowed, world.GCEFirewallRule{Protocol: a.GetIPProtocol(), Ports: a.Ports})
+		}
+	}
+	if body.Denied != nil {
+		fw.Denied = nil
+		for _, d := range body.Denied {
+			fw.Denied = append(fw.Denied, world.GCEFirewallRule{Protocol: d.GetIPProtocol(), Ports: d.Ports})
+		}
+	}
+	c.resource("gce_firewall_rule", key, map[string]string{"firewall_rule_id": strconv.FormatUint(fw.ID, 10), "project_id": c.project})
+	return c.newOp("patch", "global", key, fw.ID, nil, time.Time{}), nil
 }
 
 func firewallDelete(c *call) (any, *apiError) {

@@ -454,14 +454,30 @@ func (c *Provider) Tag(ctx context.Context, resourceIDs []string, tags map[strin
 	return nil
 }
 
-// TerminateInstance terminates an instance in region (the provider's own
-// when empty): attackers launch where the victim does not look.
-func (p *Provider) TerminateInstance(ctx context.Context, id, region string) error {
-	client := p.ec2
-	if region != "" && region != p.target.Region {
-		client = ec2.NewFromConfig(p.cfg, func(o *ec2.Options) { o.Region = region })
+// HaltInstance stops an instance in region (the provider's own when
+// empty) without waiting: attackers launch where the victim does not look,
+// and a stopped miner costs nothing but its disks, kept for the record.
+func (p *Provider) HaltInstance(ctx context.Context, id, region string) error {
+	if _, err := p.regional(region).StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}}); err != nil {
+		return wrapErr("ec2:StopInstances", id, err)
 	}
-	if _, err := client.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
+	p.log.Info("instance stopped", "instance", id, "region", region)
+	return nil
+}
+
+// regional is the EC2 client of a region ("" or the target's: the
+// provider's own).
+func (p *Provider) regional(region string) *ec2.Client {
+	if region == "" || region == p.target.Region {
+		return p.ec2
+	}
+	return ec2.NewFromConfig(p.cfg, func(o *ec2.Options) { o.Region = region })
+}
+
+// TerminateInstance terminates an instance in its region: eradication of
+// what an attacker launched.
+func (p *Provider) TerminateInstance(ctx context.Context, id, region string) error {
+	if _, err := p.regional(region).TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
 		return wrapErr("ec2:TerminateInstances", id, err)
 	}
 	p.log.Info("instance terminated", "instance", id, "region", region)

@@ -537,6 +537,25 @@ func (c *Provider) Tag(ctx context.Context, resourceIDs []string, tags map[strin
 	return nil
 }
 
+// HaltInstance deallocates a VM (ARM ids are global: region is not
+// needed): a deallocated VM stops billing for compute, a powered-off one
+// does not.
+func (p *Provider) HaltInstance(ctx context.Context, id, _ string) error {
+	ref, err := p.parseVM("HaltInstance", id)
+	if err != nil {
+		return err
+	}
+	poller, err := p.vms.BeginDeallocate(ctx, ref.rg, ref.name, nil)
+	if err != nil {
+		return wrapErr("compute:VirtualMachines.BeginDeallocate", ref.id, err)
+	}
+	if _, err := waitLRO(ctx, p, poller, "compute:VirtualMachines.BeginDeallocate", ref.id, lroTimeout); err != nil {
+		return err
+	}
+	p.log.Info("VM deallocated", "vm", ref.id)
+	return nil
+}
+
 // TerminateInstance deletes a VM (ARM ids are global: region is not
 // needed). A delete lock refuses it, as it should.
 func (p *Provider) TerminateInstance(ctx context.Context, id, _ string) error {

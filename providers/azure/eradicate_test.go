@@ -41,6 +41,15 @@ func TestBackdoorRuleIsFoundInTheActivityLogAndDeleted(t *testing.T) {
 	}
 	require.Contains(t, planted, providers.Ref(providers.CloudAzure, providers.KindNetworkRule, ruleID))
 
+	// Containment first: the rule turns to Deny and stays for the record.
+	require.NoError(t, f.P.DisableNetworkRule(f.ctx, ruleID))
+	got, err := rules.Get(f.ctx, rg, nsg, "AllowMgmt-backdoor", nil)
+	require.NoError(t, err)
+	require.Equal(t, armnetwork.SecurityRuleAccessDeny, *got.Properties.Access)
+	require.Equal(t, "22", *got.Properties.DestinationPortRange, "the rest of the rule is kept")
+	require.Contains(t, *got.Properties.Description, "disabled by incident response")
+	require.ErrorIs(t, f.P.DisableNetworkRule(f.ctx, f.Demo.NSG), providers.ErrInvalid, "an NSG is not a rule")
+
 	require.NoError(t, f.P.DeleteNetworkRule(f.ctx, ruleID))
 	_, err = rules.Get(f.ctx, rg, nsg, "AllowMgmt-backdoor", nil)
 	require.Error(t, err, "the rule is gone")

@@ -151,8 +151,40 @@ func nsgRule(name string, prio int32, dir armnetwork.SecurityRuleDirection, acce
 		Description: to.Ptr("firedrill isolation")}}
 }
 
-// DeleteNetworkRule deletes one NSG security rule, named by its ARM id
-// (…/networkSecurityGroups/{nsg}/securityRules/{rule}).
+// DisableNetworkRule turns an NSG security rule, named by its ARM id
+// (…/networkSecurityGroups/{nsg}/securityRules/{rule}), to Deny: NSG rules
+// have no disabled state, and a Deny at the same priority admits nothing
+// while the rule stays for the record.
+func (p *Provider) DisableNetworkRule(ctx context.Context, id string) error {
+	r, err := arm.ParseResourceID(id)
+	if err != nil || r.Parent == nil || !strings.EqualFold(r.ResourceType.Type, "networkSecurityGroups/securityRules") {
+		return opErr("DisableNetworkRule", id, providers.ErrInvalid, "", "expected an NSG security rule's ARM id")
+	}
+	got, err := p.rules.Get(ctx, r.ResourceGroupName, r.Parent.Name, r.Name, nil)
+	if err != nil {
+		return wrapErr("network:SecurityRules.Get", id, err)
+	}
+	rule := got.SecurityRule
+	if rule.Properties == nil {
+		return opErr("DisableNetworkRule", id, providers.ErrInvalid, "", "the rule has no properties")
+	}
+	// Only what the write needs: the read-only fields go back out empty.
+	rule.Properties.Access = to.Ptr(armnetwork.SecurityRuleAccessDeny)
+	rule.Properties.Description = to.Ptr("disabled by incident response (was: " + str(rule.Properties.Description) + ")")
+	rule.Properties.ProvisioningState = nil
+	rule.Etag, rule.ID, rule.Type = nil, nil, nil
+	poller, err := p.rules.BeginCreateOrUpdate(ctx, r.ResourceGroupName, r.Parent.Name, r.Name, rule, nil)
+	if err != nil {
+		return wrapErr("network:SecurityRules.BeginCreateOrUpdate", id, err)
+	}
+	if _, err := waitLRO(ctx, p, poller, "network:SecurityRules.BeginCreateOrUpdate", id, lroTimeout); err != nil {
+		return err
+	}
+	p.log.Info("security rule turned to Deny", "rule", id)
+	return nil
+}
+
+// DeleteNetworkRule deletes one NSG security rule, named by its ARM id.
 func (p *Provider) DeleteNetworkRule(ctx context.Context, id string) error {
 	r, err := arm.ParseResourceID(id)
 	if err != nil || r.Parent == nil || !strings.EqualFold(r.ResourceType.Type, "networkSecurityGroups/securityRules") {

@@ -589,6 +589,18 @@ func (p *Provider) ServiceAccountUsers(ctx context.Context, email string) ([]str
 	return users, err
 }
 
+// HaltInstance stops a VM without waiting (GCE ids are global paths:
+// region is not needed); a stopped VM bills only its disks.
+func (p *Provider) HaltInstance(ctx context.Context, id, _ string) error {
+	ref, err := p.resolve(ctx, id)
+	if err != nil {
+		return err
+	}
+	return p.mutate(ctx, "compute.instances.stop", ref.key(), func(ctx context.Context) (*compute.Operation, error) {
+		return p.instances.Stop(ctx, &computepb.StopInstanceRequest{Project: ref.project, Zone: ref.zone, Instance: ref.name}, noRetry)
+	})
+}
+
 // TerminateInstance deletes a VM (GCE ids are global paths: region is not
 // needed).
 func (p *Provider) TerminateInstance(ctx context.Context, id, _ string) error {

@@ -341,3 +341,31 @@ func TestAccessDeniedIsClassified(t *testing.T) {
 	require.True(t, errors.As(err, &oe))
 	require.Equal(t, "compute.instances.stop", oe.Op)
 }
+
+// TestBackdoorFirewallDisabledThenDeleted: containment disables the
+// attacker's firewall rule (it stays, admitting nothing); eradication
+// deletes it; a rule already gone is ErrNotFound, not success.
+func TestBackdoorFirewallDisabledThenDeleted(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	fc, err := compute.NewFirewallsRESTClient(ctx, f.env.Options(f.env.AdminToken)...)
+	require.NoError(t, err)
+	defer fc.Close()
+	op, err := fc.Insert(ctx, &computepb.InsertFirewallRequest{Project: project, FirewallResource: &computepb.Firewall{
+		Name: proto.String("vendor-access"), Network: proto.String(gcpsimtest.Network), Direction: proto.String("INGRESS"),
+		SourceRanges: []string{"203.0.113.45/32"}, Allowed: []*computepb.Allowed{{IPProtocol: proto.String("tcp"), Ports: []string{"22"}}}}})
+	require.NoError(t, err)
+	require.NoError(t, op.Wait(ctx))
+	rule := "projects/" + project + "/global/firewalls/vendor-access"
+
+	require.NoError(t, f.p.DisableNetworkRule(ctx, rule))
+	got, err := fc.Get(ctx, &computepb.GetFirewallRequest{Project: project, Firewall: "vendor-access"})
+	require.NoError(t, err)
+	require.True(t, got.GetDisabled())
+	require.Equal(t, []string{"203.0.113.45/32"}, got.SourceRanges, "a patch keeps what it does not name")
+
+	require.NoError(t, f.p.DeleteNetworkRule(ctx, rule))
+	_, err = fc.Get(ctx, &computepb.GetFirewallRequest{Project: project, Firewall: "vendor-access"})
+	require.Error(t, err)
+	require.ErrorIs(t, f.p.DisableNetworkRule(ctx, rule), providers.ErrNotFound)
+}

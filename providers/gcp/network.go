@@ -188,6 +188,16 @@ func (p *Provider) networkedInstance(ctx context.Context, instanceID string) (in
 	return ref, inst, nil
 }
 
+// DisableNetworkRule sets a VPC firewall rule (by its path or name)
+// disabled: it admits nothing and stays for the record.
+func (p *Provider) DisableNetworkRule(ctx context.Context, id string) error {
+	name := path.Base(id)
+	return p.mutate(ctx, "compute.firewalls.patch", id, func(ctx context.Context) (*compute.Operation, error) {
+		return p.firewalls.Patch(ctx, &computepb.PatchFirewallRequest{Project: p.project, Firewall: name,
+			FirewallResource: &computepb.Firewall{Disabled: proto.Bool(true)}}, noRetry)
+	})
+}
+
 // DeleteNetworkRule deletes a VPC firewall rule, named by its path
 // (projects/P/global/firewalls/N) or its name in the provider's project.
 func (p *Provider) DeleteNetworkRule(ctx context.Context, id string) error {

@@ -38,6 +38,16 @@ func fileVariant(name, path string) variant {
 	}}
 }
 
+func noEradicationVariant(id string) variant {
+	return variant{name: "no-eradication", load: func(t *testing.T) *responder.Playbook {
+		pb, ok := responder.PlaybookByID(id)
+		require.True(t, ok, id)
+		cp, err := responder.WithoutEradication(pb)
+		require.NoError(t, err)
+		return cp
+	}}
+}
+
 func noContainmentVariant(id string) variant {
 	return variant{name: "no-containment", load: func(t *testing.T) *responder.Playbook {
 		pb, ok := responder.PlaybookByID(id)
@@ -68,11 +78,17 @@ var conformance = []struct {
 	// session's iam:CreateAccessKey still works.
 	{"ec2-cryptomining", "aws-ec2-cryptomining", fileVariant("narrow-deny", "testdata/aws-narrow-deny.yaml"), notContained, []string{
 		open("stolen_credential"), scoring.CodePlantedCredentialUsed, scoring.CodeStolenCredentialUsed, contain}},
+	// Contained (the planted key disabled, the GPU instances stopped) but
+	// nothing removed.
+	{"ec2-cryptomining", "aws-ec2-cryptomining", noEradicationVariant("ec2-cryptomining"), notEradicated, []string{
+		present("vm"), present("access_key")}},
 	{"ec2-cryptomining", "aws-ec2-cryptomining", noContainmentVariant("ec2-cryptomining"), notContained, []string{
 		scoring.CodeNotDeclared, open("stolen_credential"), contain}},
 
 	{"vm-cryptomining", "aws-ec2-cryptomining", builtinVariant("vm-cryptomining"), pass, none},
 	{"vm-cryptomining", "aws-ec2-cryptomining", fileVariant("naive", naiveVM), notContained, awsNaive},
+	{"vm-cryptomining", "aws-ec2-cryptomining", noEradicationVariant("vm-cryptomining"), notEradicated, []string{
+		present("vm"), present("access_key")}},
 	{"vm-cryptomining", "aws-ec2-cryptomining", noContainmentVariant("vm-cryptomining"), notContained, []string{
 		scoring.CodeNotDeclared, open("stolen_credential"), contain}},
 
@@ -83,6 +99,9 @@ var conformance = []struct {
 	{"vm-cryptomining", "azure-vm-cryptomining", fileVariant("naive", naiveVM), notContained, []string{
 		open("backdoor_rule"), open("stolen_credential"), scoring.CodeFlowUsed, scoring.CodeStolenCredentialUsed,
 		present("network_rule"), contain}},
+	// The backdoor rule turned to Deny, still there.
+	{"vm-cryptomining", "azure-vm-cryptomining", noEradicationVariant("vm-cryptomining"), notEradicated, []string{
+		present("network_rule")}},
 	{"vm-cryptomining", "azure-vm-cryptomining", noContainmentVariant("vm-cryptomining"), notContained, []string{
 		scoring.CodeNotDeclared, open("stolen_credential"), contain}},
 
@@ -98,6 +117,9 @@ var conformance = []struct {
 	// Nothing contained: the group's scale-in deletes the VM (and the
 	// evidence), the stolen token expires an hour later; the environment
 	// did it, the responder never declared, and an hour is too late.
+	// The backdoor firewall disabled, still there.
+	{"vm-cryptomining", "gcp-vm-cryptomining", noEradicationVariant("vm-cryptomining"), notEradicated, []string{
+		present("network_rule")}},
 	{"vm-cryptomining", "gcp-vm-cryptomining", noContainmentVariant("vm-cryptomining"), notContained, []string{
 		scoring.CodeNotDeclared, contain}},
 
@@ -110,6 +132,9 @@ var conformance = []struct {
 		"gcp:" + open("backdoor_rule"), "gcp:" + scoring.CodeStolenCredentialUsed,
 		"aws:" + present("vm"), "aws:" + present("access_key"), "azure:" + present("network_rule"), "gcp:" + present("network_rule"),
 		contain}},
+	{"vm-cryptomining", "multicloud-cryptomining", noEradicationVariant("vm-cryptomining"), notEradicated, []string{
+		"aws:" + present("vm"), "aws:" + present("access_key"), "azure:" + present("network_rule"),
+		"gcp:" + present("network_rule")}},
 	{"vm-cryptomining", "multicloud-cryptomining", noContainmentVariant("vm-cryptomining"), notContained, []string{
 		"aws:" + scoring.CodeNotDeclared, "aws:" + open("stolen_credential"),
 		"azure:" + scoring.CodeNotDeclared, "azure:" + open("stolen_credential"),
@@ -126,12 +151,13 @@ func open(kind string) string    { return scoring.CodePathOpen + ":" + kind }
 func present(kind string) string { return scoring.CodeArtifactPresent + ":" + kind }
 
 var (
-	pass         = scoring.VerdictPass
-	notContained = scoring.VerdictNotContained
-	none         = []string{}
-	contain      = scoring.CodeSLOMissed + ":contain"
-	naiveEC2     = "../../responder/testdata/ec2-cryptomining-naive.yaml"
-	naiveVM      = "../../responder/testdata/vm-cryptomining-naive.yaml"
+	pass          = scoring.VerdictPass
+	notContained  = scoring.VerdictNotContained
+	notEradicated = scoring.VerdictContainedNotEradicated
+	none          = []string{}
+	contain       = scoring.CodeSLOMissed + ":contain"
+	naiveEC2      = "../../responder/testdata/ec2-cryptomining-naive.yaml"
+	naiveVM       = "../../responder/testdata/vm-cryptomining-naive.yaml"
 )
 
 func TestConformanceMatrix(t *testing.T) {

@@ -312,6 +312,12 @@ func init() {
 		Needs: []action.Capability{action.Need[providers.AccessKeyDescriber](), action.Need[providers.AccessKeyDisabler](),
 			action.Need[providers.AccessKeyDeleter]()},
 		Run: removePlantedKeys})
+	action.Register(action.Spec{Name: "disable_planted_keys", Domain: "identity", Mutates: true,
+		Doc:   "record, then disable every access key find_planted found: the planted credential stops working at once, kept for the record",
+		Needs: []action.Capability{action.Need[providers.AccessKeyDescriber](), action.Need[providers.AccessKeyDisabler]()},
+		Run: func(ctx context.Context, x *action.Run) (map[string]any, error) {
+			return plantedKeys(ctx, x, "disable", nil)
+		}})
 }
 
 // removePlantedKeys is the eradication of planted credentials: each key is
@@ -319,6 +325,23 @@ func init() {
 // cuts it at once and can be undone), then deleted. A key already gone
 // counts as removed, so a retried step does not fail on its own work.
 func removePlantedKeys(ctx context.Context, x *action.Run) (map[string]any, error) {
+	doDelete, err := x.Params.Bool("delete", true)
+	if err != nil {
+		return nil, err
+	}
+	if !doDelete {
+		return plantedKeys(ctx, x, "disable", nil)
+	}
+	del, err := action.Get[providers.AccessKeyDeleter](x)
+	if err != nil {
+		return nil, err
+	}
+	return plantedKeys(ctx, x, "delete", del)
+}
+
+// plantedKeys records, then disables each planted key, then deletes it
+// when del is given; verb names the record ("before-disable").
+func plantedKeys(ctx context.Context, x *action.Run, verb string, del providers.AccessKeyDeleter) (map[string]any, error) {
 	desc, err := action.Get[providers.AccessKeyDescriber](x)
 	if err != nil {
 		return nil, err
@@ -327,15 +350,7 @@ func removePlantedKeys(ctx context.Context, x *action.Run) (map[string]any, erro
 	if err != nil {
 		return nil, err
 	}
-	del, err := action.Get[providers.AccessKeyDeleter](x)
-	if err != nil {
-		return nil, err
-	}
-	doDelete, err := x.Params.Bool("delete", true)
-	if err != nil {
-		return nil, err
-	}
-	removed, gone := []any{}, []any{}
+	done, gone := []any{}, []any{}
 	var errs []error
 	for _, k := range audit.PlantedOf(x, providers.KindAccessKey) {
 		info, err := desc.DescribeAccessKey(ctx, k.ID)
@@ -347,7 +362,7 @@ func removePlantedKeys(ctx context.Context, x *action.Run) (map[string]any, erro
 			errs = append(errs, fmt.Errorf("reading planted key %s: %w", k.ID, err))
 			continue
 		}
-		if err := x.RecordPlanted(ctx, "access-key-"+k.ID, map[string]any{"planted": k, "key": info}); err != nil {
+		if err := x.RecordPlanted(ctx, "access-key-"+k.ID+"-before-"+verb, map[string]any{"planted": k, "key": info}); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -355,14 +370,17 @@ func removePlantedKeys(ctx context.Context, x *action.Run) (map[string]any, erro
 			errs = append(errs, fmt.Errorf("disabling planted key %s of %s: %w", k.ID, info.User, err))
 			continue
 		}
-		if doDelete {
+		if del != nil {
 			if err := del.DeleteAccessKey(ctx, info.User, k.ID); err != nil && !errors.Is(err, providers.ErrNotFound) {
 				errs = append(errs, fmt.Errorf("deleting planted key %s of %s: %w", k.ID, info.User, err))
 				continue
 			}
 		}
-		removed = append(removed, info.User+"/"+k.ID)
+		done = append(done, info.User+"/"+k.ID)
 	}
-	out := map[string]any{"removed": removed, "already_gone": gone, "deleted": doDelete}
-	return out, errors.Join(errs...)
+	key := "disabled"
+	if del != nil {
+		key = "removed"
+	}
+	return map[string]any{key: done, "already_gone": gone, "deleted": del != nil}, errors.Join(errs...)
 }
