@@ -38,24 +38,23 @@ func fileVariant(name, path string) variant {
 	}}
 }
 
-func noEradicationVariant(id string) variant {
-	return variant{name: "no-eradication", load: func(t *testing.T) *responder.Playbook {
+// strippedVariant is the built-in playbook with a section removed.
+func strippedVariant(name, id string, strip func(*responder.Playbook) (*responder.Playbook, error)) variant {
+	return variant{name: name, load: func(t *testing.T) *responder.Playbook {
 		pb, ok := responder.PlaybookByID(id)
 		require.True(t, ok, id)
-		cp, err := responder.WithoutEradication(pb)
+		cp, err := strip(pb)
 		require.NoError(t, err)
 		return cp
 	}}
 }
 
+func noEradicationVariant(id string) variant {
+	return strippedVariant("no-eradication", id, responder.WithoutEradication)
+}
+
 func noContainmentVariant(id string) variant {
-	return variant{name: "no-containment", load: func(t *testing.T) *responder.Playbook {
-		pb, ok := responder.PlaybookByID(id)
-		require.True(t, ok, id)
-		cp, err := responder.WithoutContainment(pb)
-		require.NoError(t, err)
-		return cp
-	}}
+	return strippedVariant("no-containment", id, responder.WithoutContainment)
 }
 
 // conformance is the matrix: every playbook on every cloud's scenario,
