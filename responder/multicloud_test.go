@@ -28,6 +28,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim"
 	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 	"github.com/firedrill-ir/firedrill/providers"
 	"github.com/firedrill-ir/firedrill/providers/azure"
 	"github.com/firedrill-ir/firedrill/providers/gcp"
@@ -153,10 +154,10 @@ func newGCPDrill(t *testing.T, seed uint64, detectors bool) *vmDrill {
 		victim: env.Instances[len(env.Instances)-1], bucket: env.EvidenceBucket, other: env.BatchInstance}
 	w.Lock()
 	addMiner(w, d.victim)
-	d.flow, err = w.GCEOpenFlowLocked(d.victim, world.FlowSpec{RemoteIP: gcpPoolIP, RemotePort: 3333, Domain: "pool.minexmr.com", Actor: "attacker"})
-	var tok *world.GCPToken
+	d.flow, err = gcpworld.Of(w).OpenFlow(d.victim, world.FlowSpec{RemoteIP: gcpPoolIP, RemotePort: 3333, Domain: "pool.minexmr.com", Actor: "attacker"})
+	var tok *gcpworld.Token
 	if err == nil {
-		tok, err = w.GCPInstanceTokenLocked(d.victim)
+		tok, err = gcpworld.Of(w).InstanceToken(d.victim)
 	}
 	w.Unlock()
 	require.NoError(t, err)
@@ -367,7 +368,7 @@ func TestVMCryptominingOnGCP(t *testing.T) {
 
 	// The scale-in came and went: the abandoned victim and its disks stayed.
 	d.w.Lock()
-	inst, alive := d.w.GCPLocked().Instances[d.victim]
+	inst, alive := gcpworld.Of(d.w).Instances[d.victim]
 	d.w.Unlock()
 	require.True(t, alive && inst.Deleted.IsZero(), "the MIG must not delete the abandoned victim")
 }
@@ -408,7 +409,7 @@ func TestNaiveVMPlaybookLeavesTheAttackerIn(t *testing.T) {
 		require.Equal(t, StatusSucceeded, stepStatus(t, c, "naive_isolate").Status)
 		require.Equal(t, StatusSucceeded, stepStatus(t, c, "naive_detach").Status)
 		d.w.Lock()
-		inst := d.w.GCPLocked().DeletedInstances[d.victim]
+		inst := gcpworld.Of(d.w).DeletedInstances[d.victim]
 		d.w.Unlock()
 		require.NotNil(t, inst, "without abandoning it, the MIG's scale-in deleted the victim")
 		require.Contains(t, inst.Tags, "quarantine", "the quarantine tag itself was applied")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 // FieldKind is the type of a detector setting in a scenario.
@@ -208,7 +209,7 @@ func init() {
 			Fields: []Field{lat("etd_latency", "Event Threat Detection"), lat("vmtd_latency", "VM Threat Detection")},
 			Install: func(w *world.World, c *Config, _ time.Time) Evaluator {
 				w.Lock()
-				projects := w.GCPLocked().Projects
+				projects := gcpworld.Of(w).Projects
 				for _, id := range world.SortedKeys(projects) {
 					projects[id].SCC = c.Enabled
 				}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 // Security Command Center finding categories the SCC model raises. The
@@ -105,7 +106,7 @@ func (s *SCC) Observe(w *world.World, ev world.Event) {
 }
 
 func (s *SCC) enabled(w *world.World, project string) bool {
-	p := w.GCPLocked().Projects[project]
+	p := gcpworld.Of(w).Projects[project]
 	return p != nil && p.SCC
 }
 
@@ -114,7 +115,7 @@ func (s *SCC) observeFlow(w *world.World, ev world.Event) {
 	if f.Direction != "" && f.Direction != "egress" {
 		return
 	}
-	inst := w.GCPLocked().Instances[f.Instance]
+	inst := gcpworld.Of(w).Instances[f.Instance]
 	if inst == nil || !s.enabled(w, inst.Project) {
 		return
 	}
@@ -163,7 +164,7 @@ func (s *SCC) observeCall(w *world.World, ev world.Event) {
 	if !ok || !s.enabled(w, a.Account) {
 		return
 	}
-	g := w.GCPLocked()
+	g := gcpworld.Of(w)
 	inst := g.Instances[key]
 	if inst == nil {
 		inst = g.DeletedInstances[key]
@@ -178,7 +179,7 @@ func (s *SCC) observeCall(w *world.World, ev world.Event) {
 		Region: inst.Zone, PrincipalARN: a.PrincipalARN, RemoteIP: a.SourceIP, API: a.Operation, APIService: a.Service}, a.Account, ev.Time)
 }
 
-func gcpInstanceOwnsIP(inst *world.GCEInstance, ip string) bool {
+func gcpInstanceOwnsIP(inst *gcpworld.Instance, ip string) bool {
 	for _, n := range inst.NICs {
 		if n.NetworkIP == ip {
 			return true

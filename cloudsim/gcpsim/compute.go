@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 const (
@@ -63,8 +64,8 @@ func computeRoutes() []*route {
 }
 
 // instanceProto renders a VM as instances.get answers it.
-func (c *call) instanceProto(inst *world.GCEInstance) *computepb.Instance {
-	g := c.w.GCPLocked()
+func (c *call) instanceProto(inst *gcpworld.Instance) *computepb.Instance {
+	g := gcpworld.Of(c.w)
 	zoneKey := fmt.Sprintf("projects/%s/zones/%s", inst.Project, inst.Zone)
 	p := &computepb.Instance{
 		Kind: proto.String("compute#instance"), Id: proto.Uint64(inst.ID), Name: proto.String(inst.Name),
@@ -117,8 +118,8 @@ func (c *call) instanceProto(inst *world.GCEInstance) *computepb.Instance {
 
 // instanceFor resolves the {zone}/{instance} of the request; stale-window
 // faults hide instances younger than the window.
-func (c *call) instanceFor() (*world.GCEInstance, *apiError) {
-	inst, err := c.w.GCEInstanceLocked(c.project, c.vars["zone"], c.vars["instance"])
+func (c *call) instanceFor() (*gcpworld.Instance, *apiError) {
+	inst, err := gcpworld.Of(c.w).FindInstance(c.project, c.vars["zone"], c.vars["instance"])
 	if err != nil {
 		return nil, fromWorld(err)
 	}
@@ -129,7 +130,7 @@ func (c *call) instanceFor() (*world.GCEInstance, *apiError) {
 	return inst, nil
 }
 
-func zoneScope(inst *world.GCEInstance) string { return "zones/" + inst.Zone }
+func zoneScope(inst *gcpworld.Instance) string { return "zones/" + inst.Zone }
 
 func instanceGet(c *call) (any, *apiError) {
 	inst, e := c.instanceFor()
@@ -197,7 +198,7 @@ func (f listFilter) matches(get func(field string) []string) bool {
 	return true
 }
 
-func instanceFields(inst *world.GCEInstance) func(string) []string {
+func instanceFields(inst *gcpworld.Instance) func(string) []string {
 	return func(field string) []string {
 		switch {
 		case field == "name":
@@ -249,13 +250,13 @@ func (c *call) page(n int) (lo, hi int, next string, e *apiError) {
 	return lo, hi, next, nil
 }
 
-func (c *call) instancesMatching(zone string) ([]*world.GCEInstance, *apiError) {
+func (c *call) instancesMatching(zone string) ([]*gcpworld.Instance, *apiError) {
 	f, e := parseListFilter(c.query.Get("filter"))
 	if e != nil {
 		return nil, e
 	}
-	g := c.w.GCPLocked()
-	var out []*world.GCEInstance
+	g := gcpworld.Of(c.w)
+	var out []*gcpworld.Instance
 	for _, k := range world.SortedKeys(g.Instances) {
 		inst := g.Instances[k]
 		if inst.Project != c.project || (zone != "" && inst.Zone != zone) || c.hidden(inst.Created) {
@@ -332,7 +333,7 @@ func instanceSetTags(c *call) (any, *apiError) {
 	tags := append([]string(nil), body.Items...)
 	sort.Strings(tags)
 	inst.Tags = dedupeSorted(tags)
-	inst.TagsFingerprint = c.w.GCPFingerprintLocked()
+	inst.TagsFingerprint = gcpworld.Of(c.w).Fingerprint()
 	return c.newOp("setTags", zoneScope(inst), inst.Key, inst.ID, nil, time.Time{}), nil
 }
 
@@ -378,7 +379,7 @@ func instanceSetLabels(c *call) (any, *apiError) {
 			wi.Tags[k] = v
 		}
 	}
-	inst.LabelFingerprint = c.w.GCPFingerprintLocked()
+	inst.LabelFingerprint = gcpworld.Of(c.w).Fingerprint()
 	return c.newOp("setLabels", zoneScope(inst), inst.Key, inst.ID, nil, time.Time{}), nil
 }
 
@@ -452,7 +453,7 @@ func instanceStop(c *call) (any, *apiError) {
 	// The stop operation is DONE once the guest has shut down and the VM is
 	// TERMINATED, about 20 s later, as on GCE: callers poll it (or the
 	// instance status) before changing the service account.
-	done := c.w.GCEStopLocked(inst)
+	done := gcpworld.Of(c.w).Stop(inst)
 	return c.newOp("stop", zoneScope(inst), inst.Key, inst.ID, nil, done), nil
 }
 
@@ -461,7 +462,7 @@ func instanceStart(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	done, err := c.w.GCEStartLocked(inst)
+	done, err := gcpworld.Of(c.w).Start(inst)
 	if err != nil {
 		return nil, fromWorld(err)
 	}
@@ -477,12 +478,12 @@ func instanceSetServiceAccount(c *call) (any, *apiError) {
 	if e := c.decode(&body); e != nil {
 		return nil, e
 	}
-	if inst.Status != world.GCETerminated {
+	if inst.Status != gcpworld.StatusTerminated {
 		return nil, &apiError{code: 400, status: "FAILED_PRECONDITION", reason: "resourceNotReady", legacy: true,
 			message: fmt.Sprintf("The instance '%s' must be stopped before its service account can be changed (status: %s).", inst.Name, inst.Status)}
 	}
 	email := body.GetEmail()
-	g := c.w.GCPLocked()
+	g := gcpworld.Of(c.w)
 	if email == "default" {
 		email = fmt.Sprintf("%d-compute@developer.gserviceaccount.com", g.Projects[c.project].Number)
 	}
@@ -490,7 +491,7 @@ func instanceSetServiceAccount(c *call) (any, *apiError) {
 		if g.ServiceAccounts[email] == nil {
 			return nil, badRequest("compute", "Invalid value for field 'resource.email': '%s'. The user does not have access to service account '%s'.", email, email)
 		}
-		if !c.w.GCPAllowedLocked(c.project, c.caller.Member(), "iam.serviceAccounts.actAs") {
+		if !gcpworld.Of(c.w).Allowed(c.project, c.caller.Member(), "iam.serviceAccounts.actAs") {
 			return nil, denied("compute", "iam.serviceAccounts.actAs", "projects/-/serviceAccounts/"+email)
 		}
 	}
@@ -507,7 +508,7 @@ func instanceDeleteAccessConfig(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	if err := c.w.GCEDeleteAccessConfigLocked(inst, c.query.Get("networkInterface"), c.query.Get("accessConfig")); err != nil {
+	if err := gcpworld.Of(c.w).DeleteAccessConfig(inst, c.query.Get("networkInterface"), c.query.Get("accessConfig")); err != nil {
 		return nil, fromWorld(err)
 	}
 	return c.newOp("deleteAccessConfig", zoneScope(inst), inst.Key, inst.ID, nil, time.Time{}), nil
@@ -522,7 +523,7 @@ func instanceAddAccessConfig(c *call) (any, *apiError) {
 	if e := c.decode(&body); e != nil {
 		return nil, e
 	}
-	if _, err := c.w.GCEAddAccessConfigLocked(inst, c.query.Get("networkInterface"), world.GCEAccessConfig{
+	if _, err := gcpworld.Of(c.w).AddAccessConfig(inst, c.query.Get("networkInterface"), gcpworld.AccessConfig{
 		Name: body.GetName(), Type: body.GetType(), NatIP: body.GetNatIP(), NetworkTier: body.GetNetworkTier()}); err != nil {
 		return nil, fromWorld(err)
 	}
@@ -537,17 +538,17 @@ func instanceDelete(c *call) (any, *apiError) {
 	if inst.MIG != "" {
 		// Deleting a managed VM directly works on GCE, but the MIG recreates
 		// it; the simulator keeps it simple and lets the group shrink.
-		if m := c.w.GCPLocked().MIGs[inst.MIG]; m != nil && m.TargetSize > 0 {
+		if m := gcpworld.Of(c.w).MIGs[inst.MIG]; m != nil && m.TargetSize > 0 {
 			m.TargetSize--
 		}
 	}
-	if err := c.w.GCEDeleteLocked(inst, c.now); err != nil {
+	if err := gcpworld.Of(c.w).Delete(inst, c.now); err != nil {
 		return nil, fromWorld(err)
 	}
 	return c.newOp("delete", zoneScope(inst), inst.Key, inst.ID, nil, time.Time{}), nil
 }
 
-func (c *call) diskProto(d *world.GCEDisk) *computepb.Disk {
+func (c *call) diskProto(d *gcpworld.Disk) *computepb.Disk {
 	zoneKey := fmt.Sprintf("projects/%s/zones/%s", d.Project, d.Zone)
 	p := &computepb.Disk{Kind: proto.String("compute#disk"), Id: proto.Uint64(d.ID), Name: proto.String(d.Name),
 		CreationTimestamp: proto.String(ts(d.Created)), SizeGb: proto.Int64(int64(d.SizeGb)), Zone: proto.String(link(zoneKey)),
@@ -569,8 +570,8 @@ func (c *call) diskProto(d *world.GCEDisk) *computepb.Disk {
 }
 
 func diskGet(c *call) (any, *apiError) {
-	key := world.GCEDiskKey(c.project, c.vars["zone"], c.vars["disk"])
-	d := c.w.GCPLocked().Disks[key]
+	key := gcpworld.DiskKey(c.project, c.vars["zone"], c.vars["disk"])
+	d := gcpworld.Of(c.w).Disks[key]
 	if d == nil {
 		return nil, notFoundErr("compute", key)
 	}
@@ -581,7 +582,7 @@ func diskGet(c *call) (any, *apiError) {
 var nameRe = regexp.MustCompile(`^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$`)
 
 func (c *call) createSnapshot(diskKey string, body *computepb.Snapshot, scope string) (any, *apiError) {
-	d := c.w.GCPLocked().Disks[diskKey]
+	d := gcpworld.Of(c.w).Disks[diskKey]
 	if d == nil {
 		return nil, notFoundErr("compute", diskKey)
 	}
@@ -591,7 +592,7 @@ func (c *call) createSnapshot(diskKey string, body *computepb.Snapshot, scope st
 	if e := validateLabels(body.Labels); e != nil {
 		return nil, e
 	}
-	snap, err := c.w.GCECreateSnapshotLocked(diskKey, body.GetName(), body.GetDescription(), c.caller.Email, body.Labels)
+	snap, err := gcpworld.Of(c.w).CreateSnapshot(diskKey, body.GetName(), body.GetDescription(), c.caller.Email, body.Labels)
 	if err != nil {
 		return nil, fromWorld(err)
 	}
@@ -612,7 +613,7 @@ func diskCreateSnapshot(c *call) (any, *apiError) {
 	if e := c.decode(&body); e != nil {
 		return nil, e
 	}
-	return c.createSnapshot(world.GCEDiskKey(c.project, c.vars["zone"], c.vars["disk"]), &body, "zones/"+c.vars["zone"])
+	return c.createSnapshot(gcpworld.DiskKey(c.project, c.vars["zone"], c.vars["disk"]), &body, "zones/"+c.vars["zone"])
 }
 
 func snapshotInsert(c *call) (any, *apiError) {
@@ -629,8 +630,8 @@ func snapshotInsert(c *call) (any, *apiError) {
 }
 
 func snapshotGet(c *call) (any, *apiError) {
-	key := world.GCESnapshotKey(c.project, c.vars["snapshot"])
-	s := c.w.GCPLocked().Snapshots[key]
+	key := gcpworld.SnapshotKey(c.project, c.vars["snapshot"])
+	s := gcpworld.Of(c.w).Snapshots[key]
 	if s == nil || c.hidden(s.Created) {
 		return nil, notFoundErr("compute", key)
 	}
@@ -657,7 +658,7 @@ func snapshotGet(c *call) (any, *apiError) {
 	return p, nil
 }
 
-func (c *call) firewallProto(fw *world.GCEFirewall) *computepb.Firewall {
+func (c *call) firewallProto(fw *gcpworld.Firewall) *computepb.Firewall {
 	p := &computepb.Firewall{Kind: proto.String("compute#firewall"), Id: proto.Uint64(fw.ID), Name: proto.String(fw.Name),
 		CreationTimestamp: proto.String(ts(fw.Created)), Network: proto.String(link(fw.Network)),
 		Priority: proto.Int32(int32(fw.Priority)), Direction: proto.String(fw.Direction), Disabled: proto.Bool(fw.Disabled),
@@ -693,7 +694,7 @@ func firewallInsert(c *call) (any, *apiError) {
 	} else {
 		network = fmt.Sprintf("projects/%s/%s", c.project, strings.TrimPrefix(network, "/"))
 	}
-	fw := &world.GCEFirewall{Name: body.GetName(), Project: c.project, Network: network, Description: body.GetDescription(),
+	fw := &gcpworld.Firewall{Name: body.GetName(), Project: c.project, Network: network, Description: body.GetDescription(),
 		Direction: body.GetDirection(), Priority: 1000, SourceRanges: body.SourceRanges, DestinationRanges: body.DestinationRanges,
 		SourceTags: body.SourceTags, TargetTags: body.TargetTags, TargetServiceAccounts: body.TargetServiceAccounts,
 		Disabled: body.GetDisabled(), LogEnabled: body.GetLogConfig().GetEnable()}
@@ -701,17 +702,17 @@ func firewallInsert(c *call) (any, *apiError) {
 		fw.Priority = int(body.GetPriority())
 	}
 	for _, a := range body.Allowed {
-		fw.Allowed = append(fw.Allowed, world.GCEFirewallRule{Protocol: a.GetIPProtocol(), Ports: a.Ports})
+		fw.Allowed = append(fw.Allowed, gcpworld.FirewallRule{Protocol: a.GetIPProtocol(), Ports: a.Ports})
 	}
 	for _, d := range body.Denied {
-		fw.Denied = append(fw.Denied, world.GCEFirewallRule{Protocol: d.GetIPProtocol(), Ports: d.Ports})
+		fw.Denied = append(fw.Denied, gcpworld.FirewallRule{Protocol: d.GetIPProtocol(), Ports: d.Ports})
 	}
 	if fw.Direction == "INGRESS" || fw.Direction == "" {
 		if len(fw.SourceRanges) == 0 && len(fw.SourceTags) == 0 {
 			fw.SourceRanges = []string{"0.0.0.0/0"} // GCE's default for an ingress rule without sources
 		}
 	}
-	created, err := c.w.AddGCEFirewallLocked(fw)
+	created, err := gcpworld.Of(c.w).AddFirewall(fw)
 	if err != nil {
 		return nil, fromWorld(err)
 	}
@@ -719,7 +720,7 @@ func firewallInsert(c *call) (any, *apiError) {
 	return c.newOp("insert", "global", created.Key, created.ID, nil, time.Time{}), nil
 }
 
-func firewallFields(fw *world.GCEFirewall) func(string) []string {
+func firewallFields(fw *gcpworld.Firewall) func(string) []string {
 	return func(field string) []string {
 		switch field {
 		case "name":
@@ -744,8 +745,8 @@ func firewallList(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	g := c.w.GCPLocked()
-	var fws []*world.GCEFirewall
+	g := gcpworld.Of(c.w)
+	var fws []*gcpworld.Firewall
 	for _, k := range world.SortedKeys(g.Firewalls) {
 		fw := g.Firewalls[k]
 		if fw.Project == c.project && !c.hidden(fw.Created) && f.matches(firewallFields(fw)) {
@@ -769,8 +770,8 @@ func firewallList(c *call) (any, *apiError) {
 }
 
 func firewallGet(c *call) (any, *apiError) {
-	key := world.GCEFirewallKey(c.project, c.vars["firewall"])
-	fw := c.w.GCPLocked().Firewalls[key]
+	key := gcpworld.FirewallKey(c.project, c.vars["firewall"])
+	fw := gcpworld.Of(c.w).Firewalls[key]
 	if fw == nil || c.hidden(fw.Created) {
 		return nil, notFoundErr("compute", key)
 	}
@@ -779,8 +780,8 @@ func firewallGet(c *call) (any, *apiError) {
 }
 
 func firewallDelete(c *call) (any, *apiError) {
-	key := world.GCEFirewallKey(c.project, c.vars["firewall"])
-	g := c.w.GCPLocked()
+	key := gcpworld.FirewallKey(c.project, c.vars["firewall"])
+	g := gcpworld.Of(c.w)
 	fw := g.Firewalls[key]
 	if fw == nil {
 		return nil, notFoundErr("compute", key)
@@ -791,8 +792,8 @@ func firewallDelete(c *call) (any, *apiError) {
 }
 
 func networkGet(c *call) (any, *apiError) {
-	key := world.GCENetworkKey(c.project, c.vars["network"])
-	g := c.w.GCPLocked()
+	key := gcpworld.NetworkKey(c.project, c.vars["network"])
+	g := gcpworld.Of(c.w)
 	n := g.Networks[key]
 	if n == nil {
 		return nil, notFoundErr("compute", key)
@@ -809,13 +810,13 @@ func networkGet(c *call) (any, *apiError) {
 	return p, nil
 }
 
-func (c *call) migFor(regional bool) (*world.GCEMIG, *apiError) {
+func (c *call) migFor(regional bool) (*gcpworld.MIG, *apiError) {
 	loc := c.vars["zone"]
 	if regional {
 		loc = c.vars["region"]
 	}
-	key := world.GCEMIGKey(c.project, loc, c.vars["igm"], regional)
-	m := c.w.GCPLocked().MIGs[key]
+	key := gcpworld.MIGKey(c.project, loc, c.vars["igm"], regional)
+	m := gcpworld.Of(c.w).MIGs[key]
 	if m == nil {
 		return nil, notFoundErr("compute", key)
 	}
@@ -829,7 +830,7 @@ func (c *call) migFor(regional bool) (*world.GCEMIG, *apiError) {
 	return m, nil
 }
 
-func migScope(m *world.GCEMIG) string {
+func migScope(m *gcpworld.MIG) string {
 	if m.Region != "" {
 		return "regions/" + m.Region
 	}
@@ -861,7 +862,7 @@ func migList(regional bool) func(c *call) (any, *apiError) {
 		if e != nil {
 			return nil, e
 		}
-		g := c.w.GCPLocked()
+		g := gcpworld.Of(c.w)
 		lo, hi, next, e := c.page(len(m.Members))
 		if e != nil {
 			return nil, e
@@ -908,9 +909,9 @@ func migAbandon(regional bool) func(c *call) (any, *apiError) {
 		}
 		// Abandoning is asynchronous on GCE: a VM that is not a member makes
 		// the operation fail, not the call.
-		var fail *world.GCPError
-		if err := c.w.GCEAbandonLocked(m, keys); err != nil {
-			fe, ok := err.(*world.GCPError)
+		var fail *gcpworld.Error
+		if err := gcpworld.Of(c.w).Abandon(m, keys); err != nil {
+			fe, ok := err.(*gcpworld.Error)
 			if !ok {
 				return nil, fromWorld(err)
 			}

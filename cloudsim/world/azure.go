@@ -433,7 +433,7 @@ func (w *World) AssignAzureRoleLocked(scope, roleDefinition, principalID, create
 		PrincipalType: "ServicePrincipal", CreatedOn: w.clock.Now(), CreatedBy: createdBy}
 	az.RoleAssignments[strings.ToLower(ra.ID)] = ra
 	if w.prop != nil {
-		delete(w.prop.azure, strings.ToLower(ra.ID))
+		w.prop.azure.Forget(strings.ToLower(ra.ID))
 	}
 	return ra, nil
 }
@@ -454,11 +454,14 @@ func (w *World) DeleteAzureRoleAssignmentLocked(ra *AzureRoleAssignment) {
 func (w *World) azureAuthorizingAssignmentsLocked() []*AzureRoleAssignment {
 	az := w.AzureLocked()
 	all := az.RoleAssignments
-	if w.prop != nil && len(w.prop.azure) > 0 {
-		all = maps.Clone(all)
-		for id, l := range w.prop.azure {
-			if l.seen != nil {
-				all[id] = l.seen
+	if w.prop != nil {
+		cloned := false
+		for id, seen := range w.prop.azure.All() {
+			if !cloned {
+				all, cloned = maps.Clone(all), true
+			}
+			if seen != nil {
+				all[id] = seen
 			}
 		}
 	}

@@ -293,35 +293,18 @@ func (w *World) OpenAzureFlowLocked(vmID string, spec FlowSpec) (*Flow, error) {
 		return nil, &ComputeError{Kind: KindIncorrectState, Resource: "virtual-machine", ID: vm.ID, Msg: "VM has no network interface"}
 	}
 	eni := w.ENIs[inst.ENIs[0]]
-	f := &Flow{Instance: vm.ID, ENI: eni.ID, Direction: orDefault(spec.Direction, "egress"), Protocol: orDefault(spec.Protocol, "tcp"),
-		LocalPort: spec.LocalPort, RemoteIP: spec.RemoteIP, RemotePort: spec.RemotePort, Domain: spec.Domain, Actor: spec.Actor, Tracked: true}
-	if f.Direction != "egress" && f.Direction != "ingress" {
-		return nil, &ComputeError{Kind: KindInvalid, Resource: "flow", Msg: fmt.Sprintf("direction %q: expected egress or ingress", f.Direction)}
+	f, err := NewFlow(vm.ID, eni.ID, spec)
+	if err != nil {
+		return nil, err
 	}
-	if f.Protocol != "tcp" && f.Protocol != "udp" && f.Protocol != "icmp" {
-		return nil, &ComputeError{Kind: KindInvalid, Resource: "flow", Msg: fmt.Sprintf("protocol %q: expected tcp, udp or icmp", f.Protocol)}
-	}
-	if !azIsIP(f.RemoteIP) {
-		return nil, &ComputeError{Kind: KindInvalid, Resource: "flow", Msg: fmt.Sprintf("remote IP %q is not an IP address", f.RemoteIP)}
-	}
-	if f.Protocol != "icmp" {
-		if f.Direction == "egress" && f.LocalPort == 0 {
-			f.LocalPort = 32768 + w.ids.IntN(28232)
-		}
-		if f.Direction == "ingress" && f.RemotePort == 0 {
-			f.RemotePort = 32768 + w.ids.IntN(28232)
-		}
-	}
+	f.Tracked = true
+	w.DrawEphemeralPortsLocked(f)
 	nsg := w.nsgOfLocked(eni)
 	if ok, rule := w.azureFlowAllowedLocked(eni, nsg, f); !ok {
 		return nil, &ComputeError{Kind: KindBlocked, Resource: "flow", ID: vm.ID,
 			Msg: fmt.Sprintf("security rule %s of %s denies %s %s to %s:%d", rule, eni.Groups[0], f.Direction, f.Protocol, f.RemoteIP, f.RemotePort)}
 	}
-	now := w.clock.Now()
-	f.ID = w.NewIDLocked("flow")
-	f.Started = now
-	w.Flows = append(w.Flows, f)
-	w.emitLocked(Event{Time: now, Kind: "flow.start", Flow: f, Instance: inst})
+	w.StartFlowLocked(f)
 	return f, nil
 }
 
@@ -333,7 +316,7 @@ func (w *World) flushAzureFlowsLocked(eni *ENI, nsg *AzureNSG, reason string) {
 			continue
 		}
 		if ok, rule := w.azureFlowAllowedLocked(eni, nsg, f); !ok {
-			w.endFlowLocked(f, fmt.Sprintf("connection flushed (%s; denied by %s)", reason, rule), w.clock.Now())
+			w.EndFlowLocked(f, fmt.Sprintf("connection flushed (%s; denied by %s)", reason, rule), w.clock.Now())
 		}
 	}
 }
@@ -360,7 +343,7 @@ func (w *World) SetAzureNICLocked(nicID, nsgID string, keepPublicIP bool) (*ENI,
 		eni.PublicIP = ""
 		if inst := w.Instances[eni.Instance]; inst != nil {
 			inst.PublicIP = ""
-			w.endInternetFlowsLocked(inst, "public IP address dissociated from "+eni.ID)
+			w.EndInternetFlowsLocked(inst, "public IP address dissociated from "+eni.ID)
 		}
 	}
 	if nsg != nil && nsg.FlushConnection {
@@ -419,7 +402,7 @@ func (w *World) AddAzureVMLocked(spec AzureVMSpec) (*AzureVM, *Instance, error) 
 	}
 	nicID := AzureResourceID(spec.Subscription, spec.ResourceGroup, "Microsoft.Network", "networkInterfaces", spec.Name+"-nic")
 	eni := &ENI{ID: nicID, Account: spec.Subscription, Region: spec.Location, AZ: spec.Location, VPC: subnet.VPC,
-		Subnet: subnet.ID, Instance: id, PrivateIP: w.privateIPLocked(subnet), MAC: strings.ToUpper(strings.ReplaceAll(w.macLocked(), ":", "-")),
+		Subnet: subnet.ID, Instance: id, PrivateIP: w.PrivateIPLocked(subnet), MAC: strings.ToUpper(strings.ReplaceAll(w.MACLocked(), ":", "-")),
 		Description: "ipconfig1", Status: "in-use", DeleteOnTermination: spec.ScaleSet != "", Tags: Tags{}}
 	if spec.NSG != "" {
 		nsg := w.AzureNSGLocked(spec.NSG)
@@ -534,7 +517,7 @@ func (w *World) AzurePowerOffLocked(vm *AzureVM, deallocate, hibernate bool) err
 			return nil
 		}
 	case "running":
-		w.endInstanceFlowsLocked(inst.ID, "VM powered off", nil, now)
+		w.EndInstanceFlowsLocked(inst.ID, "VM powered off", nil, now)
 		w.SetCPULocked(inst, now, 0)
 	}
 	final, d := "stopped", azurePowerOffTime
@@ -663,7 +646,7 @@ func (w *World) deleteAzureVMLocked(vm *AzureVM, now time.Time) {
 	if inst == nil {
 		return
 	}
-	w.endInstanceFlowsLocked(inst.ID, "VM deleted by scale-in", nil, now)
+	w.EndInstanceFlowsLocked(inst.ID, "VM deleted by scale-in", nil, now)
 	inst.State, inst.TerminatedAt = StateTerminated, now
 	az := w.AzureLocked()
 	for _, bd := range inst.BlockDevices {

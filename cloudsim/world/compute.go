@@ -158,11 +158,11 @@ func (w *World) LaunchInstanceLocked(spec LaunchSpec) (*Instance, error) {
 	}
 	eni := &ENI{ID: w.NewIDLocked("eni"), Account: spec.Account, Region: spec.Region, AZ: subnet.AZ,
 		VPC: subnet.VPC, Subnet: subnet.ID, Instance: inst.ID, DeviceIndex: 0,
-		PrivateIP: w.privateIPLocked(subnet), MAC: w.macLocked(), Groups: groups,
+		PrivateIP: w.PrivateIPLocked(subnet), MAC: w.MACLocked(), Groups: groups,
 		Description: "Primary network interface", AttachmentID: w.NewIDLocked("eni-attach"),
 		Status: "in-use", DeleteOnTermination: true, Tags: Tags{}}
 	if spec.PublicIP {
-		eni.PublicIP = w.publicIPLocked()
+		eni.PublicIP = w.PublicIPLocked()
 	}
 	w.ENIs[eni.ID] = eni
 	inst.ENIs = []string{eni.ID}
@@ -263,7 +263,7 @@ func (w *World) StopInstanceLocked(instanceID string) (string, error) {
 	now := w.clock.Now()
 	inst.State = StateStopping
 	inst.StateReason = "Client.UserInitiatedShutdown: User initiated shutdown"
-	w.endInstanceFlowsLocked(instanceID, "instance stopping", nil, now)
+	w.EndInstanceFlowsLocked(instanceID, "instance stopping", nil, now)
 	w.checkASGHealthLocked() // a stopped member fails its health check (asg_health.go)
 	// A stopping instance runs nothing: record it so metrics history stays
 	// right (the miner's CPU does not continue past the stop).
@@ -323,7 +323,7 @@ func (w *World) shutdownLocked(inst *Instance, reason string, now time.Time) str
 	}
 	inst.State = StateShuttingDown
 	inst.StateReason = reason
-	w.endInstanceFlowsLocked(inst.ID, "instance terminated", nil, now)
+	w.EndInstanceFlowsLocked(inst.ID, "instance terminated", nil, now)
 	if _, m := w.ASGMemberLocked(inst.ID); m != nil {
 		m.LifecycleState = "Terminating"
 	}

@@ -300,7 +300,7 @@ func (w *World) aclChangedLocked(aclID, reason string) {
 			continue
 		}
 		if !w.naclPermitsLocked(eni.Subnet, f) {
-			w.endFlowLocked(f, "stateless network ACL cut the flow: "+reason, now)
+			w.EndFlowLocked(f, "stateless network ACL cut the flow: "+reason, now)
 		}
 	}
 	w.checkASGHealthLocked()

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // AnyIPv4 is the CIDR that makes a rule "open to the world"; together with a
@@ -329,7 +328,7 @@ func (w *World) AttachNetworkInterfaceLocked(instanceID string, groups []string)
 	}
 	eni := &ENI{ID: w.NewIDLocked("eni"), Account: inst.Account, Region: inst.Region, AZ: inst.AZ,
 		VPC: inst.VPC, Subnet: inst.Subnet, Instance: inst.ID, DeviceIndex: len(inst.ENIs),
-		PrivateIP: w.privateIPLocked(subnet), MAC: w.macLocked(), Groups: dedupe(groups),
+		PrivateIP: w.PrivateIPLocked(subnet), MAC: w.MACLocked(), Groups: dedupe(groups),
 		AttachmentID: w.NewIDLocked("eni-attach"), Status: "in-use", Tags: Tags{}}
 	w.ENIs[eni.ID] = eni
 	inst.ENIs = append(inst.ENIs, eni.ID)
@@ -374,19 +373,6 @@ func (w *World) groupChangedLocked(groupID, reason string) {
 	}
 }
 
-// ---- flows -------------------------------------------------------------
-
-// FlowSpec describes a connection to open from or to an instance.
-type FlowSpec struct {
-	Direction  string // "egress" (default) or "ingress"
-	Protocol   string // "tcp" (default), "udp", "icmp"
-	LocalPort  int    // 0: an ephemeral port is chosen for egress flows
-	RemoteIP   string
-	RemotePort int // 0: an ephemeral port is chosen for ingress flows
-	Domain     string
-	Actor      string
-}
-
 // OpenFlowLocked opens a connection on the instance's primary interface if
 // its security groups and its subnet's network ACL permit it. The flow is
 // untracked when the interface's groups together allow all traffic of its
@@ -406,32 +392,11 @@ func (w *World) OpenFlowLocked(instanceID string, spec FlowSpec) (*Flow, error) 
 		return nil, &ComputeError{Kind: KindIncorrectState, Resource: "instance", ID: instanceID, Msg: "instance has no network interface"}
 	}
 	eni := w.ENIs[inst.ENIs[0]]
-	f := &Flow{Instance: instanceID, ENI: eni.ID, Direction: spec.Direction, Protocol: spec.Protocol,
-		LocalPort: spec.LocalPort, RemoteIP: spec.RemoteIP, RemotePort: spec.RemotePort, Domain: spec.Domain,
-		Actor: spec.Actor}
-	if f.Direction == "" {
-		f.Direction = "egress"
+	f, err := NewFlow(instanceID, eni.ID, spec)
+	if err != nil {
+		return nil, err
 	}
-	if f.Direction != "egress" && f.Direction != "ingress" {
-		return nil, &ComputeError{Kind: KindInvalid, Resource: "flow", Msg: fmt.Sprintf("direction %q: expected egress or ingress", f.Direction)}
-	}
-	if f.Protocol == "" {
-		f.Protocol = "tcp"
-	}
-	if f.Protocol != "tcp" && f.Protocol != "udp" && f.Protocol != "icmp" {
-		return nil, &ComputeError{Kind: KindInvalid, Resource: "flow", Msg: fmt.Sprintf("protocol %q: expected tcp, udp or icmp", f.Protocol)}
-	}
-	if _, err := netip.ParseAddr(f.RemoteIP); err != nil {
-		return nil, &ComputeError{Kind: KindInvalid, Resource: "flow", Msg: fmt.Sprintf("remote IP %q is not an IP address", f.RemoteIP)}
-	}
-	if f.Protocol != "icmp" {
-		if f.Direction == "egress" && f.LocalPort == 0 {
-			f.LocalPort = 32768 + w.ids.IntN(28232)
-		}
-		if f.Direction == "ingress" && f.RemotePort == 0 {
-			f.RemotePort = 32768 + w.ids.IntN(28232)
-		}
-	}
+	w.DrawEphemeralPortsLocked(f)
 	if !w.permitsLocked(eni.Groups, f, false) {
 		return nil, &ComputeError{Kind: KindBlocked, Resource: "flow", ID: instanceID,
 			Msg: fmt.Sprintf("the security groups %s of %s do not permit %s %s to %s:%d", strings.Join(eni.Groups, ","), eni.ID, f.Direction, f.Protocol, f.RemoteIP, f.RemotePort)}
@@ -440,43 +405,9 @@ func (w *World) OpenFlowLocked(instanceID string, spec FlowSpec) (*Flow, error) 
 		return nil, &ComputeError{Kind: KindBlocked, Resource: "flow", ID: instanceID,
 			Msg: fmt.Sprintf("the network ACL %s of subnet %s does not permit %s %s to %s:%d", w.Subnets[eni.Subnet].ACL, eni.Subnet, f.Direction, f.Protocol, f.RemoteIP, f.RemotePort)}
 	}
-	now := w.clock.Now()
-	f.ID = w.NewIDLocked("flow")
-	f.Started = now
 	f.Tracked = w.knobs.ConnTrack == ConnTrackNever || !w.allOpenLocked(eni.Groups, f.Protocol)
-	w.Flows = append(w.Flows, f)
-	w.emitLocked(Event{Time: now, Kind: "flow.start", Flow: f, Instance: inst})
+	w.StartFlowLocked(f)
 	return f, nil
-}
-
-// ActiveFlowsLocked returns the instance's flows that are still up, oldest first.
-func (w *World) ActiveFlowsLocked(instanceID string) []*Flow {
-	var out []*Flow
-	for _, f := range w.Flows {
-		if f.Instance == instanceID && f.Active() {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-// endFlowLocked closes a flow at now and tells detectors. Callers pass the
-// time explicitly because scheduled changes (scale-in) run at their own
-// modelled time, which may be earlier than the clock when they are applied.
-func (w *World) endFlowLocked(f *Flow, reason string, now time.Time) {
-	f.Ended = now
-	f.EndReason = reason
-	w.emitLocked(Event{Time: now, Kind: "flow.end", Flow: f, Instance: w.Instances[f.Instance]})
-}
-
-// endInstanceFlowsLocked closes every active flow of an instance (stop,
-// termination), or only those match selects.
-func (w *World) endInstanceFlowsLocked(instanceID, reason string, match func(*Flow) bool, now time.Time) {
-	for _, f := range w.ActiveFlowsLocked(instanceID) {
-		if match == nil || match(f) {
-			w.endFlowLocked(f, reason, now)
-		}
-	}
 }
 
 // reevaluateFlowsLocked applies EC2 connection-tracking semantics after the
@@ -512,7 +443,7 @@ func (w *World) reevaluateFlowsLocked(eni *ENI, reason string) {
 			continue
 		}
 		if !w.permitsLocked(eni.Groups, f, true) {
-			w.endFlowLocked(f, "untracked flow cut: "+reason, w.clock.Now())
+			w.EndFlowLocked(f, "untracked flow cut: "+reason, w.clock.Now())
 			continue
 		}
 		if !open {
@@ -634,7 +565,7 @@ func (w *World) allOpenLocked(groups []string, proto string) bool {
 // associates it with the instance's primary interface.
 func (w *World) AddAddressLocked(account, region, instanceID string) (*Address, error) {
 	a := &Address{AllocationID: w.NewIDLocked("eipalloc"), Account: account, Region: region,
-		PublicIP: w.publicIPLocked()}
+		PublicIP: w.PublicIPLocked()}
 	if instanceID != "" {
 		inst, ok := w.Instances[instanceID]
 		if !ok {
@@ -672,50 +603,8 @@ func (w *World) DisassociateAddressLocked(associationOrIP string) (*Address, err
 	}
 	if inst != nil && inst.PublicIP == a.PublicIP {
 		inst.PublicIP = ""
-		w.endInternetFlowsLocked(inst, fmt.Sprintf("public IP %s disassociated", a.PublicIP))
+		w.EndInternetFlowsLocked(inst, fmt.Sprintf("public IP %s disassociated", a.PublicIP))
 	}
 	a.AssociationID, a.Instance, a.ENI, a.PrivateIP = "", "", "", ""
 	return a, nil
-}
-
-// endInternetFlowsLocked ends the flows of an instance whose remote end is
-// outside its VPC.
-func (w *World) endInternetFlowsLocked(inst *Instance, reason string) {
-	var vpcPrefix netip.Prefix
-	if v := w.VPCs[inst.VPC]; v != nil {
-		vpcPrefix, _ = netip.ParsePrefix(v.CIDR)
-	}
-	w.endInstanceFlowsLocked(inst.ID, reason, func(f *Flow) bool {
-		addr, err := netip.ParseAddr(f.RemoteIP)
-		return err != nil || !vpcPrefix.IsValid() || !vpcPrefix.Contains(addr)
-	}, w.clock.Now())
-}
-
-// publicIPLocked draws a public-looking IPv4 address.
-func (w *World) publicIPLocked() string {
-	firsts := []int{3, 18, 34, 44, 52, 54}
-	return fmt.Sprintf("%d.%d.%d.%d", firsts[w.ids.IntN(len(firsts))], w.ids.IntN(256), w.ids.IntN(256), 1+w.ids.IntN(254))
-}
-
-// privateIPLocked allocates the next address of a subnet (AWS reserves the
-// first four).
-func (w *World) privateIPLocked(subnet *Subnet) string {
-	p, err := netip.ParsePrefix(subnet.CIDR)
-	if err != nil {
-		return ""
-	}
-	w.seq["ip:"+subnet.ID]++
-	a := p.Masked().Addr()
-	for i := uint64(0); i < 3+w.seq["ip:"+subnet.ID]; i++ {
-		a = a.Next()
-	}
-	return a.String()
-}
-
-func (w *World) macLocked() string {
-	b := make([]string, 5)
-	for i := range b {
-		b[i] = fmt.Sprintf("%02x", w.ids.IntN(256))
-	}
-	return "0e:" + strings.Join(b, ":")
 }

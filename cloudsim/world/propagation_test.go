@@ -49,7 +49,7 @@ func TestIAMPropagationKnob(t *testing.T) {
 			if got := decide(); got != ExplicitDeny {
 				t.Fatalf("after %s: %v, want ExplicitDeny", tc.knob.Max, got)
 			}
-			if w.prop != nil && len(w.prop.iam) != 0 {
+			if w.prop != nil && len(w.prop.iam.m) != 0 {
 				t.Fatalf("the lag is kept after every change arrived: %v", w.prop.iam)
 			}
 		})
@@ -64,12 +64,12 @@ func TestPropagationNewestChangeWins(t *testing.T) {
 	f := newNetFixture(t)
 	w := f.w
 	w.Lock()
-	lags := map[string]*lag[string]{}
+	lags := NewLags[string]("test")
 	start := f.clk.t
-	propagateLocked(w, lags, "k", "v0", "v1", "test", Latency{Min: 10 * time.Second, Max: 10 * time.Second})
+	lags.propagateLocked(w, "k", "v0", "v1", Latency{Min: 10 * time.Second, Max: 10 * time.Second})
 	f.clk.t = start.Add(time.Second)
-	propagateLocked(w, lags, "k", "v1", "v2", "test", Latency{Min: 2 * time.Second, Max: 2 * time.Second})
-	if got, _ := seenLocked(lags, "k"); got != "v0" {
+	lags.propagateLocked(w, "k", "v1", "v2", Latency{Min: 2 * time.Second, Max: 2 * time.Second})
+	if got, _ := lags.Seen("k"); got != "v0" {
 		t.Fatalf("seen %q, want v0", got)
 	}
 	w.Unlock()
@@ -80,7 +80,7 @@ func TestPropagationNewestChangeWins(t *testing.T) {
 	}{{2 * time.Second, "v0", true}, {3 * time.Second, "", false}, {11 * time.Second, "", false}} {
 		f.clk.t = start.Add(step.at)
 		w.Lock()
-		got, lagging := seenLocked(lags, "k")
+		got, lagging := lags.Seen("k")
 		w.Unlock()
 		if lagging != step.lag || got != step.want {
 			t.Fatalf("at +%s: seen %q (lagging %v), want %q (%v)", step.at, got, lagging, step.want, step.lag)

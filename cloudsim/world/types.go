@@ -351,27 +351,6 @@ type ScaleIn struct {
 	Desired int
 }
 
-// Flow is a network connection of an instance.
-type Flow struct {
-	ID         string
-	Instance   string
-	ENI        string
-	Direction  string // "egress" or "ingress"
-	Protocol   string // "tcp", "udp", "icmp"
-	LocalPort  int
-	RemoteIP   string
-	RemotePort int
-	Domain     string // DNS name the flow was opened to, if any
-	Tracked    bool
-	Started    time.Time
-	Ended      time.Time
-	EndReason  string
-	Actor      string // who opened it, e.g. "attacker"
-}
-
-// Active reports whether the flow is still up.
-func (f *Flow) Active() bool { return f.Ended.IsZero() }
-
 // AuditEvent is one API call as the cloud's audit log records it.
 type AuditEvent struct {
 	ID           string

@@ -11,6 +11,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
 )
 
@@ -141,8 +142,8 @@ func TestPathsAreProbedByKeepAccessAndTheFinalCheckInEveryCloud(t *testing.T) {
 		{preset: "gcp-web-mig", extra: []string{attacker.GCPBackdoorFirewall}, resources: func(res []simcloud.Resource) {
 			simcloud.Find(res, simcloud.KindServiceAccount, "web-app").Roles = []string{"roles/compute.securityAdmin"}
 		}, cut: func(t *testing.T, l *lab) {
-			require.NoError(t, l.w.GCPSetServiceAccountDisabledLocked(l.env.State.In("gcp").Credential("stolen-token").Principal, true))
-			g := l.w.GCPLocked()
+			require.NoError(t, gcpworld.Of(l.w).SetServiceAccountDisabled(l.env.State.In("gcp").Credential("stolen-token").Principal, true))
+			g := gcpworld.Of(l.w)
 			for _, k := range world.SortedKeys(g.Firewalls) {
 				if strings.HasSuffix(k, "-vendor-access") {
 					delete(g.Firewalls, k)
