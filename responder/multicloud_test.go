@@ -28,6 +28,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim"
 	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 	"github.com/firedrill-ir/firedrill/providers"
 	"github.com/firedrill-ir/firedrill/providers/azure"
@@ -101,10 +102,10 @@ func newAzureDrill(t *testing.T, seed uint64, detectors bool) *vmDrill {
 		bucket: env.StorageAccount + "/" + env.EvidenceContainer, other: env.VMs[1]}
 	w.Lock()
 	addMiner(w, d.victim)
-	d.flow, err = w.OpenAzureFlowLocked(d.victim, world.FlowSpec{RemoteIP: azurePoolIP, RemotePort: 3333, Domain: "pool.minexmr.com", Actor: "attacker"})
+	d.flow, err = azureworld.Of(w).OpenFlow(d.victim, world.FlowSpec{RemoteIP: azurePoolIP, RemotePort: 3333, Domain: "pool.minexmr.com", Actor: "attacker"})
 	var raw string
 	if err == nil {
-		raw, _, err = w.AzureIMDSTokenLocked(d.victim, "")
+		raw, _, err = azureworld.Of(w).IMDSToken(d.victim, "")
 	}
 	w.Unlock()
 	require.NoError(t, err)
@@ -298,7 +299,7 @@ func TestVMCryptominingOnAzure(t *testing.T) {
 
 	// The scheduled scale-in could not take the victim or its disks.
 	d.w.Lock()
-	vm := d.w.AzureLocked().VMs[strings.ToLower(d.victim)]
+	vm := azureworld.Of(d.w).VMs[strings.ToLower(d.victim)]
 	d.w.Unlock()
 	require.NotNil(t, vm)
 	require.False(t, vm.Deleted, "scale-in must not delete the protected victim")
@@ -385,7 +386,7 @@ func TestNaiveVMPlaybookLeavesTheAttackerIn(t *testing.T) {
 		require.Equal(t, StatusSucceeded, stepStatus(t, c, "naive_isolate").Status)
 		require.Equal(t, StatusSucceeded, stepStatus(t, c, "naive_detach").Status)
 		d.w.Lock()
-		vm := d.w.AzureLocked().VMs[strings.ToLower(d.victim)]
+		vm := azureworld.Of(d.w).VMs[strings.ToLower(d.victim)]
 		d.w.Unlock()
 		require.Equal(t, "None", vm.IdentityType, "the identity removal itself happened")
 		require.True(t, c.Contained, "the naive responder believes it contained the VM")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
@@ -193,7 +194,7 @@ func init() {
 				lat("token_latency", "token used outside Azure alert")},
 			Install: func(w *world.World, c *Config, _ time.Time) Evaluator {
 				w.Lock()
-				plans := w.AzureLocked().DefenderPlans
+				plans := azureworld.Of(w).DefenderPlans
 				for _, sub := range world.SortedKeys(plans) {
 					plans[sub] = c.Enabled
 				}

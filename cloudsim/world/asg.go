@@ -101,11 +101,11 @@ func (w *World) AddASGLocked(account, region, name string, minSize, maxSize, des
 func (w *World) AttachToASGLocked(name, instanceID string) error {
 	g, ok := w.ASGs[name]
 	if !ok {
-		return notFound("autoscaling-group", name)
+		return NotFound("autoscaling-group", name)
 	}
 	inst, ok := w.Instances[instanceID]
 	if !ok {
-		return notFound("instance", instanceID)
+		return NotFound("instance", instanceID)
 	}
 	if other, _ := w.ASGMemberLocked(instanceID); other != nil {
 		return &ComputeError{Kind: KindInvalid, Resource: "instance", ID: instanceID,
@@ -136,7 +136,7 @@ func (w *World) ASGMemberLocked(instanceID string) (*ASG, *ASGInstance) {
 func (w *World) membersLocked(name string, ids []string) (*ASG, []*ASGInstance, error) {
 	g, ok := w.ASGs[name]
 	if !ok {
-		return nil, nil, notFound("autoscaling-group", name)
+		return nil, nil, NotFound("autoscaling-group", name)
 	}
 	var out []*ASGInstance
 	for _, id := range ids {
@@ -253,7 +253,7 @@ func (w *World) DetachFromASGLocked(name string, ids []string, decrement bool) e
 func (w *World) ScheduleScaleInLocked(name string, at time.Time, desired int) error {
 	g, ok := w.ASGs[name]
 	if !ok {
-		return notFound("autoscaling-group", name)
+		return NotFound("autoscaling-group", name)
 	}
 	if desired < 0 {
 		return &ComputeError{Kind: KindInvalid, Resource: "autoscaling-group", ID: name, Msg: "desired capacity must not be negative"}
@@ -456,7 +456,7 @@ type ASGSettings struct {
 func (w *World) UpdateASGLocked(name string, s ASGSettings) error {
 	g, ok := w.ASGs[name]
 	if !ok {
-		return notFound("autoscaling-group", name)
+		return NotFound("autoscaling-group", name)
 	}
 	invalid := func(format string, args ...any) error {
 		return &ComputeError{Kind: KindInvalid, Resource: "autoscaling-group", ID: name, Msg: fmt.Sprintf(format, args...)}
@@ -494,7 +494,7 @@ func (w *World) UpdateASGLocked(name string, s ASGSettings) error {
 	}
 	for _, sn := range s.Subnets {
 		if _, ok := w.Subnets[sn]; !ok {
-			return notFound("subnet", sn)
+			return NotFound("subnet", sn)
 		}
 	}
 	g.Min, g.Max = minSize, maxSize
@@ -535,7 +535,7 @@ func (w *World) UpdateASGLocked(name string, s ASGSettings) error {
 func (w *World) AttachInstancesLocked(name string, ids []string) error {
 	g, ok := w.ASGs[name]
 	if !ok {
-		return notFound("autoscaling-group", name)
+		return NotFound("autoscaling-group", name)
 	}
 	if g.Desired+len(ids) > g.Max {
 		return &ComputeError{Kind: KindInvalid, Resource: "autoscaling-group", ID: name,
@@ -544,7 +544,7 @@ func (w *World) AttachInstancesLocked(name string, ids []string) error {
 	for _, id := range ids {
 		inst, ok := w.Instances[id]
 		if !ok {
-			return notFound("instance", id)
+			return NotFound("instance", id)
 		}
 		if inst.State != StateRunning && inst.State != StatePending {
 			return &ComputeError{Kind: KindIncorrectState, Resource: "instance", ID: id,

@@ -2,26 +2,22 @@ package world
 
 import (
 	"maps"
-	"strings"
 )
 
 // Propagation streams and the knobs they draw for.
 const (
-	propagationAWSIAM    = "propagation/aws-iam"
-	propagationAzureRBAC = "propagation/azure-rbac"
+	propagationAWSIAM = "propagation/aws-iam"
 )
 
-// propagationState holds the lags of AWS and Azure, by entity key.
+// propagationState holds the lags of AWS, by entity key.
 type propagationState struct {
-	iam   *Lags[iamGrants]            // "user/<name>", "role/<name>"
-	keys  *Lags[*AccessKey]           // access key id; nil: deleted
-	azure *Lags[*AzureRoleAssignment] // lower-cased assignment id; nil: deleted
+	iam  *Lags[iamGrants]  // "user/<name>", "role/<name>"
+	keys *Lags[*AccessKey] // access key id; nil: deleted
 }
 
 func (w *World) propLocked() *propagationState {
 	if w.prop == nil {
-		w.prop = &propagationState{iam: NewLags[iamGrants](propagationAWSIAM), keys: NewLags[*AccessKey](propagationAWSIAM),
-			azure: NewLags[*AzureRoleAssignment](propagationAzureRBAC)}
+		w.prop = &propagationState{iam: NewLags[iamGrants](propagationAWSIAM), keys: NewLags[*AccessKey](propagationAWSIAM)}
 	}
 	return w.prop
 }
@@ -104,17 +100,4 @@ func (w *World) authorizingKeyLocked(akid string) (*AccessKey, bool) {
 	}
 	k, ok := w.AccessKeys[akid]
 	return k, ok
-}
-
-// AzureRoleAssignmentChangeLocked applies change, a change made through the
-// wire to the role assignment id, so that authorization goes on honouring a
-// deleted assignment until the deletion has propagated
-// (Knobs.AzureRBACPropagation): Azure Resource Manager caches role
-// assignments. Only deletions lag (the simulator serves no creation).
-func (w *World) AzureRoleAssignmentChangeLocked(id string, change func() error) error {
-	id = strings.ToLower(id)
-	state := func() *AzureRoleAssignment { return w.AzureLocked().RoleAssignments[id] }
-	deleted := func(before, after *AzureRoleAssignment) bool { return before != nil && after == nil }
-	return w.propLocked().azure.ChangeLocked(w, id, state, change,
-		func(b, a *AzureRoleAssignment) bool { return !deleted(b, a) }, w.knobs.AzureRBACPropagation)
 }

@@ -1,11 +1,8 @@
 package world
 
 import (
-	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"net"
-	"sort"
 	"strings"
 	"time"
 )
@@ -251,7 +248,7 @@ func (w *World) executeLocked(c *Command, inst *Instance, at time.Time) {
 	} else {
 		for _, script := range c.Params["commands"] {
 			for _, line := range strings.Split(script, "\n") {
-				out.WriteString(w.runLineLocked(inst, strings.TrimSpace(line), at))
+				out.WriteString(w.GuestShellLocked(inst, strings.TrimSpace(line), at))
 			}
 		}
 	}
@@ -261,9 +258,9 @@ func (w *World) executeLocked(c *Command, inst *Instance, at time.Time) {
 	if c.OutputBucket != "" {
 		base := ssmOutputPrefix(c) + "/awsrunShellScript/0.awsrunShellScript/"
 		// Output upload failures do not fail the command, as with the agent.
-		_ = w.ssmPutObjectLocked(c.OutputBucket, base+"stdout", "text/plain", []byte(c.Output), at)
+		_ = w.PutObjectAtLocked(c.OutputBucket, base+"stdout", "text/plain", []byte(c.Output), at)
 		if c.Error != "" {
-			_ = w.ssmPutObjectLocked(c.OutputBucket, base+"stderr", "text/plain", []byte(c.Error), at)
+			_ = w.PutObjectAtLocked(c.OutputBucket, base+"stderr", "text/plain", []byte(c.Error), at)
 		}
 	}
 	if exit != 0 {
@@ -294,132 +291,9 @@ func (w *World) captureMemoryLocked(c *Command, inst *Instance, at time.Time) (s
 		gib = 1
 	}
 	key := MemoryImageKey(c)
-	if err := w.ssmPutObjectLocked(c.OutputBucket, key, "application/octet-stream", ssmMemoryImage(inst, at, gib), at); err != nil {
+	if err := w.PutObjectAtLocked(c.OutputBucket, key, "application/octet-stream", MemoryImage(inst, at, gib), at); err != nil {
 		return "", fmt.Errorf("upload of s3://%s/%s failed: %w", c.OutputBucket, key, err)
 	}
 	return fmt.Sprintf("avml: captured %d GiB of physical memory from %s\nupload: s3://%s/%s complete\n",
 		gib, inst.ID, c.OutputBucket, key), nil
-}
-
-// ssmMemoryImage is deterministic pseudo-content for a memory capture: a LiME
-// header naming the instance and time, the process table (the volatile state
-// the image would hold), then filler derived from the instance and time.
-func ssmMemoryImage(inst *Instance, at time.Time, gib int) []byte {
-	var b strings.Builder
-	b.WriteString("EMiL") // LiME magic, little-endian 0x4C694D45
-	fmt.Fprintf(&b, "\nfiredrill simulated memory image\ninstance: %s\ncaptured: %s\nmemory-gib: %d\n",
-		inst.ID, at.UTC().Format(time.RFC3339), gib)
-	b.WriteString("processes:\n")
-	for _, p := range inst.Processes {
-		fmt.Fprintf(&b, "  %d %s %s\n", p.PID, p.User, p.Command)
-	}
-	data := []byte(b.String())
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s|%d", inst.ID, at.UnixNano())
-	x := h.Sum64()
-	for i := 0; i < 512; i++ { // 4 KiB of xorshift filler
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		data = binary.LittleEndian.AppendUint64(data, x)
-	}
-	return data
-}
-
-// ssmPutObjectLocked uploads as the agent does, through the storage model
-// (versioning rules included), stamped with the modelled completion time.
-func (w *World) ssmPutObjectLocked(bucket, key, contentType string, data []byte, at time.Time) error {
-	v, err := w.PutObjectLocked(bucket, key, data, contentType, nil)
-	if err != nil {
-		return err
-	}
-	v.LastModified = at
-	return nil
-}
-
-// runLineLocked answers the handful of shell commands responders use for
-// volatile evidence; anything else prints nothing.
-func (w *World) runLineLocked(inst *Instance, line string, at time.Time) string {
-	fields := strings.Fields(line)
-	if len(fields) == 0 {
-		return ""
-	}
-	cmd := fields[0]
-	if cmd == "sudo" && len(fields) > 1 {
-		cmd = fields[1]
-		fields = fields[1:]
-	}
-	switch cmd {
-	case "ps":
-		return ssmPSOutput(inst)
-	case "ss", "netstat":
-		return w.socketsOutputLocked(inst)
-	case "hostname":
-		return ssmHostName(inst) + "\n"
-	case "whoami":
-		return "root\n"
-	case "uname":
-		return "Linux " + ssmHostName(inst) + " 6.1.115-126.197.amzn2023.x86_64 #1 SMP x86_64 GNU/Linux\n"
-	case "date":
-		return at.UTC().Format("Mon Jan _2 15:04:05 UTC 2006") + "\n"
-	case "echo":
-		return strings.Join(fields[1:], " ") + "\n"
-	}
-	return ""
-}
-
-func ssmHostName(inst *Instance) string {
-	if inst.PrivateIP == "" {
-		return "localhost"
-	}
-	return "ip-" + strings.ReplaceAll(inst.PrivateIP, ".", "-")
-}
-
-// ssmPSOutput renders Instance.Processes as `ps aux` does.
-func ssmPSOutput(inst *Instance) string {
-	var b strings.Builder
-	b.WriteString("USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND\n")
-	procs := append([]Process(nil), inst.Processes...)
-	sort.SliceStable(procs, func(i, j int) bool { return procs[i].PID < procs[j].PID })
-	for _, p := range procs {
-		user := p.User
-		if user == "" {
-			user = "root"
-		}
-		fmt.Fprintf(&b, "%-10s %5d %4.1f %4.1f %6d %5d ?        Ssl  %s   0:00 %s\n",
-			user, p.PID, p.CPU, 0.1+p.CPU/50, 10000+p.PID*7%90000, 2000+p.PID*13%40000,
-			inst.LaunchTime.UTC().Format("15:04"), p.Command)
-	}
-	return b.String()
-}
-
-// socketsOutputLocked renders the instance's active flows as `ss -tunp`.
-func (w *World) socketsOutputLocked(inst *Instance) string {
-	var b strings.Builder
-	b.WriteString("Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port\n")
-	for _, f := range w.Flows {
-		if f.Instance != inst.ID || !f.Active() {
-			continue
-		}
-		local := inst.PrivateIP
-		if eni := w.ENIs[f.ENI]; eni != nil && eni.PrivateIP != "" {
-			local = eni.PrivateIP
-		}
-		lport := f.LocalPort
-		if lport == 0 {
-			h := fnv.New32a()
-			h.Write([]byte(f.ID))
-			lport = 32768 + int(h.Sum32()%28232) // Linux ephemeral range
-		}
-		proto := f.Protocol
-		if proto == "" {
-			proto = "tcp"
-		}
-		state := "ESTAB"
-		if proto == "udp" {
-			state = "UNCONN"
-		}
-		fmt.Fprintf(&b, "%-5s %-6s 0      0      %s:%d %s:%d\n", proto, state, local, lport, f.RemoteIP, f.RemotePort)
-	}
-	return b.String()
 }

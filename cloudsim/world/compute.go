@@ -42,18 +42,21 @@ func ComputeErrorOf(err error) (*ComputeError, bool) {
 	return ce, ok
 }
 
-func notFound(resource, id string) *ComputeError {
+// NotFound is the failure of an operation on a resource that does not exist.
+func NotFound(resource, id string) *ComputeError {
 	return &ComputeError{Kind: KindNotFound, Resource: resource, ID: id,
 		Msg: fmt.Sprintf("The %s '%s' does not exist", resource, id)}
 }
 
 // Modelled durations of cloud-side work. Each is jittered per use.
 const (
-	bootTime       = 45 * time.Second // pending -> running: ~30-60 s
-	stopTime       = 40 * time.Second // stopping -> stopped
-	shutdownTime   = 30 * time.Second // shutting-down -> terminated
-	snapshotBase   = 2 * time.Minute  // snapshot: ~2 min + 10 s/GiB
-	snapshotPerGiB = 10 * time.Second
+	bootTime     = 45 * time.Second // pending -> running: ~30-60 s
+	stopTime     = 40 * time.Second // stopping -> stopped
+	shutdownTime = 30 * time.Second // shutting-down -> terminated
+	// SnapshotBase and SnapshotPerGiB model how long a block snapshot takes
+	// to complete: about 2 min plus 10 s per GiB (jittered per use).
+	SnapshotBase   = 2 * time.Minute
+	SnapshotPerGiB = 10 * time.Second
 	imdsCredsTTL   = 6 * time.Hour // lifetime of IMDS role credentials
 	// TerminatedVisibility is how long a terminated instance stays visible
 	// to Describe calls, as in EC2.
@@ -114,7 +117,7 @@ func (w *World) LaunchInstanceLocked(spec LaunchSpec) (*Instance, error) {
 	if spec.Subnet != "" {
 		subnet = w.Subnets[spec.Subnet]
 		if subnet == nil {
-			return nil, notFound("subnet", spec.Subnet)
+			return nil, NotFound("subnet", spec.Subnet)
 		}
 	} else {
 		subnet = w.defaultSubnetLocked(spec.Account, spec.Region)
@@ -123,7 +126,7 @@ func (w *World) LaunchInstanceLocked(spec LaunchSpec) (*Instance, error) {
 	for _, g := range groups {
 		sg, ok := w.SecurityGroups[g]
 		if !ok {
-			return nil, notFound("security-group", g)
+			return nil, NotFound("security-group", g)
 		}
 		if sg.VPC != subnet.VPC {
 			return nil, &ComputeError{Kind: KindInvalid, Resource: "security-group", ID: g,
@@ -138,12 +141,12 @@ func (w *World) LaunchInstanceLocked(spec LaunchSpec) (*Instance, error) {
 	var profile *InstanceProfile
 	if spec.Profile != "" {
 		if profile = w.ProfileByARNLocked(spec.Profile); profile == nil {
-			return nil, notFound("instance-profile", spec.Profile)
+			return nil, NotFound("instance-profile", spec.Profile)
 		}
 	}
 	if spec.ASG != "" {
 		if _, ok := w.ASGs[spec.ASG]; !ok {
-			return nil, notFound("autoscaling-group", spec.ASG)
+			return nil, NotFound("autoscaling-group", spec.ASG)
 		}
 	}
 	inst := &Instance{ID: w.NewIDLocked("i"), Account: spec.Account, Region: spec.Region, AZ: subnet.AZ,
@@ -245,7 +248,7 @@ func (i *Instance) RootVolume() string {
 func (w *World) StopInstanceLocked(instanceID string) (string, error) {
 	inst, ok := w.Instances[instanceID]
 	if !ok {
-		return "", notFound("instance", instanceID)
+		return "", NotFound("instance", instanceID)
 	}
 	prev := inst.State
 	switch inst.State {
@@ -302,7 +305,7 @@ func (w *World) isElasticIPLocked(ip string) bool {
 func (w *World) TerminateInstanceLocked(instanceID string) (string, error) {
 	inst, ok := w.Instances[instanceID]
 	if !ok {
-		return "", notFound("instance", instanceID)
+		return "", NotFound("instance", instanceID)
 	}
 	if inst.DisableAPITermination && inst.State != StateTerminated && inst.State != StateShuttingDown {
 		return inst.State, &ComputeError{Kind: KindNotPermitted, Resource: "instance", ID: instanceID,
@@ -394,7 +397,7 @@ func (i *Instance) Visible(now time.Time) bool {
 func (w *World) SetDeleteOnTerminationLocked(instanceID, device string, del bool) error {
 	inst, ok := w.Instances[instanceID]
 	if !ok {
-		return notFound("instance", instanceID)
+		return NotFound("instance", instanceID)
 	}
 	for i := range inst.BlockDevices {
 		if inst.BlockDevices[i].Device == device {
@@ -414,10 +417,10 @@ func (w *World) SetDeleteOnTerminationLocked(instanceID, device string, del bool
 func (w *World) CreateSnapshotLocked(volumeID, description, createdBy string, tags Tags) (*Snapshot, error) {
 	v, ok := w.Volumes[volumeID]
 	if !ok || v.State == "deleted" {
-		return nil, notFound("volume", volumeID)
+		return nil, NotFound("volume", volumeID)
 	}
 	now := w.clock.Now()
-	d := w.JitterLocked(PurposeDuration, snapshotBase+time.Duration(v.SizeGiB)*snapshotPerGiB, 0.2)
+	d := w.JitterLocked(PurposeDuration, SnapshotBase+time.Duration(v.SizeGiB)*SnapshotPerGiB, 0.2)
 	s := &Snapshot{ID: w.NewIDLocked("snap"), Account: v.Account, Region: v.Region, VolumeID: v.ID,
 		VolumeSizeGiB: v.SizeGiB, Description: description, StartTime: now, CompleteAt: now.Add(d),
 		Encrypted: v.Encrypted, Tags: Tags{}, CreatedBy: createdBy}
@@ -436,7 +439,7 @@ func (w *World) SnapshotInstanceLocked(instanceID string, excludeBoot bool, excl
 	description, createdBy string, tags Tags) ([]*Snapshot, error) {
 	inst, ok := w.Instances[instanceID]
 	if !ok {
-		return nil, notFound("instance", instanceID)
+		return nil, NotFound("instance", instanceID)
 	}
 	if inst.State == StateTerminated {
 		return nil, &ComputeError{Kind: KindIncorrectState, Resource: "instance", ID: instanceID,
@@ -490,11 +493,11 @@ func (w *World) ActiveAssociationLocked(instanceID string) *ProfileAssociation {
 func (w *World) AssociateProfileLocked(instanceID, profile string) (*ProfileAssociation, error) {
 	inst, ok := w.Instances[instanceID]
 	if !ok || inst.State == StateTerminated {
-		return nil, notFound("instance", instanceID)
+		return nil, NotFound("instance", instanceID)
 	}
 	p := w.ProfileByARNLocked(profile)
 	if p == nil {
-		return nil, notFound("instance-profile", profile)
+		return nil, NotFound("instance-profile", profile)
 	}
 	if a := w.ActiveAssociationLocked(instanceID); a != nil {
 		return nil, &ComputeError{Kind: KindIncorrectState, Resource: "instance", ID: instanceID,
@@ -509,7 +512,7 @@ func (w *World) AssociateProfileLocked(instanceID, profile string) (*ProfileAsso
 func (w *World) DisassociateProfileLocked(associationID string) (*ProfileAssociation, error) {
 	a, ok := w.Associations[associationID]
 	if !ok || a.State != "associated" {
-		return nil, notFound("association", associationID)
+		return nil, NotFound("association", associationID)
 	}
 	a.State = "disassociated"
 	return a, nil
@@ -520,11 +523,11 @@ func (w *World) DisassociateProfileLocked(associationID string) (*ProfileAssocia
 func (w *World) ReplaceProfileLocked(associationID, profile string) (*ProfileAssociation, error) {
 	a, ok := w.Associations[associationID]
 	if !ok || a.State != "associated" {
-		return nil, notFound("association", associationID)
+		return nil, NotFound("association", associationID)
 	}
 	p := w.ProfileByARNLocked(profile)
 	if p == nil {
-		return nil, notFound("instance-profile", profile)
+		return nil, NotFound("instance-profile", profile)
 	}
 	a.State = "disassociated"
 	return w.newAssociationLocked(a.Instance, p), nil
@@ -539,7 +542,7 @@ func (w *World) ReplaceProfileLocked(associationID, profile string) (*ProfileAss
 func (w *World) InstanceCredentialsLocked(instanceID string) (*Session, error) {
 	inst, ok := w.Instances[instanceID]
 	if !ok {
-		return nil, notFound("instance", instanceID)
+		return nil, NotFound("instance", instanceID)
 	}
 	if inst.State != StateRunning {
 		return nil, &ComputeError{Kind: KindIncorrectState, Resource: "instance", ID: instanceID,
@@ -595,7 +598,7 @@ func (w *World) ResourceTagsLocked(id string) (Tags, string, bool) {
 func (w *World) TagResourceLocked(id string, tags Tags) error {
 	t, _, ok := w.ResourceTagsLocked(id)
 	if !ok {
-		return notFound(resourceKind(id), id)
+		return NotFound(resourceKind(id), id)
 	}
 	for k, v := range tags {
 		t[k] = v
@@ -608,7 +611,7 @@ func (w *World) TagResourceLocked(id string, tags Tags) error {
 func (w *World) UntagResourceLocked(id string, keys []string, values map[string]string) error {
 	t, _, ok := w.ResourceTagsLocked(id)
 	if !ok {
-		return notFound(resourceKind(id), id)
+		return NotFound(resourceKind(id), id)
 	}
 	if len(keys) == 0 {
 		for k := range t {

@@ -100,7 +100,7 @@ func (w *World) defaultACLLocked(vpcID string) *NetworkACL {
 func (w *World) CreateNetworkACLLocked(vpcID string, tags Tags) (*NetworkACL, error) {
 	v := w.VPCs[vpcID]
 	if v == nil {
-		return nil, notFound("vpc", vpcID)
+		return nil, NotFound("vpc", vpcID)
 	}
 	w.defaultACLLocked(vpcID)
 	a := &NetworkACL{ID: w.NewIDLocked("acl"), Account: v.Account, Region: v.Region, VPC: vpcID, Tags: Tags{}}
@@ -114,7 +114,7 @@ func (w *World) CreateNetworkACLLocked(vpcID string, tags Tags) (*NetworkACL, er
 func (w *World) aclLocked(id string) (*NetworkACL, error) {
 	a, ok := w.NetworkACLs[id]
 	if !ok {
-		return nil, notFound("network-acl", id)
+		return nil, NotFound("network-acl", id)
 	}
 	return a, nil
 }
@@ -195,7 +195,7 @@ func (w *World) ReplaceNACLAssociationLocked(associationID, aclID string) (strin
 		}
 	}
 	if subnet == nil {
-		return "", notFound("network-acl-association", associationID)
+		return "", NotFound("network-acl-association", associationID)
 	}
 	if subnet.VPC != a.VPC {
 		return "", &ComputeError{Kind: KindInvalid, Resource: "network-acl", ID: aclID,

@@ -26,7 +26,7 @@ func (w *World) AddVPCLocked(account, region, cidr string) *VPC {
 // AddSubnetLocked creates a subnet of a VPC in one availability zone.
 func (w *World) AddSubnetLocked(vpcID, az, cidr string) (*Subnet, error) {
 	if _, ok := w.VPCs[vpcID]; !ok {
-		return nil, notFound("vpc", vpcID)
+		return nil, NotFound("vpc", vpcID)
 	}
 	if _, err := netip.ParsePrefix(cidr); err != nil {
 		return nil, &ComputeError{Kind: KindInvalid, Resource: "subnet", ID: cidr,
@@ -82,7 +82,7 @@ func (w *World) vpcsOfLocked(account, region string) []string {
 // allow-all egress rule and no ingress. Names are unique per VPC.
 func (w *World) AddSecurityGroupLocked(account, region, vpcID, name, description string) (*SecurityGroup, error) {
 	if _, ok := w.VPCs[vpcID]; !ok {
-		return nil, notFound("vpc", vpcID)
+		return nil, NotFound("vpc", vpcID)
 	}
 	if g := w.GroupByNameLocked(vpcID, name); g != nil {
 		return nil, &ComputeError{Kind: KindDuplicate, Resource: "security-group", ID: name,
@@ -181,7 +181,7 @@ func sameRule(a, b Rule) bool {
 func (w *World) AuthorizeRulesLocked(groupID string, egress bool, rules []Rule) ([]Rule, error) {
 	sg, ok := w.SecurityGroups[groupID]
 	if !ok {
-		return nil, notFound("security-group", groupID)
+		return nil, NotFound("security-group", groupID)
 	}
 	split, err := splitRules(rules)
 	if err != nil {
@@ -194,7 +194,7 @@ func (w *World) AuthorizeRulesLocked(groupID string, egress bool, rules []Rule) 
 	for i, r := range split {
 		for _, g := range r.Groups {
 			if _, ok := w.SecurityGroups[g]; !ok {
-				return nil, notFound("security-group", g)
+				return nil, NotFound("security-group", g)
 			}
 		}
 		for _, old := range *list {
@@ -224,7 +224,7 @@ func (w *World) AuthorizeRulesLocked(groupID string, egress bool, rules []Rule) 
 func (w *World) RevokeRulesLocked(groupID string, egress bool, rules []Rule) (removed, unknown []Rule, err error) {
 	sg, ok := w.SecurityGroups[groupID]
 	if !ok {
-		return nil, nil, notFound("security-group", groupID)
+		return nil, nil, NotFound("security-group", groupID)
 	}
 	split, err := splitRules(rules)
 	if err != nil {
@@ -255,7 +255,7 @@ func (w *World) RevokeRulesLocked(groupID string, egress bool, rules []Rule) (re
 func (w *World) RevokeRuleIDsLocked(groupID string, egress bool, ids []string) ([]Rule, error) {
 	sg, ok := w.SecurityGroups[groupID]
 	if !ok {
-		return nil, notFound("security-group", groupID)
+		return nil, NotFound("security-group", groupID)
 	}
 	list := &sg.Ingress
 	if egress {
@@ -288,7 +288,7 @@ func describeRule(r Rule) string {
 func (w *World) SetENIGroupsLocked(eniID string, groups []string) error {
 	eni, ok := w.ENIs[eniID]
 	if !ok {
-		return notFound("network-interface", eniID)
+		return NotFound("network-interface", eniID)
 	}
 	if len(groups) == 0 {
 		return &ComputeError{Kind: KindInvalid, Resource: "network-interface", ID: eniID,
@@ -297,7 +297,7 @@ func (w *World) SetENIGroupsLocked(eniID string, groups []string) error {
 	for _, g := range groups {
 		sg, ok := w.SecurityGroups[g]
 		if !ok {
-			return notFound("security-group", g)
+			return NotFound("security-group", g)
 		}
 		if sg.VPC != eni.VPC {
 			return &ComputeError{Kind: KindInvalid, Resource: "security-group", ID: g,
@@ -315,15 +315,15 @@ func (w *World) SetENIGroupsLocked(eniID string, groups []string) error {
 func (w *World) AttachNetworkInterfaceLocked(instanceID string, groups []string) (*ENI, error) {
 	inst, ok := w.Instances[instanceID]
 	if !ok {
-		return nil, notFound("instance", instanceID)
+		return nil, NotFound("instance", instanceID)
 	}
 	subnet := w.Subnets[inst.Subnet]
 	if subnet == nil {
-		return nil, notFound("subnet", inst.Subnet)
+		return nil, NotFound("subnet", inst.Subnet)
 	}
 	for _, g := range groups {
 		if sg, ok := w.SecurityGroups[g]; !ok || sg.VPC != inst.VPC {
-			return nil, notFound("security-group", g)
+			return nil, NotFound("security-group", g)
 		}
 	}
 	eni := &ENI{ID: w.NewIDLocked("eni"), Account: inst.Account, Region: inst.Region, AZ: inst.AZ,
@@ -341,7 +341,7 @@ func (w *World) AttachNetworkInterfaceLocked(instanceID string, groups []string)
 func (w *World) SetInstanceGroupsLocked(instanceID string, groups []string) error {
 	inst, ok := w.Instances[instanceID]
 	if !ok {
-		return notFound("instance", instanceID)
+		return NotFound("instance", instanceID)
 	}
 	if len(inst.ENIs) > 1 {
 		return &ComputeError{Kind: KindMultipleInterfaces, Resource: "instance", ID: instanceID,
@@ -382,7 +382,7 @@ func (w *World) groupChangedLocked(groupID, reason string) {
 func (w *World) OpenFlowLocked(instanceID string, spec FlowSpec) (*Flow, error) {
 	inst, ok := w.Instances[instanceID]
 	if !ok {
-		return nil, notFound("instance", instanceID)
+		return nil, NotFound("instance", instanceID)
 	}
 	if inst.State != StateRunning {
 		return nil, &ComputeError{Kind: KindIncorrectState, Resource: "instance", ID: instanceID,
@@ -569,7 +569,7 @@ func (w *World) AddAddressLocked(account, region, instanceID string) (*Address, 
 	if instanceID != "" {
 		inst, ok := w.Instances[instanceID]
 		if !ok {
-			return nil, notFound("instance", instanceID)
+			return nil, NotFound("instance", instanceID)
 		}
 		if len(inst.ENIs) == 0 {
 			return nil, &ComputeError{Kind: KindIncorrectState, Resource: "instance", ID: instanceID, Msg: "instance has no network interface"}
@@ -595,7 +595,7 @@ func (w *World) DisassociateAddressLocked(associationOrIP string) (*Address, err
 		}
 	}
 	if a == nil {
-		return nil, notFound("address-association", associationOrIP)
+		return nil, NotFound("address-association", associationOrIP)
 	}
 	inst := w.Instances[a.Instance]
 	if eni := w.ENIs[a.ENI]; eni != nil && eni.PublicIP == a.PublicIP {

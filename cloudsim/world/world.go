@@ -361,3 +361,10 @@ func SortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// HasExtLocked reports whether extension state is stored under name,
+// without creating it.
+func (w *World) HasExtLocked(name string) bool {
+	_, ok := w.ext[name]
+	return ok
+}

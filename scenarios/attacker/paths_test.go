@@ -11,6 +11,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
 )
@@ -125,13 +126,13 @@ func TestPathsAreProbedByKeepAccessAndTheFinalCheckInEveryCloud(t *testing.T) {
 				l.clk.Now().UTC().Format(time.RFC3339))
 		}},
 		{preset: "azure-web-vmss", extra: []string{attacker.AzureBackdoorNSG}, cut: func(t *testing.T, l *lab) {
-			az := l.w.AzureLocked()
+			az := azureworld.Of(l.w)
 			principal := l.env.State.In("azure").Credential("stolen-token").Principal
-			for _, ra := range l.w.AzureRoleAssignmentsOfLocked(principal) {
+			for _, ra := range azureworld.Of(l.w).RoleAssignmentsOf(principal) {
 				delete(az.RoleAssignments, strings.ToLower(ra.ID))
 			}
-			nsg := l.w.AzureNSGLocked(l.env.State.In("azure").Facts["network_security_group"])
-			var kept []world.AzureRule
+			nsg := azureworld.Of(l.w).NSG(l.env.State.In("azure").Facts["network_security_group"])
+			var kept []azureworld.Rule
 			for _, r := range nsg.Rules {
 				if !strings.HasPrefix(r.Name, "AllowMgmt-") {
 					kept = append(kept, r)

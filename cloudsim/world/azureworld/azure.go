@@ -1,4 +1,4 @@
-package world
+package azureworld
 
 import (
 	"encoding/base64"
@@ -8,85 +8,83 @@ import (
 	"maps"
 	"strings"
 	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
 
-// Azure model. Azure entities reuse the neutral types where they fit: a VM
-// is an Instance, a managed disk a Volume, a NIC an ENI, a snapshot a
-// Snapshot, a VNet a VPC, a Defender alert a Finding, an Activity Log entry
-// an AuditEvent with Cloud "azure". Their world IDs are the canonical ARM
-// resource IDs, so a responder reads back exactly the IDs Azure would give.
-// Everything only Azure has (principals and tokens, role assignments, locks,
-// NSGs with priorities, scale sets, Run Command) lives in AzureState, kept
-// in the world's extension store under AzureExt.
-
-// AzureExt is the extension-store key of the Azure state.
-const AzureExt = "azure"
+// Ext is the extension-store key of the Azure state.
+const Ext = "azure"
 
 // Token lifetimes. A client-credential token lives about an hour; a managed
 // identity's token is cached and honoured for about 24 hours, and "it is not
 // possible to force a managed identity's token to be refreshed" (Entra
 // managed-identities FAQ): removing the identity does not revoke it.
 const (
-	AzureAppTokenTTL = time.Hour
-	AzureMITokenTTL  = 24 * time.Hour
+	AppTokenTTL = time.Hour
+	MITokenTTL  = 24 * time.Hour
 )
 
 // Built-in role definition names (GUIDs), as Azure spells them.
 const (
-	AzureRoleOwner               = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
-	AzureRoleContributor         = "b24988ac-6180-42a0-ab88-20f7382dd24c"
-	AzureRoleReader              = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
-	AzureRoleVMContributor       = "9980e02c-c2be-4d73-94e8-173b1dc7cf3c"
-	AzureRoleBlobDataContributor = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
-	// AzureRoleResponder is firedrill's custom incident-responder role.
-	AzureRoleResponder = "f1ed7111-0000-4000-8000-000000000001"
+	RoleOwner               = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+	RoleContributor         = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+	RoleReader              = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+	RoleVMContributor       = "9980e02c-c2be-4d73-94e8-173b1dc7cf3c"
+	RoleBlobDataContributor = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+	// RoleResponder is firedrill's custom incident-responder role.
+	RoleResponder = "f1ed7111-0000-4000-8000-000000000001"
 )
 
-// AzureState is everything Azure-specific in the world.
-type AzureState struct {
+// State is everything Azure-specific in the world.
+type State struct {
+	w *world.World
+	// deleted holds the role assignments authorization goes on honouring
+	// while their deletion propagates (RoleAssignmentChange).
+	deleted *world.Lags[*RoleAssignment]
+
 	Tenant          string
-	Subscriptions   map[string]*AzureSubscription   // by subscription id
-	Principals      map[string]*AzurePrincipal      // by object id
-	Tokens          map[string]*AzureToken          // by token id (uti claim)
-	RoleDefinitions map[string]*AzureRoleDefinition // by GUID name
-	RoleAssignments map[string]*AzureRoleAssignment // by lower-cased id
-	Locks           map[string]*AzureLock           // by lower-cased id
-	VMs             map[string]*AzureVM             // by lower-cased id
-	Disks           map[string]*AzureDisk           // by lower-cased id
-	NSGs            map[string]*AzureNSG            // by lower-cased id
-	NICs            map[string]string               // lower-cased id -> canonical ENI id
-	VNets           map[string]string               // lower-cased id -> canonical VPC id
-	Subnets         map[string]string               // lower-cased id -> canonical subnet id
-	Snapshots       map[string]string               // lower-cased id -> canonical snapshot id
-	ScaleSets       map[string]*AzureScaleSet       // by lower-cased id
-	Storage         map[string]*AzureStorageAccount // by account name
-	RunCommands     map[string]*AzureRunCommand     // by operation id
-	Operations      map[string]*AzureOperation      // by operation id
+	Subscriptions   map[string]*Subscription   // by subscription id
+	Principals      map[string]*Principal      // by object id
+	Tokens          map[string]*Token          // by token id (uti claim)
+	RoleDefinitions map[string]*RoleDefinition // by GUID name
+	RoleAssignments map[string]*RoleAssignment // by lower-cased id
+	Locks           map[string]*Lock           // by lower-cased id
+	VMs             map[string]*VM             // by lower-cased id
+	Disks           map[string]*Disk           // by lower-cased id
+	NSGs            map[string]*NSG            // by lower-cased id
+	NICs            map[string]string          // lower-cased id -> canonical ENI id
+	VNets           map[string]string          // lower-cased id -> canonical VPC id
+	Subnets         map[string]string          // lower-cased id -> canonical subnet id
+	Snapshots       map[string]string          // lower-cased id -> canonical snapshot id
+	ScaleSets       map[string]*ScaleSet       // by lower-cased id
+	Storage         map[string]*StorageAccount // by account name
+	RunCommands     map[string]*RunCommand     // by operation id
+	Operations      map[string]*Operation      // by operation id
 	// DefenderPlans: subscription id -> Defender for Servers is on.
 	DefenderPlans map[string]bool
 }
 
-// AzureSubscription is a subscription and its resource groups.
-type AzureSubscription struct {
+// Subscription is a subscription and its resource groups.
+type Subscription struct {
 	ID, Name, Tenant, Location string
-	ResourceGroups             map[string]*AzureResourceGroup // by lower-cased name
+	ResourceGroups             map[string]*ResourceGroup // by lower-cased name
 }
 
-// AzureResourceGroup is a resource group.
-type AzureResourceGroup struct {
+// ResourceGroup is a resource group.
+type ResourceGroup struct {
 	Name, Location string
-	Tags           Tags
+	Tags           world.Tags
 }
 
 // Principal kinds.
 const (
-	AzureServicePrincipal = "ServicePrincipal"
-	AzureManagedIdentity  = "ManagedIdentity"
+	ServicePrincipal = "ServicePrincipal"
+	ManagedIdentity  = "ManagedIdentity"
 )
 
-// AzurePrincipal is an Entra ID service principal: an application with a
+// Principal is an Entra ID service principal: an application with a
 // client secret, or a VM's system-assigned managed identity.
-type AzurePrincipal struct {
+type Principal struct {
 	ObjectID, AppID, DisplayName string
 	Kind                         string
 	Secret                       string
@@ -97,8 +95,8 @@ type AzurePrincipal struct {
 	Deleted bool
 }
 
-// AzureToken is an access token the simulated Entra ID issued.
-type AzureToken struct {
+// Token is an access token the simulated Entra ID issued.
+type Token struct {
 	ID                      string // uti claim
 	ObjectID, AppID, Tenant string
 	Audience                string
@@ -108,8 +106,8 @@ type AzureToken struct {
 	ResourceID              string // xms_mirid: the VM of a managed identity
 }
 
-// AzureRoleDefinition is an RBAC role.
-type AzureRoleDefinition struct {
+// RoleDefinition is an RBAC role.
+type RoleDefinition struct {
 	Name, RoleName                      string // GUID, display name
 	Actions, NotActions                 []string
 	DataActions, NotDataActions         []string
@@ -120,8 +118,8 @@ type AzureRoleDefinition struct {
 	dataActionsLower, notDataActionsLow []string
 }
 
-// AzureRoleAssignment grants a role to a principal at a scope.
-type AzureRoleAssignment struct {
+// RoleAssignment grants a role to a principal at a scope.
+type RoleAssignment struct {
 	ID, Name, Scope  string
 	RoleDefinition   string // GUID name
 	PrincipalID      string
@@ -132,16 +130,16 @@ type AzureRoleAssignment struct {
 	ConditionVersion string
 }
 
-// AzureLock is a management lock.
-type AzureLock struct {
+// Lock is a management lock.
+type Lock struct {
 	ID, Name, Scope string
 	Level           string // "CanNotDelete" or "ReadOnly"
 	Notes           string
 }
 
-// AzureVM is the Azure side of a VM (the Instance with the same ID holds
+// VM is the Azure side of a VM (the Instance with the same ID holds
 // the neutral side: state, NICs, disks, processes, CPU).
-type AzureVM struct {
+type VM struct {
 	ID, Name, ResourceGroup, Subscription, Location string
 	Size, VMID, ComputerName                        string
 	IdentityType                                    string // "None", "SystemAssigned"
@@ -157,8 +155,8 @@ type AzureVM struct {
 	TimeCreated                                     time.Time
 }
 
-// AzureDisk is the Azure side of a managed disk.
-type AzureDisk struct {
+// Disk is the Azure side of a managed disk.
+type Disk struct {
 	ID, Name, ResourceGroup, Subscription, Location string
 	SKU, OSType                                     string
 	// DeleteOption is what happens to the disk when its VM is deleted:
@@ -167,17 +165,17 @@ type AzureDisk struct {
 	LUN          int // -1 for the OS disk
 }
 
-// AzureNSG is a network security group.
-type AzureNSG struct {
+// NSG is a network security group.
+type NSG struct {
 	ID, Name, ResourceGroup, Subscription, Location string
-	Rules                                           []AzureRule
+	Rules                                           []Rule
 	FlushConnection                                 bool
-	Tags                                            Tags
+	Tags                                            world.Tags
 	ETag                                            string
 }
 
-// AzureRule is one NSG security rule.
-type AzureRule struct {
+// Rule is one NSG security rule.
+type Rule struct {
 	Name, Description   string
 	Priority            int
 	Direction           string // "Inbound", "Outbound"
@@ -189,30 +187,30 @@ type AzureRule struct {
 	DestinationPorts    []string
 }
 
-// AzureScaleSet is a virtual machine scale set (flexible orchestration: its
+// ScaleSet is a virtual machine scale set (flexible orchestration: its
 // VMs are full VM resources named <scale set>_<instance id>).
-type AzureScaleSet struct {
+type ScaleSet struct {
 	ID, Name, ResourceGroup, Subscription, Location string
 	Capacity                                        int
 	Members                                         []string // canonical VM ids
-	ScaleIn                                         []ScaleIn
+	ScaleIn                                         []world.ScaleIn
 	Autoscale                                       string // autoscale setting name, the caller of scale-in deletes
 }
 
-// AzureStorageAccount is a storage account; each container is a world
+// StorageAccount is a storage account; each container is a world
 // Bucket named "<account>/<container>".
-type AzureStorageAccount struct {
+type StorageAccount struct {
 	Name, ResourceGroup, Subscription, Location string
 	Containers                                  []string
 }
 
 // ID is the storage account's ARM id.
-func (s *AzureStorageAccount) ID() string {
+func (s *StorageAccount) ID() string {
 	return fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Storage/storageAccounts/%s", s.Subscription, s.ResourceGroup, s.Name)
 }
 
-// AzureOperation is an asynchronous ARM operation's status monitor.
-type AzureOperation struct {
+// Operation is an asynchronous ARM operation's status monitor.
+type Operation struct {
 	ID, Resource, Namespace, Location, Subscription string
 	Started                                         time.Time
 	// RunCommand, when set, derives the status from the command.
@@ -221,46 +219,45 @@ type AzureOperation struct {
 	FailCode, FailMessage string
 }
 
-// AzureLocked returns the Azure state, creating it on first use. Call with
-// the world locked.
-func (w *World) AzureLocked() *AzureState {
-	return w.ExtLocked(AzureExt, func() any {
-		return &AzureState{
-			Subscriptions: map[string]*AzureSubscription{}, Principals: map[string]*AzurePrincipal{},
-			Tokens: map[string]*AzureToken{}, RoleDefinitions: builtinAzureRoles(),
-			RoleAssignments: map[string]*AzureRoleAssignment{}, Locks: map[string]*AzureLock{},
-			VMs: map[string]*AzureVM{}, Disks: map[string]*AzureDisk{}, NSGs: map[string]*AzureNSG{},
+// Of returns the world's Azure state, creating it on first use. Call it,
+// and every method of the state, with the world locked.
+func Of(w *world.World) *State {
+	return w.ExtLocked(Ext, func() any {
+		return &State{w: w, deleted: world.NewLags[*RoleAssignment](propagationAzureRBAC),
+			Subscriptions: map[string]*Subscription{}, Principals: map[string]*Principal{},
+			Tokens: map[string]*Token{}, RoleDefinitions: builtinAzureRoles(),
+			RoleAssignments: map[string]*RoleAssignment{}, Locks: map[string]*Lock{},
+			VMs: map[string]*VM{}, Disks: map[string]*Disk{}, NSGs: map[string]*NSG{},
 			NICs: map[string]string{}, VNets: map[string]string{}, Subnets: map[string]string{},
-			Snapshots: map[string]string{}, ScaleSets: map[string]*AzureScaleSet{},
-			Storage: map[string]*AzureStorageAccount{}, RunCommands: map[string]*AzureRunCommand{},
-			Operations: map[string]*AzureOperation{}, DefenderPlans: map[string]bool{},
+			Snapshots: map[string]string{}, ScaleSets: map[string]*ScaleSet{},
+			Storage: map[string]*StorageAccount{}, RunCommands: map[string]*RunCommand{},
+			Operations: map[string]*Operation{}, DefenderPlans: map[string]bool{},
 		}
-	}).(*AzureState)
+	}).(*State)
 }
 
-// HasAzureLocked reports whether any Azure state exists, without creating it.
-func (w *World) HasAzureLocked() bool {
-	_, ok := w.ext[AzureExt]
-	return ok
+// Has reports whether any Azure state exists, without creating it.
+func Has(w *world.World) bool {
+	return w.HasExtLocked(Ext)
 }
 
-func builtinAzureRoles() map[string]*AzureRoleDefinition {
+func builtinAzureRoles() map[string]*RoleDefinition {
 	authWrite := []string{"Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
 		"Microsoft.Authorization/elevateAccess/Action", "Microsoft.Blueprint/blueprintAssignments/write",
 		"Microsoft.Blueprint/blueprintAssignments/delete", "Microsoft.Compute/galleries/share/action"}
-	defs := []*AzureRoleDefinition{
-		{Name: AzureRoleOwner, RoleName: "Owner", Actions: []string{"*"}, Description: "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC."},
-		{Name: AzureRoleContributor, RoleName: "Contributor", Actions: []string{"*"}, NotActions: authWrite,
+	defs := []*RoleDefinition{
+		{Name: RoleOwner, RoleName: "Owner", Actions: []string{"*"}, Description: "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC."},
+		{Name: RoleContributor, RoleName: "Contributor", Actions: []string{"*"}, NotActions: authWrite,
 			Description: "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC, manage assignments in Azure Blueprints, or share image galleries."},
-		{Name: AzureRoleReader, RoleName: "Reader", Actions: []string{"*/read"}, Description: "View all resources, but does not allow you to make any changes."},
-		{Name: AzureRoleVMContributor, RoleName: "Virtual Machine Contributor", Actions: []string{"Microsoft.Authorization/*/read",
+		{Name: RoleReader, RoleName: "Reader", Actions: []string{"*/read"}, Description: "View all resources, but does not allow you to make any changes."},
+		{Name: RoleVMContributor, RoleName: "Virtual Machine Contributor", Actions: []string{"Microsoft.Authorization/*/read",
 			"Microsoft.Compute/*", "Microsoft.Network/*/read", "Microsoft.Network/networkInterfaces/*",
 			"Microsoft.Insights/*/read", "Microsoft.Resources/*/read"}, Description: "Create and manage virtual machines."},
-		{Name: AzureRoleBlobDataContributor, RoleName: "Storage Blob Data Contributor",
+		{Name: RoleBlobDataContributor, RoleName: "Storage Blob Data Contributor",
 			Actions:     []string{"Microsoft.Storage/storageAccounts/blobServices/containers/*"},
 			DataActions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*"},
 			Description: "Read, write, and delete Azure Storage containers and blobs."},
-		{Name: AzureRoleResponder, RoleName: "firedrill Incident Responder", Custom: true,
+		{Name: RoleResponder, RoleName: "firedrill Incident Responder", Custom: true,
 			Actions: []string{"*/read", "Microsoft.Compute/virtualMachines/*", "Microsoft.Compute/virtualMachineScaleSets/*",
 				"Microsoft.Compute/snapshots/*", "Microsoft.Compute/disks/write", "Microsoft.Compute/locations/*",
 				"Microsoft.Network/networkSecurityGroups/*", "Microsoft.Network/networkInterfaces/*",
@@ -271,7 +268,7 @@ func builtinAzureRoles() map[string]*AzureRoleDefinition {
 			DataActions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*"},
 			Description: "Contain and investigate a compromised VM: snapshot, isolate, lock, remove identity grants."},
 	}
-	out := map[string]*AzureRoleDefinition{}
+	out := map[string]*RoleDefinition{}
 	for _, d := range defs {
 		d.index()
 		out[d.Name] = d
@@ -279,7 +276,7 @@ func builtinAzureRoles() map[string]*AzureRoleDefinition {
 	return out
 }
 
-func (d *AzureRoleDefinition) index() {
+func (d *RoleDefinition) index() {
 	low := func(in []string) []string {
 		out := make([]string, len(in))
 		for i, s := range in {
@@ -321,7 +318,7 @@ func azureActionMatch(pattern, action string) bool {
 
 // Permits reports whether the role grants the action (data actions for the
 // storage data plane).
-func (d *AzureRoleDefinition) Permits(action string, data bool) bool {
+func (d *RoleDefinition) Permits(action string, data bool) bool {
 	a := strings.ToLower(action)
 	allow, deny := d.actionsLower, d.notActionsLower
 	if data {
@@ -345,25 +342,24 @@ func (d *AzureRoleDefinition) Permits(action string, data bool) bool {
 	return true
 }
 
-// AzureScopeCovers reports whether a role assignment or lock at scope
+// ScopeCovers reports whether a role assignment or lock at scope
 // applies to resource: the scope is the resource or one of its ancestors.
-func AzureScopeCovers(scope, resource string) bool {
+func ScopeCovers(scope, resource string) bool {
 	s := strings.TrimSuffix(strings.ToLower(scope), "/")
 	r := strings.TrimSuffix(strings.ToLower(resource), "/")
 	return s == "" || s == "/" || r == s || strings.HasPrefix(r, s+"/")
 }
 
-// AzureAuthorizeLocked reports whether the principal holds a role assignment
+// Authorize reports whether the principal holds a role assignment
 // covering scope that grants action. Assignments are read at call time, so
 // deleting one denies every token of the principal, once the deletion has
-// propagated (DeleteAzureRoleAssignmentLocked).
-func (w *World) AzureAuthorizeLocked(objectID, action, scope string, data bool) bool {
-	az := w.AzureLocked()
-	for _, ra := range w.azureAuthorizingAssignmentsLocked() {
-		if ra.PrincipalID != objectID || !AzureScopeCovers(ra.Scope, scope) {
+// propagated (DeleteRoleAssignment).
+func (s *State) Authorize(objectID, action, scope string, data bool) bool {
+	for _, ra := range s.authorizingAssignments() {
+		if ra.PrincipalID != objectID || !ScopeCovers(ra.Scope, scope) {
 			continue
 		}
-		if d := az.RoleDefinitions[ra.RoleDefinition]; d != nil && d.Permits(action, data) {
+		if d := s.RoleDefinitions[ra.RoleDefinition]; d != nil && d.Permits(action, data) {
 			return true
 		}
 	}
@@ -372,112 +368,102 @@ func (w *World) AzureAuthorizeLocked(objectID, action, scope string, data bool) 
 
 // ---- tenants, subscriptions, principals ---------------------------------
 
-// AddAzureSubscriptionLocked registers a subscription (and the world Account
+// AddSubscription registers a subscription (and the world Account
 // with Cloud "azure"); the first one fixes the tenant.
-func (w *World) AddAzureSubscriptionLocked(tenant, id, name, location string) *AzureSubscription {
-	az := w.AzureLocked()
-	if az.Tenant == "" {
-		az.Tenant = tenant
+func (s *State) AddSubscription(tenant, id, name, location string) *Subscription {
+	if s.Tenant == "" {
+		s.Tenant = tenant
 	}
-	s := &AzureSubscription{ID: id, Name: name, Tenant: tenant, Location: location, ResourceGroups: map[string]*AzureResourceGroup{}}
-	az.Subscriptions[id] = s
-	w.AddAccountLocked("azure", id, name, location)
-	return s
+	sub := &Subscription{ID: id, Name: name, Tenant: tenant, Location: location, ResourceGroups: map[string]*ResourceGroup{}}
+	s.Subscriptions[id] = sub
+	s.w.AddAccountLocked("azure", id, name, location)
+	return sub
 }
 
-// AddAzureResourceGroupLocked creates a resource group.
-func (w *World) AddAzureResourceGroupLocked(sub, name, location string) (*AzureResourceGroup, error) {
-	s := w.AzureLocked().Subscriptions[sub]
-	if s == nil {
+// AddResourceGroup creates a resource group.
+func (s *State) AddResourceGroup(sub, name, location string) (*ResourceGroup, error) {
+	subscription := s.Subscriptions[sub]
+	if subscription == nil {
 		return nil, fmt.Errorf("subscription %s does not exist", sub)
 	}
-	rg := &AzureResourceGroup{Name: name, Location: location, Tags: Tags{}}
-	s.ResourceGroups[strings.ToLower(name)] = rg
+	rg := &ResourceGroup{Name: name, Location: location, Tags: world.Tags{}}
+	subscription.ResourceGroups[strings.ToLower(name)] = rg
 	return rg, nil
 }
 
-// AddAzureAppLocked registers an application's service principal with a
+// AddApp registers an application's service principal with a
 // client secret (the credential ClientSecretCredential presents).
-func (w *World) AddAzureAppLocked(displayName string) *AzurePrincipal {
-	az := w.AzureLocked()
-	p := &AzurePrincipal{ObjectID: w.GUIDLocked(), AppID: w.GUIDLocked(), DisplayName: displayName,
-		Kind: AzureServicePrincipal, Secret: w.NewSecretLocked()}
-	az.Principals[p.ObjectID] = p
+func (s *State) AddApp(displayName string) *Principal {
+	p := &Principal{ObjectID: s.w.GUIDLocked(), AppID: s.w.GUIDLocked(), DisplayName: displayName,
+		Kind: ServicePrincipal, Secret: s.w.NewSecretLocked()}
+	s.Principals[p.ObjectID] = p
 	return p
 }
 
-// AzureAppByClientIDLocked finds a live application by its client id.
-func (w *World) AzureAppByClientIDLocked(clientID string) *AzurePrincipal {
-	az := w.AzureLocked()
-	for _, id := range SortedKeys(az.Principals) {
-		if p := az.Principals[id]; strings.EqualFold(p.AppID, clientID) && p.Kind == AzureServicePrincipal && !p.Deleted {
+// AppByClientID finds a live application by its client id.
+func (s *State) AppByClientID(clientID string) *Principal {
+	for _, id := range world.SortedKeys(s.Principals) {
+		if p := s.Principals[id]; strings.EqualFold(p.AppID, clientID) && p.Kind == ServicePrincipal && !p.Deleted {
 			return p
 		}
 	}
 	return nil
 }
 
-// AssignAzureRoleLocked creates a role assignment.
-func (w *World) AssignAzureRoleLocked(scope, roleDefinition, principalID, createdBy string) (*AzureRoleAssignment, error) {
-	az := w.AzureLocked()
-	if az.RoleDefinitions[roleDefinition] == nil {
+// AssignRole creates a role assignment.
+func (s *State) AssignRole(scope, roleDefinition, principalID, createdBy string) (*RoleAssignment, error) {
+	if s.RoleDefinitions[roleDefinition] == nil {
 		return nil, fmt.Errorf("role definition %s does not exist", roleDefinition)
 	}
-	p := az.Principals[principalID]
+	p := s.Principals[principalID]
 	if p == nil {
 		return nil, fmt.Errorf("principal %s does not exist", principalID)
 	}
-	name := w.GUIDLocked()
-	ra := &AzureRoleAssignment{ID: strings.TrimSuffix(scope, "/") + "/providers/Microsoft.Authorization/roleAssignments/" + name,
+	name := s.w.GUIDLocked()
+	ra := &RoleAssignment{ID: strings.TrimSuffix(scope, "/") + "/providers/Microsoft.Authorization/roleAssignments/" + name,
 		Name: name, Scope: scope, RoleDefinition: roleDefinition, PrincipalID: principalID,
-		PrincipalType: "ServicePrincipal", CreatedOn: w.clock.Now(), CreatedBy: createdBy}
-	az.RoleAssignments[strings.ToLower(ra.ID)] = ra
-	if w.prop != nil {
-		w.prop.azure.Forget(strings.ToLower(ra.ID))
-	}
+		PrincipalType: "ServicePrincipal", CreatedOn: s.w.Now(), CreatedBy: createdBy}
+	s.RoleAssignments[strings.ToLower(ra.ID)] = ra
+	s.deleted.Forget(strings.ToLower(ra.ID))
 	return ra, nil
 }
 
-// DeleteAzureRoleAssignmentLocked deletes a role assignment. Listing and
+// DeleteRoleAssignment deletes a role assignment. Listing and
 // reading assignments shows it gone at once; through the wire
-// (AzureRoleAssignmentChangeLocked) authorization goes on honouring it
+// (RoleAssignmentChange) authorization goes on honouring it
 // until the deletion has propagated: Azure Resource Manager caches role
 // assignments, and changes "can take up to 10 minutes" to take effect
 // ("Troubleshoot Azure RBAC"; Knobs.AzureRBACPropagation).
-func (w *World) DeleteAzureRoleAssignmentLocked(ra *AzureRoleAssignment) {
-	delete(w.AzureLocked().RoleAssignments, strings.ToLower(ra.ID))
+func (s *State) DeleteRoleAssignment(ra *RoleAssignment) {
+	delete(s.RoleAssignments, strings.ToLower(ra.ID))
 }
 
-// azureAuthorizingAssignmentsLocked lists, by id, the assignments
+// authorizingAssignments lists, by id, the assignments
 // authorization honours: the live ones and those whose deletion is still
 // propagating.
-func (w *World) azureAuthorizingAssignmentsLocked() []*AzureRoleAssignment {
-	az := w.AzureLocked()
-	all := az.RoleAssignments
-	if w.prop != nil {
-		cloned := false
-		for id, seen := range w.prop.azure.All() {
-			if !cloned {
-				all, cloned = maps.Clone(all), true
-			}
-			if seen != nil {
-				all[id] = seen
-			}
+func (s *State) authorizingAssignments() []*RoleAssignment {
+	all := s.RoleAssignments
+	cloned := false
+	for id, seen := range s.deleted.All() {
+		if !cloned {
+			all, cloned = maps.Clone(all), true
+		}
+		if seen != nil {
+			all[id] = seen
 		}
 	}
-	out := make([]*AzureRoleAssignment, 0, len(all))
-	for _, id := range SortedKeys(all) {
+	out := make([]*RoleAssignment, 0, len(all))
+	for _, id := range world.SortedKeys(all) {
 		out = append(out, all[id])
 	}
 	return out
 }
 
-// AzureRoleAssignmentsOfLocked lists a principal's assignments by id.
-func (w *World) AzureRoleAssignmentsOfLocked(principalID string) []*AzureRoleAssignment {
-	az := w.AzureLocked()
-	var out []*AzureRoleAssignment
-	for _, id := range SortedKeys(az.RoleAssignments) {
-		if ra := az.RoleAssignments[id]; ra.PrincipalID == principalID {
+// RoleAssignmentsOf lists a principal's assignments by id.
+func (s *State) RoleAssignmentsOf(principalID string) []*RoleAssignment {
+	var out []*RoleAssignment
+	for _, id := range world.SortedKeys(s.RoleAssignments) {
+		if ra := s.RoleAssignments[id]; ra.PrincipalID == principalID {
 			out = append(out, ra)
 		}
 	}
@@ -486,8 +472,8 @@ func (w *World) AzureRoleAssignmentsOfLocked(principalID string) []*AzureRoleAss
 
 // ---- tokens ----------------------------------------------------------------
 
-// AzureTokenClaims are the claims of a simulated Entra ID access token.
-type AzureTokenClaims struct {
+// TokenClaims are the claims of a simulated Entra ID access token.
+type TokenClaims struct {
 	Aud   string `json:"aud"`
 	Iss   string `json:"iss"`
 	Iat   int64  `json:"iat"`
@@ -503,22 +489,21 @@ type AzureTokenClaims struct {
 	MIRID string `json:"xms_mirid,omitempty"`
 }
 
-// IssueAzureTokenLocked mints an unsigned JWT (alg "none") for a principal;
+// IssueToken mints an unsigned JWT (alg "none") for a principal;
 // the simulator reads the caller back from it on every request and checks
 // it against the token record, so a forged token is rejected.
-func (w *World) IssueAzureTokenLocked(objectID, audience, source string, ttl time.Duration) (string, *AzureToken, error) {
-	az := w.AzureLocked()
-	p := az.Principals[objectID]
+func (s *State) IssueToken(objectID, audience, source string, ttl time.Duration) (string, *Token, error) {
+	p := s.Principals[objectID]
 	if p == nil || p.Deleted {
 		return "", nil, fmt.Errorf("principal %s does not exist", objectID)
 	}
-	now := w.clock.Now()
-	t := &AzureToken{ID: azureUTI(w), ObjectID: objectID, AppID: p.AppID, Tenant: az.Tenant, Audience: audience,
+	now := s.w.Now()
+	t := &Token{ID: s.newUTI(), ObjectID: objectID, AppID: p.AppID, Tenant: s.Tenant, Audience: audience,
 		Source: source, IssuedAt: now, Expires: now.Add(ttl), ResourceID: p.VM}
-	az.Tokens[t.ID] = t
-	claims := AzureTokenClaims{Aud: audience, Iss: "https://sts.windows.net/" + az.Tenant + "/", Iat: now.Unix(),
+	s.Tokens[t.ID] = t
+	claims := TokenClaims{Aud: audience, Iss: "https://sts.windows.net/" + s.Tenant + "/", Iat: now.Unix(),
 		Nbf: now.Unix(), Exp: t.Expires.Unix(), AppID: p.AppID, IDTyp: "app", OID: objectID, Sub: objectID,
-		TID: az.Tenant, UTI: t.ID, Ver: "1.0", MIRID: p.VM}
+		TID: s.Tenant, UTI: t.ID, Ver: "1.0", MIRID: p.VM}
 	body, err := json.Marshal(claims)
 	if err != nil {
 		return "", nil, fmt.Errorf("encoding token claims: %w", err)
@@ -527,89 +512,89 @@ func (w *World) IssueAzureTokenLocked(objectID, audience, source string, ttl tim
 	return enc.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + enc.EncodeToString(body) + ".", t, nil
 }
 
-func azureUTI(w *World) string {
+// newUTI draws a token id (the uti claim).
+func (s *State) newUTI() string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	b := make([]byte, 22)
 	for i := range b {
-		b[i] = alphabet[w.ids.IntN(len(alphabet))]
+		b[i] = alphabet[s.w.IDRandLocked().IntN(len(alphabet))]
 	}
 	return string(b)
 }
 
 // Azure authentication errors.
 var (
-	ErrAzureInvalidToken = errors.New("InvalidAuthenticationToken")
-	ErrAzureExpiredToken = errors.New("ExpiredAuthenticationToken")
+	ErrInvalidToken = errors.New("InvalidAuthenticationToken")
+	ErrExpiredToken = errors.New("ExpiredAuthenticationToken")
 )
 
-// ParseAzureToken decodes a bearer token's claims without any checks.
-func ParseAzureToken(raw string) (*AzureTokenClaims, error) {
+// ParseToken decodes a bearer token's claims without any checks.
+func ParseToken(raw string) (*TokenClaims, error) {
 	parts := strings.Split(raw, ".")
 	if len(parts) != 3 {
-		return nil, fmt.Errorf("%w: the access token is not a JWT", ErrAzureInvalidToken)
+		return nil, fmt.Errorf("%w: the access token is not a JWT", ErrInvalidToken)
 	}
 	body, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return nil, fmt.Errorf("%w: the access token payload is not base64url", ErrAzureInvalidToken)
+		return nil, fmt.Errorf("%w: the access token payload is not base64url", ErrInvalidToken)
 	}
-	var c AzureTokenClaims
+	var c TokenClaims
 	if err := json.Unmarshal(body, &c); err != nil {
-		return nil, fmt.Errorf("%w: the access token payload is not JSON", ErrAzureInvalidToken)
+		return nil, fmt.Errorf("%w: the access token payload is not JSON", ErrInvalidToken)
 	}
 	return &c, nil
 }
 
-// AuthenticateAzureTokenLocked validates a bearer token against the token
+// AuthenticateToken validates a bearer token against the token
 // records at now: it must be one the simulated Entra ID issued, unexpired.
 // A token of a principal deleted since (a removed system-assigned identity)
 // is still honoured: that is Azure's behaviour, not a simplification.
-func (w *World) AuthenticateAzureTokenLocked(raw string, now time.Time) (*AzureToken, *AzureTokenClaims, error) {
-	c, err := ParseAzureToken(raw)
+func (s *State) AuthenticateToken(raw string, now time.Time) (*Token, *TokenClaims, error) {
+	c, err := ParseToken(raw)
 	if err != nil {
 		return nil, nil, err
 	}
-	t := w.AzureLocked().Tokens[c.UTI]
+	t := s.Tokens[c.UTI]
 	if t == nil || t.ObjectID != c.OID || t.Expires.Unix() != c.Exp {
-		return nil, c, fmt.Errorf("%w: the access token is invalid", ErrAzureInvalidToken)
+		return nil, c, fmt.Errorf("%w: the access token is invalid", ErrInvalidToken)
 	}
 	if !now.Before(t.Expires) {
 		return t, c, fmt.Errorf("%w: The access token expiry UTC time '%s' is earlier than current UTC time '%s'.",
-			ErrAzureExpiredToken, t.Expires.UTC().Format("1/2/2006 3:04:05 PM"), now.UTC().Format("1/2/2006 3:04:05 PM"))
+			ErrExpiredToken, t.Expires.UTC().Format("1/2/2006 3:04:05 PM"), now.UTC().Format("1/2/2006 3:04:05 PM"))
 	}
 	return t, c, nil
 }
 
-// AzureIMDSTokenLocked is what the instance metadata service hands anything
+// IMDSToken is what the instance metadata service hands anything
 // running on the VM, an attacker included: a token for the VM's managed
 // identity, valid for 24 hours whatever happens to the identity later.
-func (w *World) AzureIMDSTokenLocked(vmID, audience string) (string, *AzureToken, error) {
-	vm := w.AzureVMLocked(vmID)
+func (s *State) IMDSToken(vmID, audience string) (string, *Token, error) {
+	vm := s.VM(vmID)
 	if vm == nil || vm.Deleted {
-		return "", nil, notFound("virtual-machine", vmID)
+		return "", nil, world.NotFound("virtual-machine", vmID)
 	}
 	if vm.PowerState != "running" {
-		return "", nil, &ComputeError{Kind: KindIncorrectState, Resource: "virtual-machine", ID: vm.ID,
+		return "", nil, &world.ComputeError{Kind: world.KindIncorrectState, Resource: "virtual-machine", ID: vm.ID,
 			Msg: fmt.Sprintf("VM %s is %s: its metadata service is not reachable", vm.Name, vm.PowerState)}
 	}
 	if vm.IdentityType == "" || vm.IdentityType == "None" || vm.PrincipalID == "" {
-		return "", nil, &ComputeError{Kind: KindNotFound, Resource: "identity", ID: vm.ID,
+		return "", nil, &world.ComputeError{Kind: world.KindNotFound, Resource: "identity", ID: vm.ID,
 			Msg: "Identity not found: the VM has no managed identity"}
 	}
 	if audience == "" {
 		audience = "https://management.azure.com/"
 	}
-	return w.IssueAzureTokenLocked(vm.PrincipalID, audience, "imds:"+vm.ID, AzureMITokenTTL)
+	return s.IssueToken(vm.PrincipalID, audience, "imds:"+vm.ID, MITokenTTL)
 }
 
 // ---- locks -------------------------------------------------------------------
 
-// AzureLockBlockingLocked returns the first lock covering resource that
+// LockBlocking returns the first lock covering resource that
 // forbids the operation (delete, or with write also a ReadOnly lock).
-func (w *World) AzureLockBlockingLocked(resource string, write bool) *AzureLock {
-	az := w.AzureLocked()
-	for _, id := range SortedKeys(az.Locks) {
-		l := az.Locks[id]
-		if !AzureScopeCovers(l.Scope, resource) {
+func (s *State) LockBlocking(resource string, write bool) *Lock {
+	for _, id := range world.SortedKeys(s.Locks) {
+		l := s.Locks[id]
+		if !ScopeCovers(l.Scope, resource) {
 			continue
 		}
 		if !write || l.Level == "ReadOnly" {
@@ -619,24 +604,39 @@ func (w *World) AzureLockBlockingLocked(resource string, write bool) *AzureLock 
 	return nil
 }
 
-// PutAzureLockLocked creates or updates a management lock at scope.
-func (w *World) PutAzureLockLocked(scope, name, level, notes string) (*AzureLock, bool, error) {
+// PutLock creates or updates a management lock at scope.
+func (s *State) PutLock(scope, name, level, notes string) (*Lock, bool, error) {
 	if level != "CanNotDelete" && level != "ReadOnly" {
-		return nil, false, &ComputeError{Kind: KindInvalid, Resource: "lock", ID: name,
+		return nil, false, &world.ComputeError{Kind: world.KindInvalid, Resource: "lock", ID: name,
 			Msg: fmt.Sprintf("The lock level '%s' is not valid. Valid values are 'CanNotDelete' and 'ReadOnly'.", level)}
 	}
-	az := w.AzureLocked()
 	id := strings.TrimSuffix(scope, "/") + "/providers/Microsoft.Authorization/locks/" + name
 	key := strings.ToLower(id)
-	l, existed := az.Locks[key]
+	l, existed := s.Locks[key]
 	if !existed {
-		l = &AzureLock{ID: id, Name: name, Scope: scope}
-		az.Locks[key] = l
+		l = &Lock{ID: id, Name: name, Scope: scope}
+		s.Locks[key] = l
 	}
 	l.Level, l.Notes = level, notes
 	return l, !existed, nil
 }
 
-// AzureDefenderDetector is the Finding.Detector of a subscription's
+// DefenderDetector is the Finding.Detector of a subscription's
 // Defender for Cloud alerts.
-func AzureDefenderDetector(sub string) string { return "defender/" + sub }
+func DefenderDetector(sub string) string { return "defender/" + sub }
+
+// propagationAzureRBAC is the stream Azure's propagation delays draw from.
+const propagationAzureRBAC = "propagation/azure-rbac"
+
+// RoleAssignmentChange applies change, a change made through the
+// wire to the role assignment id, so that authorization goes on honouring a
+// deleted assignment until the deletion has propagated
+// (Knobs.AzureRBACPropagation): Azure Resource Manager caches role
+// assignments. Only deletions lag (the simulator serves no creation).
+func (s *State) RoleAssignmentChange(id string, change func() error) error {
+	id = strings.ToLower(id)
+	state := func() *RoleAssignment { return s.RoleAssignments[id] }
+	deleted := func(before, after *RoleAssignment) bool { return before != nil && after == nil }
+	return s.deleted.ChangeLocked(s.w, id, state, change,
+		func(b, a *RoleAssignment) bool { return !deleted(b, a) }, s.w.KnobsLocked().AzureRBACPropagation)
+}
