@@ -22,6 +22,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/demo"
 	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 	"github.com/firedrill-ir/firedrill/providers"
 	provaws "github.com/firedrill-ir/firedrill/providers/aws"
 	"github.com/firedrill-ir/firedrill/timeline"
@@ -43,7 +44,7 @@ type drill struct {
 	url    string
 	victim string
 	flow   *world.Flow
-	stolen *world.Session
+	stolen *awsworld.Session
 	prov   *provaws.Provider
 	tl     *timeline.Timeline
 }
@@ -71,9 +72,9 @@ func newDrill(t *testing.T, seed uint64) *drill {
 	w.Lock()
 	inst := w.Instances[d.victim]
 	inst.Processes = append(inst.Processes, world.Process{PID: 31337, User: "www-data", Command: "/tmp/.x/xmrig -o pool.minexmr.example:3333", CPU: 99})
-	d.flow, err = w.OpenFlowLocked(d.victim, world.FlowSpec{RemoteIP: poolIP, RemotePort: 3333, Domain: "pool.minexmr.example", Actor: "attacker"})
+	d.flow, err = awsworld.Of(w).OpenFlow(d.victim, world.FlowSpec{RemoteIP: poolIP, RemotePort: 3333, Domain: "pool.minexmr.example", Actor: "attacker"})
 	if err == nil {
-		d.stolen, err = w.InstanceCredentialsLocked(d.victim)
+		d.stolen, err = awsworld.Of(w).InstanceCredentials(d.victim)
 	}
 	w.Unlock()
 	require.NoError(t, err)
@@ -128,8 +129,8 @@ func (d *drill) fingerprint(t *testing.T) string {
 		Instances                          map[string]*world.Instance
 		Flows                              []*world.Flow
 	}
-	b, err := json.Marshal(fp{Audit: len(d.w.Audit), Snapshots: len(d.w.Snapshots), Groups: len(d.w.SecurityGroups),
-		Commands: len(d.w.Commands), Instances: d.w.Instances, Flows: d.w.Flows})
+	b, err := json.Marshal(fp{Audit: len(d.w.Audit), Snapshots: len(d.w.Snapshots), Groups: len(awsworld.Of(d.w).SecurityGroups),
+		Commands: len(awsworld.Of(d.w).Commands), Instances: d.w.Instances, Flows: d.w.Flows})
 	require.NoError(t, err)
 	return string(b)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // CloudAWS is the cloud's name in scenarios and events.
@@ -29,7 +30,7 @@ func init() {
 		Host: awsHost{},
 		Kinds: []simcloud.Kind{
 			simcloud.VMGroupKind("an EC2 Auto Scaling group", func(w *world.World, _ simcloud.Site, group string, at time.Time, desired int) error {
-				return w.ScheduleScaleInLocked(group, at, desired)
+				return awsworld.Of(w).ScheduleScaleIn(group, at, desired)
 			}),
 			{Name: simcloud.KindRole, Doc: "an IAM role; policies are inline Allow policies added to it",
 				Fields: []string{"policies"}, Check: checkPolicies, Apply: applyRolePolicies},
@@ -60,7 +61,7 @@ func checkPolicies(r *simcloud.Resource) (string, error) {
 // applyRolePolicies adds the resource's inline Allow policies to the role:
 // the over-privilege that turns a stolen role session into real damage.
 func applyRolePolicies(w *world.World, _ simcloud.Env, r *simcloud.Resource, _ time.Time) error {
-	role := w.Roles[r.Name]
+	role := awsworld.Of(w).Roles[r.Name]
 	if role == nil {
 		return fmt.Errorf("IAM role %s does not exist in the preset", r.Name)
 	}
@@ -77,11 +78,11 @@ func applyRolePolicies(w *world.World, _ simcloud.Env, r *simcloud.Resource, _ t
 
 // userKey hands out an IAM user's first active access key.
 func userKey(w *world.World, _ simcloud.Site, user string) (*simcloud.Credential, bool, error) {
-	u := w.Users[user]
+	u := awsworld.Of(w).Users[user]
 	if u == nil {
 		return nil, false, fmt.Errorf("IAM user %q does not exist", user)
 	}
-	for _, k := range w.UserKeysLocked(user) {
+	for _, k := range awsworld.Of(w).UserKeys(user) {
 		if k.Status == "Active" {
 			return &simcloud.Credential{Cloud: CloudAWS, Label: "user-key", Principal: u.ARN, KeyID: k.ID, Secret: k.Secret}, true, nil
 		}
@@ -95,19 +96,19 @@ type awsHost struct{}
 // GroupMembersLocked lists an Auto Scaling group's in-service instances in
 // scale-in order, which for the default termination policy is oldest first.
 func (awsHost) GroupMembersLocked(w *world.World, _ simcloud.Site, group string) ([]string, error) {
-	g := w.ASGs[group]
+	g := awsworld.Of(w).ASGs[group]
 	if g == nil {
 		return nil, fmt.Errorf("scaling group %q does not exist", group)
 	}
 	var out []string
-	for _, c := range w.ScaleInCandidatesLocked(g) {
+	for _, c := range awsworld.Of(w).ScaleInCandidates(g) {
 		out = append(out, c.InstanceID)
 	}
 	return out, nil
 }
 
 func (awsHost) OpenFlowLocked(w *world.World, vm string, spec world.FlowSpec) (*world.Flow, error) {
-	return w.OpenFlowLocked(vm, spec)
+	return awsworld.Of(w).OpenFlow(vm, spec)
 }
 
 func (awsHost) FactsLocked(w *world.World, vm, _ string, _ int) map[string]string {
@@ -126,12 +127,12 @@ func (awsHost) FactsLocked(w *world.World, vm, _ string, _ int) map[string]strin
 
 // CredentialLocked reads the instance role's session from IMDS.
 func (awsHost) CredentialLocked(w *world.World, vm string) (*simcloud.Credential, map[string]string, error) {
-	s, err := w.InstanceCredentialsLocked(vm)
+	s, err := awsworld.Of(w).InstanceCredentials(vm)
 	if err != nil {
 		return nil, nil, err
 	}
 	arn := ""
-	if r := w.Roles[s.Role]; r != nil {
+	if r := awsworld.Of(w).Roles[s.Role]; r != nil {
 		arn = fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", r.Account, r.Name, s.SessionName)
 	}
 	return &simcloud.Credential{Cloud: CloudAWS, Principal: arn, KeyID: s.AccessKeyID, Secret: s.Secret,
@@ -142,7 +143,7 @@ func (awsHost) CredentialLocked(w *world.World, vm string) (*simcloud.Credential
 // AdmitsLocked says whether a security group (rule is its id) still lets
 // fromIP reach port on a running instance that uses it.
 func (awsHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bool, string, string) {
-	sg := w.SecurityGroups[rule]
+	sg := awsworld.Of(w).SecurityGroups[rule]
 	if sg == nil {
 		return false, "", "InvalidGroup.NotFound"
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // ---- volumes --------------------------------------------------------------
@@ -152,7 +153,7 @@ func ec2CreateSnapshot(c *Call) (any, error) {
 	if _, err := ec2LookupVolume(c, volID); err != nil {
 		return nil, err
 	}
-	s, err := c.World.CreateSnapshotLocked(volID, c.Form.Get("Description"), c.Caller.ARN, ec2TagSpecs(c, "snapshot"))
+	s, err := awsworld.Of(c.World).CreateSnapshot(volID, c.Form.Get("Description"), c.Caller.ARN, ec2TagSpecs(c, "snapshot"))
 	if err != nil {
 		return nil, ec2Error(err)
 	}
@@ -171,7 +172,7 @@ func ec2CreateSnapshots(c *Call) (any, error) {
 	}
 	excludeBoot, _ := c.Form.Bool("InstanceSpecification.ExcludeBootVolume")
 	copyTags := strings.EqualFold(c.Form.Get("CopyTagsFromSource"), "volume")
-	snaps, err := c.World.SnapshotInstanceLocked(id, excludeBoot, c.Form.List("InstanceSpecification.ExcludeDataVolumeId"),
+	snaps, err := awsworld.Of(c.World).SnapshotInstance(id, excludeBoot, c.Form.List("InstanceSpecification.ExcludeDataVolumeId"),
 		copyTags, c.Form.Get("Description"), c.Caller.ARN, ec2TagSpecs(c, "snapshot"))
 	if err != nil {
 		return nil, ec2Error(err)
@@ -271,14 +272,14 @@ func ec2Taggable(c *Call, id string) (world.Tags, string, error) {
 		owned = w.Volumes[id].Account == c.Account()
 	case w.Snapshots[id] != nil:
 		owned = w.Snapshots[id].Account == c.Account()
-	case w.SecurityGroups[id] != nil:
-		owned = w.SecurityGroups[id].Account == c.Account()
+	case awsworld.Of(w).SecurityGroups[id] != nil:
+		owned = awsworld.Of(w).SecurityGroups[id].Account == c.Account()
 	case w.ENIs[id] != nil:
 		owned = w.ENIs[id].Account == c.Account()
 	case w.VPCs[id] != nil:
 		owned = w.VPCs[id].Account == c.Account()
 	}
-	tags, typ, ok := w.ResourceTagsLocked(id)
+	tags, typ, ok := awsworld.Of(w).ResourceTags(id)
 	if !ok || !owned {
 		switch {
 		case strings.HasPrefix(id, "i-"):
@@ -328,7 +329,7 @@ func ec2CreateTags(c *Call) (any, error) {
 	for _, id := range ids {
 		_, typ, _ := ec2Taggable(c, id)
 		c.Touch(ec2AuditTypes[typ], id)
-		if err := c.World.TagResourceLocked(id, tags); err != nil {
+		if err := awsworld.Of(c.World).TagResource(id, tags); err != nil {
 			return nil, ec2Error(err)
 		}
 	}
@@ -362,7 +363,7 @@ func ec2DeleteTags(c *Call) (any, error) {
 	for _, id := range ids {
 		_, typ, _ := ec2Taggable(c, id)
 		c.Touch(ec2AuditTypes[typ], id)
-		if err := c.World.UntagResourceLocked(id, keys, values); err != nil {
+		if err := awsworld.Of(c.World).UntagResource(id, keys, values); err != nil {
 			return nil, ec2Error(err)
 		}
 	}
@@ -393,7 +394,7 @@ func ec2DescribeTags(c *Call) (any, error) {
 	w := c.World
 	var ids []string
 	for _, m := range [][]string{world.SortedKeys(w.Instances), world.SortedKeys(w.Volumes), world.SortedKeys(w.Snapshots),
-		world.SortedKeys(w.SecurityGroups), world.SortedKeys(w.ENIs), world.SortedKeys(w.VPCs)} {
+		world.SortedKeys(awsworld.Of(w).SecurityGroups), world.SortedKeys(w.ENIs), world.SortedKeys(w.VPCs)} {
 		ids = append(ids, m...)
 	}
 	var rows []row

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
@@ -179,8 +180,8 @@ func init() {
 			Fields: []Field{lat("latency", "finding latency (default 3m/5m/12m)")},
 			Install: func(w *world.World, c *Config, _ time.Time) Evaluator {
 				w.Lock()
-				for _, id := range world.SortedKeys(w.Detectors) {
-					w.Detectors[id].Enabled = c.Enabled
+				for _, id := range world.SortedKeys(awsworld.Of(w).Detectors) {
+					awsworld.Of(w).Detectors[id].Enabled = c.Enabled
 				}
 				w.Unlock()
 				if c.Enabled {
@@ -188,7 +189,7 @@ func init() {
 				}
 				return nil
 			},
-			OwnsFinding: func(w *world.World, f *world.Finding) bool { return w.Detectors[f.Detector] != nil }},
+			OwnsFinding: func(w *world.World, f *world.Finding) bool { return awsworld.Of(w).Detectors[f.Detector] != nil }},
 		&Spec{Name: "defender", Control: "defender", Clouds: []string{"azure"}, Doc: "Microsoft Defender for Cloud",
 			Fields: []Field{lat("mining_latency", "miner behaviour alert"), lat("domain_latency", "mining-domain alert"),
 				lat("token_latency", "token used outside Azure alert")},

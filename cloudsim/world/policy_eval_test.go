@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // evalCase is one row of the policy-evaluation tables below: a set of
@@ -327,15 +328,15 @@ func TestNotPrincipalBucketPolicy(t *testing.T) {
 	b.Policy = `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"s3:*","Resource":"arn:aws:s3:::evidence/*"},` +
 		`{"Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::111122223333:user/ir","arn:aws:iam::111122223333:root"]},"Action":"s3:DeleteObject","Resource":"arn:aws:s3:::evidence/*"}]}`
 	del := world.Request{Action: "s3:DeleteObject", Resources: []string{"arn:aws:s3:::evidence/case-1/disk.img"}}
-	ir := &world.Principal{Kind: "user", ARN: "arn:aws:iam::111122223333:user/ir", Account: "111122223333"}
-	dev := &world.Principal{Kind: "user", ARN: "arn:aws:iam::111122223333:user/dev", Account: "111122223333"}
-	d, err := w.BucketPolicyDecisionLocked(b, ir, del)
+	ir := &awsworld.Principal{Kind: "user", ARN: "arn:aws:iam::111122223333:user/ir", Account: "111122223333"}
+	dev := &awsworld.Principal{Kind: "user", ARN: "arn:aws:iam::111122223333:user/dev", Account: "111122223333"}
+	d, err := awsworld.Of(w).BucketPolicyDecision(b, ir, del)
 	require.NoError(t, err)
 	require.Equal(t, world.Allowed, d)
-	d, err = w.BucketPolicyDecisionLocked(b, dev, del)
+	d, err = awsworld.Of(w).BucketPolicyDecision(b, dev, del)
 	require.NoError(t, err)
 	require.Equal(t, world.ExplicitDeny, d)
-	require.True(t, world.PolicyIsPublic(`{"Statement":{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::1:root"},"Action":"s3:GetObject","Resource":"*"}}`),
+	require.True(t, awsworld.PolicyIsPublic(`{"Statement":{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::1:root"},"Action":"s3:GetObject","Resource":"*"}}`),
 		"an Allow with NotPrincipal grants to everyone else")
 }
 
@@ -348,6 +349,6 @@ func TestParsePolicyRejectsElementWithItsNegation(t *testing.T) {
 		_, err := world.ParsePolicy(doc)
 		require.ErrorContains(t, err, "cannot be used together", doc)
 	}
-	require.ErrorIs(t, world.ValidateIdentityPolicy(`{"Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"1"},"Action":"s3:*","Resource":"*"}}`),
-		world.ErrMalformedPolicy)
+	require.ErrorIs(t, awsworld.ValidateIdentityPolicy(`{"Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"1"},"Action":"s3:*","Resource":"*"}}`),
+		awsworld.ErrMalformedPolicy)
 }

@@ -36,44 +36,31 @@ type World struct {
 	caller string
 	ids    *rand.Rand
 
-	Accounts       map[string]*Account
-	VPCs           map[string]*VPC
-	Subnets        map[string]*Subnet
-	Instances      map[string]*Instance
-	Volumes        map[string]*Volume
-	Snapshots      map[string]*Snapshot
-	ENIs           map[string]*ENI
-	SecurityGroups map[string]*SecurityGroup
-	NetworkACLs    map[string]*NetworkACL
-	Addresses      map[string]*Address
-	Profiles       map[string]*InstanceProfile // by name
-	Associations   map[string]*ProfileAssociation
-	Users          map[string]*User // by name
-	AccessKeys     map[string]*AccessKey
-	Roles          map[string]*Role // by name
-	Sessions       map[string]*Session
-	Buckets        map[string]*Bucket
-	ASGs           map[string]*ASG
-	Flows          []*Flow
-	Audit          []*AuditEvent
-	Findings       []*Finding
-	Detectors      map[string]*Detector
-	Commands       map[string]*Command
-	Alarms         []*Alarm
+	// The provider-neutral model all three clouds share (an Azure VM and a
+	// GCE instance are Instances too, their disks Volumes, an Azure blob
+	// container a Bucket). Front ends and detectors read these directly
+	// under the lock; what only one cloud has lives in its state package.
+	Accounts  map[string]*Account
+	VPCs      map[string]*VPC
+	Subnets   map[string]*Subnet
+	Instances map[string]*Instance
+	Volumes   map[string]*Volume
+	Snapshots map[string]*Snapshot
+	ENIs      map[string]*ENI
+	Buckets   map[string]*Bucket
+	Flows     []*Flow
+	Audit     []*AuditEvent
+	Findings  []*Finding
+	Alarms    []*Alarm
 
 	scheduled []scheduled
 	observers []Observer
 	ext       map[string]any
-	// policyCache holds parsed policy documents by text (see
-	// parsedPolicyLocked).
-	policyCache map[string]*Policy
 	// clientTokens are the create calls made with a client token, by scope
 	// and token (see ClientTokenLocked).
 	clientTokens map[string]*IdempotentCall
 	// knobs tune behaviour the clouds leave undocumented (knobs.go).
 	knobs Knobs
-	// prop holds identity changes still propagating (propagation.go).
-	prop *propagationState
 }
 
 // scheduled is a state change that takes effect at a modelled time, such as a
@@ -105,30 +92,18 @@ type Event struct {
 // New returns an empty world whose IDs and jitter derive from seed.
 func New(clk Nower, seed uint64) *World {
 	w := &World{
-		clock:          clk,
-		streams:        clock.NewStreams(seed),
-		seq:            map[string]uint64{},
-		Accounts:       map[string]*Account{},
-		VPCs:           map[string]*VPC{},
-		Subnets:        map[string]*Subnet{},
-		Instances:      map[string]*Instance{},
-		Volumes:        map[string]*Volume{},
-		Snapshots:      map[string]*Snapshot{},
-		ENIs:           map[string]*ENI{},
-		SecurityGroups: map[string]*SecurityGroup{},
-		Addresses:      map[string]*Address{},
-		Profiles:       map[string]*InstanceProfile{},
-		Associations:   map[string]*ProfileAssociation{},
-		Users:          map[string]*User{},
-		AccessKeys:     map[string]*AccessKey{},
-		Roles:          map[string]*Role{},
-		Sessions:       map[string]*Session{},
-		Buckets:        map[string]*Bucket{},
-		ASGs:           map[string]*ASG{},
-		Detectors:      map[string]*Detector{},
-		Commands:       map[string]*Command{},
-		NetworkACLs:    map[string]*NetworkACL{},
-		knobs:          DefaultKnobs(),
+		clock:     clk,
+		streams:   clock.NewStreams(seed),
+		seq:       map[string]uint64{},
+		Accounts:  map[string]*Account{},
+		VPCs:      map[string]*VPC{},
+		Subnets:   map[string]*Subnet{},
+		Instances: map[string]*Instance{},
+		Volumes:   map[string]*Volume{},
+		Snapshots: map[string]*Snapshot{},
+		ENIs:      map[string]*ENI{},
+		Buckets:   map[string]*Bucket{},
+		knobs:     DefaultKnobs(),
 	}
 	w.useStreamsLocked(Unattributed)
 	return w

@@ -17,6 +17,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	_ "github.com/firedrill-ir/firedrill/cloudsim/simcloud/all"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
 	"github.com/firedrill-ir/firedrill/timeline"
 )
@@ -108,7 +109,7 @@ func (l *lab) actions() []string {
 func TestCryptominingChainThroughTheSDK(t *testing.T) {
 	l := newLab(t)
 	l.w.Lock()
-	oldest := l.w.ScaleInCandidatesLocked(l.w.ASGs[demo.DemoASG])[0].InstanceID
+	oldest := awsworld.Of(l.w).ScaleInCandidates(awsworld.Of(l.w).ASGs[demo.DemoASG])[0].InstanceID
 	l.w.Unlock()
 
 	l.run(t, func(ctx context.Context) {
@@ -119,7 +120,7 @@ func TestCryptominingChainThroughTheSDK(t *testing.T) {
 		require.Error(t, l.do(ctx, t, attacker.LaunchGPUs, map[string]string{"count": "1"}))
 		// ...until the over-privileged inline policy a scenario adds.
 		l.w.Lock()
-		l.w.Roles[demo.DemoRole].Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+		awsworld.Of(l.w).Roles[demo.DemoRole].Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 			`"Action":["ec2:RunInstances","ec2:CreateTags","iam:CreateAccessKey"],"Resource":"*"}]}`
 		l.w.Unlock()
 		require.NoError(t, l.do(ctx, t, attacker.LaunchGPUs, nil))
@@ -197,7 +198,7 @@ func TestProbeShowsWhatContainmentCut(t *testing.T) {
 	round := attacker.Round{Technique: keep.ID, Params: keep.Resolve(nil)}
 	l.run(t, func(ctx context.Context) {
 		l.w.Lock()
-		l.w.Roles[demo.DemoRole].Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+		awsworld.Of(l.w).Roles[demo.DemoRole].Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 			`"Action":["ec2:RunInstances","iam:CreateAccessKey"],"Resource":"*"}]}`
 		l.w.Unlock()
 		for _, id := range []string{attacker.ExploitWebApp, attacker.CryptoMiner, attacker.StealIMDSCreds} {
@@ -217,15 +218,15 @@ func TestProbeShowsWhatContainmentCut(t *testing.T) {
 		l.w.Lock()
 		hold := l.env.State.In("aws")
 		inst := l.w.Instances[hold.Foothold]
-		sg, err := l.w.AddSecurityGroupLocked(inst.Account, inst.Region, inst.VPC, "quarantine", "no rules")
+		sg, err := awsworld.Of(l.w).AddSecurityGroup(inst.Account, inst.Region, inst.VPC, "quarantine", "no rules")
 		require.NoError(t, err)
-		_, _, err = l.w.RevokeRulesLocked(sg.ID, true, sg.Egress)
+		_, _, err = awsworld.Of(l.w).RevokeRules(sg.ID, true, sg.Egress)
 		require.NoError(t, err)
-		require.NoError(t, l.w.SetInstanceGroupsLocked(inst.ID, []string{sg.ID}))
-		l.w.Roles[demo.DemoRole].Policies["AWSRevokeOlderSessions"] = fmt.Sprintf(`{"Version":"2012-10-17","Statement":[`+
+		require.NoError(t, awsworld.Of(l.w).SetInstanceGroups(inst.ID, []string{sg.ID}))
+		awsworld.Of(l.w).Roles[demo.DemoRole].Policies["AWSRevokeOlderSessions"] = fmt.Sprintf(`{"Version":"2012-10-17","Statement":[`+
 			`{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"%s"}}}]}`,
 			l.clk.Now().UTC().Format(time.RFC3339))
-		require.NoError(t, l.w.UpdateAccessKeyLocked("ci-deploy", hold.Credential("persistence-key").KeyID, "Inactive"))
+		require.NoError(t, awsworld.Of(l.w).UpdateAccessKey("ci-deploy", hold.Credential("persistence-key").KeyID, "Inactive"))
 		l.w.Unlock()
 
 		before = len(l.actions())

@@ -11,6 +11,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
@@ -120,7 +121,7 @@ type cloudCase struct {
 func TestPathsAreProbedByKeepAccessAndTheFinalCheckInEveryCloud(t *testing.T) {
 	cases := []cloudCase{
 		{preset: "aws-web-asg", cut: func(t *testing.T, l *lab) {
-			role := l.w.Roles["web-app-role"]
+			role := awsworld.Of(l.w).Roles["web-app-role"]
 			role.Policies["AWSRevokeOlderSessions"] = fmt.Sprintf(`{"Version":"2012-10-17","Statement":[`+
 				`{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"%s"}}}]}`,
 				l.clk.Now().UTC().Format(time.RFC3339))

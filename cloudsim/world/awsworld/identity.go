@@ -1,0 +1,92 @@
+package awsworld
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
+)
+
+// AddUser creates an IAM user with managed policies attached.
+func (s *State) AddUser(account, name string, managed ...string) *User {
+	u := &User{Name: name, ID: s.w.UniqueIDLocked("AIDA"), Account: account, Path: "/",
+		ARN: fmt.Sprintf("arn:aws:iam::%s:user/%s", account, name), CreateDate: s.w.Now(),
+		Policies: map[string]string{}, Managed: append([]string(nil), managed...), Tags: world.Tags{}}
+	s.Users[name] = u
+	return u
+}
+
+// AddAccessKey issues an active access key to a user.
+func (s *State) AddAccessKey(user string) (*AccessKey, error) {
+	u, ok := s.Users[user]
+	if !ok {
+		return nil, fmt.Errorf("user %q does not exist", user)
+	}
+	k := &AccessKey{ID: s.w.NewKeyIDLocked("AKIA"), Secret: s.w.NewSecretLocked(), User: user,
+		Account: u.Account, Status: "Active", CreateDate: s.w.Now()}
+	s.AccessKeys[k.ID] = k
+	return k, nil
+}
+
+// AddRole creates a role with a trust policy and managed policies.
+func (s *State) AddRole(account, name, trust string, managed ...string) *Role {
+	if trust == "" {
+		trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	}
+	r := &Role{Name: name, ID: s.w.UniqueIDLocked("AROA"), Account: account, Path: "/",
+		ARN: fmt.Sprintf("arn:aws:iam::%s:role/%s", account, name), TrustPolicy: trust,
+		CreateDate: s.w.Now(), MaxSession: time.Hour, Policies: map[string]string{},
+		Managed: append([]string(nil), managed...), Tags: world.Tags{}}
+	s.Roles[name] = r
+	return r
+}
+
+// AddInstanceProfile creates an instance profile holding role.
+func (s *State) AddInstanceProfile(account, name, role string) *InstanceProfile {
+	p := &InstanceProfile{Name: name, ID: s.w.UniqueIDLocked("AIPA"), Account: account, Path: "/",
+		ARN: fmt.Sprintf("arn:aws:iam::%s:instance-profile/%s", account, name), CreateDate: s.w.Now()}
+	if role != "" {
+		p.Roles = []string{role}
+	}
+	s.Profiles[name] = p
+	return p
+}
+
+// ProfileByARN finds an instance profile by ARN or name.
+func (s *State) ProfileByARN(arnOrName string) *InstanceProfile {
+	if p, ok := s.Profiles[arnOrName]; ok {
+		return p
+	}
+	for _, name := range world.SortedKeys(s.Profiles) {
+		if p := s.Profiles[name]; p.ARN == arnOrName {
+			return p
+		}
+	}
+	return nil
+}
+
+// IssueSession mints temporary credentials for a role. IssuedAt is the
+// current time; it is what an aws:TokenIssueTime condition compares against.
+func (s *State) IssueSession(role, sessionName, source string, d time.Duration) (*Session, error) {
+	r, ok := s.Roles[role]
+	if !ok {
+		return nil, fmt.Errorf("role %q does not exist", role)
+	}
+	now := s.w.Now()
+	sess := &Session{AccessKeyID: s.w.NewKeyIDLocked("ASIA"), Secret: s.w.NewSecretLocked(),
+		Token:   "FwoGZXIvYXdzE" + strings.ToLower(s.w.NewKeyIDLocked("FIRE")) + s.w.NewSecretLocked(),
+		Account: r.Account, Role: role, SessionName: sessionName, IssuedAt: now, Expires: now.Add(d), Source: source}
+	s.Sessions[sess.AccessKeyID] = sess
+	return sess, nil
+}
+
+// RoleByARN finds a role by ARN.
+func (s *State) RoleByARN(arn string) *Role {
+	for _, name := range world.SortedKeys(s.Roles) {
+		if r := s.Roles[name]; r.ARN == arn {
+			return r
+		}
+	}
+	return nil
+}
