@@ -299,7 +299,7 @@ func TestVMCryptominingOnAzure(t *testing.T) {
 
 	// The scheduled scale-in could not take the victim or its disks.
 	d.w.Lock()
-	vm := azureworld.Of(d.w).VMs[strings.ToLower(d.victim)]
+	vm := azureworld.Of(d.w).VMs.Lookup(strings.ToLower(d.victim))
 	d.w.Unlock()
 	require.NotNil(t, vm)
 	require.False(t, vm.Deleted, "scale-in must not delete the protected victim")
@@ -369,7 +369,7 @@ func TestVMCryptominingOnGCP(t *testing.T) {
 
 	// The scale-in came and went: the abandoned victim and its disks stayed.
 	d.w.Lock()
-	inst, alive := gcpworld.Of(d.w).Instances[d.victim]
+	inst, alive := gcpworld.Of(d.w).Instances.Get(d.victim)
 	d.w.Unlock()
 	require.True(t, alive && inst.Deleted.IsZero(), "the MIG must not delete the abandoned victim")
 }
@@ -386,7 +386,7 @@ func TestNaiveVMPlaybookLeavesTheAttackerIn(t *testing.T) {
 		require.Equal(t, StatusSucceeded, stepStatus(t, c, "naive_isolate").Status)
 		require.Equal(t, StatusSucceeded, stepStatus(t, c, "naive_detach").Status)
 		d.w.Lock()
-		vm := azureworld.Of(d.w).VMs[strings.ToLower(d.victim)]
+		vm := azureworld.Of(d.w).VMs.Lookup(strings.ToLower(d.victim))
 		d.w.Unlock()
 		require.Equal(t, "None", vm.IdentityType, "the identity removal itself happened")
 		require.True(t, c.Contained, "the naive responder believes it contained the VM")
@@ -410,7 +410,7 @@ func TestNaiveVMPlaybookLeavesTheAttackerIn(t *testing.T) {
 		require.Equal(t, StatusSucceeded, stepStatus(t, c, "naive_isolate").Status)
 		require.Equal(t, StatusSucceeded, stepStatus(t, c, "naive_detach").Status)
 		d.w.Lock()
-		inst := gcpworld.Of(d.w).DeletedInstances[d.victim]
+		inst := gcpworld.Of(d.w).DeletedInstances.Lookup(d.victim)
 		d.w.Unlock()
 		require.NotNil(t, inst, "without abandoning it, the MIG's scale-in deleted the victim")
 		require.Contains(t, inst.Tags, "quarantine", "the quarantine tag itself was applied")

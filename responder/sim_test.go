@@ -129,8 +129,8 @@ func (d *drill) fingerprint(t *testing.T) string {
 		Instances                          map[string]*world.Instance
 		Flows                              []*world.Flow
 	}
-	b, err := json.Marshal(fp{Audit: len(d.w.Audit), Snapshots: len(d.w.Snapshots), Groups: len(awsworld.Of(d.w).SecurityGroups),
-		Commands: len(awsworld.Of(d.w).Commands), Instances: d.w.Instances, Flows: d.w.Flows})
+	b, err := json.Marshal(fp{Audit: len(d.w.Audit), Snapshots: len(d.w.Snapshots), Groups: awsworld.Of(d.w).SecurityGroups.Len(),
+		Commands: awsworld.Of(d.w).Commands.Len(), Instances: d.w.Instances, Flows: d.w.Flows})
 	require.NoError(t, err)
 	return string(b)
 }

@@ -39,7 +39,7 @@ func asValidation(format string, args ...any) *APIError {
 
 // asGroupARN scopes authorization to the named group's ARN.
 func asGroupARN(c *Call) []string {
-	if g := awsworld.Of(c.World).ASGs[c.Form.Get("AutoScalingGroupName")]; g != nil {
+	if g := awsworld.Of(c.World).ASGs.Lookup(c.Form.Get("AutoScalingGroupName")); g != nil {
 		return []string{g.ARN}
 	}
 	return nil
@@ -59,7 +59,7 @@ func asLookupGroup(c *Call) (*awsworld.ASG, error) {
 	if name == "" {
 		return nil, asValidation("1 validation error detected: Value null at 'autoScalingGroupName' failed to satisfy constraint: Member must not be null")
 	}
-	g := awsworld.Of(c.World).ASGs[name]
+	g := awsworld.Of(c.World).ASGs.Lookup(name)
 	if g == nil || g.Account != c.Account() || g.Region != c.Region {
 		return nil, asValidation("AutoScalingGroup name not found - AutoScalingGroup %s not found", name)
 	}
@@ -116,8 +116,8 @@ func asMemberXML(c *Call, g *awsworld.ASG, m *awsworld.ASGInstance, withGroup bo
 func asDescribeGroups(c *Call) (any, error) {
 	names := c.Form.List("AutoScalingGroupNames")
 	var groups []*awsworld.ASG
-	for _, n := range world.SortedKeys(awsworld.Of(c.World).ASGs) {
-		g := awsworld.Of(c.World).ASGs[n]
+	for _, n := range awsworld.Of(c.World).ASGs.Keys() {
+		g := awsworld.Of(c.World).ASGs.Lookup(n)
 		if g.Account != c.Account() || g.Region != c.Region {
 			continue
 		}
@@ -177,8 +177,8 @@ func asDescribeInstances(c *Call) (any, error) {
 		m *awsworld.ASGInstance
 	}
 	var rows []row
-	for _, n := range world.SortedKeys(awsworld.Of(c.World).ASGs) {
-		g := awsworld.Of(c.World).ASGs[n]
+	for _, n := range awsworld.Of(c.World).ASGs.Keys() {
+		g := awsworld.Of(c.World).ASGs.Lookup(n)
 		if g.Account != c.Account() || g.Region != c.Region {
 			continue
 		}
@@ -423,7 +423,7 @@ func asCreateGroup(c *Call) (any, error) {
 	if len(s.Subnets) == 0 {
 		return nil, asValidation("At least one Availability Zone or VPC Subnet is required.")
 	}
-	if _, dup := awsworld.Of(c.World).ASGs[name]; dup {
+	if _, dup := awsworld.Of(c.World).ASGs.Get(name); dup {
 		return nil, Errf(400, "AlreadyExists", "AutoScalingGroup by this name already exists - A group with the name %s already exists", name)
 	}
 	g, err := awsworld.Of(c.World).AddASG(c.Account(), c.Region, name, *s.Min, *s.Max, *s.Min)
@@ -442,7 +442,7 @@ func asCreateGroup(c *Call) (any, error) {
 	}
 	s.Desired = &desired
 	if err := awsworld.Of(c.World).UpdateASG(name, s); err != nil {
-		delete(awsworld.Of(c.World).ASGs, name)
+		awsworld.Of(c.World).ASGs.Delete(name)
 		return nil, asWorldError(err)
 	}
 	c.Touch("AWS::AutoScaling::AutoScalingGroup", name)

@@ -148,7 +148,7 @@ func TestBehaviourStolenSessionOutlivesProfileRemoval(t *testing.T) {
 	// Revoke older sessions, as the IAM console's button does.
 	revokeAt := f.env.Clock.Now()
 	f.locked(func(w *world.World) {
-		awsworld.Of(w).Roles[f.role].Policies["AWSRevokeOlderSessions"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["*"],` +
+		awsworld.Of(w).Roles.Lookup(f.role).Policies["AWSRevokeOlderSessions"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["*"],` +
 			`"Resource":["*"],"Condition":{"DateLessThan":{"aws:TokenIssueTime":"` + world.IAMTime(revokeAt) + `"}}}]}`
 	})
 	_, err = attackerEC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})

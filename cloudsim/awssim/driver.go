@@ -61,7 +61,7 @@ func checkPolicies(r *simcloud.Resource) (string, error) {
 // applyRolePolicies adds the resource's inline Allow policies to the role:
 // the over-privilege that turns a stolen role session into real damage.
 func applyRolePolicies(w *world.World, _ simcloud.Env, r *simcloud.Resource, _ time.Time) error {
-	role := awsworld.Of(w).Roles[r.Name]
+	role := awsworld.Of(w).Roles.Lookup(r.Name)
 	if role == nil {
 		return fmt.Errorf("IAM role %s does not exist in the preset", r.Name)
 	}
@@ -78,7 +78,7 @@ func applyRolePolicies(w *world.World, _ simcloud.Env, r *simcloud.Resource, _ t
 
 // userKey hands out an IAM user's first active access key.
 func userKey(w *world.World, _ simcloud.Site, user string) (*simcloud.Credential, bool, error) {
-	u := awsworld.Of(w).Users[user]
+	u := awsworld.Of(w).Users.Lookup(user)
 	if u == nil {
 		return nil, false, fmt.Errorf("IAM user %q does not exist", user)
 	}
@@ -96,7 +96,7 @@ type awsHost struct{}
 // GroupMembersLocked lists an Auto Scaling group's in-service instances in
 // scale-in order, which for the default termination policy is oldest first.
 func (awsHost) GroupMembersLocked(w *world.World, _ simcloud.Site, group string) ([]string, error) {
-	g := awsworld.Of(w).ASGs[group]
+	g := awsworld.Of(w).ASGs.Lookup(group)
 	if g == nil {
 		return nil, fmt.Errorf("scaling group %q does not exist", group)
 	}
@@ -132,7 +132,7 @@ func (awsHost) CredentialLocked(w *world.World, vm string) (*simcloud.Credential
 		return nil, nil, err
 	}
 	arn := ""
-	if r := awsworld.Of(w).Roles[s.Role]; r != nil {
+	if r := awsworld.Of(w).Roles.Lookup(s.Role); r != nil {
 		arn = fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", r.Account, r.Name, s.SessionName)
 	}
 	return &simcloud.Credential{Cloud: CloudAWS, Principal: arn, KeyID: s.AccessKeyID, Secret: s.Secret,
@@ -143,7 +143,7 @@ func (awsHost) CredentialLocked(w *world.World, vm string) (*simcloud.Credential
 // AdmitsLocked says whether a security group (rule is its id) still lets
 // fromIP reach port on a running instance that uses it.
 func (awsHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bool, string, string) {
-	sg := awsworld.Of(w).SecurityGroups[rule]
+	sg := awsworld.Of(w).SecurityGroups.Lookup(rule)
 	if sg == nil {
 		return false, "", "InvalidGroup.NotFound"
 	}

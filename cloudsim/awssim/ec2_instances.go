@@ -96,7 +96,7 @@ func ec2GroupSetItems(w *world.World, ids []string) []*X {
 	var out []*X
 	for _, g := range ids {
 		name := ""
-		if sg := awsworld.Of(w).SecurityGroups[g]; sg != nil {
+		if sg := awsworld.Of(w).SecurityGroups.Lookup(g); sg != nil {
 			name = sg.Name
 		}
 		out = append(out, E("item", T("groupId", g), T("groupName", name)))
@@ -260,7 +260,7 @@ func ec2RunInstances(c *Call) (any, error) {
 		}
 	}
 	for _, g := range spec.Groups {
-		if sg := awsworld.Of(c.World).SecurityGroups[g]; sg == nil || sg.Account != c.Account() {
+		if sg := awsworld.Of(c.World).SecurityGroups.Lookup(g); sg == nil || sg.Account != c.Account() {
 			return nil, Errf(400, "InvalidGroup.NotFound", "The security group '%s' does not exist", g)
 		}
 	}
@@ -465,7 +465,7 @@ func ec2ModifyInstanceAttribute(c *Call) (any, error) {
 	changed := false
 	if groups := f.List("GroupId"); len(groups) > 0 {
 		for _, g := range groups {
-			if sg := awsworld.Of(c.World).SecurityGroups[g]; sg == nil || sg.Account != c.Account() {
+			if sg := awsworld.Of(c.World).SecurityGroups.Lookup(g); sg == nil || sg.Account != c.Account() {
 				return nil, Errf(400, "InvalidGroup.NotFound", "The security group '%s' does not exist", g)
 			}
 		}
@@ -541,7 +541,7 @@ func ec2ProfileParam(c *Call) (string, error) {
 }
 
 func ec2LookupAssociation(c *Call, id string) (*awsworld.ProfileAssociation, error) {
-	a, ok := awsworld.Of(c.World).Associations[id]
+	a, ok := awsworld.Of(c.World).Associations.Get(id)
 	if !ok || a.State != "associated" {
 		return nil, Errf(400, "InvalidAssociationID.NotFound", "The association ID '%s' does not exist", id)
 	}
@@ -572,13 +572,13 @@ func ec2DescribeProfileAssociations(c *Call) (any, error) {
 	// Ended associations vanish from EC2's answer unless asked for by state.
 	wantEnded := ec2AnyWildcard(filters["state"], []string{"disassociated"})
 	for _, id := range ids {
-		if a, ok := awsworld.Of(c.World).Associations[id]; !ok || (a.State != "associated" && !wantEnded) {
+		if a, ok := awsworld.Of(c.World).Associations.Get(id); !ok || (a.State != "associated" && !wantEnded) {
 			return nil, Errf(400, "InvalidAssociationID.NotFound", "The association ID '%s' does not exist", id)
 		}
 	}
 	var matched []*awsworld.ProfileAssociation
-	for _, aid := range world.SortedKeys(awsworld.Of(c.World).Associations) {
-		a := awsworld.Of(c.World).Associations[aid]
+	for _, aid := range awsworld.Of(c.World).Associations.Keys() {
+		a := awsworld.Of(c.World).Associations.Lookup(aid)
 		inst := c.World.Instances[a.Instance]
 		if inst == nil || inst.Account != c.Account() || inst.Region != c.Region {
 			continue

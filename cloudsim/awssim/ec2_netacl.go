@@ -29,7 +29,7 @@ func ec2RuleNumberParam(c *Call) (int, error) {
 
 // ec2LookupACL finds a network ACL of the caller's account and region.
 func ec2LookupACL(c *Call, id string) (*awsworld.NetworkACL, error) {
-	a, ok := awsworld.Of(c.World).NetworkACLs[id]
+	a, ok := awsworld.Of(c.World).NetworkACLs.Get(id)
 	if !ok || a.Account != c.Account() || a.Region != c.Region {
 		return nil, Errf(400, "InvalidNetworkAclID.NotFound", "The network ACL ID '%s' does not exist", id)
 	}
@@ -109,8 +109,8 @@ func ec2DescribeNetworkAcls(c *Call) (any, error) {
 		}
 	}
 	var matched []*awsworld.NetworkACL
-	for _, id := range world.SortedKeys(awsworld.Of(c.World).NetworkACLs) {
-		a := awsworld.Of(c.World).NetworkACLs[id]
+	for _, id := range awsworld.Of(c.World).NetworkACLs.Keys() {
+		a := awsworld.Of(c.World).NetworkACLs.Lookup(id)
 		if a.Account != c.Account() || a.Region != c.Region || (len(ids) > 0 && !ec2ContainsString(ids, id)) {
 			continue
 		}

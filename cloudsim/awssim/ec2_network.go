@@ -16,7 +16,7 @@ func ec2SgARN(c *Call, id string) string { return ec2ARN(c, "security-group", id
 // ec2LookupGroup finds a security group of the caller's account, honouring an
 // injected eventual-consistency window.
 func ec2LookupGroup(c *Call, id string) (*awsworld.SecurityGroup, error) {
-	sg, ok := awsworld.Of(c.World).SecurityGroups[id]
+	sg, ok := awsworld.Of(c.World).SecurityGroups.Get(id)
 	if !ok || sg.Account != c.Account() || sg.Region != c.Region || c.Hidden(sg.CreatedAt) {
 		return nil, Errf(400, "InvalidGroup.NotFound", "The security group '%s' does not exist", id)
 	}
@@ -145,8 +145,8 @@ func ec2DescribeSecurityGroups(c *Call) (any, error) {
 	}
 	var matched []*awsworld.SecurityGroup
 	found := map[string]bool{}
-	for _, id := range world.SortedKeys(awsworld.Of(c.World).SecurityGroups) {
-		sg := awsworld.Of(c.World).SecurityGroups[id]
+	for _, id := range awsworld.Of(c.World).SecurityGroups.Keys() {
+		sg := awsworld.Of(c.World).SecurityGroups.Lookup(id)
 		if sg.Account != c.Account() || sg.Region != c.Region || c.Hidden(sg.CreatedAt) {
 			continue
 		}
@@ -517,8 +517,8 @@ func ec2DescribeAddresses(c *Call) (any, error) {
 	}
 	var items []*X
 	seenIP, seenAlloc := map[string]bool{}, map[string]bool{}
-	for _, id := range world.SortedKeys(awsworld.Of(c.World).Addresses) {
-		a := awsworld.Of(c.World).Addresses[id]
+	for _, id := range awsworld.Of(c.World).Addresses.Keys() {
+		a := awsworld.Of(c.World).Addresses.Lookup(id)
 		if a.Account != c.Account() || a.Region != c.Region {
 			continue
 		}
@@ -569,8 +569,8 @@ func ec2DisassociateAddress(c *Call) (any, error) {
 		return nil, Errf(400, "MissingParameter", "The request must contain the parameter AssociationId or PublicIp")
 	}
 	var target *awsworld.Address
-	for _, id := range world.SortedKeys(awsworld.Of(c.World).Addresses) {
-		a := awsworld.Of(c.World).Addresses[id]
+	for _, id := range awsworld.Of(c.World).Addresses.Keys() {
+		a := awsworld.Of(c.World).Addresses.Lookup(id)
 		if a.AssociationID != "" && (a.AssociationID == key || a.PublicIP == key) && a.Account == c.Account() && a.Region == c.Region {
 			target = a
 			break

@@ -410,7 +410,7 @@ func TestResourceScopedPolicy(t *testing.T) {
 	theirs := f.launch(t, awsworld.LaunchSpec{})
 	cfg := f.env.UserConfig(t, "operator")
 	f.locked(func(w *world.World) {
-		awsworld.Of(w).Users["operator"].Policies["stop-one"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+		awsworld.Of(w).Users.Lookup("operator").Policies["stop-one"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 			`"Action":"ec2:StopInstances","Resource":"arn:aws:ec2:us-east-1:111122223333:instance/` + mine.ID + `"}]}`
 	})
 	op := ec2.NewFromConfig(cfg)
@@ -621,10 +621,10 @@ func TestSecurityGroupsAndRules(t *testing.T) {
 
 	// Revoke by security-group-rule ID, as newer responders do.
 	var ruleID string
-	f.locked(func(w *world.World) { ruleID = awsworld.Of(w).SecurityGroups[sg].Egress[0].RuleID })
+	f.locked(func(w *world.World) { ruleID = awsworld.Of(w).SecurityGroups.Lookup(sg).Egress[0].RuleID })
 	_, err = f.ec2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(sg), SecurityGroupRuleIds: []string{ruleID}})
 	require.NoError(t, err)
-	f.locked(func(w *world.World) { require.Empty(t, awsworld.Of(w).SecurityGroups[sg].Egress) })
+	f.locked(func(w *world.World) { require.Empty(t, awsworld.Of(w).SecurityGroups.Lookup(sg).Egress) })
 
 	_, err = f.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{"sg-00000000000000000"}})
 	require.Equal(t, "InvalidGroup.NotFound", ec2ErrCode(err))

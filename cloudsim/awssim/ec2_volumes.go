@@ -272,8 +272,8 @@ func ec2Taggable(c *Call, id string) (world.Tags, string, error) {
 		owned = w.Volumes[id].Account == c.Account()
 	case w.Snapshots[id] != nil:
 		owned = w.Snapshots[id].Account == c.Account()
-	case awsworld.Of(w).SecurityGroups[id] != nil:
-		owned = awsworld.Of(w).SecurityGroups[id].Account == c.Account()
+	case awsworld.Of(w).SecurityGroups.Lookup(id) != nil:
+		owned = awsworld.Of(w).SecurityGroups.Lookup(id).Account == c.Account()
 	case w.ENIs[id] != nil:
 		owned = w.ENIs[id].Account == c.Account()
 	case w.VPCs[id] != nil:
@@ -394,7 +394,7 @@ func ec2DescribeTags(c *Call) (any, error) {
 	w := c.World
 	var ids []string
 	for _, m := range [][]string{world.SortedKeys(w.Instances), world.SortedKeys(w.Volumes), world.SortedKeys(w.Snapshots),
-		world.SortedKeys(awsworld.Of(w).SecurityGroups), world.SortedKeys(w.ENIs), world.SortedKeys(w.VPCs)} {
+		awsworld.Of(w).SecurityGroups.Keys(), world.SortedKeys(w.ENIs), world.SortedKeys(w.VPCs)} {
 		ids = append(ids, m...)
 	}
 	var rows []row

@@ -28,9 +28,9 @@ func gdEnv(t *testing.T) (*awssimtest.Env, *world.Instance) {
 	w := env.World
 	w.Lock()
 	defer w.Unlock()
-	awsworld.Of(w).Detectors[gdDetector] = &awsworld.Detector{ID: gdDetector, Account: awssimtest.Account, Region: awssimtest.Region,
-		Enabled: true, CreatedAt: awssimtest.Start.Add(-24 * time.Hour)}
-	awsworld.Of(w).Detectors["other-account"] = &awsworld.Detector{ID: "other-account", Account: "999988887777", Region: awssimtest.Region, Enabled: true}
+	awsworld.Of(w).Detectors.Put(gdDetector, &awsworld.Detector{ID: gdDetector, Account: awssimtest.Account, Region: awssimtest.Region,
+		Enabled: true, CreatedAt: awssimtest.Start.Add(-24 * time.Hour)})
+	awsworld.Of(w).Detectors.Put("other-account", &awsworld.Detector{ID: "other-account", Account: "999988887777", Region: awssimtest.Region, Enabled: true})
 	t0 := awssimtest.Start.Add(-time.Hour)
 	w.AddFindingLocked(&world.Finding{ID: "f-mining", Detector: gdDetector, Account: awssimtest.Account, Region: awssimtest.Region,
 		Type: detect.TypeMiningDNS, Severity: 8, Title: "mining", ResourceType: "Instance", ResourceID: inst.ID,

@@ -148,7 +148,7 @@ func iamTags(c *Call) world.Tags { return c.Form.Tags("Tags") }
 // ---- authorization resources ---------------------------------------------------
 
 func userARN(c *Call, name, path string) string {
-	if u, ok := awsworld.Of(c.World).Users[name]; ok {
+	if u, ok := awsworld.Of(c.World).Users.Get(name); ok {
 		return u.ARN
 	}
 	if path == "" {
@@ -175,7 +175,7 @@ func userRes(key, pathKey string) func(*Call) []string {
 func roleRes(pathKey string) func(*Call) []string {
 	return func(c *Call) []string {
 		name := c.Form.Get("RoleName")
-		if r, ok := awsworld.Of(c.World).Roles[name]; ok {
+		if r, ok := awsworld.Of(c.World).Roles.Get(name); ok {
 			return []string{r.ARN}
 		}
 		path := "/"
@@ -189,7 +189,7 @@ func roleRes(pathKey string) func(*Call) []string {
 func profileRes(pathKey string) func(*Call) []string {
 	return func(c *Call) []string {
 		name := c.Form.Get("InstanceProfileName")
-		if p, ok := awsworld.Of(c.World).Profiles[name]; ok {
+		if p, ok := awsworld.Of(c.World).Profiles.Get(name); ok {
 			return []string{p.ARN}
 		}
 		path := "/"
@@ -201,7 +201,7 @@ func profileRes(pathKey string) func(*Call) []string {
 }
 
 func keyOwnerRes(c *Call) []string {
-	if k, ok := awsworld.Of(c.World).AccessKeys[c.Form.Get("AccessKeyId")]; ok {
+	if k, ok := awsworld.Of(c.World).AccessKeys.Get(c.Form.Get("AccessKeyId")); ok {
 		return []string{userARN(c, k.User, "")}
 	}
 	return nil
@@ -334,14 +334,14 @@ func iamGetUser(c *Call) (any, error) {
 }
 
 func iamListUsers(c *Call) (any, error) {
-	names := pathFiltered(c, world.SortedKeys(awsworld.Of(c.World).Users), func(n string) string { return awsworld.Of(c.World).Users[n].Path })
+	names := pathFiltered(c, awsworld.Of(c.World).Users.Keys(), func(n string) string { return awsworld.Of(c.World).Users.Lookup(n).Path })
 	page, trunc, marker, err := iamPage(c, names)
 	if err != nil {
 		return nil, err
 	}
 	var items []*X
 	for _, n := range page {
-		items = append(items, userX("member", awsworld.Of(c.World).Users[n], false))
+		items = append(items, userX("member", awsworld.Of(c.World).Users.Lookup(n), false))
 	}
 	return pageResult(members("Users", items), trunc, marker), nil
 }
@@ -442,7 +442,7 @@ func iamGetAccessKeyLastUsed(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, ok := awsworld.Of(c.World).AccessKeys[id]
+	k, ok := awsworld.Of(c.World).AccessKeys.Get(id)
 	if !ok {
 		return nil, Errf(404, "NoSuchEntity", "The Access Key with id %s cannot be found.", id)
 	}
@@ -510,14 +510,14 @@ func iamGetRole(c *Call) (any, error) {
 }
 
 func iamListRoles(c *Call) (any, error) {
-	names := pathFiltered(c, world.SortedKeys(awsworld.Of(c.World).Roles), func(n string) string { return awsworld.Of(c.World).Roles[n].Path })
+	names := pathFiltered(c, awsworld.Of(c.World).Roles.Keys(), func(n string) string { return awsworld.Of(c.World).Roles.Lookup(n).Path })
 	page, trunc, marker, err := iamPage(c, names)
 	if err != nil {
 		return nil, err
 	}
 	var items []*X
 	for _, n := range page {
-		items = append(items, roleX("member", awsworld.Of(c.World).Roles[n], false))
+		items = append(items, roleX("member", awsworld.Of(c.World).Roles.Lookup(n), false))
 	}
 	return pageResult(members("Roles", items), trunc, marker), nil
 }
@@ -552,7 +552,7 @@ func iamUpdateAssumeRolePolicy(c *Call) (any, error) {
 func profileX(name string, c *Call, p *awsworld.InstanceProfile) *X {
 	var roles []*X
 	for _, rn := range p.Roles {
-		if r, ok := awsworld.Of(c.World).Roles[rn]; ok {
+		if r, ok := awsworld.Of(c.World).Roles.Get(rn); ok {
 			roles = append(roles, roleX("member", r, false))
 		}
 	}
@@ -595,14 +595,14 @@ func iamGetInstanceProfile(c *Call) (any, error) {
 }
 
 func iamListInstanceProfiles(c *Call) (any, error) {
-	names := pathFiltered(c, world.SortedKeys(awsworld.Of(c.World).Profiles), func(n string) string { return awsworld.Of(c.World).Profiles[n].Path })
+	names := pathFiltered(c, awsworld.Of(c.World).Profiles.Keys(), func(n string) string { return awsworld.Of(c.World).Profiles.Lookup(n).Path })
 	page, trunc, marker, err := iamPage(c, names)
 	if err != nil {
 		return nil, err
 	}
 	var items []*X
 	for _, n := range page {
-		items = append(items, profileX("member", c, awsworld.Of(c.World).Profiles[n]))
+		items = append(items, profileX("member", c, awsworld.Of(c.World).Profiles.Lookup(n)))
 	}
 	return pageResult(members("InstanceProfiles", items), trunc, marker), nil
 }
@@ -665,7 +665,7 @@ func iamListInstanceProfilesForRole(c *Call) (any, error) {
 	}
 	var items []*X
 	for _, n := range page {
-		items = append(items, profileX("member", c, awsworld.Of(c.World).Profiles[n]))
+		items = append(items, profileX("member", c, awsworld.Of(c.World).Profiles.Lookup(n)))
 	}
 	return pageResult(members("InstanceProfiles", items), trunc, marker), nil
 }

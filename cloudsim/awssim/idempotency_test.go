@@ -142,8 +142,8 @@ func TestCreateDetectorHonoursClientToken(t *testing.T) {
 	require.NoError(t, err, "the retry answers the first call's detector")
 	require.Equal(t, 2, drop.sent)
 	f.locked(func(w *world.World) {
-		require.Len(t, awsworld.Of(w).Detectors, 1)
-		require.NotNil(t, awsworld.Of(w).Detectors[aws.ToString(out.DetectorId)])
+		require.Equal(t, 1, awsworld.Of(w).Detectors.Len())
+		require.NotNil(t, awsworld.Of(w).Detectors.Lookup(aws.ToString(out.DetectorId)))
 	})
 	_, err = guardduty.NewFromConfig(f.env.Admin).CreateDetector(ctx, &guardduty.CreateDetectorInput{Enable: aws.Bool(true)})
 	require.Equal(t, "BadRequestException", errCode(err), "a new create still finds the detector")

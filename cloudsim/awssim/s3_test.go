@@ -607,7 +607,7 @@ func TestS3ActionNames(t *testing.T) {
 	put(t, s3Client(env.Admin), "bkt-2", "k", "v")
 	cfg := env.UserConfig(t, "scoped")
 	env.World.Lock()
-	awsworld.Of(env.World).Users["scoped"].Policies["s3"] = `{"Version":"2012-10-17","Statement":[` +
+	awsworld.Of(env.World).Users.Lookup("scoped").Policies["s3"] = `{"Version":"2012-10-17","Statement":[` +
 		`{"Effect":"Allow","Action":["s3:ListBucket","s3:PutBucketPublicAccessBlock","s3:ListAllMyBuckets"],"Resource":["arn:aws:s3:::bkt-2","*"]},` +
 		`{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bkt-2/k"}]}`
 	env.World.Unlock()

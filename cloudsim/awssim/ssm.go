@@ -296,7 +296,7 @@ func ssmSendCommand(c *Call) (any, error) {
 
 // ssmInvocation finds the caller's invocation of a command on an instance.
 func ssmInvocation(c *Call, commandID, instance string) (*awsworld.Command, error) {
-	cmd := awsworld.Of(c.World).Commands[awsworld.CommandKey(commandID, instance)]
+	cmd := awsworld.Of(c.World).Commands.Lookup(awsworld.CommandKey(commandID, instance))
 	if cmd == nil || cmd.Account != c.Account() || cmd.Region != c.Region {
 		return nil, Errf(400, "InvocationDoesNotExist", "An invocation of command %s on instance %s does not exist.", commandID, instance)
 	}
@@ -394,8 +394,8 @@ func ssmListCommandInvocations(c *Call) (any, error) {
 		return nil, err
 	}
 	var cmds []*awsworld.Command
-	for _, k := range world.SortedKeys(awsworld.Of(c.World).Commands) {
-		cmd := awsworld.Of(c.World).Commands[k]
+	for _, k := range awsworld.Of(c.World).Commands.Keys() {
+		cmd := awsworld.Of(c.World).Commands.Lookup(k)
 		if cmd.Account != c.Account() || cmd.Region != c.Region ||
 			(in.CommandId != "" && cmd.ID != in.CommandId) || (in.InstanceId != "" && cmd.Instance != in.InstanceId) {
 			continue

@@ -38,7 +38,7 @@ func obsInstance(env *awssimtest.Env, n int, mutate func(*world.Instance, *awswo
 	}
 	env.World.Lock()
 	defer env.World.Unlock()
-	awsworld.Of(env.World).SecurityGroups[sg.ID] = sg
+	awsworld.Of(env.World).SecurityGroups.Put(sg.ID, sg)
 	env.World.ENIs[eni.ID] = eni
 	env.World.Instances[inst.ID] = inst
 	return inst
@@ -216,7 +216,7 @@ func TestRunCommandNeedsAgentEgress(t *testing.T) {
 		InstanceIds: []string{inst.ID}, Parameters: map[string][]string{"commands": {"whoami"}}})
 	env.Clock.Advance(time.Minute)
 	env.World.Lock()
-	awsworld.Of(env.World).SecurityGroups[fmt.Sprintf("sg-0ab%014x", 1)].Egress = []awsworld.Rule{{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: []string{"0.0.0.0/0"}}}
+	awsworld.Of(env.World).SecurityGroups.Lookup(fmt.Sprintf("sg-0ab%014x", 1)).Egress = []awsworld.Rule{{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: []string{"0.0.0.0/0"}}}
 	env.World.Unlock()
 	env.Clock.Advance(time.Minute)
 	out = invocation(t, cli, id2, inst.ID)

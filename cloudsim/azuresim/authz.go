@@ -15,7 +15,7 @@ func (s *Server) roleAssignmentJSON(ra *azureworld.RoleAssignment) map[string]an
 		sub = segs[1]
 	}
 	ptype := ra.PrincipalType
-	if p := azureworld.Of(s.World).Principals[ra.PrincipalID]; p == nil || p.Deleted {
+	if p := azureworld.Of(s.World).Principals.Lookup(ra.PrincipalID); p == nil || p.Deleted {
 		ptype = "Unknown" // the identity was deleted: Azure shows "Identity not found"
 	}
 	return map[string]any{"id": ra.ID, "name": ra.Name, "type": "Microsoft.Authorization/roleAssignments",
@@ -51,8 +51,8 @@ func (s *Server) listRoleAssignments(c *call) (*response, error) {
 		return nil, errf(http.StatusBadRequest, "UnsupportedQuery", "The filter '%s' is not supported. Supported filters are 'atScope()', 'principalId eq {id}' and 'assignedTo({id})'.", filter)
 	}
 	var out []any
-	for _, id := range sortedIDs(az.RoleAssignments) {
-		ra := az.RoleAssignments[id]
+	for _, id := range az.RoleAssignments.Keys() {
+		ra := az.RoleAssignments.Lookup(id)
 		above := azureworld.ScopeCovers(ra.Scope, c.scope)
 		below := azureworld.ScopeCovers(c.scope, ra.Scope)
 		if !above && !(below && !atScope) {
@@ -72,7 +72,7 @@ func (s *Server) listRoleAssignments(c *call) (*response, error) {
 func (s *Server) roleAssignment(c *call) (*response, error) {
 	az := azureworld.Of(s.World)
 	name := c.vars["roleAssignmentName"]
-	ra := az.RoleAssignments[strings.ToLower(c.scope+"/providers/Microsoft.Authorization/roleAssignments/"+name)]
+	ra := az.RoleAssignments.Lookup(strings.ToLower(c.scope + "/providers/Microsoft.Authorization/roleAssignments/" + name))
 	if ra == nil {
 		if c.r.Method == http.MethodDelete {
 			return &response{status: http.StatusNoContent}, nil
@@ -105,8 +105,8 @@ func lockJSON(l *azureworld.Lock) map[string]any {
 func (s *Server) listLocks(c *call) (*response, error) {
 	az := azureworld.Of(s.World)
 	var out []any
-	for _, id := range sortedIDs(az.Locks) {
-		if l := az.Locks[id]; azureworld.ScopeCovers(l.Scope, c.scope) {
+	for _, id := range az.Locks.Keys() {
+		if l := az.Locks.Lookup(id); azureworld.ScopeCovers(l.Scope, c.scope) {
 			out = append(out, lockJSON(l))
 		}
 	}
@@ -116,7 +116,7 @@ func (s *Server) listLocks(c *call) (*response, error) {
 // putLock serves CreateOrUpdateByScope: 201 for a new lock, 200 for an
 // update; the scope must name a known resource.
 func (s *Server) putLock(c *call) (*response, error) {
-	if !scopeExists(s.World, azureworld.Of(s.World).Subscriptions[c.sub], c.scope) {
+	if !scopeExists(s.World, azureworld.Of(s.World).Subscriptions.Lookup(c.sub), c.scope) {
 		return nil, scopeNotFound(c.scope)
 	}
 	var in struct {
@@ -151,7 +151,7 @@ func (s *Server) lock(c *call) (*response, error) {
 	az := azureworld.Of(s.World)
 	name := c.vars["lockName"]
 	id := strings.ToLower(c.scope + "/providers/Microsoft.Authorization/locks/" + name)
-	l := az.Locks[id]
+	l := az.Locks.Lookup(id)
 	if l == nil {
 		if c.r.Method == http.MethodDelete {
 			return &response{status: http.StatusNoContent}, nil
@@ -160,7 +160,7 @@ func (s *Server) lock(c *call) (*response, error) {
 	}
 	c.touch("Microsoft.Authorization/locks", l.ID)
 	if c.r.Method == http.MethodDelete {
-		delete(az.Locks, id)
+		az.Locks.Delete(id)
 	}
 	return ok(lockJSON(l)), nil
 }
@@ -180,7 +180,7 @@ func tagsOfLocked(w *world.World, scope string) (world.Tags, bool) {
 		}
 		return *t
 	}
-	if vm := az.VMs[key]; vm != nil && !vm.Deleted {
+	if vm := az.VMs.Lookup(key); vm != nil && !vm.Deleted {
 		return ensure(&w.Instances[vm.ID].Tags), true
 	}
 	if _, v := azureworld.Of(w).Disk(scope); v != nil {
@@ -192,7 +192,7 @@ func tagsOfLocked(w *world.World, scope string) (world.Tags, bool) {
 	if e := azureworld.Of(w).NIC(scope); e != nil {
 		return ensure(&e.Tags), true
 	}
-	if g := az.NSGs[key]; g != nil {
+	if g := az.NSGs.Lookup(key); g != nil {
 		return ensure(&g.Tags), true
 	}
 	return nil, false

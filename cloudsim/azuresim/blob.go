@@ -31,7 +31,7 @@ func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, segs []string
 		return
 	}
 	account, container, key := segs[0], segs[1], strings.Join(segs[2:], "/")
-	sa := azureworld.Of(s.World).Storage[account]
+	sa := azureworld.Of(s.World).Storage.Lookup(account)
 	raw, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !found {
 		blobError(w, http.StatusUnauthorized, "NoAuthenticationInformation", "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.")

@@ -3,7 +3,6 @@ package azuresim
 import (
 	"maps"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
@@ -112,7 +111,7 @@ func (s *Server) patchVM(c *call, vm *azureworld.VM) (*response, error) {
 			if opt != "Delete" && opt != "Detach" {
 				return errf(http.StatusBadRequest, "InvalidParameter", "The value '%s' of parameter 'deleteOption' is invalid. Allowed values are 'Delete' and 'Detach'.", opt)
 			}
-			if d := az.Disks[strings.ToLower(diskID)]; d != nil {
+			if d := az.Disks.Lookup(strings.ToLower(diskID)); d != nil {
 				d.DeleteOption = opt
 				for i := range inst.BlockDevices {
 					if strings.EqualFold(inst.BlockDevices[i].VolumeID, diskID) {
@@ -224,7 +223,7 @@ func (s *Server) vmJSON(vm *azureworld.VM, expand bool) map[string]any {
 	inst := w.Instances[vm.ID]
 	az := azureworld.Of(w)
 	diskJSON := func(id string, lun int) map[string]any {
-		d := az.Disks[strings.ToLower(id)]
+		d := az.Disks.Lookup(strings.ToLower(id))
 		size := 0
 		if v := w.Volumes[id]; v != nil {
 			size = v.SizeGiB
@@ -508,4 +507,3 @@ func (s *Server) putSnapshot(c *call) (*response, error) {
 }
 
 // sortedIDs returns map keys in order (helper for deterministic listings).
-func sortedIDs[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -50,8 +50,8 @@ func scaleSetID(site simcloud.Site, name string) string {
 // id or client id: what its client-credentials sign-in would return.
 func appToken(w *world.World, _ simcloud.Site, name string) (*simcloud.Credential, bool, error) {
 	az := azureworld.Of(w)
-	for _, id := range world.SortedKeys(az.Principals) {
-		p := az.Principals[id]
+	for _, id := range az.Principals.Keys() {
+		p := az.Principals.Lookup(id)
 		if p.Deleted || p.VM != "" || (p.DisplayName != name && p.ObjectID != name && p.AppID != name) {
 			continue
 		}

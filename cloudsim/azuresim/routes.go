@@ -276,9 +276,9 @@ func (s *Server) resolve(c *call) (*route, *armError) {
 	}
 	az := azureworld.Of(s.World)
 	var sub *azureworld.Subscription
-	for _, id := range world.SortedKeys(az.Subscriptions) {
+	for _, id := range az.Subscriptions.Keys() {
 		if strings.EqualFold(id, segs[1]) {
-			sub = az.Subscriptions[id]
+			sub = az.Subscriptions.Lookup(id)
 		}
 	}
 	if sub == nil {
@@ -345,21 +345,21 @@ func (s *Server) canonicalVars(sub *azureworld.Subscription, vars map[string]str
 func canonicalScope(w *world.World, sub *azureworld.Subscription, scope string) string {
 	az := azureworld.Of(w)
 	key := strings.ToLower(scope)
-	if vm := az.VMs[key]; vm != nil {
+	if vm := az.VMs.Lookup(key); vm != nil {
 		return vm.ID
 	}
-	if d := az.Disks[key]; d != nil {
+	if d := az.Disks.Lookup(key); d != nil {
 		return d.ID
 	}
-	for _, m := range []map[string]string{az.NICs, az.Snapshots, az.VNets, az.Subnets} {
-		if v, ok := m[key]; ok {
+	for _, t := range []*world.Table[string]{&az.NICs, &az.Snapshots, &az.VNets, &az.Subnets} {
+		if v, ok := t.Get(key); ok {
 			return v
 		}
 	}
-	if g := az.NSGs[key]; g != nil {
+	if g := az.NSGs.Lookup(key); g != nil {
 		return g.ID
 	}
-	if ss := az.ScaleSets[key]; ss != nil {
+	if ss := az.ScaleSets.Lookup(key); ss != nil {
 		return ss.ID
 	}
 	segs := strings.Split(strings.Trim(scope, "/"), "/")
@@ -386,16 +386,16 @@ func scopeExists(w *world.World, sub *azureworld.Subscription, scope string) boo
 	}
 	az := azureworld.Of(w)
 	key := strings.ToLower(scope)
-	if vm := az.VMs[key]; vm != nil {
+	if vm := az.VMs.Lookup(key); vm != nil {
 		return !vm.Deleted
 	}
 	if d, _ := azureworld.Of(w).Disk(scope); d != nil {
 		return true
 	}
-	if azureworld.Of(w).Snapshot(scope) != nil || azureworld.Of(w).NIC(scope) != nil || az.NSGs[key] != nil || az.ScaleSets[key] != nil {
+	if azureworld.Of(w).Snapshot(scope) != nil || azureworld.Of(w).NIC(scope) != nil || az.NSGs.Lookup(key) != nil || az.ScaleSets.Lookup(key) != nil {
 		return true
 	}
-	_, ok := az.VNets[key]
+	_, ok := az.VNets.Get(key)
 	return ok
 }
 
@@ -410,7 +410,7 @@ func (s *Server) asyncOp(c *call, namespace, kind, resource, runCommand string) 
 	az := azureworld.Of(s.World)
 	op := &azureworld.Operation{ID: s.World.GUIDLocked(), Resource: resource, Namespace: namespace, Location: c.location,
 		Subscription: c.sub, Started: c.now, RunCommand: runCommand}
-	az.Operations[op.ID] = op
+	az.Operations.Put(op.ID, op)
 	u := fmt.Sprintf("%s/subscriptions/%s/providers/%s/locations/%s/%s/%s", c.base, c.sub, namespace, c.location, kind, op.ID)
 	v := c.query.Get("api-version")
 	return map[string]string{"Azure-AsyncOperation": u + "?p=" + op.ID[:8] + "&api-version=" + v,
@@ -423,7 +423,7 @@ func (s *Server) asyncOp(c *call, namespace, kind, resource, runCommand string) 
 func (s *Server) operationStatus(c *call) (*response, error) {
 	opID := c.vars["operationId"]
 	az := azureworld.Of(s.World)
-	op := az.Operations[opID]
+	op := az.Operations.Lookup(opID)
 	if op == nil {
 		return nil, errf(http.StatusNotFound, "ResourceNotFound", "The operation '%s' was not found.", opID)
 	}
@@ -433,7 +433,7 @@ func (s *Server) operationStatus(c *call) (*response, error) {
 	status := azureworld.OpSucceeded
 	var rc *azureworld.RunCommand
 	if op.RunCommand != "" {
-		rc = az.RunCommands[op.RunCommand]
+		rc = az.RunCommands.Lookup(op.RunCommand)
 		status = rc.Status
 	}
 	if op.FailCode != "" {

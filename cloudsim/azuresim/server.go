@@ -166,7 +166,7 @@ func splitPath(path string) (p string, segs, lsegs []string) {
 func (s *Server) isStorageAccount(name string) bool {
 	s.World.Lock()
 	defer s.World.Unlock()
-	return azureworld.Of(s.World).Storage[name] != nil
+	return azureworld.Of(s.World).Storage.Lookup(name) != nil
 }
 
 // requestIDLocked draws a GUID from the seeded generator.
@@ -298,7 +298,7 @@ func mapWorldError(err error) *armError {
 // world's log for detectors but the Activity Log does not list them, as
 // Azure's does not).
 func (s *Server) auditLocked(c *call, aerr *armError) {
-	p := azureworld.Of(s.World).Principals[c.token.ObjectID]
+	p := azureworld.Of(s.World).Principals.Lookup(c.token.ObjectID)
 	name, kind := c.token.AppID, "ServicePrincipal"
 	if p != nil {
 		name = p.DisplayName

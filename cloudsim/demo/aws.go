@@ -83,7 +83,7 @@ func SeedAWS(w *world.World, opts Options) (*AWSEnv, error) {
 	seedHistory(w, opts, env)
 	det := &awsworld.Detector{ID: fmt.Sprintf("%016x%016x", w.IDRandLocked().Uint64(), w.IDRandLocked().Uint64()), Account: opts.Account,
 		Region: opts.Region, Enabled: true, CreatedAt: w.Now()}
-	awsworld.Of(w).Detectors[det.ID] = det
+	awsworld.Of(w).Detectors.Put(det.ID, det)
 	env.Detector = det.ID
 	return env, nil
 }

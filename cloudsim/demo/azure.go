@@ -115,7 +115,7 @@ func SeedAzure(w *world.World, opts AzureOptions) (*AzureEnv, error) {
 
 	sa := &azureworld.StorageAccount{Name: AzureDemoStorageAccount, ResourceGroup: AzureDemoResourceGroup, Subscription: sub,
 		Location: opts.Location, Containers: []string{AzureDemoContainer}}
-	az.Storage[sa.Name] = sa
+	az.Storage.Put(sa.Name, sa)
 	bucket := sa.Name + "/" + AzureDemoContainer
 	w.Buckets[bucket] = &world.Bucket{Name: bucket, Account: sub, Region: opts.Location, Created: now, Versioning: "Enabled",
 		Objects: map[string][]*world.ObjectVersion{}, Tags: world.Tags{"purpose": "forensics"}}
@@ -162,7 +162,7 @@ func SeedAzure(w *world.World, opts AzureOptions) (*AzureEnv, error) {
 			return nil, fmt.Errorf("scale-in schedule: %w", err)
 		}
 	}
-	az.DefenderPlans[sub] = true
+	az.DefenderPlans.Put(sub, true)
 	seedAzureHistory(w, env, admin, ci)
 	return env, nil
 }

@@ -36,8 +36,8 @@ func TestSeedGCPIsDeterministicAndScalesIn(t *testing.T) {
 	w.Lock()
 	defer w.Unlock()
 	g := gcpworld.Of(w)
-	require.Nil(t, g.Instances[env.Instances[2]], "scale-in deleted the newest member")
-	require.NotNil(t, g.Instances[env.Instances[0]])
+	require.Nil(t, g.Instances.Lookup(env.Instances[2]), "scale-in deleted the newest member")
+	require.NotNil(t, g.Instances.Lookup(env.Instances[0]))
 	last := w.Audit[len(w.Audit)-1]
 	require.Equal(t, "v1.compute.instances.delete", last.Operation)
 	require.Contains(t, last.PrincipalARN, "@cloudservices.gserviceaccount.com")

@@ -15,9 +15,9 @@ import (
 func seedHistory(w *world.World, opts Options, env *AWSEnv) {
 	now := w.Now()
 	user := func(name string) (arn, id, key string) {
-		u := awsworld.Of(w).Users[name]
-		for _, k := range world.SortedKeys(awsworld.Of(w).AccessKeys) {
-			if awsworld.Of(w).AccessKeys[k].User == name {
+		u := awsworld.Of(w).Users.Lookup(name)
+		for _, k := range awsworld.Of(w).AccessKeys.Keys() {
+			if awsworld.Of(w).AccessKeys.Lookup(k).User == name {
 				key = k
 				break
 			}

@@ -104,7 +104,9 @@ func (d *Defender) Observe(w *world.World, ev world.Event) {
 	}
 }
 
-func (d *Defender) on(w *world.World, sub string) bool { return azureworld.Of(w).DefenderPlans[sub] }
+func (d *Defender) on(w *world.World, sub string) bool {
+	return azureworld.Of(w).DefenderPlans.Lookup(sub)
+}
 
 func (d *Defender) observeFlow(w *world.World, ev world.Event) {
 	f := ev.Flow
@@ -143,7 +145,7 @@ func (d *Defender) observeFlow(w *world.World, ev world.Event) {
 // inside Azure.
 func (d *Defender) observeCall(w *world.World, ev world.Event) {
 	a := ev.Audit
-	tok := azureworld.Of(w).Tokens[a.AccessKeyID]
+	tok := azureworld.Of(w).Tokens.Lookup(a.AccessKeyID)
 	if tok == nil || !strings.HasPrefix(tok.Source, "imds:") || !d.on(w, a.Account) {
 		return
 	}

@@ -23,7 +23,7 @@ func defenderWorld(t *testing.T, on bool) (*world.World, *fixedClock, *demo.Azur
 	env, err := demo.SeedAzure(w, demo.AzureOptions{ScaleInAfter: -1})
 	require.NoError(t, err)
 	w.Lock()
-	azureworld.Of(w).DefenderPlans[env.Subscription] = on
+	azureworld.Of(w).DefenderPlans.Put(env.Subscription, on)
 	w.Unlock()
 	w.AddObserver(detect.NewDefender(detect.DefenderConfig{}))
 	return w, clk, env

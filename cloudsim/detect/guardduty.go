@@ -119,8 +119,8 @@ func (g *GuardDuty) Observe(w *world.World, ev world.Event) {
 
 // DetectorFor returns the enabled detector of an account and region, if any.
 func DetectorFor(w *world.World, account, region string) *awsworld.Detector {
-	for _, id := range world.SortedKeys(awsworld.Of(w).Detectors) {
-		d := awsworld.Of(w).Detectors[id]
+	for _, id := range awsworld.Of(w).Detectors.Keys() {
+		d := awsworld.Of(w).Detectors.Lookup(id)
 		if d.Account == account && d.Region == region && d.Enabled {
 			return d
 		}
@@ -195,7 +195,7 @@ func (g *GuardDuty) observeCall(w *world.World, ev world.Event) {
 	if det == nil {
 		return
 	}
-	if s := awsworld.Of(w).Sessions[a.AccessKeyID]; s != nil {
+	if s := awsworld.Of(w).Sessions.Lookup(a.AccessKeyID); s != nil {
 		if id, ok := strings.CutPrefix(s.Source, "instance:"); ok && !instanceOwnsIP(w, id, a.SourceIP) {
 			g.raise(w, det, &world.Finding{
 				Type: TypeCredentialExfiltration, Severity: 8,
@@ -266,8 +266,8 @@ func instanceOwnsIP(w *world.World, id, ip string) bool {
 			return true
 		}
 	}
-	for _, aid := range world.SortedKeys(awsworld.Of(w).Addresses) {
-		if ad := awsworld.Of(w).Addresses[aid]; ad.Instance == id && same(ad.PublicIP) {
+	for _, aid := range awsworld.Of(w).Addresses.Keys() {
+		if ad := awsworld.Of(w).Addresses.Lookup(aid); ad.Instance == id && same(ad.PublicIP) {
 			return true
 		}
 	}

@@ -48,7 +48,7 @@ func newFixture(t *testing.T, seed uint64, detector bool, cfg detect.GuardDutyCo
 	defer w.Unlock()
 	w.AddAccountLocked("aws", acct, "test", "us-east-1")
 	if detector {
-		awsworld.Of(w).Detectors["det1"] = &awsworld.Detector{ID: "det1", Account: acct, Region: "us-east-1", Enabled: true, CreatedAt: start}
+		awsworld.Of(w).Detectors.Put("det1", &awsworld.Detector{ID: "det1", Account: acct, Region: "us-east-1", Enabled: true, CreatedAt: start})
 	}
 	inst := &world.Instance{ID: "i-0abc000000000001", Account: acct, Region: "us-east-1", State: world.StateRunning,
 		PrivateIP: "10.0.0.5", PublicIP: "54.1.2.3", LaunchTime: start}

@@ -106,7 +106,7 @@ func (s *SCC) Observe(w *world.World, ev world.Event) {
 }
 
 func (s *SCC) enabled(w *world.World, project string) bool {
-	p := gcpworld.Of(w).Projects[project]
+	p := gcpworld.Of(w).Projects.Lookup(project)
 	return p != nil && p.SCC
 }
 
@@ -115,7 +115,7 @@ func (s *SCC) observeFlow(w *world.World, ev world.Event) {
 	if f.Direction != "" && f.Direction != "egress" {
 		return
 	}
-	inst := gcpworld.Of(w).Instances[f.Instance]
+	inst := gcpworld.Of(w).Instances.Lookup(f.Instance)
 	if inst == nil || !s.enabled(w, inst.Project) {
 		return
 	}
@@ -165,9 +165,9 @@ func (s *SCC) observeCall(w *world.World, ev world.Event) {
 		return
 	}
 	g := gcpworld.Of(w)
-	inst := g.Instances[key]
+	inst := g.Instances.Lookup(key)
 	if inst == nil {
-		inst = g.DeletedInstances[key]
+		inst = g.DeletedInstances.Lookup(key)
 	}
 	if inst == nil || gcpInstanceOwnsIP(inst, a.SourceIP) {
 		return

@@ -286,7 +286,7 @@ func TestSCCListFindings(t *testing.T) {
 	require.Len(t, list(`event_time >= "2026-11-27T00:00:00Z"`), 0)
 
 	e.World.Lock()
-	gcpworld.Of(e.World).Projects[project].SCC = false
+	gcpworld.Of(e.World).Projects.Lookup(project).SCC = false
 	e.World.Unlock()
 	_, err = sc.ListFindings(ctx, &securitycenterpb.ListFindingsRequest{Parent: "projects/" + project + "/sources/-"}).Next()
 	require.Error(t, err)
@@ -383,7 +383,7 @@ func TestApplicationDefaultCredentials(t *testing.T) {
 	var kf2 gcpsim.KeyFile
 	require.NoError(t, json.Unmarshal(kf, &kf2))
 	e.World.Lock()
-	gcpworld.Of(e.World).ServiceAccounts[sa].Key(kf2.PrivateKeyID).Disabled = true
+	gcpworld.Of(e.World).ServiceAccounts.Lookup(sa).Key(kf2.PrivateKeyID).Disabled = true
 	e.World.Unlock()
 	ic2, err := compute.NewInstancesRESTClient(ctx, option.WithEndpoint(e.URL))
 	require.NoError(t, err)

@@ -105,7 +105,7 @@ func (s *Server) auditLocked(c *call, e *apiError) {
 // VM) to the audit log as the Google APIs service agent does, so responders
 // can see who deleted their evidence.
 func RecordSystemEventLocked(w *world.World, at time.Time, project, zone, method, resourceType, resourceName string, labels map[string]string, lag time.Duration) {
-	p := gcpworld.Of(w).Projects[project]
+	p := gcpworld.Of(w).Projects.Lookup(project)
 	agent := "cloudservices.gserviceaccount.com"
 	if p != nil {
 		agent = fmt.Sprintf("%d@cloudservices.gserviceaccount.com", p.Number)

@@ -108,7 +108,7 @@ func (c *call) instanceProto(inst *gcpworld.Instance) *computepb.Instance {
 			Mode: proto.String(d.Mode), Source: proto.String(link(d.Disk)), DeviceName: proto.String(d.DeviceName),
 			Index: proto.Int32(int32(d.Index)), Boot: proto.Bool(d.Boot), AutoDelete: proto.Bool(d.AutoDelete),
 			Interface: proto.String("SCSI")}
-		if disk := g.Disks[d.Disk]; disk != nil {
+		if disk := g.Disks.Lookup(d.Disk); disk != nil {
 			ad.DiskSizeGb = proto.Int64(int64(disk.SizeGb))
 		}
 		p.Disks = append(p.Disks, ad)
@@ -257,8 +257,8 @@ func (c *call) instancesMatching(zone string) ([]*gcpworld.Instance, *apiError) 
 	}
 	g := gcpworld.Of(c.w)
 	var out []*gcpworld.Instance
-	for _, k := range world.SortedKeys(g.Instances) {
-		inst := g.Instances[k]
+	for _, k := range g.Instances.Keys() {
+		inst := g.Instances.Lookup(k)
 		if inst.Project != c.project || (zone != "" && inst.Zone != zone) || c.hidden(inst.Created) {
 			continue
 		}
@@ -485,10 +485,10 @@ func instanceSetServiceAccount(c *call) (any, *apiError) {
 	email := body.GetEmail()
 	g := gcpworld.Of(c.w)
 	if email == "default" {
-		email = fmt.Sprintf("%d-compute@developer.gserviceaccount.com", g.Projects[c.project].Number)
+		email = fmt.Sprintf("%d-compute@developer.gserviceaccount.com", g.Projects.Lookup(c.project).Number)
 	}
 	if email != "" {
-		if g.ServiceAccounts[email] == nil {
+		if g.ServiceAccounts.Lookup(email) == nil {
 			return nil, badRequest("compute", "Invalid value for field 'resource.email': '%s'. The user does not have access to service account '%s'.", email, email)
 		}
 		if !gcpworld.Of(c.w).Allowed(c.project, c.caller.Member(), "iam.serviceAccounts.actAs") {
@@ -538,7 +538,7 @@ func instanceDelete(c *call) (any, *apiError) {
 	if inst.MIG != "" {
 		// Deleting a managed VM directly works on GCE, but the MIG recreates
 		// it; the simulator keeps it simple and lets the group shrink.
-		if m := gcpworld.Of(c.w).MIGs[inst.MIG]; m != nil && m.TargetSize > 0 {
+		if m := gcpworld.Of(c.w).MIGs.Lookup(inst.MIG); m != nil && m.TargetSize > 0 {
 			m.TargetSize--
 		}
 	}
@@ -571,7 +571,7 @@ func (c *call) diskProto(d *gcpworld.Disk) *computepb.Disk {
 
 func diskGet(c *call) (any, *apiError) {
 	key := gcpworld.DiskKey(c.project, c.vars["zone"], c.vars["disk"])
-	d := gcpworld.Of(c.w).Disks[key]
+	d := gcpworld.Of(c.w).Disks.Lookup(key)
 	if d == nil {
 		return nil, notFoundErr("compute", key)
 	}
@@ -582,7 +582,7 @@ func diskGet(c *call) (any, *apiError) {
 var nameRe = regexp.MustCompile(`^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$`)
 
 func (c *call) createSnapshot(diskKey string, body *computepb.Snapshot, scope string) (any, *apiError) {
-	d := gcpworld.Of(c.w).Disks[diskKey]
+	d := gcpworld.Of(c.w).Disks.Lookup(diskKey)
 	if d == nil {
 		return nil, notFoundErr("compute", diskKey)
 	}
@@ -631,7 +631,7 @@ func snapshotInsert(c *call) (any, *apiError) {
 
 func snapshotGet(c *call) (any, *apiError) {
 	key := gcpworld.SnapshotKey(c.project, c.vars["snapshot"])
-	s := gcpworld.Of(c.w).Snapshots[key]
+	s := gcpworld.Of(c.w).Snapshots.Lookup(key)
 	if s == nil || c.hidden(s.Created) {
 		return nil, notFoundErr("compute", key)
 	}
@@ -747,8 +747,8 @@ func firewallList(c *call) (any, *apiError) {
 	}
 	g := gcpworld.Of(c.w)
 	var fws []*gcpworld.Firewall
-	for _, k := range world.SortedKeys(g.Firewalls) {
-		fw := g.Firewalls[k]
+	for _, k := range g.Firewalls.Keys() {
+		fw := g.Firewalls.Lookup(k)
 		if fw.Project == c.project && !c.hidden(fw.Created) && f.matches(firewallFields(fw)) {
 			fws = append(fws, fw)
 		}
@@ -771,7 +771,7 @@ func firewallList(c *call) (any, *apiError) {
 
 func firewallGet(c *call) (any, *apiError) {
 	key := gcpworld.FirewallKey(c.project, c.vars["firewall"])
-	fw := gcpworld.Of(c.w).Firewalls[key]
+	fw := gcpworld.Of(c.w).Firewalls.Lookup(key)
 	if fw == nil || c.hidden(fw.Created) {
 		return nil, notFoundErr("compute", key)
 	}
@@ -782,11 +782,11 @@ func firewallGet(c *call) (any, *apiError) {
 func firewallDelete(c *call) (any, *apiError) {
 	key := gcpworld.FirewallKey(c.project, c.vars["firewall"])
 	g := gcpworld.Of(c.w)
-	fw := g.Firewalls[key]
+	fw := g.Firewalls.Lookup(key)
 	if fw == nil {
 		return nil, notFoundErr("compute", key)
 	}
-	delete(g.Firewalls, key)
+	g.Firewalls.Delete(key)
 	c.resource("gce_firewall_rule", key, map[string]string{"firewall_rule_id": strconv.FormatUint(fw.ID, 10), "project_id": c.project})
 	return c.newOp("delete", "global", key, fw.ID, nil, time.Time{}), nil
 }
@@ -794,7 +794,7 @@ func firewallDelete(c *call) (any, *apiError) {
 func networkGet(c *call) (any, *apiError) {
 	key := gcpworld.NetworkKey(c.project, c.vars["network"])
 	g := gcpworld.Of(c.w)
-	n := g.Networks[key]
+	n := g.Networks.Lookup(key)
 	if n == nil {
 		return nil, notFoundErr("compute", key)
 	}
@@ -802,8 +802,8 @@ func networkGet(c *call) (any, *apiError) {
 	p := &computepb.Network{Kind: proto.String("compute#network"), Id: proto.Uint64(n.ID), Name: proto.String(n.Name),
 		CreationTimestamp: proto.String(ts(n.Created)), SelfLink: proto.String(link(key)), AutoCreateSubnetworks: proto.Bool(false),
 		RoutingConfig: &computepb.NetworkRoutingConfig{RoutingMode: proto.String("REGIONAL")}}
-	for _, k := range world.SortedKeys(g.Subnets) {
-		if g.Subnets[k].Network == key {
+	for _, k := range g.Subnets.Keys() {
+		if g.Subnets.Lookup(k).Network == key {
 			p.Subnetworks = append(p.Subnetworks, link(k))
 		}
 	}
@@ -816,7 +816,7 @@ func (c *call) migFor(regional bool) (*gcpworld.MIG, *apiError) {
 		loc = c.vars["region"]
 	}
 	key := gcpworld.MIGKey(c.project, loc, c.vars["igm"], regional)
-	m := gcpworld.Of(c.w).MIGs[key]
+	m := gcpworld.Of(c.w).MIGs.Lookup(key)
 	if m == nil {
 		return nil, notFoundErr("compute", key)
 	}
@@ -869,7 +869,7 @@ func migList(regional bool) func(c *call) (any, *apiError) {
 		}
 		out := &computepb.InstanceGroupManagersListManagedInstancesResponse{}
 		for _, k := range m.Members[lo:hi] {
-			inst := g.Instances[k]
+			inst := g.Instances.Lookup(k)
 			if inst == nil {
 				continue
 			}

@@ -79,7 +79,7 @@ func serviceAccountEmail(site simcloud.Site, name string) string {
 func grantRoles(w *world.World, env simcloud.Env, r *simcloud.Resource, _ time.Time) error {
 	site := env.Site()
 	email := serviceAccountEmail(site, r.Name)
-	if gcpworld.Of(w).ServiceAccounts[email] == nil {
+	if gcpworld.Of(w).ServiceAccounts.Lookup(email) == nil {
 		return fmt.Errorf("service account %s does not exist in the preset", email)
 	}
 	for _, role := range r.Roles {
@@ -96,7 +96,7 @@ type gcpHost struct{}
 // GroupMembersLocked lists a zonal managed instance group's members in
 // creation order: the autoscaler deletes the last first.
 func (gcpHost) GroupMembersLocked(w *world.World, site simcloud.Site, group string) ([]string, error) {
-	m := gcpworld.Of(w).MIGs[gcpworld.MIGKey(site.Account, site.Prop("zone"), group, false)]
+	m := gcpworld.Of(w).MIGs.Lookup(gcpworld.MIGKey(site.Account, site.Prop("zone"), group, false))
 	if m == nil {
 		return nil, fmt.Errorf("managed instance group %q does not exist", group)
 	}
@@ -110,7 +110,7 @@ func (gcpHost) OpenFlowLocked(w *world.World, vm string, spec world.FlowSpec) (*
 // FactsLocked: the VM's network and the firewall rule that admits fromIP
 // to port.
 func (gcpHost) FactsLocked(w *world.World, vm, fromIP string, port int) map[string]string {
-	inst := gcpworld.Of(w).Instances[vm]
+	inst := gcpworld.Of(w).Instances.Lookup(vm)
 	if inst == nil || len(inst.NICs) == 0 {
 		return nil
 	}
@@ -137,12 +137,12 @@ func (gcpHost) CredentialLocked(w *world.World, vm string) (*simcloud.Credential
 // external address: the rule must be the one deciding.
 func (gcpHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bool, string, string) {
 	g := gcpworld.Of(w)
-	fw := g.Firewalls[rule]
+	fw := g.Firewalls.Lookup(rule)
 	if fw == nil {
 		return false, "", "NOT_FOUND"
 	}
-	for _, k := range world.SortedKeys(g.Instances) {
-		inst := g.Instances[k]
+	for _, k := range g.Instances.Keys() {
+		inst := g.Instances.Lookup(k)
 		if inst.Status != gcpworld.StatusRunning || len(inst.NICs) == 0 || inst.NICs[0].Network != fw.Network || inst.PublicIP() == "" {
 			continue
 		}

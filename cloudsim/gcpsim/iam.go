@@ -8,7 +8,6 @@ import (
 
 	iamv1 "google.golang.org/api/iam/v1"
 
-	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
@@ -32,11 +31,11 @@ func iamRoutes() []*route {
 func (c *call) serviceAccountFor(perm string) (*gcpworld.ServiceAccount, *apiError) {
 	g := gcpworld.Of(c.w)
 	id := c.vars["sa"]
-	sa := g.ServiceAccounts[id]
+	sa := g.ServiceAccounts.Lookup(id)
 	if sa == nil {
-		for _, e := range world.SortedKeys(g.ServiceAccounts) {
-			if g.ServiceAccounts[e].UniqueID == id {
-				sa = g.ServiceAccounts[e]
+		for _, e := range g.ServiceAccounts.Keys() {
+			if g.ServiceAccounts.Lookup(e).UniqueID == id {
+				sa = g.ServiceAccounts.Lookup(e)
 			}
 		}
 	}
@@ -78,8 +77,8 @@ func saList(c *call) (any, *apiError) {
 	c.resource("service_account", "projects/"+c.project, map[string]string{"project_id": c.project})
 	g := gcpworld.Of(c.w)
 	var all []*iamv1.ServiceAccount
-	for _, e := range world.SortedKeys(g.ServiceAccounts) {
-		if sa := g.ServiceAccounts[e]; sa.Project == c.project {
+	for _, e := range g.ServiceAccounts.Keys() {
+		if sa := g.ServiceAccounts.Lookup(e); sa.Project == c.project {
 			all = append(all, saProto(sa))
 		}
 	}

@@ -29,7 +29,7 @@ func loggingRoutes() []*route {
 // from the request body.
 func (c *call) authorize(project, perm string) *apiError {
 	c.project = project
-	if gcpworld.Of(c.w).Projects[project] == nil {
+	if gcpworld.Of(c.w).Projects.Lookup(project) == nil {
 		return &apiError{code: 403, status: "PERMISSION_DENIED", reason: "IAM_PERMISSION_DENIED", domain: "iam.googleapis.com",
 			message: fmt.Sprintf("Permission '%s' denied on resource 'projects/%s' (or it may not exist).", perm, project)}
 	}
@@ -110,7 +110,7 @@ func entriesList(c *call) (any, *apiError) {
 	}
 	var entries []*loggingpb.LogEntry
 	for _, p := range projects {
-		dataAccess := gcpworld.Of(c.w).Projects[p].DataAccessLogs
+		dataAccess := gcpworld.Of(c.w).Projects.Lookup(p).DataAccessLogs
 		for _, ev := range c.w.DeliveredAuditLocked("gcp", p, c.now) {
 			if ev.Params["logName"] == LogDataAccess && !dataAccess {
 				continue // Data Access logs are off by default on GCP

@@ -47,9 +47,9 @@ func findingsList(c *call) (any, *apiError) {
 	g := gcpworld.Of(c.w)
 	var projects []*gcpworld.Project
 	if org := c.vars["org"]; org != "" {
-		for _, id := range world.SortedKeys(g.Projects) {
-			if g.Projects[id].Organization == org && gcpworld.Of(c.w).Allowed(id, c.caller.Member(), "securitycenter.findings.list") {
-				projects = append(projects, g.Projects[id])
+		for _, id := range g.Projects.Keys() {
+			if g.Projects.Lookup(id).Organization == org && gcpworld.Of(c.w).Allowed(id, c.caller.Member(), "securitycenter.findings.list") {
+				projects = append(projects, g.Projects.Lookup(id))
 			}
 		}
 		if len(projects) == 0 {
@@ -57,7 +57,7 @@ func findingsList(c *call) (any, *apiError) {
 		}
 		c.project = projects[0].ID
 	} else {
-		projects = []*gcpworld.Project{g.Projects[c.project]}
+		projects = []*gcpworld.Project{g.Projects.Lookup(c.project)}
 	}
 	c.resource("audited_resource", strings.TrimPrefix(c.req.URL.Path, "/v2/"), map[string]string{"service": "securitycenter.googleapis.com"})
 	if loc := c.vars["location"]; loc != "" && loc != "global" {

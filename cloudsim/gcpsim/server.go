@@ -256,7 +256,7 @@ func (s *Server) perform(c *call) (any, *apiError) {
 			message: "The service is currently unavailable."}
 	}
 	if c.rt.perm != "" {
-		if c.project != "" && gcpworld.Of(s.World).Projects[c.project] == nil {
+		if c.project != "" && gcpworld.Of(s.World).Projects.Lookup(c.project) == nil {
 			return nil, notFoundErr(c.rt.service, fmt.Sprintf("projects/%s", c.project))
 		}
 		if !gcpworld.Of(s.World).Allowed(c.project, p.Member(), c.rt.perm) {

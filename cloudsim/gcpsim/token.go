@@ -73,7 +73,7 @@ type KeyFile struct {
 func (s *Server) KeyFileJSON(email, baseURL string) ([]byte, error) {
 	s.World.Lock()
 	defer s.World.Unlock()
-	sa := gcpworld.Of(s.World).ServiceAccounts[email]
+	sa := gcpworld.Of(s.World).ServiceAccounts.Lookup(email)
 	if sa == nil {
 		return nil, fmt.Errorf("key file: service account %s does not exist", email)
 	}
@@ -156,7 +156,7 @@ func (s *Server) selfSignedJWTLocked(tok string) (*gcpworld.Principal, error) {
 	if c.Exp != 0 && !s.World.Now().Before(time.Unix(c.Exp, 0)) {
 		return nil, gcpworld.ErrTokenInvalid
 	}
-	sa := gcpworld.Of(s.World).ServiceAccounts[c.Iss]
+	sa := gcpworld.Of(s.World).ServiceAccounts.Lookup(c.Iss)
 	if sa == nil {
 		return nil, gcpworld.ErrTokenInvalid
 	}
@@ -201,7 +201,7 @@ func (s *Server) serveToken(w http.ResponseWriter, req *http.Request, body []byt
 	s.World.LockAs(simhttp.Caller("gcp", req))
 	defer s.World.Unlock()
 	w.Header().Set(simhttp.LatencyHeader, s.World.JitterLocked(world.PurposeLatency, 60*time.Millisecond, 0.25).Round(time.Millisecond).String())
-	sa := gcpworld.Of(s.World).ServiceAccounts[c.Iss]
+	sa := gcpworld.Of(s.World).ServiceAccounts.Lookup(c.Iss)
 	if sa == nil {
 		oauthErr(400, "invalid_grant", "Invalid grant: account not found")
 		return

@@ -113,6 +113,9 @@ func (ls *Lags[T]) Seen(key string) (T, bool) {
 // created later under the same key starts clean.
 func (ls *Lags[T]) Forget(key string) { delete(ls.m, key) }
 
+// Len is the number of entities whose changes are still propagating.
+func (ls *Lags[T]) Len() int { return len(ls.m) }
+
 // All yields every entity whose changes are still propagating with what
 // authorization sees of it, in no particular order.
 func (ls *Lags[T]) All() iter.Seq2[string, T] {

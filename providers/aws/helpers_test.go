@@ -111,8 +111,8 @@ func newFixture(t *testing.T) *fixture {
 		f.other = other.ID
 		_, err = w.CreateBucketLocked(acct, region, evidenceBucket, false)
 		require.NoError(t, err)
-		awsworld.Of(w).Detectors["12abc34d567e8fa901bc2d34e56789f0"] = &awsworld.Detector{ID: "12abc34d567e8fa901bc2d34e56789f0",
-			Account: acct, Region: region, Enabled: true, CreatedAt: awssimtest.Start}
+		awsworld.Of(w).Detectors.Put("12abc34d567e8fa901bc2d34e56789f0", &awsworld.Detector{ID: "12abc34d567e8fa901bc2d34e56789f0",
+			Account: acct, Region: region, Enabled: true, CreatedAt: awssimtest.Start})
 		awsworld.Of(w).AddUser(acct, "responder", "arn:aws:iam::aws:policy/AdministratorAccess")
 		f.responder, err = awsworld.Of(w).AddAccessKey("responder")
 		require.NoError(t, err)

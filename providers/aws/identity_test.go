@@ -139,7 +139,7 @@ func TestDisableAccessKey(t *testing.T) {
 		require.NoError(t, err)
 	})
 	require.NoError(t, f.prov.DisableAccessKey(context.Background(), "leaky", key.ID))
-	f.locked(func(w *world.World) { require.Equal(t, "Inactive", awsworld.Of(w).AccessKeys[key.ID].Status) })
+	f.locked(func(w *world.World) { require.Equal(t, "Inactive", awsworld.Of(w).AccessKeys.Lookup(key.ID).Status) })
 	leaked := ec2.NewFromConfig(f.env.Config(key.ID, key.Secret, ""))
 	_, err := leaked.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{})
 	require.NoError(t, err, "probed at once, the deactivation has not propagated")

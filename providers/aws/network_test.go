@@ -40,12 +40,12 @@ func TestIsolateCutsTrackedFlowWithTwoStepSwap(t *testing.T) {
 
 	f.locked(func(w *world.World) {
 		require.Equal(t, []string{res.ForensicGroup}, w.ENIs[f.eni].Groups)
-		iso := awsworld.Of(w).SecurityGroups[res.ForensicGroup]
+		iso := awsworld.Of(w).SecurityGroups.Lookup(res.ForensicGroup)
 		require.Empty(t, iso.Egress, "the isolation group has no egress")
 		require.Empty(t, iso.Ingress)
 		require.Equal(t, "firedrill-isolation-"+f.vpc, iso.Name)
 		require.Equal(t, "case-1", iso.Tags["firedrill:case"])
-		tr := awsworld.Of(w).SecurityGroups[res.TransitionGroup]
+		tr := awsworld.Of(w).SecurityGroups.Lookup(res.TransitionGroup)
 		require.Len(t, tr.Ingress, 1)
 		require.Equal(t, "-1", tr.Ingress[0].Protocol)
 		require.Equal(t, []string{"0.0.0.0/0"}, tr.Ingress[0].CIDRs)
@@ -65,7 +65,7 @@ func TestIsolateCutsTrackedFlowWithTwoStepSwap(t *testing.T) {
 	require.Equal(t, []string{res.ForensicGroup}, again.NICs[0].PreviousGroups)
 	f.locked(func(w *world.World) {
 		n := 0
-		for _, g := range awsworld.Of(w).SecurityGroups {
+		for _, g := range awsworld.Of(w).SecurityGroups.All() {
 			if strings.HasPrefix(g.Name, "firedrill-") {
 				n++
 			}
@@ -103,7 +103,7 @@ func TestIsolateWithExaminerCIDRAndPublicIPDetach(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{eip}, res.DetachedAddresses)
 	f.locked(func(w *world.World) {
-		iso := awsworld.Of(w).SecurityGroups[res.ForensicGroup]
+		iso := awsworld.Of(w).SecurityGroups.Lookup(res.ForensicGroup)
 		require.True(t, strings.HasPrefix(iso.Name, "firedrill-isolation-"+f.vpc+"-"), iso.Name)
 		require.Empty(t, iso.Egress)
 		require.Len(t, iso.Ingress, 1)

@@ -123,7 +123,7 @@ func TestProtectMIGMemberNeedsAbandon(t *testing.T) {
 	f.env.Clock.Advance(3 * time.Hour)
 	f.env.World.Lock()
 	defer f.env.World.Unlock()
-	require.NotNil(t, gcpworld.Of(f.env.World).Instances[f.miner.Key], "the abandoned VM survives scale-in")
+	require.NotNil(t, gcpworld.Of(f.env.World).Instances.Lookup(f.miner.Key), "the abandoned VM survives scale-in")
 }
 
 func TestNaiveMIGScaleInLosesEvidence(t *testing.T) {

@@ -46,7 +46,7 @@ func newFixture(t *testing.T, opts ...gcpsim.Option) *fixture {
 		Processes: []world.Process{{PID: 4242, User: "root", Command: "/tmp/.x/xmrig", CPU: 390}}})
 	require.NoError(t, err)
 	f.migKey = m.Key
-	f.miner = gcpworld.Of(e.World).Instances[m.Members[2]]
+	f.miner = gcpworld.Of(e.World).Instances.Lookup(m.Members[2])
 	e.World.Unlock()
 	f.batch = e.Instance(t, gcpworld.InstanceSpec{Name: "batch-1", ServiceAccount: f.sa})
 	tok := e.User(t, f.responder, "roles/compute.instanceAdmin.v1", "roles/compute.securityAdmin", "roles/logging.viewer",

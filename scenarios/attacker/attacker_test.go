@@ -109,7 +109,7 @@ func (l *lab) actions() []string {
 func TestCryptominingChainThroughTheSDK(t *testing.T) {
 	l := newLab(t)
 	l.w.Lock()
-	oldest := awsworld.Of(l.w).ScaleInCandidates(awsworld.Of(l.w).ASGs[demo.DemoASG])[0].InstanceID
+	oldest := awsworld.Of(l.w).ScaleInCandidates(awsworld.Of(l.w).ASGs.Lookup(demo.DemoASG))[0].InstanceID
 	l.w.Unlock()
 
 	l.run(t, func(ctx context.Context) {
@@ -120,7 +120,7 @@ func TestCryptominingChainThroughTheSDK(t *testing.T) {
 		require.Error(t, l.do(ctx, t, attacker.LaunchGPUs, map[string]string{"count": "1"}))
 		// ...until the over-privileged inline policy a scenario adds.
 		l.w.Lock()
-		awsworld.Of(l.w).Roles[demo.DemoRole].Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+		awsworld.Of(l.w).Roles.Lookup(demo.DemoRole).Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 			`"Action":["ec2:RunInstances","ec2:CreateTags","iam:CreateAccessKey"],"Resource":"*"}]}`
 		l.w.Unlock()
 		require.NoError(t, l.do(ctx, t, attacker.LaunchGPUs, nil))
@@ -198,7 +198,7 @@ func TestProbeShowsWhatContainmentCut(t *testing.T) {
 	round := attacker.Round{Technique: keep.ID, Params: keep.Resolve(nil)}
 	l.run(t, func(ctx context.Context) {
 		l.w.Lock()
-		awsworld.Of(l.w).Roles[demo.DemoRole].Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+		awsworld.Of(l.w).Roles.Lookup(demo.DemoRole).Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 			`"Action":["ec2:RunInstances","iam:CreateAccessKey"],"Resource":"*"}]}`
 		l.w.Unlock()
 		for _, id := range []string{attacker.ExploitWebApp, attacker.CryptoMiner, attacker.StealIMDSCreds} {
@@ -223,7 +223,7 @@ func TestProbeShowsWhatContainmentCut(t *testing.T) {
 		_, _, err = awsworld.Of(l.w).RevokeRules(sg.ID, true, sg.Egress)
 		require.NoError(t, err)
 		require.NoError(t, awsworld.Of(l.w).SetInstanceGroups(inst.ID, []string{sg.ID}))
-		awsworld.Of(l.w).Roles[demo.DemoRole].Policies["AWSRevokeOlderSessions"] = fmt.Sprintf(`{"Version":"2012-10-17","Statement":[`+
+		awsworld.Of(l.w).Roles.Lookup(demo.DemoRole).Policies["AWSRevokeOlderSessions"] = fmt.Sprintf(`{"Version":"2012-10-17","Statement":[`+
 			`{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"%s"}}}]}`,
 			l.clk.Now().UTC().Format(time.RFC3339))
 		require.NoError(t, awsworld.Of(l.w).UpdateAccessKey("ci-deploy", hold.Credential("persistence-key").KeyID, "Inactive"))

@@ -121,7 +121,7 @@ type cloudCase struct {
 func TestPathsAreProbedByKeepAccessAndTheFinalCheckInEveryCloud(t *testing.T) {
 	cases := []cloudCase{
 		{preset: "aws-web-asg", cut: func(t *testing.T, l *lab) {
-			role := awsworld.Of(l.w).Roles["web-app-role"]
+			role := awsworld.Of(l.w).Roles.Lookup("web-app-role")
 			role.Policies["AWSRevokeOlderSessions"] = fmt.Sprintf(`{"Version":"2012-10-17","Statement":[`+
 				`{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"%s"}}}]}`,
 				l.clk.Now().UTC().Format(time.RFC3339))
@@ -130,7 +130,7 @@ func TestPathsAreProbedByKeepAccessAndTheFinalCheckInEveryCloud(t *testing.T) {
 			az := azureworld.Of(l.w)
 			principal := l.env.State.In("azure").Credential("stolen-token").Principal
 			for _, ra := range azureworld.Of(l.w).RoleAssignmentsOf(principal) {
-				delete(az.RoleAssignments, strings.ToLower(ra.ID))
+				az.RoleAssignments.Delete(strings.ToLower(ra.ID))
 			}
 			nsg := azureworld.Of(l.w).NSG(l.env.State.In("azure").Facts["network_security_group"])
 			var kept []azureworld.Rule
@@ -146,9 +146,9 @@ func TestPathsAreProbedByKeepAccessAndTheFinalCheckInEveryCloud(t *testing.T) {
 		}, cut: func(t *testing.T, l *lab) {
 			require.NoError(t, gcpworld.Of(l.w).SetServiceAccountDisabled(l.env.State.In("gcp").Credential("stolen-token").Principal, true))
 			g := gcpworld.Of(l.w)
-			for _, k := range world.SortedKeys(g.Firewalls) {
+			for _, k := range g.Firewalls.Keys() {
 				if strings.HasSuffix(k, "-vendor-access") {
-					delete(g.Firewalls, k)
+					g.Firewalls.Delete(k)
 				}
 			}
 		}},

@@ -75,7 +75,7 @@ func autoscalingRoleARN(account string) string {
 // AddASG creates an autoscaling group and attaches the given existing
 // instances as InService members.
 func (s *State) AddASG(account, region, name string, minSize, maxSize, desired int, instanceIDs ...string) (*ASG, error) {
-	if _, dup := s.ASGs[name]; dup {
+	if _, dup := s.ASGs.Get(name); dup {
 		return nil, &world.ComputeError{Kind: world.KindDuplicate, Resource: "autoscaling-group", ID: name,
 			Msg: fmt.Sprintf("AutoScalingGroup by this name already exists - A group with the name %s already exists", name)}
 	}
@@ -90,7 +90,7 @@ func (s *State) AddASG(account, region, name string, minSize, maxSize, desired i
 		CreatedTime: s.w.Now(), Tags: world.Tags{}, HealthCheckType: HealthCheckEC2,
 		HealthCheckGracePeriod: DefaultHealthCheckGracePeriod, HealthCheckPort: DefaultHealthCheckPort,
 		TerminationPolicies: []string{TerminateDefault}, Generation: 1}
-	s.ASGs[name] = g
+	s.ASGs.Put(name, g)
 	for _, id := range instanceIDs {
 		if err := s.AttachToASG(name, id); err != nil {
 			return nil, err
@@ -101,7 +101,7 @@ func (s *State) AddASG(account, region, name string, minSize, maxSize, desired i
 
 // AttachToASG makes an instance an InService member of a group.
 func (s *State) AttachToASG(name, instanceID string) error {
-	g, ok := s.ASGs[name]
+	g, ok := s.ASGs.Get(name)
 	if !ok {
 		return world.NotFound("autoscaling-group", name)
 	}
@@ -122,8 +122,8 @@ func (s *State) AttachToASG(name, instanceID string) error {
 
 // ASGMember finds the group an instance belongs to and its membership.
 func (s *State) ASGMember(instanceID string) (*ASG, *ASGInstance) {
-	for _, name := range world.SortedKeys(s.ASGs) {
-		g := s.ASGs[name]
+	for _, name := range s.ASGs.Keys() {
+		g := s.ASGs.Lookup(name)
 		for _, m := range g.Members {
 			if m.InstanceID == instanceID {
 				return g, m
@@ -136,7 +136,7 @@ func (s *State) ASGMember(instanceID string) (*ASG, *ASGInstance) {
 // members resolves ids to memberships of the group, failing on the
 // first instance that is not a member.
 func (s *State) members(name string, ids []string) (*ASG, []*ASGInstance, error) {
-	g, ok := s.ASGs[name]
+	g, ok := s.ASGs.Get(name)
 	if !ok {
 		return nil, nil, world.NotFound("autoscaling-group", name)
 	}
@@ -207,7 +207,7 @@ func (s *State) EnterStandby(name string, ids []string, decrement bool) error {
 func (s *State) scheduleFit(g *ASG, cause string) {
 	name := g.Name
 	s.w.ScheduleLocked(s.w.Now(), "capacity:"+name, func(now time.Time) {
-		if g := s.ASGs[name]; g != nil {
+		if g := s.ASGs.Lookup(name); g != nil {
 			s.fitCapacity(g, cause, now)
 		}
 	})
@@ -253,7 +253,7 @@ func (s *State) DetachFromASG(name string, ids []string, decrement bool) error {
 // Terminated instances lose their DeleteOnTermination volumes, so evidence
 // not captured by then is gone. Each termination is audited as Auto Scaling.
 func (s *State) ScheduleScaleIn(name string, at time.Time, desired int) error {
-	g, ok := s.ASGs[name]
+	g, ok := s.ASGs.Get(name)
 	if !ok {
 		return world.NotFound("autoscaling-group", name)
 	}
@@ -368,7 +368,7 @@ func (s *State) pickTermination(g *ASG, pool []*ASGInstance, size map[string]int
 }
 
 func (s *State) scaleIn(name string, desired int, now time.Time) {
-	g := s.ASGs[name]
+	g := s.ASGs.Lookup(name)
 	if g == nil {
 		return
 	}
@@ -456,7 +456,7 @@ type ASGSettings struct {
 // choice: AWS starts the scaling activity within moments). Health is
 // re-evaluated under the new health-check settings.
 func (s *State) UpdateASG(name string, settings ASGSettings) error {
-	g, ok := s.ASGs[name]
+	g, ok := s.ASGs.Get(name)
 	if !ok {
 		return world.NotFound("autoscaling-group", name)
 	}
@@ -535,7 +535,7 @@ func (s *State) UpdateASG(name string, settings ASGSettings) error {
 // capacity of the group increases by the number of instances being
 // attached"; the call fails if that exceeds the maximum size).
 func (s *State) AttachInstances(name string, ids []string) error {
-	g, ok := s.ASGs[name]
+	g, ok := s.ASGs.Get(name)
 	if !ok {
 		return world.NotFound("autoscaling-group", name)
 	}

@@ -52,8 +52,8 @@ import (
 // Scaling act. Members that pass again are cleared.
 func (s *State) checkASGHealth() {
 	now := s.w.Now()
-	for _, name := range world.SortedKeys(s.ASGs) {
-		g := s.ASGs[name]
+	for _, name := range s.ASGs.Keys() {
+		g := s.ASGs.Lookup(name)
 		for _, m := range g.Members {
 			if m.LifecycleState != LifecycleInService || m.HealthStatus == HealthUnhealthy {
 				continue
@@ -151,7 +151,7 @@ func (s *State) loadBalancerAddr(vpcID string) string {
 // has failed without interruption since since and is still InService, it
 // is marked Unhealthy and replaced.
 func (s *State) healthCheckDue(name, id string, since, at time.Time) {
-	g := s.ASGs[name]
+	g := s.ASGs.Lookup(name)
 	if g == nil {
 		return
 	}

@@ -43,7 +43,7 @@ func (s *State) IAMChange(kind, name string, change func() error) error {
 // modelling choice: AWS documents no delay for it, and IR never races it).
 func (s *State) AccessKeyChange(akid string, change func() error) error {
 	state := func() *AccessKey {
-		if k, ok := s.AccessKeys[akid]; ok {
+		if k, ok := s.AccessKeys.Get(akid); ok {
 			cp := *k
 			return &cp
 		}
@@ -77,6 +77,6 @@ func (s *State) authorizingKey(akid string) (*AccessKey, bool) {
 	if k, ok := s.keyLags.Seen(akid); ok {
 		return k, k != nil
 	}
-	k, ok := s.AccessKeys[akid]
+	k, ok := s.AccessKeys.Get(akid)
 	return k, ok
 }

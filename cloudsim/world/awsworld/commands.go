@@ -102,7 +102,7 @@ func (s *State) EgressAllows(inst *world.Instance, proto string, port int, ip ne
 		return true
 	}
 	for _, gid := range groups {
-		sg := s.SecurityGroups[gid]
+		sg := s.SecurityGroups.Lookup(gid)
 		if sg == nil {
 			continue
 		}
@@ -145,7 +145,7 @@ func (s *State) SendCommand(spec CommandSpec) *Command {
 		Region: spec.Region, Params: spec.Params, Comment: spec.Comment, RequestedAt: now,
 		Status: CmdPending, StatusDetails: CmdPending, OutputBucket: spec.OutputBucket,
 		OutputPrefix: strings.Trim(spec.OutputPrefix, "/"), ExitCode: -1, RequestedBy: spec.RequestedBy}
-	s.Commands[CommandKey(c.ID, c.Instance)] = c
+	s.Commands.Put(CommandKey(c.ID, c.Instance), c)
 	deadline := now.Add(spec.DeliveryTimeout)
 	var deliver func(at time.Time)
 	deliver = func(at time.Time) {

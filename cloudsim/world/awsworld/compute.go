@@ -79,7 +79,7 @@ func (s *State) LaunchInstance(spec LaunchSpec) (*world.Instance, error) {
 	}
 	groups := dedupe(spec.Groups)
 	for _, g := range groups {
-		sg, ok := s.SecurityGroups[g]
+		sg, ok := s.SecurityGroups.Get(g)
 		if !ok {
 			return nil, world.NotFound("security-group", g)
 		}
@@ -100,7 +100,7 @@ func (s *State) LaunchInstance(spec LaunchSpec) (*world.Instance, error) {
 		}
 	}
 	if spec.ASG != "" {
-		if _, ok := s.ASGs[spec.ASG]; !ok {
+		if _, ok := s.ASGs.Get(spec.ASG); !ok {
 			return nil, world.NotFound("autoscaling-group", spec.ASG)
 		}
 	}
@@ -147,7 +147,7 @@ func (s *State) LaunchInstance(spec LaunchSpec) (*world.Instance, error) {
 		})
 	}
 	if spec.ASG != "" {
-		if g := s.ASGs[spec.ASG]; g.Launch == nil {
+		if g := s.ASGs.Lookup(spec.ASG); g.Launch == nil {
 			// The group launches replacements like its first instance (the
 			// simulator does not model launch templates' contents).
 			tmpl := spec
@@ -238,8 +238,8 @@ func (s *State) isElasticIP(ip string) bool {
 	if ip == "" {
 		return false
 	}
-	for _, id := range world.SortedKeys(s.Addresses) {
-		if s.Addresses[id].PublicIP == ip {
+	for _, id := range s.Addresses.Keys() {
+		if s.Addresses.Lookup(id).PublicIP == ip {
 			return true
 		}
 	}
@@ -317,13 +317,13 @@ func (s *State) finishTermination(id string, at time.Time) {
 	}
 	inst.ENIs = nil
 	inst.PublicIP, inst.PrivateIP = "", ""
-	for _, aid := range world.SortedKeys(s.Associations) {
-		if a := s.Associations[aid]; a.Instance == id && a.State == "associated" {
+	for _, aid := range s.Associations.Keys() {
+		if a := s.Associations.Lookup(aid); a.Instance == id && a.State == "associated" {
 			a.State = "disassociated"
 		}
 	}
-	for _, aid := range world.SortedKeys(s.Addresses) {
-		if a := s.Addresses[aid]; a.Instance == id {
+	for _, aid := range s.Addresses.Keys() {
+		if a := s.Addresses.Lookup(aid); a.Instance == id {
 			a.AssociationID, a.Instance, a.ENI, a.PrivateIP = "", "", "", ""
 		}
 	}
@@ -411,14 +411,14 @@ func (s *State) SnapshotInstance(instanceID string, excludeBoot bool, exclude []
 
 func (s *State) newAssociation(instanceID string, p *InstanceProfile) *ProfileAssociation {
 	a := &ProfileAssociation{ID: s.w.NewIDLocked("iip-assoc"), Instance: instanceID, ProfileARN: p.ARN, State: "associated"}
-	s.Associations[a.ID] = a
+	s.Associations.Put(a.ID, a)
 	return a
 }
 
 // ActiveAssociation returns the instance's current profile association.
 func (s *State) ActiveAssociation(instanceID string) *ProfileAssociation {
-	for _, id := range world.SortedKeys(s.Associations) {
-		if a := s.Associations[id]; a.Instance == instanceID && a.State == "associated" {
+	for _, id := range s.Associations.Keys() {
+		if a := s.Associations.Lookup(id); a.Instance == instanceID && a.State == "associated" {
 			return a
 		}
 	}
@@ -447,7 +447,7 @@ func (s *State) AssociateProfile(instanceID, profile string) (*ProfileAssociatio
 // instance already handed out stay valid until they expire: only a session
 // revocation (a TokenIssueTime deny on the role) stops them.
 func (s *State) DisassociateProfile(associationID string) (*ProfileAssociation, error) {
-	a, ok := s.Associations[associationID]
+	a, ok := s.Associations.Get(associationID)
 	if !ok || a.State != "associated" {
 		return nil, world.NotFound("association", associationID)
 	}
@@ -458,7 +458,7 @@ func (s *State) DisassociateProfile(associationID string) (*ProfileAssociation, 
 // ReplaceProfile swaps the profile of an association; the old
 // association ends and a new one (with a new ID) takes its place.
 func (s *State) ReplaceProfile(associationID, profile string) (*ProfileAssociation, error) {
-	a, ok := s.Associations[associationID]
+	a, ok := s.Associations.Get(associationID)
 	if !ok || a.State != "associated" {
 		return nil, world.NotFound("association", associationID)
 	}
@@ -517,7 +517,7 @@ func (s *State) ResourceTags(id string) (world.Tags, string, bool) {
 	if x, ok := s.w.Snapshots[id]; ok && !x.Deleted {
 		return ensure(&x.Tags), "snapshot", true
 	}
-	if x, ok := s.SecurityGroups[id]; ok {
+	if x, ok := s.SecurityGroups.Get(id); ok {
 		return ensure(&x.Tags), "security-group", true
 	}
 	if x, ok := s.w.ENIs[id]; ok {

@@ -25,7 +25,7 @@ func TestLaunchBootsAfterModelledTime(t *testing.T) {
 	if inst.PublicIP == "" || inst.PrivateIP == "" || len(inst.ENIs) != 1 {
 		t.Fatalf("addresses %q %q, ENIs %v", inst.PublicIP, inst.PrivateIP, inst.ENIs)
 	}
-	if g := f.w.ENIs[inst.ENIs[0]].Groups; len(g) != 1 || Of(f.w).SecurityGroups[g[0]].Name != "default" {
+	if g := f.w.ENIs[inst.ENIs[0]].Groups; len(g) != 1 || Of(f.w).SecurityGroups.Lookup(g[0]).Name != "default" {
 		t.Fatalf("no group given: want the VPC default group, got %v", g)
 	}
 	for _, step := range []struct {
@@ -43,7 +43,7 @@ func TestLaunchBootsAfterModelledTime(t *testing.T) {
 	}
 	f.w.Lock()
 	defer f.w.Unlock()
-	if a := Of(f.w).ActiveAssociation(inst.ID); a == nil || a.ProfileARN != Of(f.w).Profiles["app"].ARN {
+	if a := Of(f.w).ActiveAssociation(inst.ID); a == nil || a.ProfileARN != Of(f.w).Profiles.Lookup("app").ARN {
 		t.Fatalf("association %+v", a)
 	}
 }

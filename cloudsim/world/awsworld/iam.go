@@ -77,7 +77,7 @@ var (
 func (s *State) Authenticate(akid, token string) (*Principal, error) {
 	now := s.w.Now()
 	if k, ok := s.authorizingKey(akid); ok {
-		u := s.Users[k.User]
+		u := s.Users.Lookup(k.User)
 		if u == nil {
 			return nil, ErrUnknownAccessKey
 		}
@@ -90,7 +90,7 @@ func (s *State) Authenticate(akid, token string) (*Principal, error) {
 		return &Principal{Kind: "user", ARN: u.ARN, ID: u.ID, Account: u.Account, Name: u.Name,
 			AccessKeyID: akid, Secret: k.Secret, User: u}, nil
 	}
-	if sess, ok := s.Sessions[akid]; ok {
+	if sess, ok := s.Sessions.Get(akid); ok {
 		switch {
 		case token == "":
 			return nil, ErrUnknownAccessKey
@@ -100,7 +100,7 @@ func (s *State) Authenticate(akid, token string) (*Principal, error) {
 		if !now.Before(sess.Expires) {
 			return nil, ErrExpiredToken
 		}
-		r := s.Roles[sess.Role]
+		r := s.Roles.Lookup(sess.Role)
 		if r == nil {
 			return nil, ErrUnknownAccessKey
 		}

@@ -48,7 +48,7 @@ const (
 // call, so GetAccessKeyLastUsed can answer as IAM does. Session (ASIA) keys
 // are not access keys and are ignored.
 func (s *State) TouchAccessKey(akid, service, region string, now time.Time) {
-	k, ok := s.AccessKeys[akid]
+	k, ok := s.AccessKeys.Get(akid)
 	if !ok {
 		return
 	}
@@ -57,7 +57,7 @@ func (s *State) TouchAccessKey(akid, service, region string, now time.Time) {
 
 // CreateUser creates a user under path (default "/").
 func (s *State) CreateUser(account, name, path string, tags world.Tags) (*User, error) {
-	if _, ok := s.Users[name]; ok {
+	if _, ok := s.Users.Get(name); ok {
 		return nil, iamErr(ErrEntityExists, "User with name %s already exists.", name)
 	}
 	if path == "" {
@@ -74,7 +74,7 @@ func (s *State) CreateUser(account, name, path string, tags world.Tags) (*User, 
 
 // User finds a user by name.
 func (s *State) User(name string) (*User, error) {
-	u, ok := s.Users[name]
+	u, ok := s.Users.Get(name)
 	if !ok {
 		return nil, iamErr(ErrNoSuchEntity, "The user with name %s cannot be found.", name)
 	}
@@ -88,8 +88,8 @@ func (s *State) DeleteUser(name string) error {
 	if err != nil {
 		return err
 	}
-	for _, id := range world.SortedKeys(s.AccessKeys) {
-		if s.AccessKeys[id].User == name {
+	for _, id := range s.AccessKeys.Keys() {
+		if s.AccessKeys.Lookup(id).User == name {
 			return iamErr(ErrDeleteConflict, "Cannot delete entity, must delete access keys first.")
 		}
 	}
@@ -99,7 +99,7 @@ func (s *State) DeleteUser(name string) error {
 	if len(u.Managed) > 0 {
 		return iamErr(ErrDeleteConflict, "Cannot delete entity, must detach all policies first.")
 	}
-	delete(s.Users, name)
+	s.Users.Delete(name)
 	s.forgetIAM("user", name)
 	return nil
 }
@@ -107,8 +107,8 @@ func (s *State) DeleteUser(name string) error {
 // UserKeys returns a user's access keys, oldest first.
 func (s *State) UserKeys(user string) []*AccessKey {
 	var out []*AccessKey
-	for _, id := range world.SortedKeys(s.AccessKeys) {
-		if k := s.AccessKeys[id]; k.User == user {
+	for _, id := range s.AccessKeys.Keys() {
+		if k := s.AccessKeys.Lookup(id); k.User == user {
 			out = append(out, k)
 		}
 	}
@@ -132,7 +132,7 @@ func (s *State) UserAccessKey(user, akid string) (*AccessKey, error) {
 	if _, err := s.User(user); err != nil {
 		return nil, err
 	}
-	k, ok := s.AccessKeys[akid]
+	k, ok := s.AccessKeys.Get(akid)
 	if !ok || k.User != user {
 		return nil, iamErr(ErrNoSuchEntity, "The Access Key with id %s cannot be found.", akid)
 	}
@@ -163,13 +163,13 @@ func (s *State) DeleteAccessKey(user, akid string) error {
 	if _, err := s.UserAccessKey(user, akid); err != nil {
 		return err
 	}
-	delete(s.AccessKeys, akid)
+	s.AccessKeys.Delete(akid)
 	return nil
 }
 
 // CreateRole creates a role with a validated trust policy.
 func (s *State) CreateRole(account, name, path, trust string, maxSession time.Duration, tags world.Tags) (*Role, error) {
-	if _, ok := s.Roles[name]; ok {
+	if _, ok := s.Roles.Get(name); ok {
 		return nil, iamErr(ErrEntityExists, "Role with name %s already exists.", name)
 	}
 	if err := ValidateTrustPolicy(trust); err != nil {
@@ -193,7 +193,7 @@ func (s *State) CreateRole(account, name, path, trust string, maxSession time.Du
 
 // Role finds a role by name.
 func (s *State) Role(name string) (*Role, error) {
-	r, ok := s.Roles[name]
+	r, ok := s.Roles.Get(name)
 	if !ok {
 		return nil, iamErr(ErrNoSuchEntity, "The role with name %s cannot be found.", name)
 	}
@@ -217,7 +217,7 @@ func (s *State) DeleteRole(name string) error {
 	if len(r.Managed) > 0 {
 		return iamErr(ErrDeleteConflict, "Cannot delete entity, must detach all policies first.")
 	}
-	delete(s.Roles, name)
+	s.Roles.Delete(name)
 	s.forgetIAM("role", name)
 	return nil
 }
@@ -452,7 +452,7 @@ func ManagedPolicyName(arn string) string {
 
 // CreateInstanceProfile creates an empty instance profile.
 func (s *State) CreateInstanceProfile(account, name, path string) (*InstanceProfile, error) {
-	if _, ok := s.Profiles[name]; ok {
+	if _, ok := s.Profiles.Get(name); ok {
 		return nil, iamErr(ErrEntityExists, "Instance Profile %s already exists.", name)
 	}
 	if path == "" {
@@ -466,7 +466,7 @@ func (s *State) CreateInstanceProfile(account, name, path string) (*InstanceProf
 
 // InstanceProfile finds an instance profile by name.
 func (s *State) InstanceProfile(name string) (*InstanceProfile, error) {
-	p, ok := s.Profiles[name]
+	p, ok := s.Profiles.Get(name)
 	if !ok {
 		return nil, iamErr(ErrNoSuchEntity, "Instance Profile %s cannot be found.", name)
 	}
@@ -482,7 +482,7 @@ func (s *State) DeleteInstanceProfile(name string) error {
 	if len(p.Roles) > 0 {
 		return iamErr(ErrDeleteConflict, "Cannot delete entity, must remove roles from instance profile first.")
 	}
-	delete(s.Profiles, name)
+	s.Profiles.Delete(name)
 	return nil
 }
 
@@ -523,8 +523,8 @@ func (s *State) RemoveRoleFromProfile(profile, role string) error {
 // ProfilesForRole lists the profiles holding role, by name.
 func (s *State) ProfilesForRole(role string) []*InstanceProfile {
 	var out []*InstanceProfile
-	for _, n := range world.SortedKeys(s.Profiles) {
-		if p := s.Profiles[n]; slices.Contains(p.Roles, role) {
+	for _, n := range s.Profiles.Keys() {
+		if p := s.Profiles.Lookup(n); slices.Contains(p.Roles, role) {
 			out = append(out, p)
 		}
 	}

@@ -13,19 +13,19 @@ func (s *State) AddUser(account, name string, managed ...string) *User {
 	u := &User{Name: name, ID: s.w.UniqueIDLocked("AIDA"), Account: account, Path: "/",
 		ARN: fmt.Sprintf("arn:aws:iam::%s:user/%s", account, name), CreateDate: s.w.Now(),
 		Policies: map[string]string{}, Managed: append([]string(nil), managed...), Tags: world.Tags{}}
-	s.Users[name] = u
+	s.Users.Put(name, u)
 	return u
 }
 
 // AddAccessKey issues an active access key to a user.
 func (s *State) AddAccessKey(user string) (*AccessKey, error) {
-	u, ok := s.Users[user]
+	u, ok := s.Users.Get(user)
 	if !ok {
 		return nil, fmt.Errorf("user %q does not exist", user)
 	}
 	k := &AccessKey{ID: s.w.NewKeyIDLocked("AKIA"), Secret: s.w.NewSecretLocked(), User: user,
 		Account: u.Account, Status: "Active", CreateDate: s.w.Now()}
-	s.AccessKeys[k.ID] = k
+	s.AccessKeys.Put(k.ID, k)
 	return k, nil
 }
 
@@ -38,7 +38,7 @@ func (s *State) AddRole(account, name, trust string, managed ...string) *Role {
 		ARN: fmt.Sprintf("arn:aws:iam::%s:role/%s", account, name), TrustPolicy: trust,
 		CreateDate: s.w.Now(), MaxSession: time.Hour, Policies: map[string]string{},
 		Managed: append([]string(nil), managed...), Tags: world.Tags{}}
-	s.Roles[name] = r
+	s.Roles.Put(name, r)
 	return r
 }
 
@@ -49,17 +49,17 @@ func (s *State) AddInstanceProfile(account, name, role string) *InstanceProfile 
 	if role != "" {
 		p.Roles = []string{role}
 	}
-	s.Profiles[name] = p
+	s.Profiles.Put(name, p)
 	return p
 }
 
 // ProfileByARN finds an instance profile by ARN or name.
 func (s *State) ProfileByARN(arnOrName string) *InstanceProfile {
-	if p, ok := s.Profiles[arnOrName]; ok {
+	if p, ok := s.Profiles.Get(arnOrName); ok {
 		return p
 	}
-	for _, name := range world.SortedKeys(s.Profiles) {
-		if p := s.Profiles[name]; p.ARN == arnOrName {
+	for _, name := range s.Profiles.Keys() {
+		if p := s.Profiles.Lookup(name); p.ARN == arnOrName {
 			return p
 		}
 	}
@@ -69,7 +69,7 @@ func (s *State) ProfileByARN(arnOrName string) *InstanceProfile {
 // IssueSession mints temporary credentials for a role. IssuedAt is the
 // current time; it is what an aws:TokenIssueTime condition compares against.
 func (s *State) IssueSession(role, sessionName, source string, d time.Duration) (*Session, error) {
-	r, ok := s.Roles[role]
+	r, ok := s.Roles.Get(role)
 	if !ok {
 		return nil, fmt.Errorf("role %q does not exist", role)
 	}
@@ -77,14 +77,14 @@ func (s *State) IssueSession(role, sessionName, source string, d time.Duration) 
 	sess := &Session{AccessKeyID: s.w.NewKeyIDLocked("ASIA"), Secret: s.w.NewSecretLocked(),
 		Token:   "FwoGZXIvYXdzE" + strings.ToLower(s.w.NewKeyIDLocked("FIRE")) + s.w.NewSecretLocked(),
 		Account: r.Account, Role: role, SessionName: sessionName, IssuedAt: now, Expires: now.Add(d), Source: source}
-	s.Sessions[sess.AccessKeyID] = sess
+	s.Sessions.Put(sess.AccessKeyID, sess)
 	return sess, nil
 }
 
 // RoleByARN finds a role by ARN.
 func (s *State) RoleByARN(arn string) *Role {
-	for _, name := range world.SortedKeys(s.Roles) {
-		if r := s.Roles[name]; r.ARN == arn {
+	for _, name := range s.Roles.Keys() {
+		if r := s.Roles.Lookup(name); r.ARN == arn {
 			return r
 		}
 	}

@@ -61,8 +61,8 @@ type NACLAssociation struct {
 func (s *State) NetworkACLsOfVPC(vpcID string) []*NetworkACL {
 	s.defaultACL(vpcID)
 	var out []*NetworkACL
-	for _, id := range world.SortedKeys(s.NetworkACLs) {
-		if a := s.NetworkACLs[id]; a.VPC == vpcID {
+	for _, id := range s.NetworkACLs.Keys() {
+		if a := s.NetworkACLs.Lookup(id); a.VPC == vpcID {
 			out = append(out, a)
 		}
 	}
@@ -77,8 +77,8 @@ func (s *State) defaultACL(vpcID string) *NetworkACL {
 		return nil
 	}
 	var def *NetworkACL
-	for _, id := range world.SortedKeys(s.NetworkACLs) {
-		if a := s.NetworkACLs[id]; a.VPC == vpcID && a.Default {
+	for _, id := range s.NetworkACLs.Keys() {
+		if a := s.NetworkACLs.Lookup(id); a.VPC == vpcID && a.Default {
 			def = a
 		}
 	}
@@ -88,7 +88,7 @@ func (s *State) defaultACL(vpcID string) *NetworkACL {
 				{RuleNumber: 100, Protocol: "-1", CIDR: AnyIPv4, Allow: true},
 				{RuleNumber: 100, Egress: true, Protocol: "-1", CIDR: AnyIPv4, Allow: true}}}
 		sortEntries(def.Entries)
-		s.NetworkACLs[def.ID] = def
+		s.NetworkACLs.Put(def.ID, def)
 	}
 	for _, sid := range world.SortedKeys(s.w.Subnets) {
 		if sub := s.w.Subnets[sid]; sub.VPC == vpcID && s.subnetACLs[sid] == nil {
@@ -110,12 +110,12 @@ func (s *State) CreateNetworkACL(vpcID string, tags world.Tags) (*NetworkACL, er
 	for k, val := range tags {
 		a.Tags[k] = val
 	}
-	s.NetworkACLs[a.ID] = a
+	s.NetworkACLs.Put(a.ID, a)
 	return a, nil
 }
 
 func (s *State) acl(id string) (*NetworkACL, error) {
-	a, ok := s.NetworkACLs[id]
+	a, ok := s.NetworkACLs.Get(id)
 	if !ok {
 		return nil, world.NotFound("network-acl", id)
 	}
@@ -272,7 +272,7 @@ func (s *State) naclPermits(subnetID string, f *world.Flow) bool {
 	if sub == nil || as == nil {
 		return true
 	}
-	a := s.NetworkACLs[as.ACL]
+	a := s.NetworkACLs.Lookup(as.ACL)
 	if a == nil {
 		return true
 	}

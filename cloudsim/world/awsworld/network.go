@@ -36,7 +36,7 @@ func (s *State) AddSubnet(vpcID, az, cidr string) (*world.Subnet, error) {
 	}
 	sub := &world.Subnet{ID: s.w.NewIDLocked("subnet"), VPC: vpcID, AZ: az, CIDR: cidr}
 	s.w.Subnets[sub.ID] = sub
-	for _, a := range s.NetworkACLs {
+	for _, a := range s.NetworkACLs.All() {
 		if a.VPC == vpcID {
 			s.defaultACL(vpcID) // the VPC's ACLs are in use: join its default ACL
 			break
@@ -93,14 +93,14 @@ func (s *State) AddSecurityGroup(account, region, vpcID, name, description strin
 	sg := &SecurityGroup{ID: s.w.NewIDLocked("sg"), Account: account, Region: region, VPC: vpcID,
 		Name: name, Description: description, Tags: world.Tags{}, CreatedAt: s.w.Now()}
 	sg.Egress = []Rule{{Protocol: "-1", FromPort: -1, ToPort: -1, CIDRs: []string{AnyIPv4}, RuleID: s.w.NewIDLocked("sgr")}}
-	s.SecurityGroups[sg.ID] = sg
+	s.SecurityGroups.Put(sg.ID, sg)
 	return sg, nil
 }
 
 // GroupByName finds a security group by name within a VPC.
 func (s *State) GroupByName(vpcID, name string) *SecurityGroup {
-	for _, id := range world.SortedKeys(s.SecurityGroups) {
-		if g := s.SecurityGroups[id]; g.VPC == vpcID && g.Name == name {
+	for _, id := range s.SecurityGroups.Keys() {
+		if g := s.SecurityGroups.Lookup(id); g.VPC == vpcID && g.Name == name {
 			return g
 		}
 	}
@@ -181,7 +181,7 @@ func sameRule(a, b Rule) bool {
 // of them already exists nothing is added (EC2 rejects the whole call).
 // Flows of every ENI in the group are re-evaluated.
 func (s *State) AuthorizeRules(groupID string, egress bool, rules []Rule) ([]Rule, error) {
-	sg, ok := s.SecurityGroups[groupID]
+	sg, ok := s.SecurityGroups.Get(groupID)
 	if !ok {
 		return nil, world.NotFound("security-group", groupID)
 	}
@@ -195,7 +195,7 @@ func (s *State) AuthorizeRules(groupID string, egress bool, rules []Rule) ([]Rul
 	}
 	for i, r := range split {
 		for _, g := range r.Groups {
-			if _, ok := s.SecurityGroups[g]; !ok {
+			if _, ok := s.SecurityGroups.Get(g); !ok {
 				return nil, world.NotFound("security-group", g)
 			}
 		}
@@ -224,7 +224,7 @@ func (s *State) AuthorizeRules(groupID string, egress bool, rules []Rule) ([]Rul
 // that did not. If none matched, it fails (EC2's InvalidPermission.NotFound).
 // Untracked flows the removed rules carried are cut at once.
 func (s *State) RevokeRules(groupID string, egress bool, rules []Rule) (removed, unknown []Rule, err error) {
-	sg, ok := s.SecurityGroups[groupID]
+	sg, ok := s.SecurityGroups.Get(groupID)
 	if !ok {
 		return nil, nil, world.NotFound("security-group", groupID)
 	}
@@ -255,7 +255,7 @@ func (s *State) RevokeRules(groupID string, egress bool, rules []Rule) (removed,
 
 // RevokeRuleIDs removes rules by security-group-rule ID.
 func (s *State) RevokeRuleIDs(groupID string, egress bool, ids []string) ([]Rule, error) {
-	sg, ok := s.SecurityGroups[groupID]
+	sg, ok := s.SecurityGroups.Get(groupID)
 	if !ok {
 		return nil, world.NotFound("security-group", groupID)
 	}
@@ -297,7 +297,7 @@ func (s *State) SetENIGroups(eniID string, groups []string) error {
 			Msg: "at least one security group is required"}
 	}
 	for _, g := range groups {
-		sg, ok := s.SecurityGroups[g]
+		sg, ok := s.SecurityGroups.Get(g)
 		if !ok {
 			return world.NotFound("security-group", g)
 		}
@@ -324,7 +324,7 @@ func (s *State) AttachNetworkInterface(instanceID string, groups []string) (*wor
 		return nil, world.NotFound("subnet", inst.Subnet)
 	}
 	for _, g := range groups {
-		if sg, ok := s.SecurityGroups[g]; !ok || sg.VPC != inst.VPC {
+		if sg, ok := s.SecurityGroups.Get(g); !ok || sg.VPC != inst.VPC {
 			return nil, world.NotFound("security-group", g)
 		}
 	}
@@ -476,7 +476,7 @@ func (s *State) anyRule(groups []string, egress bool, proto string, port int, ip
 		return false
 	}
 	for _, gid := range groups {
-		sg := s.SecurityGroups[gid]
+		sg := s.SecurityGroups.Lookup(gid)
 		if sg == nil {
 			continue
 		}
@@ -544,7 +544,7 @@ func (s *State) allOpen(groups []string, proto string) bool {
 	}
 	in, out := false, false
 	for _, gid := range groups {
-		sg := s.SecurityGroups[gid]
+		sg := s.SecurityGroups.Lookup(gid)
 		if sg == nil {
 			continue
 		}
@@ -582,7 +582,7 @@ func (s *State) AddAddress(account, region, instanceID string) (*Address, error)
 		a.Instance, a.ENI, a.PrivateIP = instanceID, eni.ID, eni.PrivateIP
 		eni.PublicIP, inst.PublicIP = a.PublicIP, a.PublicIP
 	}
-	s.Addresses[a.AllocationID] = a
+	s.Addresses.Put(a.AllocationID, a)
 	return a, nil
 }
 
@@ -591,8 +591,8 @@ func (s *State) AddAddress(account, region, instanceID string) (*Address, error)
 // internet cannot continue, so they end.
 func (s *State) DisassociateAddress(associationOrIP string) (*Address, error) {
 	var a *Address
-	for _, id := range world.SortedKeys(s.Addresses) {
-		if x := s.Addresses[id]; x.AssociationID != "" && (x.AssociationID == associationOrIP || x.PublicIP == associationOrIP) {
+	for _, id := range s.Addresses.Keys() {
+		if x := s.Addresses.Lookup(id); x.AssociationID != "" && (x.AssociationID == associationOrIP || x.PublicIP == associationOrIP) {
 			a = x
 			break
 		}

@@ -74,7 +74,7 @@ func TestAccessKeyPropagation(t *testing.T) {
 			}
 			return Of(w).UpdateAccessKey("ci", k.ID, "Inactive")
 		}))
-		if _, ok := Of(w).AccessKeys[k.ID]; ok == del {
+		if _, ok := Of(w).AccessKeys.Get(k.ID); ok == del {
 			t.Fatalf("delete=%v: listed=%v", del, ok)
 		}
 		if _, err := Of(w).Authenticate(k.ID, ""); err != nil {

@@ -7,23 +7,24 @@ const Ext = "aws"
 
 // State is everything AWS-specific in the world: IAM, EC2's security
 // groups, addresses and network ACLs, Auto Scaling, SSM, GuardDuty's
-// detectors. Its maps are exported for the wire front ends and tests; they
-// must only be touched with the world locked.
+// detectors. Its resources are in Tables: front ends look them up and list
+// them in id order, and change them through State's methods (seeders and
+// tests may Put what they build by hand).
 type State struct {
 	w *world.World
 
-	SecurityGroups map[string]*SecurityGroup
-	NetworkACLs    map[string]*NetworkACL
-	Addresses      map[string]*Address
-	Profiles       map[string]*InstanceProfile // by name
-	Associations   map[string]*ProfileAssociation
-	Users          map[string]*User // by name
-	AccessKeys     map[string]*AccessKey
-	Roles          map[string]*Role // by name
-	Sessions       map[string]*Session
-	ASGs           map[string]*ASG
-	Detectors      map[string]*Detector
-	Commands       map[string]*Command
+	SecurityGroups world.Table[*SecurityGroup]
+	NetworkACLs    world.Table[*NetworkACL]
+	Addresses      world.Table[*Address]
+	Profiles       world.Table[*InstanceProfile] // by name
+	Associations   world.Table[*ProfileAssociation]
+	Users          world.Table[*User] // by name
+	AccessKeys     world.Table[*AccessKey]
+	Roles          world.Table[*Role] // by name
+	Sessions       world.Table[*Session]
+	ASGs           world.Table[*ASG]
+	Detectors      world.Table[*Detector]
+	Commands       world.Table[*Command]
 
 	// subnetACLs are the network ACL associations of subnets, by subnet id
 	// (nacl.go).
@@ -42,21 +43,9 @@ type State struct {
 func Of(w *world.World) *State {
 	return w.ExtLocked(Ext, func() any {
 		return &State{w: w,
-			iamLags:        world.NewLags[iamGrants](propagationAWSIAM),
-			keyLags:        world.NewLags[*AccessKey](propagationAWSIAM),
-			SecurityGroups: map[string]*SecurityGroup{},
-			Addresses:      map[string]*Address{},
-			Profiles:       map[string]*InstanceProfile{},
-			Associations:   map[string]*ProfileAssociation{},
-			Users:          map[string]*User{},
-			AccessKeys:     map[string]*AccessKey{},
-			Roles:          map[string]*Role{},
-			Sessions:       map[string]*Session{},
-			ASGs:           map[string]*ASG{},
-			Detectors:      map[string]*Detector{},
-			Commands:       map[string]*Command{},
-			NetworkACLs:    map[string]*NetworkACL{},
-			subnetACLs:     map[string]*NACLAssociation{},
+			iamLags:    world.NewLags[iamGrants](propagationAWSIAM),
+			keyLags:    world.NewLags[*AccessKey](propagationAWSIAM),
+			subnetACLs: map[string]*NACLAssociation{},
 		}
 	}).(*State)
 }

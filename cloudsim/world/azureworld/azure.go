@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
 	"time"
 
@@ -43,25 +42,25 @@ type State struct {
 	deleted *world.Lags[*RoleAssignment]
 
 	Tenant          string
-	Subscriptions   map[string]*Subscription   // by subscription id
-	Principals      map[string]*Principal      // by object id
-	Tokens          map[string]*Token          // by token id (uti claim)
-	RoleDefinitions map[string]*RoleDefinition // by GUID name
-	RoleAssignments map[string]*RoleAssignment // by lower-cased id
-	Locks           map[string]*Lock           // by lower-cased id
-	VMs             map[string]*VM             // by lower-cased id
-	Disks           map[string]*Disk           // by lower-cased id
-	NSGs            map[string]*NSG            // by lower-cased id
-	NICs            map[string]string          // lower-cased id -> canonical ENI id
-	VNets           map[string]string          // lower-cased id -> canonical VPC id
-	Subnets         map[string]string          // lower-cased id -> canonical subnet id
-	Snapshots       map[string]string          // lower-cased id -> canonical snapshot id
-	ScaleSets       map[string]*ScaleSet       // by lower-cased id
-	Storage         map[string]*StorageAccount // by account name
-	RunCommands     map[string]*RunCommand     // by operation id
-	Operations      map[string]*Operation      // by operation id
+	Subscriptions   world.Table[*Subscription]   // by subscription id
+	Principals      world.Table[*Principal]      // by object id
+	Tokens          world.Table[*Token]          // by token id (uti claim)
+	RoleDefinitions world.Table[*RoleDefinition] // by GUID name
+	RoleAssignments world.Table[*RoleAssignment] // by lower-cased id
+	Locks           world.Table[*Lock]           // by lower-cased id
+	VMs             world.Table[*VM]             // by lower-cased id
+	Disks           world.Table[*Disk]           // by lower-cased id
+	NSGs            world.Table[*NSG]            // by lower-cased id
+	NICs            world.Table[string]          // lower-cased id -> canonical ENI id
+	VNets           world.Table[string]          // lower-cased id -> canonical VPC id
+	Subnets         world.Table[string]          // lower-cased id -> canonical subnet id
+	Snapshots       world.Table[string]          // lower-cased id -> canonical snapshot id
+	ScaleSets       world.Table[*ScaleSet]       // by lower-cased id
+	Storage         world.Table[*StorageAccount] // by account name
+	RunCommands     world.Table[*RunCommand]     // by operation id
+	Operations      world.Table[*Operation]      // by operation id
 	// DefenderPlans: subscription id -> Defender for Servers is on.
-	DefenderPlans map[string]bool
+	DefenderPlans world.Table[bool]
 }
 
 // Subscription is a subscription and its resource groups.
@@ -223,16 +222,7 @@ type Operation struct {
 // and every method of the state, with the world locked.
 func Of(w *world.World) *State {
 	return w.ExtLocked(Ext, func() any {
-		return &State{w: w, deleted: world.NewLags[*RoleAssignment](propagationAzureRBAC),
-			Subscriptions: map[string]*Subscription{}, Principals: map[string]*Principal{},
-			Tokens: map[string]*Token{}, RoleDefinitions: builtinAzureRoles(),
-			RoleAssignments: map[string]*RoleAssignment{}, Locks: map[string]*Lock{},
-			VMs: map[string]*VM{}, Disks: map[string]*Disk{}, NSGs: map[string]*NSG{},
-			NICs: map[string]string{}, VNets: map[string]string{}, Subnets: map[string]string{},
-			Snapshots: map[string]string{}, ScaleSets: map[string]*ScaleSet{},
-			Storage: map[string]*StorageAccount{}, RunCommands: map[string]*RunCommand{},
-			Operations: map[string]*Operation{}, DefenderPlans: map[string]bool{},
-		}
+		return &State{w: w, deleted: world.NewLags[*RoleAssignment](propagationAzureRBAC), RoleDefinitions: builtinAzureRoles()}
 	}).(*State)
 }
 
@@ -241,7 +231,7 @@ func Has(w *world.World) bool {
 	return w.HasExtLocked(Ext)
 }
 
-func builtinAzureRoles() map[string]*RoleDefinition {
+func builtinAzureRoles() world.Table[*RoleDefinition] {
 	authWrite := []string{"Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
 		"Microsoft.Authorization/elevateAccess/Action", "Microsoft.Blueprint/blueprintAssignments/write",
 		"Microsoft.Blueprint/blueprintAssignments/delete", "Microsoft.Compute/galleries/share/action"}
@@ -268,10 +258,10 @@ func builtinAzureRoles() map[string]*RoleDefinition {
 			DataActions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*"},
 			Description: "Contain and investigate a compromised VM: snapshot, isolate, lock, remove identity grants."},
 	}
-	out := map[string]*RoleDefinition{}
+	var out world.Table[*RoleDefinition]
 	for _, d := range defs {
 		d.index()
-		out[d.Name] = d
+		out.Put(d.Name, d)
 	}
 	return out
 }
@@ -359,7 +349,7 @@ func (s *State) Authorize(objectID, action, scope string, data bool) bool {
 		if ra.PrincipalID != objectID || !ScopeCovers(ra.Scope, scope) {
 			continue
 		}
-		if d := s.RoleDefinitions[ra.RoleDefinition]; d != nil && d.Permits(action, data) {
+		if d := s.RoleDefinitions.Lookup(ra.RoleDefinition); d != nil && d.Permits(action, data) {
 			return true
 		}
 	}
@@ -375,14 +365,14 @@ func (s *State) AddSubscription(tenant, id, name, location string) *Subscription
 		s.Tenant = tenant
 	}
 	sub := &Subscription{ID: id, Name: name, Tenant: tenant, Location: location, ResourceGroups: map[string]*ResourceGroup{}}
-	s.Subscriptions[id] = sub
+	s.Subscriptions.Put(id, sub)
 	s.w.AddAccountLocked("azure", id, name, location)
 	return sub
 }
 
 // AddResourceGroup creates a resource group.
 func (s *State) AddResourceGroup(sub, name, location string) (*ResourceGroup, error) {
-	subscription := s.Subscriptions[sub]
+	subscription := s.Subscriptions.Lookup(sub)
 	if subscription == nil {
 		return nil, fmt.Errorf("subscription %s does not exist", sub)
 	}
@@ -396,14 +386,14 @@ func (s *State) AddResourceGroup(sub, name, location string) (*ResourceGroup, er
 func (s *State) AddApp(displayName string) *Principal {
 	p := &Principal{ObjectID: s.w.GUIDLocked(), AppID: s.w.GUIDLocked(), DisplayName: displayName,
 		Kind: ServicePrincipal, Secret: s.w.NewSecretLocked()}
-	s.Principals[p.ObjectID] = p
+	s.Principals.Put(p.ObjectID, p)
 	return p
 }
 
 // AppByClientID finds a live application by its client id.
 func (s *State) AppByClientID(clientID string) *Principal {
-	for _, id := range world.SortedKeys(s.Principals) {
-		if p := s.Principals[id]; strings.EqualFold(p.AppID, clientID) && p.Kind == ServicePrincipal && !p.Deleted {
+	for _, id := range s.Principals.Keys() {
+		if p := s.Principals.Lookup(id); strings.EqualFold(p.AppID, clientID) && p.Kind == ServicePrincipal && !p.Deleted {
 			return p
 		}
 	}
@@ -412,10 +402,10 @@ func (s *State) AppByClientID(clientID string) *Principal {
 
 // AssignRole creates a role assignment.
 func (s *State) AssignRole(scope, roleDefinition, principalID, createdBy string) (*RoleAssignment, error) {
-	if s.RoleDefinitions[roleDefinition] == nil {
+	if s.RoleDefinitions.Lookup(roleDefinition) == nil {
 		return nil, fmt.Errorf("role definition %s does not exist", roleDefinition)
 	}
-	p := s.Principals[principalID]
+	p := s.Principals.Lookup(principalID)
 	if p == nil {
 		return nil, fmt.Errorf("principal %s does not exist", principalID)
 	}
@@ -423,7 +413,7 @@ func (s *State) AssignRole(scope, roleDefinition, principalID, createdBy string)
 	ra := &RoleAssignment{ID: strings.TrimSuffix(scope, "/") + "/providers/Microsoft.Authorization/roleAssignments/" + name,
 		Name: name, Scope: scope, RoleDefinition: roleDefinition, PrincipalID: principalID,
 		PrincipalType: "ServicePrincipal", CreatedOn: s.w.Now(), CreatedBy: createdBy}
-	s.RoleAssignments[strings.ToLower(ra.ID)] = ra
+	s.RoleAssignments.Put(strings.ToLower(ra.ID), ra)
 	s.deleted.Forget(strings.ToLower(ra.ID))
 	return ra, nil
 }
@@ -435,19 +425,25 @@ func (s *State) AssignRole(scope, roleDefinition, principalID, createdBy string)
 // assignments, and changes "can take up to 10 minutes" to take effect
 // ("Troubleshoot Azure RBAC"; Knobs.AzureRBACPropagation).
 func (s *State) DeleteRoleAssignment(ra *RoleAssignment) {
-	delete(s.RoleAssignments, strings.ToLower(ra.ID))
+	s.RoleAssignments.Delete(strings.ToLower(ra.ID))
 }
 
 // authorizingAssignments lists, by id, the assignments
 // authorization honours: the live ones and those whose deletion is still
 // propagating.
 func (s *State) authorizingAssignments() []*RoleAssignment {
-	all := s.RoleAssignments
-	cloned := false
-	for id, seen := range s.deleted.All() {
-		if !cloned {
-			all, cloned = maps.Clone(all), true
+	if s.deleted.Len() == 0 {
+		out := make([]*RoleAssignment, 0, s.RoleAssignments.Len())
+		for _, ra := range s.RoleAssignments.All() {
+			out = append(out, ra)
 		}
+		return out
+	}
+	all := map[string]*RoleAssignment{}
+	for id, ra := range s.RoleAssignments.All() {
+		all[id] = ra
+	}
+	for id, seen := range s.deleted.All() {
 		if seen != nil {
 			all[id] = seen
 		}
@@ -462,8 +458,8 @@ func (s *State) authorizingAssignments() []*RoleAssignment {
 // RoleAssignmentsOf lists a principal's assignments by id.
 func (s *State) RoleAssignmentsOf(principalID string) []*RoleAssignment {
 	var out []*RoleAssignment
-	for _, id := range world.SortedKeys(s.RoleAssignments) {
-		if ra := s.RoleAssignments[id]; ra.PrincipalID == principalID {
+	for _, id := range s.RoleAssignments.Keys() {
+		if ra := s.RoleAssignments.Lookup(id); ra.PrincipalID == principalID {
 			out = append(out, ra)
 		}
 	}
@@ -493,14 +489,14 @@ type TokenClaims struct {
 // the simulator reads the caller back from it on every request and checks
 // it against the token record, so a forged token is rejected.
 func (s *State) IssueToken(objectID, audience, source string, ttl time.Duration) (string, *Token, error) {
-	p := s.Principals[objectID]
+	p := s.Principals.Lookup(objectID)
 	if p == nil || p.Deleted {
 		return "", nil, fmt.Errorf("principal %s does not exist", objectID)
 	}
 	now := s.w.Now()
 	t := &Token{ID: s.newUTI(), ObjectID: objectID, AppID: p.AppID, Tenant: s.Tenant, Audience: audience,
 		Source: source, IssuedAt: now, Expires: now.Add(ttl), ResourceID: p.VM}
-	s.Tokens[t.ID] = t
+	s.Tokens.Put(t.ID, t)
 	claims := TokenClaims{Aud: audience, Iss: "https://sts.windows.net/" + s.Tenant + "/", Iat: now.Unix(),
 		Nbf: now.Unix(), Exp: t.Expires.Unix(), AppID: p.AppID, IDTyp: "app", OID: objectID, Sub: objectID,
 		TID: s.Tenant, UTI: t.ID, Ver: "1.0", MIRID: p.VM}
@@ -554,7 +550,7 @@ func (s *State) AuthenticateToken(raw string, now time.Time) (*Token, *TokenClai
 	if err != nil {
 		return nil, nil, err
 	}
-	t := s.Tokens[c.UTI]
+	t := s.Tokens.Lookup(c.UTI)
 	if t == nil || t.ObjectID != c.OID || t.Expires.Unix() != c.Exp {
 		return nil, c, fmt.Errorf("%w: the access token is invalid", ErrInvalidToken)
 	}
@@ -592,8 +588,8 @@ func (s *State) IMDSToken(vmID, audience string) (string, *Token, error) {
 // LockBlocking returns the first lock covering resource that
 // forbids the operation (delete, or with write also a ReadOnly lock).
 func (s *State) LockBlocking(resource string, write bool) *Lock {
-	for _, id := range world.SortedKeys(s.Locks) {
-		l := s.Locks[id]
+	for _, id := range s.Locks.Keys() {
+		l := s.Locks.Lookup(id)
 		if !ScopeCovers(l.Scope, resource) {
 			continue
 		}
@@ -612,10 +608,10 @@ func (s *State) PutLock(scope, name, level, notes string) (*Lock, bool, error) {
 	}
 	id := strings.TrimSuffix(scope, "/") + "/providers/Microsoft.Authorization/locks/" + name
 	key := strings.ToLower(id)
-	l, existed := s.Locks[key]
+	l, existed := s.Locks.Get(key)
 	if !existed {
 		l = &Lock{ID: id, Name: name, Scope: scope}
-		s.Locks[key] = l
+		s.Locks.Put(key, l)
 	}
 	l.Level, l.Notes = level, notes
 	return l, !existed, nil
@@ -635,7 +631,7 @@ const propagationAzureRBAC = "propagation/azure-rbac"
 // assignments. Only deletions lag (the simulator serves no creation).
 func (s *State) RoleAssignmentChange(id string, change func() error) error {
 	id = strings.ToLower(id)
-	state := func() *RoleAssignment { return s.RoleAssignments[id] }
+	state := func() *RoleAssignment { return s.RoleAssignments.Lookup(id) }
 	deleted := func(before, after *RoleAssignment) bool { return before != nil && after == nil }
 	return s.deleted.ChangeLocked(s.w, id, state, change,
 		func(b, a *RoleAssignment) bool { return !deleted(b, a) }, s.w.KnobsLocked().AzureRBACPropagation)

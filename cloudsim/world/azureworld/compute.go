@@ -27,12 +27,12 @@ func ResourceID(sub, rg, provider, typ, name string) string {
 
 // VM finds a VM by id, case-insensitively; nil if unknown.
 func (s *State) VM(id string) *VM {
-	return s.VMs[strings.ToLower(strings.TrimSuffix(id, "/"))]
+	return s.VMs.Lookup(strings.ToLower(strings.TrimSuffix(id, "/")))
 }
 
 // Disk finds a managed disk by id (nil if unknown or deleted).
 func (s *State) Disk(id string) (*Disk, *world.Volume) {
-	d := s.Disks[strings.ToLower(id)]
+	d := s.Disks.Lookup(strings.ToLower(id))
 	if d == nil {
 		return nil, nil
 	}
@@ -45,7 +45,7 @@ func (s *State) Disk(id string) (*Disk, *world.Volume) {
 
 // NIC finds a network interface by id.
 func (s *State) NIC(id string) *world.ENI {
-	if canon, ok := s.NICs[strings.ToLower(id)]; ok {
+	if canon, ok := s.NICs.Get(strings.ToLower(id)); ok {
 		return s.w.ENIs[canon]
 	}
 	return nil
@@ -53,12 +53,12 @@ func (s *State) NIC(id string) *world.ENI {
 
 // NSG finds a network security group by id.
 func (s *State) NSG(id string) *NSG {
-	return s.NSGs[strings.ToLower(id)]
+	return s.NSGs.Lookup(strings.ToLower(id))
 }
 
 // Snapshot finds a snapshot by id.
 func (s *State) Snapshot(id string) *world.Snapshot {
-	if canon, ok := s.Snapshots[strings.ToLower(id)]; ok {
+	if canon, ok := s.Snapshots.Get(strings.ToLower(id)); ok {
 		if snap := s.w.Snapshots[canon]; snap != nil && !snap.Deleted {
 			return snap
 		}
@@ -68,7 +68,7 @@ func (s *State) Snapshot(id string) *world.Snapshot {
 
 // ScaleSet finds a scale set by id.
 func (s *State) ScaleSet(id string) *ScaleSet {
-	return s.ScaleSets[strings.ToLower(id)]
+	return s.ScaleSets.Lookup(strings.ToLower(id))
 }
 
 // ---- networks ------------------------------------------------------------
@@ -79,10 +79,10 @@ func (s *State) AddVNet(sub, rg, location, name, cidr, subnetName, subnetCIDR st
 	id := ResourceID(sub, rg, "Microsoft.Network", "virtualNetworks", name)
 	v := &world.VPC{ID: id, Account: sub, Region: location, CIDR: cidr, Tags: world.Tags{}}
 	s.w.VPCs[id] = v
-	s.VNets[strings.ToLower(id)] = id
+	s.VNets.Put(strings.ToLower(id), id)
 	subnet := &world.Subnet{ID: id + "/subnets/" + subnetName, VPC: id, AZ: location, CIDR: subnetCIDR}
 	s.w.Subnets[subnet.ID] = subnet
-	s.Subnets[strings.ToLower(subnet.ID)] = subnet.ID
+	s.Subnets.Put(strings.ToLower(subnet.ID), subnet.ID)
 	return v, subnet
 }
 
@@ -99,12 +99,12 @@ func (s *State) PutNSG(nsg *NSG) (*NSG, bool, error) {
 		return nil, false, err
 	}
 	key := strings.ToLower(nsg.ID)
-	old, existed := s.NSGs[key]
+	old, existed := s.NSGs.Get(key)
 	if existed {
 		old.Rules, old.FlushConnection, old.Tags = nsg.Rules, nsg.FlushConnection, nsg.Tags
 		nsg = old
 	} else {
-		s.NSGs[key] = nsg
+		s.NSGs.Put(key, nsg)
 	}
 	nsg.ETag = fmt.Sprintf(`W/"%s"`, s.w.GUIDLocked())
 	if nsg.Tags == nil {
@@ -387,7 +387,7 @@ func (s *State) AddVM(spec VMSpec) (*VM, *world.Instance, error) {
 		created = s.w.Now()
 	}
 	id := ResourceID(spec.Subscription, spec.ResourceGroup, "Microsoft.Compute", "virtualMachines", spec.Name)
-	if s.VMs[strings.ToLower(id)] != nil {
+	if s.VMs.Lookup(strings.ToLower(id)) != nil {
 		return nil, nil, &world.ComputeError{Kind: world.KindDuplicate, Resource: "virtual-machine", ID: id, Msg: "VM " + spec.Name + " already exists"}
 	}
 	vm := &VM{ID: id, Name: spec.Name, ResourceGroup: spec.ResourceGroup, Subscription: spec.Subscription,
@@ -415,7 +415,7 @@ func (s *State) AddVM(spec VMSpec) (*VM, *world.Instance, error) {
 		eni.PublicIP = s.publicIP()
 	}
 	s.w.ENIs[nicID] = eni
-	s.NICs[strings.ToLower(nicID)] = nicID
+	s.NICs.Put(strings.ToLower(nicID), nicID)
 	inst.ENIs = []string{nicID}
 	inst.PrivateIP, inst.PublicIP = eni.PrivateIP, eni.PublicIP
 
@@ -433,7 +433,7 @@ func (s *State) AddVM(spec VMSpec) (*VM, *world.Instance, error) {
 		if lun < 0 {
 			d.OSType = "Linux"
 		}
-		s.Disks[strings.ToLower(did)] = d
+		s.Disks.Put(strings.ToLower(did), d)
 		inst.BlockDevices = append(inst.BlockDevices, world.BlockDevice{Device: dev, VolumeID: did, DeleteOnTermination: delOpt == "Delete"})
 		return d
 	}
@@ -446,7 +446,7 @@ func (s *State) AddVM(spec VMSpec) (*VM, *world.Instance, error) {
 	if spec.SystemAssignedIdentity {
 		p := &Principal{ObjectID: s.w.GUIDLocked(), AppID: s.w.GUIDLocked(), DisplayName: spec.Name,
 			Kind: ManagedIdentity, VM: id}
-		s.Principals[p.ObjectID] = p
+		s.Principals.Put(p.ObjectID, p)
 		vm.IdentityType, vm.PrincipalID = "SystemAssigned", p.ObjectID
 	}
 	if spec.ScaleSet != "" {
@@ -460,7 +460,7 @@ func (s *State) AddVM(spec VMSpec) (*VM, *world.Instance, error) {
 		inst.ASG = ss.ID
 	}
 	s.w.Instances[id] = inst
-	s.VMs[strings.ToLower(id)] = vm
+	s.VMs.Put(strings.ToLower(id), vm)
 	return vm, inst, nil
 }
 
@@ -476,7 +476,7 @@ func (s *State) publicIP() string {
 func (s *State) SetVMIdentity(vm *VM, typ string) error {
 	switch typ {
 	case "None":
-		if p := s.Principals[vm.PrincipalID]; p != nil {
+		if p := s.Principals.Lookup(vm.PrincipalID); p != nil {
 			p.Deleted = true
 		}
 		vm.IdentityType, vm.PrincipalID = "None", ""
@@ -485,7 +485,7 @@ func (s *State) SetVMIdentity(vm *VM, typ string) error {
 			return nil
 		}
 		p := &Principal{ObjectID: s.w.GUIDLocked(), AppID: s.w.GUIDLocked(), DisplayName: vm.Name, Kind: ManagedIdentity, VM: vm.ID}
-		s.Principals[p.ObjectID] = p
+		s.Principals.Put(p.ObjectID, p)
 		vm.IdentityType, vm.PrincipalID = "SystemAssigned", p.ObjectID
 	default:
 		return &world.ComputeError{Kind: world.KindInvalid, Resource: "identity", ID: vm.ID,
@@ -553,7 +553,7 @@ func (s *State) PowerOff(vm *VM, deallocate, hibernate bool) error {
 func (s *State) AddScaleSet(sub, rg, location, name string) *ScaleSet {
 	ss := &ScaleSet{ID: ResourceID(sub, rg, "Microsoft.Compute", "virtualMachineScaleSets", name), Name: name,
 		ResourceGroup: rg, Subscription: sub, Location: location, Autoscale: name + "-autoscale"}
-	s.ScaleSets[strings.ToLower(ss.ID)] = ss
+	s.ScaleSets.Put(strings.ToLower(ss.ID), ss)
 	return ss
 }
 
@@ -653,7 +653,7 @@ func (s *State) deleteVM(vm *VM, now time.Time) {
 			continue
 		}
 		v.Attached, v.Device, v.State = "", "", "available"
-		d := s.Disks[strings.ToLower(bd.VolumeID)]
+		d := s.Disks.Lookup(strings.ToLower(bd.VolumeID))
 		if d != nil && d.DeleteOption == "Delete" && s.LockBlocking(d.ID, false) == nil {
 			v.State = "deleted"
 		}
@@ -661,10 +661,10 @@ func (s *State) deleteVM(vm *VM, now time.Time) {
 	inst.BlockDevices = nil
 	for _, nid := range inst.ENIs {
 		delete(s.w.ENIs, nid)
-		delete(s.NICs, strings.ToLower(nid))
+		s.NICs.Delete(strings.ToLower(nid))
 	}
 	inst.ENIs = nil
-	if p := s.Principals[vm.PrincipalID]; p != nil {
+	if p := s.Principals.Lookup(vm.PrincipalID); p != nil {
 		p.Deleted = true
 	}
 	if ss := s.ScaleSet(vm.ScaleSet); ss != nil {
@@ -713,7 +713,7 @@ func (s *State) CreateSnapshot(sub, rg, name, location, diskID, createdBy string
 		snap.Tags[k] = val
 	}
 	s.w.Snapshots[id] = snap
-	s.Snapshots[strings.ToLower(id)] = id
+	s.Snapshots.Put(strings.ToLower(id), id)
 	return snap, true, nil
 }
 

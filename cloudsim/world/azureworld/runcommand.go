@@ -89,8 +89,8 @@ func (s *State) StartRunCommand(vm *VM, commandID string, script []string, by st
 		return nil, &world.ComputeError{Kind: world.KindIncorrectState, Resource: "virtual-machine", ID: vm.ID,
 			Msg: fmt.Sprintf("Operation 'runCommand' is not allowed on VM '%s' since the VM is %s.", vm.Name, vm.PowerState)}
 	}
-	for _, id := range world.SortedKeys(s.RunCommands) {
-		if rc := s.RunCommands[id]; strings.EqualFold(rc.VM, vm.ID) && rc.Status == OpInProgress {
+	for _, id := range s.RunCommands.Keys() {
+		if rc := s.RunCommands.Lookup(id); strings.EqualFold(rc.VM, vm.ID) && rc.Status == OpInProgress {
 			return nil, &world.ComputeError{Kind: world.KindIncorrectState, Resource: "virtual-machine", ID: vm.ID,
 				Msg: "Run command extension execution is in progress. Please wait for completion before invoking a run command."}
 		}
@@ -102,7 +102,7 @@ func (s *State) StartRunCommand(vm *VM, commandID string, script []string, by st
 	now := s.w.Now()
 	rc := &RunCommand{ID: s.w.GUIDLocked(), VM: vm.ID, CommandID: commandID, Script: script, RequestedBy: by,
 		Requested: now, Status: OpInProgress}
-	s.RunCommands[rc.ID] = rc
+	s.RunCommands.Put(rc.ID, rc)
 	agentDeadline := now.Add(t.AgentTimeout)
 	var deliver func(at time.Time)
 	deliver = func(at time.Time) {
@@ -237,7 +237,7 @@ func (s *State) captureMemory(rc *RunCommand, vm *VM, inst *world.Instance, at t
 	if vm.IdentityType == "None" || vm.PrincipalID == "" {
 		return "", fmt.Errorf("azcopy: failed to perform login command: no managed identity is assigned to this VM (IMDS returned 400 Identity not found)")
 	}
-	sa := s.Storage[acct]
+	sa := s.Storage.Lookup(acct)
 	if sa == nil || s.w.Buckets[acct+"/"+container] == nil {
 		return "", fmt.Errorf("azcopy: upload to https://%s.blob.core.windows.net/%s failed: ContainerNotFound", acct, container)
 	}

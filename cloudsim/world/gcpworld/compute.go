@@ -30,7 +30,7 @@ func notFound(key string) *Error {
 func (s *State) AddNetwork(project, name string) *Network {
 	n := &Network{Key: NetworkKey(project, name), Name: name, Project: project,
 		ID: s.NumericID(), Created: s.w.Now()}
-	s.Networks[n.Key] = n
+	s.Networks.Put(n.Key, n)
 	return n
 }
 
@@ -39,12 +39,12 @@ func (s *State) AddSubnet(project, region, name, network, cidr string) (*Subnet,
 	if _, err := netip.ParsePrefix(cidr); err != nil {
 		return nil, fmt.Errorf("subnet %s: bad CIDR %q: %w", name, cidr, err)
 	}
-	if s.Networks[network] == nil {
+	if s.Networks.Lookup(network) == nil {
 		return nil, fmt.Errorf("subnet %s: network %s does not exist", name, network)
 	}
 	sub := &Subnet{Key: SubnetKey(project, region, name), Name: name, Project: project, Region: region,
 		Network: network, CIDR: cidr, ID: s.NumericID(), next: 2}
-	s.Subnets[sub.Key] = sub
+	s.Subnets.Put(sub.Key, sub)
 	return sub, nil
 }
 
@@ -62,7 +62,7 @@ func (sub *Subnet) nextIP() string {
 // AddFirewall validates and creates a firewall rule.
 func (s *State) AddFirewall(fw *Firewall) (*Firewall, error) {
 	fw.Key = FirewallKey(fw.Project, fw.Name)
-	if _, ok := s.Firewalls[fw.Key]; ok {
+	if _, ok := s.Firewalls.Get(fw.Key); ok {
 		return nil, &Error{Status: 409, Reason: "alreadyExists", Msg: fmt.Sprintf("The resource '%s' already exists", fw.Key)}
 	}
 	if err := validateFirewall(fw, s); err != nil {
@@ -70,7 +70,7 @@ func (s *State) AddFirewall(fw *Firewall) (*Firewall, error) {
 	}
 	fw.ID = s.NumericID()
 	fw.Created = s.w.Now()
-	s.Firewalls[fw.Key] = fw
+	s.Firewalls.Put(fw.Key, fw)
 	return fw, nil
 }
 
@@ -81,7 +81,7 @@ func validateFirewall(fw *Firewall, s *State) error {
 	if fw.Name == "" {
 		return bad("Invalid value for field 'resource.name': ''. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'")
 	}
-	if s.Networks[fw.Network] == nil {
+	if s.Networks.Lookup(fw.Network) == nil {
 		return bad("Invalid value for field 'resource.network': '%s'. The referenced network resource cannot be found.", fw.Network)
 	}
 	switch fw.Direction {
@@ -168,19 +168,19 @@ type InstanceSpec struct {
 // AddInstance creates a running VM with a boot disk (auto-delete,
 // as GCE defaults) and optional data disks, and its world Instance.
 func (s *State) AddInstance(spec InstanceSpec) (*Instance, error) {
-	proj := s.Projects[spec.Project]
+	proj := s.Projects.Lookup(spec.Project)
 	if proj == nil {
 		return nil, fmt.Errorf("project %q does not exist", spec.Project)
 	}
 	key := InstanceKey(spec.Project, spec.Zone, spec.Name)
-	if _, ok := s.Instances[key]; ok {
+	if _, ok := s.Instances.Get(key); ok {
 		return nil, &Error{Status: 409, Reason: "alreadyExists", Msg: fmt.Sprintf("The resource '%s' already exists", key)}
 	}
-	sub := s.Subnets[spec.Subnet]
+	sub := s.Subnets.Lookup(spec.Subnet)
 	if sub == nil {
 		return nil, fmt.Errorf("instance %s: subnet %q does not exist", spec.Name, spec.Subnet)
 	}
-	if spec.ServiceAccount != "" && s.ServiceAccounts[spec.ServiceAccount] == nil {
+	if spec.ServiceAccount != "" && s.ServiceAccounts.Lookup(spec.ServiceAccount) == nil {
 		return nil, fmt.Errorf("instance %s: service account %s does not exist", spec.Name, spec.ServiceAccount)
 	}
 	now := s.w.Now()
@@ -212,7 +212,7 @@ func (s *State) AddInstance(spec InstanceSpec) (*Instance, error) {
 		inst.Disks = append(inst.Disks, &AttachedDisk{DeviceName: fmt.Sprintf("persistent-disk-%d", i+1), Disk: d.Key,
 			AutoDelete: spec.DataDiskAutoDelete, Index: i + 1, Mode: "READ_WRITE"})
 	}
-	s.Instances[key] = inst
+	s.Instances.Put(key, inst)
 
 	wi := &world.Instance{ID: key, Account: spec.Project, Region: ZoneRegion(spec.Zone), AZ: spec.Zone,
 		Type: inst.MachineType, ImageID: spec.Image, State: world.StateRunning, LaunchTime: now,
@@ -244,7 +244,7 @@ func (s *State) addDisk(project, zone, name string, size int, typ, image, user s
 	if user != "" {
 		d.Users = []string{user}
 	}
-	s.Disks[d.Key] = d
+	s.Disks.Put(d.Key, d)
 	v := &world.Volume{ID: d.Key, Account: project, Region: ZoneRegion(zone), AZ: zone, SizeGiB: size, Type: typ,
 		State: "in-use", Encrypted: true, CreateTime: now, Attached: user, Tags: world.Tags{}}
 	if user == "" {
@@ -256,12 +256,12 @@ func (s *State) addDisk(project, zone, name string, size int, typ, image, user s
 
 // FindInstance finds a VM by project, zone and name or numeric id.
 func (s *State) FindInstance(project, zone, nameOrID string) (*Instance, error) {
-	if inst := s.Instances[InstanceKey(project, zone, nameOrID)]; inst != nil {
+	if inst := s.Instances.Lookup(InstanceKey(project, zone, nameOrID)); inst != nil {
 		return inst, nil
 	}
 	if id, err := strconv.ParseUint(nameOrID, 10, 64); err == nil {
-		for _, k := range world.SortedKeys(s.Instances) {
-			if i := s.Instances[k]; i.ID == id && i.Project == project && i.Zone == zone {
+		for _, k := range s.Instances.Keys() {
+			if i := s.Instances.Lookup(k); i.ID == id && i.Project == project && i.Zone == zone {
 				return i, nil
 			}
 		}
@@ -285,7 +285,7 @@ func (s *State) Stop(inst *Instance) time.Time {
 	key := inst.Key
 	inst.stopAt = now.Add(s.w.JitterLocked(world.PurposeDuration, 20*time.Second, 0.3).Round(time.Millisecond))
 	s.w.ScheduleLocked(inst.stopAt, "gce stop "+key, func(at time.Time) {
-		i := s.Instances[key]
+		i := s.Instances.Lookup(key)
 		if i == nil || i.Status != StatusStopping {
 			return
 		}
@@ -316,7 +316,7 @@ func (s *State) Start(inst *Instance) (time.Time, error) {
 	key := inst.Key
 	inst.startAt = now.Add(s.w.JitterLocked(world.PurposeDuration, 15*time.Second, 0.3).Round(time.Millisecond))
 	s.w.ScheduleLocked(inst.startAt, "gce start "+key, func(at time.Time) {
-		i := s.Instances[key]
+		i := s.Instances.Lookup(key)
 		if i == nil || i.Status != StatusStaging {
 			return
 		}
@@ -339,7 +339,7 @@ func (s *State) Delete(inst *Instance, at time.Time) error {
 	}
 	s.w.EndInstanceFlowsLocked(inst.Key, "instance deleted", nil, at)
 	for _, ad := range inst.Disks {
-		d := s.Disks[ad.Disk]
+		d := s.Disks.Lookup(ad.Disk)
 		if d == nil {
 			continue
 		}
@@ -347,7 +347,7 @@ func (s *State) Delete(inst *Instance, at time.Time) error {
 		v := s.w.Volumes[d.Key]
 		if ad.AutoDelete {
 			d.Deleted = true
-			delete(s.Disks, d.Key)
+			s.Disks.Delete(d.Key)
 			if v != nil {
 				v.State = "deleted"
 				v.Attached = ""
@@ -358,14 +358,14 @@ func (s *State) Delete(inst *Instance, at time.Time) error {
 		}
 	}
 	if inst.MIG != "" {
-		if m := s.MIGs[inst.MIG]; m != nil {
+		if m := s.MIGs.Lookup(inst.MIG); m != nil {
 			m.Members = removeString(m.Members, inst.Key)
 		}
 	}
 	inst.Status = StatusTerminated
 	inst.Deleted = at
-	delete(s.Instances, inst.Key)
-	s.DeletedInstances[inst.Key] = inst
+	s.Instances.Delete(inst.Key)
+	s.DeletedInstances.Put(inst.Key, inst)
 	if wi := s.w.Instances[inst.Key]; wi != nil {
 		wi.State = world.StateTerminated
 		wi.TerminatedAt = at
@@ -387,12 +387,12 @@ func removeString(in []string, s string) []string {
 // CreateSnapshot snapshots a disk. The snapshot is READY after a
 // time that grows with the disk size (tens of seconds to minutes).
 func (s *State) CreateSnapshot(diskKey, name, description, createdBy string, labels map[string]string) (*Snapshot, error) {
-	d := s.Disks[diskKey]
+	d := s.Disks.Lookup(diskKey)
 	if d == nil {
 		return nil, notFound(diskKey)
 	}
 	key := SnapshotKey(d.Project, name)
-	if _, ok := s.Snapshots[key]; ok {
+	if _, ok := s.Snapshots.Get(key); ok {
 		return nil, &Error{Status: 409, Reason: "alreadyExists", Msg: fmt.Sprintf("The resource '%s' already exists", key)}
 	}
 	now := s.w.Now()
@@ -401,7 +401,7 @@ func (s *State) CreateSnapshot(diskKey, name, description, createdBy string, lab
 		SourceDiskID: d.ID, DiskSizeGb: d.SizeGb, Description: description, Labels: copyTags(labels),
 		LabelFingerprint: s.Fingerprint(), StorageLocations: []string{multiRegion(d.Zone)},
 		Created: now, CompleteAt: now.Add(took), CreatedBy: createdBy}
-	s.Snapshots[key] = snap
+	s.Snapshots.Put(key, snap)
 	s.w.Snapshots[key] = &world.Snapshot{ID: key, Account: d.Project, Region: ZoneRegion(d.Zone), VolumeID: d.Key,
 		VolumeSizeGiB: d.SizeGb, Description: description, StartTime: now, CompleteAt: snap.CompleteAt,
 		Encrypted: true, Tags: copyTags(labels), CreatedBy: createdBy}
@@ -515,8 +515,8 @@ func (s *State) FirewallDecision(inst *Instance, direction, proto string, port i
 	network := inst.NICs[0].Network
 	best := -1
 	bestAllow, bestName := false, ""
-	for _, k := range world.SortedKeys(s.Firewalls) {
-		fw := s.Firewalls[k]
+	for _, k := range s.Firewalls.Keys() {
+		fw := s.Firewalls.Lookup(k)
 		if fw.Network != network || fw.Disabled || fw.Direction != direction || !fw.appliesTo(inst) {
 			continue
 		}
@@ -577,8 +577,8 @@ func (s *State) sourceTagMatch(fw *Firewall, ip string) bool {
 	if len(fw.SourceTags) == 0 {
 		return false
 	}
-	for _, k := range world.SortedKeys(s.Instances) {
-		inst := s.Instances[k]
+	for _, k := range s.Instances.Keys() {
+		inst := s.Instances.Lookup(k)
 		if len(inst.NICs) == 0 || inst.NICs[0].NetworkIP != ip {
 			continue
 		}
@@ -630,7 +630,7 @@ func firewallEntriesCover(entries []FirewallRule, proto string, port int) bool {
 // flow is tracked: later firewall changes do not cut it (GCP keeps the
 // connection-tracking entry while packets flow, at least one per 10 min).
 func (s *State) OpenFlow(instanceKey string, spec world.FlowSpec) (*world.Flow, error) {
-	inst := s.Instances[instanceKey]
+	inst := s.Instances.Lookup(instanceKey)
 	if inst == nil {
 		return nil, notFound(instanceKey)
 	}
@@ -671,7 +671,7 @@ func (s *State) AddMIG(project, zone, region, name string, size int, spec Instan
 	m := &MIG{Key: MIGKey(project, loc, name, regional), Name: name, Project: project, Zone: zone, Region: region,
 		ID: s.NumericID(), BaseInstanceName: name, TargetSize: size, Created: s.w.Now(),
 		Template: fmt.Sprintf("projects/%s/global/instanceTemplates/%s-template", project, name)}
-	s.MIGs[m.Key] = m
+	s.MIGs.Put(m.Key, m)
 	for i := 0; i < size; i++ {
 		member := spec
 		member.Project = project
@@ -720,7 +720,7 @@ func (s *State) Abandon(m *MIG, instanceKeys []string) error {
 		if m.TargetSize > 0 {
 			m.TargetSize--
 		}
-		if inst := s.Instances[k]; inst != nil {
+		if inst := s.Instances.Lookup(k); inst != nil {
 			inst.MIG = ""
 			delete(inst.Metadata, "created-by")
 			inst.MetadataFingerprint = s.Fingerprint()
@@ -735,18 +735,18 @@ func (s *State) Abandon(m *MIG, instanceKeys []string) error {
 // and survive; deletion protection cannot be set on members (GCE refuses
 // it), so abandoning is the only protection. audit records each deletion.
 func (s *State) ScheduleResize(migKey string, at time.Time, size int, audit func(inst *Instance, at time.Time)) error {
-	if s.MIGs[migKey] == nil {
+	if s.MIGs.Lookup(migKey) == nil {
 		return notFound(migKey)
 	}
 	s.w.ScheduleLocked(at, "mig resize "+migKey, func(now time.Time) {
-		m := s.MIGs[migKey]
+		m := s.MIGs.Lookup(migKey)
 		if m == nil {
 			return
 		}
 		m.TargetSize = size
 		for len(m.Members) > size {
 			k := m.Members[len(m.Members)-1]
-			inst := s.Instances[k]
+			inst := s.Instances.Lookup(k)
 			if inst == nil {
 				m.Members = m.Members[:len(m.Members)-1]
 				continue

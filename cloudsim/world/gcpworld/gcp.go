@@ -29,19 +29,19 @@ type State struct {
 	// flag while a change to it propagates (ServiceAccountChange).
 	disabled *world.Lags[bool]
 
-	Projects        map[string]*Project
-	Networks        map[string]*Network
-	Subnets         map[string]*Subnet
-	Firewalls       map[string]*Firewall
-	Instances       map[string]*Instance
-	Disks           map[string]*Disk
-	Snapshots       map[string]*Snapshot
-	MIGs            map[string]*MIG
-	ServiceAccounts map[string]*ServiceAccount // by email
-	Users           map[string]bool            // human principals, by email
-	Tokens          map[string]*Token          // by access-token value
+	Projects        world.Table[*Project]
+	Networks        world.Table[*Network]
+	Subnets         world.Table[*Subnet]
+	Firewalls       world.Table[*Firewall]
+	Instances       world.Table[*Instance]
+	Disks           world.Table[*Disk]
+	Snapshots       world.Table[*Snapshot]
+	MIGs            world.Table[*MIG]
+	ServiceAccounts world.Table[*ServiceAccount] // by email
+	Users           world.Table[bool]            // human principals, by email
+	Tokens          world.Table[*Token]          // by access-token value
 	// DeletedInstances remembers deleted VMs for audit and scoring.
-	DeletedInstances map[string]*Instance
+	DeletedInstances world.Table[*Instance]
 }
 
 // Project is a project with its IAM policy.
@@ -252,12 +252,7 @@ var (
 // every method of the state, with the world locked.
 func Of(w *world.World) *State {
 	return w.ExtLocked(Ext, func() any {
-		return &State{w: w, disabled: world.NewLags[bool](propagationGCPIAM), Projects: map[string]*Project{}, Networks: map[string]*Network{},
-			Subnets: map[string]*Subnet{}, Firewalls: map[string]*Firewall{},
-			Instances: map[string]*Instance{}, Disks: map[string]*Disk{},
-			Snapshots: map[string]*Snapshot{}, MIGs: map[string]*MIG{},
-			ServiceAccounts: map[string]*ServiceAccount{}, Users: map[string]bool{},
-			Tokens: map[string]*Token{}, DeletedInstances: map[string]*Instance{}}
+		return &State{w: w, disabled: world.NewLags[bool](propagationGCPIAM)}
 	}).(*State)
 }
 
@@ -330,14 +325,14 @@ func ZoneRegion(zone string) string {
 func (s *State) AddProject(id, region string) *Project {
 	p := &Project{ID: id, Number: 100_000_000_000 + s.w.IDRandLocked().Uint64()%900_000_000_000, Region: region,
 		Bindings: map[string][]string{}, Organization: fmt.Sprintf("%d", 100_000_000_000+s.w.IDRandLocked().Uint64()%900_000_000_000)}
-	s.Projects[id] = p
+	s.Projects.Put(id, p)
 	s.w.AddAccountLocked("gcp", id, id, region)
 	return p
 }
 
 // Grant adds member to role in the project's IAM policy.
 func (s *State) Grant(project, role, member string) error {
-	p := s.Projects[project]
+	p := s.Projects.Lookup(project)
 	if p == nil {
 		return fmt.Errorf("project %q does not exist", project)
 	}
@@ -351,16 +346,16 @@ func (s *State) Grant(project, role, member string) error {
 }
 
 // AddUser registers a human principal.
-func (s *State) AddUser(email string) { s.Users[email] = true }
+func (s *State) AddUser(email string) { s.Users.Put(email, true) }
 
 // AddServiceAccount creates a service account
 // "<id>@<project>.iam.gserviceaccount.com".
 func (s *State) AddServiceAccount(project, accountID, displayName string) (*ServiceAccount, error) {
-	if s.Projects[project] == nil {
+	if s.Projects.Lookup(project) == nil {
 		return nil, fmt.Errorf("project %q does not exist", project)
 	}
 	email := fmt.Sprintf("%s@%s.iam.gserviceaccount.com", accountID, project)
-	if _, ok := s.ServiceAccounts[email]; ok {
+	if _, ok := s.ServiceAccounts.Get(email); ok {
 		return nil, fmt.Errorf("service account %s already exists", email)
 	}
 	sa := &ServiceAccount{Email: email, Project: project, DisplayName: displayName,
@@ -368,7 +363,7 @@ func (s *State) AddServiceAccount(project, accountID, displayName string) (*Serv
 	// Every service account has a Google-managed key pair for its tokens.
 	sa.Keys = append(sa.Keys, &ServiceAccountKey{ID: s.newKeyID(), Type: "SYSTEM_MANAGED", Created: sa.Created,
 		Expires: sa.Created.Add(90 * 24 * time.Hour)})
-	s.ServiceAccounts[email] = sa
+	s.ServiceAccounts.Put(email, sa)
 	return sa, nil
 }
 
@@ -384,7 +379,7 @@ func (s *State) newKeyID() string {
 // AddServiceAccountKey creates a user-managed key, as a JSON key
 // file download does.
 func (s *State) AddServiceAccountKey(email string) (*ServiceAccountKey, error) {
-	sa := s.ServiceAccounts[email]
+	sa := s.ServiceAccounts.Lookup(email)
 	if sa == nil {
 		return nil, fmt.Errorf("service account %s does not exist", email)
 	}
@@ -409,7 +404,7 @@ func (sa *ServiceAccount) Key(id string) *ServiceAccountKey {
 // be enabled too (Google rejects the JWT grant otherwise).
 func (s *State) IssueToken(principal, source, keyID string, ttl time.Duration) (*Token, error) {
 	kind := "user"
-	if sa, ok := s.ServiceAccounts[principal]; ok {
+	if sa, ok := s.ServiceAccounts.Get(principal); ok {
 		kind = "serviceAccount"
 		if s.disabledForAuth(sa) {
 			return nil, ErrAccountDisabled
@@ -419,7 +414,7 @@ func (s *State) IssueToken(principal, source, keyID string, ttl time.Duration) (
 				return nil, fmt.Errorf("key %s of %s is disabled: %w", keyID, principal, ErrTokenInvalid)
 			}
 		}
-	} else if !s.Users[principal] {
+	} else if !s.Users.Lookup(principal) {
 		return nil, fmt.Errorf("principal %s does not exist: %w", principal, ErrTokenInvalid)
 	}
 	if ttl <= 0 {
@@ -429,7 +424,7 @@ func (s *State) IssueToken(principal, source, keyID string, ttl time.Duration) (
 	t := &Token{Value: "ya29.c." + s.w.NewSecretLocked() + s.w.NewSecretLocked()[:24], Principal: principal,
 		Kind: kind, Issued: now, Expires: now.Add(ttl), Source: source, KeyID: keyID}
 	t.Value = strings.NewReplacer("+", "-", "/", "_").Replace(t.Value)
-	s.Tokens[t.Value] = t
+	s.Tokens.Put(t.Value, t)
 	return t, nil
 }
 
@@ -437,7 +432,7 @@ func (s *State) IssueToken(principal, source, keyID string, ttl time.Duration) (
 // (or an attacker on the VM): a token of the VM's service account. It fails
 // when the VM has no service account or the account is disabled.
 func (s *State) InstanceToken(instanceKey string) (*Token, error) {
-	inst := s.Instances[instanceKey]
+	inst := s.Instances.Lookup(instanceKey)
 	if inst == nil {
 		return nil, fmt.Errorf("instance %s does not exist", instanceKey)
 	}
@@ -455,12 +450,12 @@ func (s *State) InstanceToken(instanceKey string) (*Token, error) {
 // disabling the account (or deleting it) revokes it early, and that revokes
 // every token of the account at once.
 func (s *State) Authenticate(value string) (*Principal, error) {
-	t := s.Tokens[value]
+	t := s.Tokens.Lookup(value)
 	if t == nil || !s.w.Now().Before(t.Expires) {
 		return nil, ErrTokenInvalid
 	}
 	if t.Kind == "serviceAccount" {
-		sa := s.ServiceAccounts[t.Principal]
+		sa := s.ServiceAccounts.Lookup(t.Principal)
 		if sa == nil {
 			return nil, ErrTokenInvalid
 		}
@@ -478,7 +473,7 @@ func (s *State) Authenticate(value string) (*Principal, error) {
 // propagated (Knobs.GCPDisablePropagation: documented as immediate, which
 // is the default).
 func (s *State) SetServiceAccountDisabled(email string, disabled bool) error {
-	sa := s.ServiceAccounts[email]
+	sa := s.ServiceAccounts.Lookup(email)
 	if sa == nil {
 		return fmt.Errorf("service account %s does not exist", email)
 	}
@@ -499,8 +494,8 @@ func (s *State) disabledForAuth(sa *ServiceAccount) bool {
 // the blast radius of disabling it.
 func (s *State) ServiceAccountUsers(email string) []string {
 	var out []string
-	for _, k := range world.SortedKeys(s.Instances) {
-		if s.Instances[k].ServiceAccount == email {
+	for _, k := range s.Instances.Keys() {
+		if s.Instances.Lookup(k).ServiceAccount == email {
 			out = append(out, k)
 		}
 	}
@@ -540,7 +535,7 @@ func RoleKnown(role string) bool { _, ok := gcpRolePermissions[role]; return ok 
 // Allowed reports whether member holds permission on project
 // through the project's IAM policy.
 func (s *State) Allowed(project, member, permission string) bool {
-	p := s.Projects[project]
+	p := s.Projects.Lookup(project)
 	if p == nil {
 		return false
 	}
@@ -600,7 +595,7 @@ const propagationGCPIAM = "propagation/gcp-iam"
 // (Knobs.GCPDisablePropagation, immediate by default as documented).
 func (s *State) ServiceAccountChange(email string, change func() error) error {
 	state := func() bool {
-		sa := s.ServiceAccounts[email]
+		sa := s.ServiceAccounts.Lookup(email)
 		return sa != nil && sa.Disabled
 	}
 	return s.disabled.ChangeLocked(s.w, email, state, change,
