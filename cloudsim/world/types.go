@@ -55,7 +55,8 @@ type CPUPoint struct {
 	Percent float64
 }
 
-// Instance is a virtual machine.
+// Instance is a virtual machine: an EC2 instance, an Azure VM or a GCE
+// instance, whose cloud-specific side lives in the cloud's state package.
 type Instance struct {
 	ID, Account, Region, AZ string
 	Type, ImageID, KeyName  string
@@ -67,16 +68,20 @@ type Instance struct {
 	ENIs                    []string // ENI IDs, primary first
 	BlockDevices            []BlockDevice
 	Tags                    Tags
-	DisableAPITermination   bool
-	DisableAPIStop          bool
-	ShutdownBehavior        string // "stop" or "terminate"
-	ASG                     string // name of owning autoscaling group, if any
-	SSMAgent                bool   // the SSM agent is installed and registered
-	Platform                string // "Linux" or "Windows"
-	MemoryGiB               int
-	Processes               []Process
-	CPU                     []CPUPoint
-	TerminatedAt            time.Time
+	// DisableAPITermination, DisableAPIStop and ShutdownBehavior are EC2's
+	// attributes: only awsworld acts on them.
+	DisableAPITermination bool
+	DisableAPIStop        bool
+	ShutdownBehavior      string // "stop" or "terminate"
+	// ASG is the group the instance belongs to: an Auto Scaling group's
+	// name, an Azure scale set's id; "" if none.
+	ASG          string
+	SSMAgent     bool   // the SSM agent is installed and registered (AWS)
+	Platform     string // "Linux" or "Windows"
+	MemoryGiB    int
+	Processes    []Process
+	CPU          []CPUPoint
+	TerminatedAt time.Time
 }
 
 // CPUAt returns the instance's CPU utilisation level at t (the latest point
@@ -237,7 +242,8 @@ type Finding struct {
 	Archived                      bool
 }
 
-// Alarm is a metric alarm (CloudWatch).
+// Alarm is a metric alarm: a CloudWatch alarm or an Azure Monitor metric
+// alert (Namespace tells which); detectors evaluate both.
 type Alarm struct {
 	Name, ARN, Account, Region string
 	Metric, Namespace          string

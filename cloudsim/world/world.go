@@ -1,12 +1,27 @@
-// Package world is the provider-neutral model behind the simulated clouds:
-// accounts, networks, VMs, disks, identities, buckets, scaling groups, flows,
-// the audit log, metrics and findings. Wire front ends (cloudsim/aws, …) are
-// thin translations of API calls into operations on a World.
+// Package world is the kernel of the simulated clouds: the World with its
+// lock, clock hookup, named random streams, scheduled changes, observers and
+// extension store; the knobs and the propagation of identity changes; the
+// audit log, findings, flows and metrics; and the provider-neutral model all
+// three clouds share (accounts, VPCs and subnets, instances, volumes,
+// snapshots, network interfaces, the object store) with the IAM policy
+// engine as a library.
+//
+// What only one cloud has lives in its state package: cloudsim/world/awsworld,
+// azureworld and gcpworld. Each keeps its state in the extension store
+// (ExtLocked) and is reached as awsworld.Of(w) and so on; they import the
+// kernel, never the other way round. The kernel calls no cloud's code: a
+// cloud's behaviour reaches the kernel through the scheduled changes it
+// registers (ScheduleLocked), the observers it adds and the state it keeps,
+// so a new cloud or a new surface adds a package, not a field on World. Wire
+// front ends (cloudsim/awssim, azuresim, gcpsim) are thin translations of
+// API calls into operations on the kernel and a cloud's state.
 //
 // A World is safe for concurrent use: emulator handlers run on HTTP server
-// goroutines, so every exported method takes the world's mutex. Nothing here
-// waits on a clock; time-dependent state (snapshot completion, log delivery,
-// scale-in) is either derived from the current time or applied by Advance.
+// goroutines, so every exported method takes the world's mutex, and the
+// *Locked methods and the cloud state packages are used with it held.
+// Nothing here waits on a clock; time-dependent state (snapshot completion,
+// log delivery, scale-in) is either derived from the current time or
+// applied by Advance.
 package world
 
 import (
@@ -140,9 +155,9 @@ func (w *World) AddObserver(o Observer) {
 }
 
 // ExtLocked returns the extension state stored under name, creating it with
-// init on first use. Cloud front ends keep cloud-specific state there (Azure
-// role assignments, GCP service accounts, …) so that the core model stays
-// provider-neutral and each cloud's code lives in its own files.
+// init on first use. The cloud state packages keep their state there
+// (awsworld.Of, azureworld.Of, gcpworld.Of) so that the kernel stays
+// provider-neutral and each cloud's code lives in its own package.
 func (w *World) ExtLocked(name string, init func() any) any {
 	if w.ext == nil {
 		w.ext = map[string]any{}
@@ -342,4 +357,12 @@ func SortedKeys[V any](m map[string]V) []string {
 func (w *World) HasExtLocked(name string) bool {
 	_, ok := w.ext[name]
 	return ok
+}
+
+// AddAccountLocked registers an account (an AWS account, an Azure
+// subscription, a GCP project).
+func (w *World) AddAccountLocked(cloud, id, name, region string) *Account {
+	a := &Account{ID: id, Name: name, Cloud: cloud, Region: region}
+	w.Accounts[id] = a
+	return a
 }

@@ -122,8 +122,7 @@ func (s *State) AttachToASG(name, instanceID string) error {
 
 // ASGMember finds the group an instance belongs to and its membership.
 func (s *State) ASGMember(instanceID string) (*ASG, *ASGInstance) {
-	for _, name := range s.ASGs.Keys() {
-		g := s.ASGs.Lookup(name)
+	for _, g := range s.ASGs.All() {
 		for _, m := range g.Members {
 			if m.InstanceID == instanceID {
 				return g, m

@@ -52,8 +52,7 @@ import (
 // Scaling act. Members that pass again are cleared.
 func (s *State) checkASGHealth() {
 	now := s.w.Now()
-	for _, name := range s.ASGs.Keys() {
-		g := s.ASGs.Lookup(name)
+	for name, g := range s.ASGs.All() {
 		for _, m := range g.Members {
 			if m.LifecycleState != LifecycleInService || m.HealthStatus == HealthUnhealthy {
 				continue

@@ -317,13 +317,13 @@ func (s *State) finishTermination(id string, at time.Time) {
 	}
 	inst.ENIs = nil
 	inst.PublicIP, inst.PrivateIP = "", ""
-	for _, aid := range s.Associations.Keys() {
-		if a := s.Associations.Lookup(aid); a.Instance == id && a.State == "associated" {
+	for _, a := range s.Associations.All() {
+		if a.Instance == id && a.State == "associated" {
 			a.State = "disassociated"
 		}
 	}
-	for _, aid := range s.Addresses.Keys() {
-		if a := s.Addresses.Lookup(aid); a.Instance == id {
+	for _, a := range s.Addresses.All() {
+		if a.Instance == id {
 			a.AssociationID, a.Instance, a.ENI, a.PrivateIP = "", "", "", ""
 		}
 	}
@@ -417,8 +417,8 @@ func (s *State) newAssociation(instanceID string, p *InstanceProfile) *ProfileAs
 
 // ActiveAssociation returns the instance's current profile association.
 func (s *State) ActiveAssociation(instanceID string) *ProfileAssociation {
-	for _, id := range s.Associations.Keys() {
-		if a := s.Associations.Lookup(id); a.Instance == instanceID && a.State == "associated" {
+	for _, a := range s.Associations.All() {
+		if a.Instance == instanceID && a.State == "associated" {
 			return a
 		}
 	}

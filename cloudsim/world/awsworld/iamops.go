@@ -107,8 +107,8 @@ func (s *State) DeleteUser(name string) error {
 // UserKeys returns a user's access keys, oldest first.
 func (s *State) UserKeys(user string) []*AccessKey {
 	var out []*AccessKey
-	for _, id := range s.AccessKeys.Keys() {
-		if k := s.AccessKeys.Lookup(id); k.User == user {
+	for _, k := range s.AccessKeys.All() {
+		if k.User == user {
 			out = append(out, k)
 		}
 	}
@@ -523,8 +523,8 @@ func (s *State) RemoveRoleFromProfile(profile, role string) error {
 // ProfilesForRole lists the profiles holding role, by name.
 func (s *State) ProfilesForRole(role string) []*InstanceProfile {
 	var out []*InstanceProfile
-	for _, n := range s.Profiles.Keys() {
-		if p := s.Profiles.Lookup(n); slices.Contains(p.Roles, role) {
+	for _, p := range s.Profiles.All() {
+		if slices.Contains(p.Roles, role) {
 			out = append(out, p)
 		}
 	}

@@ -58,8 +58,8 @@ func (s *State) ProfileByARN(arnOrName string) *InstanceProfile {
 	if p, ok := s.Profiles.Get(arnOrName); ok {
 		return p
 	}
-	for _, name := range s.Profiles.Keys() {
-		if p := s.Profiles.Lookup(name); p.ARN == arnOrName {
+	for _, p := range s.Profiles.All() {
+		if p.ARN == arnOrName {
 			return p
 		}
 	}
@@ -83,8 +83,8 @@ func (s *State) IssueSession(role, sessionName, source string, d time.Duration) 
 
 // RoleByARN finds a role by ARN.
 func (s *State) RoleByARN(arn string) *Role {
-	for _, name := range s.Roles.Keys() {
-		if r := s.Roles.Lookup(name); r.ARN == arn {
+	for _, r := range s.Roles.All() {
+		if r.ARN == arn {
 			return r
 		}
 	}

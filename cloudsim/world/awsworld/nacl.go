@@ -61,8 +61,8 @@ type NACLAssociation struct {
 func (s *State) NetworkACLsOfVPC(vpcID string) []*NetworkACL {
 	s.defaultACL(vpcID)
 	var out []*NetworkACL
-	for _, id := range s.NetworkACLs.Keys() {
-		if a := s.NetworkACLs.Lookup(id); a.VPC == vpcID {
+	for _, a := range s.NetworkACLs.All() {
+		if a.VPC == vpcID {
 			out = append(out, a)
 		}
 	}
@@ -77,8 +77,8 @@ func (s *State) defaultACL(vpcID string) *NetworkACL {
 		return nil
 	}
 	var def *NetworkACL
-	for _, id := range s.NetworkACLs.Keys() {
-		if a := s.NetworkACLs.Lookup(id); a.VPC == vpcID && a.Default {
+	for _, a := range s.NetworkACLs.All() {
+		if a.VPC == vpcID && a.Default {
 			def = a
 		}
 	}

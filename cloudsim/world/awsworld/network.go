@@ -99,8 +99,8 @@ func (s *State) AddSecurityGroup(account, region, vpcID, name, description strin
 
 // GroupByName finds a security group by name within a VPC.
 func (s *State) GroupByName(vpcID, name string) *SecurityGroup {
-	for _, id := range s.SecurityGroups.Keys() {
-		if g := s.SecurityGroups.Lookup(id); g.VPC == vpcID && g.Name == name {
+	for _, g := range s.SecurityGroups.All() {
+		if g.VPC == vpcID && g.Name == name {
 			return g
 		}
 	}
@@ -591,8 +591,8 @@ func (s *State) AddAddress(account, region, instanceID string) (*Address, error)
 // internet cannot continue, so they end.
 func (s *State) DisassociateAddress(associationOrIP string) (*Address, error) {
 	var a *Address
-	for _, id := range s.Addresses.Keys() {
-		if x := s.Addresses.Lookup(id); x.AssociationID != "" && (x.AssociationID == associationOrIP || x.PublicIP == associationOrIP) {
+	for _, x := range s.Addresses.All() {
+		if x.AssociationID != "" && (x.AssociationID == associationOrIP || x.PublicIP == associationOrIP) {
 			a = x
 			break
 		}

@@ -392,8 +392,8 @@ func (s *State) AddApp(displayName string) *Principal {
 
 // AppByClientID finds a live application by its client id.
 func (s *State) AppByClientID(clientID string) *Principal {
-	for _, id := range s.Principals.Keys() {
-		if p := s.Principals.Lookup(id); strings.EqualFold(p.AppID, clientID) && p.Kind == ServicePrincipal && !p.Deleted {
+	for _, p := range s.Principals.All() {
+		if strings.EqualFold(p.AppID, clientID) && p.Kind == ServicePrincipal && !p.Deleted {
 			return p
 		}
 	}
@@ -458,8 +458,8 @@ func (s *State) authorizingAssignments() []*RoleAssignment {
 // RoleAssignmentsOf lists a principal's assignments by id.
 func (s *State) RoleAssignmentsOf(principalID string) []*RoleAssignment {
 	var out []*RoleAssignment
-	for _, id := range s.RoleAssignments.Keys() {
-		if ra := s.RoleAssignments.Lookup(id); ra.PrincipalID == principalID {
+	for _, ra := range s.RoleAssignments.All() {
+		if ra.PrincipalID == principalID {
 			out = append(out, ra)
 		}
 	}
@@ -588,8 +588,7 @@ func (s *State) IMDSToken(vmID, audience string) (string, *Token, error) {
 // LockBlocking returns the first lock covering resource that
 // forbids the operation (delete, or with write also a ReadOnly lock).
 func (s *State) LockBlocking(resource string, write bool) *Lock {
-	for _, id := range s.Locks.Keys() {
-		l := s.Locks.Lookup(id)
+	for _, l := range s.Locks.All() {
 		if !ScopeCovers(l.Scope, resource) {
 			continue
 		}

@@ -89,8 +89,8 @@ func (s *State) StartRunCommand(vm *VM, commandID string, script []string, by st
 		return nil, &world.ComputeError{Kind: world.KindIncorrectState, Resource: "virtual-machine", ID: vm.ID,
 			Msg: fmt.Sprintf("Operation 'runCommand' is not allowed on VM '%s' since the VM is %s.", vm.Name, vm.PowerState)}
 	}
-	for _, id := range s.RunCommands.Keys() {
-		if rc := s.RunCommands.Lookup(id); strings.EqualFold(rc.VM, vm.ID) && rc.Status == OpInProgress {
+	for _, rc := range s.RunCommands.All() {
+		if strings.EqualFold(rc.VM, vm.ID) && rc.Status == OpInProgress {
 			return nil, &world.ComputeError{Kind: world.KindIncorrectState, Resource: "virtual-machine", ID: vm.ID,
 				Msg: "Run command extension execution is in progress. Please wait for completion before invoking a run command."}
 		}

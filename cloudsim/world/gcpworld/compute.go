@@ -260,8 +260,8 @@ func (s *State) FindInstance(project, zone, nameOrID string) (*Instance, error) 
 		return inst, nil
 	}
 	if id, err := strconv.ParseUint(nameOrID, 10, 64); err == nil {
-		for _, k := range s.Instances.Keys() {
-			if i := s.Instances.Lookup(k); i.ID == id && i.Project == project && i.Zone == zone {
+		for _, i := range s.Instances.All() {
+			if i.ID == id && i.Project == project && i.Zone == zone {
 				return i, nil
 			}
 		}
@@ -515,8 +515,7 @@ func (s *State) FirewallDecision(inst *Instance, direction, proto string, port i
 	network := inst.NICs[0].Network
 	best := -1
 	bestAllow, bestName := false, ""
-	for _, k := range s.Firewalls.Keys() {
-		fw := s.Firewalls.Lookup(k)
+	for _, fw := range s.Firewalls.All() {
 		if fw.Network != network || fw.Disabled || fw.Direction != direction || !fw.appliesTo(inst) {
 			continue
 		}
@@ -577,8 +576,7 @@ func (s *State) sourceTagMatch(fw *Firewall, ip string) bool {
 	if len(fw.SourceTags) == 0 {
 		return false
 	}
-	for _, k := range s.Instances.Keys() {
-		inst := s.Instances.Lookup(k)
+	for _, inst := range s.Instances.All() {
 		if len(inst.NICs) == 0 || inst.NICs[0].NetworkIP != ip {
 			continue
 		}
