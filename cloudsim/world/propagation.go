@@ -13,11 +13,12 @@ import (
 // is why "fix, then verify immediately" passes against a revoke that has
 // not taken hold yet.
 //
-// The front ends apply a change made through the wire inside one of the
-// *ChangeLocked wrappers below, which snapshot the entity before and after
-// and record the lag. The world's mutators called directly (seeding, test
-// harnesses) act at once: they describe a world whose changes have long
-// converged.
+// Each cloud state package keeps a Lags per kind of entity and wraps a
+// change made through the wire in Lags.ChangeLocked (awsworld's IAMChange
+// and AccessKeyChange, azureworld's RoleAssignmentChange, gcpworld's
+// ServiceAccountChange), which snapshots the entity before and after and
+// records the lag. Mutators called directly (seeding, test harnesses) act
+// at once: they describe a world whose changes have long converged.
 //
 // A lag records, per entity, the state authorization still sees and the
 // changes on their way. Each change is applied to the seen state when its

@@ -25,7 +25,7 @@ import (
 // What is modelled:
 //   - HealthCheckType EC2 (the default): an instance whose state is not
 //     running fails ("any value other than running"); the simulator applies
-//     this only under Knobs.ASGReplaceStopped, off by default (knobs.go).
+//     this only under Knobs.ASGReplaceStopped, off by default (the kernel's Knobs).
 //   - HealthCheckType ELB: the EC2 check, plus the load balancer's: the
 //     instance must be running and reachable on ASG.HealthCheckPort from
 //     inside its VPC through its security groups and its subnet's network

@@ -1,4 +1,4 @@
-package awsworld_test
+package awsworld
 
 import (
 	"errors"
@@ -8,77 +8,73 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
-	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
-type fixedClock struct{ t time.Time }
-
-func (c *fixedClock) Now() time.Time { return c.t }
-
-var t0 = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+// policyT0 is when the policy tests' worlds start.
+var policyT0 = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 
 // TestTrustDecision covers the role trust evaluation behind AssumeRole.
 func TestTrustDecision(t *testing.T) {
-	w := world.New(&fixedClock{t0}, 1)
+	w := world.New(&computeClock{t: policyT0}, 1)
 	w.Lock()
 	defer w.Unlock()
 	w.AddAccountLocked("aws", "111122223333", "test", "us-east-1")
-	alice := awsworld.Of(w).AddUser("111122223333", "alice")
-	role := awsworld.Of(w).AddRole("111122223333", "r", `{"Statement":[`+
+	alice := Of(w).AddUser("111122223333", "alice")
+	role := Of(w).AddRole("111122223333", "r", `{"Statement":[`+
 		`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"},`+
 		`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"sts:AssumeRole"}]}`)
-	p := &awsworld.Principal{Kind: "user", ARN: alice.ARN, Account: "111122223333", User: alice}
-	d, byName, err := awsworld.Of(w).TrustDecision(role, p, nil)
+	p := &Principal{Kind: "user", ARN: alice.ARN, Account: "111122223333", User: alice}
+	d, byName, err := Of(w).TrustDecision(role, p, nil)
 	require.NoError(t, err)
 	require.Equal(t, world.Allowed, d)
 	require.True(t, byName)
 
-	outsider := &awsworld.Principal{Kind: "user", ARN: "arn:aws:iam::999988887777:user/eve", Account: "999988887777"}
-	d, _, err = awsworld.Of(w).TrustDecision(role, outsider, nil)
+	outsider := &Principal{Kind: "user", ARN: "arn:aws:iam::999988887777:user/eve", Account: "999988887777"}
+	d, _, err = Of(w).TrustDecision(role, outsider, nil)
 	require.NoError(t, err)
 	require.Equal(t, world.ImplicitDeny, d)
 
-	require.NoError(t, awsworld.Of(w).UpdateAssumeRolePolicy("r", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"},`+
+	require.NoError(t, Of(w).UpdateAssumeRolePolicy("r", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"},`+
 		`{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"sts:AssumeRole"}]}`))
-	d, byName, err = awsworld.Of(w).TrustDecision(role, outsider, nil)
+	d, byName, err = Of(w).TrustDecision(role, outsider, nil)
 	require.NoError(t, err)
 	require.Equal(t, world.ExplicitDeny, d)
 	require.False(t, byName)
 
-	err = awsworld.Of(w).UpdateAssumeRolePolicy("r", `{"Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}`)
-	require.True(t, errors.Is(err, awsworld.ErrMalformedPolicy), "a trust policy needs a Principal: %v", err)
+	err = Of(w).UpdateAssumeRolePolicy("r", `{"Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}`)
+	require.True(t, errors.Is(err, ErrMalformedPolicy), "a trust policy needs a Principal: %v", err)
 }
 
 // TestBucketPolicyDecision covers resource-policy evaluation for S3.
 func TestBucketPolicyDecision(t *testing.T) {
-	w := world.New(&fixedClock{t0}, 1)
+	w := world.New(&computeClock{t: policyT0}, 1)
 	w.Lock()
 	defer w.Unlock()
 	b, err := w.CreateBucketLocked("111122223333", "us-east-1", "site", false)
 	require.NoError(t, err)
-	anon := &awsworld.Principal{Kind: "anonymous", ARN: "*"}
-	insider := &awsworld.Principal{Kind: "user", ARN: "arn:aws:iam::111122223333:user/a", Account: "111122223333"}
+	anon := &Principal{Kind: "anonymous", ARN: "*"}
+	insider := &Principal{Kind: "user", ARN: "arn:aws:iam::111122223333:user/a", Account: "111122223333"}
 	get := world.Request{Action: "s3:GetObject", Resources: []string{"arn:aws:s3:::site/index.html"}}
 
-	d, err := awsworld.Of(w).BucketPolicyDecision(b, anon, get)
+	d, err := Of(w).BucketPolicyDecision(b, anon, get)
 	require.NoError(t, err)
 	require.Equal(t, world.ImplicitDeny, d, "no policy grants nothing")
 
 	b.Policy = `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}]}`
-	require.True(t, awsworld.PolicyIsPublic(b.Policy))
-	d, _ = awsworld.Of(w).BucketPolicyDecision(b, anon, get)
+	require.True(t, PolicyIsPublic(b.Policy))
+	d, _ = Of(w).BucketPolicyDecision(b, anon, get)
 	require.Equal(t, world.Allowed, d)
 
 	b.PublicAccessBlock = &world.PublicAccessBlock{RestrictPublicBuckets: true}
-	d, _ = awsworld.Of(w).BucketPolicyDecision(b, anon, get)
+	d, _ = Of(w).BucketPolicyDecision(b, anon, get)
 	require.Equal(t, world.ImplicitDeny, d, "RestrictPublicBuckets keeps the public grant from outsiders")
-	d, _ = awsworld.Of(w).BucketPolicyDecision(b, insider, get)
+	d, _ = Of(w).BucketPolicyDecision(b, insider, get)
 	require.Equal(t, world.Allowed, d, "but not from the owner's account")
 
 	b.Policy = `{"Statement":[{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:user/a"},"Action":"s3:*","Resource":"arn:aws:s3:::site/*"}]}`
-	d, _ = awsworld.Of(w).BucketPolicyDecision(b, insider, get)
+	d, _ = Of(w).BucketPolicyDecision(b, insider, get)
 	require.Equal(t, world.ExplicitDeny, d)
-	d, _ = awsworld.Of(w).BucketPolicyDecision(b, anon, get)
+	d, _ = Of(w).BucketPolicyDecision(b, anon, get)
 	require.Equal(t, world.ImplicitDeny, d, "a statement naming someone else does not apply")
 }
 
@@ -86,7 +82,7 @@ func TestBucketPolicyDecision(t *testing.T) {
 // with the documented pattern only the named user of the named account
 // keeps access.
 func TestNotPrincipalBucketPolicy(t *testing.T) {
-	w := world.New(&fixedClock{t0}, 1)
+	w := world.New(&computeClock{t: policyT0}, 1)
 	w.Lock()
 	defer w.Unlock()
 	b, err := w.CreateBucketLocked("111122223333", "us-east-1", "evidence", false)
@@ -94,21 +90,21 @@ func TestNotPrincipalBucketPolicy(t *testing.T) {
 	b.Policy = `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"s3:*","Resource":"arn:aws:s3:::evidence/*"},` +
 		`{"Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::111122223333:user/ir","arn:aws:iam::111122223333:root"]},"Action":"s3:DeleteObject","Resource":"arn:aws:s3:::evidence/*"}]}`
 	del := world.Request{Action: "s3:DeleteObject", Resources: []string{"arn:aws:s3:::evidence/case-1/disk.img"}}
-	ir := &awsworld.Principal{Kind: "user", ARN: "arn:aws:iam::111122223333:user/ir", Account: "111122223333"}
-	dev := &awsworld.Principal{Kind: "user", ARN: "arn:aws:iam::111122223333:user/dev", Account: "111122223333"}
-	d, err := awsworld.Of(w).BucketPolicyDecision(b, ir, del)
+	ir := &Principal{Kind: "user", ARN: "arn:aws:iam::111122223333:user/ir", Account: "111122223333"}
+	dev := &Principal{Kind: "user", ARN: "arn:aws:iam::111122223333:user/dev", Account: "111122223333"}
+	d, err := Of(w).BucketPolicyDecision(b, ir, del)
 	require.NoError(t, err)
 	require.Equal(t, world.Allowed, d)
-	d, err = awsworld.Of(w).BucketPolicyDecision(b, dev, del)
+	d, err = Of(w).BucketPolicyDecision(b, dev, del)
 	require.NoError(t, err)
 	require.Equal(t, world.ExplicitDeny, d)
-	require.True(t, awsworld.PolicyIsPublic(`{"Statement":{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::1:root"},"Action":"s3:GetObject","Resource":"*"}}`),
+	require.True(t, PolicyIsPublic(`{"Statement":{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::1:root"},"Action":"s3:GetObject","Resource":"*"}}`),
 		"an Allow with NotPrincipal grants to everyone else")
 }
 
 // TestIdentityPolicyRejectsPrincipal: an identity policy names no
 // principal, NotPrincipal included.
 func TestIdentityPolicyRejectsPrincipal(t *testing.T) {
-	require.ErrorIs(t, awsworld.ValidateIdentityPolicy(`{"Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"1"},"Action":"s3:*","Resource":"*"}}`),
-		awsworld.ErrMalformedPolicy)
+	require.ErrorIs(t, ValidateIdentityPolicy(`{"Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"1"},"Action":"s3:*","Resource":"*"}}`),
+		ErrMalformedPolicy)
 }

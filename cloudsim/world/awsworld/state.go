@@ -33,7 +33,7 @@ type State struct {
 	policyCache map[string]*world.Policy
 	// iamLags and keyLags hold what authorization sees of users' and
 	// roles' policies ("user/<name>", "role/<name>") and of access keys
-	// (nil: deleted) while changes to them propagate (aws_propagation.go).
+	// (nil: deleted) while changes to them propagate (propagation.go).
 	iamLags *world.Lags[iamGrants]
 	keyLags *world.Lags[*AccessKey]
 }
