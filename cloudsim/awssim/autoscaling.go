@@ -146,7 +146,7 @@ func asDescribeGroups(c *Call) (any, error) {
 				T("Key", k), T("Value", g.Tags[k]), T("PropagateAtLaunch", true)))
 		}
 		for _, sn := range g.Subnets {
-			if s := c.World.Subnets[sn]; s != nil && !seenAZ[s.AZ] {
+			if s := c.World.Subnets.Lookup(sn); s != nil && !seenAZ[s.AZ] {
 				seenAZ[s.AZ] = true
 				azs = append(azs, T("member", s.AZ))
 			}
@@ -372,7 +372,7 @@ func asSettings(c *Call) (awsworld.ASGSettings, error) {
 	if z := c.Form.Get("VPCZoneIdentifier"); z != "" {
 		for _, sn := range strings.Split(z, ",") {
 			sn = strings.TrimSpace(sn)
-			sub := c.World.Subnets[sn]
+			sub := c.World.Subnets.Lookup(sn)
 			if sub == nil {
 				return s, asValidation("The subnet ID '%s' does not exist", sn)
 			}

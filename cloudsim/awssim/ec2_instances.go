@@ -242,14 +242,14 @@ func ec2RunInstances(c *Call) (any, error) {
 	spec.DisableAPITermination, _ = c.Form.Bool("DisableApiTermination")
 	spec.DisableAPIStop, _ = c.Form.Bool("DisableApiStop")
 	if spec.Subnet != "" {
-		if sn := c.World.Subnets[spec.Subnet]; sn == nil || c.World.VPCs[sn.VPC] == nil || c.World.VPCs[sn.VPC].Account != c.Account() {
+		if sn := c.World.Subnets.Lookup(spec.Subnet); sn == nil || c.World.VPCs.Lookup(sn.VPC) == nil || c.World.VPCs.Lookup(sn.VPC).Account != c.Account() {
 			return nil, Errf(400, "InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", spec.Subnet)
 		}
 	}
 	if names := c.Form.List("SecurityGroup"); len(names) > 0 {
 		vpc := awsworld.Of(c.World).DefaultVPC(c.Account(), c.Region).ID
 		if spec.Subnet != "" {
-			vpc = c.World.Subnets[spec.Subnet].VPC
+			vpc = c.World.Subnets.Lookup(spec.Subnet).VPC
 		}
 		for _, n := range names {
 			sg := awsworld.Of(c.World).GroupByName(vpc, n)

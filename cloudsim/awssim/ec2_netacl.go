@@ -3,7 +3,6 @@ package awssim
 import (
 	"strconv"
 
-	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
@@ -98,8 +97,8 @@ func ec2DescribeNetworkAcls(c *Call) (any, error) {
 		return nil, err
 	}
 	// Every VPC of the account has its default ACL (created on first use).
-	for _, vid := range world.SortedKeys(c.World.VPCs) {
-		if v := c.World.VPCs[vid]; v.Account == c.Account() && v.Region == c.Region {
+	for _, vid := range c.World.VPCs.Keys() {
+		if v := c.World.VPCs.Lookup(vid); v.Account == c.Account() && v.Region == c.Region {
 			awsworld.Of(c.World).NetworkACLsOfVPC(vid)
 		}
 	}
@@ -130,7 +129,7 @@ func ec2CreateNetworkAcl(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v := c.World.VPCs[vpcID]; v == nil || v.Account != c.Account() || v.Region != c.Region {
+	if v := c.World.VPCs.Lookup(vpcID); v == nil || v.Account != c.Account() || v.Region != c.Region {
 		return nil, Errf(400, "InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", vpcID)
 	}
 	a, err := awsworld.Of(c.World).CreateNetworkACL(vpcID, ec2TagSpecs(c, "network-acl"))

@@ -52,7 +52,7 @@ func ec2CreateSecurityGroup(c *Call) (any, error) {
 	vpcID := c.Form.Get("VpcId")
 	if vpcID == "" {
 		vpcID = awsworld.Of(c.World).DefaultVPC(c.Account(), c.Region).ID
-	} else if v := c.World.VPCs[vpcID]; v == nil || v.Account != c.Account() || v.Region != c.Region {
+	} else if v := c.World.VPCs.Lookup(vpcID); v == nil || v.Account != c.Account() || v.Region != c.Region {
 		return nil, Errf(400, "InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", vpcID)
 	}
 	if strings.EqualFold(name, "default") {

@@ -276,8 +276,8 @@ func ec2Taggable(c *Call, id string) (world.Tags, string, error) {
 		owned = awsworld.Of(w).SecurityGroups.Lookup(id).Account == c.Account()
 	case w.ENIs[id] != nil:
 		owned = w.ENIs[id].Account == c.Account()
-	case w.VPCs[id] != nil:
-		owned = w.VPCs[id].Account == c.Account()
+	case w.VPCs.Lookup(id) != nil:
+		owned = w.VPCs.Lookup(id).Account == c.Account()
 	}
 	tags, typ, ok := awsworld.Of(w).ResourceTags(id)
 	if !ok || !owned {
@@ -394,7 +394,7 @@ func ec2DescribeTags(c *Call) (any, error) {
 	w := c.World
 	var ids []string
 	for _, m := range [][]string{world.SortedKeys(w.Instances), world.SortedKeys(w.Volumes), world.SortedKeys(w.Snapshots),
-		awsworld.Of(w).SecurityGroups.Keys(), world.SortedKeys(w.ENIs), world.SortedKeys(w.VPCs)} {
+		awsworld.Of(w).SecurityGroups.Keys(), world.SortedKeys(w.ENIs), w.VPCs.Keys()} {
 		ids = append(ids, m...)
 	}
 	var rows []row

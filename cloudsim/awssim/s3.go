@@ -239,7 +239,7 @@ func s3AuthorizeAction(c *Call, b *world.Bucket, action, resource string) error 
 // returns the bucket. A missing bucket is NoSuchBucket once authorized.
 func s3BucketFor(c *Call, key string) (*world.Bucket, error) {
 	name := c.PathVars["Bucket"]
-	b := c.World.Buckets[name]
+	b := c.World.Buckets.Lookup(name)
 	if b != nil && c.Hidden(b.Created) {
 		b = nil // eventual-consistency fault: the new bucket is not yet visible
 	}
@@ -325,8 +325,8 @@ func s3ListBuckets(c *Call) (any, error) {
 	}
 	prefix := c.Form.Get("prefix")
 	var names []string
-	for _, n := range world.SortedKeys(c.World.Buckets) {
-		b := c.World.Buckets[n]
+	for _, n := range c.World.Buckets.Keys() {
+		b := c.World.Buckets.Lookup(n)
 		if b.Account == c.Caller.Account && strings.HasPrefix(n, prefix) && !c.Hidden(b.Created) {
 			names = append(names, n)
 		}
@@ -345,7 +345,7 @@ func s3ListBuckets(c *Call) (any, error) {
 	end := min(start+maxB, len(names))
 	var items []*X
 	for _, n := range names[start:end] {
-		b := c.World.Buckets[n]
+		b := c.World.Buckets.Lookup(n)
 		items = append(items, E("Bucket", T("Name", n), T("CreationDate", b.Created), T("BucketRegion", b.Region)))
 	}
 	var next *X

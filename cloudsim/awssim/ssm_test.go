@@ -228,7 +228,7 @@ func TestMemoryCaptureToS3(t *testing.T) {
 	env := awssimtest.New(t)
 	inst := obsInstance(env, 1, func(i *world.Instance, _ *awsworld.SecurityGroup) { i.MemoryGiB = 8 })
 	env.World.Lock()
-	env.World.Buckets["ir-evidence"] = &world.Bucket{Name: "ir-evidence", Account: awssimtest.Account, Region: awssimtest.Region}
+	env.World.Buckets.Put("ir-evidence", &world.Bucket{Name: "ir-evidence", Account: awssimtest.Account, Region: awssimtest.Region})
 	env.World.Unlock()
 	cli := ssm.NewFromConfig(env.Admin)
 
@@ -246,7 +246,7 @@ func TestMemoryCaptureToS3(t *testing.T) {
 	require.Contains(t, *out.StandardOutputUrl, "ir-evidence/case-7/"+id+"/"+inst.ID+"/awsrunShellScript/0.awsrunShellScript/stdout")
 
 	env.World.Lock()
-	objs := env.World.Buckets["ir-evidence"].Objects
+	objs := env.World.Buckets.Lookup("ir-evidence").Objects
 	img := objs["case-7/"+id+"/"+inst.ID+"/memory.lime"]
 	stdout := objs["case-7/"+id+"/"+inst.ID+"/awsrunShellScript/0.awsrunShellScript/stdout"]
 	env.World.Unlock()

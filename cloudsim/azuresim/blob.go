@@ -55,7 +55,7 @@ func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, segs []string
 		return
 	}
 	bucket := account + "/" + container
-	if s.World.Buckets[bucket] == nil {
+	if s.World.Buckets.Lookup(bucket) == nil {
 		blobError(w, http.StatusNotFound, "ContainerNotFound", "The specified container does not exist.")
 		return
 	}

@@ -104,7 +104,7 @@ func (azureHost) FactsLocked(w *world.World, vm, fromIP string, port int) map[st
 	}
 	nsg := azureworld.Of(w).NSG(eni.Groups[0])
 	facts := map[string]string{"network_security_group": eni.Groups[0]}
-	if ok, rule := azureworld.Of(w).NSGDecision(nsg, w.VPCs[eni.VPC], "Inbound", "Tcp", fromIP, 50000, eni.PrivateIP, port); ok {
+	if ok, rule := azureworld.Of(w).NSGDecision(nsg, w.VPCs.Lookup(eni.VPC), "Inbound", "Tcp", fromIP, 50000, eni.PrivateIP, port); ok {
 		facts["exposed_by"] = eni.Groups[0] + "/securityRules/" + rule
 	}
 	return facts
@@ -138,7 +138,7 @@ func (azureHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bo
 		if vm == nil || vm.Deleted || vm.PowerState != "running" {
 			continue
 		}
-		if allowed, by := azureworld.Of(w).NSGDecision(nsg, w.VPCs[eni.VPC], "Inbound", "Tcp", fromIP, 50000, eni.PrivateIP, port); allowed && by == name {
+		if allowed, by := azureworld.Of(w).NSGDecision(nsg, w.VPCs.Lookup(eni.VPC), "Inbound", "Tcp", fromIP, 50000, eni.PrivateIP, port); allowed && by == name {
 			return true, vm.ID, ""
 		}
 	}

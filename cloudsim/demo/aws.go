@@ -165,7 +165,7 @@ func seedStorage(w *world.World, opts Options, env *AWSEnv) {
 			bk.Objects[key] = []*world.ObjectVersion{{Key: key, VersionID: "null", ETag: etag(data),
 				ContentType: "application/octet-stream", Data: data, LastModified: now}}
 		}
-		w.Buckets[b.name] = bk
+		w.Buckets.Put(b.name, bk)
 		env.Buckets = append(env.Buckets, b.name)
 	}
 }

@@ -117,8 +117,8 @@ func SeedAzure(w *world.World, opts AzureOptions) (*AzureEnv, error) {
 		Location: opts.Location, Containers: []string{AzureDemoContainer}}
 	az.Storage.Put(sa.Name, sa)
 	bucket := sa.Name + "/" + AzureDemoContainer
-	w.Buckets[bucket] = &world.Bucket{Name: bucket, Account: sub, Region: opts.Location, Created: now, Versioning: "Enabled",
-		Objects: map[string][]*world.ObjectVersion{}, Tags: world.Tags{"purpose": "forensics"}}
+	w.Buckets.Put(bucket, &world.Bucket{Name: bucket, Account: sub, Region: opts.Location, Created: now, Versioning: "Enabled",
+		Objects: map[string][]*world.ObjectVersion{}, Tags: world.Tags{"purpose": "forensics"}})
 	containerScope := azureworld.ContainerScope(sa, AzureDemoContainer)
 
 	ss := azureworld.Of(w).AddScaleSet(sub, AzureDemoResourceGroup, opts.Location, AzureDemoScaleSet)

@@ -209,7 +209,7 @@ func CloudOfLocked(w *world.World, id string) string {
 	} else if v := w.Volumes[id]; v != nil {
 		acct = v.Account
 	}
-	if a := w.Accounts[acct]; a != nil {
+	if a := w.Accounts.Lookup(acct); a != nil {
 		return a.Cloud
 	}
 	return ""

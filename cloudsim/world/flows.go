@@ -128,7 +128,7 @@ func (w *World) EndInstanceFlowsLocked(instanceID, reason string, match func(*Fl
 // outside its VPC.
 func (w *World) EndInternetFlowsLocked(inst *Instance, reason string) {
 	var vpcPrefix netip.Prefix
-	if v := w.VPCs[inst.VPC]; v != nil {
+	if v := w.VPCs.Lookup(inst.VPC); v != nil {
 		vpcPrefix, _ = netip.ParsePrefix(v.CIDR)
 	}
 	w.EndInstanceFlowsLocked(inst.ID, reason, func(f *Flow) bool {

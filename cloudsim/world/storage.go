@@ -50,7 +50,7 @@ func (w *World) CreateBucketLocked(account, region, name string, objectLock bool
 	if !ValidBucketName(name) {
 		return nil, fmt.Errorf("%w: the specified bucket %q is not valid", ErrInvalidBucketName, name)
 	}
-	if b, ok := w.Buckets[name]; ok {
+	if b, ok := w.Buckets.Get(name); ok {
 		if b.Account == account {
 			return nil, fmt.Errorf("%w: your previous request to create the named bucket succeeded and you already own it", ErrBucketOwnedByYou)
 		}
@@ -61,13 +61,13 @@ func (w *World) CreateBucketLocked(account, region, name string, objectLock bool
 	if objectLock {
 		b.Versioning = "Enabled"
 	}
-	w.Buckets[name] = b
+	w.Buckets.Put(name, b)
 	return b, nil
 }
 
 // BucketLocked finds a bucket.
 func (w *World) BucketLocked(name string) (*Bucket, error) {
-	b, ok := w.Buckets[name]
+	b, ok := w.Buckets.Get(name)
 	if !ok {
 		return nil, fmt.Errorf("%w: the specified bucket does not exist", ErrNoSuchBucket)
 	}
@@ -85,7 +85,7 @@ func (w *World) DeleteBucketLocked(name string) error {
 			return fmt.Errorf("%w: the bucket you tried to delete is not empty", ErrBucketNotEmpty)
 		}
 	}
-	delete(w.Buckets, name)
+	w.Buckets.Delete(name)
 	return nil
 }
 

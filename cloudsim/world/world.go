@@ -53,16 +53,16 @@ type World struct {
 
 	// The provider-neutral model all three clouds share (an Azure VM and a
 	// GCE instance are Instances too, their disks Volumes, an Azure blob
-	// container a Bucket). Front ends and detectors read these directly
-	// under the lock; what only one cloud has lives in its state package.
-	Accounts  map[string]*Account
-	VPCs      map[string]*VPC
-	Subnets   map[string]*Subnet
+	// container a Bucket). Front ends and detectors read these under the
+	// lock; what only one cloud has lives in its state package.
+	Accounts  Table[*Account]
+	VPCs      Table[*VPC]
+	Subnets   Table[*Subnet]
 	Instances map[string]*Instance
 	Volumes   map[string]*Volume
 	Snapshots map[string]*Snapshot
 	ENIs      map[string]*ENI
-	Buckets   map[string]*Bucket
+	Buckets   Table[*Bucket]
 	Flows     []*Flow
 	Audit     []*AuditEvent
 	Findings  []*Finding
@@ -110,14 +110,10 @@ func New(clk Nower, seed uint64) *World {
 		clock:     clk,
 		streams:   clock.NewStreams(seed),
 		seq:       map[string]uint64{},
-		Accounts:  map[string]*Account{},
-		VPCs:      map[string]*VPC{},
-		Subnets:   map[string]*Subnet{},
 		Instances: map[string]*Instance{},
 		Volumes:   map[string]*Volume{},
 		Snapshots: map[string]*Snapshot{},
 		ENIs:      map[string]*ENI{},
-		Buckets:   map[string]*Bucket{},
 		knobs:     DefaultKnobs(),
 	}
 	w.useStreamsLocked(Unattributed)
@@ -363,6 +359,6 @@ func (w *World) HasExtLocked(name string) bool {
 // subscription, a GCP project).
 func (w *World) AddAccountLocked(cloud, id, name, region string) *Account {
 	a := &Account{ID: id, Name: name, Cloud: cloud, Region: region}
-	w.Accounts[id] = a
+	w.Accounts.Put(id, a)
 	return a
 }

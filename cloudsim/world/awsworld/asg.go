@@ -494,7 +494,7 @@ func (s *State) UpdateASG(name string, settings ASGSettings) error {
 		}
 	}
 	for _, sn := range settings.Subnets {
-		if _, ok := s.w.Subnets[sn]; !ok {
+		if _, ok := s.w.Subnets.Get(sn); !ok {
 			return world.NotFound("subnet", sn)
 		}
 	}

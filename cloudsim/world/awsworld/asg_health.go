@@ -131,7 +131,7 @@ func (s *State) loadBalancerReaches(g *ASG, inst *world.Instance) bool {
 // loadBalancerAddr is the address the modelled load balancer probes
 // from: the VPC's highest usable address, which no instance is given.
 func (s *State) loadBalancerAddr(vpcID string) string {
-	v := s.w.VPCs[vpcID]
+	v := s.w.VPCs.Lookup(vpcID)
 	if v == nil {
 		return "10.0.0.254"
 	}
@@ -270,7 +270,7 @@ func (s *State) launchSubnet(g *ASG) string {
 	}
 	best, bestN := "", 0
 	for _, id := range dedupe(subnets) {
-		sub := s.w.Subnets[id]
+		sub := s.w.Subnets.Lookup(id)
 		if sub == nil {
 			continue
 		}

@@ -64,13 +64,13 @@ type LaunchSpec struct {
 func (s *State) LaunchInstance(spec LaunchSpec) (*world.Instance, error) {
 	now := s.w.Now()
 	if spec.Region == "" {
-		if a := s.w.Accounts[spec.Account]; a != nil {
+		if a := s.w.Accounts.Lookup(spec.Account); a != nil {
 			spec.Region = a.Region
 		}
 	}
 	var subnet *world.Subnet
 	if spec.Subnet != "" {
-		subnet = s.w.Subnets[spec.Subnet]
+		subnet = s.w.Subnets.Lookup(spec.Subnet)
 		if subnet == nil {
 			return nil, world.NotFound("subnet", spec.Subnet)
 		}
@@ -523,7 +523,7 @@ func (s *State) ResourceTags(id string) (world.Tags, string, bool) {
 	if x, ok := s.w.ENIs[id]; ok {
 		return ensure(&x.Tags), "network-interface", true
 	}
-	if x, ok := s.w.VPCs[id]; ok {
+	if x, ok := s.w.VPCs.Get(id); ok {
 		return ensure(&x.Tags), "vpc", true
 	}
 	return nil, "", false

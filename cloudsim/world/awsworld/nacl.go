@@ -72,7 +72,7 @@ func (s *State) NetworkACLsOfVPC(vpcID string) []*NetworkACL {
 // defaultACL returns the VPC's default ACL, creating it (and the
 // associations of its subnets) on first use.
 func (s *State) defaultACL(vpcID string) *NetworkACL {
-	v := s.w.VPCs[vpcID]
+	v := s.w.VPCs.Lookup(vpcID)
 	if v == nil {
 		return nil
 	}
@@ -90,8 +90,8 @@ func (s *State) defaultACL(vpcID string) *NetworkACL {
 		sortEntries(def.Entries)
 		s.NetworkACLs.Put(def.ID, def)
 	}
-	for _, sid := range world.SortedKeys(s.w.Subnets) {
-		if sub := s.w.Subnets[sid]; sub.VPC == vpcID && s.subnetACLs[sid] == nil {
+	for _, sid := range s.w.Subnets.Keys() {
+		if sub := s.w.Subnets.Lookup(sid); sub.VPC == vpcID && s.subnetACLs[sid] == nil {
 			s.subnetACLs[sid] = &NACLAssociation{ACL: def.ID, ID: s.w.NewIDLocked("aclassoc"), Subnet: sid}
 		}
 	}
@@ -101,7 +101,7 @@ func (s *State) defaultACL(vpcID string) *NetworkACL {
 // CreateNetworkACL creates a non-default ACL: until entries are added
 // it denies everything in both directions.
 func (s *State) CreateNetworkACL(vpcID string, tags world.Tags) (*NetworkACL, error) {
-	v := s.w.VPCs[vpcID]
+	v := s.w.VPCs.Lookup(vpcID)
 	if v == nil {
 		return nil, world.NotFound("vpc", vpcID)
 	}
@@ -192,9 +192,9 @@ func (s *State) ReplaceNACLAssociation(associationID, aclID string) (string, err
 	}
 	s.defaultACL(a.VPC)
 	var subnet *world.Subnet
-	for _, sid := range world.SortedKeys(s.w.Subnets) {
+	for _, sid := range s.w.Subnets.Keys() {
 		if as := s.subnetACLs[sid]; as != nil && as.ID == associationID {
-			sub := s.w.Subnets[sid]
+			sub := s.w.Subnets.Lookup(sid)
 			subnet = sub
 		}
 	}
@@ -267,7 +267,7 @@ func aclAllows(a *NetworkACL, egress bool, proto string, port int, peer netip.Ad
 // any other packet). A subnet whose VPC's ACLs were never used has the
 // default ACL, which allows everything.
 func (s *State) naclPermits(subnetID string, f *world.Flow) bool {
-	sub := s.w.Subnets[subnetID]
+	sub := s.w.Subnets.Lookup(subnetID)
 	as := s.subnetACLs[subnetID]
 	if sub == nil || as == nil {
 		return true
@@ -302,7 +302,7 @@ func (s *State) aclChanged(aclID, reason string) {
 		if eni == nil {
 			continue
 		}
-		if as := s.subnetACLs[eni.Subnet]; s.w.Subnets[eni.Subnet] == nil || as == nil || as.ACL != aclID {
+		if as := s.subnetACLs[eni.Subnet]; s.w.Subnets.Lookup(eni.Subnet) == nil || as == nil || as.ACL != aclID {
 			continue
 		}
 		if !s.naclPermits(eni.Subnet, f) {
@@ -315,7 +315,7 @@ func (s *State) aclChanged(aclID, reason string) {
 // AssociationsOfACL lists the subnet associations of an ACL, by subnet id.
 func (s *State) AssociationsOfACL(aclID string) []*NACLAssociation {
 	var out []*NACLAssociation
-	for _, sid := range world.SortedKeys(s.w.Subnets) {
+	for _, sid := range s.w.Subnets.Keys() {
 		if as := s.subnetACLs[sid]; as != nil && as.ACL == aclID {
 			out = append(out, as)
 		}

@@ -18,7 +18,7 @@ const AnyIPv4 = "0.0.0.0/0"
 // (self-referencing ingress, allow-all egress), as AWS does for every VPC.
 func (s *State) AddVPC(account, region, cidr string) *world.VPC {
 	v := &world.VPC{ID: s.w.NewIDLocked("vpc"), Account: account, Region: region, CIDR: cidr, Tags: world.Tags{}}
-	s.w.VPCs[v.ID] = v
+	s.w.VPCs.Put(v.ID, v)
 	sg, _ := s.AddSecurityGroup(account, region, v.ID, "default", "default VPC security group")
 	sg.Ingress = append(sg.Ingress, Rule{Protocol: "-1", FromPort: -1, ToPort: -1,
 		Groups: []string{sg.ID}, RuleID: s.w.NewIDLocked("sgr")})
@@ -27,7 +27,7 @@ func (s *State) AddVPC(account, region, cidr string) *world.VPC {
 
 // AddSubnet creates a subnet of a VPC in one availability zone.
 func (s *State) AddSubnet(vpcID, az, cidr string) (*world.Subnet, error) {
-	if _, ok := s.w.VPCs[vpcID]; !ok {
+	if _, ok := s.w.VPCs.Get(vpcID); !ok {
 		return nil, world.NotFound("vpc", vpcID)
 	}
 	if _, err := netip.ParsePrefix(cidr); err != nil {
@@ -35,7 +35,7 @@ func (s *State) AddSubnet(vpcID, az, cidr string) (*world.Subnet, error) {
 			Msg: fmt.Sprintf("the CIDR %q is invalid: %v", cidr, err)}
 	}
 	sub := &world.Subnet{ID: s.w.NewIDLocked("subnet"), VPC: vpcID, AZ: az, CIDR: cidr}
-	s.w.Subnets[sub.ID] = sub
+	s.w.Subnets.Put(sub.ID, sub)
 	for _, a := range s.NetworkACLs.All() {
 		if a.VPC == vpcID {
 			s.defaultACL(vpcID) // the VPC's ACLs are in use: join its default ACL
@@ -50,9 +50,9 @@ func (s *State) AddSubnet(vpcID, az, cidr string) (*world.Subnet, error) {
 // region, creating a 172.31.0.0/16 default VPC when there is none.
 func (s *State) defaultSubnet(account, region string) *world.Subnet {
 	for _, vid := range s.vpcsOf(account, region) {
-		for _, sid := range world.SortedKeys(s.w.Subnets) {
-			if s.w.Subnets[sid].VPC == vid {
-				return s.w.Subnets[sid]
+		for _, sid := range s.w.Subnets.Keys() {
+			if s.w.Subnets.Lookup(sid).VPC == vid {
+				return s.w.Subnets.Lookup(sid)
 			}
 		}
 	}
@@ -65,15 +65,15 @@ func (s *State) defaultSubnet(account, region string) *world.Subnet {
 // creating a 172.31.0.0/16 default VPC when there is none.
 func (s *State) DefaultVPC(account, region string) *world.VPC {
 	if ids := s.vpcsOf(account, region); len(ids) > 0 {
-		return s.w.VPCs[ids[0]]
+		return s.w.VPCs.Lookup(ids[0])
 	}
 	return s.AddVPC(account, region, "172.31.0.0/16")
 }
 
 func (s *State) vpcsOf(account, region string) []string {
 	var out []string
-	for _, id := range world.SortedKeys(s.w.VPCs) {
-		if v := s.w.VPCs[id]; v.Account == account && v.Region == region {
+	for _, id := range s.w.VPCs.Keys() {
+		if v := s.w.VPCs.Lookup(id); v.Account == account && v.Region == region {
 			out = append(out, id)
 		}
 	}
@@ -83,7 +83,7 @@ func (s *State) vpcsOf(account, region string) []string {
 // AddSecurityGroup creates a security group with AWS's default
 // allow-all egress rule and no ingress. Names are unique per VPC.
 func (s *State) AddSecurityGroup(account, region, vpcID, name, description string) (*SecurityGroup, error) {
-	if _, ok := s.w.VPCs[vpcID]; !ok {
+	if _, ok := s.w.VPCs.Get(vpcID); !ok {
 		return nil, world.NotFound("vpc", vpcID)
 	}
 	if g := s.GroupByName(vpcID, name); g != nil {
@@ -319,7 +319,7 @@ func (s *State) AttachNetworkInterface(instanceID string, groups []string) (*wor
 	if !ok {
 		return nil, world.NotFound("instance", instanceID)
 	}
-	subnet := s.w.Subnets[inst.Subnet]
+	subnet := s.w.Subnets.Lookup(inst.Subnet)
 	if subnet == nil {
 		return nil, world.NotFound("subnet", inst.Subnet)
 	}

@@ -78,10 +78,10 @@ func (s *State) ScaleSet(id string) *ScaleSet {
 func (s *State) AddVNet(sub, rg, location, name, cidr, subnetName, subnetCIDR string) (*world.VPC, *world.Subnet) {
 	id := ResourceID(sub, rg, "Microsoft.Network", "virtualNetworks", name)
 	v := &world.VPC{ID: id, Account: sub, Region: location, CIDR: cidr, Tags: world.Tags{}}
-	s.w.VPCs[id] = v
+	s.w.VPCs.Put(id, v)
 	s.VNets.Put(strings.ToLower(id), id)
 	subnet := &world.Subnet{ID: id + "/subnets/" + subnetName, VPC: id, AZ: location, CIDR: subnetCIDR}
-	s.w.Subnets[subnet.ID] = subnet
+	s.w.Subnets.Put(subnet.ID, subnet)
 	s.Subnets.Put(strings.ToLower(subnet.ID), subnet.ID)
 	return v, subnet
 }
@@ -263,7 +263,7 @@ func anyPrefix(prefixes []string, ip string, vnet *world.VPC) bool {
 
 // flowAllowed evaluates a flow's opening packet on its NIC's NSG.
 func (s *State) flowAllowed(eni *world.ENI, nsg *NSG, f *world.Flow) (bool, string) {
-	vnet := s.w.VPCs[eni.VPC]
+	vnet := s.w.VPCs.Lookup(eni.VPC)
 	if f.Direction == "egress" {
 		return s.NSGDecision(nsg, vnet, "Outbound", f.Protocol, eni.PrivateIP, f.LocalPort, f.RemoteIP, f.RemotePort)
 	}
@@ -378,7 +378,7 @@ type VMSpec struct {
 // VMs are deleted with the VM (deleteOption Delete), as flexible scale sets
 // create them.
 func (s *State) AddVM(spec VMSpec) (*VM, *world.Instance, error) {
-	subnet := s.w.Subnets[spec.Subnet]
+	subnet := s.w.Subnets.Lookup(spec.Subnet)
 	if subnet == nil {
 		return nil, nil, world.NotFound("subnet", spec.Subnet)
 	}

@@ -75,7 +75,7 @@ func (s *State) AgentReachable(vm *VM) (bool, string) {
 		return false, "the VM has no network interface"
 	}
 	eni := s.w.ENIs[inst.ENIs[0]]
-	ok, rule := s.NSGDecision(s.nsgOf(eni), s.w.VPCs[eni.VPC], "Outbound", "tcp", eni.PrivateIP, 50000, RunCommandEndpoint, 443)
+	ok, rule := s.NSGDecision(s.nsgOf(eni), s.w.VPCs.Lookup(eni.VPC), "Outbound", "tcp", eni.PrivateIP, 50000, RunCommandEndpoint, 443)
 	if !ok {
 		return false, fmt.Sprintf("security rule %s denies outbound HTTPS to Azure (AzureCloud:443)", rule)
 	}
@@ -238,7 +238,7 @@ func (s *State) captureMemory(rc *RunCommand, vm *VM, inst *world.Instance, at t
 		return "", fmt.Errorf("azcopy: failed to perform login command: no managed identity is assigned to this VM (IMDS returned 400 Identity not found)")
 	}
 	sa := s.Storage.Lookup(acct)
-	if sa == nil || s.w.Buckets[acct+"/"+container] == nil {
+	if sa == nil || s.w.Buckets.Lookup(acct+"/"+container) == nil {
 		return "", fmt.Errorf("azcopy: upload to https://%s.blob.core.windows.net/%s failed: ContainerNotFound", acct, container)
 	}
 	if !s.Authorize(vm.PrincipalID, "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write", ContainerScope(sa, container), true) {
