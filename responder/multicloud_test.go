@@ -71,7 +71,7 @@ func (d *vmDrill) responder(t *testing.T, pb *Playbook) *Responder {
 }
 
 func addMiner(w *world.World, id string) {
-	if inst := w.Instances[id]; inst != nil {
+	if inst := w.Instances.Lookup(id); inst != nil {
 		inst.Processes = append(inst.Processes, world.Process{PID: 31337, User: "www-data", Command: minerCmd, CPU: 99})
 	}
 }

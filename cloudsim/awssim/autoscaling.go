@@ -94,7 +94,7 @@ func asPage(c *Call, total, def, maxRecords int) (start, end int, next string, e
 
 func asMemberXML(c *Call, g *awsworld.ASG, m *awsworld.ASGInstance, withGroup bool) *X {
 	typ := g.InstanceType
-	if inst := c.World.Instances[m.InstanceID]; inst != nil {
+	if inst := c.World.Instances.Lookup(m.InstanceID); inst != nil {
 		typ = inst.Type
 	}
 	var group *X
@@ -312,7 +312,7 @@ func asAttachInstances(c *Call) (any, error) {
 		return nil, err
 	}
 	for _, id := range ids {
-		if inst := c.World.Instances[id]; inst == nil || inst.Account != c.Account() || inst.Region != c.Region {
+		if inst := c.World.Instances.Lookup(id); inst == nil || inst.Account != c.Account() || inst.Region != c.Region {
 			return nil, asValidation("Instance Id not found - No instance(s) found with id: %s", id)
 		}
 	}

@@ -678,7 +678,7 @@ func cwGetMetricStatistics(c *Call, in cwIn) (any, error) {
 	dims, _ := cwDimensions(in.get("Dimensions"))
 	name := in.get("MetricName").str()
 	points := []any{}
-	inst := c.World.Instances[dims["InstanceId"]]
+	inst := c.World.Instances.Lookup(dims["InstanceId"])
 	if in.get("Namespace").str() == "AWS/EC2" && name == "CPUUtilization" && inst != nil {
 		c.Touch("AWS::EC2::Instance", inst.ID)
 		for t := start.Truncate(period); t.Before(end); t = t.Add(period) {

@@ -112,13 +112,13 @@ func (awsHost) OpenFlowLocked(w *world.World, vm string, spec world.FlowSpec) (*
 }
 
 func (awsHost) FactsLocked(w *world.World, vm, _ string, _ int) map[string]string {
-	inst := w.Instances[vm]
+	inst := w.Instances.Lookup(vm)
 	if inst == nil {
 		return nil
 	}
 	facts := map[string]string{"vpc": inst.VPC}
 	if len(inst.ENIs) > 0 {
-		if eni := w.ENIs[inst.ENIs[0]]; eni != nil {
+		if eni := w.ENIs.Lookup(inst.ENIs[0]); eni != nil {
 			facts["security_groups"] = strings.Join(eni.Groups, ",")
 		}
 	}
@@ -164,9 +164,9 @@ func (awsHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bool
 	if !admits {
 		return false, "", "Blocked"
 	}
-	for _, id := range world.SortedKeys(w.ENIs) {
-		eni := w.ENIs[id]
-		inst := w.Instances[eni.Instance]
+	for _, id := range w.ENIs.Keys() {
+		eni := w.ENIs.Lookup(id)
+		inst := w.Instances.Lookup(eni.Instance)
 		if inst != nil && inst.State == world.StateRunning && eni.PublicIP != "" && contains(eni.Groups, rule) {
 			return true, inst.ID, ""
 		}

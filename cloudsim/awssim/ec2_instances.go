@@ -18,7 +18,7 @@ func ec2InstanceXML(c *Call, inst *world.Instance) *X {
 	var groups []*X
 	var enis []*X
 	for _, eid := range inst.ENIs {
-		eni := w.ENIs[eid]
+		eni := w.ENIs.Lookup(eid)
 		if eni == nil {
 			continue
 		}
@@ -148,7 +148,7 @@ func ec2InstanceFilter(c *Call, inst *world.Instance) ec2FilterField {
 		case "instance.group-id", "group-id":
 			var gs []string
 			for _, e := range inst.ENIs {
-				if eni := w.ENIs[e]; eni != nil {
+				if eni := w.ENIs.Lookup(e); eni != nil {
 					gs = append(gs, eni.Groups...)
 				}
 			}
@@ -320,7 +320,7 @@ func ec2RunInstances(c *Call) (any, error) {
 func ec2Relaunch(c *Call, image string, ids []string) (any, error) {
 	var insts []*world.Instance
 	for _, id := range ids {
-		if inst := c.World.Instances[id]; inst != nil {
+		if inst := c.World.Instances.Lookup(id); inst != nil {
 			c.Touch("AWS::EC2::Instance", id)
 			insts = append(insts, inst)
 		}
@@ -366,7 +366,7 @@ func ec2ChangeStates(c *Call, change func(id string) (string, error)) (any, erro
 		if err != nil {
 			return nil, ec2Error(err)
 		}
-		items = append(items, ec2StateChangeXML(id, prev, c.World.Instances[id].State))
+		items = append(items, ec2StateChangeXML(id, prev, c.World.Instances.Lookup(id).State))
 	}
 	return []*X{L("instancesSet", items)}, nil
 }
@@ -412,7 +412,7 @@ func ec2DescribeInstanceAttribute(c *Call) (any, error) {
 	case "groupSet":
 		var items []*X
 		if len(inst.ENIs) > 0 {
-			if eni := c.World.ENIs[inst.ENIs[0]]; eni != nil {
+			if eni := c.World.ENIs.Lookup(inst.ENIs[0]); eni != nil {
 				for _, g := range eni.Groups {
 					items = append(items, E("item", T("groupId", g)))
 				}
@@ -545,7 +545,7 @@ func ec2LookupAssociation(c *Call, id string) (*awsworld.ProfileAssociation, err
 	if !ok || a.State != "associated" {
 		return nil, Errf(400, "InvalidAssociationID.NotFound", "The association ID '%s' does not exist", id)
 	}
-	if inst := c.World.Instances[a.Instance]; inst == nil || inst.Account != c.Account() || inst.Region != c.Region {
+	if inst := c.World.Instances.Lookup(a.Instance); inst == nil || inst.Account != c.Account() || inst.Region != c.Region {
 		return nil, Errf(400, "InvalidAssociationID.NotFound", "The association ID '%s' does not exist", id)
 	}
 	c.Touch("AWS::EC2::Instance", a.Instance)
@@ -579,7 +579,7 @@ func ec2DescribeProfileAssociations(c *Call) (any, error) {
 	var matched []*awsworld.ProfileAssociation
 	for _, aid := range awsworld.Of(c.World).Associations.Keys() {
 		a := awsworld.Of(c.World).Associations.Lookup(aid)
-		inst := c.World.Instances[a.Instance]
+		inst := c.World.Instances.Lookup(a.Instance)
 		if inst == nil || inst.Account != c.Account() || inst.Region != c.Region {
 			continue
 		}

@@ -349,7 +349,7 @@ func ec2DescribeRules(rules []awsworld.Rule) string {
 // ---- network interfaces ---------------------------------------------------
 
 func ec2LookupENI(c *Call, id string) (*world.ENI, error) {
-	eni, ok := c.World.ENIs[id]
+	eni, ok := c.World.ENIs.Get(id)
 	if !ok || eni.Account != c.Account() || eni.Region != c.Region {
 		return nil, Errf(400, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist", id)
 	}
@@ -390,7 +390,7 @@ func ec2EniXML(c *Call, eni *world.ENI) *X {
 	var attach *X
 	if eni.Instance != "" {
 		var at any = c.Now
-		if inst := c.World.Instances[eni.Instance]; inst != nil {
+		if inst := c.World.Instances.Lookup(eni.Instance); inst != nil {
 			at = inst.LaunchTime
 		}
 		attach = E("attachment", T("attachmentId", eni.AttachmentID), T("instanceId", eni.Instance),
@@ -417,8 +417,8 @@ func ec2DescribeNetworkInterfaces(c *Call) (any, error) {
 		}
 	}
 	var matched []*world.ENI
-	for _, id := range world.SortedKeys(c.World.ENIs) {
-		eni := c.World.ENIs[id]
+	for _, id := range c.World.ENIs.Keys() {
+		eni := c.World.ENIs.Lookup(id)
 		if eni.Account != c.Account() || eni.Region != c.Region {
 			continue
 		}

@@ -334,7 +334,7 @@ func TestModifyInstanceAttribute(t *testing.T) {
 	}{
 		{"groups", ec2.ModifyInstanceAttributeInput{InstanceId: aws.String(inst.ID), Groups: []string{quarantine}}, "",
 			func(t *testing.T, i *world.Instance) {
-				require.Equal(t, []string{quarantine}, f.env.World.ENIs[i.ENIs[0]].Groups)
+				require.Equal(t, []string{quarantine}, f.env.World.ENIs.Lookup(i.ENIs[0]).Groups)
 			}},
 		{"groups on a multi-interface instance", ec2.ModifyInstanceAttributeInput{InstanceId: aws.String(multi.ID), Groups: []string{quarantine}},
 			"InvalidInstanceID", nil},
@@ -377,7 +377,7 @@ func TestModifyInstanceAttribute(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			f.locked(func(w *world.World) { tc.check(t, w.Instances[aws.ToString(tc.in.InstanceId)]) })
+			f.locked(func(w *world.World) { tc.check(t, w.Instances.Lookup(aws.ToString(tc.in.InstanceId))) })
 		})
 	}
 
@@ -400,7 +400,7 @@ func TestDryRun(t *testing.T) {
 	require.Equal(t, "UnauthorizedOperation", ec2ErrCode(err))
 	_, err = reader.DescribeInstances(ctx, &ec2.DescribeInstancesInput{DryRun: aws.Bool(true)})
 	require.Equal(t, "DryRunOperation", ec2ErrCode(err))
-	f.locked(func(w *world.World) { require.Equal(t, world.StateRunning, w.Instances[inst.ID].State) })
+	f.locked(func(w *world.World) { require.Equal(t, world.StateRunning, w.Instances.Lookup(inst.ID).State) })
 }
 
 func TestResourceScopedPolicy(t *testing.T) {
@@ -423,7 +423,7 @@ func TestResourceScopedPolicy(t *testing.T) {
 	require.Equal(t, "UnauthorizedOperation", ec2ErrCode(err))
 	require.ErrorContains(t, err, "instance/"+theirs.ID+" because no identity-based policy allows the ec2:StopInstances action",
 		"the message names the instance that is not allowed")
-	f.locked(func(w *world.World) { require.Equal(t, world.StateRunning, w.Instances[mine.ID].State) })
+	f.locked(func(w *world.World) { require.Equal(t, world.StateRunning, w.Instances.Lookup(mine.ID).State) })
 
 	_, err = op.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{mine.ID}})
 	require.NoError(t, err)
@@ -704,9 +704,9 @@ func TestNetworkInterfaces(t *testing.T) {
 		})
 	}
 	f.locked(func(w *world.World) {
-		require.Equal(t, []string{quarantine}, w.ENIs[second].Groups)
-		require.Equal(t, []string{f.appSG}, w.ENIs[primary].Groups)
-		require.False(t, w.ENIs[primary].DeleteOnTermination)
+		require.Equal(t, []string{quarantine}, w.ENIs.Lookup(second).Groups)
+		require.Equal(t, []string{f.appSG}, w.ENIs.Lookup(primary).Groups)
+		require.False(t, w.ENIs.Lookup(primary).DeleteOnTermination)
 	})
 }
 
@@ -859,7 +859,7 @@ func TestAddressesAndRegions(t *testing.T) {
 	require.NoError(t, err)
 	f.locked(func(w *world.World) {
 		require.False(t, flow.Active(), "the internet flow ends with the public address")
-		require.Empty(t, w.Instances[inst.ID].PublicIP)
+		require.Empty(t, w.Instances.Lookup(inst.ID).PublicIP)
 	})
 	d, err = f.ec2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{})
 	require.NoError(t, err)

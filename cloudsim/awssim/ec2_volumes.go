@@ -14,7 +14,7 @@ import (
 // ec2LookupVolume finds a live volume of the caller's account; deleted volumes
 // (DeleteOnTermination) are gone.
 func ec2LookupVolume(c *Call, id string) (*world.Volume, error) {
-	v, ok := c.World.Volumes[id]
+	v, ok := c.World.Volumes.Get(id)
 	if !ok || v.State == "deleted" || v.Account != c.Account() || v.Region != c.Region || c.Hidden(v.CreateTime) {
 		return nil, Errf(400, "InvalidVolume.NotFound", "The volume '%s' does not exist.", id)
 	}
@@ -25,7 +25,7 @@ func ec2LookupVolume(c *Call, id string) (*world.Volume, error) {
 // ec2VolumeDeleteOnTermination reads the flag from the attached instance's
 // block-device mapping, where EC2 keeps it.
 func ec2VolumeDeleteOnTermination(w *world.World, v *world.Volume) bool {
-	if inst := w.Instances[v.Attached]; inst != nil {
+	if inst := w.Instances.Lookup(v.Attached); inst != nil {
 		for _, bd := range inst.BlockDevices {
 			if bd.VolumeID == v.ID {
 				return bd.DeleteOnTermination
@@ -78,7 +78,7 @@ func ec2VolumeXML(c *Call, v *world.Volume) *X {
 	var attachments []*X
 	if v.Attached != "" {
 		at := v.CreateTime
-		if inst := c.World.Instances[v.Attached]; inst != nil {
+		if inst := c.World.Instances.Lookup(v.Attached); inst != nil {
 			at = inst.LaunchTime
 		}
 		attachments = append(attachments, E("item", T("volumeId", v.ID), T("instanceId", v.Attached),
@@ -106,8 +106,8 @@ func ec2DescribeVolumes(c *Call) (any, error) {
 		}
 	}
 	var matched []*world.Volume
-	for _, id := range world.SortedKeys(c.World.Volumes) {
-		v := c.World.Volumes[id]
+	for _, id := range c.World.Volumes.Keys() {
+		v := c.World.Volumes.Lookup(id)
 		if v.State == "deleted" || v.Account != c.Account() || v.Region != c.Region || c.Hidden(v.CreateTime) {
 			continue
 		}
@@ -223,7 +223,7 @@ func ec2DescribeSnapshots(c *Call) (any, error) {
 		return !s.Deleted && s.Account == c.Account() && s.Region == c.Region && !c.Hidden(s.StartTime)
 	}
 	for _, id := range ids {
-		if s, ok := c.World.Snapshots[id]; !ok || !visible(s) {
+		if s, ok := c.World.Snapshots.Get(id); !ok || !visible(s) {
 			return nil, Errf(400, "InvalidSnapshot.NotFound", "The snapshot '%s' does not exist.", id)
 		}
 		c.Touch("AWS::EC2::Snapshot", id)
@@ -240,8 +240,8 @@ func ec2DescribeSnapshots(c *Call) (any, error) {
 		return false
 	}
 	var matched []*world.Snapshot
-	for _, id := range world.SortedKeys(c.World.Snapshots) {
-		s := c.World.Snapshots[id]
+	for _, id := range c.World.Snapshots.Keys() {
+		s := c.World.Snapshots.Lookup(id)
 		if !visible(s) || !ownerOK(s) || (len(ids) > 0 && !ec2ContainsString(ids, id)) {
 			continue
 		}
@@ -266,16 +266,16 @@ func ec2Taggable(c *Call, id string) (world.Tags, string, error) {
 	w := c.World
 	owned := false
 	switch {
-	case w.Instances[id] != nil:
-		owned = w.Instances[id].Account == c.Account() && w.Instances[id].Visible(c.Now)
-	case w.Volumes[id] != nil:
-		owned = w.Volumes[id].Account == c.Account()
-	case w.Snapshots[id] != nil:
-		owned = w.Snapshots[id].Account == c.Account()
+	case w.Instances.Lookup(id) != nil:
+		owned = w.Instances.Lookup(id).Account == c.Account() && w.Instances.Lookup(id).Visible(c.Now)
+	case w.Volumes.Lookup(id) != nil:
+		owned = w.Volumes.Lookup(id).Account == c.Account()
+	case w.Snapshots.Lookup(id) != nil:
+		owned = w.Snapshots.Lookup(id).Account == c.Account()
 	case awsworld.Of(w).SecurityGroups.Lookup(id) != nil:
 		owned = awsworld.Of(w).SecurityGroups.Lookup(id).Account == c.Account()
-	case w.ENIs[id] != nil:
-		owned = w.ENIs[id].Account == c.Account()
+	case w.ENIs.Lookup(id) != nil:
+		owned = w.ENIs.Lookup(id).Account == c.Account()
 	case w.VPCs.Lookup(id) != nil:
 		owned = w.VPCs.Lookup(id).Account == c.Account()
 	}
@@ -393,8 +393,8 @@ func ec2DescribeTags(c *Call) (any, error) {
 	}
 	w := c.World
 	var ids []string
-	for _, m := range [][]string{world.SortedKeys(w.Instances), world.SortedKeys(w.Volumes), world.SortedKeys(w.Snapshots),
-		awsworld.Of(w).SecurityGroups.Keys(), world.SortedKeys(w.ENIs), w.VPCs.Keys()} {
+	for _, m := range [][]string{w.Instances.Keys(), w.Volumes.Keys(), w.Snapshots.Keys(),
+		awsworld.Of(w).SecurityGroups.Keys(), w.ENIs.Keys(), w.VPCs.Keys()} {
 		ids = append(ids, m...)
 	}
 	var rows []row

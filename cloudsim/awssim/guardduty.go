@@ -488,7 +488,7 @@ func gdRender(w *world.World, d *awsworld.Detector, f *world.Finding) map[string
 
 func gdInstanceDetails(w *world.World, id string) map[string]any {
 	det := map[string]any{"instanceId": id}
-	inst := w.Instances[id]
+	inst := w.Instances.Lookup(id)
 	if inst == nil {
 		return det
 	}
@@ -504,7 +504,7 @@ func gdInstanceDetails(w *world.World, id string) map[string]any {
 	}
 	nics := []any{}
 	for _, eid := range inst.ENIs {
-		e := w.ENIs[eid]
+		e := w.ENIs.Lookup(eid)
 		if e == nil {
 			continue
 		}

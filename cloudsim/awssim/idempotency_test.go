@@ -55,7 +55,7 @@ func (d *dropFirstResponse) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func (f *ec2Fixture) instanceCount() int {
 	n := 0
-	f.locked(func(w *world.World) { n = len(w.Instances) })
+	f.locked(func(w *world.World) { n = w.Instances.Len() })
 	return n
 }
 
@@ -88,7 +88,7 @@ func TestRunInstancesHonoursClientToken(t *testing.T) {
 		require.Equal(t, before+2, f.instanceCount(), "launched once")
 		f.locked(func(w *world.World) {
 			for _, i := range out.Instances {
-				require.NotNil(t, w.Instances[aws.ToString(i.InstanceId)])
+				require.NotNil(t, w.Instances.Lookup(aws.ToString(i.InstanceId)))
 			}
 		})
 	})

@@ -133,8 +133,8 @@ func ssmDescribeInstanceInformation(c *Call, lastOnline map[string]time.Time) (a
 		return false
 	}
 	var list []map[string]any
-	for _, id := range world.SortedKeys(c.World.Instances) {
-		inst := c.World.Instances[id]
+	for _, id := range c.World.Instances.Keys() {
+		inst := c.World.Instances.Lookup(id)
 		if !inst.SSMAgent || inst.Account != c.Account() || inst.Region != c.Region || inst.State == world.StateTerminated {
 			continue
 		}
@@ -242,7 +242,7 @@ func ssmSendCommand(c *Call) (any, error) {
 	}
 	var bad []string
 	for _, id := range in.InstanceIds {
-		inst := c.World.Instances[id]
+		inst := c.World.Instances.Lookup(id)
 		if !instanceIDRe.MatchString(id) || inst == nil || !inst.SSMAgent || inst.Account != c.Account() ||
 			inst.Region != c.Region || (inst.State != world.StateRunning && inst.State != world.StatePending) {
 			bad = append(bad, id)

@@ -39,8 +39,8 @@ func obsInstance(env *awssimtest.Env, n int, mutate func(*world.Instance, *awswo
 	env.World.Lock()
 	defer env.World.Unlock()
 	awsworld.Of(env.World).SecurityGroups.Put(sg.ID, sg)
-	env.World.ENIs[eni.ID] = eni
-	env.World.Instances[inst.ID] = inst
+	env.World.ENIs.Put(eni.ID, eni)
+	env.World.Instances.Put(inst.ID, inst)
 	return inst
 }
 

@@ -181,7 +181,7 @@ func tagsOfLocked(w *world.World, scope string) (world.Tags, bool) {
 		return *t
 	}
 	if vm := az.VMs.Lookup(key); vm != nil && !vm.Deleted {
-		return ensure(&w.Instances[vm.ID].Tags), true
+		return ensure(&w.Instances.Lookup(vm.ID).Tags), true
 	}
 	if _, v := azureworld.Of(w).Disk(scope); v != nil {
 		return ensure(&v.Tags), true

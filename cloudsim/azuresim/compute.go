@@ -84,7 +84,7 @@ func (s *Server) patchVM(c *call, vm *azureworld.VM) (*response, error) {
 	if l := azureworld.Of(s.World).LockBlocking(vm.ID, true); l != nil {
 		return nil, scopeLocked(vm.ID, l, "write")
 	}
-	inst := s.World.Instances[vm.ID]
+	inst := s.World.Instances.Lookup(vm.ID)
 	if u.Identity != nil {
 		typ := u.Identity.Type
 		if strings.EqualFold(typ, "none") {
@@ -220,12 +220,12 @@ func lastSeg(id string) string { return id[strings.LastIndex(id, "/")+1:] }
 
 func (s *Server) vmJSON(vm *azureworld.VM, expand bool) map[string]any {
 	w := s.World
-	inst := w.Instances[vm.ID]
+	inst := w.Instances.Lookup(vm.ID)
 	az := azureworld.Of(w)
 	diskJSON := func(id string, lun int) map[string]any {
 		d := az.Disks.Lookup(strings.ToLower(id))
 		size := 0
-		if v := w.Volumes[id]; v != nil {
+		if v := w.Volumes.Lookup(id); v != nil {
 			size = v.SizeGiB
 		}
 		m := map[string]any{"name": lastSeg(id), "caching": "ReadWrite", "diskSizeGB": size,
@@ -273,7 +273,7 @@ func (s *Server) vmJSON(vm *azureworld.VM, expand bool) map[string]any {
 }
 
 func nicDeleteOption(w *world.World, nicID string) string {
-	if e := w.ENIs[nicID]; e != nil && e.DeleteOnTermination {
+	if e := w.ENIs.Lookup(nicID); e != nil && e.DeleteOnTermination {
 		return "Delete"
 	}
 	return "Detach"

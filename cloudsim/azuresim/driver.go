@@ -88,11 +88,11 @@ func (azureHost) OpenFlowLocked(w *world.World, vm string, spec world.FlowSpec) 
 
 // primaryNIC is the VM's first network interface, nil if it has none.
 func primaryNIC(w *world.World, vm string) *world.ENI {
-	inst := w.Instances[vm]
+	inst := w.Instances.Lookup(vm)
 	if inst == nil || len(inst.ENIs) == 0 {
 		return nil
 	}
-	return w.ENIs[inst.ENIs[0]]
+	return w.ENIs.Lookup(inst.ENIs[0])
 }
 
 // FactsLocked: the NSG on the VM's NIC and the rule that admits fromIP to
@@ -129,8 +129,8 @@ func (azureHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bo
 	if !ok || nsg == nil {
 		return false, "", "NotFound"
 	}
-	for _, id := range world.SortedKeys(w.ENIs) {
-		eni := w.ENIs[id]
+	for _, id := range w.ENIs.Keys() {
+		eni := w.ENIs.Lookup(id)
 		if len(eni.Groups) == 0 || !strings.EqualFold(eni.Groups[0], nsg.ID) {
 			continue
 		}

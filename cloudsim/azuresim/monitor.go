@@ -234,7 +234,7 @@ func (s *Server) metrics(c *call) (*response, error) {
 	if vm == nil {
 		return nil, errf(http.StatusNotFound, "ResourceNotFound", "The Resource '%s' was not found.", scope)
 	}
-	inst := s.World.Instances[vm.ID]
+	inst := s.World.Instances.Lookup(vm.ID)
 	names := c.query.Get("metricnames")
 	if names == "" {
 		names = "Percentage CPU"

@@ -160,8 +160,8 @@ func (s *Server) nsgJSON(g *azureworld.NSG) map[string]any {
 	for _, r := range azureworld.DefaultRules() {
 		defs = append(defs, ruleJSON(g.ID, r, true))
 	}
-	for _, id := range world.SortedKeys(s.World.ENIs) {
-		if e := s.World.ENIs[id]; len(e.Groups) > 0 && strings.EqualFold(e.Groups[0], g.ID) {
+	for _, id := range s.World.ENIs.Keys() {
+		if e := s.World.ENIs.Lookup(id); len(e.Groups) > 0 && strings.EqualFold(e.Groups[0], g.ID) {
 			nics = append(nics, map[string]any{"id": e.ID})
 		}
 	}

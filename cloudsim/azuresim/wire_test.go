@@ -441,7 +441,7 @@ func TestMetricsAndAlerts(t *testing.T) {
 	e := azuresimtest.New(t, demo.AzureOptions{})
 	e.World.AddObserver(detect.NewDefender(detect.DefenderConfig{}))
 	e.World.Lock()
-	e.World.SetCPULocked(e.World.Instances[e.Demo.VMs[0]], e.Clock.Now(), 98)
+	e.World.SetCPULocked(e.World.Instances.Lookup(e.Demo.VMs[0]), e.Clock.Now(), 98)
 	_, err := azureworld.Of(e.World).OpenFlow(e.Demo.VMs[0], world.FlowSpec{RemoteIP: "45.9.148.21", RemotePort: 3333, Domain: "xmr.pool.example"})
 	e.World.Unlock()
 	require.NoError(t, err)

@@ -182,7 +182,7 @@ func inAzure(ip string) bool {
 }
 
 func azureVMOwnsIP(w *world.World, vmID, ip string) bool {
-	inst := w.Instances[vmID]
+	inst := w.Instances.Lookup(vmID)
 	if inst == nil {
 		return false
 	}
@@ -190,7 +190,7 @@ func azureVMOwnsIP(w *world.World, vmID, ip string) bool {
 		return true
 	}
 	for _, n := range inst.ENIs {
-		if e := w.ENIs[n]; e != nil && (e.PrivateIP == ip || (ip != "" && e.PublicIP == ip)) {
+		if e := w.ENIs.Lookup(n); e != nil && (e.PrivateIP == ip || (ip != "" && e.PublicIP == ip)) {
 			return true
 		}
 	}

@@ -135,7 +135,7 @@ func (g *GuardDuty) observeFlow(w *world.World, ev world.Event) {
 	}
 	inst := ev.Instance
 	if inst == nil {
-		inst = w.Instances[f.Instance]
+		inst = w.Instances.Lookup(f.Instance)
 	}
 	if inst == nil {
 		return
@@ -246,7 +246,7 @@ func (g *GuardDuty) observeLaunch(w *world.World, det *awsworld.Detector, a *wor
 // instanceOwnsIP reports whether ip is one of the instance's own addresses
 // (private or public, on any interface or Elastic IP).
 func instanceOwnsIP(w *world.World, id, ip string) bool {
-	inst := w.Instances[id]
+	inst := w.Instances.Lookup(id)
 	if inst == nil {
 		return false
 	}
@@ -262,7 +262,7 @@ func instanceOwnsIP(w *world.World, id, ip string) bool {
 		return true
 	}
 	for _, eid := range inst.ENIs {
-		if e := w.ENIs[eid]; e != nil && (same(e.PrivateIP) || same(e.PublicIP)) {
+		if e := w.ENIs.Lookup(eid); e != nil && (same(e.PrivateIP) || same(e.PublicIP)) {
 			return true
 		}
 	}

@@ -52,7 +52,7 @@ func newFixture(t *testing.T, seed uint64, detector bool, cfg detect.GuardDutyCo
 	}
 	inst := &world.Instance{ID: "i-0abc000000000001", Account: acct, Region: "us-east-1", State: world.StateRunning,
 		PrivateIP: "10.0.0.5", PublicIP: "54.1.2.3", LaunchTime: start}
-	w.Instances[inst.ID] = inst
+	w.Instances.Put(inst.ID, inst)
 	awsworld.Of(w).AddRole(acct, "app", "")
 	s, err := awsworld.Of(w).IssueSession("app", inst.ID, "instance:"+inst.ID, 6*time.Hour)
 	require.NoError(t, err)

@@ -134,7 +134,7 @@ func (s *SCC) observeFlow(w *world.World, ev world.Event) {
 	s.raise(w, "etd", s.Config.ETDLatency, &world.Finding{Type: cat, Severity: 8, Title: cat, Description: desc,
 		ResourceType: "Instance", ResourceID: inst.Key, Region: inst.Zone,
 		RemoteIP: f.RemoteIP, RemotePort: f.RemotePort, Domain: f.Domain}, inst.Project, ev.Time)
-	if wi := w.Instances[inst.Key]; wi != nil {
+	if wi := w.Instances.Lookup(inst.Key); wi != nil {
 		for _, p := range wi.Processes {
 			if s.minerProcess(p.Command) {
 				s.raise(w, "vmtd", s.Config.VMTDLatency, &world.Finding{Type: SCCMiningCombined, Severity: 9, Title: SCCMiningCombined,

@@ -211,7 +211,7 @@ func TestMIGDeletesUnabandonedInstancesWithTheirDisks(t *testing.T) {
 	require.NotNil(t, g.Instances.Lookup(members[2]), "the abandoned VM survives scale-in")
 	require.NotNil(t, g.Instances.Lookup(members[0]), "the group keeps one managed VM")
 	require.Nil(t, g.Instances.Lookup(members[1]), "the managed VM beyond the target size is deleted")
-	require.Equal(t, "deleted", e.World.Volumes[gcpworld.DiskKey(project, zone, members[1][len("projects/firedrill-test/zones/us-central1-a/instances/"):])].State,
+	require.Equal(t, "deleted", e.World.Volumes.Lookup(gcpworld.DiskKey(project, zone, members[1][len("projects/firedrill-test/zones/us-central1-a/instances/"):])).State,
 		"its auto-delete boot disk goes with it")
 	e.World.Unlock()
 }

@@ -373,7 +373,7 @@ func instanceSetLabels(c *call) (any, *apiError) {
 	for k, v := range body.Labels {
 		inst.Labels[k] = v
 	}
-	if wi := c.w.Instances[inst.Key]; wi != nil {
+	if wi := c.w.Instances.Lookup(inst.Key); wi != nil {
 		wi.Tags = world.Tags{}
 		for k, v := range body.Labels {
 			wi.Tags[k] = v
@@ -413,7 +413,7 @@ func instanceSetDeletionProtection(c *call) (any, *apiError) {
 		return nil, badRequest("compute", "Invalid resource usage: 'Deletion protection cannot be set on instance '%s' because it is part of managed instance group '%s'.'.", inst.Name, path.Base(inst.MIG))
 	}
 	inst.DeletionProtection = on
-	if wi := c.w.Instances[inst.Key]; wi != nil {
+	if wi := c.w.Instances.Lookup(inst.Key); wi != nil {
 		wi.DisableAPITermination = on
 	}
 	return c.newOp("setDeletionProtection", zoneScope(inst), inst.Key, inst.ID, nil, time.Time{}), nil
@@ -432,7 +432,7 @@ func instanceSetDiskAutoDelete(c *call) (any, *apiError) {
 	for _, d := range inst.Disks {
 		if d.DeviceName == dev {
 			d.AutoDelete = v == "true"
-			if wi := c.w.Instances[inst.Key]; wi != nil {
+			if wi := c.w.Instances.Lookup(inst.Key); wi != nil {
 				for i := range wi.BlockDevices {
 					if wi.BlockDevices[i].Device == dev {
 						wi.BlockDevices[i].DeleteOnTermination = d.AutoDelete

@@ -74,8 +74,8 @@ func (i *Instance) Visible(now time.Time) bool {
 // time, then ID, so listings are deterministic.
 func (w *World) InstancesOfLocked(account, region string) []*Instance {
 	var out []*Instance
-	for _, id := range SortedKeys(w.Instances) {
-		if i := w.Instances[id]; i.Account == account && (region == "" || i.Region == region) {
+	for _, i := range w.Instances.All() {
+		if i.Account == account && (region == "" || i.Region == region) {
 			out = append(out, i)
 		}
 	}

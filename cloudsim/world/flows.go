@@ -91,7 +91,7 @@ func (w *World) StartFlowLocked(f *Flow) {
 	f.ID = w.NewIDLocked("flow")
 	f.Started = now
 	w.Flows = append(w.Flows, f)
-	w.emitLocked(Event{Time: now, Kind: "flow.start", Flow: f, Instance: w.Instances[f.Instance]})
+	w.emitLocked(Event{Time: now, Kind: "flow.start", Flow: f, Instance: w.Instances.Lookup(f.Instance)})
 }
 
 // ActiveFlowsLocked returns the instance's flows that are still up, oldest first.
@@ -111,7 +111,7 @@ func (w *World) ActiveFlowsLocked(instanceID string) []*Flow {
 func (w *World) EndFlowLocked(f *Flow, reason string, now time.Time) {
 	f.Ended = now
 	f.EndReason = reason
-	w.emitLocked(Event{Time: now, Kind: "flow.end", Flow: f, Instance: w.Instances[f.Instance]})
+	w.emitLocked(Event{Time: now, Kind: "flow.end", Flow: f, Instance: w.Instances.Lookup(f.Instance)})
 }
 
 // EndInstanceFlowsLocked closes every active flow of an instance (stop,

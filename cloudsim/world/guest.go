@@ -79,7 +79,7 @@ func (w *World) socketsOutputLocked(inst *Instance) string {
 			continue
 		}
 		local := inst.PrivateIP
-		if eni := w.ENIs[f.ENI]; eni != nil && eni.PrivateIP != "" {
+		if eni := w.ENIs.Lookup(f.ENI); eni != nil && eni.PrivateIP != "" {
 			local = eni.PrivateIP
 		}
 		lport := f.LocalPort

@@ -1,6 +1,7 @@
 package world
 
 import (
+	"encoding/json"
 	"iter"
 	"sort"
 )
@@ -56,4 +57,14 @@ func (t *Table[T]) All() iter.Seq2[string, T] {
 			}
 		}
 	}
+}
+
+// MarshalJSON renders the table as a JSON object by id (in id order, as
+// encoding/json orders map keys), so a snapshot of the world reads the
+// same as before the resources moved behind tables.
+func (t Table[T]) MarshalJSON() ([]byte, error) {
+	if t.m == nil {
+		return []byte("{}"), nil
+	}
+	return json.Marshal(t.m)
 }

@@ -58,10 +58,10 @@ type World struct {
 	Accounts  Table[*Account]
 	VPCs      Table[*VPC]
 	Subnets   Table[*Subnet]
-	Instances map[string]*Instance
-	Volumes   map[string]*Volume
-	Snapshots map[string]*Snapshot
-	ENIs      map[string]*ENI
+	Instances Table[*Instance]
+	Volumes   Table[*Volume]
+	Snapshots Table[*Snapshot]
+	ENIs      Table[*ENI]
 	Buckets   Table[*Bucket]
 	Flows     []*Flow
 	Audit     []*AuditEvent
@@ -107,14 +107,10 @@ type Event struct {
 // New returns an empty world whose IDs and jitter derive from seed.
 func New(clk Nower, seed uint64) *World {
 	w := &World{
-		clock:     clk,
-		streams:   clock.NewStreams(seed),
-		seq:       map[string]uint64{},
-		Instances: map[string]*Instance{},
-		Volumes:   map[string]*Volume{},
-		Snapshots: map[string]*Snapshot{},
-		ENIs:      map[string]*ENI{},
-		knobs:     DefaultKnobs(),
+		clock:   clk,
+		streams: clock.NewStreams(seed),
+		seq:     map[string]uint64{},
+		knobs:   DefaultKnobs(),
 	}
 	w.useStreamsLocked(Unattributed)
 	return w

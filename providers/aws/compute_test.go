@@ -80,7 +80,7 @@ func TestSnapshotDisksTagsAndWaitCompletesOnModelledTime(t *testing.T) {
 	// The case tag is on the snapshots in EC2, not just in our record.
 	f.locked(func(w *world.World) {
 		for _, e := range ev {
-			s := w.Snapshots[e.ID]
+			s := w.Snapshots.Lookup(e.ID)
 			require.NotNil(t, s, e.ID)
 			require.Equal(t, "case-42", s.Tags["firedrill:case"])
 			require.Equal(t, f.inst, s.Tags["firedrill:source-instance"])
@@ -120,7 +120,7 @@ func TestProtectFromTerminationBlocksTerminateAndKeepsVolumes(t *testing.T) {
 		require.Equal(t, "stop", inst.ShutdownBehavior)
 	}
 	f.locked(func(w *world.World) {
-		i := w.Instances[f.inst]
+		i := w.Instances.Lookup(f.inst)
 		require.True(t, i.DisableAPITermination)
 		require.Equal(t, "stop", i.ShutdownBehavior)
 	})
@@ -166,7 +166,7 @@ func TestProtectFromScaling(t *testing.T) {
 			})
 			f.env.Clock.Advance(2 * time.Minute)
 			f.locked(func(w *world.World) {
-				require.NotEqual(t, world.StateTerminated, w.Instances[f.inst].State, "the suspect survives scale-in")
+				require.NotEqual(t, world.StateTerminated, w.Instances.Lookup(f.inst).State, "the suspect survives scale-in")
 			})
 		})
 	}
@@ -196,7 +196,7 @@ func TestStopAndTag(t *testing.T) {
 		tags[awssdk.ToString(tg.Key)] = awssdk.ToString(tg.Value)
 	}
 	require.Equal(t, "case-7", tags["firedrill:case"])
-	f.locked(func(w *world.World) { require.Equal(t, "true", w.Volumes[f.rootVol].Tags["quarantine"]) })
+	f.locked(func(w *world.World) { require.Equal(t, "true", w.Volumes.Lookup(f.rootVol).Tags["quarantine"]) })
 }
 
 // A responder without IAM read access still gets the instance record; what

@@ -39,7 +39,7 @@ func TestIsolateCutsTrackedFlowWithTwoStepSwap(t *testing.T) {
 	require.Equal(t, []providers.NICIsolation{{ID: f.eni, PreviousGroups: []string{f.group}}}, res.NICs)
 
 	f.locked(func(w *world.World) {
-		require.Equal(t, []string{res.ForensicGroup}, w.ENIs[f.eni].Groups)
+		require.Equal(t, []string{res.ForensicGroup}, w.ENIs.Lookup(f.eni).Groups)
 		iso := awsworld.Of(w).SecurityGroups.Lookup(res.ForensicGroup)
 		require.Empty(t, iso.Egress, "the isolation group has no egress")
 		require.Empty(t, iso.Ingress)
@@ -121,13 +121,13 @@ func TestIsolateMovesEveryInterfaceOfAMultiENIInstance(t *testing.T) {
 	ctx := context.Background()
 	var second string
 	f.locked(func(w *world.World) {
-		inst := w.Instances[f.inst]
-		primary := w.ENIs[f.eni]
+		inst := w.Instances.Lookup(f.inst)
+		primary := w.ENIs.Lookup(f.eni)
 		e := &world.ENI{ID: w.NewIDLocked("eni"), Account: inst.Account, Region: inst.Region, AZ: inst.AZ,
 			VPC: inst.VPC, Subnet: inst.Subnet, Instance: inst.ID, DeviceIndex: 1, PrivateIP: "10.0.1.200",
 			MAC: "0a:00:00:00:00:02", Groups: append([]string(nil), primary.Groups...), Description: "management",
 			AttachmentID: w.NewIDLocked("eni-attach"), Status: "in-use", Tags: world.Tags{}}
-		w.ENIs[e.ID] = e
+		w.ENIs.Put(e.ID, e)
 		inst.ENIs = append(inst.ENIs, e.ID)
 		second = e.ID
 	})
@@ -142,7 +142,7 @@ func TestIsolateMovesEveryInterfaceOfAMultiENIInstance(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, res.NICs, 2)
 	f.locked(func(w *world.World) {
-		require.Equal(t, []string{res.ForensicGroup}, w.ENIs[f.eni].Groups)
-		require.Equal(t, []string{res.ForensicGroup}, w.ENIs[second].Groups)
+		require.Equal(t, []string{res.ForensicGroup}, w.ENIs.Lookup(f.eni).Groups)
+		require.Equal(t, []string{res.ForensicGroup}, w.ENIs.Lookup(second).Groups)
 	})
 }

@@ -510,7 +510,7 @@ func TestDefenderAlerts(t *testing.T) {
 func TestMonitoringEvaluatesMetricAlerts(t *testing.T) {
 	f := newFixture(t)
 	f.World.Lock()
-	f.World.SetCPULocked(f.World.Instances[f.vm], f.Clock.Now(), 99)
+	f.World.SetCPULocked(f.World.Instances.Lookup(f.vm), f.Clock.Now(), 99)
 	f.World.Unlock()
 	f.Clock.Advance(30 * time.Minute)
 	alarms, err := f.P.Alarms(f.ctx)

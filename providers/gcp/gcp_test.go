@@ -136,7 +136,7 @@ func TestNaiveMIGScaleInLosesEvidence(t *testing.T) {
 	require.ErrorIs(t, err, providers.ErrNotFound, "without abandoning, the MIG deleted the compromised VM")
 	f.env.World.Lock()
 	defer f.env.World.Unlock()
-	require.Equal(t, "deleted", f.env.World.Volumes[f.miner.Disks[1].Disk].State, "and its auto-delete data disk")
+	require.Equal(t, "deleted", f.env.World.Volumes.Lookup(f.miner.Disks[1].Disk).State, "and its auto-delete data disk")
 }
 
 func TestIsolateBreaksEstablishedFlows(t *testing.T) {

@@ -157,7 +157,7 @@ func TestCryptominingChainThroughTheSDK(t *testing.T) {
 
 	l.w.Lock()
 	defer l.w.Unlock()
-	inst := l.w.Instances[hold.Foothold]
+	inst := l.w.Instances.Lookup(hold.Foothold)
 	now := l.clk.Now()
 	require.Equal(t, 99.0, inst.CPUAt(now))
 	require.True(t, strings.Contains(inst.Processes[len(inst.Processes)-1].Command, "xmrig"))
@@ -173,7 +173,7 @@ func TestCryptominingChainThroughTheSDK(t *testing.T) {
 	require.Equal(t, 4444, pool.RemotePort)
 
 	for _, id := range launched {
-		gpu := l.w.Instances[id]
+		gpu := l.w.Instances.Lookup(id)
 		require.Equal(t, "p3.2xlarge", gpu.Type)
 		require.Equal(t, "us-west-2", gpu.Region)
 		require.Equal(t, "fd-0123456789abcdef", gpu.Tags["firedrill:correlation-id"])
@@ -217,7 +217,7 @@ func TestProbeShowsWhatContainmentCut(t *testing.T) {
 		require.NoError(t, l.clk.Sleep(ctx, time.Minute))
 		l.w.Lock()
 		hold := l.env.State.In("aws")
-		inst := l.w.Instances[hold.Foothold]
+		inst := l.w.Instances.Lookup(hold.Foothold)
 		sg, err := awsworld.Of(l.w).AddSecurityGroup(inst.Account, inst.Region, inst.VPC, "quarantine", "no rules")
 		require.NoError(t, err)
 		_, _, err = awsworld.Of(l.w).RevokeRules(sg.ID, true, sg.Egress)

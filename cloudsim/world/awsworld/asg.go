@@ -105,7 +105,7 @@ func (s *State) AttachToASG(name, instanceID string) error {
 	if !ok {
 		return world.NotFound("autoscaling-group", name)
 	}
-	inst, ok := s.w.Instances[instanceID]
+	inst, ok := s.w.Instances.Get(instanceID)
 	if !ok {
 		return world.NotFound("instance", instanceID)
 	}
@@ -232,7 +232,7 @@ func (s *State) DetachFromASG(name string, ids []string, decrement bool) error {
 	}
 	for _, m := range ms {
 		m.LifecycleState = LifecycleDetached
-		if inst := s.w.Instances[m.InstanceID]; inst != nil {
+		if inst := s.w.Instances.Lookup(m.InstanceID); inst != nil {
 			inst.ASG = ""
 		}
 	}
@@ -330,7 +330,7 @@ func (s *State) pickTermination(g *ASG, pool []*ASGInstance, size map[string]int
 		policies = append(slices.Clone(policies), TerminateDefault)
 	}
 	launch := func(m *ASGInstance) time.Time {
-		if i := s.w.Instances[m.InstanceID]; i != nil {
+		if i := s.w.Instances.Lookup(m.InstanceID); i != nil {
 			return i.LaunchTime
 		}
 		return time.Time{}
@@ -403,7 +403,7 @@ func (s *State) terminateToDesired(g *ASG, cause string, now time.Time) int {
 		if inService <= g.Desired {
 			break
 		}
-		inst := s.w.Instances[m.InstanceID]
+		inst := s.w.Instances.Lookup(m.InstanceID)
 		if inst == nil {
 			continue
 		}
@@ -543,7 +543,7 @@ func (s *State) AttachInstances(name string, ids []string) error {
 			Msg: fmt.Sprintf("Cannot increase desired capacity beyond max size %d; the group's desired capacity is %d.", g.Max, g.Desired)}
 	}
 	for _, id := range ids {
-		inst, ok := s.w.Instances[id]
+		inst, ok := s.w.Instances.Get(id)
 		if !ok {
 			return world.NotFound("instance", id)
 		}
@@ -554,7 +554,7 @@ func (s *State) AttachInstances(name string, ids []string) error {
 	}
 	for _, id := range ids {
 		if g.Launch == nil {
-			g.Launch = s.LaunchSpecOf(s.w.Instances[id])
+			g.Launch = s.LaunchSpecOf(s.w.Instances.Lookup(id))
 		}
 		if err := s.AttachToASG(name, id); err != nil {
 			return err
@@ -573,7 +573,7 @@ func (s *State) LaunchSpecOf(inst *world.Instance) *LaunchSpec {
 		Type: inst.Type, KeyName: inst.KeyName, SSMAgent: inst.SSMAgent, Platform: inst.Platform,
 		MemoryGiB: inst.MemoryGiB, Tags: maps.Clone(inst.Tags)}
 	if len(inst.ENIs) > 0 {
-		if eni := s.w.ENIs[inst.ENIs[0]]; eni != nil {
+		if eni := s.w.ENIs.Lookup(inst.ENIs[0]); eni != nil {
 			spec.Groups = slices.Clone(eni.Groups)
 			spec.PublicIP = eni.PublicIP != ""
 		}

@@ -70,7 +70,7 @@ func (s *State) checkASGHealth() {
 			if g.HealthCheckType == HealthCheckELB && why != ec2StatusFailure {
 				at = now.Add(s.w.KnobsLocked().ELBUnhealthyAfter)
 			}
-			if inst := s.w.Instances[m.InstanceID]; inst != nil {
+			if inst := s.w.Instances.Lookup(m.InstanceID); inst != nil {
 				if graceEnd := inst.LaunchTime.Add(g.HealthCheckGracePeriod); graceEnd.After(at) {
 					at = graceEnd
 				}
@@ -91,7 +91,7 @@ const (
 // healthFailure says why a member fails its group's health check now
 // ("" when it passes).
 func (s *State) healthFailure(g *ASG, m *ASGInstance) string {
-	inst := s.w.Instances[m.InstanceID]
+	inst := s.w.Instances.Lookup(m.InstanceID)
 	if inst == nil {
 		return ""
 	}
@@ -119,7 +119,7 @@ func (s *State) loadBalancerReaches(g *ASG, inst *world.Instance) bool {
 	if inst.State != world.StateRunning || len(inst.ENIs) == 0 {
 		return false
 	}
-	eni := s.w.ENIs[inst.ENIs[0]]
+	eni := s.w.ENIs.Lookup(inst.ENIs[0])
 	if eni == nil {
 		return false
 	}
@@ -175,7 +175,7 @@ func (s *State) healthCheckDue(name, id string, since, at time.Time) {
 // replaceUnhealthy terminates an Unhealthy InService member, whatever
 // its protection, and launches its replacement.
 func (s *State) replaceUnhealthy(g *ASG, m *ASGInstance, why string, at time.Time) {
-	inst := s.w.Instances[m.InstanceID]
+	inst := s.w.Instances.Lookup(m.InstanceID)
 	if inst == nil {
 		return
 	}
@@ -206,7 +206,7 @@ func (s *State) SetInstanceHealth(instanceID, status string, respectGrace bool) 
 		return nil
 	}
 	at := s.w.Now()
-	if inst := s.w.Instances[instanceID]; inst != nil && respectGrace {
+	if inst := s.w.Instances.Lookup(instanceID); inst != nil && respectGrace {
 		if graceEnd := inst.LaunchTime.Add(g.HealthCheckGracePeriod); graceEnd.After(at) {
 			at = graceEnd
 		}
@@ -258,7 +258,7 @@ func (s *State) launchSubnet(g *ASG) string {
 		subnets = append(subnets, g.Launch.Subnet)
 	}
 	for _, m := range g.Members {
-		if inst := s.w.Instances[m.InstanceID]; inst != nil && inst.Subnet != "" {
+		if inst := s.w.Instances.Lookup(m.InstanceID); inst != nil && inst.Subnet != "" {
 			subnets = append(subnets, inst.Subnet)
 		}
 	}

@@ -240,8 +240,8 @@ func TestHealthCheckReplacement(t *testing.T) {
 			if !tc.wantReplaced {
 				return
 			}
-			if f.w.Volumes[f.data].State != "deleted" {
-				t.Fatalf("the evidence volume is %s", f.w.Volumes[f.data].State)
+			if f.w.Volumes.Lookup(f.data).State != "deleted" {
+				t.Fatalf("the evidence volume is %s", f.w.Volumes.Lookup(f.data).State)
 			}
 			inService := 0
 			for _, m := range f.g.Members {

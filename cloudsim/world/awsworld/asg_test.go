@@ -64,13 +64,13 @@ func TestScaleInTerminatesOldestUnprotectedInService(t *testing.T) {
 	want := map[string]string{i[0].ID: world.StateRunning, i[1].ID: world.StateRunning, i[2].ID: world.StateRunning,
 		i[3].ID: world.StateTerminated, i[4].ID: world.StateTerminated}
 	for id, st := range want {
-		if got := f.w.Instances[id].State; got != st {
+		if got := f.w.Instances.Lookup(id).State; got != st {
 			t.Errorf("%s: %s, want %s", id, got, st)
 		}
 	}
 	for _, v := range i3Vols {
-		if f.w.Volumes[v].State != "deleted" {
-			t.Fatalf("volume %s of a scaled-in instance is %s", v, f.w.Volumes[v].State)
+		if f.w.Volumes.Lookup(v).State != "deleted" {
+			t.Fatalf("volume %s of a scaled-in instance is %s", v, f.w.Volumes.Lookup(v).State)
 		}
 	}
 	if f.g.Desired != 1 || len(f.g.Members) != 2 {
@@ -107,8 +107,8 @@ func TestScaleInDeletesEvidenceVolumes(t *testing.T) {
 	if victim.State != world.StateTerminated {
 		t.Fatalf("victim is %s", victim.State)
 	}
-	if f.w.Volumes[root].State != "deleted" || f.w.Volumes[data].State != "available" {
-		t.Fatalf("root %s, data %s", f.w.Volumes[root].State, f.w.Volumes[data].State)
+	if f.w.Volumes.Lookup(root).State != "deleted" || f.w.Volumes.Lookup(data).State != "available" {
+		t.Fatalf("root %s, data %s", f.w.Volumes.Lookup(root).State, f.w.Volumes.Lookup(data).State)
 	}
 }
 

@@ -30,7 +30,7 @@ func (s *State) MetricSeries(namespace, metric string, dims map[string]string, s
 	if namespace != "AWS/EC2" || metric != "CPUUtilization" {
 		return nil, nil
 	}
-	inst := s.w.Instances[dims["InstanceId"]]
+	inst := s.w.Instances.Lookup(dims["InstanceId"])
 	if inst == nil {
 		return nil, nil
 	}
@@ -112,7 +112,7 @@ func (s *State) alarmStateAt(a *world.Alarm, at time.Time, withReason bool) (str
 	}
 	var pts []MetricDatapoint
 	if ns, metric := a.Namespace, a.Metric; ns == "AWS/EC2" && metric == "CPUUtilization" {
-		inst := s.w.Instances[a.Dimensions["InstanceId"]]
+		inst := s.w.Instances.Lookup(a.Dimensions["InstanceId"])
 		for t := start; t.Before(end); t = t.Add(a.Period) {
 			if st, ok := s.w.CPUStatsLocked(inst, t, a.Period); ok && !t.Add(a.Period).After(at) {
 				v, _ := st.Value(stat)

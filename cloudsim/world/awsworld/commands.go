@@ -94,7 +94,7 @@ func (s *State) SSMReachable(inst *world.Instance) (bool, string) {
 func (s *State) EgressAllows(inst *world.Instance, proto string, port int, ip net.IP) bool {
 	var groups []string
 	for _, id := range inst.ENIs {
-		if eni := s.w.ENIs[id]; eni != nil {
+		if eni := s.w.ENIs.Lookup(id); eni != nil {
 			groups = append(groups, eni.Groups...)
 		}
 	}
@@ -149,7 +149,7 @@ func (s *State) SendCommand(spec CommandSpec) *Command {
 	deadline := now.Add(spec.DeliveryTimeout)
 	var deliver func(at time.Time)
 	deliver = func(at time.Time) {
-		inst := s.w.Instances[c.Instance]
+		inst := s.w.Instances.Lookup(c.Instance)
 		if inst == nil || inst.State == world.StateTerminated || inst.State == world.StateShuttingDown {
 			s.finishCommand(c, at, CmdFailed, "Undeliverable", "the managed node is no longer available")
 			return
@@ -190,7 +190,7 @@ func (s *State) scheduleCompletion(c *Command, done, execDeadline time.Time, ret
 		done = execDeadline
 	}
 	s.w.ScheduleLocked(done, "ssm.complete "+c.ID, func(at time.Time) {
-		inst := s.w.Instances[c.Instance]
+		inst := s.w.Instances.Lookup(c.Instance)
 		if inst == nil || inst.State != world.StateRunning {
 			s.finishCommand(c, at, CmdFailed, "Failed", "the instance stopped before the command finished")
 			return

@@ -122,7 +122,7 @@ func (s *State) LaunchInstance(spec LaunchSpec) (*world.Instance, error) {
 	if spec.PublicIP {
 		eni.PublicIP = s.w.PublicIPLocked()
 	}
-	s.w.ENIs[eni.ID] = eni
+	s.w.ENIs.Put(eni.ID, eni)
 	inst.ENIs = []string{eni.ID}
 	inst.PrivateIP, inst.PublicIP = eni.PrivateIP, eni.PublicIP
 
@@ -132,7 +132,7 @@ func (s *State) LaunchInstance(spec LaunchSpec) (*world.Instance, error) {
 		v := s.newVolume(inst, d.Device, orDefaultInt(d.SizeGiB, 8), orDefault(d.Type, "gp3"), d.Encrypted, spec.VolumeTags)
 		inst.BlockDevices = append(inst.BlockDevices, world.BlockDevice{Device: d.Device, VolumeID: v.ID, DeleteOnTermination: d.DeleteOnTermination})
 	}
-	s.w.Instances[inst.ID] = inst
+	s.w.Instances.Put(inst.ID, inst)
 	if profile != nil {
 		s.newAssociation(inst.ID, profile)
 	}
@@ -141,7 +141,7 @@ func (s *State) LaunchInstance(spec LaunchSpec) (*world.Instance, error) {
 	} else {
 		id := inst.ID
 		s.w.ScheduleLocked(now.Add(s.w.JitterLocked(world.PurposeDuration, bootTime, 0.33)), "instance-running:"+id, func(time.Time) {
-			if i := s.w.Instances[id]; i != nil && i.State == world.StatePending {
+			if i := s.w.Instances.Lookup(id); i != nil && i.State == world.StatePending {
 				i.State = world.StateRunning
 			}
 		})
@@ -184,7 +184,7 @@ func (s *State) newVolume(inst *world.Instance, device string, size int, typ str
 	for k, val := range tags {
 		v.Tags[k] = val
 	}
-	s.w.Volumes[v.ID] = v
+	s.w.Volumes.Put(v.ID, v)
 	return v
 }
 
@@ -193,7 +193,7 @@ func (s *State) newVolume(inst *world.Instance, device string, size int, typ str
 // returns the previous state. Stopping a stopped or stopping instance is a
 // no-op, as in EC2.
 func (s *State) StopInstance(instanceID string) (string, error) {
-	inst, ok := s.w.Instances[instanceID]
+	inst, ok := s.w.Instances.Get(instanceID)
 	if !ok {
 		return "", world.NotFound("instance", instanceID)
 	}
@@ -219,12 +219,12 @@ func (s *State) StopInstance(instanceID string) (string, error) {
 	// right (the miner's CPU does not continue past the stop).
 	s.w.SetCPULocked(inst, now, 0)
 	s.w.ScheduleLocked(now.Add(s.w.JitterLocked(world.PurposeDuration, stopTime, 0.25)), "instance-stopped:"+instanceID, func(time.Time) {
-		if i := s.w.Instances[instanceID]; i != nil && i.State == world.StateStopping {
+		if i := s.w.Instances.Lookup(instanceID); i != nil && i.State == world.StateStopping {
 			i.State = world.StateStopped
 			if !s.isElasticIP(i.PublicIP) {
 				i.PublicIP = ""
 				if len(i.ENIs) > 0 {
-					if e := s.w.ENIs[i.ENIs[0]]; e != nil {
+					if e := s.w.ENIs.Lookup(i.ENIs[0]); e != nil {
 						e.PublicIP = ""
 					}
 				}
@@ -250,7 +250,7 @@ func (s *State) isElasticIP(ip string) bool {
 // terminate; termination protection (DisableAPITermination) refuses it.
 // It returns the previous state.
 func (s *State) TerminateInstance(instanceID string) (string, error) {
-	inst, ok := s.w.Instances[instanceID]
+	inst, ok := s.w.Instances.Get(instanceID)
 	if !ok {
 		return "", world.NotFound("instance", instanceID)
 	}
@@ -285,14 +285,14 @@ func (s *State) shutdown(inst *world.Instance, reason string, now time.Time) str
 }
 
 func (s *State) finishTermination(id string, at time.Time) {
-	inst := s.w.Instances[id]
+	inst := s.w.Instances.Lookup(id)
 	if inst == nil || inst.State != world.StateShuttingDown {
 		return
 	}
 	inst.State = world.StateTerminated
 	inst.TerminatedAt = at
 	for _, bd := range inst.BlockDevices {
-		v := s.w.Volumes[bd.VolumeID]
+		v := s.w.Volumes.Lookup(bd.VolumeID)
 		if v == nil {
 			continue
 		}
@@ -305,12 +305,12 @@ func (s *State) finishTermination(id string, at time.Time) {
 	}
 	inst.BlockDevices = nil
 	for _, eid := range inst.ENIs {
-		e := s.w.ENIs[eid]
+		e := s.w.ENIs.Lookup(eid)
 		if e == nil {
 			continue
 		}
 		if e.DeleteOnTermination {
-			delete(s.w.ENIs, eid)
+			s.w.ENIs.Delete(eid)
 		} else {
 			e.Instance, e.AttachmentID, e.Status = "", "", "available"
 		}
@@ -336,7 +336,7 @@ func (s *State) finishTermination(id string, at time.Time) {
 // SetDeleteOnTermination changes whether the volume at device is
 // deleted with the instance (the evidence-preservation step).
 func (s *State) SetDeleteOnTermination(instanceID, device string, del bool) error {
-	inst, ok := s.w.Instances[instanceID]
+	inst, ok := s.w.Instances.Get(instanceID)
 	if !ok {
 		return world.NotFound("instance", instanceID)
 	}
@@ -354,7 +354,7 @@ func (s *State) SetDeleteOnTermination(instanceID, device string, del bool) erro
 // modelled completion time (~2 min + 10 s per GiB, jittered). A deleted
 // volume cannot be snapshotted: that evidence is gone.
 func (s *State) CreateSnapshot(volumeID, description, createdBy string, tags world.Tags) (*world.Snapshot, error) {
-	v, ok := s.w.Volumes[volumeID]
+	v, ok := s.w.Volumes.Get(volumeID)
 	if !ok || v.State == "deleted" {
 		return nil, world.NotFound("volume", volumeID)
 	}
@@ -366,7 +366,7 @@ func (s *State) CreateSnapshot(volumeID, description, createdBy string, tags wor
 	for k, val := range tags {
 		snap.Tags[k] = val
 	}
-	s.w.Snapshots[snap.ID] = snap
+	s.w.Snapshots.Put(snap.ID, snap)
 	return snap, nil
 }
 
@@ -376,7 +376,7 @@ func (s *State) CreateSnapshot(volumeID, description, createdBy string, tags wor
 // starts with its volume's tags; tags are then added on top.
 func (s *State) SnapshotInstance(instanceID string, excludeBoot bool, exclude []string, copyTags bool,
 	description, createdBy string, tags world.Tags) ([]*world.Snapshot, error) {
-	inst, ok := s.w.Instances[instanceID]
+	inst, ok := s.w.Instances.Get(instanceID)
 	if !ok {
 		return nil, world.NotFound("instance", instanceID)
 	}
@@ -391,7 +391,7 @@ func (s *State) SnapshotInstance(instanceID string, excludeBoot bool, exclude []
 		}
 		all := world.Tags{}
 		if copyTags {
-			if v := s.w.Volumes[bd.VolumeID]; v != nil {
+			if v := s.w.Volumes.Lookup(bd.VolumeID); v != nil {
 				for k, val := range v.Tags {
 					all[k] = val
 				}
@@ -428,7 +428,7 @@ func (s *State) ActiveAssociation(instanceID string) *ProfileAssociation {
 // AssociateProfile attaches an instance profile to an instance that
 // has none.
 func (s *State) AssociateProfile(instanceID, profile string) (*ProfileAssociation, error) {
-	inst, ok := s.w.Instances[instanceID]
+	inst, ok := s.w.Instances.Get(instanceID)
 	if !ok || inst.State == world.StateTerminated {
 		return nil, world.NotFound("instance", instanceID)
 	}
@@ -477,7 +477,7 @@ func (s *State) ReplaceProfile(associationID, profile string) (*ProfileAssociati
 // what matters here is that nothing done to the instance later revokes
 // sessions already handed out.)
 func (s *State) InstanceCredentials(instanceID string) (*Session, error) {
-	inst, ok := s.w.Instances[instanceID]
+	inst, ok := s.w.Instances.Get(instanceID)
 	if !ok {
 		return nil, world.NotFound("instance", instanceID)
 	}
@@ -508,19 +508,19 @@ func (s *State) ResourceTags(id string) (world.Tags, string, bool) {
 		}
 		return *t
 	}
-	if x, ok := s.w.Instances[id]; ok {
+	if x, ok := s.w.Instances.Get(id); ok {
 		return ensure(&x.Tags), "instance", true
 	}
-	if x, ok := s.w.Volumes[id]; ok && x.State != "deleted" {
+	if x, ok := s.w.Volumes.Get(id); ok && x.State != "deleted" {
 		return ensure(&x.Tags), "volume", true
 	}
-	if x, ok := s.w.Snapshots[id]; ok && !x.Deleted {
+	if x, ok := s.w.Snapshots.Get(id); ok && !x.Deleted {
 		return ensure(&x.Tags), "snapshot", true
 	}
 	if x, ok := s.SecurityGroups.Get(id); ok {
 		return ensure(&x.Tags), "security-group", true
 	}
-	if x, ok := s.w.ENIs[id]; ok {
+	if x, ok := s.w.ENIs.Get(id); ok {
 		return ensure(&x.Tags), "network-interface", true
 	}
 	if x, ok := s.w.VPCs.Get(id); ok {

@@ -25,7 +25,7 @@ func TestLaunchBootsAfterModelledTime(t *testing.T) {
 	if inst.PublicIP == "" || inst.PrivateIP == "" || len(inst.ENIs) != 1 {
 		t.Fatalf("addresses %q %q, ENIs %v", inst.PublicIP, inst.PrivateIP, inst.ENIs)
 	}
-	if g := f.w.ENIs[inst.ENIs[0]].Groups; len(g) != 1 || Of(f.w).SecurityGroups.Lookup(g[0]).Name != "default" {
+	if g := f.w.ENIs.Lookup(inst.ENIs[0]).Groups; len(g) != 1 || Of(f.w).SecurityGroups.Lookup(g[0]).Name != "default" {
 		t.Fatalf("no group given: want the VPC default group, got %v", g)
 	}
 	for _, step := range []struct {
@@ -81,13 +81,13 @@ func TestTerminateDeletesDeleteOnTerminationVolumes(t *testing.T) {
 	if inst.State != world.StateTerminated || inst.TerminatedAt.IsZero() || inst.TerminatedAt.After(f.clk.t) {
 		t.Fatalf("state %s terminated at %v", inst.State, inst.TerminatedAt)
 	}
-	if v := f.w.Volumes[root]; v.State != "available" || v.Attached != "" {
+	if v := f.w.Volumes.Lookup(root); v.State != "available" || v.Attached != "" {
 		t.Fatalf("kept root volume: %+v", v)
 	}
-	if v := f.w.Volumes[data]; v.State != "deleted" {
+	if v := f.w.Volumes.Lookup(data); v.State != "deleted" {
 		t.Fatalf("data volume: %+v", v)
 	}
-	if _, ok := f.w.ENIs[eni]; ok {
+	if _, ok := f.w.ENIs.Get(eni); ok {
 		t.Fatal("primary interface survived termination")
 	}
 	if _, err := Of(f.w).CreateSnapshot(data, "", "", nil); err == nil {

@@ -90,8 +90,8 @@ func (s *State) defaultACL(vpcID string) *NetworkACL {
 		sortEntries(def.Entries)
 		s.NetworkACLs.Put(def.ID, def)
 	}
-	for _, sid := range s.w.Subnets.Keys() {
-		if sub := s.w.Subnets.Lookup(sid); sub.VPC == vpcID && s.subnetACLs[sid] == nil {
+	for sid, sub := range s.w.Subnets.All() {
+		if sub.VPC == vpcID && s.subnetACLs[sid] == nil {
 			s.subnetACLs[sid] = &NACLAssociation{ACL: def.ID, ID: s.w.NewIDLocked("aclassoc"), Subnet: sid}
 		}
 	}
@@ -298,7 +298,7 @@ func (s *State) aclChanged(aclID, reason string) {
 		if !f.Active() {
 			continue
 		}
-		eni := s.w.ENIs[f.ENI]
+		eni := s.w.ENIs.Lookup(f.ENI)
 		if eni == nil {
 			continue
 		}

@@ -72,8 +72,8 @@ func (s *State) DefaultVPC(account, region string) *world.VPC {
 
 func (s *State) vpcsOf(account, region string) []string {
 	var out []string
-	for _, id := range s.w.VPCs.Keys() {
-		if v := s.w.VPCs.Lookup(id); v.Account == account && v.Region == region {
+	for id, v := range s.w.VPCs.All() {
+		if v.Account == account && v.Region == region {
 			out = append(out, id)
 		}
 	}
@@ -288,7 +288,7 @@ func describeRule(r Rule) string {
 // SetENIGroups replaces the security groups of a network interface and
 // re-evaluates its active flows (see reevaluateFlows).
 func (s *State) SetENIGroups(eniID string, groups []string) error {
-	eni, ok := s.w.ENIs[eniID]
+	eni, ok := s.w.ENIs.Get(eniID)
 	if !ok {
 		return world.NotFound("network-interface", eniID)
 	}
@@ -315,7 +315,7 @@ func (s *State) SetENIGroups(eniID string, groups []string) error {
 // instance's subnet and attaches it at the next device index. Instances
 // with several interfaces must be isolated per interface.
 func (s *State) AttachNetworkInterface(instanceID string, groups []string) (*world.ENI, error) {
-	inst, ok := s.w.Instances[instanceID]
+	inst, ok := s.w.Instances.Get(instanceID)
 	if !ok {
 		return nil, world.NotFound("instance", instanceID)
 	}
@@ -332,7 +332,7 @@ func (s *State) AttachNetworkInterface(instanceID string, groups []string) (*wor
 		VPC: inst.VPC, Subnet: inst.Subnet, Instance: inst.ID, DeviceIndex: len(inst.ENIs),
 		PrivateIP: s.w.PrivateIPLocked(subnet), MAC: s.w.MACLocked(), Groups: dedupe(groups),
 		AttachmentID: s.w.NewIDLocked("eni-attach"), Status: "in-use", Tags: world.Tags{}}
-	s.w.ENIs[eni.ID] = eni
+	s.w.ENIs.Put(eni.ID, eni)
 	inst.ENIs = append(inst.ENIs, eni.ID)
 	return eni, nil
 }
@@ -341,7 +341,7 @@ func (s *State) AttachNetworkInterface(instanceID string, groups []string) (*wor
 // network interface. Like EC2, it refuses instances with several interfaces:
 // callers must then change each interface.
 func (s *State) SetInstanceGroups(instanceID string, groups []string) error {
-	inst, ok := s.w.Instances[instanceID]
+	inst, ok := s.w.Instances.Get(instanceID)
 	if !ok {
 		return world.NotFound("instance", instanceID)
 	}
@@ -368,8 +368,8 @@ func dedupe(in []string) []string {
 
 // groupChanged re-evaluates the flows of every ENI using the group.
 func (s *State) groupChanged(groupID, reason string) {
-	for _, id := range world.SortedKeys(s.w.ENIs) {
-		if eni := s.w.ENIs[id]; slices.Contains(eni.Groups, groupID) {
+	for _, eni := range s.w.ENIs.All() {
+		if slices.Contains(eni.Groups, groupID) {
 			s.reevaluateFlows(eni, reason)
 		}
 	}
@@ -382,7 +382,7 @@ func (s *State) groupChanged(groupID, reason string) {
 // Knobs.ConnTrack is ConnTrackNever; otherwise, and always for ICMP, it is
 // tracked.
 func (s *State) OpenFlow(instanceID string, spec world.FlowSpec) (*world.Flow, error) {
-	inst, ok := s.w.Instances[instanceID]
+	inst, ok := s.w.Instances.Get(instanceID)
 	if !ok {
 		return nil, world.NotFound("instance", instanceID)
 	}
@@ -393,7 +393,7 @@ func (s *State) OpenFlow(instanceID string, spec world.FlowSpec) (*world.Flow, e
 	if len(inst.ENIs) == 0 {
 		return nil, &world.ComputeError{Kind: world.KindIncorrectState, Resource: "instance", ID: instanceID, Msg: "instance has no network interface"}
 	}
-	eni := s.w.ENIs[inst.ENIs[0]]
+	eni := s.w.ENIs.Lookup(inst.ENIs[0])
 	f, err := world.NewFlow(instanceID, eni.ID, spec)
 	if err != nil {
 		return nil, err
@@ -526,8 +526,8 @@ func ruleCoversAll(r Rule, proto string) bool {
 // ipInGroup reports whether some interface with that private IP is a
 // member of the group (rules that reference a group as the peer).
 func (s *State) ipInGroup(ip, group string) bool {
-	for _, id := range world.SortedKeys(s.w.ENIs) {
-		if e := s.w.ENIs[id]; e.PrivateIP == ip && slices.Contains(e.Groups, group) {
+	for _, e := range s.w.ENIs.All() {
+		if e.PrivateIP == ip && slices.Contains(e.Groups, group) {
 			return true
 		}
 	}
@@ -570,14 +570,14 @@ func (s *State) AddAddress(account, region, instanceID string) (*Address, error)
 	a := &Address{AllocationID: s.w.NewIDLocked("eipalloc"), Account: account, Region: region,
 		PublicIP: s.w.PublicIPLocked()}
 	if instanceID != "" {
-		inst, ok := s.w.Instances[instanceID]
+		inst, ok := s.w.Instances.Get(instanceID)
 		if !ok {
 			return nil, world.NotFound("instance", instanceID)
 		}
 		if len(inst.ENIs) == 0 {
 			return nil, &world.ComputeError{Kind: world.KindIncorrectState, Resource: "instance", ID: instanceID, Msg: "instance has no network interface"}
 		}
-		eni := s.w.ENIs[inst.ENIs[0]]
+		eni := s.w.ENIs.Lookup(inst.ENIs[0])
 		a.AssociationID = s.w.NewIDLocked("eipassoc")
 		a.Instance, a.ENI, a.PrivateIP = instanceID, eni.ID, eni.PrivateIP
 		eni.PublicIP, inst.PublicIP = a.PublicIP, a.PublicIP
@@ -600,8 +600,8 @@ func (s *State) DisassociateAddress(associationOrIP string) (*Address, error) {
 	if a == nil {
 		return nil, world.NotFound("address-association", associationOrIP)
 	}
-	inst := s.w.Instances[a.Instance]
-	if eni := s.w.ENIs[a.ENI]; eni != nil && eni.PublicIP == a.PublicIP {
+	inst := s.w.Instances.Lookup(a.Instance)
+	if eni := s.w.ENIs.Lookup(a.ENI); eni != nil && eni.PublicIP == a.PublicIP {
 		eni.PublicIP = ""
 	}
 	if inst != nil && inst.PublicIP == a.PublicIP {

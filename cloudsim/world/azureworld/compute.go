@@ -36,7 +36,7 @@ func (s *State) Disk(id string) (*Disk, *world.Volume) {
 	if d == nil {
 		return nil, nil
 	}
-	v := s.w.Volumes[d.ID]
+	v := s.w.Volumes.Lookup(d.ID)
 	if v == nil || v.State == "deleted" {
 		return nil, nil
 	}
@@ -46,7 +46,7 @@ func (s *State) Disk(id string) (*Disk, *world.Volume) {
 // NIC finds a network interface by id.
 func (s *State) NIC(id string) *world.ENI {
 	if canon, ok := s.NICs.Get(strings.ToLower(id)); ok {
-		return s.w.ENIs[canon]
+		return s.w.ENIs.Lookup(canon)
 	}
 	return nil
 }
@@ -59,7 +59,7 @@ func (s *State) NSG(id string) *NSG {
 // Snapshot finds a snapshot by id.
 func (s *State) Snapshot(id string) *world.Snapshot {
 	if canon, ok := s.Snapshots.Get(strings.ToLower(id)); ok {
-		if snap := s.w.Snapshots[canon]; snap != nil && !snap.Deleted {
+		if snap := s.w.Snapshots.Lookup(canon); snap != nil && !snap.Deleted {
 			return snap
 		}
 	}
@@ -111,8 +111,8 @@ func (s *State) PutNSG(nsg *NSG) (*NSG, bool, error) {
 		nsg.Tags = world.Tags{}
 	}
 	if nsg.FlushConnection {
-		for _, id := range world.SortedKeys(s.w.ENIs) {
-			if e := s.w.ENIs[id]; len(e.Groups) > 0 && strings.EqualFold(e.Groups[0], nsg.ID) {
+		for _, e := range s.w.ENIs.All() {
+			if len(e.Groups) > 0 && strings.EqualFold(e.Groups[0], nsg.ID) {
 				s.flushFlows(e, nsg, "flushConnection: rules of "+nsg.Name+" updated")
 			}
 		}
@@ -285,7 +285,7 @@ func (s *State) OpenFlow(vmID string, spec world.FlowSpec) (*world.Flow, error) 
 	if vm == nil || vm.Deleted {
 		return nil, world.NotFound("virtual-machine", vmID)
 	}
-	inst := s.w.Instances[vm.ID]
+	inst := s.w.Instances.Lookup(vm.ID)
 	if inst == nil || vm.PowerState != "running" {
 		return nil, &world.ComputeError{Kind: world.KindIncorrectState, Resource: "virtual-machine", ID: vm.ID,
 			Msg: fmt.Sprintf("VM %s is %s, not running", vm.Name, vm.PowerState)}
@@ -293,7 +293,7 @@ func (s *State) OpenFlow(vmID string, spec world.FlowSpec) (*world.Flow, error) 
 	if len(inst.ENIs) == 0 {
 		return nil, &world.ComputeError{Kind: world.KindIncorrectState, Resource: "virtual-machine", ID: vm.ID, Msg: "VM has no network interface"}
 	}
-	eni := s.w.ENIs[inst.ENIs[0]]
+	eni := s.w.ENIs.Lookup(inst.ENIs[0])
 	f, err := world.NewFlow(vm.ID, eni.ID, spec)
 	if err != nil {
 		return nil, err
@@ -342,7 +342,7 @@ func (s *State) SetNIC(nicID, nsgID string, keepPublicIP bool) (*world.ENI, erro
 	}
 	if !keepPublicIP && eni.PublicIP != "" {
 		eni.PublicIP = ""
-		if inst := s.w.Instances[eni.Instance]; inst != nil {
+		if inst := s.w.Instances.Lookup(eni.Instance); inst != nil {
 			inst.PublicIP = ""
 			s.w.EndInternetFlowsLocked(inst, "public IP address dissociated from "+eni.ID)
 		}
@@ -414,7 +414,7 @@ func (s *State) AddVM(spec VMSpec) (*VM, *world.Instance, error) {
 	if spec.PublicIP {
 		eni.PublicIP = s.publicIP()
 	}
-	s.w.ENIs[nicID] = eni
+	s.w.ENIs.Put(nicID, eni)
 	s.NICs.Put(strings.ToLower(nicID), nicID)
 	inst.ENIs = []string{nicID}
 	inst.PrivateIP, inst.PublicIP = eni.PrivateIP, eni.PublicIP
@@ -427,7 +427,7 @@ func (s *State) AddVM(spec VMSpec) (*VM, *world.Instance, error) {
 		did := ResourceID(spec.Subscription, spec.ResourceGroup, "Microsoft.Compute", "disks", name)
 		v := &world.Volume{ID: did, Account: spec.Subscription, Region: spec.Location, AZ: spec.Location, SizeGiB: size,
 			Type: "Premium_LRS", State: "in-use", Encrypted: true, CreateTime: created, Attached: id, Device: dev, Tags: world.Tags{}}
-		s.w.Volumes[did] = v
+		s.w.Volumes.Put(did, v)
 		d := &Disk{ID: did, Name: name, ResourceGroup: spec.ResourceGroup, Subscription: spec.Subscription,
 			Location: spec.Location, SKU: "Premium_LRS", DeleteOption: delOpt, LUN: lun}
 		if lun < 0 {
@@ -459,7 +459,7 @@ func (s *State) AddVM(spec VMSpec) (*VM, *world.Instance, error) {
 		ss.Members = append(ss.Members, id)
 		inst.ASG = ss.ID
 	}
-	s.w.Instances[id] = inst
+	s.w.Instances.Put(id, inst)
 	s.VMs.Put(strings.ToLower(id), vm)
 	return vm, inst, nil
 }
@@ -499,7 +499,7 @@ func (s *State) SetVMIdentity(vm *VM, typ string) error {
 // connections end and RAM is lost; the power state settles after a modelled
 // delay. Powering off a stopped VM is a no-op.
 func (s *State) PowerOff(vm *VM, deallocate, hibernate bool) error {
-	inst := s.w.Instances[vm.ID]
+	inst := s.w.Instances.Lookup(vm.ID)
 	if inst == nil || vm.Deleted {
 		return world.NotFound("virtual-machine", vm.ID)
 	}
@@ -532,12 +532,12 @@ func (s *State) PowerOff(vm *VM, deallocate, hibernate bool) error {
 			return
 		}
 		v.PowerState = final
-		if i := s.w.Instances[id]; i != nil {
+		if i := s.w.Instances.Lookup(id); i != nil {
 			i.State = world.StateStopped
 			if final == "deallocated" {
 				i.PublicIP = ""
 				for _, nid := range i.ENIs {
-					if e := s.w.ENIs[nid]; e != nil {
+					if e := s.w.ENIs.Lookup(nid); e != nil {
 						e.PublicIP = ""
 					}
 				}
@@ -640,7 +640,7 @@ func (s *State) scaleIn(ssID string, capacity int, now time.Time) {
 // unless locked. (Real deletion takes about a minute; nothing a responder
 // can do in that minute saves the disks, so it is modelled as instant.)
 func (s *State) deleteVM(vm *VM, now time.Time) {
-	inst := s.w.Instances[vm.ID]
+	inst := s.w.Instances.Lookup(vm.ID)
 	vm.Deleted, vm.PowerState = true, "deleted"
 	if inst == nil {
 		return
@@ -648,7 +648,7 @@ func (s *State) deleteVM(vm *VM, now time.Time) {
 	s.w.EndInstanceFlowsLocked(inst.ID, "VM deleted by scale-in", nil, now)
 	inst.State, inst.TerminatedAt = world.StateTerminated, now
 	for _, bd := range inst.BlockDevices {
-		v := s.w.Volumes[bd.VolumeID]
+		v := s.w.Volumes.Lookup(bd.VolumeID)
 		if v == nil {
 			continue
 		}
@@ -660,7 +660,7 @@ func (s *State) deleteVM(vm *VM, now time.Time) {
 	}
 	inst.BlockDevices = nil
 	for _, nid := range inst.ENIs {
-		delete(s.w.ENIs, nid)
+		s.w.ENIs.Delete(nid)
 		s.NICs.Delete(strings.ToLower(nid))
 	}
 	inst.ENIs = nil
@@ -712,7 +712,7 @@ func (s *State) CreateSnapshot(sub, rg, name, location, diskID, createdBy string
 	for k, val := range tags {
 		snap.Tags[k] = val
 	}
-	s.w.Snapshots[id] = snap
+	s.w.Snapshots.Put(id, snap)
 	s.Snapshots.Put(strings.ToLower(id), id)
 	return snap, true, nil
 }

@@ -70,11 +70,11 @@ func (s *State) AgentReachable(vm *VM) (bool, string) {
 	if vm.PowerState != "running" {
 		return false, "the VM is " + vm.PowerState
 	}
-	inst := s.w.Instances[vm.ID]
+	inst := s.w.Instances.Lookup(vm.ID)
 	if inst == nil || len(inst.ENIs) == 0 {
 		return false, "the VM has no network interface"
 	}
-	eni := s.w.ENIs[inst.ENIs[0]]
+	eni := s.w.ENIs.Lookup(inst.ENIs[0])
 	ok, rule := s.NSGDecision(s.nsgOf(eni), s.w.VPCs.Lookup(eni.VPC), "Outbound", "tcp", eni.PrivateIP, 50000, RunCommandEndpoint, 443)
 	if !ok {
 		return false, fmt.Sprintf("security rule %s denies outbound HTTPS to Azure (AzureCloud:443)", rule)
@@ -123,7 +123,7 @@ func (s *State) StartRunCommand(vm *VM, commandID string, script []string, by st
 		rc.Started = at
 		run := s.w.JitterLocked(world.PurposeDuration, t.Run, 0.5)
 		if azureIsMemoryCapture(rc.Script) {
-			gib := max(s.w.Instances[v.ID].MemoryGiB, 1)
+			gib := max(s.w.Instances.Lookup(v.ID).MemoryGiB, 1)
 			run = s.w.JitterLocked(world.PurposeDuration, time.Duration(gib)*t.MemoryPerGiB, 0.1)
 		}
 		s.scheduleRunCompletion(rc, at.Add(run), at.Add(t.MaxRuntime), t.Retry)
@@ -176,7 +176,7 @@ func azureIsMemoryCapture(script []string) bool {
 // at. A script's non-zero exit still completes the operation (Run Command
 // reports the script's output, not its exit status).
 func (s *State) executeRunCommand(rc *RunCommand, vm *VM, at time.Time) {
-	inst := s.w.Instances[vm.ID]
+	inst := s.w.Instances.Lookup(vm.ID)
 	var out, errs strings.Builder
 	if azureIsMemoryCapture(rc.Script) {
 		msg, err := s.captureMemory(rc, vm, inst, at)

@@ -224,7 +224,7 @@ func (s *State) AddInstance(spec InstanceSpec) (*Instance, error) {
 	for _, d := range inst.Disks {
 		wi.BlockDevices = append(wi.BlockDevices, world.BlockDevice{Device: d.DeviceName, VolumeID: d.Disk, DeleteOnTermination: d.AutoDelete})
 	}
-	s.w.Instances[key] = wi
+	s.w.Instances.Put(key, wi)
 	return inst, nil
 }
 
@@ -250,7 +250,7 @@ func (s *State) addDisk(project, zone, name string, size int, typ, image, user s
 	if user == "" {
 		v.State = "available"
 	}
-	s.w.Volumes[d.Key] = v
+	s.w.Volumes.Put(d.Key, v)
 	return d
 }
 
@@ -278,7 +278,7 @@ func (s *State) Stop(inst *Instance) time.Time {
 	}
 	now := s.w.Now()
 	inst.Status = StatusStopping
-	if wi := s.w.Instances[inst.Key]; wi != nil {
+	if wi := s.w.Instances.Lookup(inst.Key); wi != nil {
 		wi.State = world.StateStopping
 		s.w.EndInstanceFlowsLocked(inst.Key, "instance stopped", nil, now)
 	}
@@ -291,7 +291,7 @@ func (s *State) Stop(inst *Instance) time.Time {
 		}
 		i.Status = StatusTerminated
 		i.LastStop = at
-		if wi := s.w.Instances[key]; wi != nil {
+		if wi := s.w.Instances.Lookup(key); wi != nil {
 			wi.State = world.StateStopped
 		}
 	})
@@ -310,7 +310,7 @@ func (s *State) Start(inst *Instance) (time.Time, error) {
 	}
 	now := s.w.Now()
 	inst.Status = StatusStaging
-	if wi := s.w.Instances[inst.Key]; wi != nil {
+	if wi := s.w.Instances.Lookup(inst.Key); wi != nil {
 		wi.State = world.StatePending
 	}
 	key := inst.Key
@@ -322,7 +322,7 @@ func (s *State) Start(inst *Instance) (time.Time, error) {
 		}
 		i.Status = StatusRunning
 		i.LastStart = at
-		if wi := s.w.Instances[key]; wi != nil {
+		if wi := s.w.Instances.Lookup(key); wi != nil {
 			wi.State = world.StateRunning
 		}
 	})
@@ -344,7 +344,7 @@ func (s *State) Delete(inst *Instance, at time.Time) error {
 			continue
 		}
 		d.Users = removeString(d.Users, inst.Key)
-		v := s.w.Volumes[d.Key]
+		v := s.w.Volumes.Lookup(d.Key)
 		if ad.AutoDelete {
 			d.Deleted = true
 			s.Disks.Delete(d.Key)
@@ -366,7 +366,7 @@ func (s *State) Delete(inst *Instance, at time.Time) error {
 	inst.Deleted = at
 	s.Instances.Delete(inst.Key)
 	s.DeletedInstances.Put(inst.Key, inst)
-	if wi := s.w.Instances[inst.Key]; wi != nil {
+	if wi := s.w.Instances.Lookup(inst.Key); wi != nil {
 		wi.State = world.StateTerminated
 		wi.TerminatedAt = at
 		wi.StateReason = "deleted"
@@ -402,9 +402,9 @@ func (s *State) CreateSnapshot(diskKey, name, description, createdBy string, lab
 		LabelFingerprint: s.Fingerprint(), StorageLocations: []string{multiRegion(d.Zone)},
 		Created: now, CompleteAt: now.Add(took), CreatedBy: createdBy}
 	s.Snapshots.Put(key, snap)
-	s.w.Snapshots[key] = &world.Snapshot{ID: key, Account: d.Project, Region: ZoneRegion(d.Zone), VolumeID: d.Key,
+	s.w.Snapshots.Put(key, &world.Snapshot{ID: key, Account: d.Project, Region: ZoneRegion(d.Zone), VolumeID: d.Key,
 		VolumeSizeGiB: d.SizeGb, Description: description, StartTime: now, CompleteAt: snap.CompleteAt,
-		Encrypted: true, Tags: copyTags(labels), CreatedBy: createdBy}
+		Encrypted: true, Tags: copyTags(labels), CreatedBy: createdBy})
 	return snap, nil
 }
 
@@ -439,7 +439,7 @@ func (s *State) DeleteAccessConfig(inst *Instance, nicName, acName string) error
 	nic.AccessConfigs = append(nic.AccessConfigs[:idx], nic.AccessConfigs[idx+1:]...)
 	nic.Fingerprint = s.Fingerprint()
 	now := s.w.Now()
-	if wi := s.w.Instances[inst.Key]; wi != nil {
+	if wi := s.w.Instances.Lookup(inst.Key); wi != nil {
 		wi.PublicIP = inst.publicIP()
 	}
 	s.w.EndInstanceFlowsLocked(inst.Key, "external access config deleted", func(f *world.Flow) bool { return !isPrivateIP(f.RemoteIP) }, now)
@@ -470,7 +470,7 @@ func (s *State) AddAccessConfig(inst *Instance, nicName string, ac AccessConfig)
 	}
 	nic.AccessConfigs = append(nic.AccessConfigs, &ac)
 	nic.Fingerprint = s.Fingerprint()
-	if wi := s.w.Instances[inst.Key]; wi != nil {
+	if wi := s.w.Instances.Lookup(inst.Key); wi != nil {
 		wi.PublicIP = inst.publicIP()
 	}
 	return &ac, nil
