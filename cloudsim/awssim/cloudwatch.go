@@ -830,12 +830,6 @@ func cwPutMetricAlarm(c *Call, in cwIn) (any, error) {
 		Dimensions: dims, Threshold: threshold, Comparison: cmp, Period: period, EvaluationPeriods: int(evals),
 		Statistic: stat, Description: in.get("AlarmDescription").str()}
 	c.Touch("AWS::CloudWatch::Alarm", a.ARN)
-	for i, old := range c.World.Alarms {
-		if old.Account == a.Account && old.Region == a.Region && old.Name == a.Name {
-			c.World.Alarms[i] = a
-			return cwObj{}, nil
-		}
-	}
-	c.World.Alarms = append(c.World.Alarms, a)
+	c.World.PutAlarmLocked(a)
 	return cwObj{}, nil
 }

@@ -132,3 +132,16 @@ func (w *World) CPUStatsLocked(inst *Instance, start time.Time, period time.Dura
 	s.Average = s.Sum / float64(s.SampleCount)
 	return s, true
 }
+
+// PutAlarmLocked stores a metric alarm, replacing the one of the same name
+// in the same account and region (PutMetricAlarm's semantics) or adding it
+// after the others.
+func (w *World) PutAlarmLocked(a *Alarm) {
+	for i, old := range w.Alarms {
+		if old.Account == a.Account && old.Region == a.Region && old.Name == a.Name {
+			w.Alarms[i] = a
+			return
+		}
+	}
+	w.Alarms = append(w.Alarms, a)
+}
