@@ -240,22 +240,6 @@ func GUIDFrom(r *rand.Rand) string {
 	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xfff, 0x8000|(b>>48)&0x3fff, b&0xffffffffffff)
 }
 
-// NewKeyIDLocked returns a 20-character access-key-like ID with the given
-// 4-letter prefix (AKIA for long-term keys, ASIA for sessions).
-func (w *World) NewKeyIDLocked(prefix string) string { return w.randomIDLocked(prefix, 20) }
-
-// UniqueIDLocked returns a 21-character IAM unique id (AIDA…, AROA…, AIPA…).
-func (w *World) UniqueIDLocked(prefix string) string { return w.randomIDLocked(prefix, 21) }
-
-func (w *World) randomIDLocked(prefix string, n int) string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-	b := []byte(prefix)
-	for len(b) < n {
-		b = append(b, alphabet[w.ids.IntN(len(alphabet))])
-	}
-	return string(b)
-}
-
 // NewSecretLocked returns a 40-character secret.
 func (w *World) NewSecretLocked() string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"

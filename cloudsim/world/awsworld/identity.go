@@ -10,7 +10,7 @@ import (
 
 // AddUser creates an IAM user with managed policies attached.
 func (s *State) AddUser(account, name string, managed ...string) *User {
-	u := &User{Name: name, ID: s.w.UniqueIDLocked("AIDA"), Account: account, Path: "/",
+	u := &User{Name: name, ID: s.uniqueID("AIDA"), Account: account, Path: "/",
 		ARN: fmt.Sprintf("arn:aws:iam::%s:user/%s", account, name), CreateDate: s.w.Now(),
 		Policies: map[string]string{}, Managed: append([]string(nil), managed...), Tags: world.Tags{}}
 	s.Users.Put(name, u)
@@ -23,7 +23,7 @@ func (s *State) AddAccessKey(user string) (*AccessKey, error) {
 	if !ok {
 		return nil, fmt.Errorf("user %q does not exist", user)
 	}
-	k := &AccessKey{ID: s.w.NewKeyIDLocked("AKIA"), Secret: s.w.NewSecretLocked(), User: user,
+	k := &AccessKey{ID: s.keyID("AKIA"), Secret: s.w.NewSecretLocked(), User: user,
 		Account: u.Account, Status: "Active", CreateDate: s.w.Now()}
 	s.AccessKeys.Put(k.ID, k)
 	return k, nil
@@ -34,7 +34,7 @@ func (s *State) AddRole(account, name, trust string, managed ...string) *Role {
 	if trust == "" {
 		trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 	}
-	r := &Role{Name: name, ID: s.w.UniqueIDLocked("AROA"), Account: account, Path: "/",
+	r := &Role{Name: name, ID: s.uniqueID("AROA"), Account: account, Path: "/",
 		ARN: fmt.Sprintf("arn:aws:iam::%s:role/%s", account, name), TrustPolicy: trust,
 		CreateDate: s.w.Now(), MaxSession: time.Hour, Policies: map[string]string{},
 		Managed: append([]string(nil), managed...), Tags: world.Tags{}}
@@ -44,7 +44,7 @@ func (s *State) AddRole(account, name, trust string, managed ...string) *Role {
 
 // AddInstanceProfile creates an instance profile holding role.
 func (s *State) AddInstanceProfile(account, name, role string) *InstanceProfile {
-	p := &InstanceProfile{Name: name, ID: s.w.UniqueIDLocked("AIPA"), Account: account, Path: "/",
+	p := &InstanceProfile{Name: name, ID: s.uniqueID("AIPA"), Account: account, Path: "/",
 		ARN: fmt.Sprintf("arn:aws:iam::%s:instance-profile/%s", account, name), CreateDate: s.w.Now()}
 	if role != "" {
 		p.Roles = []string{role}
@@ -74,8 +74,8 @@ func (s *State) IssueSession(role, sessionName, source string, d time.Duration) 
 		return nil, fmt.Errorf("role %q does not exist", role)
 	}
 	now := s.w.Now()
-	sess := &Session{AccessKeyID: s.w.NewKeyIDLocked("ASIA"), Secret: s.w.NewSecretLocked(),
-		Token:   "FwoGZXIvYXdzE" + strings.ToLower(s.w.NewKeyIDLocked("FIRE")) + s.w.NewSecretLocked(),
+	sess := &Session{AccessKeyID: s.keyID("ASIA"), Secret: s.w.NewSecretLocked(),
+		Token:   "FwoGZXIvYXdzE" + strings.ToLower(s.keyID("FIRE")) + s.w.NewSecretLocked(),
 		Account: r.Account, Role: role, SessionName: sessionName, IssuedAt: now, Expires: now.Add(d), Source: source}
 	s.Sessions.Put(sess.AccessKeyID, sess)
 	return sess, nil
@@ -89,4 +89,23 @@ func (s *State) RoleByARN(arn string) *Role {
 		}
 	}
 	return nil
+}
+
+// keyID returns a 20-character access-key-like id with the given 4-letter
+// prefix (AKIA for long-term keys, ASIA for sessions).
+func (s *State) keyID(prefix string) string { return s.randomID(prefix, 20) }
+
+// uniqueID returns a 21-character IAM unique id (AIDA…, AROA…, AIPA…).
+func (s *State) uniqueID(prefix string) string { return s.randomID(prefix, 21) }
+
+// randomID pads prefix to n characters of IAM's id alphabet, drawn from
+// the caller's "ids" stream.
+func (s *State) randomID(prefix string, n int) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	ids := s.w.IDRandLocked()
+	b := []byte(prefix)
+	for len(b) < n {
+		b = append(b, alphabet[ids.IntN(len(alphabet))])
+	}
+	return string(b)
 }
