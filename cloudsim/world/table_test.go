@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/firedrill-ir/firedrill/clock"
 )
 
 // TestTableOrder: a table lists and ranges in id order whatever the order
@@ -59,7 +62,7 @@ func TestNewFlowValidates(t *testing.T) {
 	if err != nil || f.Direction != "egress" || f.Protocol != "tcp" || f.LocalPort != 0 {
 		t.Fatalf("defaults: %+v, %v", f, err)
 	}
-	w := New(&fixedClock{}, 7)
+	w := New(clock.NewManual(time.Time{}), 7)
 	w.Lock()
 	w.DrawEphemeralPortsLocked(f)
 	w.Unlock()

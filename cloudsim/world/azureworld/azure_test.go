@@ -4,19 +4,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firedrill-ir/firedrill/clock"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
-
-type clock struct{ t time.Time }
-
-func (c *clock) Now() time.Time { return c.t }
 
 // TestRoleAssignmentDeletionPropagates: the state is one per world and
 // created on first use; a role assignment deleted through the wire goes on
 // authorizing until the deletion has propagated (Knobs.AzureRBACPropagation),
 // while readers see it gone at once.
 func TestRoleAssignmentDeletionPropagates(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := clock.NewManual(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	w := world.New(clk, 7)
 	w.Lock()
 	if Has(w) {
@@ -38,7 +35,9 @@ func TestRoleAssignmentDeletionPropagates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	read := func() bool { return az.Authorize(app.ObjectID, "Microsoft.Compute/virtualMachines/read", scope+"/resourceGroups/rg", false) }
+	read := func() bool {
+		return az.Authorize(app.ObjectID, "Microsoft.Compute/virtualMachines/read", scope+"/resourceGroups/rg", false)
+	}
 	if !read() {
 		t.Fatal("Reader cannot read")
 	}
@@ -52,7 +51,7 @@ func TestRoleAssignmentDeletionPropagates(t *testing.T) {
 		t.Fatal("the deletion authorized at once, before it propagated")
 	}
 	w.Unlock()
-	clk.t = clk.t.Add(time.Minute)
+	clk.Advance(time.Minute)
 	w.Lock()
 	defer w.Unlock()
 	if read() {

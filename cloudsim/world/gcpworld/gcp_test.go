@@ -5,18 +5,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firedrill-ir/firedrill/clock"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
-
-type clock struct{ t time.Time }
-
-func (c *clock) Now() time.Time { return c.t }
 
 // TestDisablingRevokesEveryToken: disabling a service account rejects every
 // token it holds at once (the documented default) and refuses new ones;
 // re-enabling brings the unexpired tokens back.
 func TestDisablingRevokesEveryToken(t *testing.T) {
-	w := world.New(&clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, 7)
+	w := world.New(clock.NewManual(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), 7)
 	w.Lock()
 	defer w.Unlock()
 	g := Of(w)
