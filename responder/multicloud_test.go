@@ -28,6 +28,8 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim"
 	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 	"github.com/firedrill-ir/firedrill/providers"
 	"github.com/firedrill-ir/firedrill/providers/azure"
 	"github.com/firedrill-ir/firedrill/providers/gcp"
@@ -69,7 +71,7 @@ func (d *vmDrill) responder(t *testing.T, pb *Playbook) *Responder {
 }
 
 func addMiner(w *world.World, id string) {
-	if inst := w.Instances[id]; inst != nil {
+	if inst := w.Instances.Lookup(id); inst != nil {
 		inst.Processes = append(inst.Processes, world.Process{PID: 31337, User: "www-data", Command: minerCmd, CPU: 99})
 	}
 }
@@ -100,10 +102,10 @@ func newAzureDrill(t *testing.T, seed uint64, detectors bool) *vmDrill {
 		bucket: env.StorageAccount + "/" + env.EvidenceContainer, other: env.VMs[1]}
 	w.Lock()
 	addMiner(w, d.victim)
-	d.flow, err = w.OpenAzureFlowLocked(d.victim, world.FlowSpec{RemoteIP: azurePoolIP, RemotePort: 3333, Domain: "pool.minexmr.com", Actor: "attacker"})
+	d.flow, err = azureworld.Of(w).OpenFlow(d.victim, world.FlowSpec{RemoteIP: azurePoolIP, RemotePort: 3333, Domain: "pool.minexmr.com", Actor: "attacker"})
 	var raw string
 	if err == nil {
-		raw, _, err = w.AzureIMDSTokenLocked(d.victim, "")
+		raw, _, err = azureworld.Of(w).IMDSToken(d.victim, "")
 	}
 	w.Unlock()
 	require.NoError(t, err)
@@ -153,10 +155,10 @@ func newGCPDrill(t *testing.T, seed uint64, detectors bool) *vmDrill {
 		victim: env.Instances[len(env.Instances)-1], bucket: env.EvidenceBucket, other: env.BatchInstance}
 	w.Lock()
 	addMiner(w, d.victim)
-	d.flow, err = w.GCEOpenFlowLocked(d.victim, world.FlowSpec{RemoteIP: gcpPoolIP, RemotePort: 3333, Domain: "pool.minexmr.com", Actor: "attacker"})
-	var tok *world.GCPToken
+	d.flow, err = gcpworld.Of(w).OpenFlow(d.victim, world.FlowSpec{RemoteIP: gcpPoolIP, RemotePort: 3333, Domain: "pool.minexmr.com", Actor: "attacker"})
+	var tok *gcpworld.Token
 	if err == nil {
-		tok, err = w.GCPInstanceTokenLocked(d.victim)
+		tok, err = gcpworld.Of(w).InstanceToken(d.victim)
 	}
 	w.Unlock()
 	require.NoError(t, err)
@@ -297,7 +299,7 @@ func TestVMCryptominingOnAzure(t *testing.T) {
 
 	// The scheduled scale-in could not take the victim or its disks.
 	d.w.Lock()
-	vm := d.w.AzureLocked().VMs[strings.ToLower(d.victim)]
+	vm := azureworld.Of(d.w).VMs.Lookup(strings.ToLower(d.victim))
 	d.w.Unlock()
 	require.NotNil(t, vm)
 	require.False(t, vm.Deleted, "scale-in must not delete the protected victim")
@@ -367,7 +369,7 @@ func TestVMCryptominingOnGCP(t *testing.T) {
 
 	// The scale-in came and went: the abandoned victim and its disks stayed.
 	d.w.Lock()
-	inst, alive := d.w.GCPLocked().Instances[d.victim]
+	inst, alive := gcpworld.Of(d.w).Instances.Get(d.victim)
 	d.w.Unlock()
 	require.True(t, alive && inst.Deleted.IsZero(), "the MIG must not delete the abandoned victim")
 }
@@ -384,7 +386,7 @@ func TestNaiveVMPlaybookLeavesTheAttackerIn(t *testing.T) {
 		require.Equal(t, StatusSucceeded, stepStatus(t, c, "naive_isolate").Status)
 		require.Equal(t, StatusSucceeded, stepStatus(t, c, "naive_detach").Status)
 		d.w.Lock()
-		vm := d.w.AzureLocked().VMs[strings.ToLower(d.victim)]
+		vm := azureworld.Of(d.w).VMs.Lookup(strings.ToLower(d.victim))
 		d.w.Unlock()
 		require.Equal(t, "None", vm.IdentityType, "the identity removal itself happened")
 		require.True(t, c.Contained, "the naive responder believes it contained the VM")
@@ -408,7 +410,7 @@ func TestNaiveVMPlaybookLeavesTheAttackerIn(t *testing.T) {
 		require.Equal(t, StatusSucceeded, stepStatus(t, c, "naive_isolate").Status)
 		require.Equal(t, StatusSucceeded, stepStatus(t, c, "naive_detach").Status)
 		d.w.Lock()
-		inst := d.w.GCPLocked().DeletedInstances[d.victim]
+		inst := gcpworld.Of(d.w).DeletedInstances.Lookup(d.victim)
 		d.w.Unlock()
 		require.NotNil(t, inst, "without abandoning it, the MIG's scale-in deleted the victim")
 		require.Contains(t, inst.Tags, "quarantine", "the quarantine tag itself was applied")

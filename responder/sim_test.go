@@ -22,6 +22,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/demo"
 	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 	"github.com/firedrill-ir/firedrill/providers"
 	provaws "github.com/firedrill-ir/firedrill/providers/aws"
 	"github.com/firedrill-ir/firedrill/timeline"
@@ -43,7 +44,7 @@ type drill struct {
 	url    string
 	victim string
 	flow   *world.Flow
-	stolen *world.Session
+	stolen *awsworld.Session
 	prov   *provaws.Provider
 	tl     *timeline.Timeline
 }
@@ -69,11 +70,11 @@ func newDrill(t *testing.T, seed uint64) *drill {
 	t.Cleanup(srv.Close)
 	d := &drill{clk: clk, w: w, env: env, url: srv.URL, victim: env.Instances[0], tl: timeline.New(clk)}
 	w.Lock()
-	inst := w.Instances[d.victim]
+	inst := w.Instances.Lookup(d.victim)
 	inst.Processes = append(inst.Processes, world.Process{PID: 31337, User: "www-data", Command: "/tmp/.x/xmrig -o pool.minexmr.example:3333", CPU: 99})
-	d.flow, err = w.OpenFlowLocked(d.victim, world.FlowSpec{RemoteIP: poolIP, RemotePort: 3333, Domain: "pool.minexmr.example", Actor: "attacker"})
+	d.flow, err = awsworld.Of(w).OpenFlow(d.victim, world.FlowSpec{RemoteIP: poolIP, RemotePort: 3333, Domain: "pool.minexmr.example", Actor: "attacker"})
 	if err == nil {
-		d.stolen, err = w.InstanceCredentialsLocked(d.victim)
+		d.stolen, err = awsworld.Of(w).InstanceCredentials(d.victim)
 	}
 	w.Unlock()
 	require.NoError(t, err)
@@ -125,11 +126,11 @@ func (d *drill) fingerprint(t *testing.T) string {
 	defer d.w.Unlock()
 	type fp struct {
 		Audit, Snapshots, Groups, Commands int
-		Instances                          map[string]*world.Instance
+		Instances                          world.Table[*world.Instance]
 		Flows                              []*world.Flow
 	}
-	b, err := json.Marshal(fp{Audit: len(d.w.Audit), Snapshots: len(d.w.Snapshots), Groups: len(d.w.SecurityGroups),
-		Commands: len(d.w.Commands), Instances: d.w.Instances, Flows: d.w.Flows})
+	b, err := json.Marshal(fp{Audit: len(d.w.Audit), Snapshots: d.w.Snapshots.Len(), Groups: awsworld.Of(d.w).SecurityGroups.Len(),
+		Commands: awsworld.Of(d.w).Commands.Len(), Instances: d.w.Instances, Flows: d.w.Flows})
 	require.NoError(t, err)
 	return string(b)
 }
@@ -156,10 +157,10 @@ func TestRespondContainsTheCryptominerOnTheSimulator(t *testing.T) {
 	require.Contains(t, after.Error(), "UnauthorizedOperation")
 	d.w.Lock()
 	flowActive, reason := d.flow.Active(), d.flow.EndReason
-	inst := d.w.Instances[d.victim]
+	inst := d.w.Instances.Lookup(d.victim)
 	state := inst.State
 	var vols []string
-	for _, v := range d.w.Volumes {
+	for _, v := range d.w.Volumes.All() {
 		if v.Attached == d.victim {
 			vols = append(vols, v.ID)
 		}
@@ -195,7 +196,7 @@ func TestRespondContainsTheCryptominerOnTheSimulator(t *testing.T) {
 	d.w.Lock()
 	for _, e := range c.Evidence() {
 		if e.Kind == KindDiskSnapshot {
-			s := d.w.Snapshots[e.ID]
+			s := d.w.Snapshots.Lookup(e.ID)
 			require.Equal(t, "true", s.Tags["firedrill:evidence"])
 			require.Equal(t, "IR-1", s.Tags["firedrill:case"])
 			require.NotEmpty(t, s.Tags["retain-until"])
@@ -358,7 +359,7 @@ func TestNaivePlaybookLeavesTheAttackerIn(t *testing.T) {
 	require.NoError(t, after, "without session revocation the stolen credentials still work")
 	d.w.Lock()
 	active := d.flow.Active()
-	groups := d.w.ENIs[d.w.Instances[d.victim].ENIs[0]].Groups
+	groups := d.w.ENIs.Lookup(d.w.Instances.Lookup(d.victim).ENIs[0]).Groups
 	d.w.Unlock()
 	require.True(t, active, "a single group swap does not cut a tracked flow")
 	swap, _ := c.Step("swap_groups")
@@ -372,7 +373,7 @@ func TestNaivePlaybookLeavesTheAttackerIn(t *testing.T) {
 func TestMonitoringReadsTheCPUAlarm(t *testing.T) {
 	d := newDrill(t, 9)
 	d.w.Lock()
-	d.w.SetCPULocked(d.w.Instances[d.victim], epoch, 99)
+	d.w.SetCPULocked(d.w.Instances.Lookup(d.victim), epoch, 99)
 	d.w.Unlock()
 	pb, _ := PlaybookByID("ec2-cryptomining")
 	r := d.responder(t, pb)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // autoscalingService serves the Auto Scaling calls a responder uses to keep
@@ -38,7 +39,7 @@ func asValidation(format string, args ...any) *APIError {
 
 // asGroupARN scopes authorization to the named group's ARN.
 func asGroupARN(c *Call) []string {
-	if g := c.World.ASGs[c.Form.Get("AutoScalingGroupName")]; g != nil {
+	if g := awsworld.Of(c.World).ASGs.Lookup(c.Form.Get("AutoScalingGroupName")); g != nil {
 		return []string{g.ARN}
 	}
 	return nil
@@ -46,19 +47,19 @@ func asGroupARN(c *Call) []string {
 
 // asInstanceGroupARN scopes authorization to the group of InstanceId.
 func asInstanceGroupARN(c *Call) []string {
-	if g, _ := c.World.ASGMemberLocked(c.Form.Get("InstanceId")); g != nil {
+	if g, _ := awsworld.Of(c.World).ASGMember(c.Form.Get("InstanceId")); g != nil {
 		return []string{g.ARN}
 	}
 	return nil
 }
 
 // asLookupGroup finds a group of the caller's account and region.
-func asLookupGroup(c *Call) (*world.ASG, error) {
+func asLookupGroup(c *Call) (*awsworld.ASG, error) {
 	name := c.Form.Get("AutoScalingGroupName")
 	if name == "" {
 		return nil, asValidation("1 validation error detected: Value null at 'autoScalingGroupName' failed to satisfy constraint: Member must not be null")
 	}
-	g := c.World.ASGs[name]
+	g := awsworld.Of(c.World).ASGs.Lookup(name)
 	if g == nil || g.Account != c.Account() || g.Region != c.Region {
 		return nil, asValidation("AutoScalingGroup name not found - AutoScalingGroup %s not found", name)
 	}
@@ -91,9 +92,9 @@ func asPage(c *Call, total, def, maxRecords int) (start, end int, next string, e
 	return start, end, next, nil
 }
 
-func asMemberXML(c *Call, g *world.ASG, m *world.ASGInstance, withGroup bool) *X {
+func asMemberXML(c *Call, g *awsworld.ASG, m *awsworld.ASGInstance, withGroup bool) *X {
 	typ := g.InstanceType
-	if inst := c.World.Instances[m.InstanceID]; inst != nil {
+	if inst := c.World.Instances.Lookup(m.InstanceID); inst != nil {
 		typ = inst.Type
 	}
 	var group *X
@@ -114,9 +115,9 @@ func asMemberXML(c *Call, g *world.ASG, m *world.ASGInstance, withGroup bool) *X
 
 func asDescribeGroups(c *Call) (any, error) {
 	names := c.Form.List("AutoScalingGroupNames")
-	var groups []*world.ASG
-	for _, n := range world.SortedKeys(c.World.ASGs) {
-		g := c.World.ASGs[n]
+	var groups []*awsworld.ASG
+	for _, n := range awsworld.Of(c.World).ASGs.Keys() {
+		g := awsworld.Of(c.World).ASGs.Lookup(n)
 		if g.Account != c.Account() || g.Region != c.Region {
 			continue
 		}
@@ -145,7 +146,7 @@ func asDescribeGroups(c *Call) (any, error) {
 				T("Key", k), T("Value", g.Tags[k]), T("PropagateAtLaunch", true)))
 		}
 		for _, sn := range g.Subnets {
-			if s := c.World.Subnets[sn]; s != nil && !seenAZ[s.AZ] {
+			if s := c.World.Subnets.Lookup(sn); s != nil && !seenAZ[s.AZ] {
 				seenAZ[s.AZ] = true
 				azs = append(azs, T("member", s.AZ))
 			}
@@ -172,12 +173,12 @@ func asDescribeGroups(c *Call) (any, error) {
 func asDescribeInstances(c *Call) (any, error) {
 	ids := c.Form.List("InstanceIds")
 	type row struct {
-		g *world.ASG
-		m *world.ASGInstance
+		g *awsworld.ASG
+		m *awsworld.ASGInstance
 	}
 	var rows []row
-	for _, n := range world.SortedKeys(c.World.ASGs) {
-		g := c.World.ASGs[n]
+	for _, n := range awsworld.Of(c.World).ASGs.Keys() {
+		g := awsworld.Of(c.World).ASGs.Lookup(n)
 		if g.Account != c.Account() || g.Region != c.Region {
 			continue
 		}
@@ -212,7 +213,7 @@ func asInstanceIDs(c *Call) ([]string, error) {
 
 // asGroupInstances reads AutoScalingGroupName and InstanceIds, the
 // parameters of the calls that act on members.
-func asGroupInstances(c *Call) (*world.ASG, []string, error) {
+func asGroupInstances(c *Call) (*awsworld.ASG, []string, error) {
 	g, err := asLookupGroup(c)
 	if err != nil {
 		return nil, nil, err
@@ -241,7 +242,7 @@ func asSetInstanceProtection(c *Call) (any, error) {
 	if !ok {
 		return nil, asValidation("1 validation error detected: Value null at 'protectedFromScaleIn' failed to satisfy constraint: Member must not be null")
 	}
-	if err := c.World.SetProtectionLocked(g.Name, ids, protect); err != nil {
+	if err := awsworld.Of(c.World).SetProtection(g.Name, ids, protect); err != nil {
 		return nil, asWorldError(err)
 	}
 	c.Param("protectedFromScaleIn", strconv.FormatBool(protect))
@@ -250,7 +251,7 @@ func asSetInstanceProtection(c *Call) (any, error) {
 
 // asActivities renders one scaling activity per instance, as EnterStandby and
 // DetachInstances answer.
-func asActivities(c *Call, g *world.ASG, ids []string, desc, what string, decrement bool) []*X {
+func asActivities(c *Call, g *awsworld.ASG, ids []string, desc, what string, decrement bool) []*X {
 	var items []*X
 	for _, id := range ids {
 		aid := c.World.UUIDLocked()
@@ -275,7 +276,7 @@ func asEnterStandby(c *Call) (any, error) {
 	if !ok {
 		return nil, asValidation("1 validation error detected: Value null at 'shouldDecrementDesiredCapacity' failed to satisfy constraint: Member must not be null")
 	}
-	if err := c.World.EnterStandbyLocked(g.Name, ids, dec); err != nil {
+	if err := awsworld.Of(c.World).EnterStandby(g.Name, ids, dec); err != nil {
 		return nil, asWorldError(err)
 	}
 	return []*X{L("Activities", asActivities(c, g, ids, "Moving EC2 instance to Standby: ", "moved to standby", dec))}, nil
@@ -290,7 +291,7 @@ func asDetachInstances(c *Call) (any, error) {
 	if !ok {
 		return nil, asValidation("1 validation error detected: Value null at 'shouldDecrementDesiredCapacity' failed to satisfy constraint: Member must not be null")
 	}
-	if err := c.World.DetachFromASGLocked(g.Name, ids, dec); err != nil {
+	if err := awsworld.Of(c.World).DetachFromASG(g.Name, ids, dec); err != nil {
 		return nil, asWorldError(err)
 	}
 	return []*X{L("Activities", asActivities(c, g, ids, "Detaching EC2 instance: ", "detached", dec))}, nil
@@ -311,11 +312,11 @@ func asAttachInstances(c *Call) (any, error) {
 		return nil, err
 	}
 	for _, id := range ids {
-		if inst := c.World.Instances[id]; inst == nil || inst.Account != c.Account() || inst.Region != c.Region {
+		if inst := c.World.Instances.Lookup(id); inst == nil || inst.Account != c.Account() || inst.Region != c.Region {
 			return nil, asValidation("Instance Id not found - No instance(s) found with id: %s", id)
 		}
 	}
-	if err := c.World.AttachInstancesLocked(g.Name, ids); err != nil {
+	if err := awsworld.Of(c.World).AttachInstances(g.Name, ids); err != nil {
 		return nil, asWorldError(err)
 	}
 	return nil, nil
@@ -323,8 +324,8 @@ func asAttachInstances(c *Call) (any, error) {
 
 // asSettings reads the group settings Create and UpdateAutoScalingGroup
 // share. HealthCheckGracePeriod is in seconds.
-func asSettings(c *Call) (world.ASGSettings, error) {
-	var s world.ASGSettings
+func asSettings(c *Call) (awsworld.ASGSettings, error) {
+	var s awsworld.ASGSettings
 	intParam := func(key string) (*int, error) {
 		if !c.Form.Has(key) {
 			return nil, nil
@@ -371,7 +372,7 @@ func asSettings(c *Call) (world.ASGSettings, error) {
 	if z := c.Form.Get("VPCZoneIdentifier"); z != "" {
 		for _, sn := range strings.Split(z, ",") {
 			sn = strings.TrimSpace(sn)
-			sub := c.World.Subnets[sn]
+			sub := c.World.Subnets.Lookup(sn)
 			if sub == nil {
 				return s, asValidation("The subnet ID '%s' does not exist", sn)
 			}
@@ -403,29 +404,29 @@ func asCreateGroup(c *Call) (any, error) {
 	if s.Desired != nil {
 		desired = *s.Desired
 	}
-	var launch *world.LaunchSpec
+	var launch *awsworld.LaunchSpec
 	if id := c.Form.Get("InstanceId"); id != "" {
 		inst, err := ec2LookupInstance(c, id)
 		if err != nil {
 			return nil, asValidation("Instance Id not found - No instance(s) found with id: %s", id)
 		}
-		launch = c.World.LaunchSpecOfLocked(inst)
+		launch = awsworld.Of(c.World).LaunchSpecOf(inst)
 		launch.Tags = world.Tags{}
 		if s.Subnets == nil {
 			s.Subnets = []string{inst.Subnet}
 		}
 	} else if s.LaunchTemplate != nil {
-		launch = &world.LaunchSpec{Account: c.Account(), Region: c.Region}
+		launch = &awsworld.LaunchSpec{Account: c.Account(), Region: c.Region}
 	} else {
 		return nil, asValidation("Valid requests must contain either LaunchTemplate, LaunchConfigurationName, InstanceId or MixedInstancesPolicy parameter.")
 	}
 	if len(s.Subnets) == 0 {
 		return nil, asValidation("At least one Availability Zone or VPC Subnet is required.")
 	}
-	if _, dup := c.World.ASGs[name]; dup {
+	if _, dup := awsworld.Of(c.World).ASGs.Get(name); dup {
 		return nil, Errf(400, "AlreadyExists", "AutoScalingGroup by this name already exists - A group with the name %s already exists", name)
 	}
-	g, err := c.World.AddASGLocked(c.Account(), c.Region, name, *s.Min, *s.Max, *s.Min)
+	g, err := awsworld.Of(c.World).AddASG(c.Account(), c.Region, name, *s.Min, *s.Max, *s.Min)
 	if err != nil {
 		return nil, asWorldError(err)
 	}
@@ -440,8 +441,8 @@ func asCreateGroup(c *Call) (any, error) {
 		g.Tags[t.Get("Key")] = t.Get("Value")
 	}
 	s.Desired = &desired
-	if err := c.World.UpdateASGLocked(name, s); err != nil {
-		delete(c.World.ASGs, name)
+	if err := awsworld.Of(c.World).UpdateASG(name, s); err != nil {
+		awsworld.Of(c.World).ASGs.Delete(name)
 		return nil, asWorldError(err)
 	}
 	c.Touch("AWS::AutoScaling::AutoScalingGroup", name)
@@ -457,7 +458,7 @@ func asUpdateGroup(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.World.UpdateASGLocked(g.Name, s); err != nil {
+	if err := awsworld.Of(c.World).UpdateASG(g.Name, s); err != nil {
 		return nil, asWorldError(err)
 	}
 	return nil, nil
@@ -472,7 +473,7 @@ func asSetInstanceHealth(c *Call) (any, error) {
 	if status == "" {
 		return nil, asValidation("1 validation error detected: Value null at 'healthStatus' failed to satisfy constraint: Member must not be null")
 	}
-	if g, _ := c.World.ASGMemberLocked(id); g == nil || g.Account != c.Account() || g.Region != c.Region {
+	if g, _ := awsworld.Of(c.World).ASGMember(id); g == nil || g.Account != c.Account() || g.Region != c.Region {
 		return nil, asValidation("Instance Id not found - No instance(s) found with id: %s", id)
 	}
 	c.Touch("AWS::EC2::Instance", id)
@@ -480,7 +481,7 @@ func asSetInstanceHealth(c *Call) (any, error) {
 	if v, ok := c.Form.Bool("ShouldRespectGracePeriod"); ok {
 		respect = v
 	}
-	if err := c.World.SetInstanceHealthLocked(id, status, respect); err != nil {
+	if err := awsworld.Of(c.World).SetInstanceHealth(id, status, respect); err != nil {
 		return nil, asWorldError(err)
 	}
 	c.Param("healthStatus", status)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // webFixture is an autoscaling fixture whose instances serve HTTPS (the
@@ -21,12 +22,12 @@ func webFixture(t *testing.T) (*asFixture, string) {
 	f := newASFixture(t)
 	var web string
 	f.locked(func(w *world.World) {
-		sg, err := w.AddSecurityGroupLocked("111122223333", "us-east-1", f.vpc, "web", "web")
+		sg, err := awsworld.Of(w).AddSecurityGroup("111122223333", "us-east-1", f.vpc, "web", "web")
 		require.NoError(t, err)
-		_, err = w.AuthorizeRulesLocked(sg.ID, false, []world.Rule{{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: []string{"0.0.0.0/0"}}})
+		_, err = awsworld.Of(w).AuthorizeRules(sg.ID, false, []awsworld.Rule{{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: []string{"0.0.0.0/0"}}})
 		require.NoError(t, err)
 		for _, inst := range f.insts {
-			require.NoError(t, w.SetInstanceGroupsLocked(inst.ID, []string{sg.ID}))
+			require.NoError(t, awsworld.Of(w).SetInstanceGroups(inst.ID, []string{sg.ID}))
 			inst.LaunchTime = f.env.Clock.Now().Add(-time.Hour)
 		}
 		web = sg.ID
@@ -106,7 +107,7 @@ func TestBehaviourELBHealthCheckReplacesProtectedInstance(t *testing.T) {
 func TestCreateUpdateGroupAndSetInstanceHealth(t *testing.T) {
 	f, web := webFixture(t)
 	ctx := context.Background()
-	template := f.launch(t, world.LaunchSpec{Groups: []string{web}})
+	template := f.launch(t, awsworld.LaunchSpec{Groups: []string{web}})
 
 	_, err := f.as.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("api"),
 		InstanceId: aws.String(template.ID), MinSize: aws.Int32(1), MaxSize: aws.Int32(4), DesiredCapacity: aws.Int32(2),

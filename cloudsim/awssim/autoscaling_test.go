@@ -13,6 +13,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/awssim/awssimtest"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // asFixture adds an autoscaling group "web" of three instances to an EC2
@@ -29,11 +30,11 @@ func newASFixture(t *testing.T) *asFixture {
 	f := &asFixture{ec2Fixture: newEC2Fixture(t), group: "web"}
 	f.as = autoscaling.NewFromConfig(f.env.Admin)
 	f.locked(func(w *world.World) {
-		_, err := w.AddASGLocked(awssimtest.Account, awssimtest.Region, f.group, 0, 5, 3)
+		_, err := awsworld.Of(w).AddASG(awssimtest.Account, awssimtest.Region, f.group, 0, 5, 3)
 		require.NoError(t, err)
 	})
 	for range 3 {
-		f.insts = append(f.insts, f.launch(t, world.LaunchSpec{ASG: f.group}))
+		f.insts = append(f.insts, f.launch(t, awsworld.LaunchSpec{ASG: f.group}))
 		f.env.Clock.Advance(time.Minute)
 	}
 	return f
@@ -55,7 +56,7 @@ func TestDescribeAutoScalingGroups(t *testing.T) {
 	ctx := context.Background()
 	f.locked(func(w *world.World) {
 		for i := range 4 {
-			_, err := w.AddASGLocked(awssimtest.Account, awssimtest.Region, fmt.Sprintf("batch-%d", i), 0, 2, 0)
+			_, err := awsworld.Of(w).AddASG(awssimtest.Account, awssimtest.Region, fmt.Sprintf("batch-%d", i), 0, 2, 0)
 			require.NoError(t, err)
 		}
 	})
@@ -100,7 +101,7 @@ func TestDescribeAutoScalingInstances(t *testing.T) {
 	require.Equal(t, "InService", aws.ToString(d.LifecycleState))
 	require.Equal(t, "us-east-1a", aws.ToString(d.AvailabilityZone))
 
-	standalone := f.launch(t, world.LaunchSpec{})
+	standalone := f.launch(t, awsworld.LaunchSpec{})
 	out, err = f.as.DescribeAutoScalingInstances(context.Background(), &autoscaling.DescribeAutoScalingInstancesInput{
 		InstanceIds: []string{standalone.ID}})
 	require.NoError(t, err)

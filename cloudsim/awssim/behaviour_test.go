@@ -25,6 +25,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/awssim/awssimtest"
 	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // 1. Connection tracking: a tracked flow survives a security-group swap and
@@ -33,7 +34,7 @@ import (
 func TestBehaviourTrackedFlowSurvivesNaiveIsolation(t *testing.T) {
 	f := newEC2Fixture(t)
 	ctx := context.Background()
-	miner := f.launch(t, world.LaunchSpec{Tags: world.Tags{"Name": "miner"}})
+	miner := f.launch(t, awsworld.LaunchSpec{Tags: world.Tags{"Name": "miner"}})
 
 	mkGroup := func(name string) string {
 		out, err := f.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name),
@@ -51,7 +52,7 @@ func TestBehaviourTrackedFlowSurvivesNaiveIsolation(t *testing.T) {
 
 	var pool *world.Flow
 	f.locked(func(w *world.World) {
-		pool, err = w.OpenFlowLocked(miner.ID, world.FlowSpec{RemoteIP: "198.51.100.23", RemotePort: 3333, Domain: "pool.minexmr.example", Actor: "attacker"})
+		pool, err = awsworld.Of(w).OpenFlow(miner.ID, world.FlowSpec{RemoteIP: "198.51.100.23", RemotePort: 3333, Domain: "pool.minexmr.example", Actor: "attacker"})
 		require.NoError(t, err)
 		require.True(t, pool.Tracked, "the app group only allows SSH in: the pool connection is tracked")
 	})
@@ -77,7 +78,7 @@ func TestBehaviourTrackedFlowSurvivesNaiveIsolation(t *testing.T) {
 
 	// New connections are refused under the no-rule group, though.
 	f.locked(func(w *world.World) {
-		_, err := w.OpenFlowLocked(miner.ID, world.FlowSpec{RemoteIP: "198.51.100.23", RemotePort: 3333})
+		_, err := awsworld.Of(w).OpenFlow(miner.ID, world.FlowSpec{RemoteIP: "198.51.100.23", RemotePort: 3333})
 		ce, ok := world.ComputeErrorOf(err)
 		require.True(t, ok, "%v", err)
 		require.Equal(t, world.KindBlocked, ce.Kind)
@@ -111,12 +112,12 @@ func TestBehaviourTrackedFlowSurvivesNaiveIsolation(t *testing.T) {
 func TestBehaviourStolenSessionOutlivesProfileRemoval(t *testing.T) {
 	f := newEC2Fixture(t)
 	ctx := context.Background()
-	inst := f.launch(t, world.LaunchSpec{Profile: f.profile.ARN})
+	inst := f.launch(t, awsworld.LaunchSpec{Profile: f.profile.ARN})
 
-	var stolen *world.Session
+	var stolen *awsworld.Session
 	f.locked(func(w *world.World) {
 		var err error
-		stolen, err = w.InstanceCredentialsLocked(inst.ID)
+		stolen, err = awsworld.Of(w).InstanceCredentials(inst.ID)
 		require.NoError(t, err)
 		require.Equal(t, inst.ID, stolen.SessionName)
 		require.Equal(t, "instance:"+inst.ID, stolen.Source)
@@ -140,14 +141,14 @@ func TestBehaviourStolenSessionOutlivesProfileRemoval(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", awssimtest.Account, f.role, inst.ID), aws.ToString(who.Arn))
 	f.locked(func(w *world.World) {
-		_, err := w.InstanceCredentialsLocked(inst.ID)
+		_, err := awsworld.Of(w).InstanceCredentials(inst.ID)
 		require.Error(t, err, "but the instance can no longer mint new ones")
 	})
 
 	// Revoke older sessions, as the IAM console's button does.
 	revokeAt := f.env.Clock.Now()
 	f.locked(func(w *world.World) {
-		w.Roles[f.role].Policies["AWSRevokeOlderSessions"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["*"],` +
+		awsworld.Of(w).Roles.Lookup(f.role).Policies["AWSRevokeOlderSessions"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["*"],` +
 			`"Resource":["*"],"Condition":{"DateLessThan":{"aws:TokenIssueTime":"` + world.IAMTime(revokeAt) + `"}}}]}`
 	})
 	_, err = attackerEC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
@@ -158,9 +159,9 @@ func TestBehaviourStolenSessionOutlivesProfileRemoval(t *testing.T) {
 	_, err = f.ec2.AssociateIamInstanceProfile(ctx, &ec2.AssociateIamInstanceProfileInput{InstanceId: aws.String(inst.ID),
 		IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Arn: aws.String(f.profile.ARN)}})
 	require.NoError(t, err)
-	var fresh *world.Session
+	var fresh *awsworld.Session
 	f.locked(func(w *world.World) {
-		fresh, err = w.InstanceCredentialsLocked(inst.ID)
+		fresh, err = awsworld.Of(w).InstanceCredentials(inst.ID)
 		require.NoError(t, err)
 	})
 	require.NotEqual(t, stolen.AccessKeyID, fresh.AccessKeyID)
@@ -194,7 +195,7 @@ func TestBehaviourScaleInDestroysUnprotectedEvidence(t *testing.T) {
 	require.NoError(t, err)
 
 	scaleAt := f.env.Clock.Now().Add(15 * time.Minute)
-	f.locked(func(w *world.World) { require.NoError(t, w.ScheduleScaleInLocked(f.group, scaleAt, 1)) })
+	f.locked(func(w *world.World) { require.NoError(t, awsworld.Of(w).ScheduleScaleIn(f.group, scaleAt, 1)) })
 
 	// Before the scheduled time nothing happens.
 	f.env.Clock.Advance(10 * time.Minute)
@@ -250,7 +251,7 @@ func TestBehaviourScaleInDestroysUnprotectedEvidence(t *testing.T) {
 func TestBehaviourSnapshotCompletesOnlyAfterModelledTime(t *testing.T) {
 	f := newEC2Fixture(t)
 	ctx := context.Background()
-	inst := f.launch(t, world.LaunchSpec{RootSizeGiB: 30})
+	inst := f.launch(t, awsworld.LaunchSpec{RootSizeGiB: 30})
 	s, err := f.ec2.CreateSnapshot(ctx, &ec2.CreateSnapshotInput{VolumeId: aws.String(inst.BlockDevices[0].VolumeID)})
 	require.NoError(t, err)
 	require.Equal(t, ec2types.SnapshotStatePending, s.State)

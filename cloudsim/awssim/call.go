@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // Call is one API request as a handler sees it. Handlers run with the world
@@ -21,7 +22,7 @@ type Call struct {
 	Region    string
 	RequestID string
 	Now       time.Time
-	Caller    *world.Principal
+	Caller    *awsworld.Principal
 	World     *world.World
 	Req       *http.Request
 	Body      []byte

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // CloudTrail serves LookupEvents (awsJson1.1) over the world's audit log:
@@ -384,8 +385,8 @@ func cloudTrailRecord(w *world.World, ev *world.AuditEvent) ctRecord {
 	case "IAMUser":
 		id.UserName = ev.UserName
 	case "AssumedRole":
-		if s := w.Sessions[ev.AccessKeyID]; s != nil {
-			if r := w.Roles[s.Role]; r != nil {
+		if s := awsworld.Of(w).Sessions.Lookup(ev.AccessKeyID); s != nil {
+			if r := awsworld.Of(w).Roles.Lookup(s.Role); r != nil {
 				id.SessionContext = &ctSessionContext{
 					SessionIssuer: ctIssuer{Type: "Role", PrincipalID: r.ID, ARN: r.ARN, AccountID: r.Account, UserName: r.Name},
 					Attributes: map[string]string{"creationDate": s.IssuedAt.UTC().Format(time.RFC3339),

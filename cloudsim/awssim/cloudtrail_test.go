@@ -20,6 +20,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/awssim/awssimtest"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // ctRecord is the part of a CloudTrail record the tests check.
@@ -349,8 +350,8 @@ func TestLookupEventsShowsInstanceRoleSessions(t *testing.T) {
 	env := awssimtest.New(t)
 	inst := obsInstance(env, 1, nil)
 	env.World.Lock()
-	env.World.AddRoleLocked(awssimtest.Account, "web", "")
-	s, err := env.World.IssueSessionLocked("web", inst.ID, "instance:"+inst.ID, 6*time.Hour)
+	awsworld.Of(env.World).AddRole(awssimtest.Account, "web", "")
+	s, err := awsworld.Of(env.World).IssueSession("web", inst.ID, "instance:"+inst.ID, 6*time.Hour)
 	env.World.Unlock()
 	require.NoError(t, err)
 	_, err = sts.NewFromConfig(env.Config(s.AccessKeyID, s.Secret, s.Token)).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})

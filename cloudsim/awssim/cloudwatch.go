@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go/encoding/cbor"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // CloudWatch (signing name "monitoring", IAM prefix "cloudwatch"). The Go
@@ -620,7 +621,7 @@ func cwGetMetricData(c *Call, in cwIn) (any, error) {
 			return nil, err
 		}
 		stat := ms.get("Stat").str()
-		pts, err := c.World.MetricSeriesLocked(metric.get("Namespace").str(), metric.get("MetricName").str(), dims, stat, start, end, period)
+		pts, err := awsworld.Of(c.World).MetricSeries(metric.get("Namespace").str(), metric.get("MetricName").str(), dims, stat, start, end, period)
 		if err != nil {
 			return nil, Errf(400, "InvalidParameterValue", "Query %s: %v", id, err)
 		}
@@ -677,7 +678,7 @@ func cwGetMetricStatistics(c *Call, in cwIn) (any, error) {
 	dims, _ := cwDimensions(in.get("Dimensions"))
 	name := in.get("MetricName").str()
 	points := []any{}
-	inst := c.World.Instances[dims["InstanceId"]]
+	inst := c.World.Instances.Lookup(dims["InstanceId"])
 	if in.get("Namespace").str() == "AWS/EC2" && name == "CPUUtilization" && inst != nil {
 		c.Touch("AWS::EC2::Instance", inst.ID)
 		for t := start.Truncate(period); t.Before(end); t = t.Add(period) {
@@ -715,7 +716,7 @@ func cwDescribeAlarms(c *Call, in cwIn) (any, error) {
 		return nil, Errf(400, "InvalidParameterCombination", "AlarmNames and AlarmNamePrefix cannot be specified together.")
 	}
 	state := in.get("StateValue").str()
-	if state != "" && state != world.AlarmOK && state != world.AlarmAlarm && state != world.AlarmInsufficientData {
+	if state != "" && state != awsworld.AlarmOK && state != awsworld.AlarmAlarm && state != awsworld.AlarmInsufficientData {
 		return nil, Errf(400, "InvalidParameterValue", "StateValue %q must be one of OK, ALARM, INSUFFICIENT_DATA.", state)
 	}
 	max := 50
@@ -750,7 +751,7 @@ func cwDescribeAlarms(c *Call, in cwIn) (any, error) {
 			if (len(names) > 0 && !wantName[a.Name]) || !strings.HasPrefix(a.Name, prefix) {
 				continue
 			}
-			ev := c.World.EvaluateAlarmLocked(a, c.Now)
+			ev := awsworld.Of(c.World).EvaluateAlarm(a, c.Now)
 			if state != "" && ev.State != state {
 				continue
 			}
@@ -768,7 +769,7 @@ func cwDescribeAlarms(c *Call, in cwIn) (any, error) {
 	return out, nil
 }
 
-func cwRenderAlarm(a *world.Alarm, ev world.AlarmEvaluation) cwObj {
+func cwRenderAlarm(a *world.Alarm, ev awsworld.AlarmEvaluation) cwObj {
 	dims := []any{}
 	for _, k := range world.SortedKeys(a.Dimensions) {
 		dims = append(dims, cwObj{{"Name", k}, {"Value", a.Dimensions[k]}})
@@ -829,12 +830,6 @@ func cwPutMetricAlarm(c *Call, in cwIn) (any, error) {
 		Dimensions: dims, Threshold: threshold, Comparison: cmp, Period: period, EvaluationPeriods: int(evals),
 		Statistic: stat, Description: in.get("AlarmDescription").str()}
 	c.Touch("AWS::CloudWatch::Alarm", a.ARN)
-	for i, old := range c.World.Alarms {
-		if old.Account == a.Account && old.Region == a.Region && old.Name == a.Name {
-			c.World.Alarms[i] = a
-			return cwObj{}, nil
-		}
-	}
-	c.World.Alarms = append(c.World.Alarms, a)
+	c.World.PutAlarmLocked(a)
 	return cwObj{}, nil
 }

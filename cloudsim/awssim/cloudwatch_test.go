@@ -21,6 +21,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/awssim/awssimtest"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // cwEnv has a miner that idles at 10% CPU, pegs at 99% from 30 minutes after
@@ -28,7 +29,7 @@ import (
 func cwEnv(t *testing.T) (*awssimtest.Env, *world.Instance, time.Time) {
 	env := awssimtest.New(t)
 	launch := awssimtest.Start
-	inst := obsInstance(env, 1, func(i *world.Instance, _ *world.SecurityGroup) {
+	inst := obsInstance(env, 1, func(i *world.Instance, _ *awsworld.SecurityGroup) {
 		i.LaunchTime = launch
 		i.CPU = []world.CPUPoint{{At: launch, Percent: 10}, {At: launch.Add(30 * time.Minute), Percent: 99}}
 	})

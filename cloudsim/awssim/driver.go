@@ -12,6 +12,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // CloudAWS is the cloud's name in scenarios and events.
@@ -31,7 +32,7 @@ func init() {
 		Host: awsHost{},
 		Kinds: []simcloud.Kind{
 			simcloud.VMGroupKind("an EC2 Auto Scaling group", func(w *world.World, _ simcloud.Site, group string, at time.Time, desired int) error {
-				return w.ScheduleScaleInLocked(group, at, desired)
+				return awsworld.Of(w).ScheduleScaleIn(group, at, desired)
 			}),
 			{Name: simcloud.KindRole, Doc: "an IAM role; policies are inline Allow policies added to it",
 				Fields: []string{"policies"}, Check: checkPolicies, Apply: applyRolePolicies},
@@ -62,7 +63,7 @@ func checkPolicies(r *simcloud.Resource) (string, error) {
 // applyRolePolicies adds the resource's inline Allow policies to the role:
 // the over-privilege that turns a stolen role session into real damage.
 func applyRolePolicies(w *world.World, _ simcloud.Env, r *simcloud.Resource, _ time.Time) error {
-	role := w.Roles[r.Name]
+	role := awsworld.Of(w).Roles.Lookup(r.Name)
 	if role == nil {
 		return fmt.Errorf("IAM role %s does not exist in the preset", r.Name)
 	}
@@ -79,11 +80,11 @@ func applyRolePolicies(w *world.World, _ simcloud.Env, r *simcloud.Resource, _ t
 
 // userKey hands out an IAM user's first active access key.
 func userKey(w *world.World, _ simcloud.Site, user string) (*simcloud.Credential, bool, error) {
-	u := w.Users[user]
+	u := awsworld.Of(w).Users.Lookup(user)
 	if u == nil {
 		return nil, false, fmt.Errorf("IAM user %q does not exist", user)
 	}
-	for _, k := range w.UserKeysLocked(user) {
+	for _, k := range awsworld.Of(w).UserKeys(user) {
 		if k.Status == "Active" {
 			return &simcloud.Credential{Cloud: CloudAWS, Label: "user-key", Principal: u.ARN, KeyID: k.ID, Secret: k.Secret}, true, nil
 		}
@@ -97,29 +98,29 @@ type awsHost struct{}
 // GroupMembersLocked lists an Auto Scaling group's in-service instances in
 // scale-in order, which for the default termination policy is oldest first.
 func (awsHost) GroupMembersLocked(w *world.World, _ simcloud.Site, group string) ([]string, error) {
-	g := w.ASGs[group]
+	g := awsworld.Of(w).ASGs.Lookup(group)
 	if g == nil {
 		return nil, fmt.Errorf("scaling group %q does not exist", group)
 	}
 	var out []string
-	for _, c := range w.ScaleInCandidatesLocked(g) {
+	for _, c := range awsworld.Of(w).ScaleInCandidates(g) {
 		out = append(out, c.InstanceID)
 	}
 	return out, nil
 }
 
 func (awsHost) OpenFlowLocked(w *world.World, vm string, spec world.FlowSpec) (*world.Flow, error) {
-	return w.OpenFlowLocked(vm, spec)
+	return awsworld.Of(w).OpenFlow(vm, spec)
 }
 
 func (awsHost) FactsLocked(w *world.World, vm, _ string, _ int) map[string]string {
-	inst := w.Instances[vm]
+	inst := w.Instances.Lookup(vm)
 	if inst == nil {
 		return nil
 	}
 	facts := map[string]string{"vpc": inst.VPC}
 	if len(inst.ENIs) > 0 {
-		if eni := w.ENIs[inst.ENIs[0]]; eni != nil {
+		if eni := w.ENIs.Lookup(inst.ENIs[0]); eni != nil {
 			facts["security_groups"] = strings.Join(eni.Groups, ",")
 		}
 	}
@@ -128,12 +129,12 @@ func (awsHost) FactsLocked(w *world.World, vm, _ string, _ int) map[string]strin
 
 // CredentialLocked reads the instance role's session from IMDS.
 func (awsHost) CredentialLocked(w *world.World, vm string) (*simcloud.Credential, map[string]string, error) {
-	s, err := w.InstanceCredentialsLocked(vm)
+	s, err := awsworld.Of(w).InstanceCredentials(vm)
 	if err != nil {
 		return nil, nil, err
 	}
 	arn := ""
-	if r := w.Roles[s.Role]; r != nil {
+	if r := awsworld.Of(w).Roles.Lookup(s.Role); r != nil {
 		arn = fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", r.Account, r.Name, s.SessionName)
 	}
 	return &simcloud.Credential{Cloud: CloudAWS, Principal: arn, KeyID: s.AccessKeyID, Secret: s.Secret,
@@ -144,7 +145,7 @@ func (awsHost) CredentialLocked(w *world.World, vm string) (*simcloud.Credential
 // AdmitsLocked says whether a security group (rule is its id) still lets
 // fromIP reach port on a running instance that uses it.
 func (awsHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bool, string, string) {
-	sg := w.SecurityGroups[rule]
+	sg := awsworld.Of(w).SecurityGroups.Lookup(rule)
 	if sg == nil {
 		return false, "", "InvalidGroup.NotFound"
 	}
@@ -165,9 +166,9 @@ func (awsHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bool
 	if !admits {
 		return false, "", "Blocked"
 	}
-	for _, id := range world.SortedKeys(w.ENIs) {
-		eni := w.ENIs[id]
-		inst := w.Instances[eni.Instance]
+	for _, id := range w.ENIs.Keys() {
+		eni := w.ENIs.Lookup(id)
+		inst := w.Instances.Lookup(eni.Instance)
 		if inst != nil && inst.State == world.StateRunning && eni.PublicIP != "" && contains(eni.Groups, rule) {
 			return true, inst.ID, ""
 		}
@@ -189,11 +190,11 @@ func contains(list []string, s string) bool {
 func (awsHost) ArtifactLocked(w *world.World, kind, id string) (bool, float64) {
 	switch kind {
 	case "access_key":
-		return w.AccessKeys[id] != nil, 0
+		return awsworld.Of(w).AccessKeys.Lookup(id) != nil, 0
 	case "network_rule":
 		group, rule, _ := strings.Cut(id, "/")
-		if sg := w.SecurityGroups[group]; sg != nil {
-			for _, r := range append(append([]world.Rule(nil), sg.Ingress...), sg.Egress...) {
+		if sg := awsworld.Of(w).SecurityGroups.Lookup(group); sg != nil {
+			for _, r := range append(append([]awsworld.Rule(nil), sg.Ingress...), sg.Egress...) {
 				if r.RuleID == rule {
 					return true, 0
 				}
@@ -201,7 +202,7 @@ func (awsHost) ArtifactLocked(w *world.World, kind, id string) (bool, float64) {
 		}
 		return false, 0
 	case "vm":
-		inst := w.Instances[id]
+		inst := w.Instances.Lookup(id)
 		if inst == nil {
 			return false, 0
 		}

@@ -117,7 +117,7 @@ func ec2LookupInstance(c *Call, id string) (*world.Instance, error) {
 	if !ec2InstanceIDRe.MatchString(id) {
 		return nil, Errf(400, "InvalidInstanceID.Malformed", "Invalid id: %q (expecting \"i-...\")", id)
 	}
-	inst, ok := c.World.Instances[id]
+	inst, ok := c.World.Instances.Get(id)
 	if !ok || inst.Account != c.Account() || inst.Region != c.Region || !inst.Visible(c.Now) || c.Hidden(inst.LaunchTime) {
 		return nil, Errf(400, "InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", id)
 	}

@@ -11,12 +11,12 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/require"
 
-	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 func TestDescribeInstanceAttributeReflectsProtection(t *testing.T) {
 	f := newEC2Fixture(t)
-	inst := f.launch(t, world.LaunchSpec{Running: true, DataVolumes: []world.VolumeSpec{{Device: "/dev/sdf", SizeGiB: 10, DeleteOnTermination: true}}})
+	inst := f.launch(t, awsworld.LaunchSpec{Running: true, DataVolumes: []awsworld.VolumeSpec{{Device: "/dev/sdf", SizeGiB: 10, DeleteOnTermination: true}}})
 	ctx := context.Background()
 	get := func(attr ec2types.InstanceAttributeName) *ec2.DescribeInstanceAttributeOutput {
 		t.Helper()

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // ec2ReservationID derives a stable reservation ID from an instance ID: the
@@ -17,7 +18,7 @@ func ec2InstanceXML(c *Call, inst *world.Instance) *X {
 	var groups []*X
 	var enis []*X
 	for _, eid := range inst.ENIs {
-		eni := w.ENIs[eid]
+		eni := w.ENIs.Lookup(eid)
 		if eni == nil {
 			continue
 		}
@@ -40,9 +41,9 @@ func ec2InstanceXML(c *Call, inst *world.Instance) *X {
 			T("status", "attached"), T("attachTime", inst.LaunchTime), T("deleteOnTermination", bd.DeleteOnTermination))))
 	}
 	var profile *X
-	if a := w.ActiveAssociationLocked(inst.ID); a != nil {
+	if a := awsworld.Of(w).ActiveAssociation(inst.ID); a != nil {
 		id := ""
-		if p := w.ProfileByARNLocked(a.ProfileARN); p != nil {
+		if p := awsworld.Of(w).ProfileByARN(a.ProfileARN); p != nil {
 			id = p.ID
 		}
 		profile = E("iamInstanceProfile", T("arn", a.ProfileARN), TO("id", id))
@@ -54,7 +55,7 @@ func ec2InstanceXML(c *Call, inst *world.Instance) *X {
 	}
 	return E("item",
 		T("instanceId", inst.ID), T("imageId", inst.ImageID),
-		E("instanceState", T("code", world.StateCode(inst.State)), T("name", inst.State)),
+		E("instanceState", T("code", awsworld.StateCode(inst.State)), T("name", inst.State)),
 		T("privateDnsName", ec2PrivateDNS(inst.PrivateIP)), T("dnsName", ""), TO("reason", inst.StateReason),
 		TO("keyName", inst.KeyName), T("amiLaunchIndex", 0), T("instanceType", inst.Type),
 		T("launchTime", inst.LaunchTime),
@@ -95,7 +96,7 @@ func ec2GroupSetItems(w *world.World, ids []string) []*X {
 	var out []*X
 	for _, g := range ids {
 		name := ""
-		if sg := w.SecurityGroups[g]; sg != nil {
+		if sg := awsworld.Of(w).SecurityGroups.Lookup(g); sg != nil {
 			name = sg.Name
 		}
 		out = append(out, E("item", T("groupId", g), T("groupName", name)))
@@ -124,7 +125,7 @@ func ec2InstanceFilter(c *Call, inst *world.Instance) ec2FilterField {
 		case "instance-state-name":
 			return []string{inst.State}, true
 		case "instance-state-code":
-			return []string{strconv.Itoa(world.StateCode(inst.State))}, true
+			return []string{strconv.Itoa(awsworld.StateCode(inst.State))}, true
 		case "instance-type":
 			return []string{inst.Type}, true
 		case "vpc-id":
@@ -140,14 +141,14 @@ func ec2InstanceFilter(c *Call, inst *world.Instance) ec2FilterField {
 		case "ip-address":
 			return []string{inst.PublicIP}, true
 		case "iam-instance-profile.arn":
-			if a := w.ActiveAssociationLocked(inst.ID); a != nil {
+			if a := awsworld.Of(w).ActiveAssociation(inst.ID); a != nil {
 				return []string{a.ProfileARN}, true
 			}
 			return nil, true
 		case "instance.group-id", "group-id":
 			var gs []string
 			for _, e := range inst.ENIs {
-				if eni := w.ENIs[e]; eni != nil {
+				if eni := w.ENIs.Lookup(e); eni != nil {
 					gs = append(gs, eni.Groups...)
 				}
 			}
@@ -234,24 +235,24 @@ func ec2RunInstances(c *Call) (any, error) {
 			return ec2Relaunch(c, image, prior.IDs)
 		}
 	}
-	spec := world.LaunchSpec{Account: c.Account(), Region: c.Region, ImageID: image,
+	spec := awsworld.LaunchSpec{Account: c.Account(), Region: c.Region, ImageID: image,
 		Type: c.Form.Get("InstanceType"), KeyName: c.Form.Get("KeyName"), Subnet: c.Form.Get("SubnetId"),
 		Groups: c.Form.List("SecurityGroupId"), Tags: ec2TagSpecs(c, "instance"), VolumeTags: ec2TagSpecs(c, "volume"),
 		ShutdownBehavior: c.Form.Get("InstanceInitiatedShutdownBehavior")}
 	spec.DisableAPITermination, _ = c.Form.Bool("DisableApiTermination")
 	spec.DisableAPIStop, _ = c.Form.Bool("DisableApiStop")
 	if spec.Subnet != "" {
-		if sn := c.World.Subnets[spec.Subnet]; sn == nil || c.World.VPCs[sn.VPC] == nil || c.World.VPCs[sn.VPC].Account != c.Account() {
+		if sn := c.World.Subnets.Lookup(spec.Subnet); sn == nil || c.World.VPCs.Lookup(sn.VPC) == nil || c.World.VPCs.Lookup(sn.VPC).Account != c.Account() {
 			return nil, Errf(400, "InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", spec.Subnet)
 		}
 	}
 	if names := c.Form.List("SecurityGroup"); len(names) > 0 {
-		vpc := c.World.DefaultVPCLocked(c.Account(), c.Region).ID
+		vpc := awsworld.Of(c.World).DefaultVPC(c.Account(), c.Region).ID
 		if spec.Subnet != "" {
-			vpc = c.World.Subnets[spec.Subnet].VPC
+			vpc = c.World.Subnets.Lookup(spec.Subnet).VPC
 		}
 		for _, n := range names {
-			sg := c.World.GroupByNameLocked(vpc, n)
+			sg := awsworld.Of(c.World).GroupByName(vpc, n)
 			if sg == nil {
 				return nil, Errf(400, "InvalidGroup.NotFound", "The security group '%s' does not exist in VPC '%s'", n, vpc)
 			}
@@ -259,7 +260,7 @@ func ec2RunInstances(c *Call) (any, error) {
 		}
 	}
 	for _, g := range spec.Groups {
-		if sg := c.World.SecurityGroups[g]; sg == nil || sg.Account != c.Account() {
+		if sg := awsworld.Of(c.World).SecurityGroups.Lookup(g); sg == nil || sg.Account != c.Account() {
 			return nil, Errf(400, "InvalidGroup.NotFound", "The security group '%s' does not exist", g)
 		}
 	}
@@ -269,7 +270,7 @@ func ec2RunInstances(c *Call) (any, error) {
 		spec.Profile = p
 	}
 	if spec.Profile != "" {
-		if prof := c.World.ProfileByARNLocked(spec.Profile); prof == nil || prof.Account != c.Account() {
+		if prof := awsworld.Of(c.World).ProfileByARN(spec.Profile); prof == nil || prof.Account != c.Account() {
 			return nil, Errf(400, "InvalidParameterValue", "Value (%s) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name", spec.Profile)
 		}
 	}
@@ -289,12 +290,12 @@ func ec2RunInstances(c *Call) (any, error) {
 			continue
 		}
 		enc, _ := bdm.Bool("Ebs.Encrypted")
-		spec.DataVolumes = append(spec.DataVolumes, world.VolumeSpec{Device: dev, SizeGiB: size,
+		spec.DataVolumes = append(spec.DataVolumes, awsworld.VolumeSpec{Device: dev, SizeGiB: size,
 			Type: bdm.Get("Ebs.VolumeType"), DeleteOnTermination: !has || del, Encrypted: enc})
 	}
 	var launched []*world.Instance
 	for range maxCount {
-		inst, err := c.World.LaunchInstanceLocked(spec)
+		inst, err := awsworld.Of(c.World).LaunchInstance(spec)
 		if err != nil {
 			return nil, ec2Error(err)
 		}
@@ -319,7 +320,7 @@ func ec2RunInstances(c *Call) (any, error) {
 func ec2Relaunch(c *Call, image string, ids []string) (any, error) {
 	var insts []*world.Instance
 	for _, id := range ids {
-		if inst := c.World.Instances[id]; inst != nil {
+		if inst := c.World.Instances.Lookup(id); inst != nil {
 			c.Touch("AWS::EC2::Instance", id)
 			insts = append(insts, inst)
 		}
@@ -335,8 +336,8 @@ func ec2Relaunch(c *Call, image string, ids []string) (any, error) {
 // ec2StateChangeXML is one item of a Stop/TerminateInstances answer.
 func ec2StateChangeXML(id, prev, cur string) *X {
 	return E("item", T("instanceId", id),
-		E("currentState", T("code", world.StateCode(cur)), T("name", cur)),
-		E("previousState", T("code", world.StateCode(prev)), T("name", prev)))
+		E("currentState", T("code", awsworld.StateCode(cur)), T("name", cur)),
+		E("previousState", T("code", awsworld.StateCode(prev)), T("name", prev)))
 }
 
 func ec2InstanceIDs(c *Call) ([]string, error) {
@@ -365,17 +366,17 @@ func ec2ChangeStates(c *Call, change func(id string) (string, error)) (any, erro
 		if err != nil {
 			return nil, ec2Error(err)
 		}
-		items = append(items, ec2StateChangeXML(id, prev, c.World.Instances[id].State))
+		items = append(items, ec2StateChangeXML(id, prev, c.World.Instances.Lookup(id).State))
 	}
 	return []*X{L("instancesSet", items)}, nil
 }
 
 func ec2StopInstances(c *Call) (any, error) {
-	return ec2ChangeStates(c, c.World.StopInstanceLocked)
+	return ec2ChangeStates(c, awsworld.Of(c.World).StopInstance)
 }
 
 func ec2TerminateInstances(c *Call) (any, error) {
-	return ec2ChangeStates(c, c.World.TerminateInstanceLocked)
+	return ec2ChangeStates(c, awsworld.Of(c.World).TerminateInstance)
 }
 
 // ec2ModifyInstanceAttribute changes one attribute per call, as EC2 does:
@@ -411,7 +412,7 @@ func ec2DescribeInstanceAttribute(c *Call) (any, error) {
 	case "groupSet":
 		var items []*X
 		if len(inst.ENIs) > 0 {
-			if eni := c.World.ENIs[inst.ENIs[0]]; eni != nil {
+			if eni := c.World.ENIs.Lookup(inst.ENIs[0]); eni != nil {
 				for _, g := range eni.Groups {
 					items = append(items, E("item", T("groupId", g)))
 				}
@@ -464,11 +465,11 @@ func ec2ModifyInstanceAttribute(c *Call) (any, error) {
 	changed := false
 	if groups := f.List("GroupId"); len(groups) > 0 {
 		for _, g := range groups {
-			if sg := c.World.SecurityGroups[g]; sg == nil || sg.Account != c.Account() {
+			if sg := awsworld.Of(c.World).SecurityGroups.Lookup(g); sg == nil || sg.Account != c.Account() {
 				return nil, Errf(400, "InvalidGroup.NotFound", "The security group '%s' does not exist", g)
 			}
 		}
-		if err := c.World.SetInstanceGroupsLocked(id, groups); err != nil {
+		if err := awsworld.Of(c.World).SetInstanceGroups(id, groups); err != nil {
 			return nil, ec2Error(err)
 		}
 		c.Param("groups", strings.Join(groups, ","))
@@ -499,7 +500,7 @@ func ec2ModifyInstanceAttribute(c *Call) (any, error) {
 			if dev == "" || !ok {
 				return nil, Errf(400, "MissingParameter", "The request must contain the parameters BlockDeviceMapping.DeviceName and Ebs.DeleteOnTermination")
 			}
-			if err := c.World.SetDeleteOnTerminationLocked(id, dev, del); err != nil {
+			if err := awsworld.Of(c.World).SetDeleteOnTermination(id, dev, del); err != nil {
 				return nil, Errf(400, "InvalidInstanceAttributeValue", "%s", err.Error())
 			}
 			c.Param("deleteOnTermination:"+dev, strconv.FormatBool(del))
@@ -514,9 +515,9 @@ func ec2ModifyInstanceAttribute(c *Call) (any, error) {
 
 // ---- instance profile associations ----------------------------------------
 
-func ec2AssociationXML(c *Call, name string, a *world.ProfileAssociation, state string) *X {
+func ec2AssociationXML(c *Call, name string, a *awsworld.ProfileAssociation, state string) *X {
 	id := ""
-	if p := c.World.ProfileByARNLocked(a.ProfileARN); p != nil {
+	if p := awsworld.Of(c.World).ProfileByARN(a.ProfileARN); p != nil {
 		id = p.ID
 	}
 	return E(name, T("associationId", a.ID), T("instanceId", a.Instance),
@@ -533,18 +534,18 @@ func ec2ProfileParam(c *Call) (string, error) {
 	if p == "" {
 		return "", Errf(400, "MissingParameter", "The request must contain the parameter IamInstanceProfile")
 	}
-	if prof := c.World.ProfileByARNLocked(p); prof == nil || prof.Account != c.Account() {
+	if prof := awsworld.Of(c.World).ProfileByARN(p); prof == nil || prof.Account != c.Account() {
 		return "", Errf(400, "InvalidParameterValue", "Value (%s) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile ARN", p)
 	}
 	return p, nil
 }
 
-func ec2LookupAssociation(c *Call, id string) (*world.ProfileAssociation, error) {
-	a, ok := c.World.Associations[id]
+func ec2LookupAssociation(c *Call, id string) (*awsworld.ProfileAssociation, error) {
+	a, ok := awsworld.Of(c.World).Associations.Get(id)
 	if !ok || a.State != "associated" {
 		return nil, Errf(400, "InvalidAssociationID.NotFound", "The association ID '%s' does not exist", id)
 	}
-	if inst := c.World.Instances[a.Instance]; inst == nil || inst.Account != c.Account() || inst.Region != c.Region {
+	if inst := c.World.Instances.Lookup(a.Instance); inst == nil || inst.Account != c.Account() || inst.Region != c.Region {
 		return nil, Errf(400, "InvalidAssociationID.NotFound", "The association ID '%s' does not exist", id)
 	}
 	c.Touch("AWS::EC2::Instance", a.Instance)
@@ -554,7 +555,7 @@ func ec2LookupAssociation(c *Call, id string) (*world.ProfileAssociation, error)
 func ec2DescribeProfileAssociations(c *Call) (any, error) {
 	ids := c.Form.List("AssociationId")
 	filters := c.Form.Filters()
-	field := func(a *world.ProfileAssociation) ec2FilterField {
+	field := func(a *awsworld.ProfileAssociation) ec2FilterField {
 		return func(name string) ([]string, bool) {
 			switch name {
 			case "instance-id":
@@ -565,20 +566,20 @@ func ec2DescribeProfileAssociations(c *Call) (any, error) {
 			return nil, false
 		}
 	}
-	if err := ec2CheckFilters(filters, field(&world.ProfileAssociation{})); err != nil {
+	if err := ec2CheckFilters(filters, field(&awsworld.ProfileAssociation{})); err != nil {
 		return nil, err
 	}
 	// Ended associations vanish from EC2's answer unless asked for by state.
 	wantEnded := ec2AnyWildcard(filters["state"], []string{"disassociated"})
 	for _, id := range ids {
-		if a, ok := c.World.Associations[id]; !ok || (a.State != "associated" && !wantEnded) {
+		if a, ok := awsworld.Of(c.World).Associations.Get(id); !ok || (a.State != "associated" && !wantEnded) {
 			return nil, Errf(400, "InvalidAssociationID.NotFound", "The association ID '%s' does not exist", id)
 		}
 	}
-	var matched []*world.ProfileAssociation
-	for _, aid := range world.SortedKeys(c.World.Associations) {
-		a := c.World.Associations[aid]
-		inst := c.World.Instances[a.Instance]
+	var matched []*awsworld.ProfileAssociation
+	for _, aid := range awsworld.Of(c.World).Associations.Keys() {
+		a := awsworld.Of(c.World).Associations.Lookup(aid)
+		inst := c.World.Instances.Lookup(a.Instance)
 		if inst == nil || inst.Account != c.Account() || inst.Region != c.Region {
 			continue
 		}
@@ -596,7 +597,7 @@ func ec2DescribeProfileAssociations(c *Call) (any, error) {
 			matched = append(matched, a)
 		}
 	}
-	return ec2Page(c, "iamInstanceProfileAssociationSet", matched, 1000, func(a *world.ProfileAssociation) *X {
+	return ec2Page(c, "iamInstanceProfileAssociationSet", matched, 1000, func(a *awsworld.ProfileAssociation) *X {
 		return ec2AssociationXML(c, "item", a, a.State)
 	})
 }
@@ -613,10 +614,10 @@ func ec2AssociateProfile(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.World.ActiveAssociationLocked(id) != nil {
+	if awsworld.Of(c.World).ActiveAssociation(id) != nil {
 		return nil, Errf(400, "IncorrectState", "There is an existing association for instance %s", id)
 	}
-	a, err := c.World.AssociateProfileLocked(id, p)
+	a, err := awsworld.Of(c.World).AssociateProfile(id, p)
 	if err != nil {
 		return nil, ec2Error(err)
 	}
@@ -632,7 +633,7 @@ func ec2DisassociateProfile(c *Call) (any, error) {
 	if _, err := ec2LookupAssociation(c, id); err != nil {
 		return nil, err
 	}
-	a, err := c.World.DisassociateProfileLocked(id)
+	a, err := awsworld.Of(c.World).DisassociateProfile(id)
 	if err != nil {
 		return nil, ec2Error(err)
 	}
@@ -651,7 +652,7 @@ func ec2ReplaceProfile(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := c.World.ReplaceProfileLocked(id, p)
+	a, err := awsworld.Of(c.World).ReplaceProfile(id, p)
 	if err != nil {
 		return nil, ec2Error(err)
 	}

@@ -3,14 +3,14 @@ package awssim
 import (
 	"strconv"
 
-	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // Network ACLs (world/nacl.go): the stateless subnet firewall that cuts an
 // established flow whatever connection tracking does.
 
 // ec2ACLParam resolves the NetworkAclId parameter.
-func ec2ACLParam(c *Call) (*world.NetworkACL, error) {
+func ec2ACLParam(c *Call) (*awsworld.NetworkACL, error) {
 	id, err := ec2RequireParam(c, "NetworkAclId", "NetworkAclId")
 	if err != nil {
 		return nil, err
@@ -27,8 +27,8 @@ func ec2RuleNumberParam(c *Call) (int, error) {
 }
 
 // ec2LookupACL finds a network ACL of the caller's account and region.
-func ec2LookupACL(c *Call, id string) (*world.NetworkACL, error) {
-	a, ok := c.World.NetworkACLs[id]
+func ec2LookupACL(c *Call, id string) (*awsworld.NetworkACL, error) {
+	a, ok := awsworld.Of(c.World).NetworkACLs.Get(id)
 	if !ok || a.Account != c.Account() || a.Region != c.Region {
 		return nil, Errf(400, "InvalidNetworkAclID.NotFound", "The network ACL ID '%s' does not exist", id)
 	}
@@ -36,9 +36,9 @@ func ec2LookupACL(c *Call, id string) (*world.NetworkACL, error) {
 	return a, nil
 }
 
-func ec2ACLXML(c *Call, a *world.NetworkACL) *X {
+func ec2ACLXML(c *Call, a *awsworld.NetworkACL) *X {
 	var entries, assocs []*X
-	for _, e := range world.NACLEntriesWithDefault(a) {
+	for _, e := range awsworld.NACLEntriesWithDefault(a) {
 		action := "deny"
 		if e.Allow {
 			action = "allow"
@@ -47,18 +47,18 @@ func ec2ACLXML(c *Call, a *world.NetworkACL) *X {
 		if e.Protocol == "tcp" || e.Protocol == "udp" {
 			ports = E("portRange", T("from", e.FromPort), T("to", e.ToPort))
 		}
-		entries = append(entries, E("item", T("ruleNumber", e.RuleNumber), T("protocol", world.ProtocolNumber(e.Protocol)),
+		entries = append(entries, E("item", T("ruleNumber", e.RuleNumber), T("protocol", awsworld.ProtocolNumber(e.Protocol)),
 			T("ruleAction", action), T("egress", e.Egress), T("cidrBlock", e.CIDR), ports))
 	}
-	for _, s := range c.World.SubnetsOfACLLocked(a.ID) {
-		assocs = append(assocs, E("item", T("networkAclAssociationId", s.ACLAssociation),
-			T("networkAclId", a.ID), T("subnetId", s.ID)))
+	for _, as := range awsworld.Of(c.World).AssociationsOfACL(a.ID) {
+		assocs = append(assocs, E("item", T("networkAclAssociationId", as.ID),
+			T("networkAclId", a.ID), T("subnetId", as.Subnet)))
 	}
 	return E("item", T("networkAclId", a.ID), T("vpcId", a.VPC), T("default", a.Default),
 		L("entrySet", entries), L("associationSet", assocs), ec2TagSetXML(a.Tags), T("ownerId", a.Account))
 }
 
-func ec2ACLFilter(c *Call, a *world.NetworkACL) ec2FilterField {
+func ec2ACLFilter(c *Call, a *awsworld.NetworkACL) ec2FilterField {
 	return func(name string) ([]string, bool) {
 		if v, ok := ec2TagFilter(name, a.Tags); ok {
 			return v, true
@@ -74,12 +74,12 @@ func ec2ACLFilter(c *Call, a *world.NetworkACL) ec2FilterField {
 			return []string{a.Account}, true
 		case "association.subnet-id", "association.association-id", "association.network-acl-id":
 			var out []string
-			for _, s := range c.World.SubnetsOfACLLocked(a.ID) {
+			for _, as := range awsworld.Of(c.World).AssociationsOfACL(a.ID) {
 				switch name {
 				case "association.subnet-id":
-					out = append(out, s.ID)
+					out = append(out, as.Subnet)
 				case "association.association-id":
-					out = append(out, s.ACLAssociation)
+					out = append(out, as.ID)
 				default:
 					out = append(out, a.ID)
 				}
@@ -93,13 +93,13 @@ func ec2ACLFilter(c *Call, a *world.NetworkACL) ec2FilterField {
 func ec2DescribeNetworkAcls(c *Call) (any, error) {
 	ids := c.Form.List("NetworkAclId")
 	filters := c.Form.Filters()
-	if err := ec2CheckFilters(filters, ec2ACLFilter(c, &world.NetworkACL{})); err != nil {
+	if err := ec2CheckFilters(filters, ec2ACLFilter(c, &awsworld.NetworkACL{})); err != nil {
 		return nil, err
 	}
 	// Every VPC of the account has its default ACL (created on first use).
-	for _, vid := range world.SortedKeys(c.World.VPCs) {
-		if v := c.World.VPCs[vid]; v.Account == c.Account() && v.Region == c.Region {
-			c.World.NetworkACLsOfVPCLocked(vid)
+	for _, vid := range c.World.VPCs.Keys() {
+		if v := c.World.VPCs.Lookup(vid); v.Account == c.Account() && v.Region == c.Region {
+			awsworld.Of(c.World).NetworkACLsOfVPC(vid)
 		}
 	}
 	for _, id := range ids {
@@ -107,9 +107,9 @@ func ec2DescribeNetworkAcls(c *Call) (any, error) {
 			return nil, err
 		}
 	}
-	var matched []*world.NetworkACL
-	for _, id := range world.SortedKeys(c.World.NetworkACLs) {
-		a := c.World.NetworkACLs[id]
+	var matched []*awsworld.NetworkACL
+	for _, id := range awsworld.Of(c.World).NetworkACLs.Keys() {
+		a := awsworld.Of(c.World).NetworkACLs.Lookup(id)
 		if a.Account != c.Account() || a.Region != c.Region || (len(ids) > 0 && !ec2ContainsString(ids, id)) {
 			continue
 		}
@@ -121,7 +121,7 @@ func ec2DescribeNetworkAcls(c *Call) (any, error) {
 			matched = append(matched, a)
 		}
 	}
-	return ec2Page(c, "networkAclSet", matched, 1000, func(a *world.NetworkACL) *X { return ec2ACLXML(c, a) })
+	return ec2Page(c, "networkAclSet", matched, 1000, func(a *awsworld.NetworkACL) *X { return ec2ACLXML(c, a) })
 }
 
 func ec2CreateNetworkAcl(c *Call) (any, error) {
@@ -129,10 +129,10 @@ func ec2CreateNetworkAcl(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v := c.World.VPCs[vpcID]; v == nil || v.Account != c.Account() || v.Region != c.Region {
+	if v := c.World.VPCs.Lookup(vpcID); v == nil || v.Account != c.Account() || v.Region != c.Region {
 		return nil, Errf(400, "InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", vpcID)
 	}
-	a, err := c.World.CreateNetworkACLLocked(vpcID, ec2TagSpecs(c, "network-acl"))
+	a, err := awsworld.Of(c.World).CreateNetworkACL(vpcID, ec2TagSpecs(c, "network-acl"))
 	if err != nil {
 		return nil, ec2Error(err)
 	}
@@ -143,8 +143,8 @@ func ec2CreateNetworkAcl(c *Call) (any, error) {
 }
 
 // ec2ACLEntryParam reads the entry of Create/ReplaceNetworkAclEntry.
-func ec2ACLEntryParam(c *Call) (world.NACLEntry, error) {
-	var e world.NACLEntry
+func ec2ACLEntryParam(c *Call) (awsworld.NACLEntry, error) {
+	var e awsworld.NACLEntry
 	var err error
 	if e.RuleNumber, err = ec2RuleNumberParam(c); err != nil {
 		return e, err
@@ -185,7 +185,7 @@ func ec2PutNetworkAclEntry(replace bool) func(c *Call) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := c.World.PutNACLEntryLocked(a.ID, e, replace); err != nil {
+		if err := awsworld.Of(c.World).PutNACLEntry(a.ID, e, replace); err != nil {
 			return nil, ec2Error(err)
 		}
 		c.Param("ruleNumber", strconv.Itoa(e.RuleNumber))
@@ -203,7 +203,7 @@ func ec2DeleteNetworkAclEntry(c *Call) (any, error) {
 		return nil, err
 	}
 	egress, _ := c.Form.Bool("Egress")
-	if err := c.World.DeleteNACLEntryLocked(a.ID, n, egress); err != nil {
+	if err := awsworld.Of(c.World).DeleteNACLEntry(a.ID, n, egress); err != nil {
 		return nil, ec2Error(err)
 	}
 	return []*X{T("return", true)}, nil
@@ -218,7 +218,7 @@ func ec2ReplaceNetworkAclAssociation(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	newID, err := c.World.ReplaceNACLAssociationLocked(assoc, a.ID)
+	newID, err := awsworld.Of(c.World).ReplaceNACLAssociation(assoc, a.ID)
 	if err != nil {
 		return nil, ec2Error(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // ---- security groups --------------------------------------------------------
@@ -14,8 +15,8 @@ func ec2SgARN(c *Call, id string) string { return ec2ARN(c, "security-group", id
 
 // ec2LookupGroup finds a security group of the caller's account, honouring an
 // injected eventual-consistency window.
-func ec2LookupGroup(c *Call, id string) (*world.SecurityGroup, error) {
-	sg, ok := c.World.SecurityGroups[id]
+func ec2LookupGroup(c *Call, id string) (*awsworld.SecurityGroup, error) {
+	sg, ok := awsworld.Of(c.World).SecurityGroups.Get(id)
 	if !ok || sg.Account != c.Account() || sg.Region != c.Region || c.Hidden(sg.CreatedAt) {
 		return nil, Errf(400, "InvalidGroup.NotFound", "The security group '%s' does not exist", id)
 	}
@@ -24,13 +25,13 @@ func ec2LookupGroup(c *Call, id string) (*world.SecurityGroup, error) {
 }
 
 // ec2GroupParam resolves GroupId, or GroupName in the default VPC.
-func ec2GroupParam(c *Call) (*world.SecurityGroup, error) {
+func ec2GroupParam(c *Call) (*awsworld.SecurityGroup, error) {
 	if id := c.Form.Get("GroupId"); id != "" {
 		return ec2LookupGroup(c, id)
 	}
 	if name := c.Form.Get("GroupName"); name != "" {
-		vpc := c.World.DefaultVPCLocked(c.Account(), c.Region)
-		sg := c.World.GroupByNameLocked(vpc.ID, name)
+		vpc := awsworld.Of(c.World).DefaultVPC(c.Account(), c.Region)
+		sg := awsworld.Of(c.World).GroupByName(vpc.ID, name)
 		if sg == nil {
 			return nil, Errf(400, "InvalidGroup.NotFound", "The security group '%s' does not exist in default VPC '%s'", name, vpc.ID)
 		}
@@ -50,14 +51,14 @@ func ec2CreateSecurityGroup(c *Call) (any, error) {
 	}
 	vpcID := c.Form.Get("VpcId")
 	if vpcID == "" {
-		vpcID = c.World.DefaultVPCLocked(c.Account(), c.Region).ID
-	} else if v := c.World.VPCs[vpcID]; v == nil || v.Account != c.Account() || v.Region != c.Region {
+		vpcID = awsworld.Of(c.World).DefaultVPC(c.Account(), c.Region).ID
+	} else if v := c.World.VPCs.Lookup(vpcID); v == nil || v.Account != c.Account() || v.Region != c.Region {
 		return nil, Errf(400, "InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", vpcID)
 	}
 	if strings.EqualFold(name, "default") {
 		return nil, Errf(400, "InvalidParameterValue", "Invalid value 'default' for groupName. You may not create a security group named 'default'.")
 	}
-	sg, err := c.World.AddSecurityGroupLocked(c.Account(), c.Region, vpcID, name, desc)
+	sg, err := awsworld.Of(c.World).AddSecurityGroup(c.Account(), c.Region, vpcID, name, desc)
 	if err != nil {
 		return nil, ec2Error(err)
 	}
@@ -71,13 +72,13 @@ func ec2CreateSecurityGroup(c *Call) (any, error) {
 
 // ec2PermissionsXML groups per-peer rules back into EC2's IpPermission shape:
 // one item per (protocol, ports), with its CIDRs and referenced groups.
-func ec2PermissionsXML(c *Call, name string, rules []world.Rule) *X {
+func ec2PermissionsXML(c *Call, name string, rules []awsworld.Rule) *X {
 	type key struct {
 		proto    string
 		from, to int
 	}
 	var order []key
-	byKey := map[key][]world.Rule{}
+	byKey := map[key][]awsworld.Rule{}
 	for _, r := range rules {
 		k := key{r.Protocol, r.FromPort, r.ToPort}
 		if _, ok := byKey[k]; !ok {
@@ -106,7 +107,7 @@ func ec2PermissionsXML(c *Call, name string, rules []world.Rule) *X {
 	return L(name, items)
 }
 
-func ec2GroupFilter(sg *world.SecurityGroup) ec2FilterField {
+func ec2GroupFilter(sg *awsworld.SecurityGroup) ec2FilterField {
 	return func(name string) ([]string, bool) {
 		if v, ok := ec2TagFilter(name, sg.Tags); ok {
 			return v, true
@@ -131,7 +132,7 @@ func ec2DescribeSecurityGroups(c *Call) (any, error) {
 	ids := c.Form.List("GroupId")
 	names := c.Form.List("GroupName")
 	filters := c.Form.Filters()
-	if err := ec2CheckFilters(filters, ec2GroupFilter(&world.SecurityGroup{})); err != nil {
+	if err := ec2CheckFilters(filters, ec2GroupFilter(&awsworld.SecurityGroup{})); err != nil {
 		return nil, err
 	}
 	if (len(ids) > 0 || len(names) > 0) && c.Form.Has("MaxResults") {
@@ -142,10 +143,10 @@ func ec2DescribeSecurityGroups(c *Call) (any, error) {
 			return nil, err
 		}
 	}
-	var matched []*world.SecurityGroup
+	var matched []*awsworld.SecurityGroup
 	found := map[string]bool{}
-	for _, id := range world.SortedKeys(c.World.SecurityGroups) {
-		sg := c.World.SecurityGroups[id]
+	for _, id := range awsworld.Of(c.World).SecurityGroups.Keys() {
+		sg := awsworld.Of(c.World).SecurityGroups.Lookup(id)
 		if sg.Account != c.Account() || sg.Region != c.Region || c.Hidden(sg.CreatedAt) {
 			continue
 		}
@@ -169,7 +170,7 @@ func ec2DescribeSecurityGroups(c *Call) (any, error) {
 			return nil, Errf(400, "InvalidGroup.NotFound", "The security group '%s' does not exist in default VPC", n)
 		}
 	}
-	return ec2Page(c, "securityGroupInfo", matched, 1000, func(sg *world.SecurityGroup) *X {
+	return ec2Page(c, "securityGroupInfo", matched, 1000, func(sg *awsworld.SecurityGroup) *X {
 		return E("item", T("ownerId", sg.Account), T("groupId", sg.ID), T("groupName", sg.Name),
 			T("groupDescription", sg.Description), T("vpcId", sg.VPC), T("securityGroupArn", ec2SgARN(c, sg.ID)),
 			ec2PermissionsXML(c, "ipPermissions", sg.Ingress), ec2PermissionsXML(c, "ipPermissionsEgress", sg.Egress),
@@ -179,14 +180,14 @@ func ec2DescribeSecurityGroups(c *Call) (any, error) {
 
 // ec2PermissionsParam reads IpPermissions.N (or the legacy top-level
 // IpProtocol/FromPort/ToPort/CidrIp) into world rules.
-func ec2PermissionsParam(c *Call) ([]world.Rule, error) {
-	var rules []world.Rule
+func ec2PermissionsParam(c *Call) ([]awsworld.Rule, error) {
+	var rules []awsworld.Rule
 	parse := func(f Form, groupsKey string) error {
 		proto := f.Get("IpProtocol")
 		if proto == "" {
 			return Errf(400, "MissingParameter", "The request must contain the parameter ipProtocol")
 		}
-		r := world.Rule{Protocol: proto, FromPort: -1, ToPort: -1}
+		r := awsworld.Rule{Protocol: proto, FromPort: -1, ToPort: -1}
 		for _, p := range []struct {
 			key string
 			dst *int
@@ -199,7 +200,7 @@ func ec2PermissionsParam(c *Call) ([]world.Rule, error) {
 				*p.dst = n
 			}
 		}
-		norm, err := world.NormalizeProtocol(proto)
+		norm, err := awsworld.NormalizeProtocol(proto)
 		if err != nil {
 			return ec2Error(err)
 		}
@@ -238,7 +239,7 @@ func ec2PermissionsParam(c *Call) ([]world.Rule, error) {
 	return rules, nil
 }
 
-func ec2RuleXML(c *Call, groupID string, egress bool, r world.Rule) *X {
+func ec2RuleXML(c *Call, groupID string, egress bool, r awsworld.Rule) *X {
 	var from, to *X
 	if r.Protocol != "-1" {
 		from, to = T("fromPort", r.FromPort), T("toPort", r.ToPort)
@@ -274,7 +275,7 @@ func ec2AuthorizeRules(egress bool) func(c *Call) (any, error) {
 				}
 			}
 		}
-		added, err := c.World.AuthorizeRulesLocked(sg.ID, egress, rules)
+		added, err := awsworld.Of(c.World).AuthorizeRules(sg.ID, egress, rules)
 		if err != nil {
 			return nil, ec2Error(err)
 		}
@@ -293,11 +294,11 @@ func ec2RevokeRules(egress bool) func(c *Call) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		var removed, unknown []world.Rule
+		var removed, unknown []awsworld.Rule
 		if ruleIDs := c.Form.List("SecurityGroupRuleId"); len(ruleIDs) > 0 {
-			removed, err = c.World.RevokeRuleIDsLocked(sg.ID, egress, ruleIDs)
+			removed, err = awsworld.Of(c.World).RevokeRuleIDs(sg.ID, egress, ruleIDs)
 		} else {
-			var rules []world.Rule
+			var rules []awsworld.Rule
 			rules, err = ec2PermissionsParam(c)
 			if err != nil {
 				return nil, err
@@ -305,7 +306,7 @@ func ec2RevokeRules(egress bool) func(c *Call) (any, error) {
 			if len(rules) == 0 {
 				return nil, Errf(400, "MissingParameter", "The request must contain the parameter IpPermissions or SecurityGroupRuleIds")
 			}
-			removed, unknown, err = c.World.RevokeRulesLocked(sg.ID, egress, rules)
+			removed, unknown, err = awsworld.Of(c.World).RevokeRules(sg.ID, egress, rules)
 		}
 		if err != nil {
 			return nil, ec2Error(err)
@@ -336,7 +337,7 @@ func ec2First(s []string) string {
 	return s[0]
 }
 
-func ec2DescribeRules(rules []world.Rule) string {
+func ec2DescribeRules(rules []awsworld.Rule) string {
 	var parts []string
 	for _, r := range rules {
 		peer := strings.Join(append(append([]string(nil), r.CIDRs...), r.Groups...), ",")
@@ -348,7 +349,7 @@ func ec2DescribeRules(rules []world.Rule) string {
 // ---- network interfaces ---------------------------------------------------
 
 func ec2LookupENI(c *Call, id string) (*world.ENI, error) {
-	eni, ok := c.World.ENIs[id]
+	eni, ok := c.World.ENIs.Get(id)
 	if !ok || eni.Account != c.Account() || eni.Region != c.Region {
 		return nil, Errf(400, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist", id)
 	}
@@ -389,7 +390,7 @@ func ec2EniXML(c *Call, eni *world.ENI) *X {
 	var attach *X
 	if eni.Instance != "" {
 		var at any = c.Now
-		if inst := c.World.Instances[eni.Instance]; inst != nil {
+		if inst := c.World.Instances.Lookup(eni.Instance); inst != nil {
 			at = inst.LaunchTime
 		}
 		attach = E("attachment", T("attachmentId", eni.AttachmentID), T("instanceId", eni.Instance),
@@ -416,8 +417,8 @@ func ec2DescribeNetworkInterfaces(c *Call) (any, error) {
 		}
 	}
 	var matched []*world.ENI
-	for _, id := range world.SortedKeys(c.World.ENIs) {
-		eni := c.World.ENIs[id]
+	for _, id := range c.World.ENIs.Keys() {
+		eni := c.World.ENIs.Lookup(id)
 		if eni.Account != c.Account() || eni.Region != c.Region {
 			continue
 		}
@@ -456,7 +457,7 @@ func ec2ModifyNetworkInterfaceAttribute(c *Call) (any, error) {
 				return nil, err
 			}
 		}
-		if err := c.World.SetENIGroupsLocked(id, groups); err != nil {
+		if err := awsworld.Of(c.World).SetENIGroups(id, groups); err != nil {
 			return nil, ec2Error(err)
 		}
 		c.Param("groups", strings.Join(groups, ","))
@@ -485,7 +486,7 @@ func ec2ModifyNetworkInterfaceAttribute(c *Call) (any, error) {
 
 // ---- addresses ---------------------------------------------------------------
 
-func ec2AddressFilter(a *world.Address) ec2FilterField {
+func ec2AddressFilter(a *awsworld.Address) ec2FilterField {
 	return func(name string) ([]string, bool) {
 		switch name {
 		case "instance-id":
@@ -511,13 +512,13 @@ func ec2DescribeAddresses(c *Call) (any, error) {
 	ips := c.Form.List("PublicIp")
 	allocs := c.Form.List("AllocationId")
 	filters := c.Form.Filters()
-	if err := ec2CheckFilters(filters, ec2AddressFilter(&world.Address{})); err != nil {
+	if err := ec2CheckFilters(filters, ec2AddressFilter(&awsworld.Address{})); err != nil {
 		return nil, err
 	}
 	var items []*X
 	seenIP, seenAlloc := map[string]bool{}, map[string]bool{}
-	for _, id := range world.SortedKeys(c.World.Addresses) {
-		a := c.World.Addresses[id]
+	for _, id := range awsworld.Of(c.World).Addresses.Keys() {
+		a := awsworld.Of(c.World).Addresses.Lookup(id)
 		if a.Account != c.Account() || a.Region != c.Region {
 			continue
 		}
@@ -567,9 +568,9 @@ func ec2DisassociateAddress(c *Call) (any, error) {
 	if key == "" {
 		return nil, Errf(400, "MissingParameter", "The request must contain the parameter AssociationId or PublicIp")
 	}
-	var target *world.Address
-	for _, id := range world.SortedKeys(c.World.Addresses) {
-		a := c.World.Addresses[id]
+	var target *awsworld.Address
+	for _, id := range awsworld.Of(c.World).Addresses.Keys() {
+		a := awsworld.Of(c.World).Addresses.Lookup(id)
 		if a.AssociationID != "" && (a.AssociationID == key || a.PublicIP == key) && a.Account == c.Account() && a.Region == c.Region {
 			target = a
 			break
@@ -585,7 +586,7 @@ func ec2DisassociateAddress(c *Call) (any, error) {
 		c.Touch("AWS::EC2::Instance", target.Instance)
 	}
 	c.Param("publicIp", target.PublicIP)
-	if _, err := c.World.DisassociateAddressLocked(target.AssociationID); err != nil {
+	if _, err := awsworld.Of(c.World).DisassociateAddress(target.AssociationID); err != nil {
 		return nil, ec2Error(err)
 	}
 	return []*X{T("return", true)}, nil

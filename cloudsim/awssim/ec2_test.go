@@ -14,6 +14,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/awssim/awssimtest"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // ec2Fixture is a simulator seeded with a VPC, a subnet, an "app" group
@@ -24,7 +25,7 @@ type ec2Fixture struct {
 	vpc     string
 	subnet  string
 	appSG   string
-	profile *world.InstanceProfile
+	profile *awsworld.InstanceProfile
 	role    string
 }
 
@@ -35,21 +36,21 @@ func newEC2Fixture(t *testing.T) *ec2Fixture {
 	w := env.World
 	w.Lock()
 	defer w.Unlock()
-	vpc := w.AddVPCLocked(awssimtest.Account, awssimtest.Region, "10.0.0.0/16")
-	sn, err := w.AddSubnetLocked(vpc.ID, "us-east-1a", "10.0.1.0/24")
+	vpc := awsworld.Of(w).AddVPC(awssimtest.Account, awssimtest.Region, "10.0.0.0/16")
+	sn, err := awsworld.Of(w).AddSubnet(vpc.ID, "us-east-1a", "10.0.1.0/24")
 	require.NoError(t, err)
-	sg, err := w.AddSecurityGroupLocked(awssimtest.Account, awssimtest.Region, vpc.ID, "app", "application servers")
+	sg, err := awsworld.Of(w).AddSecurityGroup(awssimtest.Account, awssimtest.Region, vpc.ID, "app", "application servers")
 	require.NoError(t, err)
-	_, err = w.AuthorizeRulesLocked(sg.ID, false, []world.Rule{{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDRs: []string{"203.0.113.0/24"}}})
+	_, err = awsworld.Of(w).AuthorizeRules(sg.ID, false, []awsworld.Rule{{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDRs: []string{"203.0.113.0/24"}}})
 	require.NoError(t, err)
-	w.AddRoleLocked(awssimtest.Account, f.role, "", "arn:aws:iam::aws:policy/AmazonEC2FullAccess")
-	f.profile = w.AddInstanceProfileLocked(awssimtest.Account, "app-profile", f.role)
+	awsworld.Of(w).AddRole(awssimtest.Account, f.role, "", "arn:aws:iam::aws:policy/AmazonEC2FullAccess")
+	f.profile = awsworld.Of(w).AddInstanceProfile(awssimtest.Account, "app-profile", f.role)
 	f.vpc, f.subnet, f.appSG = vpc.ID, sn.ID, sg.ID
 	return f
 }
 
 // launch starts a running instance in the fixture's subnet and app group.
-func (f *ec2Fixture) launch(t *testing.T, spec world.LaunchSpec) *world.Instance {
+func (f *ec2Fixture) launch(t *testing.T, spec awsworld.LaunchSpec) *world.Instance {
 	t.Helper()
 	spec.Account, spec.Region = awssimtest.Account, awssimtest.Region
 	if spec.Subnet == "" {
@@ -62,7 +63,7 @@ func (f *ec2Fixture) launch(t *testing.T, spec world.LaunchSpec) *world.Instance
 	w := f.env.World
 	w.Lock()
 	defer w.Unlock()
-	inst, err := w.LaunchInstanceLocked(spec)
+	inst, err := awsworld.Of(w).LaunchInstance(spec)
 	require.NoError(t, err)
 	return inst
 }
@@ -99,14 +100,14 @@ func ec2InstanceIDsOf(out *ec2.DescribeInstancesOutput) []string {
 func TestDescribeInstancesFiltersAndErrors(t *testing.T) {
 	f := newEC2Fixture(t)
 	ctx := context.Background()
-	web := f.launch(t, world.LaunchSpec{Tags: world.Tags{"Name": "web", "env": "prod"}, Profile: f.profile.ARN, PublicIP: true})
-	db := f.launch(t, world.LaunchSpec{Tags: world.Tags{"Name": "db"}})
+	web := f.launch(t, awsworld.LaunchSpec{Tags: world.Tags{"Name": "web", "env": "prod"}, Profile: f.profile.ARN, PublicIP: true})
+	db := f.launch(t, awsworld.LaunchSpec{Tags: world.Tags{"Name": "db"}})
 	var otherVPCInstance *world.Instance
 	f.locked(func(w *world.World) {
-		v := w.AddVPCLocked(awssimtest.Account, awssimtest.Region, "10.9.0.0/16")
-		sn, err := w.AddSubnetLocked(v.ID, "us-east-1b", "10.9.0.0/24")
+		v := awsworld.Of(w).AddVPC(awssimtest.Account, awssimtest.Region, "10.9.0.0/16")
+		sn, err := awsworld.Of(w).AddSubnet(v.ID, "us-east-1b", "10.9.0.0/24")
 		require.NoError(t, err)
-		otherVPCInstance, err = w.LaunchInstanceLocked(world.LaunchSpec{Account: awssimtest.Account, Region: awssimtest.Region, Subnet: sn.ID, Running: true})
+		otherVPCInstance, err = awsworld.Of(w).LaunchInstance(awsworld.LaunchSpec{Account: awssimtest.Account, Region: awssimtest.Region, Subnet: sn.ID, Running: true})
 		require.NoError(t, err)
 	})
 
@@ -171,7 +172,7 @@ func TestDescribeInstancesPaginates(t *testing.T) {
 	f := newEC2Fixture(t)
 	var want []string
 	for range 7 {
-		want = append(want, f.launch(t, world.LaunchSpec{}).ID)
+		want = append(want, f.launch(t, awsworld.LaunchSpec{}).ID)
 	}
 	p := ec2.NewDescribeInstancesPaginator(f.ec2, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5)})
 	var got []string
@@ -246,10 +247,10 @@ func TestRunInstancesBootsAfterModelledTime(t *testing.T) {
 func TestStopAndTerminateInstances(t *testing.T) {
 	f := newEC2Fixture(t)
 	ctx := context.Background()
-	plain := f.launch(t, world.LaunchSpec{})
-	protected := f.launch(t, world.LaunchSpec{DisableAPITermination: true})
-	noStop := f.launch(t, world.LaunchSpec{DisableAPIStop: true})
-	doomed := f.launch(t, world.LaunchSpec{})
+	plain := f.launch(t, awsworld.LaunchSpec{})
+	protected := f.launch(t, awsworld.LaunchSpec{DisableAPITermination: true})
+	noStop := f.launch(t, awsworld.LaunchSpec{DisableAPIStop: true})
+	doomed := f.launch(t, awsworld.LaunchSpec{})
 
 	stop, err := f.ec2.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{plain.ID}})
 	require.NoError(t, err)
@@ -314,13 +315,13 @@ func TestStopAndTerminateInstances(t *testing.T) {
 func TestModifyInstanceAttribute(t *testing.T) {
 	f := newEC2Fixture(t)
 	ctx := context.Background()
-	inst := f.launch(t, world.LaunchSpec{DataVolumes: []world.VolumeSpec{{Device: "/dev/sdf", SizeGiB: 20, DeleteOnTermination: true}}})
-	multi := f.launch(t, world.LaunchSpec{})
+	inst := f.launch(t, awsworld.LaunchSpec{DataVolumes: []awsworld.VolumeSpec{{Device: "/dev/sdf", SizeGiB: 20, DeleteOnTermination: true}}})
+	multi := f.launch(t, awsworld.LaunchSpec{})
 	var quarantine string
 	f.locked(func(w *world.World) {
-		_, err := w.AttachNetworkInterfaceLocked(multi.ID, []string{f.appSG})
+		_, err := awsworld.Of(w).AttachNetworkInterface(multi.ID, []string{f.appSG})
 		require.NoError(t, err)
-		sg, err := w.AddSecurityGroupLocked(awssimtest.Account, awssimtest.Region, f.vpc, "quarantine", "no rules")
+		sg, err := awsworld.Of(w).AddSecurityGroup(awssimtest.Account, awssimtest.Region, f.vpc, "quarantine", "no rules")
 		require.NoError(t, err)
 		quarantine = sg.ID
 	})
@@ -333,7 +334,7 @@ func TestModifyInstanceAttribute(t *testing.T) {
 	}{
 		{"groups", ec2.ModifyInstanceAttributeInput{InstanceId: aws.String(inst.ID), Groups: []string{quarantine}}, "",
 			func(t *testing.T, i *world.Instance) {
-				require.Equal(t, []string{quarantine}, f.env.World.ENIs[i.ENIs[0]].Groups)
+				require.Equal(t, []string{quarantine}, f.env.World.ENIs.Lookup(i.ENIs[0]).Groups)
 			}},
 		{"groups on a multi-interface instance", ec2.ModifyInstanceAttributeInput{InstanceId: aws.String(multi.ID), Groups: []string{quarantine}},
 			"InvalidInstanceID", nil},
@@ -376,7 +377,7 @@ func TestModifyInstanceAttribute(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			f.locked(func(w *world.World) { tc.check(t, w.Instances[aws.ToString(tc.in.InstanceId)]) })
+			f.locked(func(w *world.World) { tc.check(t, w.Instances.Lookup(aws.ToString(tc.in.InstanceId))) })
 		})
 	}
 
@@ -390,7 +391,7 @@ func TestModifyInstanceAttribute(t *testing.T) {
 func TestDryRun(t *testing.T) {
 	f := newEC2Fixture(t)
 	ctx := context.Background()
-	inst := f.launch(t, world.LaunchSpec{})
+	inst := f.launch(t, awsworld.LaunchSpec{})
 	reader := ec2.NewFromConfig(f.env.UserConfig(t, "auditor", "arn:aws:iam::aws:policy/ReadOnlyAccess"))
 
 	_, err := f.ec2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{inst.ID}, DryRun: aws.Bool(true)})
@@ -399,17 +400,17 @@ func TestDryRun(t *testing.T) {
 	require.Equal(t, "UnauthorizedOperation", ec2ErrCode(err))
 	_, err = reader.DescribeInstances(ctx, &ec2.DescribeInstancesInput{DryRun: aws.Bool(true)})
 	require.Equal(t, "DryRunOperation", ec2ErrCode(err))
-	f.locked(func(w *world.World) { require.Equal(t, world.StateRunning, w.Instances[inst.ID].State) })
+	f.locked(func(w *world.World) { require.Equal(t, world.StateRunning, w.Instances.Lookup(inst.ID).State) })
 }
 
 func TestResourceScopedPolicy(t *testing.T) {
 	f := newEC2Fixture(t)
 	ctx := context.Background()
-	mine := f.launch(t, world.LaunchSpec{})
-	theirs := f.launch(t, world.LaunchSpec{})
+	mine := f.launch(t, awsworld.LaunchSpec{})
+	theirs := f.launch(t, awsworld.LaunchSpec{})
 	cfg := f.env.UserConfig(t, "operator")
 	f.locked(func(w *world.World) {
-		w.Users["operator"].Policies["stop-one"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+		awsworld.Of(w).Users.Lookup("operator").Policies["stop-one"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 			`"Action":"ec2:StopInstances","Resource":"arn:aws:ec2:us-east-1:111122223333:instance/` + mine.ID + `"}]}`
 	})
 	op := ec2.NewFromConfig(cfg)
@@ -422,7 +423,7 @@ func TestResourceScopedPolicy(t *testing.T) {
 	require.Equal(t, "UnauthorizedOperation", ec2ErrCode(err))
 	require.ErrorContains(t, err, "instance/"+theirs.ID+" because no identity-based policy allows the ec2:StopInstances action",
 		"the message names the instance that is not allowed")
-	f.locked(func(w *world.World) { require.Equal(t, world.StateRunning, w.Instances[mine.ID].State) })
+	f.locked(func(w *world.World) { require.Equal(t, world.StateRunning, w.Instances.Lookup(mine.ID).State) })
 
 	_, err = op.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{mine.ID}})
 	require.NoError(t, err)
@@ -431,9 +432,9 @@ func TestResourceScopedPolicy(t *testing.T) {
 func TestVolumesAndSnapshots(t *testing.T) {
 	f := newEC2Fixture(t)
 	ctx := context.Background()
-	inst := f.launch(t, world.LaunchSpec{VolumeTags: world.Tags{"app": "web"},
-		DataVolumes: []world.VolumeSpec{{Device: "/dev/sdf", SizeGiB: 100}}})
-	other := f.launch(t, world.LaunchSpec{})
+	inst := f.launch(t, awsworld.LaunchSpec{VolumeTags: world.Tags{"app": "web"},
+		DataVolumes: []awsworld.VolumeSpec{{Device: "/dev/sdf", SizeGiB: 100}}})
+	other := f.launch(t, awsworld.LaunchSpec{})
 	root, data := inst.BlockDevices[0].VolumeID, inst.BlockDevices[1].VolumeID
 
 	vcases := []struct {
@@ -620,10 +621,10 @@ func TestSecurityGroupsAndRules(t *testing.T) {
 
 	// Revoke by security-group-rule ID, as newer responders do.
 	var ruleID string
-	f.locked(func(w *world.World) { ruleID = w.SecurityGroups[sg].Egress[0].RuleID })
+	f.locked(func(w *world.World) { ruleID = awsworld.Of(w).SecurityGroups.Lookup(sg).Egress[0].RuleID })
 	_, err = f.ec2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(sg), SecurityGroupRuleIds: []string{ruleID}})
 	require.NoError(t, err)
-	f.locked(func(w *world.World) { require.Empty(t, w.SecurityGroups[sg].Egress) })
+	f.locked(func(w *world.World) { require.Empty(t, awsworld.Of(w).SecurityGroups.Lookup(sg).Egress) })
 
 	_, err = f.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{"sg-00000000000000000"}})
 	require.Equal(t, "InvalidGroup.NotFound", ec2ErrCode(err))
@@ -632,14 +633,14 @@ func TestSecurityGroupsAndRules(t *testing.T) {
 func TestNetworkInterfaces(t *testing.T) {
 	f := newEC2Fixture(t)
 	ctx := context.Background()
-	inst := f.launch(t, world.LaunchSpec{})
-	other := f.launch(t, world.LaunchSpec{})
+	inst := f.launch(t, awsworld.LaunchSpec{})
+	other := f.launch(t, awsworld.LaunchSpec{})
 	var quarantine, second string
 	f.locked(func(w *world.World) {
-		sg, err := w.AddSecurityGroupLocked(awssimtest.Account, awssimtest.Region, f.vpc, "quarantine", "no rules")
+		sg, err := awsworld.Of(w).AddSecurityGroup(awssimtest.Account, awssimtest.Region, f.vpc, "quarantine", "no rules")
 		require.NoError(t, err)
 		quarantine = sg.ID
-		eni, err := w.AttachNetworkInterfaceLocked(inst.ID, []string{f.appSG})
+		eni, err := awsworld.Of(w).AttachNetworkInterface(inst.ID, []string{f.appSG})
 		require.NoError(t, err)
 		second = eni.ID
 	})
@@ -703,21 +704,21 @@ func TestNetworkInterfaces(t *testing.T) {
 		})
 	}
 	f.locked(func(w *world.World) {
-		require.Equal(t, []string{quarantine}, w.ENIs[second].Groups)
-		require.Equal(t, []string{f.appSG}, w.ENIs[primary].Groups)
-		require.False(t, w.ENIs[primary].DeleteOnTermination)
+		require.Equal(t, []string{quarantine}, w.ENIs.Lookup(second).Groups)
+		require.Equal(t, []string{f.appSG}, w.ENIs.Lookup(primary).Groups)
+		require.False(t, w.ENIs.Lookup(primary).DeleteOnTermination)
 	})
 }
 
 func TestInstanceProfileAssociations(t *testing.T) {
 	f := newEC2Fixture(t)
 	ctx := context.Background()
-	withProfile := f.launch(t, world.LaunchSpec{Profile: f.profile.Name})
-	bare := f.launch(t, world.LaunchSpec{})
-	var denyProfile *world.InstanceProfile
+	withProfile := f.launch(t, awsworld.LaunchSpec{Profile: f.profile.Name})
+	bare := f.launch(t, awsworld.LaunchSpec{})
+	var denyProfile *awsworld.InstanceProfile
 	f.locked(func(w *world.World) {
-		w.AddRoleLocked(awssimtest.Account, "deny-all", "", "arn:aws:iam::aws:policy/AWSDenyAll")
-		denyProfile = w.AddInstanceProfileLocked(awssimtest.Account, "deny-all", "deny-all")
+		awsworld.Of(w).AddRole(awssimtest.Account, "deny-all", "", "arn:aws:iam::aws:policy/AWSDenyAll")
+		denyProfile = awsworld.Of(w).AddInstanceProfile(awssimtest.Account, "deny-all", "deny-all")
 	})
 
 	d, err := f.ec2.DescribeIamInstanceProfileAssociations(ctx, &ec2.DescribeIamInstanceProfileAssociationsInput{
@@ -775,7 +776,7 @@ func TestInstanceProfileAssociations(t *testing.T) {
 func TestTags(t *testing.T) {
 	f := newEC2Fixture(t)
 	ctx := context.Background()
-	inst := f.launch(t, world.LaunchSpec{})
+	inst := f.launch(t, awsworld.LaunchSpec{})
 	vol := inst.BlockDevices[0].VolumeID
 
 	_, err := f.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{inst.ID, vol, f.appSG},
@@ -835,14 +836,14 @@ func TestTags(t *testing.T) {
 func TestAddressesAndRegions(t *testing.T) {
 	f := newEC2Fixture(t)
 	ctx := context.Background()
-	inst := f.launch(t, world.LaunchSpec{})
-	var addr *world.Address
+	inst := f.launch(t, awsworld.LaunchSpec{})
+	var addr *awsworld.Address
 	var flow *world.Flow
 	f.locked(func(w *world.World) {
 		var err error
-		addr, err = w.AddAddressLocked(awssimtest.Account, awssimtest.Region, inst.ID)
+		addr, err = awsworld.Of(w).AddAddress(awssimtest.Account, awssimtest.Region, inst.ID)
 		require.NoError(t, err)
-		flow, err = w.OpenFlowLocked(inst.ID, world.FlowSpec{RemoteIP: "198.51.100.7", RemotePort: 3333})
+		flow, err = awsworld.Of(w).OpenFlow(inst.ID, world.FlowSpec{RemoteIP: "198.51.100.7", RemotePort: 3333})
 		require.NoError(t, err)
 	})
 
@@ -858,7 +859,7 @@ func TestAddressesAndRegions(t *testing.T) {
 	require.NoError(t, err)
 	f.locked(func(w *world.World) {
 		require.False(t, flow.Active(), "the internet flow ends with the public address")
-		require.Empty(t, w.Instances[inst.ID].PublicIP)
+		require.Empty(t, w.Instances.Lookup(inst.ID).PublicIP)
 	})
 	d, err = f.ec2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{})
 	require.NoError(t, err)
@@ -877,7 +878,7 @@ func TestEC2ListsPaginate(t *testing.T) {
 	f := newEC2Fixture(t)
 	ctx := context.Background()
 	for range 6 {
-		inst := f.launch(t, world.LaunchSpec{Tags: world.Tags{"tier": "web"}})
+		inst := f.launch(t, awsworld.LaunchSpec{Tags: world.Tags{"tier": "web"}})
 		_, err := f.ec2.CreateSnapshot(ctx, &ec2.CreateSnapshotInput{VolumeId: aws.String(inst.RootVolume())})
 		require.NoError(t, err)
 	}

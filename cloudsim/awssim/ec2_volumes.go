@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // ---- volumes --------------------------------------------------------------
@@ -13,7 +14,7 @@ import (
 // ec2LookupVolume finds a live volume of the caller's account; deleted volumes
 // (DeleteOnTermination) are gone.
 func ec2LookupVolume(c *Call, id string) (*world.Volume, error) {
-	v, ok := c.World.Volumes[id]
+	v, ok := c.World.Volumes.Get(id)
 	if !ok || v.State == "deleted" || v.Account != c.Account() || v.Region != c.Region || c.Hidden(v.CreateTime) {
 		return nil, Errf(400, "InvalidVolume.NotFound", "The volume '%s' does not exist.", id)
 	}
@@ -24,7 +25,7 @@ func ec2LookupVolume(c *Call, id string) (*world.Volume, error) {
 // ec2VolumeDeleteOnTermination reads the flag from the attached instance's
 // block-device mapping, where EC2 keeps it.
 func ec2VolumeDeleteOnTermination(w *world.World, v *world.Volume) bool {
-	if inst := w.Instances[v.Attached]; inst != nil {
+	if inst := w.Instances.Lookup(v.Attached); inst != nil {
 		for _, bd := range inst.BlockDevices {
 			if bd.VolumeID == v.ID {
 				return bd.DeleteOnTermination
@@ -77,7 +78,7 @@ func ec2VolumeXML(c *Call, v *world.Volume) *X {
 	var attachments []*X
 	if v.Attached != "" {
 		at := v.CreateTime
-		if inst := c.World.Instances[v.Attached]; inst != nil {
+		if inst := c.World.Instances.Lookup(v.Attached); inst != nil {
 			at = inst.LaunchTime
 		}
 		attachments = append(attachments, E("item", T("volumeId", v.ID), T("instanceId", v.Attached),
@@ -105,8 +106,8 @@ func ec2DescribeVolumes(c *Call) (any, error) {
 		}
 	}
 	var matched []*world.Volume
-	for _, id := range world.SortedKeys(c.World.Volumes) {
-		v := c.World.Volumes[id]
+	for _, id := range c.World.Volumes.Keys() {
+		v := c.World.Volumes.Lookup(id)
 		if v.State == "deleted" || v.Account != c.Account() || v.Region != c.Region || c.Hidden(v.CreateTime) {
 			continue
 		}
@@ -152,7 +153,7 @@ func ec2CreateSnapshot(c *Call) (any, error) {
 	if _, err := ec2LookupVolume(c, volID); err != nil {
 		return nil, err
 	}
-	s, err := c.World.CreateSnapshotLocked(volID, c.Form.Get("Description"), c.Caller.ARN, ec2TagSpecs(c, "snapshot"))
+	s, err := awsworld.Of(c.World).CreateSnapshot(volID, c.Form.Get("Description"), c.Caller.ARN, ec2TagSpecs(c, "snapshot"))
 	if err != nil {
 		return nil, ec2Error(err)
 	}
@@ -171,7 +172,7 @@ func ec2CreateSnapshots(c *Call) (any, error) {
 	}
 	excludeBoot, _ := c.Form.Bool("InstanceSpecification.ExcludeBootVolume")
 	copyTags := strings.EqualFold(c.Form.Get("CopyTagsFromSource"), "volume")
-	snaps, err := c.World.SnapshotInstanceLocked(id, excludeBoot, c.Form.List("InstanceSpecification.ExcludeDataVolumeId"),
+	snaps, err := awsworld.Of(c.World).SnapshotInstance(id, excludeBoot, c.Form.List("InstanceSpecification.ExcludeDataVolumeId"),
 		copyTags, c.Form.Get("Description"), c.Caller.ARN, ec2TagSpecs(c, "snapshot"))
 	if err != nil {
 		return nil, ec2Error(err)
@@ -222,7 +223,7 @@ func ec2DescribeSnapshots(c *Call) (any, error) {
 		return !s.Deleted && s.Account == c.Account() && s.Region == c.Region && !c.Hidden(s.StartTime)
 	}
 	for _, id := range ids {
-		if s, ok := c.World.Snapshots[id]; !ok || !visible(s) {
+		if s, ok := c.World.Snapshots.Get(id); !ok || !visible(s) {
 			return nil, Errf(400, "InvalidSnapshot.NotFound", "The snapshot '%s' does not exist.", id)
 		}
 		c.Touch("AWS::EC2::Snapshot", id)
@@ -239,8 +240,8 @@ func ec2DescribeSnapshots(c *Call) (any, error) {
 		return false
 	}
 	var matched []*world.Snapshot
-	for _, id := range world.SortedKeys(c.World.Snapshots) {
-		s := c.World.Snapshots[id]
+	for _, id := range c.World.Snapshots.Keys() {
+		s := c.World.Snapshots.Lookup(id)
 		if !visible(s) || !ownerOK(s) || (len(ids) > 0 && !ec2ContainsString(ids, id)) {
 			continue
 		}
@@ -265,20 +266,20 @@ func ec2Taggable(c *Call, id string) (world.Tags, string, error) {
 	w := c.World
 	owned := false
 	switch {
-	case w.Instances[id] != nil:
-		owned = w.Instances[id].Account == c.Account() && w.Instances[id].Visible(c.Now)
-	case w.Volumes[id] != nil:
-		owned = w.Volumes[id].Account == c.Account()
-	case w.Snapshots[id] != nil:
-		owned = w.Snapshots[id].Account == c.Account()
-	case w.SecurityGroups[id] != nil:
-		owned = w.SecurityGroups[id].Account == c.Account()
-	case w.ENIs[id] != nil:
-		owned = w.ENIs[id].Account == c.Account()
-	case w.VPCs[id] != nil:
-		owned = w.VPCs[id].Account == c.Account()
+	case w.Instances.Lookup(id) != nil:
+		owned = w.Instances.Lookup(id).Account == c.Account() && w.Instances.Lookup(id).Visible(c.Now)
+	case w.Volumes.Lookup(id) != nil:
+		owned = w.Volumes.Lookup(id).Account == c.Account()
+	case w.Snapshots.Lookup(id) != nil:
+		owned = w.Snapshots.Lookup(id).Account == c.Account()
+	case awsworld.Of(w).SecurityGroups.Lookup(id) != nil:
+		owned = awsworld.Of(w).SecurityGroups.Lookup(id).Account == c.Account()
+	case w.ENIs.Lookup(id) != nil:
+		owned = w.ENIs.Lookup(id).Account == c.Account()
+	case w.VPCs.Lookup(id) != nil:
+		owned = w.VPCs.Lookup(id).Account == c.Account()
 	}
-	tags, typ, ok := w.ResourceTagsLocked(id)
+	tags, typ, ok := awsworld.Of(w).ResourceTags(id)
 	if !ok || !owned {
 		switch {
 		case strings.HasPrefix(id, "i-"):
@@ -328,7 +329,7 @@ func ec2CreateTags(c *Call) (any, error) {
 	for _, id := range ids {
 		_, typ, _ := ec2Taggable(c, id)
 		c.Touch(ec2AuditTypes[typ], id)
-		if err := c.World.TagResourceLocked(id, tags); err != nil {
+		if err := awsworld.Of(c.World).TagResource(id, tags); err != nil {
 			return nil, ec2Error(err)
 		}
 	}
@@ -362,7 +363,7 @@ func ec2DeleteTags(c *Call) (any, error) {
 	for _, id := range ids {
 		_, typ, _ := ec2Taggable(c, id)
 		c.Touch(ec2AuditTypes[typ], id)
-		if err := c.World.UntagResourceLocked(id, keys, values); err != nil {
+		if err := awsworld.Of(c.World).UntagResource(id, keys, values); err != nil {
 			return nil, ec2Error(err)
 		}
 	}
@@ -392,8 +393,8 @@ func ec2DescribeTags(c *Call) (any, error) {
 	}
 	w := c.World
 	var ids []string
-	for _, m := range [][]string{world.SortedKeys(w.Instances), world.SortedKeys(w.Volumes), world.SortedKeys(w.Snapshots),
-		world.SortedKeys(w.SecurityGroups), world.SortedKeys(w.ENIs), world.SortedKeys(w.VPCs)} {
+	for _, m := range [][]string{w.Instances.Keys(), w.Volumes.Keys(), w.Snapshots.Keys(),
+		awsworld.Of(w).SecurityGroups.Keys(), w.ENIs.Keys(), w.VPCs.Keys()} {
 		ids = append(ids, m...)
 	}
 	var rows []row

@@ -12,6 +12,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/awssim"
 	"github.com/firedrill-ir/firedrill/cloudsim/awssim/awssimtest"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // FuzzForm feeds arbitrary form bodies to the query-protocol decoder: the
@@ -127,7 +128,7 @@ func FuzzServeHTTP(f *testing.F) {
 	if _, err := env.World.PutObjectLocked("seeded", "k", []byte("hello"), "text/plain", nil); err != nil {
 		f.Fatal(err)
 	}
-	env.World.AddRoleLocked(awssimtest.Account, "r", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}`)
+	awsworld.Of(env.World).AddRole(awssimtest.Account, "r", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}`)
 	env.World.Unlock()
 	form := "application/x-www-form-urlencoded; charset=utf-8"
 	type seed struct {

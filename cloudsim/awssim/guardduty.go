@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // GuardDuty (restJson1, lowerCamel member names) over world.Detectors and
@@ -73,9 +74,9 @@ func guarddutyRoute(r *http.Request) (string, map[string]string) {
 
 // gdDetector finds the caller's detector or answers BadRequestException as
 // GuardDuty does for an id the account does not own.
-func gdDetector(c *Call) (*world.Detector, error) {
+func gdDetector(c *Call) (*awsworld.Detector, error) {
 	id := c.PathVars["detectorId"]
-	d := c.World.Detectors[id]
+	d := awsworld.Of(c.World).Detectors.Lookup(id)
 	if d == nil || d.Account != c.Account() || d.Region != c.Region {
 		return nil, Errf(400, "BadRequestException", "The request is rejected because the input detectorId is not owned by the current account.")
 	}
@@ -87,8 +88,8 @@ func gdTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000
 
 func gdListDetectors(c *Call) (any, error) {
 	ids := []string{}
-	for _, id := range world.SortedKeys(c.World.Detectors) {
-		if d := c.World.Detectors[id]; d.Account == c.Account() && d.Region == c.Region {
+	for _, id := range awsworld.Of(c.World).Detectors.Keys() {
+		if d := awsworld.Of(c.World).Detectors.Lookup(id); d.Account == c.Account() && d.Region == c.Region {
 			ids = append(ids, id)
 		}
 	}
@@ -111,21 +112,21 @@ func gdCreateDetector(c *Call) (any, error) {
 	fp := jsonFingerprint(c.Body, "clientToken")
 	if in.ClientToken != "" {
 		if prior, err := c.World.ClientTokenLocked(scope, in.ClientToken, fp); err == nil && prior != nil {
-			if d := c.World.Detectors[prior.IDs[0]]; d != nil {
+			if d := awsworld.Of(c.World).Detectors.Lookup(prior.IDs[0]); d != nil {
 				c.Touch("AWS::GuardDuty::Detector", d.ID)
 				return map[string]any{"detectorId": d.ID}, nil
 			}
 		}
 	}
-	for _, id := range world.SortedKeys(c.World.Detectors) {
-		if d := c.World.Detectors[id]; d.Account == c.Account() && d.Region == c.Region {
+	for _, id := range awsworld.Of(c.World).Detectors.Keys() {
+		if d := awsworld.Of(c.World).Detectors.Lookup(id); d.Account == c.Account() && d.Region == c.Region {
 			return nil, Errf(400, "BadRequestException", "The request is rejected because a detector already exists for the current account.")
 		}
 	}
 	rng := c.World.IDRandLocked()
 	id := fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
 	enabled := in.Enable == nil || *in.Enable
-	c.World.Detectors[id] = &world.Detector{ID: id, Account: c.Account(), Region: c.Region, Enabled: enabled, CreatedAt: c.Now}
+	awsworld.Of(c.World).Detectors.Put(id, &awsworld.Detector{ID: id, Account: c.Account(), Region: c.Region, Enabled: enabled, CreatedAt: c.Now})
 	if in.ClientToken != "" {
 		c.World.RememberClientTokenLocked(scope, in.ClientToken, &world.IdempotentCall{Fingerprint: fp, IDs: []string{id}})
 	}
@@ -423,23 +424,23 @@ func gdArchive(c *Call, archive bool) (any, error) {
 
 // gdRender writes a finding as GuardDuty's JSON, resource details taken from
 // the world as it is now.
-func gdRender(w *world.World, d *world.Detector, f *world.Finding) map[string]any {
+func gdRender(w *world.World, d *awsworld.Detector, f *world.Finding) map[string]any {
 	resource := map[string]any{"resourceType": f.ResourceType}
 	switch f.ResourceType {
 	case "Instance":
 		resource["instanceDetails"] = gdInstanceDetails(w, f.ResourceID)
 	case "AccessKey":
 		ak := map[string]any{"accessKeyId": f.AccessKeyID}
-		if s := w.Sessions[f.AccessKeyID]; s != nil {
+		if s := awsworld.Of(w).Sessions.Lookup(f.AccessKeyID); s != nil {
 			ak["userType"] = "AssumedRole"
 			ak["userName"] = s.Role
-			if r := w.Roles[s.Role]; r != nil {
+			if r := awsworld.Of(w).Roles.Lookup(s.Role); r != nil {
 				ak["principalId"] = r.ID + ":" + s.SessionName
 			}
-		} else if k := w.AccessKeys[f.AccessKeyID]; k != nil {
+		} else if k := awsworld.Of(w).AccessKeys.Lookup(f.AccessKeyID); k != nil {
 			ak["userType"] = "IAMUser"
 			ak["userName"] = k.User
-			if u := w.Users[k.User]; u != nil {
+			if u := awsworld.Of(w).Users.Lookup(k.User); u != nil {
 				ak["principalId"] = u.ID
 			}
 		}
@@ -487,7 +488,7 @@ func gdRender(w *world.World, d *world.Detector, f *world.Finding) map[string]an
 
 func gdInstanceDetails(w *world.World, id string) map[string]any {
 	det := map[string]any{"instanceId": id}
-	inst := w.Instances[id]
+	inst := w.Instances.Lookup(id)
 	if inst == nil {
 		return det
 	}
@@ -503,14 +504,14 @@ func gdInstanceDetails(w *world.World, id string) map[string]any {
 	}
 	nics := []any{}
 	for _, eid := range inst.ENIs {
-		e := w.ENIs[eid]
+		e := w.ENIs.Lookup(eid)
 		if e == nil {
 			continue
 		}
 		groups := []any{}
 		for _, gid := range e.Groups {
 			g := map[string]any{"groupId": gid}
-			if sg := w.SecurityGroups[gid]; sg != nil {
+			if sg := awsworld.Of(w).SecurityGroups.Lookup(gid); sg != nil {
 				g["groupName"] = sg.Name
 			}
 			groups = append(groups, g)
@@ -523,10 +524,10 @@ func gdInstanceDetails(w *world.World, id string) map[string]any {
 		nics = append(nics, nic)
 	}
 	det["networkInterfaces"] = nics
-	for _, aid := range world.SortedKeys(w.Associations) {
-		if a := w.Associations[aid]; a.Instance == id && a.State == "associated" {
+	for _, aid := range awsworld.Of(w).Associations.Keys() {
+		if a := awsworld.Of(w).Associations.Lookup(aid); a.Instance == id && a.State == "associated" {
 			p := map[string]any{"arn": a.ProfileARN}
-			if prof := w.ProfileByARNLocked(a.ProfileARN); prof != nil {
+			if prof := awsworld.Of(w).ProfileByARN(a.ProfileARN); prof != nil {
 				p["id"] = prof.ID
 			}
 			det["iamInstanceProfile"] = p

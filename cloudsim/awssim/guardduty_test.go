@@ -14,6 +14,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/awssim/awssimtest"
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 const gdDetector = "12abc34d567e8fa901bc2d34e56789f0"
@@ -23,13 +24,13 @@ const gdDetector = "12abc34d567e8fa901bc2d34e56789f0"
 // still inside its detection latency (not yet visible).
 func gdEnv(t *testing.T) (*awssimtest.Env, *world.Instance) {
 	env := awssimtest.New(t)
-	inst := obsInstance(env, 1, func(i *world.Instance, _ *world.SecurityGroup) { i.Tags = world.Tags{"Name": "web-1"} })
+	inst := obsInstance(env, 1, func(i *world.Instance, _ *awsworld.SecurityGroup) { i.Tags = world.Tags{"Name": "web-1"} })
 	w := env.World
 	w.Lock()
 	defer w.Unlock()
-	w.Detectors[gdDetector] = &world.Detector{ID: gdDetector, Account: awssimtest.Account, Region: awssimtest.Region,
-		Enabled: true, CreatedAt: awssimtest.Start.Add(-24 * time.Hour)}
-	w.Detectors["other-account"] = &world.Detector{ID: "other-account", Account: "999988887777", Region: awssimtest.Region, Enabled: true}
+	awsworld.Of(w).Detectors.Put(gdDetector, &awsworld.Detector{ID: gdDetector, Account: awssimtest.Account, Region: awssimtest.Region,
+		Enabled: true, CreatedAt: awssimtest.Start.Add(-24 * time.Hour)})
+	awsworld.Of(w).Detectors.Put("other-account", &awsworld.Detector{ID: "other-account", Account: "999988887777", Region: awssimtest.Region, Enabled: true})
 	t0 := awssimtest.Start.Add(-time.Hour)
 	w.AddFindingLocked(&world.Finding{ID: "f-mining", Detector: gdDetector, Account: awssimtest.Account, Region: awssimtest.Region,
 		Type: detect.TypeMiningDNS, Severity: 8, Title: "mining", ResourceType: "Instance", ResourceID: inst.ID,
@@ -195,8 +196,8 @@ func TestStolenInstanceCredentialsRaiseAFinding(t *testing.T) {
 	created, err := gd.CreateDetector(context.Background(), &guardduty.CreateDetectorInput{Enable: aws.Bool(true)})
 	require.NoError(t, err)
 	env.World.Lock()
-	env.World.AddRoleLocked(awssimtest.Account, "web", "")
-	s, err := env.World.IssueSessionLocked("web", inst.ID, "instance:"+inst.ID, 6*time.Hour)
+	awsworld.Of(env.World).AddRole(awssimtest.Account, "web", "")
+	s, err := awsworld.Of(env.World).IssueSession("web", inst.ID, "instance:"+inst.ID, 6*time.Hour)
 	env.World.Unlock()
 	require.NoError(t, err)
 

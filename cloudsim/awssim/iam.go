@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // iamService serves IAM (awsQuery). Element names follow the SDK's schemas
@@ -131,8 +132,8 @@ func iamAPIError(err error) error {
 		kind   error
 		status int
 	}{
-		{world.ErrNoSuchEntity, 404}, {world.ErrEntityExists, 409}, {world.ErrDeleteConflict, 409},
-		{world.ErrLimitExceeded, 409}, {world.ErrMalformedPolicy, 400}, {world.ErrInvalidIAMRequest, 400},
+		{awsworld.ErrNoSuchEntity, 404}, {awsworld.ErrEntityExists, 409}, {awsworld.ErrDeleteConflict, 409},
+		{awsworld.ErrLimitExceeded, 409}, {awsworld.ErrMalformedPolicy, 400}, {awsworld.ErrInvalidIAMRequest, 400},
 	} {
 		if errors.Is(err, m.kind) {
 			return Errf(m.status, m.kind.Error(), "%s", err.Error())
@@ -147,7 +148,7 @@ func iamTags(c *Call) world.Tags { return c.Form.Tags("Tags") }
 // ---- authorization resources ---------------------------------------------------
 
 func userARN(c *Call, name, path string) string {
-	if u, ok := c.World.Users[name]; ok {
+	if u, ok := awsworld.Of(c.World).Users.Get(name); ok {
 		return u.ARN
 	}
 	if path == "" {
@@ -174,7 +175,7 @@ func userRes(key, pathKey string) func(*Call) []string {
 func roleRes(pathKey string) func(*Call) []string {
 	return func(c *Call) []string {
 		name := c.Form.Get("RoleName")
-		if r, ok := c.World.Roles[name]; ok {
+		if r, ok := awsworld.Of(c.World).Roles.Get(name); ok {
 			return []string{r.ARN}
 		}
 		path := "/"
@@ -188,7 +189,7 @@ func roleRes(pathKey string) func(*Call) []string {
 func profileRes(pathKey string) func(*Call) []string {
 	return func(c *Call) []string {
 		name := c.Form.Get("InstanceProfileName")
-		if p, ok := c.World.Profiles[name]; ok {
+		if p, ok := awsworld.Of(c.World).Profiles.Get(name); ok {
 			return []string{p.ARN}
 		}
 		path := "/"
@@ -200,7 +201,7 @@ func profileRes(pathKey string) func(*Call) []string {
 }
 
 func keyOwnerRes(c *Call) []string {
-	if k, ok := c.World.AccessKeys[c.Form.Get("AccessKeyId")]; ok {
+	if k, ok := awsworld.Of(c.World).AccessKeys.Get(c.Form.Get("AccessKeyId")); ok {
 		return []string{userARN(c, k.User, "")}
 	}
 	return nil
@@ -289,7 +290,7 @@ func tagsX(tags world.Tags) *X {
 
 // ---- users and keys ---------------------------------------------------------
 
-func userX(name string, u *world.User, withTags bool) *X {
+func userX(name string, u *awsworld.User, withTags bool) *X {
 	var tags *X
 	if withTags {
 		tags = tagsX(u.Tags)
@@ -307,7 +308,7 @@ func iamCreateUser(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := c.World.CreateUserLocked(c.Account(), name, path, iamTags(c))
+	u, err := awsworld.Of(c.World).CreateUser(c.Account(), name, path, iamTags(c))
 	if err != nil {
 		return nil, iamAPIError(err)
 	}
@@ -321,7 +322,7 @@ func iamGetUser(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := c.World.UserLocked(name)
+	u, err := awsworld.Of(c.World).User(name)
 	if err != nil {
 		return nil, iamAPIError(err)
 	}
@@ -333,14 +334,14 @@ func iamGetUser(c *Call) (any, error) {
 }
 
 func iamListUsers(c *Call) (any, error) {
-	names := pathFiltered(c, world.SortedKeys(c.World.Users), func(n string) string { return c.World.Users[n].Path })
+	names := pathFiltered(c, awsworld.Of(c.World).Users.Keys(), func(n string) string { return awsworld.Of(c.World).Users.Lookup(n).Path })
 	page, trunc, marker, err := iamPage(c, names)
 	if err != nil {
 		return nil, err
 	}
 	var items []*X
 	for _, n := range page {
-		items = append(items, userX("member", c.World.Users[n], false))
+		items = append(items, userX("member", awsworld.Of(c.World).Users.Lookup(n), false))
 	}
 	return pageResult(members("Users", items), trunc, marker), nil
 }
@@ -352,7 +353,7 @@ func iamDeleteUser(c *Call) (any, error) {
 	}
 	c.Touch("AWS::IAM::User", name)
 	c.Param("userName", name)
-	return nil, iamAPIError(c.World.DeleteUserLocked(name))
+	return nil, iamAPIError(awsworld.Of(c.World).DeleteUser(name))
 }
 
 func iamCreateAccessKey(c *Call) (any, error) {
@@ -360,7 +361,7 @@ func iamCreateAccessKey(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, err := c.World.CreateAccessKeyLocked(user)
+	k, err := awsworld.Of(c.World).CreateAccessKey(user)
 	if err != nil {
 		return nil, iamAPIError(err)
 	}
@@ -376,12 +377,12 @@ func iamListAccessKeys(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.World.UserLocked(user); err != nil {
+	if _, err := awsworld.Of(c.World).User(user); err != nil {
 		return nil, iamAPIError(err)
 	}
-	keys := c.World.UserKeysLocked(user)
+	keys := awsworld.Of(c.World).UserKeys(user)
 	ids := make([]string, len(keys))
-	byID := map[string]*world.AccessKey{}
+	byID := map[string]*awsworld.AccessKey{}
 	for i, k := range keys {
 		ids[i] = k.ID
 		byID[k.ID] = k
@@ -418,7 +419,7 @@ func iamUpdateAccessKey(c *Call) (any, error) {
 	c.Param("accessKeyId", id)
 	c.Param("status", status)
 	// Listed at once; authenticates the old way until it has propagated.
-	return nil, iamAPIError(c.World.AccessKeyChangeLocked(id, func() error { return c.World.UpdateAccessKeyLocked(user, id, status) }))
+	return nil, iamAPIError(awsworld.Of(c.World).AccessKeyChange(id, func() error { return awsworld.Of(c.World).UpdateAccessKey(user, id, status) }))
 }
 
 func iamDeleteAccessKey(c *Call) (any, error) {
@@ -433,7 +434,7 @@ func iamDeleteAccessKey(c *Call) (any, error) {
 	c.Touch("AWS::IAM::AccessKey", id)
 	c.Param("userName", user)
 	c.Param("accessKeyId", id)
-	return nil, iamAPIError(c.World.AccessKeyChangeLocked(id, func() error { return c.World.DeleteAccessKeyLocked(user, id) }))
+	return nil, iamAPIError(awsworld.Of(c.World).AccessKeyChange(id, func() error { return awsworld.Of(c.World).DeleteAccessKey(user, id) }))
 }
 
 func iamGetAccessKeyLastUsed(c *Call) (any, error) {
@@ -441,7 +442,7 @@ func iamGetAccessKeyLastUsed(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, ok := c.World.AccessKeys[id]
+	k, ok := awsworld.Of(c.World).AccessKeys.Get(id)
 	if !ok {
 		return nil, Errf(404, "NoSuchEntity", "The Access Key with id %s cannot be found.", id)
 	}
@@ -455,7 +456,7 @@ func iamGetAccessKeyLastUsed(c *Call) (any, error) {
 
 // ---- roles ----------------------------------------------------------------------
 
-func roleX(name string, r *world.Role, withTags bool) *X {
+func roleX(name string, r *awsworld.Role, withTags bool) *X {
 	var tags *X
 	if withTags {
 		tags = tagsX(r.Tags)
@@ -482,7 +483,7 @@ func iamCreateRole(c *Call) (any, error) {
 	if err != nil || maxS < 3600 || maxS > 43200 {
 		return nil, Errf(400, "ValidationError", "1 validation error detected: Value '%s' at 'maxSessionDuration' failed to satisfy constraint: Member must have value between 3600 and 43200", c.Form.Get("MaxSessionDuration"))
 	}
-	r, err := c.World.CreateRoleLocked(c.Account(), name, path, doc, time.Duration(maxS)*time.Second, iamTags(c))
+	r, err := awsworld.Of(c.World).CreateRole(c.Account(), name, path, doc, time.Duration(maxS)*time.Second, iamTags(c))
 	if err != nil {
 		return nil, iamAPIError(err)
 	}
@@ -497,7 +498,7 @@ func iamGetRole(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := c.World.RoleLocked(name)
+	r, err := awsworld.Of(c.World).Role(name)
 	if err != nil {
 		return nil, iamAPIError(err)
 	}
@@ -509,14 +510,14 @@ func iamGetRole(c *Call) (any, error) {
 }
 
 func iamListRoles(c *Call) (any, error) {
-	names := pathFiltered(c, world.SortedKeys(c.World.Roles), func(n string) string { return c.World.Roles[n].Path })
+	names := pathFiltered(c, awsworld.Of(c.World).Roles.Keys(), func(n string) string { return awsworld.Of(c.World).Roles.Lookup(n).Path })
 	page, trunc, marker, err := iamPage(c, names)
 	if err != nil {
 		return nil, err
 	}
 	var items []*X
 	for _, n := range page {
-		items = append(items, roleX("member", c.World.Roles[n], false))
+		items = append(items, roleX("member", awsworld.Of(c.World).Roles.Lookup(n), false))
 	}
 	return pageResult(members("Roles", items), trunc, marker), nil
 }
@@ -528,7 +529,7 @@ func iamDeleteRole(c *Call) (any, error) {
 	}
 	c.Touch("AWS::IAM::Role", name)
 	c.Param("roleName", name)
-	return nil, iamAPIError(c.World.DeleteRoleLocked(name))
+	return nil, iamAPIError(awsworld.Of(c.World).DeleteRole(name))
 }
 
 func iamUpdateAssumeRolePolicy(c *Call) (any, error) {
@@ -543,15 +544,15 @@ func iamUpdateAssumeRolePolicy(c *Call) (any, error) {
 	c.Touch("AWS::IAM::Role", name)
 	c.Param("roleName", name)
 	c.Param("policyDocument", doc)
-	return nil, iamAPIError(c.World.UpdateAssumeRolePolicyLocked(name, doc))
+	return nil, iamAPIError(awsworld.Of(c.World).UpdateAssumeRolePolicy(name, doc))
 }
 
 // ---- instance profiles ----------------------------------------------------------
 
-func profileX(name string, c *Call, p *world.InstanceProfile) *X {
+func profileX(name string, c *Call, p *awsworld.InstanceProfile) *X {
 	var roles []*X
 	for _, rn := range p.Roles {
-		if r, ok := c.World.Roles[rn]; ok {
+		if r, ok := awsworld.Of(c.World).Roles.Get(rn); ok {
 			roles = append(roles, roleX("member", r, false))
 		}
 	}
@@ -568,7 +569,7 @@ func iamCreateInstanceProfile(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := c.World.CreateInstanceProfileLocked(c.Account(), name, path)
+	p, err := awsworld.Of(c.World).CreateInstanceProfile(c.Account(), name, path)
 	if err != nil {
 		return nil, iamAPIError(err)
 	}
@@ -582,7 +583,7 @@ func iamGetInstanceProfile(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := c.World.InstanceProfileLocked(name)
+	p, err := awsworld.Of(c.World).InstanceProfile(name)
 	if err != nil {
 		return nil, iamAPIError(err)
 	}
@@ -594,14 +595,14 @@ func iamGetInstanceProfile(c *Call) (any, error) {
 }
 
 func iamListInstanceProfiles(c *Call) (any, error) {
-	names := pathFiltered(c, world.SortedKeys(c.World.Profiles), func(n string) string { return c.World.Profiles[n].Path })
+	names := pathFiltered(c, awsworld.Of(c.World).Profiles.Keys(), func(n string) string { return awsworld.Of(c.World).Profiles.Lookup(n).Path })
 	page, trunc, marker, err := iamPage(c, names)
 	if err != nil {
 		return nil, err
 	}
 	var items []*X
 	for _, n := range page {
-		items = append(items, profileX("member", c, c.World.Profiles[n]))
+		items = append(items, profileX("member", c, awsworld.Of(c.World).Profiles.Lookup(n)))
 	}
 	return pageResult(members("InstanceProfiles", items), trunc, marker), nil
 }
@@ -613,7 +614,7 @@ func iamDeleteInstanceProfile(c *Call) (any, error) {
 	}
 	c.Touch("AWS::IAM::InstanceProfile", name)
 	c.Param("instanceProfileName", name)
-	return nil, iamAPIError(c.World.DeleteInstanceProfileLocked(name))
+	return nil, iamAPIError(awsworld.Of(c.World).DeleteInstanceProfile(name))
 }
 
 func iamProfileRole(c *Call) (profile, role string, err error) {
@@ -635,7 +636,7 @@ func iamAddRoleToInstanceProfile(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, iamAPIError(c.World.AddRoleToProfileLocked(profile, role))
+	return nil, iamAPIError(awsworld.Of(c.World).AddRoleToProfile(profile, role))
 }
 
 func iamRemoveRoleFromInstanceProfile(c *Call) (any, error) {
@@ -643,7 +644,7 @@ func iamRemoveRoleFromInstanceProfile(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, iamAPIError(c.World.RemoveRoleFromProfileLocked(profile, role))
+	return nil, iamAPIError(awsworld.Of(c.World).RemoveRoleFromProfile(profile, role))
 }
 
 func iamListInstanceProfilesForRole(c *Call) (any, error) {
@@ -651,11 +652,11 @@ func iamListInstanceProfilesForRole(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.World.RoleLocked(role); err != nil {
+	if _, err := awsworld.Of(c.World).Role(role); err != nil {
 		return nil, iamAPIError(err)
 	}
 	var names []string
-	for _, p := range c.World.ProfilesForRoleLocked(role) {
+	for _, p := range awsworld.Of(c.World).ProfilesForRole(role) {
 		names = append(names, p.Name)
 	}
 	page, trunc, marker, err := iamPage(c, names)
@@ -664,7 +665,7 @@ func iamListInstanceProfilesForRole(c *Call) (any, error) {
 	}
 	var items []*X
 	for _, n := range page {
-		items = append(items, profileX("member", c, c.World.Profiles[n]))
+		items = append(items, profileX("member", c, awsworld.Of(c.World).Profiles.Lookup(n)))
 	}
 	return pageResult(members("InstanceProfiles", items), trunc, marker), nil
 }
@@ -713,7 +714,7 @@ func iamPutInline(kind string) func(*Call) (any, error) {
 		}
 		c.Param("policyName", pname)
 		c.Param("policyDocument", doc)
-		return nil, iamAPIError(c.World.IAMChangeLocked(kind, name, func() error { return c.World.PutInlinePolicyLocked(kind, name, pname, doc) }))
+		return nil, iamAPIError(awsworld.Of(c.World).IAMChange(kind, name, func() error { return awsworld.Of(c.World).PutInlinePolicy(kind, name, pname, doc) }))
 	}
 }
 
@@ -727,7 +728,7 @@ func iamGetInline(kind string) func(*Call) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		doc, err := c.World.InlinePolicyLocked(kind, name, pname)
+		doc, err := awsworld.Of(c.World).InlinePolicy(kind, name, pname)
 		if err != nil {
 			return nil, iamAPIError(err)
 		}
@@ -746,7 +747,7 @@ func iamDeleteInline(kind string) func(*Call) (any, error) {
 			return nil, err
 		}
 		c.Param("policyName", pname)
-		return nil, iamAPIError(c.World.IAMChangeLocked(kind, name, func() error { return c.World.DeleteInlinePolicyLocked(kind, name, pname) }))
+		return nil, iamAPIError(awsworld.Of(c.World).IAMChange(kind, name, func() error { return awsworld.Of(c.World).DeleteInlinePolicy(kind, name, pname) }))
 	}
 }
 
@@ -756,7 +757,7 @@ func iamListInline(kind string) func(*Call) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		names, err := c.World.InlinePolicyNamesLocked(kind, name)
+		names, err := awsworld.Of(c.World).InlinePolicyNames(kind, name)
 		if err != nil {
 			return nil, iamAPIError(err)
 		}
@@ -794,7 +795,7 @@ func iamAttach(kind string) func(*Call) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return nil, iamAPIError(c.World.IAMChangeLocked(kind, name, func() error { return c.World.AttachPolicyLocked(kind, name, arn) }))
+		return nil, iamAPIError(awsworld.Of(c.World).IAMChange(kind, name, func() error { return awsworld.Of(c.World).AttachPolicy(kind, name, arn) }))
 	}
 }
 
@@ -808,7 +809,7 @@ func iamDetach(kind string) func(*Call) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return nil, iamAPIError(c.World.IAMChangeLocked(kind, name, func() error { return c.World.DetachPolicyLocked(kind, name, arn) }))
+		return nil, iamAPIError(awsworld.Of(c.World).IAMChange(kind, name, func() error { return awsworld.Of(c.World).DetachPolicy(kind, name, arn) }))
 	}
 }
 
@@ -818,7 +819,7 @@ func iamListAttached(kind string) func(*Call) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		arns, err := c.World.AttachedPoliciesLocked(kind, name)
+		arns, err := awsworld.Of(c.World).AttachedPolicies(kind, name)
 		if err != nil {
 			return nil, iamAPIError(err)
 		}
@@ -837,7 +838,7 @@ func iamListAttached(kind string) func(*Call) (any, error) {
 		}
 		var items []*X
 		for _, a := range page {
-			items = append(items, member(T("PolicyName", world.ManagedPolicyName(a)), T("PolicyArn", a)))
+			items = append(items, member(T("PolicyName", awsworld.ManagedPolicyName(a)), T("PolicyArn", a)))
 		}
 		return pageResult(members("AttachedPolicies", items), trunc, marker), nil
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // dropFirstResponse delivers the first request whose body contains match
@@ -54,7 +55,7 @@ func (d *dropFirstResponse) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func (f *ec2Fixture) instanceCount() int {
 	n := 0
-	f.locked(func(w *world.World) { n = len(w.Instances) })
+	f.locked(func(w *world.World) { n = w.Instances.Len() })
 	return n
 }
 
@@ -87,7 +88,7 @@ func TestRunInstancesHonoursClientToken(t *testing.T) {
 		require.Equal(t, before+2, f.instanceCount(), "launched once")
 		f.locked(func(w *world.World) {
 			for _, i := range out.Instances {
-				require.NotNil(t, w.Instances[aws.ToString(i.InstanceId)])
+				require.NotNil(t, w.Instances.Lookup(aws.ToString(i.InstanceId)))
 			}
 		})
 	})
@@ -141,8 +142,8 @@ func TestCreateDetectorHonoursClientToken(t *testing.T) {
 	require.NoError(t, err, "the retry answers the first call's detector")
 	require.Equal(t, 2, drop.sent)
 	f.locked(func(w *world.World) {
-		require.Len(t, w.Detectors, 1)
-		require.NotNil(t, w.Detectors[aws.ToString(out.DetectorId)])
+		require.Equal(t, 1, awsworld.Of(w).Detectors.Len())
+		require.NotNil(t, awsworld.Of(w).Detectors.Lookup(aws.ToString(out.DetectorId)))
 	})
 	_, err = guardduty.NewFromConfig(f.env.Admin).CreateDetector(ctx, &guardduty.CreateDetectorInput{Enable: aws.Bool(true)})
 	require.Equal(t, "BadRequestException", errCode(err), "a new create still finds the detector")

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // TestBehaviourConnTrackKnobAndNetworkACL plays the two-step isolation
@@ -30,14 +31,14 @@ func TestBehaviourConnTrackKnobAndNetworkACL(t *testing.T) {
 		t.Run(tc.mode, func(t *testing.T) {
 			f := newEC2Fixture(t)
 			ctx := context.Background()
-			miner := f.launch(t, world.LaunchSpec{})
+			miner := f.launch(t, awsworld.LaunchSpec{})
 			var pool *world.Flow
 			f.locked(func(w *world.World) {
 				k := w.KnobsLocked()
 				k.ConnTrack = tc.mode
 				require.NoError(t, w.SetKnobsLocked(k))
 				var err error
-				pool, err = w.OpenFlowLocked(miner.ID, world.FlowSpec{RemoteIP: "198.51.100.23", RemotePort: 3333})
+				pool, err = awsworld.Of(w).OpenFlow(miner.ID, world.FlowSpec{RemoteIP: "198.51.100.23", RemotePort: 3333})
 				require.NoError(t, err)
 			})
 			up := func() (b bool) {

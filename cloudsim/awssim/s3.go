@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // s3Service serves S3 (restXml, path-style /{bucket}/{key}). Every operation
@@ -180,7 +181,7 @@ func s3Authorize(c *Call, b *world.Bucket, resource string) error {
 }
 
 func s3AuthorizeAction(c *Call, b *world.Bucket, action, resource string) error {
-	ctx := c.World.RequestContextLocked(c.Caller, c.SourceIP)
+	ctx := awsworld.Of(c.World).RequestContext(c.Caller, c.SourceIP)
 	ctx.Set("aws:SecureTransport", strconv.FormatBool(c.Req.TLS != nil))
 	req := world.Request{Action: action, Context: ctx}
 	if resource != "" {
@@ -189,7 +190,7 @@ func s3AuthorizeAction(c *Call, b *world.Bucket, action, resource string) error 
 	anonymous := c.Caller.Kind == "anonymous"
 	ident := world.ImplicitDeny
 	if !anonymous {
-		d, err := c.World.AuthorizeLocked(c.Caller, req)
+		d, err := awsworld.Of(c.World).Authorize(c.Caller, req)
 		if err != nil {
 			return fmt.Errorf("evaluating identity policies: %w", err)
 		}
@@ -197,7 +198,7 @@ func s3AuthorizeAction(c *Call, b *world.Bucket, action, resource string) error 
 	}
 	res := world.ImplicitDeny
 	if b != nil {
-		d, err := c.World.BucketPolicyDecisionLocked(b, c.Caller, req)
+		d, err := awsworld.Of(c.World).BucketPolicyDecision(b, c.Caller, req)
 		if err != nil {
 			return fmt.Errorf("evaluating bucket policy: %w", err)
 		}
@@ -238,7 +239,7 @@ func s3AuthorizeAction(c *Call, b *world.Bucket, action, resource string) error 
 // returns the bucket. A missing bucket is NoSuchBucket once authorized.
 func s3BucketFor(c *Call, key string) (*world.Bucket, error) {
 	name := c.PathVars["Bucket"]
-	b := c.World.Buckets[name]
+	b := c.World.Buckets.Lookup(name)
 	if b != nil && c.Hidden(b.Created) {
 		b = nil // eventual-consistency fault: the new bucket is not yet visible
 	}
@@ -324,8 +325,8 @@ func s3ListBuckets(c *Call) (any, error) {
 	}
 	prefix := c.Form.Get("prefix")
 	var names []string
-	for _, n := range world.SortedKeys(c.World.Buckets) {
-		b := c.World.Buckets[n]
+	for _, n := range c.World.Buckets.Keys() {
+		b := c.World.Buckets.Lookup(n)
 		if b.Account == c.Caller.Account && strings.HasPrefix(n, prefix) && !c.Hidden(b.Created) {
 			names = append(names, n)
 		}
@@ -344,7 +345,7 @@ func s3ListBuckets(c *Call) (any, error) {
 	end := min(start+maxB, len(names))
 	var items []*X
 	for _, n := range names[start:end] {
-		b := c.World.Buckets[n]
+		b := c.World.Buckets.Lookup(n)
 		items = append(items, E("Bucket", T("Name", n), T("CreationDate", b.Created), T("BucketRegion", b.Region)))
 	}
 	var next *X
@@ -584,7 +585,7 @@ func s3PutBucketPolicy(c *Call) (any, error) {
 	if err := validateBucketPolicy(b.Name, doc); err != nil {
 		return nil, err
 	}
-	if b.PublicAccessBlock != nil && b.PublicAccessBlock.BlockPublicPolicy && world.PolicyIsPublic(doc) {
+	if b.PublicAccessBlock != nil && b.PublicAccessBlock.BlockPublicPolicy && awsworld.PolicyIsPublic(doc) {
 		return nil, Errf(403, "AccessDenied", "User: %s is not authorized to perform: s3:PutBucketPolicy on resource: \"arn:aws:s3:::%s\" because public policies are blocked by the BlockPublicPolicy block public access setting.", c.Caller.ARN, b.Name)
 	}
 	c.Param("bucketPolicy", doc)
@@ -620,7 +621,7 @@ func s3GetBucketPolicyStatus(c *Call) (any, error) {
 	if b.Policy == "" {
 		return nil, Errf(404, "NoSuchBucketPolicy", "The bucket policy does not exist")
 	}
-	return E("PolicyStatus", T("IsPublic", world.PolicyIsPublic(b.Policy))), nil
+	return E("PolicyStatus", T("IsPublic", awsworld.PolicyIsPublic(b.Policy))), nil
 }
 
 func s3PutPublicAccessBlock(c *Call) (any, error) {

@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -80,8 +81,8 @@ func TestS3BucketLifecycle(t *testing.T) {
 	// Another account's buckets are not listed, and its names are taken.
 	env.World.Lock()
 	env.World.AddAccountLocked("aws", "444455556666", "other", "us-east-1")
-	env.World.AddUserLocked("444455556666", "outsider", "arn:aws:iam::aws:policy/AdministratorAccess")
-	k, err := env.World.AddAccessKeyLocked("outsider")
+	awsworld.Of(env.World).AddUser("444455556666", "outsider", "arn:aws:iam::aws:policy/AdministratorAccess")
+	k, err := awsworld.Of(env.World).AddAccessKey("outsider")
 	env.World.Unlock()
 	require.NoError(t, err)
 	other := s3Client(env.Config(k.ID, k.Secret, ""))
@@ -606,7 +607,7 @@ func TestS3ActionNames(t *testing.T) {
 	put(t, s3Client(env.Admin), "bkt-2", "k", "v")
 	cfg := env.UserConfig(t, "scoped")
 	env.World.Lock()
-	env.World.Users["scoped"].Policies["s3"] = `{"Version":"2012-10-17","Statement":[` +
+	awsworld.Of(env.World).Users.Lookup("scoped").Policies["s3"] = `{"Version":"2012-10-17","Statement":[` +
 		`{"Effect":"Allow","Action":["s3:ListBucket","s3:PutBucketPublicAccessBlock","s3:ListAllMyBuckets"],"Resource":["arn:aws:s3:::bkt-2","*"]},` +
 		`{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bkt-2/k"}]}`
 	env.World.Unlock()

@@ -18,6 +18,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // DefaultAccount is the account anonymous requests are attributed to.
@@ -203,13 +204,13 @@ func (s *Server) perform(svc *Service, op *Op, c *Call, auth sigv4, signed bool,
 		return nil, &e
 	}
 	if signed {
-		p, err := s.World.AuthenticateLocked(auth.akid, auth.token)
+		p, err := awsworld.Of(s.World).Authenticate(auth.akid, auth.token)
 		if err != nil {
 			e := codes.unknownKey
 			switch {
-			case errors.Is(err, world.ErrExpiredToken):
+			case errors.Is(err, awsworld.ErrExpiredToken):
 				e = codes.expired
-			case errors.Is(err, world.ErrInvalidSessionToken) && codes.badToken.Code != "":
+			case errors.Is(err, awsworld.ErrInvalidSessionToken) && codes.badToken.Code != "":
 				e = codes.badToken
 			}
 			return nil, &e
@@ -219,11 +220,11 @@ func (s *Server) perform(svc *Service, op *Op, c *Call, auth sigv4, signed bool,
 			e := codes.badSignature
 			return nil, &e
 		}
-		s.World.TouchAccessKeyLocked(auth.akid, svc.Name, c.Region, c.Now) // GetAccessKeyLastUsed
+		awsworld.Of(s.World).TouchAccessKey(auth.akid, svc.Name, c.Region, c.Now) // GetAccessKeyLastUsed
 	} else if svc.Name != "s3" {
 		return nil, &APIError{Status: 403, Code: "MissingAuthenticationToken", Message: "Request is missing Authentication Token", Sender: true}
 	} else {
-		c.Caller = &world.Principal{Kind: "anonymous", ARN: "*", Account: ""}
+		c.Caller = &awsworld.Principal{Kind: "anonymous", ARN: "*", Account: ""}
 	}
 	eff := s.Faults.Apply(fault.Target{Cloud: "aws", Service: svc.Name, Operation: c.Op, Principal: c.Caller.ARN})
 	c.ExtraLatency += eff.ExtraLatency
@@ -268,8 +269,8 @@ func (s *Server) authorizeLocked(svc *Service, op *Op, c *Call) *APIError {
 	if op.Resources != nil {
 		resources = op.Resources(c)
 	}
-	d, at, err := s.World.ExplainLocked(c.Caller, world.Request{Action: action, Resources: resources,
-		Context: s.World.RequestContextLocked(c.Caller, c.SourceIP)})
+	d, at, err := awsworld.Of(s.World).Explain(c.Caller, world.Request{Action: action, Resources: resources,
+		Context: awsworld.Of(s.World).RequestContext(c.Caller, c.SourceIP)})
 	if err != nil {
 		return Errf(500, svc.proto.codes().internal.Code, "evaluating policies: %v", err)
 	}

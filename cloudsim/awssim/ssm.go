@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // SSM (awsJson1.1, target prefix AmazonSSM.): managed-instance inventory and
@@ -132,8 +133,8 @@ func ssmDescribeInstanceInformation(c *Call, lastOnline map[string]time.Time) (a
 		return false
 	}
 	var list []map[string]any
-	for _, id := range world.SortedKeys(c.World.Instances) {
-		inst := c.World.Instances[id]
+	for _, id := range c.World.Instances.Keys() {
+		inst := c.World.Instances.Lookup(id)
 		if !inst.SSMAgent || inst.Account != c.Account() || inst.Region != c.Region || inst.State == world.StateTerminated {
 			continue
 		}
@@ -142,7 +143,7 @@ func ssmDescribeInstanceInformation(c *Call, lastOnline map[string]time.Time) (a
 		}
 		ping := "ConnectionLost"
 		last := inst.LaunchTime
-		if ok, _ := c.World.SSMReachableLocked(inst); ok {
+		if ok, _ := awsworld.Of(c.World).SSMReachable(inst); ok {
 			ping = "Online"
 			last = c.Now.Truncate(time.Minute)
 			lastOnline[id] = last
@@ -241,7 +242,7 @@ func ssmSendCommand(c *Call) (any, error) {
 	}
 	var bad []string
 	for _, id := range in.InstanceIds {
-		inst := c.World.Instances[id]
+		inst := c.World.Instances.Lookup(id)
 		if !instanceIDRe.MatchString(id) || inst == nil || !inst.SSMAgent || inst.Account != c.Account() ||
 			inst.Region != c.Region || (inst.State != world.StateRunning && inst.State != world.StatePending) {
 			bad = append(bad, id)
@@ -265,7 +266,7 @@ func ssmSendCommand(c *Call) (any, error) {
 	}
 	for _, iid := range in.InstanceIds {
 		c.Touch("AWS::EC2::Instance", iid)
-		c.World.SendCommandLocked(world.CommandSpec{ID: id, Document: doc, Instance: iid, Account: c.Account(),
+		awsworld.Of(c.World).SendCommand(awsworld.CommandSpec{ID: id, Document: doc, Instance: iid, Account: c.Account(),
 			Region: c.Region, Params: params, Comment: in.Comment, OutputBucket: in.OutputS3BucketName,
 			OutputPrefix: in.OutputS3KeyPrefix, DeliveryTimeout: timeout, RequestedBy: c.Caller.ARN})
 	}
@@ -294,16 +295,16 @@ func ssmSendCommand(c *Call) (any, error) {
 }
 
 // ssmInvocation finds the caller's invocation of a command on an instance.
-func ssmInvocation(c *Call, commandID, instance string) (*world.Command, error) {
-	cmd := c.World.Commands[world.CommandKey(commandID, instance)]
+func ssmInvocation(c *Call, commandID, instance string) (*awsworld.Command, error) {
+	cmd := awsworld.Of(c.World).Commands.Lookup(awsworld.CommandKey(commandID, instance))
 	if cmd == nil || cmd.Account != c.Account() || cmd.Region != c.Region {
 		return nil, Errf(400, "InvocationDoesNotExist", "An invocation of command %s on instance %s does not exist.", commandID, instance)
 	}
 	return cmd, nil
 }
 
-func ssmOutputURL(cmd *world.Command, stream string) string {
-	if cmd.OutputBucket == "" || cmd.Status != world.CmdSuccess && cmd.Status != world.CmdFailed {
+func ssmOutputURL(cmd *awsworld.Command, stream string) string {
+	if cmd.OutputBucket == "" || cmd.Status != awsworld.CmdSuccess && cmd.Status != awsworld.CmdFailed {
 		return ""
 	}
 	key := cmd.ID + "/" + cmd.Instance + "/awsrunShellScript/0.awsrunShellScript/" + stream
@@ -392,9 +393,9 @@ func ssmListCommandInvocations(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var cmds []*world.Command
-	for _, k := range world.SortedKeys(c.World.Commands) {
-		cmd := c.World.Commands[k]
+	var cmds []*awsworld.Command
+	for _, k := range awsworld.Of(c.World).Commands.Keys() {
+		cmd := awsworld.Of(c.World).Commands.Lookup(k)
 		if cmd.Account != c.Account() || cmd.Region != c.Region ||
 			(in.CommandId != "" && cmd.ID != in.CommandId) || (in.InstanceId != "" && cmd.Instance != in.InstanceId) {
 			continue

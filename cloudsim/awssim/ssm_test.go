@@ -16,15 +16,16 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/awssim/awssimtest"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // obsInstance puts a running instance with the SSM agent, one ENI and an
 // allow-all-egress security group into the world (the EC2 operations are
 // not needed for these tests), then applies mutate.
-func obsInstance(env *awssimtest.Env, n int, mutate func(*world.Instance, *world.SecurityGroup)) *world.Instance {
+func obsInstance(env *awssimtest.Env, n int, mutate func(*world.Instance, *awsworld.SecurityGroup)) *world.Instance {
 	id := fmt.Sprintf("i-0ab%014x", n)
-	sg := &world.SecurityGroup{ID: fmt.Sprintf("sg-0ab%014x", n), Account: awssimtest.Account, Region: awssimtest.Region,
-		Name: fmt.Sprintf("app-%d", n), Egress: []world.Rule{{Protocol: "-1", CIDRs: []string{"0.0.0.0/0"}}}}
+	sg := &awsworld.SecurityGroup{ID: fmt.Sprintf("sg-0ab%014x", n), Account: awssimtest.Account, Region: awssimtest.Region,
+		Name: fmt.Sprintf("app-%d", n), Egress: []awsworld.Rule{{Protocol: "-1", CIDRs: []string{"0.0.0.0/0"}}}}
 	eni := &world.ENI{ID: fmt.Sprintf("eni-0ab%014x", n), Account: awssimtest.Account, Region: awssimtest.Region,
 		Instance: id, PrivateIP: fmt.Sprintf("10.0.0.%d", 10+n), Groups: []string{sg.ID}, Status: "in-use"}
 	inst := &world.Instance{ID: id, Account: awssimtest.Account, Region: awssimtest.Region, AZ: "us-east-1a",
@@ -37,9 +38,9 @@ func obsInstance(env *awssimtest.Env, n int, mutate func(*world.Instance, *world
 	}
 	env.World.Lock()
 	defer env.World.Unlock()
-	env.World.SecurityGroups[sg.ID] = sg
-	env.World.ENIs[eni.ID] = eni
-	env.World.Instances[inst.ID] = inst
+	awsworld.Of(env.World).SecurityGroups.Put(sg.ID, sg)
+	env.World.ENIs.Put(eni.ID, eni)
+	env.World.Instances.Put(inst.ID, inst)
 	return inst
 }
 
@@ -53,13 +54,13 @@ func apiCode(t *testing.T, err error) string {
 func TestDescribeInstanceInformationPingStatus(t *testing.T) {
 	env := awssimtest.New(t)
 	online := obsInstance(env, 1, nil)
-	blocked := obsInstance(env, 2, func(_ *world.Instance, sg *world.SecurityGroup) {
-		sg.Egress = []world.Rule{{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDRs: []string{"0.0.0.0/0"}}}
+	blocked := obsInstance(env, 2, func(_ *world.Instance, sg *awsworld.SecurityGroup) {
+		sg.Egress = []awsworld.Rule{{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDRs: []string{"0.0.0.0/0"}}}
 	})
-	stopped := obsInstance(env, 3, func(i *world.Instance, _ *world.SecurityGroup) { i.State = world.StateStopped })
-	obsInstance(env, 4, func(i *world.Instance, _ *world.SecurityGroup) { i.SSMAgent = false })
-	httpsOnly := obsInstance(env, 5, func(_ *world.Instance, sg *world.SecurityGroup) {
-		sg.Egress = []world.Rule{{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: []string{"0.0.0.0/0"}}}
+	stopped := obsInstance(env, 3, func(i *world.Instance, _ *awsworld.SecurityGroup) { i.State = world.StateStopped })
+	obsInstance(env, 4, func(i *world.Instance, _ *awsworld.SecurityGroup) { i.SSMAgent = false })
+	httpsOnly := obsInstance(env, 5, func(_ *world.Instance, sg *awsworld.SecurityGroup) {
+		sg.Egress = []awsworld.Rule{{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: []string{"0.0.0.0/0"}}}
 	})
 	cli := ssm.NewFromConfig(env.Admin)
 
@@ -196,7 +197,7 @@ func TestRunCommandVolatileEvidence(t *testing.T) {
 
 func TestRunCommandNeedsAgentEgress(t *testing.T) {
 	env := awssimtest.New(t)
-	inst := obsInstance(env, 1, func(_ *world.Instance, sg *world.SecurityGroup) { sg.Egress = nil })
+	inst := obsInstance(env, 1, func(_ *world.Instance, sg *awsworld.SecurityGroup) { sg.Egress = nil })
 	cli := ssm.NewFromConfig(env.Admin)
 	id := send(t, cli, &ssm.SendCommandInput{DocumentName: aws.String("AWS-RunShellScript"), TimeoutSeconds: aws.Int32(120),
 		InstanceIds: []string{inst.ID}, Parameters: map[string][]string{"commands": {"ps aux"}}})
@@ -215,7 +216,7 @@ func TestRunCommandNeedsAgentEgress(t *testing.T) {
 		InstanceIds: []string{inst.ID}, Parameters: map[string][]string{"commands": {"whoami"}}})
 	env.Clock.Advance(time.Minute)
 	env.World.Lock()
-	env.World.SecurityGroups[fmt.Sprintf("sg-0ab%014x", 1)].Egress = []world.Rule{{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: []string{"0.0.0.0/0"}}}
+	awsworld.Of(env.World).SecurityGroups.Lookup(fmt.Sprintf("sg-0ab%014x", 1)).Egress = []awsworld.Rule{{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: []string{"0.0.0.0/0"}}}
 	env.World.Unlock()
 	env.Clock.Advance(time.Minute)
 	out = invocation(t, cli, id2, inst.ID)
@@ -225,9 +226,9 @@ func TestRunCommandNeedsAgentEgress(t *testing.T) {
 
 func TestMemoryCaptureToS3(t *testing.T) {
 	env := awssimtest.New(t)
-	inst := obsInstance(env, 1, func(i *world.Instance, _ *world.SecurityGroup) { i.MemoryGiB = 8 })
+	inst := obsInstance(env, 1, func(i *world.Instance, _ *awsworld.SecurityGroup) { i.MemoryGiB = 8 })
 	env.World.Lock()
-	env.World.Buckets["ir-evidence"] = &world.Bucket{Name: "ir-evidence", Account: awssimtest.Account, Region: awssimtest.Region}
+	env.World.Buckets.Put("ir-evidence", &world.Bucket{Name: "ir-evidence", Account: awssimtest.Account, Region: awssimtest.Region})
 	env.World.Unlock()
 	cli := ssm.NewFromConfig(env.Admin)
 
@@ -245,7 +246,7 @@ func TestMemoryCaptureToS3(t *testing.T) {
 	require.Contains(t, *out.StandardOutputUrl, "ir-evidence/case-7/"+id+"/"+inst.ID+"/awsrunShellScript/0.awsrunShellScript/stdout")
 
 	env.World.Lock()
-	objs := env.World.Buckets["ir-evidence"].Objects
+	objs := env.World.Buckets.Lookup("ir-evidence").Objects
 	img := objs["case-7/"+id+"/"+inst.ID+"/memory.lime"]
 	stdout := objs["case-7/"+id+"/"+inst.ID+"/awsrunShellScript/0.awsrunShellScript/stdout"]
 	env.World.Unlock()
@@ -286,8 +287,8 @@ func TestRunCommandFailsWhenInstanceStops(t *testing.T) {
 func TestSSMErrors(t *testing.T) {
 	env := awssimtest.New(t)
 	inst := obsInstance(env, 1, nil)
-	noAgent := obsInstance(env, 2, func(i *world.Instance, _ *world.SecurityGroup) { i.SSMAgent = false })
-	win := obsInstance(env, 3, func(i *world.Instance, _ *world.SecurityGroup) { i.Platform = "Windows" })
+	noAgent := obsInstance(env, 2, func(i *world.Instance, _ *awsworld.SecurityGroup) { i.SSMAgent = false })
+	win := obsInstance(env, 3, func(i *world.Instance, _ *awsworld.SecurityGroup) { i.Platform = "Windows" })
 	cli := ssm.NewFromConfig(env.Admin)
 	cmds := map[string][]string{"commands": {"id"}}
 	cases := []struct {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // stsService serves STS (awsQuery). GetCallerIdentity needs no permission,
@@ -92,20 +93,20 @@ func stsAssumeRole(c *Call) (any, error) {
 		return &APIError{Status: 403, Code: "AccessDenied", Sender: true,
 			Message: fmt.Sprintf("User: %s is not authorized to perform: sts:AssumeRole on resource: %s%s", c.Caller.ARN, arn, why)}
 	}
-	role := c.World.RoleByARNLocked(arn)
+	role := awsworld.Of(c.World).RoleByARN(arn)
 	if role == nil || c.Hidden(role.CreateDate) { // a just-created role may not have propagated yet
 		return nil, denied("")
 	}
-	ctx := c.World.RequestContextLocked(c.Caller, c.SourceIP)
+	ctx := awsworld.Of(c.World).RequestContext(c.Caller, c.SourceIP)
 	ctx.Set("sts:RoleSessionName", name)
-	ident, err := c.World.AuthorizeLocked(c.Caller, world.Request{Action: "sts:AssumeRole", Resources: []string{arn}, Context: ctx})
+	ident, err := awsworld.Of(c.World).Authorize(c.Caller, world.Request{Action: "sts:AssumeRole", Resources: []string{arn}, Context: ctx})
 	if err != nil {
 		return nil, fmt.Errorf("evaluating identity policies: %w", err)
 	}
 	if ident == world.ExplicitDeny {
 		return nil, denied(" with an explicit deny in an identity-based policy")
 	}
-	trust, byName, err := c.World.TrustDecisionLocked(role, c.Caller, ctx)
+	trust, byName, err := awsworld.Of(c.World).TrustDecision(role, c.Caller, ctx)
 	if err != nil {
 		return nil, fmt.Errorf("evaluating trust policy: %w", err)
 	}
@@ -124,7 +125,7 @@ func stsAssumeRole(c *Call) (any, error) {
 	if time.Duration(secs)*time.Second > role.MaxSession {
 		return nil, stsValidation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
-	s, err := c.World.IssueSessionLocked(role.Name, name, "assume-role:"+c.Caller.ARN, time.Duration(secs)*time.Second)
+	s, err := awsworld.Of(c.World).IssueSession(role.Name, name, "assume-role:"+c.Caller.ARN, time.Duration(secs)*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("issuing session: %w", err)
 	}

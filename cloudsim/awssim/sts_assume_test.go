@@ -19,6 +19,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/awssim/awssimtest"
 	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 const roleARN = "arn:aws:iam::111122223333:role/responder"
@@ -86,7 +87,7 @@ func TestAssumeRoleSessionWorksUntilItExpires(t *testing.T) {
 	requireCode(t, err, "ExpiredToken")
 
 	env.World.Lock()
-	s := env.World.Sessions[*out.Credentials.AccessKeyId]
+	s := awsworld.Of(env.World).Sessions.Lookup(*out.Credentials.AccessKeyId)
 	env.World.Unlock()
 	require.Equal(t, "assume-role:arn:aws:iam::111122223333:user/admin", s.Source)
 }
@@ -102,13 +103,13 @@ func TestAssumeRoleDecisions(t *testing.T) {
 		`{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:user/admin"},"Action":"sts:AssumeRole"}]}`)
 	newRole(t, env, "chained", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"`+roleARN+`"},"Action":"sts:AssumeRole"}]}`)
 	env.World.Lock()
-	env.World.Roles["chained"].MaxSession = 12 * time.Hour
+	awsworld.Of(env.World).Roles.Lookup("chained").MaxSession = 12 * time.Hour
 	env.World.Unlock()
 
 	plain := env.UserConfig(t, "plain") // no identity policies at all
 	denied := env.UserConfig(t, "denied", "arn:aws:iam::aws:policy/AdministratorAccess")
 	env.World.Lock()
-	env.World.Users["denied"].Policies["no-assume"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sts:AssumeRole","Resource":"*"}]}`
+	awsworld.Of(env.World).Users.Lookup("denied").Policies["no-assume"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sts:AssumeRole","Resource":"*"}]}`
 	env.World.Unlock()
 	session, _, err := assume(t, env, env.Admin, roleARN, "hop", 0)
 	require.NoError(t, err)

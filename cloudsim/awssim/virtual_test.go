@@ -22,12 +22,13 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // drillConfig is how drill mode wires an SDK client: the simulator over real
 // loopback HTTP, latency and retry backoff charged on the virtual clock, and
 // an SDK retryer that never sleeps on the wall clock.
-func drillConfig(url string, clk clock.Clock, key *world.AccessKey) aws.Config {
+func drillConfig(url string, clk clock.Clock, key *awsworld.AccessKey) aws.Config {
 	return aws.Config{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(url),
@@ -51,8 +52,8 @@ func runDrill(t *testing.T, faults *fault.Set) (string, time.Duration) {
 	w := world.New(clk, 42)
 	w.Lock()
 	w.AddAccountLocked("aws", "111122223333", "drill", "us-east-1")
-	w.AddUserLocked("111122223333", "responder", "arn:aws:iam::aws:policy/AdministratorAccess")
-	key, err := w.AddAccessKeyLocked("responder")
+	awsworld.Of(w).AddUser("111122223333", "responder", "arn:aws:iam::aws:policy/AdministratorAccess")
+	key, err := awsworld.Of(w).AddAccessKey("responder")
 	w.Unlock()
 	require.NoError(t, err)
 	srv := httptest.NewServer(awssim.New(w, awssim.WithFaults(faults)))

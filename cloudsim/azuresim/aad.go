@@ -8,6 +8,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 )
 
 // serveAAD answers the two Entra ID routes azidentity's confidential client
@@ -18,7 +19,7 @@ func (s *Server) serveAAD(w http.ResponseWriter, r *http.Request, segs []string,
 	base := baseURL(r)
 	s.World.LockAs(simhttp.Caller("azure", r))
 	defer s.World.Unlock()
-	az := s.World.AzureLocked()
+	az := azureworld.Of(s.World)
 	w.Header().Set(simhttp.LatencyHeader, s.World.JitterLocked(world.PurposeLatency, 80e6, 0.25).Round(1e6).String())
 	known := az.Tenant != "" && (strings.EqualFold(tenant, az.Tenant) || tenant == "organizations" || tenant == "common")
 	if !known {
@@ -63,10 +64,10 @@ func (s *Server) issueToken(w http.ResponseWriter, body []byte) {
 		return
 	}
 	clientID := form.Get("client_id")
-	app := s.World.AzureAppByClientIDLocked(clientID)
+	app := azureworld.Of(s.World).AppByClientID(clientID)
 	if app == nil {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "unauthorized_client", "error_codes": []int{700016},
-			"error_description": fmt.Sprintf("AADSTS700016: Application with identifier '%s' was not found in the directory '%s'.", clientID, s.World.AzureLocked().Tenant)})
+			"error_description": fmt.Sprintf("AADSTS700016: Application with identifier '%s' was not found in the directory '%s'.", clientID, azureworld.Of(s.World).Tenant)})
 		return
 	}
 	if form.Get("client_secret") != app.Secret {
@@ -85,11 +86,11 @@ func (s *Server) issueToken(w http.ResponseWriter, body []byte) {
 			break
 		}
 	}
-	tok, _, err := s.World.IssueAzureTokenLocked(app.ObjectID, aud, "client_credentials", world.AzureAppTokenTTL)
+	tok, _, err := azureworld.Of(s.World).IssueToken(app.ObjectID, aud, "client_credentials", azureworld.AppTokenTTL)
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "temporarily_unavailable", "error_description": err.Error()})
 		return
 	}
-	secs := int(world.AzureAppTokenTTL.Seconds()) - 1
+	secs := int(azureworld.AppTokenTTL.Seconds()) - 1
 	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": tok})
 }

@@ -6,15 +6,16 @@ import (
 	"strings"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 )
 
-func (s *Server) roleAssignmentJSON(ra *world.AzureRoleAssignment) map[string]any {
+func (s *Server) roleAssignmentJSON(ra *azureworld.RoleAssignment) map[string]any {
 	sub := ""
 	if segs := strings.Split(strings.Trim(ra.Scope, "/"), "/"); len(segs) >= 2 {
 		sub = segs[1]
 	}
 	ptype := ra.PrincipalType
-	if p := s.World.AzureLocked().Principals[ra.PrincipalID]; p == nil || p.Deleted {
+	if p := azureworld.Of(s.World).Principals.Lookup(ra.PrincipalID); p == nil || p.Deleted {
 		ptype = "Unknown" // the identity was deleted: Azure shows "Identity not found"
 	}
 	return map[string]any{"id": ra.ID, "name": ra.Name, "type": "Microsoft.Authorization/roleAssignments",
@@ -35,7 +36,7 @@ var (
 // assignments that apply at the scope (above it) and, unless atScope(), those
 // below it.
 func (s *Server) listRoleAssignments(c *call) (*response, error) {
-	az := s.World.AzureLocked()
+	az := azureworld.Of(s.World)
 	filter := c.query.Get("$filter")
 	principal, atScope := "", false
 	switch {
@@ -50,10 +51,10 @@ func (s *Server) listRoleAssignments(c *call) (*response, error) {
 		return nil, errf(http.StatusBadRequest, "UnsupportedQuery", "The filter '%s' is not supported. Supported filters are 'atScope()', 'principalId eq {id}' and 'assignedTo({id})'.", filter)
 	}
 	var out []any
-	for _, id := range sortedIDs(az.RoleAssignments) {
-		ra := az.RoleAssignments[id]
-		above := world.AzureScopeCovers(ra.Scope, c.scope)
-		below := world.AzureScopeCovers(c.scope, ra.Scope)
+	for _, id := range az.RoleAssignments.Keys() {
+		ra := az.RoleAssignments.Lookup(id)
+		above := azureworld.ScopeCovers(ra.Scope, c.scope)
+		below := azureworld.ScopeCovers(c.scope, ra.Scope)
 		if !above && !(below && !atScope) {
 			continue
 		}
@@ -69,9 +70,9 @@ func (s *Server) listRoleAssignments(c *call) (*response, error) {
 // roleAssignment serves Get and DeleteByID ({scope}/…/roleAssignments/{name});
 // deleting an assignment that is gone answers 204, as ARM does.
 func (s *Server) roleAssignment(c *call) (*response, error) {
-	az := s.World.AzureLocked()
+	az := azureworld.Of(s.World)
 	name := c.vars["roleAssignmentName"]
-	ra := az.RoleAssignments[strings.ToLower(c.scope+"/providers/Microsoft.Authorization/roleAssignments/"+name)]
+	ra := az.RoleAssignments.Lookup(strings.ToLower(c.scope + "/providers/Microsoft.Authorization/roleAssignments/" + name))
 	if ra == nil {
 		if c.r.Method == http.MethodDelete {
 			return &response{status: http.StatusNoContent}, nil
@@ -81,11 +82,11 @@ func (s *Server) roleAssignment(c *call) (*response, error) {
 	c.touch("Microsoft.Authorization/roleAssignments", ra.ID)
 	body := s.roleAssignmentJSON(ra)
 	if c.r.Method == http.MethodDelete {
-		if l := s.World.AzureLockBlockingLocked(ra.Scope, true); l != nil {
+		if l := azureworld.Of(s.World).LockBlocking(ra.Scope, true); l != nil {
 			return nil, scopeLocked(ra.Scope, l, "write")
 		}
-		_ = s.World.AzureRoleAssignmentChangeLocked(ra.ID, func() error {
-			s.World.DeleteAzureRoleAssignmentLocked(ra)
+		_ = azureworld.Of(s.World).RoleAssignmentChange(ra.ID, func() error {
+			azureworld.Of(s.World).DeleteRoleAssignment(ra)
 			return nil
 		})
 		c.param("principalId", ra.PrincipalID)
@@ -94,7 +95,7 @@ func (s *Server) roleAssignment(c *call) (*response, error) {
 	return ok(body), nil
 }
 
-func lockJSON(l *world.AzureLock) map[string]any {
+func lockJSON(l *azureworld.Lock) map[string]any {
 	return map[string]any{"id": l.ID, "name": l.Name, "type": "Microsoft.Authorization/locks",
 		"properties": map[string]any{"level": l.Level, "notes": l.Notes, "owners": []any{}}}
 }
@@ -102,10 +103,10 @@ func lockJSON(l *world.AzureLock) map[string]any {
 // listLocks serves the locks that apply at a scope (its own and those of
 // the scopes above it).
 func (s *Server) listLocks(c *call) (*response, error) {
-	az := s.World.AzureLocked()
+	az := azureworld.Of(s.World)
 	var out []any
-	for _, id := range sortedIDs(az.Locks) {
-		if l := az.Locks[id]; world.AzureScopeCovers(l.Scope, c.scope) {
+	for _, id := range az.Locks.Keys() {
+		if l := az.Locks.Lookup(id); azureworld.ScopeCovers(l.Scope, c.scope) {
 			out = append(out, lockJSON(l))
 		}
 	}
@@ -115,7 +116,7 @@ func (s *Server) listLocks(c *call) (*response, error) {
 // putLock serves CreateOrUpdateByScope: 201 for a new lock, 200 for an
 // update; the scope must name a known resource.
 func (s *Server) putLock(c *call) (*response, error) {
-	if !scopeExists(s.World, s.World.AzureLocked().Subscriptions[c.sub], c.scope) {
+	if !scopeExists(s.World, azureworld.Of(s.World).Subscriptions.Lookup(c.sub), c.scope) {
 		return nil, scopeNotFound(c.scope)
 	}
 	var in struct {
@@ -130,7 +131,7 @@ func (s *Server) putLock(c *call) (*response, error) {
 	if in.Properties == nil {
 		return nil, errf(http.StatusBadRequest, "InvalidRequestContent", "The lock properties are required.")
 	}
-	l, created, err := s.World.PutAzureLockLocked(c.scope, c.vars["lockName"], in.Properties.Level, in.Properties.Notes)
+	l, created, err := azureworld.Of(s.World).PutLock(c.scope, c.vars["lockName"], in.Properties.Level, in.Properties.Notes)
 	if err != nil {
 		return nil, errf(http.StatusBadRequest, "LockLevelInvalid", "%v", err)
 	}
@@ -147,10 +148,10 @@ func (s *Server) putLock(c *call) (*response, error) {
 // lock serves GetByScope and DeleteByScope; deleting a lock that is gone
 // answers 204, as ARM does.
 func (s *Server) lock(c *call) (*response, error) {
-	az := s.World.AzureLocked()
+	az := azureworld.Of(s.World)
 	name := c.vars["lockName"]
 	id := strings.ToLower(c.scope + "/providers/Microsoft.Authorization/locks/" + name)
-	l := az.Locks[id]
+	l := az.Locks.Lookup(id)
 	if l == nil {
 		if c.r.Method == http.MethodDelete {
 			return &response{status: http.StatusNoContent}, nil
@@ -159,7 +160,7 @@ func (s *Server) lock(c *call) (*response, error) {
 	}
 	c.touch("Microsoft.Authorization/locks", l.ID)
 	if c.r.Method == http.MethodDelete {
-		delete(az.Locks, id)
+		az.Locks.Delete(id)
 	}
 	return ok(lockJSON(l)), nil
 }
@@ -171,7 +172,7 @@ func scopeNotFound(scope string) *armError {
 
 // tagsOfLocked returns the tag map of a taggable resource.
 func tagsOfLocked(w *world.World, scope string) (world.Tags, bool) {
-	az := w.AzureLocked()
+	az := azureworld.Of(w)
 	key := strings.ToLower(scope)
 	ensure := func(t *world.Tags) world.Tags {
 		if *t == nil {
@@ -179,19 +180,19 @@ func tagsOfLocked(w *world.World, scope string) (world.Tags, bool) {
 		}
 		return *t
 	}
-	if vm := az.VMs[key]; vm != nil && !vm.Deleted {
-		return ensure(&w.Instances[vm.ID].Tags), true
+	if vm := az.VMs.Lookup(key); vm != nil && !vm.Deleted {
+		return ensure(&w.Instances.Lookup(vm.ID).Tags), true
 	}
-	if _, v := w.AzureDiskLocked(scope); v != nil {
+	if _, v := azureworld.Of(w).Disk(scope); v != nil {
 		return ensure(&v.Tags), true
 	}
-	if sn := w.AzureSnapshotLocked(scope); sn != nil {
+	if sn := azureworld.Of(w).Snapshot(scope); sn != nil {
 		return ensure(&sn.Tags), true
 	}
-	if e := w.AzureNICLocked(scope); e != nil {
+	if e := azureworld.Of(w).NIC(scope); e != nil {
 		return ensure(&e.Tags), true
 	}
-	if g := az.NSGs[key]; g != nil {
+	if g := az.NSGs.Lookup(key); g != nil {
 		return ensure(&g.Tags), true
 	}
 	return nil, false
@@ -216,7 +217,7 @@ func (s *Server) tags(c *call) (*response, error) {
 		if err := c.decodeBody(&in); err != nil {
 			return nil, err
 		}
-		if l := s.World.AzureLockBlockingLocked(scope, true); l != nil {
+		if l := azureworld.Of(s.World).LockBlocking(scope, true); l != nil {
 			return nil, scopeLocked(scope, l, "write")
 		}
 		op := in.Operation

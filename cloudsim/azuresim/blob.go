@@ -11,6 +11,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 )
 
 // serveBlob is a minimal Blob service data plane, path-style as Azurite
@@ -30,13 +31,13 @@ func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, segs []string
 		return
 	}
 	account, container, key := segs[0], segs[1], strings.Join(segs[2:], "/")
-	sa := s.World.AzureLocked().Storage[account]
+	sa := azureworld.Of(s.World).Storage.Lookup(account)
 	raw, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !found {
 		blobError(w, http.StatusUnauthorized, "NoAuthenticationInformation", "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.")
 		return
 	}
-	tok, _, err := s.World.AuthenticateAzureTokenLocked(raw, now)
+	tok, _, err := azureworld.Of(s.World).AuthenticateToken(raw, now)
 	if err != nil {
 		blobError(w, http.StatusUnauthorized, "InvalidAuthenticationInfo", "Server failed to authenticate the request. "+err.Error())
 		return
@@ -49,12 +50,12 @@ func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, segs []string
 	if r.Method == http.MethodPut {
 		action = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"
 	}
-	if !s.World.AzureAuthorizeLocked(tok.ObjectID, action, world.AzureContainerScope(sa, container), true) {
+	if !azureworld.Of(s.World).Authorize(tok.ObjectID, action, azureworld.ContainerScope(sa, container), true) {
 		blobError(w, http.StatusForbidden, "AuthorizationPermissionMismatch", "This request is not authorized to perform this operation using this permission.")
 		return
 	}
 	bucket := account + "/" + container
-	if s.World.Buckets[bucket] == nil {
+	if s.World.Buckets.Lookup(bucket) == nil {
 		blobError(w, http.StatusNotFound, "ContainerNotFound", "The specified container does not exist.")
 		return
 	}

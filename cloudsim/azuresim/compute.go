@@ -3,17 +3,17 @@ package azuresim
 import (
 	"maps"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 )
 
 // onVM wraps a VM operation: the VM of the path must exist (checked after
 // authorization, as ARM does) and is recorded as the resource touched.
-func (s *Server) onVM(h func(c *call, vm *world.AzureVM) (*response, error)) func(c *call) (*response, error) {
+func (s *Server) onVM(h func(c *call, vm *azureworld.VM) (*response, error)) func(c *call) (*response, error) {
 	return func(c *call) (*response, error) {
-		vm := s.World.AzureVMLocked(c.scope)
+		vm := azureworld.Of(s.World).VM(c.scope)
 		if vm == nil || vm.Deleted {
 			return nil, notFoundResource("Microsoft.Compute/virtualMachines", c.vars["vmName"], c.vars["resourceGroupName"])
 		}
@@ -23,32 +23,32 @@ func (s *Server) onVM(h func(c *call, vm *world.AzureVM) (*response, error)) fun
 	}
 }
 
-func (s *Server) getVM(c *call, vm *world.AzureVM) (*response, error) {
+func (s *Server) getVM(c *call, vm *azureworld.VM) (*response, error) {
 	return ok(s.vmJSON(vm, strings.EqualFold(c.query.Get("$expand"), "instanceView"))), nil
 }
 
-func (s *Server) getInstanceView(_ *call, vm *world.AzureVM) (*response, error) {
+func (s *Server) getInstanceView(_ *call, vm *azureworld.VM) (*response, error) {
 	return ok(s.instanceViewJSON(vm)), nil
 }
 
 // powerOff serves deallocate (deallocate true) and powerOff: 202 with
 // monitors whose first poll is Succeeded.
-func (s *Server) powerOff(deallocate bool) func(c *call, vm *world.AzureVM) (*response, error) {
-	return func(c *call, vm *world.AzureVM) (*response, error) {
-		if l := s.World.AzureLockBlockingLocked(vm.ID, true); l != nil {
+func (s *Server) powerOff(deallocate bool) func(c *call, vm *azureworld.VM) (*response, error) {
+	return func(c *call, vm *azureworld.VM) (*response, error) {
+		if l := azureworld.Of(s.World).LockBlocking(vm.ID, true); l != nil {
 			return nil, scopeLocked(vm.ID, l, "write")
 		}
 		hibernate := strings.EqualFold(c.query.Get("hibernate"), "true")
 		c.param("hibernate", c.query.Get("hibernate"))
 		c.param("skipShutdown", c.query.Get("skipShutdown"))
-		if err := s.World.AzurePowerOffLocked(vm, deallocate, hibernate); err != nil {
+		if err := azureworld.Of(s.World).PowerOff(vm, deallocate, hibernate); err != nil {
 			return nil, err
 		}
 		return &response{status: http.StatusAccepted, headers: s.asyncOp(c, "Microsoft.Compute", "operations", vm.ID, "")}, nil
 	}
 }
 
-func scopeLocked(id string, l *world.AzureLock, op string) *armError {
+func scopeLocked(id string, l *azureworld.Lock, op string) *armError {
 	return errf(http.StatusConflict, "ScopeLocked",
 		"The scope '%s' cannot perform %s operation because following scope(s) are locked: '%s'. Please remove the lock and try again.", id, op, l.Scope)
 }
@@ -76,15 +76,15 @@ type vmUpdate struct {
 // as PATCH does), identity type, disk delete options. It answers 200 with
 // the VM "Updating" and an Azure-AsyncOperation monitor whose first poll
 // is Succeeded.
-func (s *Server) patchVM(c *call, vm *world.AzureVM) (*response, error) {
+func (s *Server) patchVM(c *call, vm *azureworld.VM) (*response, error) {
 	var u vmUpdate
 	if err := c.decodeBody(&u); err != nil {
 		return nil, err
 	}
-	if l := s.World.AzureLockBlockingLocked(vm.ID, true); l != nil {
+	if l := azureworld.Of(s.World).LockBlocking(vm.ID, true); l != nil {
 		return nil, scopeLocked(vm.ID, l, "write")
 	}
-	inst := s.World.Instances[vm.ID]
+	inst := s.World.Instances.Lookup(vm.ID)
 	if u.Identity != nil {
 		typ := u.Identity.Type
 		if strings.EqualFold(typ, "none") {
@@ -92,7 +92,7 @@ func (s *Server) patchVM(c *call, vm *world.AzureVM) (*response, error) {
 		} else if strings.EqualFold(typ, "systemassigned") {
 			typ = "SystemAssigned"
 		}
-		if err := s.World.SetAzureVMIdentityLocked(vm, typ); err != nil {
+		if err := azureworld.Of(s.World).SetVMIdentity(vm, typ); err != nil {
 			return nil, err
 		}
 		c.param("identityType", typ)
@@ -103,7 +103,7 @@ func (s *Server) patchVM(c *call, vm *world.AzureVM) (*response, error) {
 	}
 	if u.Properties != nil && u.Properties.StorageProfile != nil {
 		sp := u.Properties.StorageProfile
-		az := s.World.AzureLocked()
+		az := azureworld.Of(s.World)
 		set := func(diskID, opt string) error {
 			if opt == "" {
 				return nil
@@ -111,7 +111,7 @@ func (s *Server) patchVM(c *call, vm *world.AzureVM) (*response, error) {
 			if opt != "Delete" && opt != "Detach" {
 				return errf(http.StatusBadRequest, "InvalidParameter", "The value '%s' of parameter 'deleteOption' is invalid. Allowed values are 'Delete' and 'Detach'.", opt)
 			}
-			if d := az.Disks[strings.ToLower(diskID)]; d != nil {
+			if d := az.Disks.Lookup(strings.ToLower(diskID)); d != nil {
 				d.DeleteOption = opt
 				for i := range inst.BlockDevices {
 					if strings.EqualFold(inst.BlockDevices[i].VolumeID, diskID) {
@@ -144,7 +144,7 @@ func (s *Server) patchVM(c *call, vm *world.AzureVM) (*response, error) {
 
 // runCommand starts an action Run Command: 202 with monitors; the status
 // stays InProgress until the script has run on the VM.
-func (s *Server) runCommand(c *call, vm *world.AzureVM) (*response, error) {
+func (s *Server) runCommand(c *call, vm *azureworld.VM) (*response, error) {
 	var in struct {
 		CommandID string   `json:"commandId"`
 		Script    []string `json:"script"`
@@ -158,7 +158,7 @@ func (s *Server) runCommand(c *call, vm *world.AzureVM) (*response, error) {
 	if in.CommandID == "RunPowerShellScript" {
 		return nil, errf(http.StatusBadRequest, "InvalidParameter", "Command 'RunPowerShellScript' is not supported for OS type 'Linux'.")
 	}
-	rc, err := s.World.StartAzureRunCommandLocked(vm, in.CommandID, in.Script, c.token.ObjectID, s.RunCommand)
+	rc, err := azureworld.Of(s.World).StartRunCommand(vm, in.CommandID, in.Script, c.token.ObjectID, s.RunCommand)
 	if err != nil {
 		if ce, ok := world.ComputeErrorOf(err); ok && ce.Kind == world.KindIncorrectState {
 			code := "OperationNotAllowed"
@@ -190,12 +190,12 @@ func powerCode(state string) (string, string) {
 	return "PowerState/unknown", "VM status unknown"
 }
 
-func (s *Server) instanceViewJSON(vm *world.AzureVM) map[string]any {
+func (s *Server) instanceViewJSON(vm *azureworld.VM) map[string]any {
 	now := s.World.Now()
 	code, display := powerCode(vm.PowerState)
 	agent := map[string]any{"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Ready",
 		"message": "Guest Agent is running", "time": timeStr(now)}
-	if ok, why := s.World.AzureAgentReachableLocked(vm); !ok {
+	if ok, why := azureworld.Of(s.World).AgentReachable(vm); !ok {
 		agent = map[string]any{"code": "ProvisioningState/Unavailable", "level": "Warning", "displayStatus": "Not Ready",
 			"message": "VM Agent is unresponsive. " + why, "time": timeStr(now)}
 	}
@@ -218,14 +218,14 @@ func (s *Server) instanceViewJSON(vm *world.AzureVM) map[string]any {
 
 func lastSeg(id string) string { return id[strings.LastIndex(id, "/")+1:] }
 
-func (s *Server) vmJSON(vm *world.AzureVM, expand bool) map[string]any {
+func (s *Server) vmJSON(vm *azureworld.VM, expand bool) map[string]any {
 	w := s.World
-	inst := w.Instances[vm.ID]
-	az := w.AzureLocked()
+	inst := w.Instances.Lookup(vm.ID)
+	az := azureworld.Of(w)
 	diskJSON := func(id string, lun int) map[string]any {
-		d := az.Disks[strings.ToLower(id)]
+		d := az.Disks.Lookup(strings.ToLower(id))
 		size := 0
-		if v := w.Volumes[id]; v != nil {
+		if v := w.Volumes.Lookup(id); v != nil {
 			size = v.SizeGiB
 		}
 		m := map[string]any{"name": lastSeg(id), "caching": "ReadWrite", "diskSizeGB": size,
@@ -273,7 +273,7 @@ func (s *Server) vmJSON(vm *world.AzureVM, expand bool) map[string]any {
 }
 
 func nicDeleteOption(w *world.World, nicID string) string {
-	if e := w.ENIs[nicID]; e != nil && e.DeleteOnTermination {
+	if e := w.ENIs.Lookup(nicID); e != nil && e.DeleteOnTermination {
 		return "Delete"
 	}
 	return "Detach"
@@ -296,15 +296,15 @@ func tagsOrEmpty(t world.Tags) map[string]string {
 
 // onScaleSetVM wraps a scale-set VM operation: the scale set and its VM
 // must exist (checked after authorization) and both are recorded.
-func (s *Server) onScaleSetVM(h func(c *call, ss *world.AzureScaleSet, vm *world.AzureVM) (*response, error)) func(c *call) (*response, error) {
+func (s *Server) onScaleSetVM(h func(c *call, ss *azureworld.ScaleSet, vm *azureworld.VM) (*response, error)) func(c *call) (*response, error) {
 	return func(c *call) (*response, error) {
 		rg, ssName, instanceID := c.vars["resourceGroupName"], c.vars["vmScaleSetName"], c.vars["instanceId"]
-		ssID := world.AzureResourceID(c.sub, rg, "Microsoft.Compute", "virtualMachineScaleSets", ssName)
-		ss := s.World.AzureScaleSetLocked(ssID)
+		ssID := azureworld.ResourceID(c.sub, rg, "Microsoft.Compute", "virtualMachineScaleSets", ssName)
+		ss := azureworld.Of(s.World).ScaleSet(ssID)
 		if ss == nil {
 			return nil, notFoundResource("Microsoft.Compute/virtualMachineScaleSets", ssName, rg)
 		}
-		vm := s.World.AzureScaleSetVMLocked(ssID, instanceID)
+		vm := azureworld.Of(s.World).ScaleSetVM(ssID, instanceID)
 		if vm == nil {
 			return nil, notFoundResource("Microsoft.Compute/virtualMachineScaleSets/virtualMachines", ssName+"/"+instanceID, rg)
 		}
@@ -315,12 +315,12 @@ func (s *Server) onScaleSetVM(h func(c *call, ss *world.AzureScaleSet, vm *world
 	}
 }
 
-func (s *Server) getScaleSetVM(c *call, ss *world.AzureScaleSet, vm *world.AzureVM) (*response, error) {
+func (s *Server) getScaleSetVM(c *call, ss *azureworld.ScaleSet, vm *azureworld.VM) (*response, error) {
 	return ok(s.scaleSetVMJSON(ss, vm, strings.EqualFold(c.query.Get("$expand"), "instanceView"))), nil
 }
 
 // putScaleSetVM applies a scale-set VM update: its protection policy.
-func (s *Server) putScaleSetVM(c *call, ss *world.AzureScaleSet, vm *world.AzureVM) (*response, error) {
+func (s *Server) putScaleSetVM(c *call, ss *azureworld.ScaleSet, vm *azureworld.VM) (*response, error) {
 	var in struct {
 		Properties *struct {
 			ProtectionPolicy *struct {
@@ -332,7 +332,7 @@ func (s *Server) putScaleSetVM(c *call, ss *world.AzureScaleSet, vm *world.Azure
 	if err := c.decodeBody(&in); err != nil {
 		return nil, err
 	}
-	if l := s.World.AzureLockBlockingLocked(vm.ID, true); l != nil {
+	if l := azureworld.Of(s.World).LockBlocking(vm.ID, true); l != nil {
 		return nil, scopeLocked(vm.ID, l, "write")
 	}
 	if in.Properties != nil && in.Properties.ProtectionPolicy != nil {
@@ -358,7 +358,7 @@ func boolStr(b bool) string {
 	return "false"
 }
 
-func (s *Server) scaleSetVMJSON(ss *world.AzureScaleSet, vm *world.AzureVM, expand bool) map[string]any {
+func (s *Server) scaleSetVMJSON(ss *azureworld.ScaleSet, vm *azureworld.VM, expand bool) map[string]any {
 	full := s.vmJSON(vm, expand)
 	props := full["properties"].(map[string]any)
 	props["latestModelApplied"] = true
@@ -373,7 +373,7 @@ func (s *Server) scaleSetVMJSON(ss *world.AzureScaleSet, vm *world.AzureVM, expa
 
 func (s *Server) getDisk(c *call) (*response, error) {
 	id := c.scope
-	d, v := s.World.AzureDiskLocked(id)
+	d, v := azureworld.Of(s.World).Disk(id)
 	if d == nil {
 		return nil, notFoundResource("Microsoft.Compute/disks", lastSeg(id), resourceGroupOf(id))
 	}
@@ -450,7 +450,7 @@ func (s *Server) snapshotJSON(snap *world.Snapshot) map[string]any {
 
 func (s *Server) getSnapshot(c *call) (*response, error) {
 	id := c.scope
-	snap := s.World.AzureSnapshotLocked(id)
+	snap := azureworld.Of(s.World).Snapshot(id)
 	if snap == nil {
 		return nil, notFoundResource("Microsoft.Compute/snapshots", lastSeg(id), resourceGroupOf(id))
 	}
@@ -484,13 +484,13 @@ func (s *Server) putSnapshot(c *call) (*response, error) {
 		return nil, errf(http.StatusBadRequest, "InvalidParameter", "The simulator creates snapshots with creationData.createOption 'Copy' from a managed disk (sourceResourceId).")
 	}
 	src := in.Properties.CreationData.SourceResourceID
-	if !s.World.AzureAuthorizeLocked(c.token.ObjectID, "Microsoft.Compute/disks/beginGetAccess/action", src, false) &&
-		!s.World.AzureAuthorizeLocked(c.token.ObjectID, "Microsoft.Compute/disks/read", src, false) {
+	if !azureworld.Of(s.World).Authorize(c.token.ObjectID, "Microsoft.Compute/disks/beginGetAccess/action", src, false) &&
+		!azureworld.Of(s.World).Authorize(c.token.ObjectID, "Microsoft.Compute/disks/read", src, false) {
 		return nil, errf(http.StatusForbidden, "LinkedAuthorizationFailed",
 			"The client '%s' with object id '%s' has permission to perform action 'Microsoft.Compute/snapshots/write' on scope '%s'; however, it does not have permission to perform action 'Microsoft.Compute/disks/read' on the linked scope(s) '%s'.",
 			c.token.AppID, c.token.ObjectID, id, src)
 	}
-	snap, created, err := s.World.CreateAzureSnapshotLocked(c.sub, c.vars["resourceGroupName"], c.vars["snapshotName"], in.Location, src, c.token.ObjectID, in.Tags)
+	snap, created, err := azureworld.Of(s.World).CreateSnapshot(c.sub, c.vars["resourceGroupName"], c.vars["snapshotName"], in.Location, src, c.token.ObjectID, in.Tags)
 	if err != nil {
 		if ce, ok := world.ComputeErrorOf(err); ok && ce.Kind == world.KindNotFound {
 			return nil, notFoundResource("Microsoft.Compute/disks", lastSeg(src), resourceGroupOf(src))
@@ -507,4 +507,3 @@ func (s *Server) putSnapshot(c *call) (*response, error) {
 }
 
 // sortedIDs returns map keys in order (helper for deterministic listings).
-func sortedIDs[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 )
 
 // CloudAzure is the cloud's name in scenarios and events.
@@ -34,7 +35,7 @@ func init() {
 		Host: azureHost{},
 		Kinds: []simcloud.Kind{
 			simcloud.VMGroupKind("a virtual machine scale set", func(w *world.World, site simcloud.Site, group string, at time.Time, desired int) error {
-				return w.ScheduleAzureScaleInLocked(scaleSetID(site, group), at, desired)
+				return azureworld.Of(w).ScheduleScaleIn(scaleSetID(site, group), at, desired)
 			}),
 		},
 		PrincipalCredentialLocked: appToken,
@@ -42,19 +43,19 @@ func init() {
 }
 
 func scaleSetID(site simcloud.Site, name string) string {
-	return world.AzureResourceID(site.Account, site.Prop("resource_group"), "Microsoft.Compute", "virtualMachineScaleSets", name)
+	return azureworld.ResourceID(site.Account, site.Prop("resource_group"), "Microsoft.Compute", "virtualMachineScaleSets", name)
 }
 
 // appToken mints an ARM token for an application, by display name, object
 // id or client id: what its client-credentials sign-in would return.
 func appToken(w *world.World, _ simcloud.Site, name string) (*simcloud.Credential, bool, error) {
-	az := w.AzureLocked()
-	for _, id := range world.SortedKeys(az.Principals) {
-		p := az.Principals[id]
+	az := azureworld.Of(w)
+	for _, id := range az.Principals.Keys() {
+		p := az.Principals.Lookup(id)
 		if p.Deleted || p.VM != "" || (p.DisplayName != name && p.ObjectID != name && p.AppID != name) {
 			continue
 		}
-		raw, t, err := w.IssueAzureTokenLocked(p.ObjectID, ARMAudience, "client_credentials", world.AzureAppTokenTTL)
+		raw, t, err := azureworld.Of(w).IssueToken(p.ObjectID, ARMAudience, "client_credentials", azureworld.AppTokenTTL)
 		if err != nil {
 			return nil, false, fmt.Errorf("signing in as %s: %w", name, err)
 		}
@@ -69,11 +70,11 @@ type azureHost struct{}
 // GroupMembersLocked lists a scale set's VMs oldest first: the reverse of
 // the default scale-in policy's order (highest instance id first).
 func (azureHost) GroupMembersLocked(w *world.World, site simcloud.Site, group string) ([]string, error) {
-	ss := w.AzureScaleSetLocked(scaleSetID(site, group))
+	ss := azureworld.Of(w).ScaleSet(scaleSetID(site, group))
 	if ss == nil {
 		return nil, fmt.Errorf("scale set %q does not exist", group)
 	}
-	cands := w.AzureScaleInCandidatesLocked(ss)
+	cands := azureworld.Of(w).ScaleInCandidates(ss)
 	out := make([]string, 0, len(cands))
 	for i := len(cands) - 1; i >= 0; i-- {
 		out = append(out, cands[i].ID)
@@ -82,16 +83,16 @@ func (azureHost) GroupMembersLocked(w *world.World, site simcloud.Site, group st
 }
 
 func (azureHost) OpenFlowLocked(w *world.World, vm string, spec world.FlowSpec) (*world.Flow, error) {
-	return w.OpenAzureFlowLocked(vm, spec)
+	return azureworld.Of(w).OpenFlow(vm, spec)
 }
 
 // primaryNIC is the VM's first network interface, nil if it has none.
 func primaryNIC(w *world.World, vm string) *world.ENI {
-	inst := w.Instances[vm]
+	inst := w.Instances.Lookup(vm)
 	if inst == nil || len(inst.ENIs) == 0 {
 		return nil
 	}
-	return w.ENIs[inst.ENIs[0]]
+	return w.ENIs.Lookup(inst.ENIs[0])
 }
 
 // FactsLocked: the NSG on the VM's NIC and the rule that admits fromIP to
@@ -101,9 +102,9 @@ func (azureHost) FactsLocked(w *world.World, vm, fromIP string, port int) map[st
 	if eni == nil || len(eni.Groups) == 0 {
 		return nil
 	}
-	nsg := w.AzureNSGLocked(eni.Groups[0])
+	nsg := azureworld.Of(w).NSG(eni.Groups[0])
 	facts := map[string]string{"network_security_group": eni.Groups[0]}
-	if ok, rule := w.AzureNSGDecision(nsg, w.VPCs[eni.VPC], "Inbound", "Tcp", fromIP, 50000, eni.PrivateIP, port); ok {
+	if ok, rule := azureworld.Of(w).NSGDecision(nsg, w.VPCs.Lookup(eni.VPC), "Inbound", "Tcp", fromIP, 50000, eni.PrivateIP, port); ok {
 		facts["exposed_by"] = eni.Groups[0] + "/securityRules/" + rule
 	}
 	return facts
@@ -111,7 +112,7 @@ func (azureHost) FactsLocked(w *world.World, vm, fromIP string, port int) map[st
 
 // CredentialLocked reads the VM's managed-identity token for ARM from IMDS.
 func (azureHost) CredentialLocked(w *world.World, vm string) (*simcloud.Credential, map[string]string, error) {
-	raw, t, err := w.AzureIMDSTokenLocked(vm, "")
+	raw, t, err := azureworld.Of(w).IMDSToken(vm, "")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -124,20 +125,20 @@ func (azureHost) CredentialLocked(w *world.World, vm string) (*simcloud.Credenti
 // must be the one deciding, as a connection attempt would find.
 func (azureHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bool, string, string) {
 	nsgID, name, ok := strings.Cut(rule, "/securityRules/")
-	nsg := w.AzureNSGLocked(nsgID)
+	nsg := azureworld.Of(w).NSG(nsgID)
 	if !ok || nsg == nil {
 		return false, "", "NotFound"
 	}
-	for _, id := range world.SortedKeys(w.ENIs) {
-		eni := w.ENIs[id]
+	for _, id := range w.ENIs.Keys() {
+		eni := w.ENIs.Lookup(id)
 		if len(eni.Groups) == 0 || !strings.EqualFold(eni.Groups[0], nsg.ID) {
 			continue
 		}
-		vm := w.AzureVMLocked(eni.Instance)
+		vm := azureworld.Of(w).VM(eni.Instance)
 		if vm == nil || vm.Deleted || vm.PowerState != "running" {
 			continue
 		}
-		if allowed, by := w.AzureNSGDecision(nsg, w.VPCs[eni.VPC], "Inbound", "Tcp", fromIP, 50000, eni.PrivateIP, port); allowed && by == name {
+		if allowed, by := azureworld.Of(w).NSGDecision(nsg, w.VPCs.Lookup(eni.VPC), "Inbound", "Tcp", fromIP, 50000, eni.PrivateIP, port); allowed && by == name {
 			return true, vm.ID, ""
 		}
 	}
@@ -154,7 +155,7 @@ func (azureHost) ArtifactLocked(w *world.World, kind, id string) (bool, float64)
 	switch kind {
 	case "network_rule":
 		nsgID, name, ok := strings.Cut(id, "/securityRules/")
-		if nsg := w.AzureNSGLocked(nsgID); ok && nsg != nil {
+		if nsg := azureworld.Of(w).NSG(nsgID); ok && nsg != nil {
 			for _, r := range nsg.Rules {
 				if strings.EqualFold(r.Name, name) {
 					return true, 0
@@ -163,7 +164,7 @@ func (azureHost) ArtifactLocked(w *world.World, kind, id string) (bool, float64)
 		}
 		return false, 0
 	case "vm":
-		vm := w.AzureVMLocked(id)
+		vm := azureworld.Of(w).VM(id)
 		return vm != nil && !vm.Deleted, 0
 	}
 	return false, 0

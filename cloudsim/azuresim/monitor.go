@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 )
 
 // ActivityLogPageSize is how many events one Activity Log page holds.
@@ -152,7 +153,7 @@ func primaryResource(ev *world.AuditEvent) string {
 }
 
 func (s *Server) activityEventJSON(ev *world.AuditEvent) map[string]any {
-	az := s.World.AzureLocked()
+	az := azureworld.Of(s.World)
 	res := primaryResource(ev)
 	status, level, subStatus, code := "Succeeded", "Informational", "OK", "OK"
 	props := map[string]any{"entity": res, "message": ev.Operation, "hierarchy": az.Tenant + "/" + ev.Account}
@@ -229,11 +230,11 @@ func parseISODuration(s string) (time.Duration, bool) {
 // metrics serves VM "Percentage CPU" from the world's per-minute samples.
 func (s *Server) metrics(c *call) (*response, error) {
 	scope := c.scope
-	vm := s.World.AzureVMLocked(scope)
+	vm := azureworld.Of(s.World).VM(scope)
 	if vm == nil {
 		return nil, errf(http.StatusNotFound, "ResourceNotFound", "The Resource '%s' was not found.", scope)
 	}
-	inst := s.World.Instances[vm.ID]
+	inst := s.World.Instances.Lookup(vm.ID)
 	names := c.query.Get("metricnames")
 	if names == "" {
 		names = "Percentage CPU"
@@ -352,7 +353,7 @@ func orStr(s, def string) string {
 
 // securityAlerts lists Defender for Cloud alerts visible now, newest first.
 func (s *Server) securityAlerts(c *call) (*response, error) {
-	fs := s.World.VisibleFindingsLocked(world.AzureDefenderDetector(c.sub), c.now)
+	fs := s.World.VisibleFindingsLocked(azureworld.DefenderDetector(c.sub), c.now)
 	var out []any
 	for i := len(fs) - 1; i >= 0; i-- {
 		out = append(out, alertJSON(fs[i], c.sub))

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 )
 
 func (s *Server) nicJSON(eni *world.ENI, expandPIP bool) map[string]any {
@@ -42,7 +43,7 @@ func publicIPID(eni *world.ENI) string {
 
 func (s *Server) getNIC(c *call) (*response, error) {
 	id := c.scope
-	eni := s.World.AzureNICLocked(id)
+	eni := azureworld.Of(s.World).NIC(id)
 	if eni == nil {
 		return nil, notFoundResource("Microsoft.Network/networkInterfaces", lastSeg(id), resourceGroupOf(id))
 	}
@@ -57,7 +58,7 @@ func (s *Server) getNIC(c *call) (*response, error) {
 // Azure-AsyncOperation monitor (the SDK then skips polling).
 func (s *Server) putNIC(c *call) (*response, error) {
 	id := c.scope
-	eni := s.World.AzureNICLocked(id)
+	eni := azureworld.Of(s.World).NIC(id)
 	if eni == nil {
 		return nil, errf(http.StatusBadRequest, "InvalidRequestFormat", "The simulator does not create network interfaces; '%s' does not exist.", id)
 	}
@@ -82,13 +83,13 @@ func (s *Server) putNIC(c *call) (*response, error) {
 	if in.Properties == nil {
 		return nil, errf(http.StatusBadRequest, "InvalidRequestFormat", "Cannot parse the request: properties are required.")
 	}
-	if l := s.World.AzureLockBlockingLocked(eni.ID, true); l != nil {
+	if l := azureworld.Of(s.World).LockBlocking(eni.ID, true); l != nil {
 		return nil, scopeLocked(eni.ID, l, "write")
 	}
 	nsg := ""
 	if g := in.Properties.NetworkSecurityGroup; g != nil && g.ID != "" {
 		nsg = g.ID
-		target := s.World.AzureNSGLocked(g.ID)
+		target := azureworld.Of(s.World).NSG(g.ID)
 		if target == nil {
 			return nil, errf(http.StatusNotFound, "InvalidResourceReference",
 				"Resource %s referenced by resource %s was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.", g.ID, eni.ID)
@@ -97,7 +98,7 @@ func (s *Server) putNIC(c *call) (*response, error) {
 			return nil, errf(http.StatusBadRequest, "InvalidResourceReference",
 				"Resource %s referenced by resource %s was not found in region %s.", g.ID, eni.ID, eni.Region)
 		}
-		if !s.World.AzureAuthorizeLocked(c.token.ObjectID, "Microsoft.Network/networkSecurityGroups/join/action", target.ID, false) {
+		if !azureworld.Of(s.World).Authorize(c.token.ObjectID, "Microsoft.Network/networkSecurityGroups/join/action", target.ID, false) {
 			return nil, errf(http.StatusForbidden, "LinkedAuthorizationFailed",
 				"The client '%s' with object id '%s' has permission to perform action 'Microsoft.Network/networkInterfaces/write' on scope '%s'; however, it does not have permission to perform action 'Microsoft.Network/networkSecurityGroups/join/action' on the linked scope(s) '%s'.",
 				c.token.AppID, c.token.ObjectID, eni.ID, target.ID)
@@ -109,7 +110,7 @@ func (s *Server) putNIC(c *call) (*response, error) {
 		keepPIP = keepPIP && p != nil && p.PublicIPAddress != nil && p.PublicIPAddress.ID != ""
 	}
 	prev := strings.Join(eni.Groups, ",")
-	if _, err := s.World.SetAzureNICLocked(eni.ID, nsg, keepPIP); err != nil {
+	if _, err := azureworld.Of(s.World).SetNIC(eni.ID, nsg, keepPIP); err != nil {
 		return nil, err
 	}
 	c.location = eni.Region
@@ -121,7 +122,7 @@ func (s *Server) putNIC(c *call) (*response, error) {
 	return &response{status: http.StatusOK, body: s.nicJSON(eni, false), headers: h}, nil
 }
 
-func ruleJSON(nsgID string, r world.AzureRule, def bool) map[string]any {
+func ruleJSON(nsgID string, r azureworld.Rule, def bool) map[string]any {
 	kind := "securityRules"
 	if def {
 		kind = "defaultSecurityRules"
@@ -151,16 +152,16 @@ func orStar(v []string) []string {
 	return v
 }
 
-func (s *Server) nsgJSON(g *world.AzureNSG) map[string]any {
+func (s *Server) nsgJSON(g *azureworld.NSG) map[string]any {
 	var rules, defs, nics []any
 	for _, r := range g.Rules {
 		rules = append(rules, ruleJSON(g.ID, r, false))
 	}
-	for _, r := range world.AzureDefaultRules() {
+	for _, r := range azureworld.DefaultRules() {
 		defs = append(defs, ruleJSON(g.ID, r, true))
 	}
-	for _, id := range world.SortedKeys(s.World.ENIs) {
-		if e := s.World.ENIs[id]; len(e.Groups) > 0 && strings.EqualFold(e.Groups[0], g.ID) {
+	for _, id := range s.World.ENIs.Keys() {
+		if e := s.World.ENIs.Lookup(id); len(e.Groups) > 0 && strings.EqualFold(e.Groups[0], g.ID) {
 			nics = append(nics, map[string]any{"id": e.ID})
 		}
 	}
@@ -175,7 +176,7 @@ func (s *Server) nsgJSON(g *world.AzureNSG) map[string]any {
 
 func (s *Server) getNSG(c *call) (*response, error) {
 	id := c.scope
-	g := s.World.AzureNSGLocked(id)
+	g := azureworld.Of(s.World).NSG(id)
 	if g == nil {
 		return nil, notFoundResource("Microsoft.Network/networkSecurityGroups", lastSeg(id), resourceGroupOf(id))
 	}
@@ -229,14 +230,14 @@ func (s *Server) putNSG(c *call) (*response, error) {
 	if in.Location == "" {
 		return nil, errf(http.StatusBadRequest, "LocationRequired", "The location property is required for this definition.")
 	}
-	if l := s.World.AzureLockBlockingLocked(id, true); l != nil {
+	if l := azureworld.Of(s.World).LockBlocking(id, true); l != nil {
 		return nil, scopeLocked(id, l, "write")
 	}
-	g := &world.AzureNSG{ID: id, Name: name, ResourceGroup: rg, Subscription: c.sub, Location: in.Location, Tags: world.Tags{}}
+	g := &azureworld.NSG{ID: id, Name: name, ResourceGroup: rg, Subscription: c.sub, Location: in.Location, Tags: world.Tags{}}
 	for k, v := range in.Tags {
 		g.Tags[k] = v
 	}
-	if existing := s.World.AzureNSGLocked(id); existing != nil {
+	if existing := azureworld.Of(s.World).NSG(id); existing != nil {
 		g.ID, g.Name, g.Location = existing.ID, existing.Name, existing.Location
 	}
 	if in.Properties != nil {
@@ -268,25 +269,25 @@ func (s *Server) putNSG(c *call) (*response, error) {
 }
 
 // parseRule reads a security rule as the client sends it.
-func parseRule(wr wireRule) (world.AzureRule, error) {
+func parseRule(wr wireRule) (azureworld.Rule, error) {
 	p := wr.Properties
 	if p == nil || p.Priority == nil || p.Access == "" || p.Direction == "" || p.Protocol == "" {
-		return world.AzureRule{}, errf(http.StatusBadRequest, "SecurityRuleInvalidParameters",
+		return azureworld.Rule{}, errf(http.StatusBadRequest, "SecurityRuleInvalidParameters",
 			"Security rule %s is missing a required property: protocol, access, priority and direction are required.", wr.Name)
 	}
 	proto := p.Protocol
 	if proto != "*" {
 		proto = strings.ToUpper(proto[:1]) + strings.ToLower(proto[1:])
 	}
-	return world.AzureRule{Name: wr.Name, Description: p.Description, Priority: *p.Priority,
+	return azureworld.Rule{Name: wr.Name, Description: p.Description, Priority: *p.Priority,
 		Direction: p.Direction, Access: p.Access, Protocol: proto,
 		SourcePrefixes: pick(p.SourceAddressPrefix, p.SourceAddressPrefixes), SourcePorts: pick(p.SourcePortRange, p.SourcePortRanges),
 		DestinationPrefixes: pick(p.DestinationAddressPrefix, p.DestinationAddressPrefixes), DestinationPorts: pick(p.DestinationPortRange, p.DestinationPortRanges)}, nil
 }
 
 // putNSGLocked stores an NSG, answering a bad priority as ARM does.
-func (s *Server) putNSGLocked(g *world.AzureNSG) (*world.AzureNSG, bool, error) {
-	g, created, err := s.World.PutAzureNSGLocked(g)
+func (s *Server) putNSGLocked(g *azureworld.NSG) (*azureworld.NSG, bool, error) {
+	g, created, err := azureworld.Of(s.World).PutNSG(g)
 	if err != nil {
 		if ce, ok := world.ComputeErrorOf(err); ok && ce.Kind == world.KindInvalid {
 			return nil, false, errf(http.StatusBadRequest, "SecurityRuleInvalidPriority", "%s", ce.Msg)
@@ -298,9 +299,9 @@ func (s *Server) putNSGLocked(g *world.AzureNSG) (*world.AzureNSG, bool, error) 
 
 // ruleNSG finds the NSG of a security-rule path and the rule's index in it
 // (-1 when the rule does not exist).
-func (s *Server) ruleNSG(c *call) (*world.AzureNSG, int, error) {
+func (s *Server) ruleNSG(c *call) (*azureworld.NSG, int, error) {
 	nsgID := c.scope[:strings.LastIndex(strings.ToLower(c.scope), "/securityrules/")]
-	g := s.World.AzureNSGLocked(nsgID)
+	g := azureworld.Of(s.World).NSG(nsgID)
 	if g == nil {
 		return nil, -1, notFoundResource("Microsoft.Network/networkSecurityGroups", lastSeg(nsgID), resourceGroupOf(nsgID))
 	}
@@ -343,11 +344,11 @@ func (s *Server) putNSGRule(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if l := s.World.AzureLockBlockingLocked(g.ID, true); l != nil {
+	if l := azureworld.Of(s.World).LockBlocking(g.ID, true); l != nil {
 		return nil, scopeLocked(g.ID, l, "write")
 	}
 	next := *g
-	next.Rules = append([]world.AzureRule(nil), g.Rules...)
+	next.Rules = append([]azureworld.Rule(nil), g.Rules...)
 	status := http.StatusCreated
 	if i >= 0 {
 		next.Rules[i], status = r, http.StatusOK
@@ -376,14 +377,14 @@ func (s *Server) deleteNSGRule(c *call) (*response, error) {
 	if i < 0 {
 		return &response{status: http.StatusNoContent}, nil
 	}
-	if l := s.World.AzureLockBlockingLocked(g.ID, true); l != nil {
+	if l := azureworld.Of(s.World).LockBlocking(g.ID, true); l != nil {
 		return nil, scopeLocked(g.ID, l, "delete")
 	}
 	// The rule's id is taken before the put: the stored NSG is updated in
 	// place.
 	id := g.ID + "/securityRules/" + g.Rules[i].Name
 	next := *g
-	next.Rules = append(append([]world.AzureRule(nil), g.Rules[:i]...), g.Rules[i+1:]...)
+	next.Rules = append(append([]azureworld.Rule(nil), g.Rules[:i]...), g.Rules[i+1:]...)
 	if _, _, err := s.putNSGLocked(&next); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 )
 
 // route is one ARM operation of the route table: the request it answers, how
@@ -273,11 +274,11 @@ func (s *Server) resolve(c *call) (*route, *armError) {
 	if len(l) < 2 || l[0] != "subscriptions" {
 		return nil, errf(http.StatusNotFound, "InvalidResourceType", "The resource type '%s' could not be found. The simulator serves subscription-scoped ARM paths only.", c.path)
 	}
-	az := s.World.AzureLocked()
-	var sub *world.AzureSubscription
-	for _, id := range world.SortedKeys(az.Subscriptions) {
+	az := azureworld.Of(s.World)
+	var sub *azureworld.Subscription
+	for _, id := range az.Subscriptions.Keys() {
 		if strings.EqualFold(id, segs[1]) {
-			sub = az.Subscriptions[id]
+			sub = az.Subscriptions.Lookup(id)
 		}
 	}
 	if sub == nil {
@@ -320,7 +321,7 @@ func (rt *route) renderScope(vars map[string]string) string {
 // canonicalVars replaces the variables ARM resolves with their canonical
 // ids: the subscription, the resource group (which must exist: ARM answers
 // ResourceGroupNotFound before looking at the provider), and scopes.
-func (s *Server) canonicalVars(sub *world.AzureSubscription, vars map[string]string) *armError {
+func (s *Server) canonicalVars(sub *azureworld.Subscription, vars map[string]string) *armError {
 	if _, ok := vars["subscriptionId"]; ok {
 		vars["subscriptionId"] = sub.ID
 	}
@@ -341,24 +342,24 @@ func (s *Server) canonicalVars(sub *world.AzureSubscription, vars map[string]str
 
 // canonicalScope returns the canonical-case id of a known resource scope
 // (ARM ids are case-insensitive; records keep Azure's casing).
-func canonicalScope(w *world.World, sub *world.AzureSubscription, scope string) string {
-	az := w.AzureLocked()
+func canonicalScope(w *world.World, sub *azureworld.Subscription, scope string) string {
+	az := azureworld.Of(w)
 	key := strings.ToLower(scope)
-	if vm := az.VMs[key]; vm != nil {
+	if vm := az.VMs.Lookup(key); vm != nil {
 		return vm.ID
 	}
-	if d := az.Disks[key]; d != nil {
+	if d := az.Disks.Lookup(key); d != nil {
 		return d.ID
 	}
-	for _, m := range []map[string]string{az.NICs, az.Snapshots, az.VNets, az.Subnets} {
-		if v, ok := m[key]; ok {
+	for _, t := range []*world.Table[string]{&az.NICs, &az.Snapshots, &az.VNets, &az.Subnets} {
+		if v, ok := t.Get(key); ok {
 			return v
 		}
 	}
-	if g := az.NSGs[key]; g != nil {
+	if g := az.NSGs.Lookup(key); g != nil {
 		return g.ID
 	}
-	if ss := az.ScaleSets[key]; ss != nil {
+	if ss := az.ScaleSets.Lookup(key); ss != nil {
 		return ss.ID
 	}
 	segs := strings.Split(strings.Trim(scope, "/"), "/")
@@ -375,7 +376,7 @@ func canonicalScope(w *world.World, sub *world.AzureSubscription, scope string) 
 }
 
 // scopeExists reports whether a lock or tag scope names a known resource.
-func scopeExists(w *world.World, sub *world.AzureSubscription, scope string) bool {
+func scopeExists(w *world.World, sub *azureworld.Subscription, scope string) bool {
 	segs := strings.Split(strings.Trim(strings.ToLower(scope), "/"), "/")
 	switch {
 	case len(segs) == 2:
@@ -383,18 +384,18 @@ func scopeExists(w *world.World, sub *world.AzureSubscription, scope string) boo
 	case len(segs) == 4:
 		return sub.ResourceGroups[segs[3]] != nil
 	}
-	az := w.AzureLocked()
+	az := azureworld.Of(w)
 	key := strings.ToLower(scope)
-	if vm := az.VMs[key]; vm != nil {
+	if vm := az.VMs.Lookup(key); vm != nil {
 		return !vm.Deleted
 	}
-	if d, _ := w.AzureDiskLocked(scope); d != nil {
+	if d, _ := azureworld.Of(w).Disk(scope); d != nil {
 		return true
 	}
-	if w.AzureSnapshotLocked(scope) != nil || w.AzureNICLocked(scope) != nil || az.NSGs[key] != nil || az.ScaleSets[key] != nil {
+	if azureworld.Of(w).Snapshot(scope) != nil || azureworld.Of(w).NIC(scope) != nil || az.NSGs.Lookup(key) != nil || az.ScaleSets.Lookup(key) != nil {
 		return true
 	}
-	_, ok := az.VNets[key]
+	_, ok := az.VNets.Get(key)
 	return ok
 }
 
@@ -406,10 +407,10 @@ func notFoundResource(typ, name, rg string) *armError {
 // asyncOp registers an operation status monitor and returns the headers of
 // an asynchronous ARM answer: absolute Azure-AsyncOperation and Location URLs.
 func (s *Server) asyncOp(c *call, namespace, kind, resource, runCommand string) map[string]string {
-	az := s.World.AzureLocked()
-	op := &world.AzureOperation{ID: s.World.GUIDLocked(), Resource: resource, Namespace: namespace, Location: c.location,
+	az := azureworld.Of(s.World)
+	op := &azureworld.Operation{ID: s.World.GUIDLocked(), Resource: resource, Namespace: namespace, Location: c.location,
 		Subscription: c.sub, Started: c.now, RunCommand: runCommand}
-	az.Operations[op.ID] = op
+	az.Operations.Put(op.ID, op)
 	u := fmt.Sprintf("%s/subscriptions/%s/providers/%s/locations/%s/%s/%s", c.base, c.sub, namespace, c.location, kind, op.ID)
 	v := c.query.Get("api-version")
 	return map[string]string{"Azure-AsyncOperation": u + "?p=" + op.ID[:8] + "&api-version=" + v,
@@ -421,25 +422,25 @@ func (s *Server) asyncOp(c *call, namespace, kind, resource, runCommand string) 
 // reports InProgress until its script has run.
 func (s *Server) operationStatus(c *call) (*response, error) {
 	opID := c.vars["operationId"]
-	az := s.World.AzureLocked()
-	op := az.Operations[opID]
+	az := azureworld.Of(s.World)
+	op := az.Operations.Lookup(opID)
 	if op == nil {
 		return nil, errf(http.StatusNotFound, "ResourceNotFound", "The operation '%s' was not found.", opID)
 	}
 	c.readOnly = true
 	monitor := c.query.Get("monitor") == "true"
 	body := map[string]any{"name": op.ID, "startTime": timeStr(op.Started)}
-	status := world.AzureOpSucceeded
-	var rc *world.AzureRunCommand
+	status := azureworld.OpSucceeded
+	var rc *azureworld.RunCommand
 	if op.RunCommand != "" {
-		rc = az.RunCommands[op.RunCommand]
+		rc = az.RunCommands.Lookup(op.RunCommand)
 		status = rc.Status
 	}
 	if op.FailCode != "" {
-		status = world.AzureOpFailed
+		status = azureworld.OpFailed
 	}
 	body["status"] = status
-	if status != world.AzureOpInProgress {
+	if status != azureworld.OpInProgress {
 		end := c.now
 		if rc != nil && !rc.Done.IsZero() {
 			end = rc.Done
@@ -447,22 +448,22 @@ func (s *Server) operationStatus(c *call) (*response, error) {
 		body["endTime"] = timeStr(end)
 	}
 	switch {
-	case status == world.AzureOpFailed:
+	case status == azureworld.OpFailed:
 		code, msg := op.FailCode, op.FailMessage
 		if rc != nil {
 			code, msg = rc.ErrorCode, rc.ErrorMessage
 		}
 		body["error"] = map[string]any{"code": code, "message": msg}
-	case rc != nil && status == world.AzureOpSucceeded:
+	case rc != nil && status == azureworld.OpSucceeded:
 		body["properties"] = map[string]any{"output": runCommandResult(rc)}
 	}
 	if monitor {
 		switch {
-		case status == world.AzureOpInProgress:
+		case status == azureworld.OpInProgress:
 			return &response{status: http.StatusAccepted, headers: map[string]string{"Location": c.base + c.r.URL.RequestURI(), "Retry-After": "10"}}, nil
-		case rc != nil && status == world.AzureOpSucceeded:
+		case rc != nil && status == azureworld.OpSucceeded:
 			return ok(runCommandResult(rc)), nil
-		case status == world.AzureOpFailed:
+		case status == azureworld.OpFailed:
 			return nil, errf(http.StatusConflict, body["error"].(map[string]any)["code"].(string), "%s", body["error"].(map[string]any)["message"])
 		}
 		return &response{status: http.StatusOK}, nil
@@ -470,9 +471,9 @@ func (s *Server) operationStatus(c *call) (*response, error) {
 	return ok(body), nil
 }
 
-func runCommandResult(rc *world.AzureRunCommand) map[string]any {
-	msg := "Enable succeeded: \n[stdout]\n" + world.Tail(rc.Stdout, world.AzureRunCommandOutputLimit) +
-		"\n[stderr]\n" + world.Tail(rc.Stderr, world.AzureRunCommandOutputLimit)
+func runCommandResult(rc *azureworld.RunCommand) map[string]any {
+	msg := "Enable succeeded: \n[stdout]\n" + azureworld.Tail(rc.Stdout, azureworld.RunCommandOutputLimit) +
+		"\n[stderr]\n" + azureworld.Tail(rc.Stderr, azureworld.RunCommandOutputLimit)
 	return map[string]any{"value": []any{map[string]any{"code": "ProvisioningState/succeeded", "level": "Info",
 		"displayStatus": "Provisioning succeeded", "message": msg}}}
 }

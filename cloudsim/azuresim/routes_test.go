@@ -13,6 +13,7 @@ import (
 	"github.com/firedrill-ir/firedrill/clock"
 	"github.com/firedrill-ir/firedrill/cloudsim/demo"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 )
 
 // routeEnv is a server over the Azure demo world. It is built here rather
@@ -109,7 +110,7 @@ func TestUnknownPathsAnswerARMErrors(t *testing.T) {
 	s, env := routeEnv(t)
 	s.World.Lock()
 	token := func(oid string) string {
-		raw, _, err := s.World.IssueAzureTokenLocked(oid, "https://management.core.windows.net/", "test", time.Hour)
+		raw, _, err := azureworld.Of(s.World).IssueToken(oid, "https://management.core.windows.net/", "test", time.Hour)
 		require.NoError(t, err)
 		return raw
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 )
 
 // maxBody bounds request bodies.
@@ -43,7 +44,7 @@ type Server struct {
 	// ActivityLogLag is the mean Activity Log delivery delay (~30 s).
 	ActivityLogLag time.Duration
 	// RunCommand overrides the Run Command timing model.
-	RunCommand *world.AzureRunCommandTiming
+	RunCommand *azureworld.RunCommandTiming
 	routes     []*route // the ARM route table (armRoutes)
 }
 
@@ -57,7 +58,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.Log = l } }
 func WithFaults(f *fault.Set) Option { return func(s *Server) { s.Faults = f } }
 
 // WithRunCommandTiming overrides the Run Command timing model.
-func WithRunCommandTiming(t world.AzureRunCommandTiming) Option {
+func WithRunCommandTiming(t azureworld.RunCommandTiming) Option {
 	return func(s *Server) { s.RunCommand = &t }
 }
 
@@ -98,8 +99,8 @@ type call struct {
 	query    url.Values
 	body     []byte
 	now      time.Time
-	token    *world.AzureToken
-	claims   *world.AzureTokenClaims
+	token    *azureworld.Token
+	claims   *azureworld.TokenClaims
 	reqID    string
 	sourceIP string
 
@@ -165,7 +166,7 @@ func splitPath(path string) (p string, segs, lsegs []string) {
 func (s *Server) isStorageAccount(name string) bool {
 	s.World.Lock()
 	defer s.World.Unlock()
-	return s.World.AzureLocked().Storage[name] != nil
+	return azureworld.Of(s.World).Storage.Lookup(name) != nil
 }
 
 // requestIDLocked draws a GUID from the seeded generator.
@@ -213,7 +214,7 @@ func (s *Server) performARM(c *call) (*response, *armError) {
 			Message: "Authentication failed. The 'Authorization' header is missing.",
 			Headers: map[string]string{"WWW-Authenticate": `Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", error_description="The authentication failed because of missing 'Authorization' header."`}}
 	}
-	tok, claims, err := s.World.AuthenticateAzureTokenLocked(raw, c.now)
+	tok, claims, err := azureworld.Of(s.World).AuthenticateToken(raw, c.now)
 	if err != nil {
 		code := "InvalidAuthenticationToken"
 		if tok != nil {
@@ -254,7 +255,7 @@ func (s *Server) performARM(c *call) (*response, *armError) {
 	}
 	// ARM routes are control-plane actions; blob data actions are the data
 	// plane's (serveBlob).
-	if !rt.anyCaller && !s.World.AzureAuthorizeLocked(tok.ObjectID, rt.action, c.scope, false) {
+	if !rt.anyCaller && !azureworld.Of(s.World).Authorize(tok.ObjectID, rt.action, c.scope, false) {
 		return nil, errf(http.StatusForbidden, "AuthorizationFailed",
 			"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
 			tok.AppID, tok.ObjectID, rt.action, c.scope)
@@ -297,11 +298,11 @@ func mapWorldError(err error) *armError {
 // world's log for detectors but the Activity Log does not list them, as
 // Azure's does not).
 func (s *Server) auditLocked(c *call, aerr *armError) {
-	p := s.World.AzureLocked().Principals[c.token.ObjectID]
+	p := azureworld.Of(s.World).Principals.Lookup(c.token.ObjectID)
 	name, kind := c.token.AppID, "ServicePrincipal"
 	if p != nil {
 		name = p.DisplayName
-		if p.Kind == world.AzureManagedIdentity {
+		if p.Kind == azureworld.ManagedIdentity {
 			kind = "ManagedIdentity"
 		}
 	}

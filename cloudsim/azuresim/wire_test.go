@@ -29,6 +29,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 )
 
 const rg = demo.AzureDemoResourceGroup
@@ -123,8 +124,8 @@ func TestMissingAPIVersionAndAuthentication(t *testing.T) {
 func TestAuthorizationFailureIsAuditedWithItsCode(t *testing.T) {
 	e := azuresimtest.New(t, demo.AzureOptions{})
 	e.World.Lock()
-	reader := e.World.AddAzureAppLocked("reader")
-	_, err := e.World.AssignAzureRoleLocked("/subscriptions/"+e.Demo.Subscription, world.AzureRoleReader, reader.ObjectID, "test")
+	reader := azureworld.Of(e.World).AddApp("reader")
+	_, err := azureworld.Of(e.World).AssignRole("/subscriptions/"+e.Demo.Subscription, azureworld.RoleReader, reader.ObjectID, "test")
 	e.World.Unlock()
 	require.NoError(t, err)
 	cred := e.Credential(t, reader.AppID, reader.Secret)
@@ -261,7 +262,7 @@ func TestScaleSetVMProtection(t *testing.T) {
 	require.True(t, *upd.Properties.ProtectionPolicy.ProtectFromScaleIn)
 
 	e.World.Lock()
-	require.NoError(t, e.World.ScheduleAzureScaleInLocked(e.Demo.ScaleSet, e.Clock.Now().Add(time.Minute), 0))
+	require.NoError(t, azureworld.Of(e.World).ScheduleScaleIn(e.Demo.ScaleSet, e.Clock.Now().Add(time.Minute), 0))
 	e.World.Unlock()
 	e.Clock.Advance(30 * time.Minute)
 	_, err = c.Get(ctx, rg, demo.AzureDemoScaleSet, "0", nil)
@@ -271,8 +272,8 @@ func TestScaleSetVMProtection(t *testing.T) {
 	e.World.Lock()
 	defer e.World.Unlock()
 	for _, vm := range e.Demo.VMs[1:] {
-		v := e.World.AzureVMLocked(vm)
-		_, disk := e.World.AzureDiskLocked(v.OSDisk)
+		v := azureworld.Of(e.World).VM(vm)
+		_, disk := azureworld.Of(e.World).Disk(v.OSDisk)
 		require.Nil(t, disk, "the OS disk is deleted with the VM")
 	}
 }
@@ -289,7 +290,7 @@ func TestNSGRulesPriorityAndFlush(t *testing.T) {
 	require.Len(t, got.Properties.NetworkInterfaces, 3)
 
 	e.World.Lock()
-	fl, err := e.World.OpenAzureFlowLocked(e.Demo.VMs[0], world.FlowSpec{RemoteIP: "45.9.148.21", RemotePort: 3333})
+	fl, err := azureworld.Of(e.World).OpenFlow(e.Demo.VMs[0], world.FlowSpec{RemoteIP: "45.9.148.21", RemotePort: 3333})
 	e.World.Unlock()
 	require.NoError(t, err)
 	rule := func(name string, prio int32, access armnetwork.SecurityRuleAccess) *armnetwork.SecurityRule {
@@ -384,7 +385,7 @@ func TestRoleAssignmentsAndLocks(t *testing.T) {
 }
 
 func TestRunCommandOutputIsTruncatedAndSerialised(t *testing.T) {
-	e := azuresimtest.New(t, demo.AzureOptions{}, azuresim.WithRunCommandTiming(world.AzureRunCommandTiming{
+	e := azuresimtest.New(t, demo.AzureOptions{}, azuresim.WithRunCommandTiming(azureworld.RunCommandTiming{
 		Delivery: 20 * time.Second, Run: 2 * time.Second, MemoryPerGiB: time.Second, Retry: 30 * time.Second,
 		AgentTimeout: 15 * time.Minute, MaxRuntime: 90 * time.Minute}))
 	vms, err := armcompute.NewVirtualMachinesClient(e.Demo.Subscription, e.Admin(t), e.ClientOptions())
@@ -408,7 +409,7 @@ func TestRunCommandOutputIsTruncatedAndSerialised(t *testing.T) {
 	require.NoError(t, err)
 	msg := *res.Value[0].Message
 	out := msg[strings.Index(msg, "[stdout]\n")+9 : strings.Index(msg, "\n[stderr]\n")]
-	require.Len(t, out, world.AzureRunCommandOutputLimit, "the last 4096 bytes")
+	require.Len(t, out, azureworld.RunCommandOutputLimit, "the last 4096 bytes")
 	require.True(t, strings.HasSuffix(out, "line-399-"+strings.Repeat("x", 20)+"\n"))
 }
 
@@ -440,8 +441,8 @@ func TestMetricsAndAlerts(t *testing.T) {
 	e := azuresimtest.New(t, demo.AzureOptions{})
 	e.World.AddObserver(detect.NewDefender(detect.DefenderConfig{}))
 	e.World.Lock()
-	e.World.SetCPULocked(e.World.Instances[e.Demo.VMs[0]], e.Clock.Now(), 98)
-	_, err := e.World.OpenAzureFlowLocked(e.Demo.VMs[0], world.FlowSpec{RemoteIP: "45.9.148.21", RemotePort: 3333, Domain: "xmr.pool.example"})
+	e.World.SetCPULocked(e.World.Instances.Lookup(e.Demo.VMs[0]), e.Clock.Now(), 98)
+	_, err := azureworld.Of(e.World).OpenFlow(e.Demo.VMs[0], world.FlowSpec{RemoteIP: "45.9.148.21", RemotePort: 3333, Domain: "xmr.pool.example"})
 	e.World.Unlock()
 	require.NoError(t, err)
 	e.Clock.Advance(50 * time.Minute)

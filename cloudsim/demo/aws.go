@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // Options tune the demo environment.
@@ -80,9 +81,9 @@ func SeedAWS(w *world.World, opts Options) (*AWSEnv, error) {
 		return nil, err
 	}
 	seedHistory(w, opts, env)
-	det := &world.Detector{ID: fmt.Sprintf("%016x%016x", w.IDRandLocked().Uint64(), w.IDRandLocked().Uint64()), Account: opts.Account,
+	det := &awsworld.Detector{ID: fmt.Sprintf("%016x%016x", w.IDRandLocked().Uint64(), w.IDRandLocked().Uint64()), Account: opts.Account,
 		Region: opts.Region, Enabled: true, CreatedAt: w.Now()}
-	w.Detectors[det.ID] = det
+	awsworld.Of(w).Detectors.Put(det.ID, det)
 	env.Detector = det.ID
 	return env, nil
 }
@@ -104,38 +105,38 @@ const responderPolicy = `{"Version":"2012-10-17","Statement":[
 
 func seedIdentities(w *world.World, opts Options, env *AWSEnv) error {
 	acct := opts.Account
-	w.AddUserLocked(acct, "admin", "arn:aws:iam::aws:policy/AdministratorAccess")
-	admin, err := w.AddAccessKeyLocked("admin")
+	awsworld.Of(w).AddUser(acct, "admin", "arn:aws:iam::aws:policy/AdministratorAccess")
+	admin, err := awsworld.Of(w).AddAccessKey("admin")
 	if err != nil {
 		return fmt.Errorf("admin key: %w", err)
 	}
 	env.AdminKeyID, env.AdminSecret = admin.ID, admin.Secret
 
-	responder := w.AddUserLocked(acct, "firedrill-responder")
+	responder := awsworld.Of(w).AddUser(acct, "firedrill-responder")
 	responder.Policies["firedrill-incident-response"] = responderPolicy
-	rk, err := w.AddAccessKeyLocked("firedrill-responder")
+	rk, err := awsworld.Of(w).AddAccessKey("firedrill-responder")
 	if err != nil {
 		return fmt.Errorf("responder key: %w", err)
 	}
 	env.ResponderKeyID, env.ResponderSecret = rk.ID, rk.Secret
 
 	for _, dev := range []string{"alice", "bob"} {
-		w.AddUserLocked(acct, dev, "arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::aws:policy/AmazonEC2FullAccess")
-		if _, err := w.AddAccessKeyLocked(dev); err != nil {
+		awsworld.Of(w).AddUser(acct, dev, "arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::aws:policy/AmazonEC2FullAccess")
+		if _, err := awsworld.Of(w).AddAccessKey(dev); err != nil {
 			return fmt.Errorf("%s key: %w", dev, err)
 		}
 	}
-	w.AddUserLocked(acct, "ci-deploy", "arn:aws:iam::aws:policy/AmazonS3FullAccess")
-	if _, err := w.AddAccessKeyLocked("ci-deploy"); err != nil {
+	awsworld.Of(w).AddUser(acct, "ci-deploy", "arn:aws:iam::aws:policy/AmazonS3FullAccess")
+	if _, err := awsworld.Of(w).AddAccessKey("ci-deploy"); err != nil {
 		return fmt.Errorf("ci-deploy key: %w", err)
 	}
 
-	role := w.AddRoleLocked(acct, DemoRole, "", "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")
+	role := awsworld.Of(w).AddRole(acct, DemoRole, "", "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")
 	role.Policies["app-data-read"] = fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 		`"Action":["s3:GetObject","s3:ListBucket","s3:PutObject"],"Resource":["arn:aws:s3:::firedrill-demo-app-data","arn:aws:s3:::firedrill-demo-app-data/*"]},` +
 		`{"Effect":"Allow","Action":["ec2:Describe*"],"Resource":"*"}]}`)
-	w.AddInstanceProfileLocked(acct, DemoProfile, DemoRole)
-	adminRole := w.AddRoleLocked(acct, "OrganizationAccountAccessRole",
+	awsworld.Of(w).AddInstanceProfile(acct, DemoProfile, DemoRole)
+	adminRole := awsworld.Of(w).AddRole(acct, "OrganizationAccountAccessRole",
 		fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"sts:AssumeRole"}]}`, acct),
 		"arn:aws:iam::aws:policy/AdministratorAccess")
 	adminRole.MaxSession = 12 * time.Hour
@@ -164,7 +165,7 @@ func seedStorage(w *world.World, opts Options, env *AWSEnv) {
 			bk.Objects[key] = []*world.ObjectVersion{{Key: key, VersionID: "null", ETag: etag(data),
 				ContentType: "application/octet-stream", Data: data, LastModified: now}}
 		}
-		w.Buckets[b.name] = bk
+		w.Buckets.Put(b.name, bk)
 		env.Buckets = append(env.Buckets, b.name)
 	}
 }

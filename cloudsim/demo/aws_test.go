@@ -38,7 +38,7 @@ func TestSeedAWSScalesInOnSchedule(t *testing.T) {
 	defer w.Unlock()
 	running := 0
 	for _, id := range env.Instances {
-		if w.Instances[id].State == world.StateRunning {
+		if w.Instances.Lookup(id).State == world.StateRunning {
 			running++
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 )
 
 // AzureOptions tune the Azure demo environment.
@@ -72,36 +73,36 @@ func SeedAzure(w *world.World, opts AzureOptions) (*AzureEnv, error) {
 	tenant, sub := w.GUIDLocked(), w.GUIDLocked()
 	env := &AzureEnv{Tenant: tenant, Subscription: sub, Location: opts.Location, ResourceGroup: AzureDemoResourceGroup,
 		StorageAccount: AzureDemoStorageAccount, EvidenceContainer: AzureDemoContainer}
-	w.AddAzureSubscriptionLocked(tenant, sub, "firedrill-demo", opts.Location)
-	if _, err := w.AddAzureResourceGroupLocked(sub, AzureDemoResourceGroup, opts.Location); err != nil {
+	azureworld.Of(w).AddSubscription(tenant, sub, "firedrill-demo", opts.Location)
+	if _, err := azureworld.Of(w).AddResourceGroup(sub, AzureDemoResourceGroup, opts.Location); err != nil {
 		return nil, fmt.Errorf("resource group: %w", err)
 	}
 	subScope := "/subscriptions/" + sub
 	rgScope := subScope + "/resourceGroups/" + AzureDemoResourceGroup
-	az := w.AzureLocked()
+	az := azureworld.Of(w)
 
-	admin := w.AddAzureAppLocked("firedrill-admin")
+	admin := azureworld.Of(w).AddApp("firedrill-admin")
 	env.AdminClientID, env.AdminSecret, env.AdminObjectID = admin.AppID, admin.Secret, admin.ObjectID
-	responder := w.AddAzureAppLocked("firedrill-responder")
+	responder := azureworld.Of(w).AddApp("firedrill-responder")
 	env.ResponderClientID, env.ResponderSecret, env.ResponderObjectID = responder.AppID, responder.Secret, responder.ObjectID
-	ci := w.AddAzureAppLocked("ci-deploy")
+	ci := azureworld.Of(w).AddApp("ci-deploy")
 	for _, g := range []struct{ scope, role, principal string }{
-		{subScope, world.AzureRoleOwner, admin.ObjectID},
-		{subScope, world.AzureRoleResponder, responder.ObjectID},
-		{rgScope, world.AzureRoleContributor, ci.ObjectID},
+		{subScope, azureworld.RoleOwner, admin.ObjectID},
+		{subScope, azureworld.RoleResponder, responder.ObjectID},
+		{rgScope, azureworld.RoleContributor, ci.ObjectID},
 	} {
-		if _, err := w.AssignAzureRoleLocked(g.scope, g.role, g.principal, admin.ObjectID); err != nil {
+		if _, err := azureworld.Of(w).AssignRole(g.scope, g.role, g.principal, admin.ObjectID); err != nil {
 			return nil, fmt.Errorf("role assignment: %w", err)
 		}
 	}
 
-	vnet, subnet := w.AddAzureVNetLocked(sub, AzureDemoResourceGroup, opts.Location, "firedrill-vnet", "10.30.0.0/16", "default", "10.30.1.0/24")
+	vnet, subnet := azureworld.Of(w).AddVNet(sub, AzureDemoResourceGroup, opts.Location, "firedrill-vnet", "10.30.0.0/16", "default", "10.30.1.0/24")
 	vnet.Tags = world.Tags{"env": "prod"}
 	env.VNet, env.Subnet = vnet.ID, subnet.ID
-	nsg, _, err := w.PutAzureNSGLocked(&world.AzureNSG{
-		ID:   world.AzureResourceID(sub, AzureDemoResourceGroup, "Microsoft.Network", "networkSecurityGroups", "web-nsg"),
+	nsg, _, err := azureworld.Of(w).PutNSG(&azureworld.NSG{
+		ID:   azureworld.ResourceID(sub, AzureDemoResourceGroup, "Microsoft.Network", "networkSecurityGroups", "web-nsg"),
 		Name: "web-nsg", ResourceGroup: AzureDemoResourceGroup, Subscription: sub, Location: opts.Location,
-		Rules: []world.AzureRule{
+		Rules: []azureworld.Rule{
 			{Name: "AllowHTTPS", Priority: 100, Direction: "Inbound", Access: "Allow", Protocol: "Tcp",
 				SourcePrefixes: []string{"Internet"}, SourcePorts: []string{"*"}, DestinationPrefixes: []string{"*"}, DestinationPorts: []string{"443"}},
 			{Name: "AllowSSHFromOffice", Priority: 110, Direction: "Inbound", Access: "Allow", Protocol: "Tcp",
@@ -112,20 +113,20 @@ func SeedAzure(w *world.World, opts AzureOptions) (*AzureEnv, error) {
 	}
 	env.NSG = nsg.ID
 
-	sa := &world.AzureStorageAccount{Name: AzureDemoStorageAccount, ResourceGroup: AzureDemoResourceGroup, Subscription: sub,
+	sa := &azureworld.StorageAccount{Name: AzureDemoStorageAccount, ResourceGroup: AzureDemoResourceGroup, Subscription: sub,
 		Location: opts.Location, Containers: []string{AzureDemoContainer}}
-	az.Storage[sa.Name] = sa
+	az.Storage.Put(sa.Name, sa)
 	bucket := sa.Name + "/" + AzureDemoContainer
-	w.Buckets[bucket] = &world.Bucket{Name: bucket, Account: sub, Region: opts.Location, Created: now, Versioning: "Enabled",
-		Objects: map[string][]*world.ObjectVersion{}, Tags: world.Tags{"purpose": "forensics"}}
-	containerScope := world.AzureContainerScope(sa, AzureDemoContainer)
+	w.Buckets.Put(bucket, &world.Bucket{Name: bucket, Account: sub, Region: opts.Location, Created: now, Versioning: "Enabled",
+		Objects: map[string][]*world.ObjectVersion{}, Tags: world.Tags{"purpose": "forensics"}})
+	containerScope := azureworld.ContainerScope(sa, AzureDemoContainer)
 
-	ss := w.AddAzureScaleSetLocked(sub, AzureDemoResourceGroup, opts.Location, AzureDemoScaleSet)
+	ss := azureworld.Of(w).AddScaleSet(sub, AzureDemoResourceGroup, opts.Location, AzureDemoScaleSet)
 	ss.Capacity = opts.Instances
 	env.ScaleSet = ss.ID
 	created := now.Add(-launchedAgo)
 	for i := 0; i < opts.Instances; i++ {
-		vm, _, err := w.AddAzureVMLocked(world.AzureVMSpec{
+		vm, _, err := azureworld.Of(w).AddVM(azureworld.VMSpec{
 			Subscription: sub, ResourceGroup: AzureDemoResourceGroup, Location: opts.Location,
 			Name: fmt.Sprintf("%s_%d", AzureDemoScaleSet, i), Size: "Standard_D4s_v5", Subnet: subnet.ID, NSG: nsg.ID,
 			PublicIP: true, OSDiskGiB: 30, DataDiskGiB: []int{64}, SystemAssignedIdentity: true, ScaleSet: ss.ID,
@@ -137,14 +138,14 @@ func SeedAzure(w *world.World, opts AzureOptions) (*AzureEnv, error) {
 		}
 		env.VMs = append(env.VMs, vm.ID)
 		env.Identities = append(env.Identities, vm.PrincipalID)
-		ra, err := w.AssignAzureRoleLocked(rgScope, world.AzureRoleContributor, vm.PrincipalID, admin.ObjectID)
+		ra, err := azureworld.Of(w).AssignRole(rgScope, azureworld.RoleContributor, vm.PrincipalID, admin.ObjectID)
 		if err != nil {
 			return nil, fmt.Errorf("identity role of VM %d: %w", i, err)
 		}
 		env.RoleAssignments = append(env.RoleAssignments, ra.ID)
 		// The VMs upload memory images with their identity (azcopy login
 		// --identity), so each may write blobs to the evidence container.
-		if _, err := w.AssignAzureRoleLocked(containerScope, world.AzureRoleBlobDataContributor, vm.PrincipalID, admin.ObjectID); err != nil {
+		if _, err := azureworld.Of(w).AssignRole(containerScope, azureworld.RoleBlobDataContributor, vm.PrincipalID, admin.ObjectID); err != nil {
 			return nil, fmt.Errorf("evidence upload role of VM %d: %w", i, err)
 		}
 		w.Alarms = append(w.Alarms, &world.Alarm{
@@ -157,11 +158,11 @@ func SeedAzure(w *world.World, opts AzureOptions) (*AzureEnv, error) {
 		})
 	}
 	if opts.ScaleInAfter > 0 {
-		if err := w.ScheduleAzureScaleInLocked(ss.ID, now.Add(opts.ScaleInAfter), opts.Instances-1); err != nil {
+		if err := azureworld.Of(w).ScheduleScaleIn(ss.ID, now.Add(opts.ScaleInAfter), opts.Instances-1); err != nil {
 			return nil, fmt.Errorf("scale-in schedule: %w", err)
 		}
 	}
-	az.DefenderPlans[sub] = true
+	az.DefenderPlans.Put(sub, true)
 	seedAzureHistory(w, env, admin, ci)
 	return env, nil
 }
@@ -176,11 +177,11 @@ var azureWebProcesses = []world.Process{
 
 // seedAzureHistory writes a day of ordinary management activity, already
 // delivered, so Activity Log queries show a baseline.
-func seedAzureHistory(w *world.World, env *AzureEnv, admin, ci *world.AzurePrincipal) {
+func seedAzureHistory(w *world.World, env *AzureEnv, admin, ci *azureworld.Principal) {
 	now := w.Now()
 	type entry struct {
 		ago      time.Duration
-		who      *world.AzurePrincipal
+		who      *azureworld.Principal
 		op, res  string
 		provider string
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // webProcesses is what run-command sees on a healthy web instance.
@@ -20,22 +21,22 @@ const launchedAgo = 24 * time.Hour
 
 func seedCompute(w *world.World, opts Options, env *AWSEnv) error {
 	now := w.Now()
-	vpc := w.AddVPCLocked(opts.Account, opts.Region, "10.20.0.0/16")
+	vpc := awsworld.Of(w).AddVPC(opts.Account, opts.Region, "10.20.0.0/16")
 	vpc.Tags = world.Tags{"Name": "firedrill-demo"}
 	env.VPC = vpc.ID
 	var subnets []*world.Subnet
 	for i, az := range []string{"a", "b"} {
-		sn, err := w.AddSubnetLocked(vpc.ID, opts.Region+az, fmt.Sprintf("10.20.%d.0/24", i+1))
+		sn, err := awsworld.Of(w).AddSubnet(vpc.ID, opts.Region+az, fmt.Sprintf("10.20.%d.0/24", i+1))
 		if err != nil {
 			return fmt.Errorf("subnet %s: %w", az, err)
 		}
 		subnets = append(subnets, sn)
 	}
-	web, err := w.AddSecurityGroupLocked(opts.Account, opts.Region, vpc.ID, "web", "web tier: HTTPS from anywhere, SSH from the office")
+	web, err := awsworld.Of(w).AddSecurityGroup(opts.Account, opts.Region, vpc.ID, "web", "web tier: HTTPS from anywhere, SSH from the office")
 	if err != nil {
 		return fmt.Errorf("web security group: %w", err)
 	}
-	if _, err := w.AuthorizeRulesLocked(web.ID, false, []world.Rule{
+	if _, err := awsworld.Of(w).AuthorizeRules(web.ID, false, []awsworld.Rule{
 		{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: []string{"0.0.0.0/0"}},
 		{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDRs: []string{"198.51.100.0/24"}},
 	}); err != nil {
@@ -43,15 +44,15 @@ func seedCompute(w *world.World, opts Options, env *AWSEnv) error {
 	}
 	env.SecurityGroup = web.ID
 
-	if _, err := w.AddASGLocked(opts.Account, opts.Region, DemoASG, 1, opts.Instances+2, opts.Instances); err != nil {
+	if _, err := awsworld.Of(w).AddASG(opts.Account, opts.Region, DemoASG, 1, opts.Instances+2, opts.Instances); err != nil {
 		return fmt.Errorf("autoscaling group: %w", err)
 	}
 	for i := 0; i < opts.Instances; i++ {
-		inst, err := w.LaunchInstanceLocked(world.LaunchSpec{
+		inst, err := awsworld.Of(w).LaunchInstance(awsworld.LaunchSpec{
 			Account: opts.Account, Region: opts.Region, Subnet: subnets[i%len(subnets)].ID,
 			ImageID: "ami-0f3c9c1a2b3d4e5f6", Type: "c5.xlarge", Groups: []string{web.ID},
 			Profile: DemoProfile, PublicIP: true, RootSizeGiB: 16,
-			DataVolumes: []world.VolumeSpec{{Device: "/dev/sdf", SizeGiB: 50, DeleteOnTermination: true}},
+			DataVolumes: []awsworld.VolumeSpec{{Device: "/dev/sdf", SizeGiB: 50, DeleteOnTermination: true}},
 			Tags:        world.Tags{"Name": fmt.Sprintf("web-%d", i+1), "env": "prod", "app": "storefront", "owner": "web-team"},
 			ASG:         DemoASG, SSMAgent: true, MemoryGiB: 8, Running: true,
 			Processes: webProcesses,
@@ -74,7 +75,7 @@ func seedCompute(w *world.World, opts Options, env *AWSEnv) error {
 		})
 	}
 	if opts.ScaleInAfter > 0 {
-		if err := w.ScheduleScaleInLocked(DemoASG, now.Add(opts.ScaleInAfter), opts.Instances-1); err != nil {
+		if err := awsworld.Of(w).ScheduleScaleIn(DemoASG, now.Add(opts.ScaleInAfter), opts.Instances-1); err != nil {
 			return fmt.Errorf("scale-in schedule: %w", err)
 		}
 	}

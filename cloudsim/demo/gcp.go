@@ -7,6 +7,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 // GCPOptions tune the GCP demo environment.
@@ -91,23 +92,23 @@ func SeedGCP(w *world.World, opts GCPOptions) (*GCPEnv, error) {
 	w.Lock()
 	defer w.Unlock()
 	p := opts.Project
-	proj := w.AddGCPProjectLocked(p, opts.Region)
+	proj := gcpworld.Of(w).AddProject(p, opts.Region)
 	proj.SCC = true
 	env := &GCPEnv{Project: p, Region: opts.Region, Zone: opts.Zone, Admin: GCPDemoAdmin, Responder: GCPDemoResponder,
 		EvidenceBucket: GCPDemoEvidenceBucket, QuarantineTag: "firedrill-quarantine"}
 
-	w.AddGCPUserLocked(GCPDemoAdmin)
-	w.AddGCPUserLocked(GCPDemoResponder)
-	w.AddGCPUserLocked("alice@firedrill.example")
+	gcpworld.Of(w).AddUser(GCPDemoAdmin)
+	gcpworld.Of(w).AddUser(GCPDemoResponder)
+	gcpworld.Of(w).AddUser("alice@firedrill.example")
 	grants := map[string][]string{"user:" + GCPDemoAdmin: {"roles/owner"}, "user:" + GCPDemoResponder: responderRoles,
 		"user:alice@firedrill.example": {"roles/compute.viewer", "roles/viewer"}}
-	rsa, err := w.AddGCPServiceAccountLocked(p, "firedrill-responder", "firedrill incident responder")
+	rsa, err := gcpworld.Of(w).AddServiceAccount(p, "firedrill-responder", "firedrill incident responder")
 	if err != nil {
 		return nil, fmt.Errorf("seeding GCP responder service account: %w", err)
 	}
 	env.ResponderServiceAccount = rsa.Email
 	grants["serviceAccount:"+rsa.Email] = responderRoles
-	sa, err := w.AddGCPServiceAccountLocked(p, GCPDemoServiceAccount, "web application")
+	sa, err := gcpworld.Of(w).AddServiceAccount(p, GCPDemoServiceAccount, "web application")
 	if err != nil {
 		return nil, fmt.Errorf("seeding GCP workload service account: %w", err)
 	}
@@ -115,13 +116,13 @@ func SeedGCP(w *world.World, opts GCPOptions) (*GCPEnv, error) {
 	grants["serviceAccount:"+sa.Email] = []string{"roles/compute.viewer", "roles/storage.objectViewer", "roles/monitoring.viewer"}
 	for _, member := range world.SortedKeys(grants) {
 		for _, role := range grants[member] {
-			if err := w.GCPGrantLocked(p, role, member); err != nil {
+			if err := gcpworld.Of(w).Grant(p, role, member); err != nil {
 				return nil, fmt.Errorf("seeding GCP IAM policy: %w", err)
 			}
 		}
 	}
 	for _, who := range []string{GCPDemoAdmin, GCPDemoResponder} {
-		t, err := w.GCPIssueTokenLocked(who, "static", "", 30*24*time.Hour)
+		t, err := gcpworld.Of(w).IssueToken(who, "static", "", 30*24*time.Hour)
 		if err != nil {
 			return nil, fmt.Errorf("seeding GCP token for %s: %w", who, err)
 		}
@@ -132,28 +133,28 @@ func SeedGCP(w *world.World, opts GCPOptions) (*GCPEnv, error) {
 		}
 	}
 
-	net := w.AddGCENetworkLocked(p, "prod-vpc")
+	net := gcpworld.Of(w).AddNetwork(p, "prod-vpc")
 	env.Network = net.Key
-	sub, err := w.AddGCESubnetLocked(p, opts.Region, "prod-"+opts.Region, net.Key, "10.10.0.0/20")
+	sub, err := gcpworld.Of(w).AddSubnet(p, opts.Region, "prod-"+opts.Region, net.Key, "10.10.0.0/20")
 	if err != nil {
 		return nil, fmt.Errorf("seeding GCP subnet: %w", err)
 	}
 	env.Subnet = sub.Key
-	for _, fw := range []*world.GCEFirewall{
+	for _, fw := range []*gcpworld.Firewall{
 		{Name: "prod-allow-internal", Direction: "INGRESS", Priority: 65534, SourceRanges: []string{"10.10.0.0/16"},
-			Allowed: []world.GCEFirewallRule{{Protocol: "all"}}},
+			Allowed: []gcpworld.FirewallRule{{Protocol: "all"}}},
 		{Name: "prod-allow-ssh-iap", Direction: "INGRESS", Priority: 1000, SourceRanges: []string{"35.235.240.0/20"},
-			Allowed: []world.GCEFirewallRule{{Protocol: "tcp", Ports: []string{"22"}}}},
+			Allowed: []gcpworld.FirewallRule{{Protocol: "tcp", Ports: []string{"22"}}}},
 		{Name: "prod-allow-web", Direction: "INGRESS", Priority: 1000, SourceRanges: []string{"0.0.0.0/0"},
-			TargetTags: []string{"web"}, Allowed: []world.GCEFirewallRule{{Protocol: "tcp", Ports: []string{"80", "443"}}}},
+			TargetTags: []string{"web"}, Allowed: []gcpworld.FirewallRule{{Protocol: "tcp", Ports: []string{"80", "443"}}}},
 	} {
 		fw.Project, fw.Network = p, net.Key
-		if _, err := w.AddGCEFirewallLocked(fw); err != nil {
+		if _, err := gcpworld.Of(w).AddFirewall(fw); err != nil {
 			return nil, fmt.Errorf("seeding GCP firewall %s: %w", fw.Name, err)
 		}
 	}
 
-	mig, err := w.AddGCEMIGLocked(p, opts.Zone, "", GCPDemoMIG, opts.Instances, world.GCEInstanceSpec{
+	mig, err := gcpworld.Of(w).AddMIG(p, opts.Zone, "", GCPDemoMIG, opts.Instances, gcpworld.InstanceSpec{
 		Subnet: sub.Key, MachineType: "e2-standard-4", ExternalIP: true, Tags: []string{"web"},
 		Labels: map[string]string{"app": "web", "env": "prod"}, ServiceAccount: sa.Email,
 		DataDisksGb: []int{20}, DataDiskAutoDelete: true,
@@ -163,7 +164,7 @@ func SeedGCP(w *world.World, opts GCPOptions) (*GCPEnv, error) {
 	}
 	env.MIG = mig.Key
 	env.Instances = append(env.Instances, mig.Members...)
-	batch, err := w.AddGCEInstanceLocked(world.GCEInstanceSpec{Project: p, Zone: opts.Zone, Name: GCPDemoBatch,
+	batch, err := gcpworld.Of(w).AddInstance(gcpworld.InstanceSpec{Project: p, Zone: opts.Zone, Name: GCPDemoBatch,
 		Subnet: sub.Key, MachineType: "e2-standard-2", Tags: []string{"batch"},
 		Labels: map[string]string{"app": "batch", "env": "prod"}, ServiceAccount: sa.Email})
 	if err != nil {
@@ -175,7 +176,7 @@ func SeedGCP(w *world.World, opts GCPOptions) (*GCPEnv, error) {
 		return nil, fmt.Errorf("seeding GCP evidence bucket: %w", err)
 	}
 	if opts.ScaleInAfter > 0 {
-		err := w.GCEScheduleResizeLocked(mig.Key, w.Now().Add(opts.ScaleInAfter), opts.Instances-1, func(inst *world.GCEInstance, at time.Time) {
+		err := gcpworld.Of(w).ScheduleResize(mig.Key, w.Now().Add(opts.ScaleInAfter), opts.Instances-1, func(inst *gcpworld.Instance, at time.Time) {
 			gcpsim.RecordSystemEventLocked(w, at, inst.Project, inst.Zone, "v1.compute.instances.delete", "gce_instance", inst.Key,
 				map[string]string{"instance_id": strconv.FormatUint(inst.ID, 10), "zone": inst.Zone, "project_id": inst.Project}, 40*time.Second)
 		})
@@ -198,7 +199,7 @@ func seedGCPHistory(w *world.World, env *GCPEnv) {
 	}
 	entries := []entry{
 		{26 * time.Hour, GCPDemoAdmin, "google.iam.admin.v1.CreateServiceAccount", "service_account", "projects/" + env.Project + "/serviceAccounts/" + env.ServiceAccount},
-		{25 * time.Hour, GCPDemoAdmin, "v1.compute.firewalls.insert", "gce_firewall_rule", world.GCEFirewallKey(env.Project, "prod-allow-web")},
+		{25 * time.Hour, GCPDemoAdmin, "v1.compute.firewalls.insert", "gce_firewall_rule", gcpworld.FirewallKey(env.Project, "prod-allow-web")},
 		{24 * time.Hour, GCPDemoAdmin, "v1.compute.instanceGroupManagers.insert", "gce_instance_group_manager", env.MIG},
 		{23 * time.Hour, GCPDemoAdmin, "v1.compute.instances.insert", "gce_instance", env.BatchInstance},
 		{6 * time.Hour, "alice@firedrill.example", "v1.compute.instances.setLabels", "gce_instance", env.BatchInstance},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/demo"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 type fixedClock struct{ t time.Time }
@@ -27,16 +28,16 @@ func TestSeedGCPIsDeterministicAndScalesIn(t *testing.T) {
 	require.Equal(t, env, env2)
 	require.Len(t, env.Instances, 3)
 	w.Lock()
-	users := w.GCPServiceAccountUsersLocked(env.ServiceAccount)
+	users := gcpworld.Of(w).ServiceAccountUsers(env.ServiceAccount)
 	w.Unlock()
 	require.Len(t, users, 4, "three MIG members and the batch VM share the service account")
 
 	clk.t = clk.t.Add(3 * time.Hour)
 	w.Lock()
 	defer w.Unlock()
-	g := w.GCPLocked()
-	require.Nil(t, g.Instances[env.Instances[2]], "scale-in deleted the newest member")
-	require.NotNil(t, g.Instances[env.Instances[0]])
+	g := gcpworld.Of(w)
+	require.Nil(t, g.Instances.Lookup(env.Instances[2]), "scale-in deleted the newest member")
+	require.NotNil(t, g.Instances.Lookup(env.Instances[0]))
 	last := w.Audit[len(w.Audit)-1]
 	require.Equal(t, "v1.compute.instances.delete", last.Operation)
 	require.Contains(t, last.PrincipalARN, "@cloudservices.gserviceaccount.com")

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // seedHistory writes a day of ordinary management activity into the audit
@@ -14,9 +15,9 @@ import (
 func seedHistory(w *world.World, opts Options, env *AWSEnv) {
 	now := w.Now()
 	user := func(name string) (arn, id, key string) {
-		u := w.Users[name]
-		for _, k := range world.SortedKeys(w.AccessKeys) {
-			if w.AccessKeys[k].User == name {
+		u := awsworld.Of(w).Users.Lookup(name)
+		for _, k := range awsworld.Of(w).AccessKeys.Keys() {
+			if awsworld.Of(w).AccessKeys.Lookup(k).User == name {
 				key = k
 				break
 			}

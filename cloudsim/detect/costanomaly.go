@@ -83,8 +83,8 @@ func OnDemandUSD(typ string) float64 {
 // unexpected lists instances launched after the baseline, by launch time.
 func (c *CostAnomaly) unexpected(w *world.World) []*world.Instance {
 	var out []*world.Instance
-	for _, id := range world.SortedKeys(w.Instances) {
-		if i := w.Instances[id]; i.LaunchTime.After(c.cfg.Baseline) {
+	for _, id := range w.Instances.Keys() {
+		if i := w.Instances.Lookup(id); i.LaunchTime.After(c.cfg.Baseline) {
 			out = append(out, i)
 		}
 	}

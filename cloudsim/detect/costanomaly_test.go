@@ -8,6 +8,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // costWorld has one baseline instance and, ten minutes later, three GPU
@@ -19,12 +20,12 @@ func costWorld(t *testing.T) (*clock, *world.World, []string) {
 	w.Lock()
 	defer w.Unlock()
 	w.AddAccountLocked("aws", acct, "test", "us-east-1")
-	_, err := w.LaunchInstanceLocked(world.LaunchSpec{Account: acct, Region: "us-east-1", Type: "c5.xlarge", Running: true})
+	_, err := awsworld.Of(w).LaunchInstance(awsworld.LaunchSpec{Account: acct, Region: "us-east-1", Type: "c5.xlarge", Running: true})
 	require.NoError(t, err)
 	clk.Advance(10 * time.Minute)
 	var gpus []string
 	for i := 0; i < 3; i++ {
-		inst, err := w.LaunchInstanceLocked(world.LaunchSpec{Account: acct, Region: "us-west-2", Type: "p3.2xlarge", Running: true})
+		inst, err := awsworld.Of(w).LaunchInstance(awsworld.LaunchSpec{Account: acct, Region: "us-west-2", Type: "p3.2xlarge", Running: true})
 		require.NoError(t, err)
 		gpus = append(gpus, inst.ID)
 	}
@@ -67,7 +68,7 @@ func TestCostAnomalyNeedsTheInstancesToRunLongEnough(t *testing.T) {
 	clk.Advance(30 * time.Minute)
 	w.Lock()
 	for _, id := range gpus {
-		_, err := w.TerminateInstanceLocked(id)
+		_, err := awsworld.Of(w).TerminateInstance(id)
 		require.NoError(t, err)
 	}
 	w.Unlock()
@@ -87,7 +88,7 @@ func TestCostAnomalyQuietWithoutUnexpectedInstances(t *testing.T) {
 	w := world.New(clk, 7)
 	w.Lock()
 	w.AddAccountLocked("aws", acct, "test", "us-east-1")
-	_, err := w.LaunchInstanceLocked(world.LaunchSpec{Account: acct, Region: "us-east-1", Type: "p3.2xlarge", Running: true})
+	_, err := awsworld.Of(w).LaunchInstance(awsworld.LaunchSpec{Account: acct, Region: "us-east-1", Type: "p3.2xlarge", Running: true})
 	require.NoError(t, err)
 	w.Unlock()
 	require.Empty(t, evaluateHourly(clk, w, detect.NewCostAnomaly(detect.CostAnomalyConfig{Baseline: start}), start.Add(48*time.Hour)))

@@ -136,7 +136,7 @@ func breaching(w *world.World, a *world.Alarm, dim string, now time.Time, withSi
 	if stat == "" {
 		stat = "Average"
 	}
-	inst := w.Instances[a.Dimensions[dim]]
+	inst := w.Instances.Lookup(a.Dimensions[dim])
 	if inst == nil {
 		return false, time.Time{}, 0
 	}
@@ -186,7 +186,7 @@ func slidingBreaching(w *world.World, a *world.Alarm, dim string, now time.Time,
 	if stat == "" {
 		stat = "Average"
 	}
-	inst := w.Instances[a.Dimensions[dim]]
+	inst := w.Instances.Lookup(a.Dimensions[dim])
 	if inst == nil {
 		return false, time.Time{}, 0
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // cpuWorld is one running instance at 12% CPU with the seed playbook's
@@ -19,7 +20,7 @@ func cpuWorld(t *testing.T, seed uint64) (*clock, *world.World, *world.Instance)
 	w.Lock()
 	defer w.Unlock()
 	w.AddAccountLocked("aws", acct, "test", "us-east-1")
-	inst, err := w.LaunchInstanceLocked(world.LaunchSpec{Account: acct, Region: "us-east-1", Running: true,
+	inst, err := awsworld.Of(w).LaunchInstance(awsworld.LaunchSpec{Account: acct, Region: "us-east-1", Running: true,
 		CPU: []world.CPUPoint{{At: start, Percent: 12}}})
 	require.NoError(t, err)
 	w.Alarms = append(w.Alarms, &world.Alarm{Name: "cpu-high", Namespace: "AWS/EC2", Metric: "CPUUtilization",
@@ -103,7 +104,7 @@ func TestCPUAlarmStopsWithTheInstance(t *testing.T) {
 	w.Unlock()
 	clk.Advance(12 * time.Minute) // one breaching period so far
 	w.Lock()
-	_, err := w.TerminateInstanceLocked(inst.ID)
+	_, err := awsworld.Of(w).TerminateInstance(inst.ID)
 	require.NoError(t, err)
 	w.Unlock()
 	alerts, _ := tickUntil(clk, w, detect.NewCPUAlarm(detect.CPUAlarmConfig{}), start.Add(time.Hour))

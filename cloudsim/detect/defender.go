@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 )
 
 // Defender for Cloud alert types the model raises.
@@ -88,7 +89,7 @@ var _ world.Observer = (*Defender)(nil)
 
 // Observe implements world.Observer; it runs with the world lock held.
 func (d *Defender) Observe(w *world.World, ev world.Event) {
-	if !w.HasAzureLocked() {
+	if !azureworld.Has(w) {
 		return
 	}
 	switch ev.Kind {
@@ -103,14 +104,16 @@ func (d *Defender) Observe(w *world.World, ev world.Event) {
 	}
 }
 
-func (d *Defender) on(w *world.World, sub string) bool { return w.AzureLocked().DefenderPlans[sub] }
+func (d *Defender) on(w *world.World, sub string) bool {
+	return azureworld.Of(w).DefenderPlans.Lookup(sub)
+}
 
 func (d *Defender) observeFlow(w *world.World, ev world.Event) {
 	f := ev.Flow
 	if f.Direction != "egress" {
 		return
 	}
-	vm := w.AzureVMLocked(f.Instance)
+	vm := azureworld.Of(w).VM(f.Instance)
 	if vm == nil || !d.on(w, vm.Subscription) {
 		return
 	}
@@ -142,7 +145,7 @@ func (d *Defender) observeFlow(w *world.World, ev world.Event) {
 // inside Azure.
 func (d *Defender) observeCall(w *world.World, ev world.Event) {
 	a := ev.Audit
-	tok := w.AzureLocked().Tokens[a.AccessKeyID]
+	tok := azureworld.Of(w).Tokens.Lookup(a.AccessKeyID)
 	if tok == nil || !strings.HasPrefix(tok.Source, "imds:") || !d.on(w, a.Account) {
 		return
 	}
@@ -150,7 +153,7 @@ func (d *Defender) observeCall(w *world.World, ev world.Event) {
 	if azureVMOwnsIP(w, vmID, a.SourceIP) || inAzure(a.SourceIP) {
 		return
 	}
-	vm := w.AzureVMLocked(vmID)
+	vm := azureworld.Of(w).VM(vmID)
 	loc, name := a.Region, vmID
 	if vm != nil {
 		loc, name = vm.Location, vm.Name
@@ -179,7 +182,7 @@ func inAzure(ip string) bool {
 }
 
 func azureVMOwnsIP(w *world.World, vmID, ip string) bool {
-	inst := w.Instances[vmID]
+	inst := w.Instances.Lookup(vmID)
 	if inst == nil {
 		return false
 	}
@@ -187,7 +190,7 @@ func azureVMOwnsIP(w *world.World, vmID, ip string) bool {
 		return true
 	}
 	for _, n := range inst.ENIs {
-		if e := w.ENIs[n]; e != nil && (e.PrivateIP == ip || (ip != "" && e.PublicIP == ip)) {
+		if e := w.ENIs.Lookup(n); e != nil && (e.PrivateIP == ip || (ip != "" && e.PublicIP == ip)) {
 			return true
 		}
 	}
@@ -196,7 +199,7 @@ func azureVMOwnsIP(w *world.World, vmID, ip string) bool {
 
 // raise records an alert visible after a latency drawn from lat.
 func (d *Defender) raise(w *world.World, sub, location string, f *world.Finding, at time.Time, lat Latency) {
-	f.Detector, f.Account, f.Region = world.AzureDefenderDetector(sub), sub, location
+	f.Detector, f.Account, f.Region = azureworld.DefenderDetector(sub), sub, location
 	f.FirstSeen, f.LastSeen, f.CreatedAt = at, at, at.Add(lat.Draw(w.StreamLocked("detector/defender")))
 	f.ID = fmt.Sprintf("2517%015d_%s", w.StreamLocked("detector/defender").Uint64()%1e15,
 		world.GUIDFrom(w.StreamLocked("detector/defender")))

@@ -9,6 +9,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/demo"
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 )
 
 type fixedClock struct{ t time.Time }
@@ -22,7 +23,7 @@ func defenderWorld(t *testing.T, on bool) (*world.World, *fixedClock, *demo.Azur
 	env, err := demo.SeedAzure(w, demo.AzureOptions{ScaleInAfter: -1})
 	require.NoError(t, err)
 	w.Lock()
-	w.AzureLocked().DefenderPlans[env.Subscription] = on
+	azureworld.Of(w).DefenderPlans.Put(env.Subscription, on)
 	w.Unlock()
 	w.AddObserver(detect.NewDefender(detect.DefenderConfig{}))
 	return w, clk, env
@@ -31,11 +32,11 @@ func defenderWorld(t *testing.T, on bool) (*world.World, *fixedClock, *demo.Azur
 func TestDefenderRaisesMiningAlertsWithLatency(t *testing.T) {
 	w, clk, env := defenderWorld(t, true)
 	w.Lock()
-	_, err := w.OpenAzureFlowLocked(env.VMs[0], world.FlowSpec{RemoteIP: "45.9.148.21", RemotePort: 443, Domain: "gulf.moneroocean.stream"})
+	_, err := azureworld.Of(w).OpenFlow(env.VMs[0], world.FlowSpec{RemoteIP: "45.9.148.21", RemotePort: 443, Domain: "gulf.moneroocean.stream"})
 	require.NoError(t, err)
-	_, err = w.OpenAzureFlowLocked(env.VMs[1], world.FlowSpec{RemoteIP: "93.184.216.34", RemotePort: 443, Domain: "example.com"})
+	_, err = azureworld.Of(w).OpenFlow(env.VMs[1], world.FlowSpec{RemoteIP: "93.184.216.34", RemotePort: 443, Domain: "example.com"})
 	require.NoError(t, err)
-	det := world.AzureDefenderDetector(env.Subscription)
+	det := azureworld.DefenderDetector(env.Subscription)
 	require.Empty(t, w.VisibleFindingsLocked(det, clk.t), "alerts are not instant")
 	got := w.VisibleFindingsLocked(det, clk.t.Add(time.Hour))
 	w.Unlock()
@@ -52,7 +53,7 @@ func TestDefenderOffRaisesNothing(t *testing.T) {
 	w, clk, env := defenderWorld(t, false)
 	w.Lock()
 	defer w.Unlock()
-	_, err := w.OpenAzureFlowLocked(env.VMs[0], world.FlowSpec{RemoteIP: "45.9.148.21", RemotePort: 3333})
+	_, err := azureworld.Of(w).OpenFlow(env.VMs[0], world.FlowSpec{RemoteIP: "45.9.148.21", RemotePort: 3333})
 	require.NoError(t, err)
-	require.Empty(t, w.VisibleFindingsLocked(world.AzureDefenderDetector(env.Subscription), clk.t.Add(24*time.Hour)))
+	require.Empty(t, w.VisibleFindingsLocked(azureworld.DefenderDetector(env.Subscription), clk.t.Add(24*time.Hour)))
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // Finding types the GuardDuty model raises. They are GuardDuty's own names so
@@ -117,9 +118,9 @@ func (g *GuardDuty) Observe(w *world.World, ev world.Event) {
 }
 
 // DetectorFor returns the enabled detector of an account and region, if any.
-func DetectorFor(w *world.World, account, region string) *world.Detector {
-	for _, id := range world.SortedKeys(w.Detectors) {
-		d := w.Detectors[id]
+func DetectorFor(w *world.World, account, region string) *awsworld.Detector {
+	for _, id := range awsworld.Of(w).Detectors.Keys() {
+		d := awsworld.Of(w).Detectors.Lookup(id)
 		if d.Account == account && d.Region == region && d.Enabled {
 			return d
 		}
@@ -134,7 +135,7 @@ func (g *GuardDuty) observeFlow(w *world.World, ev world.Event) {
 	}
 	inst := ev.Instance
 	if inst == nil {
-		inst = w.Instances[f.Instance]
+		inst = w.Instances.Lookup(f.Instance)
 	}
 	if inst == nil {
 		return
@@ -194,7 +195,7 @@ func (g *GuardDuty) observeCall(w *world.World, ev world.Event) {
 	if det == nil {
 		return
 	}
-	if s := w.Sessions[a.AccessKeyID]; s != nil {
+	if s := awsworld.Of(w).Sessions.Lookup(a.AccessKeyID); s != nil {
 		if id, ok := strings.CutPrefix(s.Source, "instance:"); ok && !instanceOwnsIP(w, id, a.SourceIP) {
 			g.raise(w, det, &world.Finding{
 				Type: TypeCredentialExfiltration, Severity: 8,
@@ -213,14 +214,14 @@ func (g *GuardDuty) observeCall(w *world.World, ev world.Event) {
 
 // globalDetector maps calls to global services (IAM, STS), which CloudTrail
 // records in us-east-1, to the account's detector there.
-func (g *GuardDuty) globalDetector(w *world.World, a *world.AuditEvent) *world.Detector {
+func (g *GuardDuty) globalDetector(w *world.World, a *world.AuditEvent) *awsworld.Detector {
 	if a.Service == "iam.amazonaws.com" || a.Service == "sts.amazonaws.com" {
 		return DetectorFor(w, a.Account, "us-east-1")
 	}
 	return nil
 }
 
-func (g *GuardDuty) observeLaunch(w *world.World, det *world.Detector, a *world.AuditEvent, at time.Time) {
+func (g *GuardDuty) observeLaunch(w *world.World, det *awsworld.Detector, a *world.AuditEvent, at time.Time) {
 	recent := g.launches[a.PrincipalARN][:0:0]
 	for _, t := range g.launches[a.PrincipalARN] {
 		if at.Sub(t) < g.Config.LaunchWindow {
@@ -245,7 +246,7 @@ func (g *GuardDuty) observeLaunch(w *world.World, det *world.Detector, a *world.
 // instanceOwnsIP reports whether ip is one of the instance's own addresses
 // (private or public, on any interface or Elastic IP).
 func instanceOwnsIP(w *world.World, id, ip string) bool {
-	inst := w.Instances[id]
+	inst := w.Instances.Lookup(id)
 	if inst == nil {
 		return false
 	}
@@ -261,12 +262,12 @@ func instanceOwnsIP(w *world.World, id, ip string) bool {
 		return true
 	}
 	for _, eid := range inst.ENIs {
-		if e := w.ENIs[eid]; e != nil && (same(e.PrivateIP) || same(e.PublicIP)) {
+		if e := w.ENIs.Lookup(eid); e != nil && (same(e.PrivateIP) || same(e.PublicIP)) {
 			return true
 		}
 	}
-	for _, aid := range world.SortedKeys(w.Addresses) {
-		if ad := w.Addresses[aid]; ad.Instance == id && same(ad.PublicIP) {
+	for _, aid := range awsworld.Of(w).Addresses.Keys() {
+		if ad := awsworld.Of(w).Addresses.Lookup(aid); ad.Instance == id && same(ad.PublicIP) {
 			return true
 		}
 	}
@@ -274,7 +275,7 @@ func instanceOwnsIP(w *world.World, id, ip string) bool {
 }
 
 // raise records a finding on det, visible after the modelled latency.
-func (g *GuardDuty) raise(w *world.World, det *world.Detector, f *world.Finding, at time.Time) {
+func (g *GuardDuty) raise(w *world.World, det *awsworld.Detector, f *world.Finding, at time.Time) {
 	rng := w.StreamLocked("detector/guardduty")
 	visible := at.Add(g.Config.FindingLatency.Draw(rng))
 	f.Detector, f.Account, f.Region = det.ID, det.Account, det.Region

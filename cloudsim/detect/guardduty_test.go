@@ -9,6 +9,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 const acct = "111122223333"
@@ -34,7 +35,7 @@ type fixture struct {
 	w    *world.World
 	gd   *detect.GuardDuty
 	inst *world.Instance
-	sess *world.Session
+	sess *awsworld.Session
 }
 
 func newFixture(t *testing.T, seed uint64, detector bool, cfg detect.GuardDutyConfig) *fixture {
@@ -47,13 +48,13 @@ func newFixture(t *testing.T, seed uint64, detector bool, cfg detect.GuardDutyCo
 	defer w.Unlock()
 	w.AddAccountLocked("aws", acct, "test", "us-east-1")
 	if detector {
-		w.Detectors["det1"] = &world.Detector{ID: "det1", Account: acct, Region: "us-east-1", Enabled: true, CreatedAt: start}
+		awsworld.Of(w).Detectors.Put("det1", &awsworld.Detector{ID: "det1", Account: acct, Region: "us-east-1", Enabled: true, CreatedAt: start})
 	}
 	inst := &world.Instance{ID: "i-0abc000000000001", Account: acct, Region: "us-east-1", State: world.StateRunning,
 		PrivateIP: "10.0.0.5", PublicIP: "54.1.2.3", LaunchTime: start}
-	w.Instances[inst.ID] = inst
-	w.AddRoleLocked(acct, "app", "")
-	s, err := w.IssueSessionLocked("app", inst.ID, "instance:"+inst.ID, 6*time.Hour)
+	w.Instances.Put(inst.ID, inst)
+	awsworld.Of(w).AddRole(acct, "app", "")
+	s, err := awsworld.Of(w).IssueSession("app", inst.ID, "instance:"+inst.ID, 6*time.Hour)
 	require.NoError(t, err)
 	return &fixture{clk: clk, w: w, gd: gd, inst: inst, sess: s}
 }

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 // FieldKind is the type of a detector setting in a scenario.
@@ -177,8 +180,8 @@ func init() {
 			Fields: []Field{lat("latency", "finding latency (default 3m/5m/12m)")},
 			Install: func(w *world.World, c *Config, _ time.Time) Evaluator {
 				w.Lock()
-				for _, id := range world.SortedKeys(w.Detectors) {
-					w.Detectors[id].Enabled = c.Enabled
+				for _, id := range awsworld.Of(w).Detectors.Keys() {
+					awsworld.Of(w).Detectors.Lookup(id).Enabled = c.Enabled
 				}
 				w.Unlock()
 				if c.Enabled {
@@ -186,15 +189,15 @@ func init() {
 				}
 				return nil
 			},
-			OwnsFinding: func(w *world.World, f *world.Finding) bool { return w.Detectors[f.Detector] != nil }},
+			OwnsFinding: func(w *world.World, f *world.Finding) bool { return awsworld.Of(w).Detectors.Lookup(f.Detector) != nil }},
 		&Spec{Name: "defender", Control: "defender", Clouds: []string{"azure"}, Doc: "Microsoft Defender for Cloud",
 			Fields: []Field{lat("mining_latency", "miner behaviour alert"), lat("domain_latency", "mining-domain alert"),
 				lat("token_latency", "token used outside Azure alert")},
 			Install: func(w *world.World, c *Config, _ time.Time) Evaluator {
 				w.Lock()
-				plans := w.AzureLocked().DefenderPlans
-				for _, sub := range world.SortedKeys(plans) {
-					plans[sub] = c.Enabled
+				plans := &azureworld.Of(w).DefenderPlans
+				for _, sub := range plans.Keys() {
+					plans.Put(sub, c.Enabled)
 				}
 				w.Unlock()
 				if c.Enabled {
@@ -208,9 +211,8 @@ func init() {
 			Fields: []Field{lat("etd_latency", "Event Threat Detection"), lat("vmtd_latency", "VM Threat Detection")},
 			Install: func(w *world.World, c *Config, _ time.Time) Evaluator {
 				w.Lock()
-				projects := w.GCPLocked().Projects
-				for _, id := range world.SortedKeys(projects) {
-					projects[id].SCC = c.Enabled
+				for _, p := range gcpworld.Of(w).Projects.All() {
+					p.SCC = c.Enabled
 				}
 				w.Unlock()
 				if c.Enabled {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 // Security Command Center finding categories the SCC model raises. The
@@ -105,7 +106,7 @@ func (s *SCC) Observe(w *world.World, ev world.Event) {
 }
 
 func (s *SCC) enabled(w *world.World, project string) bool {
-	p := w.GCPLocked().Projects[project]
+	p := gcpworld.Of(w).Projects.Lookup(project)
 	return p != nil && p.SCC
 }
 
@@ -114,7 +115,7 @@ func (s *SCC) observeFlow(w *world.World, ev world.Event) {
 	if f.Direction != "" && f.Direction != "egress" {
 		return
 	}
-	inst := w.GCPLocked().Instances[f.Instance]
+	inst := gcpworld.Of(w).Instances.Lookup(f.Instance)
 	if inst == nil || !s.enabled(w, inst.Project) {
 		return
 	}
@@ -133,7 +134,7 @@ func (s *SCC) observeFlow(w *world.World, ev world.Event) {
 	s.raise(w, "etd", s.Config.ETDLatency, &world.Finding{Type: cat, Severity: 8, Title: cat, Description: desc,
 		ResourceType: "Instance", ResourceID: inst.Key, Region: inst.Zone,
 		RemoteIP: f.RemoteIP, RemotePort: f.RemotePort, Domain: f.Domain}, inst.Project, ev.Time)
-	if wi := w.Instances[inst.Key]; wi != nil {
+	if wi := w.Instances.Lookup(inst.Key); wi != nil {
 		for _, p := range wi.Processes {
 			if s.minerProcess(p.Command) {
 				s.raise(w, "vmtd", s.Config.VMTDLatency, &world.Finding{Type: SCCMiningCombined, Severity: 9, Title: SCCMiningCombined,
@@ -163,10 +164,10 @@ func (s *SCC) observeCall(w *world.World, ev world.Event) {
 	if !ok || !s.enabled(w, a.Account) {
 		return
 	}
-	g := w.GCPLocked()
-	inst := g.Instances[key]
+	g := gcpworld.Of(w)
+	inst := g.Instances.Lookup(key)
 	if inst == nil {
-		inst = g.DeletedInstances[key]
+		inst = g.DeletedInstances.Lookup(key)
 	}
 	if inst == nil || gcpInstanceOwnsIP(inst, a.SourceIP) {
 		return
@@ -178,7 +179,7 @@ func (s *SCC) observeCall(w *world.World, ev world.Event) {
 		Region: inst.Zone, PrincipalARN: a.PrincipalARN, RemoteIP: a.SourceIP, API: a.Operation, APIService: a.Service}, a.Account, ev.Time)
 }
 
-func gcpInstanceOwnsIP(inst *world.GCEInstance, ip string) bool {
+func gcpInstanceOwnsIP(inst *gcpworld.Instance, ip string) bool {
 	for _, n := range inst.NICs {
 		if n.NetworkIP == ip {
 			return true

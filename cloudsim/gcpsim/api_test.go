@@ -27,11 +27,12 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim"
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim/gcpsimtest"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 func TestDisksSnapshotsAndNetworks(t *testing.T) {
 	e := gcpsimtest.New(t)
-	e.Instance(t, world.GCEInstanceSpec{Name: "web-1", DataDisksGb: []int{100}})
+	e.Instance(t, gcpworld.InstanceSpec{Name: "web-1", DataDisksGb: []int{100}})
 	ctx := context.Background()
 	dc, err := compute.NewDisksRESTClient(ctx, e.Options(e.AdminToken)...)
 	require.NoError(t, err)
@@ -142,7 +143,7 @@ func TestFirewallInsertListFilterAndGet(t *testing.T) {
 func TestRegionalMIGAbandon(t *testing.T) {
 	e := gcpsimtest.New(t)
 	e.World.Lock()
-	m, err := e.World.AddGCEMIGLocked(project, "", gcpsimtest.Region, "batch", 2, world.GCEInstanceSpec{Subnet: gcpsimtest.Subnet})
+	m, err := gcpworld.Of(e.World).AddMIG(project, "", gcpsimtest.Region, "batch", 2, gcpworld.InstanceSpec{Subnet: gcpsimtest.Subnet})
 	require.NoError(t, err)
 	member := m.Members[0]
 	e.World.Unlock()
@@ -173,7 +174,7 @@ func TestRegionalMIGAbandon(t *testing.T) {
 
 func TestLoggingEntriesListAuditLogs(t *testing.T) {
 	e := gcpsimtest.New(t)
-	e.Instance(t, world.GCEInstanceSpec{Name: "web-1"})
+	e.Instance(t, gcpworld.InstanceSpec{Name: "web-1"})
 	ctx := context.Background()
 	ic := instancesClient(t, e, e.AdminToken)
 	got, err := ic.Get(ctx, &computepb.GetInstanceRequest{Project: project, Zone: zone, Instance: "web-1"})
@@ -250,7 +251,7 @@ func TestLoggingReadQuota(t *testing.T) {
 func TestSCCListFindings(t *testing.T) {
 	e := gcpsimtest.New(t)
 	e.World.AddObserver(detect.NewSCC(detect.SCCConfig{}))
-	inst := e.Instance(t, world.GCEInstanceSpec{Name: "miner-1", ExternalIP: true,
+	inst := e.Instance(t, gcpworld.InstanceSpec{Name: "miner-1", ExternalIP: true,
 		Processes: []world.Process{{PID: 4242, User: "root", Command: "/tmp/.x/xmrig -o pool.minexmr.com:3333", CPU: 390}}})
 	_, err := openPoolFlow(t, e, inst.Key)
 	require.NoError(t, err)
@@ -285,7 +286,7 @@ func TestSCCListFindings(t *testing.T) {
 	require.Len(t, list(`event_time >= "2026-11-27T00:00:00Z"`), 0)
 
 	e.World.Lock()
-	e.World.GCPLocked().Projects[project].SCC = false
+	gcpworld.Of(e.World).Projects.Lookup(project).SCC = false
 	e.World.Unlock()
 	_, err = sc.ListFindings(ctx, &securitycenterpb.ListFindingsRequest{Parent: "projects/" + project + "/sources/-"}).Next()
 	require.Error(t, err)
@@ -295,9 +296,9 @@ func TestSCCFlagsServiceAccountTokenUsedOutside(t *testing.T) {
 	e := gcpsimtest.New(t)
 	e.World.AddObserver(detect.NewSCC(detect.SCCConfig{}))
 	sa := e.ServiceAccount(t, "web-app", "roles/compute.viewer")
-	inst := e.Instance(t, world.GCEInstanceSpec{Name: "web-1", ServiceAccount: sa, ExternalIP: true})
+	inst := e.Instance(t, gcpworld.InstanceSpec{Name: "web-1", ServiceAccount: sa, ExternalIP: true})
 	e.World.Lock()
-	tok, err := e.World.GCPInstanceTokenLocked(inst.Key)
+	tok, err := gcpworld.Of(e.World).InstanceToken(inst.Key)
 	e.World.Unlock()
 	require.NoError(t, err)
 	ctx := context.Background()
@@ -317,7 +318,7 @@ func TestIAMServiceAccountsAndKeys(t *testing.T) {
 	e := gcpsimtest.New(t)
 	sa := e.ServiceAccount(t, "web-app")
 	e.World.Lock()
-	key, err := e.World.AddGCPServiceAccountKeyLocked(sa)
+	key, err := gcpworld.Of(e.World).AddServiceAccountKey(sa)
 	e.World.Unlock()
 	require.NoError(t, err)
 	ctx := context.Background()
@@ -360,7 +361,7 @@ func TestIAMServiceAccountsAndKeys(t *testing.T) {
 func TestApplicationDefaultCredentials(t *testing.T) {
 	e := gcpsimtest.New(t)
 	sa := e.ServiceAccount(t, "responder", "roles/compute.viewer")
-	e.Instance(t, world.GCEInstanceSpec{Name: "web-1"})
+	e.Instance(t, gcpworld.InstanceSpec{Name: "web-1"})
 	kf, err := e.Server.KeyFileJSON(sa, e.URL)
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "key.json")
@@ -382,7 +383,7 @@ func TestApplicationDefaultCredentials(t *testing.T) {
 	var kf2 gcpsim.KeyFile
 	require.NoError(t, json.Unmarshal(kf, &kf2))
 	e.World.Lock()
-	e.World.GCPLocked().ServiceAccounts[sa].Key(kf2.PrivateKeyID).Disabled = true
+	gcpworld.Of(e.World).ServiceAccounts.Lookup(sa).Key(kf2.PrivateKeyID).Disabled = true
 	e.World.Unlock()
 	ic2, err := compute.NewInstancesRESTClient(ctx, option.WithEndpoint(e.URL))
 	require.NoError(t, err)

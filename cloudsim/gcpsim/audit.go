@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 // Audit log names, as Cloud Audit Logs writes them (URL-encoded slash).
@@ -104,7 +105,7 @@ func (s *Server) auditLocked(c *call, e *apiError) {
 // VM) to the audit log as the Google APIs service agent does, so responders
 // can see who deleted their evidence.
 func RecordSystemEventLocked(w *world.World, at time.Time, project, zone, method, resourceType, resourceName string, labels map[string]string, lag time.Duration) {
-	p := w.GCPLocked().Projects[project]
+	p := gcpworld.Of(w).Projects.Lookup(project)
 	agent := "cloudservices.gserviceaccount.com"
 	if p != nil {
 		agent = fmt.Sprintf("%d@cloudservices.gserviceaccount.com", p.Number)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim/gcpsimtest"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 const poolIP = "198.51.100.23"
@@ -21,7 +22,7 @@ func openPoolFlow(t *testing.T, e *gcpsimtest.Env, key string) (*world.Flow, err
 	t.Helper()
 	e.World.Lock()
 	defer e.World.Unlock()
-	return e.World.GCEOpenFlowLocked(key, world.FlowSpec{RemoteIP: poolIP, RemotePort: 3333, Domain: "pool.minexmr.com", Actor: "attacker"})
+	return gcpworld.Of(e.World).OpenFlow(key, world.FlowSpec{RemoteIP: poolIP, RemotePort: 3333, Domain: "pool.minexmr.com", Actor: "attacker"})
 }
 
 func flowActive(e *gcpsimtest.Env, f *world.Flow) bool {
@@ -61,7 +62,7 @@ func quarantine(t *testing.T, e *gcpsimtest.Env, ic *compute.InstancesClient) {
 
 func TestFirewallDenyDoesNotCutEstablishedFlow(t *testing.T) {
 	e := gcpsimtest.New(t)
-	inst := e.Instance(t, world.GCEInstanceSpec{Name: "miner-1", ExternalIP: true})
+	inst := e.Instance(t, gcpworld.InstanceSpec{Name: "miner-1", ExternalIP: true})
 	f, err := openPoolFlow(t, e, inst.Key)
 	require.NoError(t, err)
 	ic := instancesClient(t, e, e.AdminToken)
@@ -78,7 +79,7 @@ func TestFirewallDenyDoesNotCutEstablishedFlow(t *testing.T) {
 
 func TestAccessConfigChurnBreaksEstablishedFlows(t *testing.T) {
 	e := gcpsimtest.New(t)
-	inst := e.Instance(t, world.GCEInstanceSpec{Name: "miner-1", ExternalIP: true})
+	inst := e.Instance(t, gcpworld.InstanceSpec{Name: "miner-1", ExternalIP: true})
 	f, err := openPoolFlow(t, e, inst.Key)
 	require.NoError(t, err)
 	ic := instancesClient(t, e, e.AdminToken)
@@ -114,14 +115,14 @@ func TestAccessConfigChurnBreaksEstablishedFlows(t *testing.T) {
 func TestDisablingServiceAccountRevokesTokensEverywhere(t *testing.T) {
 	e := gcpsimtest.New(t)
 	sa := e.ServiceAccount(t, "web-app", "roles/compute.viewer")
-	miner := e.Instance(t, world.GCEInstanceSpec{Name: "miner-1", ServiceAccount: sa})
-	batch := e.Instance(t, world.GCEInstanceSpec{Name: "batch-1", ServiceAccount: sa})
+	miner := e.Instance(t, gcpworld.InstanceSpec{Name: "miner-1", ServiceAccount: sa})
+	batch := e.Instance(t, gcpworld.InstanceSpec{Name: "batch-1", ServiceAccount: sa})
 	e.World.Lock()
-	stolen, err := e.World.GCPInstanceTokenLocked(miner.Key)
+	stolen, err := gcpworld.Of(e.World).InstanceToken(miner.Key)
 	require.NoError(t, err)
-	batchTok, err := e.World.GCPInstanceTokenLocked(batch.Key)
+	batchTok, err := gcpworld.Of(e.World).InstanceToken(batch.Key)
 	require.NoError(t, err)
-	require.Equal(t, []string{batch.Key, miner.Key}, e.World.GCPServiceAccountUsersLocked(sa))
+	require.Equal(t, []string{batch.Key, miner.Key}, gcpworld.Of(e.World).ServiceAccountUsers(sa))
 	e.World.Unlock()
 	ctx := context.Background()
 	get := func(tok string) error {
@@ -144,24 +145,24 @@ func TestDisablingServiceAccountRevokesTokensEverywhere(t *testing.T) {
 
 	// Disabling the SA rejects every token at once, the batch VM's too.
 	e.World.Lock()
-	require.NoError(t, e.World.GCPSetServiceAccountDisabledLocked(sa, true))
+	require.NoError(t, gcpworld.Of(e.World).SetServiceAccountDisabled(sa, true))
 	e.World.Unlock()
 	ge := googleErr(t, get(stolen.Value))
 	require.Equal(t, 401, ge.Code)
 	require.Equal(t, 401, googleErr(t, get(batchTok.Value)).Code, "blast radius: the batch workload loses API access too")
 	e.World.Lock()
-	_, err = e.World.GCPInstanceTokenLocked(batch.Key)
+	_, err = gcpworld.Of(e.World).InstanceToken(batch.Key)
 	e.World.Unlock()
-	require.ErrorIs(t, err, world.ErrGCPAccountDisabled, "the metadata server cannot mint new tokens either")
+	require.ErrorIs(t, err, gcpworld.ErrAccountDisabled, "the metadata server cannot mint new tokens either")
 }
 
 func TestMIGDeletesUnabandonedInstancesWithTheirDisks(t *testing.T) {
 	e := gcpsimtest.New(t)
 	e.World.Lock()
-	m, err := e.World.AddGCEMIGLocked(project, zone, "", "web", 3, world.GCEInstanceSpec{Subnet: gcpsimtest.Subnet, ExternalIP: true})
+	m, err := gcpworld.Of(e.World).AddMIG(project, zone, "", "web", 3, gcpworld.InstanceSpec{Subnet: gcpsimtest.Subnet, ExternalIP: true})
 	require.NoError(t, err)
 	members := append([]string(nil), m.Members...)
-	require.NoError(t, e.World.GCEScheduleResizeLocked(m.Key, gcpsimtest.Start.Add(time.Hour), 1, nil))
+	require.NoError(t, gcpworld.Of(e.World).ScheduleResize(m.Key, gcpsimtest.Start.Add(time.Hour), 1, nil))
 	e.World.Unlock()
 	ctx := context.Background()
 	mc, err := compute.NewInstanceGroupManagersRESTClient(ctx, e.Options(e.AdminToken)...)
@@ -206,11 +207,11 @@ func TestMIGDeletesUnabandonedInstancesWithTheirDisks(t *testing.T) {
 
 	e.Clock.Advance(2 * time.Hour)
 	e.World.Lock()
-	g := e.World.GCPLocked()
-	require.NotNil(t, g.Instances[members[2]], "the abandoned VM survives scale-in")
-	require.NotNil(t, g.Instances[members[0]], "the group keeps one managed VM")
-	require.Nil(t, g.Instances[members[1]], "the managed VM beyond the target size is deleted")
-	require.Equal(t, "deleted", e.World.Volumes[world.GCEDiskKey(project, zone, members[1][len("projects/firedrill-test/zones/us-central1-a/instances/"):])].State,
+	g := gcpworld.Of(e.World)
+	require.NotNil(t, g.Instances.Lookup(members[2]), "the abandoned VM survives scale-in")
+	require.NotNil(t, g.Instances.Lookup(members[0]), "the group keeps one managed VM")
+	require.Nil(t, g.Instances.Lookup(members[1]), "the managed VM beyond the target size is deleted")
+	require.Equal(t, "deleted", e.World.Volumes.Lookup(gcpworld.DiskKey(project, zone, members[1][len("projects/firedrill-test/zones/us-central1-a/instances/"):])).State,
 		"its auto-delete boot disk goes with it")
 	e.World.Unlock()
 }

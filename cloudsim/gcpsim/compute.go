@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 const (
@@ -64,8 +65,8 @@ func computeRoutes() []*route {
 }
 
 // instanceProto renders a VM as instances.get answers it.
-func (c *call) instanceProto(inst *world.GCEInstance) *computepb.Instance {
-	g := c.w.GCPLocked()
+func (c *call) instanceProto(inst *gcpworld.Instance) *computepb.Instance {
+	g := gcpworld.Of(c.w)
 	zoneKey := fmt.Sprintf("projects/%s/zones/%s", inst.Project, inst.Zone)
 	p := &computepb.Instance{
 		Kind: proto.String("compute#instance"), Id: proto.Uint64(inst.ID), Name: proto.String(inst.Name),
@@ -108,7 +109,7 @@ func (c *call) instanceProto(inst *world.GCEInstance) *computepb.Instance {
 			Mode: proto.String(d.Mode), Source: proto.String(link(d.Disk)), DeviceName: proto.String(d.DeviceName),
 			Index: proto.Int32(int32(d.Index)), Boot: proto.Bool(d.Boot), AutoDelete: proto.Bool(d.AutoDelete),
 			Interface: proto.String("SCSI")}
-		if disk := g.Disks[d.Disk]; disk != nil {
+		if disk := g.Disks.Lookup(d.Disk); disk != nil {
 			ad.DiskSizeGb = proto.Int64(int64(disk.SizeGb))
 		}
 		p.Disks = append(p.Disks, ad)
@@ -118,8 +119,8 @@ func (c *call) instanceProto(inst *world.GCEInstance) *computepb.Instance {
 
 // instanceFor resolves the {zone}/{instance} of the request; stale-window
 // faults hide instances younger than the window.
-func (c *call) instanceFor() (*world.GCEInstance, *apiError) {
-	inst, err := c.w.GCEInstanceLocked(c.project, c.vars["zone"], c.vars["instance"])
+func (c *call) instanceFor() (*gcpworld.Instance, *apiError) {
+	inst, err := gcpworld.Of(c.w).FindInstance(c.project, c.vars["zone"], c.vars["instance"])
 	if err != nil {
 		return nil, fromWorld(err)
 	}
@@ -130,7 +131,7 @@ func (c *call) instanceFor() (*world.GCEInstance, *apiError) {
 	return inst, nil
 }
 
-func zoneScope(inst *world.GCEInstance) string { return "zones/" + inst.Zone }
+func zoneScope(inst *gcpworld.Instance) string { return "zones/" + inst.Zone }
 
 func instanceGet(c *call) (any, *apiError) {
 	inst, e := c.instanceFor()
@@ -198,7 +199,7 @@ func (f listFilter) matches(get func(field string) []string) bool {
 	return true
 }
 
-func instanceFields(inst *world.GCEInstance) func(string) []string {
+func instanceFields(inst *gcpworld.Instance) func(string) []string {
 	return func(field string) []string {
 		switch {
 		case field == "name":
@@ -250,15 +251,15 @@ func (c *call) page(n int) (lo, hi int, next string, e *apiError) {
 	return lo, hi, next, nil
 }
 
-func (c *call) instancesMatching(zone string) ([]*world.GCEInstance, *apiError) {
+func (c *call) instancesMatching(zone string) ([]*gcpworld.Instance, *apiError) {
 	f, e := parseListFilter(c.query.Get("filter"))
 	if e != nil {
 		return nil, e
 	}
-	g := c.w.GCPLocked()
-	var out []*world.GCEInstance
-	for _, k := range world.SortedKeys(g.Instances) {
-		inst := g.Instances[k]
+	g := gcpworld.Of(c.w)
+	var out []*gcpworld.Instance
+	for _, k := range g.Instances.Keys() {
+		inst := g.Instances.Lookup(k)
 		if inst.Project != c.project || (zone != "" && inst.Zone != zone) || c.hidden(inst.Created) {
 			continue
 		}
@@ -333,7 +334,7 @@ func instanceSetTags(c *call) (any, *apiError) {
 	tags := append([]string(nil), body.Items...)
 	sort.Strings(tags)
 	inst.Tags = dedupeSorted(tags)
-	inst.TagsFingerprint = c.w.GCPFingerprintLocked()
+	inst.TagsFingerprint = gcpworld.Of(c.w).Fingerprint()
 	return c.newOp("setTags", zoneScope(inst), inst.Key, inst.ID, nil, time.Time{}), nil
 }
 
@@ -373,13 +374,13 @@ func instanceSetLabels(c *call) (any, *apiError) {
 	for k, v := range body.Labels {
 		inst.Labels[k] = v
 	}
-	if wi := c.w.Instances[inst.Key]; wi != nil {
+	if wi := c.w.Instances.Lookup(inst.Key); wi != nil {
 		wi.Tags = world.Tags{}
 		for k, v := range body.Labels {
 			wi.Tags[k] = v
 		}
 	}
-	inst.LabelFingerprint = c.w.GCPFingerprintLocked()
+	inst.LabelFingerprint = gcpworld.Of(c.w).Fingerprint()
 	return c.newOp("setLabels", zoneScope(inst), inst.Key, inst.ID, nil, time.Time{}), nil
 }
 
@@ -413,7 +414,7 @@ func instanceSetDeletionProtection(c *call) (any, *apiError) {
 		return nil, badRequest("compute", "Invalid resource usage: 'Deletion protection cannot be set on instance '%s' because it is part of managed instance group '%s'.'.", inst.Name, path.Base(inst.MIG))
 	}
 	inst.DeletionProtection = on
-	if wi := c.w.Instances[inst.Key]; wi != nil {
+	if wi := c.w.Instances.Lookup(inst.Key); wi != nil {
 		wi.DisableAPITermination = on
 	}
 	return c.newOp("setDeletionProtection", zoneScope(inst), inst.Key, inst.ID, nil, time.Time{}), nil
@@ -432,7 +433,7 @@ func instanceSetDiskAutoDelete(c *call) (any, *apiError) {
 	for _, d := range inst.Disks {
 		if d.DeviceName == dev {
 			d.AutoDelete = v == "true"
-			if wi := c.w.Instances[inst.Key]; wi != nil {
+			if wi := c.w.Instances.Lookup(inst.Key); wi != nil {
 				for i := range wi.BlockDevices {
 					if wi.BlockDevices[i].Device == dev {
 						wi.BlockDevices[i].DeleteOnTermination = d.AutoDelete
@@ -453,7 +454,7 @@ func instanceStop(c *call) (any, *apiError) {
 	// The stop operation is DONE once the guest has shut down and the VM is
 	// TERMINATED, about 20 s later, as on GCE: callers poll it (or the
 	// instance status) before changing the service account.
-	done := c.w.GCEStopLocked(inst)
+	done := gcpworld.Of(c.w).Stop(inst)
 	return c.newOp("stop", zoneScope(inst), inst.Key, inst.ID, nil, done), nil
 }
 
@@ -462,7 +463,7 @@ func instanceStart(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	done, err := c.w.GCEStartLocked(inst)
+	done, err := gcpworld.Of(c.w).Start(inst)
 	if err != nil {
 		return nil, fromWorld(err)
 	}
@@ -478,20 +479,20 @@ func instanceSetServiceAccount(c *call) (any, *apiError) {
 	if e := c.decode(&body); e != nil {
 		return nil, e
 	}
-	if inst.Status != world.GCETerminated {
+	if inst.Status != gcpworld.StatusTerminated {
 		return nil, &apiError{code: 400, status: "FAILED_PRECONDITION", reason: "resourceNotReady", legacy: true,
 			message: fmt.Sprintf("The instance '%s' must be stopped before its service account can be changed (status: %s).", inst.Name, inst.Status)}
 	}
 	email := body.GetEmail()
-	g := c.w.GCPLocked()
+	g := gcpworld.Of(c.w)
 	if email == "default" {
-		email = fmt.Sprintf("%d-compute@developer.gserviceaccount.com", g.Projects[c.project].Number)
+		email = fmt.Sprintf("%d-compute@developer.gserviceaccount.com", g.Projects.Lookup(c.project).Number)
 	}
 	if email != "" {
-		if g.ServiceAccounts[email] == nil {
+		if g.ServiceAccounts.Lookup(email) == nil {
 			return nil, badRequest("compute", "Invalid value for field 'resource.email': '%s'. The user does not have access to service account '%s'.", email, email)
 		}
-		if !c.w.GCPAllowedLocked(c.project, c.caller.Member(), "iam.serviceAccounts.actAs") {
+		if !gcpworld.Of(c.w).Allowed(c.project, c.caller.Member(), "iam.serviceAccounts.actAs") {
 			return nil, denied("compute", "iam.serviceAccounts.actAs", "projects/-/serviceAccounts/"+email)
 		}
 	}
@@ -508,7 +509,7 @@ func instanceDeleteAccessConfig(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	if err := c.w.GCEDeleteAccessConfigLocked(inst, c.query.Get("networkInterface"), c.query.Get("accessConfig")); err != nil {
+	if err := gcpworld.Of(c.w).DeleteAccessConfig(inst, c.query.Get("networkInterface"), c.query.Get("accessConfig")); err != nil {
 		return nil, fromWorld(err)
 	}
 	return c.newOp("deleteAccessConfig", zoneScope(inst), inst.Key, inst.ID, nil, time.Time{}), nil
@@ -523,7 +524,7 @@ func instanceAddAccessConfig(c *call) (any, *apiError) {
 	if e := c.decode(&body); e != nil {
 		return nil, e
 	}
-	if _, err := c.w.GCEAddAccessConfigLocked(inst, c.query.Get("networkInterface"), world.GCEAccessConfig{
+	if _, err := gcpworld.Of(c.w).AddAccessConfig(inst, c.query.Get("networkInterface"), gcpworld.AccessConfig{
 		Name: body.GetName(), Type: body.GetType(), NatIP: body.GetNatIP(), NetworkTier: body.GetNetworkTier()}); err != nil {
 		return nil, fromWorld(err)
 	}
@@ -538,17 +539,17 @@ func instanceDelete(c *call) (any, *apiError) {
 	if inst.MIG != "" {
 		// Deleting a managed VM directly works on GCE, but the MIG recreates
 		// it; the simulator keeps it simple and lets the group shrink.
-		if m := c.w.GCPLocked().MIGs[inst.MIG]; m != nil && m.TargetSize > 0 {
+		if m := gcpworld.Of(c.w).MIGs.Lookup(inst.MIG); m != nil && m.TargetSize > 0 {
 			m.TargetSize--
 		}
 	}
-	if err := c.w.GCEDeleteLocked(inst, c.now); err != nil {
+	if err := gcpworld.Of(c.w).Delete(inst, c.now); err != nil {
 		return nil, fromWorld(err)
 	}
 	return c.newOp("delete", zoneScope(inst), inst.Key, inst.ID, nil, time.Time{}), nil
 }
 
-func (c *call) diskProto(d *world.GCEDisk) *computepb.Disk {
+func (c *call) diskProto(d *gcpworld.Disk) *computepb.Disk {
 	zoneKey := fmt.Sprintf("projects/%s/zones/%s", d.Project, d.Zone)
 	p := &computepb.Disk{Kind: proto.String("compute#disk"), Id: proto.Uint64(d.ID), Name: proto.String(d.Name),
 		CreationTimestamp: proto.String(ts(d.Created)), SizeGb: proto.Int64(int64(d.SizeGb)), Zone: proto.String(link(zoneKey)),
@@ -570,8 +571,8 @@ func (c *call) diskProto(d *world.GCEDisk) *computepb.Disk {
 }
 
 func diskGet(c *call) (any, *apiError) {
-	key := world.GCEDiskKey(c.project, c.vars["zone"], c.vars["disk"])
-	d := c.w.GCPLocked().Disks[key]
+	key := gcpworld.DiskKey(c.project, c.vars["zone"], c.vars["disk"])
+	d := gcpworld.Of(c.w).Disks.Lookup(key)
 	if d == nil {
 		return nil, notFoundErr("compute", key)
 	}
@@ -582,7 +583,7 @@ func diskGet(c *call) (any, *apiError) {
 var nameRe = regexp.MustCompile(`^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$`)
 
 func (c *call) createSnapshot(diskKey string, body *computepb.Snapshot, scope string) (any, *apiError) {
-	d := c.w.GCPLocked().Disks[diskKey]
+	d := gcpworld.Of(c.w).Disks.Lookup(diskKey)
 	if d == nil {
 		return nil, notFoundErr("compute", diskKey)
 	}
@@ -592,7 +593,7 @@ func (c *call) createSnapshot(diskKey string, body *computepb.Snapshot, scope st
 	if e := validateLabels(body.Labels); e != nil {
 		return nil, e
 	}
-	snap, err := c.w.GCECreateSnapshotLocked(diskKey, body.GetName(), body.GetDescription(), c.caller.Email, body.Labels)
+	snap, err := gcpworld.Of(c.w).CreateSnapshot(diskKey, body.GetName(), body.GetDescription(), c.caller.Email, body.Labels)
 	if err != nil {
 		return nil, fromWorld(err)
 	}
@@ -613,7 +614,7 @@ func diskCreateSnapshot(c *call) (any, *apiError) {
 	if e := c.decode(&body); e != nil {
 		return nil, e
 	}
-	return c.createSnapshot(world.GCEDiskKey(c.project, c.vars["zone"], c.vars["disk"]), &body, "zones/"+c.vars["zone"])
+	return c.createSnapshot(gcpworld.DiskKey(c.project, c.vars["zone"], c.vars["disk"]), &body, "zones/"+c.vars["zone"])
 }
 
 func snapshotInsert(c *call) (any, *apiError) {
@@ -630,8 +631,8 @@ func snapshotInsert(c *call) (any, *apiError) {
 }
 
 func snapshotGet(c *call) (any, *apiError) {
-	key := world.GCESnapshotKey(c.project, c.vars["snapshot"])
-	s := c.w.GCPLocked().Snapshots[key]
+	key := gcpworld.SnapshotKey(c.project, c.vars["snapshot"])
+	s := gcpworld.Of(c.w).Snapshots.Lookup(key)
 	if s == nil || c.hidden(s.Created) {
 		return nil, notFoundErr("compute", key)
 	}
@@ -658,7 +659,7 @@ func snapshotGet(c *call) (any, *apiError) {
 	return p, nil
 }
 
-func (c *call) firewallProto(fw *world.GCEFirewall) *computepb.Firewall {
+func (c *call) firewallProto(fw *gcpworld.Firewall) *computepb.Firewall {
 	p := &computepb.Firewall{Kind: proto.String("compute#firewall"), Id: proto.Uint64(fw.ID), Name: proto.String(fw.Name),
 		CreationTimestamp: proto.String(ts(fw.Created)), Network: proto.String(link(fw.Network)),
 		Priority: proto.Int32(int32(fw.Priority)), Direction: proto.String(fw.Direction), Disabled: proto.Bool(fw.Disabled),
@@ -694,7 +695,7 @@ func firewallInsert(c *call) (any, *apiError) {
 	} else {
 		network = fmt.Sprintf("projects/%s/%s", c.project, strings.TrimPrefix(network, "/"))
 	}
-	fw := &world.GCEFirewall{Name: body.GetName(), Project: c.project, Network: network, Description: body.GetDescription(),
+	fw := &gcpworld.Firewall{Name: body.GetName(), Project: c.project, Network: network, Description: body.GetDescription(),
 		Direction: body.GetDirection(), Priority: 1000, SourceRanges: body.SourceRanges, DestinationRanges: body.DestinationRanges,
 		SourceTags: body.SourceTags, TargetTags: body.TargetTags, TargetServiceAccounts: body.TargetServiceAccounts,
 		Disabled: body.GetDisabled(), LogEnabled: body.GetLogConfig().GetEnable()}
@@ -702,17 +703,17 @@ func firewallInsert(c *call) (any, *apiError) {
 		fw.Priority = int(body.GetPriority())
 	}
 	for _, a := range body.Allowed {
-		fw.Allowed = append(fw.Allowed, world.GCEFirewallRule{Protocol: a.GetIPProtocol(), Ports: a.Ports})
+		fw.Allowed = append(fw.Allowed, gcpworld.FirewallRule{Protocol: a.GetIPProtocol(), Ports: a.Ports})
 	}
 	for _, d := range body.Denied {
-		fw.Denied = append(fw.Denied, world.GCEFirewallRule{Protocol: d.GetIPProtocol(), Ports: d.Ports})
+		fw.Denied = append(fw.Denied, gcpworld.FirewallRule{Protocol: d.GetIPProtocol(), Ports: d.Ports})
 	}
 	if fw.Direction == "INGRESS" || fw.Direction == "" {
 		if len(fw.SourceRanges) == 0 && len(fw.SourceTags) == 0 {
 			fw.SourceRanges = []string{"0.0.0.0/0"} // GCE's default for an ingress rule without sources
 		}
 	}
-	created, err := c.w.AddGCEFirewallLocked(fw)
+	created, err := gcpworld.Of(c.w).AddFirewall(fw)
 	if err != nil {
 		return nil, fromWorld(err)
 	}
@@ -720,7 +721,7 @@ func firewallInsert(c *call) (any, *apiError) {
 	return c.newOp("insert", "global", created.Key, created.ID, nil, time.Time{}), nil
 }
 
-func firewallFields(fw *world.GCEFirewall) func(string) []string {
+func firewallFields(fw *gcpworld.Firewall) func(string) []string {
 	return func(field string) []string {
 		switch field {
 		case "name":
@@ -745,10 +746,10 @@ func firewallList(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	g := c.w.GCPLocked()
-	var fws []*world.GCEFirewall
-	for _, k := range world.SortedKeys(g.Firewalls) {
-		fw := g.Firewalls[k]
+	g := gcpworld.Of(c.w)
+	var fws []*gcpworld.Firewall
+	for _, k := range g.Firewalls.Keys() {
+		fw := g.Firewalls.Lookup(k)
 		if fw.Project == c.project && !c.hidden(fw.Created) && f.matches(firewallFields(fw)) {
 			fws = append(fws, fw)
 		}
@@ -770,8 +771,8 @@ func firewallList(c *call) (any, *apiError) {
 }
 
 func firewallGet(c *call) (any, *apiError) {
-	key := world.GCEFirewallKey(c.project, c.vars["firewall"])
-	fw := c.w.GCPLocked().Firewalls[key]
+	key := gcpworld.FirewallKey(c.project, c.vars["firewall"])
+	fw := gcpworld.Of(c.w).Firewalls.Lookup(key)
 	if fw == nil || c.hidden(fw.Created) {
 		return nil, notFoundErr("compute", key)
 	}
@@ -788,8 +789,8 @@ func firewallPatch(c *call) (any, *apiError) {
 	if e := c.decode(&body); e != nil {
 		return nil, e
 	}
-	key := world.GCEFirewallKey(c.project, c.vars["firewall"])
-	fw := c.w.GCPLocked().Firewalls[key]
+	key := gcpworld.FirewallKey(c.project, c.vars["firewall"])
+	fw := gcpworld.Of(c.w).Firewalls.Lookup(key)
 	if fw == nil || c.hidden(fw.Created) {
 		return nil, notFoundErr("compute", key)
 	}
@@ -817,13 +818,13 @@ func firewallPatch(c *call) (any, *apiError) {
 	if body.Allowed != nil {
 		fw.Allowed = nil
 		for _, a := range body.Allowed {
-			fw.Allowed = append(fw.Allowed, world.GCEFirewallRule{Protocol: a.GetIPProtocol(), Ports: a.Ports})
+			fw.Allowed = append(fw.Allowed, gcpworld.FirewallRule{Protocol: a.GetIPProtocol(), Ports: a.Ports})
 		}
 	}
 	if body.Denied != nil {
 		fw.Denied = nil
 		for _, d := range body.Denied {
-			fw.Denied = append(fw.Denied, world.GCEFirewallRule{Protocol: d.GetIPProtocol(), Ports: d.Ports})
+			fw.Denied = append(fw.Denied, gcpworld.FirewallRule{Protocol: d.GetIPProtocol(), Ports: d.Ports})
 		}
 	}
 	c.resource("gce_firewall_rule", key, map[string]string{"firewall_rule_id": strconv.FormatUint(fw.ID, 10), "project_id": c.project})
@@ -831,21 +832,21 @@ func firewallPatch(c *call) (any, *apiError) {
 }
 
 func firewallDelete(c *call) (any, *apiError) {
-	key := world.GCEFirewallKey(c.project, c.vars["firewall"])
-	g := c.w.GCPLocked()
-	fw := g.Firewalls[key]
+	key := gcpworld.FirewallKey(c.project, c.vars["firewall"])
+	g := gcpworld.Of(c.w)
+	fw := g.Firewalls.Lookup(key)
 	if fw == nil {
 		return nil, notFoundErr("compute", key)
 	}
-	delete(g.Firewalls, key)
+	g.Firewalls.Delete(key)
 	c.resource("gce_firewall_rule", key, map[string]string{"firewall_rule_id": strconv.FormatUint(fw.ID, 10), "project_id": c.project})
 	return c.newOp("delete", "global", key, fw.ID, nil, time.Time{}), nil
 }
 
 func networkGet(c *call) (any, *apiError) {
-	key := world.GCENetworkKey(c.project, c.vars["network"])
-	g := c.w.GCPLocked()
-	n := g.Networks[key]
+	key := gcpworld.NetworkKey(c.project, c.vars["network"])
+	g := gcpworld.Of(c.w)
+	n := g.Networks.Lookup(key)
 	if n == nil {
 		return nil, notFoundErr("compute", key)
 	}
@@ -853,21 +854,21 @@ func networkGet(c *call) (any, *apiError) {
 	p := &computepb.Network{Kind: proto.String("compute#network"), Id: proto.Uint64(n.ID), Name: proto.String(n.Name),
 		CreationTimestamp: proto.String(ts(n.Created)), SelfLink: proto.String(link(key)), AutoCreateSubnetworks: proto.Bool(false),
 		RoutingConfig: &computepb.NetworkRoutingConfig{RoutingMode: proto.String("REGIONAL")}}
-	for _, k := range world.SortedKeys(g.Subnets) {
-		if g.Subnets[k].Network == key {
+	for _, k := range g.Subnets.Keys() {
+		if g.Subnets.Lookup(k).Network == key {
 			p.Subnetworks = append(p.Subnetworks, link(k))
 		}
 	}
 	return p, nil
 }
 
-func (c *call) migFor(regional bool) (*world.GCEMIG, *apiError) {
+func (c *call) migFor(regional bool) (*gcpworld.MIG, *apiError) {
 	loc := c.vars["zone"]
 	if regional {
 		loc = c.vars["region"]
 	}
-	key := world.GCEMIGKey(c.project, loc, c.vars["igm"], regional)
-	m := c.w.GCPLocked().MIGs[key]
+	key := gcpworld.MIGKey(c.project, loc, c.vars["igm"], regional)
+	m := gcpworld.Of(c.w).MIGs.Lookup(key)
 	if m == nil {
 		return nil, notFoundErr("compute", key)
 	}
@@ -881,7 +882,7 @@ func (c *call) migFor(regional bool) (*world.GCEMIG, *apiError) {
 	return m, nil
 }
 
-func migScope(m *world.GCEMIG) string {
+func migScope(m *gcpworld.MIG) string {
 	if m.Region != "" {
 		return "regions/" + m.Region
 	}
@@ -913,14 +914,14 @@ func migList(regional bool) func(c *call) (any, *apiError) {
 		if e != nil {
 			return nil, e
 		}
-		g := c.w.GCPLocked()
+		g := gcpworld.Of(c.w)
 		lo, hi, next, e := c.page(len(m.Members))
 		if e != nil {
 			return nil, e
 		}
 		out := &computepb.InstanceGroupManagersListManagedInstancesResponse{}
 		for _, k := range m.Members[lo:hi] {
-			inst := g.Instances[k]
+			inst := g.Instances.Lookup(k)
 			if inst == nil {
 				continue
 			}
@@ -960,9 +961,9 @@ func migAbandon(regional bool) func(c *call) (any, *apiError) {
 		}
 		// Abandoning is asynchronous on GCE: a VM that is not a member makes
 		// the operation fail, not the call.
-		var fail *world.GCPError
-		if err := c.w.GCEAbandonLocked(m, keys); err != nil {
-			fe, ok := err.(*world.GCPError)
+		var fail *gcpworld.Error
+		if err := gcpworld.Of(c.w).Abandon(m, keys); err != nil {
+			fe, ok := err.(*gcpworld.Error)
 			if !ok {
 				return nil, fromWorld(err)
 			}

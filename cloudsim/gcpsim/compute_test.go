@@ -17,7 +17,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim"
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim/gcpsimtest"
-	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 const (
@@ -44,7 +44,7 @@ func googleErr(t *testing.T, err error) *googleapi.Error {
 func TestInstanceGetWireShape(t *testing.T) {
 	e := gcpsimtest.New(t)
 	sa := e.ServiceAccount(t, "web-app")
-	inst := e.Instance(t, world.GCEInstanceSpec{Name: "web-1", ServiceAccount: sa, ExternalIP: true, Tags: []string{"web"},
+	inst := e.Instance(t, gcpworld.InstanceSpec{Name: "web-1", ServiceAccount: sa, ExternalIP: true, Tags: []string{"web"},
 		Labels: map[string]string{"app": "web"}, DataDisksGb: []int{50}})
 	ic := instancesClient(t, e, e.AdminToken)
 	got, err := ic.Get(context.Background(), &computepb.GetInstanceRequest{Project: project, Zone: zone, Instance: "web-1"})
@@ -83,7 +83,7 @@ func TestInstanceGetWireShape(t *testing.T) {
 
 func TestSetTagsAndLabelsEnforceFingerprints(t *testing.T) {
 	e := gcpsimtest.New(t)
-	e.Instance(t, world.GCEInstanceSpec{Name: "web-1", Tags: []string{"web"}})
+	e.Instance(t, gcpworld.InstanceSpec{Name: "web-1", Tags: []string{"web"}})
 	ic := instancesClient(t, e, e.AdminToken)
 	ctx := context.Background()
 	got, err := ic.Get(ctx, &computepb.GetInstanceRequest{Project: project, Zone: zone, Instance: "web-1"})
@@ -126,7 +126,7 @@ func TestSetTagsAndLabelsEnforceFingerprints(t *testing.T) {
 func TestSetServiceAccountRequiresStoppedInstance(t *testing.T) {
 	e := gcpsimtest.New(t)
 	sa := e.ServiceAccount(t, "web-app")
-	e.Instance(t, world.GCEInstanceSpec{Name: "web-1", ServiceAccount: sa})
+	e.Instance(t, gcpworld.InstanceSpec{Name: "web-1", ServiceAccount: sa})
 	ic := instancesClient(t, e, e.AdminToken)
 	ctx := context.Background()
 	req := &computepb.SetServiceAccountInstanceRequest{Project: project, Zone: zone, Instance: "web-1",
@@ -170,7 +170,7 @@ func TestThrottleIsNotRetriedBySDK(t *testing.T) {
 	faults := &fault.Set{}
 	require.NoError(t, faults.Add(fault.Rule{Cloud: "gcp", Operation: "instances.get", Kind: fault.Throttle, Times: 1}))
 	e := gcpsimtest.New(t, gcpsim.WithFaults(faults))
-	e.Instance(t, world.GCEInstanceSpec{Name: "web-1"})
+	e.Instance(t, gcpworld.InstanceSpec{Name: "web-1"})
 	ic := instancesClient(t, e, e.AdminToken)
 	_, err := ic.Get(context.Background(), &computepb.GetInstanceRequest{Project: project, Zone: zone, Instance: "web-1"})
 	ge := googleErr(t, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 // CloudGCP is the cloud's name in scenarios and events.
@@ -35,7 +36,7 @@ func init() {
 			simcloud.BucketKind(),
 		},
 		PrincipalCredentialLocked: func(w *world.World, _ simcloud.Site, principal string) (*simcloud.Credential, bool, error) {
-			t, err := w.GCPIssueTokenLocked(principal, "gcloud", "", time.Hour)
+			t, err := gcpworld.Of(w).IssueToken(principal, "gcloud", "", time.Hour)
 			if err != nil {
 				return nil, false, fmt.Errorf("signing in as %s: %w", principal, err)
 			}
@@ -48,8 +49,8 @@ func init() {
 // site to shrink to desired at at; each VM the autoscaler deletes is
 // recorded as the service agent's system event, as Cloud Audit Logs show it.
 func ScheduleMIGResizeLocked(w *world.World, site simcloud.Site, group string, at time.Time, desired int) error {
-	return w.GCEScheduleResizeLocked(world.GCEMIGKey(site.Account, site.Prop("zone"), group, false), at, desired,
-		func(inst *world.GCEInstance, at time.Time) {
+	return gcpworld.Of(w).ScheduleResize(gcpworld.MIGKey(site.Account, site.Prop("zone"), group, false), at, desired,
+		func(inst *gcpworld.Instance, at time.Time) {
 			RecordSystemEventLocked(w, at, inst.Project, inst.Zone, "v1.compute.instances.delete", "gce_instance", inst.Key,
 				map[string]string{"instance_id": strconv.FormatUint(inst.ID, 10), "zone": inst.Zone, "project_id": inst.Project}, 40*time.Second)
 		})
@@ -57,7 +58,7 @@ func ScheduleMIGResizeLocked(w *world.World, site simcloud.Site, group string, a
 
 func checkRoles(r *simcloud.Resource) (string, error) {
 	for i, role := range r.Roles {
-		if !world.GCPRoleKnown(role) {
+		if !gcpworld.RoleKnown(role) {
 			return fmt.Sprintf("roles[%d]", i), fmt.Errorf("unknown or unmodelled GCP role %q (e.g. roles/compute.securityAdmin)", role)
 		}
 	}
@@ -78,11 +79,11 @@ func serviceAccountEmail(site simcloud.Site, name string) string {
 func grantRoles(w *world.World, env simcloud.Env, r *simcloud.Resource, _ time.Time) error {
 	site := env.Site()
 	email := serviceAccountEmail(site, r.Name)
-	if w.GCPLocked().ServiceAccounts[email] == nil {
+	if gcpworld.Of(w).ServiceAccounts.Lookup(email) == nil {
 		return fmt.Errorf("service account %s does not exist in the preset", email)
 	}
 	for _, role := range r.Roles {
-		if err := w.GCPGrantLocked(site.Account, role, "serviceAccount:"+email); err != nil {
+		if err := gcpworld.Of(w).Grant(site.Account, role, "serviceAccount:"+email); err != nil {
 			return fmt.Errorf("granting %s to %s: %w", role, email, err)
 		}
 	}
@@ -95,7 +96,7 @@ type gcpHost struct{}
 // GroupMembersLocked lists a zonal managed instance group's members in
 // creation order: the autoscaler deletes the last first.
 func (gcpHost) GroupMembersLocked(w *world.World, site simcloud.Site, group string) ([]string, error) {
-	m := w.GCPLocked().MIGs[world.GCEMIGKey(site.Account, site.Prop("zone"), group, false)]
+	m := gcpworld.Of(w).MIGs.Lookup(gcpworld.MIGKey(site.Account, site.Prop("zone"), group, false))
 	if m == nil {
 		return nil, fmt.Errorf("managed instance group %q does not exist", group)
 	}
@@ -103,19 +104,19 @@ func (gcpHost) GroupMembersLocked(w *world.World, site simcloud.Site, group stri
 }
 
 func (gcpHost) OpenFlowLocked(w *world.World, vm string, spec world.FlowSpec) (*world.Flow, error) {
-	return w.GCEOpenFlowLocked(vm, spec)
+	return gcpworld.Of(w).OpenFlow(vm, spec)
 }
 
 // FactsLocked: the VM's network and the firewall rule that admits fromIP
 // to port.
 func (gcpHost) FactsLocked(w *world.World, vm, fromIP string, port int) map[string]string {
-	inst := w.GCPLocked().Instances[vm]
+	inst := gcpworld.Of(w).Instances.Lookup(vm)
 	if inst == nil || len(inst.NICs) == 0 {
 		return nil
 	}
 	facts := map[string]string{"network": inst.NICs[0].Network}
-	if ok, rule := w.GCEFirewallDecisionLocked(inst, "INGRESS", "tcp", port, fromIP); ok {
-		facts["exposed_by"] = world.GCEFirewallKey(inst.Project, rule)
+	if ok, rule := gcpworld.Of(w).FirewallDecision(inst, "INGRESS", "tcp", port, fromIP); ok {
+		facts["exposed_by"] = gcpworld.FirewallKey(inst.Project, rule)
 	}
 	return facts
 }
@@ -123,7 +124,7 @@ func (gcpHost) FactsLocked(w *world.World, vm, fromIP string, port int) map[stri
 // CredentialLocked asks the VM's metadata server for a token of its
 // service account.
 func (gcpHost) CredentialLocked(w *world.World, vm string) (*simcloud.Credential, map[string]string, error) {
-	t, err := w.GCPInstanceTokenLocked(vm)
+	t, err := gcpworld.Of(w).InstanceToken(vm)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -135,17 +136,17 @@ func (gcpHost) CredentialLocked(w *world.World, vm string) (*simcloud.Credential
 // still lets fromIP reach port on a running VM of its network with an
 // external address: the rule must be the one deciding.
 func (gcpHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bool, string, string) {
-	g := w.GCPLocked()
-	fw := g.Firewalls[rule]
+	g := gcpworld.Of(w)
+	fw := g.Firewalls.Lookup(rule)
 	if fw == nil {
 		return false, "", "NOT_FOUND"
 	}
-	for _, k := range world.SortedKeys(g.Instances) {
-		inst := g.Instances[k]
-		if inst.Status != world.GCERunning || len(inst.NICs) == 0 || inst.NICs[0].Network != fw.Network || inst.PublicIP() == "" {
+	for _, k := range g.Instances.Keys() {
+		inst := g.Instances.Lookup(k)
+		if inst.Status != gcpworld.StatusRunning || len(inst.NICs) == 0 || inst.NICs[0].Network != fw.Network || inst.PublicIP() == "" {
 			continue
 		}
-		if ok, by := w.GCEFirewallDecisionLocked(inst, "INGRESS", "tcp", port, fromIP); ok && by == fw.Name {
+		if ok, by := gcpworld.Of(w).FirewallDecision(inst, "INGRESS", "tcp", port, fromIP); ok && by == fw.Name {
 			return true, inst.Key, ""
 		}
 	}
@@ -154,12 +155,12 @@ func (gcpHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bool
 
 // ArtifactLocked: VPC firewall rules and instances (not deleted).
 func (gcpHost) ArtifactLocked(w *world.World, kind, id string) (bool, float64) {
-	g := w.GCPLocked()
+	g := gcpworld.Of(w)
 	switch kind {
 	case "network_rule":
-		return g.Firewalls[id] != nil, 0
+		return g.Firewalls.Lookup(id) != nil, 0
 	case "vm":
-		return g.Instances[id] != nil, 0
+		return g.Instances.Lookup(id) != nil, 0
 	}
 	return false, 0
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 // apiError is a failure in Google's JSON error envelope.
@@ -125,7 +125,7 @@ func badRequest(service, format string, args ...any) *apiError {
 
 // fromWorld renders a world.GCPError in the Compute envelope.
 func fromWorld(err error) *apiError {
-	var ge *world.GCPError
+	var ge *gcpworld.Error
 	if errors.As(err, &ge) {
 		return &apiError{code: ge.Status, status: statusName(ge.Status), reason: ge.Reason, legacy: true, message: ge.Msg}
 	}

@@ -8,7 +8,7 @@ import (
 
 	iamv1 "google.golang.org/api/iam/v1"
 
-	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 func iamRoutes() []*route {
@@ -28,14 +28,14 @@ func iamRoutes() []*route {
 
 // serviceAccountFor resolves {project}/{sa} ("-" as project means any;
 // {sa} is the email or the unique id) and checks perm on its project.
-func (c *call) serviceAccountFor(perm string) (*world.GCPServiceAccount, *apiError) {
-	g := c.w.GCPLocked()
+func (c *call) serviceAccountFor(perm string) (*gcpworld.ServiceAccount, *apiError) {
+	g := gcpworld.Of(c.w)
 	id := c.vars["sa"]
-	sa := g.ServiceAccounts[id]
+	sa := g.ServiceAccounts.Lookup(id)
 	if sa == nil {
-		for _, e := range world.SortedKeys(g.ServiceAccounts) {
-			if g.ServiceAccounts[e].UniqueID == id {
-				sa = g.ServiceAccounts[e]
+		for _, e := range g.ServiceAccounts.Keys() {
+			if g.ServiceAccounts.Lookup(e).UniqueID == id {
+				sa = g.ServiceAccounts.Lookup(e)
 			}
 		}
 	}
@@ -56,7 +56,7 @@ func (c *call) serviceAccountFor(perm string) (*world.GCPServiceAccount, *apiErr
 	return sa, nil
 }
 
-func saProto(sa *world.GCPServiceAccount) *iamv1.ServiceAccount {
+func saProto(sa *gcpworld.ServiceAccount) *iamv1.ServiceAccount {
 	return &iamv1.ServiceAccount{Name: fmt.Sprintf("projects/%s/serviceAccounts/%s", sa.Project, sa.Email),
 		ProjectId: sa.Project, UniqueId: sa.UniqueID, Email: sa.Email, DisplayName: sa.DisplayName,
 		Etag: "MDEwMjE5MjA=", Disabled: sa.Disabled, Oauth2ClientId: sa.UniqueID}
@@ -75,10 +75,10 @@ func saList(c *call) (any, *apiError) {
 		return nil, e
 	}
 	c.resource("service_account", "projects/"+c.project, map[string]string{"project_id": c.project})
-	g := c.w.GCPLocked()
+	g := gcpworld.Of(c.w)
 	var all []*iamv1.ServiceAccount
-	for _, e := range world.SortedKeys(g.ServiceAccounts) {
-		if sa := g.ServiceAccounts[e]; sa.Project == c.project {
+	for _, e := range g.ServiceAccounts.Keys() {
+		if sa := g.ServiceAccounts.Lookup(e); sa.Project == c.project {
 			all = append(all, saProto(sa))
 		}
 	}
@@ -122,8 +122,8 @@ func saSetDisabled(disabled bool) func(c *call) (any, *apiError) {
 		if e != nil {
 			return nil, e
 		}
-		if err := c.w.GCPServiceAccountChangeLocked(sa.Email, func() error {
-			return c.w.GCPSetServiceAccountDisabledLocked(sa.Email, disabled)
+		if err := gcpworld.Of(c.w).ServiceAccountChange(sa.Email, func() error {
+			return gcpworld.Of(c.w).SetServiceAccountDisabled(sa.Email, disabled)
 		}); err != nil {
 			return nil, &apiError{code: 500, status: "INTERNAL", message: err.Error()}
 		}
@@ -131,7 +131,7 @@ func saSetDisabled(disabled bool) func(c *call) (any, *apiError) {
 	}
 }
 
-func keyProto(sa *world.GCPServiceAccount, k *world.GCPSAKey) *iamv1.ServiceAccountKey {
+func keyProto(sa *gcpworld.ServiceAccount, k *gcpworld.ServiceAccountKey) *iamv1.ServiceAccountKey {
 	origin := "GOOGLE_PROVIDED"
 	return &iamv1.ServiceAccountKey{Name: fmt.Sprintf("projects/%s/serviceAccounts/%s/keys/%s", sa.Project, sa.Email, k.ID),
 		KeyAlgorithm: "KEY_ALG_RSA_2048", KeyOrigin: origin, KeyType: k.Type, Disabled: k.Disabled,
@@ -163,7 +163,7 @@ func contains(xs []string, s string) bool {
 	return false
 }
 
-func (c *call) keyFor(sa *world.GCPServiceAccount) (*world.GCPSAKey, *apiError) {
+func (c *call) keyFor(sa *gcpworld.ServiceAccount) (*gcpworld.ServiceAccountKey, *apiError) {
 	k := sa.Key(c.vars["key"])
 	if k == nil {
 		return nil, &apiError{code: 404, status: "NOT_FOUND",

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 func loggingRoutes() []*route {
@@ -28,11 +29,11 @@ func loggingRoutes() []*route {
 // from the request body.
 func (c *call) authorize(project, perm string) *apiError {
 	c.project = project
-	if c.w.GCPLocked().Projects[project] == nil {
+	if gcpworld.Of(c.w).Projects.Lookup(project) == nil {
 		return &apiError{code: 403, status: "PERMISSION_DENIED", reason: "IAM_PERMISSION_DENIED", domain: "iam.googleapis.com",
 			message: fmt.Sprintf("Permission '%s' denied on resource 'projects/%s' (or it may not exist).", perm, project)}
 	}
-	if !c.w.GCPAllowedLocked(project, c.caller.Member(), perm) {
+	if !gcpworld.Of(c.w).Allowed(project, c.caller.Member(), perm) {
 		return denied(c.rt.service, perm, "projects/"+project)
 	}
 	return nil
@@ -109,7 +110,7 @@ func entriesList(c *call) (any, *apiError) {
 	}
 	var entries []*loggingpb.LogEntry
 	for _, p := range projects {
-		dataAccess := c.w.GCPLocked().Projects[p].DataAccessLogs
+		dataAccess := gcpworld.Of(c.w).Projects.Lookup(p).DataAccessLogs
 		for _, ev := range c.w.DeliveredAuditLocked("gcp", p, c.now) {
 			if ev.Params["logName"] == LogDataAccess && !dataAccess {
 				continue // Data Access logs are off by default on GCP

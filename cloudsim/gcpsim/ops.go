@@ -8,7 +8,7 @@ import (
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 // selfLinkBase prefixes every Compute selfLink, zone, network and source
@@ -37,7 +37,7 @@ func (s *Server) opsLocked() *opTable {
 // "global". fail, when set, makes the operation end DONE with an error and
 // httpErrorStatusCode, which op.Wait turns into an API error. The operation
 // is DONE at doneAt (zero: at once, so the first poll sees DONE).
-func (c *call) newOp(opType, scope, targetKey string, targetID uint64, fail *world.GCPError, doneAt time.Time) *computepb.Operation {
+func (c *call) newOp(opType, scope, targetKey string, targetID uint64, fail *gcpworld.Error, doneAt time.Time) *computepb.Operation {
 	rng := c.w.IDRandLocked()
 	name := fmt.Sprintf("operation-%d-%013x-%08x-%08x", c.now.UnixMilli(), rng.Uint64()&0xfffffffffffff, rng.Uint32(), rng.Uint32())
 	key := fmt.Sprintf("projects/%s/%s/operations/%s", c.project, scope, name)
@@ -45,7 +45,7 @@ func (c *call) newOp(opType, scope, targetKey string, targetID uint64, fail *wor
 		doneAt = c.now
 	}
 	op := &computepb.Operation{
-		Kind: proto.String("compute#operation"), Id: proto.Uint64(c.w.GCPNumericIDLocked()), Name: proto.String(name),
+		Kind: proto.String("compute#operation"), Id: proto.Uint64(gcpworld.Of(c.w).NumericID()), Name: proto.String(name),
 		OperationType: proto.String(opType), TargetLink: proto.String(link(targetKey)),
 		User: proto.String(c.caller.Email), Progress: proto.Int32(100),
 		InsertTime: proto.String(ts(c.now)), StartTime: proto.String(ts(c.now)), EndTime: proto.String(ts(doneAt)),

@@ -9,14 +9,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim/gcpsimtest"
-	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 // TestBadInputGetsErrorEnvelopes sends malformed requests; each must get a
 // JSON error envelope with a 4xx status, never a panic or a 5xx.
 func TestBadInputGetsErrorEnvelopes(t *testing.T) {
 	e := gcpsimtest.New(t)
-	e.Instance(t, world.GCEInstanceSpec{Name: "web-1"})
+	e.Instance(t, gcpworld.InstanceSpec{Name: "web-1"})
 	base := "/compute/v1/projects/firedrill-test/zones/us-central1-a/instances/web-1"
 	cases := []struct {
 		method, path, body, token string

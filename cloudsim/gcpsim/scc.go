@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 // SCCDetectorPrefix marks world findings raised by the Security Command
@@ -31,7 +32,7 @@ func sccRoutes() []*route {
 }
 
 // SourceID is the numeric SCC source id of a detector service in a project.
-func SourceID(p *world.GCPProject, service string) string {
+func SourceID(p *gcpworld.Project, service string) string {
 	base := p.Number % 1_000_000_000
 	switch service {
 	case "vmtd":
@@ -43,12 +44,12 @@ func SourceID(p *world.GCPProject, service string) string {
 }
 
 func findingsList(c *call) (any, *apiError) {
-	g := c.w.GCPLocked()
-	var projects []*world.GCPProject
+	g := gcpworld.Of(c.w)
+	var projects []*gcpworld.Project
 	if org := c.vars["org"]; org != "" {
-		for _, id := range world.SortedKeys(g.Projects) {
-			if g.Projects[id].Organization == org && c.w.GCPAllowedLocked(id, c.caller.Member(), "securitycenter.findings.list") {
-				projects = append(projects, g.Projects[id])
+		for _, id := range g.Projects.Keys() {
+			if g.Projects.Lookup(id).Organization == org && gcpworld.Of(c.w).Allowed(id, c.caller.Member(), "securitycenter.findings.list") {
+				projects = append(projects, g.Projects.Lookup(id))
 			}
 		}
 		if len(projects) == 0 {
@@ -56,7 +57,7 @@ func findingsList(c *call) (any, *apiError) {
 		}
 		c.project = projects[0].ID
 	} else {
-		projects = []*world.GCPProject{g.Projects[c.project]}
+		projects = []*gcpworld.Project{g.Projects.Lookup(c.project)}
 	}
 	c.resource("audited_resource", strings.TrimPrefix(c.req.URL.Path, "/v2/"), map[string]string{"service": "securitycenter.googleapis.com"})
 	if loc := c.vars["location"]; loc != "" && loc != "global" {
@@ -145,7 +146,7 @@ func findingFields(f *securitycenterpb.Finding) func(string) (string, bool) {
 }
 
 // findingResult renders a world finding as SCC v2 lists it.
-func findingResult(p *world.GCPProject, src string, f *world.Finding) *securitycenterpb.ListFindingsResponse_ListFindingsResult {
+func findingResult(p *gcpworld.Project, src string, f *world.Finding) *securitycenterpb.ListFindingsResponse_ListFindingsResult {
 	parent := fmt.Sprintf("projects/%s/sources/%s/locations/global", p.ID, src)
 	fd := &securitycenterpb.Finding{
 		Name: parent + "/findings/" + f.ID, CanonicalName: parent + "/findings/" + f.ID, Parent: parent,

@@ -32,6 +32,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 // maxBody bounds request bodies so a bad client cannot exhaust memory.
@@ -143,7 +144,7 @@ type call struct {
 	vars      map[string]string
 	rt        *route
 	now       time.Time
-	caller    *world.GCPPrincipal
+	caller    *gcpworld.Principal
 	sourceIP  string
 	userAgent string
 	requestID string
@@ -255,10 +256,10 @@ func (s *Server) perform(c *call) (any, *apiError) {
 			message: "The service is currently unavailable."}
 	}
 	if c.rt.perm != "" {
-		if c.project != "" && s.World.GCPLocked().Projects[c.project] == nil {
+		if c.project != "" && gcpworld.Of(s.World).Projects.Lookup(c.project) == nil {
 			return nil, notFoundErr(c.rt.service, fmt.Sprintf("projects/%s", c.project))
 		}
-		if !s.World.GCPAllowedLocked(c.project, p.Member(), c.rt.perm) {
+		if !gcpworld.Of(s.World).Allowed(c.project, p.Member(), c.rt.perm) {
 			return nil, denied(c.rt.service, c.rt.perm, c.permResource())
 		}
 	}
@@ -279,20 +280,20 @@ func (c *call) permResource() string {
 // authenticateLocked resolves the bearer token: a token the simulator
 // issued, or a self-signed service-account JWT (which Google also accepts
 // as an access token for its APIs).
-func (s *Server) authenticateLocked(req *http.Request) (*world.GCPPrincipal, *apiError) {
+func (s *Server) authenticateLocked(req *http.Request) (*gcpworld.Principal, *apiError) {
 	h := req.Header.Get("Authorization")
 	tok, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || tok == "" {
 		return nil, &apiError{code: 401, status: "UNAUTHENTICATED", reason: "required", domain: "global", legacy: true,
 			message: "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential."}
 	}
-	p, err := s.World.GCPAuthenticateLocked(tok)
-	if errors.Is(err, world.ErrGCPTokenInvalid) && strings.Count(tok, ".") == 2 {
+	p, err := gcpworld.Of(s.World).Authenticate(tok)
+	if errors.Is(err, gcpworld.ErrTokenInvalid) && strings.Count(tok, ".") == 2 {
 		p, err = s.selfSignedJWTLocked(tok)
 	}
 	if err != nil {
 		msg := "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential."
-		if errors.Is(err, world.ErrGCPAccountDisabled) {
+		if errors.Is(err, gcpworld.ErrAccountDisabled) {
 			msg = "Request had invalid authentication credentials: the service account is disabled."
 		}
 		return nil, &apiError{code: 401, status: "UNAUTHENTICATED", reason: "authError", domain: "global", legacy: true, message: msg}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 // simPrivateKey signs nothing the simulator checks: Google verifies the
@@ -72,11 +73,11 @@ type KeyFile struct {
 func (s *Server) KeyFileJSON(email, baseURL string) ([]byte, error) {
 	s.World.Lock()
 	defer s.World.Unlock()
-	sa := s.World.GCPLocked().ServiceAccounts[email]
+	sa := gcpworld.Of(s.World).ServiceAccounts.Lookup(email)
 	if sa == nil {
 		return nil, fmt.Errorf("key file: service account %s does not exist", email)
 	}
-	k, err := s.World.AddGCPServiceAccountKeyLocked(email)
+	k, err := gcpworld.Of(s.World).AddServiceAccountKey(email)
 	if err != nil {
 		return nil, fmt.Errorf("key file: %w", err)
 	}
@@ -96,7 +97,7 @@ func (s *Server) KeyFileJSON(email, baseURL string) ([]byte, error) {
 func (s *Server) IssueToken(principal string, ttl time.Duration) (string, error) {
 	s.World.Lock()
 	defer s.World.Unlock()
-	t, err := s.World.GCPIssueTokenLocked(principal, "static", "", ttl)
+	t, err := gcpworld.Of(s.World).IssueToken(principal, "static", "", ttl)
 	if err != nil {
 		return "", fmt.Errorf("issuing token for %s: %w", principal, err)
 	}
@@ -147,26 +148,26 @@ func parseJWT(tok string) (jwtHeader, jwtClaims, error) {
 // selfSignedJWTLocked accepts a service-account JWT used directly as the
 // bearer token (Google's self-signed JWT flow); the key it names must be
 // enabled.
-func (s *Server) selfSignedJWTLocked(tok string) (*world.GCPPrincipal, error) {
+func (s *Server) selfSignedJWTLocked(tok string) (*gcpworld.Principal, error) {
 	h, c, err := parseJWT(tok)
 	if err != nil {
-		return nil, world.ErrGCPTokenInvalid
+		return nil, gcpworld.ErrTokenInvalid
 	}
 	if c.Exp != 0 && !s.World.Now().Before(time.Unix(c.Exp, 0)) {
-		return nil, world.ErrGCPTokenInvalid
+		return nil, gcpworld.ErrTokenInvalid
 	}
-	sa := s.World.GCPLocked().ServiceAccounts[c.Iss]
+	sa := gcpworld.Of(s.World).ServiceAccounts.Lookup(c.Iss)
 	if sa == nil {
-		return nil, world.ErrGCPTokenInvalid
+		return nil, gcpworld.ErrTokenInvalid
 	}
 	if sa.Disabled {
-		return nil, world.ErrGCPAccountDisabled
+		return nil, gcpworld.ErrAccountDisabled
 	}
 	if k := sa.Key(h.Kid); h.Kid != "" && (k == nil || k.Disabled) {
-		return nil, world.ErrGCPTokenInvalid
+		return nil, gcpworld.ErrTokenInvalid
 	}
-	return &world.GCPPrincipal{Email: sa.Email, Kind: "serviceAccount",
-		Token: &world.GCPToken{Principal: sa.Email, Kind: "serviceAccount", Source: "jwt:" + h.Kid, KeyID: h.Kid}}, nil
+	return &gcpworld.Principal{Email: sa.Email, Kind: "serviceAccount",
+		Token: &gcpworld.Token{Principal: sa.Email, Kind: "serviceAccount", Source: "jwt:" + h.Kid, KeyID: h.Kid}}, nil
 }
 
 // serveToken is Google's OAuth2 token endpoint for the JWT-bearer grant a
@@ -200,14 +201,14 @@ func (s *Server) serveToken(w http.ResponseWriter, req *http.Request, body []byt
 	s.World.LockAs(simhttp.Caller("gcp", req))
 	defer s.World.Unlock()
 	w.Header().Set(simhttp.LatencyHeader, s.World.JitterLocked(world.PurposeLatency, 60*time.Millisecond, 0.25).Round(time.Millisecond).String())
-	sa := s.World.GCPLocked().ServiceAccounts[c.Iss]
+	sa := gcpworld.Of(s.World).ServiceAccounts.Lookup(c.Iss)
 	if sa == nil {
 		oauthErr(400, "invalid_grant", "Invalid grant: account not found")
 		return
 	}
-	t, err := s.World.GCPIssueTokenLocked(sa.Email, "key:"+h.Kid, h.Kid, time.Hour)
+	t, err := gcpworld.Of(s.World).IssueToken(sa.Email, "key:"+h.Kid, h.Kid, time.Hour)
 	switch {
-	case errors.Is(err, world.ErrGCPAccountDisabled):
+	case errors.Is(err, gcpworld.ErrAccountDisabled):
 		oauthErr(400, "invalid_grant", "Invalid grant: account disabled")
 		return
 	case err != nil:

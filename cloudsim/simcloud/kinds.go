@@ -14,7 +14,7 @@ func BucketKind() Kind {
 	return Kind{Name: KindBucket, Doc: "an object storage bucket", Fields: []string{"versioned"},
 		Apply: func(w *world.World, env Env, r *Resource, _ time.Time) error {
 			site := env.Site()
-			b := w.Buckets[r.Name]
+			b := w.Buckets.Lookup(r.Name)
 			if b == nil {
 				var err error
 				if b, err = w.CreateBucketLocked(site.Account, site.Region, r.Name, false); err != nil {

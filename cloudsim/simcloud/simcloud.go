@@ -211,12 +211,12 @@ func AuditCloud(a *world.AuditEvent) string {
 // a flow) belongs to, from the account that holds it; "" when unknown.
 func CloudOfLocked(w *world.World, id string) string {
 	acct := ""
-	if inst := w.Instances[id]; inst != nil {
+	if inst := w.Instances.Lookup(id); inst != nil {
 		acct = inst.Account
-	} else if v := w.Volumes[id]; v != nil {
+	} else if v := w.Volumes.Lookup(id); v != nil {
 		acct = v.Account
 	}
-	if a := w.Accounts[acct]; a != nil {
+	if a := w.Accounts.Lookup(acct); a != nil {
 		return a.Cloud
 	}
 	return ""

@@ -315,30 +315,6 @@ func TestNotPrincipal(t *testing.T) {
 	require.False(t, p.Statement[0].AppliesToPrincipal([]string{"*"}, ""), "an account principal does not cover anonymous callers")
 }
 
-// TestNotPrincipalBucketPolicy puts a NotPrincipal deny in a bucket policy:
-// with the documented pattern only the named user of the named account
-// keeps access.
-func TestNotPrincipalBucketPolicy(t *testing.T) {
-	w := world.New(&fixedClock{t0}, 1)
-	w.Lock()
-	defer w.Unlock()
-	b, err := w.CreateBucketLocked("111122223333", "us-east-1", "evidence", false)
-	require.NoError(t, err)
-	b.Policy = `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"s3:*","Resource":"arn:aws:s3:::evidence/*"},` +
-		`{"Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::111122223333:user/ir","arn:aws:iam::111122223333:root"]},"Action":"s3:DeleteObject","Resource":"arn:aws:s3:::evidence/*"}]}`
-	del := world.Request{Action: "s3:DeleteObject", Resources: []string{"arn:aws:s3:::evidence/case-1/disk.img"}}
-	ir := &world.Principal{Kind: "user", ARN: "arn:aws:iam::111122223333:user/ir", Account: "111122223333"}
-	dev := &world.Principal{Kind: "user", ARN: "arn:aws:iam::111122223333:user/dev", Account: "111122223333"}
-	d, err := w.BucketPolicyDecisionLocked(b, ir, del)
-	require.NoError(t, err)
-	require.Equal(t, world.Allowed, d)
-	d, err = w.BucketPolicyDecisionLocked(b, dev, del)
-	require.NoError(t, err)
-	require.Equal(t, world.ExplicitDeny, d)
-	require.True(t, world.PolicyIsPublic(`{"Statement":{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::1:root"},"Action":"s3:GetObject","Resource":"*"}}`),
-		"an Allow with NotPrincipal grants to everyone else")
-}
-
 func TestParsePolicyRejectsElementWithItsNegation(t *testing.T) {
 	for _, doc := range []string{
 		`{"Statement":{"Effect":"Allow","Action":"s3:*","NotAction":"iam:*","Resource":"*"}}`,
@@ -348,6 +324,4 @@ func TestParsePolicyRejectsElementWithItsNegation(t *testing.T) {
 		_, err := world.ParsePolicy(doc)
 		require.ErrorContains(t, err, "cannot be used together", doc)
 	}
-	require.ErrorIs(t, world.ValidateIdentityPolicy(`{"Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"1"},"Action":"s3:*","Resource":"*"}}`),
-		world.ErrMalformedPolicy)
 }

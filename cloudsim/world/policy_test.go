@@ -1,7 +1,6 @@
 package world_test
 
 import (
-	"errors"
 	"testing"
 	"time"
 
@@ -105,71 +104,6 @@ func TestPrincipalMatches(t *testing.T) {
 	require.False(t, st.PrincipalMatches("arn:aws:iam::999988887777:user/a", "999988887777"))
 	require.True(t, world.Statement{Principal: []string{"*"}}.PrincipalMatches("*", ""))
 	require.False(t, world.Statement{}.PrincipalMatches("arn:aws:iam::1:user/a", "1"))
-}
-
-// TestTrustDecision covers the role trust evaluation behind AssumeRole.
-func TestTrustDecision(t *testing.T) {
-	w := world.New(&fixedClock{t0}, 1)
-	w.Lock()
-	defer w.Unlock()
-	w.AddAccountLocked("aws", "111122223333", "test", "us-east-1")
-	alice := w.AddUserLocked("111122223333", "alice")
-	role := w.AddRoleLocked("111122223333", "r", `{"Statement":[`+
-		`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"},`+
-		`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"sts:AssumeRole"}]}`)
-	p := &world.Principal{Kind: "user", ARN: alice.ARN, Account: "111122223333", User: alice}
-	d, byName, err := w.TrustDecisionLocked(role, p, nil)
-	require.NoError(t, err)
-	require.Equal(t, world.Allowed, d)
-	require.True(t, byName)
-
-	outsider := &world.Principal{Kind: "user", ARN: "arn:aws:iam::999988887777:user/eve", Account: "999988887777"}
-	d, _, err = w.TrustDecisionLocked(role, outsider, nil)
-	require.NoError(t, err)
-	require.Equal(t, world.ImplicitDeny, d)
-
-	require.NoError(t, w.UpdateAssumeRolePolicyLocked("r", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"},`+
-		`{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"sts:AssumeRole"}]}`))
-	d, byName, err = w.TrustDecisionLocked(role, outsider, nil)
-	require.NoError(t, err)
-	require.Equal(t, world.ExplicitDeny, d)
-	require.False(t, byName)
-
-	err = w.UpdateAssumeRolePolicyLocked("r", `{"Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}`)
-	require.True(t, errors.Is(err, world.ErrMalformedPolicy), "a trust policy needs a Principal: %v", err)
-}
-
-// TestBucketPolicyDecision covers resource-policy evaluation for S3.
-func TestBucketPolicyDecision(t *testing.T) {
-	w := world.New(&fixedClock{t0}, 1)
-	w.Lock()
-	defer w.Unlock()
-	b, err := w.CreateBucketLocked("111122223333", "us-east-1", "site", false)
-	require.NoError(t, err)
-	anon := &world.Principal{Kind: "anonymous", ARN: "*"}
-	insider := &world.Principal{Kind: "user", ARN: "arn:aws:iam::111122223333:user/a", Account: "111122223333"}
-	get := world.Request{Action: "s3:GetObject", Resources: []string{"arn:aws:s3:::site/index.html"}}
-
-	d, err := w.BucketPolicyDecisionLocked(b, anon, get)
-	require.NoError(t, err)
-	require.Equal(t, world.ImplicitDeny, d, "no policy grants nothing")
-
-	b.Policy = `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}]}`
-	require.True(t, world.PolicyIsPublic(b.Policy))
-	d, _ = w.BucketPolicyDecisionLocked(b, anon, get)
-	require.Equal(t, world.Allowed, d)
-
-	b.PublicAccessBlock = &world.PublicAccessBlock{RestrictPublicBuckets: true}
-	d, _ = w.BucketPolicyDecisionLocked(b, anon, get)
-	require.Equal(t, world.ImplicitDeny, d, "RestrictPublicBuckets keeps the public grant from outsiders")
-	d, _ = w.BucketPolicyDecisionLocked(b, insider, get)
-	require.Equal(t, world.Allowed, d, "but not from the owner's account")
-
-	b.Policy = `{"Statement":[{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:user/a"},"Action":"s3:*","Resource":"arn:aws:s3:::site/*"}]}`
-	d, _ = w.BucketPolicyDecisionLocked(b, insider, get)
-	require.Equal(t, world.ExplicitDeny, d)
-	d, _ = w.BucketPolicyDecisionLocked(b, anon, get)
-	require.Equal(t, world.ImplicitDeny, d, "a statement naming someone else does not apply")
 }
 
 // TestObjectVersions covers the versioning model behind S3.

@@ -50,7 +50,7 @@ func (w *World) CreateBucketLocked(account, region, name string, objectLock bool
 	if !ValidBucketName(name) {
 		return nil, fmt.Errorf("%w: the specified bucket %q is not valid", ErrInvalidBucketName, name)
 	}
-	if b, ok := w.Buckets[name]; ok {
+	if b, ok := w.Buckets.Get(name); ok {
 		if b.Account == account {
 			return nil, fmt.Errorf("%w: your previous request to create the named bucket succeeded and you already own it", ErrBucketOwnedByYou)
 		}
@@ -61,13 +61,13 @@ func (w *World) CreateBucketLocked(account, region, name string, objectLock bool
 	if objectLock {
 		b.Versioning = "Enabled"
 	}
-	w.Buckets[name] = b
+	w.Buckets.Put(name, b)
 	return b, nil
 }
 
 // BucketLocked finds a bucket.
 func (w *World) BucketLocked(name string) (*Bucket, error) {
-	b, ok := w.Buckets[name]
+	b, ok := w.Buckets.Get(name)
 	if !ok {
 		return nil, fmt.Errorf("%w: the specified bucket does not exist", ErrNoSuchBucket)
 	}
@@ -85,7 +85,7 @@ func (w *World) DeleteBucketLocked(name string) error {
 			return fmt.Errorf("%w: the bucket you tried to delete is not empty", ErrBucketNotEmpty)
 		}
 	}
-	delete(w.Buckets, name)
+	w.Buckets.Delete(name)
 	return nil
 }
 
@@ -250,53 +250,6 @@ func (w *World) AllVersionsLocked(bucket, prefix string) ([]*ObjectVersion, erro
 func (b *Bucket) IsLatest(v *ObjectVersion) bool {
 	vs := b.Objects[v.Key]
 	return len(vs) > 0 && vs[len(vs)-1] == v
-}
-
-// PolicyIsPublic reports whether a bucket policy grants anything to
-// everyone: an Allow whose Principal is "*" (S3's notion of a public policy,
-// without the condition analysis S3 also does).
-func PolicyIsPublic(doc string) bool {
-	p, err := ParsePolicy(doc)
-	if err != nil {
-		return false
-	}
-	for _, st := range p.Statement {
-		// An Allow with NotPrincipal grants to everyone it does not name.
-		if st.Effect == "Allow" && (slices.Contains(st.Principal, "*") || len(st.NotPrincipal) > 0) {
-			return true
-		}
-	}
-	return false
-}
-
-// BucketPolicyDecisionLocked evaluates a bucket's resource policy for a
-// request by p: only statements whose Principal names p (or "*", its
-// account, its role) count. With RestrictPublicBuckets set, a public policy
-// only grants to principals of the bucket owner's account.
-func (w *World) BucketPolicyDecisionLocked(b *Bucket, p *Principal, req Request) (Decision, error) {
-	if b.Policy == "" {
-		return ImplicitDeny, nil
-	}
-	pol, err := ParsePolicy(b.Policy)
-	if err != nil {
-		return ImplicitDeny, fmt.Errorf("bucket policy of %s: %w", b.Name, err)
-	}
-	arns := []string{p.ARN}
-	if p.Role != nil {
-		arns = append(arns, p.Role.ARN)
-	}
-	restricted := b.PublicAccessBlock != nil && b.PublicAccessBlock.RestrictPublicBuckets && PolicyIsPublic(b.Policy)
-	var matching []Statement
-	for _, st := range pol.Statement {
-		if !st.AppliesToPrincipal(arns, p.Account) {
-			continue
-		}
-		if st.Effect == "Allow" && restricted && (p.Account == "" || p.Account != b.Account) {
-			continue // RestrictPublicBuckets: the public grant does not reach outsiders
-		}
-		matching = append(matching, st)
-	}
-	return Evaluate([]*Policy{{Statement: matching}}, req), nil
 }
 
 // ObjectLockRetention is a bucket's default Object Lock retention.

@@ -22,10 +22,6 @@ type VPC struct {
 // Subnet is a subnet of a VPC in one availability zone.
 type Subnet struct {
 	ID, VPC, AZ, CIDR string
-	// ACL is the network ACL the subnet is associated with, through
-	// ACLAssociation; both are empty until the VPC's ACLs are first used
-	// (nacl.go), which means the default allow-all ACL.
-	ACL, ACLAssociation string
 }
 
 // Instance states, as EC2 names them.
@@ -37,25 +33,6 @@ const (
 	StateShuttingDown = "shutting-down"
 	StateTerminated   = "terminated"
 )
-
-// StateCode maps an instance state to EC2's numeric code.
-func StateCode(state string) int {
-	switch state {
-	case StatePending:
-		return 0
-	case StateRunning:
-		return 16
-	case StateShuttingDown:
-		return 32
-	case StateTerminated:
-		return 48
-	case StateStopping:
-		return 64
-	case StateStopped:
-		return 80
-	}
-	return 0
-}
 
 // BlockDevice attaches a volume to an instance at a device name.
 type BlockDevice struct {
@@ -78,7 +55,8 @@ type CPUPoint struct {
 	Percent float64
 }
 
-// Instance is a virtual machine.
+// Instance is a virtual machine: an EC2 instance, an Azure VM or a GCE
+// instance, whose cloud-specific side lives in the cloud's state package.
 type Instance struct {
 	ID, Account, Region, AZ string
 	Type, ImageID, KeyName  string
@@ -90,16 +68,20 @@ type Instance struct {
 	ENIs                    []string // ENI IDs, primary first
 	BlockDevices            []BlockDevice
 	Tags                    Tags
-	DisableAPITermination   bool
-	DisableAPIStop          bool
-	ShutdownBehavior        string // "stop" or "terminate"
-	ASG                     string // name of owning autoscaling group, if any
-	SSMAgent                bool   // the SSM agent is installed and registered
-	Platform                string // "Linux" or "Windows"
-	MemoryGiB               int
-	Processes               []Process
-	CPU                     []CPUPoint
-	TerminatedAt            time.Time
+	// DisableAPITermination, DisableAPIStop and ShutdownBehavior are EC2's
+	// attributes: only awsworld acts on them.
+	DisableAPITermination bool
+	DisableAPIStop        bool
+	ShutdownBehavior      string // "stop" or "terminate"
+	// ASG is the group the instance belongs to: an Auto Scaling group's
+	// name, an Azure scale set's id; "" if none.
+	ASG          string
+	SSMAgent     bool   // the SSM agent is installed and registered (AWS)
+	Platform     string // "Linux" or "Windows"
+	MemoryGiB    int
+	Processes    []Process
+	CPU          []CPUPoint
+	TerminatedAt time.Time
 }
 
 // CPUAt returns the instance's CPU utilisation level at t (the latest point
@@ -181,88 +163,6 @@ type ENI struct {
 	Tags                    Tags
 }
 
-// Rule is one security-group permission.
-type Rule struct {
-	Protocol string // "-1", "tcp", "udp", "icmp"
-	FromPort int
-	ToPort   int
-	CIDRs    []string
-	Groups   []string // referenced security groups
-	RuleID   string
-}
-
-// SecurityGroup is a stateful firewall attached to ENIs.
-type SecurityGroup struct {
-	ID, Account, Region, VPC string
-	Name, Description        string
-	Ingress, Egress          []Rule
-	Tags                     Tags
-	CreatedAt                time.Time
-}
-
-// Address is an Elastic IP.
-type Address struct {
-	AllocationID, AssociationID string
-	Account, Region             string
-	PublicIP                    string
-	Instance, ENI               string
-	PrivateIP                   string
-}
-
-// InstanceProfile carries a role for instances.
-type InstanceProfile struct {
-	Name, ID, ARN, Account, Path string
-	Roles                        []string // role names
-	CreateDate                   time.Time
-}
-
-// ProfileAssociation binds an instance profile to an instance.
-type ProfileAssociation struct {
-	ID, Instance, ProfileARN string
-	State                    string // "associated", "disassociated"
-}
-
-// User is an IAM user.
-type User struct {
-	Name, ID, ARN, Account, Path string
-	CreateDate                   time.Time
-	Policies                     map[string]string // inline: name -> JSON document
-	Managed                      []string          // attached managed policy ARNs
-	Tags                         Tags
-}
-
-// AccessKey is a long-term credential of a user.
-type AccessKey struct {
-	ID, Secret, User, Account string
-	Status                    string // "Active", "Inactive"
-	CreateDate                time.Time
-	LastUsed                  time.Time
-	LastUsedService           string
-	LastUsedRegion            string
-}
-
-// Role is an assumable identity.
-type Role struct {
-	Name, ID, ARN, Account, Path string
-	TrustPolicy                  string
-	CreateDate                   time.Time
-	MaxSession                   time.Duration
-	Policies                     map[string]string // inline
-	Managed                      []string
-	Tags                         Tags
-}
-
-// Session is a set of temporary credentials for a role.
-type Session struct {
-	AccessKeyID, Secret, Token string
-	Account                    string
-	Role                       string // role name
-	SessionName                string
-	IssuedAt, Expires          time.Time
-	Source                     string // "instance:i-…", "assume-role:<caller arn>"
-	SourceIP                   string // where the credentials were first used from
-}
-
 // ObjectVersion is one version of an object.
 type ObjectVersion struct {
 	Key, VersionID, ETag, ContentType string
@@ -290,87 +190,11 @@ type Bucket struct {
 	Tags                  Tags
 }
 
-// ASGInstance is an instance's membership in a scaling group.
-type ASGInstance struct {
-	InstanceID     string
-	LifecycleState string // "InService", "Standby", "Terminating", "Detached"
-	Protected      bool
-	HealthStatus   string // "Healthy" or "Unhealthy"
-	AZ             string
-	// Generation is the generation of the group's launch template or
-	// configuration the instance was launched from (ASG.Generation at
-	// launch); the termination policies' "oldest launch template" picks the
-	// lowest.
-	Generation int
-	// failingSince is when the instance started failing its health check,
-	// zero while it passes (asg_health.go).
-	failingSince time.Time
-}
-
-// ASG is an autoscaling group.
-type ASG struct {
-	Name, ARN, Account, Region string
-	Min, Max, Desired          int
-	LaunchTemplate             string
-	InstanceType               string
-	Profile                    string // instance profile name for new instances
-	Subnets                    []string
-	Members                    []*ASGInstance
-	ScaleIn                    []ScaleIn
-	CreatedTime                time.Time
-	Tags                       Tags
-	// HealthCheckType is HealthCheckEC2 (the default) or HealthCheckELB.
-	HealthCheckType string
-	// HealthCheckGracePeriod is how long after launch an instance is kept
-	// in service before a failed health check may replace it.
-	HealthCheckGracePeriod time.Duration
-	// HealthCheckPort is the port the load balancer's health check probes
-	// on an instance of a group with HealthCheckType ELB, from inside the
-	// VPC (the simulator has no load balancer of its own; see asg_health.go).
-	HealthCheckPort int
-	// TargetGroupARNs and LoadBalancerNames are echoed as given.
-	TargetGroupARNs, LoadBalancerNames []string
-	// TerminationPolicies are applied in order after Availability Zone
-	// balancing; default ["Default"] (asg.go).
-	TerminationPolicies []string
-	// NewInstancesProtected: instances the group launches are protected
-	// from scale-in.
-	NewInstancesProtected bool
-	// Generation counts launch template or configuration changes; members
-	// remember the one they were launched from.
-	Generation int
-	// Launch is what the group launches replacements and new capacity
-	// from: the spec of the first instance launched into the group (the
-	// simulator does not model launch templates' contents).
-	Launch *LaunchSpec
-}
-
 // ScaleIn is a scheduled change of desired capacity.
 type ScaleIn struct {
 	At      time.Time
 	Desired int
 }
-
-// Flow is a network connection of an instance.
-type Flow struct {
-	ID         string
-	Instance   string
-	ENI        string
-	Direction  string // "egress" or "ingress"
-	Protocol   string // "tcp", "udp", "icmp"
-	LocalPort  int
-	RemoteIP   string
-	RemotePort int
-	Domain     string // DNS name the flow was opened to, if any
-	Tracked    bool
-	Started    time.Time
-	Ended      time.Time
-	EndReason  string
-	Actor      string // who opened it, e.g. "attacker"
-}
-
-// Active reports whether the flow is still up.
-func (f *Flow) Active() bool { return f.Ended.IsZero() }
 
 // AuditEvent is one API call as the cloud's audit log records it.
 type AuditEvent struct {
@@ -418,33 +242,8 @@ type Finding struct {
 	Archived                      bool
 }
 
-// Detector is a managed threat-detection service instance (GuardDuty).
-type Detector struct {
-	ID, Account, Region string
-	Enabled             bool
-	CreatedAt           time.Time
-}
-
-// Command is a run-command invocation on an instance (SSM SendCommand).
-type Command struct {
-	ID, Instance, Document string
-	Account, Region        string
-	Params                 map[string][]string
-	Comment                string
-	RequestedAt            time.Time
-	StartedAt              time.Time // when the agent began executing; zero until then
-	CompleteAt             time.Time
-	Status                 string // derived at read time when zero
-	StatusDetails          string // SSM's finer status: "DeliveryTimedOut", "Undeliverable", …
-	Output                 string
-	Error                  string
-	OutputBucket           string
-	OutputPrefix           string
-	ExitCode               int
-	RequestedBy            string
-}
-
-// Alarm is a metric alarm (CloudWatch).
+// Alarm is a metric alarm: a CloudWatch alarm or an Azure Monitor metric
+// alert (Namespace tells which); detectors evaluate both.
 type Alarm struct {
 	Name, ARN, Account, Region string
 	Metric, Namespace          string

@@ -1,12 +1,27 @@
-// Package world is the provider-neutral model behind the simulated clouds:
-// accounts, networks, VMs, disks, identities, buckets, scaling groups, flows,
-// the audit log, metrics and findings. Wire front ends (cloudsim/aws, …) are
-// thin translations of API calls into operations on a World.
+// Package world is the kernel of the simulated clouds: the World with its
+// lock, clock hookup, named random streams, scheduled changes, observers and
+// extension store; the knobs and the propagation of identity changes; the
+// audit log, findings, flows and metrics; and the provider-neutral model all
+// three clouds share (accounts, VPCs and subnets, instances, volumes,
+// snapshots, network interfaces, the object store) with the IAM policy
+// engine as a library.
+//
+// What only one cloud has lives in its state package: cloudsim/world/awsworld,
+// azureworld and gcpworld. Each keeps its state in the extension store
+// (ExtLocked) and is reached as awsworld.Of(w) and so on; they import the
+// kernel, never the other way round. The kernel calls no cloud's code: a
+// cloud's behaviour reaches the kernel through the scheduled changes it
+// registers (ScheduleLocked), the observers it adds and the state it keeps,
+// so a new cloud or a new surface adds a package, not a field on World. Wire
+// front ends (cloudsim/awssim, azuresim, gcpsim) are thin translations of
+// API calls into operations on the kernel and a cloud's state.
 //
 // A World is safe for concurrent use: emulator handlers run on HTTP server
-// goroutines, so every exported method takes the world's mutex. Nothing here
-// waits on a clock; time-dependent state (snapshot completion, log delivery,
-// scale-in) is either derived from the current time or applied by Advance.
+// goroutines, so every exported method takes the world's mutex, and the
+// *Locked methods and the cloud state packages are used with it held.
+// Nothing here waits on a clock; time-dependent state (snapshot completion,
+// log delivery, scale-in) is either derived from the current time or
+// applied by Advance.
 package world
 
 import (
@@ -36,44 +51,31 @@ type World struct {
 	caller string
 	ids    *rand.Rand
 
-	Accounts       map[string]*Account
-	VPCs           map[string]*VPC
-	Subnets        map[string]*Subnet
-	Instances      map[string]*Instance
-	Volumes        map[string]*Volume
-	Snapshots      map[string]*Snapshot
-	ENIs           map[string]*ENI
-	SecurityGroups map[string]*SecurityGroup
-	NetworkACLs    map[string]*NetworkACL
-	Addresses      map[string]*Address
-	Profiles       map[string]*InstanceProfile // by name
-	Associations   map[string]*ProfileAssociation
-	Users          map[string]*User // by name
-	AccessKeys     map[string]*AccessKey
-	Roles          map[string]*Role // by name
-	Sessions       map[string]*Session
-	Buckets        map[string]*Bucket
-	ASGs           map[string]*ASG
-	Flows          []*Flow
-	Audit          []*AuditEvent
-	Findings       []*Finding
-	Detectors      map[string]*Detector
-	Commands       map[string]*Command
-	Alarms         []*Alarm
+	// The provider-neutral model all three clouds share (an Azure VM and a
+	// GCE instance are Instances too, their disks Volumes, an Azure blob
+	// container a Bucket). Front ends and detectors read these under the
+	// lock; what only one cloud has lives in its state package.
+	Accounts  Table[*Account]
+	VPCs      Table[*VPC]
+	Subnets   Table[*Subnet]
+	Instances Table[*Instance]
+	Volumes   Table[*Volume]
+	Snapshots Table[*Snapshot]
+	ENIs      Table[*ENI]
+	Buckets   Table[*Bucket]
+	Flows     []*Flow
+	Audit     []*AuditEvent
+	Findings  []*Finding
+	Alarms    []*Alarm
 
 	scheduled []scheduled
 	observers []Observer
 	ext       map[string]any
-	// policyCache holds parsed policy documents by text (see
-	// parsedPolicyLocked).
-	policyCache map[string]*Policy
 	// clientTokens are the create calls made with a client token, by scope
 	// and token (see ClientTokenLocked).
 	clientTokens map[string]*IdempotentCall
 	// knobs tune behaviour the clouds leave undocumented (knobs.go).
 	knobs Knobs
-	// prop holds identity changes still propagating (propagation.go).
-	prop *propagationState
 }
 
 // scheduled is a state change that takes effect at a modelled time, such as a
@@ -105,30 +107,10 @@ type Event struct {
 // New returns an empty world whose IDs and jitter derive from seed.
 func New(clk Nower, seed uint64) *World {
 	w := &World{
-		clock:          clk,
-		streams:        clock.NewStreams(seed),
-		seq:            map[string]uint64{},
-		Accounts:       map[string]*Account{},
-		VPCs:           map[string]*VPC{},
-		Subnets:        map[string]*Subnet{},
-		Instances:      map[string]*Instance{},
-		Volumes:        map[string]*Volume{},
-		Snapshots:      map[string]*Snapshot{},
-		ENIs:           map[string]*ENI{},
-		SecurityGroups: map[string]*SecurityGroup{},
-		Addresses:      map[string]*Address{},
-		Profiles:       map[string]*InstanceProfile{},
-		Associations:   map[string]*ProfileAssociation{},
-		Users:          map[string]*User{},
-		AccessKeys:     map[string]*AccessKey{},
-		Roles:          map[string]*Role{},
-		Sessions:       map[string]*Session{},
-		Buckets:        map[string]*Bucket{},
-		ASGs:           map[string]*ASG{},
-		Detectors:      map[string]*Detector{},
-		Commands:       map[string]*Command{},
-		NetworkACLs:    map[string]*NetworkACL{},
-		knobs:          DefaultKnobs(),
+		clock:   clk,
+		streams: clock.NewStreams(seed),
+		seq:     map[string]uint64{},
+		knobs:   DefaultKnobs(),
 	}
 	w.useStreamsLocked(Unattributed)
 	return w
@@ -165,9 +147,9 @@ func (w *World) AddObserver(o Observer) {
 }
 
 // ExtLocked returns the extension state stored under name, creating it with
-// init on first use. Cloud front ends keep cloud-specific state there (Azure
-// role assignments, GCP service accounts, …) so that the core model stays
-// provider-neutral and each cloud's code lives in its own files.
+// init on first use. The cloud state packages keep their state there
+// (awsworld.Of, azureworld.Of, gcpworld.Of) so that the kernel stays
+// provider-neutral and each cloud's code lives in its own package.
 func (w *World) ExtLocked(name string, init func() any) any {
 	if w.ext == nil {
 		w.ext = map[string]any{}
@@ -258,22 +240,6 @@ func GUIDFrom(r *rand.Rand) string {
 	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xfff, 0x8000|(b>>48)&0x3fff, b&0xffffffffffff)
 }
 
-// NewKeyIDLocked returns a 20-character access-key-like ID with the given
-// 4-letter prefix (AKIA for long-term keys, ASIA for sessions).
-func (w *World) NewKeyIDLocked(prefix string) string { return w.randomIDLocked(prefix, 20) }
-
-// UniqueIDLocked returns a 21-character IAM unique id (AIDA…, AROA…, AIPA…).
-func (w *World) UniqueIDLocked(prefix string) string { return w.randomIDLocked(prefix, 21) }
-
-func (w *World) randomIDLocked(prefix string, n int) string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-	b := []byte(prefix)
-	for len(b) < n {
-		b = append(b, alphabet[w.ids.IntN(len(alphabet))])
-	}
-	return string(b)
-}
-
 // NewSecretLocked returns a 40-character secret.
 func (w *World) NewSecretLocked() string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -360,4 +326,19 @@ func SortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// HasExtLocked reports whether extension state is stored under name,
+// without creating it.
+func (w *World) HasExtLocked(name string) bool {
+	_, ok := w.ext[name]
+	return ok
+}
+
+// AddAccountLocked registers an account (an AWS account, an Azure
+// subscription, a GCP project).
+func (w *World) AddAccountLocked(cloud, id, name, region string) *Account {
+	a := &Account{ID: id, Name: name, Cloud: cloud, Region: region}
+	w.Accounts.Put(id, a)
+	return a
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
@@ -79,7 +80,7 @@ func TestSnapshotDisksTagsAndWaitCompletesOnModelledTime(t *testing.T) {
 	// The case tag is on the snapshots in EC2, not just in our record.
 	f.locked(func(w *world.World) {
 		for _, e := range ev {
-			s := w.Snapshots[e.ID]
+			s := w.Snapshots.Lookup(e.ID)
 			require.NotNil(t, s, e.ID)
 			require.Equal(t, "case-42", s.Tags["firedrill:case"])
 			require.Equal(t, f.inst, s.Tags["firedrill:source-instance"])
@@ -119,7 +120,7 @@ func TestProtectFromTerminationBlocksTerminateAndKeepsVolumes(t *testing.T) {
 		require.Equal(t, "stop", inst.ShutdownBehavior)
 	}
 	f.locked(func(w *world.World) {
-		i := w.Instances[f.inst]
+		i := w.Instances.Lookup(f.inst)
 		require.True(t, i.DisableAPITermination)
 		require.Equal(t, "stop", i.ShutdownBehavior)
 	})
@@ -152,7 +153,7 @@ func TestProtectFromScaling(t *testing.T) {
 			require.Equal(t, tc.wantState, res.LifecycleState)
 
 			f.locked(func(w *world.World) {
-				g, m := w.ASGMemberLocked(f.inst)
+				g, m := awsworld.Of(w).ASGMember(f.inst)
 				if tc.wantState == "Detached" {
 					require.Nil(t, m)
 					return
@@ -161,11 +162,11 @@ func TestProtectFromScaling(t *testing.T) {
 				require.True(t, m.Protected)
 				require.Equal(t, tc.wantState, m.LifecycleState)
 				// Scale the group to zero: only the unprotected member goes.
-				require.NoError(t, w.ScheduleScaleInLocked(asgName, w.Now().Add(time.Minute), 0))
+				require.NoError(t, awsworld.Of(w).ScheduleScaleIn(asgName, w.Now().Add(time.Minute), 0))
 			})
 			f.env.Clock.Advance(2 * time.Minute)
 			f.locked(func(w *world.World) {
-				require.NotEqual(t, world.StateTerminated, w.Instances[f.inst].State, "the suspect survives scale-in")
+				require.NotEqual(t, world.StateTerminated, w.Instances.Lookup(f.inst).State, "the suspect survives scale-in")
 			})
 		})
 	}
@@ -173,7 +174,9 @@ func TestProtectFromScaling(t *testing.T) {
 
 func TestProtectFromScalingOutsideAGroupIsANoOp(t *testing.T) {
 	f := newFixture(t)
-	f.locked(func(w *world.World) { require.NoError(t, w.DetachFromASGLocked(asgName, []string{f.inst}, true)) })
+	f.locked(func(w *world.World) {
+		require.NoError(t, awsworld.Of(w).DetachFromASG(asgName, []string{f.inst}, true))
+	})
 	res, err := f.prov.ProtectFromScaling(context.Background(), f.inst, providers.ScalingOptions{})
 	require.NoError(t, err)
 	require.Empty(t, res.Group)
@@ -193,18 +196,18 @@ func TestStopAndTag(t *testing.T) {
 		tags[awssdk.ToString(tg.Key)] = awssdk.ToString(tg.Value)
 	}
 	require.Equal(t, "case-7", tags["firedrill:case"])
-	f.locked(func(w *world.World) { require.Equal(t, "true", w.Volumes[f.rootVol].Tags["quarantine"]) })
+	f.locked(func(w *world.World) { require.Equal(t, "true", w.Volumes.Lookup(f.rootVol).Tags["quarantine"]) })
 }
 
 // A responder without IAM read access still gets the instance record; what
 // it could not read is listed in Warnings instead of failing the step.
 func TestDescribeInstanceWithoutIAMAccessKeepsTheRestAndWarns(t *testing.T) {
 	f := newFixture(t)
-	var key *world.AccessKey
+	var key *awsworld.AccessKey
 	f.locked(func(w *world.World) {
-		w.AddUserLocked("111122223333", "ec2-only", "arn:aws:iam::aws:policy/AmazonEC2FullAccess")
+		awsworld.Of(w).AddUser("111122223333", "ec2-only", "arn:aws:iam::aws:policy/AmazonEC2FullAccess")
 		var err error
-		key, err = w.AddAccessKeyLocked("ec2-only")
+		key, err = awsworld.Of(w).AddAccessKey("ec2-only")
 		require.NoError(t, err)
 	})
 	p := f.provider(t, key.ID, key.Secret, "")

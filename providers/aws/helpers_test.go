@@ -10,6 +10,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/awssim/awssimtest"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 	"github.com/firedrill-ir/firedrill/providers"
 	provaws "github.com/firedrill-ir/firedrill/providers/aws"
 )
@@ -59,7 +60,7 @@ type fixture struct {
 	env       *awssimtest.Env
 	sleeper   *simSleeper
 	prov      *provaws.Provider
-	responder *world.AccessKey
+	responder *awsworld.AccessKey
 	vpc       string
 	group     string
 	inst      string
@@ -79,41 +80,41 @@ func newFixture(t *testing.T) *fixture {
 	func() {
 		defer w.Unlock()
 		acct, region := awssimtest.Account, awssimtest.Region
-		vpc := w.AddVPCLocked(acct, region, "10.0.0.0/16")
-		sub, err := w.AddSubnetLocked(vpc.ID, region+"a", "10.0.1.0/24")
+		vpc := awsworld.Of(w).AddVPC(acct, region, "10.0.0.0/16")
+		sub, err := awsworld.Of(w).AddSubnet(vpc.ID, region+"a", "10.0.1.0/24")
 		require.NoError(t, err)
-		sg, err := w.AddSecurityGroupLocked(acct, region, vpc.ID, "web", "web tier")
+		sg, err := awsworld.Of(w).AddSecurityGroup(acct, region, vpc.ID, "web", "web tier")
 		require.NoError(t, err)
 		// SSH from anywhere plus the default allow-all egress: not all-open
 		// in both directions, so every flow is tracked.
-		_, err = w.AuthorizeRulesLocked(sg.ID, false, []world.Rule{{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDRs: []string{"0.0.0.0/0"}}})
+		_, err = awsworld.Of(w).AuthorizeRules(sg.ID, false, []awsworld.Rule{{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDRs: []string{"0.0.0.0/0"}}})
 		require.NoError(t, err)
-		w.AddRoleLocked(acct, appRole, "", "arn:aws:iam::aws:policy/ReadOnlyAccess")
-		w.AddInstanceProfileLocked(acct, appProfile, appRole)
-		w.AddRoleLocked(acct, "firedrill-deny-all-role", "", "arn:aws:iam::aws:policy/AWSDenyAll")
-		w.AddInstanceProfileLocked(acct, denyProfile, "firedrill-deny-all-role")
-		_, err = w.AddASGLocked(acct, region, asgName, 0, 4, 2)
+		awsworld.Of(w).AddRole(acct, appRole, "", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+		awsworld.Of(w).AddInstanceProfile(acct, appProfile, appRole)
+		awsworld.Of(w).AddRole(acct, "firedrill-deny-all-role", "", "arn:aws:iam::aws:policy/AWSDenyAll")
+		awsworld.Of(w).AddInstanceProfile(acct, denyProfile, "firedrill-deny-all-role")
+		_, err = awsworld.Of(w).AddASG(acct, region, asgName, 0, 4, 2)
 		require.NoError(t, err)
-		spec := world.LaunchSpec{Account: acct, Region: region, Subnet: sub.ID, Groups: []string{sg.ID},
+		spec := awsworld.LaunchSpec{Account: acct, Region: region, Subnet: sub.ID, Groups: []string{sg.ID},
 			Profile: appProfile, PublicIP: true, RootSizeGiB: 8, Type: "c5.large",
-			DataVolumes: []world.VolumeSpec{{Device: "/dev/sdf", SizeGiB: 20, Encrypted: true}},
+			DataVolumes: []awsworld.VolumeSpec{{Device: "/dev/sdf", SizeGiB: 20, Encrypted: true}},
 			Tags:        world.Tags{"Name": "web-1", "app": "shop"}, ASG: asgName, SSMAgent: true, MemoryGiB: 2, Running: true,
 			Processes: []world.Process{{PID: 4242, User: "www-data", Command: "./xmrig -o pool.example:3333", CPU: 97}}}
-		inst, err := w.LaunchInstanceLocked(spec)
+		inst, err := awsworld.Of(w).LaunchInstance(spec)
 		require.NoError(t, err)
 		f.inst, f.vpc, f.group, f.eni = inst.ID, vpc.ID, sg.ID, inst.ENIs[0]
 		f.rootVol, f.dataVol = inst.BlockDevices[0].VolumeID, inst.BlockDevices[1].VolumeID
 		spec.Tags = world.Tags{"Name": "web-2"}
 		spec.DataVolumes = nil
-		other, err := w.LaunchInstanceLocked(spec)
+		other, err := awsworld.Of(w).LaunchInstance(spec)
 		require.NoError(t, err)
 		f.other = other.ID
 		_, err = w.CreateBucketLocked(acct, region, evidenceBucket, false)
 		require.NoError(t, err)
-		w.Detectors["12abc34d567e8fa901bc2d34e56789f0"] = &world.Detector{ID: "12abc34d567e8fa901bc2d34e56789f0",
-			Account: acct, Region: region, Enabled: true, CreatedAt: awssimtest.Start}
-		w.AddUserLocked(acct, "responder", "arn:aws:iam::aws:policy/AdministratorAccess")
-		f.responder, err = w.AddAccessKeyLocked("responder")
+		awsworld.Of(w).Detectors.Put("12abc34d567e8fa901bc2d34e56789f0", &awsworld.Detector{ID: "12abc34d567e8fa901bc2d34e56789f0",
+			Account: acct, Region: region, Enabled: true, CreatedAt: awssimtest.Start})
+		awsworld.Of(w).AddUser(acct, "responder", "arn:aws:iam::aws:policy/AdministratorAccess")
+		f.responder, err = awsworld.Of(w).AddAccessKey("responder")
 		require.NoError(t, err)
 	}()
 	f.prov = f.provider(t, f.responder.ID, f.responder.Secret, "")
@@ -143,11 +144,11 @@ func (f *fixture) locked(fn func(w *world.World)) {
 // readOnly returns a provider for a fresh ReadOnlyAccess user "auditor".
 func (f *fixture) readOnly(t *testing.T) *provaws.Provider {
 	t.Helper()
-	var key *world.AccessKey
+	var key *awsworld.AccessKey
 	f.locked(func(w *world.World) {
-		w.AddUserLocked(awssimtest.Account, "auditor", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+		awsworld.Of(w).AddUser(awssimtest.Account, "auditor", "arn:aws:iam::aws:policy/ReadOnlyAccess")
 		var err error
-		key, err = w.AddAccessKeyLocked("auditor")
+		key, err = awsworld.Of(w).AddAccessKey("auditor")
 		require.NoError(t, err)
 	})
 	return f.provider(t, key.ID, key.Secret, "")

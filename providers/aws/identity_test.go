@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 	"github.com/firedrill-ir/firedrill/providers"
 	provaws "github.com/firedrill-ir/firedrill/providers/aws"
 )
@@ -33,10 +34,10 @@ func TestDetachIdentityAloneDoesNotStopStolenCredentialsButRevokeDoes(t *testing
 		t.Run(mode.name, func(t *testing.T) {
 			f := newFixture(t)
 			ctx := context.Background()
-			var stolen *world.Session
+			var stolen *awsworld.Session
 			f.locked(func(w *world.World) {
 				var err error
-				stolen, err = w.InstanceCredentialsLocked(f.inst)
+				stolen, err = awsworld.Of(w).InstanceCredentials(f.inst)
 				require.NoError(t, err)
 			})
 			attacker := ec2.NewFromConfig(f.env.Config(stolen.AccessKeyID, stolen.Secret, stolen.Token))
@@ -49,7 +50,7 @@ func TestDetachIdentityAloneDoesNotStopStolenCredentialsButRevokeDoes(t *testing
 			require.Equal(t, "arn:aws:iam::111122223333:instance-profile/"+appProfile, det.PreviousProfileARN)
 			require.Equal(t, []string{appRole}, det.Roles)
 			f.locked(func(w *world.World) {
-				a := w.ActiveAssociationLocked(f.inst)
+				a := awsworld.Of(w).ActiveAssociation(f.inst)
 				if mode.mode == providers.DetachRemove {
 					require.Nil(t, a)
 					require.Empty(t, det.AssociationID)
@@ -80,10 +81,10 @@ func TestDetachIdentityAloneDoesNotStopStolenCredentialsButRevokeDoes(t *testing
 
 			// Legitimate sessions issued after the cut-off still work.
 			f.env.Clock.Advance(5 * time.Second)
-			var fresh *world.Session
+			var fresh *awsworld.Session
 			f.locked(func(w *world.World) {
 				var err error
-				fresh, err = w.IssueSessionLocked(appRole, "fresh", "test", time.Hour)
+				fresh, err = awsworld.Of(w).IssueSession(appRole, "fresh", "test", time.Hour)
 				require.NoError(t, err)
 			})
 			_, err = ec2.NewFromConfig(f.env.Config(fresh.AccessKeyID, fresh.Secret, fresh.Token)).
@@ -104,10 +105,10 @@ func TestDetachIdentityAloneDoesNotStopStolenCredentialsButRevokeDoes(t *testing
 func TestRevokeRoundsCutOffUpToTheSecond(t *testing.T) {
 	f := newFixture(t)
 	f.env.Clock.Advance(300 * time.Millisecond)
-	var s *world.Session
+	var s *awsworld.Session
 	f.locked(func(w *world.World) {
 		var err error
-		s, err = w.IssueSessionLocked(appRole, "sub-second", "test", time.Hour)
+		s, err = awsworld.Of(w).IssueSession(appRole, "sub-second", "test", time.Hour)
 		require.NoError(t, err)
 	})
 	f.env.Clock.Advance(200 * time.Millisecond)
@@ -130,15 +131,15 @@ func TestDetachReplaceNeedsAProfileAndRevokeNeedsARole(t *testing.T) {
 
 func TestDisableAccessKey(t *testing.T) {
 	f := newFixture(t)
-	var key *world.AccessKey
+	var key *awsworld.AccessKey
 	f.locked(func(w *world.World) {
-		w.AddUserLocked("111122223333", "leaky", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+		awsworld.Of(w).AddUser("111122223333", "leaky", "arn:aws:iam::aws:policy/ReadOnlyAccess")
 		var err error
-		key, err = w.AddAccessKeyLocked("leaky")
+		key, err = awsworld.Of(w).AddAccessKey("leaky")
 		require.NoError(t, err)
 	})
 	require.NoError(t, f.prov.DisableAccessKey(context.Background(), "leaky", key.ID))
-	f.locked(func(w *world.World) { require.Equal(t, "Inactive", w.AccessKeys[key.ID].Status) })
+	f.locked(func(w *world.World) { require.Equal(t, "Inactive", awsworld.Of(w).AccessKeys.Lookup(key.ID).Status) })
 	leaked := ec2.NewFromConfig(f.env.Config(key.ID, key.Secret, ""))
 	_, err := leaked.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{})
 	require.NoError(t, err, "probed at once, the deactivation has not propagated")

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
@@ -17,7 +18,7 @@ func (f *fixture) openPoolFlow(t *testing.T) *world.Flow {
 	var fl *world.Flow
 	f.locked(func(w *world.World) {
 		var err error
-		fl, err = w.OpenFlowLocked(f.inst, world.FlowSpec{Protocol: "tcp", RemoteIP: poolIP, RemotePort: 3333,
+		fl, err = awsworld.Of(w).OpenFlow(f.inst, world.FlowSpec{Protocol: "tcp", RemoteIP: poolIP, RemotePort: 3333,
 			Domain: "pool.example", Actor: "attacker"})
 		require.NoError(t, err)
 		require.True(t, fl.Tracked, "under the web group the flow is tracked")
@@ -38,13 +39,13 @@ func TestIsolateCutsTrackedFlowWithTwoStepSwap(t *testing.T) {
 	require.Equal(t, []providers.NICIsolation{{ID: f.eni, PreviousGroups: []string{f.group}}}, res.NICs)
 
 	f.locked(func(w *world.World) {
-		require.Equal(t, []string{res.ForensicGroup}, w.ENIs[f.eni].Groups)
-		iso := w.SecurityGroups[res.ForensicGroup]
+		require.Equal(t, []string{res.ForensicGroup}, w.ENIs.Lookup(f.eni).Groups)
+		iso := awsworld.Of(w).SecurityGroups.Lookup(res.ForensicGroup)
 		require.Empty(t, iso.Egress, "the isolation group has no egress")
 		require.Empty(t, iso.Ingress)
 		require.Equal(t, "firedrill-isolation-"+f.vpc, iso.Name)
 		require.Equal(t, "case-1", iso.Tags["firedrill:case"])
-		tr := w.SecurityGroups[res.TransitionGroup]
+		tr := awsworld.Of(w).SecurityGroups.Lookup(res.TransitionGroup)
 		require.Len(t, tr.Ingress, 1)
 		require.Equal(t, "-1", tr.Ingress[0].Protocol)
 		require.Equal(t, []string{"0.0.0.0/0"}, tr.Ingress[0].CIDRs)
@@ -52,7 +53,7 @@ func TestIsolateCutsTrackedFlowWithTwoStepSwap(t *testing.T) {
 		require.False(t, flow.Active(), "the tracked pool connection is cut")
 		require.Empty(t, w.ActiveFlowsLocked(f.inst))
 		// And nothing new gets out.
-		_, err := w.OpenFlowLocked(f.inst, world.FlowSpec{RemoteIP: poolIP, RemotePort: 3333})
+		_, err := awsworld.Of(w).OpenFlow(f.inst, world.FlowSpec{RemoteIP: poolIP, RemotePort: 3333})
 		require.Error(t, err)
 	})
 
@@ -64,7 +65,7 @@ func TestIsolateCutsTrackedFlowWithTwoStepSwap(t *testing.T) {
 	require.Equal(t, []string{res.ForensicGroup}, again.NICs[0].PreviousGroups)
 	f.locked(func(w *world.World) {
 		n := 0
-		for _, g := range w.SecurityGroups {
+		for _, g := range awsworld.Of(w).SecurityGroups.All() {
 			if strings.HasPrefix(g.Name, "firedrill-") {
 				n++
 			}
@@ -79,11 +80,11 @@ func TestNaiveSwapLeavesTrackedFlowUp(t *testing.T) {
 	f := newFixture(t)
 	flow := f.openPoolFlow(t)
 	f.locked(func(w *world.World) {
-		sg, err := w.AddSecurityGroupLocked("111122223333", "us-east-1", f.vpc, "naive", "no rules")
+		sg, err := awsworld.Of(w).AddSecurityGroup("111122223333", "us-east-1", f.vpc, "naive", "no rules")
 		require.NoError(t, err)
-		_, _, err = w.RevokeRulesLocked(sg.ID, true, sg.Egress)
+		_, _, err = awsworld.Of(w).RevokeRules(sg.ID, true, sg.Egress)
 		require.NoError(t, err)
-		require.NoError(t, w.SetENIGroupsLocked(f.eni, []string{sg.ID}))
+		require.NoError(t, awsworld.Of(w).SetENIGroups(f.eni, []string{sg.ID}))
 		require.True(t, flow.Active())
 	})
 }
@@ -93,7 +94,7 @@ func TestIsolateWithExaminerCIDRAndPublicIPDetach(t *testing.T) {
 	ctx := context.Background()
 	var eip string
 	f.locked(func(w *world.World) {
-		a, err := w.AddAddressLocked("111122223333", "us-east-1", f.inst)
+		a, err := awsworld.Of(w).AddAddress("111122223333", "us-east-1", f.inst)
 		require.NoError(t, err)
 		eip = a.PublicIP
 	})
@@ -102,7 +103,7 @@ func TestIsolateWithExaminerCIDRAndPublicIPDetach(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{eip}, res.DetachedAddresses)
 	f.locked(func(w *world.World) {
-		iso := w.SecurityGroups[res.ForensicGroup]
+		iso := awsworld.Of(w).SecurityGroups.Lookup(res.ForensicGroup)
 		require.True(t, strings.HasPrefix(iso.Name, "firedrill-isolation-"+f.vpc+"-"), iso.Name)
 		require.Empty(t, iso.Egress)
 		require.Len(t, iso.Ingress, 1)
@@ -120,13 +121,13 @@ func TestIsolateMovesEveryInterfaceOfAMultiENIInstance(t *testing.T) {
 	ctx := context.Background()
 	var second string
 	f.locked(func(w *world.World) {
-		inst := w.Instances[f.inst]
-		primary := w.ENIs[f.eni]
+		inst := w.Instances.Lookup(f.inst)
+		primary := w.ENIs.Lookup(f.eni)
 		e := &world.ENI{ID: w.NewIDLocked("eni"), Account: inst.Account, Region: inst.Region, AZ: inst.AZ,
 			VPC: inst.VPC, Subnet: inst.Subnet, Instance: inst.ID, DeviceIndex: 1, PrivateIP: "10.0.1.200",
 			MAC: "0a:00:00:00:00:02", Groups: append([]string(nil), primary.Groups...), Description: "management",
 			AttachmentID: w.NewIDLocked("eni-attach"), Status: "in-use", Tags: world.Tags{}}
-		w.ENIs[e.ID] = e
+		w.ENIs.Put(e.ID, e)
 		inst.ENIs = append(inst.ENIs, e.ID)
 		second = e.ID
 	})
@@ -141,7 +142,7 @@ func TestIsolateMovesEveryInterfaceOfAMultiENIInstance(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, res.NICs, 2)
 	f.locked(func(w *world.World) {
-		require.Equal(t, []string{res.ForensicGroup}, w.ENIs[f.eni].Groups)
-		require.Equal(t, []string{res.ForensicGroup}, w.ENIs[second].Groups)
+		require.Equal(t, []string{res.ForensicGroup}, w.ENIs.Lookup(f.eni).Groups)
+		require.Equal(t, []string{res.ForensicGroup}, w.ENIs.Lookup(second).Groups)
 	})
 }

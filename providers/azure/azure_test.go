@@ -20,6 +20,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 	"github.com/firedrill-ir/firedrill/providers"
 	"github.com/firedrill-ir/firedrill/providers/azure"
 )
@@ -61,7 +62,7 @@ func (f *fixture) openPoolFlow(t *testing.T, vm string) *world.Flow {
 	t.Helper()
 	f.World.Lock()
 	defer f.World.Unlock()
-	fl, err := f.World.OpenAzureFlowLocked(vm, world.FlowSpec{RemoteIP: "45.9.148.21", RemotePort: 3333, Domain: "pool.minexmr.com", Actor: "attacker"})
+	fl, err := azureworld.Of(f.World).OpenFlow(vm, world.FlowSpec{RemoteIP: "45.9.148.21", RemotePort: 3333, Domain: "pool.minexmr.com", Actor: "attacker"})
 	require.NoError(t, err)
 	return fl
 }
@@ -169,7 +170,7 @@ func TestSnapshotsCompleteAfterModelledTime(t *testing.T) {
 func (f *fixture) scaleIn(t *testing.T, capacity int) {
 	t.Helper()
 	f.World.Lock()
-	require.NoError(t, f.World.ScheduleAzureScaleInLocked(f.Demo.ScaleSet, f.Clock.Now().Add(time.Minute), capacity))
+	require.NoError(t, azureworld.Of(f.World).ScheduleScaleIn(f.Demo.ScaleSet, f.Clock.Now().Add(time.Minute), capacity))
 	f.World.Unlock()
 	f.Clock.Advance(2 * time.Minute)
 	f.World.Advance(f.Clock.Now())
@@ -248,7 +249,7 @@ func TestIsolateWithFlushCutsEstablishedFlows(t *testing.T) {
 	require.Equal(t, []string{res.ForensicGroup}, inst.NICs[0].Groups)
 	require.Empty(t, inst.PublicIP)
 	f.World.Lock()
-	_, err = f.World.OpenAzureFlowLocked(f.vm, world.FlowSpec{RemoteIP: "45.9.148.21", RemotePort: 3333})
+	_, err = azureworld.Of(f.World).OpenFlow(f.vm, world.FlowSpec{RemoteIP: "45.9.148.21", RemotePort: 3333})
 	f.World.Unlock()
 	require.Error(t, err, "new flows are denied")
 	// Idempotent on resume.
@@ -509,7 +510,7 @@ func TestDefenderAlerts(t *testing.T) {
 func TestMonitoringEvaluatesMetricAlerts(t *testing.T) {
 	f := newFixture(t)
 	f.World.Lock()
-	f.World.SetCPULocked(f.World.Instances[f.vm], f.Clock.Now(), 99)
+	f.World.SetCPULocked(f.World.Instances.Lookup(f.vm), f.Clock.Now(), 99)
 	f.World.Unlock()
 	f.Clock.Advance(30 * time.Minute)
 	alarms, err := f.P.Alarms(f.ctx)

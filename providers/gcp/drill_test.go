@@ -18,6 +18,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim"
 	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 	"github.com/firedrill-ir/firedrill/providers"
 	"github.com/firedrill-ir/firedrill/providers/gcp"
 )
@@ -44,7 +45,7 @@ func runGCPDrill(t *testing.T) string {
 	defer p.Close()
 	miner := env.Instances[2]
 	w.Lock()
-	flow, err := w.GCEOpenFlowLocked(miner, world.FlowSpec{RemoteIP: "198.51.100.23", RemotePort: 3333, Domain: "pool.minexmr.com"})
+	flow, err := gcpworld.Of(w).OpenFlow(miner, world.FlowSpec{RemoteIP: "198.51.100.23", RemotePort: 3333, Domain: "pool.minexmr.com"})
 	w.Unlock()
 	require.NoError(t, err)
 

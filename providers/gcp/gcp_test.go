@@ -17,6 +17,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim"
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim/gcpsimtest"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 	"github.com/firedrill-ir/firedrill/providers"
 	"github.com/firedrill-ir/firedrill/providers/gcp"
 )
@@ -94,7 +95,7 @@ func TestProtectMIGMemberNeedsAbandon(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	f.env.World.Lock()
-	require.NoError(t, f.env.World.GCEScheduleResizeLocked(f.migKey, gcpsimtest.Start.Add(2*time.Hour), 1, nil))
+	require.NoError(t, gcpworld.Of(f.env.World).ScheduleResize(f.migKey, gcpsimtest.Start.Add(2*time.Hour), 1, nil))
 	f.env.World.Unlock()
 
 	prot, err := f.p.ProtectFromTermination(ctx, f.miner.Key)
@@ -122,20 +123,20 @@ func TestProtectMIGMemberNeedsAbandon(t *testing.T) {
 	f.env.Clock.Advance(3 * time.Hour)
 	f.env.World.Lock()
 	defer f.env.World.Unlock()
-	require.NotNil(t, f.env.World.GCPLocked().Instances[f.miner.Key], "the abandoned VM survives scale-in")
+	require.NotNil(t, gcpworld.Of(f.env.World).Instances.Lookup(f.miner.Key), "the abandoned VM survives scale-in")
 }
 
 func TestNaiveMIGScaleInLosesEvidence(t *testing.T) {
 	f := newFixture(t)
 	f.env.World.Lock()
-	require.NoError(t, f.env.World.GCEScheduleResizeLocked(f.migKey, gcpsimtest.Start.Add(time.Hour), 2, nil))
+	require.NoError(t, gcpworld.Of(f.env.World).ScheduleResize(f.migKey, gcpsimtest.Start.Add(time.Hour), 2, nil))
 	f.env.World.Unlock()
 	f.env.Clock.Advance(2 * time.Hour)
 	_, err := f.p.DescribeInstance(context.Background(), f.miner.Key)
 	require.ErrorIs(t, err, providers.ErrNotFound, "without abandoning, the MIG deleted the compromised VM")
 	f.env.World.Lock()
 	defer f.env.World.Unlock()
-	require.Equal(t, "deleted", f.env.World.Volumes[f.miner.Disks[1].Disk].State, "and its auto-delete data disk")
+	require.Equal(t, "deleted", f.env.World.Volumes.Lookup(f.miner.Disks[1].Disk).State, "and its auto-delete data disk")
 }
 
 func TestIsolateBreaksEstablishedFlows(t *testing.T) {
@@ -151,7 +152,7 @@ func TestIsolateBreaksEstablishedFlows(t *testing.T) {
 	require.Error(t, err, "and the quarantine rules refuse a reconnect")
 
 	// Isolating a second VM on the same network reuses the rules.
-	other := f.env.Instance(t, world.GCEInstanceSpec{Name: "other", ExternalIP: true})
+	other := f.env.Instance(t, gcpworld.InstanceSpec{Name: "other", ExternalIP: true})
 	_, err = f.p.IsolateInstance(context.Background(), other.Key, providers.IsolateOptions{})
 	require.NoError(t, err)
 }
@@ -205,7 +206,7 @@ func TestDetachIdentityThenRevokeWithBlastRadius(t *testing.T) {
 			k := f.env.World.KnobsLocked()
 			k.GCPDisablePropagation = tc.propagation
 			require.NoError(t, f.env.World.SetKnobsLocked(k))
-			stolen, err := f.env.World.GCPInstanceTokenLocked(f.miner.Key)
+			stolen, err := gcpworld.Of(f.env.World).InstanceToken(f.miner.Key)
 			f.env.World.Unlock()
 			require.NoError(t, err)
 			attacker := f.provider(t, stolen.Value)
@@ -239,9 +240,9 @@ func TestDetachIdentityThenRevokeWithBlastRadius(t *testing.T) {
 			err = attackerCall()
 			require.ErrorIs(t, err, providers.ErrAccessDenied, "disabling the SA rejects the stolen token")
 			f.env.World.Lock()
-			_, err = f.env.World.GCPInstanceTokenLocked(f.batch.Key)
+			_, err = gcpworld.Of(f.env.World).InstanceToken(f.batch.Key)
 			f.env.World.Unlock()
-			require.ErrorIs(t, err, world.ErrGCPAccountDisabled, "and the batch workload loses its credentials too")
+			require.ErrorIs(t, err, gcpworld.ErrAccountDisabled, "and the batch workload loses its credentials too")
 		})
 	}
 }
@@ -249,14 +250,14 @@ func TestDetachIdentityThenRevokeWithBlastRadius(t *testing.T) {
 func TestDisableAccessKey(t *testing.T) {
 	f := newFixture(t)
 	f.env.World.Lock()
-	k, err := f.env.World.AddGCPServiceAccountKeyLocked(f.sa)
+	k, err := gcpworld.Of(f.env.World).AddServiceAccountKey(f.sa)
 	f.env.World.Unlock()
 	require.NoError(t, err)
 	require.NoError(t, f.p.DisableAccessKey(context.Background(), f.sa, k.ID))
 	f.env.World.Lock()
 	defer f.env.World.Unlock()
 	require.True(t, k.Disabled)
-	_, err = f.env.World.GCPIssueTokenLocked(f.sa, "key:"+k.ID, k.ID, time.Hour)
+	_, err = gcpworld.Of(f.env.World).IssueToken(f.sa, "key:"+k.ID, k.ID, time.Hour)
 	require.Error(t, err)
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim"
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim/gcpsimtest"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 	"github.com/firedrill-ir/firedrill/providers"
 	"github.com/firedrill-ir/firedrill/providers/gcp"
 )
@@ -24,8 +25,8 @@ type fixture struct {
 	env       *gcpsimtest.Env
 	p         *gcp.Provider
 	sa        string
-	miner     *world.GCEInstance // MIG member running the miner
-	batch     *world.GCEInstance // shares the service account
+	miner     *gcpworld.Instance // MIG member running the miner
+	batch     *gcpworld.Instance // shares the service account
 	migKey    string
 	responder string
 }
@@ -40,14 +41,14 @@ func newFixture(t *testing.T, opts ...gcpsim.Option) *fixture {
 	f := &fixture{env: e, responder: "responder@firedrill.test"}
 	f.sa = e.ServiceAccount(t, "web-app", "roles/compute.viewer")
 	e.World.Lock()
-	m, err := e.World.AddGCEMIGLocked(project, zone, "", "web", 3, world.GCEInstanceSpec{Subnet: gcpsimtest.Subnet,
+	m, err := gcpworld.Of(e.World).AddMIG(project, zone, "", "web", 3, gcpworld.InstanceSpec{Subnet: gcpsimtest.Subnet,
 		ExternalIP: true, Tags: []string{"web"}, ServiceAccount: f.sa, DataDisksGb: []int{20}, DataDiskAutoDelete: true,
 		Processes: []world.Process{{PID: 4242, User: "root", Command: "/tmp/.x/xmrig", CPU: 390}}})
 	require.NoError(t, err)
 	f.migKey = m.Key
-	f.miner = e.World.GCPLocked().Instances[m.Members[2]]
+	f.miner = gcpworld.Of(e.World).Instances.Lookup(m.Members[2])
 	e.World.Unlock()
-	f.batch = e.Instance(t, world.GCEInstanceSpec{Name: "batch-1", ServiceAccount: f.sa})
+	f.batch = e.Instance(t, gcpworld.InstanceSpec{Name: "batch-1", ServiceAccount: f.sa})
 	tok := e.User(t, f.responder, "roles/compute.instanceAdmin.v1", "roles/compute.securityAdmin", "roles/logging.viewer",
 		"roles/securitycenter.findingsViewer", "roles/iam.serviceAccountAdmin", "roles/iam.serviceAccountKeyAdmin",
 		"roles/iam.serviceAccountUser")
@@ -69,7 +70,7 @@ func (f *fixture) openPoolFlow(t *testing.T) (*world.Flow, error) {
 	t.Helper()
 	f.env.World.Lock()
 	defer f.env.World.Unlock()
-	return f.env.World.GCEOpenFlowLocked(f.miner.Key, world.FlowSpec{RemoteIP: poolIP, RemotePort: 3333, Domain: "pool.minexmr.com", Actor: "attacker"})
+	return gcpworld.Of(f.env.World).OpenFlow(f.miner.Key, world.FlowSpec{RemoteIP: poolIP, RemotePort: 3333, Domain: "pool.minexmr.com", Actor: "attacker"})
 }
 
 func (f *fixture) active(fl *world.Flow) bool {

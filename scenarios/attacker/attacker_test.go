@@ -17,6 +17,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	_ "github.com/firedrill-ir/firedrill/cloudsim/simcloud/all"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
 	"github.com/firedrill-ir/firedrill/timeline"
 )
@@ -108,7 +109,7 @@ func (l *lab) actions() []string {
 func TestCryptominingChainThroughTheSDK(t *testing.T) {
 	l := newLab(t)
 	l.w.Lock()
-	oldest := l.w.ScaleInCandidatesLocked(l.w.ASGs[demo.DemoASG])[0].InstanceID
+	oldest := awsworld.Of(l.w).ScaleInCandidates(awsworld.Of(l.w).ASGs.Lookup(demo.DemoASG))[0].InstanceID
 	l.w.Unlock()
 
 	l.run(t, func(ctx context.Context) {
@@ -119,7 +120,7 @@ func TestCryptominingChainThroughTheSDK(t *testing.T) {
 		require.Error(t, l.do(ctx, t, attacker.LaunchGPUs, map[string]string{"count": "1"}))
 		// ...until the over-privileged inline policy a scenario adds.
 		l.w.Lock()
-		l.w.Roles[demo.DemoRole].Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+		awsworld.Of(l.w).Roles.Lookup(demo.DemoRole).Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 			`"Action":["ec2:RunInstances","ec2:CreateTags","iam:CreateAccessKey"],"Resource":"*"}]}`
 		l.w.Unlock()
 		require.NoError(t, l.do(ctx, t, attacker.LaunchGPUs, nil))
@@ -156,7 +157,7 @@ func TestCryptominingChainThroughTheSDK(t *testing.T) {
 
 	l.w.Lock()
 	defer l.w.Unlock()
-	inst := l.w.Instances[hold.Foothold]
+	inst := l.w.Instances.Lookup(hold.Foothold)
 	now := l.clk.Now()
 	require.Equal(t, 99.0, inst.CPUAt(now))
 	require.True(t, strings.Contains(inst.Processes[len(inst.Processes)-1].Command, "xmrig"))
@@ -172,7 +173,7 @@ func TestCryptominingChainThroughTheSDK(t *testing.T) {
 	require.Equal(t, 4444, pool.RemotePort)
 
 	for _, id := range launched {
-		gpu := l.w.Instances[id]
+		gpu := l.w.Instances.Lookup(id)
 		require.Equal(t, "p3.2xlarge", gpu.Type)
 		require.Equal(t, "us-west-2", gpu.Region)
 		require.Equal(t, "fd-0123456789abcdef", gpu.Tags["firedrill:correlation-id"])
@@ -197,7 +198,7 @@ func TestProbeShowsWhatContainmentCut(t *testing.T) {
 	round := attacker.Round{Technique: keep.ID, Params: keep.Resolve(nil)}
 	l.run(t, func(ctx context.Context) {
 		l.w.Lock()
-		l.w.Roles[demo.DemoRole].Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+		awsworld.Of(l.w).Roles.Lookup(demo.DemoRole).Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 			`"Action":["ec2:RunInstances","iam:CreateAccessKey"],"Resource":"*"}]}`
 		l.w.Unlock()
 		for _, id := range []string{attacker.ExploitWebApp, attacker.CryptoMiner, attacker.StealIMDSCreds} {
@@ -219,16 +220,16 @@ func TestProbeShowsWhatContainmentCut(t *testing.T) {
 		require.NoError(t, l.clk.Sleep(ctx, time.Minute))
 		l.w.Lock()
 		hold := l.env.State.In("aws")
-		inst := l.w.Instances[hold.Foothold]
-		sg, err := l.w.AddSecurityGroupLocked(inst.Account, inst.Region, inst.VPC, "quarantine", "no rules")
+		inst := l.w.Instances.Lookup(hold.Foothold)
+		sg, err := awsworld.Of(l.w).AddSecurityGroup(inst.Account, inst.Region, inst.VPC, "quarantine", "no rules")
 		require.NoError(t, err)
-		_, _, err = l.w.RevokeRulesLocked(sg.ID, true, sg.Egress)
+		_, _, err = awsworld.Of(l.w).RevokeRules(sg.ID, true, sg.Egress)
 		require.NoError(t, err)
-		require.NoError(t, l.w.SetInstanceGroupsLocked(inst.ID, []string{sg.ID}))
-		l.w.Roles[demo.DemoRole].Policies["AWSRevokeOlderSessions"] = fmt.Sprintf(`{"Version":"2012-10-17","Statement":[`+
+		require.NoError(t, awsworld.Of(l.w).SetInstanceGroups(inst.ID, []string{sg.ID}))
+		awsworld.Of(l.w).Roles.Lookup(demo.DemoRole).Policies["AWSRevokeOlderSessions"] = fmt.Sprintf(`{"Version":"2012-10-17","Statement":[`+
 			`{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"%s"}}}]}`,
 			l.clk.Now().UTC().Format(time.RFC3339))
-		require.NoError(t, l.w.UpdateAccessKeyLocked("ci-deploy", hold.Credential("persistence-key").KeyID, "Inactive"))
+		require.NoError(t, awsworld.Of(l.w).UpdateAccessKey("ci-deploy", hold.Credential("persistence-key").KeyID, "Inactive"))
 		l.w.Unlock()
 
 		before = len(l.actions())
@@ -265,7 +266,7 @@ func TestANarrowDenyLeavesTheCredentialOpen(t *testing.T) {
 	round := attacker.Round{Technique: keep.ID, Params: keep.Resolve(nil)}
 	l.run(t, func(ctx context.Context) {
 		l.w.Lock()
-		l.w.Roles[demo.DemoRole].Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+		awsworld.Of(l.w).Roles.Lookup(demo.DemoRole).Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 			`"Action":["ec2:RunInstances","iam:CreateAccessKey"],"Resource":"*"}]}`
 		l.w.Unlock()
 		for _, id := range []string{attacker.ExploitWebApp, attacker.CryptoMiner, attacker.StealIMDSCreds} {
@@ -273,7 +274,7 @@ func TestANarrowDenyLeavesTheCredentialOpen(t *testing.T) {
 		}
 		require.NoError(t, l.do(ctx, t, attacker.CreateAccessKey, map[string]string{"user": "ci-deploy"}))
 		l.w.Lock()
-		l.w.Roles[demo.DemoRole].Policies["deny-ec2"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny",` +
+		awsworld.Of(l.w).Roles.Lookup(demo.DemoRole).Policies["deny-ec2"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny",` +
 			`"Action":"ec2:*","Resource":"*"}]}`
 		l.w.Unlock()
 		require.NoError(t, l.clk.Sleep(ctx, time.Minute))

@@ -17,7 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
-	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 // CloudGCP is Google Cloud as techniques and events name it.
@@ -169,10 +169,10 @@ func gcpBackdoorFirewall() *Technique {
 		func(ctx context.Context, env *Env, t *Target, hold *Holding, c *Credential, p Params) (planted, error) {
 			network := hold.Facts["network"]
 			if n := p.String("network"); n != "" {
-				network = world.GCENetworkKey(t.Account, n)
+				network = gcpworld.NetworkKey(t.Account, n)
 			}
 			name := fmt.Sprintf("fd-%s-vendor-access", env.ShortID())
-			key := world.GCEFirewallKey(t.Account, name)
+			key := gcpworld.FirewallKey(t.Account, name)
 			fws, err := compute.NewFirewallsRESTClient(ctx, gcpOptions(env.Clock, t, env.Caller(), c.Token)...)
 			if err == nil {
 				defer func() { _ = fws.Close() }()

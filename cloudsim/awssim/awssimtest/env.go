@@ -15,6 +15,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/awssim"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // Account is the account every test environment is seeded with.
@@ -37,7 +38,7 @@ type Env struct {
 	URL    string
 	// Admin is an SDK config for the "admin" user (AdministratorAccess).
 	Admin    aws.Config
-	AdminKey *world.AccessKey
+	AdminKey *awsworld.AccessKey
 }
 
 // New starts a simulator with seed 1, an account and an admin user.
@@ -47,8 +48,8 @@ func New(t testing.TB, opts ...awssim.Option) *Env {
 	w := world.New(clk, 1)
 	w.Lock()
 	w.AddAccountLocked("aws", Account, "firedrill-test", Region)
-	w.AddUserLocked(Account, "admin", "arn:aws:iam::aws:policy/AdministratorAccess")
-	key, err := w.AddAccessKeyLocked("admin")
+	awsworld.Of(w).AddUser(Account, "admin", "arn:aws:iam::aws:policy/AdministratorAccess")
+	key, err := awsworld.Of(w).AddAccessKey("admin")
 	w.Unlock()
 	if err != nil {
 		t.Fatalf("seeding admin: %v", err)
@@ -84,8 +85,8 @@ func (e *Env) UserConfig(t testing.TB, name string, managed ...string) aws.Confi
 	t.Helper()
 	e.World.Lock()
 	defer e.World.Unlock()
-	e.World.AddUserLocked(Account, name, managed...)
-	k, err := e.World.AddAccessKeyLocked(name)
+	awsworld.Of(e.World).AddUser(Account, name, managed...)
+	k, err := awsworld.Of(e.World).AddAccessKey(name)
 	if err != nil {
 		t.Fatalf("creating key for %s: %v", name, err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/azuresim"
 	"github.com/firedrill-ir/firedrill/cloudsim/demo"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 )
 
 // ManualClock is a clock tests move by hand (see clock.Manual).
@@ -105,7 +106,7 @@ func (e *Env) IMDSToken(t testing.TB, vmID string) StaticToken {
 	t.Helper()
 	e.World.Lock()
 	defer e.World.Unlock()
-	raw, _, err := e.World.AzureIMDSTokenLocked(vmID, "")
+	raw, _, err := azureworld.Of(e.World).IMDSToken(vmID, "")
 	if err != nil {
 		t.Fatalf("IMDS token of %s: %v", vmID, err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 // Fixed names of every test environment.
@@ -48,19 +49,19 @@ func New(t testing.TB, opts ...gcpsim.Option) *Env {
 	clk := clock.NewManual(Start)
 	w := world.New(clk, 1)
 	w.Lock()
-	p := w.AddGCPProjectLocked(Project, Region)
+	p := gcpworld.Of(w).AddProject(Project, Region)
 	p.SCC = true
-	w.AddGCPUserLocked(Admin)
-	_ = w.GCPGrantLocked(Project, "roles/owner", "user:"+Admin)
-	w.AddGCENetworkLocked(Project, "default")
-	_, err := w.AddGCESubnetLocked(Project, Region, "default", Network, "10.128.0.0/20")
+	gcpworld.Of(w).AddUser(Admin)
+	_ = gcpworld.Of(w).Grant(Project, "roles/owner", "user:"+Admin)
+	gcpworld.Of(w).AddNetwork(Project, "default")
+	_, err := gcpworld.Of(w).AddSubnet(Project, Region, "default", Network, "10.128.0.0/20")
 	if err == nil {
-		_, err = w.AddGCEFirewallLocked(&world.GCEFirewall{Name: "default-allow-internal", Project: Project, Network: Network,
-			Direction: "INGRESS", Priority: 65534, SourceRanges: []string{"10.128.0.0/9"}, Allowed: []world.GCEFirewallRule{{Protocol: "all"}}})
+		_, err = gcpworld.Of(w).AddFirewall(&gcpworld.Firewall{Name: "default-allow-internal", Project: Project, Network: Network,
+			Direction: "INGRESS", Priority: 65534, SourceRanges: []string{"10.128.0.0/9"}, Allowed: []gcpworld.FirewallRule{{Protocol: "all"}}})
 	}
 	if err == nil {
-		_, err = w.AddGCEFirewallLocked(&world.GCEFirewall{Name: "default-allow-ssh", Project: Project, Network: Network,
-			Direction: "INGRESS", Priority: 65534, SourceRanges: []string{"0.0.0.0/0"}, Allowed: []world.GCEFirewallRule{{Protocol: "tcp", Ports: []string{"22"}}}})
+		_, err = gcpworld.Of(w).AddFirewall(&gcpworld.Firewall{Name: "default-allow-ssh", Project: Project, Network: Network,
+			Direction: "INGRESS", Priority: 65534, SourceRanges: []string{"0.0.0.0/0"}, Allowed: []gcpworld.FirewallRule{{Protocol: "tcp", Ports: []string{"22"}}}})
 	}
 	w.Unlock()
 	if err != nil {
@@ -95,9 +96,9 @@ func (e *Env) Options(token string) []option.ClientOption {
 func (e *Env) User(t testing.TB, email string, roles ...string) string {
 	t.Helper()
 	e.World.Lock()
-	e.World.AddGCPUserLocked(email)
+	gcpworld.Of(e.World).AddUser(email)
 	for _, r := range roles {
-		if err := e.World.GCPGrantLocked(Project, r, "user:"+email); err != nil {
+		if err := gcpworld.Of(e.World).Grant(Project, r, "user:"+email); err != nil {
 			e.World.Unlock()
 			t.Fatalf("granting %s: %v", r, err)
 		}
@@ -111,12 +112,12 @@ func (e *Env) ServiceAccount(t testing.TB, id string, roles ...string) string {
 	t.Helper()
 	e.World.Lock()
 	defer e.World.Unlock()
-	sa, err := e.World.AddGCPServiceAccountLocked(Project, id, id)
+	sa, err := gcpworld.Of(e.World).AddServiceAccount(Project, id, id)
 	if err != nil {
 		t.Fatalf("creating service account %s: %v", id, err)
 	}
 	for _, r := range roles {
-		if err := e.World.GCPGrantLocked(Project, r, "serviceAccount:"+sa.Email); err != nil {
+		if err := gcpworld.Of(e.World).Grant(Project, r, "serviceAccount:"+sa.Email); err != nil {
 			t.Fatalf("granting %s: %v", r, err)
 		}
 	}
@@ -125,7 +126,7 @@ func (e *Env) ServiceAccount(t testing.TB, id string, roles ...string) string {
 
 // Instance creates a running VM in Zone on the default subnet with an
 // external IP.
-func (e *Env) Instance(t testing.TB, spec world.GCEInstanceSpec) *world.GCEInstance {
+func (e *Env) Instance(t testing.TB, spec gcpworld.InstanceSpec) *gcpworld.Instance {
 	t.Helper()
 	e.World.Lock()
 	defer e.World.Unlock()
@@ -138,7 +139,7 @@ func (e *Env) Instance(t testing.TB, spec world.GCEInstanceSpec) *world.GCEInsta
 	if spec.Subnet == "" {
 		spec.Subnet = Subnet
 	}
-	inst, err := e.World.AddGCEInstanceLocked(spec)
+	inst, err := gcpworld.Of(e.World).AddInstance(spec)
 	if err != nil {
 		t.Fatalf("creating instance %s: %v", spec.Name, err)
 	}

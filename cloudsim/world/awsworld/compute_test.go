@@ -1,20 +1,22 @@
-package world
+package awsworld
 
 import (
 	"testing"
 	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
 
 func TestLaunchBootsAfterModelledTime(t *testing.T) {
 	f := newNetFixture(t)
 	f.w.Lock()
-	f.w.AddRoleLocked("111122223333", "app", "")
-	f.w.AddInstanceProfileLocked("111122223333", "app", "app")
-	inst, err := f.w.LaunchInstanceLocked(LaunchSpec{Account: "111122223333", Region: "us-east-1", Subnet: f.subnet.ID,
+	Of(f.w).AddRole("111122223333", "app", "")
+	Of(f.w).AddInstanceProfile("111122223333", "app", "app")
+	inst, err := Of(f.w).LaunchInstance(LaunchSpec{Account: "111122223333", Region: "us-east-1", Subnet: f.subnet.ID,
 		Profile: "app", PublicIP: true, DataVolumes: []VolumeSpec{{Device: "/dev/sdf", SizeGiB: 50}}})
 	f.w.Unlock()
 	must(t, err)
-	if inst.State != StatePending {
+	if inst.State != world.StatePending {
 		t.Fatalf("state %s, want pending", inst.State)
 	}
 	if len(inst.BlockDevices) != 2 || !inst.BlockDevices[0].DeleteOnTermination || inst.BlockDevices[1].DeleteOnTermination {
@@ -23,13 +25,13 @@ func TestLaunchBootsAfterModelledTime(t *testing.T) {
 	if inst.PublicIP == "" || inst.PrivateIP == "" || len(inst.ENIs) != 1 {
 		t.Fatalf("addresses %q %q, ENIs %v", inst.PublicIP, inst.PrivateIP, inst.ENIs)
 	}
-	if g := f.w.ENIs[inst.ENIs[0]].Groups; len(g) != 1 || f.w.SecurityGroups[g[0]].Name != "default" {
+	if g := f.w.ENIs.Lookup(inst.ENIs[0]).Groups; len(g) != 1 || Of(f.w).SecurityGroups.Lookup(g[0]).Name != "default" {
 		t.Fatalf("no group given: want the VPC default group, got %v", g)
 	}
 	for _, step := range []struct {
 		after time.Duration
 		want  string
-	}{{29 * time.Second, StatePending}, {31 * time.Second, StateRunning}} {
+	}{{29 * time.Second, world.StatePending}, {31 * time.Second, world.StateRunning}} {
 		f.clk.t = f.clk.t.Add(step.after)
 		f.w.Advance(f.clk.t)
 		f.w.Lock()
@@ -41,7 +43,7 @@ func TestLaunchBootsAfterModelledTime(t *testing.T) {
 	}
 	f.w.Lock()
 	defer f.w.Unlock()
-	if a := f.w.ActiveAssociationLocked(inst.ID); a == nil || a.ProfileARN != f.w.Profiles["app"].ARN {
+	if a := Of(f.w).ActiveAssociation(inst.ID); a == nil || a.ProfileARN != Of(f.w).Profiles.Lookup("app").ARN {
 		t.Fatalf("association %+v", a)
 	}
 }
@@ -49,26 +51,26 @@ func TestLaunchBootsAfterModelledTime(t *testing.T) {
 func TestTerminateDeletesDeleteOnTerminationVolumes(t *testing.T) {
 	f := newNetFixture(t)
 	f.w.Lock()
-	inst, err := f.w.LaunchInstanceLocked(LaunchSpec{Account: "111122223333", Region: "us-east-1", Subnet: f.subnet.ID,
+	inst, err := Of(f.w).LaunchInstance(LaunchSpec{Account: "111122223333", Region: "us-east-1", Subnet: f.subnet.ID,
 		Groups: []string{f.egress}, Running: true, DataVolumes: []VolumeSpec{{Device: "/dev/sdf", SizeGiB: 10, DeleteOnTermination: true}}})
 	must(t, err)
-	guarded, err := f.w.LaunchInstanceLocked(LaunchSpec{Account: "111122223333", Region: "us-east-1", Subnet: f.subnet.ID,
+	guarded, err := Of(f.w).LaunchInstance(LaunchSpec{Account: "111122223333", Region: "us-east-1", Subnet: f.subnet.ID,
 		Running: true, DisableAPITermination: true})
 	must(t, err)
 	root, data := inst.BlockDevices[0].VolumeID, inst.BlockDevices[1].VolumeID
 	eni := inst.ENIs[0]
-	must(t, f.w.SetDeleteOnTerminationLocked(inst.ID, "/dev/xvda", false))
-	fl, err := f.w.OpenFlowLocked(inst.ID, FlowSpec{RemoteIP: "198.51.100.2", RemotePort: 443})
+	must(t, Of(f.w).SetDeleteOnTermination(inst.ID, "/dev/xvda", false))
+	fl, err := Of(f.w).OpenFlow(inst.ID, world.FlowSpec{RemoteIP: "198.51.100.2", RemotePort: 443})
 	must(t, err)
 
-	if _, err := f.w.TerminateInstanceLocked(guarded.ID); err == nil {
+	if _, err := Of(f.w).TerminateInstance(guarded.ID); err == nil {
 		t.Fatal("termination protection ignored")
-	} else if ce, _ := ComputeErrorOf(err); ce.Kind != KindNotPermitted {
+	} else if ce, _ := world.ComputeErrorOf(err); ce.Kind != world.KindNotPermitted {
 		t.Fatalf("want NotPermitted, got %v", err)
 	}
-	prev, err := f.w.TerminateInstanceLocked(inst.ID)
+	prev, err := Of(f.w).TerminateInstance(inst.ID)
 	must(t, err)
-	if prev != StateRunning || inst.State != StateShuttingDown || fl.Active() {
+	if prev != world.StateRunning || inst.State != world.StateShuttingDown || fl.Active() {
 		t.Fatalf("prev %s state %s flow active %v", prev, inst.State, fl.Active())
 	}
 	f.w.Unlock()
@@ -76,22 +78,22 @@ func TestTerminateDeletesDeleteOnTerminationVolumes(t *testing.T) {
 	f.clk.t = f.clk.t.Add(2 * time.Minute)
 	f.w.Lock()
 	defer f.w.Unlock()
-	if inst.State != StateTerminated || inst.TerminatedAt.IsZero() || inst.TerminatedAt.After(f.clk.t) {
+	if inst.State != world.StateTerminated || inst.TerminatedAt.IsZero() || inst.TerminatedAt.After(f.clk.t) {
 		t.Fatalf("state %s terminated at %v", inst.State, inst.TerminatedAt)
 	}
-	if v := f.w.Volumes[root]; v.State != "available" || v.Attached != "" {
+	if v := f.w.Volumes.Lookup(root); v.State != "available" || v.Attached != "" {
 		t.Fatalf("kept root volume: %+v", v)
 	}
-	if v := f.w.Volumes[data]; v.State != "deleted" {
+	if v := f.w.Volumes.Lookup(data); v.State != "deleted" {
 		t.Fatalf("data volume: %+v", v)
 	}
-	if _, ok := f.w.ENIs[eni]; ok {
+	if _, ok := f.w.ENIs.Get(eni); ok {
 		t.Fatal("primary interface survived termination")
 	}
-	if _, err := f.w.CreateSnapshotLocked(data, "", "", nil); err == nil {
+	if _, err := Of(f.w).CreateSnapshot(data, "", "", nil); err == nil {
 		t.Fatal("snapshot of a deleted volume succeeded")
 	}
-	if !inst.Visible(f.clk.t) || inst.Visible(f.clk.t.Add(TerminatedVisibility)) {
+	if !inst.Visible(f.clk.t) || inst.Visible(f.clk.t.Add(world.TerminatedVisibility)) {
 		t.Fatal("a terminated instance is visible for an hour, then not")
 	}
 }
@@ -100,29 +102,29 @@ func TestStopInstance(t *testing.T) {
 	f := newNetFixture(t)
 	f.w.Lock()
 	inst := f.launch(t, f.egress)
-	pinned, err := f.w.LaunchInstanceLocked(LaunchSpec{Account: "111122223333", Region: "us-east-1", Subnet: f.subnet.ID, Running: true, DisableAPIStop: true})
+	pinned, err := Of(f.w).LaunchInstance(LaunchSpec{Account: "111122223333", Region: "us-east-1", Subnet: f.subnet.ID, Running: true, DisableAPIStop: true})
 	must(t, err)
-	fl, err := f.w.OpenFlowLocked(inst.ID, FlowSpec{RemoteIP: "198.51.100.2", RemotePort: 443})
+	fl, err := Of(f.w).OpenFlow(inst.ID, world.FlowSpec{RemoteIP: "198.51.100.2", RemotePort: 443})
 	must(t, err)
-	_, err = f.w.StopInstanceLocked(inst.ID)
+	_, err = Of(f.w).StopInstance(inst.ID)
 	must(t, err)
-	if inst.State != StateStopping || fl.Active() {
+	if inst.State != world.StateStopping || fl.Active() {
 		t.Fatalf("state %s, flow active %v", inst.State, fl.Active())
 	}
-	if _, err := f.w.StopInstanceLocked(pinned.ID); err == nil {
+	if _, err := Of(f.w).StopInstance(pinned.ID); err == nil {
 		t.Fatal("stop protection ignored")
 	}
 	f.w.Unlock()
 	f.clk.t = f.clk.t.Add(time.Minute)
 	f.w.Lock()
 	defer f.w.Unlock()
-	if inst.State != StateStopped {
+	if inst.State != world.StateStopped {
 		t.Fatalf("state %s, want stopped", inst.State)
 	}
-	if prev, err := f.w.StopInstanceLocked(inst.ID); err != nil || prev != StateStopped {
+	if prev, err := Of(f.w).StopInstance(inst.ID); err != nil || prev != world.StateStopped {
 		t.Fatalf("stopping a stopped instance: %s %v", prev, err)
 	}
-	if _, err := f.w.OpenFlowLocked(inst.ID, FlowSpec{RemoteIP: "198.51.100.2", RemotePort: 443}); err == nil {
+	if _, err := Of(f.w).OpenFlow(inst.ID, world.FlowSpec{RemoteIP: "198.51.100.2", RemotePort: 443}); err == nil {
 		t.Fatal("a stopped instance opened a flow")
 	}
 }
@@ -135,10 +137,10 @@ func TestSnapshotDurationScalesWithSize(t *testing.T) {
 	for _, tc := range cases {
 		f := newNetFixture(t)
 		f.w.Lock()
-		inst, err := f.w.LaunchInstanceLocked(LaunchSpec{Account: "111122223333", Region: "us-east-1", Subnet: f.subnet.ID,
+		inst, err := Of(f.w).LaunchInstance(LaunchSpec{Account: "111122223333", Region: "us-east-1", Subnet: f.subnet.ID,
 			Running: true, RootSizeGiB: tc.size})
 		must(t, err)
-		s, err := f.w.CreateSnapshotLocked(inst.RootVolume(), "evidence", "arn:aws:iam::111122223333:user/ir", Tags{"case": "1"})
+		s, err := Of(f.w).CreateSnapshot(inst.RootVolume(), "evidence", "arn:aws:iam::111122223333:user/ir", world.Tags{"case": "1"})
 		must(t, err)
 		f.w.Unlock()
 		d := s.CompleteAt.Sub(s.StartTime)
@@ -156,10 +158,10 @@ func TestSnapshotInstanceIsCrashConsistent(t *testing.T) {
 	f := newNetFixture(t)
 	f.w.Lock()
 	defer f.w.Unlock()
-	inst, err := f.w.LaunchInstanceLocked(LaunchSpec{Account: "111122223333", Region: "us-east-1", Subnet: f.subnet.ID, Running: true,
-		VolumeTags: Tags{"app": "db"}, DataVolumes: []VolumeSpec{{Device: "/dev/sdf", SizeGiB: 20}, {Device: "/dev/sdg", SizeGiB: 30}}})
+	inst, err := Of(f.w).LaunchInstance(LaunchSpec{Account: "111122223333", Region: "us-east-1", Subnet: f.subnet.ID, Running: true,
+		VolumeTags: world.Tags{"app": "db"}, DataVolumes: []VolumeSpec{{Device: "/dev/sdf", SizeGiB: 20}, {Device: "/dev/sdg", SizeGiB: 30}}})
 	must(t, err)
-	snaps, err := f.w.SnapshotInstanceLocked(inst.ID, true, []string{inst.BlockDevices[2].VolumeID}, true, "", "", Tags{"case": "7"})
+	snaps, err := Of(f.w).SnapshotInstance(inst.ID, true, []string{inst.BlockDevices[2].VolumeID}, true, "", "", world.Tags{"case": "7"})
 	must(t, err)
 	if len(snaps) != 1 || snaps[0].VolumeID != inst.BlockDevices[1].VolumeID {
 		t.Fatalf("want only /dev/sdf, got %+v", snaps)
@@ -173,40 +175,40 @@ func TestInstanceCredentialsOutliveTheAssociation(t *testing.T) {
 	f := newNetFixture(t)
 	f.w.Lock()
 	defer f.w.Unlock()
-	f.w.AddRoleLocked("111122223333", "app", "")
-	f.w.AddRoleLocked("111122223333", "deny", "")
-	f.w.AddInstanceProfileLocked("111122223333", "app", "app")
-	f.w.AddInstanceProfileLocked("111122223333", "deny", "deny")
+	Of(f.w).AddRole("111122223333", "app", "")
+	Of(f.w).AddRole("111122223333", "deny", "")
+	Of(f.w).AddInstanceProfile("111122223333", "app", "app")
+	Of(f.w).AddInstanceProfile("111122223333", "deny", "deny")
 	inst := f.launch(t, f.egress)
-	if _, err := f.w.InstanceCredentialsLocked(inst.ID); err == nil {
+	if _, err := Of(f.w).InstanceCredentials(inst.ID); err == nil {
 		t.Fatal("credentials without a profile")
 	}
-	a, err := f.w.AssociateProfileLocked(inst.ID, "app")
+	a, err := Of(f.w).AssociateProfile(inst.ID, "app")
 	must(t, err)
-	if _, err := f.w.AssociateProfileLocked(inst.ID, "deny"); err == nil {
+	if _, err := Of(f.w).AssociateProfile(inst.ID, "deny"); err == nil {
 		t.Fatal("second association accepted")
 	}
-	s, err := f.w.InstanceCredentialsLocked(inst.ID)
+	s, err := Of(f.w).InstanceCredentials(inst.ID)
 	must(t, err)
 	if s.Role != "app" || s.SessionName != inst.ID || s.Source != "instance:"+inst.ID || !s.IssuedAt.Equal(f.clk.t) {
 		t.Fatalf("session %+v", s)
 	}
-	b, err := f.w.ReplaceProfileLocked(a.ID, "deny")
+	b, err := Of(f.w).ReplaceProfile(a.ID, "deny")
 	must(t, err)
 	if b.ID == a.ID || a.State != "disassociated" {
 		t.Fatalf("replace kept the association: %+v %+v", a, b)
 	}
-	s2, err := f.w.InstanceCredentialsLocked(inst.ID)
+	s2, err := Of(f.w).InstanceCredentials(inst.ID)
 	must(t, err)
 	if s2.Role != "deny" {
 		t.Fatalf("after replace, IMDS serves role %s", s2.Role)
 	}
-	_, err = f.w.DisassociateProfileLocked(b.ID)
+	_, err = Of(f.w).DisassociateProfile(b.ID)
 	must(t, err)
-	if _, err := f.w.AuthenticateLocked(s.AccessKeyID, s.Token); err != nil {
+	if _, err := Of(f.w).Authenticate(s.AccessKeyID, s.Token); err != nil {
 		t.Fatalf("the first session was revoked by disassociation: %v", err)
 	}
-	if _, err := f.w.DisassociateProfileLocked(b.ID); err == nil {
+	if _, err := Of(f.w).DisassociateProfile(b.ID); err == nil {
 		t.Fatal("disassociating twice succeeded")
 	}
 }
@@ -217,14 +219,14 @@ func TestTagsOnAnyResource(t *testing.T) {
 	defer f.w.Unlock()
 	inst := f.launch(t, f.egress)
 	for _, id := range []string{inst.ID, inst.RootVolume(), inst.ENIs[0], f.egress, f.subnet.VPC} {
-		must(t, f.w.TagResourceLocked(id, Tags{"case": "9", "owner": "ir"}))
-		must(t, f.w.UntagResourceLocked(id, []string{"owner", "case"}, map[string]string{"case": "other"}))
-		tags, _, ok := f.w.ResourceTagsLocked(id)
+		must(t, Of(f.w).TagResource(id, world.Tags{"case": "9", "owner": "ir"}))
+		must(t, Of(f.w).UntagResource(id, []string{"owner", "case"}, map[string]string{"case": "other"}))
+		tags, _, ok := Of(f.w).ResourceTags(id)
 		if !ok || tags["case"] != "9" || tags["owner"] != "" {
 			t.Fatalf("%s: tags %v", id, tags)
 		}
 	}
-	if err := f.w.TagResourceLocked("i-00000000000000000", Tags{"a": "b"}); err == nil {
+	if err := Of(f.w).TagResource("i-00000000000000000", world.Tags{"a": "b"}); err == nil {
 		t.Fatal("tagged a missing instance")
 	}
 }

@@ -1,10 +1,12 @@
-package world
+package awsworld
 
 import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
 
 // Managed policies firedrill knows by ARN.
@@ -62,7 +64,7 @@ var (
 	ErrInvalidSessionToken = errors.New("the session token included in the request does not belong to its access key")
 )
 
-// AuthenticateLocked resolves an access key ID and the session token that
+// Authenticate resolves an access key ID and the session token that
 // came with it (X-Amz-Security-Token, "" when absent) to a principal.
 //
 // Temporary credentials are three parts, and AWS accepts a session key
@@ -72,10 +74,10 @@ var (
 // (InvalidClientTokenId, "The security token included in the request is
 // invalid", on STS). A long-term key (AKIA…) sent with a session token is
 // refused the same way, the familiar symptom of a stale AWS_SESSION_TOKEN.
-func (w *World) AuthenticateLocked(akid, token string) (*Principal, error) {
-	now := w.clock.Now()
-	if k, ok := w.authorizingKeyLocked(akid); ok {
-		u := w.Users[k.User]
+func (s *State) Authenticate(akid, token string) (*Principal, error) {
+	now := s.w.Now()
+	if k, ok := s.authorizingKey(akid); ok {
+		u := s.Users.Lookup(k.User)
 		if u == nil {
 			return nil, ErrUnknownAccessKey
 		}
@@ -88,56 +90,56 @@ func (w *World) AuthenticateLocked(akid, token string) (*Principal, error) {
 		return &Principal{Kind: "user", ARN: u.ARN, ID: u.ID, Account: u.Account, Name: u.Name,
 			AccessKeyID: akid, Secret: k.Secret, User: u}, nil
 	}
-	if s, ok := w.Sessions[akid]; ok {
+	if sess, ok := s.Sessions.Get(akid); ok {
 		switch {
 		case token == "":
 			return nil, ErrUnknownAccessKey
-		case subtle.ConstantTimeCompare([]byte(token), []byte(s.Token)) != 1:
+		case subtle.ConstantTimeCompare([]byte(token), []byte(sess.Token)) != 1:
 			return nil, ErrInvalidSessionToken
 		}
-		if !now.Before(s.Expires) {
+		if !now.Before(sess.Expires) {
 			return nil, ErrExpiredToken
 		}
-		r := w.Roles[s.Role]
+		r := s.Roles.Lookup(sess.Role)
 		if r == nil {
 			return nil, ErrUnknownAccessKey
 		}
 		return &Principal{Kind: "session",
-			ARN: fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", r.Account, r.Name, s.SessionName),
-			ID:  r.ID + ":" + s.SessionName, Account: r.Account, Name: s.SessionName,
-			AccessKeyID: akid, Secret: s.Secret, Role: r, Session: s}, nil
+			ARN: fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", r.Account, r.Name, sess.SessionName),
+			ID:  r.ID + ":" + sess.SessionName, Account: r.Account, Name: sess.SessionName,
+			AccessKeyID: akid, Secret: sess.Secret, Role: r, Session: sess}, nil
 	}
 	return nil, ErrUnknownAccessKey
 }
 
-// IdentityPoliciesLocked returns every identity policy that applies to p,
+// IdentityPolicies returns every identity policy that applies to p,
 // inline and managed, in a stable order: the ones authorization sees, which
 // lag a recent change until it has propagated (propagation.go).
-func (w *World) IdentityPoliciesLocked(p *Principal) ([]*Policy, error) {
+func (s *State) IdentityPolicies(p *Principal) ([]*world.Policy, error) {
 	var inline map[string]string
 	var managed []string
 	switch {
 	case p.User != nil:
-		inline, managed = w.authorizingGrantsLocked("user", p.User.Name, p.User.Policies, p.User.Managed)
+		inline, managed = s.authorizingGrants("user", p.User.Name, p.User.Policies, p.User.Managed)
 	case p.Role != nil:
-		inline, managed = w.authorizingGrantsLocked("role", p.Role.Name, p.Role.Policies, p.Role.Managed)
+		inline, managed = s.authorizingGrants("role", p.Role.Name, p.Role.Policies, p.Role.Managed)
 	default:
 		return nil, nil
 	}
-	var out []*Policy
+	var out []*world.Policy
 	for _, arn := range managed {
 		doc, ok := managedPolicies[arn]
 		if !ok {
 			continue
 		}
-		pol, err := w.parsedPolicyLocked(doc)
+		pol, err := s.parsedPolicy(doc)
 		if err != nil {
 			return nil, fmt.Errorf("managed policy %s: %w", arn, err)
 		}
 		out = append(out, pol)
 	}
-	for _, name := range SortedKeys(inline) {
-		pol, err := w.parsedPolicyLocked(inline[name])
+	for _, name := range world.SortedKeys(inline) {
+		pol, err := s.parsedPolicy(inline[name])
 		if err != nil {
 			return nil, fmt.Errorf("inline policy %s: %w", name, err)
 		}
@@ -146,12 +148,12 @@ func (w *World) IdentityPoliciesLocked(p *Principal) ([]*Policy, error) {
 	return out, nil
 }
 
-// RequestContextLocked returns the global condition keys for a call by p.
+// RequestContext returns the global condition keys for a call by p.
 // aws:TokenIssueTime is present only for temporary credentials, so a
 // condition on it does not match a long-term key's calls.
-func (w *World) RequestContextLocked(p *Principal, sourceIP string) Context {
-	ctx := Context{}
-	ctx.Set("aws:CurrentTime", IAMTime(w.clock.Now()))
+func (s *State) RequestContext(p *Principal, sourceIP string) world.Context {
+	ctx := world.Context{}
+	ctx.Set("aws:CurrentTime", world.IAMTime(s.w.Now()))
 	ctx.Set("aws:PrincipalArn", p.ARN)
 	ctx.Set("aws:SourceIp", sourceIP)
 	if p.Account != "" {
@@ -167,40 +169,40 @@ func (w *World) RequestContextLocked(p *Principal, sourceIP string) Context {
 	return ctx
 }
 
-// AuthorizeLocked decides an identity-based request by p. Resource policies
+// Authorize decides an identity-based request by p. Resource policies
 // (bucket policies) are layered on by the storage front end.
-func (w *World) AuthorizeLocked(p *Principal, req Request) (Decision, error) {
-	d, _, err := w.ExplainLocked(p, req)
+func (s *State) Authorize(p *Principal, req world.Request) (world.Decision, error) {
+	d, _, err := s.Explain(p, req)
 	return d, err
 }
 
-// ExplainLocked is AuthorizeLocked that also names the resource that decided
+// Explain is Authorize that also names the resource that decided
 // a denial (see Explain), for the error message.
-func (w *World) ExplainLocked(p *Principal, req Request) (Decision, string, error) {
-	pols, err := w.IdentityPoliciesLocked(p)
+func (s *State) Explain(p *Principal, req world.Request) (world.Decision, string, error) {
+	pols, err := s.IdentityPolicies(p)
 	if err != nil {
-		return ExplicitDeny, "", err
+		return world.ExplicitDeny, "", err
 	}
-	d, at := Explain(pols, req)
+	d, at := world.Explain(pols, req)
 	return d, at, nil
 }
 
-// parsedPolicyLocked parses a policy document once and reuses the result:
+// parsedPolicy parses a policy document once and reuses the result:
 // every authorized call evaluates the caller's policies, and parsing their
 // JSON each time was a visible share of a call's cost. Parsed policies are
 // never mutated, so sharing them is safe; the cache is keyed by the
 // document's text, so an edited policy is parsed afresh.
-func (w *World) parsedPolicyLocked(doc string) (*Policy, error) {
-	if p, ok := w.policyCache[doc]; ok {
+func (s *State) parsedPolicy(doc string) (*world.Policy, error) {
+	if p, ok := s.policyCache[doc]; ok {
 		return p, nil
 	}
-	p, err := ParsePolicy(doc)
+	p, err := world.ParsePolicy(doc)
 	if err != nil {
 		return nil, err
 	}
-	if w.policyCache == nil || len(w.policyCache) > 4096 {
-		w.policyCache = map[string]*Policy{}
+	if s.policyCache == nil || len(s.policyCache) > 4096 {
+		s.policyCache = map[string]*world.Policy{}
 	}
-	w.policyCache[doc] = p
+	s.policyCache[doc] = p
 	return p, nil
 }

@@ -1,13 +1,12 @@
-package world
+package awsworld
 
 import (
-	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"net"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
 
 // Run-command (SSM) model. A command sent to an instance is one Command per
@@ -72,30 +71,30 @@ type CommandSpec struct {
 	Timing                     *CommandTiming // nil: DefaultCommandTiming
 }
 
-// SSMReachableLocked reports whether the instance's agent can reach SSM now,
+// SSMReachable reports whether the instance's agent can reach SSM now,
 // and if not, why.
-func (w *World) SSMReachableLocked(inst *Instance) (bool, string) {
+func (s *State) SSMReachable(inst *world.Instance) (bool, string) {
 	switch {
 	case inst == nil:
 		return false, "instance does not exist"
 	case !inst.SSMAgent:
 		return false, "the SSM agent is not installed or registered"
-	case inst.State != StateRunning:
+	case inst.State != world.StateRunning:
 		return false, "instance is " + inst.State
-	case !w.EgressAllowsLocked(inst, "tcp", 443, ssmEndpointIP):
+	case !s.EgressAllows(inst, "tcp", 443, ssmEndpointIP):
 		return false, "security groups do not allow outbound HTTPS to the SSM endpoints"
 	}
 	return true, ""
 }
 
-// EgressAllowsLocked evaluates the outbound rules of every security group on
+// EgressAllows evaluates the outbound rules of every security group on
 // the instance's network interfaces: is a packet of proto to ip:port allowed?
 // An instance modelled without ENIs is treated as having the default group's
 // allow-all egress.
-func (w *World) EgressAllowsLocked(inst *Instance, proto string, port int, ip net.IP) bool {
+func (s *State) EgressAllows(inst *world.Instance, proto string, port int, ip net.IP) bool {
 	var groups []string
 	for _, id := range inst.ENIs {
-		if eni := w.ENIs[id]; eni != nil {
+		if eni := s.w.ENIs.Lookup(id); eni != nil {
 			groups = append(groups, eni.Groups...)
 		}
 	}
@@ -103,7 +102,7 @@ func (w *World) EgressAllowsLocked(inst *Instance, proto string, port int, ip ne
 		return true
 	}
 	for _, gid := range groups {
-		sg := w.SecurityGroups[gid]
+		sg := s.SecurityGroups.Lookup(gid)
 		if sg == nil {
 			continue
 		}
@@ -131,9 +130,9 @@ func ssmRuleAllows(r Rule, proto string, port int, ip net.IP) bool {
 	return false
 }
 
-// SendCommandLocked queues a command on one instance and schedules its
+// SendCommand queues a command on one instance and schedules its
 // progress. The caller has validated the instance and document.
-func (w *World) SendCommandLocked(spec CommandSpec) *Command {
+func (s *State) SendCommand(spec CommandSpec) *Command {
 	tm := DefaultCommandTiming
 	if spec.Timing != nil {
 		tm = *spec.Timing
@@ -141,74 +140,74 @@ func (w *World) SendCommandLocked(spec CommandSpec) *Command {
 	if spec.DeliveryTimeout <= 0 {
 		spec.DeliveryTimeout = tm.DeliveryTimeout
 	}
-	now := w.clock.Now()
+	now := s.w.Now()
 	c := &Command{ID: spec.ID, Instance: spec.Instance, Document: spec.Document, Account: spec.Account,
 		Region: spec.Region, Params: spec.Params, Comment: spec.Comment, RequestedAt: now,
 		Status: CmdPending, StatusDetails: CmdPending, OutputBucket: spec.OutputBucket,
 		OutputPrefix: strings.Trim(spec.OutputPrefix, "/"), ExitCode: -1, RequestedBy: spec.RequestedBy}
-	w.Commands[CommandKey(c.ID, c.Instance)] = c
+	s.Commands.Put(CommandKey(c.ID, c.Instance), c)
 	deadline := now.Add(spec.DeliveryTimeout)
 	var deliver func(at time.Time)
 	deliver = func(at time.Time) {
-		inst := w.Instances[c.Instance]
-		if inst == nil || inst.State == StateTerminated || inst.State == StateShuttingDown {
-			w.finishCommand(c, at, CmdFailed, "Undeliverable", "the managed node is no longer available")
+		inst := s.w.Instances.Lookup(c.Instance)
+		if inst == nil || inst.State == world.StateTerminated || inst.State == world.StateShuttingDown {
+			s.finishCommand(c, at, CmdFailed, "Undeliverable", "the managed node is no longer available")
 			return
 		}
-		if ok, _ := w.SSMReachableLocked(inst); !ok {
+		if ok, _ := s.SSMReachable(inst); !ok {
 			if !at.Before(deadline) {
-				w.finishCommand(c, deadline, CmdTimedOut, "DeliveryTimedOut", "")
+				s.finishCommand(c, deadline, CmdTimedOut, "DeliveryTimedOut", "")
 				return
 			}
 			next := at.Add(tm.Retry)
 			if next.After(deadline) {
 				next = deadline
 			}
-			w.ScheduleLocked(next, "ssm.deliver "+c.ID, deliver)
+			s.w.ScheduleLocked(next, "ssm.deliver "+c.ID, deliver)
 			return
 		}
 		c.Status, c.StatusDetails, c.StartedAt = CmdInProgress, CmdInProgress, at
-		run := w.JitterLocked(PurposeDuration, tm.Run, 0.5)
+		run := s.w.JitterLocked(world.PurposeDuration, tm.Run, 0.5)
 		if ssmIsMemoryCapture(c) {
 			gib := inst.MemoryGiB
 			if gib <= 0 {
 				gib = 1
 			}
-			run = w.JitterLocked(PurposeDuration, time.Duration(gib)*tm.MemoryPerGiB, 0.1)
+			run = s.w.JitterLocked(world.PurposeDuration, time.Duration(gib)*tm.MemoryPerGiB, 0.1)
 		}
 		execDeadline := at.Add(ssmExecutionTimeout(c, tm.ExecutionTimeout))
-		w.scheduleCompletion(c, at.Add(run), execDeadline, tm.Retry)
+		s.scheduleCompletion(c, at.Add(run), execDeadline, tm.Retry)
 	}
-	w.ScheduleLocked(now.Add(w.JitterLocked(PurposeDuration, tm.Delivery, 0.5)), "ssm.deliver "+c.ID, deliver)
+	s.w.ScheduleLocked(now.Add(s.w.JitterLocked(world.PurposeDuration, tm.Delivery, 0.5)), "ssm.deliver "+c.ID, deliver)
 	return c
 }
 
 // scheduleCompletion finishes the command at done; if the instance stopped
 // meanwhile the command fails, and if the agent lost its network path it
 // cannot report or upload, so it keeps trying until the execution timeout.
-func (w *World) scheduleCompletion(c *Command, done, execDeadline time.Time, retry time.Duration) {
+func (s *State) scheduleCompletion(c *Command, done, execDeadline time.Time, retry time.Duration) {
 	if done.After(execDeadline) {
 		done = execDeadline
 	}
-	w.ScheduleLocked(done, "ssm.complete "+c.ID, func(at time.Time) {
-		inst := w.Instances[c.Instance]
-		if inst == nil || inst.State != StateRunning {
-			w.finishCommand(c, at, CmdFailed, "Failed", "the instance stopped before the command finished")
+	s.w.ScheduleLocked(done, "ssm.complete "+c.ID, func(at time.Time) {
+		inst := s.w.Instances.Lookup(c.Instance)
+		if inst == nil || inst.State != world.StateRunning {
+			s.finishCommand(c, at, CmdFailed, "Failed", "the instance stopped before the command finished")
 			return
 		}
 		if !at.Before(execDeadline) {
-			w.finishCommand(c, execDeadline, CmdTimedOut, "ExecutionTimedOut", "")
+			s.finishCommand(c, execDeadline, CmdTimedOut, "ExecutionTimedOut", "")
 			return
 		}
-		if ok, _ := w.SSMReachableLocked(inst); !ok {
-			w.scheduleCompletion(c, at.Add(retry), execDeadline, retry)
+		if ok, _ := s.SSMReachable(inst); !ok {
+			s.scheduleCompletion(c, at.Add(retry), execDeadline, retry)
 			return
 		}
-		w.executeLocked(c, inst, at)
+		s.execute(c, inst, at)
 	})
 }
 
-func (w *World) finishCommand(c *Command, at time.Time, status, details, errMsg string) {
+func (s *State) finishCommand(c *Command, at time.Time, status, details, errMsg string) {
 	c.Status, c.StatusDetails, c.CompleteAt, c.Error = status, details, at, errMsg
 	if status == CmdTimedOut || details == "Undeliverable" {
 		c.ExitCode = -1
@@ -235,14 +234,14 @@ func ssmIsMemoryCapture(c *Command) bool {
 	return false
 }
 
-// executeLocked produces the command's output from the world at time at and
+// execute produces the command's output from the world at time at and
 // uploads artifacts.
-func (w *World) executeLocked(c *Command, inst *Instance, at time.Time) {
+func (s *State) execute(c *Command, inst *world.Instance, at time.Time) {
 	var out strings.Builder
 	var errs []string
 	exit := 0
 	if ssmIsMemoryCapture(c) {
-		if msg, err := w.captureMemoryLocked(c, inst, at); err != nil {
+		if msg, err := s.captureMemory(c, inst, at); err != nil {
 			errs = append(errs, err.Error())
 			exit = 1
 		} else {
@@ -251,7 +250,7 @@ func (w *World) executeLocked(c *Command, inst *Instance, at time.Time) {
 	} else {
 		for _, script := range c.Params["commands"] {
 			for _, line := range strings.Split(script, "\n") {
-				out.WriteString(w.runLineLocked(inst, strings.TrimSpace(line), at))
+				out.WriteString(s.w.GuestShellLocked(inst, strings.TrimSpace(line), at))
 			}
 		}
 	}
@@ -261,13 +260,13 @@ func (w *World) executeLocked(c *Command, inst *Instance, at time.Time) {
 	if c.OutputBucket != "" {
 		base := ssmOutputPrefix(c) + "/awsrunShellScript/0.awsrunShellScript/"
 		// Output upload failures do not fail the command, as with the agent.
-		_ = w.ssmPutObjectLocked(c.OutputBucket, base+"stdout", "text/plain", []byte(c.Output), at)
+		_ = s.w.PutObjectAtLocked(c.OutputBucket, base+"stdout", "text/plain", []byte(c.Output), at)
 		if c.Error != "" {
-			_ = w.ssmPutObjectLocked(c.OutputBucket, base+"stderr", "text/plain", []byte(c.Error), at)
+			_ = s.w.PutObjectAtLocked(c.OutputBucket, base+"stderr", "text/plain", []byte(c.Error), at)
 		}
 	}
 	if exit != 0 {
-		w.finishCommand(c, at, CmdFailed, CmdFailed, c.Error)
+		s.finishCommand(c, at, CmdFailed, CmdFailed, c.Error)
 		c.ExitCode = exit
 		return
 	}
@@ -285,7 +284,7 @@ func ssmOutputPrefix(c *Command) string {
 // MemoryImageKey is where a memory capture lands in the output bucket.
 func MemoryImageKey(c *Command) string { return ssmOutputPrefix(c) + "/memory.lime" }
 
-func (w *World) captureMemoryLocked(c *Command, inst *Instance, at time.Time) (string, error) {
+func (s *State) captureMemory(c *Command, inst *world.Instance, at time.Time) (string, error) {
 	if c.OutputBucket == "" {
 		return "", fmt.Errorf("memory capture needs an output destination: set OutputS3BucketName")
 	}
@@ -294,132 +293,9 @@ func (w *World) captureMemoryLocked(c *Command, inst *Instance, at time.Time) (s
 		gib = 1
 	}
 	key := MemoryImageKey(c)
-	if err := w.ssmPutObjectLocked(c.OutputBucket, key, "application/octet-stream", ssmMemoryImage(inst, at, gib), at); err != nil {
+	if err := s.w.PutObjectAtLocked(c.OutputBucket, key, "application/octet-stream", world.MemoryImage(inst, at, gib), at); err != nil {
 		return "", fmt.Errorf("upload of s3://%s/%s failed: %w", c.OutputBucket, key, err)
 	}
 	return fmt.Sprintf("avml: captured %d GiB of physical memory from %s\nupload: s3://%s/%s complete\n",
 		gib, inst.ID, c.OutputBucket, key), nil
-}
-
-// ssmMemoryImage is deterministic pseudo-content for a memory capture: a LiME
-// header naming the instance and time, the process table (the volatile state
-// the image would hold), then filler derived from the instance and time.
-func ssmMemoryImage(inst *Instance, at time.Time, gib int) []byte {
-	var b strings.Builder
-	b.WriteString("EMiL") // LiME magic, little-endian 0x4C694D45
-	fmt.Fprintf(&b, "\nfiredrill simulated memory image\ninstance: %s\ncaptured: %s\nmemory-gib: %d\n",
-		inst.ID, at.UTC().Format(time.RFC3339), gib)
-	b.WriteString("processes:\n")
-	for _, p := range inst.Processes {
-		fmt.Fprintf(&b, "  %d %s %s\n", p.PID, p.User, p.Command)
-	}
-	data := []byte(b.String())
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s|%d", inst.ID, at.UnixNano())
-	x := h.Sum64()
-	for i := 0; i < 512; i++ { // 4 KiB of xorshift filler
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		data = binary.LittleEndian.AppendUint64(data, x)
-	}
-	return data
-}
-
-// ssmPutObjectLocked uploads as the agent does, through the storage model
-// (versioning rules included), stamped with the modelled completion time.
-func (w *World) ssmPutObjectLocked(bucket, key, contentType string, data []byte, at time.Time) error {
-	v, err := w.PutObjectLocked(bucket, key, data, contentType, nil)
-	if err != nil {
-		return err
-	}
-	v.LastModified = at
-	return nil
-}
-
-// runLineLocked answers the handful of shell commands responders use for
-// volatile evidence; anything else prints nothing.
-func (w *World) runLineLocked(inst *Instance, line string, at time.Time) string {
-	fields := strings.Fields(line)
-	if len(fields) == 0 {
-		return ""
-	}
-	cmd := fields[0]
-	if cmd == "sudo" && len(fields) > 1 {
-		cmd = fields[1]
-		fields = fields[1:]
-	}
-	switch cmd {
-	case "ps":
-		return ssmPSOutput(inst)
-	case "ss", "netstat":
-		return w.socketsOutputLocked(inst)
-	case "hostname":
-		return ssmHostName(inst) + "\n"
-	case "whoami":
-		return "root\n"
-	case "uname":
-		return "Linux " + ssmHostName(inst) + " 6.1.115-126.197.amzn2023.x86_64 #1 SMP x86_64 GNU/Linux\n"
-	case "date":
-		return at.UTC().Format("Mon Jan _2 15:04:05 UTC 2006") + "\n"
-	case "echo":
-		return strings.Join(fields[1:], " ") + "\n"
-	}
-	return ""
-}
-
-func ssmHostName(inst *Instance) string {
-	if inst.PrivateIP == "" {
-		return "localhost"
-	}
-	return "ip-" + strings.ReplaceAll(inst.PrivateIP, ".", "-")
-}
-
-// ssmPSOutput renders Instance.Processes as `ps aux` does.
-func ssmPSOutput(inst *Instance) string {
-	var b strings.Builder
-	b.WriteString("USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND\n")
-	procs := append([]Process(nil), inst.Processes...)
-	sort.SliceStable(procs, func(i, j int) bool { return procs[i].PID < procs[j].PID })
-	for _, p := range procs {
-		user := p.User
-		if user == "" {
-			user = "root"
-		}
-		fmt.Fprintf(&b, "%-10s %5d %4.1f %4.1f %6d %5d ?        Ssl  %s   0:00 %s\n",
-			user, p.PID, p.CPU, 0.1+p.CPU/50, 10000+p.PID*7%90000, 2000+p.PID*13%40000,
-			inst.LaunchTime.UTC().Format("15:04"), p.Command)
-	}
-	return b.String()
-}
-
-// socketsOutputLocked renders the instance's active flows as `ss -tunp`.
-func (w *World) socketsOutputLocked(inst *Instance) string {
-	var b strings.Builder
-	b.WriteString("Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port\n")
-	for _, f := range w.Flows {
-		if f.Instance != inst.ID || !f.Active() {
-			continue
-		}
-		local := inst.PrivateIP
-		if eni := w.ENIs[f.ENI]; eni != nil && eni.PrivateIP != "" {
-			local = eni.PrivateIP
-		}
-		lport := f.LocalPort
-		if lport == 0 {
-			h := fnv.New32a()
-			h.Write([]byte(f.ID))
-			lport = 32768 + int(h.Sum32()%28232) // Linux ephemeral range
-		}
-		proto := f.Protocol
-		if proto == "" {
-			proto = "tcp"
-		}
-		state := "ESTAB"
-		if proto == "udp" {
-			state = "UNCONN"
-		}
-		fmt.Fprintf(&b, "%-5s %-6s 0      0      %s:%d %s:%d\n", proto, state, local, lport, f.RemoteIP, f.RemotePort)
-	}
-	return b.String()
 }

@@ -1,4 +1,4 @@
-package world
+package awsworld
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
 
 // IAM mutation errors. Front ends map them to their wire codes with
@@ -42,26 +44,26 @@ const (
 	DefaultRoleSessionSeconds = 3600
 )
 
-// TouchAccessKeyLocked records that a long-term access key authenticated a
+// TouchAccessKey records that a long-term access key authenticated a
 // call, so GetAccessKeyLastUsed can answer as IAM does. Session (ASIA) keys
 // are not access keys and are ignored.
-func (w *World) TouchAccessKeyLocked(akid, service, region string, now time.Time) {
-	k, ok := w.AccessKeys[akid]
+func (s *State) TouchAccessKey(akid, service, region string, now time.Time) {
+	k, ok := s.AccessKeys.Get(akid)
 	if !ok {
 		return
 	}
 	k.LastUsed, k.LastUsedService, k.LastUsedRegion = now, service, region
 }
 
-// CreateUserLocked creates a user under path (default "/").
-func (w *World) CreateUserLocked(account, name, path string, tags Tags) (*User, error) {
-	if _, ok := w.Users[name]; ok {
+// CreateUser creates a user under path (default "/").
+func (s *State) CreateUser(account, name, path string, tags world.Tags) (*User, error) {
+	if _, ok := s.Users.Get(name); ok {
 		return nil, iamErr(ErrEntityExists, "User with name %s already exists.", name)
 	}
 	if path == "" {
 		path = "/"
 	}
-	u := w.AddUserLocked(account, name)
+	u := s.AddUser(account, name)
 	u.Path = path
 	u.ARN = fmt.Sprintf("arn:aws:iam::%s:user%s%s", account, path, name)
 	for k, v := range tags {
@@ -70,24 +72,24 @@ func (w *World) CreateUserLocked(account, name, path string, tags Tags) (*User, 
 	return u, nil
 }
 
-// UserLocked finds a user by name.
-func (w *World) UserLocked(name string) (*User, error) {
-	u, ok := w.Users[name]
+// User finds a user by name.
+func (s *State) User(name string) (*User, error) {
+	u, ok := s.Users.Get(name)
 	if !ok {
 		return nil, iamErr(ErrNoSuchEntity, "The user with name %s cannot be found.", name)
 	}
 	return u, nil
 }
 
-// DeleteUserLocked deletes a user that no longer holds keys or policies, as
+// DeleteUser deletes a user that no longer holds keys or policies, as
 // IAM requires (DeleteConflict otherwise).
-func (w *World) DeleteUserLocked(name string) error {
-	u, err := w.UserLocked(name)
+func (s *State) DeleteUser(name string) error {
+	u, err := s.User(name)
 	if err != nil {
 		return err
 	}
-	for _, id := range SortedKeys(w.AccessKeys) {
-		if w.AccessKeys[id].User == name {
+	for _, id := range s.AccessKeys.Keys() {
+		if s.AccessKeys.Lookup(id).User == name {
 			return iamErr(ErrDeleteConflict, "Cannot delete entity, must delete access keys first.")
 		}
 	}
@@ -97,16 +99,16 @@ func (w *World) DeleteUserLocked(name string) error {
 	if len(u.Managed) > 0 {
 		return iamErr(ErrDeleteConflict, "Cannot delete entity, must detach all policies first.")
 	}
-	delete(w.Users, name)
-	w.forgetIAMLocked("user", name)
+	s.Users.Delete(name)
+	s.forgetIAM("user", name)
 	return nil
 }
 
-// UserKeysLocked returns a user's access keys, oldest first.
-func (w *World) UserKeysLocked(user string) []*AccessKey {
+// UserKeys returns a user's access keys, oldest first.
+func (s *State) UserKeys(user string) []*AccessKey {
 	var out []*AccessKey
-	for _, id := range SortedKeys(w.AccessKeys) {
-		if k := w.AccessKeys[id]; k.User == user {
+	for _, k := range s.AccessKeys.All() {
+		if k.User == user {
 			out = append(out, k)
 		}
 	}
@@ -114,39 +116,39 @@ func (w *World) UserKeysLocked(user string) []*AccessKey {
 	return out
 }
 
-// CreateAccessKeyLocked issues a key, enforcing IAM's two-keys-per-user quota.
-func (w *World) CreateAccessKeyLocked(user string) (*AccessKey, error) {
-	if _, err := w.UserLocked(user); err != nil {
+// CreateAccessKey issues a key, enforcing IAM's two-keys-per-user quota.
+func (s *State) CreateAccessKey(user string) (*AccessKey, error) {
+	if _, err := s.User(user); err != nil {
 		return nil, err
 	}
-	if len(w.UserKeysLocked(user)) >= MaxAccessKeysPerUser {
+	if len(s.UserKeys(user)) >= MaxAccessKeysPerUser {
 		return nil, iamErr(ErrLimitExceeded, "Cannot exceed quota for AccessKeysPerUser: %d", MaxAccessKeysPerUser)
 	}
-	return w.AddAccessKeyLocked(user)
+	return s.AddAccessKey(user)
 }
 
-// UserAccessKeyLocked finds a key that belongs to user.
-func (w *World) UserAccessKeyLocked(user, akid string) (*AccessKey, error) {
-	if _, err := w.UserLocked(user); err != nil {
+// UserAccessKey finds a key that belongs to user.
+func (s *State) UserAccessKey(user, akid string) (*AccessKey, error) {
+	if _, err := s.User(user); err != nil {
 		return nil, err
 	}
-	k, ok := w.AccessKeys[akid]
+	k, ok := s.AccessKeys.Get(akid)
 	if !ok || k.User != user {
 		return nil, iamErr(ErrNoSuchEntity, "The Access Key with id %s cannot be found.", akid)
 	}
 	return k, nil
 }
 
-// UpdateAccessKeyLocked sets a key Active or Inactive. Called directly
+// UpdateAccessKey sets a key Active or Inactive. Called directly
 // (seeding, harnesses) it takes effect at once; through the wire
-// (AccessKeyChangeLocked) authentication sees it once it has propagated.
+// (AccessKeyChange) authentication sees it once it has propagated.
 // IR deactivates rather than deletes: the key stays as evidence and can be
 // re-enabled.
-func (w *World) UpdateAccessKeyLocked(user, akid, status string) error {
+func (s *State) UpdateAccessKey(user, akid, status string) error {
 	if status != "Active" && status != "Inactive" {
 		return iamErr(ErrInvalidIAMRequest, "1 validation error detected: Value '%s' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]", status)
 	}
-	k, err := w.UserAccessKeyLocked(user, akid)
+	k, err := s.UserAccessKey(user, akid)
 	if err != nil {
 		return err
 	}
@@ -154,20 +156,20 @@ func (w *World) UpdateAccessKeyLocked(user, akid, status string) error {
 	return nil
 }
 
-// DeleteAccessKeyLocked removes a key permanently (see
-// AccessKeyChangeLocked for the propagation of a deletion made through the
+// DeleteAccessKey removes a key permanently (see
+// AccessKeyChange for the propagation of a deletion made through the
 // wire).
-func (w *World) DeleteAccessKeyLocked(user, akid string) error {
-	if _, err := w.UserAccessKeyLocked(user, akid); err != nil {
+func (s *State) DeleteAccessKey(user, akid string) error {
+	if _, err := s.UserAccessKey(user, akid); err != nil {
 		return err
 	}
-	delete(w.AccessKeys, akid)
+	s.AccessKeys.Delete(akid)
 	return nil
 }
 
-// CreateRoleLocked creates a role with a validated trust policy.
-func (w *World) CreateRoleLocked(account, name, path, trust string, maxSession time.Duration, tags Tags) (*Role, error) {
-	if _, ok := w.Roles[name]; ok {
+// CreateRole creates a role with a validated trust policy.
+func (s *State) CreateRole(account, name, path, trust string, maxSession time.Duration, tags world.Tags) (*Role, error) {
+	if _, ok := s.Roles.Get(name); ok {
 		return nil, iamErr(ErrEntityExists, "Role with name %s already exists.", name)
 	}
 	if err := ValidateTrustPolicy(trust); err != nil {
@@ -179,7 +181,7 @@ func (w *World) CreateRoleLocked(account, name, path, trust string, maxSession t
 	if maxSession == 0 {
 		maxSession = time.Hour
 	}
-	r := w.AddRoleLocked(account, name, trust)
+	r := s.AddRole(account, name, trust)
 	r.Path = path
 	r.ARN = fmt.Sprintf("arn:aws:iam::%s:role%s%s", account, path, name)
 	r.MaxSession = maxSession
@@ -189,24 +191,24 @@ func (w *World) CreateRoleLocked(account, name, path, trust string, maxSession t
 	return r, nil
 }
 
-// RoleLocked finds a role by name.
-func (w *World) RoleLocked(name string) (*Role, error) {
-	r, ok := w.Roles[name]
+// Role finds a role by name.
+func (s *State) Role(name string) (*Role, error) {
+	r, ok := s.Roles.Get(name)
 	if !ok {
 		return nil, iamErr(ErrNoSuchEntity, "The role with name %s cannot be found.", name)
 	}
 	return r, nil
 }
 
-// DeleteRoleLocked deletes a role that is in no instance profile and has no
+// DeleteRole deletes a role that is in no instance profile and has no
 // policies. Sessions already issued for it stop authenticating, because
 // their role no longer exists.
-func (w *World) DeleteRoleLocked(name string) error {
-	r, err := w.RoleLocked(name)
+func (s *State) DeleteRole(name string) error {
+	r, err := s.Role(name)
 	if err != nil {
 		return err
 	}
-	if len(w.ProfilesForRoleLocked(name)) > 0 {
+	if len(s.ProfilesForRole(name)) > 0 {
 		return iamErr(ErrDeleteConflict, "Cannot delete entity, must remove roles from instance profile first.")
 	}
 	if len(r.Policies) > 0 {
@@ -215,16 +217,16 @@ func (w *World) DeleteRoleLocked(name string) error {
 	if len(r.Managed) > 0 {
 		return iamErr(ErrDeleteConflict, "Cannot delete entity, must detach all policies first.")
 	}
-	delete(w.Roles, name)
-	w.forgetIAMLocked("role", name)
+	s.Roles.Delete(name)
+	s.forgetIAM("role", name)
 	return nil
 }
 
-// UpdateAssumeRolePolicyLocked replaces a role's trust policy. Sessions
+// UpdateAssumeRolePolicy replaces a role's trust policy. Sessions
 // already issued keep working until they expire; only new AssumeRole calls
 // see the new trust.
-func (w *World) UpdateAssumeRolePolicyLocked(name, doc string) error {
-	r, err := w.RoleLocked(name)
+func (s *State) UpdateAssumeRolePolicy(name, doc string) error {
+	r, err := s.Role(name)
 	if err != nil {
 		return err
 	}
@@ -238,7 +240,7 @@ func (w *World) UpdateAssumeRolePolicyLocked(name, doc string) error {
 // ValidateTrustPolicy checks a role trust policy: valid JSON, and every
 // statement names a Principal and no Resource, as IAM requires.
 func ValidateTrustPolicy(doc string) error {
-	p, err := ParsePolicy(doc)
+	p, err := world.ParsePolicy(doc)
 	if err != nil {
 		return iamErr(ErrMalformedPolicy, "%v", err)
 	}
@@ -257,7 +259,7 @@ func ValidateTrustPolicy(doc string) error {
 // no statement names a Principal or NotPrincipal (those belong in resource
 // policies).
 func ValidateIdentityPolicy(doc string) error {
-	p, err := ParsePolicy(doc)
+	p, err := world.ParsePolicy(doc)
 	if err != nil {
 		return iamErr(ErrMalformedPolicy, "%v", err)
 	}
@@ -272,42 +274,42 @@ func ValidateIdentityPolicy(doc string) error {
 	return nil
 }
 
-// TrustDecisionLocked evaluates a role's trust policy for caller p.
+// TrustDecision evaluates a role's trust policy for caller p.
 // byName reports whether the allowing statement names the caller itself (not
 // the account or "*"): IAM then needs no identity-policy permission for the
 // same-account AssumeRole.
-func (w *World) TrustDecisionLocked(r *Role, p *Principal, ctx Context) (d Decision, byName bool, err error) {
-	pol, err := ParsePolicy(r.TrustPolicy)
+func (s *State) TrustDecision(r *Role, p *Principal, ctx world.Context) (d world.Decision, byName bool, err error) {
+	pol, err := world.ParsePolicy(r.TrustPolicy)
 	if err != nil {
-		return ExplicitDeny, false, fmt.Errorf("trust policy of role %s: %w", r.Name, err)
+		return world.ExplicitDeny, false, fmt.Errorf("trust policy of role %s: %w", r.Name, err)
 	}
 	arns := []string{p.ARN}
 	if p.Role != nil {
 		arns = append(arns, p.Role.ARN) // a role's sessions act as the role
 	}
-	req := Request{Action: "sts:AssumeRole", Context: ctx}
-	var matching []Statement
+	req := world.Request{Action: "sts:AssumeRole", Context: ctx}
+	var matching []world.Statement
 	for _, st := range pol.Statement {
 		if !st.AppliesToPrincipal(arns, p.Account) {
 			continue
 		}
 		matching = append(matching, st)
 		for _, a := range arns {
-			if st.Effect == "Allow" && slices.Contains(st.Principal, a) && Evaluate([]*Policy{{Statement: []Statement{st}}}, req) == Allowed {
+			if st.Effect == "Allow" && slices.Contains(st.Principal, a) && world.Evaluate([]*world.Policy{{Statement: []world.Statement{st}}}, req) == world.Allowed {
 				byName = true
 			}
 		}
 	}
-	d = Evaluate([]*Policy{{Statement: matching}}, req)
-	return d, byName && d == Allowed, nil
+	d = world.Evaluate([]*world.Policy{{Statement: matching}}, req)
+	return d, byName && d == world.Allowed, nil
 }
 
-// PutInlinePolicyLocked stores an inline policy on a "user" or "role".
+// PutInlinePolicy stores an inline policy on a "user" or "role".
 // Like every policy change here (delete, attach, detach), it takes effect
-// at once when called directly; through the wire (IAMChangeLocked)
+// at once when called directly; through the wire (IAMChange)
 // authorization applies it only once it has propagated.
-func (w *World) PutInlinePolicyLocked(kind, name, policyName, doc string) error {
-	pols, err := w.inlineLocked(kind, name)
+func (s *State) PutInlinePolicy(kind, name, policyName, doc string) error {
+	pols, err := s.inline(kind, name)
 	if err != nil {
 		return err
 	}
@@ -331,9 +333,9 @@ func (w *World) PutInlinePolicyLocked(kind, name, policyName, doc string) error 
 	return nil
 }
 
-// InlinePolicyLocked returns one inline policy document.
-func (w *World) InlinePolicyLocked(kind, name, policyName string) (string, error) {
-	pols, err := w.inlineLocked(kind, name)
+// InlinePolicy returns one inline policy document.
+func (s *State) InlinePolicy(kind, name, policyName string) (string, error) {
+	pols, err := s.inline(kind, name)
 	if err != nil {
 		return "", err
 	}
@@ -344,29 +346,29 @@ func (w *World) InlinePolicyLocked(kind, name, policyName string) (string, error
 	return doc, nil
 }
 
-// DeleteInlinePolicyLocked removes one inline policy.
-func (w *World) DeleteInlinePolicyLocked(kind, name, policyName string) error {
-	if _, err := w.InlinePolicyLocked(kind, name, policyName); err != nil {
+// DeleteInlinePolicy removes one inline policy.
+func (s *State) DeleteInlinePolicy(kind, name, policyName string) error {
+	if _, err := s.InlinePolicy(kind, name, policyName); err != nil {
 		return err
 	}
-	pols, _ := w.inlineLocked(kind, name)
+	pols, _ := s.inline(kind, name)
 	delete(pols, policyName)
 	return nil
 }
 
-// InlinePolicyNamesLocked lists inline policy names, sorted.
-func (w *World) InlinePolicyNamesLocked(kind, name string) ([]string, error) {
-	pols, err := w.inlineLocked(kind, name)
+// InlinePolicyNames lists inline policy names, sorted.
+func (s *State) InlinePolicyNames(kind, name string) ([]string, error) {
+	pols, err := s.inline(kind, name)
 	if err != nil {
 		return nil, err
 	}
-	return SortedKeys(pols), nil
+	return world.SortedKeys(pols), nil
 }
 
-func (w *World) inlineLocked(kind, name string) (map[string]string, error) {
+func (s *State) inline(kind, name string) (map[string]string, error) {
 	switch kind {
 	case "user":
-		u, err := w.UserLocked(name)
+		u, err := s.User(name)
 		if err != nil {
 			return nil, err
 		}
@@ -375,7 +377,7 @@ func (w *World) inlineLocked(kind, name string) (map[string]string, error) {
 		}
 		return u.Policies, nil
 	case "role":
-		r, err := w.RoleLocked(name)
+		r, err := s.Role(name)
 		if err != nil {
 			return nil, err
 		}
@@ -387,16 +389,16 @@ func (w *World) inlineLocked(kind, name string) (map[string]string, error) {
 	return nil, fmt.Errorf("unknown IAM entity kind %q", kind)
 }
 
-func (w *World) managedLocked(kind, name string) (*[]string, error) {
+func (s *State) managed(kind, name string) (*[]string, error) {
 	switch kind {
 	case "user":
-		u, err := w.UserLocked(name)
+		u, err := s.User(name)
 		if err != nil {
 			return nil, err
 		}
 		return &u.Managed, nil
 	case "role":
-		r, err := w.RoleLocked(name)
+		r, err := s.Role(name)
 		if err != nil {
 			return nil, err
 		}
@@ -405,9 +407,9 @@ func (w *World) managedLocked(kind, name string) (*[]string, error) {
 	return nil, fmt.Errorf("unknown IAM entity kind %q", kind)
 }
 
-// AttachPolicyLocked attaches a known managed policy (idempotent, as IAM).
-func (w *World) AttachPolicyLocked(kind, name, arn string) error {
-	list, err := w.managedLocked(kind, name)
+// AttachPolicy attaches a known managed policy (idempotent, as IAM).
+func (s *State) AttachPolicy(kind, name, arn string) error {
+	list, err := s.managed(kind, name)
 	if err != nil {
 		return err
 	}
@@ -420,9 +422,9 @@ func (w *World) AttachPolicyLocked(kind, name, arn string) error {
 	return nil
 }
 
-// DetachPolicyLocked detaches a managed policy.
-func (w *World) DetachPolicyLocked(kind, name, arn string) error {
-	list, err := w.managedLocked(kind, name)
+// DetachPolicy detaches a managed policy.
+func (s *State) DetachPolicy(kind, name, arn string) error {
+	list, err := s.managed(kind, name)
 	if err != nil {
 		return err
 	}
@@ -434,9 +436,9 @@ func (w *World) DetachPolicyLocked(kind, name, arn string) error {
 	return nil
 }
 
-// AttachedPoliciesLocked lists attached managed policy ARNs in attach order.
-func (w *World) AttachedPoliciesLocked(kind, name string) ([]string, error) {
-	list, err := w.managedLocked(kind, name)
+// AttachedPolicies lists attached managed policy ARNs in attach order.
+func (s *State) AttachedPolicies(kind, name string) ([]string, error) {
+	list, err := s.managed(kind, name)
 	if err != nil {
 		return nil, err
 	}
@@ -448,49 +450,49 @@ func ManagedPolicyName(arn string) string {
 	return arn[strings.LastIndexByte(arn, '/')+1:]
 }
 
-// CreateInstanceProfileLocked creates an empty instance profile.
-func (w *World) CreateInstanceProfileLocked(account, name, path string) (*InstanceProfile, error) {
-	if _, ok := w.Profiles[name]; ok {
+// CreateInstanceProfile creates an empty instance profile.
+func (s *State) CreateInstanceProfile(account, name, path string) (*InstanceProfile, error) {
+	if _, ok := s.Profiles.Get(name); ok {
 		return nil, iamErr(ErrEntityExists, "Instance Profile %s already exists.", name)
 	}
 	if path == "" {
 		path = "/"
 	}
-	p := w.AddInstanceProfileLocked(account, name, "")
+	p := s.AddInstanceProfile(account, name, "")
 	p.Path = path
 	p.ARN = fmt.Sprintf("arn:aws:iam::%s:instance-profile%s%s", account, path, name)
 	return p, nil
 }
 
-// InstanceProfileLocked finds an instance profile by name.
-func (w *World) InstanceProfileLocked(name string) (*InstanceProfile, error) {
-	p, ok := w.Profiles[name]
+// InstanceProfile finds an instance profile by name.
+func (s *State) InstanceProfile(name string) (*InstanceProfile, error) {
+	p, ok := s.Profiles.Get(name)
 	if !ok {
 		return nil, iamErr(ErrNoSuchEntity, "Instance Profile %s cannot be found.", name)
 	}
 	return p, nil
 }
 
-// DeleteInstanceProfileLocked deletes a profile that holds no role.
-func (w *World) DeleteInstanceProfileLocked(name string) error {
-	p, err := w.InstanceProfileLocked(name)
+// DeleteInstanceProfile deletes a profile that holds no role.
+func (s *State) DeleteInstanceProfile(name string) error {
+	p, err := s.InstanceProfile(name)
 	if err != nil {
 		return err
 	}
 	if len(p.Roles) > 0 {
 		return iamErr(ErrDeleteConflict, "Cannot delete entity, must remove roles from instance profile first.")
 	}
-	delete(w.Profiles, name)
+	s.Profiles.Delete(name)
 	return nil
 }
 
-// AddRoleToProfileLocked puts a role in a profile (quota: one role).
-func (w *World) AddRoleToProfileLocked(profile, role string) error {
-	p, err := w.InstanceProfileLocked(profile)
+// AddRoleToProfile puts a role in a profile (quota: one role).
+func (s *State) AddRoleToProfile(profile, role string) error {
+	p, err := s.InstanceProfile(profile)
 	if err != nil {
 		return err
 	}
-	if _, err := w.RoleLocked(role); err != nil {
+	if _, err := s.Role(role); err != nil {
 		return err
 	}
 	if len(p.Roles) >= MaxRolesPerProfile {
@@ -500,14 +502,14 @@ func (w *World) AddRoleToProfileLocked(profile, role string) error {
 	return nil
 }
 
-// RemoveRoleFromProfileLocked takes a role out of a profile. Instances using
+// RemoveRoleFromProfile takes a role out of a profile. Instances using
 // the profile keep the credentials IMDS already handed out.
-func (w *World) RemoveRoleFromProfileLocked(profile, role string) error {
-	p, err := w.InstanceProfileLocked(profile)
+func (s *State) RemoveRoleFromProfile(profile, role string) error {
+	p, err := s.InstanceProfile(profile)
 	if err != nil {
 		return err
 	}
-	if _, err := w.RoleLocked(role); err != nil {
+	if _, err := s.Role(role); err != nil {
 		return err
 	}
 	i := slices.Index(p.Roles, role)
@@ -518,11 +520,11 @@ func (w *World) RemoveRoleFromProfileLocked(profile, role string) error {
 	return nil
 }
 
-// ProfilesForRoleLocked lists the profiles holding role, by name.
-func (w *World) ProfilesForRoleLocked(role string) []*InstanceProfile {
+// ProfilesForRole lists the profiles holding role, by name.
+func (s *State) ProfilesForRole(role string) []*InstanceProfile {
 	var out []*InstanceProfile
-	for _, n := range SortedKeys(w.Profiles) {
-		if p := w.Profiles[n]; slices.Contains(p.Roles, role) {
+	for _, p := range s.Profiles.All() {
+		if slices.Contains(p.Roles, role) {
 			out = append(out, p)
 		}
 	}

@@ -1,51 +1,51 @@
-package world
+package gcpworld
 
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
 
-// GCP state lives in the world's extension map under GCPExt, so the core
-// model stays provider-neutral. Every GCE VM is also a world Instance (its ID
-// is the resource path "projects/P/zones/Z/instances/N"), every persistent
-// disk a Volume and every snapshot a Snapshot, so flows, CPU, processes,
-// evidence accounting and detectors work across clouds; the GCP-only facts
-// (network tags and their fingerprint, labels, access configs, service
-// accounts, MIG membership, firewall rules) are in the types below.
-const GCPExt = "gcp"
+// Ext is the extension-store key of the GCP state.
+const Ext = "gcp"
 
 // GCE instance statuses, as the Compute API names them.
 const (
-	GCEProvisioning = "PROVISIONING"
-	GCEStaging      = "STAGING"
-	GCERunning      = "RUNNING"
-	GCEStopping     = "STOPPING"
-	GCETerminated   = "TERMINATED" // stopped: GCE calls a stopped VM TERMINATED
+	StatusProvisioning = "PROVISIONING"
+	StatusStaging      = "STAGING"
+	StatusRunning      = "RUNNING"
+	StatusStopping     = "STOPPING"
+	StatusTerminated   = "TERMINATED" // stopped: GCE calls a stopped VM TERMINATED
 )
 
-// GCP is the simulated Google Cloud: projects and every GCP-specific
+// State is the simulated Google Cloud: projects and every GCP-specific
 // resource, keyed by resource path (or by email for service accounts).
-type GCP struct {
-	Projects        map[string]*GCPProject
-	Networks        map[string]*GCENetwork
-	Subnets         map[string]*GCESubnet
-	Firewalls       map[string]*GCEFirewall
-	Instances       map[string]*GCEInstance
-	Disks           map[string]*GCEDisk
-	Snapshots       map[string]*GCESnapshot
-	MIGs            map[string]*GCEMIG
-	ServiceAccounts map[string]*GCPServiceAccount // by email
-	Users           map[string]bool               // human principals, by email
-	Tokens          map[string]*GCPToken          // by access-token value
+type State struct {
+	w *world.World
+	// disabled holds what token checks see of a service account's disabled
+	// flag while a change to it propagates (ServiceAccountChange).
+	disabled *world.Lags[bool]
+
+	Projects        world.Table[*Project]
+	Networks        world.Table[*Network]
+	Subnets         world.Table[*Subnet]
+	Firewalls       world.Table[*Firewall]
+	Instances       world.Table[*Instance]
+	Disks           world.Table[*Disk]
+	Snapshots       world.Table[*Snapshot]
+	MIGs            world.Table[*MIG]
+	ServiceAccounts world.Table[*ServiceAccount] // by email
+	Users           world.Table[bool]            // human principals, by email
+	Tokens          world.Table[*Token]          // by access-token value
 	// DeletedInstances remembers deleted VMs for audit and scoring.
-	DeletedInstances map[string]*GCEInstance
+	DeletedInstances world.Table[*Instance]
 }
 
-// GCPProject is a project with its IAM policy.
-type GCPProject struct {
+// Project is a project with its IAM policy.
+type Project struct {
 	ID     string
 	Number uint64
 	Region string // home region
@@ -60,36 +60,36 @@ type GCPProject struct {
 	DataAccessLogs bool
 }
 
-// GCENetwork is a VPC network.
-type GCENetwork struct {
+// Network is a VPC network.
+type Network struct {
 	Key, Name, Project string
 	ID                 uint64
 	Created            time.Time
 }
 
-// GCESubnet is a regional subnetwork.
-type GCESubnet struct {
+// Subnet is a regional subnetwork.
+type Subnet struct {
 	Key, Name, Project, Region, Network, CIDR string
 	ID                                        uint64
 	next                                      int
 }
 
-// GCEFirewallRule is one allowed or denied protocol entry.
-type GCEFirewallRule struct {
+// FirewallRule is one allowed or denied protocol entry.
+type FirewallRule struct {
 	Protocol string   // "all", "tcp", "udp", "icmp" or a number
 	Ports    []string // "22", "8000-9000"; empty means every port
 }
 
-// GCEFirewall is a VPC firewall rule. Rules are evaluated by ascending
+// Firewall is a VPC firewall rule. Rules are evaluated by ascending
 // priority; at equal priority a deny beats an allow. Each network has the
 // implied rules "allow all egress" and "deny all ingress" at 65535.
-type GCEFirewall struct {
+type Firewall struct {
 	Key, Name, Project, Network string
 	ID                          uint64
 	Description                 string
 	Direction                   string // "INGRESS" or "EGRESS"
 	Priority                    int
-	Allowed, Denied             []GCEFirewallRule
+	Allowed, Denied             []FirewallRule
 	SourceRanges, SourceTags    []string
 	DestinationRanges           []string
 	TargetTags                  []string
@@ -99,20 +99,20 @@ type GCEFirewall struct {
 	Created                     time.Time
 }
 
-// GCEAccessConfig gives an interface an external IP (one-to-one NAT).
-type GCEAccessConfig struct {
+// AccessConfig gives an interface an external IP (one-to-one NAT).
+type AccessConfig struct {
 	Name, Type, NatIP, NetworkTier string
 }
 
-// GCENIC is a network interface of a VM.
-type GCENIC struct {
+// NIC is a network interface of a VM.
+type NIC struct {
 	Name, Network, Subnet, NetworkIP string
-	AccessConfigs                    []*GCEAccessConfig
+	AccessConfigs                    []*AccessConfig
 	Fingerprint                      string
 }
 
-// GCEAttachedDisk is a disk attached to a VM.
-type GCEAttachedDisk struct {
+// AttachedDisk is a disk attached to a VM.
+type AttachedDisk struct {
 	DeviceName string
 	Disk       string // disk key
 	Boot       bool
@@ -121,8 +121,8 @@ type GCEAttachedDisk struct {
 	Mode       string // READ_WRITE
 }
 
-// GCEInstance is a Compute Engine VM. Key is its resource path.
-type GCEInstance struct {
+// Instance is a Compute Engine VM. Key is its resource path.
+type Instance struct {
 	Key, Name, Project, Zone string
 	ID                       uint64
 	MachineType              string
@@ -134,8 +134,8 @@ type GCEInstance struct {
 	DeletionProtection       bool
 	ServiceAccount           string // email; "" when none
 	Scopes                   []string
-	NICs                     []*GCENIC
-	Disks                    []*GCEAttachedDisk
+	NICs                     []*NIC
+	Disks                    []*AttachedDisk
 	Metadata                 map[string]string
 	MetadataFingerprint      string
 	MIG                      string // key of the managing MIG, "" when none
@@ -145,8 +145,8 @@ type GCEInstance struct {
 	stopAt, startAt          time.Time // pending power transitions
 }
 
-// GCEDisk is a persistent disk; its world Volume has the same ID (Key).
-type GCEDisk struct {
+// Disk is a persistent disk; its world Volume has the same ID (Key).
+type Disk struct {
 	Key, Name, Project, Zone string
 	ID                       uint64
 	SizeGb                   int
@@ -159,8 +159,8 @@ type GCEDisk struct {
 	Deleted                  bool
 }
 
-// GCESnapshot is a disk snapshot; its world Snapshot has the same ID (Key).
-type GCESnapshot struct {
+// Snapshot is a disk snapshot; its world Snapshot has the same ID (Key).
+type Snapshot struct {
 	Key, Name, Project string
 	ID                 uint64
 	SourceDisk         string // disk key
@@ -177,7 +177,7 @@ type GCESnapshot struct {
 
 // Status reports CREATING, UPLOADING or READY at t: a snapshot is usable only
 // once READY, which takes minutes for a real disk.
-func (s *GCESnapshot) Status(t time.Time) string {
+func (s *Snapshot) Status(t time.Time) string {
 	switch {
 	case !t.Before(s.CompleteAt):
 		return "READY"
@@ -187,9 +187,9 @@ func (s *GCESnapshot) Status(t time.Time) string {
 	return "UPLOADING"
 }
 
-// GCEMIG is a managed instance group, zonal (Zone set) or regional (Region
+// MIG is a managed instance group, zonal (Zone set) or regional (Region
 // set). Members are instance keys in creation order.
-type GCEMIG struct {
+type MIG struct {
 	Key, Name, Project, Zone, Region string
 	ID                               uint64
 	BaseInstanceName, Template       string
@@ -198,17 +198,17 @@ type GCEMIG struct {
 	Created                          time.Time
 }
 
-// GCPServiceAccount is an IAM service account.
-type GCPServiceAccount struct {
+// ServiceAccount is an IAM service account.
+type ServiceAccount struct {
 	Email, Project, DisplayName string
 	UniqueID                    string
 	Disabled                    bool
-	Keys                        []*GCPSAKey
+	Keys                        []*ServiceAccountKey
 	Created                     time.Time
 }
 
-// GCPSAKey is a service-account key.
-type GCPSAKey struct {
+// ServiceAccountKey is a service-account key.
+type ServiceAccountKey struct {
 	ID       string
 	Type     string // USER_MANAGED or SYSTEM_MANAGED
 	Disabled bool
@@ -216,8 +216,8 @@ type GCPSAKey struct {
 	Expires  time.Time
 }
 
-// GCPToken is an OAuth2 access token the simulated Google issued.
-type GCPToken struct {
+// Token is an OAuth2 access token the simulated Google issued.
+type Token struct {
 	Value     string
 	Principal string // email
 	Kind      string // "serviceAccount" or "user"
@@ -229,87 +229,83 @@ type GCPToken struct {
 	KeyID  string
 }
 
-// GCPPrincipal is an authenticated caller.
-type GCPPrincipal struct {
+// Principal is an authenticated caller.
+type Principal struct {
 	Email string
 	Kind  string // "serviceAccount" or "user"
-	Token *GCPToken
+	Token *Token
 }
 
 // Member is the IAM member string of the principal.
-func (p *GCPPrincipal) Member() string { return p.Kind + ":" + p.Email }
+func (p *Principal) Member() string { return p.Kind + ":" + p.Email }
 
 // Authentication errors.
 var (
-	// ErrGCPTokenInvalid: the token is unknown or expired.
-	ErrGCPTokenInvalid = errors.New("invalid or expired access token")
-	// ErrGCPAccountDisabled: the token's service account is disabled, which
+	// ErrTokenInvalid: the token is unknown or expired.
+	ErrTokenInvalid = errors.New("invalid or expired access token")
+	// ErrAccountDisabled: the token's service account is disabled, which
 	// revokes every token it holds at once.
-	ErrGCPAccountDisabled = errors.New("service account is disabled")
+	ErrAccountDisabled = errors.New("service account is disabled")
 )
 
-// GCPLocked returns the GCP state, creating it on first use.
-func (w *World) GCPLocked() *GCP {
-	return w.ExtLocked(GCPExt, func() any {
-		return &GCP{Projects: map[string]*GCPProject{}, Networks: map[string]*GCENetwork{},
-			Subnets: map[string]*GCESubnet{}, Firewalls: map[string]*GCEFirewall{},
-			Instances: map[string]*GCEInstance{}, Disks: map[string]*GCEDisk{},
-			Snapshots: map[string]*GCESnapshot{}, MIGs: map[string]*GCEMIG{},
-			ServiceAccounts: map[string]*GCPServiceAccount{}, Users: map[string]bool{},
-			Tokens: map[string]*GCPToken{}, DeletedInstances: map[string]*GCEInstance{}}
-	}).(*GCP)
+// Of returns the world's GCP state, creating it on first use. Call it, and
+// every method of the state, with the world locked.
+func Of(w *world.World) *State {
+	return w.ExtLocked(Ext, func() any {
+		return &State{w: w, disabled: world.NewLags[bool](propagationGCPIAM)}
+	}).(*State)
 }
 
-// GCPNumericIDLocked draws a 19-digit resource id the way GCE ids look.
-func (w *World) GCPNumericIDLocked() uint64 {
-	return 1_000_000_000_000_000_000 + w.ids.Uint64()%8_000_000_000_000_000_000
+// NumericID draws a 19-digit resource id the way GCE ids look.
+func (s *State) NumericID() uint64 {
+	return 1_000_000_000_000_000_000 + s.w.IDRandLocked().Uint64()%8_000_000_000_000_000_000
 }
 
-// GCPFingerprintLocked draws a new base64-looking 12-character fingerprint.
-func (w *World) GCPFingerprintLocked() string {
+// Fingerprint draws a new base64-looking 12-character fingerprint.
+func (s *State) Fingerprint() string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	b := make([]byte, 11)
 	for i := range b {
-		b[i] = alphabet[w.ids.IntN(len(alphabet))]
+		b[i] = alphabet[s.w.IDRandLocked().IntN(len(alphabet))]
 	}
 	return string(b) + "="
 }
 
 // Resource path helpers.
 
-// GCEInstanceKey is the resource path of a VM.
-func GCEInstanceKey(project, zone, name string) string {
+// InstanceKey is the resource path of a VM.
+func InstanceKey(project, zone, name string) string {
 	return fmt.Sprintf("projects/%s/zones/%s/instances/%s", project, zone, name)
 }
 
-// GCEDiskKey is the resource path of a zonal disk.
-func GCEDiskKey(project, zone, name string) string {
+// DiskKey is the resource path of a zonal disk.
+func DiskKey(project, zone, name string) string {
 	return fmt.Sprintf("projects/%s/zones/%s/disks/%s", project, zone, name)
 }
 
-// GCESnapshotKey is the resource path of a snapshot.
-func GCESnapshotKey(project, name string) string {
+// SnapshotKey is the resource path of a snapshot.
+func SnapshotKey(project, name string) string {
 	return fmt.Sprintf("projects/%s/global/snapshots/%s", project, name)
 }
 
-// GCEFirewallKey is the resource path of a firewall rule.
-func GCEFirewallKey(project, name string) string {
+// FirewallKey is the resource path of a firewall rule.
+func FirewallKey(project, name string) string {
 	return fmt.Sprintf("projects/%s/global/firewalls/%s", project, name)
 }
 
-// GCENetworkKey is the resource path of a network.
-func GCENetworkKey(project, name string) string {
+// NetworkKey is the resource path of a network.
+func NetworkKey(project, name string) string {
 	return fmt.Sprintf("projects/%s/global/networks/%s", project, name)
 }
 
-// GCESubnetKey is the resource path of a subnetwork.
-func GCESubnetKey(project, region, name string) string {
+// SubnetKey is the resource path of a subnetwork.
+func SubnetKey(project, region, name string) string {
 	return fmt.Sprintf("projects/%s/regions/%s/subnetworks/%s", project, region, name)
 }
 
-// GCEMIGKey is the resource path of a MIG; location is a zone or a region
+// MIGKey is the resource path of a MIG; location is a zone or a region
 // and regional says which.
-func GCEMIGKey(project, location, name string, regional bool) string {
+func MIGKey(project, location, name string, regional bool) string {
 	kind := "zones"
 	if regional {
 		kind = "regions"
@@ -325,19 +321,18 @@ func ZoneRegion(zone string) string {
 	return zone
 }
 
-// AddGCPProjectLocked registers a project (and the neutral Account for it).
-func (w *World) AddGCPProjectLocked(id, region string) *GCPProject {
-	g := w.GCPLocked()
-	p := &GCPProject{ID: id, Number: 100_000_000_000 + w.ids.Uint64()%900_000_000_000, Region: region,
-		Bindings: map[string][]string{}, Organization: fmt.Sprintf("%d", 100_000_000_000+w.ids.Uint64()%900_000_000_000)}
-	g.Projects[id] = p
-	w.AddAccountLocked("gcp", id, id, region)
+// AddProject registers a project (and the neutral Account for it).
+func (s *State) AddProject(id, region string) *Project {
+	p := &Project{ID: id, Number: 100_000_000_000 + s.w.IDRandLocked().Uint64()%900_000_000_000, Region: region,
+		Bindings: map[string][]string{}, Organization: fmt.Sprintf("%d", 100_000_000_000+s.w.IDRandLocked().Uint64()%900_000_000_000)}
+	s.Projects.Put(id, p)
+	s.w.AddAccountLocked("gcp", id, id, region)
 	return p
 }
 
-// GCPGrantLocked adds member to role in the project's IAM policy.
-func (w *World) GCPGrantLocked(project, role, member string) error {
-	p := w.GCPLocked().Projects[project]
+// Grant adds member to role in the project's IAM policy.
+func (s *State) Grant(project, role, member string) error {
+	p := s.Projects.Lookup(project)
 	if p == nil {
 		return fmt.Errorf("project %q does not exist", project)
 	}
@@ -350,53 +345,52 @@ func (w *World) GCPGrantLocked(project, role, member string) error {
 	return nil
 }
 
-// AddGCPUserLocked registers a human principal.
-func (w *World) AddGCPUserLocked(email string) { w.GCPLocked().Users[email] = true }
+// AddUser registers a human principal.
+func (s *State) AddUser(email string) { s.Users.Put(email, true) }
 
-// AddGCPServiceAccountLocked creates a service account
+// AddServiceAccount creates a service account
 // "<id>@<project>.iam.gserviceaccount.com".
-func (w *World) AddGCPServiceAccountLocked(project, accountID, displayName string) (*GCPServiceAccount, error) {
-	g := w.GCPLocked()
-	if g.Projects[project] == nil {
+func (s *State) AddServiceAccount(project, accountID, displayName string) (*ServiceAccount, error) {
+	if s.Projects.Lookup(project) == nil {
 		return nil, fmt.Errorf("project %q does not exist", project)
 	}
 	email := fmt.Sprintf("%s@%s.iam.gserviceaccount.com", accountID, project)
-	if _, ok := g.ServiceAccounts[email]; ok {
+	if _, ok := s.ServiceAccounts.Get(email); ok {
 		return nil, fmt.Errorf("service account %s already exists", email)
 	}
-	sa := &GCPServiceAccount{Email: email, Project: project, DisplayName: displayName,
-		UniqueID: fmt.Sprintf("1%010d%010d", w.ids.Uint64()%10_000_000_000, w.ids.Uint64()%10_000_000_000), Created: w.clock.Now()}
+	sa := &ServiceAccount{Email: email, Project: project, DisplayName: displayName,
+		UniqueID: fmt.Sprintf("1%010d%010d", s.w.IDRandLocked().Uint64()%10_000_000_000, s.w.IDRandLocked().Uint64()%10_000_000_000), Created: s.w.Now()}
 	// Every service account has a Google-managed key pair for its tokens.
-	sa.Keys = append(sa.Keys, &GCPSAKey{ID: w.gcpKeyIDLocked(), Type: "SYSTEM_MANAGED", Created: sa.Created,
+	sa.Keys = append(sa.Keys, &ServiceAccountKey{ID: s.newKeyID(), Type: "SYSTEM_MANAGED", Created: sa.Created,
 		Expires: sa.Created.Add(90 * 24 * time.Hour)})
-	g.ServiceAccounts[email] = sa
+	s.ServiceAccounts.Put(email, sa)
 	return sa, nil
 }
 
-func (w *World) gcpKeyIDLocked() string {
+func (s *State) newKeyID() string {
 	const hex = "0123456789abcdef"
 	b := make([]byte, 40)
 	for i := range b {
-		b[i] = hex[w.ids.IntN(16)]
+		b[i] = hex[s.w.IDRandLocked().IntN(16)]
 	}
 	return string(b)
 }
 
-// AddGCPServiceAccountKeyLocked creates a user-managed key, as a JSON key
+// AddServiceAccountKey creates a user-managed key, as a JSON key
 // file download does.
-func (w *World) AddGCPServiceAccountKeyLocked(email string) (*GCPSAKey, error) {
-	sa := w.GCPLocked().ServiceAccounts[email]
+func (s *State) AddServiceAccountKey(email string) (*ServiceAccountKey, error) {
+	sa := s.ServiceAccounts.Lookup(email)
 	if sa == nil {
 		return nil, fmt.Errorf("service account %s does not exist", email)
 	}
-	now := w.clock.Now()
-	k := &GCPSAKey{ID: w.gcpKeyIDLocked(), Type: "USER_MANAGED", Created: now, Expires: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)}
+	now := s.w.Now()
+	k := &ServiceAccountKey{ID: s.newKeyID(), Type: "USER_MANAGED", Created: now, Expires: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)}
 	sa.Keys = append(sa.Keys, k)
 	return k, nil
 }
 
 // Key returns the service account's key with that id, or nil.
-func (sa *GCPServiceAccount) Key(id string) *GCPSAKey {
+func (sa *ServiceAccount) Key(id string) *ServiceAccountKey {
 	for _, k := range sa.Keys {
 		if k.ID == id {
 			return k
@@ -405,83 +399,81 @@ func (sa *GCPServiceAccount) Key(id string) *GCPSAKey {
 	return nil
 }
 
-// GCPIssueTokenLocked mints an access token for a principal. Service
+// IssueToken mints an access token for a principal. Service
 // accounts must be enabled, and when keyID names one of their keys it must
 // be enabled too (Google rejects the JWT grant otherwise).
-func (w *World) GCPIssueTokenLocked(principal, source, keyID string, ttl time.Duration) (*GCPToken, error) {
-	g := w.GCPLocked()
+func (s *State) IssueToken(principal, source, keyID string, ttl time.Duration) (*Token, error) {
 	kind := "user"
-	if sa, ok := g.ServiceAccounts[principal]; ok {
+	if sa, ok := s.ServiceAccounts.Get(principal); ok {
 		kind = "serviceAccount"
-		if w.gcpDisabledLocked(sa) {
-			return nil, ErrGCPAccountDisabled
+		if s.disabledForAuth(sa) {
+			return nil, ErrAccountDisabled
 		}
 		if keyID != "" {
 			if k := sa.Key(keyID); k != nil && k.Disabled {
-				return nil, fmt.Errorf("key %s of %s is disabled: %w", keyID, principal, ErrGCPTokenInvalid)
+				return nil, fmt.Errorf("key %s of %s is disabled: %w", keyID, principal, ErrTokenInvalid)
 			}
 		}
-	} else if !g.Users[principal] {
-		return nil, fmt.Errorf("principal %s does not exist: %w", principal, ErrGCPTokenInvalid)
+	} else if !s.Users.Lookup(principal) {
+		return nil, fmt.Errorf("principal %s does not exist: %w", principal, ErrTokenInvalid)
 	}
 	if ttl <= 0 {
 		ttl = time.Hour
 	}
-	now := w.clock.Now()
-	t := &GCPToken{Value: "ya29.c." + w.NewSecretLocked() + w.NewSecretLocked()[:24], Principal: principal,
+	now := s.w.Now()
+	t := &Token{Value: "ya29.c." + s.w.NewSecretLocked() + s.w.NewSecretLocked()[:24], Principal: principal,
 		Kind: kind, Issued: now, Expires: now.Add(ttl), Source: source, KeyID: keyID}
 	t.Value = strings.NewReplacer("+", "-", "/", "_").Replace(t.Value)
-	g.Tokens[t.Value] = t
+	s.Tokens.Put(t.Value, t)
 	return t, nil
 }
 
-// GCPInstanceTokenLocked is what the VM's metadata server hands a workload
+// InstanceToken is what the VM's metadata server hands a workload
 // (or an attacker on the VM): a token of the VM's service account. It fails
 // when the VM has no service account or the account is disabled.
-func (w *World) GCPInstanceTokenLocked(instanceKey string) (*GCPToken, error) {
-	inst := w.GCPLocked().Instances[instanceKey]
+func (s *State) InstanceToken(instanceKey string) (*Token, error) {
+	inst := s.Instances.Lookup(instanceKey)
 	if inst == nil {
 		return nil, fmt.Errorf("instance %s does not exist", instanceKey)
 	}
-	if inst.Status != GCERunning {
+	if inst.Status != StatusRunning {
 		return nil, fmt.Errorf("instance %s is %s; its metadata server is not serving", instanceKey, inst.Status)
 	}
 	if inst.ServiceAccount == "" {
 		return nil, fmt.Errorf("instance %s has no service account", instanceKey)
 	}
-	return w.GCPIssueTokenLocked(inst.ServiceAccount, "instance:"+instanceKey, "", time.Hour)
+	return s.IssueToken(inst.ServiceAccount, "instance:"+instanceKey, "", time.Hour)
 }
 
-// GCPAuthenticateLocked resolves a bearer token. A token stays valid until
+// Authenticate resolves a bearer token. A token stays valid until
 // it expires even if the VM it came from lost its service account; only
 // disabling the account (or deleting it) revokes it early, and that revokes
 // every token of the account at once.
-func (w *World) GCPAuthenticateLocked(value string) (*GCPPrincipal, error) {
-	g := w.GCPLocked()
-	t := g.Tokens[value]
-	if t == nil || !w.clock.Now().Before(t.Expires) {
-		return nil, ErrGCPTokenInvalid
+func (s *State) Authenticate(value string) (*Principal, error) {
+	t := s.Tokens.Lookup(value)
+	if t == nil || !s.w.Now().Before(t.Expires) {
+		return nil, ErrTokenInvalid
 	}
 	if t.Kind == "serviceAccount" {
-		sa := g.ServiceAccounts[t.Principal]
+		sa := s.ServiceAccounts.Lookup(t.Principal)
 		if sa == nil {
-			return nil, ErrGCPTokenInvalid
+			return nil, ErrTokenInvalid
 		}
-		if w.gcpDisabledLocked(sa) {
-			return nil, ErrGCPAccountDisabled
+		if s.disabledForAuth(sa) {
+			return nil, ErrAccountDisabled
 		}
 	}
-	return &GCPPrincipal{Email: t.Principal, Kind: t.Kind, Token: t}, nil
+	return &Principal{Email: t.Principal, Kind: t.Kind, Token: t}, nil
 }
 
-// GCPSetServiceAccountDisabledLocked disables or enables a service account.
+// SetServiceAccountDisabled disables or enables a service account.
 // Reads of the account show the change at once; token checks and token
 // issuance apply it to every token, key and VM using the account at once
-// too, or, through the wire (GCPServiceAccountChangeLocked), once it has
+// too, or, through the wire (ServiceAccountChange), once it has
 // propagated (Knobs.GCPDisablePropagation: documented as immediate, which
 // is the default).
-func (w *World) GCPSetServiceAccountDisabledLocked(email string, disabled bool) error {
-	sa := w.GCPLocked().ServiceAccounts[email]
+func (s *State) SetServiceAccountDisabled(email string, disabled bool) error {
+	sa := s.ServiceAccounts.Lookup(email)
 	if sa == nil {
 		return fmt.Errorf("service account %s does not exist", email)
 	}
@@ -489,24 +481,21 @@ func (w *World) GCPSetServiceAccountDisabledLocked(email string, disabled bool) 
 	return nil
 }
 
-// gcpDisabledLocked is whether token checks treat the account as disabled:
+// disabledForAuth is whether token checks treat the account as disabled:
 // its state, unless a change to it is still propagating.
-func (w *World) gcpDisabledLocked(sa *GCPServiceAccount) bool {
-	if w.prop != nil {
-		if d, ok := seenLocked(w.prop.gcp, sa.Email); ok {
-			return d
-		}
+func (s *State) disabledForAuth(sa *ServiceAccount) bool {
+	if d, ok := s.disabled.Seen(sa.Email); ok {
+		return d
 	}
 	return sa.Disabled
 }
 
-// GCPServiceAccountUsersLocked lists the VMs running as a service account:
+// ServiceAccountUsers lists the VMs running as a service account:
 // the blast radius of disabling it.
-func (w *World) GCPServiceAccountUsersLocked(email string) []string {
-	g := w.GCPLocked()
+func (s *State) ServiceAccountUsers(email string) []string {
 	var out []string
-	for _, k := range SortedKeys(g.Instances) {
-		if g.Instances[k].ServiceAccount == email {
+	for _, k := range s.Instances.Keys() {
+		if s.Instances.Lookup(k).ServiceAccount == email {
 			out = append(out, k)
 		}
 	}
@@ -540,17 +529,17 @@ var gcpRolePermissions = map[string][]string{
 	"roles/resourcemanager.projectIamAdmin": {"resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"},
 }
 
-// GCPRoleKnown reports whether the simulator models role.
-func GCPRoleKnown(role string) bool { _, ok := gcpRolePermissions[role]; return ok }
+// RoleKnown reports whether the simulator models role.
+func RoleKnown(role string) bool { _, ok := gcpRolePermissions[role]; return ok }
 
-// GCPAllowedLocked reports whether member holds permission on project
+// Allowed reports whether member holds permission on project
 // through the project's IAM policy.
-func (w *World) GCPAllowedLocked(project, member, permission string) bool {
-	p := w.GCPLocked().Projects[project]
+func (s *State) Allowed(project, member, permission string) bool {
+	p := s.Projects.Lookup(project)
 	if p == nil {
 		return false
 	}
-	for _, role := range SortedKeys(p.Bindings) {
+	for _, role := range world.SortedKeys(p.Bindings) {
 		held := false
 		for _, m := range p.Bindings[role] {
 			if m == member {
@@ -597,9 +586,18 @@ func globDotted(pattern, s string) bool {
 	return true
 }
 
-// sortedStrings returns a sorted copy.
-func sortedStrings(in []string) []string {
-	out := append([]string(nil), in...)
-	sort.Strings(out)
-	return out
+// propagationGCPIAM is the stream GCP's propagation delays draw from.
+const propagationGCPIAM = "propagation/gcp-iam"
+
+// ServiceAccountChange applies change, a change made through the
+// wire to whether the service account email is disabled, so that token
+// checks and token issuance see it once it has propagated
+// (Knobs.GCPDisablePropagation, immediate by default as documented).
+func (s *State) ServiceAccountChange(email string, change func() error) error {
+	state := func() bool {
+		sa := s.ServiceAccounts.Lookup(email)
+		return sa != nil && sa.Disabled
+	}
+	return s.disabled.ChangeLocked(s.w, email, state, change,
+		func(b, a bool) bool { return b == a }, s.w.KnobsLocked().GCPDisablePropagation)
 }

@@ -1,9 +1,11 @@
-package world
+package awsworld
 
 import (
 	"fmt"
 	"net/netip"
 	"slices"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
 
 // Network ACLs: the stateless, per-subnet firewall of a VPC. Every packet
@@ -34,7 +36,7 @@ type NetworkACL struct {
 	ID, Account, Region, VPC string
 	Default                  bool
 	Entries                  []NACLEntry // sorted by egress, then rule number
-	Tags                     Tags
+	Tags                     world.Tags
 }
 
 // NACLEntry is one numbered rule of a network ACL.
@@ -47,89 +49,90 @@ type NACLEntry struct {
 	Allow            bool // RuleAction "allow"; false is "deny"
 }
 
-// NACLAssociation binds a subnet to a network ACL.
+// NACLAssociation binds a subnet to a network ACL. A subnet has none until
+// its VPC's ACLs are first used, which means the default allow-all ACL.
 type NACLAssociation struct {
 	ID, ACL, Subnet string
 }
 
-// NetworkACLsOfVPCLocked returns a VPC's ACLs, by id, creating its default
+// NetworkACLsOfVPC returns a VPC's ACLs, by id, creating its default
 // ACL (allow everything both ways, rule 100) on first use and associating
 // every subnet that has none with it, as EC2 does for every VPC.
-func (w *World) NetworkACLsOfVPCLocked(vpcID string) []*NetworkACL {
-	w.defaultACLLocked(vpcID)
+func (s *State) NetworkACLsOfVPC(vpcID string) []*NetworkACL {
+	s.defaultACL(vpcID)
 	var out []*NetworkACL
-	for _, id := range SortedKeys(w.NetworkACLs) {
-		if a := w.NetworkACLs[id]; a.VPC == vpcID {
+	for _, a := range s.NetworkACLs.All() {
+		if a.VPC == vpcID {
 			out = append(out, a)
 		}
 	}
 	return out
 }
 
-// defaultACLLocked returns the VPC's default ACL, creating it (and the
+// defaultACL returns the VPC's default ACL, creating it (and the
 // associations of its subnets) on first use.
-func (w *World) defaultACLLocked(vpcID string) *NetworkACL {
-	v := w.VPCs[vpcID]
+func (s *State) defaultACL(vpcID string) *NetworkACL {
+	v := s.w.VPCs.Lookup(vpcID)
 	if v == nil {
 		return nil
 	}
 	var def *NetworkACL
-	for _, id := range SortedKeys(w.NetworkACLs) {
-		if a := w.NetworkACLs[id]; a.VPC == vpcID && a.Default {
+	for _, a := range s.NetworkACLs.All() {
+		if a.VPC == vpcID && a.Default {
 			def = a
 		}
 	}
 	if def == nil {
-		def = &NetworkACL{ID: w.NewIDLocked("acl"), Account: v.Account, Region: v.Region, VPC: vpcID,
-			Default: true, Tags: Tags{}, Entries: []NACLEntry{
+		def = &NetworkACL{ID: s.w.NewIDLocked("acl"), Account: v.Account, Region: v.Region, VPC: vpcID,
+			Default: true, Tags: world.Tags{}, Entries: []NACLEntry{
 				{RuleNumber: 100, Protocol: "-1", CIDR: AnyIPv4, Allow: true},
 				{RuleNumber: 100, Egress: true, Protocol: "-1", CIDR: AnyIPv4, Allow: true}}}
 		sortEntries(def.Entries)
-		w.NetworkACLs[def.ID] = def
+		s.NetworkACLs.Put(def.ID, def)
 	}
-	for _, sid := range SortedKeys(w.Subnets) {
-		if s := w.Subnets[sid]; s.VPC == vpcID && s.ACL == "" {
-			s.ACL, s.ACLAssociation = def.ID, w.NewIDLocked("aclassoc")
+	for sid, sub := range s.w.Subnets.All() {
+		if sub.VPC == vpcID && s.subnetACLs[sid] == nil {
+			s.subnetACLs[sid] = &NACLAssociation{ACL: def.ID, ID: s.w.NewIDLocked("aclassoc"), Subnet: sid}
 		}
 	}
 	return def
 }
 
-// CreateNetworkACLLocked creates a non-default ACL: until entries are added
+// CreateNetworkACL creates a non-default ACL: until entries are added
 // it denies everything in both directions.
-func (w *World) CreateNetworkACLLocked(vpcID string, tags Tags) (*NetworkACL, error) {
-	v := w.VPCs[vpcID]
+func (s *State) CreateNetworkACL(vpcID string, tags world.Tags) (*NetworkACL, error) {
+	v := s.w.VPCs.Lookup(vpcID)
 	if v == nil {
-		return nil, notFound("vpc", vpcID)
+		return nil, world.NotFound("vpc", vpcID)
 	}
-	w.defaultACLLocked(vpcID)
-	a := &NetworkACL{ID: w.NewIDLocked("acl"), Account: v.Account, Region: v.Region, VPC: vpcID, Tags: Tags{}}
+	s.defaultACL(vpcID)
+	a := &NetworkACL{ID: s.w.NewIDLocked("acl"), Account: v.Account, Region: v.Region, VPC: vpcID, Tags: world.Tags{}}
 	for k, val := range tags {
 		a.Tags[k] = val
 	}
-	w.NetworkACLs[a.ID] = a
+	s.NetworkACLs.Put(a.ID, a)
 	return a, nil
 }
 
-func (w *World) aclLocked(id string) (*NetworkACL, error) {
-	a, ok := w.NetworkACLs[id]
+func (s *State) acl(id string) (*NetworkACL, error) {
+	a, ok := s.NetworkACLs.Get(id)
 	if !ok {
-		return nil, notFound("network-acl", id)
+		return nil, world.NotFound("network-acl", id)
 	}
 	return a, nil
 }
 
-// PutNACLEntryLocked adds a numbered rule (replace=false; EC2's
+// PutNACLEntry adds a numbered rule (replace=false; EC2's
 // NetworkAclEntryAlreadyExists when the number is taken in that direction)
 // or replaces one (replace=true; it must exist). Flows of the ACL's subnets
 // that the ACL no longer permits end at once.
-func (w *World) PutNACLEntryLocked(aclID string, e NACLEntry, replace bool) error {
-	a, err := w.aclLocked(aclID)
+func (s *State) PutNACLEntry(aclID string, e NACLEntry, replace bool) error {
+	a, err := s.acl(aclID)
 	if err != nil {
 		return err
 	}
 	if e.RuleNumber < 1 || e.RuleNumber > NACLMaxRule {
-		return &ComputeError{Kind: KindInvalid, Resource: "network-acl-entry", ID: aclID,
+		return &world.ComputeError{Kind: world.KindInvalid, Resource: "network-acl-entry", ID: aclID,
 			Msg: fmt.Sprintf("Value (%d) for parameter ruleNumber is invalid. The rule number must be between 1 and %d.", e.RuleNumber, NACLMaxRule)}
 	}
 	p, err := NormalizeProtocol(e.Protocol)
@@ -138,20 +141,20 @@ func (w *World) PutNACLEntryLocked(aclID string, e NACLEntry, replace bool) erro
 	}
 	e.Protocol = p
 	if _, err := netip.ParsePrefix(e.CIDR); err != nil {
-		return &ComputeError{Kind: KindInvalid, Resource: "network-acl-entry", ID: e.CIDR,
+		return &world.ComputeError{Kind: world.KindInvalid, Resource: "network-acl-entry", ID: e.CIDR,
 			Msg: fmt.Sprintf("Value (%s) for parameter cidrBlock is invalid. This is not a valid CIDR block.", e.CIDR)}
 	}
 	if (p == "tcp" || p == "udp") && (e.FromPort < 0 || e.ToPort > 65535 || e.FromPort > e.ToPort) {
-		return &ComputeError{Kind: KindInvalid, Resource: "network-acl-entry", ID: aclID,
+		return &world.ComputeError{Kind: world.KindInvalid, Resource: "network-acl-entry", ID: aclID,
 			Msg: "TCP and UDP entries need a valid port range (PortRange.From <= PortRange.To, 0-65535)."}
 	}
 	i := slices.IndexFunc(a.Entries, func(x NACLEntry) bool { return x.Egress == e.Egress && x.RuleNumber == e.RuleNumber })
 	switch {
 	case replace && i < 0:
-		return &ComputeError{Kind: KindNotFound, Resource: "network-acl-entry", ID: aclID,
+		return &world.ComputeError{Kind: world.KindNotFound, Resource: "network-acl-entry", ID: aclID,
 			Msg: fmt.Sprintf("The network ACL entry identified by %d (%s) does not exist in %s", e.RuleNumber, direction(e.Egress), aclID)}
 	case !replace && i >= 0:
-		return &ComputeError{Kind: KindDuplicate, Resource: "network-acl-entry", ID: aclID,
+		return &world.ComputeError{Kind: world.KindDuplicate, Resource: "network-acl-entry", ID: aclID,
 			Msg: fmt.Sprintf("The network acl entry identified by %d already exists.", e.RuleNumber)}
 	case replace:
 		a.Entries[i] = e
@@ -159,51 +162,53 @@ func (w *World) PutNACLEntryLocked(aclID string, e NACLEntry, replace bool) erro
 		a.Entries = append(a.Entries, e)
 	}
 	sortEntries(a.Entries)
-	w.aclChangedLocked(a.ID, fmt.Sprintf("network ACL %s entry %d (%s) changed", a.ID, e.RuleNumber, direction(e.Egress)))
+	s.aclChanged(a.ID, fmt.Sprintf("network ACL %s entry %d (%s) changed", a.ID, e.RuleNumber, direction(e.Egress)))
 	return nil
 }
 
-// DeleteNACLEntryLocked removes a numbered rule.
-func (w *World) DeleteNACLEntryLocked(aclID string, rule int, egress bool) error {
-	a, err := w.aclLocked(aclID)
+// DeleteNACLEntry removes a numbered rule.
+func (s *State) DeleteNACLEntry(aclID string, rule int, egress bool) error {
+	a, err := s.acl(aclID)
 	if err != nil {
 		return err
 	}
 	i := slices.IndexFunc(a.Entries, func(x NACLEntry) bool { return x.Egress == egress && x.RuleNumber == rule })
 	if i < 0 {
-		return &ComputeError{Kind: KindNotFound, Resource: "network-acl-entry", ID: aclID,
+		return &world.ComputeError{Kind: world.KindNotFound, Resource: "network-acl-entry", ID: aclID,
 			Msg: fmt.Sprintf("The network ACL entry identified by %d (%s) does not exist in %s", rule, direction(egress), aclID)}
 	}
 	a.Entries = slices.Delete(a.Entries, i, i+1)
-	w.aclChangedLocked(a.ID, fmt.Sprintf("network ACL %s entry %d (%s) deleted", a.ID, rule, direction(egress)))
+	s.aclChanged(a.ID, fmt.Sprintf("network ACL %s entry %d (%s) deleted", a.ID, rule, direction(egress)))
 	return nil
 }
 
-// ReplaceNACLAssociationLocked moves the subnet of an association to
+// ReplaceNACLAssociation moves the subnet of an association to
 // another ACL of the same VPC and returns the new association id. Flows in
 // the subnet the new ACL does not permit end at once.
-func (w *World) ReplaceNACLAssociationLocked(associationID, aclID string) (string, error) {
-	a, err := w.aclLocked(aclID)
+func (s *State) ReplaceNACLAssociation(associationID, aclID string) (string, error) {
+	a, err := s.acl(aclID)
 	if err != nil {
 		return "", err
 	}
-	w.defaultACLLocked(a.VPC)
-	var subnet *Subnet
-	for _, sid := range SortedKeys(w.Subnets) {
-		if s := w.Subnets[sid]; s.ACLAssociation == associationID {
-			subnet = s
+	s.defaultACL(a.VPC)
+	var subnet *world.Subnet
+	for _, sid := range s.w.Subnets.Keys() {
+		if as := s.subnetACLs[sid]; as != nil && as.ID == associationID {
+			sub := s.w.Subnets.Lookup(sid)
+			subnet = sub
 		}
 	}
 	if subnet == nil {
-		return "", notFound("network-acl-association", associationID)
+		return "", world.NotFound("network-acl-association", associationID)
 	}
 	if subnet.VPC != a.VPC {
-		return "", &ComputeError{Kind: KindInvalid, Resource: "network-acl", ID: aclID,
+		return "", &world.ComputeError{Kind: world.KindInvalid, Resource: "network-acl", ID: aclID,
 			Msg: fmt.Sprintf("Network ACL %s and subnet %s belong to different networks.", aclID, subnet.ID)}
 	}
-	subnet.ACL, subnet.ACLAssociation = a.ID, w.NewIDLocked("aclassoc")
-	w.aclChangedLocked(a.ID, fmt.Sprintf("subnet %s associated with network ACL %s", subnet.ID, a.ID))
-	return subnet.ACLAssociation, nil
+	as := &NACLAssociation{ACL: a.ID, ID: s.w.NewIDLocked("aclassoc"), Subnet: subnet.ID}
+	s.subnetACLs[subnet.ID] = as
+	s.aclChanged(a.ID, fmt.Sprintf("subnet %s associated with network ACL %s", subnet.ID, a.ID))
+	return as.ID, nil
 }
 
 func direction(egress bool) string {
@@ -257,16 +262,17 @@ func aclAllows(a *NetworkACL, egress bool, proto string, port int, peer netip.Ad
 	return false
 }
 
-// naclPermitsLocked reports whether the subnet's ACL lets a flow through in
+// naclPermits reports whether the subnet's ACL lets a flow through in
 // both directions (the ACL is stateless: the return traffic is checked like
 // any other packet). A subnet whose VPC's ACLs were never used has the
 // default ACL, which allows everything.
-func (w *World) naclPermitsLocked(subnetID string, f *Flow) bool {
-	s := w.Subnets[subnetID]
-	if s == nil || s.ACL == "" {
+func (s *State) naclPermits(subnetID string, f *world.Flow) bool {
+	sub := s.w.Subnets.Lookup(subnetID)
+	as := s.subnetACLs[subnetID]
+	if sub == nil || as == nil {
 		return true
 	}
-	a := w.NetworkACLs[s.ACL]
+	a := s.NetworkACLs.Lookup(as.ACL)
 	if a == nil {
 		return true
 	}
@@ -282,37 +288,47 @@ func (w *World) naclPermitsLocked(subnetID string, f *Flow) bool {
 	return out && in
 }
 
-// aclChangedLocked ends the active flows, tracked or not, of every
+// aclChanged ends the active flows, tracked or not, of every
 // interface in a subnet of the ACL that the ACL no longer permits, and
 // re-checks the health of scaling-group members there (a load balancer's
 // health check crosses the ACL too).
-func (w *World) aclChangedLocked(aclID, reason string) {
-	now := w.clock.Now()
-	for _, f := range w.Flows {
+func (s *State) aclChanged(aclID, reason string) {
+	now := s.w.Now()
+	for _, f := range s.w.Flows {
 		if !f.Active() {
 			continue
 		}
-		eni := w.ENIs[f.ENI]
+		eni := s.w.ENIs.Lookup(f.ENI)
 		if eni == nil {
 			continue
 		}
-		if s := w.Subnets[eni.Subnet]; s == nil || s.ACL != aclID {
+		if as := s.subnetACLs[eni.Subnet]; s.w.Subnets.Lookup(eni.Subnet) == nil || as == nil || as.ACL != aclID {
 			continue
 		}
-		if !w.naclPermitsLocked(eni.Subnet, f) {
-			w.endFlowLocked(f, "stateless network ACL cut the flow: "+reason, now)
+		if !s.naclPermits(eni.Subnet, f) {
+			s.w.EndFlowLocked(f, "stateless network ACL cut the flow: "+reason, now)
 		}
 	}
-	w.checkASGHealthLocked()
+	s.checkASGHealth()
 }
 
-// SubnetsOfACLLocked lists the subnets associated with an ACL, by id.
-func (w *World) SubnetsOfACLLocked(aclID string) []*Subnet {
-	var out []*Subnet
-	for _, sid := range SortedKeys(w.Subnets) {
-		if s := w.Subnets[sid]; s.ACL == aclID {
-			out = append(out, s)
+// AssociationsOfACL lists the subnet associations of an ACL, by subnet id.
+func (s *State) AssociationsOfACL(aclID string) []*NACLAssociation {
+	var out []*NACLAssociation
+	for _, sid := range s.w.Subnets.Keys() {
+		if as := s.subnetACLs[sid]; as != nil && as.ACL == aclID {
+			out = append(out, as)
 		}
 	}
 	return out
+}
+
+// SubnetACL returns the network ACL a subnet is associated with and the
+// association's id, both empty while its VPC's ACLs were never used (the
+// default ACL, allowing everything, then applies).
+func (s *State) SubnetACL(subnetID string) (acl, association string) {
+	if as := s.subnetACLs[subnetID]; as != nil {
+		return as.ACL, as.ID
+	}
+	return "", ""
 }

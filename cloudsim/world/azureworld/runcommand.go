@@ -1,4 +1,4 @@
-package world
+package azureworld
 
 import (
 	"crypto/sha256"
@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
 
 // Azure action Run Command. One command at a time per VM; the RunCommand
@@ -20,17 +22,17 @@ import (
 
 // Run Command statuses, as the ARM operation reports them.
 const (
-	AzureOpInProgress = "InProgress"
-	AzureOpSucceeded  = "Succeeded"
-	AzureOpFailed     = "Failed"
+	OpInProgress = "InProgress"
+	OpSucceeded  = "Succeeded"
+	OpFailed     = "Failed"
 )
 
-// AzureRunCommandOutputLimit is how much of each output stream Run Command
+// RunCommandOutputLimit is how much of each output stream Run Command
 // returns.
-const AzureRunCommandOutputLimit = 4096
+const RunCommandOutputLimit = 4096
 
-// AzureRunCommandTiming models Run Command durations.
-type AzureRunCommandTiming struct {
+// RunCommandTiming models Run Command durations.
+type RunCommandTiming struct {
 	Delivery     time.Duration // handler picks the script up (jittered ±50%)
 	Run          time.Duration // an ordinary script (jittered ±50%)
 	MemoryPerGiB time.Duration // AVML capture and upload per GiB of RAM
@@ -39,16 +41,16 @@ type AzureRunCommandTiming struct {
 	MaxRuntime   time.Duration // Run Command's 90-minute cap
 }
 
-// DefaultAzureRunCommandTiming: action Run Command typically takes 20-40 s
+// DefaultRunCommandTiming: action Run Command typically takes 20-40 s
 // even for `echo`, runs at most 90 minutes, and a VM that cannot reach Azure
 // fails the operation after about 15 minutes.
-var DefaultAzureRunCommandTiming = AzureRunCommandTiming{
+var DefaultRunCommandTiming = RunCommandTiming{
 	Delivery: 20 * time.Second, Run: 3 * time.Second, MemoryPerGiB: 25 * time.Second,
 	Retry: 30 * time.Second, AgentTimeout: 15 * time.Minute, MaxRuntime: 90 * time.Minute,
 }
 
-// AzureRunCommand is one Run Command invocation.
-type AzureRunCommand struct {
+// RunCommand is one Run Command invocation.
+type RunCommand struct {
 	ID, VM, CommandID       string
 	Script                  []string
 	RequestedBy             string
@@ -59,75 +61,74 @@ type AzureRunCommand struct {
 	ErrorCode, ErrorMessage string
 }
 
-// AzureAgentReachableLocked reports whether the VM agent can reach Azure
+// AgentReachable reports whether the VM agent can reach Azure
 // now, and if not, why.
-func (w *World) AzureAgentReachableLocked(vm *AzureVM) (bool, string) {
+func (s *State) AgentReachable(vm *VM) (bool, string) {
 	if vm == nil || vm.Deleted {
 		return false, "the VM does not exist"
 	}
 	if vm.PowerState != "running" {
 		return false, "the VM is " + vm.PowerState
 	}
-	inst := w.Instances[vm.ID]
+	inst := s.w.Instances.Lookup(vm.ID)
 	if inst == nil || len(inst.ENIs) == 0 {
 		return false, "the VM has no network interface"
 	}
-	eni := w.ENIs[inst.ENIs[0]]
-	ok, rule := w.AzureNSGDecision(w.nsgOfLocked(eni), w.VPCs[eni.VPC], "Outbound", "tcp", eni.PrivateIP, 50000, AzureRunCommandEndpoint, 443)
+	eni := s.w.ENIs.Lookup(inst.ENIs[0])
+	ok, rule := s.NSGDecision(s.nsgOf(eni), s.w.VPCs.Lookup(eni.VPC), "Outbound", "tcp", eni.PrivateIP, 50000, RunCommandEndpoint, 443)
 	if !ok {
 		return false, fmt.Sprintf("security rule %s denies outbound HTTPS to Azure (AzureCloud:443)", rule)
 	}
 	return true, ""
 }
 
-// StartAzureRunCommandLocked queues a command; it fails at once if another
+// StartRunCommand queues a command; it fails at once if another
 // command is still running on the VM or the VM is not running.
-func (w *World) StartAzureRunCommandLocked(vm *AzureVM, commandID string, script []string, by string, tm *AzureRunCommandTiming) (*AzureRunCommand, error) {
-	az := w.AzureLocked()
+func (s *State) StartRunCommand(vm *VM, commandID string, script []string, by string, tm *RunCommandTiming) (*RunCommand, error) {
 	if vm.PowerState != "running" {
-		return nil, &ComputeError{Kind: KindIncorrectState, Resource: "virtual-machine", ID: vm.ID,
+		return nil, &world.ComputeError{Kind: world.KindIncorrectState, Resource: "virtual-machine", ID: vm.ID,
 			Msg: fmt.Sprintf("Operation 'runCommand' is not allowed on VM '%s' since the VM is %s.", vm.Name, vm.PowerState)}
 	}
-	for _, id := range SortedKeys(az.RunCommands) {
-		if rc := az.RunCommands[id]; strings.EqualFold(rc.VM, vm.ID) && rc.Status == AzureOpInProgress {
-			return nil, &ComputeError{Kind: KindIncorrectState, Resource: "virtual-machine", ID: vm.ID,
+	for _, rc := range s.RunCommands.All() {
+		if strings.EqualFold(rc.VM, vm.ID) && rc.Status == OpInProgress {
+			return nil, &world.ComputeError{Kind: world.KindIncorrectState, Resource: "virtual-machine", ID: vm.ID,
 				Msg: "Run command extension execution is in progress. Please wait for completion before invoking a run command."}
 		}
 	}
-	t := DefaultAzureRunCommandTiming
+	t := DefaultRunCommandTiming
 	if tm != nil {
 		t = *tm
 	}
-	now := w.clock.Now()
-	rc := &AzureRunCommand{ID: w.GUIDLocked(), VM: vm.ID, CommandID: commandID, Script: script, RequestedBy: by,
-		Requested: now, Status: AzureOpInProgress}
-	az.RunCommands[rc.ID] = rc
+	now := s.w.Now()
+	rc := &RunCommand{ID: s.w.GUIDLocked(), VM: vm.ID, CommandID: commandID, Script: script, RequestedBy: by,
+		Requested: now, Status: OpInProgress}
+	s.RunCommands.Put(rc.ID, rc)
 	agentDeadline := now.Add(t.AgentTimeout)
 	var deliver func(at time.Time)
 	deliver = func(at time.Time) {
-		v := w.AzureVMLocked(rc.VM)
-		if ok, why := w.AzureAgentReachableLocked(v); !ok {
+		v := s.VM(rc.VM)
+		if ok, why := s.AgentReachable(v); !ok {
 			if v == nil || v.Deleted {
-				w.failAzureRunCommand(rc, at, "NotFound", "The VM was deleted before the command ran.")
+				s.failRunCommand(rc, at, "NotFound", "The VM was deleted before the command ran.")
 				return
 			}
 			if !at.Before(agentDeadline) {
-				w.failAzureRunCommand(rc, agentDeadline, "VMAgentStatusCommunicationError",
+				s.failRunCommand(rc, agentDeadline, "VMAgentStatusCommunicationError",
 					fmt.Sprintf("VM '%s' has not reported status for VM agent or extensions. Verify that the OS is up and healthy, the VM has a running VM agent, and that it can establish outbound connections to Azure storage. (%s)", v.Name, why))
 				return
 			}
-			w.ScheduleLocked(minTime(at.Add(t.Retry), agentDeadline), "azure-runcommand.deliver "+rc.ID, deliver)
+			s.w.ScheduleLocked(minTime(at.Add(t.Retry), agentDeadline), "azure-runcommand.deliver "+rc.ID, deliver)
 			return
 		}
 		rc.Started = at
-		run := w.JitterLocked(PurposeDuration, t.Run, 0.5)
+		run := s.w.JitterLocked(world.PurposeDuration, t.Run, 0.5)
 		if azureIsMemoryCapture(rc.Script) {
-			gib := max(w.Instances[v.ID].MemoryGiB, 1)
-			run = w.JitterLocked(PurposeDuration, time.Duration(gib)*t.MemoryPerGiB, 0.1)
+			gib := max(s.w.Instances.Lookup(v.ID).MemoryGiB, 1)
+			run = s.w.JitterLocked(world.PurposeDuration, time.Duration(gib)*t.MemoryPerGiB, 0.1)
 		}
-		w.scheduleAzureRunCompletion(rc, at.Add(run), at.Add(t.MaxRuntime), t.Retry)
+		s.scheduleRunCompletion(rc, at.Add(run), at.Add(t.MaxRuntime), t.Retry)
 	}
-	w.ScheduleLocked(now.Add(w.JitterLocked(PurposeDuration, t.Delivery, 0.5)), "azure-runcommand.deliver "+rc.ID, deliver)
+	s.w.ScheduleLocked(now.Add(s.w.JitterLocked(world.PurposeDuration, t.Delivery, 0.5)), "azure-runcommand.deliver "+rc.ID, deliver)
 	return rc, nil
 }
 
@@ -138,27 +139,27 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-func (w *World) scheduleAzureRunCompletion(rc *AzureRunCommand, done, deadline time.Time, retry time.Duration) {
-	w.ScheduleLocked(minTime(done, deadline), "azure-runcommand.complete "+rc.ID, func(at time.Time) {
-		v := w.AzureVMLocked(rc.VM)
+func (s *State) scheduleRunCompletion(rc *RunCommand, done, deadline time.Time, retry time.Duration) {
+	s.w.ScheduleLocked(minTime(done, deadline), "azure-runcommand.complete "+rc.ID, func(at time.Time) {
+		v := s.VM(rc.VM)
 		if v == nil || v.Deleted || v.PowerState != "running" {
-			w.failAzureRunCommand(rc, at, "VMAgentStatusCommunicationError", "The VM stopped before the command finished.")
+			s.failRunCommand(rc, at, "VMAgentStatusCommunicationError", "The VM stopped before the command finished.")
 			return
 		}
 		if !at.Before(deadline) {
-			w.failAzureRunCommand(rc, deadline, "RunCommandTimeout", "The script did not complete within 90 minutes.")
+			s.failRunCommand(rc, deadline, "RunCommandTimeout", "The script did not complete within 90 minutes.")
 			return
 		}
-		if ok, _ := w.AzureAgentReachableLocked(v); !ok {
-			w.scheduleAzureRunCompletion(rc, at.Add(retry), deadline, retry)
+		if ok, _ := s.AgentReachable(v); !ok {
+			s.scheduleRunCompletion(rc, at.Add(retry), deadline, retry)
 			return
 		}
-		w.executeAzureRunCommandLocked(rc, v, at)
+		s.executeRunCommand(rc, v, at)
 	})
 }
 
-func (w *World) failAzureRunCommand(rc *AzureRunCommand, at time.Time, code, msg string) {
-	rc.Status, rc.Done, rc.ErrorCode, rc.ErrorMessage = AzureOpFailed, at, code, msg
+func (s *State) failRunCommand(rc *RunCommand, at time.Time, code, msg string) {
+	rc.Status, rc.Done, rc.ErrorCode, rc.ErrorMessage = OpFailed, at, code, msg
 }
 
 func azureIsMemoryCapture(script []string) bool {
@@ -171,14 +172,14 @@ func azureIsMemoryCapture(script []string) bool {
 	return false
 }
 
-// executeAzureRunCommandLocked produces the output from the world at time
+// executeRunCommand produces the output from the world at time
 // at. A script's non-zero exit still completes the operation (Run Command
 // reports the script's output, not its exit status).
-func (w *World) executeAzureRunCommandLocked(rc *AzureRunCommand, vm *AzureVM, at time.Time) {
-	inst := w.Instances[vm.ID]
+func (s *State) executeRunCommand(rc *RunCommand, vm *VM, at time.Time) {
+	inst := s.w.Instances.Lookup(vm.ID)
 	var out, errs strings.Builder
 	if azureIsMemoryCapture(rc.Script) {
-		msg, err := w.azureCaptureMemoryLocked(rc, vm, inst, at)
+		msg, err := s.captureMemory(rc, vm, inst, at)
 		if err != nil {
 			errs.WriteString(err.Error() + "\n")
 		} else {
@@ -187,12 +188,12 @@ func (w *World) executeAzureRunCommandLocked(rc *AzureRunCommand, vm *AzureVM, a
 	} else {
 		for _, line := range rc.Script {
 			for _, l := range strings.Split(line, "\n") {
-				out.WriteString(w.runLineLocked(inst, strings.TrimSpace(l), at))
+				out.WriteString(s.w.GuestShellLocked(inst, strings.TrimSpace(l), at))
 			}
 		}
 	}
 	rc.Stdout, rc.Stderr = out.String(), errs.String()
-	rc.Status, rc.Done = AzureOpSucceeded, at
+	rc.Status, rc.Done = OpSucceeded, at
 }
 
 // Tail returns the last n bytes of s, as Run Command truncates output.
@@ -203,9 +204,9 @@ func Tail(s string, n int) string {
 	return s[len(s)-n:]
 }
 
-// AzureBlobTarget finds the first https://<account>.blob.core.windows.net/
+// BlobTarget finds the first https://<account>.blob.core.windows.net/
 // <container>/<blob> URL in a script.
-func AzureBlobTarget(script []string) (account, container, blob string, ok bool) {
+func BlobTarget(script []string) (account, container, blob string, ok bool) {
 	for _, line := range script {
 		for _, f := range strings.Fields(line) {
 			f = strings.Trim(f, `'"`)
@@ -223,31 +224,31 @@ func AzureBlobTarget(script []string) (account, container, blob string, ok bool)
 	return "", "", "", false
 }
 
-// AzureContainerScope is the RBAC scope of a blob container.
-func AzureContainerScope(sa *AzureStorageAccount, container string) string {
+// ContainerScope is the RBAC scope of a blob container.
+func ContainerScope(sa *StorageAccount, container string) string {
 	return sa.ID() + "/blobServices/default/containers/" + container
 }
 
-func (w *World) azureCaptureMemoryLocked(rc *AzureRunCommand, vm *AzureVM, inst *Instance, at time.Time) (string, error) {
-	acct, container, blob, ok := AzureBlobTarget(rc.Script)
+func (s *State) captureMemory(rc *RunCommand, vm *VM, inst *world.Instance, at time.Time) (string, error) {
+	acct, container, blob, ok := BlobTarget(rc.Script)
 	if !ok {
 		return "", fmt.Errorf("avml: no upload destination: expected an https://<account>.blob.core.windows.net/<container>/<blob> URL")
 	}
 	if vm.IdentityType == "None" || vm.PrincipalID == "" {
 		return "", fmt.Errorf("azcopy: failed to perform login command: no managed identity is assigned to this VM (IMDS returned 400 Identity not found)")
 	}
-	sa := w.AzureLocked().Storage[acct]
-	if sa == nil || w.Buckets[acct+"/"+container] == nil {
+	sa := s.Storage.Lookup(acct)
+	if sa == nil || s.w.Buckets.Lookup(acct+"/"+container) == nil {
 		return "", fmt.Errorf("azcopy: upload to https://%s.blob.core.windows.net/%s failed: ContainerNotFound", acct, container)
 	}
-	if !w.AzureAuthorizeLocked(vm.PrincipalID, "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write", AzureContainerScope(sa, container), true) {
+	if !s.Authorize(vm.PrincipalID, "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write", ContainerScope(sa, container), true) {
 		return "", fmt.Errorf("azcopy: upload failed: 403 AuthorizationPermissionMismatch: the managed identity of %s may not write blobs to %s/%s", vm.Name, acct, container)
 	}
 	gib := max(inst.MemoryGiB, 1)
-	if err := w.ssmPutObjectLocked(acct+"/"+container, blob, "application/octet-stream", ssmMemoryImage(inst, at, gib), at); err != nil {
+	if err := s.w.PutObjectAtLocked(acct+"/"+container, blob, "application/octet-stream", world.MemoryImage(inst, at, gib), at); err != nil {
 		return "", fmt.Errorf("azcopy: upload failed: %w", err)
 	}
-	v, _ := w.GetObjectLocked(acct+"/"+container, blob, "")
+	v, _ := s.w.GetObjectLocked(acct+"/"+container, blob, "")
 	sum := ""
 	if v != nil {
 		sum = azSHA256Hex(v.Data)

@@ -1,10 +1,12 @@
-package world
+package awsworld
 
 import (
 	"fmt"
 	"maps"
 	"net/netip"
 	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
 
 // Auto Scaling health checks ("Health checks for instances in an Auto
@@ -23,7 +25,7 @@ import (
 // What is modelled:
 //   - HealthCheckType EC2 (the default): an instance whose state is not
 //     running fails ("any value other than running"); the simulator applies
-//     this only under Knobs.ASGReplaceStopped, off by default (knobs.go).
+//     this only under Knobs.ASGReplaceStopped, off by default (the kernel's Knobs).
 //   - HealthCheckType ELB: the EC2 check, plus the load balancer's: the
 //     instance must be running and reachable on ASG.HealthCheckPort from
 //     inside its VPC through its security groups and its subnet's network
@@ -44,19 +46,18 @@ import (
 //     instance stops, group settings), not on a timer, so a world without
 //     such groups schedules nothing.
 
-// checkASGHealthLocked notices InService members that started failing
+// checkASGHealth notices InService members that started failing
 // their group's health check and schedules the check that replaces them if
 // they still fail when the load balancer (and the grace period) let Auto
 // Scaling act. Members that pass again are cleared.
-func (w *World) checkASGHealthLocked() {
-	now := w.clock.Now()
-	for _, name := range SortedKeys(w.ASGs) {
-		g := w.ASGs[name]
+func (s *State) checkASGHealth() {
+	now := s.w.Now()
+	for name, g := range s.ASGs.All() {
 		for _, m := range g.Members {
 			if m.LifecycleState != LifecycleInService || m.HealthStatus == HealthUnhealthy {
 				continue
 			}
-			why := w.healthFailureLocked(g, m)
+			why := s.healthFailure(g, m)
 			if why == "" {
 				m.failingSince = time.Time{}
 				continue
@@ -67,15 +68,15 @@ func (w *World) checkASGHealthLocked() {
 			m.failingSince = now
 			at := now
 			if g.HealthCheckType == HealthCheckELB && why != ec2StatusFailure {
-				at = now.Add(w.knobs.ELBUnhealthyAfter)
+				at = now.Add(s.w.KnobsLocked().ELBUnhealthyAfter)
 			}
-			if inst := w.Instances[m.InstanceID]; inst != nil {
+			if inst := s.w.Instances.Lookup(m.InstanceID); inst != nil {
 				if graceEnd := inst.LaunchTime.Add(g.HealthCheckGracePeriod); graceEnd.After(at) {
 					at = graceEnd
 				}
 			}
 			id, since := m.InstanceID, now
-			w.ScheduleLocked(at, "asg-health:"+id, func(at time.Time) { w.healthCheckDueLocked(name, id, since, at) })
+			s.w.ScheduleLocked(at, "asg-health:"+id, func(at time.Time) { s.healthCheckDue(name, id, since, at) })
 		}
 	}
 }
@@ -87,50 +88,50 @@ const (
 	elbFailure       = "ELB system health check failure"
 )
 
-// healthFailureLocked says why a member fails its group's health check now
+// healthFailure says why a member fails its group's health check now
 // ("" when it passes).
-func (w *World) healthFailureLocked(g *ASG, m *ASGInstance) string {
-	inst := w.Instances[m.InstanceID]
+func (s *State) healthFailure(g *ASG, m *ASGInstance) string {
+	inst := s.w.Instances.Lookup(m.InstanceID)
 	if inst == nil {
 		return ""
 	}
 	switch inst.State {
-	case StateStopping, StateStopped:
-		if w.knobs.ASGReplaceStopped {
+	case world.StateStopping, world.StateStopped:
+		if s.w.KnobsLocked().ASGReplaceStopped {
 			return ec2StatusFailure
 		}
 	}
-	if g.HealthCheckType == HealthCheckELB && !w.loadBalancerReachesLocked(g, inst) {
+	if g.HealthCheckType == HealthCheckELB && !s.loadBalancerReaches(g, inst) {
 		return elbFailure
 	}
 	return ""
 }
 
-// loadBalancerReachesLocked reports whether the modelled load balancer's
+// loadBalancerReaches reports whether the modelled load balancer's
 // health check gets an answer from the instance: it is running (a pending
 // instance is still booting and is covered by the grace period) and a TCP
 // connection from inside the VPC to HealthCheckPort passes the security
 // groups of its primary interface and its subnet's network ACL, both ways.
-func (w *World) loadBalancerReachesLocked(g *ASG, inst *Instance) bool {
-	if inst.State == StatePending {
+func (s *State) loadBalancerReaches(g *ASG, inst *world.Instance) bool {
+	if inst.State == world.StatePending {
 		return true
 	}
-	if inst.State != StateRunning || len(inst.ENIs) == 0 {
+	if inst.State != world.StateRunning || len(inst.ENIs) == 0 {
 		return false
 	}
-	eni := w.ENIs[inst.ENIs[0]]
+	eni := s.w.ENIs.Lookup(inst.ENIs[0])
 	if eni == nil {
 		return false
 	}
-	probe := &Flow{Direction: "ingress", Protocol: "tcp", LocalPort: g.HealthCheckPort,
-		RemoteIP: w.loadBalancerAddrLocked(inst.VPC), RemotePort: 32768}
-	return w.permitsLocked(eni.Groups, probe, false) && w.naclPermitsLocked(eni.Subnet, probe)
+	probe := &world.Flow{Direction: "ingress", Protocol: "tcp", LocalPort: g.HealthCheckPort,
+		RemoteIP: s.loadBalancerAddr(inst.VPC), RemotePort: 32768}
+	return s.permits(eni.Groups, probe, false) && s.naclPermits(eni.Subnet, probe)
 }
 
-// loadBalancerAddrLocked is the address the modelled load balancer probes
+// loadBalancerAddr is the address the modelled load balancer probes
 // from: the VPC's highest usable address, which no instance is given.
-func (w *World) loadBalancerAddrLocked(vpcID string) string {
-	v := w.VPCs[vpcID]
+func (s *State) loadBalancerAddr(vpcID string) string {
+	v := s.w.VPCs.Lookup(vpcID)
 	if v == nil {
 		return "10.0.0.254"
 	}
@@ -145,11 +146,11 @@ func (w *World) loadBalancerAddrLocked(vpcID string) string {
 	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}).String()
 }
 
-// healthCheckDueLocked runs when a failing member may be acted on: if it
+// healthCheckDue runs when a failing member may be acted on: if it
 // has failed without interruption since since and is still InService, it
 // is marked Unhealthy and replaced.
-func (w *World) healthCheckDueLocked(name, id string, since, at time.Time) {
-	g := w.ASGs[name]
+func (s *State) healthCheckDue(name, id string, since, at time.Time) {
+	g := s.ASGs.Lookup(name)
 	if g == nil {
 		return
 	}
@@ -160,43 +161,43 @@ func (w *World) healthCheckDueLocked(name, id string, since, at time.Time) {
 		if m.LifecycleState != LifecycleInService || !m.failingSince.Equal(since) {
 			return
 		}
-		why := w.healthFailureLocked(g, m)
+		why := s.healthFailure(g, m)
 		if why == "" {
 			m.failingSince = time.Time{}
 			return
 		}
 		m.HealthStatus = HealthUnhealthy
-		w.replaceUnhealthyLocked(g, m, why, at)
+		s.replaceUnhealthy(g, m, why, at)
 		return
 	}
 }
 
-// replaceUnhealthyLocked terminates an Unhealthy InService member, whatever
+// replaceUnhealthy terminates an Unhealthy InService member, whatever
 // its protection, and launches its replacement.
-func (w *World) replaceUnhealthyLocked(g *ASG, m *ASGInstance, why string, at time.Time) {
-	inst := w.Instances[m.InstanceID]
+func (s *State) replaceUnhealthy(g *ASG, m *ASGInstance, why string, at time.Time) {
+	inst := s.w.Instances.Lookup(m.InstanceID)
 	if inst == nil {
 		return
 	}
-	w.shutdownLocked(inst, "Client.UserInitiatedShutdown: User initiated shutdown", at)
-	w.auditASGTerminationLocked(g, inst.ID,
+	s.shutdown(inst, "Client.UserInitiatedShutdown: User initiated shutdown", at)
+	s.auditASGTermination(g, inst.ID,
 		fmt.Sprintf("an instance was taken out of service in response to an %s", why), at)
-	_, _ = w.launchIntoASGLocked(g) // without a launch spec the group stays below capacity
+	_, _ = s.launchIntoASG(g) // without a launch spec the group stays below capacity
 }
 
-// SetInstanceHealthLocked sets a member's health status, as
+// SetInstanceHealth sets a member's health status, as
 // SetInstanceHealth does. An InService instance set Unhealthy is
 // terminated and replaced, after the grace period when respectGrace (the
 // API's default); protection does not prevent it. Setting Healthy before
 // that cancels the replacement.
-func (w *World) SetInstanceHealthLocked(instanceID, status string, respectGrace bool) error {
+func (s *State) SetInstanceHealth(instanceID, status string, respectGrace bool) error {
 	if status != HealthHealthy && status != HealthUnhealthy {
-		return &ComputeError{Kind: KindInvalid, Resource: "instance", ID: instanceID,
+		return &world.ComputeError{Kind: world.KindInvalid, Resource: "instance", ID: instanceID,
 			Msg: fmt.Sprintf("Valid instance health states are: [Healthy, Unhealthy]. %s is not valid.", status)}
 	}
-	g, m := w.ASGMemberLocked(instanceID)
+	g, m := s.ASGMember(instanceID)
 	if m == nil {
-		return &ComputeError{Kind: KindInvalid, Resource: "instance", ID: instanceID,
+		return &world.ComputeError{Kind: world.KindInvalid, Resource: "instance", ID: instanceID,
 			Msg: fmt.Sprintf("Instance Id not found - No instance(s) found with id: %s", instanceID)}
 	}
 	m.HealthStatus = status
@@ -204,60 +205,60 @@ func (w *World) SetInstanceHealthLocked(instanceID, status string, respectGrace 
 		m.failingSince = time.Time{}
 		return nil
 	}
-	at := w.clock.Now()
-	if inst := w.Instances[instanceID]; inst != nil && respectGrace {
+	at := s.w.Now()
+	if inst := s.w.Instances.Lookup(instanceID); inst != nil && respectGrace {
 		if graceEnd := inst.LaunchTime.Add(g.HealthCheckGracePeriod); graceEnd.After(at) {
 			at = graceEnd
 		}
 	}
 	name := g.Name
-	w.ScheduleLocked(at, "asg-set-health:"+instanceID, func(at time.Time) {
-		g, m := w.ASGMemberLocked(instanceID)
+	s.w.ScheduleLocked(at, "asg-set-health:"+instanceID, func(at time.Time) {
+		g, m := s.ASGMember(instanceID)
 		if g == nil || g.Name != name || m.LifecycleState != LifecycleInService || m.HealthStatus != HealthUnhealthy {
 			return
 		}
-		w.replaceUnhealthyLocked(g, m, "unhealthy status set with SetInstanceHealth", at)
+		s.replaceUnhealthy(g, m, "unhealthy status set with SetInstanceHealth", at)
 	})
 	return nil
 }
 
-// launchIntoASGLocked launches one instance into the group from its launch
+// launchIntoASG launches one instance into the group from its launch
 // spec, in the subnet of the Availability Zone with the fewest InService
 // instances (ties: the first subnet by id), as Auto Scaling balances
 // launches across zones. The new instance is pending for its boot time and
 // InService at once (lifecycle hooks and warm-up are not modelled).
-func (w *World) launchIntoASGLocked(g *ASG) (*Instance, error) {
+func (s *State) launchIntoASG(g *ASG) (*world.Instance, error) {
 	if g.Launch == nil {
 		return nil, fmt.Errorf("autoscaling group %s has no launch spec", g.Name)
 	}
 	spec := *g.Launch
-	spec.Subnet = w.launchSubnetLocked(g)
+	spec.Subnet = s.launchSubnet(g)
 	spec.Running = false
 	spec.ASG = g.Name
 	spec.Tags = maps.Clone(spec.Tags)
 	delete(spec.Tags, "Name")
 	if spec.Tags == nil {
-		spec.Tags = Tags{}
+		spec.Tags = world.Tags{}
 	}
 	spec.Tags["aws:autoscaling:groupName"] = g.Name
-	inst, err := w.LaunchInstanceLocked(spec)
+	inst, err := s.LaunchInstance(spec)
 	if err != nil {
 		return nil, err
 	}
-	if _, m := w.ASGMemberLocked(inst.ID); m != nil {
+	if _, m := s.ASGMember(inst.ID); m != nil {
 		m.Protected = g.NewInstancesProtected
 	}
 	return inst, nil
 }
 
-// launchSubnetLocked picks the subnet a new instance of the group lands in.
-func (w *World) launchSubnetLocked(g *ASG) string {
+// launchSubnet picks the subnet a new instance of the group lands in.
+func (s *State) launchSubnet(g *ASG) string {
 	subnets := append([]string(nil), g.Subnets...)
 	if len(subnets) == 0 && g.Launch != nil && g.Launch.Subnet != "" {
 		subnets = append(subnets, g.Launch.Subnet)
 	}
 	for _, m := range g.Members {
-		if inst := w.Instances[m.InstanceID]; inst != nil && inst.Subnet != "" {
+		if inst := s.w.Instances.Lookup(m.InstanceID); inst != nil && inst.Subnet != "" {
 			subnets = append(subnets, inst.Subnet)
 		}
 	}
@@ -269,11 +270,11 @@ func (w *World) launchSubnetLocked(g *ASG) string {
 	}
 	best, bestN := "", 0
 	for _, id := range dedupe(subnets) {
-		s := w.Subnets[id]
-		if s == nil {
+		sub := s.w.Subnets.Lookup(id)
+		if sub == nil {
 			continue
 		}
-		if n := inAZ[s.AZ]; best == "" || n < bestN || (n == bestN && id < best) {
+		if n := inAZ[sub.AZ]; best == "" || n < bestN || (n == bestN && id < best) {
 			best, bestN = id, n
 		}
 	}

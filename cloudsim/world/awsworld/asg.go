@@ -1,4 +1,4 @@
-package world
+package awsworld
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
 
 // ASG lifecycle states, as Auto Scaling names them.
@@ -48,7 +50,7 @@ func TerminationPolicyKnown(policy string) bool {
 	return false
 }
 
-// Defaults of a group the world seeds (AddASGLocked). The 300 s grace
+// Defaults of a group the world seeds (AddASG). The 300 s grace
 // period is the console's default; CreateAutoScalingGroup through the API
 // defaults to 0 ("Set the health check grace period": "300 seconds when
 // you create an Auto Scaling group" in the console, "0 seconds when you
@@ -70,58 +72,57 @@ func autoscalingRoleARN(account string) string {
 	return fmt.Sprintf("arn:aws:iam::%s:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling", account)
 }
 
-// AddASGLocked creates an autoscaling group and attaches the given existing
+// AddASG creates an autoscaling group and attaches the given existing
 // instances as InService members.
-func (w *World) AddASGLocked(account, region, name string, minSize, maxSize, desired int, instanceIDs ...string) (*ASG, error) {
-	if _, dup := w.ASGs[name]; dup {
-		return nil, &ComputeError{Kind: KindDuplicate, Resource: "autoscaling-group", ID: name,
+func (s *State) AddASG(account, region, name string, minSize, maxSize, desired int, instanceIDs ...string) (*ASG, error) {
+	if _, dup := s.ASGs.Get(name); dup {
+		return nil, &world.ComputeError{Kind: world.KindDuplicate, Resource: "autoscaling-group", ID: name,
 			Msg: fmt.Sprintf("AutoScalingGroup by this name already exists - A group with the name %s already exists", name)}
 	}
 	if minSize < 0 || minSize > maxSize || desired < minSize || desired > maxSize {
-		return nil, &ComputeError{Kind: KindInvalid, Resource: "autoscaling-group", ID: name,
+		return nil, &world.ComputeError{Kind: world.KindInvalid, Resource: "autoscaling-group", ID: name,
 			Msg: fmt.Sprintf("Desired capacity:%d must be between the specified min size:%d and max size:%d", desired, minSize, maxSize)}
 	}
-	u := w.ids.Uint64()
+	u := s.w.IDRandLocked().Uint64()
 	g := &ASG{Name: name, Account: account, Region: region, Min: minSize, Max: maxSize, Desired: desired,
 		ARN: fmt.Sprintf("arn:aws:autoscaling:%s:%s:autoScalingGroup:%08x-%04x-%04x-%04x-%012x:autoScalingGroupName/%s",
-			region, account, u>>32, (u>>16)&0xffff, u&0xffff, w.ids.Uint64()>>48, w.ids.Uint64()&0xffffffffffff, name),
-		CreatedTime: w.clock.Now(), Tags: Tags{}, HealthCheckType: HealthCheckEC2,
+			region, account, u>>32, (u>>16)&0xffff, u&0xffff, s.w.IDRandLocked().Uint64()>>48, s.w.IDRandLocked().Uint64()&0xffffffffffff, name),
+		CreatedTime: s.w.Now(), Tags: world.Tags{}, HealthCheckType: HealthCheckEC2,
 		HealthCheckGracePeriod: DefaultHealthCheckGracePeriod, HealthCheckPort: DefaultHealthCheckPort,
 		TerminationPolicies: []string{TerminateDefault}, Generation: 1}
-	w.ASGs[name] = g
+	s.ASGs.Put(name, g)
 	for _, id := range instanceIDs {
-		if err := w.AttachToASGLocked(name, id); err != nil {
+		if err := s.AttachToASG(name, id); err != nil {
 			return nil, err
 		}
 	}
 	return g, nil
 }
 
-// AttachToASGLocked makes an instance an InService member of a group.
-func (w *World) AttachToASGLocked(name, instanceID string) error {
-	g, ok := w.ASGs[name]
+// AttachToASG makes an instance an InService member of a group.
+func (s *State) AttachToASG(name, instanceID string) error {
+	g, ok := s.ASGs.Get(name)
 	if !ok {
-		return notFound("autoscaling-group", name)
+		return world.NotFound("autoscaling-group", name)
 	}
-	inst, ok := w.Instances[instanceID]
+	inst, ok := s.w.Instances.Get(instanceID)
 	if !ok {
-		return notFound("instance", instanceID)
+		return world.NotFound("instance", instanceID)
 	}
-	if other, _ := w.ASGMemberLocked(instanceID); other != nil {
-		return &ComputeError{Kind: KindInvalid, Resource: "instance", ID: instanceID,
+	if other, _ := s.ASGMember(instanceID); other != nil {
+		return &world.ComputeError{Kind: world.KindInvalid, Resource: "instance", ID: instanceID,
 			Msg: fmt.Sprintf("The instance %s is already part of Auto Scaling group %s.", instanceID, other.Name)}
 	}
 	inst.ASG = name
 	g.Members = append(g.Members, &ASGInstance{InstanceID: instanceID, LifecycleState: LifecycleInService,
 		HealthStatus: HealthHealthy, AZ: inst.AZ, Generation: g.Generation})
-	w.checkASGHealthLocked()
+	s.checkASGHealth()
 	return nil
 }
 
-// ASGMemberLocked finds the group an instance belongs to and its membership.
-func (w *World) ASGMemberLocked(instanceID string) (*ASG, *ASGInstance) {
-	for _, name := range SortedKeys(w.ASGs) {
-		g := w.ASGs[name]
+// ASGMember finds the group an instance belongs to and its membership.
+func (s *State) ASGMember(instanceID string) (*ASG, *ASGInstance) {
+	for _, g := range s.ASGs.All() {
 		for _, m := range g.Members {
 			if m.InstanceID == instanceID {
 				return g, m
@@ -131,18 +132,18 @@ func (w *World) ASGMemberLocked(instanceID string) (*ASG, *ASGInstance) {
 	return nil, nil
 }
 
-// membersLocked resolves ids to memberships of the group, failing on the
+// members resolves ids to memberships of the group, failing on the
 // first instance that is not a member.
-func (w *World) membersLocked(name string, ids []string) (*ASG, []*ASGInstance, error) {
-	g, ok := w.ASGs[name]
+func (s *State) members(name string, ids []string) (*ASG, []*ASGInstance, error) {
+	g, ok := s.ASGs.Get(name)
 	if !ok {
-		return nil, nil, notFound("autoscaling-group", name)
+		return nil, nil, world.NotFound("autoscaling-group", name)
 	}
 	var out []*ASGInstance
 	for _, id := range ids {
 		i := slices.IndexFunc(g.Members, func(m *ASGInstance) bool { return m.InstanceID == id })
 		if i < 0 {
-			return nil, nil, &ComputeError{Kind: KindInvalid, Resource: "instance", ID: id,
+			return nil, nil, &world.ComputeError{Kind: world.KindInvalid, Resource: "instance", ID: id,
 				Msg: fmt.Sprintf("The instance %s is not part of Auto Scaling group %s.", id, name)}
 		}
 		out = append(out, g.Members[i])
@@ -150,13 +151,13 @@ func (w *World) membersLocked(name string, ids []string) (*ASG, []*ASGInstance, 
 	return g, out, nil
 }
 
-// SetProtectionLocked sets scale-in protection on members of a group.
-func (w *World) SetProtectionLocked(name string, ids []string, protected bool) error {
+// SetProtection sets scale-in protection on members of a group.
+func (s *State) SetProtection(name string, ids []string, protected bool) error {
 	if len(ids) > MaxProtectionBatch {
-		return &ComputeError{Kind: KindInvalid, Resource: "autoscaling-group", ID: name,
+		return &world.ComputeError{Kind: world.KindInvalid, Resource: "autoscaling-group", ID: name,
 			Msg: fmt.Sprintf("The number of instance ids that may be passed in is limited to %d.", MaxProtectionBatch)}
 	}
-	_, ms, err := w.membersLocked(name, ids)
+	_, ms, err := s.members(name, ids)
 	if err != nil {
 		return err
 	}
@@ -166,26 +167,26 @@ func (w *World) SetProtectionLocked(name string, ids []string, protected bool) e
 	return nil
 }
 
-// EnterStandbyLocked moves InService members to Standby: they stay in the
+// EnterStandby moves InService members to Standby: they stay in the
 // group but scale-in never picks them and health checks leave them alone.
 // With decrement, desired capacity drops by one per instance; without it
 // the group launches replacements ("If you choose not to decrement the
 // desired capacity ..., Amazon EC2 Auto Scaling launches an instance to
 // replace the one on standby", "Temporarily remove instances from your
 // Auto Scaling group").
-func (w *World) EnterStandbyLocked(name string, ids []string, decrement bool) error {
-	g, ms, err := w.membersLocked(name, ids)
+func (s *State) EnterStandby(name string, ids []string, decrement bool) error {
+	g, ms, err := s.members(name, ids)
 	if err != nil {
 		return err
 	}
 	for _, m := range ms {
 		if m.LifecycleState != LifecycleInService {
-			return &ComputeError{Kind: KindIncorrectState, Resource: "instance", ID: m.InstanceID,
+			return &world.ComputeError{Kind: world.KindIncorrectState, Resource: "instance", ID: m.InstanceID,
 				Msg: fmt.Sprintf("The instance %s is not in InService.", m.InstanceID)}
 		}
 	}
 	if decrement && g.Desired-len(ms) < g.Min {
-		return &ComputeError{Kind: KindInvalid, Resource: "autoscaling-group", ID: name,
+		return &world.ComputeError{Kind: world.KindInvalid, Resource: "autoscaling-group", ID: name,
 			Msg: fmt.Sprintf("Cannot decrement desired capacity below min size %d; the group's desired capacity is %d.", g.Min, g.Desired)}
 	}
 	for _, m := range ms {
@@ -195,43 +196,43 @@ func (w *World) EnterStandbyLocked(name string, ids []string, decrement bool) er
 	if decrement {
 		g.Desired -= len(ms)
 	} else {
-		w.scheduleFitLocked(g, "an instance was moved to Standby without decrementing the desired capacity")
+		s.scheduleFit(g, "an instance was moved to Standby without decrementing the desired capacity")
 	}
 	return nil
 }
 
-// scheduleFitLocked brings the group back to its desired capacity as a
+// scheduleFit brings the group back to its desired capacity as a
 // scaling activity of its own, right after the call that changed it.
-func (w *World) scheduleFitLocked(g *ASG, cause string) {
+func (s *State) scheduleFit(g *ASG, cause string) {
 	name := g.Name
-	w.ScheduleLocked(w.clock.Now(), "capacity:"+name, func(now time.Time) {
-		if g := w.ASGs[name]; g != nil {
-			w.fitCapacityLocked(g, cause, now)
+	s.w.ScheduleLocked(s.w.Now(), "capacity:"+name, func(now time.Time) {
+		if g := s.ASGs.Lookup(name); g != nil {
+			s.fitCapacity(g, cause, now)
 		}
 	})
 }
 
-// DetachFromASGLocked removes members from a group: each becomes a
+// DetachFromASG removes members from a group: each becomes a
 // standalone instance that the group never terminates. Without decrement
 // the group launches replacements, as for Standby.
-func (w *World) DetachFromASGLocked(name string, ids []string, decrement bool) error {
-	g, ms, err := w.membersLocked(name, ids)
+func (s *State) DetachFromASG(name string, ids []string, decrement bool) error {
+	g, ms, err := s.members(name, ids)
 	if err != nil {
 		return err
 	}
 	for _, m := range ms {
 		if m.LifecycleState != LifecycleInService && m.LifecycleState != LifecycleStandby {
-			return &ComputeError{Kind: KindIncorrectState, Resource: "instance", ID: m.InstanceID,
+			return &world.ComputeError{Kind: world.KindIncorrectState, Resource: "instance", ID: m.InstanceID,
 				Msg: fmt.Sprintf("The instance %s is not in InService or Standby.", m.InstanceID)}
 		}
 	}
 	if decrement && g.Desired-len(ms) < g.Min {
-		return &ComputeError{Kind: KindInvalid, Resource: "autoscaling-group", ID: name,
+		return &world.ComputeError{Kind: world.KindInvalid, Resource: "autoscaling-group", ID: name,
 			Msg: fmt.Sprintf("Cannot decrement desired capacity below min size %d; the group's desired capacity is %d.", g.Min, g.Desired)}
 	}
 	for _, m := range ms {
 		m.LifecycleState = LifecycleDetached
-		if inst := w.Instances[m.InstanceID]; inst != nil {
+		if inst := s.w.Instances.Lookup(m.InstanceID); inst != nil {
 			inst.ASG = ""
 		}
 	}
@@ -239,39 +240,39 @@ func (w *World) DetachFromASGLocked(name string, ids []string, decrement bool) e
 	if decrement {
 		g.Desired -= len(ms)
 	} else {
-		w.scheduleFitLocked(g, "an instance was detached without decrementing the desired capacity")
+		s.scheduleFit(g, "an instance was detached without decrementing the desired capacity")
 	}
 	return nil
 }
 
-// ScheduleScaleInLocked registers a scale-in: when the world reaches at, the
+// ScheduleScaleIn registers a scale-in: when the world reaches at, the
 // group's desired capacity becomes desired and unprotected InService
 // members are terminated, oldest first, until the InService count equals
 // desired. Protected, Standby and detached instances are never chosen.
 // Terminated instances lose their DeleteOnTermination volumes, so evidence
 // not captured by then is gone. Each termination is audited as Auto Scaling.
-func (w *World) ScheduleScaleInLocked(name string, at time.Time, desired int) error {
-	g, ok := w.ASGs[name]
+func (s *State) ScheduleScaleIn(name string, at time.Time, desired int) error {
+	g, ok := s.ASGs.Get(name)
 	if !ok {
-		return notFound("autoscaling-group", name)
+		return world.NotFound("autoscaling-group", name)
 	}
 	if desired < 0 {
-		return &ComputeError{Kind: KindInvalid, Resource: "autoscaling-group", ID: name, Msg: "desired capacity must not be negative"}
+		return &world.ComputeError{Kind: world.KindInvalid, Resource: "autoscaling-group", ID: name, Msg: "desired capacity must not be negative"}
 	}
-	g.ScaleIn = append(g.ScaleIn, ScaleIn{At: at, Desired: desired})
-	w.ScheduleLocked(at, "scale-in:"+name, func(now time.Time) { w.scaleInLocked(name, desired, now) })
+	g.ScaleIn = append(g.ScaleIn, world.ScaleIn{At: at, Desired: desired})
+	s.w.ScheduleLocked(at, "scale-in:"+name, func(now time.Time) { s.scaleIn(name, desired, now) })
 	return nil
 }
 
-// ScaleInCandidatesLocked lists the members scale-in may terminate, in the
+// ScaleInCandidates lists the members scale-in may terminate, in the
 // order it terminates them now: unprotected InService instances, ordered by
-// the group's termination policies (see scaleInOrderLocked). Protected,
+// the group's termination policies (see scaleInOrder). Protected,
 // Standby and detached instances are never candidates.
-func (w *World) ScaleInCandidatesLocked(g *ASG) []*ASGInstance {
-	return w.scaleInOrderLocked(g, w.clock.Now())
+func (s *State) ScaleInCandidates(g *ASG) []*ASGInstance {
+	return s.scaleInOrder(g, s.w.Now())
 }
 
-// scaleInOrderLocked orders the unprotected InService members the way
+// scaleInOrder orders the unprotected InService members the way
 // Auto Scaling picks them at now, one at a time, so that each pick sees the
 // Availability Zones as the previous ones left them ("Configure termination
 // policies for Amazon EC2 Auto Scaling", the Default policy):
@@ -295,7 +296,7 @@ func (w *World) ScaleInCandidatesLocked(g *ASG) []*ASGInstance {
 //     lowest instance id: ids are drawn from the seed, so the pick is
 //     arbitrary yet the same for the same seed, and reading the order draws
 //     nothing.
-func (w *World) scaleInOrderLocked(g *ASG, now time.Time) []*ASGInstance {
+func (s *State) scaleInOrder(g *ASG, now time.Time) []*ASGInstance {
 	var pool []*ASGInstance
 	size := map[string]int{}
 	for _, m := range g.Members {
@@ -309,7 +310,7 @@ func (w *World) scaleInOrderLocked(g *ASG, now time.Time) []*ASGInstance {
 	}
 	var out []*ASGInstance
 	for len(pool) > 0 {
-		next := w.pickTerminationLocked(g, pool, size, now)
+		next := s.pickTermination(g, pool, size, now)
 		out = append(out, next)
 		size[next.AZ]--
 		pool = slices.DeleteFunc(pool, func(m *ASGInstance) bool { return m == next })
@@ -317,8 +318,8 @@ func (w *World) scaleInOrderLocked(g *ASG, now time.Time) []*ASGInstance {
 	return out
 }
 
-// pickTerminationLocked chooses the next instance to terminate from pool.
-func (w *World) pickTerminationLocked(g *ASG, pool []*ASGInstance, size map[string]int, now time.Time) *ASGInstance {
+// pickTermination chooses the next instance to terminate from pool.
+func (s *State) pickTermination(g *ASG, pool []*ASGInstance, size map[string]int, now time.Time) *ASGInstance {
 	most := -1
 	for _, m := range pool {
 		most = max(most, size[m.AZ])
@@ -329,7 +330,7 @@ func (w *World) pickTerminationLocked(g *ASG, pool []*ASGInstance, size map[stri
 		policies = append(slices.Clone(policies), TerminateDefault)
 	}
 	launch := func(m *ASGInstance) time.Time {
-		if i := w.Instances[m.InstanceID]; i != nil {
+		if i := s.w.Instances.Lookup(m.InstanceID); i != nil {
 			return i.LaunchTime
 		}
 		return time.Time{}
@@ -365,8 +366,8 @@ func (w *World) pickTerminationLocked(g *ASG, pool []*ASGInstance, size map[stri
 	return slices.MinFunc(cands, func(a, b *ASGInstance) int { return strings.Compare(a.InstanceID, b.InstanceID) })
 }
 
-func (w *World) scaleInLocked(name string, desired int, now time.Time) {
-	g := w.ASGs[name]
+func (s *State) scaleIn(name string, desired int, now time.Time) {
+	g := s.ASGs.Lookup(name)
 	if g == nil {
 		return
 	}
@@ -374,59 +375,59 @@ func (w *World) scaleInLocked(name string, desired int, now time.Time) {
 	if g.Min > desired {
 		g.Min = desired
 	}
-	w.terminateToDesiredLocked(g, "scheduled scale-in", now)
+	s.terminateToDesired(g, "scheduled scale-in", now)
 }
 
-// fitCapacityLocked terminates members in termination-policy order until
+// fitCapacity terminates members in termination-policy order until
 // the InService count is the group's desired capacity, or launches new
 // ones when it is below (only groups that know what to launch, ASG.Launch).
-func (w *World) fitCapacityLocked(g *ASG, cause string, now time.Time) {
-	for inService := w.terminateToDesiredLocked(g, cause, now); inService < g.Desired; inService++ {
-		if _, err := w.launchIntoASGLocked(g); err != nil {
+func (s *State) fitCapacity(g *ASG, cause string, now time.Time) {
+	for inService := s.terminateToDesired(g, cause, now); inService < g.Desired; inService++ {
+		if _, err := s.launchIntoASG(g); err != nil {
 			return
 		}
 	}
 }
 
-// terminateToDesiredLocked terminates members in termination-policy order
+// terminateToDesired terminates members in termination-policy order
 // until the InService count is at most the desired capacity, and returns
 // the count. A scheduled scale-in does only this.
-func (w *World) terminateToDesiredLocked(g *ASG, cause string, now time.Time) int {
+func (s *State) terminateToDesired(g *ASG, cause string, now time.Time) int {
 	inService := 0
 	for _, m := range g.Members {
 		if m.LifecycleState == LifecycleInService {
 			inService++
 		}
 	}
-	for _, m := range w.scaleInOrderLocked(g, now) {
+	for _, m := range s.scaleInOrder(g, now) {
 		if inService <= g.Desired {
 			break
 		}
-		inst := w.Instances[m.InstanceID]
+		inst := s.w.Instances.Lookup(m.InstanceID)
 		if inst == nil {
 			continue
 		}
-		w.shutdownLocked(inst, "Client.UserInitiatedShutdown: User initiated shutdown", now)
+		s.shutdown(inst, "Client.UserInitiatedShutdown: User initiated shutdown", now)
 		inService--
-		w.auditASGTerminationLocked(g, inst.ID, cause, now)
+		s.auditASGTermination(g, inst.ID, cause, now)
 	}
 	return inService
 }
 
-// auditASGTerminationLocked records a termination by Auto Scaling (scale-in,
+// auditASGTermination records a termination by Auto Scaling (scale-in,
 // health-check replacement) the way CloudTrail shows it: TerminateInstances
 // by Auto Scaling's service-linked role, invoked by
 // autoscaling.amazonaws.com, delivered after the usual delay.
-func (w *World) auditASGTerminationLocked(g *ASG, instanceID, cause string, now time.Time) {
-	rid := w.UUIDLocked()
-	w.RecordAuditLocked(&AuditEvent{
-		ID: rid, RequestID: rid, Time: now, DeliverAt: now.Add(w.JitterLocked(PurposeDelivery, 5*time.Minute, 0.4)),
+func (s *State) auditASGTermination(g *ASG, instanceID, cause string, now time.Time) {
+	rid := s.w.UUIDLocked()
+	s.w.RecordAuditLocked(&world.AuditEvent{
+		ID: rid, RequestID: rid, Time: now, DeliverAt: now.Add(s.w.JitterLocked(world.PurposeDelivery, 5*time.Minute, 0.4)),
 		Cloud: "aws", Account: g.Account, Region: g.Region,
 		Service: "ec2.amazonaws.com", Operation: "TerminateInstances",
 		PrincipalARN: autoscalingRoleARN(g.Account), PrincipalID: "autoscaling.amazonaws.com",
 		UserName: "AWSServiceRoleForAutoScaling", IdentityType: "AWSService",
 		SourceIP: "autoscaling.amazonaws.com", UserAgent: "autoscaling.amazonaws.com",
-		Resources: []AuditResource{{Type: "AWS::EC2::Instance", Name: instanceID},
+		Resources: []world.AuditResource{{Type: "AWS::EC2::Instance", Name: instanceID},
 			{Type: "AWS::AutoScaling::AutoScalingGroup", Name: g.Name}},
 		Params: map[string]string{"instanceId": instanceID, "invokedBy": "autoscaling.amazonaws.com",
 			"autoScalingGroupName": g.Name, "cause": cause},
@@ -449,27 +450,27 @@ type ASGSettings struct {
 	Subnets        []string
 }
 
-// UpdateASGLocked applies settings to a group. A new desired capacity
+// UpdateASG applies settings to a group. A new desired capacity
 // takes effect at once, scale-in in termination-policy order (a modelling
 // choice: AWS starts the scaling activity within moments). Health is
 // re-evaluated under the new health-check settings.
-func (w *World) UpdateASGLocked(name string, s ASGSettings) error {
-	g, ok := w.ASGs[name]
+func (s *State) UpdateASG(name string, settings ASGSettings) error {
+	g, ok := s.ASGs.Get(name)
 	if !ok {
-		return notFound("autoscaling-group", name)
+		return world.NotFound("autoscaling-group", name)
 	}
 	invalid := func(format string, args ...any) error {
-		return &ComputeError{Kind: KindInvalid, Resource: "autoscaling-group", ID: name, Msg: fmt.Sprintf(format, args...)}
+		return &world.ComputeError{Kind: world.KindInvalid, Resource: "autoscaling-group", ID: name, Msg: fmt.Sprintf(format, args...)}
 	}
 	minSize, maxSize, desired := g.Min, g.Max, g.Desired
-	if s.Min != nil {
-		minSize = *s.Min
+	if settings.Min != nil {
+		minSize = *settings.Min
 	}
-	if s.Max != nil {
-		maxSize = *s.Max
+	if settings.Max != nil {
+		maxSize = *settings.Max
 	}
-	if s.Desired != nil {
-		desired = *s.Desired
+	if settings.Desired != nil {
+		desired = *settings.Desired
 	} else if desired < minSize {
 		desired = minSize
 	} else if desired > maxSize {
@@ -478,84 +479,84 @@ func (w *World) UpdateASGLocked(name string, s ASGSettings) error {
 	if minSize < 0 || minSize > maxSize || desired < minSize || desired > maxSize {
 		return invalid("Desired capacity:%d must be between the specified min size:%d and max size:%d", desired, minSize, maxSize)
 	}
-	if s.HealthCheckType != nil && *s.HealthCheckType != HealthCheckEC2 && *s.HealthCheckType != HealthCheckELB {
-		return invalid("1 validation error detected: Value '%s' at 'healthCheckType' failed to satisfy constraint: Member must be EC2 or ELB in the simulator", *s.HealthCheckType)
+	if settings.HealthCheckType != nil && *settings.HealthCheckType != HealthCheckEC2 && *settings.HealthCheckType != HealthCheckELB {
+		return invalid("1 validation error detected: Value '%s' at 'healthCheckType' failed to satisfy constraint: Member must be EC2 or ELB in the simulator", *settings.HealthCheckType)
 	}
-	if s.HealthCheckGracePeriod != nil && *s.HealthCheckGracePeriod < 0 {
+	if settings.HealthCheckGracePeriod != nil && *settings.HealthCheckGracePeriod < 0 {
 		return invalid("HealthCheckGracePeriod must not be negative")
 	}
-	if s.HealthCheckPort != nil && (*s.HealthCheckPort < 1 || *s.HealthCheckPort > 65535) {
-		return invalid("health check port %d is not a TCP port", *s.HealthCheckPort)
+	if settings.HealthCheckPort != nil && (*settings.HealthCheckPort < 1 || *settings.HealthCheckPort > 65535) {
+		return invalid("health check port %d is not a TCP port", *settings.HealthCheckPort)
 	}
-	for _, p := range s.TerminationPolicies {
+	for _, p := range settings.TerminationPolicies {
 		if !TerminationPolicyKnown(p) {
 			return invalid("Termination policy %s is not supported.", p)
 		}
 	}
-	for _, sn := range s.Subnets {
-		if _, ok := w.Subnets[sn]; !ok {
-			return notFound("subnet", sn)
+	for _, sn := range settings.Subnets {
+		if _, ok := s.w.Subnets.Get(sn); !ok {
+			return world.NotFound("subnet", sn)
 		}
 	}
 	g.Min, g.Max = minSize, maxSize
-	if s.HealthCheckType != nil {
-		g.HealthCheckType = *s.HealthCheckType
+	if settings.HealthCheckType != nil {
+		g.HealthCheckType = *settings.HealthCheckType
 	}
-	if s.HealthCheckGracePeriod != nil {
-		g.HealthCheckGracePeriod = *s.HealthCheckGracePeriod
+	if settings.HealthCheckGracePeriod != nil {
+		g.HealthCheckGracePeriod = *settings.HealthCheckGracePeriod
 	}
-	if s.HealthCheckPort != nil {
-		g.HealthCheckPort = *s.HealthCheckPort
+	if settings.HealthCheckPort != nil {
+		g.HealthCheckPort = *settings.HealthCheckPort
 	}
-	if s.TerminationPolicies != nil {
-		g.TerminationPolicies = slices.Clone(s.TerminationPolicies)
+	if settings.TerminationPolicies != nil {
+		g.TerminationPolicies = slices.Clone(settings.TerminationPolicies)
 	}
-	if s.NewInstancesProtected != nil {
-		g.NewInstancesProtected = *s.NewInstancesProtected
+	if settings.NewInstancesProtected != nil {
+		g.NewInstancesProtected = *settings.NewInstancesProtected
 	}
-	if s.LaunchTemplate != nil && *s.LaunchTemplate != g.LaunchTemplate {
-		g.LaunchTemplate = *s.LaunchTemplate
+	if settings.LaunchTemplate != nil && *settings.LaunchTemplate != g.LaunchTemplate {
+		g.LaunchTemplate = *settings.LaunchTemplate
 		g.Generation++
 	}
-	if s.Subnets != nil {
-		g.Subnets = slices.Clone(s.Subnets)
+	if settings.Subnets != nil {
+		g.Subnets = slices.Clone(settings.Subnets)
 	}
 	if desired != g.Desired {
 		g.Desired = desired
-		w.scheduleFitLocked(g, "a user request to update the group's desired capacity")
+		s.scheduleFit(g, "a user request to update the group's desired capacity")
 	}
-	w.checkASGHealthLocked()
+	s.checkASGHealth()
 	return nil
 }
 
-// AttachInstancesLocked attaches running instances to a group, raising its
+// AttachInstances attaches running instances to a group, raising its
 // desired capacity by their number, as AttachInstances does ("the desired
 // capacity of the group increases by the number of instances being
 // attached"; the call fails if that exceeds the maximum size).
-func (w *World) AttachInstancesLocked(name string, ids []string) error {
-	g, ok := w.ASGs[name]
+func (s *State) AttachInstances(name string, ids []string) error {
+	g, ok := s.ASGs.Get(name)
 	if !ok {
-		return notFound("autoscaling-group", name)
+		return world.NotFound("autoscaling-group", name)
 	}
 	if g.Desired+len(ids) > g.Max {
-		return &ComputeError{Kind: KindInvalid, Resource: "autoscaling-group", ID: name,
+		return &world.ComputeError{Kind: world.KindInvalid, Resource: "autoscaling-group", ID: name,
 			Msg: fmt.Sprintf("Cannot increase desired capacity beyond max size %d; the group's desired capacity is %d.", g.Max, g.Desired)}
 	}
 	for _, id := range ids {
-		inst, ok := w.Instances[id]
+		inst, ok := s.w.Instances.Get(id)
 		if !ok {
-			return notFound("instance", id)
+			return world.NotFound("instance", id)
 		}
-		if inst.State != StateRunning && inst.State != StatePending {
-			return &ComputeError{Kind: KindIncorrectState, Resource: "instance", ID: id,
+		if inst.State != world.StateRunning && inst.State != world.StatePending {
+			return &world.ComputeError{Kind: world.KindIncorrectState, Resource: "instance", ID: id,
 				Msg: fmt.Sprintf("Instance %s is not in correct state to be attached. Valid states are pending and running.", id)}
 		}
 	}
 	for _, id := range ids {
 		if g.Launch == nil {
-			g.Launch = w.LaunchSpecOfLocked(w.Instances[id])
+			g.Launch = s.LaunchSpecOf(s.w.Instances.Lookup(id))
 		}
-		if err := w.AttachToASGLocked(name, id); err != nil {
+		if err := s.AttachToASG(name, id); err != nil {
 			return err
 		}
 		g.Desired++
@@ -563,21 +564,21 @@ func (w *World) AttachInstancesLocked(name string, ids []string) error {
 	return nil
 }
 
-// LaunchSpecOfLocked describes how to launch another instance like inst
+// LaunchSpecOf describes how to launch another instance like inst
 // (its account, subnet, image, type, key, groups, profile, agent and
 // platform), the way Auto Scaling builds a launch configuration from an
 // instance (CreateAutoScalingGroup with InstanceId).
-func (w *World) LaunchSpecOfLocked(inst *Instance) *LaunchSpec {
+func (s *State) LaunchSpecOf(inst *world.Instance) *LaunchSpec {
 	spec := &LaunchSpec{Account: inst.Account, Region: inst.Region, Subnet: inst.Subnet, ImageID: inst.ImageID,
 		Type: inst.Type, KeyName: inst.KeyName, SSMAgent: inst.SSMAgent, Platform: inst.Platform,
 		MemoryGiB: inst.MemoryGiB, Tags: maps.Clone(inst.Tags)}
 	if len(inst.ENIs) > 0 {
-		if eni := w.ENIs[inst.ENIs[0]]; eni != nil {
+		if eni := s.w.ENIs.Lookup(inst.ENIs[0]); eni != nil {
 			spec.Groups = slices.Clone(eni.Groups)
 			spec.PublicIP = eni.PublicIP != ""
 		}
 	}
-	if a := w.ActiveAssociationLocked(inst.ID); a != nil {
+	if a := s.ActiveAssociation(inst.ID); a != nil {
 		spec.Profile = a.ProfileARN
 	}
 	return spec

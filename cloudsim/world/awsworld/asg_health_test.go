@@ -1,10 +1,12 @@
-package world
+package awsworld
 
 import (
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
 
 // azFixture is a group of four members across two zones: b1 in zone b,
@@ -12,7 +14,7 @@ import (
 type azFixture struct {
 	*netFixture
 	g              *ASG
-	b1, a1, a2, a3 *Instance
+	b1, a1, a2, a3 *world.Instance
 	t0             time.Time
 }
 
@@ -21,13 +23,13 @@ func newAZFixture(t *testing.T) *azFixture {
 	f := &azFixture{netFixture: newNetFixture(t)}
 	f.w.Lock()
 	defer f.w.Unlock()
-	snB, err := f.w.AddSubnetLocked(f.subnet.VPC, "us-east-1b", "10.0.2.0/24")
+	snB, err := Of(f.w).AddSubnet(f.subnet.VPC, "us-east-1b", "10.0.2.0/24")
 	must(t, err)
-	f.g, err = f.w.AddASGLocked("111122223333", "us-east-1", "web", 0, 10, 4)
+	f.g, err = Of(f.w).AddASG("111122223333", "us-east-1", "web", 0, 10, 4)
 	must(t, err)
 	f.t0 = f.clk.t
-	launch := func(subnet string, after time.Duration) *Instance {
-		inst, err := f.w.LaunchInstanceLocked(LaunchSpec{Account: "111122223333", Region: "us-east-1", Subnet: subnet,
+	launch := func(subnet string, after time.Duration) *world.Instance {
+		inst, err := Of(f.w).LaunchInstance(LaunchSpec{Account: "111122223333", Region: "us-east-1", Subnet: subnet,
 			Groups: []string{f.web}, Running: true, ASG: "web"})
 		must(t, err)
 		inst.LaunchTime = f.t0.Add(after)
@@ -41,7 +43,7 @@ func newAZFixture(t *testing.T) *azFixture {
 }
 
 func (f *azFixture) name(id string) string {
-	for n, i := range map[string]*Instance{"b1": f.b1, "a1": f.a1, "a2": f.a2, "a3": f.a3} {
+	for n, i := range map[string]*world.Instance{"b1": f.b1, "a1": f.a1, "a2": f.a2, "a3": f.a3} {
 		if i.ID == id {
 			return n
 		}
@@ -87,7 +89,7 @@ func TestTerminationPolicies(t *testing.T) {
 				tc.setup(f)
 			}
 			var got []string
-			for _, m := range f.w.scaleInOrderLocked(f.g, f.t0.Add(65*time.Minute)) {
+			for _, m := range Of(f.w).scaleInOrder(f.g, f.t0.Add(65*time.Minute)) {
 				got = append(got, f.name(m.InstanceID))
 			}
 			if strings.Join(got, " ") != tc.want {
@@ -97,8 +99,8 @@ func TestTerminationPolicies(t *testing.T) {
 	}
 }
 
-func (f *azFixture) member(i *Instance) *ASGInstance {
-	_, m := f.w.ASGMemberLocked(i.ID)
+func (f *azFixture) member(i *world.Instance) *ASGInstance {
+	_, m := Of(f.w).ASGMember(i.ID)
 	return m
 }
 
@@ -108,12 +110,12 @@ func TestScaleInBalancesZones(t *testing.T) {
 	f := newAZFixture(t)
 	f.w.Lock()
 	at := f.t0.Add(65 * time.Minute)
-	must(t, f.w.ScheduleScaleInLocked("web", at, 2))
+	must(t, Of(f.w).ScheduleScaleIn("web", at, 2))
 	f.w.Unlock()
 	f.clk.t = at.Add(5 * time.Minute)
 	f.w.Lock()
 	defer f.w.Unlock()
-	for i, want := range map[*Instance]string{f.a1: StateTerminated, f.a2: StateTerminated, f.a3: StateRunning, f.b1: StateRunning} {
+	for i, want := range map[*world.Instance]string{f.a1: world.StateTerminated, f.a2: world.StateTerminated, f.a3: world.StateRunning, f.b1: world.StateRunning} {
 		if i.State != want {
 			t.Errorf("%s is %s, want %s", f.name(i.ID), i.State, want)
 		}
@@ -126,8 +128,8 @@ func TestScaleInBalancesZones(t *testing.T) {
 type healthFixture struct {
 	*netFixture
 	g      *ASG
-	victim *Instance
-	peer   *Instance
+	victim *world.Instance
+	peer   *world.Instance
 	data   string
 }
 
@@ -137,11 +139,11 @@ func newHealthFixture(t *testing.T, check string) *healthFixture {
 	f.w.Lock()
 	defer f.w.Unlock()
 	var err error
-	f.g, err = f.w.AddASGLocked("111122223333", "us-east-1", "web", 1, 4, 2)
+	f.g, err = Of(f.w).AddASG("111122223333", "us-east-1", "web", 1, 4, 2)
 	must(t, err)
-	must(t, f.w.UpdateASGLocked("web", ASGSettings{HealthCheckType: &check}))
+	must(t, Of(f.w).UpdateASG("web", ASGSettings{HealthCheckType: &check}))
 	for range 2 {
-		inst, err := f.w.LaunchInstanceLocked(LaunchSpec{Account: "111122223333", Region: "us-east-1", Subnet: f.subnet.ID,
+		inst, err := Of(f.w).LaunchInstance(LaunchSpec{Account: "111122223333", Region: "us-east-1", Subnet: f.subnet.ID,
 			Groups: []string{f.web}, Running: true, ASG: "web",
 			DataVolumes: []VolumeSpec{{Device: "/dev/sdf", SizeGiB: 5, DeleteOnTermination: true}}})
 		must(t, err)
@@ -153,7 +155,7 @@ func newHealthFixture(t *testing.T, check string) *healthFixture {
 		}
 	}
 	f.data = f.victim.BlockDevices[1].VolumeID
-	must(t, f.w.SetProtectionLocked("web", []string{f.victim.ID}, true))
+	must(t, Of(f.w).SetProtection("web", []string{f.victim.ID}, true))
 	return f
 }
 
@@ -165,15 +167,15 @@ func newHealthFixture(t *testing.T, check string) *healthFixture {
 // stopped state either.
 func TestHealthCheckReplacement(t *testing.T) {
 	isolate := func(t *testing.T, f *healthFixture) {
-		must(t, f.w.SetInstanceGroupsLocked(f.victim.ID, []string{f.none}))
+		must(t, Of(f.w).SetInstanceGroups(f.victim.ID, []string{f.none}))
 	}
 	stop := func(t *testing.T, f *healthFixture) {
-		_, err := f.w.StopInstanceLocked(f.victim.ID)
+		_, err := Of(f.w).StopInstance(f.victim.ID)
 		must(t, err)
 	}
 	naclDeny := func(t *testing.T, f *healthFixture) {
-		acl := f.w.NetworkACLsOfVPCLocked(f.subnet.VPC)[0]
-		must(t, f.w.PutNACLEntryLocked(acl.ID, NACLEntry{RuleNumber: 10, Protocol: "tcp", FromPort: 443, ToPort: 443,
+		acl := Of(f.w).NetworkACLsOfVPC(f.subnet.VPC)[0]
+		must(t, Of(f.w).PutNACLEntry(acl.ID, NACLEntry{RuleNumber: 10, Protocol: "tcp", FromPort: 443, ToPort: 443,
 			CIDR: "10.0.0.0/16"}, false))
 	}
 	for _, tc := range []struct {
@@ -188,13 +190,13 @@ func TestHealthCheckReplacement(t *testing.T) {
 		{"ELB: stopped protected instance is replaced", HealthCheckELB, false, nil, stop, nil, true},
 		{"ELB: a NACL deny of the health check port fails it too", HealthCheckELB, false, nil, naclDeny, nil, true},
 		{"ELB: Standby first keeps the instance", HealthCheckELB, false, func(t *testing.T, f *healthFixture) {
-			must(t, f.w.EnterStandbyLocked("web", []string{f.victim.ID}, false))
+			must(t, Of(f.w).EnterStandby("web", []string{f.victim.ID}, false))
 		}, isolate, nil, false},
 		{"ELB: Detach first keeps the instance", HealthCheckELB, false, func(t *testing.T, f *healthFixture) {
-			must(t, f.w.DetachFromASGLocked("web", []string{f.victim.ID}, true))
+			must(t, Of(f.w).DetachFromASG("web", []string{f.victim.ID}, true))
 		}, isolate, nil, false},
 		{"ELB: restored before the load balancer notices", HealthCheckELB, false, nil, isolate, func(t *testing.T, f *healthFixture) {
-			must(t, f.w.SetInstanceGroupsLocked(f.victim.ID, []string{f.web}))
+			must(t, Of(f.w).SetInstanceGroups(f.victim.ID, []string{f.web}))
 		}, false},
 		{"EC2: isolation is not a health failure", HealthCheckEC2, false, nil, isolate, nil, false},
 		{"EC2: a stopped instance is kept by default", HealthCheckEC2, false, nil, stop, nil, false},
@@ -215,12 +217,12 @@ func TestHealthCheckReplacement(t *testing.T) {
 
 			detect := 0 * time.Second
 			if tc.check == HealthCheckELB {
-				detect = DefaultKnobs().ELBUnhealthyAfter
+				detect = world.DefaultKnobs().ELBUnhealthyAfter
 			}
 			if detect > 0 {
 				f.clk.t = start.Add(detect - time.Second)
 				f.w.Lock()
-				if f.victim.State == StateShuttingDown || f.victim.State == StateTerminated {
+				if f.victim.State == world.StateShuttingDown || f.victim.State == world.StateTerminated {
 					t.Fatal("replaced before the load balancer reported the failure")
 				}
 				if tc.recover != nil {
@@ -231,15 +233,15 @@ func TestHealthCheckReplacement(t *testing.T) {
 			f.clk.t = start.Add(detect + 5*time.Minute)
 			f.w.Lock()
 			defer f.w.Unlock()
-			replaced := f.victim.State == StateTerminated
+			replaced := f.victim.State == world.StateTerminated
 			if replaced != tc.wantReplaced {
 				t.Fatalf("victim is %s (replaced=%v), want replaced=%v", f.victim.State, replaced, tc.wantReplaced)
 			}
 			if !tc.wantReplaced {
 				return
 			}
-			if f.w.Volumes[f.data].State != "deleted" {
-				t.Fatalf("the evidence volume is %s", f.w.Volumes[f.data].State)
+			if f.w.Volumes.Lookup(f.data).State != "deleted" {
+				t.Fatalf("the evidence volume is %s", f.w.Volumes.Lookup(f.data).State)
 			}
 			inService := 0
 			for _, m := range f.g.Members {
@@ -272,21 +274,21 @@ func TestHealthCheckGracePeriod(t *testing.T) {
 	f := newHealthFixture(t, HealthCheckELB)
 	f.w.Lock()
 	grace := 10 * time.Minute
-	must(t, f.w.UpdateASGLocked("web", ASGSettings{HealthCheckGracePeriod: &grace}))
+	must(t, Of(f.w).UpdateASG("web", ASGSettings{HealthCheckGracePeriod: &grace}))
 	f.victim.LaunchTime = f.clk.t
 	start := f.clk.t
-	must(t, f.w.SetInstanceGroupsLocked(f.victim.ID, []string{f.none}))
+	must(t, Of(f.w).SetInstanceGroups(f.victim.ID, []string{f.none}))
 	f.w.Unlock()
 	f.clk.t = start.Add(grace - time.Second)
 	f.w.Lock()
-	if f.victim.State != StateRunning {
+	if f.victim.State != world.StateRunning {
 		t.Fatalf("replaced within the grace period: %s", f.victim.State)
 	}
 	f.w.Unlock()
 	f.clk.t = start.Add(grace + time.Minute)
 	f.w.Lock()
 	defer f.w.Unlock()
-	if f.victim.State != StateTerminated {
+	if f.victim.State != world.StateTerminated {
 		t.Fatalf("not replaced after the grace period: %s", f.victim.State)
 	}
 }
@@ -299,24 +301,24 @@ func TestSetInstanceHealth(t *testing.T) {
 			f := newHealthFixture(t, HealthCheckEC2)
 			f.w.Lock()
 			f.victim.LaunchTime = f.clk.t // within the 300 s grace period
-			must(t, f.w.SetInstanceHealthLocked(f.victim.ID, HealthUnhealthy, respect))
-			if err := f.w.SetInstanceHealthLocked(f.victim.ID, "Sick", true); err == nil {
+			must(t, Of(f.w).SetInstanceHealth(f.victim.ID, HealthUnhealthy, respect))
+			if err := Of(f.w).SetInstanceHealth(f.victim.ID, "Sick", true); err == nil {
 				t.Fatal("an unknown health status was accepted")
 			}
 			f.w.Unlock()
 			f.clk.t = f.clk.t.Add(time.Minute)
 			f.w.Lock()
 			defer f.w.Unlock()
-			gone := f.victim.State == StateShuttingDown || f.victim.State == StateTerminated
+			gone := f.victim.State == world.StateShuttingDown || f.victim.State == world.StateTerminated
 			if gone == respect {
 				t.Fatalf("respect=%v: victim is %s a minute later", respect, f.victim.State)
 			}
 			if respect {
-				must(t, f.w.SetInstanceHealthLocked(f.victim.ID, HealthHealthy, true))
+				must(t, Of(f.w).SetInstanceHealth(f.victim.ID, HealthHealthy, true))
 				f.w.Unlock()
 				f.clk.t = f.clk.t.Add(10 * time.Minute)
 				f.w.Lock()
-				if f.victim.State != StateRunning {
+				if f.victim.State != world.StateRunning {
 					t.Fatalf("set Healthy again, the victim is %s", f.victim.State)
 				}
 			}

@@ -1,16 +1,18 @@
-package world
+package awsworld
 
 import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
 
 // asgFixture is a group of five members launched a minute apart.
 type asgFixture struct {
 	*netFixture
 	g     *ASG
-	insts []*Instance
+	insts []*world.Instance
 }
 
 func newASGFixture(t *testing.T) *asgFixture {
@@ -18,11 +20,11 @@ func newASGFixture(t *testing.T) *asgFixture {
 	f := &asgFixture{netFixture: newNetFixture(t)}
 	f.w.Lock()
 	defer f.w.Unlock()
-	g, err := f.w.AddASGLocked("111122223333", "us-east-1", "web", 1, 10, 5)
+	g, err := Of(f.w).AddASG("111122223333", "us-east-1", "web", 1, 10, 5)
 	must(t, err)
 	f.g = g
 	for range 5 {
-		inst, err := f.w.LaunchInstanceLocked(LaunchSpec{Account: "111122223333", Region: "us-east-1", Subnet: f.subnet.ID,
+		inst, err := Of(f.w).LaunchInstance(LaunchSpec{Account: "111122223333", Region: "us-east-1", Subnet: f.subnet.ID,
 			Running: true, ASG: "web", DataVolumes: []VolumeSpec{{Device: "/dev/sdf", SizeGiB: 5, DeleteOnTermination: true}}})
 		must(t, err)
 		f.insts = append(f.insts, inst)
@@ -35,12 +37,12 @@ func TestScaleInTerminatesOldestUnprotectedInService(t *testing.T) {
 	f := newASGFixture(t)
 	i := f.insts
 	f.w.Lock()
-	must(t, f.w.SetProtectionLocked("web", []string{i[0].ID}, true))
+	must(t, Of(f.w).SetProtection("web", []string{i[0].ID}, true))
 	// Decrementing, so that the group launches no replacements for them.
-	must(t, f.w.EnterStandbyLocked("web", []string{i[1].ID}, true))
-	must(t, f.w.DetachFromASGLocked("web", []string{i[2].ID}, true))
+	must(t, Of(f.w).EnterStandby("web", []string{i[1].ID}, true))
+	must(t, Of(f.w).DetachFromASG("web", []string{i[2].ID}, true))
 	at := f.clk.t.Add(10 * time.Minute)
-	must(t, f.w.ScheduleScaleInLocked("web", at, 1))
+	must(t, Of(f.w).ScheduleScaleIn("web", at, 1))
 	i3Vols := []string{i[3].BlockDevices[0].VolumeID, i[3].BlockDevices[1].VolumeID}
 	f.w.Unlock()
 
@@ -48,7 +50,7 @@ func TestScaleInTerminatesOldestUnprotectedInService(t *testing.T) {
 	f.w.Advance(f.clk.t)
 	f.w.Lock()
 	for _, inst := range i {
-		if inst.State != StateRunning {
+		if inst.State != world.StateRunning {
 			t.Fatalf("%s is %s before the scale-in time", inst.ID, inst.State)
 		}
 	}
@@ -59,16 +61,16 @@ func TestScaleInTerminatesOldestUnprotectedInService(t *testing.T) {
 	defer f.w.Unlock()
 	// InService before: i0 (protected), i3, i4. Desired 1: i3 (older) goes,
 	// then i4; i0 stays protected; standby and detached are never picked.
-	want := map[string]string{i[0].ID: StateRunning, i[1].ID: StateRunning, i[2].ID: StateRunning,
-		i[3].ID: StateTerminated, i[4].ID: StateTerminated}
+	want := map[string]string{i[0].ID: world.StateRunning, i[1].ID: world.StateRunning, i[2].ID: world.StateRunning,
+		i[3].ID: world.StateTerminated, i[4].ID: world.StateTerminated}
 	for id, st := range want {
-		if got := f.w.Instances[id].State; got != st {
+		if got := f.w.Instances.Lookup(id).State; got != st {
 			t.Errorf("%s: %s, want %s", id, got, st)
 		}
 	}
 	for _, v := range i3Vols {
-		if f.w.Volumes[v].State != "deleted" {
-			t.Fatalf("volume %s of a scaled-in instance is %s", v, f.w.Volumes[v].State)
+		if f.w.Volumes.Lookup(v).State != "deleted" {
+			t.Fatalf("volume %s of a scaled-in instance is %s", v, f.w.Volumes.Lookup(v).State)
 		}
 	}
 	if f.g.Desired != 1 || len(f.g.Members) != 2 {
@@ -94,19 +96,19 @@ func TestScaleInDeletesEvidenceVolumes(t *testing.T) {
 	victim := f.insts[0]
 	f.w.Lock()
 	root, data := victim.BlockDevices[0].VolumeID, victim.BlockDevices[1].VolumeID
-	must(t, f.w.SetDeleteOnTerminationLocked(victim.ID, "/dev/sdf", false))
+	must(t, Of(f.w).SetDeleteOnTermination(victim.ID, "/dev/sdf", false))
 	// Termination protection does not stop Auto Scaling.
 	victim.DisableAPITermination = true
-	must(t, f.w.ScheduleScaleInLocked("web", f.clk.t, 4))
+	must(t, Of(f.w).ScheduleScaleIn("web", f.clk.t, 4))
 	f.w.Unlock()
 	f.clk.t = f.clk.t.Add(time.Hour)
 	f.w.Lock()
 	defer f.w.Unlock()
-	if victim.State != StateTerminated {
+	if victim.State != world.StateTerminated {
 		t.Fatalf("victim is %s", victim.State)
 	}
-	if f.w.Volumes[root].State != "deleted" || f.w.Volumes[data].State != "available" {
-		t.Fatalf("root %s, data %s", f.w.Volumes[root].State, f.w.Volumes[data].State)
+	if f.w.Volumes.Lookup(root).State != "deleted" || f.w.Volumes.Lookup(data).State != "available" {
+		t.Fatalf("root %s, data %s", f.w.Volumes.Lookup(root).State, f.w.Volumes.Lookup(data).State)
 	}
 }
 
@@ -122,25 +124,25 @@ func TestASGMembershipErrors(t *testing.T) {
 		name string
 		err  error
 	}{
-		{"protect too many", f.w.SetProtectionLocked("web", many, true)},
-		{"protect a stranger", f.w.SetProtectionLocked("web", []string{"i-00000000000000001"}, true)},
-		{"unknown group", f.w.EnterStandbyLocked("nope", []string{f.insts[0].ID}, true)},
-		{"decrement below min", f.w.DetachFromASGLocked("web", []string{f.insts[0].ID, f.insts[1].ID, f.insts[2].ID, f.insts[3].ID, f.insts[4].ID}, true)},
-		{"negative desired", f.w.ScheduleScaleInLocked("web", f.clk.t, -1)},
+		{"protect too many", Of(f.w).SetProtection("web", many, true)},
+		{"protect a stranger", Of(f.w).SetProtection("web", []string{"i-00000000000000001"}, true)},
+		{"unknown group", Of(f.w).EnterStandby("nope", []string{f.insts[0].ID}, true)},
+		{"decrement below min", Of(f.w).DetachFromASG("web", []string{f.insts[0].ID, f.insts[1].ID, f.insts[2].ID, f.insts[3].ID, f.insts[4].ID}, true)},
+		{"negative desired", Of(f.w).ScheduleScaleIn("web", f.clk.t, -1)},
 	}
 	for _, tc := range cases {
 		if tc.err == nil {
 			t.Errorf("%s: no error", tc.name)
 		}
 	}
-	must(t, f.w.EnterStandbyLocked("web", []string{f.insts[0].ID}, true))
+	must(t, Of(f.w).EnterStandby("web", []string{f.insts[0].ID}, true))
 	if f.g.Desired != 4 {
 		t.Fatalf("desired %d after a decrementing standby", f.g.Desired)
 	}
-	if err := f.w.EnterStandbyLocked("web", []string{f.insts[0].ID}, true); err == nil {
+	if err := Of(f.w).EnterStandby("web", []string{f.insts[0].ID}, true); err == nil {
 		t.Fatal("standby twice")
 	}
-	if _, err := f.w.AddASGLocked("111122223333", "us-east-1", "web", 0, 1, 0); err == nil {
+	if _, err := Of(f.w).AddASG("111122223333", "us-east-1", "web", 0, 1, 0); err == nil {
 		t.Fatal("duplicate group")
 	}
 }

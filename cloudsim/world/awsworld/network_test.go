@@ -1,8 +1,10 @@
-package world
+package awsworld
 
 import (
 	"testing"
 	"time"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
 
 // computeClock is a hand-moved clock for the compute/network/ASG tests.
@@ -13,7 +15,7 @@ func (c *computeClock) Now() time.Time { return c.t }
 // eventLog records observed world events.
 type eventLog struct{ kinds []string }
 
-func (l *eventLog) Observe(_ *World, ev Event) { l.kinds = append(l.kinds, ev.Kind) }
+func (l *eventLog) Observe(_ *world.World, ev world.Event) { l.kinds = append(l.kinds, ev.Kind) }
 
 // netFixture is a world with one VPC, a subnet and four groups:
 //
@@ -22,25 +24,25 @@ func (l *eventLog) Observe(_ *World, ev Event) { l.kinds = append(l.kinds, ev.Ki
 //	none:   no rules at all
 //	web:    HTTPS in from anywhere, default egress (not all-open)
 type netFixture struct {
-	w                       *World
+	w                       *world.World
 	clk                     *computeClock
-	subnet                  *Subnet
+	subnet                  *world.Subnet
 	open, egress, none, web string
 }
 
 func newNetFixture(t *testing.T) *netFixture {
 	t.Helper()
 	clk := &computeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	w := New(clk, 7)
+	w := world.New(clk, 7)
 	w.Lock()
 	defer w.Unlock()
-	v := w.AddVPCLocked("111122223333", "us-east-1", "10.0.0.0/16")
-	sn, err := w.AddSubnetLocked(v.ID, "us-east-1a", "10.0.1.0/24")
+	v := Of(w).AddVPC("111122223333", "us-east-1", "10.0.0.0/16")
+	sn, err := Of(w).AddSubnet(v.ID, "us-east-1a", "10.0.1.0/24")
 	if err != nil {
 		t.Fatal(err)
 	}
 	mk := func(name string) *SecurityGroup {
-		g, err := w.AddSecurityGroupLocked("111122223333", "us-east-1", v.ID, name, name)
+		g, err := Of(w).AddSecurityGroup("111122223333", "us-east-1", v.ID, name, name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,18 +55,18 @@ func newNetFixture(t *testing.T) *netFixture {
 	return &netFixture{w: w, clk: clk, subnet: sn, open: open.ID, egress: egress.ID, none: none.ID, web: web.ID}
 }
 
-func mustAuthorize(t *testing.T, w *World, g string, egress bool, r Rule) []Rule {
+func mustAuthorize(t *testing.T, w *world.World, g string, egress bool, r Rule) []Rule {
 	t.Helper()
-	out, err := w.AuthorizeRulesLocked(g, egress, []Rule{r})
+	out, err := Of(w).AuthorizeRules(g, egress, []Rule{r})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
 }
 
-func (f *netFixture) launch(t *testing.T, groups ...string) *Instance {
+func (f *netFixture) launch(t *testing.T, groups ...string) *world.Instance {
 	t.Helper()
-	inst, err := f.w.LaunchInstanceLocked(LaunchSpec{Account: "111122223333", Region: "us-east-1",
+	inst, err := Of(f.w).LaunchInstance(LaunchSpec{Account: "111122223333", Region: "us-east-1",
 		Subnet: f.subnet.ID, Groups: groups, Running: true})
 	if err != nil {
 		t.Fatal(err)
@@ -73,77 +75,77 @@ func (f *netFixture) launch(t *testing.T, groups ...string) *Instance {
 }
 
 func TestFlowTrackingUnderGroupChanges(t *testing.T) {
-	pool := FlowSpec{RemoteIP: "198.51.100.23", RemotePort: 3333}
+	pool := world.FlowSpec{RemoteIP: "198.51.100.23", RemotePort: 3333}
 	cases := []struct {
 		name         string
 		start        func(f *netFixture) string // the group the instance starts in
-		spec         FlowSpec
+		spec         world.FlowSpec
 		wantTracked  bool
-		change       func(t *testing.T, f *netFixture, inst *Instance)
+		change       func(t *testing.T, f *netFixture, inst *world.Instance)
 		wantActive   bool
 		wantTracked2 bool
 	}{
 		{"tracked flow survives a swap to a no-rule group",
 			func(f *netFixture) string { return f.egress }, pool, true,
-			func(t *testing.T, f *netFixture, i *Instance) {
-				must(t, f.w.SetInstanceGroupsLocked(i.ID, []string{f.none}))
+			func(t *testing.T, f *netFixture, i *world.Instance) {
+				must(t, Of(f.w).SetInstanceGroups(i.ID, []string{f.none}))
 			},
 			true, true},
 		{"tracked flow survives revoking its egress rule",
 			func(f *netFixture) string { return f.egress }, pool, true,
-			func(t *testing.T, f *netFixture, i *Instance) {
-				_, _, err := f.w.RevokeRulesLocked(f.egress, true, []Rule{{Protocol: "-1", CIDRs: []string{AnyIPv4}}})
+			func(t *testing.T, f *netFixture, i *world.Instance) {
+				_, _, err := Of(f.w).RevokeRules(f.egress, true, []Rule{{Protocol: "-1", CIDRs: []string{AnyIPv4}}})
 				must(t, err)
 			},
 			true, true},
 		{"untracked flow is cut by a swap to a no-rule group",
 			func(f *netFixture) string { return f.open }, pool, false,
-			func(t *testing.T, f *netFixture, i *Instance) {
-				must(t, f.w.SetENIGroupsLocked(i.ENIs[0], []string{f.none}))
+			func(t *testing.T, f *netFixture, i *world.Instance) {
+				must(t, Of(f.w).SetENIGroups(i.ENIs[0], []string{f.none}))
 			},
 			false, false},
 		{"untracked flow is cut when its egress rule is revoked",
 			func(f *netFixture) string { return f.open }, pool, false,
-			func(t *testing.T, f *netFixture, i *Instance) {
-				_, _, err := f.w.RevokeRulesLocked(f.open, true, []Rule{{Protocol: "-1", CIDRs: []string{AnyIPv4}}})
+			func(t *testing.T, f *netFixture, i *world.Instance) {
+				_, _, err := Of(f.w).RevokeRules(f.open, true, []Rule{{Protocol: "-1", CIDRs: []string{AnyIPv4}}})
 				must(t, err)
 			},
 			false, false},
 		{"untracked flow is cut when the return-traffic rule is revoked",
 			func(f *netFixture) string { return f.open }, pool, false,
-			func(t *testing.T, f *netFixture, i *Instance) {
-				_, _, err := f.w.RevokeRulesLocked(f.open, false, []Rule{{Protocol: "all", CIDRs: []string{AnyIPv4}}})
+			func(t *testing.T, f *netFixture, i *world.Instance) {
+				_, _, err := Of(f.w).RevokeRules(f.open, false, []Rule{{Protocol: "all", CIDRs: []string{AnyIPv4}}})
 				must(t, err)
 			},
 			false, false},
 		{"untracked flow still permitted becomes tracked",
-			func(f *netFixture) string { return f.open }, FlowSpec{Direction: "ingress", RemoteIP: "203.0.113.9", LocalPort: 443}, false,
-			func(t *testing.T, f *netFixture, i *Instance) {
-				must(t, f.w.SetENIGroupsLocked(i.ENIs[0], []string{f.web}))
+			func(f *netFixture) string { return f.open }, world.FlowSpec{Direction: "ingress", RemoteIP: "203.0.113.9", LocalPort: 443}, false,
+			func(t *testing.T, f *netFixture, i *world.Instance) {
+				must(t, Of(f.w).SetENIGroups(i.ENIs[0], []string{f.web}))
 			},
 			true, true},
 		{"tracked flow becomes untracked under an all-open group",
 			func(f *netFixture) string { return f.egress }, pool, true,
-			func(t *testing.T, f *netFixture, i *Instance) {
-				must(t, f.w.SetENIGroupsLocked(i.ENIs[0], []string{f.open}))
+			func(t *testing.T, f *netFixture, i *world.Instance) {
+				must(t, Of(f.w).SetENIGroups(i.ENIs[0], []string{f.open}))
 			},
 			true, false},
 		{"two-step isolation cuts a tracked flow",
 			func(f *netFixture) string { return f.egress }, pool, true,
-			func(t *testing.T, f *netFixture, i *Instance) {
-				must(t, f.w.SetENIGroupsLocked(i.ENIs[0], []string{f.open}))
-				must(t, f.w.SetENIGroupsLocked(i.ENIs[0], []string{f.none}))
+			func(t *testing.T, f *netFixture, i *world.Instance) {
+				must(t, Of(f.w).SetENIGroups(i.ENIs[0], []string{f.open}))
+				must(t, Of(f.w).SetENIGroups(i.ENIs[0], []string{f.none}))
 			},
 			false, false},
 		{"ICMP is always tracked, even under all-open",
-			func(f *netFixture) string { return f.open }, FlowSpec{Protocol: "icmp", RemoteIP: "198.51.100.1"}, true,
-			func(t *testing.T, f *netFixture, i *Instance) {
-				must(t, f.w.SetENIGroupsLocked(i.ENIs[0], []string{f.none}))
+			func(f *netFixture) string { return f.open }, world.FlowSpec{Protocol: "icmp", RemoteIP: "198.51.100.1"}, true,
+			func(t *testing.T, f *netFixture, i *world.Instance) {
+				must(t, Of(f.w).SetENIGroups(i.ENIs[0], []string{f.none}))
 			},
 			true, true},
 		{"adding a rule elsewhere changes nothing",
 			func(f *netFixture) string { return f.open }, pool, false,
-			func(t *testing.T, f *netFixture, i *Instance) {
+			func(t *testing.T, f *netFixture, i *world.Instance) {
 				mustAuthorize(t, f.w, f.web, false, Rule{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDRs: []string{"192.0.2.0/24"}})
 			},
 			true, false},
@@ -156,7 +158,7 @@ func TestFlowTrackingUnderGroupChanges(t *testing.T) {
 			f.w.Lock()
 			defer f.w.Unlock()
 			inst := f.launch(t, tc.start(f))
-			fl, err := f.w.OpenFlowLocked(inst.ID, tc.spec)
+			fl, err := Of(f.w).OpenFlow(inst.ID, tc.spec)
 			must(t, err)
 			if fl.Tracked != tc.wantTracked {
 				t.Fatalf("opened tracked=%v, want %v", fl.Tracked, tc.wantTracked)
@@ -201,27 +203,27 @@ func TestOpenFlowNeedsAPermittingRule(t *testing.T) {
 	web := f.launch(t, f.web)
 	cases := []struct {
 		name string
-		inst *Instance
-		spec FlowSpec
+		inst *world.Instance
+		spec world.FlowSpec
 		ok   bool
 	}{
-		{"no egress rule", isolated, FlowSpec{RemoteIP: "198.51.100.1", RemotePort: 443}, false},
-		{"https in allowed", web, FlowSpec{Direction: "ingress", RemoteIP: "203.0.113.5", LocalPort: 443}, true},
-		{"ssh in refused", web, FlowSpec{Direction: "ingress", RemoteIP: "203.0.113.5", LocalPort: 22}, false},
-		{"egress allowed", web, FlowSpec{RemoteIP: "198.51.100.1", RemotePort: 25}, true},
-		{"bad remote", web, FlowSpec{RemoteIP: "pool.example"}, false},
-		{"bad protocol", web, FlowSpec{Protocol: "sctp", RemoteIP: "198.51.100.1"}, false},
+		{"no egress rule", isolated, world.FlowSpec{RemoteIP: "198.51.100.1", RemotePort: 443}, false},
+		{"https in allowed", web, world.FlowSpec{Direction: "ingress", RemoteIP: "203.0.113.5", LocalPort: 443}, true},
+		{"ssh in refused", web, world.FlowSpec{Direction: "ingress", RemoteIP: "203.0.113.5", LocalPort: 22}, false},
+		{"egress allowed", web, world.FlowSpec{RemoteIP: "198.51.100.1", RemotePort: 25}, true},
+		{"bad remote", web, world.FlowSpec{RemoteIP: "pool.example"}, false},
+		{"bad protocol", web, world.FlowSpec{Protocol: "sctp", RemoteIP: "198.51.100.1"}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := f.w.OpenFlowLocked(tc.inst.ID, tc.spec)
+			_, err := Of(f.w).OpenFlow(tc.inst.ID, tc.spec)
 			if (err == nil) != tc.ok {
 				t.Fatalf("err=%v, want ok=%v", err, tc.ok)
 			}
 		})
 	}
-	_, err := f.w.OpenFlowLocked(isolated.ID, FlowSpec{RemoteIP: "198.51.100.1", RemotePort: 443})
-	if ce, ok := ComputeErrorOf(err); !ok || ce.Kind != KindBlocked {
+	_, err := Of(f.w).OpenFlow(isolated.ID, world.FlowSpec{RemoteIP: "198.51.100.1", RemotePort: 443})
+	if ce, ok := world.ComputeErrorOf(err); !ok || ce.Kind != world.KindBlocked {
 		t.Fatalf("want a Blocked error, got %v", err)
 	}
 }
@@ -231,32 +233,32 @@ func TestRuleEditing(t *testing.T) {
 	f.w.Lock()
 	defer f.w.Unlock()
 	ssh := Rule{Protocol: "6", FromPort: 22, ToPort: 22, CIDRs: []string{"192.0.2.0/24", "198.51.100.0/24"}}
-	added, err := f.w.AuthorizeRulesLocked(f.web, false, []Rule{ssh})
+	added, err := Of(f.w).AuthorizeRules(f.web, false, []Rule{ssh})
 	must(t, err)
 	if len(added) != 2 || added[0].Protocol != "tcp" || added[0].RuleID == "" {
 		t.Fatalf("want one normalised rule per CIDR with IDs, got %+v", added)
 	}
-	if _, err := f.w.AuthorizeRulesLocked(f.web, false, []Rule{ssh}); err == nil {
+	if _, err := Of(f.w).AuthorizeRules(f.web, false, []Rule{ssh}); err == nil {
 		t.Fatal("duplicate rule accepted")
-	} else if ce, _ := ComputeErrorOf(err); ce.Kind != KindDuplicate {
+	} else if ce, _ := world.ComputeErrorOf(err); ce.Kind != world.KindDuplicate {
 		t.Fatalf("want Duplicate, got %v", err)
 	}
-	removed, unknown, err := f.w.RevokeRulesLocked(f.web, false, []Rule{{Protocol: "tcp", FromPort: 22, ToPort: 22,
+	removed, unknown, err := Of(f.w).RevokeRules(f.web, false, []Rule{{Protocol: "tcp", FromPort: 22, ToPort: 22,
 		CIDRs: []string{"192.0.2.0/24", "10.0.0.0/8"}}})
 	must(t, err)
 	if len(removed) != 1 || len(unknown) != 1 {
 		t.Fatalf("removed %v unknown %v", removed, unknown)
 	}
-	if _, _, err := f.w.RevokeRulesLocked(f.web, false, []Rule{{Protocol: "udp", FromPort: 1, ToPort: 1, CIDRs: []string{AnyIPv4}}}); err == nil {
+	if _, _, err := Of(f.w).RevokeRules(f.web, false, []Rule{{Protocol: "udp", FromPort: 1, ToPort: 1, CIDRs: []string{AnyIPv4}}}); err == nil {
 		t.Fatal("revoking a missing rule succeeded")
 	}
-	if _, err := f.w.RevokeRuleIDsLocked(f.web, false, []string{added[1].RuleID}); err != nil {
+	if _, err := Of(f.w).RevokeRuleIDs(f.web, false, []string{added[1].RuleID}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.w.AuthorizeRulesLocked(f.web, false, []Rule{{Protocol: "gre!", CIDRs: []string{AnyIPv4}}}); err == nil {
+	if _, err := Of(f.w).AuthorizeRules(f.web, false, []Rule{{Protocol: "gre!", CIDRs: []string{AnyIPv4}}}); err == nil {
 		t.Fatal("bad protocol accepted")
 	}
-	if _, err := f.w.AddSecurityGroupLocked("111122223333", "us-east-1", f.subnet.VPC, "web", "again"); err == nil {
+	if _, err := Of(f.w).AddSecurityGroup("111122223333", "us-east-1", f.subnet.VPC, "web", "again"); err == nil {
 		t.Fatal("duplicate group name accepted")
 	}
 }
@@ -266,16 +268,16 @@ func TestInstanceGroupsNeedASingleInterface(t *testing.T) {
 	f.w.Lock()
 	defer f.w.Unlock()
 	inst := f.launch(t, f.egress)
-	_, err := f.w.AttachNetworkInterfaceLocked(inst.ID, []string{f.egress})
+	_, err := Of(f.w).AttachNetworkInterface(inst.ID, []string{f.egress})
 	must(t, err)
-	err = f.w.SetInstanceGroupsLocked(inst.ID, []string{f.none})
-	if ce, ok := ComputeErrorOf(err); !ok || ce.Kind != KindMultipleInterfaces {
+	err = Of(f.w).SetInstanceGroups(inst.ID, []string{f.none})
+	if ce, ok := world.ComputeErrorOf(err); !ok || ce.Kind != world.KindMultipleInterfaces {
 		t.Fatalf("want MultipleInterfaces, got %v", err)
 	}
 	for _, e := range inst.ENIs {
-		must(t, f.w.SetENIGroupsLocked(e, []string{f.none}))
+		must(t, Of(f.w).SetENIGroups(e, []string{f.none}))
 	}
-	if err := f.w.SetENIGroupsLocked(inst.ENIs[0], []string{"sg-missing"}); err == nil {
+	if err := Of(f.w).SetENIGroups(inst.ENIs[0], []string{"sg-missing"}); err == nil {
 		t.Fatal("unknown group accepted")
 	}
 }
@@ -285,18 +287,18 @@ func TestDisassociatingAddressEndsInternetFlows(t *testing.T) {
 	f.w.Lock()
 	defer f.w.Unlock()
 	inst := f.launch(t, f.egress)
-	a, err := f.w.AddAddressLocked("111122223333", "us-east-1", inst.ID)
+	a, err := Of(f.w).AddAddress("111122223333", "us-east-1", inst.ID)
 	must(t, err)
-	internet, err := f.w.OpenFlowLocked(inst.ID, FlowSpec{RemoteIP: "198.51.100.9", RemotePort: 443})
+	internet, err := Of(f.w).OpenFlow(inst.ID, world.FlowSpec{RemoteIP: "198.51.100.9", RemotePort: 443})
 	must(t, err)
-	internal, err := f.w.OpenFlowLocked(inst.ID, FlowSpec{RemoteIP: "10.0.1.200", RemotePort: 5432})
+	internal, err := Of(f.w).OpenFlow(inst.ID, world.FlowSpec{RemoteIP: "10.0.1.200", RemotePort: 5432})
 	must(t, err)
-	_, err = f.w.DisassociateAddressLocked(a.AssociationID)
+	_, err = Of(f.w).DisassociateAddress(a.AssociationID)
 	must(t, err)
 	if internet.Active() || !internal.Active() {
 		t.Fatalf("internet active=%v internal active=%v", internet.Active(), internal.Active())
 	}
-	if _, err := f.w.DisassociateAddressLocked(a.AssociationID); err == nil {
+	if _, err := Of(f.w).DisassociateAddress(a.AssociationID); err == nil {
 		t.Fatal("second disassociation succeeded")
 	}
 }
