@@ -91,7 +91,9 @@
 // The attacker keeps a list of ways in (access paths): stolen credentials,
 // credentials it planted, its network flows, backdoor rules, policy grants
 // and compute it launched. Its keep-access rounds probe each one
-// (attack.path events, Outcome succeeded = open, denied = cut), replaying
+// (attack.path events, Outcome succeeded = open, denied = cut, failed =
+// inconclusive: the cloud answered with throttling or a server error, which
+// says nothing about the path and changes nothing), replaying
 // harmlessly every operation a credential ever succeeded with, and the
 // runner's final check probes them once more (the verified event, Detail
 // "paths": each path's final status and, for planted things, whether the

@@ -137,6 +137,7 @@ func Score(in ScoreInput) *Scorecard {
 		Playbooks:    nonNil(in.Playbooks),
 		StartedAt:    in.StartedAt.UTC(),
 		EndedAt:      in.EndedAt.UTC(),
+		Faults:       nonNil(in.Faults),
 		Timeline:     make([]timeline.Event, len(f.events)),
 		CloudsDetail: []CloudResult{},
 	}

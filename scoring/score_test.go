@@ -752,3 +752,17 @@ func TestLostInstanceIsPreservedOnlyByMemory(t *testing.T) {
 	require.True(t, ev[2].BeforeLoss)
 	require.Equal(t, "q-2", ev[3].ID)
 }
+
+// TestAnInconclusiveProbeChangesNothing: a throttled probe (failed) after
+// a cut neither reopens the path nor moves its cut.
+func TestAnInconclusiveProbeChangesNothing(t *testing.T) {
+	b := goodDrill()
+	b.add(min(25), timeline.ActorAttacker, timeline.PathProbe, session.ID, timeline.Failed,
+		map[string]string{"kind": session.Kind, "error_code": "Throttling", "inconclusive": "true"})
+	sc := Score(input(b, SLO{}))
+	p := sc.Containment.Paths[1]
+	require.Equal(t, session.ID, p.ID)
+	require.Equal(t, 3, p.Probes)
+	require.Equal(t, t0.Add(min(20)), *p.CutAt)
+	require.Equal(t, t0.Add(min(20)), *sc.Containment.ContainedAt)
+}

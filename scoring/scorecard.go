@@ -36,6 +36,9 @@ type ScoreInput struct {
 	StartedAt time.Time
 	EndedAt   time.Time
 	SLO       SLO
+	// Faults describe the faults injected into the clouds' answers (one
+	// line per rule), reported with the verdict they were survived with.
+	Faults []string
 	// EradicationOutOfScope is set when the scenario leaves eradication to
 	// another team or a later exercise: what the attacker planted is still
 	// reported, but does not decide the verdict or the score.
@@ -92,12 +95,14 @@ func rank(outcome string) int {
 // Scorecard is the result of a drill. Field order is the JSON order; every
 // list is non-nil so that it encodes as [] rather than null.
 type Scorecard struct {
-	Scenario    string           `json:"scenario"`
-	Seed        uint64           `json:"seed"`
-	Clouds      []string         `json:"clouds"`
-	Playbooks   []string         `json:"playbooks"`
-	StartedAt   time.Time        `json:"started_at"`
-	EndedAt     time.Time        `json:"ended_at"`
+	Scenario  string    `json:"scenario"`
+	Seed      uint64    `json:"seed"`
+	Clouds    []string  `json:"clouds"`
+	Playbooks []string  `json:"playbooks"`
+	StartedAt time.Time `json:"started_at"`
+	EndedAt   time.Time `json:"ended_at"`
+	// Faults are the faults injected into the clouds' answers.
+	Faults      []string         `json:"faults"`
 	Metrics     Metrics          `json:"metrics"`
 	Detections  []Detection      `json:"detections"`
 	Controls    []ControlOutcome `json:"controls"`

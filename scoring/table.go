@@ -21,6 +21,13 @@ func (s *Scorecard) Table(w io.Writer) error {
 	p("clouds\t%s\n", joinOr(s.Clouds, "-"))
 	p("playbooks\t%s\n", joinOr(s.Playbooks, "-"))
 	p("simulated\t%s (%s → %s)\n", fmtDur(s.EndedAt.Sub(s.StartedAt)), s.StartedAt.Format(time.RFC3339), s.EndedAt.Format(time.RFC3339))
+	for i, f := range s.Faults {
+		label := ""
+		if i == 0 {
+			label = "faults"
+		}
+		p("%s\t%s\n", label, f)
+	}
 	p("outcome\t%s\n", s.Outcome)
 	p("score\t%d/100\n", s.Score)
 	p("\t= %s\n", s.Breakdown.terms())

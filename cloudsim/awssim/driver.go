@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
+	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
@@ -22,7 +23,7 @@ const CloudAWS = "aws"
 func init() {
 	simcloud.Register(&simcloud.Driver{
 		Cloud:    CloudAWS,
-		Handler:  func(w *world.World) http.Handler { return New(w) },
+		Handler:  func(w *world.World, f *fault.Set) http.Handler { return New(w, WithFaults(f)) },
 		AuditLog: simcloud.AuditLog{Name: "cloudtrail", Title: "CloudTrail"},
 		// CloudTrail records predate the audit log's cloud field.
 		OwnsAudit: func(a *world.AuditEvent) bool { return a.Cloud == "" || a.Cloud == CloudAWS },

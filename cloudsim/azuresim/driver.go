@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
@@ -22,7 +23,7 @@ const ARMAudience = "https://management.azure.com/"
 func init() {
 	simcloud.Register(&simcloud.Driver{
 		Cloud:   CloudAzure,
-		Handler: func(w *world.World) http.Handler { return New(w) },
+		Handler: func(w *world.World, f *fault.Set) http.Handler { return New(w, WithFaults(f)) },
 		// azcore's bearer-token policy refuses plain HTTP.
 		TLS:       true,
 		AuditLog:  simcloud.AuditLog{Name: "activity-log", Title: "the Activity Log"},

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/providers"
 )
@@ -25,8 +26,9 @@ import (
 type Driver struct {
 	// Cloud is the cloud's name as scenarios and events spell it.
 	Cloud string
-	// Handler builds the cloud's wire front end over w.
-	Handler func(w *world.World) http.Handler
+	// Handler builds the cloud's wire front end over w, injecting faults
+	// (nil: none).
+	Handler func(w *world.World, faults *fault.Set) http.Handler
 	// TLS says the front end must be served over TLS (azcore's
 	// bearer-token policy refuses plain HTTP).
 	TLS bool

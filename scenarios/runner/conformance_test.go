@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/responder"
 	"github.com/firedrill-ir/firedrill/scenarios/runner"
 	"github.com/firedrill-ir/firedrill/scoring"
@@ -18,7 +19,20 @@ import (
 type variant struct {
 	name string
 	load func(t *testing.T) *responder.Playbook // nil: the scenario's own playbook
+	// faults is a fault spec the drill runs under ("" for none).
+	faults string
 }
+
+// underFaults is v in a cloud under load: a playbook must keep its
+// verdict when the responder's calls are throttled, fail and slow down.
+func underFaults(v variant) variant {
+	v.name += "+faults"
+	v.faults = loadFaults
+	return v
+}
+
+// loadFaults is the load the issue holds every built-in playbook to.
+const loadFaults = "throttle=20%,errors=5%,latency=10x"
 
 func builtinVariant(id string) variant {
 	return variant{name: "correct", load: func(t *testing.T) *responder.Playbook {
@@ -69,10 +83,12 @@ var conformance = []struct {
 	codes              []string // exactly the scorecard's reason codes
 }{
 	{"ec2-cryptomining", "aws-ec2-cryptomining", builtinVariant("ec2-cryptomining"), pass, none},
+	{"ec2-cryptomining", "aws-ec2-cryptomining", underFaults(builtinVariant("ec2-cryptomining")), pass, none},
 	// One instance-level group swap: the tracked pool flow carries on
 	// after the declaration; the profile disassociated, its sessions never
 	// revoked; the planted key and the GPU instances never looked for.
 	{"ec2-cryptomining", "aws-ec2-cryptomining", fileVariant("naive", naiveEC2), notContained, awsNaive},
+	{"ec2-cryptomining", "aws-ec2-cryptomining", underFaults(fileVariant("naive", naiveEC2)), notContained, awsNaive},
 	// A deny on only the operations the probes use: the replay of the
 	// session's iam:CreateAccessKey still works.
 	{"ec2-cryptomining", "aws-ec2-cryptomining", fileVariant("narrow-deny", "testdata/aws-narrow-deny.yaml"), notContained, []string{
@@ -85,6 +101,7 @@ var conformance = []struct {
 		scoring.CodeNotDeclared, open("stolen_credential"), contain}},
 
 	{"vm-cryptomining", "aws-ec2-cryptomining", builtinVariant("vm-cryptomining"), pass, none},
+	{"vm-cryptomining", "aws-ec2-cryptomining", underFaults(builtinVariant("vm-cryptomining")), pass, none},
 	{"vm-cryptomining", "aws-ec2-cryptomining", fileVariant("naive", naiveVM), notContained, awsNaive},
 	{"vm-cryptomining", "aws-ec2-cryptomining", noEradicationVariant("vm-cryptomining"), notEradicated, []string{
 		present("vm"), present("access_key")}},
@@ -92,6 +109,7 @@ var conformance = []struct {
 		scoring.CodeNotDeclared, open("stolen_credential"), contain}},
 
 	{"vm-cryptomining", "azure-vm-cryptomining", builtinVariant("vm-cryptomining"), pass, none},
+	{"vm-cryptomining", "azure-vm-cryptomining", underFaults(builtinVariant("vm-cryptomining")), pass, none},
 	// An NSG swap without flushConnection: the flow carries on; identity
 	// None with its role assignments kept: the stolen token authorizes;
 	// the backdoor rule stays.
@@ -105,6 +123,7 @@ var conformance = []struct {
 		scoring.CodeNotDeclared, open("stolen_credential"), contain}},
 
 	{"vm-cryptomining", "gcp-vm-cryptomining", builtinVariant("vm-cryptomining"), pass, none},
+	{"vm-cryptomining", "gcp-vm-cryptomining", underFaults(builtinVariant("vm-cryptomining")), pass, none},
 	// The service account taken off the VM, never disabled: the token it
 	// minted keeps working until it expires; the backdoor firewall stays.
 	{"vm-cryptomining", "gcp-vm-cryptomining", fileVariant("naive", naiveVM), notContained, []string{
@@ -123,6 +142,7 @@ var conformance = []struct {
 		scoring.CodeNotDeclared, contain}},
 
 	{"vm-cryptomining", "multicloud-cryptomining", builtinVariant("vm-cryptomining"), pass, none},
+	{"vm-cryptomining", "multicloud-cryptomining", underFaults(builtinVariant("vm-cryptomining")), pass, none},
 	{"vm-cryptomining", "multicloud-cryptomining", fileVariant("naive", naiveVM), notContained, []string{
 		"aws:" + open("launched_compute"), "aws:" + open("planted_credential"), "aws:" + open("stolen_credential"),
 		"aws:" + scoring.CodeFlowUsed, "aws:" + scoring.CodePlantedCredentialUsed, "aws:" + scoring.CodeStolenCredentialUsed,
@@ -163,7 +183,13 @@ func TestConformanceMatrix(t *testing.T) {
 	for _, row := range conformance {
 		t.Run(fmt.Sprintf("%s/%s/%s", row.playbook, row.scenario, row.variant.name), func(t *testing.T) {
 			t.Parallel()
-			_, card := runScenario(t, row.scenario, runner.Options{Seed: 7, Playbook: row.variant.load(t)})
+			opts := runner.Options{Seed: 7, Playbook: row.variant.load(t)}
+			if row.variant.faults != "" {
+				rules, err := fault.ParseSpec(row.variant.faults)
+				require.NoError(t, err)
+				opts.Faults = rules
+			}
+			_, card := runScenario(t, row.scenario, opts)
 			t.Logf("%s verdict=%s codes=%q", t.Name(), card.Verdict, card.ReasonCodes)
 			require.Equal(t, row.verdict, card.Verdict, "reasons %v %v", card.Containment.Reasons, card.Eradication.Reasons)
 			require.Equal(t, row.verdict == scoring.VerdictPass, card.Pass)
