@@ -187,7 +187,8 @@ func contains(list []string, s string) bool {
 }
 
 // ArtifactLocked: IAM access keys (any status), security-group rules, EC2
-// instances until terminated (with their on-demand cost since launch).
+// instances until terminated (with their on-demand compute cost from launch
+// until they were stopped or shut down).
 func (awsHost) ArtifactLocked(w *world.World, kind, id string) (bool, float64) {
 	switch kind {
 	case "access_key":
@@ -207,11 +208,7 @@ func (awsHost) ArtifactLocked(w *world.World, kind, id string) (bool, float64) {
 		if inst == nil {
 			return false, 0
 		}
-		end := w.Now()
-		if !inst.TerminatedAt.IsZero() {
-			end = inst.TerminatedAt
-		}
-		cost := end.Sub(inst.LaunchTime).Hours() * detect.OnDemandUSD(inst.Type)
+		cost := inst.ComputeHours(w.Now()) * detect.OnDemandUSD(inst.Type)
 		return inst.State != world.StateTerminated && inst.State != world.StateShuttingDown, math.Round(cost*100) / 100
 	}
 	return false, 0
