@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -196,4 +197,22 @@ func TestConformanceMatrix(t *testing.T) {
 			require.Equal(t, row.codes, card.ReasonCodes)
 		})
 	}
+}
+
+// TestFaultsAreDeterministic: the same seed under the same faults throttles
+// the same calls whatever GOMAXPROCS, and the scorecard (error messages
+// included) is byte-identical; a faulted run differs from a clean one.
+func TestFaultsAreDeterministic(t *testing.T) {
+	rules, err := fault.ParseSpec(loadFaults)
+	require.NoError(t, err)
+	run := func(procs int, faults []fault.Rule) string {
+		prev := runtime.GOMAXPROCS(procs)
+		defer runtime.GOMAXPROCS(prev)
+		_, card := runScenario(t, "multicloud-cryptomining", runner.Options{Seed: 3, Faults: faults})
+		return cardJSON(t, card)
+	}
+	first, second := run(1, rules), run(2, rules)
+	require.Equal(t, first, second)
+	require.Contains(t, first, "poll failed, retrying at the next poll", "the faults hit the responder")
+	require.NotEqual(t, first, run(2, nil))
 }
