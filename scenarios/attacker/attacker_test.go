@@ -192,19 +192,26 @@ func TestCryptominingChainThroughTheSDK(t *testing.T) {
 	require.Equal(t, 7, n)
 }
 
+// stealAndPlant plays the chain up to the planted key, with the role
+// allowed to launch instances and create keys (the legacy-ops policy).
+func (l *lab) stealAndPlant(ctx context.Context, t *testing.T) {
+	t.Helper()
+	l.w.Lock()
+	awsworld.Of(l.w).Roles.Lookup(demo.DemoRole).Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+		`"Action":["ec2:RunInstances","iam:CreateAccessKey"],"Resource":"*"}]}`
+	l.w.Unlock()
+	for _, id := range []string{attacker.ExploitWebApp, attacker.CryptoMiner, attacker.StealIMDSCreds} {
+		require.NoError(t, l.do(ctx, t, id, nil))
+	}
+	require.NoError(t, l.do(ctx, t, attacker.CreateAccessKey, map[string]string{"user": "ci-deploy"}))
+}
+
 func TestProbeShowsWhatContainmentCut(t *testing.T) {
 	l := newLab(t)
 	keep := l.technique(t, attacker.KeepAccess)
 	round := attacker.Round{Technique: keep.ID, Params: keep.Resolve(nil)}
 	l.run(t, func(ctx context.Context) {
-		l.w.Lock()
-		awsworld.Of(l.w).Roles.Lookup(demo.DemoRole).Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
-			`"Action":["ec2:RunInstances","iam:CreateAccessKey"],"Resource":"*"}]}`
-		l.w.Unlock()
-		for _, id := range []string{attacker.ExploitWebApp, attacker.CryptoMiner, attacker.StealIMDSCreds} {
-			require.NoError(t, l.do(ctx, t, id, nil))
-		}
-		require.NoError(t, l.do(ctx, t, attacker.CreateAccessKey, map[string]string{"user": "ci-deploy"}))
+		l.stealAndPlant(ctx, t)
 		before := len(l.actions())
 		l.env.ProbePaths(ctx, "aws", round)
 		require.Equal(t, []string{"pool:keepalive succeeded", "sts:GetCallerIdentity succeeded",
@@ -265,14 +272,7 @@ func TestANarrowDenyLeavesTheCredentialOpen(t *testing.T) {
 	keep := l.technique(t, attacker.KeepAccess)
 	round := attacker.Round{Technique: keep.ID, Params: keep.Resolve(nil)}
 	l.run(t, func(ctx context.Context) {
-		l.w.Lock()
-		awsworld.Of(l.w).Roles.Lookup(demo.DemoRole).Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
-			`"Action":["ec2:RunInstances","iam:CreateAccessKey"],"Resource":"*"}]}`
-		l.w.Unlock()
-		for _, id := range []string{attacker.ExploitWebApp, attacker.CryptoMiner, attacker.StealIMDSCreds} {
-			require.NoError(t, l.do(ctx, t, id, nil))
-		}
-		require.NoError(t, l.do(ctx, t, attacker.CreateAccessKey, map[string]string{"user": "ci-deploy"}))
+		l.stealAndPlant(ctx, t)
 		l.w.Lock()
 		awsworld.Of(l.w).Roles.Lookup(demo.DemoRole).Policies["deny-ec2"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny",` +
 			`"Action":"ec2:*","Resource":"*"}]}`
