@@ -54,7 +54,13 @@ func TestBuiltinCryptominingScenarioLoads(t *testing.T) {
 	require.Equal(t, 2*time.Minute, *sc.Steps[0].At)
 	require.Equal(t, "exploit", sc.Steps[1].After)
 	require.Equal(t, "4444", sc.Steps[1].Params["pool_port"], "numbers become strings")
-	require.Len(t, sc.Background, 3)
+	var activities []string
+	for _, b := range sc.Background {
+		activities = append(activities, b.Technique+" "+b.Principal)
+	}
+	require.Equal(t, []string{"aws.routine-api-calls alice", "aws.routine-api-calls bob", "aws.routine-api-calls ci-deploy",
+		"aws.web-clients storefront-users", "aws.fleet-role-calls web-app-role"}, activities,
+		"users, the CI user deploying, the web tier's clients and the group's other instances must keep working")
 	require.Equal(t, scenarios.Background{Technique: attacker.AWSRoutineCalls, Cloud: "aws", Principal: "alice", Every: 12 * time.Minute,
 		SourceIP: "198.51.100.23", Params: map[string]string{"calls": "ec2:DescribeInstances,s3:GetObject"}}, sc.Background[0])
 	// The preset expanded into typed resources: the role with the

@@ -103,9 +103,7 @@ func (s *Scorecard) Table(w io.Writer) error {
 
 	s.containmentTable(p)
 	s.eradicationTable(p)
-	if c := s.Collateral; c.DeniedLegitimateActions > 0 {
-		p("\nCOLLATERAL\t%d legitimate action(s) denied (%s)\n", c.DeniedLegitimateActions, strings.Join(c.Principals, ", "))
-	}
+	s.collateralTable(p)
 
 	p("\nSLO %s\tTARGET\tACTUAL\tMET\n", s.SLO.Profile)
 	for _, t := range s.SLO.Targets {
@@ -186,6 +184,30 @@ func (s *Scorecard) eradicationTable(p func(string, ...any)) {
 	}
 	for _, r := range e.Reasons {
 		prose(p, "  why not verified", r)
+	}
+}
+
+// collateralTable writes the legitimate work the response broke, one row
+// per activity: how many of its actions were denied, by how many of its
+// principals, when it first broke and when it worked again.
+func (s *Scorecard) collateralTable(p func(string, ...any)) {
+	c := s.Collateral
+	if c.DeniedLegitimateActions == 0 {
+		return
+	}
+	p("\nCOLLATERAL\t%d legitimate action(s) denied after the response began (−%g)\n", c.DeniedLegitimateActions,
+		s.Breakdown.CollateralPenalty)
+	p("ACTIVITY\tPRINCIPAL\tDENIED\tFIRST\tRESTORED\n")
+	for _, a := range c.Activities {
+		restored := "not by the end"
+		if a.RestoredAt != nil {
+			restored = s.offset(*a.RestoredAt)
+		}
+		by := ""
+		if len(a.Principals) > 1 || (len(a.Principals) == 1 && a.Principals[0] != a.Principal) {
+			by = fmt.Sprintf(" by %d", len(a.Principals))
+		}
+		p("%s\t%s\t%d%s\t%s\t%s\n", a.Activity, clip(a.Principal, 24), a.Denied, by, s.offset(a.FirstDeniedAt), restored)
 	}
 }
 

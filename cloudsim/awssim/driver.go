@@ -177,6 +177,19 @@ func (awsHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bool
 	return false, "", "Blocked"
 }
 
+// AcceptsLocked: the instance's primary interface must have a public
+// address, and its security groups and its subnet's network ACL must let
+// the connection in (and, the ACL being stateless, its answers out).
+func (awsHost) AcceptsLocked(w *world.World, vm, fromIP string, port int) (bool, string) {
+	if err := awsworld.Of(w).AdmitFlow(vm, simcloud.ClientFlow(fromIP, port)); err != nil {
+		return false, simcloud.RefusalCode(err)
+	}
+	if eni := w.ENIs.Lookup(w.Instances.Lookup(vm).ENIs[0]); eni.PublicIP == "" {
+		return false, "NoPublicAddress"
+	}
+	return true, ""
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {

@@ -151,6 +151,18 @@ func (azureHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bo
 	return false, "", "SecurityRuleNotFound"
 }
 
+// AcceptsLocked: the VM's primary NIC must have a public IP, and its NSG
+// must let the connection in (NSGs are stateful: answers go out).
+func (azureHost) AcceptsLocked(w *world.World, vm, fromIP string, port int) (bool, string) {
+	if err := azureworld.Of(w).AdmitFlow(vm, simcloud.ClientFlow(fromIP, port)); err != nil {
+		return false, simcloud.RefusalCode(err)
+	}
+	if eni := primaryNIC(w, vm); eni == nil || eni.PublicIP == "" {
+		return false, "NoPublicAddress"
+	}
+	return true, ""
+}
+
 // ArtifactLocked: NSG security rules and VMs (not deleted).
 func (azureHost) ArtifactLocked(w *world.World, kind, id string) (bool, float64) {
 	switch kind {

@@ -154,6 +154,16 @@ func (gcpHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bool
 	return false, "", "Blocked"
 }
 
+// AcceptsLocked: the VM needs an external access config and the VPC
+// firewall must let the connection's first packet in (the firewall is
+// stateful: answers go out).
+func (gcpHost) AcceptsLocked(w *world.World, vm, fromIP string, port int) (bool, string) {
+	if err := gcpworld.Of(w).AdmitFlow(vm, simcloud.ClientFlow(fromIP, port)); err != nil {
+		return false, simcloud.RefusalCode(err)
+	}
+	return true, ""
+}
+
 // ArtifactLocked: VPC firewall rules and instances (not deleted).
 func (gcpHost) ArtifactLocked(w *world.World, kind, id string) (bool, float64) {
 	g := gcpworld.Of(w)

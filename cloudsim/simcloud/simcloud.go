@@ -126,6 +126,14 @@ type Host interface {
 	// fromIP to port reach any running VM it applies to: open with the VM,
 	// or not with the reason's error code.
 	AdmitsLocked(w *world.World, rule, fromIP string, port int) (open bool, vm, code string)
+	// AcceptsLocked says whether the VM would accept a new TCP connection
+	// from fromIP, an address on the internet, to port on its public
+	// address now: the VM running, with a public address, and its
+	// network's rules (security groups and the subnet's network ACL, the
+	// NIC's NSG, the VPC firewall) letting the connection in, decided as
+	// OpenFlowLocked would but without opening it; or not, with the
+	// refusal's code. It is what a client of a web tier finds.
+	AcceptsLocked(w *world.World, vm, fromIP string, port int) (ok bool, code string)
 	// ArtifactLocked says whether something planted still exists (an
 	// access key, disabled or not; a network rule; an instance not yet
 	// terminated), by kind ("access_key", "network_rule", "vm") and id,
@@ -133,6 +141,27 @@ type Host interface {
 	// which the attacker's own probes cannot tell (a disabled key and a
 	// deleted one are both refused).
 	ArtifactLocked(w *world.World, kind, id string) (present bool, costUSD float64)
+}
+
+// ClientPort is the ephemeral source port a client's connection is
+// checked from (inside Linux's and Windows' ephemeral ranges), so that
+// asking whether a connection would be admitted draws nothing.
+const ClientPort = 50000
+
+// ClientFlow is a new inbound TCP connection from fromIP to port, as
+// AcceptsLocked checks it.
+func ClientFlow(fromIP string, port int) world.FlowSpec {
+	return world.FlowSpec{Direction: "ingress", Protocol: "tcp", LocalPort: port, RemoteIP: fromIP, RemotePort: ClientPort}
+}
+
+// RefusalCode is the code of a refused connection: the kind of the
+// network model's error ("Blocked", "IncorrectState", …), "Refused" for
+// any other error.
+func RefusalCode(err error) string {
+	if ce, ok := world.ComputeErrorOf(err); ok {
+		return string(ce.Kind)
+	}
+	return "Refused"
 }
 
 // registry is a set of named registrations; registering a name twice is

@@ -70,7 +70,10 @@ The scorecard (table for terminals, or --output json) reports:
                found every one cut
   eradication  what the attacker planted (keys, rules, instances): removed or
                still there, and what its compute cost
-  collateral   legitimate work denied after the response began
+  collateral   legitimate work denied after the response began (users, the
+               CI principal, the web tier's clients, the group's other VMs
+               calling with their identity), by activity, with when it broke
+               and when it worked again
   slo          the scenario's SLO profile: 1-10-60 (detect 1m, ack 10m, contain
                60m), 5/5/5 (5s, 5m, 5m; 5s is below the cloud's telemetry
                floor), or custom targets
@@ -85,7 +88,7 @@ Score (0-100):
   + 20 × SLO targets met / SLO targets
   + 20 × ladder weight of the overall outcome (the best control's)
   − 2 per step error (at most 10) − 10 if containment was declared but not
-  verified − 2 per denied legitimate action (at most 10); clamped to 0..100 and
+  verified − 1 per denied legitimate action (at most 20); clamped to 0..100 and
   rounded (eradication out of scope: the first five terms scale by 100/90).
 
 Faults: --faults SPEC (and a scenario's faults: block) makes the simulated clouds

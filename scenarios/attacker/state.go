@@ -159,6 +159,15 @@ func (s *State) In(cloud string) *Holding {
 	return h
 }
 
+// Footholds lists the VMs the attacker runs code on in a cloud (none
+// before its exploit worked).
+func (s *State) Footholds(cloud string) []string {
+	if h := s.holdings[cloud]; h != nil && h.Foothold != "" {
+		return []string{h.Foothold}
+	}
+	return nil
+}
+
 // Gain adds an access path; a path of the same id (a technique run again)
 // keeps the one already held, which is returned.
 func (s *State) Gain(p *Path) *Path {

@@ -94,6 +94,10 @@ var conformance = []struct {
 	// session's iam:CreateAccessKey still works.
 	{"ec2-cryptomining", "aws-ec2-cryptomining", fileVariant("narrow-deny", "testdata/aws-narrow-deny.yaml"), notContained, []string{
 		open("stolen_credential"), scoring.CodePlantedCredentialUsed, scoring.CodeStolenCredentialUsed, contain}},
+	// Deny everything to the role, for every session: contained as surely
+	// (no reason code); the healthy instances never work again, which is
+	// collateral, not a verdict (collateral_test.go).
+	{"ec2-cryptomining", "aws-ec2-cryptomining", fileVariant("deny-all", "testdata/aws-deny-all.yaml"), pass, none},
 	// Contained (the planted key disabled, the GPU instances stopped) but
 	// nothing removed.
 	{"ec2-cryptomining", "aws-ec2-cryptomining", noEradicationVariant("ec2-cryptomining"), notEradicated, []string{
