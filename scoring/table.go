@@ -134,34 +134,50 @@ func (s *Scorecard) containmentTable(p func(string, ...any)) {
 		declared = s.offset(*c.DeclaredAt)
 	}
 	p("contained at\t%s\n", contained)
-	p("declared at\t%s %s\n", declared, strings.Join(c.ContainedResources, " "))
+	p("declared at\t%s\n", declared)
+	var res []string
+	for _, r := range c.ContainedResources {
+		res = append(res, shortID(r))
+	}
+	for i, line := range wrap(res, 80) {
+		label := ""
+		if i == 0 {
+			label = "contained"
+		}
+		p("%s\t%s\n", label, line)
+	}
 	if len(c.Paths) > 0 {
 		p("\nPATH\tSTATUS\tPROBES\tLAST OPEN\tCUT AT\n")
 	}
 	for _, pr := range c.Paths {
 		p("%s\t%s\t%d\t%s\t%s\n", pr.ID, pr.Status, pr.Probes, s.offsetOr(pr.LastSuccessAt), s.offsetOr(pr.CutAt))
 	}
-	p("\n")
-	a := c.AttackerActionsAfterContainment
-	p("attacker actions after declared\t%d succeeded, %d denied, %d failed\n", a.Succeeded, a.Denied, a.Failed)
-	pa := c.PersistenceActionsAfterContainment
-	p("  with planted credentials\t%d succeeded, %d denied, %d failed\n", pa.Succeeded, pa.Denied, pa.Failed)
-	p("unblockable calls after\t%d (need no permission; prove nothing)\n", c.UnblockableActionsAfterContainment)
+	// The attacker's calls after the declaration: a success there means
+	// the declaration came before the cut.
+	a, pa := c.AttackerActionsAfterContainment, c.PersistenceActionsAfterContainment
+	p("\nATTACKER CALLS AFTER DECLARED\tOK\tDENIED\tFAILED\n")
+	p("all that need a permission\t%d\t%d\t%d\n", a.Succeeded, a.Denied, a.Failed)
+	p("  with planted credentials\t%d\t%d\t%d\n", pa.Succeeded, pa.Denied, pa.Failed)
+	unblockable := false
 	for _, o := range c.ByOperation {
-		counted := ""
+		mark := ""
 		if !o.Counted {
-			counted = " (not counted)"
+			mark, unblockable = "*", true
 		}
-		p("  %s %s\t%d succeeded, %d denied, %d failed%s\n", orDash(o.Credential), o.Operation, o.Succeeded, o.Denied, o.Failed, counted)
+		p("  %s %s%s\t%d\t%d\t%d\n", orDash(o.Credential), o.Operation, mark, o.Succeeded, o.Denied, o.Failed)
 	}
+	if unblockable {
+		p("  * needs no permission: proves nothing, not counted\n")
+	}
+	p("\n")
 	if !c.Checked {
 		p("final check\tnot recorded or unreadable\n")
 	}
 	for _, r := range c.Reasons {
-		prose(p, "  why not verified", r)
+		prose(p, "why not verified", r)
 	}
 	for _, n := range c.Notes {
-		prose(p, "  note", n)
+		prose(p, "note", n)
 	}
 }
 
@@ -224,6 +240,7 @@ func prose(p func(string, ...any), label, text string) {
 		label, line = "", ""
 	}
 	for _, w := range strings.Fields(text) {
+		w = clip(w, proseWidth) // a resource id longer than a line
 		if line != "" && len(line)+1+len(w) > proseWidth {
 			flush()
 		}
