@@ -50,7 +50,17 @@ type Driver struct {
 	// false when the principal holds no usable credential (it makes no
 	// calls). Draws are attributed to the caller the world is locked as.
 	PrincipalCredentialLocked func(w *world.World, site Site, principal string) (cred *Credential, ok bool, err error)
+	// Operations lists every operation the cloud's front end serves, for
+	// the generated table in docs/sim-operations.md; nil while a cloud has
+	// not listed them yet.
+	Operations func() []Operation
 }
+
+// Operation is one operation a simulated service serves, named as the
+// cloud's API reference and audit log name it: Service "ec2", Name
+// "DescribeInstances"; Service "Microsoft.Compute", Name
+// "virtualMachines/read"; Service "compute", Name "instances.list".
+type Operation struct{ Service, Name string }
 
 // AuditLog names a cloud's audit log: Name as timeline events carry it,
 // Title as messages print it.
