@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 )
 
@@ -155,17 +156,15 @@ func DefaultKnobs() Knobs {
 	}
 }
 
-// SetKnobsLocked replaces the world's knobs after checking them. Set them
-// before the drill starts: changes already propagating keep the delay they
-// were drawn with.
-func (w *World) SetKnobsLocked(k Knobs) error {
+// Check reports the first knob that is out of range, and returns the knobs
+// with ConnTrack's empty value read as its default.
+func (k Knobs) Check() (Knobs, error) {
 	switch k.ConnTrack {
 	case ConnTrackInstant, ConnTrackNewFlowsOnly, ConnTrackNever:
 	case "":
 		k.ConnTrack = ConnTrackInstant
 	default:
-		return fmt.Errorf("knob ConnTrack: %q is not one of %s, %s, %s", k.ConnTrack,
-			ConnTrackInstant, ConnTrackNewFlowsOnly, ConnTrackNever)
+		return k, fmt.Errorf("knob ConnTrack: %q is not one of %s", k.ConnTrack, strings.Join(ConnTrackModes(), ", "))
 	}
 	for _, l := range []struct {
 		name string
@@ -173,11 +172,27 @@ func (w *World) SetKnobsLocked(k Knobs) error {
 	}{{"IAMPropagation", k.IAMPropagation}, {"AzureRBACPropagation", k.AzureRBACPropagation},
 		{"GCPDisablePropagation", k.GCPDisablePropagation}} {
 		if err := l.l.validate(l.name); err != nil {
-			return err
+			return k, err
 		}
 	}
 	if k.ELBUnhealthyAfter < 0 {
-		return fmt.Errorf("knob ELBUnhealthyAfter: %s is negative", k.ELBUnhealthyAfter)
+		return k, fmt.Errorf("knob ELBUnhealthyAfter: %s is negative", k.ELBUnhealthyAfter)
+	}
+	return k, nil
+}
+
+// ConnTrackModes lists the values of Knobs.ConnTrack, the default first.
+func ConnTrackModes() []string {
+	return []string{ConnTrackInstant, ConnTrackNewFlowsOnly, ConnTrackNever}
+}
+
+// SetKnobsLocked replaces the world's knobs after checking them (Check).
+// Set them before the drill starts: changes already propagating keep the
+// delay they were drawn with.
+func (w *World) SetKnobsLocked(k Knobs) error {
+	k, err := k.Check()
+	if err != nil {
+		return err
 	}
 	w.knobs = k
 	return nil
