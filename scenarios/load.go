@@ -65,6 +65,7 @@ type rawScenario struct {
 	Detectors map[string]map[string]any `yaml:"detectors"`
 	Duration  string                    `yaml:"duration"`
 	Expect    rawExpect                 `yaml:"expect"`
+	Knobs     *rawKnobs                 `yaml:"knobs"`
 }
 
 type rawTechnique struct {
@@ -398,6 +399,7 @@ func (v *validator) scenario(r *rawScenario) *Scenario {
 	sc.Background = v.background(r.Background, sc)
 	sc.Detectors = v.detectors(r.Detectors, sc)
 	sc.Expect = v.expect(r.Expect)
+	sc.Knobs = v.knobs(r.Knobs, sc)
 	return sc
 }
 
@@ -833,9 +835,9 @@ func (v *validator) background(raw []rawBackground, sc *Scenario) []Background {
 	return out
 }
 
-// needCloud reports a detector configured for a cloud the scenario does
-// not seed: it would silently watch nothing.
-func (v *validator) needCloud(path string, sc *Scenario, clouds ...string) {
+// needCloud reports a detector or knob configured for a cloud the
+// scenario does not seed: it would silently watch or change nothing.
+func (v *validator) needCloud(path, verb string, sc *Scenario, clouds ...string) {
 	if len(sc.Environments) == 0 {
 		return // the environment error already explains
 	}
@@ -844,7 +846,7 @@ func (v *validator) needCloud(path string, sc *Scenario, clouds ...string) {
 			return
 		}
 	}
-	v.add(path, "watches %s, which the scenario does not seed", strings.Join(clouds, " or "))
+	v.add(path, "%s %s, which the scenario does not seed", verb, strings.Join(clouds, " or "))
 }
 
 // detectors resolves the scenario's detectors through the detector
@@ -858,7 +860,7 @@ func (v *validator) detectors(raw map[string]map[string]any, sc *Scenario) Detec
 			v.addKey(p, "unknown detector %q (known: %s)", name, strings.Join(detect.Names(), ", "))
 			continue
 		}
-		v.needCloud(p, sc, spec.Clouds...)
+		v.needCloud(p, "watches", sc, spec.Clouds...)
 		c := &detect.Config{Name: name, Enabled: true, Values: map[string]any{}}
 		for _, f := range spec.Fields {
 			if f.Default != "" {

@@ -160,16 +160,7 @@ func unknownIDMessage(id, kind string) string {
 }
 
 // shortDur prints a duration as a scenario author writes it: 25m, 5h, 1h30m.
-func shortDur(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
+func shortDur(d time.Duration) string { return scenarios.ShortDuration(d) }
 
 // The scenario as data: scenarios.Scenario has no encoding tags (its YAML
 // is decoded through raw types), so show builds this view with the YAML's
@@ -187,8 +178,17 @@ type scenarioView struct {
 	Steps        []stepView    `json:"steps"`
 	Background   []bgView      `json:"background,omitempty"`
 	Detectors    detectorsView `json:"detectors"`
-	Duration     string        `json:"duration"`
-	Expect       expectView    `json:"expect"`
+	// Knobs are the cloud behaviours the scenario sets away from their
+	// defaults.
+	Knobs    []knobView `json:"knobs,omitempty"`
+	Duration string     `json:"duration"`
+	Expect   expectView `json:"expect"`
+}
+
+type knobView struct {
+	Name    string `json:"name"`
+	Value   string `json:"value"`
+	Default string `json:"default"`
 }
 
 type techniqueView struct {
@@ -333,6 +333,9 @@ func scenarioViewOf(sc *scenarios.Scenario) scenarioView {
 	if c := d.Config("cost_anomaly"); c.Enabled {
 		v.Detectors.CostAnomaly = &costView{After: shortDur(c.Duration("after")), MinSpendUSD: c.Number("min_spend_usd")}
 	}
+	for _, k := range sc.KnobSettings() {
+		v.Knobs = append(v.Knobs, knobView(k))
+	}
 	s := sc.Expect.SLO
 	v.Expect = expectView{Playbook: sc.Expect.Playbook, SLO: sloView{Profile: s.Profile, MTTD: optDur(s.MTTD), MTTA: optDur(s.MTTA), MTTC: optDur(s.MTTC)}}
 	return v
@@ -423,6 +426,15 @@ func writeScenarioText(w io.Writer, sc *scenarios.Scenario) {
 		fmt.Fprintf(tw, "  (none)\n")
 	}
 	_ = tw.Flush()
+
+	if len(v.Knobs) > 0 {
+		fmt.Fprintf(w, "\nknobs (cloud behaviour set away from its default)\n")
+		tw = newTable(w)
+		for _, k := range v.Knobs {
+			fmt.Fprintf(tw, "  %s\t%s\t(default %s)\n", k.Name, k.Value, k.Default)
+		}
+		_ = tw.Flush()
+	}
 }
 
 func sloText(s sloView) string {
