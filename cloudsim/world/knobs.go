@@ -90,10 +90,11 @@ type Knobs struct {
 	// on authorizing. Azure documents that role assignment changes "can
 	// take up to 10 minutes" to take effect because Azure Resource Manager
 	// caches them ("Troubleshoot Azure RBAC"): AzureRBACDocumented models
-	// that. The default is no delay, because the documented range changes
-	// the built-in Azure playbook's verdicts (it declares containment right
-	// after deleting the assignments, and the stolen token answers a probe
-	// after that); scenarios opt in.
+	// that. The default is no delay, kept for scenarios written before the
+	// knob; the catalog's Azure scenarios opt into AzureRBACDocumented
+	// (knobs: azure_rbac_propagation), and the built-in playbook waits the
+	// documented 10 minutes after deleting the assignments before it
+	// declares containment.
 	AzureRBACPropagation Latency
 	// GCPDisablePropagation is how long a disabled (or re-enabled) GCP
 	// service account goes on being treated as before by token checks and
