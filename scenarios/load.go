@@ -92,6 +92,8 @@ type rawResource struct {
 	Policies  []rawRolePolicy `yaml:"policies"`
 	Roles     []string        `yaml:"roles"`
 	Versioned bool            `yaml:"versioned"`
+	// HealthCheckType: an AWS vm_group's EC2 or ELB.
+	HealthCheckType string `yaml:"health_check_type"`
 }
 
 type rawScaleIn struct {
@@ -598,7 +600,7 @@ func (v *validator) ownResources(raw []rawResource, clouds []string, res map[str
 	for i, rr := range raw {
 		p := fmt.Sprintf("resources[%d]", i)
 		r := Resource{Cloud: rr.Cloud, Kind: rr.Kind, Name: rr.Name, Size: rr.Size, ScaleIn: v.scaleIn(p+".scale_in", rr.ScaleIn),
-			Policies: policies(rr.Policies), Roles: rr.Roles, Versioned: rr.Versioned}
+			Policies: policies(rr.Policies), Roles: rr.Roles, Versioned: rr.Versioned, HealthCheckType: rr.HealthCheckType}
 		d, ok := simcloud.Get(rr.Cloud)
 		if !ok {
 			v.add(p+".cloud", "unknown cloud %q (%s)", rr.Cloud, strings.Join(simcloud.Clouds(), ", "))
