@@ -46,7 +46,11 @@ func TestCryptominingPlaybookOrdering(t *testing.T) {
 	require.Contains(t, steps["isolate"].After, "capture_memory", "isolate must not be skipped when memory capture fails")
 	require.Contains(t, steps["revoke_sessions"].Needs, "detach_identity")
 	require.Contains(t, deps("snapshot_disks"), "protect_termination")
-	require.Empty(t, deps("protect_scaling"), "scale-in protection comes before anything slow")
+	// Scale-in protection comes before anything slow: it waits only for
+	// the describe (one read), which says whether the group replaces
+	// members on a load balancer's health check.
+	require.Equal(t, []string{"describe"}, deps("protect_scaling"), "scale-in protection comes before anything slow")
+	require.Empty(t, deps("describe"))
 	require.Equal(t, "isolate_network", steps["isolate"].Action)
 	require.Equal(t, []string{"isolate_and_stop"}, []string(steps["stop"].When))
 }

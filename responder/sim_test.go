@@ -396,3 +396,48 @@ func TestMonitoringReadsTheCPUAlarm(t *testing.T) {
 		require.Equal(t, 95.0, a.Threshold)
 	}
 }
+
+// TestProtectScalingGoesToStandbyOnELBHealthChecks: in a group that
+// replaces members failing their load balancer's health check, scale-in
+// protection would not keep the isolated instance; the built-in
+// playbook's load_balanced_mode moves it to Standby, and it is still there
+// after the group's next health checks and the scheduled scale-in. In a
+// group on EC2 health checks the same step only protects it.
+func TestProtectScalingGoesToStandbyOnELBHealthChecks(t *testing.T) {
+	for _, hc := range []string{awsworld.HealthCheckEC2, awsworld.HealthCheckELB} {
+		t.Run(hc, func(t *testing.T) {
+			d := newDrill(t, 7)
+			d.w.Lock()
+			require.NoError(t, awsworld.Of(d.w).UpdateASG(d.env.ASG, awsworld.ASGSettings{HealthCheckType: &hc}))
+			d.w.Unlock()
+			pb, _ := PlaybookByID("ec2-cryptomining")
+			r := d.responder(t, pb)
+			var c *Case
+			var rerr error
+			d.clk.Go(context.Background(), "test", func(ctx context.Context) {
+				c, rerr = r.Respond(ctx, Trigger{Kind: TriggerFinding, Type: cryptoFinder,
+					Resource: providers.ResourceRef{Kind: providers.KindVM, ID: d.victim}, At: d.clk.Now()})
+				// Outlive the load balancer's verdict and the scale-in.
+				_ = d.clk.Sleep(ctx, 40*time.Minute)
+			})
+			require.NoError(t, d.clk.Run(context.Background()))
+			require.NoError(t, rerr, "steps: %+v", c.Steps())
+			ps := stepStatus(t, c, "protect_scaling")
+			d.w.Lock()
+			inst := d.w.Instances.Lookup(d.victim)
+			state := inst.State
+			_, member := awsworld.Of(d.w).ASGMember(d.victim)
+			d.w.Unlock()
+			require.Contains(t, []string{world.StateStopping, world.StateStopped}, state, "stopped, not terminated")
+			require.NotNil(t, member)
+			if hc == awsworld.HealthCheckELB {
+				require.Equal(t, "standby", ps.Output["mode"])
+				require.Equal(t, "Standby", member.LifecycleState)
+				return
+			}
+			require.NotContains(t, ps.Output, "mode")
+			require.Equal(t, "InService", member.LifecycleState)
+			require.True(t, member.Protected)
+		})
+	}
+}
