@@ -175,3 +175,30 @@ func TestLoadReportsEveryUnknownFieldAtOnce(t *testing.T) {
 	}
 	require.Equal(t, []string{"triggerz", "containment[0].timout", "containment[1].paramz", "containment[2].action"}, paths)
 }
+
+// WithoutSteps drops the steps and every reference to them, and refuses a
+// step the playbook does not have (a renamed step must not leave the
+// variant equal to the playbook).
+func TestWithoutStepsDropsStepsAndReferences(t *testing.T) {
+	pb, ok := PlaybookByID("vm-cryptomining")
+	require.True(t, ok)
+	cp, err := WithoutSteps(pb, "stop")
+	require.NoError(t, err)
+	require.Equal(t, "vm-cryptomining-no-stop", cp.ID)
+	require.Len(t, cp.Steps(), len(pb.Steps())-1)
+	for _, s := range cp.Steps() {
+		require.NotEqual(t, "stop", s.ID)
+		require.NotContains(t, s.Needs, "stop", s.ID)
+		require.NotContains(t, s.After, "stop", s.ID)
+	}
+	// remove_service_account needed the stop: it stays, without the need.
+	var found bool
+	for _, s := range cp.Containment {
+		found = found || s.ID == "remove_service_account"
+	}
+	require.True(t, found)
+	_, err = WithoutSteps(pb, "stop", "no-such-step")
+	require.ErrorContains(t, err, `no evidence, containment or eradication step "no-such-step"`)
+	_, err = WithoutSteps(pb, "q_role_calls")
+	require.Error(t, err, "investigation queries are not removable this way")
+}
