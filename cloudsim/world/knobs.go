@@ -129,9 +129,9 @@ type Knobs struct {
 	// terminates it after the stop (its volumes survive, DeleteOnTermination
 	// having been cleared). Drills still pass, but the compromised VM is
 	// lost, which the runner's tests pin as kept; the playbook should move
-	// the instance to Standby before stopping it. Groups with
-	// HealthCheckType ELB replace a stopped instance regardless, because
-	// the load balancer's check fails.
+	// the instance to Standby before stopping it, as it does in groups on
+	// ELB health checks. Groups with HealthCheckType ELB replace a stopped
+	// instance regardless, because the load balancer's check fails.
 	ASGReplaceStopped bool
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
+	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/responder"
 	"github.com/firedrill-ir/firedrill/scenarios"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
@@ -202,6 +203,9 @@ type envView struct {
 	Instances    int              `json:"instances,omitempty"`
 	ScaleIn      *scaleInView     `json:"scale_in,omitempty"`
 	RolePolicies []rolePolicyView `json:"role_policies,omitempty"`
+	// HealthCheckType is how the VM group replaces unhealthy members,
+	// when the scenario sets it.
+	HealthCheckType string `json:"health_check_type,omitempty"`
 }
 
 type scaleInView struct {
@@ -274,8 +278,13 @@ func optDur(d time.Duration) string {
 	return shortDur(d)
 }
 
-func envViewOf(e scenarios.Environment) envView {
+func envViewOf(sc *scenarios.Scenario, e scenarios.Environment) envView {
 	ev := envView{Cloud: e.Cloud, Preset: e.Preset, Instances: e.Instances}
+	for _, r := range sc.ResourcesIn(e.Cloud) {
+		if r.Kind == simcloud.KindVMGroup && r.HealthCheckType != "" {
+			ev.HealthCheckType = r.HealthCheckType
+		}
+	}
 	if e.ScaleIn != nil {
 		ev.ScaleIn = &scaleInView{After: shortDur(e.ScaleIn.After), Desired: e.ScaleIn.Desired}
 	}
@@ -296,7 +305,7 @@ func scenarioViewOf(sc *scenarios.Scenario) scenarioView {
 		envs = []scenarios.Environment{sc.Environment}
 	}
 	for _, e := range envs {
-		v.Environments = append(v.Environments, envViewOf(e))
+		v.Environments = append(v.Environments, envViewOf(sc, e))
 	}
 	v.Environment = v.Environments[0]
 	earliest := stepEarliest(sc.Steps)
@@ -387,6 +396,9 @@ func writeScenarioText(w io.Writer, sc *scenarios.Scenario) {
 		fmt.Fprintf(w, "\nenvironment: %s, %d instances\n", e.Preset, e.Instances)
 		if e.ScaleIn != nil {
 			fmt.Fprintf(w, "  scale-in to %d at T+%s\n", e.ScaleIn.Desired, e.ScaleIn.After)
+		}
+		if e.HealthCheckType != "" {
+			fmt.Fprintf(w, "  the group replaces members failing its %s health check\n", e.HealthCheckType)
 		}
 		for _, p := range e.RolePolicies {
 			fmt.Fprintf(w, "  role policy %s: %s on %s\n", p.Name, strings.Join(p.Actions, ", "), p.Resource)
