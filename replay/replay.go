@@ -65,6 +65,8 @@ type Input struct {
 	EndedAt   time.Time `json:"ended_at"`
 	SLO       SLO       `json:"slo"`
 	Controls  []string  `json:"controls"`
+	// Faults describe the faults the drill injected.
+	Faults []string `json:"faults,omitempty"`
 	// EradicationOutOfScope mirrors the scenario's expect.eradication.
 	EradicationOutOfScope bool `json:"eradication_out_of_scope,omitempty"`
 }
@@ -97,7 +99,7 @@ func FromResult(res *runner.Result) *File {
 func inputOf(in scoring.ScoreInput) Input {
 	return Input{Clouds: nonNil(in.Clouds), Playbooks: nonNil(in.Playbooks), StartedAt: in.StartedAt.UTC(),
 		EndedAt: in.EndedAt.UTC(), Controls: nonNil(in.Controls), EradicationOutOfScope: in.EradicationOutOfScope,
-		SLO: SLO{Profile: in.SLO.Profile, MTTD: durString(in.SLO.MTTD), MTTA: durString(in.SLO.MTTA), MTTC: durString(in.SLO.MTTC)}}
+		Faults: in.Faults, SLO: SLO{Profile: in.SLO.Profile, MTTD: durString(in.SLO.MTTD), MTTA: durString(in.SLO.MTTA), MTTC: durString(in.SLO.MTTC)}}
 }
 
 func durString(d time.Duration) string {
@@ -120,7 +122,7 @@ func (f *File) ScoreInput() scoring.ScoreInput {
 	slo, _ := f.Input.SLO.parse()
 	return scoring.ScoreInput{Scenario: f.Scenario, Seed: f.Seed, Clouds: f.Input.Clouds, Playbooks: f.Input.Playbooks,
 		StartedAt: f.Input.StartedAt, EndedAt: f.Input.EndedAt, SLO: slo, Controls: f.Input.Controls, Events: f.Events,
-		EradicationOutOfScope: f.Input.EradicationOutOfScope}
+		EradicationOutOfScope: f.Input.EradicationOutOfScope, Faults: f.Input.Faults}
 }
 
 func (s SLO) parse() (scoring.SLO, error) {

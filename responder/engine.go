@@ -953,8 +953,11 @@ func (r *Responder) Watch(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			r.emit(nil, timeline.Event{Kind: timeline.StepError, Name: "watch", Outcome: StatusFailed,
-				Message: err.Error(), Detail: map[string]string{"phase": "trigger", "error": err.Error()}})
+			// A retry, not an error: the next poll asks again for
+			// everything since the last good one, so nothing is lost.
+			r.emit(nil, timeline.Event{Kind: timeline.StepRetry, Name: "watch", Outcome: StatusFailed,
+				Message: "poll failed, retrying at the next poll: " + err.Error(),
+				Detail:  map[string]string{"phase": "trigger", "error": err.Error()}})
 		} else {
 			since = pollStart
 		}

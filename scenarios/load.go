@@ -17,6 +17,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
+	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	_ "github.com/firedrill-ir/firedrill/cloudsim/simcloud/all" // every cloud's driver and the preset packs
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
@@ -59,6 +60,7 @@ type rawScenario struct {
 	Resources    []rawResource    `yaml:"resources"`
 	Steps        []rawStep        `yaml:"steps"`
 	Background   []rawBackground  `yaml:"background"`
+	Faults       []rawFault       `yaml:"faults"`
 	// Dynamics is the old home of background activity, refused with a
 	// pointer to background.
 	Dynamics  any                       `yaml:"dynamics"`
@@ -66,6 +68,19 @@ type rawScenario struct {
 	Duration  string                    `yaml:"duration"`
 	Expect    rawExpect                 `yaml:"expect"`
 	Knobs     *rawKnobs                 `yaml:"knobs"`
+}
+
+// rawFault is one fault-injection rule (see cloudsim/fault).
+type rawFault struct {
+	Kind      string `yaml:"kind"`
+	Rate      any    `yaml:"rate"`
+	Factor    any    `yaml:"factor"`
+	Latency   string `yaml:"latency"`
+	Status    int    `yaml:"status"`
+	Cloud     string `yaml:"cloud"`
+	Service   string `yaml:"service"`
+	Operation string `yaml:"operation"`
+	Actor     string `yaml:"actor"`
 }
 
 type rawTechnique struct {
@@ -399,6 +414,7 @@ func (v *validator) scenario(r *rawScenario) *Scenario {
 			strings.Join(attacker.Builtin().IDs(true), " | "))
 	}
 	sc.Background = v.background(r.Background, sc)
+	sc.Faults = v.faults(r.Faults, sc)
 	sc.Detectors = v.detectors(r.Detectors, sc)
 	sc.Expect = v.expect(r.Expect)
 	sc.Knobs = v.knobs(r.Knobs, sc)
@@ -833,6 +849,72 @@ func (v *validator) background(raw []rawBackground, sc *Scenario) []Background {
 		}
 		bg.Params = v.params(p, b.Params, t)
 		out = append(out, bg)
+	}
+	return out
+}
+
+// faults reads the fault-injection rules: a kind (throttle, errors,
+// latency), a rate for throttle and errors, a factor or an extra latency
+// for latency, an optional scope and whose calls suffer (the responder's
+// unless actor says otherwise).
+func (v *validator) faults(raw []rawFault, sc *Scenario) []fault.Rule {
+	var out []fault.Rule
+	for i, f := range raw {
+		p := fmt.Sprintf("faults[%d]", i)
+		before := len(v.errs)
+		r := fault.Rule{Cloud: f.Cloud, Service: f.Service, Operation: f.Operation, Status: f.Status}
+		switch f.Kind {
+		case "throttle":
+			r.Kind = fault.Throttle
+		case "errors", "5xx":
+			r.Kind = fault.Error5xx
+		case "latency":
+			r.Kind = fault.Latency
+		case "":
+			v.add(p+".kind", "is required: throttle, errors or latency")
+		default:
+			v.add(p+".kind", "unknown fault %q (throttle, errors, latency)", f.Kind)
+		}
+		if f.Rate != nil {
+			rate, err := fault.Rate(fmt.Sprint(f.Rate))
+			if err != nil {
+				v.add(p+".rate", "%v", err)
+			}
+			r.Rate = rate
+		} else if r.Kind == fault.Throttle || r.Kind == fault.Error5xx {
+			v.add(p+".rate", "is required for %s: the share of calls affected (20%% or 0.2)", f.Kind)
+		}
+		if f.Factor != nil {
+			factor, err := strconv.ParseFloat(strings.TrimSuffix(fmt.Sprint(f.Factor), "x"), 64)
+			if err != nil || factor <= 0 {
+				v.add(p+".factor", "expected a positive factor such as 10, got %v", f.Factor)
+			}
+			r.Factor = factor
+		}
+		if f.Latency != "" {
+			r.Latency = v.duration(p+".latency", f.Latency, true)
+		}
+		if r.Kind == fault.Latency && f.Factor == nil && f.Latency == "" {
+			v.add(p, "a latency fault needs a factor (10) or a latency (2s)")
+		}
+		actor := f.Actor
+		if actor == "" {
+			actor = "responder"
+		}
+		a, err := fault.ActorPattern(actor)
+		if err != nil {
+			v.add(p+".actor", "%v", err)
+		}
+		r.Actor = a
+		if f.Cloud != "" && !slices.Contains(sc.Clouds, f.Cloud) {
+			v.add(p+".cloud", "%q is not one of the scenario's clouds (%s)", f.Cloud, strings.Join(sc.Clouds, ", "))
+		}
+		if len(v.errs) == before {
+			if err := r.Validate(); err != nil {
+				v.add(p, "%v", err)
+			}
+		}
+		out = append(out, r)
 	}
 	return out
 }

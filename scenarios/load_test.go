@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
+	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/scenarios"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
@@ -54,7 +55,13 @@ func TestBuiltinCryptominingScenarioLoads(t *testing.T) {
 	require.Equal(t, 2*time.Minute, *sc.Steps[0].At)
 	require.Equal(t, "exploit", sc.Steps[1].After)
 	require.Equal(t, "4444", sc.Steps[1].Params["pool_port"], "numbers become strings")
-	require.Len(t, sc.Background, 3)
+	var activities []string
+	for _, b := range sc.Background {
+		activities = append(activities, b.Technique+" "+b.Principal)
+	}
+	require.Equal(t, []string{"aws.routine-api-calls alice", "aws.routine-api-calls bob", "aws.routine-api-calls ci-deploy",
+		"aws.web-clients storefront-users", "aws.fleet-role-calls web-app-role"}, activities,
+		"users, the CI user deploying, the web tier's clients and the group's other instances must keep working")
 	require.Equal(t, scenarios.Background{Technique: attacker.AWSRoutineCalls, Cloud: "aws", Principal: "alice", Every: 12 * time.Minute,
 		SourceIP: "198.51.100.23", Params: map[string]string{"calls": "ec2:DescribeInstances,s3:GetObject"}}, sc.Background[0])
 	// The preset expanded into typed resources: the role with the
@@ -85,6 +92,18 @@ duration: 1h
 expect:
   playbook: ec2-cryptomining
 `
+
+func TestFaultsLoad(t *testing.T) {
+	doc := minimal + "faults:\n  - {kind: throttle, rate: 20%, service: ec2}\n  - {kind: errors, rate: 0.05, actor: all}\n" +
+		"  - {kind: latency, factor: 10, actor: background}\n"
+	sc, err := scenarios.Load("tiny.yaml", []byte(doc))
+	require.NoError(t, err)
+	require.Equal(t, []fault.Rule{
+		{Kind: fault.Throttle, Rate: 0.2, Service: "ec2", Actor: "responder"},
+		{Kind: fault.Error5xx, Rate: 0.05},
+		{Kind: fault.Latency, Factor: 10, Actor: "background/*"},
+	}, sc.Faults)
+}
 
 func TestMinimalScenarioLoadsWithDefaults(t *testing.T) {
 	sc, err := scenarios.Load("tiny.yaml", []byte(minimal))
@@ -189,6 +208,16 @@ func TestLoadErrorsNameFileLineColumnAndField(t *testing.T) {
 			[]string{"background[0].technique: gcp.routine-api-calls acts in gcp, which the scenario's clouds do not name"}},
 		{"legitimate technique as a step", "technique: aws.ec2.exploit-web-app", "technique: aws.routine-api-calls",
 			[]string{"steps[0].technique: unknown technique \"aws.routine-api-calls\""}},
+		{"fault without rate", "duration: 1h", "duration: 1h\nfaults: [{kind: throttle}]",
+			[]string{"faults[0].rate: is required for throttle"}},
+		{"fault of an unknown kind", "duration: 1h", "duration: 1h\nfaults: [{kind: explode, rate: 10%}]",
+			[]string{"tiny.yaml:14:17: faults[0].kind: unknown fault \"explode\" (throttle, errors, latency)"}},
+		{"fault rate above 100%", "duration: 1h", "duration: 1h\nfaults: [{kind: errors, rate: 120%}]",
+			[]string{"faults[0].rate: expected a rate such as 20% or 0.2, got \"120%\""}},
+		{"fault in an unseeded cloud", "duration: 1h", "duration: 1h\nfaults: [{kind: latency, factor: 3, cloud: gcp}]",
+			[]string{"faults[0].cloud: \"gcp\" is not one of the scenario's clouds (aws)"}},
+		{"latency fault without size", "duration: 1h", "duration: 1h\nfaults: [{kind: latency}]",
+			[]string{"faults[0]: a latency fault needs a factor (10) or a latency (2s)"}},
 		{"unknown knob", "duration: 1h", "duration: 1h\nknobs: {conntrack: never}",
 			[]string{"tiny.yaml:14:9: knobs.conntrack: unknown field \"conntrack\" (known: iam_propagation, azure_rbac_propagation"}},
 		{"unknown conn_track", "duration: 1h", "duration: 1h\nknobs: {conn_track: sometimes}",

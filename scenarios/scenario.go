@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
+	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
@@ -47,6 +48,9 @@ type Scenario struct {
 	Steps     []Step
 	// Background is legitimate activity during the drill, on any cloud.
 	Background []Background
+	// Faults are injected into the simulated clouds' answers (throttling,
+	// server errors, latency), by default to the responder's calls.
+	Faults []fault.Rule
 	// Detectors are the managed detectors the scenario configures, by
 	// registry name (see cloudsim/detect); a detector not named is off.
 	Detectors Detectors

@@ -23,6 +23,7 @@ var fieldDocs = map[string]string{
 	"background": "legitimate activity on any cloud: registered routine techniques, each a must-keep-working probe",
 	"detectors":  "managed detectors that are on, by name, with their settings", "duration": "how long the drill runs",
 	"expect": "the playbook that should answer and the SLOs it is held to", "dynamics": "replaced by background:",
+	"faults": "faults injected into the clouds' answers (throttling, server errors, latency), by default to the responder's calls",
 	"knobs": "cloud behaviour the clouds document only as a range or not at all (propagation delays, connection " +
 		"tracking, load-balancer health checks); a knob not given keeps its default",
 }
@@ -99,6 +100,8 @@ func Schema() map[string]any {
 			s["description"] = fieldDocs["detectors"]
 		case name == "dynamics":
 			s["not"] = map[string]any{}
+		case parent == reflect.TypeFor[rawFault]():
+			faultField(name, s)
 		case name == "eradication" && parent == reflect.TypeFor[rawExpect]():
 			s["enum"] = []any{EradicationInScope, EradicationOutOfScope}
 			s["description"] = "whether removing what the attacker planted counts toward the verdict (default in_scope)"
@@ -124,6 +127,38 @@ func Schema() map[string]any {
 		return nil
 	}
 	return g.Schema(reflect.TypeFor[rawScenario](), "https://firedrill.dev/schema/scenario.json", "firedrill scenario")
+}
+
+// faultField describes one field of a faults: entry.
+func faultField(name string, s map[string]any) {
+	for k := range s {
+		delete(s, k)
+	}
+	switch name {
+	case "kind":
+		s["enum"] = []any{"throttle", "errors", "latency"}
+		s["description"] = "throttle (the protocol's throttling error), errors (HTTP 500) or latency"
+	case "rate":
+		s["oneOf"] = []any{map[string]any{"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+			map[string]any{"type": "string", "pattern": `^[0-9.]+%$`}}
+		s["description"] = "share of matching calls affected: 0.2 or \"20%\" (throttle and errors)"
+	case "factor":
+		s["type"], s["exclusiveMinimum"] = "number", 0
+		s["description"] = "multiplies each matching call's modelled latency (latency)"
+	case "latency":
+		for k, v := range yamlschema.Duration() {
+			s[k] = v
+		}
+		s["description"] = "added to each matching call's latency (latency)"
+	case "status":
+		s["enum"] = []any{500, 502, 503}
+	case "actor":
+		s["type"] = "string"
+		s["description"] = "whose calls suffer: responder (default), attacker, background, all, or a glob"
+	default:
+		s["type"] = "string"
+		s["description"] = "scope glob: cloud, service (ec2, Microsoft.Compute, compute) or operation"
+	}
 }
 
 // detectorField is the schema of one detector setting.

@@ -141,3 +141,42 @@ func controlNames(cs []ControlOutcome) []string {
 	}
 	return out
 }
+
+// TestMultiCloudCollateralAddsTheClouds: each cloud's collateral counts
+// from its own responder's first step; the incident's is theirs together,
+// its activities sorted by cloud, the penalty on the sum.
+func TestMultiCloudCollateralAddsTheClouds(t *testing.T) {
+	b := &tl{events: twoClouds()}
+	cloud := func(c string) { b.events[len(b.events)-1].Cloud = c }
+	web := func(off float64, c, outcome string) {
+		b.add(min(off), timeline.ActorBackground, timeline.BackgroundAction, c+".web-clients", outcome,
+			map[string]string{"principal": "storefront-users"})
+		cloud(c)
+	}
+	web(5, "aws", timeline.Succeeded)
+	web(5, "azure", timeline.Succeeded)
+	b.add(min(12), timeline.ActorResponder, timeline.StepStart, "isolate", "", nil)
+	cloud("aws")
+	b.add(min(40), timeline.ActorResponder, timeline.StepStart, "isolate", "", nil)
+	cloud("azure")
+	web(30, "aws", timeline.Denied)
+	web(30, "azure", timeline.Denied) // before Azure's responder did anything
+	web(50, "aws", timeline.Succeeded)
+	web(50, "azure", timeline.Denied)
+	web(60, "azure", timeline.Denied)
+	sc := Score(ScoreInput{Scenario: "multi", Seed: 1, Clouds: []string{"aws", "azure"}, Events: b.events})
+	require.Equal(t, 1, sc.CloudsDetail[0].Collateral.DeniedLegitimateActions)
+	require.Equal(t, 2, sc.CloudsDetail[1].Collateral.DeniedLegitimateActions)
+	c := sc.Collateral
+	require.Equal(t, 3, c.DeniedLegitimateActions)
+	require.Equal(t, []string{"storefront-users"}, c.Principals)
+	require.Len(t, c.Activities, 2)
+	require.Equal(t, "aws", c.Activities[0].Cloud)
+	require.Equal(t, t0.Add(min(50)), *c.Activities[0].RestoredAt)
+	require.Equal(t, "azure", c.Activities[1].Cloud)
+	require.Equal(t, t0.Add(min(50)), c.Activities[1].FirstDeniedAt)
+	require.Nil(t, c.Activities[1].RestoredAt)
+	require.Equal(t, []string{"aws: storefront-users was denied 1 time(s) after the response began, having worked before",
+		"azure: storefront-users was denied 2 time(s) after the response began, having worked before"}, c.Notes)
+	require.Equal(t, 3.0, sc.Breakdown.CollateralPenalty)
+}

@@ -91,7 +91,9 @@
 // The attacker keeps a list of ways in (access paths): stolen credentials,
 // credentials it planted, its network flows, backdoor rules, policy grants
 // and compute it launched. Its keep-access rounds probe each one
-// (attack.path events, Outcome succeeded = open, denied = cut), replaying
+// (attack.path events, Outcome succeeded = open, denied = cut, failed =
+// inconclusive: the cloud answered with throttling or a server error, which
+// says nothing about the path and changes nothing), replaying
 // harmlessly every operation a credential ever succeeded with, and the
 // runner's final check probes them once more (the verified event, Detail
 // "paths": each path's final status and, for planted things, whether the
@@ -130,10 +132,27 @@
 //
 // # Collateral
 //
-// Background principals' rounds are background.action events. A round
-// denied after the responder's first step, by a principal whose work had
-// succeeded before, is collateral damage: counted in
-// collateral.denied_legitimate_actions and penalised, never a verdict.
+// Background activity is the legitimate work a response must keep
+// working: users and CI principals calling with their own credentials, the
+// clients of a web tier connecting to the healthy members of its VM group,
+// the group's other VMs calling with their own identity. Each round is a
+// background.action event per principal that acted (Detail principal, and
+// Detail activity naming the activity's own principal when a member of a
+// group acted for it). A round the cloud refused is denied: an API
+// refusal, a connection no healthy member would accept (the web tier is
+// down for its users), a metadata service that no longer hands a member a
+// credential. Failed rounds (errors, throttling) are not the response's
+// doing and do not count.
+//
+// A round denied after the responder's first step, by a principal whose
+// work had succeeded before, is collateral damage: counted in
+// collateral.denied_legitimate_actions (principals lists who) and
+// penalised, never a verdict. collateral.activities groups the damage by
+// activity (cloud, activity technique, principal): denied, the principals
+// denied, first_denied_at and last_denied_at, and restored_at, when every
+// principal it broke that kept acting had worked again (a VM that left its
+// group is not waited for; if none kept acting, the activity's next
+// success), null while one was still denied at the activity's last round.
 //
 // # Verdict
 //
@@ -183,10 +202,14 @@
 //	        + 20 × ladder weight of the overall outcome ) × scale
 //	      − 2 per step.error event (at most 10)
 //	      − 10 when containment was declared but not verified
-//	      − 2 per denied legitimate action (at most 10)
+//	      − 1 per denied legitimate action (at most 20)
 //
 // where scale is 100/90 when eradication is out of scope (its term is not
 // on offer) and 1 otherwise; clamped to [0, 100] and rounded to the nearest
 // integer. Without evidence items the evidence term is 0; retries are not
-// penalised (they are how a responder copes with a throttling cloud).
+// penalised (they are how a responder copes with a throttling cloud). The
+// collateral penalty grows with the damage over the range drills produce
+// (a group's members are each counted, every round they are denied), so
+// that denying everything for everyone costs more than the blast radius a
+// cloud's own revocation method has.
 package scoring

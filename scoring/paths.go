@@ -79,9 +79,13 @@ func pathResults(f *facts, fc *finalCheck) []PathResult {
 			p.Kind, p.Cloud, p.Credential, p.Resource, p.Description = e.Detail["kind"], e.Cloud, e.Detail["credential"], e.Resource, e.Message
 		}
 		p.Probes++
-		if e.Outcome == timeline.Succeeded {
+		switch {
+		case e.Outcome == timeline.Failed:
+			// Inconclusive (throttled, a server error): says nothing.
+			continue
+		case e.Outcome == timeline.Succeeded:
 			p.LastSuccessAt, p.CutAt = at(e), nil
-		} else if p.CutAt == nil {
+		case p.CutAt == nil:
 			p.CutAt = at(e)
 		}
 		if fc == nil || fc.paths == nil {

@@ -28,8 +28,8 @@ const (
 	penaltyPerStepError   = 2
 	maxStepErrorPenalty   = 10
 	penaltyFalseContained = 10
-	penaltyPerCollateral  = 2
-	maxCollateralPenalty  = 10
+	penaltyPerCollateral  = 1
+	maxCollateralPenalty  = 20
 )
 
 // facts are the instants and events every part of the score is built from,
@@ -137,6 +137,7 @@ func Score(in ScoreInput) *Scorecard {
 		Playbooks:    nonNil(in.Playbooks),
 		StartedAt:    in.StartedAt.UTC(),
 		EndedAt:      in.EndedAt.UTC(),
+		Faults:       nonNil(in.Faults),
 		Timeline:     make([]timeline.Event, len(f.events)),
 		CloudsDetail: []CloudResult{},
 	}

@@ -578,7 +578,7 @@ func TestPlantedThingsAreWaysInAndArtifacts(t *testing.T) {
 }
 
 // TestCollateral: a legitimate principal that worked before the response
-// and is denied after it began costs 2 points a round.
+// and is denied after it began costs a point a round.
 func TestCollateral(t *testing.T) {
 	b := goodDrill()
 	bg := func(off time.Duration, who, outcome string) {
@@ -593,10 +593,88 @@ func TestCollateral(t *testing.T) {
 	sc := Score(input(b, SLO{Profile: ProfileCustom, MTTC: time.Hour}))
 	require.Equal(t, 2, sc.Collateral.DeniedLegitimateActions)
 	require.Equal(t, []string{"alice"}, sc.Collateral.Principals)
-	require.Equal(t, 4.0, sc.Breakdown.CollateralPenalty)
-	require.Equal(t, 4.0, sc.Breakdown.Penalties)
-	require.Equal(t, 94, sc.Score)
+	require.Equal(t, []CollateralActivity{{Activity: "aws.routine-calls", Principal: "alice", Denied: 2,
+		Principals: []string{"alice"}, FirstDeniedAt: t0.Add(min(30)), LastDeniedAt: t0.Add(min(40))}}, sc.Collateral.Activities,
+		"alice never worked again: not restored")
+	require.Equal(t, 2.0, sc.Breakdown.CollateralPenalty)
+	require.Equal(t, 2.0, sc.Breakdown.Penalties)
+	require.Equal(t, 96, sc.Score)
 	require.Equal(t, VerdictPass, sc.Verdict, "collateral costs points, not the verdict")
+}
+
+// TestCollateralActivities: the members of a VM group acting for one
+// activity are counted each, and the activity is restored when every
+// member it broke that kept acting works again; a member that left the
+// group is not waited for. An activity still denied at its last round is
+// not restored.
+func TestCollateralActivities(t *testing.T) {
+	b := goodDrill()
+	fleet := func(off time.Duration, member, outcome string) {
+		b.add(off, timeline.ActorBackground, timeline.BackgroundAction, "aws.fleet-role-calls", outcome,
+			map[string]string{"principal": "web-app-role/" + member, "activity": "web-app-role"})
+	}
+	web := func(off time.Duration, outcome string) {
+		b.add(off, timeline.ActorBackground, timeline.BackgroundAction, "aws.web-clients", outcome,
+			map[string]string{"principal": "storefront-users"})
+	}
+	for _, m := range []string{"i-1", "i-2", "i-3"} {
+		fleet(min(5), m, timeline.Succeeded)
+	}
+	web(min(5), timeline.Succeeded)
+	b.add(min(13), timeline.ActorResponder, timeline.StepStart, "revoke", "", nil)
+	for _, m := range []string{"i-1", "i-2", "i-3"} {
+		fleet(min(20), m, timeline.Denied)
+	}
+	web(min(20), timeline.Denied)
+	// i-3 left the group; i-1 refreshed first, i-2 later.
+	fleet(min(30), "i-1", timeline.Succeeded)
+	fleet(min(30), "i-2", timeline.Denied)
+	web(min(30), timeline.Succeeded)
+	fleet(min(40), "i-1", timeline.Succeeded)
+	fleet(min(40), "i-2", timeline.Succeeded)
+	web(min(40), timeline.Denied)
+	sc := Score(input(b, SLO{}))
+	c := sc.Collateral
+	require.Equal(t, 6, c.DeniedLegitimateActions)
+	require.Equal(t, []string{"storefront-users", "web-app-role/i-1", "web-app-role/i-2", "web-app-role/i-3"}, c.Principals)
+	restored := t0.Add(min(40))
+	require.Equal(t, []CollateralActivity{
+		{Activity: "aws.fleet-role-calls", Principal: "web-app-role", Denied: 4,
+			Principals:    []string{"web-app-role/i-1", "web-app-role/i-2", "web-app-role/i-3"},
+			FirstDeniedAt: t0.Add(min(20)), LastDeniedAt: t0.Add(min(30)), RestoredAt: &restored},
+		{Activity: "aws.web-clients", Principal: "storefront-users", Denied: 2, Principals: []string{"storefront-users"},
+			FirstDeniedAt: t0.Add(min(20)), LastDeniedAt: t0.Add(min(40))},
+	}, c.Activities)
+	require.Equal(t, 6.0, sc.Breakdown.CollateralPenalty)
+
+	// An activity whose only broken principal left works again when the
+	// others next work.
+	b2 := goodDrill()
+	member := func(off time.Duration, m, outcome string) {
+		b2.add(off, timeline.ActorBackground, timeline.BackgroundAction, "gcp.fleet-service-account-calls", outcome,
+			map[string]string{"principal": "web-app/" + m, "activity": "web-app"})
+	}
+	member(min(5), "vm-1", timeline.Succeeded)
+	member(min(5), "vm-2", timeline.Succeeded)
+	b2.add(min(13), timeline.ActorResponder, timeline.StepStart, "disable", "", nil)
+	member(min(20), "vm-1", timeline.Denied)
+	member(min(20), "vm-2", timeline.Succeeded)
+	member(min(30), "vm-2", timeline.Succeeded)
+	require.Nil(t, func() *time.Time {
+		b3 := &tl{events: append([]timeline.Event(nil), b2.events[:len(b2.events)-2]...)}
+		return Score(input(b3, SLO{})).Collateral.Activities[0].RestoredAt
+	}(), "while vm-1's denial is the activity's last round, it is not restored")
+	gone := Score(input(b2, SLO{})).Collateral.Activities
+	require.Len(t, gone, 1)
+	require.Equal(t, t0.Add(min(20)), *gone[0].RestoredAt, "vm-1 left its group; the activity's next success was vm-2's, in the same round")
+
+	// The penalty keeps growing with the damage, up to its cap.
+	for i := 0; i < 30; i++ {
+		web(min(41+float64(i)), timeline.Denied)
+	}
+	sc = Score(input(b, SLO{}))
+	require.Equal(t, 36, sc.Collateral.DeniedLegitimateActions)
+	require.Equal(t, 20.0, sc.Breakdown.CollateralPenalty)
 }
 
 func TestJSONContractAndDeterminism(t *testing.T) {
@@ -676,7 +754,26 @@ var update = flag.Bool("update", false, "rewrite the golden tables in testdata")
 func TestTable(t *testing.T) {
 	open := goodDrill()
 	open.check(min(400), opened(poolFlow), session)
-	for name, b := range map[string]*tl{"good": goodDrill(), "flow-open": open} {
+	// The widest names the catalog's background activities have.
+	broke := goodDrill()
+	for _, off := range []float64{5, 30, 50} {
+		outcome := timeline.Succeeded
+		if off == 30 {
+			outcome = timeline.Denied
+		}
+		for _, m := range []string{"web-mig-d2e5", "web-mig-p9bb"} {
+			broke.add(min(off), timeline.ActorBackground, timeline.BackgroundAction, "gcp.fleet-service-account-calls", outcome,
+				map[string]string{"principal": "web-app/" + m, "activity": "web-app"})
+		}
+		broke.add(min(off), timeline.ActorBackground, timeline.BackgroundAction, "gcp.routine-api-calls", outcome,
+			map[string]string{"principal": "ci-deploy@firedrill-demo.iam.gserviceaccount.com"})
+	}
+	broke.add(min(13), timeline.ActorResponder, timeline.StepStart, "disable", "", nil)
+	broke.add(min(200), timeline.ActorBackground, timeline.BackgroundAction, "gcp.web-clients", timeline.Succeeded,
+		map[string]string{"principal": "storefront-users"})
+	broke.add(min(205), timeline.ActorBackground, timeline.BackgroundAction, "gcp.web-clients", timeline.Denied,
+		map[string]string{"principal": "storefront-users"})
+	for name, b := range map[string]*tl{"good": goodDrill(), "flow-open": open, "collateral": broke} {
 		t.Run(name, func(t *testing.T) {
 			var buf bytes.Buffer
 			require.NoError(t, Score(input(b, SLO{})).Table(&buf))
@@ -751,4 +848,18 @@ func TestLostInstanceIsPreservedOnlyByMemory(t *testing.T) {
 	require.Equal(t, "mem.lime", ev[2].ID)
 	require.True(t, ev[2].BeforeLoss)
 	require.Equal(t, "q-2", ev[3].ID)
+}
+
+// TestAnInconclusiveProbeChangesNothing: a throttled probe (failed) after
+// a cut neither reopens the path nor moves its cut.
+func TestAnInconclusiveProbeChangesNothing(t *testing.T) {
+	b := goodDrill()
+	b.add(min(25), timeline.ActorAttacker, timeline.PathProbe, session.ID, timeline.Failed,
+		map[string]string{"kind": session.Kind, "error_code": "Throttling", "inconclusive": "true"})
+	sc := Score(input(b, SLO{}))
+	p := sc.Containment.Paths[1]
+	require.Equal(t, session.ID, p.ID)
+	require.Equal(t, 3, p.Probes)
+	require.Equal(t, t0.Add(min(20)), *p.CutAt)
+	require.Equal(t, t0.Add(min(20)), *sc.Containment.ContainedAt)
 }

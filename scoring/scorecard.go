@@ -36,6 +36,9 @@ type ScoreInput struct {
 	StartedAt time.Time
 	EndedAt   time.Time
 	SLO       SLO
+	// Faults describe the faults injected into the clouds' answers (one
+	// line per rule), reported with the verdict they were survived with.
+	Faults []string
 	// EradicationOutOfScope is set when the scenario leaves eradication to
 	// another team or a later exercise: what the attacker planted is still
 	// reported, but does not decide the verdict or the score.
@@ -92,12 +95,14 @@ func rank(outcome string) int {
 // Scorecard is the result of a drill. Field order is the JSON order; every
 // list is non-nil so that it encodes as [] rather than null.
 type Scorecard struct {
-	Scenario    string           `json:"scenario"`
-	Seed        uint64           `json:"seed"`
-	Clouds      []string         `json:"clouds"`
-	Playbooks   []string         `json:"playbooks"`
-	StartedAt   time.Time        `json:"started_at"`
-	EndedAt     time.Time        `json:"ended_at"`
+	Scenario  string    `json:"scenario"`
+	Seed      uint64    `json:"seed"`
+	Clouds    []string  `json:"clouds"`
+	Playbooks []string  `json:"playbooks"`
+	StartedAt time.Time `json:"started_at"`
+	EndedAt   time.Time `json:"ended_at"`
+	// Faults are the faults injected into the clouds' answers.
+	Faults      []string         `json:"faults"`
 	Metrics     Metrics          `json:"metrics"`
 	Detections  []Detection      `json:"detections"`
 	Controls    []ControlOutcome `json:"controls"`
@@ -327,7 +332,32 @@ type Collateral struct {
 	DeniedLegitimateActions int `json:"denied_legitimate_actions"`
 	// Principals are those denied, sorted.
 	Principals []string `json:"principals"`
-	Notes      []string `json:"notes"`
+	// Activities are the background activities the response broke, by
+	// cloud, activity and principal.
+	Activities []CollateralActivity `json:"activities"`
+	Notes      []string             `json:"notes"`
+}
+
+// CollateralActivity is one background activity the response broke: what
+// it denied of it and when.
+type CollateralActivity struct {
+	// Activity is the legitimate technique (aws.fleet-role-calls, …).
+	Activity string `json:"activity"`
+	// Principal is who the activity runs as: the scenario's principal,
+	// which names a VM group's members when each calls as its own.
+	Principal string `json:"principal"`
+	Cloud     string `json:"cloud"`
+	// Denied counts its denied actions; Principals are those denied
+	// (members of the group, or Principal itself), sorted.
+	Denied        int       `json:"denied"`
+	Principals    []string  `json:"principals"`
+	FirstDeniedAt time.Time `json:"first_denied_at"`
+	LastDeniedAt  time.Time `json:"last_denied_at"`
+	// RestoredAt is when it worked again for every principal it broke
+	// that kept acting (the latest of their first successes after their
+	// last denial; if none kept acting, its next success); null while one
+	// was still denied at the end.
+	RestoredAt *time.Time `json:"restored_at"`
 }
 
 // EvidenceItem is one artifact from the manifest, or a lost resource of which

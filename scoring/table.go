@@ -21,6 +21,13 @@ func (s *Scorecard) Table(w io.Writer) error {
 	p("clouds\t%s\n", joinOr(s.Clouds, "-"))
 	p("playbooks\t%s\n", joinOr(s.Playbooks, "-"))
 	p("simulated\t%s (%s → %s)\n", fmtDur(s.EndedAt.Sub(s.StartedAt)), s.StartedAt.Format(time.RFC3339), s.EndedAt.Format(time.RFC3339))
+	for i, f := range s.Faults {
+		label := ""
+		if i == 0 {
+			label = "faults"
+		}
+		p("%s\t%s\n", label, f)
+	}
 	p("outcome\t%s\n", s.Outcome)
 	p("score\t%d/100\n", s.Score)
 	p("\t= %s\n", s.Breakdown.terms())
@@ -96,9 +103,7 @@ func (s *Scorecard) Table(w io.Writer) error {
 
 	s.containmentTable(p)
 	s.eradicationTable(p)
-	if c := s.Collateral; c.DeniedLegitimateActions > 0 {
-		p("\nCOLLATERAL\t%d legitimate action(s) denied (%s)\n", c.DeniedLegitimateActions, strings.Join(c.Principals, ", "))
-	}
+	s.collateralTable(p)
 
 	p("\nSLO %s\tTARGET\tACTUAL\tMET\n", s.SLO.Profile)
 	for _, t := range s.SLO.Targets {
@@ -129,34 +134,50 @@ func (s *Scorecard) containmentTable(p func(string, ...any)) {
 		declared = s.offset(*c.DeclaredAt)
 	}
 	p("contained at\t%s\n", contained)
-	p("declared at\t%s %s\n", declared, strings.Join(c.ContainedResources, " "))
+	p("declared at\t%s\n", declared)
+	var res []string
+	for _, r := range c.ContainedResources {
+		res = append(res, shortID(r))
+	}
+	for i, line := range wrap(res, 80) {
+		label := ""
+		if i == 0 {
+			label = "contained"
+		}
+		p("%s\t%s\n", label, line)
+	}
 	if len(c.Paths) > 0 {
 		p("\nPATH\tSTATUS\tPROBES\tLAST OPEN\tCUT AT\n")
 	}
 	for _, pr := range c.Paths {
 		p("%s\t%s\t%d\t%s\t%s\n", pr.ID, pr.Status, pr.Probes, s.offsetOr(pr.LastSuccessAt), s.offsetOr(pr.CutAt))
 	}
-	p("\n")
-	a := c.AttackerActionsAfterContainment
-	p("attacker actions after declared\t%d succeeded, %d denied, %d failed\n", a.Succeeded, a.Denied, a.Failed)
-	pa := c.PersistenceActionsAfterContainment
-	p("  with planted credentials\t%d succeeded, %d denied, %d failed\n", pa.Succeeded, pa.Denied, pa.Failed)
-	p("unblockable calls after\t%d (need no permission; prove nothing)\n", c.UnblockableActionsAfterContainment)
+	// The attacker's calls after the declaration: a success there means
+	// the declaration came before the cut.
+	a, pa := c.AttackerActionsAfterContainment, c.PersistenceActionsAfterContainment
+	p("\nATTACKER CALLS AFTER DECLARED\tOK\tDENIED\tFAILED\n")
+	p("all that need a permission\t%d\t%d\t%d\n", a.Succeeded, a.Denied, a.Failed)
+	p("  with planted credentials\t%d\t%d\t%d\n", pa.Succeeded, pa.Denied, pa.Failed)
+	unblockable := false
 	for _, o := range c.ByOperation {
-		counted := ""
+		mark := ""
 		if !o.Counted {
-			counted = " (not counted)"
+			mark, unblockable = "*", true
 		}
-		p("  %s %s\t%d succeeded, %d denied, %d failed%s\n", orDash(o.Credential), o.Operation, o.Succeeded, o.Denied, o.Failed, counted)
+		p("  %s %s%s\t%d\t%d\t%d\n", orDash(o.Credential), o.Operation, mark, o.Succeeded, o.Denied, o.Failed)
 	}
+	if unblockable {
+		p("  * needs no permission: proves nothing, not counted\n")
+	}
+	p("\n")
 	if !c.Checked {
 		p("final check\tnot recorded or unreadable\n")
 	}
 	for _, r := range c.Reasons {
-		prose(p, "  why not verified", r)
+		prose(p, "why not verified", r)
 	}
 	for _, n := range c.Notes {
-		prose(p, "  note", n)
+		prose(p, "note", n)
 	}
 }
 
@@ -182,6 +203,30 @@ func (s *Scorecard) eradicationTable(p func(string, ...any)) {
 	}
 }
 
+// collateralTable writes the legitimate work the response broke, one row
+// per activity: how many of its actions were denied, by how many of its
+// principals, when it first broke and when it worked again.
+func (s *Scorecard) collateralTable(p func(string, ...any)) {
+	c := s.Collateral
+	if c.DeniedLegitimateActions == 0 {
+		return
+	}
+	p("\nCOLLATERAL\t%d legitimate action(s) denied after the response began (−%g)\n", c.DeniedLegitimateActions,
+		s.Breakdown.CollateralPenalty)
+	p("ACTIVITY\tPRINCIPAL\tDENIED\tFIRST\tRESTORED\n")
+	for _, a := range c.Activities {
+		restored := "not by the end"
+		if a.RestoredAt != nil {
+			restored = s.offset(*a.RestoredAt)
+		}
+		by := ""
+		if len(a.Principals) > 1 || (len(a.Principals) == 1 && a.Principals[0] != a.Principal) {
+			by = fmt.Sprintf(" by %d", len(a.Principals))
+		}
+		p("%s\t%s\t%d%s\t%s\t%s\n", a.Activity, clip(a.Principal, 24), a.Denied, by, s.offset(a.FirstDeniedAt), restored)
+	}
+}
+
 // proseWidth is where the table wraps sentences, so that a row with its
 // label fits 100 columns.
 const proseWidth = 64
@@ -195,6 +240,7 @@ func prose(p func(string, ...any), label, text string) {
 		label, line = "", ""
 	}
 	for _, w := range strings.Fields(text) {
+		w = clip(w, proseWidth) // a resource id longer than a line
 		if line != "" && len(line)+1+len(w) > proseWidth {
 			flush()
 		}

@@ -34,8 +34,10 @@ const (
 	// open, denied when it is cut.
 	PathProbe = "attack.path"
 	// BackgroundAction is one round of a legitimate principal's work
-	// (Name = technique id, Detail principal): denied after the response
-	// began, it is the response's collateral damage.
+	// (Name = technique id, Detail principal; Detail activity is the
+	// activity's own principal when a member of a VM group acted for it):
+	// denied after the response began, it is the response's collateral
+	// damage.
 	BackgroundAction = "background.action"
 
 	FirstLog = "telemetry.first_log" // the first audit record of the attack became visible

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"strings"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -277,6 +278,40 @@ func (m *Model) renderDetail(w, h int) string {
 	return block(lines, w, h)
 }
 
+// verdictWords are the scoreboard's short verdicts.
+var verdictWords = map[string]string{scoring.VerdictNotContained: "not contained",
+	scoring.VerdictContainedNotEradicated: "not eradicated", scoring.VerdictSLOMissed: "SLO missed"}
+
+// openPaths names the kinds of way in still open ("stolen_credential x1").
+func openPaths(c scoring.Containment) string {
+	return countKinds(len(c.Paths), func(i int) (string, bool) { return c.Paths[i].Kind, c.Paths[i].Status != scoring.PathCut })
+}
+
+// leftItems names the kinds of planted thing still there ("vm x3").
+func leftItems(e scoring.Eradication) string {
+	return countKinds(len(e.Items), func(i int) (string, bool) { return e.Items[i].Kind, e.Items[i].Status != scoring.ItemRemoved })
+}
+
+// countKinds counts the selected of n things by kind, in first-seen order:
+// "vm x3, access_key x1".
+func countKinds(n int, pick func(i int) (kind string, ok bool)) string {
+	var order []string
+	count := map[string]int{}
+	for i := 0; i < n; i++ {
+		if k, ok := pick(i); ok {
+			if count[k] == 0 {
+				order = append(order, k)
+			}
+			count[k]++
+		}
+	}
+	parts := make([]string, len(order))
+	for i, k := range order {
+		parts[i] = fmt.Sprintf("%s x%d", k, count[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
 // eradicationState is the scoreboard's line on what the attacker planted.
 func eradicationState(e scoring.Eradication, final bool) string {
 	left := 0
@@ -315,21 +350,36 @@ func renderScoreboard(d *drillView, w, h int) string {
 		return block(lines, w, h)
 	}
 	row := func(k, v string) { lines = append(lines, " "+fit(k, 9)+" "+v) }
-	score := fmt.Sprintf("%d/100 %s", c.Score, c.Outcome)
+	row("score", fmt.Sprintf("%d/100 %s", c.Score, c.Outcome))
 	if d.cardFinal {
-		if c.Pass {
-			score += " " + stGood.Render("PASS")
-		} else {
-			score += " " + stBad.Render("FAIL")
+		verdict := stGood.Render("PASS")
+		if !c.Pass {
+			verdict = stBad.Render("FAIL: " + verdictWords[c.Verdict])
 		}
+		row("verdict", verdict)
 	}
-	row("score", score)
 	row("MTTD", secs(c.Metrics.MTTDSeconds))
 	row("MTTA", secs(c.Metrics.MTTASeconds))
 	row("MTTC", secs(c.Metrics.MTTCSeconds))
 	// Attack to containment is the one line that gives way on a small
 	// terminal: the SLO metrics and the controls matter more.
-	roomy := h-1 >= 8+len(c.Controls)
+	open, left := "", ""
+	if d.cardFinal {
+		open = openPaths(c.Containment)
+		if c.Eradication.InScope {
+			left = leftItems(c.Eradication)
+		}
+	}
+	extra := 0
+	if d.cardFinal {
+		extra++ // the verdict
+	}
+	for _, s := range []string{open, left} {
+		if s != "" {
+			extra++
+		}
+	}
+	roomy := h-1 >= 8+extra+len(c.Controls)
 	if roomy {
 		row("atk→cont", secs(c.Metrics.AttackToContainmentSeconds))
 	}
@@ -347,7 +397,13 @@ func renderScoreboard(d *drillView, w, h int) string {
 		}
 		row("contain", stBad.Render(why))
 	}
+	if open != "" {
+		row("", stBad.Render(fit("open: "+open, w-11)))
+	}
 	row("eradic.", eradicationState(c.Eradication, d.cardFinal))
+	if left != "" {
+		row("", stBad.Render(fit("left: "+left, w-11)))
+	}
 	saved, lost := 0, 0
 	for _, e := range c.Evidence {
 		if e.BeforeLoss {

@@ -342,3 +342,25 @@ func TestLiveTabletopFollowsTheNewestEvent(t *testing.T) {
 		"live: the position is the newest event, not the end of the scenario")
 	require.Contains(t, view(m), "waiting for the team")
 }
+
+// TestScoreboardNamesWhatIsLeft: a drill contained but not eradicated says
+// so on the final scoreboard, with what the attacker left behind.
+func TestScoreboardNamesWhatIsLeft(t *testing.T) {
+	f := fixture()
+	for i, e := range f.Events {
+		if e.Kind == timeline.Verified {
+			f.Events[i].Detail["paths"] = `[{"id":"aws/stolen_credential/stolen-session","kind":"stolen_credential",` +
+				`"cloud":"aws","status":"cut"},{"id":"aws/planted_credential/AKIA1","kind":"planted_credential",` +
+				`"cloud":"aws","status":"cut","artifact_kind":"access_key","artifact":"AKIA1","present":true}]`
+		}
+	}
+	f.Scorecard = scoring.Score(f.ScoreInput())
+	require.Equal(t, scoring.VerdictContainedNotEradicated, f.Scorecard.Verdict)
+	m := newTestModel(t, Options{Replay: f}, 120, 40)
+	m.Init()
+	press(m, "G")
+	v := view(m)
+	require.Contains(t, v, "verdict   FAIL: not eradicated")
+	require.Contains(t, v, "eradic.   1 of 1 left")
+	require.Contains(t, v, "left: access_key x1")
+}

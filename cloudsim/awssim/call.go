@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
@@ -36,6 +37,8 @@ type Call struct {
 	Params    map[string]string
 	// Extra latency a handler wants charged beyond the operation's model.
 	ExtraLatency time.Duration
+	// Faults are the injected faults' effects on this call (latency).
+	Faults fault.Effects
 	// StaleWindow is set by an eventual-consistency fault: resources created
 	// less than this long ago are not yet visible to the call.
 	StaleWindow time.Duration

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
+	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
@@ -22,7 +23,7 @@ const CloudAWS = "aws"
 func init() {
 	simcloud.Register(&simcloud.Driver{
 		Cloud:    CloudAWS,
-		Handler:  func(w *world.World) http.Handler { return New(w) },
+		Handler:  func(w *world.World, f *fault.Set) http.Handler { return New(w, WithFaults(f)) },
 		AuditLog: simcloud.AuditLog{Name: "cloudtrail", Title: "CloudTrail"},
 		// CloudTrail records predate the audit log's cloud field.
 		OwnsAudit: func(a *world.AuditEvent) bool { return a.Cloud == "" || a.Cloud == CloudAWS },
@@ -207,6 +208,19 @@ func (awsHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bool
 	return false, "", "Blocked"
 }
 
+// AcceptsLocked: the instance's primary interface must have a public
+// address, and its security groups and its subnet's network ACL must let
+// the connection in (and, the ACL being stateless, its answers out).
+func (awsHost) AcceptsLocked(w *world.World, vm, fromIP string, port int) (bool, string) {
+	if err := awsworld.Of(w).AdmitFlow(vm, simcloud.ClientFlow(fromIP, port)); err != nil {
+		return false, simcloud.RefusalCode(err)
+	}
+	if eni := w.ENIs.Lookup(w.Instances.Lookup(vm).ENIs[0]); eni.PublicIP == "" {
+		return false, "NoPublicAddress"
+	}
+	return true, ""
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -217,7 +231,8 @@ func contains(list []string, s string) bool {
 }
 
 // ArtifactLocked: IAM access keys (any status), security-group rules, EC2
-// instances until terminated (with their on-demand cost since launch).
+// instances until terminated (with their on-demand compute cost from launch
+// until they were stopped or shut down).
 func (awsHost) ArtifactLocked(w *world.World, kind, id string) (bool, float64) {
 	switch kind {
 	case "access_key":
@@ -237,11 +252,7 @@ func (awsHost) ArtifactLocked(w *world.World, kind, id string) (bool, float64) {
 		if inst == nil {
 			return false, 0
 		}
-		end := w.Now()
-		if !inst.TerminatedAt.IsZero() {
-			end = inst.TerminatedAt
-		}
-		cost := end.Sub(inst.LaunchTime).Hours() * detect.OnDemandUSD(inst.Type)
+		cost := inst.ComputeHours(w.Now()) * detect.OnDemandUSD(inst.Type)
 		return inst.State != world.StateTerminated && inst.State != world.StateShuttingDown, math.Round(cost*100) / 100
 	}
 	return false, 0

@@ -74,7 +74,14 @@ type Option func(*Server)
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.Log = l } }
 
 // WithFaults installs a fault-injection rule set.
-func WithFaults(f *fault.Set) Option { return func(s *Server) { s.Faults = f } }
+// A nil set keeps the server's own (empty) one.
+func WithFaults(f *fault.Set) Option {
+	return func(s *Server) {
+		if f != nil {
+			s.Faults = f
+		}
+	}
+}
 
 // WithoutSignatureCheck accepts requests without verifying SigV4 signatures
 // (the caller is still taken from the access key).
@@ -182,7 +189,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if op != nil || c.Caller != nil {
 		s.auditLocked(svc, c, apiErr)
 	}
-	latency += c.ExtraLatency
+	latency = c.Faults.Scale(latency) + c.ExtraLatency
 	// Log before answering, so the log line of a call is written by the time
 	// its client has the response (operators and tests read them in order).
 	s.logCall(c, apiErr, latency)
@@ -226,8 +233,8 @@ func (s *Server) perform(svc *Service, op *Op, c *Call, auth sigv4, signed bool,
 	} else {
 		c.Caller = &awsworld.Principal{Kind: "anonymous", ARN: "*", Account: ""}
 	}
-	eff := s.Faults.Apply(fault.Target{Cloud: "aws", Service: svc.Name, Operation: c.Op, Principal: c.Caller.ARN})
-	c.ExtraLatency += eff.ExtraLatency
+	eff := s.Faults.Apply(s.World.FaultTargetLocked("aws", svc.Name, c.Op, c.Caller.ARN))
+	c.Faults = eff
 	c.StaleWindow = eff.StaleWindow
 	if eff.Throttle {
 		e := codes.throttle

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
@@ -22,7 +23,7 @@ const ARMAudience = "https://management.azure.com/"
 func init() {
 	simcloud.Register(&simcloud.Driver{
 		Cloud:   CloudAzure,
-		Handler: func(w *world.World) http.Handler { return New(w) },
+		Handler: func(w *world.World, f *fault.Set) http.Handler { return New(w, WithFaults(f)) },
 		// azcore's bearer-token policy refuses plain HTTP.
 		TLS:       true,
 		AuditLog:  simcloud.AuditLog{Name: "activity-log", Title: "the Activity Log"},
@@ -148,6 +149,18 @@ func (azureHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bo
 		}
 	}
 	return false, "", "SecurityRuleNotFound"
+}
+
+// AcceptsLocked: the VM's primary NIC must have a public IP, and its NSG
+// must let the connection in (NSGs are stateful: answers go out).
+func (azureHost) AcceptsLocked(w *world.World, vm, fromIP string, port int) (bool, string) {
+	if err := azureworld.Of(w).AdmitFlow(vm, simcloud.ClientFlow(fromIP, port)); err != nil {
+		return false, simcloud.RefusalCode(err)
+	}
+	if eni := primaryNIC(w, vm); eni == nil || eni.PublicIP == "" {
+		return false, "NoPublicAddress"
+	}
+	return true, ""
 }
 
 // ArtifactLocked: NSG security rules and VMs (not deleted).

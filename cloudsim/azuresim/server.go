@@ -55,7 +55,14 @@ type Option func(*Server)
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.Log = l } }
 
 // WithFaults installs a fault-injection rule set.
-func WithFaults(f *fault.Set) Option { return func(s *Server) { s.Faults = f } }
+// A nil set keeps the server's own (empty) one.
+func WithFaults(f *fault.Set) Option {
+	return func(s *Server) {
+		if f != nil {
+			s.Faults = f
+		}
+	}
+}
 
 // WithRunCommandTiming overrides the Run Command timing model.
 func WithRunCommandTiming(t azureworld.RunCommandTiming) Option {
@@ -238,8 +245,8 @@ func (s *Server) performARM(c *call) (*response, *armError) {
 	} else if !c.readOnly {
 		c.latency = 250 * time.Millisecond
 	}
-	eff := s.Faults.Apply(fault.Target{Cloud: "azure", Service: rt.namespace, Operation: rt.action, Principal: tok.ObjectID})
-	c.latency += eff.ExtraLatency
+	eff := s.Faults.Apply(s.World.FaultTargetLocked("azure", rt.namespace, rt.action, tok.ObjectID))
+	c.latency = eff.Scale(c.latency)
 	if eff.Throttle {
 		return nil, &armError{Status: http.StatusTooManyRequests, Code: "TooManyRequests",
 			Message: "The request is being throttled as the limit has been reached for operation type - " + opType(c.readOnly) + "_ObservationWindow_00:05:00. For more information, see - https://aka.ms/srpthrottlinglimits",

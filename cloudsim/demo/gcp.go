@@ -41,8 +41,10 @@ type GCPEnv struct {
 	Admin, Responder           string
 	AdminToken, ResponderToken string
 	ResponderServiceAccount    string
-	EvidenceBucket             string
-	QuarantineTag              string
+	// DeployerServiceAccount is the CI pipeline's service account.
+	DeployerServiceAccount string
+	EvidenceBucket         string
+	QuarantineTag          string
 }
 
 // Fixed names of the GCP demo environment.
@@ -50,6 +52,7 @@ const (
 	GCPDemoMIG            = "web-mig"
 	GCPDemoBatch          = "batch-worker-1"
 	GCPDemoServiceAccount = "web-app"
+	GCPDemoDeployer       = "ci-deploy"
 	GCPDemoEvidenceBucket = "firedrill-demo-gcp-forensics"
 	GCPDemoAdmin          = "admin@firedrill.example"
 	GCPDemoResponder      = "responder@firedrill.example"
@@ -185,7 +188,27 @@ func SeedGCP(w *world.World, opts GCPOptions) (*GCPEnv, error) {
 		}
 	}
 	seedGCPHistory(w, env)
+	// Last, so that adding it shifted none of the draws above.
+	if err := seedGCPDeployer(w, env); err != nil {
+		return nil, err
+	}
 	return env, nil
+}
+
+// seedGCPDeployer adds the CI pipeline's service account, which rolls
+// the web tier out (it reads and updates the group and its instances).
+func seedGCPDeployer(w *world.World, env *GCPEnv) error {
+	ci, err := gcpworld.Of(w).AddServiceAccount(env.Project, GCPDemoDeployer, "CI deployments")
+	if err != nil {
+		return fmt.Errorf("seeding GCP CI service account: %w", err)
+	}
+	env.DeployerServiceAccount = ci.Email
+	for _, role := range []string{"roles/compute.instanceAdmin.v1", "roles/compute.viewer"} {
+		if err := gcpworld.Of(w).Grant(env.Project, role, "serviceAccount:"+ci.Email); err != nil {
+			return fmt.Errorf("granting %s to the CI service account: %w", role, err)
+		}
+	}
+	return nil
 }
 
 // seedGCPHistory writes a day of ordinary administration into the Admin

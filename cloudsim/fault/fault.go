@@ -26,16 +26,26 @@ const (
 // Rule scopes one fault. Empty match fields match anything; fields accept
 // path.Match globs ("Describe*", "arn:aws:iam::*:user/attacker").
 type Rule struct {
-	Cloud     string        `yaml:"cloud" json:"cloud,omitempty"`
-	Service   string        `yaml:"service" json:"service,omitempty"`
-	Operation string        `yaml:"operation" json:"operation,omitempty"`
-	Principal string        `yaml:"principal" json:"principal,omitempty"`
-	Kind      Kind          `yaml:"kind" json:"kind"`
-	Times     int           `yaml:"times" json:"times,omitempty"` // affect at most this many calls; 0 = no limit
-	Every     int           `yaml:"every" json:"every,omitempty"` // affect every Nth matching call; 0 or 1 = each
-	Latency   time.Duration `yaml:"latency" json:"latency,omitempty"`
-	Window    time.Duration `yaml:"window" json:"window,omitempty"`
-	Status    int           `yaml:"status" json:"status,omitempty"` // for 5xx: 500, 502, 503 (default 500)
+	Cloud     string `yaml:"cloud" json:"cloud,omitempty"`
+	Service   string `yaml:"service" json:"service,omitempty"`
+	Operation string `yaml:"operation" json:"operation,omitempty"`
+	Principal string `yaml:"principal" json:"principal,omitempty"`
+	// Actor is the class of caller in a drill ("responder", "attacker",
+	// "background/alice"; "client" for any other client).
+	Actor string `yaml:"actor" json:"actor,omitempty"`
+	Kind  Kind   `yaml:"kind" json:"kind"`
+	// Rate, when above 0, makes the rule fire on each matching call with
+	// that probability (0 < Rate <= 1), drawn from the caller's own random
+	// stream (Target.Draw).
+	Rate    float64       `yaml:"rate" json:"rate,omitempty"`
+	Times   int           `yaml:"times" json:"times,omitempty"` // affect at most this many calls; 0 = no limit
+	Every   int           `yaml:"every" json:"every,omitempty"` // affect every Nth matching call; 0 or 1 = each
+	Latency time.Duration `yaml:"latency" json:"latency,omitempty"`
+	// Factor multiplies the call's modelled latency (latency rules; with
+	// Latency both apply).
+	Factor float64       `yaml:"factor" json:"factor,omitempty"`
+	Window time.Duration `yaml:"window" json:"window,omitempty"`
+	Status int           `yaml:"status" json:"status,omitempty"` // for 5xx: 500, 502, 503 (default 500)
 
 	seen, fired int
 }
@@ -45,8 +55,11 @@ func (r *Rule) Validate() error {
 	switch r.Kind {
 	case Throttle, Error5xx:
 	case Latency:
-		if r.Latency <= 0 {
-			return fmt.Errorf("fault rule %s: latency must be positive", r.describe())
+		if r.Latency <= 0 && r.Factor <= 0 {
+			return fmt.Errorf("fault rule %s: a latency or a factor must be positive", r.describe())
+		}
+		if r.Factor < 0 {
+			return fmt.Errorf("fault rule %s: factor %g is negative", r.describe(), r.Factor)
 		}
 	case Stale:
 		if r.Window <= 0 {
@@ -55,7 +68,10 @@ func (r *Rule) Validate() error {
 	default:
 		return fmt.Errorf("fault rule %s: kind %q: expected throttle, 5xx, latency or stale", r.describe(), r.Kind)
 	}
-	for _, p := range []string{r.Cloud, r.Service, r.Operation, r.Principal} {
+	if r.Rate < 0 || r.Rate > 1 {
+		return fmt.Errorf("fault rule %s: rate %g is not a probability (0 to 1)", r.describe(), r.Rate)
+	}
+	for _, p := range []string{r.Cloud, r.Service, r.Operation, r.Principal, r.Actor} {
 		if _, err := path.Match(p, ""); err != nil {
 			return fmt.Errorf("fault rule %s: bad pattern %q: %w", r.describe(), p, err)
 		}
@@ -64,7 +80,7 @@ func (r *Rule) Validate() error {
 }
 
 func (r *Rule) describe() string {
-	return strings.Join([]string{or(r.Cloud), or(r.Service), or(r.Operation), or(r.Principal)}, "/")
+	return strings.Join([]string{or(r.Cloud), or(r.Service), or(r.Operation), or(r.Principal), or(r.Actor)}, "/")
 }
 
 func or(s string) string {
@@ -75,14 +91,31 @@ func or(s string) string {
 }
 
 // Target identifies a call.
-type Target struct{ Cloud, Service, Operation, Principal string }
+type Target struct {
+	Cloud, Service, Operation, Principal string
+	// Actor is the caller's class in a drill (see Rule.Actor).
+	Actor string
+	// Draw returns the next number in [0, 1) of the caller's own random
+	// stream, for rules with a Rate; nil fires them on every match.
+	Draw func() float64
+}
 
 // Effects is what applies to one call.
 type Effects struct {
 	Throttle     bool
 	Error        int // HTTP status of an injected server error, 0 if none
 	ExtraLatency time.Duration
-	StaleWindow  time.Duration
+	// LatencyFactor multiplies the call's modelled latency (0 = 1).
+	LatencyFactor float64
+	StaleWindow   time.Duration
+}
+
+// Scale applies the latency effects to a call's modelled latency.
+func (e Effects) Scale(d time.Duration) time.Duration {
+	if e.LatencyFactor > 0 {
+		d = time.Duration(float64(d) * e.LatencyFactor)
+	}
+	return d + e.ExtraLatency
 }
 
 // Set is a concurrency-safe list of rules.
@@ -129,6 +162,9 @@ func (s *Set) Apply(t Target) Effects {
 		if r.Times > 0 && r.fired >= r.Times {
 			continue
 		}
+		if r.Rate > 0 && t.Draw != nil && t.Draw() >= r.Rate {
+			continue
+		}
 		r.fired++
 		switch r.Kind {
 		case Throttle:
@@ -140,6 +176,12 @@ func (s *Set) Apply(t Target) Effects {
 			}
 		case Latency:
 			eff.ExtraLatency += r.Latency
+			if r.Factor > 0 {
+				if eff.LatencyFactor == 0 {
+					eff.LatencyFactor = 1
+				}
+				eff.LatencyFactor *= r.Factor
+			}
 		case Stale:
 			if r.Window > eff.StaleWindow {
 				eff.StaleWindow = r.Window
@@ -151,7 +193,7 @@ func (s *Set) Apply(t Target) Effects {
 
 func (r *Rule) matches(t Target) bool {
 	return glob(r.Cloud, t.Cloud) && glob(r.Service, t.Service) &&
-		glob(r.Operation, t.Operation) && glob(r.Principal, t.Principal)
+		glob(r.Operation, t.Operation) && glob(r.Principal, t.Principal) && glob(r.Actor, t.Actor)
 }
 
 func glob(pattern, s string) bool {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
@@ -20,7 +21,7 @@ const CloudGCP = "gcp"
 func init() {
 	simcloud.Register(&simcloud.Driver{
 		Cloud:     CloudGCP,
-		Handler:   func(w *world.World) http.Handler { return New(w) },
+		Handler:   func(w *world.World, f *fault.Set) http.Handler { return New(w, WithFaults(f)) },
 		AuditLog:  simcloud.AuditLog{Name: "cloud-audit-logs", Title: "Cloud Audit Logs"},
 		OwnsAudit: func(a *world.AuditEvent) bool { return a.Cloud == CloudGCP },
 		// A managed instance group's deletes are made by the project's
@@ -151,6 +152,16 @@ func (gcpHost) AdmitsLocked(w *world.World, rule, fromIP string, port int) (bool
 		}
 	}
 	return false, "", "Blocked"
+}
+
+// AcceptsLocked: the VM needs an external access config and the VPC
+// firewall must let the connection's first packet in (the firewall is
+// stateful: answers go out).
+func (gcpHost) AcceptsLocked(w *world.World, vm, fromIP string, port int) (bool, string) {
+	if err := gcpworld.Of(w).AdmitFlow(vm, simcloud.ClientFlow(fromIP, port)); err != nil {
+		return false, simcloud.RefusalCode(err)
+	}
+	return true, ""
 }
 
 // ArtifactLocked: VPC firewall rules and instances (not deleted).

@@ -63,7 +63,14 @@ type Option func(*Server)
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.Log = l } }
 
 // WithFaults installs a fault-injection rule set.
-func WithFaults(f *fault.Set) Option { return func(s *Server) { s.Faults = f } }
+// A nil set keeps the server's own (empty) one.
+func WithFaults(f *fault.Set) Option {
+	return func(s *Server) {
+		if f != nil {
+			s.Faults = f
+		}
+	}
+}
 
 // WithAuditLag sets the mean audit-log delivery delay.
 func WithAuditLag(d time.Duration) Option { return func(s *Server) { s.AuditLag = d } }
@@ -158,6 +165,7 @@ type call struct {
 	labels       map[string]string
 	auditMethod  string // overrides the default methodName
 	extraLatency time.Duration
+	faults       fault.Effects
 	// noAudit skips the audit record (operation polls are not audited).
 	noAudit bool
 }
@@ -219,7 +227,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if !c.noAudit && (c.caller != nil || apiErr == nil) {
 		s.auditLocked(c, apiErr)
 	}
-	latency += c.extraLatency
+	latency = c.faults.Scale(latency) + c.extraLatency
 	// Log before answering, so a call's log line exists once its client
 	// has the response.
 	attrs := []any{"service", rt.service, "method", rt.method, "latency", latency}
@@ -245,8 +253,8 @@ func (s *Server) perform(c *call) (any, *apiError) {
 		return nil, err
 	}
 	c.caller = p
-	eff := s.Faults.Apply(fault.Target{Cloud: "gcp", Service: c.rt.service, Operation: c.rt.method, Principal: p.Email})
-	c.extraLatency += eff.ExtraLatency
+	eff := s.Faults.Apply(s.World.FaultTargetLocked("gcp", c.rt.service, c.rt.method, p.Email))
+	c.faults = eff
 	c.stale = eff.StaleWindow
 	if eff.Throttle {
 		return nil, throttled(c.rt.service)

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/providers"
 )
@@ -25,8 +26,9 @@ import (
 type Driver struct {
 	// Cloud is the cloud's name as scenarios and events spell it.
 	Cloud string
-	// Handler builds the cloud's wire front end over w.
-	Handler func(w *world.World) http.Handler
+	// Handler builds the cloud's wire front end over w, injecting faults
+	// (nil: none).
+	Handler func(w *world.World, faults *fault.Set) http.Handler
 	// TLS says the front end must be served over TLS (azcore's
 	// bearer-token policy refuses plain HTTP).
 	TLS bool
@@ -48,7 +50,17 @@ type Driver struct {
 	// false when the principal holds no usable credential (it makes no
 	// calls). Draws are attributed to the caller the world is locked as.
 	PrincipalCredentialLocked func(w *world.World, site Site, principal string) (cred *Credential, ok bool, err error)
+	// Operations lists every operation the cloud's front end serves, for
+	// the generated table in docs/sim-operations.md; nil while a cloud has
+	// not listed them yet.
+	Operations func() []Operation
 }
+
+// Operation is one operation a simulated service serves, named as the
+// cloud's API reference and audit log name it: Service "ec2", Name
+// "DescribeInstances"; Service "Microsoft.Compute", Name
+// "virtualMachines/read"; Service "compute", Name "instances.list".
+type Operation struct{ Service, Name string }
 
 // AuditLog names a cloud's audit log: Name as timeline events carry it,
 // Title as messages print it.
@@ -124,6 +136,14 @@ type Host interface {
 	// fromIP to port reach any running VM it applies to: open with the VM,
 	// or not with the reason's error code.
 	AdmitsLocked(w *world.World, rule, fromIP string, port int) (open bool, vm, code string)
+	// AcceptsLocked says whether the VM would accept a new TCP connection
+	// from fromIP, an address on the internet, to port on its public
+	// address now: the VM running, with a public address, and its
+	// network's rules (security groups and the subnet's network ACL, the
+	// NIC's NSG, the VPC firewall) letting the connection in, decided as
+	// OpenFlowLocked would but without opening it; or not, with the
+	// refusal's code. It is what a client of a web tier finds.
+	AcceptsLocked(w *world.World, vm, fromIP string, port int) (ok bool, code string)
 	// ArtifactLocked says whether something planted still exists (an
 	// access key, disabled or not; a network rule; an instance not yet
 	// terminated), by kind ("access_key", "network_rule", "vm") and id,
@@ -131,6 +151,27 @@ type Host interface {
 	// which the attacker's own probes cannot tell (a disabled key and a
 	// deleted one are both refused).
 	ArtifactLocked(w *world.World, kind, id string) (present bool, costUSD float64)
+}
+
+// ClientPort is the ephemeral source port a client's connection is
+// checked from (inside Linux's and Windows' ephemeral ranges), so that
+// asking whether a connection would be admitted draws nothing.
+const ClientPort = 50000
+
+// ClientFlow is a new inbound TCP connection from fromIP to port, as
+// AcceptsLocked checks it.
+func ClientFlow(fromIP string, port int) world.FlowSpec {
+	return world.FlowSpec{Direction: "ingress", Protocol: "tcp", LocalPort: port, RemoteIP: fromIP, RemotePort: ClientPort}
+}
+
+// RefusalCode is the code of a refused connection: the kind of the
+// network model's error ("Blocked", "IncorrectState", …), "Refused" for
+// any other error.
+func RefusalCode(err error) string {
+	if ce, ok := world.ComputeErrorOf(err); ok {
+		return string(ce.Kind)
+	}
+	return "Refused"
 }
 
 // registry is a set of named registrations; registering a name twice is

@@ -82,6 +82,30 @@ type Instance struct {
 	Processes    []Process
 	CPU          []CPUPoint
 	TerminatedAt time.Time
+	// HaltedAt is when the instance was first stopped or shut down: compute
+	// is billed from LaunchTime until then (a stopped instance bills only
+	// its disks). Zero while it has never stopped.
+	HaltedAt time.Time
+}
+
+// ComputeHours is how long the instance has been billed for compute at
+// now: from launch until it first stopped or shut down.
+func (i *Instance) ComputeHours(now time.Time) float64 {
+	end := now
+	if !i.HaltedAt.IsZero() {
+		end = i.HaltedAt
+	}
+	if end.Before(i.LaunchTime) {
+		return 0
+	}
+	return end.Sub(i.LaunchTime).Hours()
+}
+
+// Halt records the first stop or shutdown.
+func (i *Instance) Halt(at time.Time) {
+	if i.HaltedAt.IsZero() {
+		i.HaltedAt = at
+	}
 }
 
 // CPUAt returns the instance's CPU utilisation level at t (the latest point

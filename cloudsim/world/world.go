@@ -26,12 +26,14 @@ package world
 
 import (
 	"fmt"
-
-	"github.com/firedrill-ir/firedrill/clock"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/firedrill-ir/firedrill/clock"
+	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 )
 
 // Nower is the part of a clock the world needs: it never waits.
@@ -211,6 +213,21 @@ func (w *World) useStreamsLocked(caller string) {
 
 // CallerLocked is the name the current draws are attributed to.
 func (w *World) CallerLocked() string { return w.caller }
+
+// PurposeFault names the stream fault injection draws from (see
+// FaultTargetLocked).
+const PurposeFault = "fault"
+
+// FaultTargetLocked describes the current call to a fault rule set: its
+// cloud, service, operation and principal, the actor class of its caller
+// (the part of the caller's name after the cloud), and draws from the
+// caller's own "<caller>/fault" stream, so whether the responder's call is
+// throttled never shifts the attacker's luck.
+func (w *World) FaultTargetLocked(cloud, service, operation, principal string) fault.Target {
+	_, actor, _ := strings.Cut(w.caller, "/")
+	return fault.Target{Cloud: cloud, Service: service, Operation: operation, Principal: principal, Actor: actor,
+		Draw: w.StreamLocked(w.caller + "/" + PurposeFault).Float64}
+}
 
 // NewIDLocked returns a deterministic, AWS-looking identifier such as
 // "i-0a1b2c3d4e5f60718": a prefix, then 17 hex digits drawn from the seed.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/replay"
 	"github.com/firedrill-ir/firedrill/responder"
 	"github.com/firedrill-ir/firedrill/scenarios"
@@ -27,6 +28,9 @@ type runOptions struct {
 	Output       string // table or json
 	PlaybookFile string // overrides the scenario's expected playbook: a built-in id or a YAML file
 	DryRun       bool
+	// Faults is a fault spec (fault.ParseSpec) injected on top of the
+	// scenario's faults: block.
+	Faults string
 	// Save writes the run (events and scorecard) to this file for
 	// 'firedrill tui --replay' and 'firedrill report'.
 	Save        string
@@ -66,7 +70,10 @@ The scorecard (table for terminals, or --output json) reports:
                found every one cut
   eradication  what the attacker planted (keys, rules, instances): removed or
                still there, and what its compute cost
-  collateral   legitimate work denied after the response began
+  collateral   legitimate work denied after the response began (users, the
+               CI principal, the web tier's clients, the group's other VMs
+               calling with their identity), by activity, with when it broke
+               and when it worked again
   slo          the scenario's SLO profile: 1-10-60 (detect 1m, ack 10m, contain
                60m), 5/5/5 (5s, 5m, 5m; 5s is below the cloud's telemetry
                floor), or custom targets
@@ -81,8 +88,15 @@ Score (0-100):
   + 20 × SLO targets met / SLO targets
   + 20 × ladder weight of the overall outcome (the best control's)
   − 2 per step error (at most 10) − 10 if containment was declared but not
-  verified − 2 per denied legitimate action (at most 10); clamped to 0..100 and
+  verified − 1 per denied legitimate action (at most 20); clamped to 0..100 and
   rounded (eradication out of scope: the first five terms scale by 100/90).
+
+Faults: --faults SPEC (and a scenario's faults: block) makes the simulated clouds
+answer like clouds under load, deterministically for the seed. SPEC is
+` + fault.SpecHelp + `.
+A built-in playbook must keep its verdict under
+--faults throttle=20%,errors=5%,latency=10x: retries and backoff wait on the
+drill's clock.
 
 --dry-run prints the attack plan and the response plan and runs nothing.
 --save FILE also writes the run (every timeline event and the scorecard) to a
@@ -99,6 +113,7 @@ Exit codes:
   firedrill run aws-ec2-cryptomining --seed 7 --output json > scorecard.json
   firedrill run aws-ec2-cryptomining --playbook my-playbook.yaml
   firedrill run aws-ec2-cryptomining --dry-run
+  firedrill run aws-ec2-cryptomining --faults throttle=20%,errors=5%,latency=10x
   firedrill run aws-ec2-cryptomining --seed 7 --save drill.json   # then: firedrill tui --replay drill.json`,
 		Args: exactlyOneArg("SCENARIO"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -112,6 +127,7 @@ Exit codes:
 	f.StringVarP(&opts.Output, "output", "o", outTable, "output format: table or json")
 	f.StringVar(&opts.PlaybookFile, "playbook", "", "respond with this playbook (built-in id or YAML file) instead of the scenario's expected one")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print the attack and response plans, run nothing")
+	f.StringVar(&opts.Faults, "faults", "", "inject faults into the clouds' answers, e.g. throttle=20%,errors=5%,latency=10x (see Faults below)")
 	f.StringVar(&opts.Save, "save", "", "also save the run (timeline and scorecard) to FILE, for 'firedrill tui --replay FILE' and 'firedrill report FILE'")
 	return cmd
 }
@@ -130,6 +146,12 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			return err
 		}
 	}
+	var faults []fault.Rule
+	if opts.Faults != "" {
+		if faults, err = fault.ParseSpec(opts.Faults); err != nil {
+			return &usageError{msg: "--faults: " + err.Error()}
+		}
+	}
 	if opts.DryRun {
 		if opts.Save != "" {
 			return &usageError{msg: "--save records a drill; --dry-run runs none"}
@@ -139,7 +161,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	if opts.Progress {
 		fmt.Fprintf(opts.ErrOut, "simulating %s of incident %s (seed %d)…\n", shortDur(sc.Duration), sc.ID, opts.Seed)
 	}
-	res, err := runFunc(ctx, sc, runner.Options{Seed: opts.Seed, Playbook: pb})
+	res, err := runFunc(ctx, sc, runner.Options{Seed: opts.Seed, Playbook: pb, Faults: faults})
 	if err != nil {
 		return fmt.Errorf("running %s (seed %d): %w", sc.ID, opts.Seed, err)
 	}

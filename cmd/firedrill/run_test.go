@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/scenarios"
 	"github.com/firedrill-ir/firedrill/scenarios/runner"
 	"github.com/firedrill-ir/firedrill/scoring"
@@ -144,6 +145,19 @@ func TestRunPassesPlaybookFile(t *testing.T) {
 	require.Equal(t, exitOK, code, "the fake drill passes whatever the playbook: %s", errOut)
 	require.NotNil(t, got.Playbook)
 	require.Equal(t, "ec2-cryptomining-naive", got.Playbook.ID)
+}
+
+func TestRunPassesFaults(t *testing.T) {
+	var got runner.Options
+	withRunFunc(t, fakeDrill(t, true, &got))
+	_, errOut, code := cli(t, "run", "aws-ec2-cryptomining", "--faults", "throttle=20%,latency=10x@ec2")
+	require.Equal(t, exitOK, code, errOut)
+	require.Equal(t, []fault.Rule{{Kind: fault.Throttle, Rate: 0.2, Actor: "responder"},
+		{Kind: fault.Latency, Factor: 10, Service: "ec2", Actor: "responder"}}, got.Faults)
+
+	_, errOut, code = cli(t, "run", "aws-ec2-cryptomining", "--faults", "throttle=lots")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, errOut, `--faults: fault spec "throttle=lots": throttle=lots: expected a rate such as 20% or 0.2, got "lots"`)
 }
 
 func TestRunErrors(t *testing.T) {

@@ -232,10 +232,13 @@ type stepView struct {
 }
 
 type bgView struct {
-	User     string   `json:"user"`
-	Every    string   `json:"every"`
-	SourceIP string   `json:"source_ip,omitempty"`
-	Calls    []string `json:"calls"`
+	User      string `json:"user"`
+	Technique string `json:"technique"`
+	Every     string `json:"every"`
+	SourceIP  string `json:"source_ip,omitempty"`
+	// Calls are a routine activity's calls; Params the other parameters.
+	Calls  []string          `json:"calls,omitempty"`
+	Params map[string]string `json:"params,omitempty"`
 }
 
 type detectorsView struct {
@@ -325,8 +328,18 @@ func scenarioViewOf(sc *scenarios.Scenario) scenarioView {
 		v.Steps = append(v.Steps, sv)
 	}
 	for _, b := range sc.Background {
-		v.Background = append(v.Background, bgView{User: b.Principal, Every: shortDur(b.Every), SourceIP: b.SourceIP,
-			Calls: strings.Split(b.Params["calls"], ",")})
+		bv := bgView{User: b.Principal, Technique: b.Technique, Every: shortDur(b.Every), SourceIP: b.SourceIP}
+		for k, val := range b.Params {
+			if k == "calls" {
+				bv.Calls = strings.Split(val, ",")
+				continue
+			}
+			if bv.Params == nil {
+				bv.Params = map[string]string{}
+			}
+			bv.Params[k] = val
+		}
+		v.Background = append(v.Background, bv)
 	}
 	d := sc.Detectors
 	if d.Enabled("guardduty") {
@@ -417,7 +430,11 @@ func writeScenarioText(w io.Writer, sc *scenarios.Scenario) {
 		fmt.Fprintf(w, "\nbackground activity\n")
 		tw = newTable(w)
 		for _, b := range v.Background {
-			fmt.Fprintf(tw, "  %s\tevery %s\tfrom %s\t%s\n", b.User, b.Every, dashIfEmpty(b.SourceIP), strings.Join(b.Calls, ", "))
+			what := strings.Join(b.Calls, ", ")
+			if what == "" {
+				what = strings.TrimSpace(b.Technique + " " + paramText(b.Params))
+			}
+			fmt.Fprintf(tw, "  %s\tevery %s\tfrom %s\t%s\n", b.User, b.Every, dashIfEmpty(b.SourceIP), what)
 		}
 		_ = tw.Flush()
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/azuresim"
 	"github.com/firedrill-ir/firedrill/cloudsim/demo"
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
+	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
@@ -33,8 +34,11 @@ type simServeOptions struct {
 	Seed     uint64
 	LogLevel string
 	StateDir string
-	Out      io.Writer
-	ErrOut   io.Writer
+	// Faults is a fault spec applied to every client's calls.
+	Faults string
+	faults *fault.Set
+	Out    io.Writer
+	ErrOut io.Writer
 	// ready, if set, receives the bound addresses once every listener is up.
 	ready func(addrs map[string]string)
 }
@@ -90,6 +94,7 @@ simulators as a demo administrator, then logs each request on stderr. The same
 	f.Uint64Var(&opts.Seed, "seed", 1, "seed of the demo environments: ids, keys and jitter derive from it")
 	f.StringVar(&opts.LogLevel, "log-level", "info", "request log level on stderr: debug, info, warn, error")
 	f.StringVar(&opts.StateDir, "state-dir", "", "where to write the Azure CA certificate and the GCP key file (default: a new temporary directory)")
+	f.StringVar(&opts.Faults, "faults", "", "answer like a cloud under load, e.g. throttle=20%,errors=5%,latency=10x (every client's calls unless actor=… is given)")
 	return cmd
 }
 
@@ -113,6 +118,22 @@ func runSimServe(ctx context.Context, opts *simServeOptions) error {
 	host, port, err := splitAddr(opts.Addr)
 	if err != nil {
 		return err
+	}
+	opts.faults = &fault.Set{}
+	if opts.Faults != "" {
+		spec := opts.Faults
+		if !strings.Contains(spec, "actor=") {
+			spec = "actor=all," + spec // a served cloud's clients are not a drill's actors
+		}
+		rules, err := fault.ParseSpec(spec)
+		if err != nil {
+			return &usageError{msg: "--faults: " + err.Error()}
+		}
+		for _, r := range rules {
+			if err := opts.faults.Add(r); err != nil {
+				return &usageError{msg: "--faults: " + err.Error()}
+			}
+		}
 	}
 	logger := slog.New(slog.NewTextHandler(opts.ErrOut, &slog.HandlerOptions{Level: level}))
 	clk := clock.NewReal(opts.Seed)
@@ -221,7 +242,7 @@ func setupSimCloud(s *simServer, w *world.World, opts *simServeOptions, logger *
 			return err
 		}
 		w.AddObserver(detect.NewGuardDuty(detect.DefaultGuardDutyConfig()))
-		s.handler = awssim.New(w, awssim.WithLogger(logger.With("cloud", "aws")))
+		s.handler = awssim.New(w, awssim.WithLogger(logger.With("cloud", "aws")), awssim.WithFaults(opts.faults))
 		s.exports = awsExports("http://"+s.ln.Addr().String(), env)
 	case "azure":
 		env, err := demo.SeedAzure(w, demo.AzureOptions{})
@@ -237,7 +258,7 @@ func setupSimCloud(s *simServer, w *world.World, opts *simServeOptions, logger *
 		if err != nil {
 			return err
 		}
-		s.handler = azuresim.New(w, azuresim.WithLogger(logger.With("cloud", "azure")))
+		s.handler = azuresim.New(w, azuresim.WithLogger(logger.With("cloud", "azure")), azuresim.WithFaults(opts.faults))
 		s.ln = cert.Listen(s.ln)
 		s.exports = azureExports("https://"+s.ln.Addr().String(), caPath, env)
 	case "gcp":
@@ -246,7 +267,7 @@ func setupSimCloud(s *simServer, w *world.World, opts *simServeOptions, logger *
 			return err
 		}
 		w.AddObserver(detect.NewSCC(detect.SCCConfig{}))
-		srv := gcpsim.New(w, gcpsim.WithLogger(logger.With("cloud", "gcp")))
+		srv := gcpsim.New(w, gcpsim.WithLogger(logger.With("cloud", "gcp")), gcpsim.WithFaults(opts.faults))
 		endpoint := "http://" + s.ln.Addr().String()
 		key, err := srv.KeyFileJSON(env.ResponderServiceAccount, endpoint)
 		if err != nil {

@@ -125,6 +125,9 @@ func TestSimServeRejectsUnknownCloud(t *testing.T) {
 	err = runSimServe(context.Background(), &simServeOptions{Cloud: "aws", Addr: "localhost", LogLevel: "info"})
 	require.ErrorAs(t, err, &ue)
 	require.Contains(t, err.Error(), "expected host:port")
+	err = runSimServe(context.Background(), &simServeOptions{Cloud: "aws", Addr: "127.0.0.1:0", LogLevel: "info", Faults: "errors=200%"})
+	require.ErrorAs(t, err, &ue)
+	require.Contains(t, err.Error(), "--faults:")
 }
 
 // TestAWSCLIAgainstSimServe drives the real AWS CLI against the simulator.

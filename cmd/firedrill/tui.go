@@ -35,7 +35,7 @@ the virtual clock, with a scoreboard that fills in as playback advances and, at
 the end, is the same scorecard 'firedrill run --output json' prints.
 
   firedrill tui                                   pick a scenario
-  firedrill tui --scenario ID [--seed N] [--speed X|max]
+  firedrill tui --scenario ID|FILE [--seed N] [--speed X|max]
                                                   run it and watch it at once
   firedrill tui --replay FILE                     play back 'firedrill run --save FILE'
 

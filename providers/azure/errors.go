@@ -1,8 +1,12 @@
 package azure
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -81,6 +85,7 @@ func wrapErr(op, resource string, err error) error {
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
 		code, status = re.ErrorCode, re.StatusCode
+		err = &armError{re: re}
 	}
 	kind := classify(code, status)
 	var af *azidentity.AuthenticationFailedError
@@ -96,6 +101,38 @@ func wrapErr(op, resource string, err error) error {
 	}
 	return &providers.OpError{Op: op, Resource: resource, Kind: kind, Code: code, Err: err}
 }
+
+// armError is an ARM error as a line: azcore's own text spans a dozen
+// lines and names the endpoint's host, which a drill's loopback port makes
+// differ from run to run; the error is still reachable with errors.As.
+type armError struct{ re *azcore.ResponseError }
+
+func (e *armError) Error() string {
+	msg := ""
+	if r := e.re.RawResponse; r != nil && r.Body != nil {
+		var body struct {
+			Error struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if b, err := io.ReadAll(r.Body); err == nil {
+			r.Body = io.NopCloser(bytes.NewReader(b))
+			if json.Unmarshal(b, &body) == nil {
+				msg = body.Error.Message
+			}
+		}
+	}
+	out := fmt.Sprintf("%s (HTTP %d)", e.re.ErrorCode, e.re.StatusCode)
+	if r := e.re.RawResponse; r != nil && r.Request != nil {
+		out = r.Request.Method + " " + r.Request.URL.Path + ": " + out
+	}
+	if msg != "" {
+		out += ": " + msg
+	}
+	return out
+}
+
+func (e *armError) Unwrap() error { return e.re }
 
 // opErr builds an error for a condition the provider itself detected.
 func opErr(op, resource string, kind error, code, msg string) error {

@@ -97,12 +97,25 @@ type Technique struct {
 	KeepsAccess bool
 
 	// Legitimate marks background activity: Act makes one round of a
-	// legitimate principal's calls (n counts the rounds) and returns the
-	// first error; Probe tries whether the activity still works, the
-	// "must keep working" check of a response's collateral damage.
+	// legitimate activity (n counts the rounds) and returns its answers,
+	// one per principal that acted (several when the members of a VM
+	// group each call with their own identity); Probe tries whether the
+	// activity still works, the "must keep working" check of a response's
+	// collateral damage, and returns the first refusal or failure.
 	Legitimate bool
-	Act        func(ctx context.Context, a *Actor, p Params, n int) error
+	Act        func(ctx context.Context, a *Actor, p Params, n int) []Result
 	Probe      func(ctx context.Context, a *Actor, p Params) error
+	// NoSignIn marks legitimate activity that holds no credential of its
+	// principal's own: anonymous clients of a web tier, or VMs whose
+	// workloads take theirs from the metadata service. Its principal only
+	// names it.
+	NoSignIn bool
+	// Continuous marks activity that goes on all the time (a site's users,
+	// a fleet's applications): its rounds sample it at the cadence from
+	// the drill's first instant, so that it is on record working before
+	// anything could break it. Other activity starts at a random point of
+	// its first interval.
+	Continuous bool
 }
 
 // Param returns the spec of a named parameter.
@@ -230,7 +243,14 @@ func (r *Registry) add(t *Technique) error {
 	}
 	if t.Legitimate && t.Probe == nil {
 		act := t.Act
-		t.Probe = func(ctx context.Context, a *Actor, p Params) error { return act(ctx, a, p, 0) }
+		t.Probe = func(ctx context.Context, a *Actor, p Params) error {
+			for _, r := range act(ctx, a, p, 0) {
+				if r.Err != nil {
+					return r.Err
+				}
+			}
+			return nil
+		}
 	}
 	r.byID[t.ID] = t
 	return nil
@@ -439,10 +459,13 @@ var deniedCodes = []string{"AccessDenied", "AccessDeniedException", "Unauthorize
 
 // Classify maps an error to an attack.action outcome and the error code:
 // nil and EC2's DryRunOperation ("would have succeeded") are succeeded, the
-// refusal codes are denied, anything else failed.
+// refusal codes and a Refusal are denied, anything else failed.
 func Classify(err error) (outcome, code string) {
 	if err == nil {
 		return timeline.Succeeded, ""
+	}
+	if rf := (*Refusal)(nil); errors.As(err, &rf) {
+		return timeline.Denied, rf.Code
 	}
 	var ae smithy.APIError
 	var re *azcore.ResponseError

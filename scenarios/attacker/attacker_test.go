@@ -60,7 +60,7 @@ func newCloudLab(t *testing.T, preset string, change func(res []simcloud.Resourc
 		require.NoError(t, k.Apply(w, seeded, &res[i], clk.Now()))
 	}
 	w.Unlock()
-	srv := httptest.NewUnstartedServer(drv.Handler(w))
+	srv := httptest.NewUnstartedServer(drv.Handler(w, nil))
 	if drv.TLS {
 		srv.StartTLS()
 	} else {
@@ -192,19 +192,26 @@ func TestCryptominingChainThroughTheSDK(t *testing.T) {
 	require.Equal(t, 7, n)
 }
 
+// stealAndPlant plays the chain up to the planted key, with the role
+// allowed to launch instances and create keys (the legacy-ops policy).
+func (l *lab) stealAndPlant(ctx context.Context, t *testing.T) {
+	t.Helper()
+	l.w.Lock()
+	awsworld.Of(l.w).Roles.Lookup(demo.DemoRole).Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+		`"Action":["ec2:RunInstances","iam:CreateAccessKey"],"Resource":"*"}]}`
+	l.w.Unlock()
+	for _, id := range []string{attacker.ExploitWebApp, attacker.CryptoMiner, attacker.StealIMDSCreds} {
+		require.NoError(t, l.do(ctx, t, id, nil))
+	}
+	require.NoError(t, l.do(ctx, t, attacker.CreateAccessKey, map[string]string{"user": "ci-deploy"}))
+}
+
 func TestProbeShowsWhatContainmentCut(t *testing.T) {
 	l := newLab(t)
 	keep := l.technique(t, attacker.KeepAccess)
 	round := attacker.Round{Technique: keep.ID, Params: keep.Resolve(nil)}
 	l.run(t, func(ctx context.Context) {
-		l.w.Lock()
-		awsworld.Of(l.w).Roles.Lookup(demo.DemoRole).Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
-			`"Action":["ec2:RunInstances","iam:CreateAccessKey"],"Resource":"*"}]}`
-		l.w.Unlock()
-		for _, id := range []string{attacker.ExploitWebApp, attacker.CryptoMiner, attacker.StealIMDSCreds} {
-			require.NoError(t, l.do(ctx, t, id, nil))
-		}
-		require.NoError(t, l.do(ctx, t, attacker.CreateAccessKey, map[string]string{"user": "ci-deploy"}))
+		l.stealAndPlant(ctx, t)
 		before := len(l.actions())
 		l.env.ProbePaths(ctx, "aws", round)
 		require.Equal(t, []string{"pool:keepalive succeeded", "sts:GetCallerIdentity succeeded",
@@ -265,14 +272,7 @@ func TestANarrowDenyLeavesTheCredentialOpen(t *testing.T) {
 	keep := l.technique(t, attacker.KeepAccess)
 	round := attacker.Round{Technique: keep.ID, Params: keep.Resolve(nil)}
 	l.run(t, func(ctx context.Context) {
-		l.w.Lock()
-		awsworld.Of(l.w).Roles.Lookup(demo.DemoRole).Policies["legacy-ops"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
-			`"Action":["ec2:RunInstances","iam:CreateAccessKey"],"Resource":"*"}]}`
-		l.w.Unlock()
-		for _, id := range []string{attacker.ExploitWebApp, attacker.CryptoMiner, attacker.StealIMDSCreds} {
-			require.NoError(t, l.do(ctx, t, id, nil))
-		}
-		require.NoError(t, l.do(ctx, t, attacker.CreateAccessKey, map[string]string{"user": "ci-deploy"}))
+		l.stealAndPlant(ctx, t)
 		l.w.Lock()
 		awsworld.Of(l.w).Roles.Lookup(demo.DemoRole).Policies["deny-ec2"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny",` +
 			`"Action":"ec2:*","Resource":"*"}]}`
@@ -315,6 +315,32 @@ func TestKeepAccessBacksOffOnceShutOut(t *testing.T) {
 		require.NoError(t, l.do(ctx, t, attacker.KeepAccess, nil))
 	})
 	require.Equal(t, []int{0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 36, 38, 42, 50, 66}, probes)
+}
+
+// TestAThrottledProbeIsInconclusive: a probe the cloud answers with
+// throttling or a server error keeps the path's last known state, and is
+// on the timeline as failed.
+func TestAThrottledProbeIsInconclusive(t *testing.T) {
+	l := newLab(t)
+	answers := []attacker.Outcome{{Open: true}, {Code: "Throttling"}, {Code: "HTTP_503"}, {Code: "AccessDenied"}}
+	n := 0
+	l.env.State.Gain(&attacker.Path{Kind: attacker.StolenCredential, Cloud: "aws", Credential: "test", Resource: "test",
+		Probe: func(context.Context, *attacker.Env, attacker.Round) attacker.Outcome { n++; return answers[n-1] }})
+	var status []string
+	l.run(t, func(ctx context.Context) {
+		for range answers {
+			l.env.ProbePaths(ctx, "aws", attacker.Round{Technique: "test"})
+			status = append(status, l.env.State.Paths("aws")[0].Status)
+		}
+	})
+	require.Equal(t, []string{attacker.PathOpen, attacker.PathOpen, attacker.PathOpen, attacker.PathCut}, status)
+	var outcomes []string
+	for _, e := range l.tl.Events() {
+		if e.Kind == timeline.PathProbe {
+			outcomes = append(outcomes, e.Outcome)
+		}
+	}
+	require.Equal(t, []string{timeline.Succeeded, timeline.Failed, timeline.Failed, timeline.Denied}, outcomes)
 }
 
 func TestClassify(t *testing.T) {

@@ -32,6 +32,11 @@ const (
 	KeepAccess      = "aws.keep-access"
 	// AWSRoutineCalls is an IAM user's ordinary API calls.
 	AWSRoutineCalls = "aws.routine-api-calls"
+	// AWSWebClients are the users of the web tier.
+	AWSWebClients = "aws.web-clients"
+	// AWSFleetRoleCalls are the Auto Scaling group's other members calling
+	// with their instance role.
+	AWSFleetRoleCalls = "aws.fleet-role-calls"
 )
 
 // Credential labels of the AWS techniques.
@@ -51,7 +56,25 @@ func init() {
 			{Name: "gpu_region", Kind: KindString, Default: "us-west-2", Doc: "where a stolen session tries to launch"},
 			{Name: "instance_type", Kind: KindString, Default: "p3.2xlarge"},
 			{Name: "image", Kind: KindString, Default: "ami-0c2b8ca1dad447f8a"}},
-	}, launchGPUInstances(), createAccessKey(), routineAWS())
+	}, launchGPUInstances(), createAccessKey(), routineAWS(), webClients(CloudAWS, AWSWebClients), fleetCalls(CloudAWS, fleetSpec{
+		ID: AWSFleetRoleCalls, Name: "Application calls of the group's other instances with the instance role",
+		Operation: "s3:GetObject",
+		// aws-sdk-go-v2's ec2rolecreds provider caps a credential's expiry at
+		// an hour after it fetched it "so they can be refreshed more often",
+		// and the credentials cache it is wrapped in refreshes at that expiry
+		// (no expiry window): an application asks IMDS again hourly, whatever
+		// IMDS's own rotation, and never because a call was denied.
+		MaxAge: time.Hour,
+		Call: func(ctx context.Context, a *Actor, caller Caller, c *Credential, _ string) error {
+			// The application reads its configuration from its data bucket,
+			// which the role's policy allows.
+			out, err := s3.NewFromConfig(awsConfig(a.Clock, a.Target, caller, c, ""), pathStyle).GetObject(ctx,
+				&s3.GetObjectInput{Bucket: aws.String(a.Target.Prop("data_bucket")), Key: aws.String(a.Target.Prop("data_object"))})
+			if err == nil {
+				_ = out.Body.Close()
+			}
+			return err
+		}}))
 }
 
 // awsConfig returns an SDK configuration acting with cred in region (the

@@ -31,6 +31,11 @@ const (
 	AzureKeepAccess    = "azure.keep-access"
 	// AzureRoutineCalls is an application's ordinary ARM reads.
 	AzureRoutineCalls = "azure.routine-api-calls"
+	// AzureWebClients are the users of the web tier.
+	AzureWebClients = "azure.web-clients"
+	// AzureFleetIdentityCalls are the scale set's other VMs calling with
+	// their managed identities.
+	AzureFleetIdentityCalls = "azure.fleet-identity-calls"
 )
 
 // azureARMAudience is the audience ARM tokens carry.
@@ -47,7 +52,22 @@ func init() {
 		Metadata: stealSpec{Operation: "imds:GetManagedIdentityToken", Path: "/metadata/identity/oauth2/token",
 			Label: labelStolenToken, Detail: map[string]string{"resource": azureARMAudience},
 			Description: "the managed identity's ARM token, from IMDS", Use: (*Env).azureGetVM, Probe: azureTokenProbe},
-	}, azureBackdoorNSG(), routineAzure())
+	}, azureBackdoorNSG(), routineAzure(), webClients(CloudAzure, AzureWebClients), fleetCalls(CloudAzure, fleetSpec{
+		ID: AzureFleetIdentityCalls, Name: "ARM calls of the scale set's other VMs with their managed identities",
+		Operation: "Microsoft.Compute/virtualMachines/read",
+		// MSAL's managed-identity client (under azidentity) refreshes a token
+		// that lives longer than two hours at half its lifetime: a 24-hour
+		// IMDS token after 12 hours. azcore refreshes 5 minutes before
+		// expiry otherwise.
+		MaxAge: 12 * time.Hour, Early: 5 * time.Minute,
+		Call: func(ctx context.Context, a *Actor, caller Caller, c *Credential, vm string) error {
+			// The application reads its own VM (its tags, its scale set).
+			vms, err := armcompute.NewVirtualMachinesClient(a.Target.Account, bearer{c.Token}, azureOptions(a.Clock, a.Target, caller))
+			if err == nil {
+				_, err = vms.Get(ctx, a.Target.Prop("resource_group"), armName(vm), nil)
+			}
+			return err
+		}}))
 }
 
 // bearer is an azcore credential that hands out one access token. Its

@@ -32,6 +32,11 @@ const (
 	GCPKeepAccess       = "gcp.keep-access"
 	// GCPRoutineCalls is a user's ordinary Compute Engine reads.
 	GCPRoutineCalls = "gcp.routine-api-calls"
+	// GCPWebClients are the users of the web tier.
+	GCPWebClients = "gcp.web-clients"
+	// GCPFleetServiceAccountCalls are the managed instance group's other
+	// VMs calling with their service account.
+	GCPFleetServiceAccountCalls = "gcp.fleet-service-account-calls"
 )
 
 func init() {
@@ -42,7 +47,16 @@ func init() {
 		Metadata: stealSpec{Operation: "metadata:GetServiceAccountToken", Path: "/computeMetadata/v1/instance/service-accounts/default/token",
 			Label: labelStolenToken, Description: "the service account's token, from the metadata server",
 			Use: (*Env).gcpGetInstance, Probe: gcpTokenProbe},
-	}, gcpBackdoorFirewall(), routineGCP())
+	}, gcpBackdoorFirewall(), routineGCP(), webClients(CloudGCP, GCPWebClients), fleetCalls(CloudGCP, fleetSpec{
+		ID: GCPFleetServiceAccountCalls, Name: "Compute Engine calls of the group's other VMs with their service account",
+		Operation: "compute.instances.get",
+		// Metadata-server tokens live an hour; cloud.google.com/go/auth
+		// refreshes a token 225 seconds before it expires.
+		Early: 225 * time.Second,
+		Call: func(ctx context.Context, a *Actor, caller Caller, c *Credential, vm string) error {
+			// The application reads its own instance (its metadata, labels).
+			return getInstance(ctx, gcpOptions(a.Clock, a.Target, caller, c.Token), vm)
+		}}))
 }
 
 // googleCode maps a Google API error to Google's canonical code name, so

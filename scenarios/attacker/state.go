@@ -3,6 +3,7 @@ package attacker
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -158,6 +159,15 @@ func (s *State) In(cloud string) *Holding {
 	return h
 }
 
+// Footholds lists the VMs the attacker runs code on in a cloud (none
+// before its exploit worked).
+func (s *State) Footholds(cloud string) []string {
+	if h := s.holdings[cloud]; h != nil && h.Foothold != "" {
+		return []string{h.Foothold}
+	}
+	return nil
+}
+
 // Gain adds an access path; a path of the same id (a technique run again)
 // keeps the one already held, which is returned.
 func (s *State) Gain(p *Path) *Path {
@@ -215,12 +225,33 @@ func (e *Env) ProbePaths(ctx context.Context, cloud string, r Round) {
 		e.State.probed = nil
 		p.Probes++
 		p.LastProbed = e.Clock.Now()
+		if !o.Open && Transient(o.Code) {
+			// Throttled or a server error: the cloud said nothing about
+			// the path, which keeps its last known state.
+			e.recordProbe(p, r, o.Code)
+			continue
+		}
 		p.Status, p.ErrorCode = PathCut, o.Code
 		if o.Open {
 			p.Status, p.ErrorCode = PathOpen, ""
 		}
-		e.recordProbe(p, r)
+		e.recordProbe(p, r, "")
 	}
+}
+
+// transientCodes are the clouds' throttling and server-error codes: an
+// answer that says nothing about authorization.
+var transientCodes = []string{
+	"RequestLimitExceeded", "Throttling", "ThrottlingException", "TooManyRequestsException", "SlowDown", // AWS
+	"InternalError", "InternalFailure", "InternalServerError", "InternalServerErrorException", "ServiceUnavailable",
+	"TooManyRequests",                               // Azure
+	"RESOURCE_EXHAUSTED", "UNAVAILABLE", "INTERNAL", // Google
+}
+
+// Transient reports whether an error code is throttling or a server
+// error (Google's as "HTTP_5xx" too): a probe answered so is inconclusive.
+func Transient(code string) bool {
+	return slices.Contains(transientCodes, code) || strings.HasPrefix(code, "HTTP_5")
 }
 
 // Reports lists the paths held in a cloud as the final check reports them.
@@ -264,14 +295,22 @@ func isCredentialPath(k PathKind) bool { return k == StolenCredential || k == Pl
 
 // recordProbe puts a probe's answer on the timeline (an attack.path
 // event): scoring reads each path's last success and its cut from them.
-func (e *Env) recordProbe(p *Path, r Round) {
+// An inconclusive probe (the transient code the cloud answered) is
+// recorded as failed and changes nothing.
+func (e *Env) recordProbe(p *Path, r Round, inconclusive string) {
 	outcome := timeline.Denied
 	if p.Status == PathOpen {
 		outcome = timeline.Succeeded
 	}
+	if inconclusive != "" {
+		outcome = timeline.Failed
+	}
 	d := map[string]string{"kind": string(p.Kind), "credential": p.Credential, "correlation_id": e.CorrelationID}
 	if p.ErrorCode != "" {
 		d["error_code"] = p.ErrorCode
+	}
+	if inconclusive != "" {
+		d["error_code"], d["inconclusive"] = inconclusive, "true"
 	}
 	if r.Final {
 		d["check"] = "final"

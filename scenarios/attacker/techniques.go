@@ -344,6 +344,14 @@ func backdoorRule(cloud, id, op string, params []ParamSpec,
 	}
 }
 
+// plantedBackdoor records a network rule the attacker added for itself as
+// a backdoor_rule path, probed through the cloud's network model.
+func (e *Env) plantedBackdoor(cloud, rule, what string, port int) {
+	e.State.Gain(&Path{Kind: BackdoorRule, Cloud: cloud, Credential: "none", Resource: rule,
+		Description: fmt.Sprintf("%s letting %s/32 in on port %d", what, e.SourceIP, port),
+		Probe:       backdoorProbe(cloud, rule, port), ArtifactKind: "network_rule", Artifact: rule})
+}
+
 // launchedProbe looks at an instance the attacker launched, as its
 // workers reporting in would: open while it runs.
 func launchedProbe(id string) Probe {

@@ -102,7 +102,9 @@ type backgroundActor struct {
 // prepareBackground signs each background principal in (an IAM user's
 // active key, an application's or a user's token); a principal without a
 // usable credential makes no calls, one the environment does not have is an
-// error. Draws are the principal's own, so they never shift anyone else's.
+// error. Activities that hold no credential of their own (web clients, a
+// VM group's workloads) are not signed in. Draws are the principal's own,
+// so they never shift anyone else's.
 func (d *drill) prepareBackground() error {
 	reg := attacker.Builtin()
 	for i, b := range d.sc.Background {
@@ -116,19 +118,31 @@ func (d *drill) prepareBackground() error {
 			return fmt.Errorf("background[%d]: the scenario has no %s environment", i, b.Cloud)
 		}
 		caller := attacker.Caller{SourceIP: b.SourceIP, UserAgent: "firedrill-background", Actor: "background/" + b.Principal}
-		d.w.LockAs(caller.Actor)
-		cred, usable, err := drv.PrincipalCredentialLocked(d.w, target.Site, b.Principal)
-		d.w.Unlock()
-		if err != nil {
-			return fmt.Errorf("background[%d] (%s): %w", i, b.Technique, err)
+		var cred *attacker.Credential
+		if !tech.NoSignIn {
+			d.w.LockAs(caller.Actor)
+			c, usable, err := drv.PrincipalCredentialLocked(d.w, target.Site, b.Principal)
+			d.w.Unlock()
+			if err != nil {
+				return fmt.Errorf("background[%d] (%s): %w", i, b.Technique, err)
+			}
+			if !usable {
+				continue
+			}
+			cred = c
 		}
-		if !usable {
-			continue
-		}
+		cloud := b.Cloud
 		d.background = append(d.background, &backgroundActor{index: i, spec: b, tech: tech, params: tech.Resolve(b.Params), driver: drv,
-			actor: &attacker.Actor{Clock: d.clk, World: d.w, Target: target, Caller: caller, Principal: b.Principal, Credential: cred}})
+			actor: &attacker.Actor{Clock: d.clk, World: d.w, Target: target, Caller: caller, Principal: b.Principal, Credential: cred,
+				Compromised: func() []string { return d.atk.State.Footholds(cloud) },
+				Rand:        d.clk.Rand(backgroundStream(i, b.Principal) + ":draws")}})
 	}
 	return nil
+}
+
+// backgroundStream names a background activity's actor and random stream.
+func backgroundStream(index int, principal string) string {
+	return fmt.Sprintf("background:%d:%s", index, principal)
 }
 
 // startBackground starts one actor per background activity: legitimate
@@ -136,12 +150,16 @@ func (d *drill) prepareBackground() error {
 // addresses, so the audit logs are not only the attack.
 func (d *drill) startBackground(ctx context.Context) {
 	for _, bg := range d.background {
-		name := fmt.Sprintf("background:%d:%s", bg.index, bg.spec.Principal)
+		name := backgroundStream(bg.index, bg.spec.Principal)
 		rng := d.clk.Rand(name)
 		every := bg.spec.Every
 		d.clk.Go(ctx, name, func(ctx context.Context) {
-			// Principals do not all start on the hour.
-			next := d.clk.Now().Add(time.Duration(rng.Int64N(int64(every))))
+			// Principals do not all start on the hour; continuous activity
+			// is on record from the start.
+			next := d.clk.Now()
+			if !bg.tech.Continuous {
+				next = next.Add(time.Duration(rng.Int64N(int64(every))))
+			}
 			for n := 0; next.Before(d.end); n++ {
 				if err := d.sleepUntil(ctx, next); err != nil {
 					return
@@ -156,25 +174,35 @@ func (d *drill) startBackground(ctx context.Context) {
 	}
 }
 
-// recordBackground puts one round of legitimate work on the timeline: a
-// round denied after the response began is its collateral damage.
-func (d *drill) recordBackground(bg *backgroundActor, round int, err error) {
-	outcome, code := attacker.Classify(err)
-	detail := map[string]string{"principal": bg.spec.Principal, "round": fmt.Sprint(round)}
-	msg := ""
-	if err != nil {
-		detail["error_code"] = code
-		msg = attacker.ErrorMessage(err)
+// recordBackground puts one round of legitimate work on the timeline, an
+// event per principal that acted (Detail activity names the activity's own
+// principal when a member acted for it): a round denied after the response
+// began is its collateral damage.
+func (d *drill) recordBackground(bg *backgroundActor, round int, results []attacker.Result) {
+	for _, r := range results {
+		outcome, code := attacker.Classify(r.Err)
+		detail := map[string]string{"principal": bg.spec.Principal, "round": fmt.Sprint(round)}
+		if r.Principal != "" && r.Principal != bg.spec.Principal {
+			detail["principal"], detail["activity"] = r.Principal, bg.spec.Principal
+		}
+		for k, v := range r.Detail {
+			detail[k] = v
+		}
+		msg := ""
+		if r.Err != nil {
+			detail["error_code"] = code
+			msg = attacker.ErrorMessage(r.Err)
+		}
+		d.tl.Add(timeline.Event{Actor: timeline.ActorBackground, Kind: timeline.BackgroundAction, Name: bg.tech.ID,
+			Cloud: bg.spec.Cloud, Resource: r.Resource, Outcome: outcome, Message: msg, Detail: detail})
 	}
-	d.tl.Add(timeline.Event{Actor: timeline.ActorBackground, Kind: timeline.BackgroundAction, Name: bg.tech.ID,
-		Cloud: bg.spec.Cloud, Outcome: outcome, Message: msg, Detail: detail})
 }
 
 // renew signs the principal in again when its credential is about to
 // expire (tokens last an hour; keys do not expire).
 func (bg *backgroundActor) renew(d *drill) {
 	c := bg.actor.Credential
-	if c.Expires.IsZero() || d.clk.Now().Add(time.Minute).Before(c.Expires) {
+	if c == nil || c.Expires.IsZero() || d.clk.Now().Add(time.Minute).Before(c.Expires) {
 		return
 	}
 	d.w.LockAs(bg.actor.Caller.Actor)

@@ -91,7 +91,7 @@ func (d *drill) installDetectors() {
 // the cloud's clients need it, with the simulator's certificate trusted by
 // every client the drill builds.
 func (d *drill) serve(c *cloudDrill) {
-	h := c.driver.Handler(d.w)
+	h := c.driver.Handler(d.w, d.faults)
 	if c.driver.TLS {
 		c.srv = httptest.NewTLSServer(h)
 	} else {

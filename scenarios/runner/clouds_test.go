@@ -1,12 +1,14 @@
 package runner_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"runtime"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -225,6 +227,16 @@ func TestNaiveResponderFailsEachCloudForItsReason(t *testing.T) {
 	// the difference is the response, not the drill.
 	_, good := runScenario(t, "multicloud-cryptomining", runner.Options{Seed: 7})
 	require.True(t, good.Containment.Verified, "%v", good.Containment.Reasons)
+
+	// Both tables, with three clouds' long ids and operations, fit a
+	// 100-column terminal.
+	for _, c := range []*scoring.Scorecard{card, good} {
+		var buf bytes.Buffer
+		require.NoError(t, c.Table(&buf))
+		for _, line := range strings.Split(buf.String(), "\n") {
+			require.LessOrEqual(t, utf8.RuneCountInString(line), 100, "%q", line)
+		}
+	}
 }
 
 // TestGCPTagOnlyIsolationLeavesFlowsUp: a priority-0 deny-by-tag firewall

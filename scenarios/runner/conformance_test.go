@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/responder"
 	"github.com/firedrill-ir/firedrill/scenarios/runner"
 	"github.com/firedrill-ir/firedrill/scoring"
@@ -18,7 +20,20 @@ import (
 type variant struct {
 	name string
 	load func(t *testing.T) *responder.Playbook // nil: the scenario's own playbook
+	// faults is a fault spec the drill runs under ("" for none).
+	faults string
 }
+
+// underFaults is v in a cloud under load: a playbook must keep its
+// verdict when the responder's calls are throttled, fail and slow down.
+func underFaults(v variant) variant {
+	v.name += "+faults"
+	v.faults = loadFaults
+	return v
+}
+
+// loadFaults is the load the issue holds every built-in playbook to.
+const loadFaults = "throttle=20%,errors=5%,latency=10x"
 
 func builtinVariant(id string) variant {
 	return variant{name: "correct", load: func(t *testing.T) *responder.Playbook {
@@ -114,14 +129,20 @@ var conformance = []struct {
 	codes              []string // exactly the scorecard's reason codes
 }{
 	{"ec2-cryptomining", "aws-ec2-cryptomining", builtinVariant("ec2-cryptomining"), pass, none},
+	{"ec2-cryptomining", "aws-ec2-cryptomining", underFaults(builtinVariant("ec2-cryptomining")), pass, none},
 	// One instance-level group swap: the tracked pool flow carries on
 	// after the declaration; the profile disassociated, its sessions never
 	// revoked; the planted key and the GPU instances never looked for.
 	{"ec2-cryptomining", "aws-ec2-cryptomining", fileVariant("naive", naiveEC2), notContained, awsNaive},
+	{"ec2-cryptomining", "aws-ec2-cryptomining", underFaults(fileVariant("naive", naiveEC2)), notContained, awsNaive},
 	// A deny on only the operations the probes use: the replay of the
 	// session's iam:CreateAccessKey still works.
 	{"ec2-cryptomining", "aws-ec2-cryptomining", fileVariant("narrow-deny", "testdata/aws-narrow-deny.yaml"), notContained, []string{
 		open("stolen_credential"), scoring.CodePlantedCredentialUsed, scoring.CodeStolenCredentialUsed, contain}},
+	// Deny everything to the role, for every session: contained as surely
+	// (no reason code); the healthy instances never work again, which is
+	// collateral, not a verdict (collateral_test.go).
+	{"ec2-cryptomining", "aws-ec2-cryptomining", fileVariant("deny-all", "testdata/aws-deny-all.yaml"), pass, none},
 	// Contained (the planted key disabled, the GPU instances stopped) but
 	// nothing removed.
 	{"ec2-cryptomining", "aws-ec2-cryptomining", noEradicationVariant("ec2-cryptomining"), notEradicated, []string{
@@ -149,6 +170,7 @@ var conformance = []struct {
 	{"ec2-cryptomining", "aws-ec2-cryptomining-elb", protectOnlyVariant("ec2-cryptomining"), pass, none},
 
 	{"vm-cryptomining", "aws-ec2-cryptomining", builtinVariant("vm-cryptomining"), pass, none},
+	{"vm-cryptomining", "aws-ec2-cryptomining", underFaults(builtinVariant("vm-cryptomining")), pass, none},
 	{"vm-cryptomining", "aws-ec2-cryptomining-conntrack-never", builtinVariant("vm-cryptomining"), pass, none},
 	{"vm-cryptomining", "aws-ec2-cryptomining-conntrack-never", noStopVariant("vm-cryptomining"), notContained, flowOpen},
 	{"vm-cryptomining", "aws-ec2-cryptomining-elb", builtinVariant("vm-cryptomining"), pass, none},
@@ -159,6 +181,7 @@ var conformance = []struct {
 		scoring.CodeNotDeclared, open("stolen_credential"), contain}},
 
 	{"vm-cryptomining", "azure-vm-cryptomining", builtinVariant("vm-cryptomining"), pass, none},
+	{"vm-cryptomining", "azure-vm-cryptomining", underFaults(builtinVariant("vm-cryptomining")), pass, none},
 	// Declaring as soon as the role assignments are deleted: the stolen
 	// token goes on working while the deletion propagates (up to 10
 	// minutes, as Azure documents), after the declaration. The SLO is held
@@ -179,6 +202,7 @@ var conformance = []struct {
 		scoring.CodeNotDeclared, open("stolen_credential"), contain}},
 
 	{"vm-cryptomining", "gcp-vm-cryptomining", builtinVariant("vm-cryptomining"), pass, none},
+	{"vm-cryptomining", "gcp-vm-cryptomining", underFaults(builtinVariant("vm-cryptomining")), pass, none},
 	// The service account taken off the VM, never disabled: the token it
 	// minted keeps working until it expires; the backdoor firewall stays.
 	{"vm-cryptomining", "gcp-vm-cryptomining", fileVariant("naive", naiveVM), notContained, []string{
@@ -197,6 +221,7 @@ var conformance = []struct {
 		scoring.CodeNotDeclared, contain}},
 
 	{"vm-cryptomining", "multicloud-cryptomining", builtinVariant("vm-cryptomining"), pass, none},
+	{"vm-cryptomining", "multicloud-cryptomining", underFaults(builtinVariant("vm-cryptomining")), pass, none},
 	{"vm-cryptomining", "multicloud-cryptomining", fileVariant("naive", naiveVM), notContained, []string{
 		"aws:" + open("launched_compute"), "aws:" + open("planted_credential"), "aws:" + open("stolen_credential"),
 		"aws:" + scoring.CodeFlowUsed, "aws:" + scoring.CodePlantedCredentialUsed, "aws:" + scoring.CodeStolenCredentialUsed,
@@ -241,11 +266,35 @@ func TestConformanceMatrix(t *testing.T) {
 	for _, row := range conformance {
 		t.Run(fmt.Sprintf("%s/%s/%s", row.playbook, row.scenario, row.variant.name), func(t *testing.T) {
 			t.Parallel()
-			_, card := runScenario(t, row.scenario, runner.Options{Seed: 7, Playbook: row.variant.load(t)})
+			opts := runner.Options{Seed: 7, Playbook: row.variant.load(t)}
+			if row.variant.faults != "" {
+				rules, err := fault.ParseSpec(row.variant.faults)
+				require.NoError(t, err)
+				opts.Faults = rules
+			}
+			_, card := runScenario(t, row.scenario, opts)
 			t.Logf("%s verdict=%s codes=%q", t.Name(), card.Verdict, card.ReasonCodes)
 			require.Equal(t, row.verdict, card.Verdict, "reasons %v %v", card.Containment.Reasons, card.Eradication.Reasons)
 			require.Equal(t, row.verdict == scoring.VerdictPass, card.Pass)
 			require.Equal(t, row.codes, card.ReasonCodes)
 		})
 	}
+}
+
+// TestFaultsAreDeterministic: the same seed under the same faults throttles
+// the same calls whatever GOMAXPROCS, and the scorecard (error messages
+// included) is byte-identical; a faulted run differs from a clean one.
+func TestFaultsAreDeterministic(t *testing.T) {
+	rules, err := fault.ParseSpec(loadFaults)
+	require.NoError(t, err)
+	run := func(procs int, faults []fault.Rule) string {
+		prev := runtime.GOMAXPROCS(procs)
+		defer runtime.GOMAXPROCS(prev)
+		_, card := runScenario(t, "multicloud-cryptomining", runner.Options{Seed: 3, Faults: faults})
+		return cardJSON(t, card)
+	}
+	first, second := run(1, rules), run(2, rules)
+	require.Equal(t, first, second)
+	require.Contains(t, first, "poll failed, retrying at the next poll", "the faults hit the responder")
+	require.NotEqual(t, first, run(2, nil))
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/clock"
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
+	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/responder"
 	"github.com/firedrill-ir/firedrill/scenarios"
@@ -59,6 +60,8 @@ type Options struct {
 	NoResponder bool
 	// PollInterval is the responder's polling interval (default 1 min).
 	PollInterval time.Duration
+	// Faults are injected on top of the scenario's own (run --faults).
+	Faults []fault.Rule
 }
 
 // Result is what a drill produced.
@@ -78,6 +81,9 @@ type Result struct {
 	World *world.World
 	// Clouds are the clouds the drill seeded, in the scenario's order.
 	Clouds []string
+	// Faults are the faults the drill injected (the scenario's, then the
+	// run's).
+	Faults []fault.Rule
 }
 
 // drill is one run's state.
@@ -99,6 +105,8 @@ type drill struct {
 	evaluators []detect.Evaluator
 	// background are the scenario's background activities, ready to act.
 	background []*backgroundActor
+	// faults are injected into every simulator's answers.
+	faults *fault.Set
 }
 
 // Run plays sc once and returns its timeline.
@@ -124,6 +132,12 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Result, er
 				return nil, fmt.Errorf("runner: playbook %s covers %s, not %s, which scenario %s attacks",
 					d.pb.ID, strings.Join(d.pb.Clouds, ", "), e.Cloud, sc.ID)
 			}
+		}
+	}
+	d.faults = &fault.Set{}
+	for _, r := range append(append([]fault.Rule(nil), sc.Faults...), opts.Faults...) {
+		if err := d.faults.Add(r); err != nil {
+			return nil, fmt.Errorf("runner: %w", err)
 		}
 	}
 	d.clk = clock.NewVirtual(Start, opts.Seed)
@@ -180,7 +194,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Result, er
 		return nil, fmt.Errorf("runner: drill %s (seed %d): %w", sc.ID, opts.Seed, d.err)
 	}
 	res := &Result{Scenario: sc, Seed: opts.Seed, StartedAt: Start, Events: d.tl.Events(),
-		CorrelationID: d.corr, ClockEvents: d.clk.Events(), World: d.w}
+		CorrelationID: d.corr, ClockEvents: d.clk.Events(), World: d.w, Faults: append(append([]fault.Rule(nil), sc.Faults...), opts.Faults...)}
 	res.EndedAt = res.StartedAt
 	if e, ok := lastOfKind(res.Events, timeline.ScenarioEnd); ok {
 		res.EndedAt = e.At

@@ -10,6 +10,9 @@ import "github.com/firedrill-ir/firedrill/scoring"
 func (r *Result) ScoreInput() scoring.ScoreInput {
 	in := scoring.ScoreInput{Seed: r.Seed, Playbooks: r.Playbooks, StartedAt: r.StartedAt, EndedAt: r.EndedAt,
 		Events: r.Events, Clouds: r.Clouds}
+	for _, f := range r.Faults {
+		in.Faults = append(in.Faults, f.String())
+	}
 	sc := r.Scenario
 	if sc == nil {
 		return in

@@ -213,6 +213,7 @@ func (s *State) StopInstance(instanceID string) (string, error) {
 	now := s.w.Now()
 	inst.State = world.StateStopping
 	inst.StateReason = "Client.UserInitiatedShutdown: User initiated shutdown"
+	inst.Halt(now)
 	s.w.EndInstanceFlowsLocked(instanceID, "instance stopping", nil, now)
 	s.checkASGHealth() // a stopped member fails its health check (asg_health.go)
 	// A stopping instance runs nothing: record it so metrics history stays
@@ -273,6 +274,7 @@ func (s *State) shutdown(inst *world.Instance, reason string, now time.Time) str
 	}
 	inst.State = world.StateShuttingDown
 	inst.StateReason = reason
+	inst.Halt(now)
 	s.w.EndInstanceFlowsLocked(inst.ID, "instance terminated", nil, now)
 	if _, m := s.ASGMember(inst.ID); m != nil {
 		m.LifecycleState = "Terminating"

@@ -382,35 +382,57 @@ func (s *State) groupChanged(groupID, reason string) {
 // Knobs.ConnTrack is ConnTrackNever; otherwise, and always for ICMP, it is
 // tracked.
 func (s *State) OpenFlow(instanceID string, spec world.FlowSpec) (*world.Flow, error) {
-	inst, ok := s.w.Instances.Get(instanceID)
-	if !ok {
-		return nil, world.NotFound("instance", instanceID)
-	}
-	if inst.State != world.StateRunning {
-		return nil, &world.ComputeError{Kind: world.KindIncorrectState, Resource: "instance", ID: instanceID,
-			Msg: fmt.Sprintf("instance %s is %s, not running", instanceID, inst.State)}
-	}
-	if len(inst.ENIs) == 0 {
-		return nil, &world.ComputeError{Kind: world.KindIncorrectState, Resource: "instance", ID: instanceID, Msg: "instance has no network interface"}
-	}
-	eni := s.w.ENIs.Lookup(inst.ENIs[0])
-	f, err := world.NewFlow(instanceID, eni.ID, spec)
+	f, eni, err := s.admitFlow(instanceID, spec, true)
 	if err != nil {
 		return nil, err
-	}
-	s.w.DrawEphemeralPortsLocked(f)
-	if !s.permits(eni.Groups, f, false) {
-		return nil, &world.ComputeError{Kind: world.KindBlocked, Resource: "flow", ID: instanceID,
-			Msg: fmt.Sprintf("the security groups %s of %s do not permit %s %s to %s:%d", strings.Join(eni.Groups, ","), eni.ID, f.Direction, f.Protocol, f.RemoteIP, f.RemotePort)}
-	}
-	if !s.naclPermits(eni.Subnet, f) {
-		acl, _ := s.SubnetACL(eni.Subnet)
-		return nil, &world.ComputeError{Kind: world.KindBlocked, Resource: "flow", ID: instanceID,
-			Msg: fmt.Sprintf("the network ACL %s of subnet %s does not permit %s %s to %s:%d", acl, eni.Subnet, f.Direction, f.Protocol, f.RemoteIP, f.RemotePort)}
 	}
 	f.Tracked = s.w.KnobsLocked().ConnTrack == world.ConnTrackNever || !s.allOpen(eni.Groups, f.Protocol)
 	s.w.StartFlowLocked(f)
 	return f, nil
+}
+
+// AdmitFlow says whether OpenFlow would open the connection spec
+// describes now, without opening it: nil, or the error OpenFlow would
+// return. Nothing is drawn, so the spec gives both ports.
+func (s *State) AdmitFlow(instanceID string, spec world.FlowSpec) error {
+	_, _, err := s.admitFlow(instanceID, spec, false)
+	return err
+}
+
+// admitFlow builds the flow spec describes on the running instance's
+// primary interface (drawing the ephemeral ports the spec left open when
+// draw is set) and checks that its security groups and its subnet's
+// network ACL let it open.
+func (s *State) admitFlow(instanceID string, spec world.FlowSpec, draw bool) (*world.Flow, *world.ENI, error) {
+	inst, ok := s.w.Instances.Get(instanceID)
+	if !ok {
+		return nil, nil, world.NotFound("instance", instanceID)
+	}
+	if inst.State != world.StateRunning {
+		return nil, nil, &world.ComputeError{Kind: world.KindIncorrectState, Resource: "instance", ID: instanceID,
+			Msg: fmt.Sprintf("instance %s is %s, not running", instanceID, inst.State)}
+	}
+	if len(inst.ENIs) == 0 {
+		return nil, nil, &world.ComputeError{Kind: world.KindIncorrectState, Resource: "instance", ID: instanceID, Msg: "instance has no network interface"}
+	}
+	eni := s.w.ENIs.Lookup(inst.ENIs[0])
+	f, err := world.NewFlow(instanceID, eni.ID, spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	if draw {
+		s.w.DrawEphemeralPortsLocked(f)
+	}
+	if !s.permits(eni.Groups, f, false) {
+		return nil, nil, &world.ComputeError{Kind: world.KindBlocked, Resource: "flow", ID: instanceID,
+			Msg: fmt.Sprintf("the security groups %s of %s do not permit %s %s to %s:%d", strings.Join(eni.Groups, ","), eni.ID, f.Direction, f.Protocol, f.RemoteIP, f.RemotePort)}
+	}
+	if !s.naclPermits(eni.Subnet, f) {
+		acl, _ := s.SubnetACL(eni.Subnet)
+		return nil, nil, &world.ComputeError{Kind: world.KindBlocked, Resource: "flow", ID: instanceID,
+			Msg: fmt.Sprintf("the network ACL %s of subnet %s does not permit %s %s to %s:%d", acl, eni.Subnet, f.Direction, f.Protocol, f.RemoteIP, f.RemotePort)}
+	}
+	return f, eni, nil
 }
 
 // reevaluateFlows applies EC2 connection-tracking semantics after the

@@ -281,6 +281,26 @@ func (s *State) nsgOf(eni *world.ENI) *NSG {
 // NSG permits it. NSGs are stateful: the flow's return traffic is allowed,
 // and the flow survives later rule changes unless connections are flushed.
 func (s *State) OpenFlow(vmID string, spec world.FlowSpec) (*world.Flow, error) {
+	f, err := s.admitFlow(vmID, spec, true)
+	if err != nil {
+		return nil, err
+	}
+	s.w.StartFlowLocked(f)
+	return f, nil
+}
+
+// AdmitFlow says whether OpenFlow would open the connection spec
+// describes now, without opening it: nil, or the error OpenFlow would
+// return. Nothing is drawn, so the spec gives both ports.
+func (s *State) AdmitFlow(vmID string, spec world.FlowSpec) error {
+	_, err := s.admitFlow(vmID, spec, false)
+	return err
+}
+
+// admitFlow builds the (tracked) flow spec describes on the running VM's
+// primary NIC, drawing the ephemeral ports the spec left open when draw is
+// set, and checks that the NIC's NSG lets it open.
+func (s *State) admitFlow(vmID string, spec world.FlowSpec, draw bool) (*world.Flow, error) {
 	vm := s.VM(vmID)
 	if vm == nil || vm.Deleted {
 		return nil, world.NotFound("virtual-machine", vmID)
@@ -299,13 +319,14 @@ func (s *State) OpenFlow(vmID string, spec world.FlowSpec) (*world.Flow, error) 
 		return nil, err
 	}
 	f.Tracked = true
-	s.w.DrawEphemeralPortsLocked(f)
+	if draw {
+		s.w.DrawEphemeralPortsLocked(f)
+	}
 	nsg := s.nsgOf(eni)
 	if ok, rule := s.flowAllowed(eni, nsg, f); !ok {
 		return nil, &world.ComputeError{Kind: world.KindBlocked, Resource: "flow", ID: vm.ID,
 			Msg: fmt.Sprintf("security rule %s of %s denies %s %s to %s:%d", rule, eni.Groups[0], f.Direction, f.Protocol, f.RemoteIP, f.RemotePort)}
 	}
-	s.w.StartFlowLocked(f)
 	return f, nil
 }
 

@@ -628,6 +628,27 @@ func firewallEntriesCover(entries []FirewallRule, proto string, port int) bool {
 // flow is tracked: later firewall changes do not cut it (GCP keeps the
 // connection-tracking entry while packets flow, at least one per 10 min).
 func (s *State) OpenFlow(instanceKey string, spec world.FlowSpec) (*world.Flow, error) {
+	f, err := s.admitFlow(instanceKey, spec, true)
+	if err != nil {
+		return nil, err
+	}
+	s.w.StartFlowLocked(f)
+	return f, nil
+}
+
+// AdmitFlow says whether OpenFlow would open the connection spec
+// describes now, without opening it: nil, or the error OpenFlow would
+// return. Nothing is drawn, so the spec gives both ports.
+func (s *State) AdmitFlow(instanceKey string, spec world.FlowSpec) error {
+	_, err := s.admitFlow(instanceKey, spec, false)
+	return err
+}
+
+// admitFlow builds the (tracked) flow spec describes on the running VM,
+// drawing the ephemeral ports the spec left open when draw is set, and
+// checks that the VM can reach the internet if the flow goes there and
+// that the VPC firewall lets its first packet through.
+func (s *State) admitFlow(instanceKey string, spec world.FlowSpec, draw bool) (*world.Flow, error) {
 	inst := s.Instances.Lookup(instanceKey)
 	if inst == nil {
 		return nil, notFound(instanceKey)
@@ -644,7 +665,9 @@ func (s *State) OpenFlow(instanceKey string, spec world.FlowSpec) (*world.Flow, 
 		return nil, &world.ComputeError{Kind: world.KindBlocked, Resource: "flow", ID: instanceKey,
 			Msg: fmt.Sprintf("instance %s has no external IP (access config) to reach %s", instanceKey, f.RemoteIP)}
 	}
-	s.w.DrawEphemeralPortsLocked(f)
+	if draw {
+		s.w.DrawEphemeralPortsLocked(f)
+	}
 	dir, port := "EGRESS", f.RemotePort
 	if f.Direction == "ingress" {
 		dir, port = "INGRESS", f.LocalPort
@@ -654,7 +677,6 @@ func (s *State) OpenFlow(instanceKey string, spec world.FlowSpec) (*world.Flow, 
 			Msg: fmt.Sprintf("firewall rule %s of %s denies %s %s to %s:%d", rule, inst.NICs[0].Network, f.Direction, f.Protocol, f.RemoteIP, f.RemotePort)}
 	}
 	f.Tracked = true
-	s.w.StartFlowLocked(f)
 	return f, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -290,6 +291,34 @@ func PlantedOf(x *action.Run, kind providers.Kind) []Planted {
 			Operation: str("operation"), By: str("by"), SourceIP: str("source_ip")})
 	}
 	return out
+}
+
+// PlantedAction is an action on what find_planted found: through the
+// provider capability C, act on each resource of Kind, recorded first as
+// "<Record>-<name>-before-<Verb>" (once it is disabled or gone, the record
+// is what an investigation keeps); the step's output lists them under Done.
+type PlantedAction[C any] struct {
+	Name, Domain, Doc string
+	Kind              providers.Kind
+	Record, Verb      string
+	Done              string
+	Act               func(ctx context.Context, c C, p Planted) error
+}
+
+// Register adds the action to the registry.
+func (a PlantedAction[C]) Register() {
+	action.Register(action.Spec{Name: a.Name, Domain: a.Domain, Mutates: true, Doc: a.Doc,
+		Needs: []action.Capability{action.Need[C]()},
+		Run: func(ctx context.Context, x *action.Run) (map[string]any, error) {
+			c, err := action.Get[C](x)
+			if err != nil {
+				return nil, err
+			}
+			done, gone, err := RemovePlanted(ctx, x, a.Kind,
+				func(p Planted) string { return a.Record + "-" + path.Base(p.ID) + "-before-" + a.Verb },
+				func(p Planted) error { return a.Act(ctx, c, p) })
+			return map[string]any{a.Done: done, "already_gone": gone}, err
+		}})
 }
 
 // RemovePlanted records, then removes, each resource of a kind that
