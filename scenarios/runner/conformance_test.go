@@ -157,10 +157,12 @@ var conformance = []struct {
 	// (conn_track: never): only stopping the instance (or a network ACL
 	// deny) cuts the pool connection and the web shell.
 	{"ec2-cryptomining", "aws-ec2-cryptomining-conntrack-never", builtinVariant("ec2-cryptomining"), pass, none},
+	{"ec2-cryptomining", "aws-ec2-cryptomining-conntrack-never", underFaults(builtinVariant("ec2-cryptomining")), pass, none},
 	{"ec2-cryptomining", "aws-ec2-cryptomining-conntrack-never", noStopVariant("ec2-cryptomining"), notContained, flowOpen},
 	// A group on ELB health checks replaces the isolated instance unless
 	// it is in Standby: the built-in playbook moves it there.
 	{"ec2-cryptomining", "aws-ec2-cryptomining-elb", builtinVariant("ec2-cryptomining"), pass, none},
+	{"ec2-cryptomining", "aws-ec2-cryptomining-elb", underFaults(builtinVariant("ec2-cryptomining")), pass, none},
 	// Scale-in protection only: the group terminates the compromised
 	// instance a minute after its isolation. Its volumes survive
 	// (protect_termination cleared DeleteOnTermination) and memory and
@@ -171,14 +173,15 @@ var conformance = []struct {
 
 	{"vm-cryptomining", "aws-ec2-cryptomining", builtinVariant("vm-cryptomining"), pass, none},
 	{"vm-cryptomining", "aws-ec2-cryptomining", underFaults(builtinVariant("vm-cryptomining")), pass, none},
-	{"vm-cryptomining", "aws-ec2-cryptomining-conntrack-never", builtinVariant("vm-cryptomining"), pass, none},
-	{"vm-cryptomining", "aws-ec2-cryptomining-conntrack-never", noStopVariant("vm-cryptomining"), notContained, flowOpen},
-	{"vm-cryptomining", "aws-ec2-cryptomining-elb", builtinVariant("vm-cryptomining"), pass, none},
 	{"vm-cryptomining", "aws-ec2-cryptomining", fileVariant("naive", naiveVM), notContained, awsNaive},
 	{"vm-cryptomining", "aws-ec2-cryptomining", noEradicationVariant("vm-cryptomining"), notEradicated, []string{
 		present("vm"), present("access_key")}},
 	{"vm-cryptomining", "aws-ec2-cryptomining", noContainmentVariant("vm-cryptomining"), notContained, []string{
 		scoring.CodeNotDeclared, open("stolen_credential"), contain}},
+	// The cross-cloud playbook meets the AWS traps as the AWS one does.
+	{"vm-cryptomining", "aws-ec2-cryptomining-conntrack-never", builtinVariant("vm-cryptomining"), pass, none},
+	{"vm-cryptomining", "aws-ec2-cryptomining-conntrack-never", noStopVariant("vm-cryptomining"), notContained, flowOpen},
+	{"vm-cryptomining", "aws-ec2-cryptomining-elb", builtinVariant("vm-cryptomining"), pass, none},
 
 	{"vm-cryptomining", "azure-vm-cryptomining", builtinVariant("vm-cryptomining"), pass, none},
 	{"vm-cryptomining", "azure-vm-cryptomining", underFaults(builtinVariant("vm-cryptomining")), pass, none},
