@@ -202,3 +202,27 @@ func TestWithoutStepsDropsStepsAndReferences(t *testing.T) {
 	_, err = WithoutSteps(pb, "q_role_calls")
 	require.Error(t, err, "investigation queries are not removable this way")
 }
+
+// WithoutParam drops one parameter of one containment step, and refuses a
+// step or parameter the playbook does not have.
+func TestWithoutParamDropsOneParameter(t *testing.T) {
+	pb, ok := PlaybookByID("ec2-cryptomining")
+	require.True(t, ok)
+	cp, err := WithoutParam(pb, "protect_scaling", "load_balanced_mode")
+	require.NoError(t, err)
+	require.Equal(t, "ec2-cryptomining-no-load_balanced_mode", cp.ID)
+	params := func(p *Playbook) map[string]any {
+		for _, s := range p.Containment {
+			if s.ID == "protect_scaling" {
+				return s.Params
+			}
+		}
+		return nil
+	}
+	require.Equal(t, map[string]any{"mode": "protect"}, params(cp))
+	require.Contains(t, params(pb), "load_balanced_mode", "the built-in playbook is left as it was")
+	_, err = WithoutParam(pb, "protect_scaling", "no_such_param")
+	require.ErrorContains(t, err, "has no parameter no_such_param")
+	_, err = WithoutParam(pb, "no_such_step", "mode")
+	require.ErrorContains(t, err, "has no containment step no_such_step")
+}

@@ -399,19 +399,30 @@ func TestMonitoringReadsTheCPUAlarm(t *testing.T) {
 
 // TestProtectScalingGoesToStandbyOnELBHealthChecks: in a group that
 // replaces members failing their load balancer's health check, scale-in
-// protection would not keep the isolated instance; the built-in
-// playbook's load_balanced_mode moves it to Standby, and it is still there
-// after the group's next health checks and the scheduled scale-in. In a
-// group on EC2 health checks the same step only protects it.
+// protection does not keep the isolated instance: the playbook without
+// load_balanced_mode loses it to the group a minute after the isolation.
+// The built-in playbook's load_balanced_mode moves it to Standby, and it is
+// still there after the group's next health checks and the scheduled
+// scale-in. In a group on EC2 health checks the same step only protects it.
 func TestProtectScalingGoesToStandbyOnELBHealthChecks(t *testing.T) {
-	for _, hc := range []string{awsworld.HealthCheckEC2, awsworld.HealthCheckELB} {
-		t.Run(hc, func(t *testing.T) {
+	builtin, ok := PlaybookByID("ec2-cryptomining")
+	require.True(t, ok)
+	protectOnly, err := WithoutParam(builtin, "protect_scaling", "load_balanced_mode")
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name, hc string
+		pb       *Playbook
+	}{
+		{"EC2", awsworld.HealthCheckEC2, builtin},
+		{"ELB", awsworld.HealthCheckELB, builtin},
+		{"ELB-protect-only", awsworld.HealthCheckELB, protectOnly},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			d := newDrill(t, 7)
 			d.w.Lock()
-			require.NoError(t, awsworld.Of(d.w).UpdateASG(d.env.ASG, awsworld.ASGSettings{HealthCheckType: &hc}))
+			require.NoError(t, awsworld.Of(d.w).UpdateASG(d.env.ASG, awsworld.ASGSettings{HealthCheckType: &tc.hc}))
 			d.w.Unlock()
-			pb, _ := PlaybookByID("ec2-cryptomining")
-			r := d.responder(t, pb)
+			r := d.responder(t, tc.pb)
 			var c *Case
 			var rerr error
 			d.clk.Go(context.Background(), "test", func(ctx context.Context) {
@@ -421,23 +432,31 @@ func TestProtectScalingGoesToStandbyOnELBHealthChecks(t *testing.T) {
 				_ = d.clk.Sleep(ctx, 40*time.Minute)
 			})
 			require.NoError(t, d.clk.Run(context.Background()))
-			require.NoError(t, rerr, "steps: %+v", c.Steps())
 			ps := stepStatus(t, c, "protect_scaling")
 			d.w.Lock()
 			inst := d.w.Instances.Lookup(d.victim)
 			state := inst.State
 			_, member := awsworld.Of(d.w).ASGMember(d.victim)
 			d.w.Unlock()
-			require.Contains(t, []string{world.StateStopping, world.StateStopped}, state, "stopped, not terminated")
-			require.NotNil(t, member)
-			if hc == awsworld.HealthCheckELB {
+			switch tc.name {
+			case "ELB-protect-only":
+				require.Equal(t, "InService", ps.Output["lifecycle_state"], "only protected from scale-in")
+				require.Equal(t, world.StateTerminated, state, "the group replaced the isolated instance, protected or not")
+				require.Nil(t, member)
+			case "ELB":
+				require.NoError(t, rerr, "steps: %+v", c.Steps())
 				require.Equal(t, "standby", ps.Output["mode"])
+				require.Contains(t, []string{world.StateStopping, world.StateStopped}, state, "stopped, not terminated")
+				require.NotNil(t, member)
 				require.Equal(t, "Standby", member.LifecycleState)
-				return
+			default:
+				require.NoError(t, rerr, "steps: %+v", c.Steps())
+				require.NotContains(t, ps.Output, "mode")
+				require.Contains(t, []string{world.StateStopping, world.StateStopped}, state, "stopped, not terminated")
+				require.NotNil(t, member)
+				require.Equal(t, "InService", member.LifecycleState)
+				require.True(t, member.Protected)
 			}
-			require.NotContains(t, ps.Output, "mode")
-			require.Equal(t, "InService", member.LifecycleState)
-			require.True(t, member.Protected)
 		})
 	}
 }

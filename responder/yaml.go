@@ -95,6 +95,33 @@ func WithoutSteps(pb *Playbook, ids ...string) (*Playbook, error) {
 	})
 }
 
+// WithoutParam is a copy of pb whose containment step step is without the
+// parameter param, named pb's id plus "-no-<param>": a naive variant that
+// does what the playbook does without knowing why the parameter was there.
+// A step or parameter the playbook does not have is an error.
+func WithoutParam(pb *Playbook, step, param string) (*Playbook, error) {
+	b, err := MarshalPlaybook(pb)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := LoadPlaybook(pb.File, b)
+	if err != nil {
+		return nil, fmt.Errorf("copying playbook %s: %w", pb.ID, err)
+	}
+	for i, st := range cp.Containment {
+		if st.ID != step {
+			continue
+		}
+		if _, ok := st.Params[param]; !ok {
+			return nil, fmt.Errorf("containment step %s of playbook %s has no parameter %s", step, pb.ID, param)
+		}
+		delete(cp.Containment[i].Params, param)
+		cp.ID, cp.Title = cp.ID+"-no-"+param, cp.Title+" ("+param+" removed)"
+		return cp, nil
+	}
+	return nil, fmt.Errorf("playbook %s has no containment step %s", pb.ID, step)
+}
+
 // without copies pb, lets drop remove a section or some steps (returning
 // the steps), and drops every reference to those steps from the others;
 // section names what was removed, in the copy's id.

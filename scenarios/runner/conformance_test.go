@@ -85,22 +85,7 @@ func noStopVariant(id string) variant {
 // would write it.
 func withoutParamVariant(name, id, step, param string) variant {
 	return strippedVariant(name, id, func(pb *responder.Playbook) (*responder.Playbook, error) {
-		b, err := responder.MarshalPlaybook(pb)
-		if err != nil {
-			return nil, err
-		}
-		cp, err := responder.LoadPlaybook(pb.File, b)
-		if err != nil {
-			return nil, err
-		}
-		for i, st := range cp.Containment {
-			if st.ID == step && st.Params[param] != nil {
-				delete(cp.Containment[i].Params, param)
-				cp.ID += "-" + name
-				return cp, nil
-			}
-		}
-		return nil, fmt.Errorf("playbook %s has no containment step %s with a %s parameter", pb.ID, step, param)
+		return responder.WithoutParam(pb, step, param)
 	})
 }
 
