@@ -21,13 +21,13 @@ var (
 		"RoleAssignmentNotFound", "LockNotFound", "BlobNotFound", "ContainerNotFound", "ParentResourceNotFound",
 		"InvalidResourceReference")
 	deniedCodes = set("AuthorizationFailed", "LinkedAuthorizationFailed", "InvalidAuthenticationToken",
-		"ExpiredAuthenticationToken", "AuthenticationFailed", "AuthorizationPermissionMismatch",
+		"ExpiredAuthenticationToken", "AuthenticationFailed", "AuthorizationPermissionMismatch", "PrincipalNotFound",
 		"InvalidAuthenticationInfo", "NoAuthenticationInformation", "InvalidAuthenticationTokenTenant")
 	throttleCodes = set("TooManyRequests", "SubscriptionRequestsThrottled", "TenantRequestsThrottled", "ServerBusy")
 	conflictCodes = set("ScopeLocked", "OperationNotAllowed", "Conflict", "AnotherOperationInProgress",
 		"OperationPreempted", "PropertyChangeNotAllowed", "RetryableError")
 	invalidCodes = set("InvalidParameter", "InvalidRequestContent", "InvalidRequestFormat", "BadRequest",
-		"MissingApiVersionParameter", "LocationRequired", "SecurityRuleInvalidParameters", "SecurityRuleInvalidPriority",
+		"MissingApiVersionParameter", "LocationRequired", "SecurityRuleInvalidParameters", "SecurityRuleInvalidPriority", "SecurityRuleConflict",
 		"LockLevelInvalid", "InvalidTagOperation", "UnsupportedQuery", "InvalidHeaderValue", "Md5Mismatch")
 	unsupportedCodes = set("InvalidResourceType", "NoRegisteredProviderFound", "MethodNotAllowed", "UnsupportedHttpVerb")
 )
