@@ -1,12 +1,15 @@
 package azuresim
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 )
@@ -144,8 +147,8 @@ func (s *Server) armRoutes() []*route {
 		{method: post, path: vmPath + "/runCommand", action: "Microsoft.Compute/virtualMachines/runCommand/action", scope: vmPath,
 			latency: 400 * ms, handle: s.onVM(s.runCommand)},
 		{path: vmPath + "/{*}", unserved: func(c *call) *armError {
-			return errf(http.StatusNotFound, "InvalidResourceType", "The operation %s virtualMachines/%s is not served by the firedrill simulator.",
-				c.r.Method, strings.ToLower(c.vars["*"]))
+			op := strings.TrimSuffix("virtualMachines/"+strings.ToLower(c.vars["*"]), "/")
+			return errf(http.StatusNotFound, "InvalidResourceType", "The operation %s %s is not served by the firedrill simulator.", c.r.Method, op)
 		}},
 
 		// Scale sets.
@@ -559,4 +562,38 @@ func runCommandResult(rc *azureworld.RunCommand) map[string]any {
 		"\n[stderr]\n" + azureworld.Tail(rc.Stderr, azureworld.RunCommandOutputLimit)
 	return map[string]any{"value": []any{map[string]any{"code": "ProvisioningState/succeeded", "level": "Info",
 		"displayStatus": "Provisioning succeeded", "message": msg}}}
+}
+
+// blobActions are the authorization actions of the blob data plane
+// (serveBlob), which has no ARM route.
+var blobActions = []string{
+	"Microsoft.Storage/storageAccounts/blobServices/containers/read",
+	"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+	"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
+}
+
+// Operations lists every operation the simulated Azure serves, derived
+// from the route table: Service is the resource provider namespace, Name
+// the action as the Activity Log and RBAC name it without the namespace
+// ("virtualMachines/read"), sorted and without repeats (a list and a get
+// share their read action, as in Azure).
+func Operations() []simcloud.Operation {
+	seen := map[simcloud.Operation]bool{}
+	add := func(action string) {
+		ns, name, _ := strings.Cut(action, "/")
+		seen[simcloud.Operation{Service: ns, Name: name}] = true
+	}
+	for _, rt := range New(nil).routes {
+		if rt.handle != nil {
+			add(rt.action)
+		}
+	}
+	for _, a := range blobActions {
+		add(a)
+	}
+	out := slices.Collect(maps.Keys(seen))
+	slices.SortFunc(out, func(a, b simcloud.Operation) int {
+		return cmp.Or(strings.Compare(a.Service, b.Service), strings.Compare(a.Name, b.Name))
+	})
+	return out
 }
