@@ -258,18 +258,25 @@ func (s *Server) tags(c *call) (*response, error) {
 // scope, and a reused name, with RoleAssignmentExists.
 func (s *Server) putRoleAssignment(c *call) (*response, error) {
 	az := azureworld.Of(s.World)
+	type assignmentProps struct {
+		RoleDefinitionID string `json:"roleDefinitionId"`
+		PrincipalID      string `json:"principalId"`
+		PrincipalType    string `json:"principalType"`
+		Description      string `json:"description"`
+	}
 	var in struct {
-		Properties *struct {
-			RoleDefinitionID string `json:"roleDefinitionId"`
-			PrincipalID      string `json:"principalId"`
-			PrincipalType    string `json:"principalType"`
-			Description      string `json:"description"`
-		} `json:"properties"`
+		Properties *assignmentProps `json:"properties"`
+		// Debian's az 2.45 with the 2015-07-01 API (the hybrid profile)
+		// sends the properties unwrapped.
+		assignmentProps
 	}
 	if err := c.decodeBody(&in); err != nil {
 		return nil, err
 	}
 	p := in.Properties
+	if p == nil && in.RoleDefinitionID != "" {
+		p = &in.assignmentProps
+	}
 	if p == nil || p.RoleDefinitionID == "" || p.PrincipalID == "" {
 		return nil, errf(http.StatusBadRequest, "InvalidRoleAssignmentRequest", "The role assignment properties roleDefinitionId and principalId are required.")
 	}
