@@ -55,9 +55,6 @@ func (s *Server) startVM(c *call, vm *azureworld.VM) (*response, error) {
 		return nil, scopeLocked(vm.ID, l, "write")
 	}
 	if err := azureworld.Of(s.World).StartVM(vm); err != nil {
-		if ce, ok := world.ComputeErrorOf(err); ok && ce.Kind == world.KindIncorrectState {
-			return nil, errf(http.StatusConflict, "OperationNotAllowed", "%s", ce.Msg)
-		}
 		return nil, err
 	}
 	return &response{status: http.StatusAccepted, headers: s.asyncOp(c, "Microsoft.Compute", "operations", vm.ID, "")}, nil

@@ -576,8 +576,10 @@ func (s *State) PowerOff(vm *VM, deallocate, hibernate bool) error {
 // StartVM starts a stopped or deallocated VM: it is "starting" at once
 // and running after a modelled boot delay. Its guest comes back with its
 // disks but not its RAM; a deallocated VM's NIC gets a new public IP (the
-// old dynamic one was released). Starting a running or starting VM is a
-// no-op; a VM still stopping or deallocating cannot be started yet.
+// old dynamic one was released). A VM still settling into stopped or
+// deallocated starts the same way (its power-off operation already answered
+// Succeeded, so a client may start it at once); starting a running or
+// starting VM is a no-op.
 func (s *State) StartVM(vm *VM) error {
 	inst := s.w.Instances.Lookup(vm.ID)
 	if inst == nil || vm.Deleted {
@@ -586,9 +588,15 @@ func (s *State) StartVM(vm *VM) error {
 	switch vm.PowerState {
 	case "running", "starting":
 		return nil
-	case "stopping", "deallocating":
-		return &world.ComputeError{Kind: world.KindIncorrectState, Resource: "virtual-machine", ID: vm.ID,
-			Msg: fmt.Sprintf("Operation 'start' is not allowed on VM '%s' since the VM is %s.", vm.Name, vm.PowerState)}
+	case "deallocating":
+		for _, nid := range inst.ENIs {
+			if e := s.w.ENIs.Lookup(nid); e != nil && e.PublicIP != "" {
+				s.ReleasedPublicIPs.Put(nid, true)
+				e.PublicIP = ""
+			}
+		}
+		inst.PublicIP = ""
+		vm.PowerState = "deallocated"
 	}
 	if vm.PowerState == "deallocated" {
 		for _, nid := range inst.ENIs {
