@@ -19,9 +19,9 @@ import (
 var (
 	notFoundCodes = set("ResourceNotFound", "NotFound", "ResourceGroupNotFound", "SubscriptionNotFound",
 		"RoleAssignmentNotFound", "LockNotFound", "BlobNotFound", "ContainerNotFound", "ParentResourceNotFound",
-		"InvalidResourceReference")
+		"InvalidResourceReference", "PrincipalNotFound", "RoleDefinitionDoesNotExist")
 	deniedCodes = set("AuthorizationFailed", "LinkedAuthorizationFailed", "InvalidAuthenticationToken",
-		"ExpiredAuthenticationToken", "AuthenticationFailed", "AuthorizationPermissionMismatch", "PrincipalNotFound",
+		"ExpiredAuthenticationToken", "AuthenticationFailed", "AuthorizationPermissionMismatch",
 		"InvalidAuthenticationInfo", "NoAuthenticationInformation", "InvalidAuthenticationTokenTenant")
 	throttleCodes = set("TooManyRequests", "SubscriptionRequestsThrottled", "TenantRequestsThrottled", "ServerBusy")
 	conflictCodes = set("ScopeLocked", "OperationNotAllowed", "Conflict", "AnotherOperationInProgress",
