@@ -73,6 +73,10 @@ func TestAzureCLIWithThePreparedConfiguration(t *testing.T) {
 	require.Equal(t, "web-vmss_0\nweb-vmss_1\nweb-vmss_2", az.ok("vm", "list", "--query", "[].name", "-o", "tsv"))
 	require.Equal(t, "web-nsg", az.ok("network", "nsg", "list", "--query", "[].name", "-o", "tsv"))
 	require.Equal(t, "firedrill-vnet", az.ok("network", "vnet", "list", "--query", "[].name", "-o", "tsv"))
+	// az's table formats read fields ARM always sends (enableVmProtection;
+	// no properties in the generic resources list).
+	require.Contains(t, az.ok("network", "vnet", "list", "-o", "table"), "firedrill-vnet")
+	require.Contains(t, az.ok("resource", "list", "-g", rg, "-o", "table"), "Microsoft.Compute/virtualMachineScaleSets")
 	require.Equal(t, rg, az.ok("group", "list", "--query", "[].name", "-o", "tsv"))
 	roles := az.ok("role", "assignment", "list", "--all", "--query", "[].properties.roleDefinitionName", "-o", "tsv")
 	count := map[string]int{}

@@ -170,8 +170,30 @@ func (s *Server) list(typ string) func(c *call) (*response, error) {
 		if c.filterAction != "" && len(items) == 0 {
 			return nil, c.authorizationFailed()
 		}
+		if typ == "" {
+			expand := strings.Contains(strings.ToLower(c.query.Get("$expand")), "provisioningstate")
+			return c.page(len(items), func(i int) any { return genericResource(items[i].body(), expand) })
+		}
 		return c.page(len(items), func(i int) any { return items[i].body() })
 	}
+}
+
+// genericResource is a resource as the generic resources list shows it:
+// its envelope without properties (ARM lists no properties there), with
+// provisioningState when $expand asks for it.
+func genericResource(full map[string]any, expandState bool) map[string]any {
+	out := map[string]any{}
+	for _, k := range []string{"id", "name", "type", "location", "tags", "sku", "kind", "managedBy", "identity"} {
+		if v, ok := full[k]; ok && v != nil {
+			out[k] = v
+		}
+	}
+	if props, ok := full["properties"].(map[string]any); ok && expandState {
+		if st, ok := props["provisioningState"]; ok {
+			out["provisioningState"] = st
+		}
+	}
+	return out
 }
 
 // visible reports whether the caller may read a resource of a list whose
@@ -181,8 +203,8 @@ func (c *call) visible(id string) bool {
 	return c.filterAction == "" || azureworld.Of(c.w).Authorize(c.token.ObjectID, c.filterAction, id, false)
 }
 
-// filterResources applies the generic resources list's $filter: resourceType
-// eq '…' and name eq '…', joined with and.
+// filterResources applies the generic resources list's $filter:
+// resourceType, name and resourceGroup eq '…', joined with and.
 func filterResources(items []armItem, filter string) ([]armItem, *armError) {
 	type cond struct{ field, value string }
 	var conds []cond
@@ -190,11 +212,11 @@ func filterResources(items []armItem, filter string) ([]armItem, *armError) {
 		f := strings.Fields(part)
 		if len(f) < 3 || !strings.EqualFold(f[1], "eq") || !strings.HasPrefix(f[2], "'") {
 			return nil, errf(http.StatusBadRequest, "InvalidFilterInQueryString",
-				"The $filter '%s' is invalid: the simulator supports resourceType eq '…' and name eq '…'.", filter)
+				"The $filter '%s' is invalid: the simulator supports resourceType, name and resourceGroup eq '…'.", filter)
 		}
 		v := strings.Trim(strings.Join(f[2:], " "), "'")
 		switch strings.ToLower(f[0]) {
-		case "resourcetype", "name":
+		case "resourcetype", "name", "resourcegroup":
 			conds = append(conds, cond{strings.ToLower(f[0]), v})
 		default:
 			return nil, errf(http.StatusBadRequest, "InvalidFilterInQueryString",
@@ -205,9 +227,8 @@ func filterResources(items []armItem, filter string) ([]armItem, *armError) {
 	for _, it := range items {
 		keep := true
 		for _, cd := range conds {
-			if (cd.field == "resourcetype" && !strings.EqualFold(it.typ, cd.value)) || (cd.field == "name" && !strings.EqualFold(lastSeg(it.id), cd.value)) {
-				keep = false
-			}
+			got := map[string]string{"resourcetype": it.typ, "name": lastSeg(it.id), "resourcegroup": resourceGroupOf(it.id)}[cd.field]
+			keep = keep && strings.EqualFold(got, cd.value)
 		}
 		if keep {
 			out = append(out, it)
@@ -342,7 +363,7 @@ func (s *Server) vnetJSON(v *world.VPC) map[string]any {
 		"etag": `W/"` + uniqueID(v.ID) + `"`, "tags": tagsOrEmpty(v.Tags),
 		"properties": map[string]any{"provisioningState": "Succeeded", "resourceGuid": uniqueID(v.ID),
 			"addressSpace": map[string]any{"addressPrefixes": []string{v.CIDR}}, "subnets": nonNil(subnets),
-			"virtualNetworkPeerings": []any{}, "enableDdosProtection": false}}
+			"virtualNetworkPeerings": []any{}, "enableDdosProtection": false, "enableVmProtection": false}}
 }
 
 func storageAccountJSON(sa *azureworld.StorageAccount) map[string]any {

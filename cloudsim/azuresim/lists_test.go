@@ -175,6 +175,7 @@ func TestListsAtSubscriptionAndResourceGroupScope(t *testing.T) {
 	drain(t, res.NewListPager(nil), func(p armresources.ClientListResponse) []*string {
 		for _, r := range p.Value {
 			types[*r.Type]++
+			require.Nil(t, r.Properties, "the generic list shows no properties, as ARM's")
 		}
 		return nil
 	})
