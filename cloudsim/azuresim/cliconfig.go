@@ -126,16 +126,44 @@ func writeExtension(dir string) error {
 	return nil
 }
 
+// systemCABundles are where Linux distributions keep their trusted roots
+// as one PEM file (crypto/x509 reads the same).
+var systemCABundles = []string{
+	"/etc/ssl/certs/ca-certificates.crt",                // Debian, Ubuntu
+	"/etc/pki/tls/certs/ca-bundle.crt",                  // Fedora, RHEL
+	"/etc/ssl/ca-bundle.pem",                            // openSUSE
+	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", // CentOS, RHEL 7
+	"/etc/ssl/cert.pem",                                 // Alpine
+}
+
 // CLIExports prepares the az configuration in dir (PrepareCLIConfig) and
-// returns the export lines that point az at it. Without az on the PATH it
-// still prepares it and says so in a comment line.
+// returns the export lines that point az at it. REQUESTS_CA_BUNDLE names a
+// bundle of the system's roots and the simulator's certificate, so that
+// other Python clients in the same shell (boto3 honours it too) keep
+// trusting public endpoints. Without az on the PATH it still prepares the
+// configuration and says so in a comment line.
 func CLIExports(dir string, cfg CLIConfig) ([]string, error) {
 	if err := PrepareCLIConfig(dir, cfg); err != nil {
 		return nil, err
+	}
+	sim, err := os.ReadFile(cfg.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading the simulator's certificate: %w", err)
+	}
+	var bundle []byte
+	for _, f := range systemCABundles {
+		if roots, err := os.ReadFile(f); err == nil {
+			bundle = append(roots, '\n')
+			break
+		}
+	}
+	bundlePath := filepath.Join(dir, "ca-bundle.pem")
+	if err := os.WriteFile(bundlePath, append(bundle, sim...), 0o600); err != nil {
+		return nil, fmt.Errorf("writing the CA bundle for az: %w", err)
 	}
 	lines := []string{"# az (Azure CLI): logged in to the simulated cloud 'firedrill' as AZURE_CLIENT_ID; try az vm list"}
 	if _, err := exec.LookPath("az"); err != nil {
 		lines[0] = "# az (Azure CLI) is not installed; this configuration is ready for it (apt-get install azure-cli)"
 	}
-	return append(lines, "export AZURE_CONFIG_DIR="+dir, "export REQUESTS_CA_BUNDLE="+cfg.CAFile), nil
+	return append(lines, "export AZURE_CONFIG_DIR="+dir, "export REQUESTS_CA_BUNDLE="+bundlePath), nil
 }
