@@ -12,7 +12,8 @@ import (
 )
 
 // serveAAD answers the two Entra ID routes azidentity's confidential client
-// needs: OpenID discovery and the v2.0 token endpoint (client credentials).
+// needs: OpenID discovery and the v2.0 token endpoint (client credentials),
+// for the tenant and for an ADFS-style authority (/adfs, what az uses).
 // Tokens are unsigned JWTs carrying oid, appid and tid.
 func (s *Server) serveAAD(w http.ResponseWriter, r *http.Request, segs []string, body []byte) {
 	tenant := segs[0]
@@ -21,7 +22,11 @@ func (s *Server) serveAAD(w http.ResponseWriter, r *http.Request, segs []string,
 	defer s.World.Unlock()
 	az := azureworld.Of(s.World)
 	w.Header().Set(simhttp.LatencyHeader, s.World.JitterLocked(world.PurposeLatency, 80e6, 0.25).Round(1e6).String())
-	known := az.Tenant != "" && (strings.EqualFold(tenant, az.Tenant) || tenant == "organizations" || tenant == "common")
+	// "adfs" is the authority of an ADFS-style identity provider (as Azure
+	// Stack Hub's): MSAL skips instance discovery for it, which az needs
+	// offline (see PrepareCLIConfig).
+	adfs := strings.EqualFold(tenant, "adfs")
+	known := az.Tenant != "" && (strings.EqualFold(tenant, az.Tenant) || tenant == "organizations" || tenant == "common" || adfs)
 	if !known {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request",
 			"error_description": fmt.Sprintf("AADSTS90002: Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenant),
@@ -30,21 +35,24 @@ func (s *Server) serveAAD(w http.ResponseWriter, r *http.Request, segs []string,
 	}
 	path := strings.ToLower(strings.Join(segs[1:], "/"))
 	switch {
-	case r.Method == http.MethodGet && path == "v2.0/.well-known/openid-configuration":
-		t := az.Tenant
+	case r.Method == http.MethodGet && (path == "v2.0/.well-known/openid-configuration" || adfs && path == ".well-known/openid-configuration"):
+		t, v := az.Tenant, "/v2.0"
+		if adfs {
+			t, v = "adfs", ""
+		}
 		writeJSON(w, http.StatusOK, map[string]any{
-			"token_endpoint":                        base + "/" + t + "/oauth2/v2.0/token",
-			"authorization_endpoint":                base + "/" + t + "/oauth2/v2.0/authorize",
-			"device_authorization_endpoint":         base + "/" + t + "/oauth2/v2.0/devicecode",
-			"issuer":                                base + "/" + t + "/v2.0",
-			"jwks_uri":                              base + "/" + t + "/discovery/v2.0/keys",
+			"token_endpoint":                        base + "/" + t + "/oauth2" + v + "/token",
+			"authorization_endpoint":                base + "/" + t + "/oauth2" + v + "/authorize",
+			"device_authorization_endpoint":         base + "/" + t + "/oauth2" + v + "/devicecode",
+			"issuer":                                base + "/" + t + v,
+			"jwks_uri":                              base + "/" + t + "/discovery" + v + "/keys",
 			"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
 			"subject_types_supported":               []string{"pairwise"},
 			"id_token_signing_alg_values_supported": []string{"RS256"},
 			"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
 			"tenant_region_scope":                   "EU",
 		})
-	case r.Method == http.MethodPost && path == "oauth2/v2.0/token":
+	case r.Method == http.MethodPost && (path == "oauth2/v2.0/token" || adfs && path == "oauth2/token"):
 		s.issueToken(w, body)
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": "invalid_request",

@@ -250,3 +250,140 @@ func (s *Server) tags(c *call) (*response, error) {
 	return ok(map[string]any{"id": scope + "/providers/Microsoft.Resources/tags/default", "name": "default",
 		"type": "Microsoft.Resources/tags", "properties": map[string]any{"tags": tagsOrEmpty(tags)}}), nil
 }
+
+// putRoleAssignment serves RoleAssignments.Create ({scope}/…/roleAssignments/{name},
+// the name a GUID the client draws): 201 with the assignment, which
+// authorizes at once (only deletions propagate with a lag). ARM refuses a
+// second assignment of the same role to the same principal at the same
+// scope, and a reused name, with RoleAssignmentExists.
+func (s *Server) putRoleAssignment(c *call) (*response, error) {
+	az := azureworld.Of(s.World)
+	type assignmentProps struct {
+		RoleDefinitionID string `json:"roleDefinitionId"`
+		PrincipalID      string `json:"principalId"`
+		PrincipalType    string `json:"principalType"`
+		Description      string `json:"description"`
+	}
+	var in struct {
+		Properties *assignmentProps `json:"properties"`
+		// Debian's az 2.45 with the 2015-07-01 API (the hybrid profile)
+		// sends the properties unwrapped.
+		assignmentProps
+	}
+	if err := c.decodeBody(&in); err != nil {
+		return nil, err
+	}
+	p := in.Properties
+	if p == nil && in.RoleDefinitionID != "" {
+		p = &in.assignmentProps
+	}
+	if p == nil || p.RoleDefinitionID == "" || p.PrincipalID == "" {
+		return nil, errf(http.StatusBadRequest, "InvalidRoleAssignmentRequest", "The role assignment properties roleDefinitionId and principalId are required.")
+	}
+	name := c.vars["roleAssignmentName"]
+	if !guidRe.MatchString(name) {
+		return nil, errf(http.StatusBadRequest, "InvalidRoleAssignmentId", "The role assignment ID '%s' is not valid. The role assignment ID must be a GUID.", name)
+	}
+	def := az.RoleDefinitions.Lookup(strings.ToLower(lastSeg(p.RoleDefinitionID)))
+	if def == nil {
+		return nil, errf(http.StatusBadRequest, "RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.", lastSeg(p.RoleDefinitionID))
+	}
+	if !scopeExists(s.World, az.Subscriptions.Lookup(c.sub), c.scope) {
+		return nil, scopeNotFound(c.scope)
+	}
+	if l := az.LockBlocking(c.scope, true); l != nil {
+		return nil, scopeLocked(c.scope, l, "write")
+	}
+	id := strings.TrimSuffix(c.scope, "/") + "/providers/Microsoft.Authorization/roleAssignments/" + name
+	for _, ra := range az.RoleAssignments.All() {
+		if strings.EqualFold(ra.ID, id) || (strings.EqualFold(ra.Scope, c.scope) && ra.RoleDefinition == def.Name && strings.EqualFold(ra.PrincipalID, p.PrincipalID)) {
+			return nil, errf(http.StatusConflict, "RoleAssignmentExists", "The role assignment already exists.")
+		}
+	}
+	principal := az.Principals.Lookup(strings.ToLower(p.PrincipalID))
+	if principal == nil || principal.Deleted {
+		return nil, errf(http.StatusBadRequest, "PrincipalNotFound",
+			"Principal %s does not exist in the directory %s. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay.",
+			strings.ReplaceAll(p.PrincipalID, "-", ""), az.Tenant)
+	}
+	ra, err := az.AssignRoleNamed(c.scope, name, def.Name, principal.ObjectID, c.token.ObjectID)
+	if err != nil {
+		return nil, err
+	}
+	ra.Description = p.Description
+	c.touch("Microsoft.Authorization/roleAssignments", ra.ID)
+	c.param("principalId", ra.PrincipalID)
+	c.param("roleDefinition", ra.RoleDefinition)
+	return &response{status: http.StatusCreated, body: s.roleAssignmentJSON(ra)}, nil
+}
+
+var guidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// roleDefinitionJSON renders a role definition as seen from scope (ids of
+// definitions carry the subscription they are read under).
+func roleDefinitionJSON(sub string, d *azureworld.RoleDefinition) map[string]any {
+	typ, scopes := "BuiltInRole", []string{"/"}
+	if d.Custom {
+		typ, scopes = "CustomRole", []string{"/subscriptions/" + sub}
+	}
+	if len(d.AssignableScopes) > 0 {
+		scopes = d.AssignableScopes
+	}
+	prefix := ""
+	if sub != "" {
+		prefix = "/subscriptions/" + sub
+	}
+	orEmpty := func(v []string) []string {
+		if v == nil {
+			return []string{}
+		}
+		return v
+	}
+	return map[string]any{"id": prefix + "/providers/Microsoft.Authorization/roleDefinitions/" + d.Name, "name": d.Name,
+		"type": "Microsoft.Authorization/roleDefinitions",
+		"properties": map[string]any{"roleName": d.RoleName, "type": typ, "description": d.Description, "assignableScopes": scopes,
+			"permissions": []any{map[string]any{"actions": orEmpty(d.Actions), "notActions": orEmpty(d.NotActions),
+				"dataActions": orEmpty(d.DataActions), "notDataActions": orEmpty(d.NotDataActions)}}}}
+}
+
+var (
+	roleNameFilterRe = regexp.MustCompile(`(?i)^\s*roleName\s+eq\s+'([^']*)'\s*$`)
+	roleTypeFilterRe = regexp.MustCompile(`(?i)^\s*type\s+eq\s+'(BuiltInRole|CustomRole)'\s*$`)
+)
+
+// listRoleDefinitions serves RoleDefinitions.List at a scope, with the
+// filters roleName eq '…' and type eq 'BuiltInRole'|'CustomRole'.
+func (s *Server) listRoleDefinitions(c *call) (*response, error) {
+	az := azureworld.Of(s.World)
+	filter := c.query.Get("$filter")
+	name, typ := "", ""
+	switch {
+	case filter == "":
+	case roleNameFilterRe.MatchString(filter):
+		name = roleNameFilterRe.FindStringSubmatch(filter)[1]
+	case roleTypeFilterRe.MatchString(filter):
+		typ = strings.ToLower(roleTypeFilterRe.FindStringSubmatch(filter)[1])
+	default:
+		return nil, errf(http.StatusBadRequest, "UnsupportedQuery", "The filter '%s' is not supported. Supported filters are 'roleName eq {name}' and 'type eq {BuiltInRole|CustomRole}'.", filter)
+	}
+	var defs []map[string]any
+	for _, k := range az.RoleDefinitions.Keys() {
+		d := az.RoleDefinitions.Lookup(k)
+		if (name != "" && !strings.EqualFold(d.RoleName, name)) || (typ != "" && (typ == "customrole") != d.Custom) {
+			continue
+		}
+		defs = append(defs, roleDefinitionJSON(c.sub, d))
+	}
+	c.param("filter", filter)
+	return c.page(len(defs), func(i int) any { return defs[i] })
+}
+
+// getRoleDefinition serves RoleDefinitions.Get and GetByID.
+func (s *Server) getRoleDefinition(c *call) (*response, error) {
+	id := c.vars["roleDefinitionId"]
+	d := azureworld.Of(s.World).RoleDefinitions.Lookup(strings.ToLower(id))
+	if d == nil {
+		return nil, errf(http.StatusNotFound, "RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.", id)
+	}
+	return ok(roleDefinitionJSON(c.sub, d)), nil
+}

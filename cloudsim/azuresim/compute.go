@@ -48,6 +48,18 @@ func (s *Server) powerOff(deallocate bool) func(c *call, vm *azureworld.VM) (*re
 	}
 }
 
+// startVM starts a stopped or deallocated VM: 202 with monitors whose
+// first poll is Succeeded while the VM boots (PowerState/starting).
+func (s *Server) startVM(c *call, vm *azureworld.VM) (*response, error) {
+	if l := azureworld.Of(s.World).LockBlocking(vm.ID, true); l != nil {
+		return nil, scopeLocked(vm.ID, l, "write")
+	}
+	if err := azureworld.Of(s.World).StartVM(vm); err != nil {
+		return nil, err
+	}
+	return &response{status: http.StatusAccepted, headers: s.asyncOp(c, "Microsoft.Compute", "operations", vm.ID, "")}, nil
+}
+
 func scopeLocked(id string, l *azureworld.Lock, op string) *armError {
 	return errf(http.StatusConflict, "ScopeLocked",
 		"The scope '%s' cannot perform %s operation because following scope(s) are locked: '%s'. Please remove the lock and try again.", id, op, l.Scope)
@@ -176,6 +188,8 @@ func (s *Server) runCommand(c *call, vm *azureworld.VM) (*response, error) {
 
 func powerCode(state string) (string, string) {
 	switch state {
+	case "starting":
+		return "PowerState/starting", "VM starting"
 	case "running":
 		return "PowerState/running", "VM running"
 	case "stopping":
@@ -373,33 +387,22 @@ func (s *Server) scaleSetVMJSON(ss *azureworld.ScaleSet, vm *azureworld.VM, expa
 
 func (s *Server) getDisk(c *call) (*response, error) {
 	id := c.scope
-	d, v := azureworld.Of(s.World).Disk(id)
+	d, _ := azureworld.Of(s.World).Disk(id)
 	if d == nil {
 		return nil, notFoundResource("Microsoft.Compute/disks", lastSeg(id), resourceGroupOf(id))
 	}
 	c.touch("Microsoft.Compute/disks", d.ID)
 	c.location = d.Location
-	state, managedBy := "Unattached", ""
-	if v.Attached != "" {
-		state, managedBy = "Attached", v.Attached
+	return ok(s.diskJSON(d)), nil
+}
+
+// listScaleSetVMs serves VirtualMachineScaleSetVMs.List of an existing
+// scale set.
+func (s *Server) listScaleSetVMs(c *call) (*response, error) {
+	if azureworld.Of(s.World).ScaleSet(c.scope) == nil {
+		return nil, notFoundResource(typeScaleSet, c.vars["vmScaleSetName"], c.vars["resourceGroupName"])
 	}
-	create := "Empty"
-	if d.OSType != "" {
-		create = "FromImage"
-	}
-	props := map[string]any{"creationData": map[string]any{"createOption": create}, "diskSizeGB": v.SizeGiB,
-		"diskSizeBytes": int64(v.SizeGiB) << 30, "uniqueId": uniqueID(d.ID), "timeCreated": timeStr(v.CreateTime),
-		"provisioningState": "Succeeded", "diskState": state, "encryption": map[string]any{"type": "EncryptionAtRestWithPlatformKey"},
-		"networkAccessPolicy": "AllowAll", "publicNetworkAccess": "Enabled", "tier": "P10"}
-	if d.OSType != "" {
-		props["osType"] = d.OSType
-	}
-	body := map[string]any{"id": d.ID, "name": d.Name, "type": "Microsoft.Compute/disks", "location": d.Location,
-		"tags": tagsOrEmpty(v.Tags), "sku": map[string]any{"name": d.SKU, "tier": "Premium"}, "properties": props}
-	if managedBy != "" {
-		body["managedBy"] = managedBy
-	}
-	return ok(body), nil
+	return s.list(typeScaleSetVM)(c)
 }
 
 func resourceGroupOf(id string) string {

@@ -40,6 +40,7 @@ func init() {
 			}),
 		},
 		PrincipalCredentialLocked: appToken,
+		Operations:                Operations,
 	})
 }
 

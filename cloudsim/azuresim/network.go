@@ -285,12 +285,15 @@ func parseRule(wr wireRule) (azureworld.Rule, error) {
 		DestinationPrefixes: pick(p.DestinationAddressPrefix, p.DestinationAddressPrefixes), DestinationPorts: pick(p.DestinationPortRange, p.DestinationPortRanges)}, nil
 }
 
-// putNSGLocked stores an NSG, answering a bad priority as ARM does.
+// putNSGLocked stores an NSG, answering a bad priority, and two rules
+// with the same priority and direction, as ARM does.
 func (s *Server) putNSGLocked(g *azureworld.NSG) (*azureworld.NSG, bool, error) {
 	g, created, err := azureworld.Of(s.World).PutNSG(g)
 	if err != nil {
 		if ce, ok := world.ComputeErrorOf(err); ok && ce.Kind == world.KindInvalid {
 			return nil, false, errf(http.StatusBadRequest, "SecurityRuleInvalidPriority", "%s", ce.Msg)
+		} else if ok && ce.Kind == world.KindDuplicate {
+			return nil, false, errf(http.StatusBadRequest, "SecurityRuleConflict", "%s", ce.Msg)
 		}
 		return nil, false, err
 	}
@@ -391,4 +394,12 @@ func (s *Server) deleteNSGRule(c *call) (*response, error) {
 	c.location = g.Location
 	c.touch("Microsoft.Network/networkSecurityGroups/securityRules", id)
 	return &response{status: http.StatusAccepted, headers: s.asyncOp(c, "Microsoft.Network", "operations", id, "")}, nil
+}
+
+// listSubnets serves Subnets.List of an existing virtual network.
+func (s *Server) listSubnets(c *call) (*response, error) {
+	if _, found := azureworld.Of(s.World).VNets.Get(strings.ToLower(c.scope)); !found {
+		return nil, notFoundResource(typeVNet, c.vars["virtualNetworkName"], c.vars["resourceGroupName"])
+	}
+	return s.list(typeSubnet)(c)
 }

@@ -1,12 +1,15 @@
 package azuresim
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/azureworld"
 )
@@ -36,8 +39,12 @@ type route struct {
 	// latency is the modelled base latency; 0 means the default by verb.
 	latency time.Duration
 	// anyCaller skips RBAC: operation status monitors are readable by any
-	// authenticated caller that knows the URL (the one that started it).
+	// authenticated caller that knows the URL (the one that started it),
+	// and tenant-level lists show what the caller holds a role on.
 	anyCaller bool
+	// filtered marks a list that a caller who cannot read its whole scope
+	// still gets, narrowed to the items it can read, as ARM lists.
+	filtered bool
 	// handle performs the operation, after authorization; existence of the
 	// target is its concern, as ARM checks access before existence.
 	handle func(c *call) (*response, error)
@@ -51,20 +58,26 @@ type route struct {
 	// subProvider marks /subscriptions/{subscriptionId}/providers/… routes,
 	// which like {scope} routes bind at the last "providers" segment.
 	subProvider bool
+	// tenant marks routes above any subscription (/subscriptions, /tenants).
+	tenant bool
 }
 
 // Path templates shared by the table.
 const (
 	subscriptionPath    = "/subscriptions/{subscriptionId}"
-	rgProvidersPath     = subscriptionPath + "/resourceGroups/{resourceGroupName}/providers"
+	rgPath              = subscriptionPath + "/resourceGroups/{resourceGroupName}"
+	rgProvidersPath     = rgPath + "/providers"
 	vmPath              = rgProvidersPath + "/Microsoft.Compute/virtualMachines/{vmName}"
-	scaleSetVMPath      = rgProvidersPath + "/Microsoft.Compute/virtualMachineScaleSets/{vmScaleSetName}/virtualMachines/{instanceId}"
+	scaleSetVMPath      = scaleSetPath + "/virtualMachines/{instanceId}"
 	diskPath            = rgProvidersPath + "/Microsoft.Compute/disks/{diskName}"
 	snapshotPath        = rgProvidersPath + "/Microsoft.Compute/snapshots/{snapshotName}"
 	nicPath             = rgProvidersPath + "/Microsoft.Network/networkInterfaces/{networkInterfaceName}"
 	nsgPath             = rgProvidersPath + "/Microsoft.Network/networkSecurityGroups/{networkSecurityGroupName}"
 	nsgRulePath         = nsgPath + "/securityRules/{securityRuleName}"
 	roleAssignmentsPath = "{scope}/providers/Microsoft.Authorization/roleAssignments"
+	roleDefinitionsPath = "{scope}/providers/Microsoft.Authorization/roleDefinitions"
+	scaleSetPath        = rgProvidersPath + "/Microsoft.Compute/virtualMachineScaleSets/{vmScaleSetName}"
+	vnetPath            = rgProvidersPath + "/Microsoft.Network/virtualNetworks/{virtualNetworkName}"
 	locksPath           = "{scope}/providers/Microsoft.Authorization/locks"
 	tagsPath            = "{scope}/providers/Microsoft.Resources/tags/default"
 	subProvidersPath    = subscriptionPath + "/providers"
@@ -77,12 +90,20 @@ const (
 func (s *Server) armRoutes() []*route {
 	const ms = time.Millisecond
 	get, put, patch, post, del := http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodPost, http.MethodDelete
-	return []*route{
+	rts := []*route{
+		// Above any subscription.
+		{method: get, path: "/subscriptions", action: "Microsoft.Resources/subscriptions/read", scope: "/", anyCaller: true, handle: s.listSubscriptions},
+		{method: get, path: "/tenants", action: "Microsoft.Resources/tenants/read", scope: "/", anyCaller: true, handle: s.listTenants},
+
 		// Extension resources at any scope.
 		{method: get, path: roleAssignmentsPath, action: "Microsoft.Authorization/roleAssignments/read", scope: "{scope}", handle: s.listRoleAssignments},
 		{method: get, path: roleAssignmentsPath + "/{roleAssignmentName}", action: "Microsoft.Authorization/roleAssignments/read", scope: "{scope}", handle: s.roleAssignment},
+		{method: put, path: roleAssignmentsPath + "/{roleAssignmentName}", action: "Microsoft.Authorization/roleAssignments/write", scope: "{scope}", handle: s.putRoleAssignment},
 		{method: del, path: roleAssignmentsPath + "/{roleAssignmentName}", action: "Microsoft.Authorization/roleAssignments/delete", scope: "{scope}", handle: s.roleAssignment},
-		{path: roleAssignmentsPath + "/{*}", unserved: methodNotAllowed("The simulator serves role assignment list, get and delete.")},
+		{path: roleAssignmentsPath + "/{*}", unserved: methodNotAllowed("The simulator serves role assignment list, get, put and delete.")},
+		{method: get, path: roleDefinitionsPath, action: "Microsoft.Authorization/roleDefinitions/read", scope: "{scope}", handle: s.listRoleDefinitions},
+		{method: get, path: roleDefinitionsPath + "/{roleDefinitionId}", action: "Microsoft.Authorization/roleDefinitions/read", scope: "{scope}", handle: s.getRoleDefinition},
+		{path: roleDefinitionsPath + "/{*}", unserved: methodNotAllowed("The simulator serves role definition list and get.")},
 		{method: get, path: locksPath, action: "Microsoft.Authorization/locks/read", scope: "{scope}", handle: s.listLocks},
 		{method: put, path: locksPath + "/{lockName}", action: "Microsoft.Authorization/locks/write", scope: "{scope}", handle: s.putLock},
 		{method: get, path: locksPath + "/{lockName}", action: "Microsoft.Authorization/locks/read", scope: "{scope}", handle: s.lock},
@@ -91,6 +112,16 @@ func (s *Server) armRoutes() []*route {
 		{method: get, path: tagsPath, action: "Microsoft.Resources/tags/read", scope: "{scope}", handle: s.tags},
 		{path: tagsPath, action: "Microsoft.Resources/tags/write", scope: "{scope}", handle: s.tags}, // every other method writes
 		{path: "{resourceUri}/providers/Microsoft.Insights/metrics", action: "Microsoft.Insights/Metrics/Read", scope: "{resourceUri}", handle: s.metrics},
+
+		// The subscription, its resource groups and their resources.
+		{method: get, path: subscriptionPath, action: "Microsoft.Resources/subscriptions/read", scope: subscriptionPath, handle: s.getSubscription},
+		{method: get, path: subscriptionPath + "/resourceGroups", action: "Microsoft.Resources/subscriptions/resourceGroups/read", scope: subscriptionPath,
+			filtered: true, handle: s.listResourceGroups},
+		{method: get, path: rgPath, action: "Microsoft.Resources/subscriptions/resourceGroups/read", scope: rgPath, handle: s.getResourceGroup},
+		{method: get, path: subscriptionPath + "/resources", action: "Microsoft.Resources/subscriptions/resources/read", scope: subscriptionPath,
+			filtered: true, handle: s.list("")},
+		{method: get, path: rgPath + "/resources", action: "Microsoft.Resources/subscriptions/resourceGroups/resources/read", scope: rgPath,
+			filtered: true, handle: s.list("")},
 
 		// Subscription-level provider operations.
 		{method: get, path: subProvidersPath + "/Microsoft.Insights/eventtypes/management/values", action: "Microsoft.Insights/eventtypes/values/Read",
@@ -111,12 +142,18 @@ func (s *Server) armRoutes() []*route {
 			latency: 300 * ms, handle: s.onVM(s.powerOff(true))},
 		{method: post, path: vmPath + "/powerOff", action: "Microsoft.Compute/virtualMachines/powerOff/action", scope: vmPath,
 			latency: 300 * ms, handle: s.onVM(s.powerOff(false))},
+		{method: post, path: vmPath + "/start", action: "Microsoft.Compute/virtualMachines/start/action", scope: vmPath,
+			latency: 300 * ms, handle: s.onVM(s.startVM)},
 		{method: post, path: vmPath + "/runCommand", action: "Microsoft.Compute/virtualMachines/runCommand/action", scope: vmPath,
 			latency: 400 * ms, handle: s.onVM(s.runCommand)},
 		{path: vmPath + "/{*}", unserved: func(c *call) *armError {
-			return errf(http.StatusNotFound, "InvalidResourceType", "The operation %s virtualMachines/%s is not served by the firedrill simulator.",
-				c.r.Method, strings.ToLower(c.vars["*"]))
+			op := strings.TrimSuffix("virtualMachines/"+strings.ToLower(c.vars["*"]), "/")
+			return errf(http.StatusNotFound, "InvalidResourceType", "The operation %s %s is not served by the firedrill simulator.", c.r.Method, op)
 		}},
+
+		// Scale sets.
+		s.getRoute(scaleSetPath, typeScaleSet),
+		{method: get, path: scaleSetPath + "/virtualMachines", action: typeScaleSetVM + "/read", scope: scaleSetPath, filtered: true, handle: s.listScaleSetVMs},
 
 		// Scale-set VMs (flexible orchestration: protection policy).
 		{method: get, path: scaleSetVMPath, action: "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/read", scope: scaleSetVMPath,
@@ -144,15 +181,54 @@ func (s *Server) armRoutes() []*route {
 		{method: del, path: nsgRulePath, action: "Microsoft.Network/networkSecurityGroups/securityRules/delete", scope: nsgRulePath,
 			latency: 600 * ms, handle: s.deleteNSGRule},
 
-		// Anything else under an existing resource group.
-		{path: rgProvidersPath + "/{namespace}/{resourceType}/{resourceName}/{*}", unserved: func(c *call) *armError {
-			return errf(http.StatusNotFound, "InvalidResourceType", "The resource type '%s/%s' (or the operation %s %s) is not served by the firedrill simulator.",
-				c.vars["namespace"], c.vars["resourceType"], c.r.Method, c.vars["*"])
-		}},
+		// Virtual networks, their subnets, and public IPs.
+		s.getRoute(vnetPath, typeVNet),
+		s.getRoute(vnetPath+"/subnets/{subnetName}", typeSubnet),
+		{method: get, path: vnetPath + "/subnets", action: typeSubnet + "/read", scope: vnetPath, filtered: true, handle: s.listSubnets},
+		s.getRoute(rgProvidersPath+"/Microsoft.Network/publicIPAddresses/{publicIpAddressName}", typePublicIP),
+	}
+	// Every list at subscription and resource-group scope.
+	for _, typ := range []string{typeVM, typeScaleSet, typeDisk, typeSnapshot, typeNIC, typeNSG, typeVNet, typePublicIP, typeStorage} {
+		rts = append(rts, s.listRoutes(typ)...)
+	}
+	return append(rts,
+		// Anything else under a provider of the subscription or of an
+		// existing resource group.
+		&route{path: subProvidersPath + "/{namespace}/{*}", unserved: unservedProvider},
+		&route{path: rgProvidersPath + "/{namespace}/{*}", unserved: unservedProvider},
 		// Last, so that any other path under a resource group still answers
 		// ResourceGroupNotFound for a missing group (canonicalVars) first.
-		{path: subscriptionPath + "/resourceGroups/{resourceGroupName}/{*}", unserved: typeNotInPath},
+		&route{path: rgPath + "/{*}", unserved: typeNotInPath},
+	)
+}
+
+// servedNamespaces are the resource providers the simulator serves some
+// operations of.
+var servedNamespaces = []string{"Microsoft.Authorization", "Microsoft.Compute", "Microsoft.Insights", "Microsoft.Network",
+	"Microsoft.Resources", "Microsoft.Security", "Microsoft.Storage"}
+
+// unservedProvider answers an operation of a provider the simulator does
+// not serve: NoRegisteredProviderFound for an unknown namespace,
+// InvalidResourceType for an unserved type of a served one, as ARM does,
+// naming the operation.
+func unservedProvider(c *call) *armError {
+	ns := c.vars["namespace"]
+	parts := strings.Split(c.vars["*"], "/")
+	typ := parts[0]
+	for i := 2; i < len(parts); i += 2 {
+		typ += "/" + parts[i]
 	}
+	op := c.r.Method + " " + ns + "/" + typ
+	for _, known := range servedNamespaces {
+		if strings.EqualFold(known, ns) {
+			return errf(http.StatusNotFound, "InvalidResourceType",
+				"The resource type '%s' could not be found in the namespace '%s' for api version '%s': the firedrill simulator does not serve the operation '%s'.",
+				typ, known, c.query.Get("api-version"), op)
+		}
+	}
+	return errf(http.StatusBadRequest, "NoRegisteredProviderFound",
+		"No registered resource provider found for location '%s' and API version '%s' for type '%s': the firedrill simulator does not serve the operation '%s'. It serves the namespaces %s.",
+		c.location, c.query.Get("api-version"), typ, op, strings.Join(servedNamespaces, ", "))
 }
 
 // operationStatusRoute is the status monitor of a provider's asynchronous
@@ -168,7 +244,8 @@ func methodNotAllowed(msg string) func(*call) *armError {
 }
 
 func typeNotInPath(c *call) *armError {
-	return errf(http.StatusNotFound, "InvalidResourceType", "The resource type could not be found in path '%s'.", c.path)
+	return errf(http.StatusNotFound, "InvalidResourceType",
+		"The resource type could not be found in path '%s': the firedrill simulator does not serve the operation '%s %s'.", c.path, c.r.Method, c.path)
 }
 
 // compileRoutes splits the templates once. A malformed template is a
@@ -186,6 +263,7 @@ func compileRoutes(rts []*route) []*route {
 			}
 		}
 		rt.subProvider = len(rt.segs) > 2 && rt.segs[2] == "providers"
+		rt.tenant = len(rt.segs) == 1
 		if (rt.handle == nil) == (rt.unserved == nil) {
 			panic("azuresim: route " + rt.path + " needs exactly one of handle and unserved")
 		}
@@ -272,7 +350,15 @@ func (rt *route) match(method string, segs, l []string, anchor int) (map[string]
 func (s *Server) resolve(c *call) (*route, *armError) {
 	l, segs := c.lsegs, c.segs
 	if len(l) < 2 || l[0] != "subscriptions" {
-		return nil, errf(http.StatusNotFound, "InvalidResourceType", "The resource type '%s' could not be found. The simulator serves subscription-scoped ARM paths only.", c.path)
+		for _, rt := range s.routes {
+			if vars, ok := rt.match(c.r.Method, segs, l, -1); ok && rt.tenant {
+				c.vars, c.scope = vars, "/"
+				return rt, nil
+			}
+		}
+		return nil, errf(http.StatusNotFound, "InvalidResourceType",
+			"The resource type '%s' could not be found: the firedrill simulator does not serve the operation '%s %s'. It serves /subscriptions, /tenants and subscription-scoped ARM paths.",
+			c.path, c.r.Method, c.path)
 	}
 	az := azureworld.Of(s.World)
 	var sub *azureworld.Subscription
@@ -289,7 +375,7 @@ func (s *Server) resolve(c *call) (*route, *armError) {
 	anchor := lastProviders(l)
 	for _, rt := range s.routes {
 		vars, ok := rt.match(c.r.Method, segs, l, anchor)
-		if !ok {
+		if !ok || rt.tenant {
 			continue
 		}
 		if aerr := s.canonicalVars(sub, vars); aerr != nil {
@@ -476,4 +562,38 @@ func runCommandResult(rc *azureworld.RunCommand) map[string]any {
 		"\n[stderr]\n" + azureworld.Tail(rc.Stderr, azureworld.RunCommandOutputLimit)
 	return map[string]any{"value": []any{map[string]any{"code": "ProvisioningState/succeeded", "level": "Info",
 		"displayStatus": "Provisioning succeeded", "message": msg}}}
+}
+
+// blobActions are the authorization actions of the blob data plane
+// (serveBlob), which has no ARM route.
+var blobActions = []string{
+	"Microsoft.Storage/storageAccounts/blobServices/containers/read",
+	"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+	"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
+}
+
+// Operations lists every operation the simulated Azure serves, derived
+// from the route table: Service is the resource provider namespace, Name
+// the action as the Activity Log and RBAC name it without the namespace
+// ("virtualMachines/read"), sorted and without repeats (a list and a get
+// share their read action, as in Azure).
+func Operations() []simcloud.Operation {
+	seen := map[simcloud.Operation]bool{}
+	add := func(action string) {
+		ns, name, _ := strings.Cut(action, "/")
+		seen[simcloud.Operation{Service: ns, Name: name}] = true
+	}
+	for _, rt := range New(nil).routes {
+		if rt.handle != nil {
+			add(rt.action)
+		}
+	}
+	for _, a := range blobActions {
+		add(a)
+	}
+	out := slices.Collect(maps.Keys(seen))
+	slices.SortFunc(out, func(a, b simcloud.Operation) int {
+		return cmp.Or(strings.Compare(a.Service, b.Service), strings.Compare(a.Name, b.Name))
+	})
+	return out
 }

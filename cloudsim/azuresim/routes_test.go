@@ -93,7 +93,11 @@ func TestRouteTableResolvesEveryRoute(t *testing.T) {
 				require.Nil(t, aerr, "%s %s", method, p)
 				require.Same(t, rt, got, "%s %s resolves to its own route (is it shadowed by an earlier one?)", method, p)
 				require.NotEmpty(t, rt.namespace)
-				require.True(t, strings.HasPrefix(c.scope, "/subscriptions/"+env.Subscription), "scope %q", c.scope)
+				if rt.tenant {
+					require.Equal(t, "/", c.scope, "a tenant-level route's scope is the root")
+				} else {
+					require.True(t, strings.HasPrefix(c.scope, "/subscriptions/"+env.Subscription), "scope %q", c.scope)
+				}
 				require.NotContains(t, c.scope, "{", "scope %q is fully rendered", c.scope)
 				if i == 0 {
 					scope = c.scope
@@ -123,14 +127,18 @@ func TestUnknownPathsAnswerARMErrors(t *testing.T) {
 		status              int
 		code                string
 	}{
-		{"GET", "/subscriptions", admin, 404, "InvalidResourceType"},
+		{"GET", "/subscriptions", admin, 200, ""},
+		{"GET", "/tenants/x", admin, 404, "InvalidResourceType"},
 		{"GET", "/providers/Microsoft.Compute/operations", admin, 404, "InvalidResourceType"},
 		{"GET", "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/x", admin, 404, "SubscriptionNotFound"},
-		{"GET", sub, admin, 404, "InvalidResourceType"},
+		{"GET", sub, admin, 200, ""},
 		{"GET", sub + "/providers/Microsoft.Insights/metrics", admin, 404, "InvalidResourceType"},
+		{"GET", sub + "/providers/Microsoft.Foo/bars", admin, 400, "NoRegisteredProviderFound"},
 		{"GET", sub + "/resourceGroups/nope/providers/Microsoft.Web/sites/app", admin, 404, "ResourceGroupNotFound"},
-		{"GET", rg, admin, 404, "InvalidResourceType"},
-		{"GET", rg + "/providers/Microsoft.Web/sites/app", admin, 404, "InvalidResourceType"},
+		{"GET", rg, admin, 200, ""},
+		{"GET", rg + "/nothing", admin, 404, "InvalidResourceType"},
+		{"GET", rg + "/providers/Microsoft.Web/sites/app", admin, 400, "NoRegisteredProviderFound"},
+		{"GET", rg + "/providers/Microsoft.Compute/galleries", admin, 404, "InvalidResourceType"},
 		{"DELETE", env.VMs[0], admin, 404, "InvalidResourceType"},
 		{"GET", env.VMs[0] + "/extensions", admin, 404, "InvalidResourceType"},
 		{"GET", rg + "/providers/Microsoft.Compute/disks/nope", admin, 404, "ResourceNotFound"},

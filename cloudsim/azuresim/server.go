@@ -45,7 +45,9 @@ type Server struct {
 	ActivityLogLag time.Duration
 	// RunCommand overrides the Run Command timing model.
 	RunCommand *azureworld.RunCommandTiming
-	routes     []*route // the ARM route table (armRoutes)
+	// PageSize is how many items one page of a list holds (default 100).
+	PageSize int
+	routes   []*route // the ARM route table (armRoutes)
 }
 
 // Option configures a Server.
@@ -68,6 +70,9 @@ func WithFaults(f *fault.Set) Option {
 func WithRunCommandTiming(t azureworld.RunCommandTiming) Option {
 	return func(s *Server) { s.RunCommand = &t }
 }
+
+// WithPageSize sets how many items one page of an ARM list holds.
+func WithPageSize(n int) Option { return func(s *Server) { s.PageSize = n } }
 
 // New returns a server over w.
 func New(w *world.World, opts ...Option) *Server {
@@ -120,6 +125,9 @@ type call struct {
 	resources []world.AuditResource
 	params    map[string]string
 	latency   time.Duration
+	// filterAction, set on a list whose scope the caller cannot read,
+	// narrows it to the items the caller can read with that action.
+	filterAction string
 	// vars are the route's path variables: as sent, except the canonical
 	// subscription, resource group and scopes (see canonicalVars).
 	vars map[string]string
@@ -136,7 +144,8 @@ func ok(body any) *response { return &response{status: http.StatusOK, body: body
 
 var multiSlash = regexp.MustCompile(`/{2,}`)
 
-// ServeHTTP dispatches to Entra ID, the blob data plane or ARM.
+// ServeHTTP dispatches to Entra ID, the cloud metadata, Microsoft Graph,
+// the blob data plane or ARM.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil || len(body) > maxBody {
@@ -145,10 +154,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p, segs, lsegs := splitPath(r.URL.Path)
 	switch {
-	case len(lsegs) >= 2 && (lsegs[1] == "oauth2" || lsegs[1] == "v2.0"):
+	case len(lsegs) >= 2 && (lsegs[1] == "oauth2" || lsegs[1] == "v2.0" || lsegs[0] == "adfs"):
 		s.serveAAD(w, r, segs, body)
 		return
-	case len(lsegs) >= 2 && lsegs[0] != "subscriptions" && lsegs[0] != "providers" && s.isStorageAccount(lsegs[0]):
+	case len(lsegs) == 2 && lsegs[0] == "metadata" && lsegs[1] == "endpoints":
+		s.serveMetadata(w, r)
+		return
+	case len(lsegs) >= 1 && lsegs[0] == "v1.0":
+		s.serveGraph(w, r, lsegs, body)
+		return
+	case len(lsegs) >= 1 && lsegs[0] != "subscriptions" && lsegs[0] != "providers" && lsegs[0] != "tenants" && s.isStorageAccount(lsegs[0]):
 		s.serveBlob(w, r, segs, body)
 		return
 	}
@@ -263,9 +278,10 @@ func (s *Server) performARM(c *call) (*response, *armError) {
 	// ARM routes are control-plane actions; blob data actions are the data
 	// plane's (serveBlob).
 	if !rt.anyCaller && !azureworld.Of(s.World).Authorize(tok.ObjectID, rt.action, c.scope, false) {
-		return nil, errf(http.StatusForbidden, "AuthorizationFailed",
-			"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
-			tok.AppID, tok.ObjectID, rt.action, c.scope)
+		if !rt.filtered {
+			return nil, c.authorizationFailed()
+		}
+		c.filterAction = rt.action
 	}
 	resp, err := rt.handle(c)
 	if err != nil {

@@ -261,6 +261,12 @@ func setupSimCloud(s *simServer, w *world.World, opts *simServeOptions, logger *
 		s.handler = azuresim.New(w, azuresim.WithLogger(logger.With("cloud", "azure")), azuresim.WithFaults(opts.faults))
 		s.ln = cert.Listen(s.ln)
 		s.exports = azureExports("https://"+s.ln.Addr().String(), caPath, env)
+		az, err := azuresim.CLIExports(filepath.Join(opts.StateDir, "azure-cli"), azuresim.CLIConfig{Endpoint: "https://" + s.ln.Addr().String(),
+			CAFile: caPath, Tenant: env.Tenant, Subscription: env.Subscription, SubscriptionName: "firedrill-demo", ClientID: env.AdminClientID, ClientSecret: env.AdminSecret})
+		if err != nil {
+			return err
+		}
+		s.exports = append(s.exports, az...)
 	case "gcp":
 		env, err := demo.SeedGCP(w, demo.GCPOptions{})
 		if err != nil {

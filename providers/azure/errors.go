@@ -19,7 +19,7 @@ import (
 var (
 	notFoundCodes = set("ResourceNotFound", "NotFound", "ResourceGroupNotFound", "SubscriptionNotFound",
 		"RoleAssignmentNotFound", "LockNotFound", "BlobNotFound", "ContainerNotFound", "ParentResourceNotFound",
-		"InvalidResourceReference")
+		"InvalidResourceReference", "PrincipalNotFound", "RoleDefinitionDoesNotExist")
 	deniedCodes = set("AuthorizationFailed", "LinkedAuthorizationFailed", "InvalidAuthenticationToken",
 		"ExpiredAuthenticationToken", "AuthenticationFailed", "AuthorizationPermissionMismatch",
 		"InvalidAuthenticationInfo", "NoAuthenticationInformation", "InvalidAuthenticationTokenTenant")
@@ -27,7 +27,7 @@ var (
 	conflictCodes = set("ScopeLocked", "OperationNotAllowed", "Conflict", "AnotherOperationInProgress",
 		"OperationPreempted", "PropertyChangeNotAllowed", "RetryableError")
 	invalidCodes = set("InvalidParameter", "InvalidRequestContent", "InvalidRequestFormat", "BadRequest",
-		"MissingApiVersionParameter", "LocationRequired", "SecurityRuleInvalidParameters", "SecurityRuleInvalidPriority",
+		"MissingApiVersionParameter", "LocationRequired", "SecurityRuleInvalidParameters", "SecurityRuleInvalidPriority", "SecurityRuleConflict",
 		"LockLevelInvalid", "InvalidTagOperation", "UnsupportedQuery", "InvalidHeaderValue", "Md5Mismatch")
 	unsupportedCodes = set("InvalidResourceType", "NoRegisteredProviderFound", "MethodNotAllowed", "UnsupportedHttpVerb")
 )

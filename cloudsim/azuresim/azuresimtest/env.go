@@ -5,6 +5,7 @@ package azuresimtest
 
 import (
 	"context"
+	"encoding/pem"
 	"github.com/firedrill-ir/firedrill/clock"
 	"net/http"
 	"net/http/httptest"
@@ -38,6 +39,8 @@ type Env struct {
 	Demo   *demo.AzureEnv
 	// HTTPClient trusts the simulator's certificate.
 	HTTPClient *http.Client
+	// CAPEM is the simulator's certificate, for clients run as processes.
+	CAPEM []byte
 }
 
 // New starts a simulator with seed 1 and the Azure demo environment
@@ -56,7 +59,8 @@ func New(t testing.TB, opts demo.AzureOptions, srvOpts ...azuresim.Option) *Env 
 	srv := azuresim.New(w, srvOpts...)
 	hs := httptest.NewTLSServer(srv)
 	t.Cleanup(hs.Close)
-	return &Env{Clock: clk, World: w, Server: srv, URL: hs.URL, Demo: env, HTTPClient: hs.Client()}
+	return &Env{Clock: clk, World: w, Server: srv, URL: hs.URL, Demo: env, HTTPClient: hs.Client(),
+		CAPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hs.Certificate().Raw})}
 }
 
 // Cloud is the cloud configuration that points azcore at the simulator.

@@ -59,6 +59,12 @@ type State struct {
 	Storage         world.Table[*StorageAccount] // by account name
 	RunCommands     world.Table[*RunCommand]     // by operation id
 	Operations      world.Table[*Operation]      // by operation id
+	// ReleasedPublicIPs: NIC id -> deallocation released its dynamic public
+	// IP, which a start gives back (a new address).
+	ReleasedPublicIPs world.Table[bool]
+	// UncommittedBlocks: "<account>/<container>/<blob>" -> block id -> the
+	// blocks Put Block staged and Put Block List has not committed yet.
+	UncommittedBlocks world.Table[map[string][]byte]
 	// DefenderPlans: subscription id -> Defender for Servers is on.
 	DefenderPlans world.Table[bool]
 }
@@ -400,16 +406,32 @@ func (s *State) AppByClientID(clientID string) *Principal {
 	return nil
 }
 
-// AssignRole creates a role assignment.
+// AssignRole creates a role assignment with a name drawn from the world's
+// GUIDs.
 func (s *State) AssignRole(scope, roleDefinition, principalID, createdBy string) (*RoleAssignment, error) {
+	if err := s.assignable(roleDefinition, principalID); err != nil {
+		return nil, err
+	}
+	return s.AssignRoleNamed(scope, s.w.GUIDLocked(), roleDefinition, principalID, createdBy)
+}
+
+func (s *State) assignable(roleDefinition, principalID string) error {
 	if s.RoleDefinitions.Lookup(roleDefinition) == nil {
-		return nil, fmt.Errorf("role definition %s does not exist", roleDefinition)
+		return fmt.Errorf("role definition %s does not exist", roleDefinition)
 	}
-	p := s.Principals.Lookup(principalID)
-	if p == nil {
-		return nil, fmt.Errorf("principal %s does not exist", principalID)
+	if s.Principals.Lookup(principalID) == nil {
+		return fmt.Errorf("principal %s does not exist", principalID)
 	}
-	name := s.w.GUIDLocked()
+	return nil
+}
+
+// AssignRoleNamed creates a role assignment with the name (a GUID) its
+// creator chose, as a client's PUT does. Unlike a deletion, a new
+// assignment authorizes at once.
+func (s *State) AssignRoleNamed(scope, name, roleDefinition, principalID, createdBy string) (*RoleAssignment, error) {
+	if err := s.assignable(roleDefinition, principalID); err != nil {
+		return nil, err
+	}
 	ra := &RoleAssignment{ID: strings.TrimSuffix(scope, "/") + "/providers/Microsoft.Authorization/roleAssignments/" + name,
 		Name: name, Scope: scope, RoleDefinition: roleDefinition, PrincipalID: principalID,
 		PrincipalType: "ServicePrincipal", CreatedOn: s.w.Now(), CreatedBy: createdBy}
@@ -627,7 +649,7 @@ const propagationAzureRBAC = "propagation/azure-rbac"
 // wire to the role assignment id, so that authorization goes on honouring a
 // deleted assignment until the deletion has propagated
 // (Knobs.AzureRBACPropagation): Azure Resource Manager caches role
-// assignments. Only deletions lag (the simulator serves no creation).
+// assignments. Only deletions lag (a creation authorizes at once).
 func (s *State) RoleAssignmentChange(id string, change func() error) error {
 	id = strings.ToLower(id)
 	state := func() *RoleAssignment { return s.RoleAssignments.Lookup(id) }

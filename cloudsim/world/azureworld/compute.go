@@ -18,6 +18,7 @@ const (
 	azurePowerOffTime   = 30 * time.Second // stopping -> stopped (VM still allocated)
 	azureDeallocateTime = 75 * time.Second // deallocating -> deallocated
 	azureDeleteTime     = 45 * time.Second // scale-in delete of one VM
+	azureStartTime      = 40 * time.Second // starting -> running
 )
 
 // ResourceID builds a canonical ARM resource id.
@@ -121,7 +122,7 @@ func (s *State) PutNSG(nsg *NSG) (*NSG, bool, error) {
 }
 
 func validateAzureRules(rules []Rule) error {
-	seen := map[string]bool{}
+	seen := map[string]string{}
 	for _, r := range rules {
 		invalid := func(msg string) error {
 			return &world.ComputeError{Kind: world.KindInvalid, Resource: "securityRule", ID: r.Name, Msg: msg}
@@ -136,10 +137,11 @@ func validateAzureRules(rules []Rule) error {
 			return invalid(fmt.Sprintf("Security rule %s has invalid access '%s'.", r.Name, r.Access))
 		}
 		k := r.Direction + strconv.Itoa(r.Priority)
-		if seen[k] {
-			return invalid(fmt.Sprintf("Security rule %s conflicts with another rule: rules cannot have the same Priority and Direction (%s %d).", r.Name, r.Direction, r.Priority))
+		if other, dup := seen[k]; dup {
+			return &world.ComputeError{Kind: world.KindDuplicate, Resource: "securityRule", ID: r.Name,
+				Msg: fmt.Sprintf("Security rule %s conflicts with rule %s. Rules cannot have the same Priority and Direction. To learn more, see aka.ms/nsgrules.", r.Name, other)}
 		}
-		seen[k] = true
+		seen[k] = r.Name
 	}
 	return nil
 }
@@ -559,10 +561,64 @@ func (s *State) PowerOff(vm *VM, deallocate, hibernate bool) error {
 				i.PublicIP = ""
 				for _, nid := range i.ENIs {
 					if e := s.w.ENIs.Lookup(nid); e != nil {
+						if e.PublicIP != "" {
+							s.ReleasedPublicIPs.Put(nid, true)
+						}
 						e.PublicIP = ""
 					}
 				}
 			}
+		}
+	})
+	return nil
+}
+
+// StartVM starts a stopped or deallocated VM: it is "starting" at once
+// and running after a modelled boot delay. Its guest comes back with its
+// disks but not its RAM; a deallocated VM's NIC gets a new public IP (the
+// old dynamic one was released). A VM still settling into stopped or
+// deallocated starts the same way (its power-off operation already answered
+// Succeeded, so a client may start it at once); starting a running or
+// starting VM is a no-op.
+func (s *State) StartVM(vm *VM) error {
+	inst := s.w.Instances.Lookup(vm.ID)
+	if inst == nil || vm.Deleted {
+		return world.NotFound("virtual-machine", vm.ID)
+	}
+	switch vm.PowerState {
+	case "running", "starting":
+		return nil
+	case "deallocating":
+		for _, nid := range inst.ENIs {
+			if e := s.w.ENIs.Lookup(nid); e != nil && e.PublicIP != "" {
+				s.ReleasedPublicIPs.Put(nid, true)
+				e.PublicIP = ""
+			}
+		}
+		inst.PublicIP = ""
+		vm.PowerState = "deallocated"
+	}
+	if vm.PowerState == "deallocated" {
+		for _, nid := range inst.ENIs {
+			if e := s.w.ENIs.Lookup(nid); e != nil && e.PublicIP == "" && s.ReleasedPublicIPs.Lookup(nid) {
+				s.ReleasedPublicIPs.Delete(nid)
+				e.PublicIP = s.publicIP()
+				if nid == inst.ENIs[0] {
+					inst.PublicIP = e.PublicIP
+				}
+			}
+		}
+	}
+	vm.PowerState, inst.State = "starting", world.StatePending
+	id := vm.ID
+	s.w.ScheduleLocked(s.w.Now().Add(s.w.JitterLocked(world.PurposeDuration, azureStartTime, 0.3)), "azure-vm-running:"+id, func(now time.Time) {
+		v := s.VM(id)
+		if v == nil || v.Deleted || v.PowerState != "starting" {
+			return
+		}
+		v.PowerState = "running"
+		if i := s.w.Instances.Lookup(id); i != nil {
+			i.State = world.StateRunning
 		}
 	})
 	return nil
