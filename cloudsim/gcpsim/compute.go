@@ -637,10 +637,14 @@ func snapshotGet(c *call) (any, *apiError) {
 		return nil, notFoundErr("compute", key)
 	}
 	c.resource("gce_snapshot", key, map[string]string{"snapshot_id": strconv.FormatUint(s.ID, 10), "project_id": s.Project})
+	return c.snapshotProto(s), nil
+}
+
+func (c *call) snapshotProto(s *gcpworld.Snapshot) *computepb.Snapshot {
 	p := &computepb.Snapshot{Kind: proto.String("compute#snapshot"), Id: proto.Uint64(s.ID), Name: proto.String(s.Name),
 		CreationTimestamp: proto.String(ts(s.Created)), Status: proto.String(s.Status(c.now)),
 		SourceDisk: proto.String(link(s.SourceDisk)), SourceDiskId: proto.String(strconv.FormatUint(s.SourceDiskID, 10)),
-		DiskSizeGb: proto.Int64(int64(s.DiskSizeGb)), SelfLink: proto.String(link(key)),
+		DiskSizeGb: proto.Int64(int64(s.DiskSizeGb)), SelfLink: proto.String(link(s.Key)),
 		LabelFingerprint: proto.String(s.LabelFingerprint), StorageLocations: append([]string(nil), s.StorageLocations...),
 		SnapshotType: proto.String("STANDARD")}
 	if s.Description != "" {
@@ -656,7 +660,7 @@ func snapshotGet(c *call) (any, *apiError) {
 		p.StorageBytes = proto.Int64(int64(s.DiskSizeGb) << 28)
 		p.StorageBytesStatus = proto.String("UP_TO_DATE")
 	}
-	return p, nil
+	return p
 }
 
 func (c *call) firewallProto(fw *gcpworld.Firewall) *computepb.Firewall {
@@ -845,21 +849,12 @@ func firewallDelete(c *call) (any, *apiError) {
 
 func networkGet(c *call) (any, *apiError) {
 	key := gcpworld.NetworkKey(c.project, c.vars["network"])
-	g := gcpworld.Of(c.w)
-	n := g.Networks.Lookup(key)
+	n := gcpworld.Of(c.w).Networks.Lookup(key)
 	if n == nil {
 		return nil, notFoundErr("compute", key)
 	}
 	c.resource("gce_network", key, map[string]string{"network_id": strconv.FormatUint(n.ID, 10), "project_id": c.project})
-	p := &computepb.Network{Kind: proto.String("compute#network"), Id: proto.Uint64(n.ID), Name: proto.String(n.Name),
-		CreationTimestamp: proto.String(ts(n.Created)), SelfLink: proto.String(link(key)), AutoCreateSubnetworks: proto.Bool(false),
-		RoutingConfig: &computepb.NetworkRoutingConfig{RoutingMode: proto.String("REGIONAL")}}
-	for _, k := range g.Subnets.Keys() {
-		if g.Subnets.Lookup(k).Network == key {
-			p.Subnetworks = append(p.Subnetworks, link(k))
-		}
-	}
-	return p, nil
+	return c.networkProto(n), nil
 }
 
 func (c *call) migFor(regional bool) (*gcpworld.MIG, *apiError) {

@@ -85,11 +85,17 @@ func New(w *world.World, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
-	s.routes = append(s.routes, computeRoutes()...)
-	s.routes = append(s.routes, loggingRoutes()...)
-	s.routes = append(s.routes, sccRoutes()...)
-	s.routes = append(s.routes, iamRoutes()...)
+	s.routes = allRoutes()
 	return s
+}
+
+// allRoutes is the route table: every REST method the simulator serves.
+func allRoutes() []*route {
+	var out []*route
+	for _, rs := range [][]*route{computeRoutes(), computeListRoutes(), loggingRoutes(), sccRoutes(), iamRoutes(), resourceManagerRoutes()} {
+		out = append(out, rs...)
+	}
+	return out
 }
 
 // route is one REST method: an HTTP verb and a path template whose "{x}"
@@ -208,8 +214,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	if rt == nil {
-		writeError(w, &apiError{code: 404, status: "NOT_FOUND", legacy: true, reason: "notFound",
-			message: fmt.Sprintf("%s %s is not served by the firedrill GCP simulator", req.Method, req.URL.Path)})
+		writeError(w, unserved(req.Method, req.URL.Path))
 		s.Log.Info("gcp request", "method", req.Method, "path", req.URL.Path, "status", 404)
 		return
 	}
@@ -351,6 +356,19 @@ func (c *call) decode(m proto.Message) *apiError {
 		return nil
 	}
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(c.body, m); err != nil {
+		return &apiError{code: 400, status: "INVALID_ARGUMENT", reason: "parseError", domain: "global",
+			message: fmt.Sprintf("Invalid JSON payload received. %v", err)}
+	}
+	return nil
+}
+
+// decodeJSON parses a JSON request body into v, for the APIs whose
+// messages the discovery clients define (IAM, Resource Manager).
+func (c *call) decodeJSON(v any) *apiError {
+	if len(bytes.TrimSpace(c.body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(c.body, v); err != nil {
 		return &apiError{code: 400, status: "INVALID_ARGUMENT", reason: "parseError", domain: "global",
 			message: fmt.Sprintf("Invalid JSON payload received. %v", err)}
 	}

@@ -1,6 +1,8 @@
 package gcpworld
 
 import (
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -58,6 +60,35 @@ type Project struct {
 	// DataAccessLogs turns on Data Access audit logs (reads); GCP leaves
 	// them off by default, so reads are not visible to log queries.
 	DataAccessLogs bool
+	// PolicySerial counts changes to Bindings; the policy's etag derives
+	// from it.
+	PolicySerial uint64
+}
+
+// PolicyETag is the etag of the project's IAM policy: it changes with
+// every change to the bindings, so a read-modify-write that lost a race is
+// refused. It looks like Google's (base64 of 8 bytes, "BwX…").
+func (p *Project) PolicyETag() string {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, 0x0705_0000_0000_0000|(p.Number%1_000_000)<<20|p.PolicySerial&0xfffff)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// SetBindings replaces the project's IAM policy bindings (members are
+// kept in the given order; roles with no members are dropped).
+func (s *State) SetBindings(project string, bindings map[string][]string) error {
+	p := s.Projects.Lookup(project)
+	if p == nil {
+		return fmt.Errorf("project %q does not exist", project)
+	}
+	p.Bindings = map[string][]string{}
+	for role, members := range bindings {
+		if len(members) > 0 {
+			p.Bindings[role] = append([]string(nil), members...)
+		}
+	}
+	p.PolicySerial++
+	return nil
 }
 
 // Network is a VPC network.
@@ -342,6 +373,7 @@ func (s *State) Grant(project, role, member string) error {
 		}
 	}
 	p.Bindings[role] = append(p.Bindings[role], member)
+	p.PolicySerial++
 	return nil
 }
 
@@ -527,6 +559,10 @@ var gcpRolePermissions = map[string][]string{
 	"roles/monitoring.viewer":               {"monitoring.*.get", "monitoring.*.list"},
 	"roles/cloudsecurityscanner.viewer":     {"cloudsecurityscanner.*.get"},
 	"roles/resourcemanager.projectIamAdmin": {"resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"},
+	"roles/iam.securityReviewer": {"*.getIamPolicy", "iam.*.get", "iam.*.list", "iam.serviceAccountKeys.list",
+		"resourcemanager.projects.get"},
+	"roles/securitycenter.findingsStateSetter": {"securitycenter.findings.setState", "securitycenter.findings.list"},
+	"roles/securitycenter.findingsMuteSetter":  {"securitycenter.findings.setMute", "securitycenter.findings.list"},
 }
 
 // RoleKnown reports whether the simulator models role.
