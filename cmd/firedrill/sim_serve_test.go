@@ -78,7 +78,7 @@ func startSimCloud(t *testing.T, cloud string, seed uint64) (map[string]string, 
 	want := map[string][]string{
 		"aws":   {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"},
 		"azure": {"FIREDRILL_AZURE_ENDPOINT", "FIREDRILL_AZURE_CA", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_SUBSCRIPTION_ID"},
-		"gcp":   {"FIREDRILL_GCP_ENDPOINT", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT"},
+		"gcp":   {"FIREDRILL_GCP_ENDPOINT", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CONFIG"},
 	}
 	clouds := []string{cloud}
 	if cloud == "all" {
