@@ -34,6 +34,9 @@ var cliServices = []struct{ name, path string }{
 	{"iam", "/"},
 	{"logging", "/"},
 	{"securitycenter", "/"},
+	// Not served: pointed here so that gcloud storage answers with the
+	// simulator's error naming the method instead of trying Google.
+	{"storage", "/storage/v1/"},
 }
 
 // PrepareCLIConfig writes a gcloud configuration directory (what
@@ -47,8 +50,10 @@ var cliServices = []struct{ name, path string }{
 // prompts, surveys, update checks or metadata-server probes, none of which
 // could reach Google offline anyway.
 //
-// Commands of APIs without an override (storage, pubsub, …) still go to
-// Google and fail offline: the simulator does not serve them.
+// Commands of APIs without an override (pubsub, container, …) still go to
+// Google and fail offline (a name-resolution error): the simulator does
+// not serve them. Cloud Storage is overridden but not served either: its
+// commands answer 404 naming the method.
 func PrepareCLIConfig(dir string, c CLIConfig) error {
 	if c.Endpoint == "" || c.KeyFile == "" || c.Project == "" {
 		return fmt.Errorf("gcloud configuration: endpoint, key file and project are required")

@@ -91,7 +91,7 @@ func unservedOperation(verb, path string) string {
 			i++
 			continue
 		}
-		if !scopeCollections[s] || collection == "projects" && !hasID {
+		if !scopeCollections[s] || i+2 >= len(segs) {
 			collection = s
 		}
 		hasID = i+1 < len(segs)
@@ -121,6 +121,9 @@ func unservedOperation(verb, path string) string {
 		default:
 			method = strings.ToLower(verb)
 		}
+	}
+	if full, ok := map[string]string{"b": "buckets", "o": "objects"}[collection]; ok && service == "storage" {
+		collection = full // the JSON API abbreviates its collections in paths
 	}
 	return fmt.Sprintf("%s.%s.%s", service, collection, method)
 }

@@ -17,6 +17,12 @@ func TestUnservedOperationNames(t *testing.T) {
 		{"PATCH", "/v2/projects/p/sources/1/locations/global/findings/f", "securitycenter.findings.patch"},
 		{"GET", "/v2/projects/p/sinks", "logging.sinks.list"},
 		{"POST", "/batch/compute/v1", "compute.batch"},
+		{"GET", "/compute/v1/projects/p/zones", "compute.zones.list"},
+		{"GET", "/compute/v1/projects/p/regions/r", "compute.regions.get"},
+		{"GET", "/v1/projects", "cloudresourcemanager.projects.list"},
+		{"GET", "/storage/v1/b", "storage.buckets.list"},
+		{"GET", "/storage/v1/b/evidence/o/mem.img", "storage.objects.get"},
+		{"GET", "/storage/v1/b/evidence/iam", "storage.iam.list"},
 		{"GET", "/nothing", ""},
 	} {
 		if got := unservedOperation(tc.verb, tc.path); got != tc.want {
