@@ -25,19 +25,43 @@ type CLIConfig struct {
 // writes and activates.
 const CLIConfigName = "firedrill"
 
-// cliServices are the APIs gcloud is pointed at the simulator for, with the
-// path each override ends in (gcloud appends the API version itself except
-// for Compute, whose override names it).
-var cliServices = []struct{ name, path string }{
-	{"cloudresourcemanager", "/"},
-	{"compute", "/compute/v1/"},
-	{"iam", "/"},
-	{"logging", "/"},
-	{"securitycenter", "/"},
-	// Not served: pointed here so that gcloud storage answers with the
-	// simulator's error naming the method instead of trying Google.
-	{"storage", "/storage/v1/"},
+// cliServices are the APIs gcloud is pointed at the simulator for: the
+// name of their api_endpoint_overrides property, the path the override
+// ends in (gcloud appends the rest of the API's path), and, when requests
+// of the API start with its name ("compute/v1/…", "pubsub/v1/…"), that
+// name, which the simulator's "not served" errors use.
+var cliServices = []struct{ name, path, api string }{
+	{"cloudresourcemanager", "/", ""},
+	{"compute", "/compute/v1/", "compute"},
+	{"iam", "/", ""},
+	{"logging", "/", ""},
+	{"securitycenter", "/", ""},
+	// Not served: pointed here so that their commands answer at once with
+	// the simulator's error naming the method instead of retrying a Google
+	// host that cannot be reached.
+	{"storage", "/storage/v1/", "storage"},
+	{"pubsub", "/pubsub/", "pubsub"},
+	{"container", "/container/", "container"},
+	{"cloudfunctions", "/cloudfunctions/", "cloudfunctions"},
+	{"sql", "/", "sql"},
+	{"cloudkms", "/cloudkms/", "cloudkms"},
+	{"dns", "/dns/v1/", "dns"},
+	{"serviceusage", "/serviceusage/", "serviceusage"},
+	{"cloudasset", "/cloudasset/", "cloudasset"},
+	{"monitoring", "/monitoring/", "monitoring"},
 }
+
+// prefixedAPIs are the APIs whose paths on the simulator start with the
+// API's name.
+var prefixedAPIs = func() map[string]bool {
+	m := map[string]bool{}
+	for _, s := range cliServices {
+		if s.api != "" {
+			m[s.api] = true
+		}
+	}
+	return m
+}()
 
 // PrepareCLIConfig writes a gcloud configuration directory (what
 // CLOUDSDK_CONFIG names) that reaches only the simulator: an active
@@ -50,10 +74,10 @@ var cliServices = []struct{ name, path string }{
 // prompts, surveys, update checks or metadata-server probes, none of which
 // could reach Google offline anyway.
 //
-// Commands of APIs without an override (pubsub, container, …) still go to
-// Google and fail offline (a name-resolution error): the simulator does
-// not serve them. Cloud Storage is overridden but not served either: its
-// commands answer 404 naming the method.
+// The configuration also points the common APIs the simulator does not
+// serve (Cloud Storage, Pub/Sub, GKE, …) at it, so their commands fail at
+// once with a 404 naming the method; commands of any other API still go to
+// Google and fail offline with a name-resolution error.
 func PrepareCLIConfig(dir string, c CLIConfig) error {
 	if c.Endpoint == "" || c.KeyFile == "" || c.Project == "" {
 		return fmt.Errorf("gcloud configuration: endpoint, key file and project are required")

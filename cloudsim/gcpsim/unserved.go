@@ -50,10 +50,8 @@ func unservedOperation(verb, path string) string {
 		// gcloud sends several lists (images, zones, …) as one multipart
 		// request to /batch/compute/v1.
 		return "compute.batch"
-	case len(segs) > 2 && segs[0] == "compute":
-		service, segs = "compute", segs[2:]
-	case len(segs) > 2 && segs[0] == "storage":
-		service, segs = "storage", segs[2:]
+	case len(segs) > 2 && prefixedAPIs[segs[0]]:
+		service, segs = segs[0], segs[2:]
 	case len(segs) > 1 && strings.HasPrefix(segs[0], "v") && len(segs[0]) <= 8:
 		segs = segs[1:]
 		switch {

@@ -23,6 +23,8 @@ func TestUnservedOperationNames(t *testing.T) {
 		{"GET", "/storage/v1/b", "storage.buckets.list"},
 		{"GET", "/storage/v1/b/evidence/o/mem.img", "storage.objects.get"},
 		{"GET", "/storage/v1/b/evidence/iam", "storage.iam.list"},
+		{"GET", "/pubsub/v1/projects/p/topics", "pubsub.topics.list"},
+		{"GET", "/container/v1/projects/p/locations/-/clusters", "container.clusters.list"},
 		{"GET", "/nothing", ""},
 	} {
 		if got := unservedOperation(tc.verb, tc.path); got != tc.want {
