@@ -298,15 +298,12 @@ func instanceAggregated(c *call) (any, *apiError) {
 	}
 	c.resource("gce_instance", fmt.Sprintf("projects/%s/aggregated/instances", c.project), nil)
 	out := &computepb.InstanceAggregatedList{Kind: proto.String("compute#instanceAggregatedList"),
-		Id: proto.String(fmt.Sprintf("projects/%s/aggregated/instances", c.project)), Items: map[string]*computepb.InstancesScopedList{},
+		Id: proto.String(fmt.Sprintf("projects/%s/aggregated/instances", c.project)),
+		Items: scoped(insts, func(inst *gcpworld.Instance) string { return "zones/" + inst.Zone },
+			func(l *computepb.InstancesScopedList, inst *gcpworld.Instance) {
+				l.Instances = append(l.Instances, c.instanceProto(inst))
+			}),
 		SelfLink: proto.String(link(fmt.Sprintf("projects/%s/aggregated/instances", c.project)))}
-	for _, inst := range insts {
-		k := "zones/" + inst.Zone
-		if out.Items[k] == nil {
-			out.Items[k] = &computepb.InstancesScopedList{}
-		}
-		out.Items[k].Instances = append(out.Items[k].Instances, c.instanceProto(inst))
-	}
 	return out, nil
 }
 

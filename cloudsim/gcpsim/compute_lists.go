@@ -66,11 +66,47 @@ func nameFields(name string, id uint64) func(string) []string {
 	}
 }
 
+// labelOrName lets a list filter match on labels.KEY, name and id.
+func labelOrName(labels map[string]string, name string, id uint64) func(string) []string {
+	return func(field string) []string {
+		if k, ok := strings.CutPrefix(field, "labels."); ok {
+			if v, ok := labels[k]; ok {
+				return []string{v}
+			}
+			return nil
+		}
+		return nameFields(name, id)(field)
+	}
+}
+
 // listMeta fills the kind, id and selfLink every Compute list answers.
 func (c *call) listMeta(collection string) (id, self *string) {
 	key := fmt.Sprintf("projects/%s/%s", c.project, collection)
 	c.resource("audited_resource", key, map[string]string{"service": "compute.googleapis.com", "project_id": c.project})
 	return proto.String(key), proto.String(link(key))
+}
+
+// mapped renders each item.
+func mapped[T, P any](in []T, render func(T) P) []P {
+	out := make([]P, 0, len(in))
+	for _, v := range in {
+		out = append(out, render(v))
+	}
+	return out
+}
+
+// scoped groups items by scope ("zones/us-central1-a") into the scoped
+// lists of an aggregated list.
+func scoped[T, S any](items []T, scope func(T) string, add func(*S, T)) map[string]*S {
+	out := map[string]*S{}
+	for _, v := range items {
+		k := scope(v)
+		if out[k] == nil {
+			out[k] = new(S)
+		}
+		add(out[k], v)
+	}
+	return out
 }
 
 func optString(s string) *string {
@@ -102,11 +138,8 @@ func networkList(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	out := &computepb.NetworkList{Kind: proto.String("compute#networkList"), NextPageToken: optString(next)}
+	out := &computepb.NetworkList{Kind: proto.String("compute#networkList"), Items: mapped(items, c.networkProto), NextPageToken: optString(next)}
 	out.Id, out.SelfLink = c.listMeta("global/networks")
-	for _, n := range items {
-		out.Items = append(out.Items, c.networkProto(n))
-	}
 	return out, nil
 }
 
@@ -136,11 +169,8 @@ func subnetList(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	out := &computepb.SubnetworkList{Kind: proto.String("compute#subnetworkList"), NextPageToken: optString(next)}
+	out := &computepb.SubnetworkList{Kind: proto.String("compute#subnetworkList"), Items: mapped(items, c.subnetProto), NextPageToken: optString(next)}
 	out.Id, out.SelfLink = c.listMeta("regions/" + c.vars["region"] + "/subnetworks")
-	for _, s := range items {
-		out.Items = append(out.Items, c.subnetProto(s))
-	}
 	return out, nil
 }
 
@@ -149,16 +179,12 @@ func subnetAggregated(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	out := &computepb.SubnetworkAggregatedList{Kind: proto.String("compute#subnetworkAggregatedList"),
-		Items: map[string]*computepb.SubnetworksScopedList{}, NextPageToken: optString(next)}
+	out := &computepb.SubnetworkAggregatedList{Kind: proto.String("compute#subnetworkAggregatedList"), NextPageToken: optString(next),
+		Items: scoped(items, func(s *gcpworld.Subnet) string { return "regions/" + s.Region },
+			func(l *computepb.SubnetworksScopedList, s *gcpworld.Subnet) {
+				l.Subnetworks = append(l.Subnetworks, c.subnetProto(s))
+			})}
 	out.Id, out.SelfLink = c.listMeta("aggregated/subnetworks")
-	for _, s := range items {
-		k := "regions/" + s.Region
-		if out.Items[k] == nil {
-			out.Items[k] = &computepb.SubnetworksScopedList{}
-		}
-		out.Items[k].Subnetworks = append(out.Items[k].Subnetworks, c.subnetProto(s))
-	}
 	return out, nil
 }
 
@@ -170,16 +196,10 @@ func (c *call) disksIn(zone string) ([]*gcpworld.Disk, string, *apiError) {
 		},
 		func(d *gcpworld.Disk) func(string) []string {
 			return func(field string) []string {
-				switch {
-				case field == "zone":
+				if field == "zone" {
 					return []string{d.Zone}
-				case strings.HasPrefix(field, "labels."):
-					if v, ok := d.Labels[strings.TrimPrefix(field, "labels.")]; ok {
-						return []string{v}
-					}
-					return nil
 				}
-				return nameFields(d.Name, d.ID)(field)
+				return labelOrName(d.Labels, d.Name, d.ID)(field)
 			}
 		})
 }
@@ -189,11 +209,8 @@ func diskList(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	out := &computepb.DiskList{Kind: proto.String("compute#diskList"), NextPageToken: optString(next)}
+	out := &computepb.DiskList{Kind: proto.String("compute#diskList"), Items: mapped(items, c.diskProto), NextPageToken: optString(next)}
 	out.Id, out.SelfLink = c.listMeta("zones/" + c.vars["zone"] + "/disks")
-	for _, d := range items {
-		out.Items = append(out.Items, c.diskProto(d))
-	}
 	return out, nil
 }
 
@@ -202,16 +219,10 @@ func diskAggregated(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	out := &computepb.DiskAggregatedList{Kind: proto.String("compute#diskAggregatedList"),
-		Items: map[string]*computepb.DisksScopedList{}, NextPageToken: optString(next)}
+	out := &computepb.DiskAggregatedList{Kind: proto.String("compute#diskAggregatedList"), NextPageToken: optString(next),
+		Items: scoped(items, func(d *gcpworld.Disk) string { return "zones/" + d.Zone },
+			func(l *computepb.DisksScopedList, d *gcpworld.Disk) { l.Disks = append(l.Disks, c.diskProto(d)) })}
 	out.Id, out.SelfLink = c.listMeta("aggregated/disks")
-	for _, d := range items {
-		k := "zones/" + d.Zone
-		if out.Items[k] == nil {
-			out.Items[k] = &computepb.DisksScopedList{}
-		}
-		out.Items[k].Disks = append(out.Items[k].Disks, c.diskProto(d))
-	}
 	return out, nil
 }
 
@@ -226,23 +237,15 @@ func snapshotList(c *call) (any, *apiError) {
 					return []string{s.Status(c.now)}
 				case field == "sourceDisk":
 					return []string{link(s.SourceDisk), s.SourceDisk}
-				case strings.HasPrefix(field, "labels."):
-					if v, ok := s.Labels[strings.TrimPrefix(field, "labels.")]; ok {
-						return []string{v}
-					}
-					return nil
 				}
-				return nameFields(s.Name, s.ID)(field)
+				return labelOrName(s.Labels, s.Name, s.ID)(field)
 			}
 		})
 	if e != nil {
 		return nil, e
 	}
-	out := &computepb.SnapshotList{Kind: proto.String("compute#snapshotList"), NextPageToken: optString(next)}
+	out := &computepb.SnapshotList{Kind: proto.String("compute#snapshotList"), Items: mapped(items, c.snapshotProto), NextPageToken: optString(next)}
 	out.Id, out.SelfLink = c.listMeta("global/snapshots")
-	for _, s := range items {
-		out.Items = append(out.Items, c.snapshotProto(s))
-	}
 	return out, nil
 }
 

@@ -14,11 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2/google"
 
-	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim"
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim/gcpsimtest"
-	"github.com/firedrill-ir/firedrill/cloudsim/world"
-	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
 // TestGcloudWithPreparedConfig runs the real gcloud (when installed) with
@@ -35,9 +32,7 @@ func TestGcloudWithPreparedConfig(t *testing.T) {
 	}
 	e := gcpsimtest.New(t)
 	sa := e.ServiceAccount(t, "responder", "roles/compute.viewer", "roles/iam.securityReviewer", "roles/iam.serviceAccountKeyAdmin", "roles/securitycenter.findingsMuteSetter")
-	e.World.AddObserver(detect.NewSCC(detect.SCCConfig{}))
-	inst := e.Instance(t, gcpworld.InstanceSpec{Name: "web-1", ExternalIP: true,
-		Processes: []world.Process{{PID: 4242, User: "root", Command: "/tmp/.x/xmrig -o pool.minexmr.com:3333", CPU: 390}}})
+	mining(t, e, "web-1")
 	key, err := e.Server.KeyFileJSON(sa, e.URL)
 	require.NoError(t, err)
 	dir := t.TempDir()
@@ -81,8 +76,6 @@ func TestGcloudWithPreparedConfig(t *testing.T) {
 	require.True(t, strings.HasPrefix(tok.AccessToken, "ya29."))
 
 	// Security Command Center: list the mining finding, then mute it.
-	_, err = openPoolFlow(t, e, inst.Key)
-	require.NoError(t, err)
 	e.Clock.Advance(16 * time.Minute)
 	name := strings.TrimSpace(run("scc", "findings", "list", "projects/"+gcpsimtest.Project, "--location=global", "--format=value(finding.name)"))
 	require.Contains(t, name, "/findings/")

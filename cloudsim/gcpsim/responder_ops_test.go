@@ -261,6 +261,18 @@ func TestEnumerationLists(t *testing.T) {
 	require.NotNil(t, lastAudit(e, "v1.compute.instances.getSerialPortOutput"))
 }
 
+// mining turns Security Command Center on and starts a VM that mines
+// through a public pool: SCC raises a finding about 15 minutes later.
+func mining(t *testing.T, e *gcpsimtest.Env, name string) *gcpworld.Instance {
+	t.Helper()
+	e.World.AddObserver(detect.NewSCC(detect.SCCConfig{}))
+	inst := e.Instance(t, gcpworld.InstanceSpec{Name: name, ExternalIP: true,
+		Processes: []world.Process{{PID: 4242, User: "root", Command: "/tmp/.x/xmrig -o pool.minexmr.com:3333", CPU: 390}}})
+	_, err := openPoolFlow(t, e, inst.Key)
+	require.NoError(t, err)
+	return inst
+}
+
 func collect[T any](t *testing.T, next func() (T, error)) []T {
 	t.Helper()
 	var out []T
@@ -278,11 +290,7 @@ func collect[T any](t *testing.T, next func() (T, error)) []T {
 // and filters see it, and a setter without the permission is refused.
 func TestSCCSetStateAndMute(t *testing.T) {
 	e := gcpsimtest.New(t)
-	e.World.AddObserver(detect.NewSCC(detect.SCCConfig{}))
-	inst := e.Instance(t, gcpworld.InstanceSpec{Name: "miner-1", ExternalIP: true,
-		Processes: []world.Process{{PID: 4242, User: "root", Command: "/tmp/.x/xmrig -o pool.minexmr.com:3333", CPU: 390}}})
-	_, err := openPoolFlow(t, e, inst.Key)
-	require.NoError(t, err)
+	mining(t, e, "miner-1")
 	e.Clock.Advance(16 * time.Minute)
 	ctx := context.Background()
 	sc, err := securitycenter.NewRESTClient(ctx, e.Options(e.AdminToken)...)
