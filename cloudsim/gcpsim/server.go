@@ -1,10 +1,13 @@
 // Package gcpsim serves the simulated Google Cloud on its real REST wire
 // protocols: Compute Engine (/compute/v1), Cloud Logging (/v2/entries:list),
 // Security Command Center v2 (/v2/.../findings), IAM (/v1/projects/.../
-// serviceAccounts) and an OAuth2 token endpoint (/token), all on one plain
-// HTTP listener, so the official Go clients work with only
+// serviceAccounts), Resource Manager project IAM policies
+// (/v1|v3/projects/...:getIamPolicy) and an OAuth2 token endpoint (/token),
+// all on one plain HTTP listener, so the official Go clients work with only
 // option.WithEndpoint (and a token source or a key file whose token_uri
-// points here).
+// points here), and gcloud with the configuration PrepareCLIConfig writes.
+// Operations lists the served methods; any other answers 404 naming the
+// method.
 //
 // Callers are identified from their bearer token. Every call is authorized
 // against the project's IAM policy, may be hit by an injected fault, is
