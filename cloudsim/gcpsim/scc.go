@@ -47,8 +47,13 @@ type findingMark struct {
 	muteUpdateTime time.Time
 }
 
+func (c *call) findingMarks() *findingMarks {
+	return c.w.ExtLocked("gcpsim.findingMarks", func() any { return &findingMarks{byID: map[string]*findingMark{}} }).(*findingMarks)
+}
+
+// findingMark is the finding's marks, created for a change.
 func (c *call) findingMark(id string) *findingMark {
-	fm := c.w.ExtLocked("gcpsim.findingMarks", func() any { return &findingMarks{byID: map[string]*findingMark{}} }).(*findingMarks)
+	fm := c.findingMarks()
 	if fm.byID[id] == nil {
 		fm.byID[id] = &findingMark{}
 	}
@@ -228,7 +233,7 @@ func findingFields(f *securitycenterpb.Finding) func(string) (string, bool) {
 // findingResult renders a world finding as SCC v2 lists it.
 func (c *call) findingResult(p *gcpworld.Project, src string, f *world.Finding) *securitycenterpb.ListFindingsResponse_ListFindingsResult {
 	parent := fmt.Sprintf("projects/%s/sources/%s/locations/global", p.ID, src)
-	mark := c.findingMark(f.ID)
+	mark := c.findingMarks().byID[f.ID]
 	fd := &securitycenterpb.Finding{
 		Name: parent + "/findings/" + f.ID, CanonicalName: parent + "/findings/" + f.ID, Parent: parent,
 		ResourceName: "//compute.googleapis.com/" + f.ResourceID, State: securitycenterpb.Finding_ACTIVE,
@@ -247,7 +252,7 @@ func (c *call) findingResult(p *gcpworld.Project, src string, f *world.Finding) 
 	if f.Archived {
 		fd.State = securitycenterpb.Finding_INACTIVE
 	}
-	if mark.mute != securitycenterpb.Finding_MUTE_UNSPECIFIED {
+	if mark != nil && mark.mute != securitycenterpb.Finding_MUTE_UNSPECIFIED {
 		fd.Mute, fd.MuteUpdateTime = mark.mute, timestamppb.New(mark.muteUpdateTime)
 	}
 	if f.RemoteIP != "" || f.Domain != "" {
