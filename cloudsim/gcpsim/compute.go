@@ -61,6 +61,11 @@ func computeRoutes() []*route {
 		r("GET", z+"operations/{operation}", c, "zoneOperations.get", "compute.zoneOperations.get", true, latPoll, getOperation("zones")),
 		r("GET", rg+"operations/{operation}", c, "regionOperations.get", "compute.regionOperations.get", true, latPoll, getOperation("regions")),
 		r("GET", g+"operations/{operation}", c, "globalOperations.get", "compute.globalOperations.get", true, latPoll, getOperation("global")),
+		// wait (what gcloud polls) answers at once: handlers never wait on
+		// the clock, so callers call it again until the operation is DONE.
+		r("POST", z+"operations/{operation}/wait", c, "zoneOperations.wait", "compute.zoneOperations.get", true, latPoll, getOperation("zones")),
+		r("POST", rg+"operations/{operation}/wait", c, "regionOperations.wait", "compute.regionOperations.get", true, latPoll, getOperation("regions")),
+		r("POST", g+"operations/{operation}/wait", c, "globalOperations.wait", "compute.globalOperations.get", true, latPoll, getOperation("global")),
 	}
 }
 

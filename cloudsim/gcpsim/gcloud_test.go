@@ -31,7 +31,7 @@ func TestGcloudWithPreparedConfig(t *testing.T) {
 		t.Skip("gcloud takes seconds per command")
 	}
 	e := gcpsimtest.New(t)
-	sa := e.ServiceAccount(t, "responder", "roles/compute.viewer", "roles/iam.securityReviewer", "roles/iam.serviceAccountKeyAdmin", "roles/securitycenter.findingsMuteSetter")
+	sa := e.ServiceAccount(t, "responder", "roles/compute.viewer", "roles/iam.securityReviewer", "roles/iam.serviceAccountKeyAdmin", "roles/securitycenter.findingsMuteSetter", "roles/compute.instanceAdmin.v1", "roles/compute.securityAdmin")
 	mining(t, e, "web-1")
 	key, err := e.Server.KeyFileJSON(sa, e.URL)
 	require.NoError(t, err)
@@ -63,6 +63,15 @@ func TestGcloudWithPreparedConfig(t *testing.T) {
 	require.Equal(t, "default-allow-internal\ndefault-allow-ssh\n", run("compute", "firewall-rules", "list", "--format=value(name)"))
 	require.Equal(t, sa+"\n", run("iam", "service-accounts", "list", "--format=value(email)"))
 	require.Contains(t, run("projects", "get-iam-policy", gcpsimtest.Project, "--format=value(bindings.role)"), "roles/iam.securityReviewer")
+
+	// Containment as gcloud does it: read-modify-write with fingerprints
+	// (which gcloud decodes and re-encodes), then operations/wait.
+	run("compute", "instances", "add-labels", "web-1", "--labels", "case=ir-1")
+	run("compute", "instances", "add-tags", "web-1", "--tags", "quarantine")
+	run("compute", "firewall-rules", "create", "ir-deny-in", "--action", "deny", "--rules", "all", "--priority", "0",
+		"--target-tags", "quarantine", "--network", "default")
+	require.Equal(t, "case=ir-1\tquarantine\n", run("compute", "instances", "describe", "web-1", "--format=value(labels, tags.items)"))
+	require.Equal(t, "ir-deny-in\n", run("compute", "firewall-rules", "list", "--filter=priority=0", "--format=value(name)"))
 
 	// A key gcloud creates is one the token endpoint accepts.
 	newKey := filepath.Join(dir, "new-key.json")

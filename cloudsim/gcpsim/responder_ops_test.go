@@ -390,3 +390,27 @@ func TestOperationsListTheRouteTable(t *testing.T) {
 		require.Contains(t, ops, want)
 	}
 }
+
+// TestOperationWaitAnswersAtOnce: operations.wait (what gcloud polls)
+// answers the operation's state without blocking; a stop is DONE once the
+// guest has shut down.
+func TestOperationWaitAnswersAtOnce(t *testing.T) {
+	e := gcpsimtest.New(t)
+	e.Instance(t, gcpworld.InstanceSpec{Name: "web-1"})
+	ctx := context.Background()
+	ic := instancesClient(t, e, e.AdminToken)
+	op, err := ic.Stop(ctx, &computepb.StopInstanceRequest{Project: project, Zone: zone, Instance: "web-1"})
+	require.NoError(t, err)
+	zc, err := compute.NewZoneOperationsRESTClient(ctx, e.Options(e.AdminToken)...)
+	require.NoError(t, err)
+	defer zc.Close()
+	got, err := zc.Wait(ctx, &computepb.WaitZoneOperationRequest{Project: project, Zone: zone, Operation: op.Name()})
+	require.NoError(t, err)
+	require.Equal(t, computepb.Operation_RUNNING, got.GetStatus())
+	e.Clock.Advance(time.Minute)
+	got, err = zc.Wait(ctx, &computepb.WaitZoneOperationRequest{Project: project, Zone: zone, Operation: op.Name()})
+	require.NoError(t, err)
+	require.Equal(t, computepb.Operation_DONE, got.GetStatus())
+	_, err = zc.Wait(ctx, &computepb.WaitZoneOperationRequest{Project: project, Zone: zone, Operation: "operation-nope"})
+	require.Equal(t, 404, googleErr(t, err).Code)
+}

@@ -292,12 +292,20 @@ func (s *State) NumericID() uint64 {
 	return 1_000_000_000_000_000_000 + s.w.IDRandLocked().Uint64()%8_000_000_000_000_000_000
 }
 
-// Fingerprint draws a new base64-looking 12-character fingerprint.
+// Fingerprint draws a new 12-character fingerprint: the URL-safe base64
+// of 8 bytes, as Compute answers them. It must be canonical (the last
+// character carries 4 bits, the 2 low bits zero) because clients that
+// treat it as bytes (gcloud) decode and re-encode it before sending it
+// back.
 func (s *State) Fingerprint() string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	b := make([]byte, 11)
 	for i := range b {
-		b[i] = alphabet[s.w.IDRandLocked().IntN(len(alphabet))]
+		n := s.w.IDRandLocked().IntN(len(alphabet))
+		if i == len(b)-1 {
+			n &^= 3 // 11 characters carry 66 bits, 8 bytes only 64
+		}
+		b[i] = alphabet[n]
 	}
 	return string(b) + "="
 }
