@@ -78,10 +78,12 @@ func (o *GCPOptions) defaults() {
 
 // responderRoles is what a GCP incident responder needs for a VM
 // compromise: read compute, logs and findings; stop, tag, snapshot and
-// abandon VMs; write firewall rules; disable service accounts and keys.
+// abandon VMs; write firewall rules; disable service accounts and keys;
+// read IAM policies; close and mute findings.
 var responderRoles = []string{"roles/compute.instanceAdmin.v1", "roles/compute.securityAdmin", "roles/compute.viewer",
 	"roles/logging.viewer", "roles/securitycenter.findingsViewer", "roles/iam.serviceAccountAdmin",
-	"roles/iam.serviceAccountKeyAdmin", "roles/iam.serviceAccountUser", "roles/storage.admin"}
+	"roles/iam.serviceAccountKeyAdmin", "roles/iam.serviceAccountUser", "roles/storage.admin", "roles/iam.securityReviewer",
+	"roles/securitycenter.findingsStateSetter", "roles/securitycenter.findingsMuteSetter"}
 
 // SeedGCP builds the GCP demo environment in w: a project with Security
 // Command Center on; an owner, a least-privilege responder (user and

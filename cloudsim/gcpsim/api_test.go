@@ -26,7 +26,6 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim"
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim/gcpsimtest"
-	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/gcpworld"
 )
 
@@ -250,11 +249,7 @@ func TestLoggingReadQuota(t *testing.T) {
 
 func TestSCCListFindings(t *testing.T) {
 	e := gcpsimtest.New(t)
-	e.World.AddObserver(detect.NewSCC(detect.SCCConfig{}))
-	inst := e.Instance(t, gcpworld.InstanceSpec{Name: "miner-1", ExternalIP: true,
-		Processes: []world.Process{{PID: 4242, User: "root", Command: "/tmp/.x/xmrig -o pool.minexmr.com:3333", CPU: 390}}})
-	_, err := openPoolFlow(t, e, inst.Key)
-	require.NoError(t, err)
+	inst := mining(t, e, "miner-1")
 	ctx := context.Background()
 	sc, err := securitycenter.NewRESTClient(ctx, e.Options(e.AdminToken)...)
 	require.NoError(t, err)

@@ -28,6 +28,11 @@ var auditMethods = map[string]string{
 	"serviceAccounts.keys.get":     "google.iam.admin.v1.GetServiceAccountKey",
 	"serviceAccounts.keys.disable": "google.iam.admin.v1.DisableServiceAccountKey",
 	"serviceAccounts.keys.enable":  "google.iam.admin.v1.EnableServiceAccountKey",
+	"serviceAccounts.keys.create":  "google.iam.admin.v1.CreateServiceAccountKey",
+	"projects.getIamPolicy":        "GetIamPolicy",
+	"projects.setIamPolicy":        "SetIamPolicy",
+	"findings.setState":            "google.cloud.securitycenter.v2.SecurityCenter.SetFindingState",
+	"findings.setMute":             "google.cloud.securitycenter.v2.SecurityCenter.SetMute",
 }
 
 // MethodName is the audit-log methodName of a REST method of a service.

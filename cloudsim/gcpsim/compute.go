@@ -61,6 +61,11 @@ func computeRoutes() []*route {
 		r("GET", z+"operations/{operation}", c, "zoneOperations.get", "compute.zoneOperations.get", true, latPoll, getOperation("zones")),
 		r("GET", rg+"operations/{operation}", c, "regionOperations.get", "compute.regionOperations.get", true, latPoll, getOperation("regions")),
 		r("GET", g+"operations/{operation}", c, "globalOperations.get", "compute.globalOperations.get", true, latPoll, getOperation("global")),
+		// wait (what gcloud polls) answers at once: handlers never wait on
+		// the clock, so callers call it again until the operation is DONE.
+		r("POST", z+"operations/{operation}/wait", c, "zoneOperations.wait", "compute.zoneOperations.get", true, latPoll, getOperation("zones")),
+		r("POST", rg+"operations/{operation}/wait", c, "regionOperations.wait", "compute.regionOperations.get", true, latPoll, getOperation("regions")),
+		r("POST", g+"operations/{operation}/wait", c, "globalOperations.wait", "compute.globalOperations.get", true, latPoll, getOperation("global")),
 	}
 }
 
@@ -298,15 +303,12 @@ func instanceAggregated(c *call) (any, *apiError) {
 	}
 	c.resource("gce_instance", fmt.Sprintf("projects/%s/aggregated/instances", c.project), nil)
 	out := &computepb.InstanceAggregatedList{Kind: proto.String("compute#instanceAggregatedList"),
-		Id: proto.String(fmt.Sprintf("projects/%s/aggregated/instances", c.project)), Items: map[string]*computepb.InstancesScopedList{},
+		Id: proto.String(fmt.Sprintf("projects/%s/aggregated/instances", c.project)),
+		Items: scoped(insts, func(inst *gcpworld.Instance) string { return "zones/" + inst.Zone },
+			func(l *computepb.InstancesScopedList, inst *gcpworld.Instance) {
+				l.Instances = append(l.Instances, c.instanceProto(inst))
+			}),
 		SelfLink: proto.String(link(fmt.Sprintf("projects/%s/aggregated/instances", c.project)))}
-	for _, inst := range insts {
-		k := "zones/" + inst.Zone
-		if out.Items[k] == nil {
-			out.Items[k] = &computepb.InstancesScopedList{}
-		}
-		out.Items[k].Instances = append(out.Items[k].Instances, c.instanceProto(inst))
-	}
 	return out, nil
 }
 
@@ -637,10 +639,14 @@ func snapshotGet(c *call) (any, *apiError) {
 		return nil, notFoundErr("compute", key)
 	}
 	c.resource("gce_snapshot", key, map[string]string{"snapshot_id": strconv.FormatUint(s.ID, 10), "project_id": s.Project})
+	return c.snapshotProto(s), nil
+}
+
+func (c *call) snapshotProto(s *gcpworld.Snapshot) *computepb.Snapshot {
 	p := &computepb.Snapshot{Kind: proto.String("compute#snapshot"), Id: proto.Uint64(s.ID), Name: proto.String(s.Name),
 		CreationTimestamp: proto.String(ts(s.Created)), Status: proto.String(s.Status(c.now)),
 		SourceDisk: proto.String(link(s.SourceDisk)), SourceDiskId: proto.String(strconv.FormatUint(s.SourceDiskID, 10)),
-		DiskSizeGb: proto.Int64(int64(s.DiskSizeGb)), SelfLink: proto.String(link(key)),
+		DiskSizeGb: proto.Int64(int64(s.DiskSizeGb)), SelfLink: proto.String(link(s.Key)),
 		LabelFingerprint: proto.String(s.LabelFingerprint), StorageLocations: append([]string(nil), s.StorageLocations...),
 		SnapshotType: proto.String("STANDARD")}
 	if s.Description != "" {
@@ -656,7 +662,7 @@ func snapshotGet(c *call) (any, *apiError) {
 		p.StorageBytes = proto.Int64(int64(s.DiskSizeGb) << 28)
 		p.StorageBytesStatus = proto.String("UP_TO_DATE")
 	}
-	return p, nil
+	return p
 }
 
 func (c *call) firewallProto(fw *gcpworld.Firewall) *computepb.Firewall {
@@ -845,21 +851,12 @@ func firewallDelete(c *call) (any, *apiError) {
 
 func networkGet(c *call) (any, *apiError) {
 	key := gcpworld.NetworkKey(c.project, c.vars["network"])
-	g := gcpworld.Of(c.w)
-	n := g.Networks.Lookup(key)
+	n := gcpworld.Of(c.w).Networks.Lookup(key)
 	if n == nil {
 		return nil, notFoundErr("compute", key)
 	}
 	c.resource("gce_network", key, map[string]string{"network_id": strconv.FormatUint(n.ID, 10), "project_id": c.project})
-	p := &computepb.Network{Kind: proto.String("compute#network"), Id: proto.Uint64(n.ID), Name: proto.String(n.Name),
-		CreationTimestamp: proto.String(ts(n.Created)), SelfLink: proto.String(link(key)), AutoCreateSubnetworks: proto.Bool(false),
-		RoutingConfig: &computepb.NetworkRoutingConfig{RoutingMode: proto.String("REGIONAL")}}
-	for _, k := range g.Subnets.Keys() {
-		if g.Subnets.Lookup(k).Network == key {
-			p.Subnetworks = append(p.Subnetworks, link(k))
-		}
-	}
-	return p, nil
+	return c.networkProto(n), nil
 }
 
 func (c *call) migFor(regional bool) (*gcpworld.MIG, *apiError) {

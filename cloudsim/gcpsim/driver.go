@@ -29,7 +29,8 @@ func init() {
 		Termination: func(a *world.AuditEvent) (bool, bool) {
 			return a.Operation == "v1.compute.instances.delete", strings.HasSuffix(a.PrincipalID, "@cloudservices.gserviceaccount.com")
 		},
-		Host: gcpHost{},
+		Host:       gcpHost{},
+		Operations: Operations,
 		Kinds: []simcloud.Kind{
 			simcloud.VMGroupKind("a managed instance group (zonal)", ScheduleMIGResizeLocked),
 			{Name: simcloud.KindServiceAccount, Doc: "a service account; roles are project roles granted to it",

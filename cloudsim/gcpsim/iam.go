@@ -1,6 +1,7 @@
 package gcpsim
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ func iamRoutes() []*route {
 		r("GET", sa+"{sa}", i, "serviceAccounts.get", "", true, 80*time.Millisecond, saGet),
 		r("GET", "v1/projects/{project}/serviceAccounts", i, "serviceAccounts.list", "", true, 120*time.Millisecond, saList),
 		r("GET", sa+"{sa}/keys", i, "serviceAccounts.keys.list", "", true, 100*time.Millisecond, keyList),
+		r("POST", sa+"{sa}/keys", i, "serviceAccounts.keys.create", "", false, 400*time.Millisecond, keyCreate),
 		r("POST", sa+"{sa}/keys/{key}:disable", i, "serviceAccounts.keys.disable", "", false, 200*time.Millisecond, keySetDisabled(true)),
 		r("POST", sa+"{sa}/keys/{key}:enable", i, "serviceAccounts.keys.enable", "", false, 200*time.Millisecond, keySetDisabled(false)),
 		r("GET", sa+"{sa}/keys/{key}", i, "serviceAccounts.keys.get", "", true, 80*time.Millisecond, keyGet),
@@ -204,8 +206,68 @@ func keySetDisabled(disabled bool) func(c *call) (any, *apiError) {
 			return nil, badRequest("iam", "Google-managed key %s cannot be disabled.", k.ID)
 		}
 		k.Disabled = disabled
-		c.resource("service_account", fmt.Sprintf("projects/%s/serviceAccounts/%s/keys/%s", sa.Project, sa.Email, k.ID),
-			map[string]string{"email_id": sa.Email, "unique_id": sa.UniqueID, "project_id": sa.Project})
+		c.keyResource(sa, k)
 		return &iamv1.Empty{}, nil
 	}
+}
+
+// maxUserKeys is how many user-managed keys a service account may hold.
+const maxUserKeys = 10
+
+// keyCreate creates a user-managed key and answers its private key once,
+// as a key file (privateKeyData, base64) whose token_uri is this
+// simulator: the simulated token endpoint accepts grants signed with it
+// until the key or the account is disabled.
+func keyCreate(c *call) (any, *apiError) {
+	sa, e := c.serviceAccountFor("iam.serviceAccountKeys.create")
+	if e != nil {
+		return nil, e
+	}
+	var req iamv1.CreateServiceAccountKeyRequest
+	if e := c.decodeJSON(&req); e != nil {
+		return nil, e
+	}
+	switch req.PrivateKeyType {
+	case "", "TYPE_UNSPECIFIED", "TYPE_GOOGLE_CREDENTIALS_FILE":
+	default:
+		return nil, badRequest("iam", "Private key type %s is not served by the firedrill GCP simulator; use TYPE_GOOGLE_CREDENTIALS_FILE.", req.PrivateKeyType)
+	}
+	switch req.KeyAlgorithm {
+	case "", "KEY_ALG_UNSPECIFIED", "KEY_ALG_RSA_2048":
+	default:
+		return nil, badRequest("iam", "Key algorithm %s is not served by the firedrill GCP simulator; use KEY_ALG_RSA_2048.", req.KeyAlgorithm)
+	}
+	n := 0
+	for _, k := range sa.Keys {
+		if k.Type == "USER_MANAGED" {
+			n++
+		}
+	}
+	if n >= maxUserKeys {
+		return nil, &apiError{code: 400, status: "FAILED_PRECONDITION", message: "Precondition check failed.",
+			reason: "KEY_LIMIT_EXCEEDED", domain: "iam.googleapis.com"}
+	}
+	k, err := gcpworld.Of(c.w).AddServiceAccountKey(sa.Email)
+	if err != nil {
+		return nil, &apiError{code: 500, status: "INTERNAL", message: err.Error()}
+	}
+	scheme := "http://"
+	if c.req.TLS != nil {
+		scheme = "https://"
+	}
+	file, err := keyFileJSON(sa, k, scheme+c.req.Host)
+	if err != nil {
+		return nil, &apiError{code: 500, status: "INTERNAL", message: err.Error()}
+	}
+	c.keyResource(sa, k)
+	out := keyProto(sa, k)
+	out.PrivateKeyType = "TYPE_GOOGLE_CREDENTIALS_FILE"
+	out.PrivateKeyData = base64.StdEncoding.EncodeToString(file)
+	return out, nil
+}
+
+// keyResource names a key of sa for the audit log.
+func (c *call) keyResource(sa *gcpworld.ServiceAccount, k *gcpworld.ServiceAccountKey) {
+	c.resource("service_account", fmt.Sprintf("projects/%s/serviceAccounts/%s/keys/%s", sa.Project, sa.Email, k.ID),
+		map[string]string{"email_id": sa.Email, "unique_id": sa.UniqueID, "project_id": sa.Project})
 }

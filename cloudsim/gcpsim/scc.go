@@ -23,12 +23,97 @@ func sccRoutes() []*route {
 	const p = "v2/projects/{project}/sources/{source}/"
 	const o = "v2/organizations/{org}/sources/{source}/"
 	s := "securitycenter"
-	return []*route{
+	routes := []*route{
 		r("GET", p+"findings", s, "findings.list", "securitycenter.findings.list", true, 300*time.Millisecond, findingsList),
 		r("GET", p+"locations/{location}/findings", s, "findings.list", "securitycenter.findings.list", true, 300*time.Millisecond, findingsList),
 		r("GET", o+"locations/{location}/findings", s, "findings.list", "", true, 300*time.Millisecond, findingsList),
 		r("GET", o+"findings", s, "findings.list", "", true, 300*time.Millisecond, findingsList),
 	}
+	for _, f := range []string{p + "locations/{location}/findings/{finding}", p + "findings/{finding}",
+		"v1/projects/{project}/sources/{source}/findings/{finding}"} {
+		routes = append(routes,
+			r("POST", f+":setState", s, "findings.setState", "securitycenter.findings.setState", false, 250*time.Millisecond, findingSetState),
+			r("POST", f+":setMute", s, "findings.setMute", "securitycenter.findings.setMute", false, 250*time.Millisecond, findingSetMute))
+	}
+	return routes
+}
+
+// findingMarks are what responders changed on SCC findings: the world
+// finding's Archived flag is its state (INACTIVE), the rest lives here.
+type findingMarks struct{ byID map[string]*findingMark }
+
+type findingMark struct {
+	mute           securitycenterpb.Finding_Mute
+	muteUpdateTime time.Time
+}
+
+func (c *call) findingMarks() *findingMarks {
+	return c.w.ExtLocked("gcpsim.findingMarks", func() any { return &findingMarks{byID: map[string]*findingMark{}} }).(*findingMarks)
+}
+
+// findingMark is the finding's marks, created for a change.
+func (c *call) findingMark(id string) *findingMark {
+	fm := c.findingMarks()
+	if fm.byID[id] == nil {
+		fm.byID[id] = &findingMark{}
+	}
+	return fm.byID[id]
+}
+
+// findingFor resolves {project}/{source}/{finding} to a visible SCC
+// finding of the project.
+func (c *call) findingFor() (*gcpworld.Project, string, *world.Finding, *apiError) {
+	p := gcpworld.Of(c.w).Projects.Lookup(c.project)
+	name := strings.TrimPrefix(strings.SplitN(c.req.URL.Path, ":", 2)[0], "/")
+	c.resource("audited_resource", name, map[string]string{"service": "securitycenter.googleapis.com", "project_id": c.project})
+	if loc := c.vars["location"]; loc != "" && loc != "global" {
+		return nil, "", nil, badRequest("securitycenter", "Invalid location '%s': findings are in the 'global' location", loc)
+	}
+	for _, f := range c.w.Findings {
+		svc, ok := strings.CutPrefix(f.Detector, SCCDetectorPrefix)
+		if ok && f.ID == c.vars["finding"] && f.Account == p.ID && !f.CreatedAt.After(c.now) && SourceID(p, svc) == c.vars["source"] {
+			return p, c.vars["source"], f, nil
+		}
+	}
+	return nil, "", nil, notFoundErr("securitycenter", name)
+}
+
+// findingSetState marks a finding ACTIVE or INACTIVE (a responder closing
+// it); an INACTIVE finding that recurs is raised anew.
+func findingSetState(c *call) (any, *apiError) {
+	p, src, f, e := c.findingFor()
+	if e != nil {
+		return nil, e
+	}
+	var req securitycenterpb.SetFindingStateRequest
+	if e := c.decode(&req); e != nil {
+		return nil, e
+	}
+	switch req.State {
+	case securitycenterpb.Finding_ACTIVE, securitycenterpb.Finding_INACTIVE:
+	default:
+		return nil, badRequest("securitycenter", "Invalid state '%s': expected ACTIVE or INACTIVE", req.State)
+	}
+	f.Archived = req.State == securitycenterpb.Finding_INACTIVE
+	return c.findingResult(p, src, f).Finding, nil
+}
+
+// findingSetMute mutes or unmutes a finding (UNDEFINED clears the mark).
+func findingSetMute(c *call) (any, *apiError) {
+	p, src, f, e := c.findingFor()
+	if e != nil {
+		return nil, e
+	}
+	var req securitycenterpb.SetMuteRequest
+	if e := c.decode(&req); e != nil {
+		return nil, e
+	}
+	if req.Mute == securitycenterpb.Finding_MUTE_UNSPECIFIED {
+		return nil, badRequest("securitycenter", "Invalid mute '%s': expected MUTED, UNMUTED or UNDEFINED", req.Mute)
+	}
+	m := c.findingMark(f.ID)
+	m.mute, m.muteUpdateTime = req.Mute, c.now
+	return c.findingResult(p, src, f).Finding, nil
 }
 
 // SourceID is the numeric SCC source id of a detector service in a project.
@@ -84,7 +169,7 @@ func findingsList(c *call) (any, *apiError) {
 			if s := c.vars["source"]; s != "-" && s != src {
 				continue
 			}
-			res := findingResult(p, src, f)
+			res := c.findingResult(p, src, f)
 			if filter.match(findingFields(res.Finding)) {
 				results = append(results, res)
 			}
@@ -146,13 +231,15 @@ func findingFields(f *securitycenterpb.Finding) func(string) (string, bool) {
 }
 
 // findingResult renders a world finding as SCC v2 lists it.
-func findingResult(p *gcpworld.Project, src string, f *world.Finding) *securitycenterpb.ListFindingsResponse_ListFindingsResult {
+func (c *call) findingResult(p *gcpworld.Project, src string, f *world.Finding) *securitycenterpb.ListFindingsResponse_ListFindingsResult {
 	parent := fmt.Sprintf("projects/%s/sources/%s/locations/global", p.ID, src)
+	mark := c.findingMarks().byID[f.ID]
 	fd := &securitycenterpb.Finding{
 		Name: parent + "/findings/" + f.ID, CanonicalName: parent + "/findings/" + f.ID, Parent: parent,
 		ResourceName: "//compute.googleapis.com/" + f.ResourceID, State: securitycenterpb.Finding_ACTIVE,
 		Category: f.Type, EventTime: timestamppb.New(f.LastSeen), CreateTime: timestamppb.New(f.CreatedAt),
 		Severity: sccSeverity(f.Severity), FindingClass: securitycenterpb.Finding_THREAT, Description: f.Description,
+		Mute:        securitycenterpb.Finding_UNDEFINED,
 		ExternalUri: "https://console.cloud.google.com/security/command-center/findings?project=" + p.ID,
 		SourceProperties: map[string]*structpb.Value{
 			"detectionCount": structpb.NewNumberValue(float64(f.Count)),
@@ -161,6 +248,12 @@ func findingResult(p *gcpworld.Project, src string, f *world.Finding) *securityc
 	}
 	if f.ResourceType == "ServiceAccount" {
 		fd.ResourceName = "//iam.googleapis.com/" + f.ResourceID
+	}
+	if f.Archived {
+		fd.State = securitycenterpb.Finding_INACTIVE
+	}
+	if mark != nil && mark.mute != securitycenterpb.Finding_MUTE_UNSPECIFIED {
+		fd.Mute, fd.MuteUpdateTime = mark.mute, timestamppb.New(mark.muteUpdateTime)
 	}
 	if f.RemoteIP != "" || f.Domain != "" {
 		fd.Indicator = &securitycenterpb.Indicator{}

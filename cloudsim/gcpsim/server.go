@@ -1,10 +1,13 @@
 // Package gcpsim serves the simulated Google Cloud on its real REST wire
 // protocols: Compute Engine (/compute/v1), Cloud Logging (/v2/entries:list),
 // Security Command Center v2 (/v2/.../findings), IAM (/v1/projects/.../
-// serviceAccounts) and an OAuth2 token endpoint (/token), all on one plain
-// HTTP listener, so the official Go clients work with only
+// serviceAccounts), Resource Manager project IAM policies
+// (/v1|v3/projects/...:getIamPolicy) and an OAuth2 token endpoint (/token),
+// all on one plain HTTP listener, so the official Go clients work with only
 // option.WithEndpoint (and a token source or a key file whose token_uri
-// points here).
+// points here), and gcloud with the configuration PrepareCLIConfig writes.
+// Operations lists the served methods; any other answers 404 naming the
+// method.
 //
 // Callers are identified from their bearer token. Every call is authorized
 // against the project's IAM policy, may be hit by an injected fault, is
@@ -85,11 +88,17 @@ func New(w *world.World, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
-	s.routes = append(s.routes, computeRoutes()...)
-	s.routes = append(s.routes, loggingRoutes()...)
-	s.routes = append(s.routes, sccRoutes()...)
-	s.routes = append(s.routes, iamRoutes()...)
+	s.routes = allRoutes()
 	return s
+}
+
+// allRoutes is the route table: every REST method the simulator serves.
+func allRoutes() []*route {
+	var out []*route
+	for _, rs := range [][]*route{computeRoutes(), computeListRoutes(), loggingRoutes(), sccRoutes(), iamRoutes(), resourceManagerRoutes()} {
+		out = append(out, rs...)
+	}
+	return out
 }
 
 // route is one REST method: an HTTP verb and a path template whose "{x}"
@@ -208,8 +217,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	if rt == nil {
-		writeError(w, &apiError{code: 404, status: "NOT_FOUND", legacy: true, reason: "notFound",
-			message: fmt.Sprintf("%s %s is not served by the firedrill GCP simulator", req.Method, req.URL.Path)})
+		writeError(w, unserved(req.Method, req.URL.Path))
 		s.Log.Info("gcp request", "method", req.Method, "path", req.URL.Path, "status", 404)
 		return
 	}
@@ -351,6 +359,19 @@ func (c *call) decode(m proto.Message) *apiError {
 		return nil
 	}
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(c.body, m); err != nil {
+		return &apiError{code: 400, status: "INVALID_ARGUMENT", reason: "parseError", domain: "global",
+			message: fmt.Sprintf("Invalid JSON payload received. %v", err)}
+	}
+	return nil
+}
+
+// decodeJSON parses a JSON request body into v, for the APIs whose
+// messages the discovery clients define (IAM, Resource Manager).
+func (c *call) decodeJSON(v any) *apiError {
+	if len(bytes.TrimSpace(c.body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(c.body, v); err != nil {
 		return &apiError{code: 400, status: "INVALID_ARGUMENT", reason: "parseError", domain: "global",
 			message: fmt.Sprintf("Invalid JSON payload received. %v", err)}
 	}

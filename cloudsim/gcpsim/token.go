@@ -81,12 +81,18 @@ func (s *Server) KeyFileJSON(email, baseURL string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("key file: %w", err)
 	}
+	return keyFileJSON(sa, k, baseURL)
+}
+
+// keyFileJSON renders a user-managed key as its key file, with the
+// simulator at baseURL as token_uri.
+func keyFileJSON(sa *gcpworld.ServiceAccount, k *gcpworld.ServiceAccountKey, baseURL string) ([]byte, error) {
 	base := strings.TrimSuffix(baseURL, "/")
 	kf := KeyFile{Type: "service_account", ProjectID: sa.Project, PrivateKeyID: k.ID,
-		PrivateKey: strings.TrimPrefix(simPrivateKey, "\n"), ClientEmail: email, ClientID: sa.UniqueID,
+		PrivateKey: strings.TrimPrefix(simPrivateKey, "\n"), ClientEmail: sa.Email, ClientID: sa.UniqueID,
 		AuthURI: base + "/o/oauth2/auth", TokenURI: base + "/token",
 		AuthProviderX509CertURL: base + "/oauth2/v1/certs",
-		ClientX509CertURL:       base + "/robot/v1/metadata/x509/" + url.PathEscape(email),
+		ClientX509CertURL:       base + "/robot/v1/metadata/x509/" + url.PathEscape(sa.Email),
 		UniverseDomain:          "googleapis.com"}
 	return json.MarshalIndent(kf, "", "  ")
 }

@@ -283,8 +283,13 @@ func setupSimCloud(s *simServer, w *world.World, opts *simServeOptions, logger *
 		if err != nil {
 			return err
 		}
+		cliDir := filepath.Join(opts.StateDir, "gcloud")
+		if err := gcpsim.PrepareCLIConfig(cliDir, gcpsim.CLIConfig{Endpoint: endpoint, KeyFile: keyPath,
+			Account: env.ResponderServiceAccount, Project: env.Project, Region: env.Region, Zone: env.Zone}); err != nil {
+			return err
+		}
 		s.handler = srv
-		s.exports = gcpExports(endpoint, keyPath, env)
+		s.exports = append(gcpExports(endpoint, keyPath, env), "export CLOUDSDK_CONFIG="+cliDir)
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package gcpworld
 
 import (
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -58,6 +60,35 @@ type Project struct {
 	// DataAccessLogs turns on Data Access audit logs (reads); GCP leaves
 	// them off by default, so reads are not visible to log queries.
 	DataAccessLogs bool
+	// PolicySerial counts changes to Bindings; the policy's etag derives
+	// from it.
+	PolicySerial uint64
+}
+
+// PolicyETag is the etag of the project's IAM policy: it changes with
+// every change to the bindings, so a read-modify-write that lost a race is
+// refused. It looks like Google's (base64 of 8 bytes, "BwX…").
+func (p *Project) PolicyETag() string {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, 0x0705_0000_0000_0000|(p.Number%1_000_000)<<20|p.PolicySerial&0xfffff)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// SetBindings replaces the project's IAM policy bindings (members are
+// kept in the given order; roles with no members are dropped).
+func (s *State) SetBindings(project string, bindings map[string][]string) error {
+	p := s.Projects.Lookup(project)
+	if p == nil {
+		return fmt.Errorf("project %q does not exist", project)
+	}
+	p.Bindings = map[string][]string{}
+	for role, members := range bindings {
+		if len(members) > 0 {
+			p.Bindings[role] = append([]string(nil), members...)
+		}
+	}
+	p.PolicySerial++
+	return nil
 }
 
 // Network is a VPC network.
@@ -261,12 +292,20 @@ func (s *State) NumericID() uint64 {
 	return 1_000_000_000_000_000_000 + s.w.IDRandLocked().Uint64()%8_000_000_000_000_000_000
 }
 
-// Fingerprint draws a new base64-looking 12-character fingerprint.
+// Fingerprint draws a new 12-character fingerprint: the URL-safe base64
+// of 8 bytes, as Compute answers them. It must be canonical (the last
+// character carries 4 bits, the 2 low bits zero) because clients that
+// treat it as bytes (gcloud) decode and re-encode it before sending it
+// back.
 func (s *State) Fingerprint() string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	b := make([]byte, 11)
 	for i := range b {
-		b[i] = alphabet[s.w.IDRandLocked().IntN(len(alphabet))]
+		n := s.w.IDRandLocked().IntN(len(alphabet))
+		if i == len(b)-1 {
+			n &^= 3 // 11 characters carry 66 bits, 8 bytes only 64
+		}
+		b[i] = alphabet[n]
 	}
 	return string(b) + "="
 }
@@ -342,6 +381,7 @@ func (s *State) Grant(project, role, member string) error {
 		}
 	}
 	p.Bindings[role] = append(p.Bindings[role], member)
+	p.PolicySerial++
 	return nil
 }
 
@@ -527,6 +567,10 @@ var gcpRolePermissions = map[string][]string{
 	"roles/monitoring.viewer":               {"monitoring.*.get", "monitoring.*.list"},
 	"roles/cloudsecurityscanner.viewer":     {"cloudsecurityscanner.*.get"},
 	"roles/resourcemanager.projectIamAdmin": {"resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"},
+	"roles/iam.securityReviewer": {"*.getIamPolicy", "iam.*.get", "iam.*.list", "iam.serviceAccountKeys.list",
+		"resourcemanager.projects.get"},
+	"roles/securitycenter.findingsStateSetter": {"securitycenter.findings.setState", "securitycenter.findings.list"},
+	"roles/securitycenter.findingsMuteSetter":  {"securitycenter.findings.setMute", "securitycenter.findings.list"},
 }
 
 // RoleKnown reports whether the simulator models role.

@@ -1,6 +1,7 @@
 package gcpworld
 
 import (
+	"encoding/base64"
 	"errors"
 	"testing"
 	"time"
@@ -44,5 +45,24 @@ func TestDisablingRevokesEveryToken(t *testing.T) {
 	disable(false)
 	if _, err := g.Authenticate(tok.Value); err != nil {
 		t.Fatalf("re-enabled: %v", err)
+	}
+}
+
+// TestFingerprintsAreCanonicalBase64: clients that hold a fingerprint as
+// bytes (gcloud) decode and re-encode it; only a canonical encoding of 8
+// bytes survives the round trip unchanged.
+func TestFingerprintsAreCanonicalBase64(t *testing.T) {
+	w := world.New(clock.NewManual(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), 7)
+	w.Lock()
+	defer w.Unlock()
+	for range 500 {
+		fp := Of(w).Fingerprint()
+		raw, err := base64.URLEncoding.DecodeString(fp)
+		if err != nil || len(raw) != 8 {
+			t.Fatalf("fingerprint %q: %d bytes, %v", fp, len(raw), err)
+		}
+		if again := base64.URLEncoding.EncodeToString(raw); again != fp {
+			t.Fatalf("fingerprint %q re-encodes as %q", fp, again)
+		}
 	}
 }
