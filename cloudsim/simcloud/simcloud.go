@@ -54,6 +54,9 @@ type Driver struct {
 	// the generated table in docs/sim-operations.md; nil while a cloud has
 	// not listed them yet.
 	Operations func() []Operation
+	// Live is what `sim serve --scenario` uses to push findings and export
+	// audit logs (nil: neither); cloud packages add it through Extend.
+	Live *Live
 }
 
 // Operation is one operation a simulated service serves, named as the
@@ -210,7 +213,10 @@ var (
 )
 
 // Register adds a cloud's driver.
-func Register(d *Driver) { drivers.add(d.Cloud, d) }
+func Register(d *Driver) {
+	drivers.add(d.Cloud, d)
+	applyPending(d)
+}
 
 // Get returns a cloud's driver.
 func Get(cloud string) (*Driver, bool) { return drivers.get(cloud) }
