@@ -57,6 +57,9 @@ type Driver struct {
 	// Live is what `sim serve --scenario` uses to push findings and export
 	// audit logs (nil: neither); cloud packages add it through Extend.
 	Live *Live
+	// Serve serves the cloud to outside clients (`sim serve`); the demo
+	// presets add it through Extend.
+	Serve func(cfg ServeConfig) (*Served, error)
 }
 
 // Operation is one operation a simulated service serves, named as the

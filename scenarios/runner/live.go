@@ -67,6 +67,8 @@ type live struct {
 	audited   int
 	acked     bool
 	firstSeen map[string]bool // evidence reported, by id
+	// lastChange is the responder's last successful change.
+	lastChange *timeline.Event
 	pushes    []livePush
 }
 
@@ -237,11 +239,29 @@ func (lv *live) tickLocked(d *drill, now time.Time, alerts []timeline.Event) []t
 		if a.ErrorCode != "" {
 			outcome = timeline.Failed
 		}
-		out = append(out, timeline.Event{At: a.Time, Actor: timeline.ActorResponder, Kind: timeline.StepStart, Name: a.Operation,
-			Cloud: cloud, Resource: res, Outcome: outcome, Message: a.Operation + " " + res + " " + a.ErrorCode,
-			Detail: map[string]string{"operation": a.Operation, "principal": a.PrincipalARN, "error_code": a.ErrorCode}})
+		e := timeline.Event{At: a.Time, Actor: timeline.ActorResponder, Kind: timeline.StepStart, Name: a.Operation,
+			Cloud: cloud, Resource: res, Outcome: outcome, Message: strings.TrimSpace(a.Operation + " " + res + " " + a.ErrorCode),
+			Detail: map[string]string{"operation": a.Operation, "principal": a.PrincipalARN, "error_code": a.ErrorCode}}
+		out = append(out, e)
+		if outcome == timeline.Succeeded {
+			lv.lastChange = &e
+		}
 	}
 	return append(out, lv.evidenceLocked(d)...)
+}
+
+// declare puts the outside responder's declaration of containment on the
+// timeline: it has no way to declare it but to stop changing things, so its
+// last successful change is its declared containment (none: never
+// declared). The attacker's probes verify it either way.
+func (lv *live) declare(d *drill) {
+	if lv.lastChange == nil {
+		return
+	}
+	e := lv.lastChange
+	d.tl.Add(timeline.Event{At: e.At, Actor: timeline.ActorResponder, Kind: timeline.Contained, Name: "external", Cloud: e.Cloud,
+		Message: "the responder's last change (" + e.Name + "): its containment as declared",
+		Detail:  map[string]string{"operation": e.Name}})
 }
 
 // firstAlert is the first alert by now, on the timeline or about to be.

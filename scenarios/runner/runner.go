@@ -302,6 +302,9 @@ func (d *drill) direct(ctx context.Context) {
 		return
 	}
 	d.telem.tick(d.clk.Now())
+	if d.live != nil {
+		d.live.declare(d)
+	}
 	for _, c := range d.clouds {
 		d.verify(ctx, c)
 	}

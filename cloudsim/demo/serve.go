@@ -1,0 +1,176 @@
+package demo
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net/http"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/awssim"
+	"github.com/firedrill-ir/firedrill/cloudsim/azuresim"
+	"github.com/firedrill-ir/firedrill/cloudsim/detect"
+	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim"
+	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
+	"github.com/firedrill-ir/firedrill/providers"
+)
+
+// How `sim serve` serves each cloud's demo environment (seeded here, or by
+// a scenario through the preset packs) to outside clients.
+func init() {
+	simcloud.Extend(providers.CloudAWS, func(d *simcloud.Driver) { d.Serve = serveAWS })
+	simcloud.Extend(providers.CloudAzure, func(d *simcloud.Driver) { d.Serve = serveAzure })
+	simcloud.Extend(providers.CloudGCP, func(d *simcloud.Driver) { d.Serve = serveGCP })
+}
+
+func serveAWS(cfg simcloud.ServeConfig) (*simcloud.Served, error) {
+	var env *AWSEnv
+	if site, ok := cfg.Env.(awsSite); ok {
+		env = site.AWSEnv
+	} else if cfg.Env != nil {
+		return nil, fmt.Errorf("the AWS environment %T is not a demo preset's", cfg.Env)
+	} else {
+		var err error
+		if env, err = SeedAWS(cfg.World, Options{}); err != nil {
+			return nil, err
+		}
+		cfg.World.AddObserver(detect.NewGuardDuty(detect.DefaultGuardDutyConfig()))
+	}
+	url := "http://" + cfg.Listener.Addr().String()
+	return &simcloud.Served{Listener: cfg.Listener, URL: url, Base: http.DefaultTransport,
+		Handler: awssim.New(cfg.World, awssim.WithLogger(cfg.Logger.With("cloud", "aws")), awssim.WithFaults(cfg.Faults)),
+		Exports: awsExports(url, env, cfg.Env != nil)}, nil
+}
+
+func serveAzure(cfg simcloud.ServeConfig) (*simcloud.Served, error) {
+	var env *AzureEnv
+	if site, ok := cfg.Env.(azureSite); ok {
+		env = site.AzureEnv
+	} else if cfg.Env != nil {
+		return nil, fmt.Errorf("the Azure environment %T is not a demo preset's", cfg.Env)
+	} else {
+		var err error
+		if env, err = SeedAzure(cfg.World, AzureOptions{}); err != nil {
+			return nil, err
+		}
+		cfg.World.AddObserver(detect.NewDefender(detect.DefaultDefenderConfig()))
+	}
+	cert, err := azuresim.NewCertificate()
+	if err != nil {
+		return nil, err
+	}
+	caPath, err := cfg.WriteFile("azure-ca.pem", cert.CertPEM)
+	if err != nil {
+		return nil, err
+	}
+	ln := cert.Listen(cfg.Listener)
+	url := "https://" + ln.Addr().String()
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.TLSClientConfig = &tls.Config{RootCAs: cert.Pool, MinVersion: tls.VersionTLS12}
+	return &simcloud.Served{Listener: ln, URL: url, Base: base,
+		Handler: azuresim.New(cfg.World, azuresim.WithLogger(cfg.Logger.With("cloud", "azure")), azuresim.WithFaults(cfg.Faults)),
+		Exports: azureExports(url, caPath, env, cfg.Env != nil)}, nil
+}
+
+func serveGCP(cfg simcloud.ServeConfig) (*simcloud.Served, error) {
+	var env *GCPEnv
+	if site, ok := cfg.Env.(gcpSite); ok {
+		env = site.GCPEnv
+	} else if cfg.Env != nil {
+		return nil, fmt.Errorf("the GCP environment %T is not a demo preset's", cfg.Env)
+	} else {
+		var err error
+		if env, err = SeedGCP(cfg.World, GCPOptions{}); err != nil {
+			return nil, err
+		}
+		cfg.World.AddObserver(detect.NewSCC(detect.SCCConfig{}))
+	}
+	srv := gcpsim.New(cfg.World, gcpsim.WithLogger(cfg.Logger.With("cloud", "gcp")), gcpsim.WithFaults(cfg.Faults))
+	url := "http://" + cfg.Listener.Addr().String()
+	key, err := srv.KeyFileJSON(env.ResponderServiceAccount, url)
+	if err != nil {
+		return nil, err
+	}
+	keyPath, err := cfg.WriteFile("gcp-key.json", key)
+	if err != nil {
+		return nil, err
+	}
+	return &simcloud.Served{Listener: cfg.Listener, URL: url, Base: http.DefaultTransport, Handler: srv,
+		Exports: gcpExports(url, keyPath, env, cfg.Env != nil)}, nil
+}
+
+// ResponderIdentities are the GCP responder's identities: the responder
+// user and the service account whose key file `sim serve` writes.
+func (e gcpSite) ResponderIdentities() []string {
+	return []string{e.GCPEnv.Responder, e.ResponderServiceAccount}
+}
+
+// awsExports point standard AWS clients at the simulator: as the demo
+// administrator, or as the responder while a scenario plays.
+func awsExports(endpoint string, env *AWSEnv, scenario bool) []string {
+	key, secret, who := env.AdminKeyID, env.AdminSecret, "the demo administrator"
+	if scenario {
+		key, secret, who = env.ResponderKeyID, env.ResponderSecret, "the responder (its calls are scored)"
+	}
+	return []string{
+		"# AWS as " + who + " (AWS CLI v2 before 2.13 needs --endpoint-url \"$AWS_ENDPOINT_URL\")",
+		"export AWS_ENDPOINT_URL=" + endpoint,
+		"export AWS_ACCESS_KEY_ID=" + key,
+		"export AWS_SECRET_ACCESS_KEY=" + secret,
+		"export AWS_REGION=" + env.Region,
+		"export AWS_DEFAULT_REGION=" + env.Region,
+		"export AWS_EC2_METADATA_DISABLED=true",
+		"export FIREDRILL_AWS_ADMIN_ACCESS_KEY_ID=" + env.AdminKeyID,
+		"export FIREDRILL_AWS_ADMIN_SECRET_ACCESS_KEY=" + env.AdminSecret,
+		"export FIREDRILL_AWS_RESPONDER_ACCESS_KEY_ID=" + env.ResponderKeyID,
+		"export FIREDRILL_AWS_RESPONDER_SECRET_ACCESS_KEY=" + env.ResponderSecret,
+	}
+}
+
+// azureExports are what azidentity's environment credential and the ARM
+// clients need; the endpoint and CA are firedrill's own variables because
+// Azure SDKs take them as options, not from the environment.
+func azureExports(endpoint, caPath string, env *AzureEnv, scenario bool) []string {
+	id, secret, who := env.AdminClientID, env.AdminSecret, "the demo administrator"
+	if scenario {
+		id, secret, who = env.ResponderClientID, env.ResponderSecret, "the responder (its calls are scored)"
+	}
+	return []string{
+		"# Azure as " + who + ": Resource Manager and Entra ID at FIREDRILL_AZURE_ENDPOINT,",
+		"# over TLS with the CA in FIREDRILL_AZURE_CA (clients that read SSL_CERT_FILE or",
+		"# REQUESTS_CA_BUNDLE can be pointed at it)",
+		"export FIREDRILL_AZURE_ENDPOINT=" + endpoint,
+		"export FIREDRILL_AZURE_CA=" + caPath,
+		"export AZURE_AUTHORITY_HOST=" + endpoint + "/",
+		"export AZURE_TENANT_ID=" + env.Tenant,
+		"export AZURE_SUBSCRIPTION_ID=" + env.Subscription,
+		"export AZURE_CLIENT_ID=" + id,
+		"export AZURE_CLIENT_SECRET=" + secret,
+		"export FIREDRILL_AZURE_ADMIN_CLIENT_ID=" + env.AdminClientID,
+		"export FIREDRILL_AZURE_ADMIN_CLIENT_SECRET=" + env.AdminSecret,
+		"export FIREDRILL_AZURE_RESPONDER_CLIENT_ID=" + env.ResponderClientID,
+		"export FIREDRILL_AZURE_RESPONDER_CLIENT_SECRET=" + env.ResponderSecret,
+	}
+}
+
+// gcpExports make Application Default Credentials use the simulator's token
+// endpoint (through the responder service account's key file) and give
+// static bearer tokens for curl.
+func gcpExports(endpoint, keyPath string, env *GCPEnv, scenario bool) []string {
+	lines := []string{
+		"# GCP: compute, logging, securitycenter and iam APIs at FIREDRILL_GCP_ENDPOINT",
+		"# (pass it as the client endpoint); the key file is the responder service account's",
+		"export FIREDRILL_GCP_ENDPOINT=" + endpoint,
+		"export GOOGLE_APPLICATION_CREDENTIALS=" + keyPath,
+		"export GOOGLE_CLOUD_PROJECT=" + env.Project,
+		"export CLOUDSDK_CORE_PROJECT=" + env.Project,
+		"export CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE=" + endpoint + "/compute/v1/",
+		"export FIREDRILL_GCP_ZONE=" + env.Zone,
+		"export FIREDRILL_GCP_TOKEN=" + env.AdminToken,
+		"export FIREDRILL_GCP_RESPONDER=" + env.Responder,
+		"export FIREDRILL_GCP_RESPONDER_TOKEN=" + env.ResponderToken,
+	}
+	if scenario {
+		lines[len(lines)-3] = "export FIREDRILL_GCP_TOKEN=" + env.ResponderToken // the responder's: scored
+		lines = append(lines, "export FIREDRILL_GCP_ADMIN_TOKEN="+env.AdminToken)
+	}
+	return lines
+}
