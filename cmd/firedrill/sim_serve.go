@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -181,6 +182,9 @@ type simServe struct {
 	listeners map[string]net.Listener
 	// tempDir is the state directory this run made (removed on exit).
 	tempDir string
+	// live is the scenario playing (nil without one); handlers read it
+	// while it starts.
+	live    atomic.Pointer[runner.Session]
 	session *runner.Session
 }
 
@@ -252,6 +256,7 @@ func runSimServe(ctx context.Context, opts *simServeOptions) (err error) {
 		if err != nil {
 			return fmt.Errorf("playing %s live: %w", sc.ID, err)
 		}
+		s.live.Store(s.session)
 		w, clk = s.session.World(), s.session.Clock()
 	}
 	if opts.AuditDir != "" {
@@ -378,7 +383,7 @@ func (s *simServe) serveCloud(cloud string, cfg simcloud.ServeConfig) error {
 		return fmt.Errorf("setting up simulated %s: %w", cloud, err)
 	}
 	h := served.Handler
-	if s.session != nil || cfg.Env != nil {
+	if cfg.Env != nil {
 		h = s.withScore(h)
 	}
 	sv := &simServer{cloud: cloud, handler: h, ln: served.Listener, exports: served.Exports, url: served.URL, base: served.Base}
@@ -391,18 +396,24 @@ func (s *simServe) serveCloud(cloud string, cfg simcloud.ServeConfig) error {
 }
 
 // withScore answers the scorecard so far at scorePath, everything else
-// with the cloud's front end.
+// with the cloud's front end; every answer's Date header is the simulated
+// clouds' time, as a cloud's is its own (a responder that computes a
+// cut-off, such as a session revocation's, reads it there).
 func (s *simServe) withScore(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session := s.live.Load()
+		if session != nil {
+			w.Header().Set("Date", session.Clock().Now().UTC().Format(http.TimeFormat))
+		}
 		if r.URL.Path != scorePath {
 			h.ServeHTTP(w, r)
 			return
 		}
-		if s.session == nil {
+		if session == nil {
 			http.Error(w, "the scenario is still starting", http.StatusServiceUnavailable)
 			return
 		}
-		js, err := s.session.Scorecard().JSON()
+		js, err := session.Scorecard().JSON()
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return

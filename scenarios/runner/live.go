@@ -69,7 +69,7 @@ type live struct {
 	firstSeen map[string]bool // evidence reported, by id
 	// lastChange is the responder's last successful change.
 	lastChange *timeline.Event
-	pushes    []livePush
+	pushes     []livePush
 }
 
 type livePush struct {
