@@ -210,7 +210,11 @@ def main():
     if instance is None:
         log("no finding")
         return 1
-    inst = r.describe(instance)
+    try:
+        inst = r.describe(instance)
+    except botocore.exceptions.ClientError as e:
+        log("cannot describe", instance, e.response["Error"]["Code"], "(too late: scaled in?)")
+        return 1
     if not args.naive:
         r.snapshot(inst)
         r.protect(inst)
