@@ -229,19 +229,88 @@ func TestSimServeLiveAWSNaiveResponderFails(t *testing.T) {
 	requireFails(t, card, err, "path_open:stolen_credential", "path_open:planted_credential", "artifact_present:vm")
 }
 
+// findingResource reads the compromised resource out of a pushed
+// finding's envelope: a Defender alert's Event Grid event, an SCC
+// finding's Pub/Sub push message.
+func findingResource(t *testing.T, cloud string, body []byte) string {
+	t.Helper()
+	switch cloud {
+	case "aws":
+		var ev struct {
+			Source     string `json:"source"`
+			DetailType string `json:"detail-type"`
+			Detail     struct {
+				Type     string `json:"type"`
+				Resource struct {
+					InstanceDetails struct {
+						InstanceID string `json:"instanceId"`
+					} `json:"instanceDetails"`
+				} `json:"resource"`
+			} `json:"detail"`
+		}
+		require.NoError(t, json.Unmarshal(body, &ev), "an EventBridge event: %s", body)
+		require.Equal(t, "aws.guardduty", ev.Source)
+		require.Equal(t, "GuardDuty Finding", ev.DetailType)
+		require.NotEmpty(t, ev.Detail.Type)
+		return ev.Detail.Resource.InstanceDetails.InstanceID
+	case "azure":
+		var evs []struct {
+			EventType string `json:"eventType"`
+			Data      struct {
+				Properties struct {
+					ResourceIdentifiers []struct {
+						AzureResourceID string `json:"azureResourceId"`
+					} `json:"resourceIdentifiers"`
+				} `json:"properties"`
+			} `json:"data"`
+		}
+		require.NoError(t, json.Unmarshal(body, &evs), "an Event Grid schema array: %s", body)
+		require.Len(t, evs, 1)
+		require.Equal(t, "Microsoft.Security.SecurityAlert", evs[0].EventType)
+		require.NotEmpty(t, evs[0].Data.Properties.ResourceIdentifiers)
+		return evs[0].Data.Properties.ResourceIdentifiers[0].AzureResourceID
+	case "gcp":
+		var push struct {
+			Message struct {
+				Data      []byte `json:"data"`
+				MessageID string `json:"messageId"`
+			} `json:"message"`
+			Subscription string `json:"subscription"`
+		}
+		require.NoError(t, json.Unmarshal(body, &push), "a Pub/Sub push message: %s", body)
+		require.NotEmpty(t, push.Message.MessageID)
+		require.Contains(t, push.Subscription, "/subscriptions/")
+		var msg struct {
+			Finding struct {
+				ResourceName string `json:"resourceName"`
+				Category     string `json:"category"`
+			} `json:"finding"`
+		}
+		require.NoError(t, json.Unmarshal(push.Message.Data, &msg), "data is an SCC NotificationMessage: %s", push.Message.Data)
+		require.NotEmpty(t, msg.Finding.Category)
+		return strings.TrimPrefix(msg.Finding.ResourceName, "//compute.googleapis.com/")
+	}
+	t.Fatalf("no envelope for %s", cloud)
+	return ""
+}
+
 func TestSimServeLiveNobodyRespondingFails(t *testing.T) {
 	for _, tc := range []struct {
-		scenario string
-		codes    []string
+		cloud, scenario string
+		codes           []string
 	}{
-		{"aws-ec2-cryptomining", []string{"containment_not_declared", "path_open:stolen_credential"}},
-		{"azure-vm-cryptomining", []string{"containment_not_declared"}},
-		{"gcp-vm-cryptomining", []string{"containment_not_declared"}},
+		{"aws", "aws-ec2-cryptomining", []string{"containment_not_declared", "path_open:stolen_credential"}},
+		{"azure", "azure-vm-cryptomining", []string{"containment_not_declared", "path_open:stolen_credential"}},
+		{"gcp", "gcp-vm-cryptomining", []string{"containment_not_declared", "path_open:backdoor_rule"}},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			r := startLive(t, tc.scenario, 3600)
-			first := <-r.hooks.first
-			require.NotEmpty(t, first)
+			select {
+			case first := <-r.hooks.first:
+				require.NotEmpty(t, findingResource(t, tc.cloud, first), "the pushed finding names the compromised VM")
+			case <-time.After(time.Minute):
+				t.Fatal("no finding pushed within a minute")
+			}
 			card, err := r.wait(t)
 			requireFails(t, card, err, tc.codes...)
 			require.NotNil(t, card.Metrics.MTTDSeconds, "detected from the findings the clouds raised")
