@@ -52,7 +52,10 @@ func (s *webhookSink) all() [][]byte {
 type liveRun struct {
 	vars      map[string]string
 	logs      *syncBuffer
-	done      chan error
+	done      chan struct{}
+	err       error
+	// stop is what SIGINT or SIGTERM does to the server.
+	stop context.CancelFunc
 	card      string
 	auditDir  string
 	stateDir  string
@@ -66,21 +69,30 @@ func startLive(t *testing.T, scenario string, speed float64) *liveRun {
 	t.Helper()
 	dir := t.TempDir()
 	hooks, url := newWebhookSink(t)
-	r := &liveRun{logs: &syncBuffer{}, done: make(chan error, 1), card: filepath.Join(dir, "card.json"),
+	r := &liveRun{logs: &syncBuffer{}, done: make(chan struct{}), card: filepath.Join(dir, "card.json"),
 		auditDir: filepath.Join(dir, "audit"), hooks: hooks, startedAt: time.Now()}
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
+	t.Cleanup(func() {
+		cancel() // ends the scenario early; the server stops cleanly
+		select {
+		case <-r.done:
+		case <-time.After(2 * time.Minute):
+			t.Error("sim serve did not stop within 2 minutes of its context's end")
+		}
+	})
+	r.stop = cancel
 	out := &syncBuffer{}
 	ready := make(chan struct{})
 	go func() {
-		r.done <- runSimServe(ctx, &simServeOptions{Scenario: scenario, Speed: speed, Addr: "127.0.0.1:0", Seed: 1,
+		defer close(r.done)
+		r.err = runSimServe(ctx, &simServeOptions{Scenario: scenario, Speed: speed, Addr: "127.0.0.1:0", Seed: 1,
 			LogLevel: "warn", Webhooks: []string{url}, AuditDir: r.auditDir, Scorecard: r.card, Out: out, ErrOut: r.logs,
 			ready: func(map[string]string) { close(ready) }})
 	}()
 	select {
 	case <-ready:
-	case err := <-r.done:
-		t.Fatalf("sim serve exited early: %v\n%s", err, r.logs.String())
+	case <-r.done:
+		t.Fatalf("sim serve exited early: %v\n%s", r.err, r.logs.String())
 	case <-time.After(60 * time.Second):
 		t.Fatal("sim serve did not start within 60s")
 	}
@@ -99,9 +111,8 @@ func startLive(t *testing.T, scenario string, speed float64) *liveRun {
 // the server's error.
 func (r *liveRun) wait(t *testing.T) (*scoring.Scorecard, error) {
 	t.Helper()
-	var err error
 	select {
-	case err = <-r.done:
+	case <-r.done:
 	case <-time.After(5 * time.Minute):
 		t.Fatal("the live scenario did not end within 5 minutes")
 	}
@@ -110,7 +121,7 @@ func (r *liveRun) wait(t *testing.T) (*scoring.Scorecard, error) {
 	require.NoError(t, rerr, "--scorecard must be written when the scenario ends; logs:\n%s", r.logs.String())
 	card := &scoring.Scorecard{}
 	require.NoError(t, json.Unmarshal(data, card))
-	return card, err
+	return card, r.err
 }
 
 // requireFails checks the server exited with the failing status and the
@@ -316,5 +327,42 @@ func TestSimServeLiveNobodyRespondingFails(t *testing.T) {
 			require.NotNil(t, card.Metrics.MTTDSeconds, "detected from the findings the clouds raised")
 			require.Nil(t, card.Metrics.MTTASeconds, "nobody acknowledged")
 		})
+	}
+}
+
+// Stopped early (SIGINT, SIGTERM), the server still checks containment,
+// writes the scorecard and removes the temporary directory it made.
+func TestSimServeLiveStopsCleanly(t *testing.T) {
+	r := startLive(t, "gcp-vm-cryptomining", 60)
+	key := r.vars["GOOGLE_APPLICATION_CREDENTIALS"]
+	require.FileExists(t, key, "the GCP key file is written to a temporary state directory")
+	r.stop()
+	card, err := r.wait(t)
+	requireFails(t, card, err, "containment_not_declared")
+	require.NoDirExists(t, filepath.Dir(key), "the temporary state directory is removed on exit")
+}
+
+func TestSimServeLiveFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		opts simServeOptions
+		want string
+	}{
+		{simServeOptions{Scenario: "aws-ec2-cryptomining", Speed: 0.5}, "--speed 0.5: expected a number from 1"},
+		{simServeOptions{Scenario: "aws-ec2-cryptomining", Speed: 7200}, "--speed 7200"},
+		{simServeOptions{Scenario: "no-such-scenario", Speed: 60}, "no-such-scenario"},
+		{simServeOptions{Scenario: "aws-ec2-cryptomining", Speed: 60, cloudSet: true, Cloud: "gcp"}, "drop --cloud"},
+		{simServeOptions{Cloud: "aws", Scorecard: "card.json", Speed: defaultSpeed}, "--scorecard needs --scenario"},
+		{simServeOptions{Cloud: "aws", Speed: 600}, "--speed needs --scenario"},
+		{simServeOptions{Cloud: "aws", Speed: defaultSpeed, Addr: "0.0.0.0:0"}, "add --insecure-bind"},
+	} {
+		o := tc.opts
+		if o.Addr == "" {
+			o.Addr = "127.0.0.1:0"
+		}
+		o.LogLevel, o.Out, o.ErrOut = "info", io.Discard, io.Discard
+		err := runSimServe(context.Background(), &o)
+		var ue *usageError
+		require.ErrorAs(t, err, &ue, tc.want)
+		require.Contains(t, err.Error(), tc.want)
 	}
 }
