@@ -20,10 +20,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/firedrill-ir/firedrill/clock"
-	_ "github.com/firedrill-ir/firedrill/cloudsim/demo" // serves each cloud's demo environment
 	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/feed"
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
+	_ "github.com/firedrill-ir/firedrill/cloudsim/simserve" // serves each cloud's demo environment
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/scenarios"
 	"github.com/firedrill-ir/firedrill/scenarios/runner"

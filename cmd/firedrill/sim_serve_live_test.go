@@ -50,12 +50,12 @@ func (s *webhookSink) all() [][]byte {
 
 // liveRun is one 'sim serve --scenario' running in-process.
 type liveRun struct {
-	vars      map[string]string
-	logs      *syncBuffer
-	done      chan struct{}
-	err       error
+	vars map[string]string
+	logs *syncBuffer
+	done chan struct{}
+	err  error
 	// stop is what SIGINT or SIGTERM does to the server.
-	stop context.CancelFunc
+	stop      context.CancelFunc
 	card      string
 	auditDir  string
 	stateDir  string

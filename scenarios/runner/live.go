@@ -88,7 +88,8 @@ type Session struct {
 
 // StartLive seeds sc's environments, serves them as lo says and starts
 // playing the attack, background activity and detectors on a live clock.
-// Nobody responds but the outside responder.
+// Nobody responds but the outside responder. Cancelling ctx does not end
+// the session: Stop does.
 func StartLive(ctx context.Context, sc *scenarios.Scenario, opts Options, lo LiveOptions) (*Session, error) {
 	if lo.Speed < 1 || lo.Speed > 3600 {
 		return nil, fmt.Errorf("runner: live speed %g: expected 1 to 3600", lo.Speed)
@@ -114,7 +115,9 @@ func StartLive(ctx context.Context, sc *scenarios.Scenario, opts Options, lo Liv
 			}
 		}
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	// The session ends through Stop, not ctx: ending it early still
+	// checks containment, which needs the actors' context alive.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s := &Session{d: d, clk: clk, lv: lv, done: make(chan struct{}), cancel: cancel}
 	clk.Go(ctx, "director", func(ctx context.Context) {
 		defer close(s.done)

@@ -1,4 +1,7 @@
-package demo
+// Package simserve serves each cloud's demo environment (seeded here, or by
+// a scenario through the demo preset packs) to outside clients for
+// `firedrill sim serve`: it adds every cloud driver's Serve hook.
+package simserve
 
 import (
 	"crypto/tls"
@@ -7,14 +10,13 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/awssim"
 	"github.com/firedrill-ir/firedrill/cloudsim/azuresim"
+	"github.com/firedrill-ir/firedrill/cloudsim/demo"
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim"
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
-// How `sim serve` serves each cloud's demo environment (seeded here, or by
-// a scenario through the preset packs) to outside clients.
 func init() {
 	simcloud.Extend(providers.CloudAWS, func(d *simcloud.Driver) { d.Serve = serveAWS })
 	simcloud.Extend(providers.CloudAzure, func(d *simcloud.Driver) { d.Serve = serveAzure })
@@ -22,14 +24,14 @@ func init() {
 }
 
 func serveAWS(cfg simcloud.ServeConfig) (*simcloud.Served, error) {
-	var env *AWSEnv
-	if site, ok := cfg.Env.(awsSite); ok {
-		env = site.AWSEnv
+	var env *demo.AWSEnv
+	if e, ok := demo.AWSEnvOf(cfg.Env); ok {
+		env = e
 	} else if cfg.Env != nil {
 		return nil, fmt.Errorf("the AWS environment %T is not a demo preset's", cfg.Env)
 	} else {
 		var err error
-		if env, err = SeedAWS(cfg.World, Options{}); err != nil {
+		if env, err = demo.SeedAWS(cfg.World, demo.Options{}); err != nil {
 			return nil, err
 		}
 		cfg.World.AddObserver(detect.NewGuardDuty(detect.DefaultGuardDutyConfig()))
@@ -41,14 +43,14 @@ func serveAWS(cfg simcloud.ServeConfig) (*simcloud.Served, error) {
 }
 
 func serveAzure(cfg simcloud.ServeConfig) (*simcloud.Served, error) {
-	var env *AzureEnv
-	if site, ok := cfg.Env.(azureSite); ok {
-		env = site.AzureEnv
+	var env *demo.AzureEnv
+	if e, ok := demo.AzureEnvOf(cfg.Env); ok {
+		env = e
 	} else if cfg.Env != nil {
 		return nil, fmt.Errorf("the Azure environment %T is not a demo preset's", cfg.Env)
 	} else {
 		var err error
-		if env, err = SeedAzure(cfg.World, AzureOptions{}); err != nil {
+		if env, err = demo.SeedAzure(cfg.World, demo.AzureOptions{}); err != nil {
 			return nil, err
 		}
 		cfg.World.AddObserver(detect.NewDefender(detect.DefaultDefenderConfig()))
@@ -71,14 +73,14 @@ func serveAzure(cfg simcloud.ServeConfig) (*simcloud.Served, error) {
 }
 
 func serveGCP(cfg simcloud.ServeConfig) (*simcloud.Served, error) {
-	var env *GCPEnv
-	if site, ok := cfg.Env.(gcpSite); ok {
-		env = site.GCPEnv
+	var env *demo.GCPEnv
+	if e, ok := demo.GCPEnvOf(cfg.Env); ok {
+		env = e
 	} else if cfg.Env != nil {
 		return nil, fmt.Errorf("the GCP environment %T is not a demo preset's", cfg.Env)
 	} else {
 		var err error
-		if env, err = SeedGCP(cfg.World, GCPOptions{}); err != nil {
+		if env, err = demo.SeedGCP(cfg.World, demo.GCPOptions{}); err != nil {
 			return nil, err
 		}
 		cfg.World.AddObserver(detect.NewSCC(detect.SCCConfig{}))
@@ -97,15 +99,9 @@ func serveGCP(cfg simcloud.ServeConfig) (*simcloud.Served, error) {
 		Exports: gcpExports(url, keyPath, env, cfg.Env != nil)}, nil
 }
 
-// ResponderIdentities are the GCP responder's identities: the responder
-// user and the service account whose key file `sim serve` writes.
-func (e gcpSite) ResponderIdentities() []string {
-	return []string{e.GCPEnv.Responder, e.ResponderServiceAccount}
-}
-
 // awsExports point standard AWS clients at the simulator: as the demo
 // administrator, or as the responder while a scenario plays.
-func awsExports(endpoint string, env *AWSEnv, scenario bool) []string {
+func awsExports(endpoint string, env *demo.AWSEnv, scenario bool) []string {
 	key, secret, who := env.AdminKeyID, env.AdminSecret, "the demo administrator"
 	if scenario {
 		key, secret, who = env.ResponderKeyID, env.ResponderSecret, "the responder (its calls are scored)"
@@ -128,7 +124,7 @@ func awsExports(endpoint string, env *AWSEnv, scenario bool) []string {
 // azureExports are what azidentity's environment credential and the ARM
 // clients need; the endpoint and CA are firedrill's own variables because
 // Azure SDKs take them as options, not from the environment.
-func azureExports(endpoint, caPath string, env *AzureEnv, scenario bool) []string {
+func azureExports(endpoint, caPath string, env *demo.AzureEnv, scenario bool) []string {
 	id, secret, who := env.AdminClientID, env.AdminSecret, "the demo administrator"
 	if scenario {
 		id, secret, who = env.ResponderClientID, env.ResponderSecret, "the responder (its calls are scored)"
@@ -154,7 +150,7 @@ func azureExports(endpoint, caPath string, env *AzureEnv, scenario bool) []strin
 // gcpExports make Application Default Credentials use the simulator's token
 // endpoint (through the responder service account's key file) and give
 // static bearer tokens for curl.
-func gcpExports(endpoint, keyPath string, env *GCPEnv, scenario bool) []string {
+func gcpExports(endpoint, keyPath string, env *demo.GCPEnv, scenario bool) []string {
 	lines := []string{
 		"# GCP: compute, logging, securitycenter and iam APIs at FIREDRILL_GCP_ENDPOINT",
 		"# (pass it as the client endpoint); the key file is the responder service account's",
