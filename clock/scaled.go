@@ -68,19 +68,7 @@ func (s *Scaled) block(ctx context.Context, wait func() error) error {
 
 // Sleep waits d of clock time (d/speed of wall time) or until ctx is done.
 func (s *Scaled) Sleep(ctx context.Context, d time.Duration) error {
-	return s.block(ctx, func() error {
-		if d <= 0 {
-			return ctx.Err()
-		}
-		t := time.NewTimer(s.Wall(d))
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	})
+	return s.block(ctx, func() error { return wallSleep(ctx, s.Wall(d)) })
 }
 
 // Go runs fn as an actor on a new goroutine: it starts once it holds the

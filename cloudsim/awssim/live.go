@@ -3,6 +3,7 @@ package awssim
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
@@ -47,12 +48,9 @@ func eventID(findingID string, at time.Time) string {
 }
 
 func fnv64(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(s))
+	return h.Sum64()
 }
 
 // cloudTrailFile is one CloudTrail log file: {"Records":[...]}.
