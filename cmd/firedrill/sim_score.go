@@ -43,8 +43,8 @@ served endpoints answers (sim serve prints FIREDRILL_SCORE_ENDPOINT).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Endpoint, "endpoint", os.Getenv("FIREDRILL_SCORE_ENDPOINT"), "a served endpoint of the running sim serve (default $FIREDRILL_SCORE_ENDPOINT)")
-	f.StringVar(&opts.CAFile, "ca", "", "CA certificate to trust for an https endpoint (the Azure one: $FIREDRILL_AZURE_CA)")
+	f.StringVar(&opts.Endpoint, "endpoint", os.Getenv("FIREDRILL_SCORE_ENDPOINT"), "an endpoint of the running sim serve ($FIREDRILL_SCORE_ENDPOINT)")
+	f.StringVar(&opts.CAFile, "ca", "", "CA to trust for an https endpoint ($FIREDRILL_AZURE_CA)")
 	f.StringVarP(&opts.Output, "output", "o", outTable, "output format: table or json")
 	return cmd
 }

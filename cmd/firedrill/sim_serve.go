@@ -136,18 +136,18 @@ the background, not 'go run' (killing 'go run' leaves its child running).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Cloud, "cloud", "aws", "cloud to simulate: aws, azure, gcp or all (not with --scenario)")
-	f.StringVar(&opts.Addr, "addr", "127.0.0.1:4566", "address to listen on (host:port; port 0 picks free ones); several clouds use this port and the next ones")
-	f.Uint64Var(&opts.Seed, "seed", 1, "seed of the environments: ids, keys and jitter derive from it")
+	f.StringVar(&opts.Cloud, "cloud", "aws", "cloud: aws, azure, gcp or all (not with --scenario)")
+	f.StringVar(&opts.Addr, "addr", "127.0.0.1:4566", "host:port; more clouds use the next ports")
+	f.Uint64Var(&opts.Seed, "seed", 1, "seed of ids, keys and jitter: same seed, same environments")
 	f.StringVar(&opts.LogLevel, "log-level", "info", "request log level on stderr: debug, info, warn, error")
-	f.StringVar(&opts.StateDir, "state-dir", "", "where to write the Azure CA certificate and the GCP key file (default: a temporary directory, removed on exit)")
-	f.StringVar(&opts.Faults, "faults", "", "answer like a cloud under load, e.g. throttle=20%,errors=5%,latency=10x (every client's calls unless actor=… is given)")
-	f.StringVar(&opts.Scenario, "scenario", "", "play this scenario's attack live (a built-in id or a YAML file; see 'firedrill list')")
-	f.Float64Var(&opts.Speed, "speed", defaultSpeed, "with --scenario: how many times faster than real time the clock runs, 1 to 3600")
-	f.StringArrayVar(&opts.Webhooks, "webhook", nil, "POST every finding to this URL in its cloud's envelope (repeatable)")
-	f.StringVar(&opts.AuditDir, "audit-dir", "", "export audit logs continuously under DIR/<cloud>/ as files a SIEM can tail")
-	f.StringVar(&opts.Scorecard, "scorecard", "", "with --scenario: write the scorecard JSON here when the scenario ends")
-	f.BoolVar(&opts.InsecureBind, "insecure-bind", false, "allow a non-loopback --addr (the demo credentials are served to anyone who can connect)")
+	f.StringVar(&opts.StateDir, "state-dir", "", "where the Azure CA and GCP key file go (default: a temp dir, removed)")
+	f.StringVar(&opts.Faults, "faults", "", "act like a cloud under load, e.g. throttle=20%,errors=5%,latency=10x")
+	f.StringVar(&opts.Scenario, "scenario", "", "play this scenario live: a built-in id or a YAML file")
+	f.Float64Var(&opts.Speed, "speed", defaultSpeed, "clock speed with --scenario: 1 (real time) to 3600")
+	f.StringArrayVar(&opts.Webhooks, "webhook", nil, "POST each finding here in its cloud's envelope (repeatable)")
+	f.StringVar(&opts.AuditDir, "audit-dir", "", "export audit logs continuously as files under DIR/<cloud>/")
+	f.StringVar(&opts.Scorecard, "scorecard", "", "write the scorecard JSON here when the scenario ends")
+	f.BoolVar(&opts.InsecureBind, "insecure-bind", false, "allow a non-loopback --addr (serves demo credentials to anyone)")
 	return cmd
 }
 
