@@ -93,7 +93,8 @@ func newSimServeCmd() *cobra.Command {
          service account with a batch VM, firewalls, an evidence bucket. A
          service-account key file for Application Default Credentials is
          written to --state-dir.
-  all    the three at once, on --addr's port and the next two.
+  all    the three at once, on --addr's port and the next two (port 0: free
+         ones, as the export lines say).
 
 With --scenario, the scenario's own environments are seeded (its clouds, not
 --cloud's) exactly as a drill seeds them, and its attack, background activity,
