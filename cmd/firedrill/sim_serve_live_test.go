@@ -326,6 +326,7 @@ func TestSimServeLiveNobodyRespondingFails(t *testing.T) {
 			requireFails(t, card, err, tc.codes...)
 			require.NotNil(t, card.Metrics.MTTDSeconds, "detected from the findings the clouds raised")
 			require.Nil(t, card.Metrics.MTTASeconds, "nobody acknowledged")
+			requireAuditExported(t, r, tc.cloud)
 		})
 	}
 }
@@ -364,5 +365,34 @@ func TestSimServeLiveFlagErrors(t *testing.T) {
 		var ue *usageError
 		require.ErrorAs(t, err, &ue, tc.want)
 		require.Contains(t, err.Error(), tc.want)
+	}
+}
+
+// requireAuditExported checks --audit-dir holds the cloud's audit records in
+// its export format.
+func requireAuditExported(t *testing.T, r *liveRun, cloud string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(r.auditDir, cloud, cloud+"_*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "%s audit records are exported to --audit-dir", cloud)
+	data, err := os.ReadFile(files[0])
+	require.NoError(t, err)
+	switch cloud {
+	case "aws", "azure":
+		key := map[string]string{"aws": "Records", "azure": "records"}[cloud]
+		var doc map[string][]map[string]any
+		require.NoError(t, json.Unmarshal(data, &doc))
+		require.NotEmpty(t, doc[key], "a %s file holds {%q: [...]}", cloud, key)
+	case "gcp":
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		require.NotEmpty(t, lines)
+		for _, l := range lines {
+			var entry struct {
+				LogName      string         `json:"logName"`
+				ProtoPayload map[string]any `json:"protoPayload"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(l), &entry), "one LogEntry a line: %s", l)
+			require.NotEmpty(t, entry.LogName)
+		}
 	}
 }
