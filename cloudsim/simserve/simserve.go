@@ -14,6 +14,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim"
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
@@ -23,18 +24,32 @@ func init() {
 	simcloud.Extend(providers.CloudGCP, func(d *simcloud.Driver) { d.Serve = serveGCP })
 }
 
-func serveAWS(cfg simcloud.ServeConfig) (*simcloud.Served, error) {
-	var env *demo.AWSEnv
-	if e, ok := demo.AWSEnvOf(cfg.Env); ok {
-		env = e
-	} else if cfg.Env != nil {
-		return nil, fmt.Errorf("the AWS environment %T is not a demo preset's", cfg.Env)
-	} else {
-		var err error
-		if env, err = demo.SeedAWS(cfg.World, demo.Options{}); err != nil {
-			return nil, err
+// demoEnv is the demo environment a scenario seeded (cfg.Env), or without
+// one the cloud's demo environment seeded now, with its managed detector.
+func demoEnv[E any](cfg simcloud.ServeConfig, cloud string, of func(simcloud.Env) (E, bool),
+	seed func() (E, world.Observer, error)) (E, error) {
+	if cfg.Env != nil {
+		env, ok := of(cfg.Env)
+		if !ok {
+			return env, fmt.Errorf("the %s environment %T is not a demo preset's", cloud, cfg.Env)
 		}
-		cfg.World.AddObserver(detect.NewGuardDuty(detect.DefaultGuardDutyConfig()))
+		return env, nil
+	}
+	env, detector, err := seed()
+	if err != nil {
+		return env, fmt.Errorf("seeding the %s demo environment: %w", cloud, err)
+	}
+	cfg.World.AddObserver(detector)
+	return env, nil
+}
+
+func serveAWS(cfg simcloud.ServeConfig) (*simcloud.Served, error) {
+	env, err := demoEnv(cfg, "AWS", demo.AWSEnvOf, func() (*demo.AWSEnv, world.Observer, error) {
+		env, err := demo.SeedAWS(cfg.World, demo.Options{})
+		return env, detect.NewGuardDuty(detect.DefaultGuardDutyConfig()), err
+	})
+	if err != nil {
+		return nil, err
 	}
 	url := "http://" + cfg.Listener.Addr().String()
 	return &simcloud.Served{Listener: cfg.Listener, URL: url, Base: http.DefaultTransport,
@@ -43,17 +58,12 @@ func serveAWS(cfg simcloud.ServeConfig) (*simcloud.Served, error) {
 }
 
 func serveAzure(cfg simcloud.ServeConfig) (*simcloud.Served, error) {
-	var env *demo.AzureEnv
-	if e, ok := demo.AzureEnvOf(cfg.Env); ok {
-		env = e
-	} else if cfg.Env != nil {
-		return nil, fmt.Errorf("the Azure environment %T is not a demo preset's", cfg.Env)
-	} else {
-		var err error
-		if env, err = demo.SeedAzure(cfg.World, demo.AzureOptions{}); err != nil {
-			return nil, err
-		}
-		cfg.World.AddObserver(detect.NewDefender(detect.DefaultDefenderConfig()))
+	env, err := demoEnv(cfg, "Azure", demo.AzureEnvOf, func() (*demo.AzureEnv, world.Observer, error) {
+		env, err := demo.SeedAzure(cfg.World, demo.AzureOptions{})
+		return env, detect.NewDefender(detect.DefaultDefenderConfig()), err
+	})
+	if err != nil {
+		return nil, err
 	}
 	cert, err := azuresim.NewCertificate()
 	if err != nil {
@@ -73,17 +83,12 @@ func serveAzure(cfg simcloud.ServeConfig) (*simcloud.Served, error) {
 }
 
 func serveGCP(cfg simcloud.ServeConfig) (*simcloud.Served, error) {
-	var env *demo.GCPEnv
-	if e, ok := demo.GCPEnvOf(cfg.Env); ok {
-		env = e
-	} else if cfg.Env != nil {
-		return nil, fmt.Errorf("the GCP environment %T is not a demo preset's", cfg.Env)
-	} else {
-		var err error
-		if env, err = demo.SeedGCP(cfg.World, demo.GCPOptions{}); err != nil {
-			return nil, err
-		}
-		cfg.World.AddObserver(detect.NewSCC(detect.SCCConfig{}))
+	env, err := demoEnv(cfg, "GCP", demo.GCPEnvOf, func() (*demo.GCPEnv, world.Observer, error) {
+		env, err := demo.SeedGCP(cfg.World, demo.GCPOptions{})
+		return env, detect.NewSCC(detect.SCCConfig{}), err
+	})
+	if err != nil {
+		return nil, err
 	}
 	srv := gcpsim.New(cfg.World, gcpsim.WithLogger(cfg.Logger.With("cloud", "gcp")), gcpsim.WithFaults(cfg.Faults))
 	url := "http://" + cfg.Listener.Addr().String()
