@@ -22,7 +22,11 @@ func NewReal(seed uint64) Clock {
 func (r *Real) Now() time.Time { return time.Now() }
 
 // Sleep waits for d or until ctx is done. d <= 0 only checks ctx.
-func (r *Real) Sleep(ctx context.Context, d time.Duration) error {
+func (r *Real) Sleep(ctx context.Context, d time.Duration) error { return wallSleep(ctx, d) }
+
+// wallSleep waits d of wall time or until ctx is done; d <= 0 only checks
+// ctx.
+func wallSleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}

@@ -230,10 +230,16 @@ func findingFields(f *securitycenterpb.Finding) func(string) (string, bool) {
 	}
 }
 
-// findingResult renders a world finding as SCC v2 lists it.
+// findingResult renders a world finding as SCC v2 lists it, with the
+// state and mute set through the API.
 func (c *call) findingResult(p *gcpworld.Project, src string, f *world.Finding) *securitycenterpb.ListFindingsResponse_ListFindingsResult {
+	return findingResult(p, src, f, c.findingMarks().byID[f.ID])
+}
+
+// findingResult renders a world finding as SCC v2 lists it; mark (nil: none)
+// is what callers set on it through the API.
+func findingResult(p *gcpworld.Project, src string, f *world.Finding, mark *findingMark) *securitycenterpb.ListFindingsResponse_ListFindingsResult {
 	parent := fmt.Sprintf("projects/%s/sources/%s/locations/global", p.ID, src)
-	mark := c.findingMarks().byID[f.ID]
 	fd := &securitycenterpb.Finding{
 		Name: parent + "/findings/" + f.ID, CanonicalName: parent + "/findings/" + f.ID, Parent: parent,
 		ResourceName: "//compute.googleapis.com/" + f.ResourceID, State: securitycenterpb.Finding_ACTIVE,

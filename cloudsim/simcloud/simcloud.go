@@ -54,6 +54,12 @@ type Driver struct {
 	// the generated table in docs/sim-operations.md; nil while a cloud has
 	// not listed them yet.
 	Operations func() []Operation
+	// Live is what `sim serve --scenario` uses to push findings and export
+	// audit logs (nil: neither); cloud packages add it through Extend.
+	Live *Live
+	// Serve serves the cloud to outside clients (`sim serve`); the demo
+	// presets add it through Extend.
+	Serve func(cfg ServeConfig) (*Served, error)
 }
 
 // Operation is one operation a simulated service serves, named as the
@@ -210,7 +216,10 @@ var (
 )
 
 // Register adds a cloud's driver.
-func Register(d *Driver) { drivers.add(d.Cloud, d) }
+func Register(d *Driver) {
+	drivers.add(d.Cloud, d)
+	applyPending(d)
+}
 
 // Get returns a cloud's driver.
 func Get(cloud string) (*Driver, bool) { return drivers.get(cloud) }

@@ -10,21 +10,23 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/firedrill-ir/firedrill/clock"
-	"github.com/firedrill-ir/firedrill/cloudsim/awssim"
-	"github.com/firedrill-ir/firedrill/cloudsim/azuresim"
-	"github.com/firedrill-ir/firedrill/cloudsim/demo"
-	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/fault"
-	"github.com/firedrill-ir/firedrill/cloudsim/gcpsim"
+	"github.com/firedrill-ir/firedrill/cloudsim/feed"
+	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
+	_ "github.com/firedrill-ir/firedrill/cloudsim/simserve" // serves each cloud's demo environment
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/scenarios"
+	"github.com/firedrill-ir/firedrill/scenarios/runner"
 )
 
 // simServeOptions are the flags of 'firedrill sim serve'.
@@ -37,11 +39,35 @@ type simServeOptions struct {
 	// Faults is a fault spec applied to every client's calls.
 	Faults string
 	faults *fault.Set
-	Out    io.Writer
-	ErrOut io.Writer
+	// faultRules are --faults' rules, which a live scenario adds to its own.
+	faultRules []fault.Rule
+	// Scenario plays a scenario's attack live (an id or a YAML file).
+	Scenario string
+	// Speed is the live clock's speed (clock time per wall time).
+	Speed float64
+	// Webhooks receive every finding in its cloud's push envelope.
+	Webhooks []string
+	// AuditDir receives audit log files continuously.
+	AuditDir string
+	// Scorecard is where the scorecard JSON goes when the scenario ends.
+	Scorecard string
+	// InsecureBind allows a non-loopback --addr.
+	InsecureBind bool
+	Out          io.Writer
+	ErrOut       io.Writer
 	// ready, if set, receives the bound addresses once every listener is up.
 	ready func(addrs map[string]string)
+	// cloudSet says --cloud was given.
+	cloudSet bool
 }
+
+// defaultSpeed is the live clock's default speed: an hour of attack in a
+// minute.
+const defaultSpeed = 60
+
+// scorePath is the firedrill-only path every served cloud answers the
+// running scenario's scorecard at.
+const scorePath = "/_firedrill/scorecard"
 
 // simClouds are the clouds 'sim serve' can run, in the order 'all' starts
 // them (and assigns ports: --addr's port, then the next ones).
@@ -51,8 +77,8 @@ func newSimServeCmd() *cobra.Command {
 	opts := &simServeOptions{}
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve simulated clouds on loopback ports, in real time",
-		Long: `Serve a simulated cloud with a seeded demo environment in real time.
+		Short: "Serve simulated clouds in real time, optionally with an attack playing",
+		Long: `Serve simulated clouds in real time on loopback ports, for any client.
 
   aws    one plain-HTTP listener answers every service (EC2, Auto Scaling, IAM,
          STS, S3, CloudTrail, GuardDuty, SSM, CloudWatch) on its real wire
@@ -67,34 +93,62 @@ func newSimServeCmd() *cobra.Command {
          service account with a batch VM, firewalls, an evidence bucket. A
          service-account key file for Application Default Credentials is
          written to --state-dir.
-  all    the three at once, on --addr's port and the next two.
+  all    the three at once, on --addr's port and the next two (port 0: free
+         ones, as the export lines say).
+
+With --scenario, the scenario's own environments are seeded (its clouds, not
+--cloud's) exactly as a drill seeds them, and its attack, background activity,
+detectors and scale-in play on a clock running --speed times real time (1 to
+3600, default 60: an hour of incident in a minute). firedrill's responder does
+not run: yours does, with the responder credentials printed (the default ones
+in the export lines; the administrator's are printed too). Findings appear
+through each cloud's own APIs and are pushed to every --webhook in the cloud's
+real envelope: an EventBridge event for GuardDuty, an Event Grid event for
+Defender for Cloud, a Pub/Sub push message for Security Command Center. When
+the scenario ends (or on SIGINT/SIGTERM), the attacker probes every access path
+it holds, the scorecard is written to --scorecard and summarised on stderr, and
+the server exits (status 3 when the response fails the scenario). 'firedrill
+sim score' asks a running server for the scorecard so far.
 
 On start it prints, on stdout, shell lines that point standard clients at the
-simulators as a demo administrator, then logs each request on stderr. The same
---seed always builds the same environments: the same ids, keys and secrets.`,
+simulators, then logs each request on stderr. The same --seed always builds the
+same environments: the same ids, keys and secrets. It stops cleanly on SIGINT
+and SIGTERM and removes the temporary directory it made. Run a built binary in
+the background, not 'go run' (killing 'go run' leaves its child running).`,
 		Example: `  # serve AWS and point the AWS CLI at it
-  firedrill sim serve --cloud aws > /tmp/sim.env &
+  firedrill sim serve --cloud aws > /tmp/sim.env & pid=$!
   sleep 1; . /tmp/sim.env
-  aws --endpoint-url "$AWS_ENDPOINT_URL" ec2 describe-instances
+  aws ec2 describe-instances
+  kill $pid
 
-  # all three clouds; Azure on :4567 (TLS), GCP on :4568
-  firedrill sim serve --cloud all > /tmp/sim.env &
+  # play the cryptomining attack at 600x, push findings to a receiver, score
+  firedrill sim serve --scenario aws-ec2-cryptomining --speed 600 \
+    --webhook http://127.0.0.1:9000/events --audit-dir ./audit \
+    --scorecard card.json > /tmp/sim.env & pid=$!
   sleep 1; . /tmp/sim.env
-  curl -s -H "Authorization: Bearer $FIREDRILL_GCP_TOKEN" \
-    "$FIREDRILL_GCP_ENDPOINT/compute/v1/projects/$GOOGLE_CLOUD_PROJECT/aggregated/instances"`,
+  python3 examples/aws_responder.py          # your responder
+  firedrill sim score --endpoint "$AWS_ENDPOINT_URL"
+  wait $pid                                  # exits when the scenario ends`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Out, opts.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			opts.cloudSet = cmd.Flags().Changed("cloud")
 			return runSimServe(cmd.Context(), opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Cloud, "cloud", "aws", "cloud to simulate: aws, azure, gcp or all")
-	f.StringVar(&opts.Addr, "addr", "127.0.0.1:4566", "address to listen on (host:port; port 0 picks free ones); 'all' uses this port and the next two")
-	f.Uint64Var(&opts.Seed, "seed", 1, "seed of the demo environments: ids, keys and jitter derive from it")
+	f.StringVar(&opts.Cloud, "cloud", "aws", "cloud: aws, azure, gcp or all (not with --scenario)")
+	f.StringVar(&opts.Addr, "addr", "127.0.0.1:4566", "host:port; more clouds use the next ports")
+	f.Uint64Var(&opts.Seed, "seed", 1, "seed of ids, keys and jitter: same seed, same environments")
 	f.StringVar(&opts.LogLevel, "log-level", "info", "request log level on stderr: debug, info, warn, error")
-	f.StringVar(&opts.StateDir, "state-dir", "", "where to write the Azure CA certificate and the GCP key file (default: a new temporary directory)")
-	f.StringVar(&opts.Faults, "faults", "", "answer like a cloud under load, e.g. throttle=20%,errors=5%,latency=10x (every client's calls unless actor=… is given)")
+	f.StringVar(&opts.StateDir, "state-dir", "", "where the Azure CA and GCP key file go (default: a temp dir, removed)")
+	f.StringVar(&opts.Faults, "faults", "", "act like a cloud under load, e.g. throttle=20%,errors=5%,latency=10x")
+	f.StringVar(&opts.Scenario, "scenario", "", "play this scenario live: a built-in id or a YAML file")
+	f.Float64Var(&opts.Speed, "speed", defaultSpeed, "clock speed with --scenario: 1 (real time) to 3600")
+	f.StringArrayVar(&opts.Webhooks, "webhook", nil, "POST each finding here in its cloud's envelope (repeatable)")
+	f.StringVar(&opts.AuditDir, "audit-dir", "", "export audit logs continuously as files under DIR/<cloud>/")
+	f.StringVar(&opts.Scorecard, "scorecard", "", "write the scorecard JSON here when the scenario ends")
+	f.BoolVar(&opts.InsecureBind, "insecure-bind", false, "allow a non-loopback --addr (serves demo credentials to anyone)")
 	return cmd
 }
 
@@ -104,10 +158,39 @@ type simServer struct {
 	handler http.Handler
 	ln      net.Listener
 	exports []string
+	url     string
+	base    http.RoundTripper
+	srv     *http.Server
+	// done receives the server's end (nil when shut down).
+	done chan error
 }
 
-func runSimServe(ctx context.Context, opts *simServeOptions) error {
-	clouds, err := simCloudList(opts.Cloud)
+// serve serves until shut down.
+func (sv *simServer) serve() {
+	err := sv.srv.Serve(sv.ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	sv.done <- err
+}
+
+// simServe is one run of 'sim serve'.
+type simServe struct {
+	opts    *simServeOptions
+	logger  *slog.Logger
+	servers []*simServer
+	// listeners are bound before anything is seeded, by cloud.
+	listeners map[string]net.Listener
+	// tempDir is the state directory this run made (removed on exit).
+	tempDir string
+	// live is the scenario playing (nil without one); handlers read it
+	// while it starts.
+	live    atomic.Pointer[runner.Session]
+	session *runner.Session
+}
+
+func runSimServe(ctx context.Context, opts *simServeOptions) (err error) {
+	sc, clouds, err := checkSimServe(opts)
 	if err != nil {
 		return err
 	}
@@ -119,32 +202,19 @@ func runSimServe(ctx context.Context, opts *simServeOptions) error {
 	if err != nil {
 		return err
 	}
-	opts.faults = &fault.Set{}
-	if opts.Faults != "" {
-		spec := opts.Faults
-		if !strings.Contains(spec, "actor=") {
-			spec = "actor=all," + spec // a served cloud's clients are not a drill's actors
-		}
-		rules, err := fault.ParseSpec(spec)
-		if err != nil {
-			return &usageError{msg: "--faults: " + err.Error()}
-		}
-		for _, r := range rules {
-			if err := opts.faults.Add(r); err != nil {
-				return &usageError{msg: "--faults: " + err.Error()}
-			}
-		}
+	if !isLoopbackHost(host) && !opts.InsecureBind {
+		return &usageError{msg: fmt.Sprintf("--addr %q is not a loopback address: anyone who can connect gets the demo credentials; "+
+			"add --insecure-bind to serve it anyway", opts.Addr)}
 	}
-	logger := slog.New(slog.NewTextHandler(opts.ErrOut, &slog.HandlerOptions{Level: level}))
-	clk := clock.NewReal(opts.Seed)
-	w := world.New(clk, opts.Seed)
-
-	var servers []*simServer
-	defer func() {
-		for _, s := range servers {
-			_ = s.ln.Close()
-		}
-	}()
+	if err := parseServeFaults(opts); err != nil {
+		return err
+	}
+	s := &simServe{opts: opts, listeners: map[string]net.Listener{},
+		logger: slog.New(slog.NewTextHandler(opts.ErrOut, &slog.HandlerOptions{Level: level}))}
+	if !isLoopbackHost(host) {
+		s.logger.Warn("serving on a non-loopback address: the demo credentials are served to anyone who can connect", "addr", opts.Addr)
+	}
+	defer s.cleanup()
 	for i, cloud := range clouds {
 		p := port
 		if p != 0 {
@@ -154,58 +224,294 @@ func runSimServe(ctx context.Context, opts *simServeOptions) error {
 		if err != nil {
 			return fmt.Errorf("listening for %s on %s: %w", cloud, net.JoinHostPort(host, strconv.Itoa(p)), err)
 		}
-		s := &simServer{cloud: cloud, ln: ln}
-		servers = append(servers, s)
-		if err := setupSimCloud(s, w, opts, logger); err != nil {
-			return fmt.Errorf("setting up simulated %s: %w", cloud, err)
-		}
+		s.listeners[cloud] = ln
 	}
-
-	fmt.Fprintln(opts.Out, "# firedrill simulated clouds: source these lines, then use any client.")
-	for _, s := range servers {
-		fmt.Fprintln(opts.Out, strings.Join(s.exports, "\n"))
-	}
-	if f, ok := opts.Out.(*os.File); ok {
-		_ = f.Sync()
-	}
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go runControllers(ctx, clk, w, logger)
-	var wg sync.WaitGroup
-	errs := make(chan error, len(servers))
-	addrs := map[string]string{}
-	for _, s := range servers {
-		addrs[s.cloud] = s.ln.Addr().String()
-		srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			if err := srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errs <- fmt.Errorf("serving %s: %w", s.cloud, err)
-				cancel()
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			<-ctx.Done()
-			shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)
+	var hooks *feed.Webhooks
+	if len(opts.Webhooks) > 0 {
+		hooks = &feed.Webhooks{URLs: opts.Webhooks, Logger: s.logger.With("feed", "webhook")}
+		defer func() {
+			flush, done := context.WithTimeout(context.Background(), 10*time.Second)
 			defer done()
-			_ = srv.Shutdown(shutdown)
+			hooks.Close(flush)
 		}()
-		logger.Info("simulated cloud ready", "cloud", s.cloud, "addr", s.ln.Addr().String(), "seed", opts.Seed)
+	}
+	var w *world.World
+	var clk clock.Clock
+	if sc == nil {
+		clk = clock.NewReal(opts.Seed)
+		w = world.New(clk, opts.Seed)
+		for _, cloud := range clouds {
+			if err := s.serveCloud(cloud, simcloud.ServeConfig{World: w}); err != nil {
+				return err
+			}
+		}
+		go runControllers(ctx, clk, w, s.logger)
+	} else {
+		lo := runner.LiveOptions{Speed: opts.Speed, Serve: s.serveLive}
+		if hooks != nil {
+			lo.OnPush = hooks.Push
+		}
+		s.session, err = runner.StartLive(ctx, sc, runner.Options{Seed: opts.Seed, Faults: opts.faultRules}, lo)
+		if err != nil {
+			return fmt.Errorf("playing %s live: %w", sc.ID, err)
+		}
+		s.live.Store(s.session)
+		w, clk = s.session.World(), s.session.Clock()
+	}
+	if opts.AuditDir != "" {
+		x := &feed.AuditExporter{Dir: opts.AuditDir, World: w, Now: clk.Now, Logger: s.logger.With("feed", "audit")}
+		exported := make(chan struct{})
+		go func() {
+			defer close(exported)
+			x.Run(ctx, time.Second)
+		}()
+		defer func() { cancel(); <-exported }()
+	}
+	s.printExports(sc)
+	errs := s.start(ctx, cancel)
+	addrs := map[string]string{}
+	for _, sv := range s.servers {
+		addrs[sv.cloud] = sv.ln.Addr().String()
+		s.logger.Info("simulated cloud ready", "cloud", sv.cloud, "addr", sv.ln.Addr().String(), "seed", opts.Seed)
 	}
 	if opts.ready != nil {
 		opts.ready(addrs)
 	}
-	wg.Wait()
-	servers = nil // closed by the servers' shutdown
-	close(errs)
-	if err := <-errs; err != nil {
+	if s.session == nil {
+		<-ctx.Done()
+	} else {
+		select {
+		case <-ctx.Done():
+			s.logger.Info("stopping: ending the scenario early and checking containment")
+		case <-s.session.Done():
+		}
+		s.session.Stop()
+		defer func() {
+			if ferr := s.finish(sc); err == nil {
+				err = ferr
+			}
+		}()
+	}
+	cancel()
+	if err := errs(); err != nil {
 		return err
 	}
-	logger.Info("simulated clouds stopped")
+	s.logger.Info("simulated clouds stopped")
 	return nil
+}
+
+// checkSimServe validates the flags that need no listener and loads the
+// scenario; the clouds are the scenario's or --cloud's.
+func checkSimServe(opts *simServeOptions) (*scenarios.Scenario, []string, error) {
+	if opts.Scenario == "" {
+		for _, f := range []struct {
+			set  bool
+			name string
+		}{{opts.Scorecard != "", "--scorecard"}, {opts.Speed != 0 && opts.Speed != defaultSpeed, "--speed"}} {
+			if f.set {
+				return nil, nil, &usageError{msg: f.name + " needs --scenario: there is no attack to time or score without one"}
+			}
+		}
+		clouds, err := simCloudList(opts.Cloud)
+		return nil, clouds, err
+	}
+	if opts.cloudSet {
+		return nil, nil, &usageError{msg: "--cloud and --scenario: the scenario says which clouds to serve; drop --cloud"}
+	}
+	if opts.Speed < 1 || opts.Speed > 3600 {
+		return nil, nil, &usageError{msg: fmt.Sprintf("--speed %g: expected a number from 1 (real time) to 3600 (an hour a second)", opts.Speed)}
+	}
+	sc, err := resolveScenario(opts.Scenario)
+	if err != nil {
+		return nil, nil, err
+	}
+	var clouds []string
+	for _, e := range sc.Environments {
+		clouds = append(clouds, e.Cloud)
+	}
+	return sc, clouds, nil
+}
+
+func parseServeFaults(opts *simServeOptions) error {
+	opts.faults = &fault.Set{}
+	if opts.Faults == "" {
+		return nil
+	}
+	spec := opts.Faults
+	if !strings.Contains(spec, "actor=") {
+		spec = "actor=all," + spec // a served cloud's clients are not a drill's actors
+	}
+	rules, err := fault.ParseSpec(spec)
+	if err != nil {
+		return &usageError{msg: "--faults: " + err.Error()}
+	}
+	for _, r := range rules {
+		if err := opts.faults.Add(r); err != nil {
+			return &usageError{msg: "--faults: " + err.Error()}
+		}
+	}
+	opts.faultRules = rules
+	return nil
+}
+
+// isLoopbackHost says whether host only accepts local connections.
+func isLoopbackHost(host string) bool { return isLoopback("http://" + net.JoinHostPort(host, "0")) }
+
+// serveLive serves one cloud a live scenario seeded.
+func (s *simServe) serveLive(c runner.LiveCloud) (string, http.RoundTripper, error) {
+	if err := s.serveCloud(c.Cloud, simcloud.ServeConfig{World: c.World, Env: c.Env, Faults: c.Faults}); err != nil {
+		return "", nil, err
+	}
+	sv := s.servers[len(s.servers)-1]
+	return sv.url, sv.base, nil
+}
+
+// serveCloud builds one cloud's front end on its listener through the
+// cloud's driver (seeding its demo environment when cfg has none).
+func (s *simServe) serveCloud(cloud string, cfg simcloud.ServeConfig) error {
+	drv, ok := simcloud.Get(cloud)
+	if !ok || drv.Serve == nil {
+		return fmt.Errorf("no simulator serves %s", cloud)
+	}
+	cfg.Listener, cfg.Logger, cfg.WriteFile = s.listeners[cloud], s.logger, s.writeState
+	if cfg.Faults == nil {
+		cfg.Faults = s.opts.faults
+	}
+	served, err := drv.Serve(cfg)
+	if err != nil {
+		return fmt.Errorf("setting up simulated %s: %w", cloud, err)
+	}
+	h := served.Handler
+	if cfg.Env != nil {
+		h = s.withScore(h)
+	}
+	sv := &simServer{cloud: cloud, handler: h, ln: served.Listener, exports: served.Exports, url: served.URL, base: served.Base}
+	s.servers = append(s.servers, sv)
+	s.listeners[cloud] = served.Listener
+	sv.srv = &http.Server{Handler: sv.handler, ReadHeaderTimeout: 10 * time.Second}
+	sv.done = make(chan error, 1)
+	go sv.serve()
+	return nil
+}
+
+// withScore answers the scorecard so far at scorePath, everything else
+// with the cloud's front end; every answer's Date header is the simulated
+// clouds' time, as a cloud's is its own (a responder that computes a
+// cut-off, such as a session revocation's, reads it there).
+func (s *simServe) withScore(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session := s.live.Load()
+		if session != nil {
+			w.Header().Set("Date", session.Clock().Now().UTC().Format(http.TimeFormat))
+		}
+		if r.URL.Path != scorePath {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if session == nil {
+			http.Error(w, "the scenario is still starting", http.StatusServiceUnavailable)
+			return
+		}
+		js, err := session.Scorecard().JSON()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(js)
+	})
+}
+
+// printExports prints the client lines (and in live mode what plays).
+func (s *simServe) printExports(sc *scenarios.Scenario) {
+	out := s.opts.Out
+	fmt.Fprintln(out, "# firedrill simulated clouds: source these lines, then use any client.")
+	if sc != nil {
+		wall := time.Duration(float64(sc.Duration) / s.opts.Speed).Round(time.Second)
+		fmt.Fprintf(out, "# Scenario %s plays %s of incident at %gx: about %s of wall time.\n", sc.ID, sc.Duration, s.opts.Speed, wall)
+		fmt.Fprintln(out, "# Calls with the responder credentials below are scored; 'firedrill sim score' shows the score so far.")
+		fmt.Fprintln(out, "export FIREDRILL_SCORE_ENDPOINT="+s.servers[0].url)
+	}
+	for _, sv := range s.servers {
+		fmt.Fprintln(out, strings.Join(sv.exports, "\n"))
+	}
+	if f, ok := out.(*os.File); ok {
+		_ = f.Sync()
+	}
+}
+
+// start waits for the servers to end once ctx is done; the function it
+// returns waits for them and reports the first serving error.
+func (s *simServe) start(ctx context.Context, cancel context.CancelFunc) func() error {
+	var wg sync.WaitGroup
+	errs := make(chan error, len(s.servers))
+	for _, sv := range s.servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case err := <-sv.done:
+				if err != nil {
+					errs <- fmt.Errorf("serving %s: %w", sv.cloud, err)
+					cancel()
+				}
+				return
+			case <-ctx.Done():
+			}
+			shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)
+			defer done()
+			_ = sv.srv.Shutdown(shutdown)
+			<-sv.done
+		}()
+	}
+	return func() error {
+		wg.Wait()
+		close(errs)
+		return <-errs
+	}
+}
+
+// finish writes the scorecard of the scenario that ran and summarises it.
+func (s *simServe) finish(sc *scenarios.Scenario) error {
+	if err := s.session.Err(); err != nil {
+		return fmt.Errorf("playing %s live: %w", sc.ID, err)
+	}
+	card := s.session.Scorecard()
+	if s.opts.Scorecard != "" {
+		js, err := card.JSON()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(s.opts.Scorecard, js, 0o644); err != nil {
+			return fmt.Errorf("--scorecard: %w", err)
+		}
+		s.logger.Info("scorecard written", "file", s.opts.Scorecard)
+	}
+	if err := card.Table(s.opts.ErrOut); err != nil {
+		return err
+	}
+	if !card.Pass {
+		return &exitError{code: exitDrillFails, msg: fmt.Sprintf("scenario %s (seed %d) failed: %s (%s)", sc.ID, s.opts.Seed,
+			strings.ReplaceAll(card.Verdict, "_", " "), strings.Join(card.ReasonCodes, ", "))}
+	}
+	return nil
+}
+
+// cleanup closes listeners never served and removes the temporary state
+// directory this run made.
+func (s *simServe) cleanup() {
+	for cloud, ln := range s.listeners {
+		if !slices.ContainsFunc(s.servers, func(sv *simServer) bool { return sv.cloud == cloud }) {
+			_ = ln.Close()
+		}
+	}
+	if s.tempDir != "" {
+		if err := os.RemoveAll(s.tempDir); err != nil {
+			s.logger.Warn("removing the state directory", "dir", s.tempDir, "err", err)
+		}
+	}
 }
 
 func simCloudList(cloud string) ([]string, error) {
@@ -232,132 +538,28 @@ func splitAddr(addr string) (string, int, error) {
 	return host, port, nil
 }
 
-// setupSimCloud seeds one cloud's demo environment in w, registers its
-// managed detector and builds its handler and client exports.
-func setupSimCloud(s *simServer, w *world.World, opts *simServeOptions, logger *slog.Logger) error {
-	switch s.cloud {
-	case "aws":
-		env, err := demo.SeedAWS(w, demo.Options{})
-		if err != nil {
-			return err
-		}
-		w.AddObserver(detect.NewGuardDuty(detect.DefaultGuardDutyConfig()))
-		s.handler = awssim.New(w, awssim.WithLogger(logger.With("cloud", "aws")), awssim.WithFaults(opts.faults))
-		s.exports = awsExports("http://"+s.ln.Addr().String(), env)
-	case "azure":
-		env, err := demo.SeedAzure(w, demo.AzureOptions{})
-		if err != nil {
-			return err
-		}
-		w.AddObserver(detect.NewDefender(detect.DefaultDefenderConfig()))
-		cert, err := azuresim.NewCertificate()
-		if err != nil {
-			return err
-		}
-		caPath, err := writeState(opts, "azure-ca.pem", cert.CertPEM)
-		if err != nil {
-			return err
-		}
-		s.handler = azuresim.New(w, azuresim.WithLogger(logger.With("cloud", "azure")), azuresim.WithFaults(opts.faults))
-		s.ln = cert.Listen(s.ln)
-		s.exports = azureExports("https://"+s.ln.Addr().String(), caPath, env)
-		az, err := azuresim.CLIExports(filepath.Join(opts.StateDir, "azure-cli"), azuresim.CLIConfig{Endpoint: "https://" + s.ln.Addr().String(),
-			CAFile: caPath, Tenant: env.Tenant, Subscription: env.Subscription, SubscriptionName: "firedrill-demo", ClientID: env.AdminClientID, ClientSecret: env.AdminSecret})
-		if err != nil {
-			return err
-		}
-		s.exports = append(s.exports, az...)
-	case "gcp":
-		env, err := demo.SeedGCP(w, demo.GCPOptions{})
-		if err != nil {
-			return err
-		}
-		w.AddObserver(detect.NewSCC(detect.SCCConfig{}))
-		srv := gcpsim.New(w, gcpsim.WithLogger(logger.With("cloud", "gcp")), gcpsim.WithFaults(opts.faults))
-		endpoint := "http://" + s.ln.Addr().String()
-		key, err := srv.KeyFileJSON(env.ResponderServiceAccount, endpoint)
-		if err != nil {
-			return err
-		}
-		keyPath, err := writeState(opts, "gcp-key.json", key)
-		if err != nil {
-			return err
-		}
-		cliDir := filepath.Join(opts.StateDir, "gcloud")
-		if err := gcpsim.PrepareCLIConfig(cliDir, gcpsim.CLIConfig{Endpoint: endpoint, KeyFile: keyPath,
-			Account: env.ResponderServiceAccount, Project: env.Project, Region: env.Region, Zone: env.Zone}); err != nil {
-			return err
-		}
-		s.handler = srv
-		s.exports = append(gcpExports(endpoint, keyPath, env), "export CLOUDSDK_CONFIG="+cliDir)
-	}
-	return nil
-}
-
-// writeState writes a client file (CA, key) with owner-only permissions.
-func writeState(opts *simServeOptions, name string, data []byte) (string, error) {
-	if opts.StateDir == "" {
+// writeState writes a client file (CA, key) with owner-only permissions,
+// in --state-dir or a temporary directory removed on exit.
+func (s *simServe) writeState(name string, data []byte) (string, error) {
+	if s.opts.StateDir == "" && s.tempDir == "" {
 		dir, err := os.MkdirTemp("", "firedrill-sim-")
 		if err != nil {
 			return "", fmt.Errorf("creating a state directory: %w", err)
 		}
-		opts.StateDir = dir
+		s.tempDir = dir
 	}
-	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
-		return "", fmt.Errorf("creating --state-dir %s: %w", opts.StateDir, err)
+	dir := s.opts.StateDir
+	if dir == "" {
+		dir = s.tempDir
 	}
-	path := filepath.Join(opts.StateDir, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("creating --state-dir %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return "", fmt.Errorf("writing %s: %w", path, err)
 	}
 	return path, nil
-}
-
-// awsExports point standard AWS clients at the simulator as the demo admin.
-func awsExports(endpoint string, env *demo.AWSEnv) []string {
-	return []string{
-		"# AWS (AWS CLI v2 before 2.13 needs --endpoint-url \"$AWS_ENDPOINT_URL\")",
-		"export AWS_ENDPOINT_URL=" + endpoint,
-		"export AWS_ACCESS_KEY_ID=" + env.AdminKeyID,
-		"export AWS_SECRET_ACCESS_KEY=" + env.AdminSecret,
-		"export AWS_REGION=" + env.Region,
-		"export AWS_DEFAULT_REGION=" + env.Region,
-		"export AWS_EC2_METADATA_DISABLED=true",
-	}
-}
-
-// azureExports are what azidentity's environment credential and the ARM
-// clients need; the endpoint and CA are firedrill's own variables because
-// Azure SDKs take them as options, not from the environment.
-func azureExports(endpoint, caPath string, env *demo.AzureEnv) []string {
-	return []string{
-		"# Azure: Resource Manager and Entra ID at FIREDRILL_AZURE_ENDPOINT, over TLS with the CA in FIREDRILL_AZURE_CA",
-		"# (clients that read SSL_CERT_FILE or REQUESTS_CA_BUNDLE can be pointed at it)",
-		"export FIREDRILL_AZURE_ENDPOINT=" + endpoint,
-		"export FIREDRILL_AZURE_CA=" + caPath,
-		"export AZURE_AUTHORITY_HOST=" + endpoint + "/",
-		"export AZURE_TENANT_ID=" + env.Tenant,
-		"export AZURE_SUBSCRIPTION_ID=" + env.Subscription,
-		"export AZURE_CLIENT_ID=" + env.AdminClientID,
-		"export AZURE_CLIENT_SECRET=" + env.AdminSecret,
-		"export FIREDRILL_AZURE_RESPONDER_CLIENT_ID=" + env.ResponderClientID,
-		"export FIREDRILL_AZURE_RESPONDER_CLIENT_SECRET=" + env.ResponderSecret,
-	}
-}
-
-// gcpExports make Application Default Credentials use the simulator's token
-// endpoint (through the key file) and give a static bearer token for curl.
-func gcpExports(endpoint, keyPath string, env *demo.GCPEnv) []string {
-	return []string{
-		"# GCP: compute, logging, securitycenter and iam APIs at FIREDRILL_GCP_ENDPOINT (pass it as the client endpoint)",
-		"export FIREDRILL_GCP_ENDPOINT=" + endpoint,
-		"export GOOGLE_APPLICATION_CREDENTIALS=" + keyPath,
-		"export GOOGLE_CLOUD_PROJECT=" + env.Project,
-		"export CLOUDSDK_CORE_PROJECT=" + env.Project,
-		"export CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE=" + endpoint + "/compute/v1/",
-		"export FIREDRILL_GCP_ZONE=" + env.Zone,
-		"export FIREDRILL_GCP_TOKEN=" + env.AdminToken,
-	}
 }
 
 // runControllers applies the world's scheduled changes (scale-in, state

@@ -89,8 +89,16 @@ func (d *drill) installDetectors() {
 
 // serve starts the cloud's simulator on a loopback listener, over TLS when
 // the cloud's clients need it, with the simulator's certificate trusted by
-// every client the drill builds.
-func (d *drill) serve(c *cloudDrill) {
+// every client the drill builds. In live mode the caller serves it.
+func (d *drill) serve(c *cloudDrill) error {
+	if d.live != nil {
+		url, base, err := d.live.opts.Serve(LiveCloud{Cloud: c.name, Driver: c.driver, Env: c.env, World: d.w, Faults: d.faults})
+		if err != nil {
+			return err
+		}
+		c.url, c.base = url, base
+		return nil
+	}
 	h := c.driver.Handler(d.w, d.faults)
 	if c.driver.TLS {
 		c.srv = httptest.NewTLSServer(h)
@@ -98,6 +106,7 @@ func (d *drill) serve(c *cloudDrill) {
 		c.srv = httptest.NewServer(h)
 	}
 	c.url, c.base = c.srv.URL, c.srv.Client().Transport
+	return nil
 }
 
 // attackerTarget tells the attacker where the cloud is.

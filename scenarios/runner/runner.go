@@ -88,9 +88,13 @@ type Result struct {
 
 // drill is one run's state.
 type drill struct {
-	sc    *scenarios.Scenario
-	opts  Options
-	clk   *clock.Virtual
+	sc   *scenarios.Scenario
+	opts Options
+	clk  clock.Clock
+	// vclk is the drill's virtual clock (nil in live mode, where clk is a
+	// live clock and live says how to serve the clouds).
+	vclk  *clock.Virtual
+	live  *live
 	w     *world.World
 	tl    *timeline.Timeline
 	end   time.Time
@@ -111,13 +115,35 @@ type drill struct {
 
 // Run plays sc once and returns its timeline.
 func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Result, error) {
+	vclk := clock.NewVirtual(Start, opts.Seed)
+	d, err := newDrill(ctx, sc, opts, vclk, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer d.close()
+	d.vclk = vclk
+	d.clk.Go(ctx, "director", d.direct)
+	if err := vclk.Run(ctx); err != nil {
+		return nil, fmt.Errorf("runner: drill %s (seed %d): %w", sc.ID, opts.Seed, err)
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("runner: drill %s (seed %d): %w", sc.ID, opts.Seed, d.err)
+	}
+	return d.result(d.tl.Events()), nil
+}
+
+// newDrill checks sc and builds a run of it on clk: the world seeded, the
+// detectors installed, every cloud served, the attacker, background
+// activity and responders ready to start. lv is nil for a drill; in live
+// mode the clouds are served as lv says and nobody responds.
+func newDrill(ctx context.Context, sc *scenarios.Scenario, opts Options, clk clock.Clock, lv *live) (*drill, error) {
 	if sc == nil {
 		return nil, errors.New("runner: no scenario given")
 	}
 	if len(sc.Environments) == 0 {
 		return nil, fmt.Errorf("runner: scenario %s seeds no environment", sc.ID)
 	}
-	d := &drill{sc: sc, opts: opts, end: Start.Add(sc.Duration)}
+	d := &drill{sc: sc, opts: opts, end: Start.Add(sc.Duration), clk: clk, live: lv}
 	if !opts.NoResponder {
 		d.pb = opts.Playbook
 		if d.pb == nil {
@@ -140,7 +166,6 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Result, er
 			return nil, fmt.Errorf("runner: %w", err)
 		}
 	}
-	d.clk = clock.NewVirtual(Start, opts.Seed)
 	d.w = world.New(d.clk, opts.Seed)
 	if sc.Knobs != nil {
 		// Before anything is seeded or changed: a change propagates with
@@ -168,33 +193,38 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Result, er
 	// Each simulator is reached over real loopback HTTP, as a cloud would
 	// be; its handlers run on server goroutines and never wait on the
 	// clock, while the calling actor holds the scheduler's baton.
-	defer d.close()
 	d.atk = &attacker.Env{Clock: d.clk, Timeline: d.tl, World: d.w, SourceIP: AttackerIP, CorrelationID: d.corr, End: d.end,
 		Targets: map[string]*attacker.Target{}}
 	for _, c := range d.clouds {
-		d.serve(c)
+		if err := d.serve(c); err != nil {
+			d.close()
+			return nil, fmt.Errorf("runner: serving %s for %s: %w", c.name, sc.ID, err)
+		}
 		d.atk.Targets[c.name] = c.attackerTarget()
 	}
 	if err := d.prepareBackground(); err != nil {
+		d.close()
 		return nil, fmt.Errorf("runner: background activity of %s: %w", sc.ID, err)
 	}
 	d.telem = newTelemetry(d)
 	if d.pb != nil {
 		for _, c := range d.clouds {
 			if err := d.newResponder(ctx, c); err != nil {
+				d.close()
 				return nil, err
 			}
 		}
 	}
-	d.clk.Go(ctx, "director", d.direct)
-	if err := d.clk.Run(ctx); err != nil {
-		return nil, fmt.Errorf("runner: drill %s (seed %d): %w", sc.ID, opts.Seed, err)
+	return d, nil
+}
+
+// result is the run's result over its events.
+func (d *drill) result(events []timeline.Event) *Result {
+	res := &Result{Scenario: d.sc, Seed: d.opts.Seed, StartedAt: Start, Events: events,
+		CorrelationID: d.corr, World: d.w, Faults: append(append([]fault.Rule(nil), d.sc.Faults...), d.opts.Faults...)}
+	if d.vclk != nil {
+		res.ClockEvents = d.vclk.Events()
 	}
-	if d.err != nil {
-		return nil, fmt.Errorf("runner: drill %s (seed %d): %w", sc.ID, opts.Seed, d.err)
-	}
-	res := &Result{Scenario: sc, Seed: opts.Seed, StartedAt: Start, Events: d.tl.Events(),
-		CorrelationID: d.corr, ClockEvents: d.clk.Events(), World: d.w, Faults: append(append([]fault.Rule(nil), sc.Faults...), opts.Faults...)}
 	res.EndedAt = res.StartedAt
 	if e, ok := lastOfKind(res.Events, timeline.ScenarioEnd); ok {
 		res.EndedAt = e.At
@@ -208,7 +238,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Result, er
 	if d.pb != nil {
 		res.Playbooks = []string{d.pb.ID}
 	}
-	return res, nil
+	return res
 }
 
 func containsString(list []string, s string) bool {
@@ -277,15 +307,32 @@ func (d *drill) direct(ctx context.Context) {
 			}
 		})
 	}
-	if err := d.sleepUntil(ctx, d.end); err != nil {
+	if err := d.waitForEnd(ctx); err != nil {
 		d.err = fmt.Errorf("director waiting for the end of the scenario: %w", err)
 		return
 	}
 	d.telem.tick(d.clk.Now())
+	if d.live != nil {
+		d.live.declare(d)
+	}
 	for _, c := range d.clouds {
 		d.verify(ctx, c)
 	}
 	d.tl.Add(timeline.Event{Actor: timeline.ActorRunner, Kind: timeline.ScenarioEnd, Name: sc.ID, Cloud: cloud})
+}
+
+// waitForEnd waits until the end of the scenario, or in live mode until
+// the session is stopped.
+func (d *drill) waitForEnd(ctx context.Context) error {
+	if d.live == nil {
+		return d.sleepUntil(ctx, d.end)
+	}
+	wctx, cancel := d.live.waitContext(ctx)
+	defer cancel()
+	if err := d.sleepUntil(wctx, d.end); err != nil && !d.live.stoppedEarly() {
+		return err
+	}
+	return nil
 }
 
 func (d *drill) playbookID() string {

@@ -64,7 +64,8 @@ func (t *telemetry) tick(now time.Time) {
 	w := d.w
 	w.Lock() // applies due scheduled changes (scale-in, boots, terminations)
 	var evs []timeline.Event
-	evs = append(evs, t.alertsLocked(now)...)
+	alerts := t.alertsLocked(now)
+	evs = append(evs, alerts...)
 	evs = append(evs, t.lostLocked(now)...)
 	evs = append(evs, t.flowsLocked()...)
 	for _, c := range d.clouds {
@@ -72,7 +73,13 @@ func (t *telemetry) tick(now time.Time) {
 			evs = append(evs, e)
 		}
 	}
+	if d.live != nil {
+		evs = append(evs, d.live.tickLocked(d, now, alerts)...)
+	}
 	w.Unlock()
+	if d.live != nil {
+		d.live.flushPushes()
+	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].At.Before(evs[j].At) })
 	for _, e := range evs {
 		d.tl.Add(e)
