@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/simhttp"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
@@ -99,6 +100,6 @@ func (s *Server) issueToken(w http.ResponseWriter, body []byte) {
 		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "temporarily_unavailable", "error_description": err.Error()})
 		return
 	}
-	secs := int(azureworld.AppTokenTTL.Seconds()) - 1
+	secs := s.World.ClientSeconds(azureworld.AppTokenTTL - time.Second)
 	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": tok})
 }

@@ -222,5 +222,5 @@ func (s *Server) serveToken(w http.ResponseWriter, req *http.Request, body []byt
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	_ = json.NewEncoder(w).Encode(map[string]any{"access_token": t.Value, "expires_in": 3599, "token_type": "Bearer"})
+	_ = json.NewEncoder(w).Encode(map[string]any{"access_token": t.Value, "expires_in": s.World.ClientSeconds(time.Hour - time.Second), "token_type": "Bearer"})
 }

@@ -141,6 +141,19 @@ func (w *World) Unlock() { w.mu.Unlock() }
 // Now is the world's current time.
 func (w *World) Now() time.Time { return w.clock.Now() }
 
+// ClientSeconds is d of simulated time in the whole seconds a client counts
+// on its own clock (at least 1): d itself, or d divided by the speed of a
+// clock running faster than the wall (sim serve --speed), so that a client
+// renews a token before the world has expired it.
+func (w *World) ClientSeconds(d time.Duration) int {
+	if s, ok := w.clock.(interface {
+		Wall(time.Duration) time.Duration
+	}); ok {
+		d = s.Wall(d)
+	}
+	return max(1, int(d.Seconds()))
+}
+
 // AddObserver registers a detector model.
 func (w *World) AddObserver(o Observer) {
 	w.mu.Lock()
