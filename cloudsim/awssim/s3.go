@@ -259,6 +259,7 @@ func s3BucketFor(c *Call, key string) (*world.Bucket, error) {
 	if b == nil {
 		return nil, Errf(404, "NoSuchBucket", "The specified bucket does not exist")
 	}
+	deliverLogsLocked(c.World, b, c.Now)
 	return b, nil
 }
 

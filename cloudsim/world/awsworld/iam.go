@@ -4,6 +4,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
@@ -125,6 +127,20 @@ func (s *State) IdentityPolicies(p *Principal) ([]*world.Policy, error) {
 		inline, managed = s.authorizingGrants("role", p.Role.Name, p.Role.Policies, p.Role.Managed)
 	default:
 		return nil, nil
+	}
+	if p.User != nil {
+		// A user also gets its groups' policies (groups.go).
+		gInline, gManaged := s.groupGrants(p.User.Name)
+		managed = append(slices.Clone(managed), gManaged...)
+		if len(gInline) > 0 {
+			inline = maps.Clone(inline)
+			if inline == nil {
+				inline = map[string]string{}
+			}
+			for i, doc := range gInline {
+				inline[fmt.Sprintf("\x00group/%03d", i)] = doc
+			}
+		}
 	}
 	var out []*world.Policy
 	for _, arn := range managed {
