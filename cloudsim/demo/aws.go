@@ -157,7 +157,7 @@ func seedStorage(w *world.World, opts Options, env *AWSEnv) {
 		lock    bool
 		objects map[string]string
 	}{
-		{"firedrill-demo-app-data", "", false, map[string]string{
+		{demoAppBucket, "", false, map[string]string{
 			"customers/2026-11.csv": "id,name,email\n1,Ada Lovelace,ada@example.com\n2,Alan Turing,alan@example.com\n",
 			"config/app.json":       `{"feature_flags":{"beta":true}}`,
 		}},
@@ -174,4 +174,5 @@ func seedStorage(w *world.World, opts Options, env *AWSEnv) {
 		w.Buckets.Put(b.name, bk)
 		env.Buckets = append(env.Buckets, b.name)
 	}
+	awsworld.Of(w).SetBucketLogging(demoAppBucket, &awsworld.BucketLogging{TargetBucket: DemoLogsBucket, TargetPrefix: "s3-access/"})
 }

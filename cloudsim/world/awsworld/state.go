@@ -28,6 +28,7 @@ type State struct {
 	FlowLogs       world.Table[*FlowLog]
 	Trails         world.Table[*Trail] // by name
 	Groups         world.Table[*Group] // by name
+	Uploads        world.Table[*MultipartUpload]
 
 	// subnetACLs are the network ACL associations of subnets, by subnet id
 	// (nacl.go).
@@ -45,6 +46,8 @@ type State struct {
 	// name (groups.go).
 	mfa    map[string][]MFADevice
 	logins map[string]*LoginProfile
+	// bucketLogging is S3 server access logging by bucket (s3more.go).
+	bucketLogging map[string]*BucketLogging
 }
 
 // Of returns the world's AWS state, creating it on first use. Call it, and
