@@ -17,6 +17,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/awssim/awssimtest"
 	"github.com/firedrill-ir/firedrill/cloudsim/demo"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // cliEnv is the demo environment served on a loopback listener, driven by
@@ -118,4 +119,11 @@ func obj(t *testing.T, m any, key string) map[string]any {
 	o, ok := m.(map[string]any)[key].(map[string]any)
 	require.True(t, ok, "no object %q in %v", key, m)
 	return o
+}
+
+// addKey gives a user an access key (world locked) and returns it.
+func (e *cliEnv) addKey(user string) [2]string {
+	k, err := awsworld.Of(e.world).AddAccessKey(user)
+	require.NoError(e.t, err)
+	return [2]string{k.ID, k.Secret}
 }

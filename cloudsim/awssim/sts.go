@@ -20,6 +20,7 @@ func stsService() *Service {
 		Ops: map[string]*Op{
 			"GetCallerIdentity": {Public: true, Latency: 60e6, Handle: getCallerIdentity},
 			"AssumeRole":        {Public: true, Latency: 120e6, Handle: stsAssumeRole},
+			"GetSessionToken":   {Latency: 90e6, Handle: stsGetSessionToken},
 		},
 	}
 }
@@ -136,4 +137,26 @@ func stsAssumeRole(c *Call) (any, error) {
 		E("AssumedRoleUser", T("AssumedRoleId", role.ID+":"+name),
 			T("Arn", fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", role.Account, role.Name, name))),
 	}, nil
+}
+
+// stsGetSessionToken mints temporary credentials for the calling IAM user
+// (DurationSeconds 900 to 129600, default 12 hours). Sessions cannot call
+// it: STS answers AccessDenied to temporary credentials.
+func stsGetSessionToken(c *Call) (any, error) {
+	p := c.Caller
+	if p.Kind != "user" || p.Session != nil {
+		return nil, &APIError{Status: 403, Code: "AccessDenied", Message: "Cannot call GetSessionToken with session credentials", Sender: true}
+	}
+	secs, err := c.Form.Int("DurationSeconds", 43200)
+	if err != nil || secs < 900 || secs > 129600 {
+		return nil, stsValidation("1 validation error detected: Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 129600", c.Form.Get("DurationSeconds"))
+	}
+	sess, err := awsworld.Of(c.World).IssueUserSession(p.Name, time.Duration(secs)*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	c.Touch("AWS::IAM::User", p.Name)
+	c.Param("durationSeconds", strconv.Itoa(secs))
+	return []*X{E("Credentials", T("AccessKeyId", sess.AccessKeyID), T("SecretAccessKey", sess.Secret),
+		T("SessionToken", sess.Token), T("Expiration", sess.Expires))}, nil
 }

@@ -132,6 +132,15 @@ func seedIdentities(w *world.World, opts Options, env *AWSEnv) error {
 			return fmt.Errorf("%s key: %w", dev, err)
 		}
 	}
+	// People sign in to the console; the administrator with MFA.
+	for _, u := range []string{"admin", "alice", "bob"} {
+		if err := awsworld.Of(w).SetLoginProfile(u, false); err != nil {
+			return fmt.Errorf("%s login profile: %w", u, err)
+		}
+	}
+	if err := awsworld.Of(w).EnableMFADevice("admin", "arn:aws:iam::"+acct+":mfa/admin"); err != nil {
+		return fmt.Errorf("admin MFA device: %w", err)
+	}
 	awsworld.Of(w).AddUser(acct, "ci-deploy", "arn:aws:iam::aws:policy/AmazonS3FullAccess")
 	if _, err := awsworld.Of(w).AddAccessKey("ci-deploy"); err != nil {
 		return fmt.Errorf("ci-deploy key: %w", err)

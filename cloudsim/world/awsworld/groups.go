@@ -96,10 +96,12 @@ func (s *State) GroupsOfUser(user string) []*Group {
 // groupGrants are the policies a user gets through its groups.
 func (s *State) groupGrants(user string) (inline []string, managed []string) {
 	for _, g := range s.GroupsOfUser(user) {
-		for _, n := range world.SortedKeys(g.Policies) {
-			inline = append(inline, g.Policies[n])
+		// A group's policy changes propagate like a user's (IAMChange).
+		gi, gm := s.authorizingGrants("group", g.Name, g.Policies, g.Managed)
+		for _, n := range world.SortedKeys(gi) {
+			inline = append(inline, gi[n])
 		}
-		managed = append(managed, g.Managed...)
+		managed = append(managed, gm...)
 	}
 	return inline, managed
 }
@@ -154,4 +156,46 @@ func (s *State) DeleteLoginProfile(user string) error {
 	}
 	delete(s.logins, user)
 	return nil
+}
+
+// DeleteGroup deletes a group with no members and no policies.
+func (s *State) DeleteGroup(name string) error {
+	g, err := s.Group(name)
+	if err != nil {
+		return err
+	}
+	if len(g.Members) > 0 {
+		return iamErr(ErrDeleteConflict, "Cannot delete entity, must remove users from group first.")
+	}
+	if len(g.Policies) > 0 || len(g.Managed) > 0 {
+		return iamErr(ErrDeleteConflict, "Cannot delete entity, must delete policies first.")
+	}
+	s.Groups.Delete(name)
+	s.forgetIAM("group", name)
+	return nil
+}
+
+// ManagedPolicyARNs lists the managed policies firedrill knows, sorted.
+func ManagedPolicyARNs() []string { return world.SortedKeys(managedPolicies) }
+
+// PolicyAttachments counts the users, groups and roles a managed policy is
+// attached to.
+func (s *State) PolicyAttachments(arn string) int {
+	n := 0
+	for _, u := range s.Users.All() {
+		if slices.Contains(u.Managed, arn) {
+			n++
+		}
+	}
+	for _, r := range s.Roles.All() {
+		if slices.Contains(r.Managed, arn) {
+			n++
+		}
+	}
+	for _, g := range s.Groups.All() {
+		if slices.Contains(g.Managed, arn) {
+			n++
+		}
+	}
+	return n
 }

@@ -102,6 +102,14 @@ func (s *State) Authenticate(akid, token string) (*Principal, error) {
 		if !now.Before(sess.Expires) {
 			return nil, ErrExpiredToken
 		}
+		if sess.User != "" {
+			u := s.Users.Lookup(sess.User)
+			if u == nil {
+				return nil, ErrUnknownAccessKey
+			}
+			return &Principal{Kind: "user", ARN: u.ARN, ID: u.ID, Account: u.Account, Name: u.Name,
+				AccessKeyID: akid, Secret: sess.Secret, User: u, Session: sess}, nil
+		}
 		r := s.Roles.Lookup(sess.Role)
 		if r == nil {
 			return nil, ErrUnknownAccessKey
@@ -177,7 +185,9 @@ func (s *State) RequestContext(p *Principal, sourceIP string) world.Context {
 	}
 	if p.Session != nil {
 		ctx.Set("aws:TokenIssueTime", p.Session.IssuedAt.UTC().Format(time.RFC3339Nano))
-		ctx.Set("aws:PrincipalArn", p.Role.ARN)
+		if p.Role != nil {
+			ctx.Set("aws:PrincipalArn", p.Role.ARN)
+		}
 	}
 	if p.User != nil {
 		ctx.Set("aws:username", p.User.Name)

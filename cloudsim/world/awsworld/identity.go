@@ -81,6 +81,21 @@ func (s *State) IssueSession(role, sessionName, source string, d time.Duration) 
 	return sess, nil
 }
 
+// IssueUserSession mints temporary credentials for an IAM user
+// (GetSessionToken): they act as the user, and carry a TokenIssueTime.
+func (s *State) IssueUserSession(user string, d time.Duration) (*Session, error) {
+	u, ok := s.Users.Get(user)
+	if !ok {
+		return nil, fmt.Errorf("user %q does not exist", user)
+	}
+	now := s.w.Now()
+	sess := &Session{AccessKeyID: s.keyID("ASIA"), Secret: s.w.NewSecretLocked(),
+		Token:   "FwoGZXIvYXdzE" + strings.ToLower(s.keyID("FIRE")) + s.w.NewSecretLocked(),
+		Account: u.Account, User: user, SessionName: user, IssuedAt: now, Expires: now.Add(d), Source: "get-session-token:" + u.ARN}
+	s.Sessions.Put(sess.AccessKeyID, sess)
+	return sess, nil
+}
+
 // RoleByARN finds a role by ARN.
 func (s *State) RoleByARN(arn string) *Role {
 	for _, r := range s.Roles.All() {
