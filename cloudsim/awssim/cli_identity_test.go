@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
 )
 
 // TestCLIIAMEnumeration: groups, policies, the whole account, MFA devices
@@ -99,6 +101,18 @@ func TestCLISessionTokenTrailsAndSampleFindings(t *testing.T) {
 	require.Contains(t, e.fail("sts", "get-session-token"), "AccessDenied")
 	e.token = ""
 	require.Contains(t, e.fail("sts", "get-caller-identity"), "InvalidClientTokenId", "a session key needs its token")
+	e.key, e.secret = admin[0], admin[1]
+	// No allow is needed, but an explicit deny refuses it.
+	e.world.Lock()
+	awsworld.Of(e.world).AddUser(e.env.Account, "quarantined", "arn:aws:iam::aws:policy/AWSDenyAll")
+	k := e.addKey("quarantined")
+	awsworld.Of(e.world).AddUser(e.env.Account, "nobody")
+	k2 := e.addKey("nobody")
+	e.world.Unlock()
+	e.key, e.secret = k[0], k[1]
+	require.Contains(t, e.fail("sts", "get-session-token"), "explicit deny")
+	e.key, e.secret = k2[0], k2[1]
+	require.NotEmpty(t, obj(t, e.run("sts", "get-session-token"), "Credentials")["SessionToken"])
 	e.key, e.secret = admin[0], admin[1]
 
 	trails := list(t, e.run("cloudtrail", "describe-trails"), "trailList")

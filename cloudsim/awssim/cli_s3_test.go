@@ -86,5 +86,5 @@ func TestCLIS3MultipartCopyDelete(t *testing.T) {
 	// An unserved S3 operation names itself.
 	unserved := e.fail("s3api", "get-bucket-website", "--bucket", bucket)
 	require.Contains(t, unserved, "NotImplemented")
-	require.Contains(t, unserved, `operation "GetBucketWebsite" is not supported`)
+	require.Contains(t, unserved, `operation "GetBucketWebsite" of s3 is not supported`)
 }

@@ -103,11 +103,11 @@ type Session struct {
 	Role                       string // role name
 	// User is the IAM user of a GetSessionToken session ("" for a role's):
 	// the session acts as the user, with the user's policies.
-	User string
-	SessionName                string
-	IssuedAt, Expires          time.Time
-	Source                     string // "instance:i-…", "assume-role:<caller arn>"
-	SourceIP                   string // where the credentials were first used from
+	User              string
+	SessionName       string
+	IssuedAt, Expires time.Time
+	Source            string // "instance:i-…", "assume-role:<caller arn>"
+	SourceIP          string // where the credentials were first used from
 }
 
 // ASGInstance is an instance's membership in a scaling group.
