@@ -44,16 +44,6 @@ type ctTrail struct {
 	IsOrganizationTrail        bool
 }
 
-func ctDecode(c *Call, v any) error {
-	if len(c.Body) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(c.Body, v); err != nil {
-		return Errf(400, "SerializationException", "could not parse request body: %v", err)
-	}
-	return nil
-}
-
 // ctDescribeTrails lists the trails of the account that apply in the
 // caller's region: its own and, unless includeShadowTrails is false, the
 // multi-region trails of other home regions.
@@ -62,7 +52,7 @@ func ctDescribeTrails(c *Call) (any, error) {
 		TrailNameList       []string `json:"trailNameList"`
 		IncludeShadowTrails *bool    `json:"includeShadowTrails"`
 	}
-	if err := ctDecode(c, &in); err != nil {
+	if err := awsJSONDecode(c, &in); err != nil {
 		return nil, err
 	}
 	shadows := in.IncludeShadowTrails == nil || *in.IncludeShadowTrails
@@ -87,7 +77,7 @@ func ctDescribeTrails(c *Call) (any, error) {
 // ctTrailParam resolves the Name parameter (a name or an ARN).
 func ctTrailParam(c *Call) (*awsworld.Trail, error) {
 	var in struct{ Name string }
-	if err := ctDecode(c, &in); err != nil {
+	if err := awsJSONDecode(c, &in); err != nil {
 		return nil, err
 	}
 	if in.Name == "" {

@@ -395,6 +395,16 @@ func ec2ChangeStates(c *Call, change func(id string) (string, error)) (any, erro
 	return []*X{L("instancesSet", items)}, nil
 }
 
+// ec2InstanceParam reads the required InstanceId and finds the instance.
+func ec2InstanceParam(c *Call) (string, *world.Instance, error) {
+	id, err := ec2RequireParam(c, "InstanceId", "InstanceId")
+	if err != nil {
+		return "", nil, err
+	}
+	inst, err := ec2LookupInstance(c, id)
+	return id, inst, err
+}
+
 func ec2StopInstances(c *Call) (any, error) {
 	return ec2ChangeStates(c, awsworld.Of(c.World).StopInstance)
 }
@@ -407,11 +417,7 @@ func ec2StartInstances(c *Call) (any, error) {
 // base64 of what the OS printed while booting, empty until the instance
 // has booted once.
 func ec2GetConsoleOutput(c *Call) (any, error) {
-	id, err := ec2RequireParam(c, "InstanceId", "InstanceId")
-	if err != nil {
-		return nil, err
-	}
-	inst, err := ec2LookupInstance(c, id)
+	id, inst, err := ec2InstanceParam(c)
 	if err != nil {
 		return nil, err
 	}
@@ -525,11 +531,7 @@ func orDefaultShutdown(b string) string {
 }
 
 func ec2ModifyInstanceAttribute(c *Call) (any, error) {
-	id, err := ec2RequireParam(c, "InstanceId", "InstanceId")
-	if err != nil {
-		return nil, err
-	}
-	inst, err := ec2LookupInstance(c, id)
+	id, inst, err := ec2InstanceParam(c)
 	if err != nil {
 		return nil, err
 	}

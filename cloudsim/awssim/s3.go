@@ -745,14 +745,24 @@ func s3DeleteBucketTagging(c *Call) (any, error) {
 
 // ---- objects -----------------------------------------------------------------------
 
-func s3PutObject(c *Call) (any, error) {
+// s3ObjectToWrite authorizes a write of the request's object and checks
+// its key.
+func s3ObjectToWrite(c *Call) (*world.Bucket, string, error) {
 	key := c.PathVars["Key"]
 	b, err := s3BucketFor(c, key)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if len(key) > 1024 {
-		return nil, Errf(400, "KeyTooLongError", "Your key is too long")
+		return nil, "", Errf(400, "KeyTooLongError", "Your key is too long")
+	}
+	return b, key, nil
+}
+
+func s3PutObject(c *Call) (any, error) {
+	b, key, err := s3ObjectToWrite(c)
+	if err != nil {
+		return nil, err
 	}
 	data, sums, err := s3Payload(c)
 	if err != nil {

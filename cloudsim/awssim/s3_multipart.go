@@ -58,13 +58,9 @@ func s3Upload(c *Call) (*world.Bucket, *awsworld.MultipartUpload, error) {
 }
 
 func s3CreateMultipartUpload(c *Call) (any, error) {
-	key := c.PathVars["Key"]
-	b, err := s3BucketFor(c, key)
+	b, key, err := s3ObjectToWrite(c)
 	if err != nil {
 		return nil, err
-	}
-	if len(key) > 1024 {
-		return nil, Errf(400, "KeyTooLongError", "Your key is too long")
 	}
 	u := awsworld.Of(c.World).CreateUpload(b.Name, key, s3ContentType(c.Req.Header), s3UserMetadata(c.Req.Header), c.Caller.ARN)
 	c.Param("uploadId", u.ID)

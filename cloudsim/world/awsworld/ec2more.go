@@ -33,11 +33,7 @@ func (s *State) StartInstance(instanceID string) (string, error) {
 	now := s.w.Now()
 	inst.State = world.StatePending
 	inst.StateReason = ""
-	s.w.ScheduleLocked(now.Add(s.w.JitterLocked(world.PurposeDuration, bootTime, 0.33)), "instance-running:"+instanceID, func(time.Time) {
-		if i := s.w.Instances.Lookup(instanceID); i != nil && i.State == world.StatePending {
-			i.State = world.StateRunning
-		}
-	})
+	s.bootLater(instanceID, now)
 	return prev, nil
 }
 

@@ -51,13 +51,22 @@ func (s *State) Group(name string) (*Group, error) {
 	return g, nil
 }
 
-// AddUserToGroup makes a user a member of a group (again is a no-op).
-func (s *State) AddUserToGroup(group, user string) error {
+// groupAndUser finds both ends of a membership.
+func (s *State) groupAndUser(group, user string) (*Group, error) {
 	g, err := s.Group(group)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := s.User(user); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// AddUserToGroup makes a user a member of a group (again is a no-op).
+func (s *State) AddUserToGroup(group, user string) error {
+	g, err := s.groupAndUser(group, user)
+	if err != nil {
 		return err
 	}
 	if !slices.Contains(g.Members, user) {
@@ -68,11 +77,8 @@ func (s *State) AddUserToGroup(group, user string) error {
 
 // RemoveUserFromGroup ends a membership.
 func (s *State) RemoveUserFromGroup(group, user string) error {
-	g, err := s.Group(group)
+	g, err := s.groupAndUser(group, user)
 	if err != nil {
-		return err
-	}
-	if _, err := s.User(user); err != nil {
 		return err
 	}
 	if !slices.Contains(g.Members, user) {
