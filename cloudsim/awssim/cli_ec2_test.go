@@ -174,4 +174,28 @@ func TestCLIFlowLogsDeliveredToS3(t *testing.T) {
 	require.Len(t, lines, 3, "one record each way")
 	require.Contains(t, string(body), " 198.51.100.77 ")
 	require.Contains(t, string(body), " 4444 6 ")
+
+	// An attacker deletes the flow log: delivery stops; a responder puts
+	// one back on the instance's interface.
+	e.run("ec2", "delete-flow-logs", "--flow-log-ids", fl["FlowLogId"].(string))
+	require.Empty(t, list(t, e.run("ec2", "describe-flow-logs"), "FlowLogs"))
+	require.Contains(t, e.audited(), "DeleteFlowLogs")
+	e.advance(30 * time.Minute)
+	contents = list(t, e.run("s3api", "list-objects-v2", "--bucket", "firedrill-demo-logs", "--prefix", "AWSLogs/"+e.env.Account+"/vpcflowlogs/"), "Contents")
+	require.Len(t, contents, 1, "what was delivered stays; the window open at deletion and later ones never come")
+	unsucc := e.run("ec2", "delete-flow-logs", "--flow-log-ids", "fl-0123456789abcdef0")
+	require.Len(t, list(t, unsucc, "Unsuccessful"), 1)
+
+	e.world.Lock()
+	eni := e.world.Instances.Lookup(e.env.Instances[0]).ENIs[0]
+	e.world.Unlock()
+	created := e.run("ec2", "create-flow-logs", "--resource-type", "NetworkInterface", "--resource-ids", eni, "vpc-0000000000000000f",
+		"--traffic-type", "ALL", "--log-destination-type", "s3", "--log-destination", "arn:aws:s3:::firedrill-demo-forensics/flows")
+	require.Len(t, list(t, created, "FlowLogIds"), 1)
+	require.Len(t, list(t, created, "Unsuccessful"), 1, "the VPC that does not exist")
+	require.Contains(t, e.fail("ec2", "create-flow-logs", "--resource-type", "VPC", "--resource-ids", e.env.VPC, "--traffic-type", "ALL",
+		"--log-group-name", "flows", "--deliver-logs-permission-arn", "arn:aws:iam::111122223333:role/flows"), "not simulated by firedrill")
+	e.advance(16 * time.Minute)
+	contents = list(t, e.run("s3api", "list-objects-v2", "--bucket", "firedrill-demo-forensics", "--prefix", "flows/AWSLogs/"), "Contents")
+	require.Len(t, contents, 1, "the flow to 198.51.100.77 is still up and logged by the new flow log")
 }

@@ -39,6 +39,8 @@ func ec2Service() *Service {
 		"DescribeSubnets":                      {Latency: 100 * ms, Handle: ec2DescribeSubnets},
 		"DescribeSecurityGroupRules":           {Latency: 110 * ms, Handle: ec2DescribeSecurityGroupRules},
 		"DescribeFlowLogs":                     {Latency: 120 * ms, Handle: ec2DescribeFlowLogs},
+		"CreateFlowLogs":                       {Latency: 400 * ms, Resources: ec2FlowLogTargets, Handle: ec2CreateFlowLogs},
+		"DeleteFlowLogs":                       {Latency: 250 * ms, Resources: ec2ARNs("vpc-flow-log", "FlowLogId"), Handle: ec2DeleteFlowLogs},
 		"DescribeImages":                       {Latency: 250 * ms, Handle: ec2DescribeImages},
 		"DescribeKeyPairs":                     {Latency: 90 * ms, Handle: ec2DescribeKeyPairs},
 

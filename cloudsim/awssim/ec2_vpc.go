@@ -519,3 +519,114 @@ func ec2DescribeKeyPairs(c *Call) (any, error) {
 		},
 	}.run(c)
 }
+
+// ec2CreateFlowLogs creates flow logs delivering to S3 (the destination the
+// simulator delivers to; CloudWatch Logs and Firehose are not simulated and
+// are refused by name). A resource that does not exist is reported in
+// unsuccessful, as EC2 does, and the others are created.
+func ec2CreateFlowLogs(c *Call) (any, error) {
+	ids := c.Form.List("ResourceId")
+	if len(ids) == 0 {
+		return nil, Errf(400, "MissingParameter", "The request must contain the parameter ResourceId")
+	}
+	traffic := c.Form.Get("TrafficType")
+	if traffic == "" {
+		traffic = "ALL"
+	}
+	if traffic != "ALL" && traffic != "ACCEPT" && traffic != "REJECT" {
+		return nil, Errf(400, "InvalidParameterValue", "Value (%s) for parameter trafficType is invalid. Valid values are ACCEPT, REJECT and ALL.", traffic)
+	}
+	switch dt := c.Form.Get("LogDestinationType"); dt {
+	case "s3":
+	case "", "cloud-watch-logs", "kinesis-data-firehose":
+		return nil, Errf(400, "InvalidParameterValue", "LogDestinationType %q is not simulated by firedrill: flow logs deliver to S3 (LogDestinationType s3)", dt)
+	default:
+		return nil, Errf(400, "InvalidParameterValue", "Value (%s) for parameter logDestinationType is invalid.", dt)
+	}
+	dest, err := ec2RequireParam(c, "LogDestination", "LogDestination")
+	if err != nil {
+		return nil, err
+	}
+	bucket, _, _ := strings.Cut(strings.TrimPrefix(dest, "arn:aws:s3:::"), "/")
+	if b := c.World.Buckets.Lookup(bucket); !strings.HasPrefix(dest, "arn:aws:s3:::") || b == nil {
+		return nil, Errf(400, "InvalidParameterValue", "LogDestination: %s does not exist", dest)
+	}
+	var created, failed []*X
+	for _, id := range ids {
+		if !ec2FlowLogTargetExists(c, id) {
+			failed = append(failed, E("item", T("resourceId", id), E("error", T("code", "InvalidParameter"),
+				T("message", fmt.Sprintf("The resource '%s' does not exist", id)))))
+			continue
+		}
+		f := awsworld.Of(c.World).AddFlowLog(c.Account(), c.Region, id, traffic, dest)
+		for k, v := range ec2TagSpecs(c, "vpc-flow-log") {
+			f.Tags[k] = v
+		}
+		c.Touch("AWS::EC2::FlowLog", f.ID)
+		created = append(created, T("item", f.ID))
+	}
+	c.Param("logDestination", dest)
+	return []*X{TO("clientToken", c.Form.Get("ClientToken")), L("flowLogIdSet", created), L("unsuccessful", failed)}, nil
+}
+
+// ec2FlowLogTargetExists reports whether a VPC, subnet or interface of the
+// caller's account is there to log.
+func ec2FlowLogTargetExists(c *Call, id string) bool {
+	for _, v := range ec2VPCsOf(c) {
+		if v.ID == id {
+			return true
+		}
+	}
+	for _, s := range ec2SubnetsOf(c) {
+		if s.ID == id {
+			return true
+		}
+	}
+	eni := c.World.ENIs.Lookup(id)
+	return eni != nil && eni.Account == c.Account() && eni.Region == c.Region
+}
+
+// ec2DeleteFlowLogs deletes flow logs: windows already closed are still
+// delivered, the open one and later ones never are. Unknown ids are
+// reported in unsuccessful.
+func ec2DeleteFlowLogs(c *Call) (any, error) {
+	ids := c.Form.List("FlowLogId")
+	if len(ids) == 0 {
+		return nil, Errf(400, "MissingParameter", "The request must contain the parameter FlowLogId")
+	}
+	var failed []*X
+	for _, id := range ids {
+		f, ok := awsworld.Of(c.World).FlowLogs.Get(id)
+		if !ok || f.Account != c.Account() || f.Region != c.Region {
+			failed = append(failed, E("item", T("resourceId", id), E("error", T("code", "InvalidFlowLogId.NotFound"),
+				T("message", fmt.Sprintf("Flow log ID '%s' does not exist", id)))))
+			continue
+		}
+		// Deliver what is due before the flow log goes, so its last
+		// windows are not lost.
+		if bucket, _ := f.Bucket(); c.World.Buckets.Lookup(bucket) != nil {
+			b := c.World.Buckets.Lookup(bucket)
+			deliverLogsLocked(c.World, b, c.Now)
+		}
+		awsworld.Of(c.World).FlowLogs.Delete(id)
+		c.Touch("AWS::EC2::FlowLog", id)
+	}
+	return []*X{L("unsuccessful", failed)}, nil
+}
+
+// ec2FlowLogTargets names the resources CreateFlowLogs acts on for
+// authorization: each VPC, subnet or interface.
+func ec2FlowLogTargets(c *Call) []string {
+	var out []string
+	for _, id := range c.Form.List("ResourceId") {
+		typ := "vpc"
+		switch {
+		case strings.HasPrefix(id, "subnet-"):
+			typ = "subnet"
+		case strings.HasPrefix(id, "eni-"):
+			typ = "network-interface"
+		}
+		out = append(out, ec2ARN(c, typ, id))
+	}
+	return out
+}
