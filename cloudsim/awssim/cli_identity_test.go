@@ -19,6 +19,7 @@ import (
 // and console passwords, through the AWS CLI; a group's policy authorizes
 // its members.
 func TestCLIIAMEnumeration(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 	e.run("iam", "create-group", "--group-name", "ops")
 	e.run("iam", "add-user-to-group", "--group-name", "ops", "--user-name", "ci-deploy")
@@ -91,6 +92,7 @@ func TestCLIIAMEnumeration(t *testing.T) {
 // CloudTrail trails (StopLogging stops the trail's delivery and is itself
 // delivered), GuardDuty sample findings.
 func TestCLISessionTokenTrailsAndSampleFindings(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 	creds := obj(t, e.run("sts", "get-session-token", "--duration-seconds", "3600"), "Credentials")
 	require.True(t, strings.HasPrefix(creds["AccessKeyId"].(string), "ASIA"))

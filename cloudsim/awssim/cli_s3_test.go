@@ -16,6 +16,7 @@ import (
 // goes multipart; the object reads back whole with S3's multipart ETag;
 // copy, batch delete, ACL and logging read as S3 answers them.
 func TestCLIS3MultipartCopyDelete(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 	const bucket = "firedrill-demo-forensics"
 	dir := t.TempDir()

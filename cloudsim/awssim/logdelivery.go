@@ -35,15 +35,15 @@ func deliverLogsLocked(w *world.World, b *world.Bucket, now time.Time) {
 		}
 		// One file per region and delivery minute, as CloudTrail batches.
 		type batch struct {
-			region string
-			at     time.Time
-			recs   []ctRecord
+			region, first string // first: the first event's id, naming the file
+			at            time.Time
+			recs          []ctRecord
 		}
 		var batches []*batch
 		for _, ev := range evs {
 			at := ev.DeliverAt.Truncate(time.Minute)
 			if n := len(batches); n == 0 || batches[n-1].region != ev.Region || !batches[n-1].at.Equal(at) {
-				batches = append(batches, &batch{region: ev.Region, at: at})
+				batches = append(batches, &batch{region: ev.Region, first: ev.ID, at: at})
 			}
 			bt := batches[len(batches)-1]
 			bt.recs = append(bt.recs, cloudTrailRecord(w, ev))
@@ -59,7 +59,7 @@ func deliverLogsLocked(w *world.World, b *world.Bucket, now time.Time) {
 				prefix += "/"
 			}
 			key := fmt.Sprintf("%sAWSLogs/%s/CloudTrail/%s/%s/%s_CloudTrail_%s_%s_%s.json.gz", prefix, t.Account, bt.region,
-				bt.at.UTC().Format("2006/01/02"), t.Account, bt.region, stamp, logFileSuffix(t.ARN+stamp+bt.region))
+				bt.at.UTC().Format("2006/01/02"), t.Account, bt.region, stamp, logFileSuffix(t.ARN+bt.first))
 			putLogFileLocked(b, key, body, bt.at)
 		}
 	}

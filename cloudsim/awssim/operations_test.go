@@ -44,6 +44,7 @@ func TestDriverOperationsListsWhatIsServed(t *testing.T) {
 // TestCLIUnservedOperationsNameThemselves: an operation the simulator does
 // not serve answers each protocol's unknown-operation error, naming it.
 func TestCLIUnservedOperationsNameThemselves(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 	for _, tc := range []struct {
 		args       []string
