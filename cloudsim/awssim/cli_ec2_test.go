@@ -30,6 +30,7 @@ func TestCLIEC2Enumeration(t *testing.T) {
 
 	subnets := list(t, e.run("ec2", "describe-subnets", "--filters", "Name=vpc-id,Values="+e.env.VPC), "Subnets")
 	require.Len(t, subnets, 2)
+	require.Regexp(t, `^use1-az[12]$`, subnets[0].(map[string]any)["AvailabilityZoneId"])
 	free := map[any]any{}
 	for _, s := range subnets {
 		free[s.(map[string]any)["CidrBlock"]] = s.(map[string]any)["AvailableIpAddressCount"]

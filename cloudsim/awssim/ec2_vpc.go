@@ -221,11 +221,30 @@ func ec2DescribeSubnets(c *Call) (any, error) {
 			return E("item", T("subnetId", s.ID), T("subnetArn", subnetARN(s)), T("state", "available"),
 				T("ownerId", owner), T("vpcId", s.VPC), T("cidrBlock", s.CIDR),
 				T("availableIpAddressCount", ec2FreeAddresses(c, s)), T("availabilityZone", s.AZ),
-				T("availabilityZoneId", "use1-az"+strings.TrimPrefix(s.AZ, c.Region)),
+				T("availabilityZoneId", ec2AZID(c.Region, s.AZ)),
 				T("defaultForAz", isDefault(s)), T("mapPublicIpOnLaunch", isDefault(s)),
 				T("assignIpv6AddressOnCreation", false), L("ipv6CidrBlockAssociationSet", nil))
 		},
 	}.run(c)
+}
+
+// ec2AZID is a zone's id as EC2 names it: the region's short form (its
+// first part, the initials of the others, its number) and the zone's
+// number, "us-east-1a" is "use1-az1".
+func ec2AZID(region, az string) string {
+	parts := strings.Split(region, "-")
+	short := parts[0]
+	for _, p := range parts[1:] {
+		if p != "" && (p[0] < '0' || p[0] > '9') {
+			p = p[:1]
+		}
+		short += p
+	}
+	n := 1
+	if letter := strings.TrimPrefix(az, region); len(letter) == 1 {
+		n = int(letter[0]-'a') + 1
+	}
+	return fmt.Sprintf("%s-az%d", short, n)
 }
 
 // ---- security group rules ----------------------------------------------------
