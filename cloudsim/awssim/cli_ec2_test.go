@@ -120,6 +120,14 @@ func TestCLIEC2InstanceLifecycle(t *testing.T) {
 	require.Contains(t, e.fail("ec2", "start-instances", "--instance-ids", id), "IncorrectInstanceState", "a stopping instance cannot start")
 	e.advance(2 * time.Minute)
 	require.Equal(t, "stopped", state())
+	// Persistence through user data: changed while the instance is stopped.
+	e.run("ec2", "modify-instance-attribute", "--instance-id", id, "--user-data", "Value=#!/bin/sh\necho planted")
+	attr = e.run("ec2", "describe-instance-attribute", "--instance-id", id, "--attribute", "userData")
+	got, err = base64.StdEncoding.DecodeString(obj(t, attr, "UserData")["Value"].(string))
+	require.NoError(t, err)
+	require.Equal(t, "#!/bin/sh\necho planted", string(got))
+	require.Contains(t, e.fail("ec2", "modify-instance-attribute", "--instance-id", e.env.Instances[0], "--user-data", "Value=x"),
+		"IncorrectInstanceState", "only a stopped instance's user data can change")
 	started := list(t, e.run("ec2", "start-instances", "--instance-ids", id), "StartingInstances")[0].(map[string]any)
 	require.Equal(t, "stopped", started["PreviousState"].(map[string]any)["Name"])
 	require.Equal(t, "pending", started["CurrentState"].(map[string]any)["Name"])

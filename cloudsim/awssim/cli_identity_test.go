@@ -144,8 +144,12 @@ func TestCLISessionTokenTrailsAndSampleFindings(t *testing.T) {
 
 	e.run("cloudtrail", "start-logging", "--name", "firedrill-demo-trail")
 	e.run("ec2", "describe-subnets")
+	e.run("s3api", "head-object", "--bucket", "firedrill-demo-app-data", "--key", "config/app.json")
+	e.run("s3api", "get-bucket-logging", "--bucket", "firedrill-demo-app-data")
 	e.advance(15 * time.Minute)
 	delivered = e.trailEvents()
+	require.NotContains(t, delivered, "HeadObject", "data events are not in a trail without data event selectors")
+	require.Contains(t, delivered, "GetBucketLogging", "bucket configuration reads are management events")
 	require.Contains(t, delivered, "StartLogging")
 	require.Contains(t, delivered, "DescribeSubnets")
 	require.NotContains(t, delivered, "DescribeImages")

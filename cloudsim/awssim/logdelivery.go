@@ -41,6 +41,9 @@ func deliverLogsLocked(w *world.World, b *world.Bucket, now time.Time) {
 		}
 		var batches []*batch
 		for _, ev := range evs {
+			if ev.Service == "s3.amazonaws.com" && s3DataEvents[ev.Operation] {
+				continue // a trail logs management events unless given data event selectors
+			}
 			at := ev.DeliverAt.Truncate(time.Minute)
 			if n := len(batches); n == 0 || batches[n-1].region != ev.Region || !batches[n-1].at.Equal(at) {
 				batches = append(batches, &batch{region: ev.Region, first: ev.ID, at: at})
