@@ -107,3 +107,16 @@ func (s *State) DueTrailEvents(t *Trail, now time.Time) []*world.AuditEvent {
 	}
 	return out
 }
+
+// Trailed reports whether some trail of the event's account delivers it
+// (it was logging when the call was made, in a region it covers): what an
+// exporter of CloudTrail files honours so that StopLogging stops its
+// output too. An account with no trail delivers nothing, as in AWS.
+func (s *State) Trailed(ev *world.AuditEvent) bool {
+	for _, t := range s.Trails.All() {
+		if t.Account == ev.Account && (t.MultiRegion || t.HomeRegion == ev.Region) && t.LoggingAt(ev.Time) {
+			return true
+		}
+	}
+	return false
+}
