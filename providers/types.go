@@ -20,6 +20,10 @@ type Instance struct {
 	ScaleInProtected      bool
 	TerminationProtected  bool
 	ShutdownBehavior      string // "stop" or "terminate" when known
+	// ScalingHealthCheck is what makes the scaling group replace a member
+	// (ScalingHealthInstance, ScalingHealthLoadBalancer), "" when not in
+	// a group or not known.
+	ScalingHealthCheck string
 	// Gone: the instance is terminated or being terminated (its id still
 	// answers for a while, as EC2's does): there is nothing left to act on
 	// or to check.
@@ -28,6 +32,19 @@ type Instance struct {
 	// attribute the caller may not describe); the rest is still valid.
 	Warnings []string
 }
+
+// Scaling health checks (Instance.ScalingHealthCheck).
+const (
+	// ScalingHealthInstance: the group replaces a member whose VM status
+	// fails (AWS HealthCheckType EC2).
+	ScalingHealthInstance = "instance"
+	// ScalingHealthLoadBalancer: the group also replaces a member that
+	// stops answering its load balancer's health check over the network
+	// (AWS HealthCheckType ELB). Isolating a member makes it fail, and
+	// scale-in protection does not stop the replacement: moving it out of
+	// service (standby) or out of the group does.
+	ScalingHealthLoadBalancer = "load_balancer"
+)
 
 // NIC is a network interface of an instance.
 type NIC struct {

@@ -46,7 +46,11 @@ func TestCryptominingPlaybookOrdering(t *testing.T) {
 	require.Contains(t, steps["isolate"].After, "capture_memory", "isolate must not be skipped when memory capture fails")
 	require.Contains(t, steps["revoke_sessions"].Needs, "detach_identity")
 	require.Contains(t, deps("snapshot_disks"), "protect_termination")
-	require.Empty(t, deps("protect_scaling"), "scale-in protection comes before anything slow")
+	// Scale-in protection comes before anything slow: it waits only for
+	// the describe (one read), which says whether the group replaces
+	// members on a load balancer's health check.
+	require.Equal(t, []string{"describe"}, deps("protect_scaling"), "scale-in protection comes before anything slow")
+	require.Empty(t, deps("describe"))
 	require.Equal(t, "isolate_network", steps["isolate"].Action)
 	require.Equal(t, []string{"isolate_and_stop"}, []string(steps["stop"].When))
 }
@@ -170,4 +174,55 @@ func TestLoadReportsEveryUnknownFieldAtOnce(t *testing.T) {
 		paths = append(paths, e.Path)
 	}
 	require.Equal(t, []string{"triggerz", "containment[0].timout", "containment[1].paramz", "containment[2].action"}, paths)
+}
+
+// WithoutSteps drops the steps and every reference to them, and refuses a
+// step the playbook does not have (a renamed step must not leave the
+// variant equal to the playbook).
+func TestWithoutStepsDropsStepsAndReferences(t *testing.T) {
+	pb, ok := PlaybookByID("vm-cryptomining")
+	require.True(t, ok)
+	cp, err := WithoutSteps(pb, "stop")
+	require.NoError(t, err)
+	require.Equal(t, "vm-cryptomining-no-stop", cp.ID)
+	require.Len(t, cp.Steps(), len(pb.Steps())-1)
+	for _, s := range cp.Steps() {
+		require.NotEqual(t, "stop", s.ID)
+		require.NotContains(t, s.Needs, "stop", s.ID)
+		require.NotContains(t, s.After, "stop", s.ID)
+	}
+	// remove_service_account needed the stop: it stays, without the need.
+	var found bool
+	for _, s := range cp.Containment {
+		found = found || s.ID == "remove_service_account"
+	}
+	require.True(t, found)
+	_, err = WithoutSteps(pb, "stop", "no-such-step")
+	require.ErrorContains(t, err, `no evidence, containment or eradication step "no-such-step"`)
+	_, err = WithoutSteps(pb, "q_role_calls")
+	require.Error(t, err, "investigation queries are not removable this way")
+}
+
+// WithoutParam drops one parameter of one containment step, and refuses a
+// step or parameter the playbook does not have.
+func TestWithoutParamDropsOneParameter(t *testing.T) {
+	pb, ok := PlaybookByID("ec2-cryptomining")
+	require.True(t, ok)
+	cp, err := WithoutParam(pb, "protect_scaling", "load_balanced_mode")
+	require.NoError(t, err)
+	require.Equal(t, "ec2-cryptomining-no-load_balanced_mode", cp.ID)
+	params := func(p *Playbook) map[string]any {
+		for _, s := range p.Containment {
+			if s.ID == "protect_scaling" {
+				return s.Params
+			}
+		}
+		return nil
+	}
+	require.Equal(t, map[string]any{"mode": "protect"}, params(cp))
+	require.Contains(t, params(pb), "load_balanced_mode", "the built-in playbook is left as it was")
+	_, err = WithoutParam(pb, "protect_scaling", "no_such_param")
+	require.ErrorContains(t, err, "has no parameter no_such_param")
+	_, err = WithoutParam(pb, "no_such_step", "mode")
+	require.ErrorContains(t, err, "has no containment step no_such_step")
 }

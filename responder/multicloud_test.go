@@ -257,6 +257,12 @@ func TestVMCryptominingOnAzure(t *testing.T) {
 	ra := stepStatus(t, c, "remove_role_assignments")
 	require.Equal(t, StatusSucceeded, ra.Status)
 	require.GreaterOrEqual(t, ra.Output["removed"], 2, "Contributor on the group and the evidence upload role")
+	// Azure documents up to 10 minutes for the deletion to take effect:
+	// the step waits it out, so containment is not declared before.
+	require.Equal(t, "10m0s", ra.Output["propagation"])
+	require.Equal(t, "10m0s", ra.Output["waited"])
+	require.GreaterOrEqual(t, ra.FinishedAt.Sub(ra.StartedAt), 10*time.Minute)
+	require.False(t, c.ContainedAt.Before(ra.FinishedAt), "declared after the wait")
 	det := stepStatus(t, c, "detach_identity")
 	require.Equal(t, StatusSucceeded, det.Status)
 	require.Equal(t, "remove", det.Output["mode"], "Azure has no deny-all replacement identity")

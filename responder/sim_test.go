@@ -396,3 +396,67 @@ func TestMonitoringReadsTheCPUAlarm(t *testing.T) {
 		require.Equal(t, 95.0, a.Threshold)
 	}
 }
+
+// TestProtectScalingGoesToStandbyOnELBHealthChecks: in a group that
+// replaces members failing their load balancer's health check, scale-in
+// protection does not keep the isolated instance: the playbook without
+// load_balanced_mode loses it to the group a minute after the isolation.
+// The built-in playbook's load_balanced_mode moves it to Standby, and it is
+// still there after the group's next health checks and the scheduled
+// scale-in. In a group on EC2 health checks the same step only protects it.
+func TestProtectScalingGoesToStandbyOnELBHealthChecks(t *testing.T) {
+	builtin, ok := PlaybookByID("ec2-cryptomining")
+	require.True(t, ok)
+	protectOnly, err := WithoutParam(builtin, "protect_scaling", "load_balanced_mode")
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name, hc string
+		pb       *Playbook
+	}{
+		{"EC2", awsworld.HealthCheckEC2, builtin},
+		{"ELB", awsworld.HealthCheckELB, builtin},
+		{"ELB-protect-only", awsworld.HealthCheckELB, protectOnly},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDrill(t, 7)
+			d.w.Lock()
+			require.NoError(t, awsworld.Of(d.w).UpdateASG(d.env.ASG, awsworld.ASGSettings{HealthCheckType: &tc.hc}))
+			d.w.Unlock()
+			r := d.responder(t, tc.pb)
+			var c *Case
+			var rerr error
+			d.clk.Go(context.Background(), "test", func(ctx context.Context) {
+				c, rerr = r.Respond(ctx, Trigger{Kind: TriggerFinding, Type: cryptoFinder,
+					Resource: providers.ResourceRef{Kind: providers.KindVM, ID: d.victim}, At: d.clk.Now()})
+				// Outlive the load balancer's verdict and the scale-in.
+				_ = d.clk.Sleep(ctx, 40*time.Minute)
+			})
+			require.NoError(t, d.clk.Run(context.Background()))
+			ps := stepStatus(t, c, "protect_scaling")
+			d.w.Lock()
+			inst := d.w.Instances.Lookup(d.victim)
+			state := inst.State
+			_, member := awsworld.Of(d.w).ASGMember(d.victim)
+			d.w.Unlock()
+			switch tc.name {
+			case "ELB-protect-only":
+				require.Equal(t, "InService", ps.Output["lifecycle_state"], "only protected from scale-in")
+				require.Equal(t, world.StateTerminated, state, "the group replaced the isolated instance, protected or not")
+				require.Nil(t, member)
+			case "ELB":
+				require.NoError(t, rerr, "steps: %+v", c.Steps())
+				require.Equal(t, "standby", ps.Output["mode"])
+				require.Contains(t, []string{world.StateStopping, world.StateStopped}, state, "stopped, not terminated")
+				require.NotNil(t, member)
+				require.Equal(t, "Standby", member.LifecycleState)
+			default:
+				require.NoError(t, rerr, "steps: %+v", c.Steps())
+				require.NotContains(t, ps.Output, "mode")
+				require.Contains(t, []string{world.StateStopping, world.StateStopped}, state, "stopped, not terminated")
+				require.NotNil(t, member)
+				require.Equal(t, "InService", member.LifecycleState)
+				require.True(t, member.Protected)
+			}
+		})
+	}
+}

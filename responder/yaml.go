@@ -2,6 +2,8 @@ package responder
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/goccy/go-yaml"
 )
@@ -61,8 +63,68 @@ func WithoutEradication(pb *Playbook) (*Playbook, error) {
 	})
 }
 
-// without copies pb, lets drop remove a section (returning its steps),
-// and drops every reference to those steps from the others.
+// WithoutSteps is a copy of pb with the evidence, containment and
+// eradication steps of the given ids removed (and every reference to them
+// dropped from the others): a naive variant that leaves out one thing the
+// playbook does, such as stopping the instance. An id the playbook does
+// not have is an error, so a renamed step cannot leave the variant equal
+// to the playbook.
+func WithoutSteps(pb *Playbook, ids ...string) (*Playbook, error) {
+	for _, id := range ids {
+		has := func(s Step) bool { return s.ID == id }
+		if !slices.ContainsFunc(pb.Evidence, has) && !slices.ContainsFunc(pb.Containment, has) &&
+			!slices.ContainsFunc(pb.Eradication, has) {
+			return nil, fmt.Errorf("playbook %s has no evidence, containment or eradication step %q to remove", pb.ID, id)
+		}
+	}
+	return without(pb, strings.Join(ids, "-"), func(cp *Playbook) []Step {
+		var gone []Step
+		keep := func(steps []Step) []Step {
+			var out []Step
+			for _, s := range steps {
+				if slices.Contains(ids, s.ID) {
+					gone = append(gone, s)
+				} else {
+					out = append(out, s)
+				}
+			}
+			return out
+		}
+		cp.Evidence, cp.Containment, cp.Eradication = keep(cp.Evidence), keep(cp.Containment), keep(cp.Eradication)
+		return gone
+	})
+}
+
+// WithoutParam is a copy of pb whose containment step step is without the
+// parameter param, named pb's id plus "-no-<param>": a naive variant that
+// does what the playbook does without knowing why the parameter was there.
+// A step or parameter the playbook does not have is an error.
+func WithoutParam(pb *Playbook, step, param string) (*Playbook, error) {
+	b, err := MarshalPlaybook(pb)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := LoadPlaybook(pb.File, b)
+	if err != nil {
+		return nil, fmt.Errorf("copying playbook %s: %w", pb.ID, err)
+	}
+	for i, st := range cp.Containment {
+		if st.ID != step {
+			continue
+		}
+		if _, ok := st.Params[param]; !ok {
+			return nil, fmt.Errorf("containment step %s of playbook %s has no parameter %s", step, pb.ID, param)
+		}
+		delete(cp.Containment[i].Params, param)
+		cp.ID, cp.Title = cp.ID+"-no-"+param, cp.Title+" ("+param+" removed)"
+		return cp, nil
+	}
+	return nil, fmt.Errorf("playbook %s has no containment step %s", pb.ID, step)
+}
+
+// without copies pb, lets drop remove a section or some steps (returning
+// the steps), and drops every reference to those steps from the others;
+// section names what was removed, in the copy's id.
 func without(pb *Playbook, section string, drop func(cp *Playbook) []Step) (*Playbook, error) {
 	b, err := MarshalPlaybook(pb)
 	if err != nil {

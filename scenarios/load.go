@@ -67,6 +67,7 @@ type rawScenario struct {
 	Detectors map[string]map[string]any `yaml:"detectors"`
 	Duration  string                    `yaml:"duration"`
 	Expect    rawExpect                 `yaml:"expect"`
+	Knobs     *rawKnobs                 `yaml:"knobs"`
 }
 
 // rawFault is one fault-injection rule (see cloudsim/fault).
@@ -106,6 +107,8 @@ type rawResource struct {
 	Policies  []rawRolePolicy `yaml:"policies"`
 	Roles     []string        `yaml:"roles"`
 	Versioned bool            `yaml:"versioned"`
+	// HealthCheckType: an AWS vm_group's EC2 or ELB.
+	HealthCheckType string `yaml:"health_check_type"`
 }
 
 type rawScaleIn struct {
@@ -414,6 +417,7 @@ func (v *validator) scenario(r *rawScenario) *Scenario {
 	sc.Faults = v.faults(r.Faults, sc)
 	sc.Detectors = v.detectors(r.Detectors, sc)
 	sc.Expect = v.expect(r.Expect)
+	sc.Knobs = v.knobs(r.Knobs, sc)
 	return sc
 }
 
@@ -612,7 +616,7 @@ func (v *validator) ownResources(raw []rawResource, clouds []string, res map[str
 	for i, rr := range raw {
 		p := fmt.Sprintf("resources[%d]", i)
 		r := Resource{Cloud: rr.Cloud, Kind: rr.Kind, Name: rr.Name, Size: rr.Size, ScaleIn: v.scaleIn(p+".scale_in", rr.ScaleIn),
-			Policies: policies(rr.Policies), Roles: rr.Roles, Versioned: rr.Versioned}
+			Policies: policies(rr.Policies), Roles: rr.Roles, Versioned: rr.Versioned, HealthCheckType: rr.HealthCheckType}
 		d, ok := simcloud.Get(rr.Cloud)
 		if !ok {
 			v.add(p+".cloud", "unknown cloud %q (%s)", rr.Cloud, strings.Join(simcloud.Clouds(), ", "))
@@ -915,9 +919,9 @@ func (v *validator) faults(raw []rawFault, sc *Scenario) []fault.Rule {
 	return out
 }
 
-// needCloud reports a detector configured for a cloud the scenario does
-// not seed: it would silently watch nothing.
-func (v *validator) needCloud(path string, sc *Scenario, clouds ...string) {
+// needCloud reports a detector or knob configured for a cloud the
+// scenario does not seed: it would silently watch or change nothing.
+func (v *validator) needCloud(path, verb string, sc *Scenario, clouds ...string) {
 	if len(sc.Environments) == 0 {
 		return // the environment error already explains
 	}
@@ -926,7 +930,7 @@ func (v *validator) needCloud(path string, sc *Scenario, clouds ...string) {
 			return
 		}
 	}
-	v.add(path, "watches %s, which the scenario does not seed", strings.Join(clouds, " or "))
+	v.add(path, "%s %s, which the scenario does not seed", verb, strings.Join(clouds, " or "))
 }
 
 // detectors resolves the scenario's detectors through the detector
@@ -940,7 +944,7 @@ func (v *validator) detectors(raw map[string]map[string]any, sc *Scenario) Detec
 			v.addKey(p, "unknown detector %q (known: %s)", name, strings.Join(detect.Names(), ", "))
 			continue
 		}
-		v.needCloud(p, sc, spec.Clouds...)
+		v.needCloud(p, "watches", sc, spec.Clouds...)
 		c := &detect.Config{Name: name, Enabled: true, Values: map[string]any{}}
 		for _, f := range spec.Fields {
 			if f.Default != "" {

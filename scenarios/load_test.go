@@ -10,6 +10,7 @@ import (
 
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/fault"
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/scenarios"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
 )
@@ -217,6 +218,26 @@ func TestLoadErrorsNameFileLineColumnAndField(t *testing.T) {
 			[]string{"faults[0].cloud: \"gcp\" is not one of the scenario's clouds (aws)"}},
 		{"latency fault without size", "duration: 1h", "duration: 1h\nfaults: [{kind: latency}]",
 			[]string{"faults[0]: a latency fault needs a factor (10) or a latency (2s)"}},
+		{"unknown knob", "duration: 1h", "duration: 1h\nknobs: {conntrack: never}",
+			[]string{"tiny.yaml:14:9: knobs.conntrack: unknown field \"conntrack\" (known: iam_propagation, azure_rbac_propagation"}},
+		{"unknown conn_track", "duration: 1h", "duration: 1h\nknobs: {conn_track: sometimes}",
+			[]string{"tiny.yaml:14:21: knobs.conn_track: unknown value \"sometimes\" (instant, new_flows_only, never)"}},
+		{"knob latency out of order", "duration: 1h", "duration: 1h\nknobs: {iam_propagation: {min: 10s, mode: 4s, max: 20s}}",
+			[]string{"knobs.iam_propagation: needs min <= mode <= max (got 10s, 4s, 20s)"}},
+		{"knob latency without max", "duration: 1h", "duration: 1h\nknobs: {iam_propagation: {min: 1s, mode: 4s}}",
+			[]string{"knobs.iam_propagation.max: is required"}},
+		{"knob latency as a duration", "duration: 1h", "duration: 1h\nknobs: {iam_propagation: 5s}",
+			[]string{"tiny.yaml:14:26: knobs.iam_propagation: must be a latency {min, mode, max}"}},
+		{"knob latency field", "duration: 1h", "duration: 1h\nknobs: {iam_propagation: {min: 1s, mode: 4s, max: 9s, avg: 5s}}",
+			[]string{"knobs.iam_propagation.avg: unknown field \"avg\" (known: min, mode, max)"}},
+		{"bad knob duration", "duration: 1h", "duration: 1h\nknobs: {elb_unhealthy_after: soon}",
+			[]string{"tiny.yaml:14:30: knobs.elb_unhealthy_after: \"soon\" is not a duration"}},
+		{"knob flag not a boolean", "duration: 1h", "duration: 1h\nknobs: {asg_replace_stopped: maybe}",
+			[]string{"tiny.yaml:14:30: knobs.asg_replace_stopped: must be true or false"}},
+		{"knob of an unseeded cloud", "duration: 1h", "duration: 1h\nknobs: {azure_rbac_propagation: {min: 30s, mode: 2m, max: 10m}}",
+			[]string{"knobs.azure_rbac_propagation: changes azure, which the scenario does not seed"}},
+		{"unknown health check type", "duration: 1h", "duration: 1h\nresources: [{cloud: aws, kind: vm_group, name: web-asg, health_check_type: ALB}]",
+			[]string{"resources[0].health_check_type: \"ALB\" is not EC2 or ELB"}},
 		{"required parameter", "    params: {target: oldest}", "    params: {target: oldest}\n  - {id: persist, after: exploit, technique: aws.iam.create-access-key}",
 			[]string{"steps[1].technique: technique aws.iam.create-access-key needs parameter \"user\""}},
 	}
@@ -338,4 +359,59 @@ func TestDetectorRegistry(t *testing.T) {
 	}
 	_, ok := detect.Lookup("cloudtrail-insights")
 	require.False(t, ok)
+}
+
+// TestKnobs: a knobs block changes the knobs it names over the defaults;
+// a scenario without one leaves the world's defaults (nil).
+func TestKnobs(t *testing.T) {
+	sc, err := scenarios.Load("tiny.yaml", []byte(minimal))
+	require.NoError(t, err)
+	require.Nil(t, sc.Knobs)
+
+	doc := minimal + "knobs:\n  conn_track: never\n  iam_propagation: {min: 1s, mode: 3s, max: 30s}\n" +
+		"  elb_unhealthy_after: 90s\n  asg_replace_stopped: true\n"
+	sc, err = scenarios.Load("tiny.yaml", []byte(doc))
+	require.NoError(t, err)
+	want := world.DefaultKnobs()
+	want.ConnTrack = world.ConnTrackNever
+	want.IAMPropagation = world.Latency{Min: time.Second, Mode: 3 * time.Second, Max: 30 * time.Second}
+	want.ELBUnhealthyAfter = 90 * time.Second
+	want.ASGReplaceStopped = true
+	require.Equal(t, &want, sc.Knobs)
+
+	// An empty block is the defaults, set explicitly.
+	sc, err = scenarios.Load("tiny.yaml", []byte(minimal+"knobs: {}\n"))
+	require.NoError(t, err)
+	def := world.DefaultKnobs()
+	require.Equal(t, &def, sc.Knobs)
+}
+
+// TestCatalogKnobs: the Azure scenarios use the propagation Azure
+// documents; the trap variants set what makes them traps.
+func TestCatalogKnobs(t *testing.T) {
+	for id, want := range map[string]func(*world.Knobs){
+		"azure-vm-cryptomining":                func(k *world.Knobs) { k.AzureRBACPropagation = world.AzureRBACDocumented },
+		"multicloud-cryptomining":              func(k *world.Knobs) { k.AzureRBACPropagation = world.AzureRBACDocumented },
+		"aws-ec2-cryptomining-conntrack-never": func(k *world.Knobs) { k.ConnTrack = world.ConnTrackNever },
+	} {
+		sc, ok := scenarios.ByID(id)
+		require.True(t, ok, id)
+		k := world.DefaultKnobs()
+		want(&k)
+		require.Equal(t, &k, sc.Knobs, id)
+	}
+	for _, id := range []string{"aws-ec2-cryptomining", "gcp-vm-cryptomining", "aws-ec2-cryptomining-elb"} {
+		sc, ok := scenarios.ByID(id)
+		require.True(t, ok, id)
+		require.Nil(t, sc.Knobs, "%s keeps the defaults", id)
+	}
+	elb, _ := scenarios.ByID("aws-ec2-cryptomining-elb")
+	var group *scenarios.Resource
+	for i, r := range elb.Resources {
+		if r.Kind == "vm_group" {
+			group = &elb.Resources[i]
+		}
+	}
+	require.NotNil(t, group)
+	require.Equal(t, "ELB", group.HealthCheckType)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
 	"github.com/firedrill-ir/firedrill/cloudsim/fault"
 	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
+	"github.com/firedrill-ir/firedrill/cloudsim/world"
 )
 
 // Scenario is one loaded, validated scenario.
@@ -55,6 +56,9 @@ type Scenario struct {
 	Detectors Detectors
 	Duration  time.Duration
 	Expect    Expect
+	// Knobs are the cloud behaviour the scenario sets (its knobs: block
+	// over world.DefaultKnobs); nil leaves the world's defaults.
+	Knobs *world.Knobs
 	// Source is the file the scenario was loaded from; Raw its bytes, as
 	// written (comments and all), for 'firedrill show ID -o yaml'.
 	Source string

@@ -24,6 +24,16 @@ var fieldDocs = map[string]string{
 	"detectors":  "managed detectors that are on, by name, with their settings", "duration": "how long the drill runs",
 	"expect": "the playbook that should answer and the SLOs it is held to", "dynamics": "replaced by background:",
 	"faults": "faults injected into the clouds' answers (throttling, server errors, latency), by default to the responder's calls",
+	"knobs": "cloud behaviour the clouds document only as a range or not at all (propagation delays, connection " +
+		"tracking, load-balancer health checks); a knob not given keeps its default",
+}
+
+func asAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // Schema is the JSON Schema of a scenario file, for editors ('firedrill
@@ -41,13 +51,6 @@ func Schema() map[string]any {
 				}
 			}
 		}
-	}
-	asAny := func(ss []string) []any {
-		out := make([]any, len(ss))
-		for i, s := range ss {
-			out[i] = s
-		}
-		return out
 	}
 	attack, legit := asAny(attacker.Builtin().IDs(false)), asAny(attacker.Builtin().IDs(true))
 	g := &yamlschema.Generator{}
@@ -67,6 +70,8 @@ func Schema() map[string]any {
 			}
 		}
 		switch {
+		case parent == reflect.TypeFor[rawKnobs]():
+			knobsField(f, s)
 		case name == "clouds":
 			s["items"] = map[string]any{"enum": clouds}
 		case name == "cloud":
@@ -161,8 +166,7 @@ func detectorField(f detect.Field) map[string]any {
 	var s map[string]any
 	switch f.Kind {
 	case detect.FieldLatency:
-		s = map[string]any{"type": "object", "additionalProperties": false, "properties": map[string]any{
-			"min": yamlschema.Duration(), "mode": yamlschema.Duration(), "max": yamlschema.Duration()}}
+		s = latencySchema()
 	case detect.FieldNumber:
 		s = map[string]any{"type": "number"}
 	case detect.FieldInt:
@@ -176,4 +180,10 @@ func detectorField(f detect.Field) map[string]any {
 		s["description"] = f.Doc
 	}
 	return s
+}
+
+// latencySchema is the schema of a triangular latency {min, mode, max}.
+func latencySchema() map[string]any {
+	return map[string]any{"type": "object", "additionalProperties": false, "required": []any{"max", "min", "mode"},
+		"properties": map[string]any{"min": yamlschema.Duration(), "mode": yamlschema.Duration(), "max": yamlschema.Duration()}}
 }

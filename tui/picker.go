@@ -114,7 +114,12 @@ func (m *Model) renderPicker(w, h int) string {
 	header := stHeader.Render(fit(fmt.Sprintf(" firedrill · scenarios · cloud: %s · tactic: %s · seed %d",
 		p.clouds[p.cloud], p.tacticList[p.tactic], m.opts.Seed), w))
 	h--
-	listW := min(max(w/3, 24), 34)
+	// Wide enough for the longest id where the terminal allows it.
+	longest := 0
+	for _, sc := range p.all {
+		longest = max(longest, len(sc.ID))
+	}
+	listW := min(max(w/3, 24), max(34, longest+2))
 	detailW := w - listW - 1
 	vis := p.visible()
 	var list []string

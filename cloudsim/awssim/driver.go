@@ -33,9 +33,7 @@ func init() {
 		},
 		Host: awsHost{},
 		Kinds: []simcloud.Kind{
-			simcloud.VMGroupKind("an EC2 Auto Scaling group", func(w *world.World, _ simcloud.Site, group string, at time.Time, desired int) error {
-				return awsworld.Of(w).ScheduleScaleIn(group, at, desired)
-			}),
+			asgKind(),
 			{Name: simcloud.KindRole, Doc: "an IAM role; policies are inline Allow policies added to it",
 				Fields: []string{"policies"}, Check: checkPolicies, Apply: applyRolePolicies},
 			simcloud.BucketKind(),
@@ -57,6 +55,39 @@ func operations() []simcloud.Operation {
 		}
 	}
 	return out
+}
+
+// asgKind is the vm_group kind of AWS: an EC2 Auto Scaling group, whose
+// health_check_type (EC2 or ELB) a scenario may set. With ELB the group
+// also replaces a member its load balancer's health check stops reaching,
+// scale-in protection or not (asg_health.go in awsworld).
+func asgKind() simcloud.Kind {
+	k := simcloud.VMGroupKind("an EC2 Auto Scaling group (health_check_type: EC2, the default, or ELB)",
+		func(w *world.World, _ simcloud.Site, group string, at time.Time, desired int) error {
+			return awsworld.Of(w).ScheduleScaleIn(group, at, desired)
+		})
+	k.Fields = append(k.Fields, "health_check_type")
+	check, apply := k.Check, k.Apply
+	k.Check = func(r *simcloud.Resource) (string, error) {
+		if field, err := check(r); err != nil {
+			return field, err
+		}
+		switch r.HealthCheckType {
+		case "", awsworld.HealthCheckEC2, awsworld.HealthCheckELB:
+			return "", nil
+		}
+		return "health_check_type", fmt.Errorf("%q is not %s or %s", r.HealthCheckType, awsworld.HealthCheckEC2, awsworld.HealthCheckELB)
+	}
+	k.Apply = func(w *world.World, env simcloud.Env, r *simcloud.Resource, start time.Time) error {
+		if r.HealthCheckType != "" {
+			t := r.HealthCheckType
+			if err := awsworld.Of(w).UpdateASG(r.Name, awsworld.ASGSettings{HealthCheckType: &t}); err != nil {
+				return fmt.Errorf("setting the health check type of %s: %w", r.Name, err)
+			}
+		}
+		return apply(w, env, r, start)
+	}
+	return k
 }
 
 func checkPolicies(r *simcloud.Resource) (string, error) {

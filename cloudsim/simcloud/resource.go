@@ -22,6 +22,10 @@ type Resource struct {
 	Roles []string
 	// Versioned turns on a bucket's versioning (yaml "versioned").
 	Versioned bool
+	// HealthCheckType is how a VM group decides a member is unhealthy and
+	// replaces it (yaml "health_check_type"), in the cloud's own words
+	// (an EC2 Auto Scaling group's EC2 or ELB); "" keeps the preset's.
+	HealthCheckType string
 }
 
 // ScaleIn is a scheduled change of a VM group's desired capacity.
@@ -53,7 +57,7 @@ func (r *Resource) SetFields() []string {
 		name string
 		set  bool
 	}{{"size", r.Size != 0}, {"scale_in", r.ScaleIn != nil}, {"policies", len(r.Policies) > 0},
-		{"roles", len(r.Roles) > 0}, {"versioned", r.Versioned}} {
+		{"roles", len(r.Roles) > 0}, {"versioned", r.Versioned}, {"health_check_type", r.HealthCheckType != ""}} {
 		if f.set {
 			out = append(out, f.name)
 		}
@@ -78,6 +82,9 @@ func (r *Resource) Merge(over *Resource) {
 	}
 	if over.Versioned {
 		r.Versioned = true
+	}
+	if over.HealthCheckType != "" {
+		r.HealthCheckType = over.HealthCheckType
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/firedrill-ir/firedrill/internal/reqbody"
 )
 
 // LatencyHeader carries an operation's modelled latency (a Go duration).
@@ -46,11 +48,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, fmt.Errorf("retry backoff before attempt %d: %w", n, err)
 		}
 	}
-	base := t.Base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	resp, err := base.RoundTrip(req)
+	// From memory, so that the response cannot overtake the request
+	// (see reqbody) and a drill's call is never retried for it.
+	resp, err := reqbody.Buffered(t.Base, 0).RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}

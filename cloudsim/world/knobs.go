@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 )
 
@@ -89,10 +90,11 @@ type Knobs struct {
 	// on authorizing. Azure documents that role assignment changes "can
 	// take up to 10 minutes" to take effect because Azure Resource Manager
 	// caches them ("Troubleshoot Azure RBAC"): AzureRBACDocumented models
-	// that. The default is no delay, because the documented range changes
-	// the built-in Azure playbook's verdicts (it declares containment right
-	// after deleting the assignments, and the stolen token answers a probe
-	// after that); scenarios opt in.
+	// that. The default is no delay, kept for scenarios written before the
+	// knob; the catalog's Azure scenarios opt into AzureRBACDocumented
+	// (knobs: azure_rbac_propagation), and the built-in playbook waits the
+	// documented 10 minutes after deleting the assignments before it
+	// declares containment.
 	AzureRBACPropagation Latency
 	// GCPDisablePropagation is how long a disabled (or re-enabled) GCP
 	// service account goes on being treated as before by token checks and
@@ -127,9 +129,9 @@ type Knobs struct {
 	// terminates it after the stop (its volumes survive, DeleteOnTermination
 	// having been cleared). Drills still pass, but the compromised VM is
 	// lost, which the runner's tests pin as kept; the playbook should move
-	// the instance to Standby before stopping it. Groups with
-	// HealthCheckType ELB replace a stopped instance regardless, because
-	// the load balancer's check fails.
+	// the instance to Standby before stopping it, as it does in groups on
+	// ELB health checks. Groups with HealthCheckType ELB replace a stopped
+	// instance regardless, because the load balancer's check fails.
 	ASGReplaceStopped bool
 }
 
@@ -155,17 +157,15 @@ func DefaultKnobs() Knobs {
 	}
 }
 
-// SetKnobsLocked replaces the world's knobs after checking them. Set them
-// before the drill starts: changes already propagating keep the delay they
-// were drawn with.
-func (w *World) SetKnobsLocked(k Knobs) error {
+// Check reports the first knob that is out of range, and returns the knobs
+// with ConnTrack's empty value read as its default.
+func (k Knobs) Check() (Knobs, error) {
 	switch k.ConnTrack {
 	case ConnTrackInstant, ConnTrackNewFlowsOnly, ConnTrackNever:
 	case "":
 		k.ConnTrack = ConnTrackInstant
 	default:
-		return fmt.Errorf("knob ConnTrack: %q is not one of %s, %s, %s", k.ConnTrack,
-			ConnTrackInstant, ConnTrackNewFlowsOnly, ConnTrackNever)
+		return k, fmt.Errorf("knob ConnTrack: %q is not one of %s", k.ConnTrack, strings.Join(ConnTrackModes(), ", "))
 	}
 	for _, l := range []struct {
 		name string
@@ -173,11 +173,27 @@ func (w *World) SetKnobsLocked(k Knobs) error {
 	}{{"IAMPropagation", k.IAMPropagation}, {"AzureRBACPropagation", k.AzureRBACPropagation},
 		{"GCPDisablePropagation", k.GCPDisablePropagation}} {
 		if err := l.l.validate(l.name); err != nil {
-			return err
+			return k, err
 		}
 	}
 	if k.ELBUnhealthyAfter < 0 {
-		return fmt.Errorf("knob ELBUnhealthyAfter: %s is negative", k.ELBUnhealthyAfter)
+		return k, fmt.Errorf("knob ELBUnhealthyAfter: %s is negative", k.ELBUnhealthyAfter)
+	}
+	return k, nil
+}
+
+// ConnTrackModes lists the values of Knobs.ConnTrack, the default first.
+func ConnTrackModes() []string {
+	return []string{ConnTrackInstant, ConnTrackNewFlowsOnly, ConnTrackNever}
+}
+
+// SetKnobsLocked replaces the world's knobs after checking them (Check).
+// Set them before the drill starts: changes already propagating keep the
+// delay they were drawn with.
+func (w *World) SetKnobsLocked(k Knobs) error {
+	k, err := k.Check()
+	if err != nil {
+		return err
 	}
 	w.knobs = k
 	return nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/stretchr/testify/require"
 
+	"github.com/firedrill-ir/firedrill/internal/reqbody"
 	"github.com/firedrill-ir/firedrill/providers"
 	"github.com/firedrill-ir/firedrill/responder"
 )
@@ -43,6 +45,7 @@ type awsWorld struct {
 
 func newAWSWorld(vars map[string]string) *awsWorld {
 	cfg := aws.Config{Region: vars["AWS_REGION"], BaseEndpoint: aws.String(vars["AWS_ENDPOINT_URL"]),
+		HTTPClient:  &http.Client{Transport: reqbody.Buffered(nil, 0)},
 		Credentials: credentials.NewStaticCredentialsProvider(vars["AWS_ACCESS_KEY_ID"], vars["AWS_SECRET_ACCESS_KEY"], "")}
 	return &awsWorld{ec2: ec2.NewFromConfig(cfg)}
 }

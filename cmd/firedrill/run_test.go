@@ -170,7 +170,7 @@ func TestRunErrors(t *testing.T) {
 
 	_, errOut, code = cli(t, "run", "aws-ec2")
 	require.Equal(t, exitUsage, code)
-	require.Contains(t, errOut, `no scenario has id "aws-ec2" (known scenarios: aws-ec2-cryptomining, azure-vm-cryptomining, gcp-vm-cryptomining, multicloud-cryptomining)`)
+	require.Contains(t, errOut, `no scenario has id "aws-ec2" (known scenarios: aws-ec2-cryptomining, aws-ec2-cryptomining-conntrack-never, aws-ec2-cryptomining-elb, azure-vm-cryptomining, gcp-vm-cryptomining, multicloud-cryptomining)`)
 
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/detect"
+	"github.com/firedrill-ir/firedrill/cloudsim/simcloud"
 	"github.com/firedrill-ir/firedrill/responder"
 	"github.com/firedrill-ir/firedrill/scenarios"
 	"github.com/firedrill-ir/firedrill/scenarios/attacker"
@@ -160,16 +161,7 @@ func unknownIDMessage(id, kind string) string {
 }
 
 // shortDur prints a duration as a scenario author writes it: 25m, 5h, 1h30m.
-func shortDur(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
+func shortDur(d time.Duration) string { return scenarios.ShortDuration(d) }
 
 // The scenario as data: scenarios.Scenario has no encoding tags (its YAML
 // is decoded through raw types), so show builds this view with the YAML's
@@ -187,8 +179,17 @@ type scenarioView struct {
 	Steps        []stepView    `json:"steps"`
 	Background   []bgView      `json:"background,omitempty"`
 	Detectors    detectorsView `json:"detectors"`
-	Duration     string        `json:"duration"`
-	Expect       expectView    `json:"expect"`
+	// Knobs are the cloud behaviours the scenario sets away from their
+	// defaults.
+	Knobs    []knobView `json:"knobs,omitempty"`
+	Duration string     `json:"duration"`
+	Expect   expectView `json:"expect"`
+}
+
+type knobView struct {
+	Name    string `json:"name"`
+	Value   string `json:"value"`
+	Default string `json:"default"`
 }
 
 type techniqueView struct {
@@ -202,6 +203,9 @@ type envView struct {
 	Instances    int              `json:"instances,omitempty"`
 	ScaleIn      *scaleInView     `json:"scale_in,omitempty"`
 	RolePolicies []rolePolicyView `json:"role_policies,omitempty"`
+	// HealthCheckType is how the VM group replaces unhealthy members,
+	// when the scenario sets it.
+	HealthCheckType string `json:"health_check_type,omitempty"`
 }
 
 type scaleInView struct {
@@ -277,8 +281,13 @@ func optDur(d time.Duration) string {
 	return shortDur(d)
 }
 
-func envViewOf(e scenarios.Environment) envView {
+func envViewOf(sc *scenarios.Scenario, e scenarios.Environment) envView {
 	ev := envView{Cloud: e.Cloud, Preset: e.Preset, Instances: e.Instances}
+	for _, r := range sc.ResourcesIn(e.Cloud) {
+		if r.Kind == simcloud.KindVMGroup && r.HealthCheckType != "" {
+			ev.HealthCheckType = r.HealthCheckType
+		}
+	}
 	if e.ScaleIn != nil {
 		ev.ScaleIn = &scaleInView{After: shortDur(e.ScaleIn.After), Desired: e.ScaleIn.Desired}
 	}
@@ -299,7 +308,7 @@ func scenarioViewOf(sc *scenarios.Scenario) scenarioView {
 		envs = []scenarios.Environment{sc.Environment}
 	}
 	for _, e := range envs {
-		v.Environments = append(v.Environments, envViewOf(e))
+		v.Environments = append(v.Environments, envViewOf(sc, e))
 	}
 	v.Environment = v.Environments[0]
 	earliest := stepEarliest(sc.Steps)
@@ -345,6 +354,9 @@ func scenarioViewOf(sc *scenarios.Scenario) scenarioView {
 	}
 	if c := d.Config("cost_anomaly"); c.Enabled {
 		v.Detectors.CostAnomaly = &costView{After: shortDur(c.Duration("after")), MinSpendUSD: c.Number("min_spend_usd")}
+	}
+	for _, k := range sc.KnobSettings() {
+		v.Knobs = append(v.Knobs, knobView(k))
 	}
 	s := sc.Expect.SLO
 	v.Expect = expectView{Playbook: sc.Expect.Playbook, SLO: sloView{Profile: s.Profile, MTTD: optDur(s.MTTD), MTTA: optDur(s.MTTA), MTTC: optDur(s.MTTC)}}
@@ -398,6 +410,9 @@ func writeScenarioText(w io.Writer, sc *scenarios.Scenario) {
 		if e.ScaleIn != nil {
 			fmt.Fprintf(w, "  scale-in to %d at T+%s\n", e.ScaleIn.Desired, e.ScaleIn.After)
 		}
+		if e.HealthCheckType != "" {
+			fmt.Fprintf(w, "  the group replaces members failing its %s health check\n", e.HealthCheckType)
+		}
 		for _, p := range e.RolePolicies {
 			fmt.Fprintf(w, "  role policy %s: %s on %s\n", p.Name, strings.Join(p.Actions, ", "), p.Resource)
 		}
@@ -440,6 +455,15 @@ func writeScenarioText(w io.Writer, sc *scenarios.Scenario) {
 		fmt.Fprintf(tw, "  (none)\n")
 	}
 	_ = tw.Flush()
+
+	if len(v.Knobs) > 0 {
+		fmt.Fprintf(w, "\nknobs (cloud behaviour set away from its default)\n")
+		tw = newTable(w)
+		for _, k := range v.Knobs {
+			fmt.Fprintf(tw, "  %s\t%s\t(default %s)\n", k.Name, k.Value, k.Default)
+		}
+		_ = tw.Flush()
+	}
 }
 
 func sloText(s sloView) string {

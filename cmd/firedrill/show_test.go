@@ -177,3 +177,27 @@ func TestShowMulticloudScenarioListsEveryEnvironment(t *testing.T) {
 	require.Len(t, v.Environments, 3)
 	require.Equal(t, "gcp", v.Environments[2].Cloud)
 }
+
+// show says what a scenario changes of the clouds' behaviour: its knobs
+// (only those away from their defaults) and a group's health check.
+func TestShowScenarioKnobsAndHealthCheck(t *testing.T) {
+	out, errOut, code := cli(t, "show", "aws-ec2-cryptomining-conntrack-never")
+	require.Equal(t, exitOK, code, errOut)
+	require.Regexp(t, `knobs .*\n  conn_track +never +\(default instant\)\n`, out)
+	js, _, code := cli(t, "show", "azure-vm-cryptomining", "-o", "json")
+	require.Equal(t, exitOK, code)
+	var v struct {
+		Knobs []struct{ Name, Value, Default string }
+	}
+	require.NoError(t, json.Unmarshal([]byte(js), &v))
+	require.Equal(t, []struct{ Name, Value, Default string }{
+		{"azure_rbac_propagation", "{min: 30s, mode: 2m, max: 10m}", "none"}}, v.Knobs)
+
+	out, _, code = cli(t, "show", "aws-ec2-cryptomining")
+	require.Equal(t, exitOK, code)
+	require.NotContains(t, out, "knobs")
+	require.NotContains(t, out, "health check")
+	out, _, code = cli(t, "show", "aws-ec2-cryptomining-elb")
+	require.Equal(t, exitOK, code)
+	require.Contains(t, out, "the group replaces members failing its ELB health check")
+}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -17,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-ir/firedrill/internal/reqbody"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's log writes.
@@ -92,6 +95,7 @@ func startSimCloud(t *testing.T, cloud string, seed uint64) (map[string]string, 
 func TestSimServeExportsWorkingAdminCredentials(t *testing.T) {
 	vars, logs := startSim(t, 7)
 	cfg := aws.Config{Region: vars["AWS_REGION"], BaseEndpoint: aws.String(vars["AWS_ENDPOINT_URL"]),
+		HTTPClient:  &http.Client{Transport: reqbody.Buffered(nil, 0)},
 		Credentials: credentials.NewStaticCredentialsProvider(vars["AWS_ACCESS_KEY_ID"], vars["AWS_SECRET_ACCESS_KEY"], "")}
 	ctx := context.Background()
 	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})

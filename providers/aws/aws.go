@@ -14,12 +14,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -32,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/firedrill-ir/firedrill/internal/reqbody"
 	"github.com/firedrill-ir/firedrill/providers"
 )
 
@@ -197,6 +200,8 @@ func New(ctx context.Context, target providers.Target, opts ...Option) (*Provide
 	}
 	if target.HTTPClient != nil {
 		cfg.HTTPClient = target.HTTPClient
+	} else {
+		cfg.HTTPClient = bufferedClient(cfg.HTTPClient)
 	}
 
 	p := &Provider{
@@ -304,4 +309,24 @@ func init() {
 		}
 		return New(ctx, t, opts...)
 	})
+}
+
+// bufferedClient sends request bodies from memory (see reqbody): the SDK
+// closes a request body as soon as the response headers arrive, and a
+// response that overtakes its request then loses its connection mid-read
+// (aws/aws-sdk-go-v2#1825). It keeps the transport the configuration
+// carries (a custom CA bundle, a proxy) or the SDK's default one.
+func bufferedClient(hc awssdk.HTTPClient) awssdk.HTTPClient {
+	switch c := hc.(type) {
+	case nil:
+		return &http.Client{Transport: reqbody.Buffered(awshttp.NewBuildableClient().GetTransport(), 0)}
+	case *awshttp.BuildableClient:
+		return &http.Client{Transport: reqbody.Buffered(c.GetTransport(), 0), Timeout: c.GetTimeout()}
+	case *http.Client:
+		cp := *c
+		cp.Transport = reqbody.Buffered(c.Transport, 0)
+		return &cp
+	default:
+		return hc
+	}
 }

@@ -133,6 +133,9 @@ func (c *Provider) DescribeInstance(ctx context.Context, id string) (*providers.
 		inst.ScalingGroup = awssdk.ToString(m.AutoScalingGroupName)
 		inst.ScalingLifecycle = awssdk.ToString(m.LifecycleState)
 		inst.ScaleInProtected = awssdk.ToBool(m.ProtectedFromScaleIn)
+		hc, err := p.scalingHealthCheck(ctx, inst.ScalingGroup)
+		warn("scaling group health check", err)
+		inst.ScalingHealthCheck = hc
 	}
 
 	attr, err := p.ec2.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{
@@ -150,6 +153,30 @@ func (c *Provider) DescribeInstance(ctx context.Context, id string) (*providers.
 		inst.ShutdownBehavior = awssdk.ToString(attr.InstanceInitiatedShutdownBehavior.Value)
 	}
 	return inst, nil
+}
+
+// scalingHealthCheck reads what makes the group replace a member: its
+// HealthCheckType. EC2 (the default) replaces an instance whose status is
+// not running; ELB and VPC_LATTICE also replace one that stops answering
+// the load balancer's health check, scale-in protection or not ("Use
+// instance scale-in protection": it does not protect instances from
+// health check replacement).
+func (p *Provider) scalingHealthCheck(ctx context.Context, group string) (string, error) {
+	out, err := p.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+	if err != nil {
+		return "", wrapErr("autoscaling:DescribeAutoScalingGroups", group, err)
+	}
+	for _, g := range out.AutoScalingGroups {
+		if awssdk.ToString(g.AutoScalingGroupName) != group {
+			continue
+		}
+		switch awssdk.ToString(g.HealthCheckType) {
+		case "ELB", "VPC_LATTICE":
+			return providers.ScalingHealthLoadBalancer, nil
+		}
+		return providers.ScalingHealthInstance, nil
+	}
+	return "", nil
 }
 
 func stateName(s *ec2types.InstanceState) string {

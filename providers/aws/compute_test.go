@@ -50,6 +50,22 @@ func TestDescribeInstanceRecordsNICsDisksIdentityAndScalingGroup(t *testing.T) {
 	require.Equal(t, asgName, inst.ScalingGroup)
 	require.Equal(t, "InService", inst.ScalingLifecycle)
 	require.False(t, inst.ScaleInProtected)
+	require.Equal(t, providers.ScalingHealthInstance, inst.ScalingHealthCheck, "EC2 health checks by default")
+}
+
+// A group on ELB health checks replaces a member its load balancer stops
+// reaching, scale-in protection or not: DescribeInstance says so, so that
+// a playbook can take the instance out of service before isolating it.
+func TestDescribeInstanceReadsTheGroupsHealthCheckType(t *testing.T) {
+	f := newFixture(t)
+	f.locked(func(w *world.World) {
+		elb := awsworld.HealthCheckELB
+		require.NoError(t, awsworld.Of(w).UpdateASG(asgName, awsworld.ASGSettings{HealthCheckType: &elb}))
+	})
+	inst, err := f.prov.DescribeInstance(context.Background(), f.inst)
+	require.NoError(t, err)
+	require.Equal(t, providers.ScalingHealthLoadBalancer, inst.ScalingHealthCheck)
+	require.Empty(t, inst.Warnings)
 }
 
 func TestDescribeInstanceOfUnknownInstanceIsNotFound(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
@@ -64,10 +65,17 @@ func (i *Provider) DetachInstanceIdentity(ctx context.Context, instanceID string
 	return res, nil
 }
 
+// RBACPropagation is how long Azure documents a role assignment change
+// may take to take effect: "can take up to 10 minutes" ("Troubleshoot
+// Azure RBAC": Azure Resource Manager caches assignments). Until then a
+// deleted assignment may go on authorizing.
+const RBACPropagation = 10 * time.Minute
+
 // RemoveGrants is Azure's cut for a principal whose tokens cannot be
 // revoked (principal is its object id): it deletes every role assignment
 // of the principal in the subscription, so all of its tokens, cached or
-// stolen, are denied from the next call on. It cannot be undone by the
+// stolen, are denied once the deletion has propagated (RBACPropagation,
+// reported as the revocation's Propagation). It cannot be undone by the
 // token holder; restoring access means re-creating the assignments.
 func (p *Provider) RemoveGrants(ctx context.Context, principal string) (*providers.Revocation, error) {
 	if principal == "" {
@@ -77,8 +85,12 @@ func (p *Provider) RemoveGrants(ctx context.Context, principal string) (*provide
 	if err != nil {
 		return nil, err
 	}
+	var propagation time.Duration
+	if n > 0 {
+		propagation = RBACPropagation
+	}
 	return &providers.Revocation{Principal: providers.Ref(providers.CloudAzure, providers.KindPrincipal, principal),
-		Method: providers.RevokeRemoveGrants, Cutoff: p.sleeper.Now(), Grants: n,
+		Method: providers.RevokeRemoveGrants, Cutoff: p.sleeper.Now(), Grants: n, Propagation: propagation,
 		Detail: fmt.Sprintf("%d role assignment(s) deleted", n)}, nil
 }
 

@@ -72,6 +72,36 @@ func noContainmentVariant(id string) variant {
 	return strippedVariant("no-containment", id, responder.WithoutContainment)
 }
 
+// noStopVariant is the built-in playbook that isolates the instance but
+// never stops it: isolation by security group alone.
+func noStopVariant(id string) variant {
+	return strippedVariant("no-stop", id, func(pb *responder.Playbook) (*responder.Playbook, error) {
+		return responder.WithoutSteps(pb, "stop")
+	})
+}
+
+// withoutParamVariant is the built-in playbook with one parameter of one
+// containment step left out, as a team that did not know why it was there
+// would write it.
+func withoutParamVariant(name, id, step, param string) variant {
+	return strippedVariant(name, id, func(pb *responder.Playbook) (*responder.Playbook, error) {
+		return responder.WithoutParam(pb, step, param)
+	})
+}
+
+// protectOnlyVariant only ever sets scale-in protection, whatever health
+// check the group replaces members on.
+func protectOnlyVariant(id string) variant {
+	return withoutParamVariant("protect-only", id, "protect_scaling", "load_balanced_mode")
+}
+
+// declareAtOnceVariant declares containment as soon as Azure accepted the
+// deletion of the identity's role assignments, without waiting for it to
+// take effect.
+func declareAtOnceVariant() variant {
+	return withoutParamVariant("declare-at-once", "vm-cryptomining", "remove_role_assignments", "await_propagation")
+}
+
 // conformance is the matrix: every playbook on every cloud's scenario,
 // correct, naive and with its containment removed, with the verdict and
 // the reason codes each must give: each naive variant fails for the reason
@@ -105,6 +135,27 @@ var conformance = []struct {
 	{"ec2-cryptomining", "aws-ec2-cryptomining", noContainmentVariant("ec2-cryptomining"), notContained, []string{
 		scoring.CodeNotDeclared, open("stolen_credential"), contain}},
 
+	// Isolating without stopping is enough where the all-open group
+	// untracks the flows (the default conn_track: instant)...
+	{"ec2-cryptomining", "aws-ec2-cryptomining", noStopVariant("ec2-cryptomining"), pass, none},
+	// ...but not where tracked flows survive every security-group change
+	// (conn_track: never): only stopping the instance (or a network ACL
+	// deny) cuts the pool connection and the web shell.
+	{"ec2-cryptomining", "aws-ec2-cryptomining-conntrack-never", builtinVariant("ec2-cryptomining"), pass, none},
+	{"ec2-cryptomining", "aws-ec2-cryptomining-conntrack-never", underFaults(builtinVariant("ec2-cryptomining")), pass, none},
+	{"ec2-cryptomining", "aws-ec2-cryptomining-conntrack-never", noStopVariant("ec2-cryptomining"), notContained, flowOpen},
+	// A group on ELB health checks replaces the isolated instance unless
+	// it is in Standby: the built-in playbook moves it there.
+	{"ec2-cryptomining", "aws-ec2-cryptomining-elb", builtinVariant("ec2-cryptomining"), pass, none},
+	{"ec2-cryptomining", "aws-ec2-cryptomining-elb", underFaults(builtinVariant("ec2-cryptomining")), pass, none},
+	// Scale-in protection only: the group terminates the compromised
+	// instance a minute after its isolation. Its volumes survive
+	// (protect_termination cleared DeleteOnTermination) and memory and
+	// snapshots were taken first, so the verdict, which is about
+	// containment, eradication and the SLOs, still passes;
+	// TestELBHealthCheckReplacesAProtectedInstance pins the loss.
+	{"ec2-cryptomining", "aws-ec2-cryptomining-elb", protectOnlyVariant("ec2-cryptomining"), pass, none},
+
 	{"vm-cryptomining", "aws-ec2-cryptomining", builtinVariant("vm-cryptomining"), pass, none},
 	{"vm-cryptomining", "aws-ec2-cryptomining", underFaults(builtinVariant("vm-cryptomining")), pass, none},
 	{"vm-cryptomining", "aws-ec2-cryptomining", fileVariant("naive", naiveVM), notContained, awsNaive},
@@ -112,9 +163,20 @@ var conformance = []struct {
 		present("vm"), present("access_key")}},
 	{"vm-cryptomining", "aws-ec2-cryptomining", noContainmentVariant("vm-cryptomining"), notContained, []string{
 		scoring.CodeNotDeclared, open("stolen_credential"), contain}},
+	// The cross-cloud playbook meets the AWS traps as the AWS one does.
+	{"vm-cryptomining", "aws-ec2-cryptomining-conntrack-never", builtinVariant("vm-cryptomining"), pass, none},
+	{"vm-cryptomining", "aws-ec2-cryptomining-conntrack-never", noStopVariant("vm-cryptomining"), notContained, flowOpen},
+	{"vm-cryptomining", "aws-ec2-cryptomining-elb", builtinVariant("vm-cryptomining"), pass, none},
 
 	{"vm-cryptomining", "azure-vm-cryptomining", builtinVariant("vm-cryptomining"), pass, none},
 	{"vm-cryptomining", "azure-vm-cryptomining", underFaults(builtinVariant("vm-cryptomining")), pass, none},
+	// Declaring as soon as the role assignments are deleted: the stolen
+	// token goes on working while the deletion propagates (up to 10
+	// minutes, as Azure documents), after the declaration. The SLO is held
+	// against the attacker's last success, which is still in time, so the
+	// verdict passes; TestAzureDeclarationWaitsForRBACPropagation pins the
+	// gap.
+	{"vm-cryptomining", "azure-vm-cryptomining", declareAtOnceVariant(), pass, none},
 	// An NSG swap without flushConnection: the flow carries on; identity
 	// None with its role assignments kept: the stolen token authorizes;
 	// the backdoor rule stays.
@@ -170,6 +232,10 @@ var conformance = []struct {
 var awsNaive = []string{open("launched_compute"), open("planted_credential"), open("stolen_credential"),
 	scoring.CodeFlowUsed, scoring.CodePlantedCredentialUsed, scoring.CodeStolenCredentialUsed,
 	present("vm"), present("access_key"), contain}
+
+// flowOpen: the pool connection and the web shell stay up after the
+// declaration; everything else was cut and removed.
+var flowOpen = []string{open("network_flow"), scoring.CodeFlowUsed, contain}
 
 func open(kind string) string    { return scoring.CodePathOpen + ":" + kind }
 func present(kind string) string { return scoring.CodeArtifactPresent + ":" + kind }

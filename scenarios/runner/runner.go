@@ -142,6 +142,16 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Result, er
 	}
 	d.clk = clock.NewVirtual(Start, opts.Seed)
 	d.w = world.New(d.clk, opts.Seed)
+	if sc.Knobs != nil {
+		// Before anything is seeded or changed: a change propagates with
+		// the delay drawn when it is made.
+		d.w.Lock()
+		err := d.w.SetKnobsLocked(*sc.Knobs)
+		d.w.Unlock()
+		if err != nil {
+			return nil, fmt.Errorf("runner: knobs of scenario %s: %w", sc.ID, err)
+		}
+	}
 	d.tl = timeline.New(d.clk)
 	if opts.OnEvent != nil {
 		d.tl.Subscribe(opts.OnEvent)

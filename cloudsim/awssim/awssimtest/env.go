@@ -3,7 +3,6 @@
 package awssimtest
 
 import (
-	"github.com/firedrill-ir/firedrill/clock"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -13,9 +12,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/firedrill-ir/firedrill/clock"
 	"github.com/firedrill-ir/firedrill/cloudsim/awssim"
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
+	"github.com/firedrill-ir/firedrill/internal/reqbody"
 )
 
 // Account is the account every test environment is seeded with.
@@ -69,7 +70,7 @@ func (e *Env) Config(akid, secret, token string) aws.Config {
 		Region:       Region,
 		Credentials:  credentials.NewStaticCredentialsProvider(akid, secret, token),
 		BaseEndpoint: aws.String(e.URL),
-		HTTPClient:   &http.Client{Timeout: 30 * time.Second},
+		HTTPClient:   &http.Client{Timeout: 30 * time.Second, Transport: reqbody.Buffered(nil, 0)},
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = 4

@@ -35,11 +35,13 @@ func init() {
 		Params: []string{"operations", "role"}, Needs: []action.Capability{action.Need[providers.OperationDenier]()},
 		Run: naiveDenyOperations})
 	reg(action.Spec{Name: "revoke_sessions", Mutates: true,
-		Doc:    "make every credential the identity already issued stop working, by the cloud's method (AWS TokenIssueTime deny, GCP disable)",
-		Params: []string{"role"}, Needs: []action.Capability{action.Need[providers.SessionRevoker]()}, Run: revokeSessions})
+		Doc: "make every credential the identity already issued stop working, by the cloud's method (AWS TokenIssueTime deny, GCP disable); " +
+			"with await_propagation, finish only once the cut has had the time the cloud documents to take effect",
+		Params: []string{"role", "await_propagation"}, Needs: []action.Capability{action.Need[providers.SessionRevoker]()}, Run: revokeSessions})
 	reg(action.Spec{Name: "remove_role_assignments", Mutates: true,
-		Doc:    "delete every grant of the identity (Azure role assignments): its tokens cannot be revoked, this makes them authorize nothing",
-		Params: []string{"principal"}, Needs: []action.Capability{action.Need[providers.GrantRemover]()}, Run: removeGrants})
+		Doc: "delete every grant of the identity (Azure role assignments): its tokens cannot be revoked, this makes them authorize nothing; " +
+			"with await_propagation, finish only once the deletion has had the time the cloud documents to take effect (Azure: up to 10 minutes)",
+		Params: []string{"principal", "await_propagation"}, Needs: []action.Capability{action.Need[providers.GrantRemover]()}, Run: removeGrants})
 	reg(action.Spec{Name: "check_identity_detached", Kinds: vmOnly, Doc: "verify the instance no longer runs as its original identity",
 		Needs: []action.Capability{action.Need[providers.InstanceDescriber]()}, Run: checkIdentityDetached})
 }
@@ -203,9 +205,42 @@ func recordRevocations(x *action.Run, revs []*providers.Revocation) map[string]a
 	return out
 }
 
+// awaitPropagation waits, when the step asks for it (await_propagation),
+// until every revocation has had the propagation delay its cloud documents
+// (an Azure role assignment deletion "can take up to 10 minutes"): the
+// stolen credentials stop working then, not when the call returned, and
+// containment is declared when the steps are done. It records what it
+// waited for in out.
+func awaitPropagation(ctx context.Context, x *action.Run, revs []*providers.Revocation, out map[string]any) error {
+	wait, err := x.Params.Bool("await_propagation", false)
+	if err != nil {
+		return err
+	}
+	var longest time.Duration
+	for _, r := range revs {
+		longest = max(longest, r.Propagation)
+	}
+	if longest <= 0 {
+		return nil
+	}
+	out["propagation"] = longest.String()
+	if !wait {
+		return nil
+	}
+	start := x.Now()
+	if err := x.Sleep(ctx, longest); err != nil {
+		return fmt.Errorf("waiting %s for the revocation to take effect: %w", longest, err)
+	}
+	out["waited"] = x.Now().Sub(start).String()
+	return nil
+}
+
 func revokeSessions(ctx context.Context, x *action.Run) (map[string]any, error) {
 	sr, err := action.Get[providers.SessionRevoker](x)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := x.Params.Bool("await_propagation", false); err != nil {
 		return nil, err
 	}
 	who := principals(x, "role")
@@ -230,7 +265,7 @@ func revokeSessions(ctx context.Context, x *action.Run) (map[string]any, error) 
 	if _, ok := out["blast_radius"]; !ok {
 		out["blast_radius"] = "every session of these identities issued before the cut-off is denied, the healthy fleet's included, until it refreshes"
 	}
-	return out, nil
+	return out, awaitPropagation(ctx, x, revs, out)
 }
 
 // removeGrants is the documented fallback where a cloud cannot revoke
@@ -241,6 +276,9 @@ func revokeSessions(ctx context.Context, x *action.Run) (map[string]any, error) 
 func removeGrants(ctx context.Context, x *action.Run) (map[string]any, error) {
 	gr, err := action.Get[providers.GrantRemover](x)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := x.Params.Bool("await_propagation", false); err != nil {
 		return nil, err
 	}
 	who := principals(x, "principal")
@@ -260,7 +298,7 @@ func removeGrants(ctx context.Context, x *action.Run) (map[string]any, error) {
 	out := recordRevocations(x, revs)
 	out["removed"] = removed
 	out["note"] = "the identity's tokens stay valid about 24 h but no longer authorize anything"
-	return out, nil
+	return out, awaitPropagation(ctx, x, revs, out)
 }
 
 func checkIdentityDetached(ctx context.Context, x *action.Run) (map[string]any, error) {

@@ -35,8 +35,11 @@ func init() {
 		Params: []string{"store", "bucket"}, Needs: []action.Capability{action.Need[providers.InstanceDescriber]()}, Run: describeInstance})
 	reg(action.Spec{Name: "protect_termination", Mutates: true, Doc: "block API termination, make shutdown stop, keep every disk on termination",
 		Needs: []action.Capability{action.Need[providers.TerminationProtector]()}, Run: protectTermination})
-	reg(action.Spec{Name: "protect_scaling", Mutates: true, Doc: "take the instance out of its scaling group's hands (protect, standby or detach)",
-		Params: []string{"mode", "decrement_desired"}, Needs: []action.Capability{action.Need[providers.ScalingProtector]()}, Run: protectScaling})
+	reg(action.Spec{Name: "protect_scaling", Mutates: true,
+		Doc: "take the instance out of its scaling group's hands (mode: protect, standby or detach); load_balanced_mode " +
+			"instead when describe found a group that replaces members failing a load balancer's health check",
+		Params: []string{"mode", "load_balanced_mode", "decrement_desired"},
+		Needs:  []action.Capability{action.Need[providers.ScalingProtector]()}, Run: protectScaling})
 	reg(action.Spec{Name: "capture_processes", Doc: "run `ps aux` through the agent and store the output as evidence",
 		Params: []string{"bucket", "command", "timeout"}, Needs: []action.Capability{action.Need[providers.CommandRunner]()},
 		Run: captureCommand(action.KindProcessList, "ps aux", "processes.txt")})
@@ -89,6 +92,9 @@ func InstanceFacts(inst *providers.Instance) map[string]any {
 		"disks": disks, "scaling_group": inst.ScalingGroup, "scaling_lifecycle": inst.ScalingLifecycle,
 		"scale_in_protected": inst.ScaleInProtected, "termination_protected": inst.TerminationProtected,
 		"shutdown_behavior": inst.ShutdownBehavior, "identity": map[string]any{}, "warnings": warnings}
+	if inst.ScalingHealthCheck != "" {
+		f["scaling_health_check"] = inst.ScalingHealthCheck
+	}
 	if id := inst.Identity; id != nil {
 		f["identity"] = map[string]any{"profile_arn": id.ProfileARN, "association_id": id.AssociationID,
 			"role_name": id.RoleName, "role_arn": id.RoleARN}
@@ -162,15 +168,22 @@ func protectScaling(ctx context.Context, x *action.Run) (map[string]any, error) 
 		return nil, err
 	}
 	opts := providers.ScalingOptions{}
-	switch m := x.Params.String("mode", "protect"); m {
-	case "protect":
-		opts.Mode = providers.ScalingProtect
-	case "standby":
-		opts.Mode = providers.ScalingStandby
-	case "detach":
-		opts.Mode = providers.ScalingDetach
-	default:
-		return nil, action.BadParams("mode %q (expected protect, standby or detach)", m)
+	if opts.Mode, err = scalingMode("mode", x.Params.String("mode", "protect")); err != nil {
+		return nil, err
+	}
+	// Scale-in protection does not stop a group from replacing a member
+	// that fails its load balancer's health check, which isolation makes
+	// it fail: where describe found such a group, the playbook's
+	// load_balanced_mode (standby, detach) applies.
+	var lbMode string
+	if m := x.Params.String("load_balanced_mode", ""); m != "" {
+		lb, err := scalingMode("load_balanced_mode", m)
+		if err != nil {
+			return nil, err
+		}
+		if x.FactString("instance", "scaling_health_check") == providers.ScalingHealthLoadBalancer {
+			opts.Mode, lbMode = lb, m
+		}
 	}
 	if opts.DecrementDesired, err = x.Params.Bool("decrement_desired", false); err != nil {
 		return nil, err
@@ -179,8 +192,26 @@ func protectScaling(ctx context.Context, x *action.Run) (map[string]any, error) 
 	if err != nil {
 		return nil, fmt.Errorf("protecting %s from scaling: %w", x.ResourceID(), err)
 	}
-	return map[string]any{"group": res.Group, "previous_state": res.PreviousState, "was_protected": res.WasProtected,
-		"lifecycle_state": res.LifecycleState}, nil
+	out := map[string]any{"group": res.Group, "previous_state": res.PreviousState, "was_protected": res.WasProtected,
+		"lifecycle_state": res.LifecycleState}
+	if lbMode != "" {
+		out["mode"] = lbMode
+		out["why"] = "the group replaces members that fail its load balancer's health check, scale-in protection or not"
+	}
+	return out, nil
+}
+
+// scalingMode reads a protect_scaling mode parameter.
+func scalingMode(param, m string) (providers.ScalingMode, error) {
+	switch m {
+	case "protect":
+		return providers.ScalingProtect, nil
+	case "standby":
+		return providers.ScalingStandby, nil
+	case "detach":
+		return providers.ScalingDetach, nil
+	}
+	return 0, action.BadParams("%s %q (expected protect, standby or detach)", param, m)
 }
 
 func captureCommand(kind, defCommand, file string) action.Func {
