@@ -63,6 +63,10 @@ func TestCLIS3MultipartCopyDelete(t *testing.T) {
 	orig := e.run("s3api", "head-object", "--bucket", "firedrill-demo-app-data", "--key", "config/app.json")
 	require.Equal(t, orig["ETag"], cp["ETag"])
 	require.Contains(t, e.audited(), "CopyObject")
+	e.run("s3api", "copy-object", "--bucket", bucket, "--key", "case-1/mem-copy.lime", "--copy-source", bucket+"/case-1/mem.lime")
+	whole := md5.Sum(image)
+	require.Equal(t, `"`+hex.EncodeToString(whole[:])+`"`, e.run("s3api", "head-object", "--bucket", bucket, "--key", "case-1/mem-copy.lime")["ETag"],
+		"a copy of a multipart object is a single-part object")
 	require.Contains(t, e.fail("s3api", "copy-object", "--bucket", bucket, "--key", "x", "--copy-source", "firedrill-demo-app-data/nope"), "NoSuchKey")
 
 	// DeleteObjects: one existing key, one missing (S3 reports both deleted).

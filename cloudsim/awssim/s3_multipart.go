@@ -205,7 +205,8 @@ func s3ListMultipartUploads(c *Call) (any, error) {
 
 // s3CopyObject copies an object within S3. The caller needs s3:PutObject on
 // the destination and s3:GetObject (s3:GetObjectVersion for a version) on
-// the source; metadata is copied unless the directive is REPLACE.
+// the source; metadata is copied unless the directive is REPLACE. The copy
+// is a single-part object: its ETag is its MD5, whatever the source's was.
 func s3CopyObject(c *Call) (any, error) {
 	key := c.PathVars["Key"]
 	b, err := s3BucketFor(c, key)
@@ -254,7 +255,6 @@ func s3CopyObject(c *Call) (any, error) {
 	if err != nil {
 		return nil, s3Err(err)
 	}
-	v.ETag = sv.ETag
 	h := http.Header{"X-Amz-Server-Side-Encryption": {"AES256"}, "Content-Type": {"application/xml"}}
 	if b.Versioning != "" {
 		h.Set("X-Amz-Version-Id", v.VersionID)
