@@ -72,6 +72,9 @@ func TestCLIIAMEnumeration(t *testing.T) {
 	require.Contains(t, e.fail("iam", "get-login-profile", "--user-name", "alice"), "NoSuchEntity")
 	e.run("iam", "create-login-profile", "--user-name", "ci-deploy", "--password", "S3cret-Backdoor!")
 	require.Contains(t, e.fail("iam", "delete-user", "--user-name", "ci-deploy"), "DeleteConflict")
+	require.Equal(t, "AmazonEC2FullAccess", obj(t, e.run("iam", "get-policy", "--policy-arn", "arn:aws:iam::aws:policy/AmazonEC2FullAccess"), "Policy")["PolicyName"])
+	require.Contains(t, e.fail("iam", "get-policy", "--policy-arn", "arn:aws:iam::aws:policy/Nope"), "NoSuchEntity")
+	require.Contains(t, e.run("iam", "get-group-policy", "--group-name", "ops", "--policy-name", "trail-read")["PolicyDocument"], "Statement")
 
 	// ci-deploy (AmazonS3FullAccess) gets EC2 and DescribeTrails through
 	// its group, once the group's policies have propagated.
@@ -83,7 +86,17 @@ func TestCLIIAMEnumeration(t *testing.T) {
 	require.NotNil(t, e.run("ec2", "describe-vpcs")["Vpcs"])
 	require.NotNil(t, e.run("cloudtrail", "describe-trails")["trailList"])
 	require.Contains(t, e.fail("cloudtrail", "stop-logging", "--name", "firedrill-demo-trail"), "AccessDeniedException")
-	for _, op := range []string{"CreateGroup", "AddUserToGroup", "GetAccountAuthorizationDetails", "ListMFADevices", "DeleteLoginProfile", "CreateLoginProfile"} {
+
+	// Taking the group apart: members and policies first.
+	e.key, e.secret = e.env.AdminKeyID, e.env.AdminSecret
+	require.Contains(t, e.fail("iam", "delete-group", "--group-name", "ops"), "DeleteConflict")
+	e.run("iam", "remove-user-from-group", "--group-name", "ops", "--user-name", "ci-deploy")
+	e.run("iam", "detach-group-policy", "--group-name", "ops", "--policy-arn", "arn:aws:iam::aws:policy/AmazonEC2FullAccess")
+	e.run("iam", "delete-group-policy", "--group-name", "ops", "--policy-name", "trail-read")
+	e.run("iam", "delete-group", "--group-name", "ops")
+	require.Empty(t, list(t, e.run("iam", "list-groups"), "Groups"))
+	for _, op := range []string{"CreateGroup", "AddUserToGroup", "GetAccountAuthorizationDetails", "ListMFADevices", "DeleteLoginProfile",
+		"CreateLoginProfile", "RemoveUserFromGroup", "DeleteGroup"} {
 		require.Contains(t, e.audited(), op)
 	}
 }
