@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,8 @@ type cliEnv struct {
 	// key and secret are the credentials the CLI signs with (the demo
 	// administrator unless a test switches to another principal).
 	key, secret, token string
+	// config is the CLI's configuration file.
+	config string
 }
 
 func newCLIEnv(t *testing.T) *cliEnv {
@@ -50,7 +53,11 @@ func newCLIEnv(t *testing.T) *cliEnv {
 	require.NoError(t, err)
 	hs := httptest.NewServer(awssim.New(w))
 	t.Cleanup(hs.Close)
-	return &cliEnv{t: t, aws: path, url: hs.URL, clock: clk, world: w, env: env, key: env.AdminKeyID, secret: env.AdminSecret}
+	// Blob parameters are given raw, as the CLI v1 takes them; v2 (Debian's
+	// awscli, which CI may install) reads them as base64 unless told so.
+	cfg := filepath.Join(t.TempDir(), "config")
+	require.NoError(t, os.WriteFile(cfg, []byte("[default]\ncli_binary_format = raw-in-base64-out\n"), 0o600))
+	return &cliEnv{t: t, aws: path, url: hs.URL, clock: clk, world: w, env: env, key: env.AdminKeyID, secret: env.AdminSecret, config: cfg}
 }
 
 // run runs the CLI and returns its JSON output decoded (or {"text": …}
@@ -80,7 +87,7 @@ func (e *cliEnv) exec(args ...string) (stdout []byte, stderr string, err error) 
 	cmd := exec.Command(e.aws, append([]string{"--endpoint-url", e.url, "--output", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+e.key, "AWS_SECRET_ACCESS_KEY="+e.secret,
 		"AWS_DEFAULT_REGION="+e.env.Region,
-		"AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull,
+		"AWS_CONFIG_FILE="+e.config, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull,
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
 	if e.token != "" {
 		cmd.Env = append(cmd.Env, "AWS_SESSION_TOKEN="+e.token)
