@@ -59,12 +59,11 @@ func (b *tokenBucket) take(now time.Time, rate, burst float64) bool {
 
 func cloudtrailService() *Service {
 	buckets := map[string]*tokenBucket{} // account/region -> limiter
-	return &Service{
-		Name: "cloudtrail", EventSource: "cloudtrail.amazonaws.com", proto: awsJSON{},
-		Ops: map[string]*Op{
-			"LookupEvents": {Handle: func(c *Call) (any, error) { return lookupEvents(c, buckets) }},
-		},
+	ops := map[string]*Op{
+		"LookupEvents": {Handle: func(c *Call) (any, error) { return lookupEvents(c, buckets) }},
 	}
+	addTrailOps(ops)
+	return &Service{Name: "cloudtrail", EventSource: "cloudtrail.amazonaws.com", proto: awsJSON{}, Ops: ops}
 }
 
 type lookupAttribute struct {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/netip"
+	"sort"
 	"strings"
 	"time"
 
@@ -38,7 +39,22 @@ func init() {
 			simcloud.BucketKind(),
 		},
 		PrincipalCredentialLocked: userKey,
+		Operations:                operations,
 	})
+}
+
+// operations lists what the front end serves, from each service's own
+// dispatch table, sorted by service and operation.
+func operations() []simcloud.Operation {
+	svcs := allServices()
+	sort.Slice(svcs, func(i, j int) bool { return svcs[i].Name < svcs[j].Name })
+	var out []simcloud.Operation
+	for _, svc := range svcs {
+		for _, name := range world.SortedKeys(svc.Ops) {
+			out = append(out, simcloud.Operation{Service: svc.Name, Name: name})
+		}
+	}
+	return out
 }
 
 // asgKind is the vm_group kind of AWS: an EC2 Auto Scaling group, whose

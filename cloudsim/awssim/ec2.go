@@ -33,6 +33,16 @@ func ec2Service() *Service {
 		"DisassociateIamInstanceProfile":       {Latency: 240 * ms, Handle: ec2DisassociateProfile},
 		"ReplaceIamInstanceProfileAssociation": {Latency: 320 * ms, Handle: ec2ReplaceProfile},
 		"DescribeRegions":                      {Latency: 70 * ms, Handle: ec2DescribeRegions},
+		"StartInstances":                       {Latency: 300 * ms, Resources: ec2ARNs("instance", "InstanceId"), Handle: ec2StartInstances},
+		"GetConsoleOutput":                     {Latency: 150 * ms, Resources: ec2ARNs("instance", "InstanceId"), Handle: ec2GetConsoleOutput},
+		"DescribeVpcs":                         {Latency: 95 * ms, Handle: ec2DescribeVpcs},
+		"DescribeSubnets":                      {Latency: 100 * ms, Handle: ec2DescribeSubnets},
+		"DescribeSecurityGroupRules":           {Latency: 110 * ms, Handle: ec2DescribeSecurityGroupRules},
+		"DescribeFlowLogs":                     {Latency: 120 * ms, Handle: ec2DescribeFlowLogs},
+		"CreateFlowLogs":                       {Latency: 400 * ms, Resources: ec2FlowLogTargets, Handle: ec2CreateFlowLogs},
+		"DeleteFlowLogs":                       {Latency: 250 * ms, Resources: ec2ARNs("vpc-flow-log", "FlowLogId"), Handle: ec2DeleteFlowLogs},
+		"DescribeImages":                       {Latency: 250 * ms, Handle: ec2DescribeImages},
+		"DescribeKeyPairs":                     {Latency: 90 * ms, Handle: ec2DescribeKeyPairs},
 
 		"DescribeVolumes": {Latency: 100 * ms, Handle: ec2DescribeVolumes},
 		"CreateSnapshot": {Latency: 380 * ms, Resources: ec2ARNs("volume", "VolumeId"),
@@ -261,7 +271,14 @@ func ec2TagFilter(name string, tags world.Tags) ([]string, bool) {
 // with the nextToken of the following page: the tail every paginated
 // Describe* handler shares.
 func ec2Page[T any](c *Call, setName string, matched []T, maxResults int, render func(T) *X) ([]*X, error) {
-	start, end, next, err := ec2PageBounds(c, len(matched), 5, maxResults)
+	return ec2PageCapped(c, setName, matched, maxResults, maxResults, render)
+}
+
+// ec2PageCapped is ec2Page for operations that accept a MaxResults larger
+// than the page they answer: DescribeVolumes takes up to 1000 (what the
+// AWS CLI v1 sends) and answers at most 500 a page.
+func ec2PageCapped[T any](c *Call, setName string, matched []T, maxResults, pageCap int, render func(T) *X) ([]*X, error) {
+	start, end, next, err := ec2PageBounds(c, len(matched), 5, maxResults, pageCap)
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +289,7 @@ func ec2Page[T any](c *Call, setName string, matched []T, maxResults int, render
 	return []*X{L(setName, items), TO("nextToken", next)}, nil
 }
 
-func ec2PageBounds(c *Call, total, minResults, maxResults int) (start, end int, next string, err error) {
+func ec2PageBounds(c *Call, total, minResults, maxResults, pageCap int) (start, end int, next string, err error) {
 	if tok := c.Form.Get("NextToken"); tok != "" {
 		raw, derr := base64.RawURLEncoding.DecodeString(tok)
 		n, perr := strconv.Atoi(strings.TrimPrefix(string(raw), "fd1:"))
@@ -294,7 +311,7 @@ func ec2PageBounds(c *Call, total, minResults, maxResults int) (start, end int, 
 			return 0, 0, "", Errf(400, "InvalidParameterValue",
 				"Value ( %d ) for parameter maxResults is invalid. Expecting a value between %d and %d.", m, minResults, maxResults)
 		}
-		size = min(m, size)
+		size = min(m, pageCap, size)
 	}
 	end = start + size
 	if end < total {

@@ -1,8 +1,11 @@
 package awssim
 
 import (
+	"encoding/base64"
+	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
 	"github.com/firedrill-ir/firedrill/cloudsim/world/awsworld"
@@ -293,12 +296,17 @@ func ec2RunInstances(c *Call) (any, error) {
 		spec.DataVolumes = append(spec.DataVolumes, awsworld.VolumeSpec{Device: dev, SizeGiB: size,
 			Type: bdm.Get("Ebs.VolumeType"), DeleteOnTermination: !has || del, Encrypted: enc})
 	}
+	userData, err := ec2UserDataParam(c, "UserData")
+	if err != nil {
+		return nil, err
+	}
 	var launched []*world.Instance
 	for range maxCount {
 		inst, err := awsworld.Of(c.World).LaunchInstance(spec)
 		if err != nil {
 			return nil, ec2Error(err)
 		}
+		awsworld.Of(c.World).SetUserData(inst.ID, userData)
 		c.Touch("AWS::EC2::Instance", inst.ID)
 		launched = append(launched, inst)
 	}
@@ -331,6 +339,22 @@ func ec2Relaunch(c *Call, image string, ids []string) (any, error) {
 	c.Param("imageId", image)
 	c.Param("instanceType", insts[0].Type)
 	return ec2ReservationXML(c, insts).Kids, nil
+}
+
+// ec2UserDataParam decodes base64 user data (at most 16 KB, as EC2 allows).
+func ec2UserDataParam(c *Call, key string) (string, error) {
+	v := c.Form.Get(key)
+	if v == "" {
+		return "", nil
+	}
+	data, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return "", Errf(400, "InvalidParameterValue", "Invalid BASE64 encoding of user data.")
+	}
+	if len(data) > 16*1024 {
+		return "", Errf(400, "InvalidParameterValue", "User data is limited to 16384 bytes")
+	}
+	return string(data), nil
 }
 
 // ec2StateChangeXML is one item of a Stop/TerminateInstances answer.
@@ -371,8 +395,68 @@ func ec2ChangeStates(c *Call, change func(id string) (string, error)) (any, erro
 	return []*X{L("instancesSet", items)}, nil
 }
 
+// ec2InstanceParam reads the required InstanceId and finds the instance.
+func ec2InstanceParam(c *Call) (string, *world.Instance, error) {
+	id, err := ec2RequireParam(c, "InstanceId", "InstanceId")
+	if err != nil {
+		return "", nil, err
+	}
+	inst, err := ec2LookupInstance(c, id)
+	return id, inst, err
+}
+
 func ec2StopInstances(c *Call) (any, error) {
 	return ec2ChangeStates(c, awsworld.Of(c.World).StopInstance)
+}
+
+func ec2StartInstances(c *Call) (any, error) {
+	return ec2ChangeStates(c, awsworld.Of(c.World).StartInstance)
+}
+
+// ec2GetConsoleOutput answers the instance's serial console as EC2 does:
+// base64 of what the OS printed while booting, empty until the instance
+// has booted once.
+func ec2GetConsoleOutput(c *Call) (any, error) {
+	id, inst, err := ec2InstanceParam(c)
+	if err != nil {
+		return nil, err
+	}
+	kids := []*X{T("instanceId", id), T("timestamp", c.Now)}
+	if inst.State != world.StatePending {
+		kids = append(kids, T("output", base64.StdEncoding.EncodeToString([]byte(ec2ConsoleText(c, inst)))))
+	}
+	return kids, nil
+}
+
+// ec2ConsoleText is an Amazon Linux boot log for the instance.
+func ec2ConsoleText(c *Call, inst *world.Instance) string {
+	boot := inst.LaunchTime
+	stamp := func(d time.Duration) string { return boot.Add(d).UTC().Format("2006-01-02 15:04:05,000") }
+	host := strings.TrimSuffix(ec2PrivateDNS(inst.PrivateIP), ".ec2.internal")
+	var b strings.Builder
+	fmt.Fprintf(&b, "[    0.000000] Linux version 6.1.115-126.197.amzn2023.x86_64 (mockbuild@ip-10-0-58-4) #1 SMP PREEMPT_DYNAMIC\n")
+	fmt.Fprintf(&b, "[    0.000000] Command line: BOOT_IMAGE=(hd0,gpt1)/boot/vmlinuz-6.1.115 root=UUID=%s ro console=tty0 console=ttyS0,115200n8\n",
+		ec2ResourceID("uuid", inst.ID)[5:])
+	fmt.Fprintf(&b, "[    2.114172] systemd[1]: Hostname set to <%s>.\n", host)
+	fmt.Fprintf(&b, "cloud-init[1598]: Cloud-init v. 22.2.2 running 'init' at %s. Up 6.12 seconds.\n", stamp(6*time.Second))
+	fmt.Fprintf(&b, "cloud-init[1598]: ci-info: | ens5 | True | %s | 255.255.255.0 | global | %s |\n", inst.PrivateIP, ec2MAC(c, inst))
+	if awsworld.Of(c.World).UserData(inst.ID) != "" {
+		fmt.Fprintf(&b, "cloud-init[1713]: Cloud-init v. 22.2.2 running 'modules:final' at %s. Up 11.40 seconds.\n", stamp(11*time.Second))
+		fmt.Fprintf(&b, "cloud-init[1713]: + running user-data script /var/lib/cloud/instance/scripts/part-001\n")
+	}
+	fmt.Fprintf(&b, "cloud-init[1713]: Cloud-init v. 22.2.2 finished at %s. Datasource DataSourceEc2.  Up 12.87 seconds\n",
+		boot.Add(13*time.Second).UTC().Format(time.RFC1123Z))
+	fmt.Fprintf(&b, "\nAmazon Linux 2023.6.20241111\nKernel 6.1.115-126.197.amzn2023.x86_64 on an x86_64 (-)\n\n%s login: \n", host)
+	return b.String()
+}
+
+func ec2MAC(c *Call, inst *world.Instance) string {
+	if len(inst.ENIs) > 0 {
+		if eni := c.World.ENIs.Lookup(inst.ENIs[0]); eni != nil {
+			return eni.MAC
+		}
+	}
+	return ""
 }
 
 func ec2TerminateInstances(c *Call) (any, error) {
@@ -419,6 +503,12 @@ func ec2DescribeInstanceAttribute(c *Call) (any, error) {
 			}
 		}
 		x = L("groupSet", items)
+	case "userData":
+		var v *X
+		if data := awsworld.Of(c.World).UserData(inst.ID); data != "" {
+			v = T("value", base64.StdEncoding.EncodeToString([]byte(data)))
+		}
+		x = E("userData", v)
 	case "blockDeviceMapping":
 		var items []*X
 		for _, bd := range inst.BlockDevices {
@@ -441,11 +531,7 @@ func orDefaultShutdown(b string) string {
 }
 
 func ec2ModifyInstanceAttribute(c *Call) (any, error) {
-	id, err := ec2RequireParam(c, "InstanceId", "InstanceId")
-	if err != nil {
-		return nil, err
-	}
-	inst, err := ec2LookupInstance(c, id)
+	id, inst, err := ec2InstanceParam(c)
 	if err != nil {
 		return nil, err
 	}
@@ -483,6 +569,18 @@ func ec2ModifyInstanceAttribute(c *Call) (any, error) {
 	if v, ok := f.Bool("DisableApiStop.Value"); ok {
 		inst.DisableAPIStop = v
 		c.Param("disableApiStop", strconv.FormatBool(v))
+		changed = true
+	}
+	if f.Has("UserData.Value") {
+		data, err := ec2UserDataParam(c, "UserData.Value")
+		if err != nil {
+			return nil, err
+		}
+		if inst.State != world.StateStopped {
+			return nil, Errf(400, "IncorrectInstanceState", "The instance '%s' is not in the 'stopped' state.", id)
+		}
+		awsworld.Of(c.World).SetUserData(id, data)
+		c.Param("userDataChanged", "true")
 		changed = true
 	}
 	if v := f.Get("InstanceInitiatedShutdownBehavior.Value"); v != "" {

@@ -122,7 +122,7 @@ func ec2DescribeVolumes(c *Call) (any, error) {
 			matched = append(matched, v)
 		}
 	}
-	return ec2Page(c, "volumeSet", matched, 500, func(v *world.Volume) *X {
+	return ec2PageCapped(c, "volumeSet", matched, 1000, 500, func(v *world.Volume) *X {
 		return ec2VolumeXML(c, v)
 	})
 }

@@ -27,13 +27,14 @@ func guarddutyService() *Service {
 		Name: "guardduty", EventSource: "guardduty.amazonaws.com", proto: restJSON{},
 		Route: guarddutyRoute,
 		Ops: map[string]*Op{
-			"ListDetectors":     {Handle: gdListDetectors},
-			"CreateDetector":    {Handle: gdCreateDetector},
-			"GetDetector":       {Resources: det, Handle: gdGetDetector},
-			"ListFindings":      {Resources: det, Handle: gdListFindings},
-			"GetFindings":       {Resources: det, Handle: gdGetFindings},
-			"ArchiveFindings":   {Resources: det, Handle: func(c *Call) (any, error) { return gdArchive(c, true) }},
-			"UnarchiveFindings": {Resources: det, Handle: func(c *Call) (any, error) { return gdArchive(c, false) }},
+			"ListDetectors":        {Handle: gdListDetectors},
+			"CreateDetector":       {Handle: gdCreateDetector},
+			"GetDetector":          {Resources: det, Handle: gdGetDetector},
+			"ListFindings":         {Resources: det, Handle: gdListFindings},
+			"GetFindings":          {Resources: det, Handle: gdGetFindings},
+			"ArchiveFindings":      {Resources: det, Handle: func(c *Call) (any, error) { return gdArchive(c, true) }},
+			"UnarchiveFindings":    {Resources: det, Handle: func(c *Call) (any, error) { return gdArchive(c, false) }},
+			"CreateSampleFindings": {Resources: det, Handle: gdCreateSampleFindings},
 		},
 	}
 }
@@ -67,6 +68,8 @@ func guarddutyRoute(r *http.Request) (string, map[string]string) {
 			return "ArchiveFindings", vars
 		case "unarchive":
 			return "UnarchiveFindings", vars
+		case "create":
+			return "CreateSampleFindings", vars
 		}
 	}
 	return "", vars
@@ -476,6 +479,9 @@ func gdRender(w *world.World, d *awsworld.Detector, f *world.Finding) map[string
 		"resourceRole": role}
 	if len(action) > 0 {
 		service["action"] = action
+	}
+	if f.Sample {
+		service["additionalInfo"] = map[string]any{"type": "default", "value": `{"sample":true}`}
 	}
 	return map[string]any{
 		"id": f.ID, "arn": fmt.Sprintf("arn:aws:guardduty:%s:%s:detector/%s/finding/%s", f.Region, f.Account, d.ID, f.ID),

@@ -42,10 +42,13 @@ func iamService() *Service {
 		"RemoveRoleFromInstanceProfile": {Resources: profileRes(""), Handle: iamRemoveRoleFromInstanceProfile},
 		"ListInstanceProfilesForRole":   {Resources: roleRes(""), Handle: iamListInstanceProfilesForRole},
 	}
-	for _, kind := range []string{"User", "Role"} {
+	for _, kind := range []string{"User", "Role", "Group"} {
 		res := userRes("UserName", "")
-		if kind == "Role" {
+		switch kind {
+		case "Role":
 			res = roleRes("")
+		case "Group":
+			res = groupRes("")
 		}
 		k := strings.ToLower(kind)
 		ops["Put"+kind+"Policy"] = &Op{Resources: res, Handle: iamPutInline(k)}
@@ -56,6 +59,7 @@ func iamService() *Service {
 		ops["Detach"+kind+"Policy"] = &Op{Resources: res, Handle: iamDetach(k)}
 		ops["ListAttached"+kind+"Policies"] = &Op{Resources: res, Handle: iamListAttached(k)}
 	}
+	addIAMOps(ops)
 	return &Service{Name: "iam", EventSource: "iam.amazonaws.com",
 		proto: awsQuery{xmlns: "https://iam.amazonaws.com/doc/2010-05-08/"}, Ops: ops}
 }
@@ -674,26 +678,22 @@ func iamListInstanceProfilesForRole(c *Call) (any, error) {
 
 // iamEntity reads the UserName or RoleName of a policy call.
 func iamEntity(c *Call, kind string) (string, error) {
-	key := "RoleName"
-	if kind == "user" {
-		key = "UserName"
-	}
+	key := entityKey(kind)
 	name, err := iamRequired(c, key)
 	if err != nil {
 		return "", err
 	}
-	if kind == "user" {
-		c.Touch("AWS::IAM::User", name)
-	} else {
-		c.Touch("AWS::IAM::Role", name)
-	}
+	c.Touch("AWS::IAM::"+strings.TrimSuffix(key, "Name"), name)
 	c.Param(lowerFirst(key), name)
 	return name, nil
 }
 
 func entityKey(kind string) string {
-	if kind == "user" {
+	switch kind {
+	case "user":
 		return "UserName"
+	case "group":
+		return "GroupName"
 	}
 	return "RoleName"
 }

@@ -36,9 +36,9 @@ type RawResponse struct {
 
 func writeRaw(w http.ResponseWriter, r *RawResponse) bool {
 	for k, vs := range r.Header {
-		for _, v := range vs {
-			w.Header().Add(k, v)
-		}
+		// Keys go out as the handler wrote them: S3's x-amz-meta-*
+		// headers keep their case.
+		w.Header()[k] = append(w.Header()[k], vs...)
 	}
 	status := r.Status
 	if status == 0 {

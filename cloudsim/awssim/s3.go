@@ -35,7 +35,12 @@ func s3Service() *Service {
 		"PutPublicAccessBlock": s3PutPublicAccessBlock, "GetPublicAccessBlock": s3GetPublicAccessBlock,
 		"DeletePublicAccessBlock": s3DeletePublicAccessBlock, "GetBucketLocation": s3GetBucketLocation,
 		"PutBucketTagging": s3PutBucketTagging, "GetBucketTagging": s3GetBucketTagging,
-		"DeleteBucketTagging": s3DeleteBucketTagging,
+		"DeleteBucketTagging":   s3DeleteBucketTagging,
+		"CreateMultipartUpload": s3CreateMultipartUpload, "UploadPart": s3UploadPart,
+		"CompleteMultipartUpload": s3CompleteMultipartUpload, "AbortMultipartUpload": s3AbortMultipartUpload,
+		"ListParts": s3ListParts, "ListMultipartUploads": s3ListMultipartUploads, "CopyObject": s3CopyObject,
+		"DeleteObjects": s3DeleteObjects, "GetBucketAcl": s3GetBucketAcl, "GetBucketLogging": s3GetBucketLogging,
+		"PutBucketLogging": s3PutBucketLogging,
 	}
 	ops := map[string]*Op{}
 	for name, h := range handlers {
@@ -59,7 +64,12 @@ var s3Actions = map[string]string{
 	"PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock", "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
 	"DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock", "GetBucketLocation": "s3:GetBucketLocation",
 	"PutBucketTagging": "s3:PutBucketTagging", "GetBucketTagging": "s3:GetBucketTagging",
-	"DeleteBucketTagging": "s3:PutBucketTagging",
+	"DeleteBucketTagging":   "s3:PutBucketTagging",
+	"CreateMultipartUpload": "s3:PutObject", "UploadPart": "s3:PutObject", "CompleteMultipartUpload": "s3:PutObject",
+	"AbortMultipartUpload": "s3:AbortMultipartUpload", "ListParts": "s3:ListMultipartUploadParts",
+	"ListMultipartUploads": "s3:ListBucketMultipartUploads", "CopyObject": "s3:PutObject",
+	"DeleteObjects": "s3:DeleteObject", "GetBucketAcl": "s3:GetBucketAcl", "GetBucketLogging": "s3:GetBucketLogging",
+	"PutBucketLogging": "s3:PutBucketLogging",
 }
 
 // s3Params are query keys that are parameters, not subresources.
@@ -82,6 +92,16 @@ var s3Subresources = map[string]map[string]string{
 	"publicAccessBlock": {"GET": "GetPublicAccessBlock", "PUT": "PutPublicAccessBlock", "DELETE": "DeletePublicAccessBlock"},
 	"location":          {"GET": "GetBucketLocation"},
 	"tagging":           {"GET": "GetBucketTagging", "PUT": "PutBucketTagging", "DELETE": "DeleteBucketTagging"},
+	"delete":            {"POST": "DeleteObjects"},
+	"acl":               {"GET": "GetBucketAcl"},
+	"logging":           {"GET": "GetBucketLogging", "PUT": "PutBucketLogging"},
+	"uploads":           {"GET": "ListMultipartUploads"},
+}
+
+// s3ObjectSubresources name the object subresources served.
+var s3ObjectSubresources = map[string]map[string]string{
+	"uploads":  {"POST": "CreateMultipartUpload"},
+	"uploadId": {"PUT": "UploadPart", "POST": "CompleteMultipartUpload", "DELETE": "AbortMultipartUpload", "GET": "ListParts"},
 }
 
 var verbs = map[string]string{"GET": "Get", "PUT": "Put", "DELETE": "Delete", "HEAD": "Head", "POST": "Post"}
@@ -145,6 +165,11 @@ func s3Route(r *http.Request) (string, map[string]string) {
 				return "CopyObject", vars
 			}
 			return "PutObject", vars
+		}
+	}
+	if len(subs) == 1 {
+		if op, ok := s3ObjectSubresources[subs[0]][r.Method]; ok {
+			return op, vars
 		}
 	}
 	return verb + "Object" + titleJoin(subs), vars
@@ -259,6 +284,7 @@ func s3BucketFor(c *Call, key string) (*world.Bucket, error) {
 	if b == nil {
 		return nil, Errf(404, "NoSuchBucket", "The specified bucket does not exist")
 	}
+	deliverLogsLocked(c.World, b, c.Now)
 	return b, nil
 }
 
@@ -719,30 +745,30 @@ func s3DeleteBucketTagging(c *Call) (any, error) {
 
 // ---- objects -----------------------------------------------------------------------
 
-func s3PutObject(c *Call) (any, error) {
+// s3ObjectToWrite authorizes a write of the request's object and checks
+// its key.
+func s3ObjectToWrite(c *Call) (*world.Bucket, string, error) {
 	key := c.PathVars["Key"]
 	b, err := s3BucketFor(c, key)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if len(key) > 1024 {
-		return nil, Errf(400, "KeyTooLongError", "Your key is too long")
+		return nil, "", Errf(400, "KeyTooLongError", "Your key is too long")
+	}
+	return b, key, nil
+}
+
+func s3PutObject(c *Call) (any, error) {
+	b, key, err := s3ObjectToWrite(c)
+	if err != nil {
+		return nil, err
 	}
 	data, sums, err := s3Payload(c)
 	if err != nil {
 		return nil, err
 	}
-	ct := c.Req.Header.Get("Content-Type")
-	if ct == "" {
-		ct = "binary/octet-stream"
-	}
-	meta := map[string]string{}
-	for h, vs := range c.Req.Header {
-		if name, ok := strings.CutPrefix(strings.ToLower(h), "x-amz-meta-"); ok && len(vs) > 0 {
-			meta[name] = vs[0]
-		}
-	}
-	v, err := c.World.PutObjectLocked(b.Name, key, data, ct, meta)
+	v, err := c.World.PutObjectLocked(b.Name, key, data, s3ContentType(c.Req.Header), s3UserMetadata(c.Req.Header))
 	if err != nil {
 		return nil, s3Err(err)
 	}
@@ -771,7 +797,9 @@ func objectHeaders(b *world.Bucket, v *world.ObjectVersion, now time.Time) http.
 		h.Set("X-Amz-Version-Id", v.VersionID)
 	}
 	for _, k := range world.SortedKeys(v.Metadata) {
-		h.Set("X-Amz-Meta-"+k, v.Metadata[k])
+		// As written (lowercase), not canonicalised: S3 answers
+		// x-amz-meta-case-id, which clients return as the key "case-id".
+		h["x-amz-meta-"+k] = []string{v.Metadata[k]}
 	}
 	if mode, until, locked := b.RetainedUntil(v, now); locked {
 		h.Set("X-Amz-Object-Lock-Mode", mode)

@@ -577,12 +577,12 @@ func TestS3UnknownSubresourcesAreNotImplemented(t *testing.T) {
 		name string
 		call func() error
 	}{
-		{"GetBucketAcl", func() error {
-			_, err := c.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String("bkt-1")})
+		{"GetBucketCors", func() error {
+			_, err := c.GetBucketCors(ctx, &s3.GetBucketCorsInput{Bucket: aws.String("bkt-1")})
 			return err
 		}},
-		{"GetBucketLogging", func() error {
-			_, err := c.GetBucketLogging(ctx, &s3.GetBucketLoggingInput{Bucket: aws.String("bkt-1")})
+		{"GetBucketWebsite", func() error {
+			_, err := c.GetBucketWebsite(ctx, &s3.GetBucketWebsiteInput{Bucket: aws.String("bkt-1")})
 			return err
 		}},
 		{"GetBucketEncryption", func() error {

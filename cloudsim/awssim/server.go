@@ -207,7 +207,11 @@ func (s *Server) perform(svc *Service, op *Op, c *Call, auth sigv4, signed bool,
 	codes := svc.proto.codes()
 	if op == nil {
 		e := codes.unknownOp
-		e.Message = fmt.Sprintf("%s: operation %q is not supported by the firedrill simulator", e.Message, c.Op)
+		name := c.Op
+		if name == "" { // a REST path no operation of the service has
+			name = c.Req.Method + " " + c.Req.URL.Path
+		}
+		e.Message = fmt.Sprintf("%s: operation %q of %s is not supported by the firedrill simulator", e.Message, name, svc.Name)
 		return nil, &e
 	}
 	if signed {

@@ -46,7 +46,9 @@ func ssmService() *Service {
 	}
 }
 
-func ssmDecode(c *Call, v any) error {
+// awsJSONDecode decodes an awsJson1.1 request body (SSM, CloudTrail); an
+// empty body is an empty input.
+func awsJSONDecode(c *Call, v any) error {
 	if len(c.Body) == 0 {
 		return nil
 	}
@@ -89,7 +91,7 @@ func ssmDescribeInstanceInformation(c *Call, lastOnline map[string]time.Time) (a
 		MaxResults *int
 		NextToken  string
 	}
-	if err := ssmDecode(c, &in); err != nil {
+	if err := awsJSONDecode(c, &in); err != nil {
 		return nil, err
 	}
 	filters := map[string][]string{}
@@ -207,7 +209,7 @@ func ssmSendCommand(c *Call) (any, error) {
 		MaxConcurrency     string
 		MaxErrors          string
 	}
-	if err := ssmDecode(c, &in); err != nil {
+	if err := awsJSONDecode(c, &in); err != nil {
 		return nil, err
 	}
 	doc := in.DocumentName
@@ -332,7 +334,7 @@ func ssmGetCommandInvocation(c *Call) (any, error) {
 	var in struct {
 		CommandId, InstanceId, PluginName string
 	}
-	if err := ssmDecode(c, &in); err != nil {
+	if err := awsJSONDecode(c, &in); err != nil {
 		return nil, err
 	}
 	if len(in.CommandId) != 36 {
@@ -379,7 +381,7 @@ func ssmListCommandInvocations(c *Call) (any, error) {
 		MaxResults                       *int
 		Details                          bool
 	}
-	if err := ssmDecode(c, &in); err != nil {
+	if err := awsJSONDecode(c, &in); err != nil {
 		return nil, err
 	}
 	max := 50

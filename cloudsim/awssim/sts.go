@@ -20,6 +20,7 @@ func stsService() *Service {
 		Ops: map[string]*Op{
 			"GetCallerIdentity": {Public: true, Latency: 60e6, Handle: getCallerIdentity},
 			"AssumeRole":        {Public: true, Latency: 120e6, Handle: stsAssumeRole},
+			"GetSessionToken":   {Public: true, Latency: 90e6, Handle: stsGetSessionToken},
 		},
 	}
 }
@@ -136,4 +137,32 @@ func stsAssumeRole(c *Call) (any, error) {
 		E("AssumedRoleUser", T("AssumedRoleId", role.ID+":"+name),
 			T("Arn", fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", role.Account, role.Name, name))),
 	}, nil
+}
+
+// stsGetSessionToken mints temporary credentials for the calling IAM user
+// (DurationSeconds 900 to 129600, default 12 hours). As in AWS it needs no
+// allow, but an explicit deny of sts:GetSessionToken refuses it; sessions
+// cannot call it.
+func stsGetSessionToken(c *Call) (any, error) {
+	p := c.Caller
+	if p.Kind != "user" || p.Session != nil {
+		return nil, &APIError{Status: 403, Code: "AccessDenied", Message: "Cannot call GetSessionToken with session credentials", Sender: true}
+	}
+	req := world.Request{Action: "sts:GetSessionToken", Context: awsworld.Of(c.World).RequestContext(p, c.SourceIP)}
+	if d, err := awsworld.Of(c.World).Authorize(p, req); err != nil || d == world.ExplicitDeny {
+		return nil, &APIError{Status: 403, Code: "AccessDenied", Sender: true,
+			Message: fmt.Sprintf("User: %s is not authorized to perform: sts:GetSessionToken with an explicit deny in an identity-based policy", p.ARN)}
+	}
+	secs, err := c.Form.Int("DurationSeconds", 43200)
+	if err != nil || secs < 900 || secs > 129600 {
+		return nil, stsValidation("1 validation error detected: Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 129600", c.Form.Get("DurationSeconds"))
+	}
+	sess, err := awsworld.Of(c.World).IssueUserSession(p.Name, time.Duration(secs)*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	c.Touch("AWS::IAM::User", p.Name)
+	c.Param("durationSeconds", strconv.Itoa(secs))
+	return []*X{E("Credentials", T("AccessKeyId", sess.AccessKeyID), T("SecretAccessKey", sess.Secret),
+		T("SessionToken", sess.Token), T("Expiration", sess.Expires))}, nil
 }

@@ -44,6 +44,8 @@ const (
 	DemoRole           = "web-app-role"
 	DemoProfile        = "web-app-profile"
 	DemoEvidenceBucket = "firedrill-demo-forensics"
+	DemoLogsBucket     = "firedrill-demo-logs"
+	DemoTrail          = "firedrill-demo-trail"
 )
 
 func (o *Options) defaults() {
@@ -81,6 +83,10 @@ func SeedAWS(w *world.World, opts Options) (*AWSEnv, error) {
 		return nil, err
 	}
 	seedHistory(w, opts, env)
+	// Audit and network logs land in the logs bucket, where a SIEM reads
+	// them: a multi-region trail and the VPC's flow log.
+	awsworld.Of(w).AddTrail(opts.Account, opts.Region, DemoTrail, DemoLogsBucket, true)
+	awsworld.Of(w).AddFlowLog(opts.Account, opts.Region, env.VPC, "ALL", "arn:aws:s3:::"+DemoLogsBucket)
 	det := &awsworld.Detector{ID: fmt.Sprintf("%016x%016x", w.IDRandLocked().Uint64(), w.IDRandLocked().Uint64()), Account: opts.Account,
 		Region: opts.Region, Enabled: true, CreatedAt: w.Now()}
 	awsworld.Of(w).Detectors.Put(det.ID, det)
@@ -126,6 +132,15 @@ func seedIdentities(w *world.World, opts Options, env *AWSEnv) error {
 			return fmt.Errorf("%s key: %w", dev, err)
 		}
 	}
+	// People sign in to the console; the administrator with MFA.
+	for _, u := range []string{"admin", "alice", "bob"} {
+		if err := awsworld.Of(w).SetLoginProfile(u, false); err != nil {
+			return fmt.Errorf("%s login profile: %w", u, err)
+		}
+	}
+	if err := awsworld.Of(w).EnableMFADevice("admin", "arn:aws:iam::"+acct+":mfa/admin"); err != nil {
+		return fmt.Errorf("admin MFA device: %w", err)
+	}
 	awsworld.Of(w).AddUser(acct, "ci-deploy", "arn:aws:iam::aws:policy/AmazonS3FullAccess")
 	if _, err := awsworld.Of(w).AddAccessKey("ci-deploy"); err != nil {
 		return fmt.Errorf("ci-deploy key: %w", err)
@@ -151,11 +166,11 @@ func seedStorage(w *world.World, opts Options, env *AWSEnv) {
 		lock    bool
 		objects map[string]string
 	}{
-		{"firedrill-demo-app-data", "", false, map[string]string{
+		{demoAppBucket, "", false, map[string]string{
 			"customers/2026-11.csv": "id,name,email\n1,Ada Lovelace,ada@example.com\n2,Alan Turing,alan@example.com\n",
 			"config/app.json":       `{"feature_flags":{"beta":true}}`,
 		}},
-		{"firedrill-demo-logs", "Enabled", false, map[string]string{"README.txt": "access logs land here\n"}},
+		{DemoLogsBucket, "Enabled", false, map[string]string{"README.txt": "access logs land here\n"}},
 		{DemoEvidenceBucket, "Enabled", true, nil},
 	} {
 		bk := &world.Bucket{Name: b.name, Account: opts.Account, Region: opts.Region, Created: now,
@@ -168,4 +183,5 @@ func seedStorage(w *world.World, opts Options, env *AWSEnv) {
 		w.Buckets.Put(b.name, bk)
 		env.Buckets = append(env.Buckets, b.name)
 	}
+	awsworld.Of(w).SetBucketLogging(demoAppBucket, &awsworld.BucketLogging{TargetBucket: DemoLogsBucket, TargetPrefix: "s3-access/"})
 }

@@ -32,6 +32,10 @@ const (
 	// reports anomalous API use as Impact:IAMUser/AnomalousBehavior (its ML
 	// model has no fixed threshold; ours is GuardDutyConfig.LaunchBurst).
 	TypeAnomalousLaunch = "Impact:IAMUser/AnomalousBehavior"
+	// TypeTrailStopped: a CloudTrail trail was stopped (StopLogging), the
+	// defense evasion GuardDuty reports as
+	// Stealth:IAMUser/CloudTrailLoggingDisabled.
+	TypeTrailStopped = "Stealth:IAMUser/CloudTrailLoggingDisabled"
 )
 
 // Latency is a detection delay distribution: triangular between Min and Max
@@ -209,6 +213,19 @@ func (g *GuardDuty) observeCall(w *world.World, ev world.Event) {
 	}
 	if a.Operation == "RunInstances" && a.ErrorCode == "" && a.PrincipalARN != "" {
 		g.observeLaunch(w, det, a, ev.Time)
+	}
+	if a.Operation == "StopLogging" && a.Service == "cloudtrail.amazonaws.com" && a.ErrorCode == "" {
+		trail := ""
+		for _, r := range a.Resources {
+			trail = r.Name
+		}
+		g.raise(w, det, &world.Finding{
+			Type: TypeTrailStopped, Severity: 2,
+			Title:        fmt.Sprintf("AWS CloudTrail trail %s was disabled.", trail),
+			Description:  fmt.Sprintf("The CloudTrail trail %s was disabled by %s calling StopLogging.", trail, a.PrincipalARN),
+			ResourceType: "AccessKey", ResourceID: a.AccessKeyID, AccessKeyID: a.AccessKeyID,
+			PrincipalARN: a.PrincipalARN, RemoteIP: a.SourceIP, API: a.Operation, APIService: a.Service,
+		}, ev.Time)
 	}
 }
 

@@ -236,3 +236,26 @@ func TestLatencyDistribution(t *testing.T) {
 	require.InDelta(t, (20 * time.Minute / 3).Seconds(), mean.Seconds(), 20)
 	require.Equal(t, 4*time.Minute, detect.Latency{Min: 4 * time.Minute, Max: 4 * time.Minute}.Draw(w.StreamLocked("test")))
 }
+
+// TestTrailStopped: stopping a CloudTrail trail raises
+// Stealth:IAMUser/CloudTrailLoggingDisabled on the caller's key; a refused
+// StopLogging raises nothing.
+func TestTrailStopped(t *testing.T) {
+	f := newFixture(t, 1, true, detect.GuardDutyConfig{})
+	stop := func(errCode string) {
+		f.w.Lock()
+		defer f.w.Unlock()
+		f.w.RecordAuditLocked(&world.AuditEvent{ID: "stop" + errCode, Time: f.clk.Now(), Cloud: "aws", Account: acct,
+			Region: "us-east-1", Service: "cloudtrail.amazonaws.com", Operation: "StopLogging", AccessKeyID: "AKIAEXAMPLE",
+			SourceIP: "203.0.113.9", PrincipalARN: "arn:aws:iam::111122223333:user/mallory", ErrorCode: errCode,
+			Resources: []world.AuditResource{{Type: "AWS::CloudTrail::Trail", Name: "arn:aws:cloudtrail:us-east-1:111122223333:trail/main"}}})
+	}
+	stop("AccessDeniedException")
+	require.Empty(t, f.all())
+	stop("")
+	all := f.all()
+	require.Len(t, all, 1)
+	require.Equal(t, detect.TypeTrailStopped, all[0].Type)
+	require.Equal(t, "AKIAEXAMPLE", all[0].AccessKeyID)
+	require.Contains(t, all[0].Title, "trail/main")
+}

@@ -264,6 +264,9 @@ type Finding struct {
 	CreatedAt, UpdatedAt          time.Time // CreatedAt: when it becomes visible
 	Count                         int
 	Archived                      bool
+	// Sample marks a sample finding a caller asked for (GuardDuty
+	// CreateSampleFindings): not evidence of anything.
+	Sample bool
 }
 
 // Alarm is a metric alarm: a CloudWatch alarm or an Azure Monitor metric

@@ -139,12 +139,7 @@ func (s *State) LaunchInstance(spec LaunchSpec) (*world.Instance, error) {
 	if spec.Running {
 		inst.State = world.StateRunning
 	} else {
-		id := inst.ID
-		s.w.ScheduleLocked(now.Add(s.w.JitterLocked(world.PurposeDuration, bootTime, 0.33)), "instance-running:"+id, func(time.Time) {
-			if i := s.w.Instances.Lookup(id); i != nil && i.State == world.StatePending {
-				i.State = world.StateRunning
-			}
-		})
+		s.bootLater(inst.ID, now)
 	}
 	if spec.ASG != "" {
 		if g := s.ASGs.Lookup(spec.ASG); g.Launch == nil {
@@ -161,6 +156,15 @@ func (s *State) LaunchInstance(spec LaunchSpec) (*world.Instance, error) {
 		}
 	}
 	return inst, nil
+}
+
+// bootLater makes a pending instance running after a modelled boot time.
+func (s *State) bootLater(id string, now time.Time) {
+	s.w.ScheduleLocked(now.Add(s.w.JitterLocked(world.PurposeDuration, bootTime, 0.33)), "instance-running:"+id, func(time.Time) {
+		if i := s.w.Instances.Lookup(id); i != nil && i.State == world.StatePending {
+			i.State = world.StateRunning
+		}
+	})
 }
 
 func orDefault(s, def string) string {

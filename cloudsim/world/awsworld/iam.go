@@ -4,6 +4,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/firedrill-ir/firedrill/cloudsim/world"
@@ -100,6 +102,14 @@ func (s *State) Authenticate(akid, token string) (*Principal, error) {
 		if !now.Before(sess.Expires) {
 			return nil, ErrExpiredToken
 		}
+		if sess.User != "" {
+			u := s.Users.Lookup(sess.User)
+			if u == nil {
+				return nil, ErrUnknownAccessKey
+			}
+			return &Principal{Kind: "user", ARN: u.ARN, ID: u.ID, Account: u.Account, Name: u.Name,
+				AccessKeyID: akid, Secret: sess.Secret, User: u, Session: sess}, nil
+		}
 		r := s.Roles.Lookup(sess.Role)
 		if r == nil {
 			return nil, ErrUnknownAccessKey
@@ -125,6 +135,20 @@ func (s *State) IdentityPolicies(p *Principal) ([]*world.Policy, error) {
 		inline, managed = s.authorizingGrants("role", p.Role.Name, p.Role.Policies, p.Role.Managed)
 	default:
 		return nil, nil
+	}
+	if p.User != nil {
+		// A user also gets its groups' policies (groups.go).
+		gInline, gManaged := s.groupGrants(p.User.Name)
+		managed = append(slices.Clone(managed), gManaged...)
+		if len(gInline) > 0 {
+			inline = maps.Clone(inline)
+			if inline == nil {
+				inline = map[string]string{}
+			}
+			for i, doc := range gInline {
+				inline[fmt.Sprintf("\x00group/%03d", i)] = doc
+			}
+		}
 	}
 	var out []*world.Policy
 	for _, arn := range managed {
@@ -161,7 +185,9 @@ func (s *State) RequestContext(p *Principal, sourceIP string) world.Context {
 	}
 	if p.Session != nil {
 		ctx.Set("aws:TokenIssueTime", p.Session.IssuedAt.UTC().Format(time.RFC3339Nano))
-		ctx.Set("aws:PrincipalArn", p.Role.ARN)
+		if p.Role != nil {
+			ctx.Set("aws:PrincipalArn", p.Role.ARN)
+		}
 	}
 	if p.User != nil {
 		ctx.Set("aws:username", p.User.Name)

@@ -99,6 +99,15 @@ func (s *State) DeleteUser(name string) error {
 	if len(u.Managed) > 0 {
 		return iamErr(ErrDeleteConflict, "Cannot delete entity, must detach all policies first.")
 	}
+	if len(s.GroupsOfUser(name)) > 0 {
+		return iamErr(ErrDeleteConflict, "Cannot delete entity, must remove users from group first.")
+	}
+	if _, ok := s.logins[name]; ok {
+		return iamErr(ErrDeleteConflict, "Cannot delete entity, must delete login profile first.")
+	}
+	if len(s.mfa[name]) > 0 {
+		return iamErr(ErrDeleteConflict, "Cannot delete entity, must delete MFA device first.")
+	}
 	s.Users.Delete(name)
 	s.forgetIAM("user", name)
 	return nil
@@ -385,6 +394,12 @@ func (s *State) inline(kind, name string) (map[string]string, error) {
 			r.Policies = map[string]string{}
 		}
 		return r.Policies, nil
+	case "group":
+		g, err := s.Group(name)
+		if err != nil {
+			return nil, err
+		}
+		return g.Policies, nil
 	}
 	return nil, fmt.Errorf("unknown IAM entity kind %q", kind)
 }
@@ -403,6 +418,12 @@ func (s *State) managed(kind, name string) (*[]string, error) {
 			return nil, err
 		}
 		return &r.Managed, nil
+	case "group":
+		g, err := s.Group(name)
+		if err != nil {
+			return nil, err
+		}
+		return &g.Managed, nil
 	}
 	return nil, fmt.Errorf("unknown IAM entity kind %q", kind)
 }

@@ -73,12 +73,28 @@ func (s *State) IssueSession(role, sessionName, source string, d time.Duration) 
 	if !ok {
 		return nil, fmt.Errorf("role %q does not exist", role)
 	}
+	return s.newSession(&Session{Account: r.Account, Role: role, SessionName: sessionName, Source: source}, d), nil
+}
+
+// newSession draws the credentials of a session lasting d from now and
+// stores it.
+func (s *State) newSession(sess *Session, d time.Duration) *Session {
 	now := s.w.Now()
-	sess := &Session{AccessKeyID: s.keyID("ASIA"), Secret: s.w.NewSecretLocked(),
-		Token:   "FwoGZXIvYXdzE" + strings.ToLower(s.keyID("FIRE")) + s.w.NewSecretLocked(),
-		Account: r.Account, Role: role, SessionName: sessionName, IssuedAt: now, Expires: now.Add(d), Source: source}
+	sess.AccessKeyID, sess.Secret = s.keyID("ASIA"), s.w.NewSecretLocked()
+	sess.Token = "FwoGZXIvYXdzE" + strings.ToLower(s.keyID("FIRE")) + s.w.NewSecretLocked()
+	sess.IssuedAt, sess.Expires = now, now.Add(d)
 	s.Sessions.Put(sess.AccessKeyID, sess)
-	return sess, nil
+	return sess
+}
+
+// IssueUserSession mints temporary credentials for an IAM user
+// (GetSessionToken): they act as the user, and carry a TokenIssueTime.
+func (s *State) IssueUserSession(user string, d time.Duration) (*Session, error) {
+	u, ok := s.Users.Get(user)
+	if !ok {
+		return nil, fmt.Errorf("user %q does not exist", user)
+	}
+	return s.newSession(&Session{Account: u.Account, User: user, SessionName: user, Source: "get-session-token:" + u.ARN}, d), nil
 }
 
 // RoleByARN finds a role by ARN.

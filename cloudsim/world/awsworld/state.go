@@ -25,6 +25,10 @@ type State struct {
 	ASGs           world.Table[*ASG]
 	Detectors      world.Table[*Detector]
 	Commands       world.Table[*Command]
+	FlowLogs       world.Table[*FlowLog]
+	Trails         world.Table[*Trail] // by name
+	Groups         world.Table[*Group] // by name
+	Uploads        world.Table[*MultipartUpload]
 
 	// subnetACLs are the network ACL associations of subnets, by subnet id
 	// (nacl.go).
@@ -36,6 +40,14 @@ type State struct {
 	// (nil: deleted) while changes to them propagate (propagation.go).
 	iamLags *world.Lags[iamGrants]
 	keyLags *world.Lags[*AccessKey]
+	// userData is instances' user data by instance id (ec2more.go).
+	userData map[string]string
+	// mfa and logins are users' MFA devices and login profiles by user
+	// name (groups.go).
+	mfa    map[string][]MFADevice
+	logins map[string]*LoginProfile
+	// bucketLogging is S3 server access logging by bucket (s3more.go).
+	bucketLogging map[string]*BucketLogging
 }
 
 // Of returns the world's AWS state, creating it on first use. Call it, and

@@ -101,10 +101,13 @@ type Session struct {
 	AccessKeyID, Secret, Token string
 	Account                    string
 	Role                       string // role name
-	SessionName                string
-	IssuedAt, Expires          time.Time
-	Source                     string // "instance:i-…", "assume-role:<caller arn>"
-	SourceIP                   string // where the credentials were first used from
+	// User is the IAM user of a GetSessionToken session ("" for a role's):
+	// the session acts as the user, with the user's policies.
+	User              string
+	SessionName       string
+	IssuedAt, Expires time.Time
+	Source            string // "instance:i-…", "assume-role:<caller arn>"
+	SourceIP          string // where the credentials were first used from
 }
 
 // ASGInstance is an instance's membership in a scaling group.
