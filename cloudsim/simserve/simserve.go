@@ -141,6 +141,7 @@ func awsExports(endpoint string, env *demo.AWSEnv, scenario bool) []string {
 		"export FIREDRILL_AWS_ADMIN_SECRET_ACCESS_KEY=" + env.AdminSecret,
 		"export FIREDRILL_AWS_RESPONDER_ACCESS_KEY_ID=" + env.ResponderKeyID,
 		"export FIREDRILL_AWS_RESPONDER_SECRET_ACCESS_KEY=" + env.ResponderSecret,
+		"export FIREDRILL_AWS_EVIDENCE_BUCKET=" + env.EvidenceBucket,
 	}
 }
 
@@ -167,6 +168,7 @@ func azureExports(endpoint, caPath string, env *demo.AzureEnv, scenario bool) []
 		"export FIREDRILL_AZURE_ADMIN_CLIENT_SECRET=" + env.AdminSecret,
 		"export FIREDRILL_AZURE_RESPONDER_CLIENT_ID=" + env.ResponderClientID,
 		"export FIREDRILL_AZURE_RESPONDER_CLIENT_SECRET=" + env.ResponderSecret,
+		"export FIREDRILL_AZURE_EVIDENCE_BUCKET=" + env.StorageAccount + "/" + env.EvidenceContainer,
 	}
 }
 
@@ -186,6 +188,7 @@ func gcpExports(endpoint, keyPath string, env *demo.GCPEnv, scenario bool) []str
 		"export FIREDRILL_GCP_TOKEN=" + env.AdminToken,
 		"export FIREDRILL_GCP_RESPONDER=" + env.Responder,
 		"export FIREDRILL_GCP_RESPONDER_TOKEN=" + env.ResponderToken,
+		"export FIREDRILL_GCP_EVIDENCE_BUCKET=" + env.EvidenceBucket,
 	}
 	if scenario {
 		lines[len(lines)-3] = "export FIREDRILL_GCP_TOKEN=" + env.ResponderToken // the responder's: scored

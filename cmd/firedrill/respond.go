@@ -283,6 +283,8 @@ func resolveTarget(o *respondOptions) (*respondTarget, error) {
 	env := o.Getenv
 	t := &respondTarget{Target: providers.Target{Cloud: o.Cloud, Account: o.Account, Region: o.Region, Endpoint: o.Endpoint, Profile: o.Profile}}
 	id, secret := o.AccessKeyID, o.SecretAccessKey
+	// 'firedrill sim serve' prints the demo environment's evidence bucket.
+	o.EvidenceBucket = firstNonEmpty(o.EvidenceBucket, env("FIREDRILL_"+strings.ToUpper(o.Cloud)+"_EVIDENCE_BUCKET"))
 	switch o.Cloud {
 	case providers.CloudAWS:
 		t.Target.Endpoint = firstNonEmpty(t.Target.Endpoint, env("AWS_ENDPOINT_URL"))
@@ -486,7 +488,18 @@ func runRespond(ctx context.Context, o *respondOptions) error {
 			return &usageError{msg: "not confirmed: nothing was changed"}
 		}
 	}
-	return executeRespond(ctx, o, prov, pb, plan)
+	var clk clock.Clock = clock.NewReal(uint64(time.Now().UnixNano()))
+	if tgt.Simulator {
+		live, err := liveClock(ctx, tgt.Target, uint64(time.Now().UnixNano()))
+		if err != nil {
+			return err
+		}
+		if live != nil {
+			clk = live
+			fmt.Fprintf(o.ErrOut, "the simulator plays a scenario live: acting on its clock (%s)\n", clk.Now().UTC().Format(time.RFC3339))
+		}
+	}
+	return executeRespond(ctx, o, clk, prov, pb, plan)
 }
 
 // executeHint lists the flags an --execute run will also need.
@@ -883,8 +896,7 @@ func (p *progressPrinter) event(e timeline.Event) {
 	fmt.Fprintln(p.w, line)
 }
 
-func executeRespond(ctx context.Context, o *respondOptions, prov providers.Provider, pb *responder.Playbook, plan *respondPlan) error {
-	clk := clock.NewReal(uint64(time.Now().UnixNano()))
+func executeRespond(ctx context.Context, o *respondOptions, clk clock.Clock, prov providers.Provider, pb *responder.Playbook, plan *respondPlan) error {
 	tl := timeline.New(clk)
 	pp := &progressPrinter{w: o.ErrOut, color: o.Color}
 	tl.Subscribe(pp.event)

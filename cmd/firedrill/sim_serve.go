@@ -406,6 +406,10 @@ func (s *simServe) withScore(h http.Handler) http.Handler {
 		if session != nil {
 			w.Header().Set("Date", session.Clock().Now().UTC().Format(http.TimeFormat))
 		}
+		if r.URL.Path == clockPath && session != nil {
+			writeLiveClock(w, session.Clock().Now(), session.Clock().Speed())
+			return
+		}
 		if r.URL.Path != scorePath {
 			h.ServeHTTP(w, r)
 			return
