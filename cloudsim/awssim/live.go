@@ -53,11 +53,19 @@ func fnv64(s string) uint64 {
 	return h.Sum64()
 }
 
-// cloudTrailFile is one CloudTrail log file: {"Records":[...]}.
+// cloudTrailFile is one CloudTrail log file: {"Records":[...]} of the
+// records a trail delivers (none while every trail is stopped: an attacker's
+// StopLogging blinds the SIEM as it would in AWS), or nil when there are none.
 func cloudTrailFile(w *world.World, records []*world.AuditEvent) ([]byte, error) {
+	st := awsworld.Of(w)
 	out := make([]ctRecord, 0, len(records))
 	for _, ev := range records {
-		out = append(out, cloudTrailRecord(w, ev))
+		if st.Trailed(ev) {
+			out = append(out, cloudTrailRecord(w, ev))
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
 	}
 	data, err := json.Marshal(map[string]any{"Records": out})
 	if err != nil {

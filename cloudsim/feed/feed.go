@@ -215,6 +215,9 @@ func (x *AuditExporter) Export() error {
 			x.World.Unlock()
 			return fmt.Errorf("rendering %s audit records: %w", cloud, err)
 		}
+		if data == nil {
+			continue // nothing the cloud delivers (e.g. every trail stopped)
+		}
 		x.files++
 		name := fmt.Sprintf("%s_%06d_%s%s", cloud, x.files, now.UTC().Format("20060102T150405Z"), d.Live.AuditExt)
 		files[filepath.Join(x.Dir, cloud, name)] = data

@@ -17,7 +17,8 @@ type Live struct {
 	// when the finding is not this cloud's.
 	Push func(w *world.World, f *world.Finding, at time.Time) (p Push, ok bool, err error)
 	// AuditFile renders delivered audit records as one file of the cloud's
-	// export format; Ext is the file name's ending (".json", ".jsonl").
+	// export format, or nil when the cloud delivers none of them (no file is
+	// written); Ext is the file name's ending (".json", ".jsonl").
 	AuditFile func(w *world.World, records []*world.AuditEvent) (data []byte, err error)
 	// AuditExt is the ending of AuditFile's files.
 	AuditExt string
