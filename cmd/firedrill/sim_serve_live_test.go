@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/firedrill-ir/firedrill/scenarios/runner"
 	"github.com/firedrill-ir/firedrill/scoring"
 )
 
@@ -24,6 +25,7 @@ import (
 type webhookSink struct {
 	mu     sync.Mutex
 	bodies [][]byte
+	at     []time.Time // when each body arrived, on the wall clock
 	first  chan []byte
 }
 
@@ -33,6 +35,7 @@ func newWebhookSink(t *testing.T) (*webhookSink, string) {
 		b, _ := io.ReadAll(r.Body)
 		s.mu.Lock()
 		s.bodies = append(s.bodies, b)
+		s.at = append(s.at, time.Now())
 		if len(s.bodies) == 1 {
 			s.first <- b
 		}
@@ -449,4 +452,38 @@ func TestSimServeLiveFiredrillRespondContains(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A finding is pushed when the simulated cloud raises it, not later: the
+// EventBridge event of the first GuardDuty finding arrives at the wall time
+// its createdAt falls on the scenario's clock, and createdAt lies within the
+// scenario's modelled GuardDuty latency (3 to 12 minutes) after the miner
+// starts (3 minutes in) plus CloudTrail/DNS log delivery.
+func TestSimServeLivePushArrivesWhenTheFindingIsRaised(t *testing.T) {
+	const speed = 60
+	r := startLive(t, "aws-ec2-cryptomining", speed)
+	var first []byte
+	select {
+	case first = <-r.hooks.first:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("no finding pushed within 2 minutes")
+	}
+	r.hooks.mu.Lock()
+	arrived := r.hooks.at[0]
+	r.hooks.mu.Unlock()
+	var ev struct {
+		Time   time.Time `json:"time"`
+		Detail struct {
+			CreatedAt time.Time `json:"createdAt"`
+		} `json:"detail"`
+	}
+	require.NoError(t, json.Unmarshal(first, &ev))
+	intoIncident := ev.Detail.CreatedAt.Sub(runner.Start)
+	require.GreaterOrEqual(t, intoIncident, 6*time.Minute, "miner at 3m + GuardDuty's 3m minimum")
+	require.LessOrEqual(t, intoIncident, 20*time.Minute, "miner at 3m + 12m maximum + log delivery")
+	require.Equal(t, ev.Detail.CreatedAt.Unix(), ev.Time.Unix(), "the event is the finding's creation")
+	wantWall := time.Duration(float64(intoIncident) / speed)
+	gotWall := arrived.Sub(r.startedAt)
+	// startedAt is taken before the server seeds and starts its clock.
+	require.InDelta(t, wantWall.Seconds(), gotWall.Seconds(), 3, "pushed at %s of wall time, raised at %s", gotWall, wantWall)
 }
