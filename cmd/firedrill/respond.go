@@ -119,7 +119,7 @@ func newRespondCmd() *cobra.Command {
 	opts := &respondOptions{}
 	cmd := &cobra.Command{
 		Use:   "respond --cloud aws|azure|gcp --resource ID",
-		Short: "Respond to an incident on a real (or simulated) cloud: dry-run plan by default, --execute to act",
+		Short: "Respond to an incident on a real or simulated cloud (dry run unless --execute)",
 		Long: `Run a response playbook against one compromised VM in a real AWS account, Azure
 subscription or GCP project — the same responder and playbooks as the drills —
 or against 'firedrill sim serve'.
@@ -184,22 +184,26 @@ Exit codes:
      playbook file, --execute refused without confirmation
   3  executed, but a containment step failed: the resource is NOT contained`,
 		Example: `  # AWS: plan first (nothing changes), then act with the 'ir' profile
-  firedrill respond --cloud aws --region eu-west-1 --account 123456789012 --resource i-0abc123 --profile ir
-  firedrill respond --cloud aws --region eu-west-1 --account 123456789012 --resource i-0abc123 --profile ir \
+  firedrill respond --cloud aws --region eu-west-1 --account 123456789012 \
+      --resource i-0abc123 --profile ir
+  firedrill respond --cloud aws --region eu-west-1 --account 123456789012 \
+      --resource i-0abc123 --profile ir \
       --execute --evidence-bucket ir-forensics-123456789012 --case-id IR-2024-17
 
   # Azure (DefaultAzureCredential); the evidence bucket is storageaccount/container
-  firedrill respond --cloud azure --account <subscription-id> \
-      --resource /subscriptions/<sub>/resourceGroups/web-rg/providers/Microsoft.Compute/virtualMachines/web-1
+  firedrill respond --cloud azure --account <subscription-id> --resource \
+      /subscriptions/<sub>/resourceGroups/web-rg/providers/Microsoft.Compute/virtualMachines/web-1
   # GCP (Application Default Credentials)
   firedrill respond --cloud gcp --account my-project --resource us-central1-a/web-1 --execute
 
-  # Against the simulator: start it, source what it prints, then respond
+  # Against the simulator: start it, source what it prints, then respond (endpoint,
+  # keys and the evidence bucket come from the environment; a live scenario's
+  # clock too)
   firedrill sim serve --cloud all > /tmp/sim.env & sleep 1; . /tmp/sim.env
-  aws --endpoint-url "$AWS_ENDPOINT_URL" ec2 describe-instances --query 'Reservations[].Instances[].InstanceId'
-  firedrill respond --cloud aws --resource i-...                 # endpoint and keys from the environment
-  firedrill respond --cloud aws --resource i-... --execute --evidence-bucket firedrill-demo-forensics --poll-interval 2s
-  firedrill respond --cloud azure --resource <vm resource id>     # FIREDRILL_AZURE_* and AZURE_* variables
+  aws ec2 describe-instances --query 'Reservations[].Instances[].InstanceId'
+  firedrill respond --cloud aws --resource i-...
+  firedrill respond --cloud aws --resource i-... --execute --poll-interval 2s
+  firedrill respond --cloud azure --resource <vm resource id>
   firedrill respond --cloud gcp --resource batch-worker-1 --output json
   firedrill respond --cloud aws --resource i-... --endpoint http://127.0.0.1:4566 \
       --access-key-id AKIA... --secret-access-key ... --region us-east-1`,

@@ -1,8 +1,20 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
+
+// helpWidth is the terminal width help text is wrapped to.
+const helpWidth = 100
+
+func init() {
+	cobra.AddTemplateFunc("wrappedFlagUsages", func(f *pflag.FlagSet) string {
+		return strings.TrimRight(f.FlagUsagesWrapped(helpWidth), " ")
+	})
+}
 
 // usageError marks errors caused by bad flags or arguments; they exit with 2.
 type usageError struct{ msg string }
@@ -23,6 +35,11 @@ CLI, boto3, Terraform or your own tooling at it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// Flag descriptions wrap at helpWidth, so --help fits a 100-column
+	// terminal however long a description is.
+	tmpl := strings.NewReplacer(".LocalFlags.FlagUsages", "wrappedFlagUsages .LocalFlags",
+		".InheritedFlags.FlagUsages", "wrappedFlagUsages .InheritedFlags").Replace(root.UsageTemplate())
+	root.SetUsageTemplate(tmpl)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &usageError{msg: err.Error()}
 	})

@@ -114,7 +114,8 @@ Exit codes:
   firedrill run aws-ec2-cryptomining --playbook my-playbook.yaml
   firedrill run aws-ec2-cryptomining --dry-run
   firedrill run aws-ec2-cryptomining --faults throttle=20%,errors=5%,latency=10x
-  firedrill run aws-ec2-cryptomining --seed 7 --save drill.json   # then: firedrill tui --replay drill.json`,
+  firedrill run aws-ec2-cryptomining --seed 7 --save drill.json
+  firedrill tui --replay drill.json                # then replay it`,
 		Args: exactlyOneArg("SCENARIO"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Scenario, opts.Out, opts.ErrOut = args[0], cmd.OutOrStdout(), cmd.ErrOrStderr()
